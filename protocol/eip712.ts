@@ -1,0 +1,74 @@
+// EIP-712 typed data: defined once here, used by the Worker (verify), the
+// provider and the CLI (sign) and mirrored by contracts/src/PondMarket.sol.
+import { keccak256, stringToHex, type Address, type Hex, type TypedDataDomain } from "viem";
+
+export const EIP712_NAME = "Pond";
+export const EIP712_VERSION = "1";
+
+export function pondDomain(chainId: number, verifyingContract: Address): TypedDataDomain {
+  return { name: EIP712_NAME, version: EIP712_VERSION, chainId, verifyingContract };
+}
+
+export const jobAuthorizationTypes = {
+  JobAuthorization: [
+    { name: "jobId", type: "bytes32" },
+    { name: "specHash", type: "bytes32" },
+    { name: "maxPrice", type: "uint256" },
+    { name: "deadline", type: "uint64" },
+  ],
+} as const;
+
+export const jobResultTypes = {
+  JobResult: [
+    { name: "jobId", type: "bytes32" },
+    { name: "resultHash", type: "bytes32" },
+    { name: "amount", type: "uint256" },
+  ],
+} as const;
+
+export const jobAcceptanceTypes = {
+  JobAcceptance: [
+    { name: "jobId", type: "bytes32" },
+    { name: "maxAmount", type: "uint256" },
+  ],
+} as const;
+
+export const mediationTypes = {
+  Mediation: [
+    { name: "jobId", type: "bytes32" },
+    { name: "resultHash", type: "bytes32" },
+  ],
+} as const;
+
+export interface JobAuthorization {
+  jobId: Hex;
+  specHash: Hex;
+  maxPrice: bigint;
+  deadline: bigint;
+}
+
+export interface JobResultClaim {
+  jobId: Hex;
+  resultHash: Hex;
+  amount: bigint;
+}
+
+/** The on-chain id of a job created without a creator-chosen key. */
+export function chainJobIdOf(apiJobId: string): Hex {
+  return keccak256(stringToHex(apiJobId));
+}
+
+/** JSON with sorted keys and no spaces: the same bytes on every side. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+/** What a creator's JobAuthorization commits to: the job spec, canonically encoded. */
+export function specHashOf(spec: unknown): Hex {
+  return keccak256(stringToHex(canonicalJson(spec)));
+}

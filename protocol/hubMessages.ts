@@ -1,0 +1,155 @@
+// Messages between a provider daemon and its hub Durable Object, over one
+// WebSocket. JSON, each with `type` and protocol version `v`; parsed with these
+// schemas on both ends. Heartbeats are the bare strings "ping"/"pong", answered
+// by the hub's auto-response without waking it.
+import { z } from "zod";
+import { JobSpec } from "./jobSpec.ts";
+import { OutputManifest } from "./manifest.ts";
+import { weiString } from "./wei.ts";
+
+export const HUB_PROTOCOL_VERSION = 1;
+export const HEARTBEAT_PING = "ping";
+export const HEARTBEAT_PONG = "pong";
+
+const v = z.literal(HUB_PROTOCOL_VERSION);
+const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
+const addressHex = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const jobId = z.string().min(1).max(64);
+
+/** The text a provider signs (EIP-191) to prove its address to the hub. */
+export function providerLoginMessage(nonce: string): string {
+  return `Pond provider login\nnonce: ${nonce}`;
+}
+
+export const GpuInfo = z.object({
+  index: z.int().min(0),
+  uuid: z.string().min(1).max(128),
+  model: z.string().min(1).max(128),
+  vram_mb: z.int().min(0),
+  driver: z.string().max(64).optional(),
+});
+export type GpuInfo = z.infer<typeof GpuInfo>;
+
+export const ProviderResources = z.object({
+  cpus: z.number().positive(),
+  memory_mb: z.int().positive(),
+  disk_free_mb: z.int().min(0),
+  gpus: z.array(GpuInfo).max(64),
+});
+export type ProviderResources = z.infer<typeof ProviderResources>;
+
+export const ProviderPricing = z.object({
+  gpu_second_wei: weiString,
+  cpu_second_wei: weiString,
+});
+export type ProviderPricing = z.infer<typeof ProviderPricing>;
+
+// ---- provider → hub ----
+
+export const AuthMessage = z.object({ v, type: z.literal("auth"), address: addressHex, signature: hex });
+export const AdvertiseMessage = z.object({
+  v,
+  type: z.literal("advertise"),
+  resources: ProviderResources,
+  pricing: ProviderPricing,
+  /** Jobs the daemon is still running (after a reconnect). */
+  running: z.array(jobId).max(1024),
+  agent: z.string().max(128).optional(),
+});
+export const AcceptMessage = z.object({ v, type: z.literal("job.accept"), job_id: jobId, signature: hex });
+export const DeclineMessage = z.object({ v, type: z.literal("job.decline"), job_id: jobId, reason: z.string().max(500) });
+export const StatusMessage = z.object({
+  v,
+  type: z.literal("job.status"),
+  job_id: jobId,
+  phase: z.enum(["pulling", "running"]),
+  detail: z.string().max(500).optional(),
+});
+export const LogMessage = z.object({ v, type: z.literal("job.log"), job_id: jobId, data: z.string().max(64 * 1024) });
+export const ResultMessage = z.object({
+  v,
+  type: z.literal("job.result"),
+  job_id: jobId,
+  outcome: z.enum(["succeeded", "failed", "timed_out", "canceled"]),
+  exit_code: z.int().nullable(),
+  error: z.string().max(2000).nullable(),
+  /** Present when the outcome is succeeded: every file uploaded, hashed, and signed. */
+  manifest: OutputManifest.nullable(),
+  amount_wei: weiString,
+  signature: hex.nullable(),
+  metrics: z.object({ pull_ms: z.number().min(0), run_ms: z.number().min(0) }).optional(),
+});
+
+export const ProviderMessage = z.discriminatedUnion("type", [
+  AuthMessage,
+  AdvertiseMessage,
+  AcceptMessage,
+  DeclineMessage,
+  StatusMessage,
+  LogMessage,
+  ResultMessage,
+]);
+export type ProviderMessage = z.infer<typeof ProviderMessage>;
+export type ResultMessage = z.infer<typeof ResultMessage>;
+
+// ---- hub → provider ----
+
+export const HelloMessage = z.object({ v, type: z.literal("hello"), nonce: z.string().min(16) });
+export const WelcomeMessage = z.object({
+  v,
+  type: z.literal("welcome"),
+  address: addressHex,
+  /** The EIP-712 domain results and acceptances are signed under. */
+  chain_id: z.int(),
+  verifying_contract: addressHex,
+  heartbeat_ms: z.int().positive(),
+});
+export const OfferMessage = z.object({
+  v,
+  type: z.literal("job.offer"),
+  job_id: jobId,
+  chain_job_id: hex,
+  spec: JobSpec,
+  gpu_uuids: z.array(z.string()),
+  rate_wei_per_second: weiString,
+  max_amount_wei: weiString,
+  expires_at: z.int(),
+});
+export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: jobId, reason: z.string() });
+export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: jobId });
+export const ResultAckMessage = z.object({
+  v,
+  type: z.literal("job.result.ack"),
+  job_id: jobId,
+  accepted: z.boolean(),
+  error: z.string().optional(),
+});
+export const ErrorMessage = z.object({ v, type: z.literal("error"), code: z.string(), message: z.string() });
+
+export const HubMessage = z.discriminatedUnion("type", [
+  HelloMessage,
+  WelcomeMessage,
+  OfferMessage,
+  CancelMessage,
+  StartMessage,
+  ResultAckMessage,
+  ErrorMessage,
+]);
+export type HubMessage = z.infer<typeof HubMessage>;
+export type OfferMessage = z.infer<typeof OfferMessage>;
+
+/** Parses one frame; a malformed frame is an error value, never an exception. */
+export function parseFrame<T extends z.ZodType>(schema: T, raw: string): { ok: true; message: z.infer<T> } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: "the frame is not JSON" };
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join(".") || "(frame)"}: ${i.message}`).join("; ");
+    return { ok: false, error: `the frame does not match protocol v${HUB_PROTOCOL_VERSION}: ${issues}` };
+  }
+  return { ok: true, message: result.data };
+}

@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { JobSpec } from "./jobSpec.ts";
+import { JobStatus, SettlementStatus } from "./jobStatus.ts";
+import { OutputManifest } from "./manifest.ts";
+import { WebhookEventType } from "./webhookEvents.ts";
+
+export const JobMetrics = z.object({
+  queue_ms: z.number().nullable().meta({ description: "created → assigned to a provider" }),
+  pull_ms: z.number().nullable().meta({ description: "assigned → container running (image pull and start)" }),
+  run_ms: z.number().nullable().meta({ description: "container running → terminal" }),
+});
+
+export const Job = z
+  .object({
+    id: z.string(),
+    status: JobStatus,
+    status_detail: z.string().nullable().meta({ description: "Why the job is where it is, e.g. why no provider fits yet" }),
+    spec: JobSpec,
+    output: OutputManifest.nullable(),
+    error: z.string().nullable(),
+    exit_code: z.int().nullable(),
+    logs: z.string().meta({ description: "The last lines of the job's output" }),
+    metrics: JobMetrics,
+    provider: z.string().nullable(),
+    attempt: z.int(),
+    settlement: SettlementStatus,
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    completed_at: z.string().nullable(),
+    urls: z.object({ get: z.string(), cancel: z.string(), logs: z.string(), outputs: z.string() }),
+    webhook: z.string().nullable(),
+    webhook_events_filter: z.array(WebhookEventType),
+  })
+  .meta({ id: "Job" });
+export type Job = z.infer<typeof Job>;
+
+export const JobPage = z
+  .object({
+    results: z.array(Job),
+    next: z.string().nullable().meta({ description: "URL of the next (older) page, or null" }),
+    previous: z.string().nullable().meta({ description: "URL of the previous (newer) page, or null" }),
+  })
+  .meta({ id: "JobPage" });

@@ -1,0 +1,88 @@
+import { z } from "zod";
+import { parseImageReference } from "./imageReference.ts";
+import { jobLimits as L } from "./limits.ts";
+import { weiString } from "./wei.ts";
+import { WebhookEventsFilter } from "./webhookEvents.ts";
+
+const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+
+/** A path inside the job's /inputs or /outputs folder: relative, no `..`. */
+export const RelativePath = z
+  .string()
+  .min(1)
+  .max(L.maxPathLength)
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "must be a relative path of letters, digits, '.', '_', '-' and '/'")
+  .refine((path) => !path.split("/").some((part) => part === "." || part === ".."), "must not contain '.' or '..' segments");
+
+export const ImageRef = z
+  .string()
+  .max(L.maxImageLength)
+  .refine((image) => parseImageReference(image) !== undefined, "must be a Docker image reference such as \"ghcr.io/org/model:1.2\"")
+  .meta({ example: "ghcr.io/pond/example:latest" });
+
+export const Resources = z
+  .object({
+    gpus: z.int().min(0).max(L.maxGpus),
+    gpu_vram_mb: z.int().min(1).max(L.maxGpuVramMb).optional().meta({ description: "VRAM every assigned GPU must have" }),
+    gpu_models: z.array(z.string().min(1).max(128)).min(1).max(16).optional().meta({ description: "Accept only these GPU models (substring match, case-insensitive)" }),
+    cpus: z.number().min(L.minCpus).max(L.maxCpus),
+    memory_mb: z.int().min(L.minMemoryMb).max(L.maxMemoryMb),
+  })
+  .strict()
+  .refine((r) => r.gpus > 0 || (r.gpu_vram_mb === undefined && r.gpu_models === undefined), {
+    message: "gpu_vram_mb and gpu_models need gpus > 0",
+    path: ["gpus"],
+  });
+export type Resources = z.infer<typeof Resources>;
+
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, "must be a shell-style variable name");
+
+export const Env = z
+  .record(EnvName, z.string())
+  .refine((env) => Object.keys(env).length <= L.maxEnvVars, `must have at most ${L.maxEnvVars} variables`)
+  .refine(
+    (env) => Object.entries(env).reduce((sum, [k, v]) => sum + utf8Bytes(k) + utf8Bytes(v) + 2, 0) <= L.maxEnvBytes,
+    `must total at most ${L.maxEnvBytes} bytes`,
+  );
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").refine((s) => s.length % 4 === 0, "must be base64 (length a multiple of 4)");
+
+export const InlineInput = z.object({ path: RelativePath, data_base64: base64 }).strict();
+export type InlineInput = z.infer<typeof InlineInput>;
+
+const decodedLength = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
+
+export const Inputs = z
+  .array(InlineInput)
+  .max(L.maxInputFiles)
+  .refine((inputs) => new Set(inputs.map((i) => i.path)).size === inputs.length, "must not repeat a path")
+  .refine((inputs) => inputs.reduce((sum, i) => sum + decodedLength(i.data_base64), 0) <= L.maxInputBytes, `must total at most ${L.maxInputBytes} bytes decoded`);
+
+export const Cmd = z
+  .array(z.string().max(4096))
+  .min(1)
+  .max(L.maxCmdArgs)
+  .refine((cmd) => cmd.reduce((sum, arg) => sum + utf8Bytes(arg), 0) <= L.maxCmdBytes, `must total at most ${L.maxCmdBytes} bytes`);
+
+export const JobSpec = z
+  .object({
+    image: ImageRef,
+    cmd: Cmd.optional(),
+    env: Env.optional(),
+    inputs: Inputs.optional(),
+    resources: Resources,
+    timeout_s: z.int().min(L.minTimeoutS).max(L.maxTimeoutS),
+    match_timeout_s: z.int().min(1).max(L.maxMatchTimeoutS).optional().meta({ description: `Seconds to wait for a provider before failing (default ${L.defaultMatchTimeoutS})` }),
+    max_price_wei: weiString,
+  })
+  .strict();
+export type JobSpec = z.infer<typeof JobSpec>;
+
+/** The body of `POST /v1/jobs`: the spec plus where to announce its progress. */
+export const CreateJobRequest = JobSpec.extend({
+  webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  webhook_events_filter: WebhookEventsFilter.optional(),
+})
+  .strict()
+  .meta({ id: "CreateJobRequest" });
+export type CreateJobRequest = z.infer<typeof CreateJobRequest>;

@@ -1,0 +1,25 @@
+import { z } from "zod";
+
+export const jobStatuses = [
+  "queued",
+  "starting",
+  "processing",
+  "succeeded",
+  "failed",
+  "canceled",
+  "timed_out",
+] as const;
+export const JobStatus = z.enum(jobStatuses);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const terminalStatuses = ["succeeded", "failed", "canceled", "timed_out"] as const satisfies readonly JobStatus[];
+export type TerminalStatus = (typeof terminalStatuses)[number];
+
+export function isTerminal(status: JobStatus): status is TerminalStatus {
+  return (terminalStatuses as readonly JobStatus[]).includes(status);
+}
+
+/** Settlement runs beside the status, driven by chain events. */
+export const settlementStatuses = ["none", "pending", "challenged", "settled", "refunded"] as const;
+export const SettlementStatus = z.enum(settlementStatuses);
+export type SettlementStatus = z.infer<typeof SettlementStatus>;

@@ -1,0 +1,25 @@
+// Bounds on what a job may ask for. One place, so the API, the provider and
+// the docs agree on them.
+export const jobLimits = {
+  maxGpus: 16,
+  maxGpuVramMb: 262_144,
+  minCpus: 0.1,
+  maxCpus: 256,
+  minMemoryMb: 16,
+  maxMemoryMb: 2_097_152,
+  minTimeoutS: 1,
+  maxTimeoutS: 86_400,
+  defaultMatchTimeoutS: 600,
+  maxMatchTimeoutS: 86_400,
+  maxEnvVars: 128,
+  maxEnvBytes: 32 * 1024,
+  maxCmdArgs: 256,
+  maxCmdBytes: 64 * 1024,
+  maxInputFiles: 64,
+  maxInputBytes: 512 * 1024,
+  maxPathLength: 255,
+  maxImageLength: 512,
+} as const;
+
+/** Largest request body the API reads. */
+export const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,0 +1,100 @@
+// A real HTTP server that receives webhooks the way a creator's would: it
+// verifies every signature with the `standardwebhooks` library and answers
+// with whatever status a test scripted (e.g. 500 then 200).
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+
+export interface ReceivedWebhook {
+  id: string;
+  timestamp: string;
+  signature: string;
+  body: string;
+  verified: boolean;
+  verifyError?: string;
+  answeredWith: number;
+}
+
+interface Inbox {
+  secret?: string;
+  statuses: number[];
+  received: ReceivedWebhook[];
+}
+
+export interface WebhookReceiver {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function readBody(request: import("node:http").IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(",") : (value ?? "");
+}
+
+/**
+ * Routes: `PUT /inbox/:name` {secret?, statuses?} sets an inbox up;
+ * `POST /hooks/:name` receives; `GET /inbox/:name` lists what arrived.
+ */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const inboxes = new Map<string, Inbox>();
+  const inbox = (name: string) => {
+    let box = inboxes.get(name);
+    if (!box) inboxes.set(name, (box = { statuses: [], received: [] }));
+    return box;
+  };
+
+  const server: Server = createServer(async (request, response) => {
+    const url = new URL(request.url ?? "/", "http://receiver");
+    const [, kind, name] = url.pathname.split("/");
+    const body = await readBody(request);
+    if (!name) return response.writeHead(404).end();
+    const box = inbox(name);
+    if (kind === "inbox" && request.method === "PUT") {
+      const setup = JSON.parse(body) as { secret?: string; statuses?: number[] };
+      if (setup.secret !== undefined) box.secret = setup.secret;
+      box.statuses = setup.statuses ?? [];
+      return response.writeHead(204).end();
+    }
+    if (kind === "inbox" && request.method === "GET") {
+      return response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(box.received));
+    }
+    if (kind === "hooks" && request.method === "POST") {
+      const status = box.statuses.shift() ?? 200;
+      const received: ReceivedWebhook = {
+        id: header(request.headers, "webhook-id"),
+        timestamp: header(request.headers, "webhook-timestamp"),
+        signature: header(request.headers, "webhook-signature"),
+        body,
+        verified: false,
+        answeredWith: status,
+      };
+      if (box.secret) {
+        try {
+          new Webhook(box.secret).verify(body, {
+            "webhook-id": received.id,
+            "webhook-timestamp": received.timestamp,
+            "webhook-signature": received.signature,
+          });
+          received.verified = true;
+        } catch (error) {
+          received.verifyError = error instanceof Error ? error.message : String(error);
+        }
+      }
+      box.received.push(received);
+      return response.writeHead(status, status === 429 ? { "retry-after": "1" } : {}).end(status >= 400 ? "nope" : "ok");
+    }
+    response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
+}

@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { call, getNonce, post, signedSiwe, signIn } from "../client.ts";
+
+describe("POST /v1/auth/nonce", () => {
+  it("gives everything needed to build a SIWE message", async () => {
+    const fields = await getNonce();
+    expect(fields.nonce).toMatch(/^[A-Za-z0-9]{8,}$/);
+    expect(fields.domain).toBe("pond.test");
+    expect(fields.uri).toBe("https://pond.test");
+    expect(fields.chain_id).toBe(31337);
+  });
+});
+
+describe("POST /v1/auth/keys", () => {
+  it("exchanges a signed message for a key shown once", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const response = await post("/v1/auth/keys", await signedSiwe(account, await getNonce()));
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { id: string; key: string; address: string };
+    expect(body.key).toMatch(/^pond_sk_[A-Za-z0-9_-]{43}$/);
+    expect(body.address).toBe(account.address.toLowerCase());
+
+    const listed = await call("/v1/auth/keys", { key: body.key });
+    const text = await listed.text();
+    expect(text).toContain(body.id);
+    expect(text).not.toContain(body.key);
+  });
+
+  it("refuses a message for another domain", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const response = await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { domain: "evil.example" }));
+    expect(response.status).toBe(401);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await response.json()) as { detail: string }).detail).toContain("evil.example");
+  });
+
+  it("refuses another chain and another URI", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    expect((await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { chainId: 1 }))).status).toBe(401);
+    expect((await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { uri: "https://evil.example" }))).status).toBe(401);
+  });
+
+  it("refuses a nonce the server never issued", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const fields = await getNonce();
+    const response = await post("/v1/auth/keys", await signedSiwe(account, { ...fields, nonce: "madeUpNonce12345" }));
+    expect(response.status).toBe(401);
+  });
+
+  it("refuses an expired nonce", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const fields = await getNonce();
+    // The message itself says it expired a minute ago.
+    const past = new Date(Date.now() - 60_000);
+    const response = await post("/v1/auth/keys", await signedSiwe(account, fields, { expirationTime: past, issuedAt: new Date(Date.now() - 120_000) }));
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/validity window/);
+  });
+
+  it("refuses a replayed message", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const body = await signedSiwe(account, await getNonce());
+    expect((await post("/v1/auth/keys", body)).status).toBe(201);
+    const replay = await post("/v1/auth/keys", body);
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { detail: string }).detail).toMatch(/already used/);
+  });
+
+  it("refuses a signature by someone else", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const impostor = privateKeyToAccount(generatePrivateKey());
+    const { message } = await signedSiwe(account, await getNonce());
+    const response = await post("/v1/auth/keys", { message, signature: await impostor.signMessage({ message }) });
+    expect(response.status).toBe(401);
+  });
+
+  it("answers 422 naming the fields when the body is wrong", async () => {
+    const response = await post("/v1/auth/keys", { message: "", signature: "nope" });
+    expect(response.status).toBe(422);
+    const problem = (await response.json()) as { errors: Array<{ path: string }> };
+    expect(problem.errors.map((e) => e.path).sort()).toEqual(["message", "signature"]);
+  });
+});
+
+describe("API keys", () => {
+  it("revokes a key, after which it no longer works", async () => {
+    const creator = await signIn();
+    const keys = (await (await call("/v1/auth/keys", { key: creator.key })).json()) as { results: Array<{ id: string }> };
+    const id = keys.results[0]!.id;
+    expect((await call(`/v1/auth/keys/${id}`, { method: "DELETE", key: creator.key })).status).toBe(204);
+    expect((await call("/v1/jobs", { key: creator.key })).status).toBe(401);
+  });
+
+  it("cannot revoke someone else's key", async () => {
+    const alice = await signIn();
+    const bob = await signIn();
+    const keys = (await (await call("/v1/auth/keys", { key: alice.key })).json()) as { results: Array<{ id: string }> };
+    expect((await call(`/v1/auth/keys/${keys.results[0]!.id}`, { method: "DELETE", key: bob.key })).status).toBe(404);
+  });
+
+  it("answers 401 to a missing or malformed key", async () => {
+    expect((await call("/v1/jobs")).status).toBe(401);
+    expect((await call("/v1/jobs", { headers: { authorization: "Basic abc" } })).status).toBe(401);
+    expect((await call("/v1/jobs", { key: "pond_sk_" + "x".repeat(43) })).status).toBe(401);
+  });
+});

@@ -1,0 +1,67 @@
+// Talking to the Worker from inside workerd, as a creator would: sign in with
+// a real viem wallet, then call the API with the key.
+import { SELF } from "cloudflare:test";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { createSiweMessage } from "viem/siwe";
+
+export const ORIGIN = "https://pond.test";
+
+export interface Creator {
+  account: PrivateKeyAccount;
+  key: string;
+}
+
+export interface NonceFields {
+  nonce: string;
+  domain: string;
+  uri: string;
+  chain_id: number;
+  statement: string;
+}
+
+export async function getNonce(): Promise<NonceFields> {
+  const response = await SELF.fetch(`${ORIGIN}/v1/auth/nonce`, { method: "POST" });
+  return (await response.json()) as NonceFields;
+}
+
+export async function signedSiwe(account: PrivateKeyAccount, fields: NonceFields, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) {
+  const message = createSiweMessage({
+    address: account.address,
+    chainId: fields.chain_id,
+    domain: fields.domain,
+    nonce: fields.nonce,
+    uri: fields.uri,
+    version: "1",
+    statement: fields.statement,
+    ...overrides,
+  });
+  return { message, signature: await account.signMessage({ message }) };
+}
+
+export async function signIn(account: PrivateKeyAccount = privateKeyToAccount(generatePrivateKey())): Promise<Creator> {
+  const body = await signedSiwe(account, await getNonce());
+  const response = await post("/v1/auth/keys", body);
+  if (response.status !== 201) throw new Error(`sign-in failed: ${response.status} ${await response.text()}`);
+  const { key } = (await response.json()) as { key: string };
+  return { account, key };
+}
+
+export function call(path: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.key) headers.set("authorization", `Bearer ${init.key}`);
+  return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers });
+}
+
+export function post(path: string, body: unknown, init: RequestInit & { key?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("content-type", "application/json");
+  return call(path, { ...init, method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+export const validJob = () => ({
+  image: "ghcr.io/pond/example:1.0",
+  cmd: ["python", "train.py"],
+  resources: { gpus: 1, gpu_vram_mb: 40_000, cpus: 4, memory_mb: 16_384 },
+  timeout_s: 600,
+  max_price_wei: "1000000000000000",
+});

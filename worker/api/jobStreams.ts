@@ -1,0 +1,68 @@
+// A job's live and stored output: its log as server-sent events, and its files.
+import { createRoute, z } from "@hono/zod-openapi";
+import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
+import type { OutputManifest } from "../../protocol/manifest.ts";
+import { outputObjectKey } from "../../protocol/uploads.ts";
+import { requireApiKey } from "../auth/requireApiKey.ts";
+import { notFound } from "../http/problem.ts";
+import { findJob } from "../jobs/repository.ts";
+import { SSE_HEADERS, sseEvent } from "../rooms/sse.ts";
+import { bearer, createRouter, problems } from "./openapi.ts";
+
+const logsRoute = createRoute({
+  method: "get",
+  path: "/{id}/logs",
+  summary: "Stream a job's output as server-sent events (`log`, `status`, `done`)",
+  security: bearer,
+  request: { params: z.object({ id: z.string() }) },
+  responses: { 200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } }, 401: problems[401], 404: problems[404] },
+});
+
+const outputRoute = createRoute({
+  method: "get",
+  path: "/{id}/outputs/{path}",
+  summary: "Download one output file named in the job's manifest",
+  security: bearer,
+  request: { params: z.object({ id: z.string(), path: z.string() }) },
+  responses: { 200: { description: "The file", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 404: problems[404] },
+});
+
+const router = createRouter();
+router.use("*", requireApiKey);
+
+export const jobStreamRoutes = router
+  .openapi(logsRoute, async (c) => {
+    const job = await findJob(c.get("db"), c.get("account"), c.req.valid("param").id);
+    if (!job) throw notFound("job");
+    if (isTerminal(job.status as JobStatus)) {
+      // Finished: the stored tail is the whole story, no live room needed.
+      const body = new Blob([sseEvent("log", { data: job.logsTail }), sseEvent("done", { status: job.status })]);
+      return new Response(body.stream(), { headers: SSE_HEADERS });
+    }
+    const room = c.env.JOB_ROOM.get(c.env.JOB_ROOM.idFromName(job.id));
+    const url = new URL("https://room/logs");
+    url.searchParams.set("tail", job.logsTail);
+    return room.fetch(new Request(url, { signal: c.req.raw.signal }));
+  })
+  // `{path}` in the OpenAPI document; the router matches nested paths with a regex.
+  .get("/:id/outputs/:path{.+}", async (c) => {
+    const job = await findJob(c.get("db"), c.get("account"), c.req.param("id"));
+    if (!job) throw notFound("job");
+    const path = c.req.param("path");
+    const file = (job.output as OutputManifest | null)?.files.find((f) => f.path === path);
+    if (!file) throw notFound(`output ${path}`);
+    const object = await c.env.OUTPUTS.get(outputObjectKey(job.id, path));
+    if (!object) throw notFound(`output ${path}`);
+    return new Response(object.body, {
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(object.size),
+        etag: object.httpEtag,
+        "x-pond-sha256": file.sha256,
+        "content-disposition": `attachment; filename="${path.split("/").pop()}"`,
+      },
+    });
+  });
+
+// Documented only: the handler above serves it.
+router.openAPIRegistry.registerPath(outputRoute);

@@ -1,0 +1,169 @@
+// Jobs: create, read, list, cancel, and the live views of one job.
+import { createRoute, z } from "@hono/zod-openapi";
+import { Job, JobPage } from "../../protocol/job.ts";
+import { CreateJobRequest } from "../../protocol/jobSpec.ts";
+import { JobStatus } from "../../protocol/jobStatus.ts";
+import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
+import { requireApiKey } from "../auth/requireApiKey.ts";
+import { jobContextOf } from "../http/appEnv.ts";
+import { idempotency } from "../http/idempotency.ts";
+import { parsePreferWait } from "../http/preferWait.ts";
+import { conflict, notFound, unprocessable } from "../http/problem.ts";
+import { decodeCursor, encodeCursor, paginate, type Cursor } from "../jobs/cursor.ts";
+import { findJob, listJobRows, listTransitions } from "../jobs/repository.ts";
+import { serializeJob } from "../jobs/serialize.ts";
+import { IllegalTransitionError } from "../jobs/stateMachine.ts";
+import { insertQueuedJob, transitionJob } from "../jobs/transitions.ts";
+import { randomId } from "../security/randomToken.ts";
+import { chainJobIdOf } from "../../protocol/eip712.ts";
+import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
+import { bearer, createRouter, problems } from "./openapi.ts";
+
+const JobIdParam = z.object({ id: z.string().max(64) });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+
+const createJobRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Create a job",
+  description: "Queues a container job. `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass.",
+  security: bearer,
+  request: {
+    headers: z.object({ "idempotency-key": z.string().optional(), prefer: z.string().optional() }),
+    body: { required: true, content: { "application/json": { schema: CreateJobRequest } } },
+  },
+  responses: { 201: json(Job, "Job created"), 400: problems[400], 401: problems[401], 409: problems[409], 413: problems[413], 415: problems[415], 422: problems[422] },
+});
+
+const getJobRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  summary: "Get a job",
+  security: bearer,
+  request: { params: JobIdParam },
+  responses: { 200: json(Job, "The job"), 401: problems[401], 404: problems[404] },
+});
+
+const listJobsRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "List your jobs, newest first",
+  security: bearer,
+  request: {
+    query: z.object({
+      status: JobStatus.optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z.string().max(200).optional(),
+    }),
+  },
+  responses: { 200: json(JobPage, "A page of jobs"), 401: problems[401], 422: problems[422] },
+});
+
+const cancelJobRoute = createRoute({
+  method: "post",
+  path: "/{id}/cancel",
+  summary: "Cancel a job",
+  security: bearer,
+  request: { params: JobIdParam },
+  responses: { 200: json(Job, "The canceled job"), 401: problems[401], 404: problems[404], 409: problems[409] },
+});
+
+const transitionsRoute = createRoute({
+  method: "get",
+  path: "/{id}/transitions",
+  summary: "Every status change of a job, with its time",
+  security: bearer,
+  request: { params: JobIdParam },
+  responses: {
+    200: json(z.object({ results: z.array(z.object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })) }), "Transitions"),
+    401: problems[401],
+    404: problems[404],
+  },
+});
+
+const router = createRouter();
+router.use("*", requireApiKey);
+router.use("*", idempotency);
+
+export const jobRoutes = router
+  .openapi(createJobRoute, async (c) => {
+    const request = c.req.valid("json");
+    const config = c.get("config");
+    if (request.webhook) {
+      try {
+        await assertWebhookUrlAllowed(request.webhook, { isProduction: config.isProduction, resolve: resolveWithDoh });
+      } catch (error) {
+        if (error instanceof WebhookUrlError) throw unprocessable(error.message, [{ path: "webhook", message: error.message }]);
+        throw error;
+      }
+    }
+    const account = c.get("account");
+
+    const { webhook, webhook_events_filter, ...spec } = request;
+    const ctx = jobContextOf(c);
+    const id = randomId("job");
+    let row = await insertQueuedJob(ctx, {
+      id,
+      chainJobId: chainJobIdOf(id),
+      account,
+      status: "queued",
+      spec,
+      webhook: webhook ?? null,
+      webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
+      createdAt: Date.now(),
+    });
+
+    const waitS = parsePreferWait(c.req.valid("header").prefer);
+    if (waitS !== undefined && waitS > 0) {
+      await c.env.JOB_ROOM.get(c.env.JOB_ROOM.idFromName(row.id)).waitForTerminal(waitS * 1000);
+      row = (await findJob(c.get("db"), account, row.id)) ?? row;
+      c.header("preference-applied", `wait=${waitS}`);
+    }
+    c.header("location", `${c.get("baseUrl")}/v1/jobs/${row.id}`);
+    return c.json(serializeJob(row, c.get("baseUrl")), 201);
+  })
+  .openapi(getJobRoute, async (c) => {
+    const row = await findJob(c.get("db"), c.get("account"), c.req.valid("param").id);
+    if (!row) throw notFound("job");
+    return c.json(serializeJob(row, c.get("baseUrl")), 200);
+  })
+  .openapi(listJobsRoute, async (c) => {
+    const query = c.req.valid("query");
+    let cursor: Cursor | undefined;
+    if (query.cursor !== undefined) {
+      cursor = decodeCursor(query.cursor);
+      if (!cursor) throw unprocessable("the cursor is not one this API gave out", [{ path: "cursor", message: "unknown cursor" }]);
+    }
+    const fetched = await listJobRows(c.get("db"), c.get("account"), { status: query.status, limit: query.limit, cursor });
+    const { rows, links } = paginate(fetched, query.limit, cursor);
+    const pageUrl = (target: Cursor | undefined) => {
+      if (!target) return null;
+      const url = new URL(`${c.get("baseUrl")}/v1/jobs`);
+      if (query.status) url.searchParams.set("status", query.status);
+      url.searchParams.set("limit", String(query.limit));
+      url.searchParams.set("cursor", encodeCursor(target));
+      return url.toString();
+    };
+    return c.json(
+      { results: rows.map((row) => serializeJob(row, c.get("baseUrl"))), next: pageUrl(links.next), previous: pageUrl(links.previous) },
+      200,
+    );
+  })
+  .openapi(cancelJobRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const existing = await findJob(c.get("db"), c.get("account"), id);
+    if (!existing) throw notFound("job");
+    try {
+      const row = await transitionJob(jobContextOf(c), id, "canceled", { statusDetail: "canceled by its creator" }, "api");
+      return c.json(serializeJob(row, c.get("baseUrl")), 200);
+    } catch (error) {
+      if (error instanceof IllegalTransitionError) throw conflict("job-finished", error.message);
+      throw error;
+    }
+  })
+  .openapi(transitionsRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await findJob(c.get("db"), c.get("account"), id))) throw notFound("job");
+    const rows = await listTransitions(c.get("db"), id);
+    return c.json({ results: rows.map((r) => ({ from: r.from as JobStatus | null, to: r.to as JobStatus, detail: r.detail, at: new Date(r.at).toISOString() })) }, 200);
+  });

@@ -1,0 +1,28 @@
+// Shared pieces of route definitions: the problem responses every route may give,
+// and the factory for sub-apps that turn validation failures into 422 problems.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { PROBLEM_CONTENT_TYPE, Problem } from "../../protocol/problem.ts";
+import type { AppEnv } from "../http/appEnv.ts";
+import { validationError } from "../http/validation.ts";
+
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target === "json" ? "request body" : result.target);
+    },
+  });
+}
+
+const problem = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } });
+
+export const problems = {
+  400: problem("Malformed request"),
+  401: problem("Missing, unknown or revoked API key"),
+  404: problem("Not found (or not yours)"),
+  409: problem("Conflict with the resource's current state"),
+  413: problem("Body over 1 MiB"),
+  415: problem("Body is not application/json"),
+  422: problem("Validation failed; `errors` names every failing field"),
+} as const;
+
+export const bearer = [{ bearerAuth: [] }];

@@ -1,0 +1,203 @@
+// Webhook endpoints of an account, their deliveries, and replays.
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, count, desc, eq, inArray, isNull } from "drizzle-orm";
+import { WebhookEventType, webhookEventTypes, WebhookEventsFilter } from "../../protocol/webhookEvents.ts";
+import { requireApiKey } from "../auth/requireApiKey.ts";
+import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
+import { conflict, notFound, unprocessable } from "../http/problem.ts";
+import { idempotency } from "../http/idempotency.ts";
+import { randomId } from "../security/randomToken.ts";
+import { openSecret, sealSecret } from "../security/secretBox.ts";
+import { generateWebhookSecret } from "../webhooks/secrets.ts";
+import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
+import { bearer, createRouter, problems } from "./openapi.ts";
+
+const MAX_ENDPOINTS_PER_ACCOUNT = 10;
+/** Deliveries for a job's own `webhook` URL are listed under this endpoint id. */
+const DEFAULT_ENDPOINT = "default";
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const CreateWebhookRequest = z
+  .object({ url: z.url({ protocol: /^https?$/ }).max(2048), events: WebhookEventsFilter.optional() })
+  .strict()
+  .openapi("CreateWebhookRequest");
+const Endpoint = z
+  .object({ id: z.string(), url: z.string(), events: z.array(WebhookEventType), created_at: z.string(), disabled_at: z.string().nullable(), disabled_reason: z.string().nullable() })
+  .openapi("WebhookEndpoint");
+const CreatedEndpoint = Endpoint.extend({ secret: z.string().openapi({ description: "whsec_…: shown once" }) }).openapi("CreatedWebhookEndpoint");
+const Attempt = z.object({ attempted_at: z.string(), status_code: z.int().nullable(), latency_ms: z.int(), error: z.string().nullable() });
+const Delivery = z
+  .object({
+    id: z.string().openapi({ description: "Also the webhook-id header" }),
+    endpoint_id: z.string(),
+    url: z.string(),
+    event_type: z.string(),
+    job_id: z.string().nullable(),
+    state: z.enum(["pending", "delivered", "retrying", "dead", "disabled"]),
+    attempts: z.array(Attempt),
+    created_at: z.string(),
+    next_attempt_at: z.string().nullable(),
+  })
+  .openapi("WebhookDelivery");
+
+type EndpointRow = typeof webhookEndpoints.$inferSelect;
+const toEndpoint = (row: EndpointRow) => ({
+  id: row.id,
+  url: row.url,
+  events: row.events as WebhookEventType[],
+  created_at: iso(row.createdAt)!,
+  disabled_at: iso(row.disabledAt),
+  disabled_reason: row.disabledReason,
+});
+
+const createRouteDef = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Register a webhook endpoint",
+  security: bearer,
+  request: { body: { required: true, content: { "application/json": { schema: CreateWebhookRequest } } } },
+  responses: { 201: json(CreatedEndpoint, "Endpoint created; its secret is shown only now"), 401: problems[401], 409: problems[409], 422: problems[422] },
+});
+const listRouteDef = createRoute({
+  method: "get",
+  path: "/",
+  summary: "List webhook endpoints",
+  security: bearer,
+  responses: { 200: json(z.object({ results: z.array(Endpoint) }), "Endpoints"), 401: problems[401] },
+});
+const defaultSecretRoute = createRoute({
+  method: "get",
+  path: "/default/secret",
+  summary: "The secret that signs deliveries to jobs' own `webhook` URLs",
+  security: bearer,
+  responses: { 200: json(z.object({ secret: z.string() }), "The default signing secret"), 401: problems[401] },
+});
+const deleteRouteDef = createRoute({
+  method: "delete",
+  path: "/{id}",
+  summary: "Delete a webhook endpoint",
+  security: bearer,
+  request: { params: z.object({ id: z.string() }) },
+  responses: { 204: { description: "Deleted" }, 401: problems[401], 404: problems[404] },
+});
+const deliveriesRoute = createRoute({
+  method: "get",
+  path: "/{id}/deliveries",
+  summary: "Deliveries to an endpoint (`default` for jobs' own URLs), newest first, with every attempt",
+  security: bearer,
+  request: { params: z.object({ id: z.string() }), query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
+  responses: { 200: json(z.object({ results: z.array(Delivery) }), "Deliveries"), 401: problems[401], 404: problems[404] },
+});
+const replayRoute = createRoute({
+  method: "post",
+  path: "/{id}/deliveries/{delivery_id}/replay",
+  summary: "Send a delivery again (same webhook-id), with a fresh retry schedule",
+  security: bearer,
+  request: { params: z.object({ id: z.string(), delivery_id: z.string() }) },
+  responses: { 202: json(z.object({ id: z.string(), state: z.literal("pending") }), "Queued again"), 401: problems[401], 404: problems[404], 409: problems[409] },
+});
+
+const router = createRouter();
+router.use("*", requireApiKey);
+router.use("*", idempotency);
+
+export const webhookRoutes = router
+  .openapi(createRouteDef, async (c) => {
+    const { url, events } = c.req.valid("json");
+    const config = c.get("config");
+    try {
+      await assertWebhookUrlAllowed(url, { isProduction: config.isProduction, resolve: resolveWithDoh });
+    } catch (error) {
+      if (error instanceof WebhookUrlError) throw unprocessable(error.message, [{ path: "url", message: error.message }]);
+      throw error;
+    }
+    const db = c.get("db");
+    const account = c.get("account");
+    const [{ total } = { total: 0 }] = await db.select({ total: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.account, account));
+    if (total >= MAX_ENDPOINTS_PER_ACCOUNT) throw conflict("too-many-endpoints", `an account may have at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints; delete one first`);
+
+    const secret = generateWebhookSecret();
+    const row: EndpointRow = {
+      id: randomId("wh"),
+      account,
+      url,
+      events: events ?? [...webhookEventTypes],
+      secretEnc: await sealSecret(config.secretsKey, secret),
+      createdAt: Date.now(),
+      disabledAt: null,
+      disabledReason: null,
+    };
+    await db.insert(webhookEndpoints).values(row);
+    return c.json({ ...toEndpoint(row), secret }, 201);
+  })
+  .openapi(listRouteDef, async (c) => {
+    const rows = await c.get("db").select().from(webhookEndpoints).where(eq(webhookEndpoints.account, c.get("account"))).orderBy(desc(webhookEndpoints.createdAt));
+    return c.json({ results: rows.map(toEndpoint) }, 200);
+  })
+  .openapi(defaultSecretRoute, async (c) => {
+    const row = (await c.get("db").select({ sealed: accounts.webhookSecretEnc }).from(accounts).where(eq(accounts.address, c.get("account"))))[0];
+    if (!row) throw notFound("account");
+    return c.json({ secret: await openSecret(c.get("config").secretsKey, row.sealed) }, 200);
+  })
+  .openapi(deleteRouteDef, async (c) => {
+    const deleted = await c
+      .get("db")
+      .delete(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.id, c.req.valid("param").id), eq(webhookEndpoints.account, c.get("account"))))
+      .returning({ id: webhookEndpoints.id });
+    if (deleted.length === 0) throw notFound("webhook endpoint");
+    return c.body(null, 204);
+  })
+  .openapi(deliveriesRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.get("db");
+    const account = c.get("account");
+    if (id !== DEFAULT_ENDPOINT) {
+      const owned = await db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.account, account)));
+      if (owned.length === 0) throw notFound("webhook endpoint");
+    }
+    const deliveries = await db
+      .select()
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.account, account), id === DEFAULT_ENDPOINT ? isNull(webhookDeliveries.endpointId) : eq(webhookDeliveries.endpointId, id)))
+      .orderBy(desc(webhookDeliveries.createdAt))
+      .limit(c.req.valid("query").limit);
+    const attempts = deliveries.length
+      ? await db.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, deliveries.map((d) => d.id))).orderBy(webhookAttempts.id)
+      : [];
+    return c.json(
+      {
+        results: deliveries.map((d) => ({
+          id: d.id,
+          endpoint_id: d.endpointId ?? DEFAULT_ENDPOINT,
+          url: d.url,
+          event_type: d.eventType,
+          job_id: d.jobId,
+          state: d.state,
+          attempts: attempts
+            .filter((a) => a.deliveryId === d.id)
+            .map((a) => ({ attempted_at: iso(a.attemptedAt)!, status_code: a.statusCode, latency_ms: a.latencyMs, error: a.error })),
+          created_at: iso(d.createdAt)!,
+          next_attempt_at: iso(d.nextAttemptAt),
+        })),
+      },
+      200,
+    );
+  })
+  .openapi(replayRoute, async (c) => {
+    const { id, delivery_id } = c.req.valid("param");
+    const db = c.get("db");
+    const delivery = (
+      await db
+        .select()
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.id, delivery_id), eq(webhookDeliveries.account, c.get("account"))))
+    )[0];
+    if (!delivery || (delivery.endpointId ?? DEFAULT_ENDPOINT) !== id) throw notFound("delivery");
+    if (delivery.state === "pending" || delivery.state === "retrying") throw conflict("delivery-in-progress", "the delivery is still being attempted");
+    await db.update(webhookDeliveries).set({ state: "pending", attempts: 0, nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery_id));
+    await c.env.WEBHOOKS.send({ deliveryId: delivery_id });
+    return c.json({ id: delivery_id, state: "pending" as const }, 202);
+  });

@@ -1,0 +1,45 @@
+// The Hono app: middleware, one sub-app per resource, OpenAPI and docs.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { authRoutes } from "./api/auth.ts";
+import { benchRoutes } from "./api/bench.ts";
+import { jobRoutes } from "./api/jobs.ts";
+import { jobStreamRoutes } from "./api/jobStreams.ts";
+import { providerRoutes } from "./api/providers.ts";
+import { webhookRoutes } from "./api/webhooks.ts";
+import type { AppEnv } from "./http/appEnv.ts";
+import { requestContext } from "./http/context.ts";
+import { handleError, handleNotFound } from "./http/errors.ts";
+import { limitBody, requireJsonBody } from "./http/requestGuards.ts";
+
+const base = new OpenAPIHono<AppEnv>();
+base.onError(handleError);
+base.notFound(handleNotFound);
+base.use("*", requestContext);
+base.use("/v1/auth/*", limitBody, requireJsonBody);
+base.use("/v1/jobs/*", limitBody, requireJsonBody);
+base.use("/v1/webhooks/*", limitBody, requireJsonBody);
+
+export const app = base
+  .route("/v1/auth", authRoutes)
+  .route("/v1/jobs", jobRoutes)
+  .route("/v1/jobs", jobStreamRoutes)
+  .route("/v1/webhooks", webhookRoutes)
+  .route("/v1/providers", providerRoutes)
+  .route("/bench", benchRoutes);
+
+/** The type the SDK and CLI build their typed client (`hc<AppType>`) from. */
+export type AppType = typeof app;
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+  type: "http",
+  scheme: "bearer",
+  description: "An API key from POST /v1/auth/keys (pond_sk_…)",
+});
+app.doc31("/openapi.json", (c) => ({
+  openapi: "3.1.0",
+  info: { title: "Pond API", version: "1.0.0", description: "Decentralized GPU compute: send container jobs, get signed results." },
+  servers: [{ url: c.get("baseUrl") }],
+}));
+app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Pond API" }));
+app.get("/healthz", (c) => c.json({ ok: true }));

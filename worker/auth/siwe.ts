@@ -1,0 +1,63 @@
+// Sign-In with Ethereum (EIP-4361): the server issues a single-use nonce and the
+// fields a client needs to build the message; a signed message that matches
+// them, inside its validity window, proves the address.
+import { sql } from "drizzle-orm";
+import { verifyMessage } from "viem";
+import { generateSiweNonce, parseSiweMessage, validateSiweMessage } from "viem/siwe";
+import type { Db } from "../db/client.ts";
+import { authNonces } from "../db/schema.ts";
+import { unauthorized, unprocessable } from "../http/problem.ts";
+
+export interface SiweExpectations {
+  domain: string;
+  uri: string;
+  chainId: number;
+}
+
+export interface IssuedNonce extends SiweExpectations {
+  nonce: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export async function issueNonce(db: Db, expect: SiweExpectations, ttlMs: number): Promise<IssuedNonce> {
+  const nonce = generateSiweNonce();
+  const issuedAt = Date.now();
+  const expiresAt = issuedAt + ttlMs;
+  await db.batch([
+    db.insert(authNonces).values({ nonce, issuedAt, expiresAt }),
+    // Housekeeping rides along: drop nonces that expired a day ago.
+    db.delete(authNonces).where(sql`${authNonces.expiresAt} < ${issuedAt - 86_400_000}`),
+  ]);
+  return { nonce, issuedAt, expiresAt, ...expect };
+}
+
+/** Checks a signed SIWE message and spends its nonce. Returns the signer's address. */
+export async function verifySignIn(
+  db: Db,
+  expect: SiweExpectations,
+  message: string,
+  signature: `0x${string}`,
+): Promise<`0x${string}`> {
+  const fields = parseSiweMessage(message);
+  if (!fields.address || !fields.nonce || !fields.domain || !fields.uri || fields.chainId === undefined || fields.version !== "1") {
+    throw unprocessable("the message is not an EIP-4361 sign-in message", [{ path: "message", message: "must be a complete EIP-4361 message" }]);
+  }
+  if (fields.domain !== expect.domain) throw unauthorized(`the message is for domain ${fields.domain}, expected ${expect.domain}`);
+  if (fields.uri !== expect.uri) throw unauthorized(`the message is for URI ${fields.uri}, expected ${expect.uri}`);
+  if (fields.chainId !== expect.chainId) throw unauthorized(`the message is for chain ${fields.chainId}, expected ${expect.chainId}`);
+  if (!validateSiweMessage({ message: fields, domain: expect.domain, time: new Date() })) {
+    throw unauthorized("the message is outside its validity window (expirationTime / notBefore)");
+  }
+  const valid = await verifyMessage({ address: fields.address, message, signature }).catch(() => false);
+  if (!valid) throw unauthorized("the signature does not match the message's address");
+
+  const now = Date.now();
+  const spent = await db
+    .update(authNonces)
+    .set({ usedAt: now })
+    .where(sql`${authNonces.nonce} = ${fields.nonce} AND ${authNonces.usedAt} IS NULL AND ${authNonces.expiresAt} > ${now}`)
+    .returning({ nonce: authNonces.nonce });
+  if (spent.length === 0) throw unauthorized("the nonce is unknown, expired or already used: ask POST /v1/auth/nonce for a new one");
+  return fields.address.toLowerCase() as `0x${string}`;
+}

@@ -1,0 +1,91 @@
+// The Worker's configuration, parsed once per env object from wrangler vars and
+// secrets. Nothing else reads env variables directly.
+import { z } from "zod";
+import type { Env } from "./env.ts";
+
+const seconds = z.coerce.number().int().positive();
+const csvSeconds = z
+  .string()
+  .transform((value) => value.split(",").map((part) => Number(part.trim())))
+  .pipe(z.array(z.number().int().min(0).max(43_200)).min(1));
+const flag = z.enum(["true", "false"]).transform((value) => value === "true");
+
+const ConfigSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "production"]),
+  SECRETS_KEY: z
+    .string({ error: "SECRETS_KEY is not set: add it with `wrangler secret put SECRETS_KEY` (32 random bytes, base64)" })
+    .refine((value) => atob(value).length === 32, "SECRETS_KEY must be 32 bytes, base64-encoded"),
+  PUBLIC_URL: z.url().optional(),
+  SIWE_DOMAIN: z.string().min(1).optional(),
+  SIWE_NONCE_TTL_S: seconds.default(600),
+  SIWE_STATEMENT: z.string().default("Sign in to Pond to create an API key."),
+  HUB_SHARDS: z.coerce.number().int().min(1).max(1024).default(4),
+  WEBHOOK_RETRY_SCHEDULE: csvSeconds.default([5, 30, 120, 300, 900, 1800, 3600, 7200, 14_400, 21_600, 28_800, 43_200]),
+  WEBHOOK_TIMEOUT_MS: seconds.default(15_000),
+  OFFER_TIMEOUT_MS: seconds.default(5_000),
+  PROVIDER_GRACE_MS: seconds.default(30_000),
+  MAX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  MAX_OUTPUT_BYTES: seconds.default(1024 * 1024 * 1024),
+  BENCH_ROUTES: flag.default(false),
+  CHAIN: z.enum(["anvil", "arbitrum-sepolia", "arbitrum"]).default("anvil"),
+  RPC_URL: z.url().optional(),
+  RELAYER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key").optional(),
+  MARKET_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+  MARKET_START_BLOCK: z.coerce.bigint().default(0n),
+  CONFIRMATIONS: z.coerce.number().int().min(0).max(1000).default(0),
+  INDEXER_INTERVAL_MS: seconds.default(2_000),
+  RELAYER_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),
+  RELAYER_INTERVAL_MS: seconds.default(2_000),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(raw: z.infer<typeof ConfigSchema>) {
+  return {
+    environment: raw.ENVIRONMENT,
+    isProduction: raw.ENVIRONMENT === "production",
+    secretsKey: raw.SECRETS_KEY,
+    publicUrl: raw.PUBLIC_URL,
+    siwe: { domain: raw.SIWE_DOMAIN, nonceTtlMs: raw.SIWE_NONCE_TTL_S * 1000, statement: raw.SIWE_STATEMENT },
+    hubShards: raw.HUB_SHARDS,
+    webhooks: { retryScheduleS: raw.WEBHOOK_RETRY_SCHEDULE, timeoutMs: raw.WEBHOOK_TIMEOUT_MS },
+    matching: {
+      offerTimeoutMs: raw.OFFER_TIMEOUT_MS,
+      providerGraceMs: raw.PROVIDER_GRACE_MS,
+      maxJobAttempts: raw.MAX_JOB_ATTEMPTS,
+    },
+    maxOutputBytes: raw.MAX_OUTPUT_BYTES,
+    benchRoutes: raw.BENCH_ROUTES,
+    chain: {
+      name: raw.CHAIN,
+      rpcUrl: raw.RPC_URL,
+      relayerKey: raw.RELAYER_PRIVATE_KEY as `0x${string}` | undefined,
+      marketAddress: raw.MARKET_ADDRESS?.toLowerCase() as `0x${string}` | undefined,
+      startBlock: raw.MARKET_START_BLOCK,
+      confirmations: raw.CONFIRMATIONS,
+      indexerIntervalMs: raw.INDEXER_INTERVAL_MS,
+      relayerBatchSize: raw.RELAYER_BATCH_SIZE,
+      relayerIntervalMs: raw.RELAYER_INTERVAL_MS,
+    },
+  };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+// A cache, not state: the same env object always parses to the same config.
+const parsed = new WeakMap<object, Config>();
+
+export function getConfig(env: Env): Config {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new ConfigError(`Worker configuration is invalid: ${issues}`);
+  }
+  const config = toConfig(result.data);
+  parsed.set(env, config);
+  return config;
+}

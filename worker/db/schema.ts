@@ -1,0 +1,183 @@
+// The D1 schema: the one source of truth. `npm run db:generate` turns changes
+// here into SQL under migrations/, which wrangler applies.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+
+export const accounts = sqliteTable("accounts", {
+  address: text("address").primaryKey(),
+  /** The default webhook secret, AES-GCM encrypted under SECRETS_KEY. */
+  webhookSecretEnc: text("webhook_secret_enc").notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+});
+
+export const authNonces = sqliteTable("auth_nonces", {
+  nonce: text("nonce").primaryKey(),
+  issuedAt: integer("issued_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    account: text("account").notNull().references(() => accounts.address),
+    keyHash: text("key_hash").notNull(),
+    /** The first characters of the key, to tell keys apart in listings. */
+    prefix: text("prefix").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.keyHash), index("api_keys_account").on(t.account)],
+);
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    /** Insertion order: the pagination key, stable under concurrent inserts. */
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull(),
+    account: text("account").notNull().references(() => accounts.address),
+    status: text("status").notNull(),
+    statusDetail: text("status_detail"),
+    spec: text("spec", { mode: "json" }).notNull(),
+    output: text("output", { mode: "json" }),
+    error: text("error"),
+    exitCode: integer("exit_code"),
+    logsTail: text("logs_tail").notNull().default(""),
+    provider: text("provider"),
+    attempt: integer("attempt").notNull().default(0),
+    settlement: text("settlement").notNull().default("none"),
+    webhook: text("webhook"),
+    /** The job's id on chain: the creator's key when they authorized it, else keccak256(id). */
+    chainJobId: text("chain_job_id").notNull(),
+    /** The creator's EIP-712 JobAuthorization, when the job is to be settled on chain. */
+    authSignature: text("auth_signature"),
+    authDeadline: integer("auth_deadline"),
+    /** What the provider agreed to: its rate, and the most it may claim. */
+    rateWeiPerSecond: text("rate_wei_per_second"),
+    maxAmountWei: text("max_amount_wei"),
+    /** The provider's signed claim over the result. */
+    amountWei: text("amount_wei"),
+    resultSignature: text("result_signature"),
+    webhookEventsFilter: text("webhook_events_filter", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    assignedAt: integer("assigned_at"),
+    startedAt: integer("started_at"),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [
+    uniqueIndex("jobs_id").on(t.id),
+    index("jobs_account_seq").on(t.account, t.seq),
+    index("jobs_account_status_seq").on(t.account, t.status, t.seq),
+    index("jobs_status").on(t.status),
+    index("jobs_provider_status").on(t.provider, t.status),
+    index("jobs_chain_job_id").on(t.chainJobId),
+  ],
+);
+
+/** Every status change, with its time: the audit trail and the event outbox. */
+export const jobTransitions = sqliteTable(
+  "job_transitions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: text("job_id").notNull(),
+    fromStatus: text("from_status"),
+    toStatus: text("to_status").notNull(),
+    detail: text("detail"),
+    at: integer("at").notNull(),
+    /** Set once the webhook deliveries for this transition exist. */
+    dispatchedAt: integer("dispatched_at"),
+  },
+  (t) => [index("job_transitions_job").on(t.jobId), index("job_transitions_undispatched").on(t.dispatchedAt)],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    account: text("account").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    state: text("state", { enum: ["in_flight", "done"] }).notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    responseContentType: text("response_content_type"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.key] }), index("idempotency_expires").on(t.expiresAt)],
+);
+
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    account: text("account").notNull().references(() => accounts.address),
+    url: text("url").notNull(),
+    events: text("events", { mode: "json" }).notNull(),
+    secretEnc: text("secret_enc").notNull(),
+    createdAt: integer("created_at").notNull(),
+    disabledAt: integer("disabled_at"),
+    disabledReason: text("disabled_reason"),
+  },
+  (t) => [index("webhook_endpoints_account").on(t.account)],
+);
+
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    /** Also the `webhook-id` header: stable across retries and replays. */
+    id: text("id").primaryKey(),
+    account: text("account").notNull(),
+    /** Null for a job's own `webhook` URL, signed with the account's default secret. */
+    endpointId: text("endpoint_id"),
+    url: text("url").notNull(),
+    eventType: text("event_type").notNull(),
+    jobId: text("job_id"),
+    payload: text("payload").notNull(),
+    state: text("state", { enum: ["pending", "delivered", "retrying", "dead", "disabled"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    lastAttemptAt: integer("last_attempt_at"),
+    nextAttemptAt: integer("next_attempt_at"),
+  },
+  (t) => [
+    index("webhook_deliveries_account").on(t.account, t.createdAt),
+    index("webhook_deliveries_endpoint").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_job").on(t.jobId),
+  ],
+);
+
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: text("delivery_id").notNull(),
+    attemptedAt: integer("attempted_at").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+  },
+  (t) => [index("webhook_attempts_delivery").on(t.deliveryId)],
+);
+
+/** Providers as the chain knows them (indexed from the market contract's events). */
+export const chainProviders = sqliteTable("chain_providers", {
+  address: text("address").primaryKey(),
+  stakeWei: text("stake_wei").notNull().default("0"),
+  jobsSettled: integer("jobs_settled").notNull().default(0),
+  jobsChallenged: integer("jobs_challenged").notNull().default(0),
+  jobsSlashed: integer("jobs_slashed").notNull().default(0),
+  unbondingAt: integer("unbonding_at"),
+  updatedBlock: integer("updated_block").notNull().default(0),
+});
+
+/** The floor for `npm run bench:api`: one bare insert and one bare select. */
+export const benchRows = sqliteTable("bench_rows", {
+  id: text("id").primaryKey(),
+  body: text("body").notNull(),
+  createdAt: integer("created_at").notNull(),
+});

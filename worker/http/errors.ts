@@ -1,0 +1,33 @@
+// The app's last line: every error leaves as problem+json. User mistakes carry
+// their own message; anything else is a bug, logged here and answered with a
+// generic 500 so no internals (or secrets) leak.
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ApiError, apiErrorResponse, problemResponse } from "./problem.ts";
+
+export function handleError(error: Error, c: Context): Response {
+  const instance = new URL(c.req.url).pathname;
+  if (error instanceof ApiError) return apiErrorResponse(error, instance);
+  if (error instanceof HTTPException) {
+    const status = error.status;
+    const detail = status === 400 ? "the request body is not valid JSON" : error.message || "request refused";
+    return problemResponse({ type: "https://pond.dev/problems/http", title: status === 400 ? "Bad request" : "Request refused", status, detail, instance });
+  }
+  console.error(`unhandled error on ${c.req.method} ${instance}:`, error);
+  return problemResponse({
+    type: "https://pond.dev/problems/internal",
+    title: "Internal error",
+    status: 500,
+    detail: "something went wrong on our side; the request may be retried",
+    instance,
+  });
+}
+
+export function handleNotFound(c: Context): Response {
+  return problemResponse({
+    type: "https://pond.dev/problems/not-found",
+    title: "Not found",
+    status: 404,
+    detail: `there is no route ${c.req.method} ${new URL(c.req.url).pathname}`,
+  });
+}

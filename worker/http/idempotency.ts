@@ -1,0 +1,66 @@
+// Idempotency-Key on POST (draft-ietf-httpapi-idempotency-key-header): the same
+// key and body get the first response again; the same key with another body is
+// refused (422); a request still running under the key answers 409. Keys live 24 h.
+import { and, eq, sql } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { idempotencyKeys } from "../db/schema.ts";
+import { sha256Hex } from "../security/randomToken.ts";
+import type { AppEnv } from "./appEnv.ts";
+import { badRequest, conflict, unprocessable } from "./problem.ts";
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
+  const key = c.req.header("idempotency-key");
+  if (c.req.method !== "POST" || key === undefined) return next();
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters");
+
+  const db = c.get("db");
+  const account = c.get("account");
+  const requestHash = await sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname}\n${await c.req.text()}`);
+  const now = Date.now();
+
+  // Claim the key, or take over one that has expired; otherwise someone holds it.
+  const claimed = await db
+    .insert(idempotencyKeys)
+    .values({ account, key, requestHash, state: "in_flight", createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS })
+    .onConflictDoUpdate({
+      target: [idempotencyKeys.account, idempotencyKeys.key],
+      set: { requestHash, state: "in_flight", responseStatus: null, responseBody: null, responseContentType: null, createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS },
+      setWhere: sql`${idempotencyKeys.expiresAt} <= ${now}`,
+    })
+    .returning({ key: idempotencyKeys.key });
+
+  const where = and(eq(idempotencyKeys.account, account), eq(idempotencyKeys.key, key));
+  if (claimed.length === 0) {
+    const held = (await db.select().from(idempotencyKeys).where(where))[0];
+    if (!held) throw conflict("idempotency-conflict", "the Idempotency-Key was released while you asked; send the request again");
+    if (held.requestHash !== requestHash) {
+      throw unprocessable("this Idempotency-Key was already used with a different request body; use a new key for a new request", [
+        { path: "Idempotency-Key", message: "already used with another body" },
+      ]);
+    }
+    if (held.state === "in_flight") throw conflict("idempotency-in-flight", "a request with this Idempotency-Key is still being processed; retry shortly");
+    return new Response(held.responseBody, {
+      status: held.responseStatus ?? 200,
+      headers: { "content-type": held.responseContentType ?? "application/json", "idempotent-replayed": "true" },
+    });
+  }
+
+  await next();
+
+  // Server errors are not remembered: the client may retry them with the same key.
+  if (c.res.status >= 500) {
+    await db.delete(idempotencyKeys).where(where);
+    return;
+  }
+  await db
+    .update(idempotencyKeys)
+    .set({
+      state: "done",
+      responseStatus: c.res.status,
+      responseBody: await c.res.clone().text(),
+      responseContentType: c.res.headers.get("content-type"),
+    })
+    .where(where);
+});

@@ -1,0 +1,25 @@
+// Guards every /v1 body passes before a route sees it.
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { MAX_BODY_BYTES } from "../../protocol/limits.ts";
+import type { AppEnv } from "./appEnv.ts";
+import { payloadTooLarge, unsupportedMediaType } from "./problem.ts";
+
+export const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw payloadTooLarge(MAX_BODY_BYTES);
+  },
+});
+
+const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
+
+/** A body that is not JSON is refused outright, rather than read as empty. */
+export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
+  const hasBody = c.req.raw.body !== null && c.req.header("content-length") !== "0";
+  const type = c.req.header("content-type")?.split(";")[0]?.trim();
+  if (hasBody && ["POST", "PUT", "PATCH"].includes(c.req.method) && (type === undefined || !jsonMediaType.test(type))) {
+    throw unsupportedMediaType();
+  }
+  await next();
+});

@@ -1,0 +1,151 @@
+// The hub's durable state, in its Durable Object's SQLite: the providers it
+// has seen and the reservations (offered or running jobs) they hold.
+import { z } from "zod";
+import { ProviderPricing, ProviderResources } from "../../protocol/hubMessages.ts";
+import type { Reservation } from "./capacity.ts";
+
+export interface ProviderRecord {
+  address: string;
+  resources: ProviderResources | null;
+  pricing: ProviderPricing | null;
+  reputation: number;
+  connected: boolean;
+  disconnectedAt: number | null;
+}
+
+export type ReservationState = "offered" | "accepted";
+
+export interface ReservationRecord extends Reservation {
+  address: string;
+  state: ReservationState;
+  offerExpiresAt: number;
+  rateWeiPerSecond: string;
+  maxAmountWei: string;
+  chainJobId: string;
+}
+
+export class HubStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS providers (
+      address TEXT PRIMARY KEY, resources TEXT, pricing TEXT, reputation REAL NOT NULL DEFAULT 0,
+      connected INTEGER NOT NULL DEFAULT 0, disconnected_at INTEGER)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS reservations (
+      job_id TEXT PRIMARY KEY, address TEXT NOT NULL, gpu_uuids TEXT NOT NULL, milli_cpus INTEGER NOT NULL,
+      memory_mb INTEGER NOT NULL, state TEXT NOT NULL, offer_expires_at INTEGER NOT NULL,
+      rate_wei_per_second TEXT NOT NULL, max_amount_wei TEXT NOT NULL, chain_job_id TEXT NOT NULL)`);
+    sql.exec("CREATE INDEX IF NOT EXISTS reservations_address ON reservations(address)");
+  }
+
+  provider(address: string): ProviderRecord | undefined {
+    const row = this.sql.exec("SELECT * FROM providers WHERE address = ?", address).toArray()[0];
+    return row ? toProvider(row) : undefined;
+  }
+
+  connect(address: string, reputation: number): void {
+    this.sql.exec(
+      `INSERT INTO providers (address, reputation, connected, disconnected_at) VALUES (?, ?, 1, NULL)
+       ON CONFLICT(address) DO UPDATE SET connected = 1, disconnected_at = NULL, reputation = excluded.reputation`,
+      address,
+      reputation,
+    );
+  }
+
+  advertise(address: string, resources: ProviderResources, pricing: ProviderPricing): void {
+    this.sql.exec("UPDATE providers SET resources = ?, pricing = ? WHERE address = ?", JSON.stringify(resources), JSON.stringify(pricing), address);
+  }
+
+  disconnect(address: string, at: number): void {
+    this.sql.exec("UPDATE providers SET connected = 0, disconnected_at = ? WHERE address = ?", at, address);
+  }
+
+  forget(address: string): void {
+    this.sql.exec("DELETE FROM providers WHERE address = ?", address);
+    this.sql.exec("DELETE FROM reservations WHERE address = ?", address);
+  }
+
+  /** Providers gone longer than the grace period. */
+  lostBefore(cutoff: number): string[] {
+    return this.sql
+      .exec("SELECT address FROM providers WHERE connected = 0 AND disconnected_at <= ?", cutoff)
+      .toArray()
+      .map((row) => String(row.address));
+  }
+
+  earliestDisconnect(): number | undefined {
+    const row = this.sql.exec("SELECT MIN(disconnected_at) AS at FROM providers WHERE connected = 0").toArray()[0];
+    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+  }
+
+  reservationsOf(address: string): ReservationRecord[] {
+    return this.sql.exec("SELECT * FROM reservations WHERE address = ?", address).toArray().map(toReservation);
+  }
+
+  reservation(jobId: string): ReservationRecord | undefined {
+    const row = this.sql.exec("SELECT * FROM reservations WHERE job_id = ?", jobId).toArray()[0];
+    return row ? toReservation(row) : undefined;
+  }
+
+  reserve(record: ReservationRecord): void {
+    this.sql.exec(
+      `INSERT INTO reservations (job_id, address, gpu_uuids, milli_cpus, memory_mb, state, offer_expires_at, rate_wei_per_second, max_amount_wei, chain_job_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      record.jobId,
+      record.address,
+      JSON.stringify(record.gpuUuids),
+      record.milliCpus,
+      record.memoryMb,
+      record.state,
+      record.offerExpiresAt,
+      record.rateWeiPerSecond,
+      record.maxAmountWei,
+      record.chainJobId,
+    );
+  }
+
+  markAccepted(jobId: string): void {
+    this.sql.exec("UPDATE reservations SET state = 'accepted' WHERE job_id = ?", jobId);
+  }
+
+  release(jobId: string): ReservationRecord | undefined {
+    const existing = this.reservation(jobId);
+    if (existing) this.sql.exec("DELETE FROM reservations WHERE job_id = ?", jobId);
+    return existing;
+  }
+
+  expiredOffers(now: number): ReservationRecord[] {
+    return this.sql.exec("SELECT * FROM reservations WHERE state = 'offered' AND offer_expires_at <= ?", now).toArray().map(toReservation);
+  }
+
+  earliestOfferExpiry(): number | undefined {
+    const row = this.sql.exec("SELECT MIN(offer_expires_at) AS at FROM reservations WHERE state = 'offered'").toArray()[0];
+    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+  }
+}
+
+const GpuUuids = z.array(z.string());
+
+function toProvider(row: Record<string, SqlStorageValue>): ProviderRecord {
+  return {
+    address: String(row.address),
+    resources: row.resources ? ProviderResources.parse(JSON.parse(String(row.resources))) : null,
+    pricing: row.pricing ? ProviderPricing.parse(JSON.parse(String(row.pricing))) : null,
+    reputation: Number(row.reputation),
+    connected: Number(row.connected) === 1,
+    disconnectedAt: row.disconnected_at === null ? null : Number(row.disconnected_at),
+  };
+}
+
+function toReservation(row: Record<string, SqlStorageValue>): ReservationRecord {
+  return {
+    jobId: String(row.job_id),
+    address: String(row.address),
+    gpuUuids: GpuUuids.parse(JSON.parse(String(row.gpu_uuids))),
+    milliCpus: Number(row.milli_cpus),
+    memoryMb: Number(row.memory_mb),
+    state: String(row.state) as ReservationState,
+    offerExpiresAt: Number(row.offer_expires_at),
+    rateWeiPerSecond: String(row.rate_wei_per_second),
+    maxAmountWei: String(row.max_amount_wei),
+    chainJobId: String(row.chain_job_id),
+  };
+}

@@ -1,0 +1,37 @@
+// Reading jobs, always within one account: another account's job is simply not found.
+import { and, asc, desc, eq, gt, lt, type SQL } from "drizzle-orm";
+import type { JobStatus } from "../../protocol/jobStatus.ts";
+import type { Db } from "../db/client.ts";
+import { jobs, jobTransitions } from "../db/schema.ts";
+import type { Cursor } from "./cursor.ts";
+import type { JobRow } from "./serialize.ts";
+
+export async function findJob(db: Db, account: string, id: string): Promise<JobRow | undefined> {
+  return (await db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.account, account))))[0];
+}
+
+/** Fetches `limit + 1` rows from the cursor onwards, so the caller can tell whether more exist. */
+export async function listJobRows(
+  db: Db,
+  account: string,
+  options: { status?: JobStatus; limit: number; cursor?: Cursor },
+): Promise<JobRow[]> {
+  const conditions: SQL[] = [eq(jobs.account, account)];
+  if (options.status) conditions.push(eq(jobs.status, options.status));
+  const newer = options.cursor?.direction === "newer";
+  if (options.cursor) conditions.push(newer ? gt(jobs.seq, options.cursor.seq) : lt(jobs.seq, options.cursor.seq));
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...conditions))
+    .orderBy(newer ? asc(jobs.seq) : desc(jobs.seq))
+    .limit(options.limit + 1);
+}
+
+export async function listTransitions(db: Db, jobId: string) {
+  return db
+    .select({ from: jobTransitions.fromStatus, to: jobTransitions.toStatus, detail: jobTransitions.detail, at: jobTransitions.at })
+    .from(jobTransitions)
+    .where(eq(jobTransitions.jobId, jobId))
+    .orderBy(asc(jobTransitions.id));
+}

@@ -1,0 +1,44 @@
+// A jobs row as the API shows it (protocol/job.ts).
+import type { Job } from "../../protocol/job.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
+import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
+import type { OutputManifest } from "../../protocol/manifest.ts";
+import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
+import type { jobs } from "../db/schema.ts";
+
+export type JobRow = typeof jobs.$inferSelect;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const span = (from: number | null, to: number | null) => (from !== null && to !== null ? to - from : null);
+
+export function jobUrls(baseUrl: string, id: string) {
+  const get = `${baseUrl}/v1/jobs/${id}`;
+  return { get, cancel: `${get}/cancel`, logs: `${get}/logs`, outputs: `${get}/outputs` };
+}
+
+export function serializeJob(row: JobRow, baseUrl: string): Job {
+  return {
+    id: row.id,
+    status: row.status as JobStatus,
+    status_detail: row.statusDetail,
+    spec: row.spec as JobSpec,
+    output: (row.output as OutputManifest | null) ?? null,
+    error: row.error,
+    exit_code: row.exitCode,
+    logs: row.logsTail,
+    metrics: {
+      queue_ms: span(row.createdAt, row.assignedAt),
+      pull_ms: span(row.assignedAt, row.startedAt),
+      run_ms: span(row.startedAt, row.completedAt),
+    },
+    provider: row.provider,
+    attempt: row.attempt,
+    settlement: row.settlement as SettlementStatus,
+    created_at: iso(row.createdAt)!,
+    started_at: iso(row.startedAt),
+    completed_at: iso(row.completedAt),
+    urls: jobUrls(baseUrl, row.id),
+    webhook: row.webhook,
+    webhook_events_filter: row.webhookEventsFilter as WebhookEventType[],
+  };
+}

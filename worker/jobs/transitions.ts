@@ -1,0 +1,168 @@
+// The only writer of a job's `status`. Every change is checked against the
+// state machine, applied with compare-and-set (so two writers cannot both win),
+// recorded in job_transitions with its time, and then announced: webhooks,
+// the job's room (live waiters and log streams) and the scheduler.
+import { eq, sql } from "drizzle-orm";
+import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
+import type { OutputManifest } from "../../protocol/manifest.ts";
+import { eventForStatus } from "../../protocol/webhookEvents.ts";
+import type { Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import { jobs, jobTransitions } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import { onJobTransition, type TransitionOrigin } from "../matching/scheduling.ts";
+import { dispatchJobEvent } from "../webhooks/dispatch.ts";
+import type { JobRow } from "./serialize.ts";
+import { assertTransition, IllegalTransitionError } from "./stateMachine.ts";
+
+export interface JobContext {
+  env: Env;
+  db: Db;
+  config: Config;
+  baseUrl: string;
+  /** Where follow-up work goes when the caller must not wait for it (ctx.waitUntil). */
+  defer?: (work: Promise<unknown>) => void;
+}
+
+export interface TransitionPatch {
+  statusDetail?: string | null;
+  error?: string | null;
+  exitCode?: number | null;
+  provider?: string;
+  output?: OutputManifest;
+  /** What the provider agreed to when it took the job. */
+  agreement?: { rateWeiPerSecond: string; maxAmountWei: string };
+  /** The provider's signed claim over its result. */
+  claim?: { amountWei: string; signature: string };
+}
+
+export interface TransitionGuard {
+  /** Refuse unless the job is assigned to this provider. */
+  provider?: string;
+}
+
+export class JobNotFoundError extends Error {
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} does not exist`);
+    this.name = "JobNotFoundError";
+  }
+}
+
+export class NotAssignedError extends Error {
+  constructor(jobId: string, provider: string) {
+    super(`job ${jobId} is not assigned to provider ${provider}`);
+    this.name = "NotAssignedError";
+  }
+}
+
+const MAX_RACE_RETRIES = 3;
+
+export async function transitionJob(
+  ctx: JobContext,
+  jobId: string,
+  to: JobStatus,
+  patch: TransitionPatch,
+  origin: TransitionOrigin,
+  guard: TransitionGuard = {},
+): Promise<JobRow> {
+  for (let round = 0; round < MAX_RACE_RETRIES; round++) {
+    const current = (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
+    if (!current) throw new JobNotFoundError(jobId);
+    const from = current.status as JobStatus;
+    assertTransition(from, to);
+    if (guard.provider !== undefined && current.provider !== guard.provider) throw new NotAssignedError(jobId, guard.provider);
+
+    const now = Date.now();
+    const detail = patch.statusDetail ?? patch.error ?? null;
+    const [updated, inserted] = await ctx.db.batch([
+      ctx.db
+        .update(jobs)
+        .set({ status: to, ...columnsFor(from, to, patch, now) })
+        .where(sql`${jobs.id} = ${jobId} AND ${jobs.status} = ${from}`)
+        .returning(),
+      // Written only if the compare-and-set above changed the row. Columns in table order.
+      ctx.db
+        .insert(jobTransitions)
+        .select(sql`SELECT NULL, ${jobId}, ${from}, ${to}, ${detail}, ${now}, ${eventForStatus(to) ? null : now} WHERE changes() = 1`)
+        .returning({ id: jobTransitions.id }),
+    ]);
+    const row = updated[0];
+    if (!row) continue; // Someone else moved the job first: look again.
+    const transitionId = inserted[0]?.id;
+    const announce = announceTransition(ctx, row, from, transitionId, origin);
+    if (ctx.defer) ctx.defer(announce);
+    else await announce;
+    return row;
+  }
+  const latest = (await ctx.db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  throw new IllegalTransitionError((latest?.status ?? "queued") as JobStatus, to);
+}
+
+function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now: number) {
+  const columns: Partial<typeof jobs.$inferInsert> = {};
+  if (patch.statusDetail !== undefined) columns.statusDetail = patch.statusDetail;
+  else columns.statusDetail = null;
+  if (patch.error !== undefined) columns.error = patch.error;
+  if (patch.exitCode !== undefined) columns.exitCode = patch.exitCode;
+  if (patch.output !== undefined) columns.output = patch.output;
+  if (patch.agreement !== undefined) {
+    columns.rateWeiPerSecond = patch.agreement.rateWeiPerSecond;
+    columns.maxAmountWei = patch.agreement.maxAmountWei;
+  }
+  if (patch.claim !== undefined) {
+    columns.amountWei = patch.claim.amountWei;
+    columns.resultSignature = patch.claim.signature;
+  }
+  if (to === "starting") {
+    columns.assignedAt = now;
+    if (patch.provider !== undefined) columns.provider = patch.provider;
+  }
+  if (to === "processing") columns.startedAt = now;
+  if (to === "queued" && from !== "queued") {
+    // Requeued after its provider was lost: it starts over with a new attempt.
+    Object.assign(columns, { provider: null, assignedAt: null, startedAt: null, attempt: sql`${jobs.attempt} + 1` });
+  }
+  if (isTerminal(to)) columns.completedAt = now;
+  return columns;
+}
+
+/** Records a new job and its first transition (∅ → queued) in one batch, then announces it. */
+export async function insertQueuedJob(ctx: JobContext, row: typeof jobs.$inferInsert): Promise<JobRow> {
+  const [inserted, transition] = await ctx.db.batch([
+    ctx.db.insert(jobs).values({ ...row, status: "queued" }).returning(),
+    ctx.db.insert(jobTransitions).values({ jobId: row.id, fromStatus: null, toStatus: "queued", at: row.createdAt }).returning({ id: jobTransitions.id }),
+  ]);
+  const job = inserted[0]!;
+  const announce = announceTransition(ctx, job, null, transition[0]?.id, "api");
+  if (ctx.defer) ctx.defer(announce);
+  else await announce;
+  return job;
+}
+
+/** Updates the human-readable detail of where a job stands, without changing its status. */
+export async function setStatusDetail(db: Db, jobId: string, status: JobStatus, detail: string | null): Promise<void> {
+  await db.update(jobs).set({ statusDetail: detail }).where(sql`${jobs.id} = ${jobId} AND ${jobs.status} = ${status}`);
+}
+
+/**
+ * Announces a transition. A failure here never undoes the transition: the
+ * row in job_transitions stays undispatched and the sweeper sends it later.
+ */
+async function announceTransition(
+  ctx: JobContext,
+  row: JobRow,
+  from: JobStatus | null,
+  transitionId: number | undefined,
+  origin: TransitionOrigin,
+): Promise<void> {
+  const to = row.status as JobStatus;
+  const event = eventForStatus(to);
+  const results = await Promise.allSettled([
+    event ? dispatchJobEvent({ db: ctx.db, queue: ctx.env.WEBHOOKS, baseUrl: ctx.baseUrl }, row, event, transitionId) : undefined,
+    ctx.env.JOB_ROOM.get(ctx.env.JOB_ROOM.idFromName(row.id)).statusChanged(to),
+    onJobTransition(ctx, row, from, origin),
+  ]);
+  for (const result of results) {
+    if (result.status === "rejected") console.error(`announcing ${row.id} → ${to} failed:`, result.reason);
+  }
+}

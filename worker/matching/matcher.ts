@@ -1,0 +1,240 @@
+// The matcher: pure. Given providers' free capacity and a FIFO of queued jobs it
+// assigns each job to the most reputable, then cheapest provider that fits it,
+// never over-committing a GPU, a CPU or a megabyte. The Matchmaker Durable
+// Object only feeds it and carries out what it decides.
+import type { Resources } from "../../protocol/jobSpec.ts";
+
+export interface GpuSlot {
+  uuid: string;
+  index: number;
+  model: string;
+  vramMb: number;
+}
+
+export interface ProviderCapacity {
+  address: string;
+  /** GPUs not reserved by any job. */
+  freeGpus: GpuSlot[];
+  freeMilliCpus: number;
+  freeMemoryMb: number;
+  /** Everything the host has, reserved or not: what it could ever run. */
+  totalGpus: GpuSlot[];
+  totalMilliCpus: number;
+  totalMemoryMb: number;
+  gpuSecondWei: bigint;
+  cpuSecondWei: bigint;
+  reputation: number;
+}
+
+export interface QueuedJob {
+  id: string;
+  resources: Resources;
+  maxPriceWei: bigint;
+  timeoutS: number;
+  /** Epoch ms after which the job fails for want of capacity. */
+  matchDeadline: number;
+  /** Providers that declined or let this job's offer expire. */
+  excluded?: readonly string[];
+}
+
+export interface Assignment {
+  jobId: string;
+  provider: string;
+  gpuUuids: string[];
+  milliCpus: number;
+  memoryMb: number;
+  rateWeiPerSecond: bigint;
+  /** The most the provider may claim: the rate over the whole timeout, within max_price_wei. */
+  maxAmountWei: bigint;
+}
+
+export interface MatchResult {
+  assignments: Assignment[];
+  unmatched: string[];
+}
+
+const MIN_MILLI_CPUS = 100;
+const MIN_MEMORY_MB = 16;
+
+export function milliCpusOf(resources: Resources): number {
+  return Math.ceil(resources.cpus * 1000);
+}
+
+/** Wei per second a provider charges for a job: per GPU, plus per CPU core (in thousandths). */
+export function rateFor(resources: Resources, provider: Pick<ProviderCapacity, "gpuSecondWei" | "cpuSecondWei">): bigint {
+  const cpuPart = (BigInt(milliCpusOf(resources)) * provider.cpuSecondWei + 999n) / 1000n;
+  return BigInt(resources.gpus) * provider.gpuSecondWei + cpuPart;
+}
+
+function gpuMatches(gpu: GpuSlot, resources: Resources): boolean {
+  if (resources.gpu_vram_mb !== undefined && gpu.vramMb < resources.gpu_vram_mb) return false;
+  if (resources.gpu_models === undefined) return true;
+  const model = gpu.model.toLowerCase();
+  return resources.gpu_models.some((wanted) => model.includes(wanted.toLowerCase()));
+}
+
+/** The GPUs a job would get from these: the smallest that qualify, so big ones stay free for big jobs. */
+function pickGpus(gpus: readonly GpuSlot[], resources: Resources): GpuSlot[] | undefined {
+  if (resources.gpus === 0) return [];
+  const fitting = gpus.filter((gpu) => gpuMatches(gpu, resources));
+  if (fitting.length < resources.gpus) return undefined;
+  return fitting.sort((a, b) => a.vramMb - b.vramMb || a.index - b.index).slice(0, resources.gpus);
+}
+
+function hardwareFits(p: { gpus: readonly GpuSlot[]; milliCpus: number; memoryMb: number }, resources: Resources): boolean {
+  return p.milliCpus >= milliCpusOf(resources) && p.memoryMb >= resources.memory_mb && pickGpus(p.gpus, resources) !== undefined;
+}
+
+/** A doubly linked list over provider indices, in preference order, that drops exhausted providers in O(1). */
+class PreferenceList {
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly linked: Uint8Array;
+  head: number;
+
+  constructor(order: readonly number[], size: number) {
+    this.next = new Int32Array(size).fill(-1);
+    this.prev = new Int32Array(size).fill(-1);
+    this.head = order[0] ?? -1;
+    for (let i = 0; i < order.length; i++) {
+      if (i > 0) this.prev[order[i]!] = order[i - 1]!;
+      if (i < order.length - 1) this.next[order[i]!] = order[i + 1]!;
+    }
+    this.linked = new Uint8Array(size);
+    for (const index of order) this.linked[index] = 1;
+  }
+
+  after(index: number): number {
+    return this.next[index]!;
+  }
+
+  remove(index: number): void {
+    if (!this.linked[index]) return;
+    this.linked[index] = 0;
+    const before = this.prev[index]!;
+    const after = this.next[index]!;
+    if (before >= 0) this.next[before] = after;
+    else this.head = after;
+    if (after >= 0) this.prev[after] = before;
+  }
+}
+
+/** Provider indices by reputation (highest first), then by the price keys (lowest first), then address. */
+function byPreference(providers: readonly ProviderCapacity[], priceKeys: (p: ProviderCapacity) => bigint[]) {
+  const keys = providers.map(priceKeys);
+  return providers
+    .map((_, index) => index)
+    .sort((a, b) => {
+      const pa = providers[a]!;
+      const pb = providers[b]!;
+      if (pa.reputation !== pb.reputation) return pb.reputation - pa.reputation;
+      const ka = keys[a]!;
+      const kb = keys[b]!;
+      for (let k = 0; k < ka.length; k++) if (ka[k] !== kb[k]) return ka[k]! < kb[k]! ? -1 : 1;
+      return pa.address < pb.address ? -1 : pa.address > pb.address ? 1 : 0;
+    });
+}
+
+function shapeKey(job: QueuedJob): string {
+  const r = job.resources;
+  return `${r.gpus}|${r.gpu_vram_mb ?? ""}|${r.gpu_models?.join(",") ?? ""}|${milliCpusOf(r)}|${r.memory_mb}|${job.timeoutS}`;
+}
+
+/**
+ * Assigns jobs, in order, to providers. Preference: reputation first, then price
+ * (GPU rate, then CPU rate). Capacities are copied, never mutated in place.
+ */
+export function matchJobs(providerList: readonly ProviderCapacity[], jobList: readonly QueuedJob[]): MatchResult {
+  const providers = providerList.map((p) => ({ ...p, freeGpus: [...p.freeGpus] }));
+  const gpuOrder = byPreference(providers, (p) => [p.gpuSecondWei, p.cpuSecondWei]);
+  const cpuOrder = byPreference(providers, (p) => [p.cpuSecondWei]);
+  const withGpu = new PreferenceList(gpuOrder.filter((i) => providers[i]!.freeGpus.length > 0), providers.length);
+  const withCpu = new PreferenceList(
+    cpuOrder.filter((i) => providers[i]!.freeMilliCpus >= MIN_MILLI_CPUS && providers[i]!.freeMemoryMb >= MIN_MEMORY_MB),
+    providers.length,
+  );
+  // Capacity only shrinks during a round, so a shape that found no home at some
+  // price finds none at that price or less for the rest of the round.
+  const failedAtPrice = new Map<string, bigint>();
+  const assignments: Assignment[] = [];
+  const unmatched: string[] = [];
+
+  for (const job of jobList) {
+    const resources = job.resources;
+    const key = job.excluded?.length ? undefined : shapeKey(job);
+    const failedPrice = key === undefined ? undefined : failedAtPrice.get(key);
+    if (failedPrice !== undefined && job.maxPriceWei <= failedPrice) {
+      unmatched.push(job.id);
+      continue;
+    }
+    const milliCpus = milliCpusOf(resources);
+    const list = resources.gpus > 0 ? withGpu : withCpu;
+    let chosen: Assignment | undefined;
+    for (let i = list.head; i >= 0; i = list.after(i)) {
+      const p = providers[i]!;
+      if (p.freeMilliCpus < milliCpus || p.freeMemoryMb < resources.memory_mb) continue;
+      if (job.excluded?.includes(p.address)) continue;
+      const rate = rateFor(resources, p);
+      const maxAmount = rate * BigInt(job.timeoutS);
+      if (maxAmount > job.maxPriceWei) continue;
+      const gpus = pickGpus(p.freeGpus, resources);
+      if (!gpus) continue;
+
+      const taken = new Set(gpus.map((g) => g.uuid));
+      p.freeGpus = p.freeGpus.filter((g) => !taken.has(g.uuid));
+      p.freeMilliCpus -= milliCpus;
+      p.freeMemoryMb -= resources.memory_mb;
+      if (p.freeGpus.length === 0) withGpu.remove(i);
+      if (p.freeMilliCpus < MIN_MILLI_CPUS || p.freeMemoryMb < MIN_MEMORY_MB) {
+        withCpu.remove(i);
+        withGpu.remove(i);
+      }
+      chosen = {
+        jobId: job.id,
+        provider: p.address,
+        gpuUuids: gpus.map((g) => g.uuid),
+        milliCpus,
+        memoryMb: resources.memory_mb,
+        rateWeiPerSecond: rate,
+        maxAmountWei: maxAmount,
+      };
+      break;
+    }
+    if (chosen) assignments.push(chosen);
+    else {
+      unmatched.push(job.id);
+      if (key !== undefined && (failedPrice === undefined || job.maxPriceWei > failedPrice)) failedAtPrice.set(key, job.maxPriceWei);
+    }
+  }
+  return { assignments, unmatched };
+}
+
+function describeNeed(resources: Resources): string {
+  const parts: string[] = [];
+  if (resources.gpus > 0) {
+    let gpus = `${resources.gpus} GPU${resources.gpus > 1 ? "s" : ""}`;
+    if (resources.gpu_vram_mb !== undefined) gpus += ` with at least ${resources.gpu_vram_mb} MiB VRAM each`;
+    if (resources.gpu_models !== undefined) gpus += ` of model ${resources.gpu_models.join(" or ")}`;
+    parts.push(gpus);
+  }
+  parts.push(`${resources.cpus} CPU${resources.cpus === 1 ? "" : "s"}`, `${resources.memory_mb} MiB memory`);
+  return parts.join(", ");
+}
+
+/**
+ * Why no connected provider could ever run this job, even idle, or undefined
+ * when one could (the job then only waits for capacity to free up).
+ */
+export function explainNeverFits(job: QueuedJob, providers: readonly ProviderCapacity[]): string | undefined {
+  if (providers.length === 0) return "no provider is connected that serves this kind of job";
+  const hardware = providers.filter((p) =>
+    hardwareFits({ gpus: p.totalGpus, milliCpus: p.totalMilliCpus, memoryMb: p.totalMemoryMb }, job.resources),
+  );
+  if (hardware.length === 0) return `no connected provider has ${describeNeed(job.resources)}`;
+  const quotes = hardware.map((p) => rateFor(job.resources, p) * BigInt(job.timeoutS));
+  const cheapest = quotes.reduce((a, b) => (a < b ? a : b));
+  if (cheapest > job.maxPriceWei) {
+    return `every provider that fits charges more than max_price_wei: the cheapest asks ${cheapest} wei for ${job.timeoutS} s`;
+  }
+  return undefined;
+}

@@ -1,0 +1,42 @@
+// The seam between the job lifecycle and the marketplace: what each status
+// change means for the matchmakers and for the provider holding the job.
+import type { JobSpec } from "../../protocol/jobSpec.ts";
+import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
+import { jobLimits } from "../../protocol/limits.ts";
+import { hubFor } from "../hub/shard.ts";
+import type { JobContext } from "../jobs/transitions.ts";
+import type { JobRow } from "../jobs/serialize.ts";
+import { jobClassOf } from "./jobClass.ts";
+import type { QueuedJob } from "./matcher.ts";
+
+/** Who caused a transition, so its follow-ups skip the one who already knows. */
+export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper";
+
+export function matchmakerFor(env: JobContext["env"], spec: JobSpec) {
+  return env.MATCHMAKER.get(env.MATCHMAKER.idFromName(jobClassOf(spec.resources)));
+}
+
+export function queuedJobOf(row: JobRow): QueuedJob {
+  const spec = row.spec as JobSpec;
+  const matchTimeoutS = spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS;
+  return {
+    id: row.id,
+    resources: spec.resources,
+    maxPriceWei: BigInt(spec.max_price_wei),
+    timeoutS: spec.timeout_s,
+    // A requeued job gets a fresh match window from the moment it came back.
+    matchDeadline: Date.now() + matchTimeoutS * 1000,
+  };
+}
+
+export async function onJobTransition(ctx: JobContext, row: JobRow, from: JobStatus | null, origin: TransitionOrigin): Promise<void> {
+  const to = row.status as JobStatus;
+  const spec = row.spec as JobSpec;
+  const work: Promise<unknown>[] = [];
+  if (to === "queued") work.push(matchmakerFor(ctx.env, spec).enqueue(queuedJobOf(row)));
+  if (from === "queued" && to !== "starting" && origin !== "matchmaker") work.push(matchmakerFor(ctx.env, spec).forget(row.id));
+  if (isTerminal(to) && from !== "queued" && row.provider && origin !== "hub") {
+    work.push(hubFor(ctx.env, ctx.config, row.provider).jobEnded(row.provider, row.id, to));
+  }
+  await Promise.all(work);
+}

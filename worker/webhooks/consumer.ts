@@ -1,0 +1,77 @@
+// The webhook queue's consumers: attempt each delivery, retry on the growing
+// schedule, dead-letter what is spent, and disable an endpoint that says 410 Gone.
+import { and, eq, ne } from "drizzle-orm";
+import { getConfig } from "../config.ts";
+import { createDb } from "../db/client.ts";
+import { webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import { attemptDelivery, type AttemptContext } from "./deliver.ts";
+import type { WebhookMessage } from "./message.ts";
+import { nextRetryDelayS } from "./retrySchedule.ts";
+import { resolveWithDoh } from "./urlPolicy.ts";
+
+const finalStates = new Set(["delivered", "dead", "disabled"]);
+
+export async function consumeWebhooks(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
+  const config = getConfig(env);
+  const db = createDb(env.DB);
+  const ctx: AttemptContext = {
+    db,
+    secretsKey: config.secretsKey,
+    timeoutMs: config.webhooks.timeoutMs,
+    isProduction: config.isProduction,
+    resolve: resolveWithDoh,
+  };
+  // Deliveries are independent: one slow endpoint must not hold up the others.
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      const delivery = (await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, message.body.deliveryId)))[0];
+      if (!delivery || finalStates.has(delivery.state)) return message.ack();
+
+      if (delivery.endpointId) {
+        const endpoint = (await db.select({ disabledAt: webhookEndpoints.disabledAt }).from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId)))[0];
+        if (!endpoint || endpoint.disabledAt !== null) {
+          await db.update(webhookDeliveries).set({ state: "disabled", nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery.id));
+          return message.ack();
+        }
+      }
+
+      const outcome = await attemptDelivery(ctx, delivery);
+      if (outcome.kind === "delivered") return message.ack();
+      if (outcome.kind === "gone") {
+        await db.batch([
+          db.update(webhookDeliveries).set({ state: "disabled", nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery.id)),
+          ...(delivery.endpointId
+            ? [db.update(webhookEndpoints).set({ disabledAt: Date.now(), disabledReason: "the endpoint answered 410 Gone" }).where(eq(webhookEndpoints.id, delivery.endpointId))]
+            : []),
+        ]);
+        return message.ack();
+      }
+
+      const delayS = nextRetryDelayS(outcome.attempts, config.webhooks.retryScheduleS, outcome.retryAfterS);
+      if (delayS === undefined) {
+        // Spent: hand it to the dead-letter queue, whose consumer marks it dead.
+        await db.update(webhookDeliveries).set({ nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery.id));
+        await env.WEBHOOKS_DLQ.send({ deliveryId: delivery.id });
+        return message.ack();
+      }
+      await db
+        .update(webhookDeliveries)
+        .set({ state: "retrying", nextAttemptAt: Date.now() + delayS * 1000 })
+        .where(eq(webhookDeliveries.id, delivery.id));
+      message.retry({ delaySeconds: delayS });
+    }),
+  );
+}
+
+/** Dead letters: whatever arrives here (spent schedules, or messages the platform gave up on) is dead. */
+export async function consumeDeadLetters(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
+  const db = createDb(env.DB);
+  for (const message of batch.messages) {
+    await db
+      .update(webhookDeliveries)
+      .set({ state: "dead", nextAttemptAt: null })
+      .where(and(eq(webhookDeliveries.id, message.body.deliveryId), ne(webhookDeliveries.state, "delivered")));
+    message.ack();
+  }
+}
