@@ -186,9 +186,15 @@ export class ProviderHub extends DurableObject<Env> {
       // The daemon came back without this job (it restarted): the job is lost.
       if (!reported.has(job.id)) await this.settleLostJob(job.id, job.attempt, address);
     }
-    const live = new Set(assigned.filter((job) => !isTerminal(job.status as JobStatus)).map((job) => job.id));
+    const live = new Map(assigned.filter((job) => !isTerminal(job.status as JobStatus)).map((job) => [job.id, job.status]));
     for (const jobId of reported) {
-      if (!live.has(jobId)) send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
+      const status = live.get(jobId);
+      if (status === undefined || status === "queued") {
+        send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
+      } else if (status === "starting") {
+        // The start may have been lost with the old connection; starting twice is a no-op.
+        send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
+      }
     }
     await this.publishCapacity(address);
   }

@@ -1,0 +1,101 @@
+// The daemon's configuration: flags over environment (POND_*) over a JSON
+// file over defaults, validated once with zod into a typed object.
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { weiString } from "../protocol/wei.ts";
+
+export const ProviderConfig = z.object({
+  api: z.url({ protocol: /^https?$/, error: "api must be the http(s) URL of a Pond API, e.g. https://api.pond.dev" }),
+  dataDir: z.string().min(1),
+  keyFile: z.string().min(1),
+  gpuSecondWei: weiString,
+  cpuSecondWei: weiString,
+  pull: z.enum(["missing", "always", "never"]),
+  nvidiaSmi: z.string().min(1),
+  maxCpus: z.coerce.number().positive().optional(),
+  maxMemoryMb: z.coerce.number().int().positive().optional(),
+  drainTimeoutS: z.coerce.number().int().min(0),
+  maxOutputBytes: z.coerce.number().int().positive(),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]),
+});
+export type ProviderConfig = z.infer<typeof ProviderConfig>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const envNames: Record<keyof ProviderConfig, string> = {
+  api: "POND_API",
+  dataDir: "POND_DATA_DIR",
+  keyFile: "POND_KEY_FILE",
+  gpuSecondWei: "POND_GPU_SECOND_WEI",
+  cpuSecondWei: "POND_CPU_SECOND_WEI",
+  pull: "POND_PULL",
+  nvidiaSmi: "POND_NVIDIA_SMI",
+  maxCpus: "POND_MAX_CPUS",
+  maxMemoryMb: "POND_MAX_MEMORY_MB",
+  drainTimeoutS: "POND_DRAIN_TIMEOUT_S",
+  maxOutputBytes: "POND_MAX_OUTPUT_BYTES",
+  logLevel: "POND_LOG_LEVEL",
+};
+
+function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
+  return {
+    dataDir,
+    keyFile: join(dataDir, "provider.key"),
+    // 0.0001 ETH per GPU-hour and a tenth of that per CPU-hour, as a starting point.
+    gpuSecondWei: "27777777777",
+    cpuSecondWei: "2777777777",
+    pull: "missing",
+    nvidiaSmi: "nvidia-smi",
+    drainTimeoutS: 600,
+    maxOutputBytes: 1024 * 1024 * 1024,
+    logLevel: "info",
+  };
+}
+
+async function readConfigFile(path: string | undefined): Promise<Record<string, unknown>> {
+  if (!path) return {};
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read the config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return z.record(z.string(), z.unknown()).parse(JSON.parse(text));
+  } catch {
+    throw new ConfigError(`the config file ${path} is not a JSON object`);
+  }
+}
+
+export async function loadConfig(
+  flags: Partial<Record<keyof ProviderConfig, unknown>> & { config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProviderConfig> {
+  const file = await readConfigFile(flags.config ?? env.POND_CONFIG);
+  const fromEnv = Object.fromEntries(
+    Object.entries(envNames)
+      .map(([key, name]) => [key, env[name]] as const)
+      .filter(([, value]) => value !== undefined),
+  );
+  const fromFlags = Object.fromEntries(Object.entries(flags).filter(([key, value]) => key !== "config" && value !== undefined));
+  const dataDir = String(fromFlags.dataDir ?? fromEnv.dataDir ?? file.dataDir ?? join(homedir(), ".pond", "provider"));
+  const merged = { ...defaults(dataDir), ...file, ...fromEnv, ...fromFlags };
+  const parsed = ProviderConfig.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = issue.path[0] as keyof ProviderConfig | undefined;
+      const where = key ? `--${kebab(key)} / ${envNames[key]}` : "config";
+      return `  ${where}: ${issue.message}`;
+    });
+    throw new ConfigError(`the provider configuration is not valid:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

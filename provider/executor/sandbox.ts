@@ -1,0 +1,62 @@
+// How a job's container is locked down. Pure: the Docker create options for a
+// spec, so every restriction is visible in one place and unit-tested.
+import type { ContainerCreateOptions } from "dockerode";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
+
+export const JOB_LABEL = "dev.pond.job";
+export const PROVIDER_LABEL = "dev.pond.provider";
+/** Unprivileged: the conventional "nobody". */
+export const CONTAINER_USER = "65534:65534";
+export const PIDS_LIMIT = 512;
+export const TMP_SIZE_MB = 256;
+
+export interface SandboxInput {
+  jobId: string;
+  provider: string;
+  spec: JobSpec;
+  gpuUuids: readonly string[];
+  inputsDir: string;
+  outputsDir: string;
+}
+
+/** Shared memory for data loaders (PyTorch wants more than Docker's 64 MiB): half the memory, 64 MiB to 16 GiB. */
+export function shmBytes(memoryMb: number): number {
+  const mb = Math.min(16 * 1024, Math.max(64, Math.floor(memoryMb / 2)));
+  return mb * 1024 * 1024;
+}
+
+export function containerOptions(input: SandboxInput): ContainerCreateOptions {
+  const { spec } = input;
+  const memoryBytes = spec.resources.memory_mb * 1024 * 1024;
+  return {
+    Image: spec.image,
+    ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
+    Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    User: CONTAINER_USER,
+    Labels: { [JOB_LABEL]: input.jobId, [PROVIDER_LABEL]: input.provider },
+    NetworkDisabled: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    HostConfig: {
+      NetworkMode: "none",
+      ReadonlyRootfs: true,
+      // mode=1777: writable by the unprivileged user, as /tmp is on any Linux.
+      Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${TMP_SIZE_MB}m,mode=1777` },
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges:true"],
+      PidsLimit: PIDS_LIMIT,
+      Memory: memoryBytes,
+      // Equal to Memory: no swap, so the memory limit is the real limit.
+      MemorySwap: memoryBytes,
+      NanoCpus: Math.round(spec.resources.cpus * 1e9),
+      ShmSize: shmBytes(spec.resources.memory_mb),
+      Init: true,
+      Binds: [`${input.inputsDir}:/inputs:ro`, `${input.outputsDir}:/outputs:rw`],
+      // Specific devices, never "all": two jobs on one host never share a GPU.
+      DeviceRequests:
+        input.gpuUuids.length > 0 ? [{ Driver: "nvidia", DeviceIDs: [...input.gpuUuids], Capabilities: [["gpu"]] }] : [],
+      LogConfig: { Type: "json-file", Config: { "max-size": "20m", "max-file": "1" } },
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// `npm run provider -- --api URL`: the provider daemon, headless.
+// `npm run provider -- doctor`: what this machine offers and what is missing.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { Command } from "commander";
+import Docker from "dockerode";
+import { ConfigError, loadConfig, type ProviderConfig } from "./config.ts";
+import { HubClient } from "./connection/hubClient.ts";
+import { ProviderDaemon } from "./daemon.ts";
+import { DockerExecutor } from "./executor/docker.ts";
+import { IdentityError, loadOrCreateIdentity } from "./identity.ts";
+import { createLogger } from "./log.ts";
+import { ResultOutbox } from "./outbox.ts";
+import { detectResources } from "./resources/detect.ts";
+
+const program = new Command("pond-provider")
+  .description("Run Pond's provider daemon: take GPU jobs from the network and run them in Docker")
+  .option("--api <url>", "the Pond API to connect to")
+  .option("--config <file>", "a JSON config file")
+  .option("--data-dir <dir>", "where the key, outbox and job files live (default ~/.pond/provider)")
+  .option("--key-file <file>", "the provider's private key (created on first start)")
+  .option("--gpu-second-wei <wei>", "price per GPU-second, in wei")
+  .option("--cpu-second-wei <wei>", "price per CPU-second, in wei")
+  .option("--pull <policy>", "image pull policy: missing | always | never")
+  .option("--nvidia-smi <path>", "the nvidia-smi binary")
+  .option("--max-cpus <n>", "offer at most this many CPUs")
+  .option("--max-memory-mb <n>", "offer at most this much memory")
+  .option("--drain-timeout-s <s>", "on SIGTERM, wait this long for running jobs")
+  .option("--log-level <level>", "trace | debug | info | warn | error");
+
+async function prepare(flags: Record<string, unknown>) {
+  const config = await loadConfig(flags as Partial<Record<keyof ProviderConfig, unknown>> & { config?: string });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const log = createLogger(config.logLevel);
+  const docker = new Docker(); // DOCKER_HOST, else the default socket: as the docker CLI finds it
+  const { account, created } = await loadOrCreateIdentity(config.keyFile);
+  if (created) log.info({ keyFile: config.keyFile }, "generated a new provider key");
+  const detection = await detectResources(docker, {
+    dataDir: config.dataDir,
+    nvidiaSmi: config.nvidiaSmi,
+    ...(config.maxCpus !== undefined ? { maxCpus: config.maxCpus } : {}),
+    ...(config.maxMemoryMb !== undefined ? { maxMemoryMb: config.maxMemoryMb } : {}),
+  });
+  return { config, log, docker, account, detection };
+}
+
+program.action(async (flags: Record<string, unknown>) => {
+  const { config, log, docker, account, detection } = await prepare(flags);
+  for (const note of detection.docker.problems) log.error(note);
+  if (!detection.docker.reachable) process.exit(2);
+  for (const note of detection.notes) log.warn(note);
+  console.log(`provider address: ${account.address}`);
+  log.info({ address: account.address, engine: detection.docker.engine, resources: detection.resources }, "starting");
+
+  const executor = new DockerExecutor(docker, log, { pullPolicy: config.pull, provider: account.address.toLowerCase() });
+  const removed = await executor.cleanupLeftovers();
+  if (removed > 0) log.warn({ removed }, "removed containers left by an earlier run");
+  const outbox = new ResultOutbox(join(config.dataDir, "outbox.json"));
+  await outbox.load();
+  const hub = new HubClient({ api: config.api, account, log });
+  const daemon = new ProviderDaemon({
+    api: config.api,
+    account,
+    resources: detection.resources,
+    pricing: { gpu_second_wei: config.gpuSecondWei, cpu_second_wei: config.cpuSecondWei },
+    dataDir: config.dataDir,
+    maxOutputBytes: config.maxOutputBytes,
+    hub,
+    executor,
+    outbox,
+    log,
+  });
+  hub.start();
+
+  let signals = 0;
+  const shutdown = async (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn("second signal: canceling running jobs");
+      daemon.cancelAll();
+      return;
+    }
+    log.info({ signal, jobs: daemon.activeJobs.length }, "draining: no new jobs; waiting for running ones");
+    await daemon.drain(config.drainTimeoutS * 1000);
+    hub.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", (signal) => void shutdown(signal));
+  process.on("SIGINT", (signal) => void shutdown(signal));
+});
+
+program
+  .command("doctor")
+  .description("check Docker, GPUs and configuration, and say what to fix")
+  .action(async () => {
+    const { account, detection } = await prepare(program.opts());
+    console.log(`provider address: ${account.address}`);
+    console.log(`docker: ${detection.docker.reachable ? detection.docker.engine : "unreachable"}`);
+    console.log(`cpus: ${detection.resources.cpus}, memory: ${detection.resources.memory_mb} MiB, free disk: ${detection.resources.disk_free_mb} MiB`);
+    for (const gpu of detection.resources.gpus) console.log(`gpu ${gpu.index}: ${gpu.model} (${gpu.vram_mb} MiB, ${gpu.uuid}, driver ${gpu.driver ?? "?"})`);
+    for (const line of [...detection.docker.problems, ...detection.notes]) console.log(`! ${line}`);
+    process.exit(detection.docker.reachable ? 0 : 2);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  // Mistakes the user can fix get their message; anything else is a bug, with its stack.
+  if (error instanceof ConfigError || error instanceof IdentityError) {
+    console.error(`pond-provider: ${error.message}`);
+    process.exit(1);
+  }
+  console.error(error);
+  process.exit(70);
+});

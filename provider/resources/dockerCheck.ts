@@ -1,0 +1,42 @@
+// Is the Docker engine there, and can it hand GPUs to containers? Answers say
+// exactly what is missing and the command that fixes it.
+import type Docker from "dockerode";
+
+export interface DockerDiagnosis {
+  reachable: boolean;
+  engine?: string;
+  nvidiaRuntime: boolean;
+  problems: string[];
+}
+
+export function describeEngine(docker: Docker): string {
+  const modem = docker.modem as { socketPath?: unknown; host?: string; port?: number | string; protocol?: string };
+  if (typeof modem.socketPath === "string") return `unix://${modem.socketPath}`;
+  if (modem.host) return `${modem.protocol ?? "http"}://${modem.host}:${modem.port}`;
+  // docker-modem resolves the default socket lazily: name it as the docker CLI would.
+  return process.env.DOCKER_HOST ?? "the default Docker socket";
+}
+
+export async function diagnoseDocker(docker: Docker, gpuCount: number): Promise<DockerDiagnosis> {
+  const where = describeEngine(docker);
+  try {
+    await docker.ping();
+  } catch (error) {
+    return {
+      reachable: false,
+      nvidiaRuntime: false,
+      problems: [
+        `cannot reach the Docker engine at ${where} (${(error as Error).message}). Start Docker (e.g. \`sudo systemctl start docker\`), or set DOCKER_HOST to where it listens.`,
+      ],
+    };
+  }
+  const info = (await docker.info()) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
+  const nvidiaRuntime = Object.keys(info.Runtimes ?? {}).some((name) => name.includes("nvidia"));
+  const problems: string[] = [];
+  if (gpuCount > 0 && !nvidiaRuntime) {
+    problems.push(
+      `this host has ${gpuCount} NVIDIA GPU(s) but Docker has no nvidia runtime, so containers cannot use them. Install the NVIDIA Container Toolkit, then run \`sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker\`. Until then this provider offers CPUs only.`,
+    );
+  }
+  return { reachable: true, engine: `Docker ${info.ServerVersion ?? "?"} at ${where}`, nvidiaRuntime, problems };
+}

@@ -1,0 +1,39 @@
+// Uploads one output file to the API, signed so only this provider could have sent it.
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { uploadHeaders, uploadMessage } from "../protocol/uploads.ts";
+
+export class UploadError extends Error {
+  override name = "UploadError";
+}
+
+export async function uploadOutput(options: {
+  api: string;
+  account: PrivateKeyAccount;
+  jobId: string;
+  path: string;
+  file: string;
+  sha256: string;
+  size: number;
+}): Promise<void> {
+  const timestamp = Date.now();
+  const signature = await options.account.signMessage({
+    message: uploadMessage({ jobId: options.jobId, path: options.path, sha256: options.sha256, size: options.size, timestamp }),
+  });
+  const url = new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/outputs/${options.path.split("/").map(encodeURIComponent).join("/")}`, options.api);
+  const response = await fetch(url, {
+    method: "PUT",
+    headers: {
+      "content-type": "application/octet-stream",
+      "content-length": String(options.size),
+      [uploadHeaders.provider]: options.account.address,
+      [uploadHeaders.timestamp]: String(timestamp),
+      [uploadHeaders.signature]: signature,
+      [uploadHeaders.sha256]: options.sha256,
+    },
+    body: Readable.toWeb(createReadStream(options.file)) as ReadableStream,
+    duplex: "half",
+  } as RequestInit);
+  if (!response.ok) throw new UploadError(`uploading ${options.path} failed: HTTP ${response.status} ${await response.text()}`);
+}

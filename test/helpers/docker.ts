@@ -1,0 +1,15 @@
+// The local Docker engine, for tests that check what providers leave behind.
+import Docker from "dockerode";
+
+export const TEST_IMAGE = "pond-test/busybox:2";
+export const docker = new Docker();
+
+export async function containersOfJob(jobId: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`dev.pond.job=${jobId}`] } });
+}
+
+/** Removes whatever a killed provider left running (a real provider does this when it restarts). */
+export async function removeContainersOf(provider: string): Promise<void> {
+  const leftovers = await docker.listContainers({ all: true, filters: { label: [`dev.pond.provider=${provider.toLowerCase()}`] } });
+  await Promise.all(leftovers.map((info) => docker.getContainer(info.Id).remove({ force: true })));
+}

@@ -1,0 +1,37 @@
+// A real provider daemon process (`npm run provider`), with its own data dir.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnProcess, type Spawned } from "./processes.ts";
+
+export interface ProviderProcess {
+  address: string;
+  dataDir: string;
+  process: Spawned;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again with the same key and data (a restart). */
+  restart(): Promise<ProviderProcess>;
+  remove(): Promise<void>;
+}
+
+export async function startProvider(api: string, flags: string[] = [], dataDir?: string): Promise<ProviderProcess> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "pond-provider-")));
+  const handle = spawnProcess("node_modules/.bin/tsx", ["provider/main.ts", "--api", api, "--data-dir", dir, "--log-level", "debug", ...flags], {
+    name: "provider",
+  });
+  const line = await handle.waitFor(/provider address: (0x[0-9a-fA-F]{40})/, 60_000);
+  const address = line.split(": ")[1]!.toLowerCase();
+  await handle.waitFor(/connected to the hub/, 60_000);
+  const provider: ProviderProcess = {
+    address,
+    dataDir: dir,
+    process: handle,
+    stop: (signal) => handle.stop(signal),
+    restart: () => startProvider(api, flags, dir),
+    remove: async () => {
+      await handle.stop("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return provider;
+}

@@ -1,0 +1,50 @@
+// `wrangler dev` as a user runs it, on a free port with its own local state,
+// migrations applied first. Tests talk HTTP and WebSocket to it.
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort } from "./freePort.ts";
+import { spawnProcess, type Spawned } from "./processes.ts";
+
+const run = promisify(execFile);
+const WRANGLER = "node_modules/.bin/wrangler";
+
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 9).toString("base64");
+
+export interface WranglerDev {
+  url: string;
+  port: number;
+  process: Spawned;
+  stop(): Promise<void>;
+}
+
+export async function startWranglerDev(vars: Record<string, string> = {}): Promise<WranglerDev> {
+  const persist = await mkdtemp(join(tmpdir(), "pond-wrangler-"));
+  // No telemetry, and no fetch of the Request.cf object from the internet (there is none here).
+  const env = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1" };
+  await run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { env: { ...process.env, ...env } });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const allVars: Record<string, string> = { SECRETS_KEY: TEST_SECRETS_KEY, PUBLIC_URL: url, ...vars };
+  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist];
+  for (const [name, value] of Object.entries(allVars)) args.push("--var", `${name}:${value}`);
+  const processHandle = spawnProcess(WRANGLER, args, { env, name: "wrangler dev" });
+  await processHandle.waitFor(/Ready on http/, 90_000);
+  // Ready means listening; wait until the Worker itself answers.
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false);
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    port,
+    process: processHandle,
+    async stop() {
+      await processHandle.stop("SIGTERM");
+      await rm(persist, { recursive: true, force: true });
+    },
+  };
+}
