@@ -20,6 +20,7 @@ export default defineConfig({
                 HUB_SHARDS: "3",
                 // Short, so retry and dead-letter paths run in seconds; the real schedule is unit-tested.
                 WEBHOOK_RETRY_SCHEDULE: "1,1",
+                OFFER_TIMEOUT_MS: "1500",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },

@@ -24,6 +24,11 @@ export interface ImageReference {
 export function parseImageReference(reference: string): ImageReference | undefined {
   const match = referencePattern.exec(reference);
   if (!match || match[1]!.length > MAX_NAME_LENGTH) return undefined;
+  // As docker reads it: the first part is a registry only if it looks like a host
+  // (has a dot or a port, or is localhost); otherwise it is a lower-case path.
+  const [first, ...rest] = match[1]!.split("/");
+  const isHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost" || first!.startsWith("["));
+  if (!isHost && first !== first!.toLowerCase()) return undefined;
   const [, imageName, imageTag, imageDigest] = match;
   return {
     name: imageName!,

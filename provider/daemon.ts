@@ -22,7 +22,7 @@ import { LogForwarder } from "./executor/logForwarder.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { LocalCapacity } from "./localCapacity.ts";
 import type { ResultOutbox } from "./outbox.ts";
-import { uploadOutput } from "./uploads.ts";
+import { uploadOutputWithRetry } from "./uploads.ts";
 
 interface ActiveJob {
   offer: OfferMessage;
@@ -194,7 +194,7 @@ export class ProviderDaemon {
     try {
       manifest = await manifestOf(run.outputsDir, { maxFiles: 10_000, maxTotalBytes: this.options.maxOutputBytes });
       for (const file of manifest.files) {
-        await uploadOutput({ api: this.options.api, account: this.options.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size });
+        await uploadOutputWithRetry({ api: this.options.api, account: this.options.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size });
       }
     } catch (error) {
       return { ...base, outcome: "failed", error: `the outputs could not be delivered: ${(error as Error).message}`, manifest: null, amount_wei: "0", signature: null };

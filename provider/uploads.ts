@@ -37,3 +37,15 @@ export async function uploadOutput(options: {
   } as RequestInit);
   if (!response.ok) throw new UploadError(`uploading ${options.path} failed: HTTP ${response.status} ${await response.text()}`);
 }
+
+/** Retries a failed upload with growing pauses: a connection that flickers should not fail the job. */
+export async function uploadOutputWithRetry(options: Parameters<typeof uploadOutput>[0], attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await uploadOutput(options);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+    }
+  }
+}

@@ -15,13 +15,13 @@ describe("webhook retry schedule", () => {
   it("jitters each step by at most ±20%", () => {
     expect(nextRetryDelayS(3, schedule, undefined, () => 0)).toBe(Math.round(schedule[2]! * 0.8));
     expect(nextRetryDelayS(3, schedule, undefined, () => 0.999999)).toBe(Math.round(schedule[2]! * 1.2));
-    const spread = new Set(Array.from({ length: 50 }, () => nextRetryDelayS(5, schedule)));
+    const spread = new Set(Array.from({ length: 50 }, () => nextRetryDelayS(5, schedule, undefined)));
     expect(spread.size).toBeGreaterThan(1);
   });
 
   it("stops once the schedule is spent", () => {
     expect(nextRetryDelayS(schedule.length, schedule, undefined, () => 0.5)).toBeDefined();
-    expect(nextRetryDelayS(schedule.length + 1, schedule)).toBeUndefined();
+    expect(nextRetryDelayS(schedule.length + 1, schedule, undefined)).toBeUndefined();
   });
 
   it("honours a longer Retry-After, capped at the queue's 12 hour limit", () => {

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import type { Resources } from "../../../protocol/jobSpec.ts";
+import { explainNeverFits, matchJobs, rateFor, type GpuSlot, type ProviderCapacity, type QueuedJob } from "../../../worker/matching/matcher.ts";
+
+const gpu = (uuid: string, vramMb: number, model = "NVIDIA H100 80GB HBM3", index = 0): GpuSlot => ({ uuid, index, model, vramMb });
+
+function provider(address: string, options: Partial<ProviderCapacity> & { gpus?: GpuSlot[] } = {}): ProviderCapacity {
+  const gpus = options.gpus ?? [];
+  return {
+    address,
+    freeGpus: gpus,
+    totalGpus: gpus,
+    freeMilliCpus: 8000,
+    totalMilliCpus: 8000,
+    freeMemoryMb: 32_768,
+    totalMemoryMb: 32_768,
+    gpuSecondWei: 100n,
+    cpuSecondWei: 1n,
+    reputation: 0,
+    ...options,
+  };
+}
+
+let n = 0;
+function job(resources: Partial<Resources>, options: Partial<QueuedJob> = {}): QueuedJob {
+  return {
+    id: `job${++n}`,
+    resources: { gpus: 0, cpus: 1, memory_mb: 1024, ...resources },
+    maxPriceWei: 10n ** 18n,
+    timeoutS: 60,
+    matchDeadline: Number.MAX_SAFE_INTEGER,
+    ...options,
+  };
+}
+
+describe("matchJobs", () => {
+  it("requires every assigned GPU to have the VRAM, not just the largest", () => {
+    const mixed = provider("0xmixed", { gpus: [gpu("small", 24_000), gpu("big", 80_000)], gpuSecondWei: 1n });
+    const even = provider("0xeven", { gpus: [gpu("e1", 48_000), gpu("e2", 48_000)], gpuSecondWei: 9n });
+    const { assignments } = matchJobs([mixed, even], [job({ gpus: 2, gpu_vram_mb: 40_000 })]);
+    expect(assignments).toHaveLength(1);
+    expect(assignments[0]).toMatchObject({ provider: "0xeven", gpuUuids: ["e1", "e2"] });
+  });
+
+  it("picks the smallest GPUs that qualify, keeping big ones for big jobs", () => {
+    const host = provider("0xhost", { gpus: [gpu("big", 80_000, "x", 0), gpu("mid", 40_000, "x", 1), gpu("tiny", 8_000, "x", 2)] });
+    const { assignments } = matchJobs([host], [job({ gpus: 1, gpu_vram_mb: 30_000 }), job({ gpus: 1, gpu_vram_mb: 60_000 })]);
+    expect(assignments.map((a) => a.gpuUuids)).toEqual([["mid"], ["big"]]);
+  });
+
+  it("filters by model, case-insensitively, by substring", () => {
+    const a100 = provider("0xa100", { gpus: [gpu("a", 80_000, "NVIDIA A100-SXM4-80GB")], gpuSecondWei: 1n });
+    const h100 = provider("0xh100", { gpus: [gpu("h", 80_000, "NVIDIA H100 80GB HBM3")], gpuSecondWei: 50n });
+    const { assignments } = matchJobs([a100, h100], [job({ gpus: 1, gpu_models: ["h100"] })]);
+    expect(assignments[0]!.provider).toBe("0xh100");
+  });
+
+  it("prefers reputation, then price", () => {
+    const cheap = provider("0xcheap", { cpuSecondWei: 1n, reputation: 1 });
+    const pricey = provider("0xpricey", { cpuSecondWei: 5n, reputation: 1 });
+    const trusted = provider("0xtrusted", { cpuSecondWei: 9n, reputation: 7 });
+    expect(matchJobs([cheap, pricey, trusted], [job({})]).assignments[0]!.provider).toBe("0xtrusted");
+    expect(matchJobs([pricey, cheap], [job({})]).assignments[0]!.provider).toBe("0xcheap");
+  });
+
+  it("keeps the price within max_price_wei for the whole timeout", () => {
+    const p = provider("0xp", { cpuSecondWei: 10n });
+    const fits = job({ cpus: 1 }, { timeoutS: 100, maxPriceWei: 1000n });
+    const tooCheap = job({ cpus: 1 }, { timeoutS: 100, maxPriceWei: 999n });
+    const { assignments, unmatched } = matchJobs([p], [tooCheap, fits]);
+    expect(assignments.map((a) => a.jobId)).toEqual([fits.id]);
+    expect(assignments[0]!.maxAmountWei).toBe(1000n);
+    expect(unmatched).toEqual([tooCheap.id]);
+  });
+
+  it("never over-commits GPUs, CPUs or memory, and runs several jobs on one host", () => {
+    const host = provider("0xhost", { gpus: [gpu("g0", 80_000), gpu("g1", 80_000)], freeMilliCpus: 3000, totalMilliCpus: 3000, freeMemoryMb: 5000, totalMemoryMb: 5000 });
+    const jobs = [job({ gpus: 1, cpus: 1, memory_mb: 2000 }), job({ gpus: 1, cpus: 1, memory_mb: 2000 }), job({ gpus: 1, cpus: 1, memory_mb: 100 }), job({ gpus: 0, cpus: 1, memory_mb: 1000 }), job({ gpus: 0, cpus: 0.5, memory_mb: 100 })];
+    const { assignments, unmatched } = matchJobs([host], jobs);
+    const gpusUsed = assignments.flatMap((a) => a.gpuUuids);
+    expect(new Set(gpusUsed).size).toBe(gpusUsed.length);
+    expect(assignments.reduce((s, a) => s + a.milliCpus, 0)).toBeLessThanOrEqual(3000);
+    expect(assignments.reduce((s, a) => s + a.memoryMb, 0)).toBeLessThanOrEqual(5000);
+    expect(assignments.map((a) => a.jobId)).toEqual([jobs[0]!.id, jobs[1]!.id, jobs[3]!.id]);
+    expect(unmatched).toEqual([jobs[2]!.id, jobs[4]!.id]);
+  });
+
+  it("skips providers that declined the job", () => {
+    const a = provider("0xa", { cpuSecondWei: 1n });
+    const b = provider("0xb", { cpuSecondWei: 2n });
+    expect(matchJobs([a, b], [job({}, { excluded: ["0xa"] })]).assignments[0]!.provider).toBe("0xb");
+  });
+
+  it("does not change the capacities it was given", () => {
+    const host = provider("0xhost", { gpus: [gpu("g0", 80_000)] });
+    matchJobs([host], [job({ gpus: 1 })]);
+    expect(host.freeGpus).toHaveLength(1);
+    expect(host.freeMilliCpus).toBe(8000);
+  });
+
+  it("charges per GPU and per thousandth of a CPU", () => {
+    expect(rateFor({ gpus: 2, cpus: 1.5, memory_mb: 1 }, { gpuSecondWei: 100n, cpuSecondWei: 10n })).toBe(215n);
+    expect(rateFor({ gpus: 0, cpus: 0.1, memory_mb: 1 }, { gpuSecondWei: 100n, cpuSecondWei: 3n })).toBe(1n);
+  });
+});
+
+describe("explainNeverFits", () => {
+  it("explains what no provider has, and when only the price stands in the way", () => {
+    const host = provider("0xhost", { gpus: [gpu("g", 24_000, "NVIDIA A10")], cpuSecondWei: 10n });
+    expect(explainNeverFits(job({ gpus: 1, gpu_vram_mb: 40_000 }), [host])).toBe("no connected provider has 1 GPU with at least 40000 MiB VRAM each, 1 CPU, 1024 MiB memory");
+    expect(explainNeverFits(job({}, { maxPriceWei: 1n }), [host])).toMatch(/cheapest asks 600 wei for 60 s/);
+    expect(explainNeverFits(job({}), [host])).toBeUndefined();
+    expect(explainNeverFits(job({}), [])).toMatch(/no provider is connected/);
+  });
+
+  it("judges by total capacity, not what is free right now", () => {
+    const busy = provider("0xbusy", { freeMilliCpus: 0, freeMemoryMb: 0 });
+    expect(explainNeverFits(job({ cpus: 4 }), [busy])).toBeUndefined();
+  });
+});

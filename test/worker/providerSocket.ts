@@ -1,0 +1,110 @@
+// A provider speaking the hub protocol from inside workerd, over a real
+// WebSocket upgrade through the Worker, for tests of matching and the hub.
+import { SELF } from "cloudflare:test";
+import { zeroAddress, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { jobAcceptanceTypes, pondDomain } from "../../protocol/eip712.ts";
+import {
+  HUB_PROTOCOL_VERSION,
+  providerLoginMessage,
+  type GpuInfo,
+  type HubMessage,
+  type OfferMessage,
+  type ProviderPricing,
+  type ProviderResources,
+} from "../../protocol/hubMessages.ts";
+import { ORIGIN } from "./client.ts";
+
+export interface TestProvider {
+  account: PrivateKeyAccount;
+  address: string;
+  ws: WebSocket;
+  messages: HubMessage[];
+  send(message: unknown): void;
+  next<T extends HubMessage["type"]>(type: T, timeoutMs?: number): Promise<Extract<HubMessage, { type: T }>>;
+  /** Whether a message of this type arrives within `ms` (for asserting that nothing comes). */
+  receives(type: HubMessage["type"], ms: number): Promise<boolean>;
+  accept(offer: OfferMessage): Promise<void>;
+  close(): void;
+}
+
+export const gpu = (index: number, model: string, vramMb: number): GpuInfo => ({ index, uuid: `GPU-${crypto.randomUUID()}`, model, vram_mb: vramMb, driver: "580.159.04" });
+
+export async function connectProvider(options: {
+  resources?: Partial<ProviderResources>;
+  pricing?: Partial<ProviderPricing>;
+  account?: PrivateKeyAccount;
+}): Promise<TestProvider> {
+  const account = options.account ?? privateKeyToAccount(generatePrivateKey());
+  const response = await SELF.fetch(`${ORIGIN}/v1/providers/connect?address=${account.address}`, { headers: { upgrade: "websocket" } });
+  if (response.status !== 101 || !response.webSocket) throw new Error(`upgrade failed: ${response.status} ${await response.text()}`);
+  const ws = response.webSocket;
+  ws.accept();
+  const messages: HubMessage[] = [];
+  const waiters = new Set<() => void>();
+  ws.addEventListener("message", (event) => {
+    const text = String(event.data);
+    if (text === "pong") return;
+    messages.push(JSON.parse(text) as HubMessage);
+    for (const wake of [...waiters]) wake();
+  });
+  const take = <T extends HubMessage["type"]>(type: T, timeoutMs = 10_000) =>
+    new Promise<Extract<HubMessage, { type: T }>>((resolve, reject) => {
+      const look = () => {
+        const index = messages.findIndex((m) => m.type === type);
+        if (index < 0) return false;
+        waiters.delete(look);
+        clearTimeout(timer);
+        resolve(messages.splice(index, 1)[0] as Extract<HubMessage, { type: T }>);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(look);
+        reject(new Error(`no ${type} within ${timeoutMs} ms (have: ${messages.map((m) => m.type).join(", ") || "nothing"})`));
+      }, timeoutMs);
+      if (!look()) waiters.add(look);
+    });
+  const send = (message: unknown) => ws.send(typeof message === "string" ? message : JSON.stringify(message));
+
+  const hello = await take("hello");
+  send({ v: HUB_PROTOCOL_VERSION, type: "auth", address: account.address, signature: await account.signMessage({ message: providerLoginMessage(hello.nonce) }) });
+  const welcome = await take("welcome");
+  const domain = pondDomain(welcome.chain_id, welcome.verifying_contract as `0x${string}`);
+  send({
+    v: HUB_PROTOCOL_VERSION,
+    type: "advertise",
+    resources: { cpus: 8, memory_mb: 32_768, disk_free_mb: 100_000, gpus: [], ...options.resources },
+    pricing: { gpu_second_wei: "1000", cpu_second_wei: "10", ...options.pricing },
+    running: [],
+  });
+
+  return {
+    account,
+    address: account.address.toLowerCase(),
+    ws,
+    messages,
+    send,
+    next: take,
+    async receives(type, ms) {
+      try {
+        await take(type, ms);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async accept(offer) {
+      const signature = await account.signTypedData({
+        domain,
+        types: jobAcceptanceTypes,
+        primaryType: "JobAcceptance",
+        message: { jobId: offer.chain_job_id as Hex, maxAmount: BigInt(offer.max_amount_wei) },
+      });
+      send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature });
+      await take("job.start");
+    },
+    close: () => ws.close(1000, "test done"),
+  };
+}
+
+export { zeroAddress };

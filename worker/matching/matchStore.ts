@@ -1,0 +1,136 @@
+// A matchmaker's durable state, in its Durable Object's SQLite: the queue of
+// its class's jobs (FIFO) and its copy of the providers' published capacity.
+import { z } from "zod";
+import { Resources } from "../../protocol/jobSpec.ts";
+import type { ProviderCapacity, QueuedJob } from "./matcher.ts";
+
+export interface QueueRow {
+  job: QueuedJob;
+  offeredTo: string | null;
+  detail: string | null;
+}
+
+const StoredJob = z.object({ id: z.string(), resources: Resources, maxPriceWei: z.string(), timeoutS: z.int(), matchDeadline: z.number() });
+const GpuSlotShape = z.object({ uuid: z.string(), index: z.int(), model: z.string(), vramMb: z.number() });
+const StoredCapacity = z.object({
+  address: z.string(),
+  freeGpus: z.array(GpuSlotShape),
+  freeMilliCpus: z.number(),
+  freeMemoryMb: z.number(),
+  totalGpus: z.array(GpuSlotShape),
+  totalMilliCpus: z.number(),
+  totalMemoryMb: z.number(),
+  gpuSecondWei: z.string(),
+  cpuSecondWei: z.string(),
+  reputation: z.number(),
+});
+const Addresses = z.array(z.string());
+
+export class MatchStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS queue (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL UNIQUE, job TEXT NOT NULL,
+      match_deadline INTEGER NOT NULL, excluded TEXT NOT NULL DEFAULT '[]', offered_to TEXT,
+      offer_deadline INTEGER, detail TEXT, fresh INTEGER NOT NULL DEFAULT 1)`);
+    sql.exec("CREATE INDEX IF NOT EXISTS queue_fresh ON queue(fresh)");
+    sql.exec("CREATE TABLE IF NOT EXISTS providers (address TEXT PRIMARY KEY, capacity TEXT NOT NULL)");
+  }
+
+  has(jobId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM queue WHERE job_id = ?", jobId).toArray().length > 0;
+  }
+
+  /** (Re)queues a job at the back, with no exclusions: a requeued job starts afresh. */
+  put(job: QueuedJob): void {
+    const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline };
+    this.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
+    this.sql.exec("INSERT INTO queue (job_id, job, match_deadline) VALUES (?, ?, ?)", job.id, JSON.stringify(stored), job.matchDeadline);
+  }
+
+  remove(jobId: string): void {
+    this.sql.exec("DELETE FROM queue WHERE job_id = ?", jobId);
+  }
+
+  offered(jobId: string, provider: string, deadline: number): void {
+    this.sql.exec("UPDATE queue SET offered_to = ?, offer_deadline = ? WHERE job_id = ?", provider, deadline, jobId);
+  }
+
+  offeredTo(jobId: string): string | null | undefined {
+    const row = this.sql.exec("SELECT offered_to FROM queue WHERE job_id = ?", jobId).toArray()[0];
+    return row === undefined ? undefined : row.offered_to === null ? null : String(row.offered_to);
+  }
+
+  /** The offer came to nothing: that provider is not asked again; the job waits for the next round. */
+  exclude(jobId: string, provider: string): void {
+    const row = this.sql.exec("SELECT excluded FROM queue WHERE job_id = ?", jobId).toArray()[0];
+    if (!row) return;
+    const excluded = new Set(Addresses.parse(JSON.parse(String(row.excluded))));
+    excluded.add(provider);
+    this.sql.exec("UPDATE queue SET excluded = ?, offered_to = NULL, offer_deadline = NULL WHERE job_id = ?", JSON.stringify([...excluded]), jobId);
+  }
+
+  setDetail(jobId: string, detail: string): void {
+    this.sql.exec("UPDATE queue SET detail = ? WHERE job_id = ?", detail, jobId);
+  }
+
+  markSeen(): void {
+    this.sql.exec("UPDATE queue SET fresh = 0 WHERE fresh = 1");
+  }
+
+  lostOffers(now: number): Array<{ jobId: string; provider: string }> {
+    return this.sql
+      .exec("SELECT job_id, offered_to FROM queue WHERE offer_deadline <= ?", now)
+      .toArray()
+      .map((row) => ({ jobId: String(row.job_id), provider: String(row.offered_to) }));
+  }
+
+  /** Jobs not out on offer, oldest first; only those never considered when `freshOnly`. */
+  waiting(freshOnly: boolean): QueueRow[] {
+    const query = `SELECT job, excluded, offered_to, detail FROM queue WHERE offered_to IS NULL ${freshOnly ? "AND fresh = 1" : ""} ORDER BY seq`;
+    return this.sql
+      .exec(query)
+      .toArray()
+      .map((row) => {
+        const stored = StoredJob.parse(JSON.parse(String(row.job)));
+        return {
+          job: { ...stored, maxPriceWei: BigInt(stored.maxPriceWei), excluded: Addresses.parse(JSON.parse(String(row.excluded))) },
+          offeredTo: null,
+          detail: row.detail === null ? null : String(row.detail),
+        };
+      });
+  }
+
+  nextDeadline(): number | undefined {
+    const row = this.sql.exec("SELECT MIN(COALESCE(offer_deadline, match_deadline)) AS at FROM queue").toArray()[0];
+    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+  }
+
+  counts(): { queued: number; offered: number; providers: number } {
+    const q = this.sql.exec("SELECT COUNT(*) AS n, COUNT(offered_to) AS o FROM queue").one();
+    const p = this.sql.exec("SELECT COUNT(*) AS n FROM providers").one();
+    return { queued: Number(q.n), offered: Number(q.o), providers: Number(p.n) };
+  }
+
+  putProvider(capacity: ProviderCapacity): void {
+    const stored = { ...capacity, gpuSecondWei: capacity.gpuSecondWei.toString(), cpuSecondWei: capacity.cpuSecondWei.toString() };
+    this.sql.exec(
+      "INSERT INTO providers (address, capacity) VALUES (?, ?) ON CONFLICT(address) DO UPDATE SET capacity = excluded.capacity",
+      capacity.address,
+      JSON.stringify(stored),
+    );
+  }
+
+  removeProvider(address: string): void {
+    this.sql.exec("DELETE FROM providers WHERE address = ?", address);
+  }
+
+  providers(): ProviderCapacity[] {
+    return this.sql
+      .exec("SELECT capacity FROM providers")
+      .toArray()
+      .map((row) => {
+        const stored = StoredCapacity.parse(JSON.parse(String(row.capacity)));
+        return { ...stored, gpuSecondWei: BigInt(stored.gpuSecondWei), cpuSecondWei: BigInt(stored.cpuSecondWei) };
+      });
+  }
+}
