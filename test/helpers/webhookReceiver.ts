@@ -41,7 +41,7 @@ function header(headers: IncomingHttpHeaders, name: string): string {
  * Routes: `PUT /inbox/:name` {secret?, statuses?} sets an inbox up;
  * `POST /hooks/:name` receives; `GET /inbox/:name` lists what arrived.
  */
-export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(options: { onReceive?: (inbox: string, webhook: ReceivedWebhook) => void } = {}): Promise<WebhookReceiver> {
   const inboxes = new Map<string, Inbox>();
   const inbox = (name: string) => {
     let box = inboxes.get(name);
@@ -87,6 +87,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         }
       }
       box.received.push(received);
+      options.onReceive?.(name, received);
       return response.writeHead(status, status === 429 ? { "retry-after": "1" } : {}).end(status >= 400 ? "nope" : "ok");
     }
     response.writeHead(404).end();

@@ -14,6 +14,7 @@ const logsRoute = createRoute({
   path: "/{id}/logs",
   summary: "Stream a job's output as server-sent events (`log`, `status`, `done`)",
   security: bearer,
+  middleware: [requireApiKey] as const,
   request: { params: z.object({ id: z.string() }) },
   responses: { 200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } }, 401: problems[401], 404: problems[404] },
 });
@@ -27,8 +28,9 @@ const outputRoute = createRoute({
   responses: { 200: { description: "The file", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 404: problems[404] },
 });
 
+// Mounted beside jobs.ts under /v1/jobs: every route names its own authentication
+// (a router-wide `use("*")` here would run for jobs.ts's routes too).
 const router = createRouter();
-router.use("*", requireApiKey);
 
 export const jobStreamRoutes = router
   .openapi(logsRoute, async (c) => {
@@ -45,7 +47,7 @@ export const jobStreamRoutes = router
     return room.fetch(new Request(url, { signal: c.req.raw.signal }));
   })
   // `{path}` in the OpenAPI document; the router matches nested paths with a regex.
-  .get("/:id/outputs/:path{.+}", async (c) => {
+  .get("/:id/outputs/:path{.+}", requireApiKey, async (c) => {
     const job = await findJob(c.get("db"), c.get("account"), c.req.param("id"));
     if (!job) throw notFound("job");
     const path = c.req.param("path");

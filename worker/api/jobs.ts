@@ -4,14 +4,16 @@ import { Job, JobPage } from "../../protocol/job.ts";
 import { CreateJobRequest } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
-import { requireApiKey } from "../auth/requireApiKey.ts";
+import { eq } from "drizzle-orm";
+import { requireApiKey, requireApiKeyWith } from "../auth/requireApiKey.ts";
+import { jobs } from "../db/schema.ts";
 import { jobContextOf } from "../http/appEnv.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { parsePreferWait } from "../http/preferWait.ts";
 import { conflict, notFound, unprocessable } from "../http/problem.ts";
 import { decodeCursor, encodeCursor, paginate, type Cursor } from "../jobs/cursor.ts";
 import { findJob, listJobRows, listTransitions } from "../jobs/repository.ts";
-import { serializeJob } from "../jobs/serialize.ts";
+import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { insertQueuedJob, transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
@@ -28,6 +30,7 @@ const createJobRoute = createRoute({
   summary: "Create a job",
   description: "Queues a container job. `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass.",
   security: bearer,
+  middleware: [requireApiKey, idempotency] as const,
   request: {
     headers: z.object({ "idempotency-key": z.string().optional(), prefer: z.string().optional() }),
     body: { required: true, content: { "application/json": { schema: CreateJobRequest } } },
@@ -40,6 +43,8 @@ const getJobRoute = createRoute({
   path: "/{id}",
   summary: "Get a job",
   security: bearer,
+  // The job is read in the same D1 round trip as the key.
+  middleware: [requireApiKeyWith((c) => c.get("db").select().from(jobs).where(eq(jobs.id, c.req.param("id") ?? "")))] as const,
   request: { params: JobIdParam },
   responses: { 200: json(Job, "The job"), 401: problems[401], 404: problems[404] },
 });
@@ -49,6 +54,7 @@ const listJobsRoute = createRoute({
   path: "/",
   summary: "List your jobs, newest first",
   security: bearer,
+  middleware: [requireApiKey] as const,
   request: {
     query: z.object({
       status: JobStatus.optional(),
@@ -64,6 +70,7 @@ const cancelJobRoute = createRoute({
   path: "/{id}/cancel",
   summary: "Cancel a job",
   security: bearer,
+  middleware: [requireApiKey, idempotency] as const,
   request: { params: JobIdParam },
   responses: { 200: json(Job, "The canceled job"), 401: problems[401], 404: problems[404], 409: problems[409] },
 });
@@ -73,6 +80,7 @@ const transitionsRoute = createRoute({
   path: "/{id}/transitions",
   summary: "Every status change of a job, with its time",
   security: bearer,
+  middleware: [requireApiKey] as const,
   request: { params: JobIdParam },
   responses: {
     200: json(z.object({ results: z.array(z.object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })) }), "Transitions"),
@@ -81,11 +89,8 @@ const transitionsRoute = createRoute({
   },
 });
 
-const router = createRouter();
-router.use("*", requireApiKey);
-router.use("*", idempotency);
-
-export const jobRoutes = router
+// Each route names its own authentication, so the one read can batch its query with the key lookup.
+export const jobRoutes = createRouter()
   .openapi(createJobRoute, async (c) => {
     const request = c.req.valid("json");
     const config = c.get("config");
@@ -123,8 +128,8 @@ export const jobRoutes = router
     return c.json(serializeJob(row, c.get("baseUrl")), 201);
   })
   .openapi(getJobRoute, async (c) => {
-    const row = await findJob(c.get("db"), c.get("account"), c.req.valid("param").id);
-    if (!row) throw notFound("job");
+    const row = (c.get("preloaded") as JobRow[])[0];
+    if (!row || row.account !== c.get("account")) throw notFound("job");
     return c.json(serializeJob(row, c.get("baseUrl")), 200);
   })
   .openapi(listJobsRoute, async (c) => {

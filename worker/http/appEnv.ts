@@ -14,6 +14,8 @@ export interface AppEnv {
     /** The signed-in creator, set by requireApiKey. */
     account: `0x${string}`;
     apiKeyId: string;
+    /** Rows a route asked requireApiKeyWith to read alongside the key lookup. */
+    preloaded: unknown;
   };
 }
 

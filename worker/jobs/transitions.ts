@@ -12,6 +12,7 @@ import { jobs, jobTransitions } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { onJobTransition, type TransitionOrigin } from "../matching/scheduling.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
+import { dispatchedAtSql } from "../webhooks/targets.ts";
 import type { JobRow } from "./serialize.ts";
 import { assertTransition, IllegalTransitionError } from "./stateMachine.ts";
 
@@ -83,19 +84,22 @@ export async function transitionJob(
       // Written only if the compare-and-set above changed the row. Columns in table order.
       ctx.db
         .insert(jobTransitions)
-        .select(sql`SELECT NULL, ${jobId}, ${from}, ${to}, ${detail}, ${now}, ${eventForStatus(to) ? null : now} WHERE changes() = 1`)
-        .returning({ id: jobTransitions.id }),
+        .select(sql`SELECT NULL, ${jobId}, ${from}, ${to}, ${detail}, ${now}, ${dispatchedAtSql(eventForStatus(to), audienceOf(current), now)} WHERE changes() = 1`)
+        .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
     ]);
     const row = updated[0];
     if (!row) continue; // Someone else moved the job first: look again.
-    const transitionId = inserted[0]?.id;
-    const announce = announceTransition(ctx, row, from, transitionId, origin);
+    const announce = announceTransition(ctx, row, from, inserted[0], origin);
     if (ctx.defer) ctx.defer(announce);
     else await announce;
     return row;
   }
   const latest = (await ctx.db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)))[0];
   throw new IllegalTransitionError((latest?.status ?? "queued") as JobStatus, to);
+}
+
+function audienceOf(job: JobRow) {
+  return { account: job.account, webhook: job.webhook, webhookEventsFilter: job.webhookEventsFilter as string[] };
 }
 
 function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now: number) {
@@ -128,12 +132,16 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
 
 /** Records a new job and its first transition (∅ → queued) in one batch, then announces it. */
 export async function insertQueuedJob(ctx: JobContext, row: typeof jobs.$inferInsert): Promise<JobRow> {
+  const audience = { account: row.account, webhook: row.webhook ?? null, webhookEventsFilter: row.webhookEventsFilter as string[] };
   const [inserted, transition] = await ctx.db.batch([
     ctx.db.insert(jobs).values({ ...row, status: "queued" }).returning(),
-    ctx.db.insert(jobTransitions).values({ jobId: row.id, fromStatus: null, toStatus: "queued", at: row.createdAt }).returning({ id: jobTransitions.id }),
+    ctx.db
+      .insert(jobTransitions)
+      .select(sql`SELECT NULL, ${row.id}, NULL, 'queued', NULL, ${row.createdAt}, ${dispatchedAtSql("job.queued", audience, row.createdAt)}`)
+      .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
   ]);
   const job = inserted[0]!;
-  const announce = announceTransition(ctx, job, null, transition[0]?.id, "api");
+  const announce = announceTransition(ctx, job, null, transition[0], "api");
   if (ctx.defer) ctx.defer(announce);
   else await announce;
   return job;
@@ -152,14 +160,17 @@ async function announceTransition(
   ctx: JobContext,
   row: JobRow,
   from: JobStatus | null,
-  transitionId: number | undefined,
+  transition: { id: number; dispatchedAt: number | null } | undefined,
   origin: TransitionOrigin,
 ): Promise<void> {
   const to = row.status as JobStatus;
   const event = eventForStatus(to);
   const results = await Promise.allSettled([
-    event ? dispatchJobEvent({ db: ctx.db, queue: ctx.env.WEBHOOKS, baseUrl: ctx.baseUrl }, row, event, transitionId) : undefined,
-    ctx.env.JOB_ROOM.get(ctx.env.JOB_ROOM.idFromName(row.id)).statusChanged(to),
+    event && transition && transition.dispatchedAt === null
+      ? dispatchJobEvent({ db: ctx.db, queue: ctx.env.WEBHOOKS, baseUrl: ctx.baseUrl }, row, event, transition.id)
+      : undefined,
+    // A job that was just created has no one in its room yet.
+    from === null ? undefined : ctx.env.JOB_ROOM.get(ctx.env.JOB_ROOM.idFromName(row.id)).statusChanged(to),
     onJobTransition(ctx, row, from, origin),
   ]);
   for (const result of results) {

@@ -15,6 +15,8 @@ import { MatchStore, type QueueRow } from "./matchStore.ts";
 import { explainNeverFits, matchJobs, type ProviderCapacity, type QueuedJob } from "./matcher.ts";
 
 const WAITING_DETAIL = "waiting for a provider with free capacity";
+const ROUND_GAP_MS = 50;
+const DESCRIBE_EVERY_MS = 1_000;
 
 export type OfferResolution = "accepted" | "declined" | "expired" | "gone";
 
@@ -28,6 +30,11 @@ export class Matchmaker extends DurableObject<Env> {
    * need matching. Starts true: after a restart nothing is assumed.
    */
   private capacityChanged = true;
+  private lastRoundAt = 0;
+  /** When the pending alarm fires, as far as this instance knows (saves a storage read per input). */
+  private alarmAt: number | undefined;
+  /** Waiting jobs get their "why" written at most this often (it costs a D1 write). */
+  private describeDueAt: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,6 +88,8 @@ export class Matchmaker extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const config = getConfig(this.env);
     const now = Date.now();
+    this.lastRoundAt = now;
+    this.alarmAt = undefined;
     this.roundRequested = false;
     // The hub answers every offer; a deadline passing here means the answer was lost.
     for (const lost of this.store.lostOffers(now)) await this.offerResolved(lost.jobId, lost.provider, "expired");
@@ -88,15 +97,8 @@ export class Matchmaker extends DurableObject<Env> {
     const fullRound = this.capacityChanged;
     this.capacityChanged = false;
     const providers = this.store.providers();
-    const waiting: QueueRow[] = [];
-    for (const row of this.store.waiting(!fullRound)) {
-      if (row.job.matchDeadline <= now) await this.failUnmatched(row.job, providers);
-      else waiting.push(row);
-    }
-    // Jobs past their deadline that this round did not look at (not fresh) fail too.
-    if (!fullRound) {
-      for (const row of this.store.waiting(false)) if (row.job.matchDeadline <= now) await this.failUnmatched(row.job, providers);
-    }
+    for (const row of this.store.overdue(now)) await this.failUnmatched(row.job, providers);
+    const waiting = this.store.waiting(!fullRound);
     this.store.markSeen();
 
     const { assignments, unmatched } = matchJobs(
@@ -114,8 +116,16 @@ export class Matchmaker extends DurableObject<Env> {
       }),
     );
 
-    const left = new Set(unmatched);
-    await this.describeWaiting(waiting.filter((row) => left.has(row.job.id)), providers);
+    // Saying why jobs wait costs a D1 write: done when capacity changed, else at most once a second.
+    if (fullRound || (this.describeDueAt !== undefined && this.describeDueAt <= now)) {
+      const left = new Set(unmatched);
+      // Capacity unchanged: only jobs never described can need a (first) description.
+      const rows = fullRound ? waiting.filter((row) => left.has(row.job.id)) : this.store.undescribed();
+      await this.describeWaiting(rows, providers);
+      this.describeDueAt = undefined;
+    } else if (unmatched.length > 0) {
+      this.describeDueAt ??= now + DESCRIBE_EVERY_MS;
+    }
     await this.scheduleNextDeadline();
   }
 
@@ -150,16 +160,23 @@ export class Matchmaker extends DurableObject<Env> {
 
   private async scheduleRound(): Promise<void> {
     this.roundRequested = true;
-    const current = await this.ctx.storage.getAlarm();
-    const now = Date.now();
-    if (current === null || current > now) await this.ctx.storage.setAlarm(now);
+    // Rounds at most every ROUND_GAP_MS: a burst of inputs is matched together.
+    const at = Math.max(Date.now(), this.lastRoundAt + ROUND_GAP_MS);
+    if (this.alarmAt !== undefined && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  private async setAlarm(at: number): Promise<void> {
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   private async scheduleNextDeadline(): Promise<void> {
     // Something changed while this round ran: run another at once.
-    if (this.roundRequested) return this.ctx.storage.setAlarm(Date.now());
-    const next = this.store.nextDeadline();
-    if (next !== undefined) await this.ctx.storage.setAlarm(next);
+    if (this.roundRequested) return this.setAlarm(Date.now() + ROUND_GAP_MS);
+    const next = [this.store.nextDeadline(), this.describeDueAt].filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
+    if (next !== undefined) await this.setAlarm(next);
   }
 }
 

@@ -33,6 +33,8 @@ export class MatchStore {
       match_deadline INTEGER NOT NULL, excluded TEXT NOT NULL DEFAULT '[]', offered_to TEXT,
       offer_deadline INTEGER, detail TEXT, fresh INTEGER NOT NULL DEFAULT 1)`);
     sql.exec("CREATE INDEX IF NOT EXISTS queue_fresh ON queue(fresh)");
+    sql.exec("CREATE INDEX IF NOT EXISTS queue_match_deadline ON queue(match_deadline)");
+    sql.exec("CREATE INDEX IF NOT EXISTS queue_undescribed ON queue(detail) WHERE detail IS NULL");
     sql.exec("CREATE TABLE IF NOT EXISTS providers (address TEXT PRIMARY KEY, capacity TEXT NOT NULL)");
   }
 
@@ -43,7 +45,7 @@ export class MatchStore {
   /** (Re)queues a job at the back, with no exclusions: a requeued job starts afresh. */
   put(job: QueuedJob): void {
     const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline };
-    this.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
+    if (this.has(job.id)) this.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
     this.sql.exec("INSERT INTO queue (job_id, job, match_deadline) VALUES (?, ?, ?)", job.id, JSON.stringify(stored), job.matchDeadline);
   }
 
@@ -86,9 +88,22 @@ export class MatchStore {
 
   /** Jobs not out on offer, oldest first; only those never considered when `freshOnly`. */
   waiting(freshOnly: boolean): QueueRow[] {
-    const query = `SELECT job, excluded, offered_to, detail FROM queue WHERE offered_to IS NULL ${freshOnly ? "AND fresh = 1" : ""} ORDER BY seq`;
+    return this.rows(`SELECT job, excluded, offered_to, detail FROM queue WHERE offered_to IS NULL ${freshOnly ? "AND fresh = 1" : ""} ORDER BY seq`);
+  }
+
+  /** Waiting jobs whose status detail was never written. */
+  undescribed(): QueueRow[] {
+    return this.rows("SELECT job, excluded, offered_to, detail FROM queue WHERE detail IS NULL AND offered_to IS NULL ORDER BY seq");
+  }
+
+  /** Jobs not out on offer whose match deadline has passed. */
+  overdue(now: number): QueueRow[] {
+    return this.rows("SELECT job, excluded, offered_to, detail FROM queue WHERE match_deadline <= ? AND offered_to IS NULL ORDER BY seq", now);
+  }
+
+  private rows(query: string, ...bindings: SqlStorageValue[]): QueueRow[] {
     return this.sql
-      .exec(query)
+      .exec(query, ...bindings)
       .toArray()
       .map((row) => {
         const stored = StoredJob.parse(JSON.parse(String(row.job)));

@@ -1,0 +1,97 @@
+// `npm run bench:dispatch`: 200 short jobs through the local stack (wrangler
+// dev, a provider daemon, the Docker engine), one after another, timing each
+// phase — queue → match, match → container running, running → result,
+// result → webhook — against a plain Docker run of the same image, command
+// and sandbox measured in the same run. Pond's overhead is the difference.
+import { performance } from "node:perf_hooks";
+import Docker from "dockerode";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { PondClient } from "../cli/sdk.ts";
+import { containerOptions } from "../provider/executor/sandbox.ts";
+import type { Job } from "../protocol/job.ts";
+import { TEST_IMAGE } from "../test/helpers/docker.ts";
+import { startProvider } from "../test/helpers/providerProcess.ts";
+import { startWebhookReceiver } from "../test/helpers/webhookReceiver.ts";
+import { startWranglerDev } from "../test/helpers/wranglerDev.ts";
+import { printTable, summarize, writeReport } from "./lib/report.ts";
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 200);
+const GOAL_OVERHEAD_MS = 150;
+const COMMAND = "echo hi > /outputs/hi.txt";
+const spec = { image: TEST_IMAGE, cmd: ["sh", "-c", COMMAND], resources: { gpus: 0, cpus: 0.5, memory_mb: 128 }, timeout_s: 30, max_price_wei: "1000000000000000000" };
+
+async function plainDockerRun(docker: Docker): Promise<number> {
+  const started = performance.now();
+  const container = await docker.createContainer(containerOptions({ jobId: "bench", provider: "bench", spec, gpuUuids: [], inputsDir: "/tmp/pond-bench-in", outputsDir: "/tmp/pond-bench-out" }));
+  await container.start();
+  await container.wait();
+  await container.remove({ force: true });
+  return performance.now() - started;
+}
+
+const arrivals = new Map<string, number>();
+const receiver = await startWebhookReceiver({
+  onReceive: (_inbox, webhook) => {
+    const body = JSON.parse(webhook.body) as { data: { id: string } };
+    arrivals.set(body.data.id, performance.now());
+  },
+});
+const dev = await startWranglerDev({ HUB_SHARDS: "4" });
+const provider = await startProvider(dev.url, ["--max-cpus", "2", "--max-memory-mb", "2048"]).catch(async (error: unknown) => {
+  await dev.stop();
+  await receiver.close();
+  throw error;
+});
+try {
+  const docker = new Docker();
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir("/tmp/pond-bench-in", { recursive: true });
+  await mkdir("/tmp/pond-bench-out", { recursive: true, mode: 0o777 });
+  const client = new PondClient({ baseUrl: dev.url });
+  await client.signIn(privateKeyToAccount(generatePrivateKey()));
+  const { secret } = (await client.request("GET", "/v1/webhooks/default/secret")) as { secret: string };
+  await fetch(`${receiver.url}/inbox/bench`, { method: "PUT", body: JSON.stringify({ secret }) });
+
+  // Warm both paths once, unmeasured.
+  await plainDockerRun(docker);
+  await client.waitForJob((await client.createJob(spec)).id);
+
+  const baseline: number[] = [];
+  const totals: number[] = [];
+  const jobs: Job[] = [];
+  for (let i = 0; i < JOBS; i++) {
+    baseline.push(await plainDockerRun(docker));
+    const sent = performance.now();
+    const created = await client.createJob({ ...spec, webhook: `${receiver.url}/hooks/bench`, webhook_events_filter: ["job.succeeded"] });
+    while (!arrivals.has(created.id)) await new Promise((resolve) => setTimeout(resolve, 1));
+    totals.push(arrivals.get(created.id)! - sent);
+    jobs.push(await client.getJob(created.id));
+  }
+  if (jobs.some((job) => job.status !== "succeeded")) throw new Error("a benchmark job did not succeed");
+
+  const webhookMs = jobs.map((job, i) => {
+    // The webhook's arrival, on the same clock as completed_at: the sending moment plus the measured total.
+    const completed = Date.parse(job.completed_at!);
+    const created = Date.parse(job.created_at);
+    return created + totals[i]! - completed;
+  });
+  const phases = {
+    "queue → match (queue_ms)": summarize(jobs.map((j) => j.metrics.queue_ms!)),
+    "match → running (pull_ms)": summarize(jobs.map((j) => j.metrics.pull_ms!)),
+    "running → result (run_ms)": summarize(jobs.map((j) => j.metrics.run_ms!)),
+    "result → webhook": summarize(webhookMs),
+    "Pond total: POST → webhook": summarize(totals),
+    "plain docker run (baseline)": summarize(baseline),
+  };
+  printTable(`Dispatch: ${JOBS} jobs, one at a time`, ["phase", "p50 ms", "p99 ms"], Object.entries(phases).map(([name, s]) => [name, s.p50, s.p99]));
+  const overheadP50 = phases["Pond total: POST → webhook"].p50 - phases["plain docker run (baseline)"].p50;
+  const overheadP99 = phases["Pond total: POST → webhook"].p99 - phases["plain docker run (baseline)"].p99;
+  console.log(`\nPond's added overhead: p50 ${overheadP50.toFixed(1)} ms, p99 ${overheadP99.toFixed(1)} ms`);
+  console.log(`ratio Pond / plain docker run at p50: ${(phases["Pond total: POST → webhook"].p50 / phases["plain docker run (baseline)"].p50).toFixed(2)}×`);
+  console.log(`goal: overhead ≤ ${GOAL_OVERHEAD_MS} ms at p50: ${overheadP50 <= GOAL_OVERHEAD_MS ? "met" : "NOT met"}`);
+  console.log(`report: ${await writeReport("dispatch", { jobs: JOBS, phases, overheadP50, overheadP99 })}`);
+} finally {
+  await provider.remove();
+  await dev.stop();
+  await receiver.close();
+}
