@@ -1,0 +1,107 @@
+// `pond`: the command line for job creators, built on the SDK.
+//   pond login --api http://127.0.0.1:8787
+//   pond run --image busybox -- sh -c 'echo hi > /outputs/hi.txt'
+//   pond jobs list | get ID | logs ID | cancel ID | download ID PATH
+import { writeFile } from "node:fs/promises";
+import { Command, InvalidArgumentError } from "commander";
+import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
+import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
+import { PondApiError, PondClient } from "./sdk.ts";
+
+const program = new Command("pond").description("Send GPU jobs to the Pond network").option("--api <url>", "the Pond API (default: from `pond login`)");
+
+async function client(): Promise<PondClient> {
+  const config = await readCliConfig();
+  const api = program.opts<{ api?: string }>().api ?? config.api;
+  if (!api) throw new UsageError("no API to talk to: run `pond login --api <url>` first");
+  if (!config.apiKey) throw new UsageError("not logged in: run `pond login --api <url>`");
+  return new PondClient({ baseUrl: api, apiKey: config.apiKey });
+}
+
+class UsageError extends Error {}
+
+const integer = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError("not a number");
+  return n;
+};
+
+program
+  .command("login")
+  .description("sign in with your wallet (SIWE) and store an API key")
+  .action(async () => {
+    const api = program.opts<{ api?: string }>().api ?? (await readCliConfig()).api;
+    if (!api) throw new UsageError("say which API to log in to: pond login --api <url>");
+    const wallet = await creatorWallet();
+    const sdk = new PondClient({ baseUrl: api });
+    const created = await sdk.signIn(wallet);
+    await writeCliConfig({ api, apiKey: created.key });
+    console.log(`logged in to ${api} as ${created.address}`);
+    console.log(`API key ${created.id} stored in ${configDir()}/cli.json (readable only by you)`);
+  });
+
+program
+  .command("run")
+  .description("create a job and wait for it, printing its logs")
+  .requiredOption("--image <ref>", "container image")
+  .option("--gpus <n>", "GPUs", integer, 0)
+  .option("--vram <mb>", "VRAM per GPU, MiB", integer)
+  .option("--cpus <n>", "CPUs", integer, 1)
+  .option("--memory <mb>", "memory, MiB", integer, 1024)
+  .option("--timeout <s>", "timeout, seconds", integer, 600)
+  .option("--max-price <wei>", "the most you will pay, in wei", "1000000000000000")
+  .option("--env <KEY=VALUE...>", "environment variables")
+  .option("--no-wait", "return once the job is queued")
+  .argument("[cmd...]", "command to run")
+  .action(async (cmd: string[], options) => {
+    const request: CreateJobRequest = {
+      image: options.image,
+      ...(cmd.length > 0 ? { cmd } : {}),
+      ...(options.env ? { env: Object.fromEntries((options.env as string[]).map((pair) => pair.split(/=(.*)/s).slice(0, 2))) } : {}),
+      resources: { gpus: options.gpus, cpus: options.cpus, memory_mb: options.memory, ...(options.vram ? { gpu_vram_mb: options.vram } : {}) },
+      timeout_s: options.timeout,
+      max_price_wei: options.maxPrice,
+    };
+    const spec = JobSpec.safeParse(request);
+    if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
+    const sdk = await client();
+    const job = await sdk.createJob(request);
+    console.error(`job ${job.id} queued`);
+    if (!options.wait) return console.log(job.id);
+    for await (const event of sdk.streamLogs(job.id)) {
+      if (event.event === "log") process.stdout.write((event.data as { data: string }).data);
+    }
+    const done = await sdk.getJob(job.id);
+    console.error(`\njob ${done.id} ${done.status}${done.error ? `: ${done.error}` : ""}`);
+    for (const file of done.output?.files ?? []) console.error(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
+    process.exitCode = done.status === "succeeded" ? 0 : 1;
+  });
+
+const jobs = program.command("jobs").description("look at and manage your jobs");
+jobs.command("list").option("--status <status>").option("--limit <n>", "how many", integer, 20).action(async (options) => {
+  const page = await (await client()).listJobs({ status: options.status, limit: options.limit });
+  for (const job of page.results) console.log(`${job.id}  ${job.status.padEnd(10)}  ${job.created_at}  ${job.spec.image}`);
+});
+jobs.command("get").argument("<id>").action(async (id: string) => console.log(JSON.stringify(await (await client()).getJob(id), null, 2)));
+jobs.command("cancel").argument("<id>").action(async (id: string) => console.log((await (await client()).cancelJob(id)).status));
+jobs.command("logs").argument("<id>").action(async (id: string) => {
+  for await (const event of (await client()).streamLogs(id)) if (event.event === "log") process.stdout.write((event.data as { data: string }).data);
+});
+jobs
+  .command("download")
+  .argument("<id>")
+  .argument("<path>", "output path, as in the manifest")
+  .option("-o, --out <file>", "where to write it (default: stdout)")
+  .action(async (id: string, path: string, options: { out?: string }) => {
+    const bytes = await (await client()).downloadOutput(id, path);
+    if (options.out) await writeFile(options.out, bytes);
+    else process.stdout.write(bytes);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof UsageError) console.error(`pond: ${error.message}`);
+  else if (error instanceof PondApiError) console.error(`pond: ${error.message}${error.problem.errors ? `\n${error.problem.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n")}` : ""}`);
+  else if (error instanceof TypeError && /fetch failed/.test(error.message)) console.error(`pond: cannot reach the API (${(error.cause as Error | undefined)?.message ?? error.message})`);
+  else console.error(error);
+  process.exitCode = 1;
+});
