@@ -2,7 +2,9 @@
 //   pond login --api http://127.0.0.1:8787
 //   pond run --image busybox -- sh -c 'echo hi > /outputs/hi.txt'
 //   pond jobs list | get ID | logs ID | cancel ID | download ID PATH
+import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
 import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
@@ -96,6 +98,21 @@ jobs
     const bytes = await (await client()).downloadOutput(id, path);
     if (options.out) await writeFile(options.out, bytes);
     else process.stdout.write(bytes);
+  });
+
+program
+  .command("provider")
+  .description("run a provider daemon on this machine")
+  .command("start")
+  .description("start the provider daemon (all flags as for `npm run provider`)")
+  .allowUnknownOption()
+  .helpOption(false)
+  .argument("[flags...]")
+  .action(async (flags: string[]) => {
+    const api = program.opts<{ api?: string }>().api;
+    const daemon = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "..", "provider", "main.ts"), ...(api ? ["--api", api] : []), ...flags], { stdio: "inherit" });
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => daemon.kill(signal));
+    process.exitCode = await new Promise<number>((resolve) => daemon.on("exit", (code) => resolve(code ?? 1)));
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -156,6 +156,7 @@ export class ProviderDaemon {
         {
           onPhase: (phase, detail) => {
             job.phase = phase;
+            log.info({ job: jobId, phase, detail }, "job phase");
             hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: jobId, phase, ...(detail ? { detail } : {}) });
           },
           onLog: (chunk) => logs.push(chunk),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready to run Pond and its tests, and does nothing when
-# it already is: npm packages, Debian's docker.io and busybox-static, a Docker
+# it already is: npm packages, Debian's docker.io, docker-registry and busybox-static, a Docker
 # engine (started without a bridge, so no container can reach any network),
 # and the locally built test images.
 set -euo pipefail
@@ -15,6 +15,8 @@ fi
 
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+# A real local registry, so tests exercise image pulls without the internet.
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

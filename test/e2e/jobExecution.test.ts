@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../cli/sdk.ts";
 import type { CreateJobRequest } from "../../protocol/jobSpec.ts";
-import { containersOfJob, TEST_IMAGE } from "../helpers/docker.ts";
+import { containersOfJob, docker, TEST_IMAGE } from "../helpers/docker.ts";
+import { startRegistry } from "../helpers/registry.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
@@ -123,6 +124,27 @@ describe("a job on a real provider and Docker engine", () => {
     expect(done.status, done.error ?? "").toBe("succeeded");
     expect(new TextDecoder().decode(await client.downloadOutput(done.id, "uid.txt"))).toBe("65534\n");
     expect(new TextDecoder().decode(await client.downloadOutput(done.id, "err.txt"))).toMatch(/Read-only file system/);
+  });
+
+  it("pulls an image the provider does not have, reporting the pull", async () => {
+    const registry = await startRegistry();
+    try {
+      const image = await registry.publish(TEST_IMAGE, "pond/busybox", `pull-${Date.now()}`);
+      await expect(docker.getImage(image).inspect()).rejects.toThrow();
+      const done = await client.waitForJob((await client.createJob({ ...job("echo pulled > /outputs/pulled.txt"), image })).id, { timeoutMs: 60_000 });
+      expect(done.status, done.error ?? "").toBe("succeeded");
+      expect(provider.process.output()).toContain(`"phase":"pulling","detail":"pulling ${image}`);
+      expect((await docker.getImage(image).inspect()).RepoTags).toContain(image);
+      await docker.getImage(image).remove();
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it("fails a job whose image cannot be pulled, saying so", async () => {
+    const done = await client.waitForJob((await client.createJob({ ...job("true"), image: "127.0.0.1:9/pond/missing:1" })).id, { timeoutMs: 60_000 });
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/could not get image 127\.0\.0\.1:9\/pond\/missing:1/);
   });
 
   it("streams logs live as server-sent events", async () => {
