@@ -18,7 +18,23 @@ export class PondApiError extends Error {
   }
 }
 
-const NonceResponse = z.object({ nonce: z.string(), domain: z.string(), uri: z.string(), chain_id: z.int(), statement: z.string() });
+export const SiweNonce = z.object({ nonce: z.string(), domain: z.string(), uri: z.string(), chain_id: z.int(), statement: z.string() });
+export type SiweNonce = z.infer<typeof SiweNonce>;
+
+/** The EIP-4361 message for the fields the server issued, signed by the wallet. */
+export async function signSiwe(account: PrivateKeyAccount, fields: SiweNonce, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) {
+  const message = createSiweMessage({
+    address: account.address,
+    chainId: fields.chain_id,
+    domain: fields.domain,
+    nonce: fields.nonce,
+    uri: fields.uri,
+    version: "1",
+    statement: fields.statement,
+    ...overrides,
+  });
+  return { message, signature: await account.signMessage({ message }) };
+}
 const CreatedKey = z.object({ id: z.string(), key: z.string(), address: z.string() });
 
 export interface PondClientOptions {
@@ -40,17 +56,8 @@ export class PondClient {
 
   /** Signs in with a wallet (SIWE) and keeps the new API key on this client. */
   async signIn(account: PrivateKeyAccount): Promise<{ id: string; key: string; address: string }> {
-    const fields = NonceResponse.parse(await this.request("POST", "/v1/auth/nonce"));
-    const message = createSiweMessage({
-      address: account.address,
-      chainId: fields.chain_id,
-      domain: fields.domain,
-      nonce: fields.nonce,
-      uri: fields.uri,
-      version: "1",
-      statement: fields.statement,
-    });
-    const created = CreatedKey.parse(await this.request("POST", "/v1/auth/keys", { message, signature: await account.signMessage({ message }) }));
+    const fields = SiweNonce.parse(await this.request("POST", "/v1/auth/nonce"));
+    const created = CreatedKey.parse(await this.request("POST", "/v1/auth/keys", await signSiwe(account, fields)));
     this.apiKey = created.key;
     return created;
   }

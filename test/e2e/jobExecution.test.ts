@@ -5,10 +5,10 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../cli/sdk.ts";
-import type { CreateJobRequest } from "../../protocol/jobSpec.ts";
 import { containersOfJob, docker, TEST_IMAGE } from "../helpers/docker.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { shellJob } from "../helpers/jobs.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
@@ -18,14 +18,7 @@ let provider: ProviderProcess;
 let receiver: WebhookReceiver;
 let client: PondClient;
 
-const job = (cmd: string, overrides: Partial<CreateJobRequest> = {}): CreateJobRequest => ({
-  image: TEST_IMAGE,
-  cmd: ["sh", "-c", cmd],
-  resources: { gpus: 0, cpus: 0.5, memory_mb: 128 },
-  timeout_s: 30,
-  max_price_wei: "1000000000000000000",
-  ...overrides,
-});
+const job = shellJob;
 
 beforeAll(async () => {
   [dev, receiver] = await Promise.all([startWranglerDev({ HUB_SHARDS: "3" }), startWebhookReceiver()]);

@@ -8,7 +8,8 @@ import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { CreateJobRequest } from "../../protocol/jobSpec.ts";
 import { uploadHeaders, uploadMessage } from "../../protocol/uploads.ts";
-import { removeContainersOf, TEST_IMAGE } from "../helpers/docker.ts";
+import { removeContainersOf } from "../helpers/docker.ts";
+import { shellJob } from "../helpers/jobs.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { connectRawProvider } from "../helpers/rawProvider.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcpProxy.ts";
@@ -20,14 +21,7 @@ let client: PondClient;
 const started: ProviderProcess[] = [];
 const proxies: TcpProxy[] = [];
 
-const job = (cmd: string, overrides: Partial<CreateJobRequest> = {}): CreateJobRequest => ({
-  image: TEST_IMAGE,
-  cmd: ["sh", "-c", cmd],
-  resources: { gpus: 0, cpus: 0.5, memory_mb: 128 },
-  timeout_s: 60,
-  max_price_wei: "1000000000000000000",
-  ...overrides,
-});
+const job = (cmd: string, overrides: Partial<CreateJobRequest> = {}) => shellJob(cmd, { timeout_s: 60, ...overrides });
 
 async function provider(api: string, flags: string[]): Promise<ProviderProcess> {
   const p = await startProvider(api, flags);

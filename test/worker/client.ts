@@ -2,7 +2,7 @@
 // a real viem wallet, then call the API with the key.
 import { SELF } from "cloudflare:test";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { createSiweMessage } from "viem/siwe";
+import { SiweNonce, signSiwe } from "../../cli/sdk.ts";
 
 export const ORIGIN = "https://pond.test";
 
@@ -11,32 +11,14 @@ export interface Creator {
   key: string;
 }
 
-export interface NonceFields {
-  nonce: string;
-  domain: string;
-  uri: string;
-  chain_id: number;
-  statement: string;
-}
+export type NonceFields = SiweNonce;
 
 export async function getNonce(): Promise<NonceFields> {
   const response = await SELF.fetch(`${ORIGIN}/v1/auth/nonce`, { method: "POST" });
-  return (await response.json()) as NonceFields;
+  return SiweNonce.parse(await response.json());
 }
 
-export async function signedSiwe(account: PrivateKeyAccount, fields: NonceFields, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) {
-  const message = createSiweMessage({
-    address: account.address,
-    chainId: fields.chain_id,
-    domain: fields.domain,
-    nonce: fields.nonce,
-    uri: fields.uri,
-    version: "1",
-    statement: fields.statement,
-    ...overrides,
-  });
-  return { message, signature: await account.signMessage({ message }) };
-}
+export const signedSiwe = signSiwe;
 
 export async function signIn(account: PrivateKeyAccount = privateKeyToAccount(generatePrivateKey())): Promise<Creator> {
   const body = await signedSiwe(account, await getNonce());
