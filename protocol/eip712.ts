@@ -1,5 +1,5 @@
 // EIP-712 typed data: defined once here, used by the Worker (verify), the
-// provider and the CLI (sign) and mirrored by contracts/src/PondMarket.sol.
+// provider and the CLI (sign) and hashed the same way by contracts/src/TypedSignatures.sol.
 import { keccak256, stringToHex, type Address, type Hex, type TypedDataDomain } from "viem";
 
 export const EIP712_NAME = "Pond";

@@ -1,0 +1,153 @@
+// Compiles contracts/src offline with solc from npm (standard JSON, OpenZeppelin
+// resolved from node_modules) and writes contracts/generated/pondMarket.ts, the
+// ABI and bytecode every TypeScript caller imports. Run: `npx tsx contracts/compile.ts`.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import solc from "solc";
+import type { Abi, Hex } from "viem";
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const SOURCE_DIR = join(REPO_ROOT, "contracts", "src");
+export const GENERATED_FILE = join(REPO_ROOT, "contracts", "generated", "pondMarket.ts");
+
+/** The compiler settings Pond's contracts are built with. Arbitrum supports Cancun opcodes (transient storage). */
+export const COMPILER_SETTINGS = {
+  optimizer: { enabled: true, runs: 100_000 },
+  viaIR: true,
+  evmVersion: "cancun",
+  outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
+} as const;
+
+export interface CompiledContract {
+  abi: Abi;
+  bytecode: Hex;
+  deployedBytecode: Hex;
+}
+
+export interface Compilation {
+  /** The full solc version string, e.g. "0.8.37+commit.….Emscripten.clang". */
+  solcVersion: string;
+  /** Keyed by `sourceUnitName:ContractName`. */
+  contracts: Record<string, CompiledContract>;
+  warnings: string[];
+}
+
+export class SolidityCompileError extends Error {
+  override name = "SolidityCompileError";
+}
+
+interface SolcMessage {
+  severity: "error" | "warning" | "info";
+  formattedMessage: string;
+}
+
+interface SolcOutput {
+  errors?: SolcMessage[];
+  contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
+}
+
+/** The version of the solc package doing the compiling. */
+export function solcVersion(): string {
+  return (solc.version as () => string)();
+}
+
+/**
+ * Compiles Solidity sources (source unit name → text). Imports of packages
+ * (`@openzeppelin/contracts/...`) are read from node_modules; nothing is fetched.
+ * Throws SolidityCompileError listing every error; warnings are returned.
+ */
+export function compileSources(sources: Record<string, string>): Compilation {
+  const input = {
+    language: "Solidity",
+    sources: Object.fromEntries(
+      Object.keys(sources)
+        .sort()
+        .map((name) => [name, { content: sources[name]! }]),
+    ),
+    settings: COMPILER_SETTINGS,
+  };
+  const findImports = (path: string) => {
+    if (path.startsWith(".") || path.startsWith("/")) return { error: `unexpected import path ${path}: use package or source-unit names` };
+    try {
+      return { contents: readFileSync(join(REPO_ROOT, "node_modules", path), "utf8") };
+    } catch {
+      return { error: `${path} is not in node_modules (is the package installed?)` };
+    }
+  };
+  const output = JSON.parse((solc.compile as (input: string, callbacks: object) => string)(JSON.stringify(input), { import: findImports })) as SolcOutput;
+  const messages = output.errors ?? [];
+  const errors = messages.filter((m) => m.severity === "error").map((m) => m.formattedMessage);
+  if (errors.length > 0) throw new SolidityCompileError(`solc reported ${errors.length} error(s):\n${errors.join("\n")}`);
+
+  const contracts: Record<string, CompiledContract> = {};
+  for (const [unit, byName] of Object.entries(output.contracts ?? {})) {
+    for (const [name, artifact] of Object.entries(byName)) {
+      contracts[`${unit}:${name}`] = {
+        abi: artifact.abi,
+        bytecode: `0x${artifact.evm.bytecode.object}`,
+        deployedBytecode: `0x${artifact.evm.deployedBytecode.object}`,
+      };
+    }
+  }
+  return { solcVersion: solcVersion(), contracts, warnings: messages.filter((m) => m.severity === "warning").map((m) => m.formattedMessage) };
+}
+
+/** Every .sol file under contracts/src, keyed by its path from the repository root. */
+export function readPondSources(): Record<string, string> {
+  const sources: Record<string, string> = {};
+  for (const file of readdirSync(SOURCE_DIR).filter((f) => f.endsWith(".sol")).sort()) {
+    const path = join(SOURCE_DIR, file);
+    sources[relative(REPO_ROOT, path).split("\\").join("/")] = readFileSync(path, "utf8");
+  }
+  return sources;
+}
+
+export function compilePondMarket(): { solcVersion: string; market: CompiledContract; warnings: string[] } {
+  const compilation = compileSources(readPondSources());
+  const market = compilation.contracts["contracts/src/PondMarket.sol:PondMarket"];
+  if (!market) throw new SolidityCompileError("PondMarket was not in solc's output");
+  return { solcVersion: compilation.solcVersion, market, warnings: compilation.warnings };
+}
+
+/** The generated module's text: the same bytes for the same sources and compiler. */
+export function renderPondMarketModule(compiled: { solcVersion: string; market: CompiledContract }): string {
+  return [
+    "// Generated by contracts/compile.ts from contracts/src. Do not edit: run `npx tsx contracts/compile.ts`.",
+    "",
+    `export const solcVersion = ${JSON.stringify(compiled.solcVersion)} as const;`,
+    "",
+    `export const compilerSettings = ${JSON.stringify({ optimizer: COMPILER_SETTINGS.optimizer, evmVersion: COMPILER_SETTINGS.evmVersion }, null, 2)} as const;`,
+    "",
+    `export const pondMarketAbi = ${JSON.stringify(compiled.market.abi, null, 2)} as const;`,
+    "",
+    `export const pondMarketBytecode = ${JSON.stringify(compiled.market.bytecode)} as const;`,
+    "",
+  ].join("\n");
+}
+
+/** Warnings about our own sources; those about installed packages (OpenZeppelin's use of tstore) are only counted. */
+function partitionWarnings(warnings: string[]): { ours: string[]; packages: number } {
+  const ours = warnings.filter((w) => /--> contracts\//.test(w));
+  return { ours, packages: warnings.length - ours.length };
+}
+
+function main(): void {
+  const compiled = compilePondMarket();
+  const { ours, packages } = partitionWarnings(compiled.warnings);
+  for (const warning of ours) console.warn(warning);
+  if (packages > 0) console.warn(`(${packages} warning(s) about files in node_modules not shown)`);
+  writeFileSync(GENERATED_FILE, renderPondMarketModule(compiled));
+  const runtimeBytes = (compiled.market.deployedBytecode.length - 2) / 2;
+  console.log(`compiled PondMarket with solc ${compiled.solcVersion}: ${runtimeBytes} bytes of runtime code → ${relative(REPO_ROOT, GENERATED_FILE)}`);
+  if (runtimeBytes > 24_576) throw new SolidityCompileError(`PondMarket's runtime code is ${runtimeBytes} bytes, over the 24,576-byte limit`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    main();
+  } catch (error) {
+    console.error(error instanceof SolidityCompileError ? error.message : error);
+    process.exit(1);
+  }
+}
