@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
 import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
+import { formatEther, parseEther } from "viem";
+import { loadOrCreateIdentity } from "../provider/identity.ts";
+import { sendMarketTx } from "./marketTx.ts";
 import { PondApiError, PondClient } from "./sdk.ts";
 
 const program = new Command("pond").description("Send GPU jobs to the Pond network").option("--api <url>", "the Pond API (default: from `pond login`)");
@@ -67,7 +70,7 @@ program
     const spec = JobSpec.safeParse(request);
     if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
     const sdk = await client();
-    const job = await sdk.createJob(request);
+    const job = await sdk.createPaidJob(request, await creatorWallet());
     console.error(`job ${job.id} queued`);
     if (!options.wait) return console.log(job.id);
     for await (const event of sdk.streamLogs(job.id)) {
@@ -77,6 +80,25 @@ program
     console.error(`\njob ${done.id} ${done.status}${done.error ? `: ${done.error}` : ""}`);
     for (const file of done.output?.files ?? []) console.error(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
     process.exitCode = done.status === "succeeded" ? 0 : 1;
+  });
+
+program
+  .command("deposit")
+  .description("put ETH into your escrow in the market contract")
+  .argument("<eth>", "amount, in ETH")
+  .option("--rpc-url <url>", "the chain's JSON-RPC endpoint", "http://127.0.0.1:8545")
+  .action(async (eth: string, options: { rpcUrl: string }) => {
+    const sdk = await client();
+    const hash = await sendMarketTx(options.rpcUrl, await creatorWallet(), await sdk.chain(), { functionName: "deposit", value: parseEther(eth) });
+    console.log(`deposited ${eth} ETH (${hash})`);
+  });
+
+program
+  .command("balance")
+  .description("your escrow as Pond has indexed it")
+  .action(async () => {
+    const { escrow } = await (await client()).account();
+    console.log(`balance ${formatEther(BigInt(escrow.balance_wei))} ETH, reserved ${formatEther(BigInt(escrow.reserved_wei))}, free ${formatEther(BigInt(escrow.available_wei))}`);
   });
 
 const jobs = program.command("jobs").description("look at and manage your jobs");
@@ -100,9 +122,23 @@ jobs
     else process.stdout.write(bytes);
   });
 
-program
-  .command("provider")
-  .description("run a provider daemon on this machine")
+const provider = program.command("provider").description("run a provider daemon on this machine");
+
+provider
+  .command("register")
+  .description("stake ETH in the market contract with the provider's key, so it can be paid")
+  .requiredOption("--stake-eth <eth>", "how much to stake")
+  .option("--key-file <file>", "the provider's key", join(configDir(), "provider", "provider.key"))
+  .option("--rpc-url <url>", "the chain's JSON-RPC endpoint", "http://127.0.0.1:8545")
+  .action(async (options: { stakeEth: string; keyFile: string; rpcUrl: string }) => {
+    const api = program.opts<{ api?: string }>().api ?? (await readCliConfig()).api;
+    if (!api) throw new UsageError("say which API the provider serves: pond --api <url> provider register …");
+    const { account } = await loadOrCreateIdentity(options.keyFile);
+    const hash = await sendMarketTx(options.rpcUrl, account, await new PondClient({ baseUrl: api }).chain(), { functionName: "register", value: parseEther(options.stakeEth) });
+    console.log(`provider ${account.address} registered with ${options.stakeEth} ETH stake (${hash})`);
+  });
+
+provider
   .command("start")
   .description("start the provider daemon (all flags as for `npm run provider`)")
   .allowUnknownOption()

@@ -1,10 +1,13 @@
 // The TypeScript SDK for Pond's API. The CLI is built on it, and so are the
 // end-to-end tests: one client, parsed with the same protocol schemas the server uses.
+import { toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { z } from "zod";
 import { Job, JobPage } from "../protocol/job.ts";
-import type { CreateJobRequest } from "../protocol/jobSpec.ts";
+import { jobAuthorizationTypes, specHashOf } from "../protocol/eip712.ts";
+import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
+import { jobLimits } from "../protocol/limits.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
 import { Problem } from "../protocol/problem.ts";
 
@@ -35,6 +38,21 @@ export async function signSiwe(account: PrivateKeyAccount, fields: SiweNonce, ov
   });
   return { message, signature: await account.signMessage({ message }) };
 }
+export const ChainInfo = z.object({
+  settles_on_chain: z.boolean(),
+  chain: z.string(),
+  chain_id: z.int(),
+  market_address: z.string().nullable(),
+  relayer_address: z.string().nullable(),
+  eip712_domain: z.object({ name: z.string(), version: z.string(), chainId: z.int(), verifyingContract: z.string() }),
+});
+export type ChainInfo = z.infer<typeof ChainInfo>;
+const AccountInfo = z.object({
+  address: z.string(),
+  escrow: z.object({ balance_wei: z.string(), reserved_wei: z.string(), reserving_wei: z.string(), available_wei: z.string() }),
+});
+/** Past the server's own margin (worker/chain/authorization.ts), for clock skew and the trip to the API. */
+const AUTHORIZATION_MARGIN_S = 600;
 const CreatedKey = z.object({ id: z.string(), key: z.string(), address: z.string() });
 
 export interface PondClientOptions {
@@ -67,6 +85,35 @@ export class PondClient {
     if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
     if (options.waitS) headers.prefer = `wait=${options.waitS}`;
     return Job.parse(await this.request("POST", "/v1/jobs", request, headers));
+  }
+
+  /** The chain jobs settle on, and the EIP-712 domain authorizations are signed under. */
+  async chain(): Promise<ChainInfo> {
+    return ChainInfo.parse(await this.request("GET", "/v1/chain"));
+  }
+
+  /**
+   * Creates a job, signing its JobAuthorization with the creator's wallet when
+   * the API settles on chain (a fresh random job key; a deadline leaving room
+   * to match, run and report it).
+   */
+  async createPaidJob(request: CreateJobRequest, wallet: PrivateKeyAccount, options: { idempotencyKey?: string; waitS?: number } = {}): Promise<Job> {
+    const chain = await this.chain();
+    if (!chain.settles_on_chain) return this.createJob(request, options);
+    const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, ...spec } = request;
+    const deadline = Math.ceil(Date.now() / 1000) + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + spec.timeout_s + AUTHORIZATION_MARGIN_S;
+    const jobKey = toHex(crypto.getRandomValues(new Uint8Array(32)));
+    const signature = await wallet.signTypedData({
+      domain: { ...chain.eip712_domain, verifyingContract: chain.eip712_domain.verifyingContract as `0x${string}` },
+      types: jobAuthorizationTypes,
+      primaryType: "JobAuthorization",
+      message: { jobId: jobKey, specHash: specHashOf(JobSpec.parse(spec)), maxPrice: BigInt(spec.max_price_wei), deadline: BigInt(deadline) },
+    });
+    return this.createJob({ ...request, authorization: { job_key: jobKey, deadline, signature } }, options);
+  }
+
+  async account(): Promise<z.infer<typeof AccountInfo>> {
+    return AccountInfo.parse(await this.request("GET", "/v1/account"));
   }
 
   async getJob(id: string): Promise<Job> {

@@ -24,6 +24,13 @@ export const Job = z
     provider: z.string().nullable(),
     attempt: z.int(),
     settlement: SettlementStatus,
+    price: z
+      .object({
+        rate_wei_per_second: z.string().nullable().meta({ description: "The provider's rate for this job" }),
+        max_wei: z.string().nullable().meta({ description: "The most the provider may claim: the rate over the whole timeout" }),
+        claimed_wei: z.string().nullable().meta({ description: "What the provider claimed in its signed result" }),
+      })
+      .meta({ description: "What the job costs, once a provider has taken it" }),
     created_at: z.string(),
     started_at: z.string().nullable(),
     completed_at: z.string().nullable(),

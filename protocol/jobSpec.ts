@@ -78,10 +78,25 @@ export const JobSpec = z
   .strict();
 export type JobSpec = z.infer<typeof JobSpec>;
 
+/**
+ * The creator's EIP-712 JobAuthorization (protocol/eip712.ts) over this spec:
+ * what lets the job be paid from their on-chain escrow. `job_key` becomes the
+ * job's id on chain; `deadline` (unix seconds) is the latest a result may be reported.
+ */
+export const JobAuthorizationInput = z
+  .object({
+    job_key: z.string().regex(/^0x[0-9a-f]{64}$/, "must be a random 0x-prefixed 32-byte lower-case hex string"),
+    deadline: z.int().positive(),
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-prefixed hex signature"),
+  })
+  .strict();
+export type JobAuthorizationInput = z.infer<typeof JobAuthorizationInput>;
+
 /** The body of `POST /v1/jobs`: the spec plus where to announce its progress. */
 export const CreateJobRequest = JobSpec.extend({
   webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
   webhook_events_filter: WebhookEventsFilter.optional(),
+  authorization: JobAuthorizationInput.optional(),
 })
   .strict()
   .meta({ id: "CreateJobRequest" });

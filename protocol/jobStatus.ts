@@ -19,7 +19,13 @@ export function isTerminal(status: JobStatus): status is TerminalStatus {
   return (terminalStatuses as readonly JobStatus[]).includes(status);
 }
 
-/** Settlement runs beside the status, driven by chain events. */
-export const settlementStatuses = ["none", "pending", "challenged", "settled", "refunded"] as const;
+/**
+ * Settlement runs beside the status, driven by chain events: `none` (not
+ * settled on chain), `reserving` (escrow reservation sent), `pending`
+ * (reserved; result and payment to come), `challenged`, `settled` (provider
+ * paid), `refunded` (reservation released), `unfunded` (the reservation
+ * could not be made).
+ */
+export const settlementStatuses = ["none", "reserving", "pending", "challenged", "settled", "refunded", "unfunded"] as const;
 export const SettlementStatus = z.enum(settlementStatuses);
 export type SettlementStatus = z.infer<typeof SettlementStatus>;

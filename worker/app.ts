@@ -1,6 +1,7 @@
 // The Hono app: middleware, one sub-app per resource, OpenAPI and docs.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import { accountRoutes } from "./api/account.ts";
 import { authRoutes } from "./api/auth.ts";
 import { benchRoutes } from "./api/bench.ts";
 import { jobRoutes } from "./api/jobs.ts";
@@ -21,6 +22,7 @@ base.use("/v1/jobs/*", limitBody, requireJsonBody);
 base.use("/v1/webhooks/*", limitBody, requireJsonBody);
 
 export const app = base
+  .route("/v1", accountRoutes)
   .route("/v1/auth", authRoutes)
   .route("/v1/jobs", jobRoutes)
   .route("/v1/jobs", jobStreamRoutes)

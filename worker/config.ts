@@ -1,5 +1,6 @@
 // The Worker's configuration, parsed once per env object from wrangler vars and
 // secrets. Nothing else reads env variables directly.
+import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import type { Env } from "./env.ts";
 
@@ -36,6 +37,7 @@ const ConfigSchema = z.object({
   INDEXER_INTERVAL_MS: seconds.default(2_000),
   RELAYER_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),
   RELAYER_INTERVAL_MS: seconds.default(2_000),
+  RELAYER_REPLACE_AFTER_MS: seconds.default(30_000),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -60,12 +62,15 @@ function toConfig(raw: z.infer<typeof ConfigSchema>) {
       name: raw.CHAIN,
       rpcUrl: raw.RPC_URL,
       relayerKey: raw.RELAYER_PRIVATE_KEY as `0x${string}` | undefined,
+      // Derived once here: the relayer object is named after it.
+      relayerAddress: raw.RELAYER_PRIVATE_KEY ? privateKeyToAccount(raw.RELAYER_PRIVATE_KEY as `0x${string}`).address.toLowerCase() : undefined,
       marketAddress: raw.MARKET_ADDRESS?.toLowerCase() as `0x${string}` | undefined,
       startBlock: raw.MARKET_START_BLOCK,
       confirmations: raw.CONFIRMATIONS,
       indexerIntervalMs: raw.INDEXER_INTERVAL_MS,
       relayerBatchSize: raw.RELAYER_BATCH_SIZE,
       relayerIntervalMs: raw.RELAYER_INTERVAL_MS,
+      replaceAfterMs: raw.RELAYER_REPLACE_AFTER_MS,
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { ChainIndexer } from "./chain/ChainIndexer.ts";
+import type { ChainRelayer } from "./chain/ChainRelayer.ts";
 import type { ProviderHub } from "./hub/ProviderHub.ts";
 import type { Matchmaker } from "./matching/Matchmaker.ts";
 import type { JobRoom } from "./rooms/JobRoom.ts";
@@ -12,4 +14,6 @@ export interface Env {
   HUB: DurableObjectNamespace<ProviderHub>;
   MATCHMAKER: DurableObjectNamespace<Matchmaker>;
   JOB_ROOM: DurableObjectNamespace<JobRoom>;
+  RELAYER: DurableObjectNamespace<ChainRelayer>;
+  INDEXER: DurableObjectNamespace<ChainIndexer>;
 }

@@ -1,6 +1,8 @@
 // The Worker's entry: HTTP, the webhook queues, the cron sweeper, and the
 // Durable Object classes wrangler binds.
 import { app } from "./app.ts";
+import { isChainConfigured } from "./chain/clients.ts";
+import { indexerOf } from "./chain/relayer.ts";
 import { getConfig } from "./config.ts";
 import { createDb } from "./db/client.ts";
 import type { Env } from "./env.ts";
@@ -8,6 +10,8 @@ import { sweep } from "./jobs/sweeper.ts";
 import { WEBHOOK_DLQ, type WebhookMessage } from "./webhooks/message.ts";
 import { consumeDeadLetters, consumeWebhooks } from "./webhooks/consumer.ts";
 
+export { ChainIndexer } from "./chain/ChainIndexer.ts";
+export { ChainRelayer } from "./chain/ChainRelayer.ts";
 export { ProviderHub } from "./hub/ProviderHub.ts";
 export { Matchmaker } from "./matching/Matchmaker.ts";
 export { JobRoom } from "./rooms/JobRoom.ts";
@@ -23,5 +27,7 @@ export default {
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     const config = getConfig(env);
     ctx.waitUntil(sweep({ env, db: createDb(env.DB), config, baseUrl: config.publicUrl ?? "" }));
+    // The indexer keeps itself going on its alarm; this is the safety net if it ever stopped.
+    if (isChainConfigured(config)) ctx.waitUntil(indexerOf(env).ensureRunning());
   },
 } satisfies ExportedHandler<Env, WebhookMessage>;

@@ -17,15 +17,19 @@ export interface WranglerDev {
   url: string;
   port: number;
   process: Spawned;
+  /** Kills it as a crash would (SIGKILL), keeping its local state for a restart. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same local state (D1, R2, Durable Objects). */
+  restart(): Promise<WranglerDev>;
   stop(): Promise<void>;
 }
 
-export async function startWranglerDev(vars: Record<string, string> = {}): Promise<WranglerDev> {
-  const persist = await mkdtemp(join(tmpdir(), "pond-wrangler-"));
+export async function startWranglerDev(vars: Record<string, string> = {}, reuse?: { persist: string; port: number }): Promise<WranglerDev> {
+  const persist = reuse?.persist ?? (await mkdtemp(join(tmpdir(), "pond-wrangler-")));
   // No telemetry, and no fetch of the Request.cf object from the internet (there is none here).
   const env = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1" };
   await run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { env: { ...process.env, ...env } });
-  const port = await freePort();
+  const port = reuse?.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const allVars: Record<string, string> = { SECRETS_KEY: TEST_SECRETS_KEY, PUBLIC_URL: url, ...vars };
   const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist];
@@ -42,6 +46,8 @@ export async function startWranglerDev(vars: Record<string, string> = {}): Promi
     url,
     port,
     process: processHandle,
+    kill: () => processHandle.stop("SIGKILL"),
+    restart: () => startWranglerDev(vars, { persist, port }),
     async stop() {
       await processHandle.stop("SIGTERM");
       await rm(persist, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage } from "../../protocol/job.ts";
 import { CreateJobRequest } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
+import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
 import { eq } from "drizzle-orm";
 import { requireApiKey, requireApiKeyWith } from "../auth/requireApiKey.ts";
@@ -17,7 +18,7 @@ import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { insertQueuedJob, transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
-import { chainJobIdOf } from "../../protocol/eip712.ts";
+import { fundingFor } from "../chain/jobFunding.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import { bearer, createRouter, problems } from "./openapi.ts";
 
@@ -35,7 +36,16 @@ const createJobRoute = createRoute({
     headers: z.object({ "idempotency-key": z.string().optional(), prefer: z.string().optional() }),
     body: { required: true, content: { "application/json": { schema: CreateJobRequest } } },
   },
-  responses: { 201: json(Job, "Job created"), 400: problems[400], 401: problems[401], 409: problems[409], 413: problems[413], 415: problems[415], 422: problems[422] },
+  responses: {
+    201: json(Job, "Job created"),
+    400: problems[400],
+    401: problems[401],
+    402: { description: "The escrow does not cover max_price_wei", content: { "application/problem+json": { schema: Problem } } },
+    409: problems[409],
+    413: problems[413],
+    415: problems[415],
+    422: problems[422],
+  },
 });
 
 const getJobRoute = createRoute({
@@ -104,12 +114,13 @@ export const jobRoutes = createRouter()
     }
     const account = c.get("account");
 
-    const { webhook, webhook_events_filter, ...spec } = request;
+    const { webhook, webhook_events_filter, authorization, ...spec } = request;
     const ctx = jobContextOf(c);
     const id = randomId("job");
+    const funding = await fundingFor({ env: c.env, db: ctx.db, config, account, jobId: id, spec, ...(authorization ? { authorization } : {}) });
     let row = await insertQueuedJob(ctx, {
       id,
-      chainJobId: chainJobIdOf(id),
+      ...funding,
       account,
       status: "queued",
       spec,

@@ -164,6 +164,43 @@ export const webhookAttempts = sqliteTable(
   (t) => [index("webhook_attempts_delivery").on(t.deliveryId)],
 );
 
+/** How far the indexer has read the market contract's logs. */
+export const chainCursor = sqliteTable("chain_cursor", {
+  id: text("id").primaryKey(),
+  blockNumber: integer("block_number").notNull(),
+  blockHash: text("block_hash").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Hashes of recently indexed blocks: a mismatch is a reorg, and says how far back to rewind. */
+export const chainBlocks = sqliteTable("chain_blocks", {
+  number: integer("number").primaryKey(),
+  hash: text("hash").notNull(),
+});
+
+/** Every market event indexed, keyed by (tx hash, log index): reading a range twice is harmless. */
+export const chainEvents = sqliteTable(
+  "chain_events",
+  {
+    txHash: text("tx_hash").notNull(),
+    logIndex: integer("log_index").notNull(),
+    blockNumber: integer("block_number").notNull(),
+    blockHash: text("block_hash").notNull(),
+    name: text("name").notNull(),
+    args: text("args", { mode: "json" }).notNull(),
+    chainJobId: text("chain_job_id"),
+  },
+  (t) => [primaryKey({ columns: [t.txHash, t.logIndex] }), index("chain_events_block").on(t.blockNumber), index("chain_events_job").on(t.chainJobId)],
+);
+
+/** Creators' escrow as the contract holds it, as of the indexed block. */
+export const chainAccounts = sqliteTable("chain_accounts", {
+  address: text("address").primaryKey(),
+  balanceWei: text("balance_wei").notNull().default("0"),
+  reservedWei: text("reserved_wei").notNull().default("0"),
+  updatedBlock: integer("updated_block").notNull().default(0),
+});
+
 /** Providers as the chain knows them (indexed from the market contract's events). */
 export const chainProviders = sqliteTable("chain_providers", {
   address: text("address").primaryKey(),

@@ -4,8 +4,8 @@
 // live in plain modules (capacity, providerLoss, resultCheck); this wires them.
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { verifyMessage, verifyTypedData, zeroAddress, type Address, type Hex } from "viem";
-import { jobAcceptanceTypes, pondDomain } from "../../protocol/eip712.ts";
+import { verifyMessage, verifyTypedData, type Address, type Hex } from "viem";
+import { jobAcceptanceTypes } from "../../protocol/eip712.ts";
 import {
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
@@ -18,7 +18,9 @@ import {
 } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
-import { chainOf } from "../chain/chains.ts";
+import { marketDomain } from "../chain/jobFunding.ts";
+import { isChainConfigured } from "../chain/clients.ts";
+import { indexerOf } from "../chain/relayer.ts";
 import { getConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
 import { chainProviders, jobs } from "../db/schema.ts";
@@ -66,7 +68,7 @@ export class ProviderHub extends DurableObject<Env> {
   }
 
   private domain() {
-    return pondDomain(chainOf(this.config).id, this.config.chain.marketAddress ?? zeroAddress);
+    return marketDomain(this.config);
   }
 
   // ---- connection lifecycle ----
@@ -143,6 +145,12 @@ export class ProviderHub extends DurableObject<Env> {
       ws.close(4401, "authentication failed");
       return;
     }
+    const unregistered = await this.unregisteredReason(attachment.address);
+    if (unregistered) {
+      sendError(ws, "not_registered", unregistered);
+      ws.close(4403, "not registered");
+      return;
+    }
     // One live connection per provider: a reconnect replaces the old socket.
     for (const old of this.authedSockets(attachment.address)) old.close(4409, "replaced by a newer connection");
     ws.serializeAttachment({ ...attachment, authed: true } satisfies SocketAttachment);
@@ -157,6 +165,22 @@ export class ProviderHub extends DurableObject<Env> {
       heartbeat_ms: HEARTBEAT_MS,
     });
     await this.scheduleAlarm(Date.now() + HEARTBEAT_MS);
+  }
+
+  /**
+   * Where jobs settle on chain, only a provider with stake in the market can be
+   * paid (the contract refuses results from anyone else): others are turned away, saying why.
+   */
+  private async unregisteredReason(address: Address): Promise<string | undefined> {
+    if (!isChainConfigured(this.config)) return undefined;
+    const staked = async () => {
+      const row = (await createDb(this.env.DB).select({ stake: chainProviders.stakeWei }).from(chainProviders).where(eq(chainProviders.address, address)))[0];
+      return row !== undefined && BigInt(row.stake) > 0n;
+    };
+    if (await staked()) return undefined;
+    await indexerOf(this.env).sync(); // a registration newer than the index
+    if (await staked()) return undefined;
+    return `provider ${address} has no stake in the market contract ${this.config.chain.marketAddress}: register first (npm run pond -- provider register)`;
   }
 
   private async reputationOf(address: Address): Promise<number> {

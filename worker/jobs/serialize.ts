@@ -34,6 +34,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
     provider: row.provider,
     attempt: row.attempt,
     settlement: row.settlement as SettlementStatus,
+    price: { rate_wei_per_second: row.rateWeiPerSecond, max_wei: row.maxAmountWei, claimed_wei: row.amountWei },
     created_at: iso(row.createdAt)!,
     started_at: iso(row.startedAt),
     completed_at: iso(row.completedAt),

@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import type { Env } from "../env.ts";
+import { onJobTransitionForChain } from "../chain/settlementHooks.ts";
 import { onJobTransition, type TransitionOrigin } from "../matching/scheduling.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
 import { dispatchedAtSql } from "../webhooks/targets.ts";
@@ -172,6 +173,7 @@ async function announceTransition(
     // A job that was just created has no one in its room yet.
     from === null ? undefined : ctx.env.JOB_ROOM.get(ctx.env.JOB_ROOM.idFromName(row.id)).statusChanged(to),
     onJobTransition(ctx, row, from, origin),
+    onJobTransitionForChain(ctx, row, from),
   ]);
   for (const result of results) {
     if (result.status === "rejected") console.error(`announcing ${row.id} → ${to} failed:`, result.reason);

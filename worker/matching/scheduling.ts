@@ -10,7 +10,7 @@ import { jobClassOf } from "./jobClass.ts";
 import type { QueuedJob } from "./matcher.ts";
 
 /** Who caused a transition, so its follow-ups skip the one who already knows. */
-export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper";
+export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper" | "chain";
 
 export function matchmakerFor(env: JobContext["env"], spec: JobSpec) {
   return env.MATCHMAKER.get(env.MATCHMAKER.idFromName(jobClassOf(spec.resources)));

@@ -1,0 +1,69 @@
+// The indexer's Durable Object: one, so two readers never race on the cursor.
+// It ticks on an alarm while the chain is configured, and anyone who needs a
+// fresh view (a balance check, a provider's first login) can ask it to sync now.
+import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../config.ts";
+import { createDb } from "../db/client.ts";
+import type { Env } from "../env.ts";
+import { isChainConfigured, marketOf, publicClientOf } from "./clients.ts";
+import { indexOnce, type IndexResult } from "./indexer.ts";
+import type { Intent } from "./intents.ts";
+import { relayerFor } from "./relayer.ts";
+import { applySettlement } from "./settlementUpdates.ts";
+
+export class ChainIndexer extends DurableObject<Env> {
+  private running: Promise<IndexResult | undefined> | undefined;
+
+  /** Indexes up to the confirmed head now (joining a tick already under way), and keeps the alarm going. */
+  async sync(): Promise<IndexResult | undefined> {
+    const result = await this.tick();
+    await this.keepTicking(result);
+    return result;
+  }
+
+  /** Makes sure the alarm loop runs; cheap to call often. */
+  async ensureRunning(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    const result = await this.tick().catch((error: unknown) => {
+      // The RPC may be away: try again on the next tick.
+      console.error("indexer: tick failed:", error instanceof Error ? error.message : error);
+      return undefined;
+    });
+    await this.keepTicking(result);
+  }
+
+  private async keepTicking(result: IndexResult | undefined): Promise<void> {
+    const config = getConfig(this.env);
+    if (!isChainConfigured(config)) return;
+    // The relayer keeps its own alarm; this restarts it if a restart lost it.
+    if (config.chain.relayerAddress) await relayerFor(this.env, config).ensureRunning();
+    // Behind: carry on at once. Caught up: look again after the interval.
+    const behind = result !== undefined && result.to < result.target;
+    await this.ctx.storage.setAlarm(Date.now() + (behind ? 0 : config.chain.indexerIntervalMs));
+  }
+
+  private tick(): Promise<IndexResult | undefined> {
+    this.running ??= this.indexNow().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async indexNow(): Promise<IndexResult | undefined> {
+    const config = getConfig(this.env);
+    if (!isChainConfigured(config)) return undefined;
+    return indexOnce({
+      db: createDb(this.env.DB),
+      client: publicClientOf(config),
+      config,
+      market: marketOf(config),
+      onSettlement: (chainJobId, settlement, announce) => applySettlement(this.env, chainJobId, settlement, announce),
+      onIntents: async (intents: Intent[]) => {
+        if (intents.length > 0) await relayerFor(this.env, config).enqueue(intents);
+      },
+    });
+  }
+}

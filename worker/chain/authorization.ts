@@ -1,0 +1,50 @@
+// Checks a creator's JobAuthorization when a job is created: signed by the
+// creator, over this very spec and price, with a deadline that leaves room
+// for the job to be matched, run and reported.
+import { verifyTypedData, type Address, type Hex, type TypedDataDomain } from "viem";
+import { jobAuthorizationTypes, specHashOf } from "../../protocol/eip712.ts";
+import type { JobAuthorizationInput, JobSpec } from "../../protocol/jobSpec.ts";
+import { jobLimits } from "../../protocol/limits.ts";
+import { unprocessable } from "../http/problem.ts";
+
+/** Time after the job's own timeout for its result to reach the chain. */
+export const RESULT_MARGIN_S = 300;
+/** Funds should not be held for longer than this by one authorization. */
+export const MAX_AUTHORIZATION_S = 30 * 86_400;
+
+/** The earliest deadline an authorization for this spec may carry (unix seconds). */
+export function earliestDeadline(spec: JobSpec, nowMs: number): number {
+  return Math.ceil(nowMs / 1000) + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + spec.timeout_s + RESULT_MARGIN_S;
+}
+
+export async function checkAuthorization(args: {
+  creator: Address;
+  spec: JobSpec;
+  authorization: JobAuthorizationInput;
+  domain: TypedDataDomain;
+  nowMs: number;
+}): Promise<void> {
+  const { authorization, spec } = args;
+  const earliest = earliestDeadline(spec, args.nowMs);
+  if (authorization.deadline < earliest) {
+    throw unprocessable(`the authorization's deadline leaves no time to match, run and report the job: use ${earliest} or later`, [
+      { path: "authorization.deadline", message: `must be at least ${earliest}` },
+    ]);
+  }
+  if (authorization.deadline > Math.ceil(args.nowMs / 1000) + MAX_AUTHORIZATION_S) {
+    throw unprocessable("the authorization's deadline is more than 30 days away", [{ path: "authorization.deadline", message: "must be within 30 days" }]);
+  }
+  const valid = await verifyTypedData({
+    address: args.creator,
+    domain: args.domain,
+    types: jobAuthorizationTypes,
+    primaryType: "JobAuthorization",
+    message: { jobId: authorization.job_key as Hex, specHash: specHashOf(spec), maxPrice: BigInt(spec.max_price_wei), deadline: BigInt(authorization.deadline) },
+    signature: authorization.signature as Hex,
+  }).catch(() => false);
+  if (!valid) {
+    throw unprocessable("the authorization is not your signature over this spec, price and deadline (EIP-712 JobAuthorization)", [
+      { path: "authorization.signature", message: "does not verify" },
+    ]);
+  }
+}

@@ -1,0 +1,185 @@
+// Reads the market contract's events into D1, up to a confirmed block, in
+// chunks. Events are keyed by (tx hash, log index), so reading a range again
+// is harmless; block hashes are kept, so a reorg is noticed and rewound.
+// Balances, stakes and job settlement are then read from the contract itself
+// at the indexed block: events say what changed, the contract says what is.
+import { desc, eq, gt, inArray, lte } from "drizzle-orm";
+import { parseEventLogs, type Address, type Hex } from "viem";
+import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
+import type { Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import { chainAccounts, chainBlocks, chainCursor, chainEvents, chainProviders, jobs } from "../db/schema.ts";
+import type { ChainPublicClient } from "./clients.ts";
+import { emptyTouched, jobIdOf, settlementEvents, touch, type Touched } from "./eventKeys.ts";
+import type { Intent } from "./intents.ts";
+import { settlementFor } from "./settlementUpdates.ts";
+
+const CURSOR_ID = "market";
+/** Blocks per getLogs call. */
+export const CHUNK_BLOCKS = 2_000n;
+/** How many recent block hashes are kept for finding a common ancestor after a reorg. */
+const KEPT_BLOCKS = 512;
+
+export interface IndexerDeps {
+  db: Db;
+  client: ChainPublicClient;
+  config: Config;
+  market: Address;
+  /** Settlement changes, announced by webhook when `announce`. */
+  onSettlement(chainJobId: string, settlement: NonNullable<ReturnType<typeof settlementFor>>, announce: boolean): Promise<void>;
+  /** Work for the relayer (settlements once a challenge window closes). */
+  onIntents(intents: Intent[]): Promise<void>;
+}
+
+export interface IndexResult {
+  from: bigint;
+  to: bigint;
+  target: bigint;
+  events: number;
+  rewoundTo?: bigint;
+}
+
+/** Jsonable event args (bigints as strings). */
+function plain(args: unknown): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(args ?? {}, (_key, value) => (typeof value === "bigint" ? value.toString() : value))) as Record<string, unknown>;
+}
+
+async function confirmedTarget(deps: IndexerDeps): Promise<bigint> {
+  if (deps.config.chain.name !== "anvil") return (await deps.client.getBlock({ blockTag: "finalized" })).number;
+  const head = await deps.client.getBlockNumber({ cacheTime: 0 });
+  const depth = BigInt(deps.config.chain.confirmations);
+  return head > depth ? head - depth : 0n;
+}
+
+/** Finds where our record and the chain agree again, deletes what came after, and says what it touched. */
+async function rewind(deps: IndexerDeps, touched: Touched): Promise<bigint> {
+  const { db, client } = deps;
+  const known = await db.select().from(chainBlocks).orderBy(desc(chainBlocks.number)).limit(KEPT_BLOCKS);
+  let ancestor = deps.config.chain.startBlock - 1n;
+  for (const block of known) {
+    const onChain = await client.getBlock({ blockNumber: BigInt(block.number) }).catch(() => undefined);
+    if (onChain?.hash === block.hash) {
+      ancestor = BigInt(block.number);
+      break;
+    }
+  }
+  const orphaned = await db.select().from(chainEvents).where(gt(chainEvents.blockNumber, Number(ancestor)));
+  for (const event of orphaned) touch({ name: event.name, args: event.args as Record<string, unknown> }, touched);
+  const ancestorHash = known.find((b) => BigInt(b.number) === ancestor)?.hash ?? "0x";
+  await db.batch([
+    db.delete(chainEvents).where(gt(chainEvents.blockNumber, Number(ancestor))),
+    db.delete(chainBlocks).where(gt(chainBlocks.number, Number(ancestor))),
+    db
+      .insert(chainCursor)
+      .values({ id: CURSOR_ID, blockNumber: Number(ancestor), blockHash: ancestorHash, updatedAt: Date.now() })
+      .onConflictDoUpdate({ target: chainCursor.id, set: { blockNumber: Number(ancestor), blockHash: ancestorHash, updatedAt: Date.now() } }),
+  ]);
+  return ancestor;
+}
+
+export async function indexOnce(deps: IndexerDeps): Promise<IndexResult> {
+  const { db, client, market } = deps;
+  const touched = emptyTouched();
+  const cursor = (await db.select().from(chainCursor).where(eq(chainCursor.id, CURSOR_ID)))[0];
+  let last = cursor ? BigInt(cursor.blockNumber) : deps.config.chain.startBlock - 1n;
+  let rewoundTo: bigint | undefined;
+
+  if (cursor && last >= 0n && cursor.blockHash !== "0x") {
+    const onChain = await client.getBlock({ blockNumber: last }).catch(() => undefined);
+    if (onChain?.hash !== cursor.blockHash) last = rewoundTo = await rewind(deps, touched);
+  }
+
+  const target = await confirmedTarget(deps);
+  const from = last + 1n;
+  const to = target < from + CHUNK_BLOCKS - 1n ? target : from + CHUNK_BLOCKS - 1n;
+  let fresh: Array<{ name: string; args: Record<string, unknown>; txHash: string; logIndex: number }> = [];
+  if (from <= to) {
+    const logs = parseEventLogs({ abi: pondMarketAbi, logs: await client.getLogs({ address: market, fromBlock: from, toBlock: to }) });
+    const toHash = (await client.getBlock({ blockNumber: to })).hash;
+    const rows = logs.map((log) => ({
+      txHash: log.transactionHash,
+      logIndex: log.logIndex,
+      blockNumber: Number(log.blockNumber),
+      blockHash: log.blockHash,
+      name: log.eventName,
+      args: plain(log.args),
+      chainJobId: jobIdOf({ name: log.eventName, args: plain(log.args) }) ?? null,
+    }));
+    const blocks = new Map<number, string>([[Number(to), toHash], ...rows.map((r) => [r.blockNumber, r.blockHash] as [number, string])]);
+    // One statement per event (D1 caps bound parameters per statement); RETURNING names the ones never seen before.
+    const statements = [
+      ...rows.map((row) => db.insert(chainEvents).values(row).onConflictDoNothing().returning({ txHash: chainEvents.txHash, logIndex: chainEvents.logIndex })),
+      ...[...blocks].map(([number, hash]) => db.insert(chainBlocks).values({ number, hash }).onConflictDoUpdate({ target: chainBlocks.number, set: { hash } })),
+      db.insert(chainCursor).values({ id: CURSOR_ID, blockNumber: Number(to), blockHash: toHash, updatedAt: Date.now() }).onConflictDoUpdate({
+        target: chainCursor.id,
+        set: { blockNumber: Number(to), blockHash: toHash, updatedAt: Date.now() },
+      }),
+      db.delete(chainBlocks).where(lte(chainBlocks.number, Number(to) - KEPT_BLOCKS)),
+    ];
+    const results = (await db.batch(statements as [(typeof statements)[number], ...typeof statements])) as unknown[];
+    const inserted = new Set(
+      results
+        .slice(0, rows.length)
+        .flatMap((r) => r as Array<{ txHash: string; logIndex: number }>)
+        .map((r) => `${r.txHash}:${r.logIndex}`),
+    );
+    fresh = rows.filter((row) => inserted.has(`${row.txHash}:${row.logIndex}`));
+    for (const row of rows) touch(row, touched);
+  }
+
+  await refresh(deps, touched, to < from ? target : to, fresh);
+  return { from, to, target, events: fresh.length, ...(rewoundTo !== undefined ? { rewoundTo } : {}) };
+}
+
+/** Reads the touched state from the contract at `block` and writes it to D1; announces what new events changed. */
+async function refresh(deps: IndexerDeps, touched: Touched, block: bigint, fresh: Array<{ name: string; args: Record<string, unknown> }>): Promise<void> {
+  const { db, client, market } = deps;
+  const read = { address: market, abi: pondMarketAbi, blockNumber: block } as const;
+  const announced = new Set(fresh.filter((e) => settlementEvents.has(e.name)).map((e) => jobIdOf(e)).filter((id): id is string => id !== undefined));
+
+  for (const chainJobId of touched.jobs) {
+    const job = await client.readContract({ ...read, functionName: "jobOf", args: [chainJobId as Hex] });
+    touched.accounts.add(job.creator.toLowerCase());
+    const settlement = settlementFor(job.status);
+    if (settlement) await deps.onSettlement(chainJobId, settlement, announced.has(chainJobId));
+  }
+
+  const writes = [];
+  for (const account of touched.accounts) {
+    if (/^0x0{40}$/.test(account)) continue;
+    const [balance, reserved] = await client.readContract({ ...read, functionName: "accountOf", args: [account as Address] });
+    const values = { balanceWei: balance.toString(), reservedWei: reserved.toString(), updatedBlock: Number(block) };
+    writes.push(db.insert(chainAccounts).values({ address: account, ...values }).onConflictDoUpdate({ target: chainAccounts.address, set: values }));
+  }
+  for (const provider of touched.providers) {
+    const info = await client.readContract({ ...read, functionName: "providerInfo", args: [provider as Address] });
+    const values = {
+      stakeWei: info.registered ? info.stake.toString() : "0",
+      jobsSettled: info.jobsSettled,
+      jobsChallenged: info.jobsChallenged,
+      jobsSlashed: info.jobsSlashed,
+      unbondingAt: info.unbondReadyAt > 0n ? Number(info.unbondReadyAt) * 1000 : null,
+      updatedBlock: Number(block),
+    };
+    writes.push(db.insert(chainProviders).values({ address: provider, ...values }).onConflictDoUpdate({ target: chainProviders.address, set: values }));
+  }
+  if (writes.length > 0) await db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+
+  // A result opens its challenge window: once it closes, the relayer settles.
+  const results = fresh.filter((e) => e.name === "ResultSubmitted");
+  if (results.length > 0) {
+    const ids = results.map((e) => jobIdOf(e)).filter((id): id is string => id !== undefined);
+    const known = [];
+    for (let i = 0; i < ids.length; i += 90) {
+      known.push(...(await db.select({ id: jobs.id, chainJobId: jobs.chainJobId }).from(jobs).where(inArray(jobs.chainJobId, ids.slice(i, i + 90)))));
+    }
+    const byChainId = new Map(known.map((j) => [j.chainJobId, j.id]));
+    await deps.onIntents(
+      results.flatMap((event) => {
+        const chainJobId = jobIdOf(event)!;
+        const jobId = byChainId.get(chainJobId);
+        return jobId ? [{ kind: "settle" as const, jobId, chainJobId: chainJobId as Hex, payload: {}, notBefore: Number(event.args.challengeEnd) }] : [];
+      }),
+    );
+  }
+}
