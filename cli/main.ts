@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
 import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
-import { formatEther, parseEther } from "viem";
+import { createTestClient, formatEther, http, parseEther } from "viem";
 import { loadOrCreateIdentity } from "../provider/identity.ts";
 import { sendMarketTx } from "./marketTx.ts";
 import { PondApiError, PondClient } from "./sdk.ts";
@@ -91,6 +91,19 @@ program
     const sdk = await client();
     const hash = await sendMarketTx(options.rpcUrl, await creatorWallet(), await sdk.chain(), { functionName: "deposit", value: parseEther(eth) });
     console.log(`deposited ${eth} ETH (${hash})`);
+  });
+
+program
+  .command("faucet")
+  .description("local chains only: give your wallet 100 test ETH")
+  .option("--rpc-url <url>", "the local chain's JSON-RPC endpoint", "http://127.0.0.1:8545")
+  .action(async (options: { rpcUrl: string }) => {
+    const wallet = await creatorWallet();
+    const client = createTestClient({ mode: "anvil", transport: http(options.rpcUrl) });
+    await client.setBalance({ address: wallet.address, value: parseEther("100") }).catch(() => {
+      throw new UsageError(`${options.rpcUrl} is not a local development chain (anvil): fund ${wallet.address} another way`);
+    });
+    console.log(`${wallet.address} now holds 100 ETH on ${options.rpcUrl}`);
   });
 
 program

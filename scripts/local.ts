@@ -1,19 +1,32 @@
 // `npm start`: the whole Pond network on this machine, on its embedded local
-// defaults — the Worker under `wrangler dev` (local D1, R2, Queues, Durable
-// Objects), and a provider daemon on the local Docker engine. Ctrl-C stops it all.
+// defaults — a local chain (anvil, with PondMarket deployed), the Worker under
+// `wrangler dev` (local D1, R2, Queues, Durable Objects; indexing and relaying
+// to that chain), and a staked provider daemon on the local Docker engine.
+// State lives in .pond/ and survives restarts. Ctrl-C stops it all.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createPublicClient, createWalletClient, http, parseEther, type Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { anvil as anvilChain } from "viem/chains";
+import { pondMarketAbi } from "../contracts/generated/pondMarket.ts";
+import { loadOrCreateIdentity } from "../provider/identity.ts";
 import { spawnProcess, type Spawned } from "../test/helpers/processes.ts";
+import { deployPondMarket } from "./deploy.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
 const state = join(root, ".pond");
 const port = Number(process.env.POND_PORT ?? 8787);
 const api = `http://127.0.0.1:${port}`;
+const chainPort = Number(process.env.POND_CHAIN_PORT ?? 8545);
+const rpcUrl = `http://127.0.0.1:${chainPort}`;
 const wranglerEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
+// anvil's well-known development keys (its default mnemonic): #0 deploys and funds, #1 relays.
+const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const RELAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /** Local secrets, made once and kept in .pond/ (git-ignored). */
 async function localSecret(name: string, make: () => string): Promise<string> {
@@ -34,37 +47,89 @@ async function stopAll(): Promise<void> {
 process.on("SIGINT", () => void stopAll().then(() => process.exit(0)));
 process.on("SIGTERM", () => void stopAll().then(() => process.exit(0)));
 
+function pipeOutput(name: string, child: Spawned): void {
+  child.child.stdout!.on("data", (data: Buffer) => process.stdout.write(prefix(name, data)));
+  child.child.stderr!.on("data", (data: Buffer) => process.stderr.write(prefix(name, data)));
+}
+
+/** anvil, keeping its state in .pond/ across restarts, with PondMarket deployed once. */
+async function startChain(): Promise<{ market: Address; startBlock: bigint }> {
+  const chain = spawnProcess("node_modules/.bin/anvil", ["--host", "127.0.0.1", "--port", String(chainPort), "--state", join(state, "anvil-state.json"), "--state-interval", "10"], { cwd: root, name: "anvil" });
+  children.push(chain);
+  await chain.waitFor(/Listening on/, 60_000);
+  const client = createPublicClient({ chain: anvilChain, transport: http(rpcUrl) });
+  const deploymentFile = join(state, "market.json");
+  try {
+    const saved = JSON.parse(await readFile(deploymentFile, "utf8")) as { address: Address; blockNumber: string };
+    if ((await client.getCode({ address: saved.address })) !== undefined) return { market: saved.address, startBlock: BigInt(saved.blockNumber) };
+  } catch {
+    // No deployment yet (or the chain state was reset): deploy below.
+  }
+  const deployment = await deployPondMarket({ network: "anvil", confirmMainnet: false, rpcUrl, deployerKey: DEPLOYER_KEY, relayer: privateKeyToAccount(RELAYER_KEY).address });
+  await writeFile(deploymentFile, `${JSON.stringify(deployment, null, 2)}\n`);
+  console.log(`pond: deployed PondMarket at ${deployment.address}`);
+  return { market: deployment.address, startBlock: BigInt(deployment.blockNumber) };
+}
+
+/** Gives the local provider ETH and stakes it in the market, once. */
+async function stakeProvider(market: Address, providerDir: string): Promise<void> {
+  const { account } = await loadOrCreateIdentity(join(providerDir, "provider.key"));
+  const transport = http(rpcUrl);
+  const client = createPublicClient({ chain: anvilChain, transport });
+  const info = await client.readContract({ address: market, abi: pondMarketAbi, functionName: "providerInfo", args: [account.address] });
+  if (info.registered) return;
+  const funder = createWalletClient({ chain: anvilChain, transport, account: privateKeyToAccount(DEPLOYER_KEY) });
+  await client.waitForTransactionReceipt({ hash: await funder.sendTransaction({ to: account.address, value: parseEther("10") }) });
+  const wallet = createWalletClient({ chain: anvilChain, transport, account });
+  await client.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: market, abi: pondMarketAbi, functionName: "register", value: parseEther("1") }) });
+  console.log(`pond: staked 1 ETH for provider ${account.address}`);
+}
+
 async function main(): Promise<void> {
   await mkdir(state, { recursive: true, mode: 0o700 });
   const persist = join(state, "wrangler");
   const secretsKey = await localSecret("secrets-key", () => randomBytes(32).toString("base64"));
 
+  console.log("pond: starting the local chain");
+  const { market, startBlock } = await startChain();
+  const providerDir = join(state, "provider");
+  await stakeProvider(market, providerDir);
+
   console.log("pond: applying D1 migrations");
   await run("node_modules/.bin/wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { cwd: root, env: { ...process.env, ...wranglerEnv } });
 
-  const vars: Record<string, string> = { SECRETS_KEY: secretsKey, PUBLIC_URL: api };
+  const vars: Record<string, string> = {
+    SECRETS_KEY: secretsKey,
+    PUBLIC_URL: api,
+    RPC_URL: rpcUrl,
+    MARKET_ADDRESS: market,
+    MARKET_START_BLOCK: startBlock.toString(),
+    RELAYER_PRIVATE_KEY: RELAYER_KEY,
+    CONFIRMATIONS: "0",
+  };
   const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const worker = spawnProcess("node_modules/.bin/wrangler", args, { cwd: root, env: wranglerEnv, name: "wrangler dev" });
   children.push(worker);
-  worker.child.stdout!.on("data", (data: Buffer) => process.stdout.write(prefix("worker", data)));
-  worker.child.stderr!.on("data", (data: Buffer) => process.stderr.write(prefix("worker", data)));
+  pipeOutput("worker", worker);
   await worker.waitFor(/Ready on http/, 120_000);
 
-  const provider = spawnProcess("node_modules/.bin/tsx", ["provider/main.ts", "--api", api, "--data-dir", join(state, "provider")], { cwd: root, name: "provider" });
+  const provider = spawnProcess("node_modules/.bin/tsx", ["provider/main.ts", "--api", api, "--data-dir", providerDir], { cwd: root, name: "provider" });
   children.push(provider);
-  provider.child.stdout!.on("data", (data: Buffer) => process.stdout.write(prefix("provider", data)));
-  provider.child.stderr!.on("data", (data: Buffer) => process.stderr.write(prefix("provider", data)));
-  await provider.waitFor(/connected to the hub/, 60_000);
+  pipeOutput("provider", provider);
+  await provider.waitFor(/connected to the hub/, 90_000);
 
   console.log(`
 Pond is running locally.
   API        ${api}
   API docs   ${api}/docs   (OpenAPI: ${api}/openapi.json)
-  provider   one daemon on the local Docker engine
+  chain      ${rpcUrl} (anvil), PondMarket at ${market}
+  provider   one daemon on the local Docker engine, staked
 
-Get an API key (signs in with a local wallet, Sign-In with Ethereum):
+Get an API key (signs in with a local wallet, Sign-In with Ethereum), fund it, and pay into escrow:
   npm run pond -- login --api ${api}
+  npm run pond -- faucet --rpc-url ${rpcUrl}      # local chain only
+  npm run pond -- deposit 1 --rpc-url ${rpcUrl}
 Run a job:
   npm run pond -- run --image pond-test/busybox:2 -- sh -c 'echo hello from Pond > /outputs/hello.txt; cat /outputs/hello.txt'
 

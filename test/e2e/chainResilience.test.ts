@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeFunctionData, parseEther, type Hex } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
+import type { Job } from "../../protocol/job.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { shellJob } from "../helpers/jobs.ts";
@@ -47,7 +48,7 @@ describe("the relayer", () => {
     const { anvil, market } = stack;
     await stack.provider(["--max-cpus", "2", "--max-memory-mb", "2048", "--cpu-second-wei", "1000000000"]);
     const { client, wallet } = await stack.creator("batcher", "1");
-    const created = [];
+    const created: Job[] = [];
     for (let i = 0; i < 4; i++) created.push(await client.createPaidJob(shellJob(`echo job ${i} > /outputs/out.txt`, { max_price_wei: parseEther("0.01").toString() }), wallet));
     for (const job of created) expect((await client.waitForJob(job.id)).status).toBe("succeeded");
     await eventually(async () => (await Promise.all(created.map((j) => client.getJob(j.id)))).every((j) => j.settlement === "pending"), { what: "all results on chain" });

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { decodeFunctionData, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { pondMarketAbi } from "../../../contracts/generated/pondMarket.ts";
+import { batchCalldata, dependsOn, type Intent } from "../../../worker/chain/intents.ts";
+import { chainIntentsFor } from "../../../worker/chain/settlementHooks.ts";
+import { emptyTouched, touch } from "../../../worker/chain/eventKeys.ts";
+import { settlementFor } from "../../../worker/chain/settlementUpdates.ts";
+import type { JobRow } from "../../../worker/jobs/serialize.ts";
+
+const jobId = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
+
+describe("batchCalldata", () => {
+  it("encodes a batch of reservations with compact signatures", async () => {
+    const creator = privateKeyToAccount(generatePrivateKey());
+    const signature = await creator.signMessage({ message: "x" });
+    const intents: Intent[] = [1, 2].map((n) => ({
+      kind: "reserve",
+      jobId: `job_${n}`,
+      chainJobId: jobId(n),
+      payload: { creator: creator.address, specHash: jobId(99), maxPriceWei: "1000", deadline: 1_900_000_000, signature },
+    }));
+    const decoded = decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("reserve", intents) });
+    expect(decoded.functionName).toBe("reserveJobs");
+    const [reservations] = decoded.args as unknown as [Array<{ jobId: Hex; maxPrice: bigint; creatorSignature: { r: Hex; yParityAndS: Hex } }>];
+    expect(reservations.map((r) => r.jobId)).toEqual([jobId(1), jobId(2)]);
+    expect(reservations[0]!.maxPrice).toBe(1000n);
+    expect(reservations[0]!.creatorSignature.r).toBe(signature.slice(0, 66));
+  });
+
+  it("encodes settlements and releases as bare job ids", () => {
+    const intents: Intent[] = [{ kind: "settle", jobId: "job_1", chainJobId: jobId(1), payload: {} }];
+    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("settle", intents) })).toMatchObject({ functionName: "settleJobs", args: [[jobId(1)]] });
+    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("release", intents) })).toMatchObject({ functionName: "releaseJobs", args: [[jobId(1)]] });
+  });
+
+  it("orders work: results and releases after the reservation, settlement after the result", () => {
+    expect(dependsOn).toEqual({ reserve: undefined, result: "reserve", release: "reserve", settle: "result" });
+  });
+});
+
+describe("chainIntentsFor", () => {
+  const row = (status: string, extra: Partial<JobRow> = {}) =>
+    ({
+      id: "job_1",
+      status,
+      account: "0x00000000000000000000000000000000000000c1",
+      chainJobId: jobId(7),
+      spec: { image: "x", resources: { gpus: 0, cpus: 1, memory_mb: 64 }, timeout_s: 1, max_price_wei: "5" },
+      authSignature: `0x${"11".repeat(65)}`,
+      authDeadline: 1_900_000_000,
+      amountWei: null,
+      resultSignature: null,
+      output: null,
+      ...extra,
+    }) as unknown as JobRow;
+
+  it("reserves a new authorized job, posts a succeeded one's claim, releases one that did not succeed", () => {
+    expect(chainIntentsFor(row("queued"), null).map((i) => i.kind)).toEqual(["reserve"]);
+    const output = { files: [], result_hash: jobId(3) };
+    expect(chainIntentsFor(row("succeeded", { amountWei: "4", resultSignature: `0x${"22".repeat(65)}`, output }), "processing")).toMatchObject([{ kind: "result", payload: { amountWei: "4", resultHash: jobId(3) } }]);
+    for (const status of ["failed", "canceled", "timed_out"]) expect(chainIntentsFor(row(status), "processing").map((i) => i.kind)).toEqual(["release"]);
+    expect(chainIntentsFor(row("processing"), "starting")).toEqual([]);
+  });
+
+  it("asks nothing of the chain for a job without an authorization", () => {
+    expect(chainIntentsFor(row("queued", { authSignature: null, authDeadline: null }), null)).toEqual([]);
+  });
+});
+
+describe("indexed events", () => {
+  it("say which jobs, accounts and providers to read again", () => {
+    const touched = emptyTouched();
+    touch({ name: "JobSettled", args: { jobId: jobId(1), creator: "0xAA00000000000000000000000000000000000001", provider: "0xBB00000000000000000000000000000000000002" } }, touched);
+    touch({ name: "Credited", args: { account: "0xCC00000000000000000000000000000000000003", jobId: `0x${"0".repeat(64)}` } }, touched);
+    expect([...touched.jobs]).toEqual([jobId(1)]);
+    expect([...touched.accounts].sort()).toEqual(["0xaa00000000000000000000000000000000000001", "0xbb00000000000000000000000000000000000002", "0xcc00000000000000000000000000000000000003"]);
+    expect([...touched.providers]).toEqual(["0xbb00000000000000000000000000000000000002"]);
+  });
+
+  it("map the contract's job status to settlement", () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map(settlementFor)).toEqual([undefined, "pending", "pending", "challenged", "settled", "refunded", "refunded"]);
+  });
+});
