@@ -24,11 +24,13 @@ export const Job = z
     provider: z.string().nullable(),
     attempt: z.int(),
     settlement: SettlementStatus,
+    chain_job_id: z.string().meta({ description: "The job's id in the market contract (the authorization's job_key)" }),
     price: z
       .object({
         rate_wei_per_second: z.string().nullable().meta({ description: "The provider's rate for this job" }),
         max_wei: z.string().nullable().meta({ description: "The most the provider may claim: the rate over the whole timeout" }),
         claimed_wei: z.string().nullable().meta({ description: "What the provider claimed in its signed result" }),
+        claim_signature: z.string().nullable().meta({ description: "The provider's EIP-712 JobResult signature over (job key, result hash, claimed_wei): what a challenge names" }),
       })
       .meta({ description: "What the job costs, once a provider has taken it" }),
     created_at: z.string(),

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { writeInputs } from "./inputs.ts";
 import { PullProgress, type PullEvent } from "./pullProgress.ts";
-import { containerOptions, JOB_LABEL, PROVIDER_LABEL } from "./sandbox.ts";
+import { containerOptions, containerUserFor, JOB_LABEL, PROVIDER_LABEL } from "./sandbox.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 export type Outcome = "succeeded" | "failed" | "timed_out" | "canceled";
@@ -91,7 +91,15 @@ export class DockerExecutor {
     await chmod(outputsDir, 0o777);
 
     const container = await this.docker.createContainer(
-      containerOptions({ jobId: request.jobId, provider: this.options.provider, spec: request.spec, gpuUuids: request.gpuUuids, inputsDir, outputsDir }),
+      containerOptions({
+        jobId: request.jobId,
+        provider: this.options.provider,
+        spec: request.spec,
+        gpuUuids: request.gpuUuids,
+        inputsDir,
+        outputsDir,
+        user: containerUserFor(process.getuid?.(), process.getgid?.()),
+      }),
     );
     const pullMs = Date.now() - pullStarted;
     try {

@@ -7,6 +7,14 @@ export const JOB_LABEL = "dev.pond.job";
 export const PROVIDER_LABEL = "dev.pond.provider";
 /** Unprivileged: the conventional "nobody". */
 export const CONTAINER_USER = "65534:65534";
+
+/**
+ * Who a job runs as: nobody when the daemon is root, else the daemon's own
+ * (unprivileged) user, so it can read and remove whatever the job wrote.
+ */
+export function containerUserFor(uid: number | undefined, gid: number | undefined): string {
+  return uid === undefined || uid === 0 ? CONTAINER_USER : `${uid}:${gid ?? uid}`;
+}
 export const PIDS_LIMIT = 512;
 export const TMP_SIZE_MB = 256;
 
@@ -17,6 +25,8 @@ export interface SandboxInput {
   gpuUuids: readonly string[];
   inputsDir: string;
   outputsDir: string;
+  /** uid:gid to run as (containerUserFor); nobody when omitted. */
+  user?: string;
 }
 
 /** Shared memory for data loaders (PyTorch wants more than Docker's 64 MiB): half the memory, 64 MiB to 16 GiB. */
@@ -32,7 +42,7 @@ export function containerOptions(input: SandboxInput): ContainerCreateOptions {
     Image: spec.image,
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
     Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
-    User: CONTAINER_USER,
+    User: input.user ?? CONTAINER_USER,
     Labels: { [JOB_LABEL]: input.jobId, [PROVIDER_LABEL]: input.provider },
     NetworkDisabled: true,
     AttachStdout: true,

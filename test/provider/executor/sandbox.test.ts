@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerOptions, CONTAINER_USER, shmBytes } from "../../../provider/executor/sandbox.ts";
+import { containerOptions, CONTAINER_USER, containerUserFor, shmBytes } from "../../../provider/executor/sandbox.ts";
 
 const spec = {
   image: "ghcr.io/pond/train:1",
@@ -42,6 +42,12 @@ describe("containerOptions", () => {
     expect(host.Binds).toEqual(["/w/in:/inputs:ro", "/w/out:/outputs:rw"]);
     expect(options.Labels).toEqual({ "dev.pond.job": "job_1", "dev.pond.provider": "0xabc" });
     expect(options.Env).toEqual(["EPOCHS=3"]);
+  });
+
+  it("runs as nobody under a root daemon, else as the daemon's own user", () => {
+    expect(containerUserFor(0, 0)).toBe(CONTAINER_USER);
+    expect(containerUserFor(1000, 1000)).toBe("1000:1000");
+    expect(containerOptions({ jobId: "j", provider: "p", spec, gpuUuids: [], inputsDir: "/i", outputsDir: "/o", user: "1000:1000" }).User).toBe("1000:1000");
   });
 
   it("sizes shared memory for data loaders within bounds", () => {
