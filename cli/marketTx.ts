@@ -3,7 +3,7 @@
 import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { pondMarketAbi } from "../contracts/generated/pondMarket.ts";
-import type { ChainInfo } from "./sdk.ts";
+import type { ChainInfo } from "../protocol/account.ts";
 
 export type MarketWrite = { functionName: "deposit" | "register" | "addStake"; value: bigint } | { functionName: "withdraw"; amount: bigint };
 

@@ -4,6 +4,7 @@ import { toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { z } from "zod";
+import { AccountInfo, ChainInfo, CreatedApiKey, SiweNonce } from "../protocol/account.ts";
 import { Job, JobPage } from "../protocol/job.ts";
 import { jobAuthorizationTypes, specHashOf } from "../protocol/eip712.ts";
 import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
@@ -21,9 +22,6 @@ export class PondApiError extends Error {
   }
 }
 
-export const SiweNonce = z.object({ nonce: z.string(), domain: z.string(), uri: z.string(), chain_id: z.int(), statement: z.string() });
-export type SiweNonce = z.infer<typeof SiweNonce>;
-
 /** The EIP-4361 message for the fields the server issued, signed by the wallet. */
 export async function signSiwe(account: PrivateKeyAccount, fields: SiweNonce, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) {
   const message = createSiweMessage({
@@ -38,22 +36,8 @@ export async function signSiwe(account: PrivateKeyAccount, fields: SiweNonce, ov
   });
   return { message, signature: await account.signMessage({ message }) };
 }
-export const ChainInfo = z.object({
-  settles_on_chain: z.boolean(),
-  chain: z.string(),
-  chain_id: z.int(),
-  market_address: z.string().nullable(),
-  relayer_address: z.string().nullable(),
-  eip712_domain: z.object({ name: z.string(), version: z.string(), chainId: z.int(), verifyingContract: z.string() }),
-});
-export type ChainInfo = z.infer<typeof ChainInfo>;
-const AccountInfo = z.object({
-  address: z.string(),
-  escrow: z.object({ balance_wei: z.string(), reserved_wei: z.string(), reserving_wei: z.string(), available_wei: z.string() }),
-});
 /** Past the server's own margin (worker/chain/authorization.ts), for clock skew and the trip to the API. */
 const AUTHORIZATION_MARGIN_S = 600;
-const CreatedKey = z.object({ id: z.string(), key: z.string(), address: z.string() });
 
 export interface PondClientOptions {
   baseUrl: string;
@@ -75,7 +59,7 @@ export class PondClient {
   /** Signs in with a wallet (SIWE) and keeps the new API key on this client. */
   async signIn(account: PrivateKeyAccount): Promise<{ id: string; key: string; address: string }> {
     const fields = SiweNonce.parse(await this.request("POST", "/v1/auth/nonce"));
-    const created = CreatedKey.parse(await this.request("POST", "/v1/auth/keys", await signSiwe(account, fields)));
+    const created = CreatedApiKey.parse(await this.request("POST", "/v1/auth/keys", await signSiwe(account, fields)));
     this.apiKey = created.key;
     return created;
   }
@@ -112,7 +96,7 @@ export class PondClient {
     return this.createJob({ ...request, authorization: { job_key: jobKey, deadline, signature } }, options);
   }
 
-  async account(): Promise<z.infer<typeof AccountInfo>> {
+  async account(): Promise<AccountInfo> {
     return AccountInfo.parse(await this.request("GET", "/v1/account"));
   }
 

@@ -82,10 +82,19 @@ export class ConfigError extends Error {
 // A cache, not state: the same env object always parses to the same config.
 const parsed = new WeakMap<object, Config>();
 
+/**
+ * Plain `wrangler dev` with no secrets set should still give a working API: in
+ * development only, a fixed and public key seals webhook secrets. Production
+ * refuses to start without SECRETS_KEY.
+ */
+const DEVELOPMENT_SECRETS_KEY = btoa("pond-development-only-not-secret");
+
 export function getConfig(env: Env): Config {
   const cached = parsed.get(env);
   if (cached) return cached;
-  const result = ConfigSchema.safeParse(env);
+  const vars = env as unknown as Record<string, unknown>;
+  const withDefaults = vars.ENVIRONMENT === "development" && vars.SECRETS_KEY === undefined ? { ...vars, SECRETS_KEY: DEVELOPMENT_SECRETS_KEY } : vars;
+  const result = ConfigSchema.safeParse(withDefaults);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
     throw new ConfigError(`Worker configuration is invalid: ${issues}`);

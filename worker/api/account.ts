@@ -1,5 +1,6 @@
 // The chain a creator pays on, and their escrow as Pond has indexed it.
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { AccountInfo as Account, ChainInfo } from "../../protocol/account.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { escrowOf } from "../chain/balances.ts";
 import { chainOf } from "../chain/chains.ts";
@@ -7,24 +8,6 @@ import { isChainConfigured } from "../chain/clients.ts";
 import { marketDomain } from "../chain/jobFunding.ts";
 import { indexerOf } from "../chain/relayer.ts";
 import { bearer, createRouter, problems } from "./openapi.ts";
-
-const ChainInfo = z
-  .object({
-    settles_on_chain: z.boolean(),
-    chain: z.string(),
-    chain_id: z.int(),
-    market_address: z.string().nullable(),
-    relayer_address: z.string().nullable(),
-    eip712_domain: z.object({ name: z.string(), version: z.string(), chainId: z.int(), verifyingContract: z.string() }),
-  })
-  .openapi("ChainInfo");
-
-const Account = z
-  .object({
-    address: z.string(),
-    escrow: z.object({ balance_wei: z.string(), reserved_wei: z.string(), reserving_wei: z.string(), available_wei: z.string() }),
-  })
-  .openapi("Account");
 
 const chainRoute = createRoute({
   method: "get",

@@ -1,6 +1,7 @@
 // Creators sign in with their wallet (SIWE) and manage API keys.
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
+import { CreatedApiKey, SiweNonce } from "../../protocol/account.ts";
 import { displayPrefix, generateApiKey, hashApiKey } from "../auth/apiKeys.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { issueNonce, verifySignIn, type SiweExpectations } from "../auth/siwe.ts";
@@ -12,18 +13,6 @@ import { sealSecret } from "../security/secretBox.ts";
 import { generateWebhookSecret } from "../webhooks/secrets.ts";
 import { bearer, createRouter, problems } from "./openapi.ts";
 
-const NonceResponse = z
-  .object({
-    nonce: z.string(),
-    domain: z.string(),
-    uri: z.string(),
-    chain_id: z.int(),
-    statement: z.string(),
-    issued_at: z.string(),
-    expires_at: z.string(),
-  })
-  .openapi("SiweNonce");
-
 const CreateKeyRequest = z
   .object({
     message: z.string().min(1).max(4096).openapi({ description: "The EIP-4361 message, as signed" }),
@@ -33,13 +22,12 @@ const CreateKeyRequest = z
   .openapi("CreateKeyRequest");
 
 const ApiKeySummary = z.object({ id: z.string(), prefix: z.string(), created_at: z.string(), last_used_at: z.string().nullable() }).openapi("ApiKey");
-const CreatedKey = z.object({ id: z.string(), key: z.string().openapi({ description: "Shown once; store it now" }), address: z.string() }).openapi("CreatedApiKey");
 
 const nonceRoute = createRoute({
   method: "post",
   path: "/nonce",
   summary: "Get a single-use nonce and the fields of a Sign-In with Ethereum message",
-  responses: { 200: { description: "Nonce issued", content: { "application/json": { schema: NonceResponse } } } },
+  responses: { 200: { description: "Nonce issued", content: { "application/json": { schema: SiweNonce } } } },
 });
 
 const createKeyRoute = createRoute({
@@ -48,7 +36,7 @@ const createKeyRoute = createRoute({
   summary: "Exchange a signed SIWE message for an API key",
   request: { body: { required: true, content: { "application/json": { schema: CreateKeyRequest } } } },
   responses: {
-    201: { description: "Key created", content: { "application/json": { schema: CreatedKey } } },
+    201: { description: "Key created", content: { "application/json": { schema: CreatedApiKey } } },
     401: problems[401],
     422: problems[422],
   },

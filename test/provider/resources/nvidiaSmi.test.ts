@@ -1,10 +1,11 @@
-// Against real nvidia-smi output captured on H100 machines (../shared/fixtures/gpu).
+// Against real nvidia-smi output captured on H100 machines (test/fixtures/gpu).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GpuQueryError, parseGpuQuery } from "../../../provider/resources/nvidiaSmi.ts";
 
-const fixtures = join(import.meta.dirname, "../../../../shared/fixtures/gpu");
+// Copied from the shared fixtures (../shared/fixtures/gpu) so a bare checkout carries them.
+const fixtures = join(import.meta.dirname, "../../fixtures/gpu");
 const fixture = (name: string) => readFileSync(join(fixtures, name), "utf8");
 const busyFields = [
   "index", "uuid", "name", "memory.total", "memory.used", "memory.free", "driver_version", "compute_cap", "utilization.gpu",

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, getConfig } from "../../worker/config.ts";
+import type { Env } from "../../worker/env.ts";
+
+const env = (vars: Record<string, string>) => vars as unknown as Env;
+
+describe("getConfig", () => {
+  it("works for plain `wrangler dev` with no secrets set", () => {
+    expect(getConfig(env({ ENVIRONMENT: "development" })).secretsKey).toHaveLength(44);
+  });
+
+  it("refuses production without SECRETS_KEY, saying how to set it", () => {
+    expect(() => getConfig(env({ ENVIRONMENT: "production" }))).toThrow(ConfigError);
+    expect(() => getConfig(env({ ENVIRONMENT: "production" }))).toThrow(/wrangler secret put SECRETS_KEY/);
+  });
+
+  it("names every bad variable", () => {
+    const error = (() => {
+      try {
+        getConfig(env({ ENVIRONMENT: "staging", HUB_SHARDS: "0", RELAYER_PRIVATE_KEY: "nope" }));
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/ENVIRONMENT/);
+    expect(error?.message).toMatch(/HUB_SHARDS/);
+    expect(error?.message).toMatch(/RELAYER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key/);
+    // The value itself is never echoed: it may be a secret.
+    expect(error?.message).not.toContain("nope");
+  });
+
+  it("derives the relayer's address from its key", () => {
+    const config = getConfig(env({ ENVIRONMENT: "development", RELAYER_PRIVATE_KEY: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" }));
+    expect(config.chain.relayerAddress).toBe("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+  });
+});
