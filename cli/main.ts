@@ -94,6 +94,24 @@ program
   });
 
 program
+  .command("challenge")
+  .description("dispute a job's result within its challenge window (posts the market's bond)")
+  .argument("<job-id>")
+  .option("--rpc-url <url>", "the chain's JSON-RPC endpoint", "http://127.0.0.1:8545")
+  .action(async (id: string, options: { rpcUrl: string }) => {
+    const sdk = await client();
+    const job = await sdk.getJob(id);
+    if (!job.output || !job.price.claim_signature) throw new UsageError(`job ${id} has no signed result to challenge (it is ${job.status})`);
+    const hash = await sendMarketTx(options.rpcUrl, await creatorWallet(), await sdk.chain(), {
+      functionName: "challenge",
+      jobId: job.chain_job_id as `0x${string}`,
+      resultHash: job.output.result_hash as `0x${string}`,
+      providerSignature: job.price.claim_signature as `0x${string}`,
+    });
+    console.log(`challenged ${id} (${hash}); a mediator will re-run it`);
+  });
+
+program
   .command("faucet")
   .description("local chains only: give your wallet 100 test ETH")
   .option("--rpc-url <url>", "the local chain's JSON-RPC endpoint", "http://127.0.0.1:8545")

@@ -80,6 +80,9 @@ export const ResultMessage = z.object({
   metrics: z.object({ pull_ms: z.number().min(0), run_ms: z.number().min(0) }).optional(),
 });
 
+/** A mediator's verdict: its own re-run's result hash, signed (EIP-712 Mediation). */
+export const MediationMessage = z.object({ v, type: z.literal("job.mediation"), job_id: jobId, result_hash: z.string().regex(/^0x[0-9a-f]{64}$/), signature: hex });
+
 export const ProviderMessage = z.discriminatedUnion("type", [
   AuthMessage,
   AdvertiseMessage,
@@ -88,6 +91,7 @@ export const ProviderMessage = z.discriminatedUnion("type", [
   StatusMessage,
   LogMessage,
   ResultMessage,
+  MediationMessage,
 ]);
 export type ProviderMessage = z.infer<typeof ProviderMessage>;
 export type ResultMessage = z.infer<typeof ResultMessage>;
@@ -115,6 +119,10 @@ export const OfferMessage = z.object({
   max_amount_wei: weiString,
   expires_at: z.int(),
 });
+/** This provider was drawn to mediate a challenged job: re-run it and sign what it produces. */
+export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: jobId, chain_job_id: hex, spec: JobSpec });
+export type MediateMessage = z.infer<typeof MediateMessage>;
+
 export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: jobId, reason: z.string() });
 export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: jobId });
 export const ResultAckMessage = z.object({
@@ -130,6 +138,7 @@ export const HubMessage = z.discriminatedUnion("type", [
   HelloMessage,
   WelcomeMessage,
   OfferMessage,
+  MediateMessage,
   CancelMessage,
   StartMessage,
   ResultAckMessage,

@@ -6,9 +6,10 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { jobAcceptanceTypes, jobResultTypes, pondDomain } from "../protocol/eip712.ts";
+import { jobAcceptanceTypes, jobResultTypes, mediationTypes, pondDomain } from "../protocol/eip712.ts";
 import {
   HUB_PROTOCOL_VERSION,
+  type MediateMessage,
   type OfferMessage,
   type ProviderPricing,
   type ProviderResources,
@@ -23,6 +24,9 @@ import { manifestOf } from "./executor/outputs.ts";
 import { LocalCapacity } from "./localCapacity.ts";
 import type { ResultOutbox } from "./outbox.ts";
 import { uploadOutputWithRetry } from "./uploads.ts";
+
+/** How long a mediation waits for free capacity before giving up (the challenge then voids). */
+const MEDIATION_WAIT_MS = 5 * 60_000;
 
 interface ActiveJob {
   offer: OfferMessage;
@@ -63,6 +67,8 @@ export class ProviderDaemon {
           return this.onCancel(message.job_id, message.reason);
         case "job.result.ack":
           return void this.onResultAck(message.job_id, message.accepted, message.error);
+        case "job.mediate":
+          return void this.mediate(message).catch((error) => this.options.log.error({ err: error, job: message.job_id }, "mediation failed"));
       }
     });
   }
@@ -175,6 +181,42 @@ export class ProviderDaemon {
       log.info({ job: jobId, outcome: result.outcome }, "job finished");
     } finally {
       this.forget(jobId);
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Drawn as mediator: re-run the challenged job in the same sandbox and sign
+   * the result hash it produces. A re-run that fails here proves nothing about
+   * the provider, so nothing is signed and the challenge ends void.
+   */
+  private async mediate(message: MediateMessage): Promise<void> {
+    const { log, hub, executor } = this.options;
+    const key = `mediation:${message.job_id}`;
+    const deadline = Date.now() + MEDIATION_WAIT_MS;
+    let gpus = this.capacity.freeGpusFor(message.spec.resources);
+    while (!gpus || this.capacity.misfit(message.spec.resources, gpus)) {
+      if (Date.now() > deadline) return log.warn({ job: message.job_id }, "no capacity to mediate in time; the challenge will expire");
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      gpus = this.capacity.freeGpusFor(message.spec.resources);
+    }
+    this.capacity.hold(key, message.spec.resources, gpus);
+    const workDir = join(this.options.dataDir, "jobs", `mediation-${message.job_id}`);
+    try {
+      log.info({ job: message.job_id }, "mediating: re-running a challenged job");
+      const run = await executor.run({ jobId: message.job_id, spec: message.spec, gpuUuids: gpus, workDir }, { onPhase: () => undefined, onLog: () => undefined }, new AbortController().signal);
+      if (run.outcome !== "succeeded") return log.warn({ job: message.job_id, outcome: run.outcome, error: run.error }, "the re-run did not succeed; not signing a verdict");
+      const manifest = await manifestOf(run.outputsDir, { maxFiles: 10_000, maxTotalBytes: this.options.maxOutputBytes });
+      const signature = await this.options.account.signTypedData({
+        domain: this.domain,
+        types: mediationTypes,
+        primaryType: "Mediation",
+        message: { jobId: message.chain_job_id as Hex, resultHash: manifest.result_hash as Hex },
+      });
+      hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.mediation", job_id: message.job_id, result_hash: manifest.result_hash, signature });
+      log.info({ job: message.job_id, resultHash: manifest.result_hash }, "mediation verdict sent");
+    } finally {
+      this.capacity.release(key);
       await rm(workDir, { recursive: true, force: true });
     }
   }

@@ -30,6 +30,15 @@ export class LocalCapacity {
     return undefined;
   }
 
+  /** Free GPUs that would do for these resources (smallest first), or undefined if there are not enough. */
+  freeGpusFor(resources: Resources): string[] | undefined {
+    const busy = new Set([...this.held.values()].flatMap((h) => h.gpuUuids));
+    const fitting = this.total.gpus
+      .filter((gpu) => !busy.has(gpu.uuid) && (resources.gpu_vram_mb === undefined || gpu.vram_mb >= resources.gpu_vram_mb))
+      .sort((a, b) => a.vram_mb - b.vram_mb);
+    return fitting.length >= resources.gpus ? fitting.slice(0, resources.gpus).map((gpu) => gpu.uuid) : undefined;
+  }
+
   hold(jobId: string, resources: Resources, gpuUuids: readonly string[]): void {
     this.held.set(jobId, { gpuUuids, cpus: resources.cpus, memoryMb: resources.memory_mb });
   }

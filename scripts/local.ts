@@ -52,9 +52,12 @@ function pipeOutput(name: string, child: Spawned): void {
   child.child.stderr!.on("data", (data: Buffer) => process.stderr.write(prefix(name, data)));
 }
 
-/** anvil, keeping its state in .pond/ across restarts, with PondMarket deployed once. */
+/**
+ * anvil, keeping its state in .pond/ across restarts, with PondMarket deployed
+ * once. A block every second, as a real chain: mediator draws wait for a later block.
+ */
 async function startChain(): Promise<{ market: Address; startBlock: bigint }> {
-  const chain = spawnProcess("node_modules/.bin/anvil", ["--host", "127.0.0.1", "--port", String(chainPort), "--state", join(state, "anvil-state.json"), "--state-interval", "10"], { cwd: root, name: "anvil" });
+  const chain = spawnProcess("node_modules/.bin/anvil", ["--host", "127.0.0.1", "--port", String(chainPort), "--state", join(state, "anvil-state.json"), "--state-interval", "10", "--block-time", "1"], { cwd: root, name: "anvil" });
   children.push(chain);
   await chain.waitFor(/Listening on/, 60_000);
   const client = createPublicClient({ chain: anvilChain, transport: http(rpcUrl) });

@@ -29,7 +29,9 @@ const createJobRoute = createRoute({
   method: "post",
   path: "/",
   summary: "Create a job",
-  description: "Queues a container job. `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass.",
+  description:
+    "Queues a container job. `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. " +
+    "Where jobs settle on chain, `authorization` (see GET /v1/chain) is required, and a creator may challenge a result: a mediator re-runs the job and compares result hashes, so a job whose outputs are not deterministic loses a challenge.",
   security: bearer,
   middleware: [requireApiKey, idempotency] as const,
   request: {

@@ -10,6 +10,7 @@ import { indexOnce, type IndexResult } from "./indexer.ts";
 import type { Intent } from "./intents.ts";
 import { relayerFor } from "./relayer.ts";
 import { applySettlement } from "./settlementUpdates.ts";
+import { hubFor } from "../hub/shard.ts";
 
 export class ChainIndexer extends DurableObject<Env> {
   private running: Promise<IndexResult | undefined> | undefined;
@@ -64,6 +65,11 @@ export class ChainIndexer extends DurableObject<Env> {
       onIntents: async (intents: Intent[]) => {
         if (intents.length > 0) await relayerFor(this.env, config).enqueue(intents);
       },
+      onMediatorAssigned: async (jobId, chainJobId, mediator) => {
+        const asked = await hubFor(this.env, config, mediator).mediate(mediator, jobId, chainJobId);
+        if (!asked) console.warn(`indexer: mediator ${mediator} for ${jobId} is not connected; the challenge will expire void unless it re-runs the job itself`);
+      },
+      onReseeded: (chainJobId) => relayerFor(this.env, config).reopen("assign", chainJobId),
     });
   }
 }

@@ -10,7 +10,7 @@ import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import { getConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { isChainConfigured, marketOf, publicClientOf, relayerWalletOf, type ChainPublicClient, type RelayerWallet } from "./clients.ts";
-import { batchCalldata, dependsOn, intentKinds, type Intent, type IntentKind } from "./intents.ts";
+import { alreadyDoneErrors, batchCalldata, dependsOn, intentKinds, notYetErrors, singleJobKinds, type Intent, type IntentKind } from "./intents.ts";
 import { RelayerStore, type StoredIntent, type StoredTx } from "./relayerStore.ts";
 import { markUnfunded } from "./settlementUpdates.ts";
 
@@ -34,6 +34,12 @@ export class ChainRelayer extends DurableObject<Env> {
 
   async enqueue(intents: Intent[]): Promise<void> {
     this.store.add(intents, Date.now());
+    await this.scheduleSoon(0);
+  }
+
+  /** Runs a finished intent again. */
+  async reopen(kind: IntentKind, chainJobId: string): Promise<void> {
+    this.store.reopen(kind, chainJobId);
     await this.scheduleSoon(0);
   }
 
@@ -141,8 +147,9 @@ export class ChainRelayer extends DurableObject<Env> {
     for (const kind of intentKinds) {
       const ready = this.store.ready(kind, dependsOn[kind], chainTime, this.config.chain.relayerBatchSize);
       if (ready.length === 0) continue;
-      // Intents that failed inside a batch go alone, so one bad job cannot hold the others back.
-      const batches = ready[0]!.solo ? [[ready[0]!]] : [ready.filter((r) => !r.solo)];
+      // Intents that failed inside a batch go alone, so one bad job cannot hold the others back;
+      // single-job calls always do.
+      const batches = singleJobKinds.has(kind) ? ready.map((r) => [r]) : ready[0]!.solo ? [[ready[0]!]] : [ready.filter((r) => !r.solo)];
       for (const batch of batches) await this.sendBatch(client, wallet, kind, batch);
     }
   }
@@ -157,6 +164,8 @@ export class ChainRelayer extends DurableObject<Env> {
       for (const single of batch) {
         const reason = await this.revertReason(client, wallet, to, batchCalldata(kind, [single.intent]));
         if (reason === undefined) good.push(single);
+        else if (notYetErrors.has(reason)) continue; // stays pending for a later tick
+        else if (alreadyDoneErrors.has(reason)) this.store.settle(single.id);
         else {
           this.store.fail(single.id, reason);
           await this.giveUp([{ ...single }], reason);

@@ -27,8 +27,12 @@ export interface IndexerDeps {
   market: Address;
   /** Settlement changes, announced by webhook when `announce`. */
   onSettlement(chainJobId: string, settlement: NonNullable<ReturnType<typeof settlementFor>>, announce: boolean): Promise<void>;
-  /** Work for the relayer (settlements once a challenge window closes). */
+  /** Work for the relayer (settlements once a challenge window closes, mediator draws, voids). */
   onIntents(intents: Intent[]): Promise<void>;
+  /** A mediator was drawn for a challenged job: it should re-run the job. */
+  onMediatorAssigned(jobId: string, chainJobId: Hex, mediator: string): Promise<void>;
+  /** The seed block was out of reach: the draw must be asked for again. */
+  onReseeded(chainJobId: Hex): Promise<void>;
 }
 
 export interface IndexResult {
@@ -165,21 +169,43 @@ async function refresh(deps: IndexerDeps, touched: Touched, block: bigint, fresh
   }
   if (writes.length > 0) await db.batch(writes as [(typeof writes)[number], ...typeof writes]);
 
-  // A result opens its challenge window: once it closes, the relayer settles.
-  const results = fresh.filter((e) => e.name === "ResultSubmitted");
-  if (results.length > 0) {
-    const ids = results.map((e) => jobIdOf(e)).filter((id): id is string => id !== undefined);
-    const known = [];
-    for (let i = 0; i < ids.length; i += 90) {
-      known.push(...(await db.select({ id: jobs.id, chainJobId: jobs.chainJobId }).from(jobs).where(inArray(jobs.chainJobId, ids.slice(i, i + 90)))));
-    }
-    const byChainId = new Map(known.map((j) => [j.chainJobId, j.id]));
-    await deps.onIntents(
-      results.flatMap((event) => {
-        const chainJobId = jobIdOf(event)!;
-        const jobId = byChainId.get(chainJobId);
-        return jobId ? [{ kind: "settle" as const, jobId, chainJobId: chainJobId as Hex, payload: {}, notBefore: Number(event.args.challengeEnd) }] : [];
-      }),
-    );
+  await followUp(deps, fresh);
+}
+
+/** Events that ask for more chain work, or for a mediator to re-run a job. */
+const followUpEvents = new Set(["ResultSubmitted", "ChallengeOpened", "MediatorAssigned", "MediatorReseeded"]);
+
+async function followUp(deps: IndexerDeps, fresh: Array<{ name: string; args: Record<string, unknown> }>): Promise<void> {
+  const events = fresh.filter((e) => followUpEvents.has(e.name) && jobIdOf(e) !== undefined);
+  if (events.length === 0) return;
+  const ids = [...new Set(events.map((e) => jobIdOf(e)!))];
+  const known: Array<{ id: string; chainJobId: string }> = [];
+  for (let i = 0; i < ids.length; i += 90) {
+    known.push(...(await deps.db.select({ id: jobs.id, chainJobId: jobs.chainJobId }).from(jobs).where(inArray(jobs.chainJobId, ids.slice(i, i + 90)))));
   }
+  const apiIdOf = new Map(known.map((j) => [j.chainJobId, j.id]));
+  const intents: Intent[] = [];
+  for (const event of events) {
+    const chainJobId = jobIdOf(event)! as Hex;
+    const jobId = apiIdOf.get(chainJobId);
+    if (!jobId) continue; // not one of ours
+    const base = { jobId, chainJobId, payload: {} };
+    switch (event.name) {
+      case "ResultSubmitted":
+        // Its challenge window opens: once it closes, the relayer settles.
+        intents.push({ ...base, kind: "settle", notBefore: Number(event.args.challengeEnd) });
+        break;
+      case "ChallengeOpened":
+        // Draw the mediator as soon as the seed block exists; void the challenge if nobody answers in time.
+        intents.push({ ...base, kind: "assign" }, { ...base, kind: "expire", notBefore: Number(event.args.respondBy) + 1 });
+        break;
+      case "MediatorAssigned":
+        await deps.onMediatorAssigned(jobId, chainJobId, String(event.args.mediator).toLowerCase());
+        break;
+      case "MediatorReseeded":
+        await deps.onReseeded(chainJobId);
+        break;
+    }
+  }
+  if (intents.length > 0) await deps.onIntents(intents);
 }

@@ -4,21 +4,34 @@ import { encodeFunctionData, parseSignature, signatureToCompactSignature, type A
 import { z } from "zod";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 
-export const intentKinds = ["reserve", "result", "release", "settle"] as const;
+export const intentKinds = ["reserve", "result", "release", "settle", "assign", "resolve", "expire"] as const;
 export type IntentKind = (typeof intentKinds)[number];
+
+/** Kinds whose contract function takes one job: each intent is its own transaction. */
+export const singleJobKinds: ReadonlySet<IntentKind> = new Set(["assign", "resolve", "expire"]);
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/).transform((v) => v as Hex);
 
 export const ReservePayload = z.object({ creator: hex, specHash: hex, maxPriceWei: z.string(), deadline: z.int(), signature: hex });
 export const ResultPayload = z.object({ resultHash: hex, amountWei: z.string(), signature: hex });
+export const ResolvePayload = z.object({ resultHash: hex, signature: hex });
 export const EmptyPayload = z.object({});
 
 export type Intent =
   | { kind: "reserve"; jobId: string; chainJobId: Hex; payload: z.infer<typeof ReservePayload>; notBefore?: number }
   | { kind: "result"; jobId: string; chainJobId: Hex; payload: z.infer<typeof ResultPayload>; notBefore?: number }
-  | { kind: "release" | "settle"; jobId: string; chainJobId: Hex; payload: Record<string, never>; notBefore?: number };
+  | { kind: "resolve"; jobId: string; chainJobId: Hex; payload: z.infer<typeof ResolvePayload>; notBefore?: number }
+  | { kind: "release" | "settle" | "assign" | "expire"; jobId: string; chainJobId: Hex; payload: Record<string, never>; notBefore?: number };
 
-const payloadSchemas = { reserve: ReservePayload, result: ResultPayload, release: EmptyPayload, settle: EmptyPayload } as const;
+const payloadSchemas = {
+  reserve: ReservePayload,
+  result: ResultPayload,
+  release: EmptyPayload,
+  settle: EmptyPayload,
+  assign: EmptyPayload,
+  resolve: ResolvePayload,
+  expire: EmptyPayload,
+} as const;
 
 /** Parses a stored intent's payload back (storage reads are parsed like any boundary). */
 export function parsePayload(kind: IntentKind, json: string): Intent["payload"] {
@@ -33,9 +46,17 @@ export const dependsOn: Record<IntentKind, IntentKind | undefined> = {
   result: "reserve",
   release: "reserve",
   settle: "result",
+  assign: undefined,
+  resolve: "assign",
+  expire: undefined,
 };
 
-export const functionFor = { reserve: "reserveJobs", result: "submitResults", release: "releaseJobs", settle: "settleJobs" } as const;
+/**
+ * Reverts that mean "not yet" (the intent waits for a later tick) and ones that
+ * mean "nothing left to do" (someone else got there first: the intent is done).
+ */
+export const notYetErrors: ReadonlySet<string> = new Set(["SeedBlockNotMined", "ChallengeWindowOpen", "MediationNotExpired"]);
+export const alreadyDoneErrors: ReadonlySet<string> = new Set(["NotChallenged", "MediatorAlreadyAssigned"]);
 
 /** The calldata of one batch: every intent of one kind, in one call. */
 export function batchCalldata(kind: IntentKind, intents: readonly Intent[]): Hex {
@@ -66,5 +87,19 @@ export function batchCalldata(kind: IntentKind, intents: readonly Intent[]): Hex
       return encodeFunctionData({ abi: pondMarketAbi, functionName: "releaseJobs", args: [intents.map((i) => i.chainJobId)] });
     case "settle":
       return encodeFunctionData({ abi: pondMarketAbi, functionName: "settleJobs", args: [intents.map((i) => i.chainJobId)] });
+    case "assign":
+      return encodeFunctionData({ abi: pondMarketAbi, functionName: "assignMediator", args: [single(intents).chainJobId] });
+    case "expire":
+      return encodeFunctionData({ abi: pondMarketAbi, functionName: "expireChallenge", args: [single(intents).chainJobId] });
+    case "resolve": {
+      const intent = single(intents);
+      const p = intent.payload as z.infer<typeof ResolvePayload>;
+      return encodeFunctionData({ abi: pondMarketAbi, functionName: "resolveChallenge", args: [intent.chainJobId, p.resultHash, p.signature] });
+    }
   }
+}
+
+function single(intents: readonly Intent[]): Intent {
+  if (intents.length !== 1) throw new Error(`this call takes one job, not ${intents.length}`);
+  return intents[0]!;
 }

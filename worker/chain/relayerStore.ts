@@ -91,6 +91,16 @@ export class RelayerStore {
     return spent;
   }
 
+  /** Sends a finished intent again (the contract asked for another try, e.g. a re-seeded mediator draw). */
+  reopen(kind: IntentKind, chainJobId: string): void {
+    this.sql.exec("UPDATE intents SET state = 'pending', tx_id = NULL, attempts = 0 WHERE kind = ? AND chain_job_id = ?", kind, chainJobId);
+  }
+
+  /** Done without a transaction: the chain is already where the intent wanted it. */
+  settle(intentId: number): void {
+    this.sql.exec("UPDATE intents SET state = 'done' WHERE id = ?", intentId);
+  }
+
   fail(intentId: number, error: string): void {
     this.sql.exec("UPDATE intents SET state = 'failed', error = ? WHERE id = ?", error, intentId);
   }

@@ -5,7 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { verifyMessage, verifyTypedData, type Address, type Hex } from "viem";
-import { jobAcceptanceTypes } from "../../protocol/eip712.ts";
+import { jobAcceptanceTypes, mediationTypes } from "../../protocol/eip712.ts";
 import {
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
@@ -20,7 +20,7 @@ import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { marketDomain } from "../chain/jobFunding.ts";
 import { isChainConfigured } from "../chain/clients.ts";
-import { indexerOf } from "../chain/relayer.ts";
+import { indexerOf, relayerFor } from "../chain/relayer.ts";
 import { getConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
 import { chainProviders, jobs } from "../db/schema.ts";
@@ -113,6 +113,8 @@ export class ProviderHub extends DurableObject<Env> {
           return await this.onLog(address, message.job_id, message.data);
         case "job.result":
           return await this.onResult(ws, address, message);
+        case "job.mediation":
+          return await this.onMediation(ws, address, message);
       }
     } catch (error) {
       // One bad message must not take the connection (or the other providers) down.
@@ -336,7 +338,39 @@ export class ProviderHub extends DurableObject<Env> {
     await this.publishCapacity(address);
   }
 
-  // ---- calls from matchmakers and the API ----
+  /**
+   * A mediator's verdict goes to the relayer as it is: the contract checks the
+   * signature is the drawn mediator's; the hub only refuses what it can see is wrong.
+   */
+  private async onMediation(ws: WebSocket, address: Address, message: Extract<ProviderMessage, { type: "job.mediation" }>): Promise<void> {
+    const job = (await createDb(this.env.DB).select({ chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, message.job_id)))[0];
+    const signed =
+      job !== undefined &&
+      (await verifyTypedData({
+        address,
+        domain: this.domain(),
+        types: mediationTypes,
+        primaryType: "Mediation",
+        message: { jobId: job.chainJobId as Hex, resultHash: message.result_hash as Hex },
+        signature: message.signature as Hex,
+      }).catch(() => false));
+    if (!job || !signed) return sendError(ws, "bad_mediation", `the mediation of ${message.job_id} is not signed by ${address} over that job`);
+    await relayerFor(this.env, this.config).enqueue([
+      { kind: "resolve", jobId: message.job_id, chainJobId: job.chainJobId as Hex, payload: { resultHash: message.result_hash as Hex, signature: message.signature as Hex } },
+    ]);
+  }
+
+  // ---- calls from matchmakers, the indexer and the API ----
+
+  /** The indexer says this provider was drawn to mediate a challenged job. Returns whether it was asked. */
+  async mediate(address: string, jobId: string, chainJobId: string): Promise<boolean> {
+    const ws = this.socketOf(address);
+    if (!ws) return false;
+    const job = (await createDb(this.env.DB).select({ spec: jobs.spec }).from(jobs).where(eq(jobs.id, jobId)))[0];
+    if (!job) return false;
+    send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: job.spec as JobSpec });
+    return true;
+  }
 
   /** A matchmaker proposes a job for a provider here. Reserve, or say why not. */
   async offer(assignment: Assignment): Promise<OfferOutcome> {
@@ -356,6 +390,12 @@ export class ProviderHub extends DurableObject<Env> {
     const db = createDb(this.env.DB);
     const job = (await db.select({ status: jobs.status, spec: jobs.spec, chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, assignment.jobId)))[0];
     if (!job || job.status !== "queued") return { ok: false, reason: "the job is no longer queued", jobGone: true };
+    // A provider whose stake fell away since it connected (slashed, unbonded) can no longer be paid.
+    const unregistered = await this.unregisteredReason(address);
+    if (unregistered) {
+      sendError(ws, "not_registered", unregistered);
+      return { ok: false, reason: unregistered, providerGone: true };
+    }
     if (this.store.reservation(assignment.jobId)) return { ok: false, reason: "the job is already offered here", jobGone: true };
 
     const expiresAt = Date.now() + this.config.matching.offerTimeoutMs;

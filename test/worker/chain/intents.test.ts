@@ -34,8 +34,16 @@ describe("batchCalldata", () => {
     expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("release", intents) })).toMatchObject({ functionName: "releaseJobs", args: [[jobId(1)]] });
   });
 
-  it("orders work: results and releases after the reservation, settlement after the result", () => {
-    expect(dependsOn).toEqual({ reserve: undefined, result: "reserve", release: "reserve", settle: "result" });
+  it("encodes the single-job calls of the challenge game, one job each", () => {
+    const resolve: Intent = { kind: "resolve", jobId: "job_1", chainJobId: jobId(1), payload: { resultHash: jobId(5), signature: `0x${"33".repeat(65)}` } };
+    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("resolve", [resolve]) })).toMatchObject({ functionName: "resolveChallenge", args: [jobId(1), jobId(5), `0x${"33".repeat(65)}`] });
+    const assign: Intent = { kind: "assign", jobId: "job_1", chainJobId: jobId(1), payload: {} };
+    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("assign", [assign]) })).toMatchObject({ functionName: "assignMediator" });
+    expect(() => batchCalldata("assign", [assign, assign])).toThrow(/one job/);
+  });
+
+  it("orders work: results and releases after the reservation, settlement after the result, a verdict after the draw", () => {
+    expect(dependsOn).toEqual({ reserve: undefined, result: "reserve", release: "reserve", settle: "result", assign: undefined, resolve: "assign", expire: undefined });
   });
 });
 

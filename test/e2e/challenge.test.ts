@@ -1,0 +1,98 @@
+// The challenge game through Pond, on anvil: a creator disputes a result, the
+// market draws a mediator among the staked providers, the mediator's daemon
+// re-runs the job and signs its own result hash, the relayer posts the verdict,
+// and the indexer reports the outcome. Once with a result no honest re-run
+// reproduces (the provider is slashed), once with one it does (upheld).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseEther, type Hex } from "viem";
+import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
+import { sendMarketTx } from "../../cli/marketTx.ts";
+import type { PondClient } from "../../cli/sdk.ts";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { shellJob } from "../helpers/jobs.ts";
+import type { ProviderProcess } from "../helpers/providerProcess.ts";
+
+let stack: ChainStack;
+let accused: ProviderProcess;
+let mediator: ProviderProcess;
+let creator: { wallet: PrivateKeyAccount; client: PondClient };
+
+beforeAll(async () => {
+  stack = await startChainStack({ params: { mediationTimeout: 600 } });
+  // The cheaper one runs the jobs; the other is the only one eligible to mediate.
+  // Staked above the minimum (1 ETH), so a slash leaves the accused registered for the second game.
+  accused = await stack.provider(["--max-cpus", "1", "--max-memory-mb", "1024", "--cpu-second-wei", "1000000000"], "3");
+  mediator = await stack.provider(["--max-cpus", "1", "--max-memory-mb", "1024", "--cpu-second-wei", "9000000000"], "3");
+  creator = await stack.creator("disputer", "2");
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function challengedJob(cmd: string) {
+  const { client, wallet } = creator;
+  const created = await client.createPaidJob(shellJob(cmd, { max_price_wei: parseEther("0.01").toString() }), wallet);
+  const done = await client.waitForJob(created.id);
+  expect(done.status).toBe("succeeded");
+  expect(done.provider).toBe(accused.address);
+  const job = await client.getJob(created.id);
+  await eventually(async () => {
+    const reported = await stack.anvil.publicClient.getContractEvents({ address: stack.market, abi: pondMarketAbi, eventName: "ResultSubmitted", args: { jobId: job.chain_job_id as Hex }, fromBlock: 0n });
+    return reported.length > 0;
+  }, { what: "the result on chain" });
+  await sendMarketTx(stack.anvil.rpcUrl, wallet, await client.chain(), {
+    functionName: "challenge",
+    jobId: job.chain_job_id as Hex,
+    resultHash: job.output!.result_hash as Hex,
+    providerSignature: job.price.claim_signature as Hex,
+  });
+  await eventually(async () => (await client.getJob(created.id)).settlement === "challenged", { what: "the challenge to be indexed" });
+  // The mediator is drawn from the hash of the block after the challenge, readable
+  // once a later block exists: anvil mines only on demand, so mine two.
+  await stack.anvil.testClient.mine({ blocks: 2 });
+  return job;
+}
+
+async function outcome(chainJobId: Hex) {
+  const [resolved] = await eventually(async () => {
+    const logs = await stack.anvil.publicClient.getContractEvents({ address: stack.market, abi: pondMarketAbi, eventName: "ChallengeResolved", args: { jobId: chainJobId }, fromBlock: 0n });
+    return logs.length > 0 && logs;
+  }, { what: "the mediator's verdict on chain", timeoutMs: 60_000 });
+  return resolved!.args;
+}
+
+describe("a challenged job", () => {
+  it("whose result an honest re-run cannot reproduce: the provider is slashed and the creator refunded", async () => {
+    const job = await challengedJob("head -c 32 /dev/urandom > /outputs/random.bin");
+    const verdict = await outcome(job.chain_job_id as Hex);
+    expect(verdict.mediator!.toLowerCase()).toBe(mediator.address);
+    expect(verdict.outcome).toBe(1); // ResultRejected
+    expect(verdict.slashed! > 0n).toBe(true);
+    expect(mediator.process.output()).toContain("mediation verdict sent");
+
+    const refunded = await eventually(async () => {
+      const current = await creator.client.getJob(job.id);
+      return current.settlement === "refunded" && current;
+    }, { what: "the refund to be indexed" });
+    expect(refunded.status).toBe("succeeded");
+    const info = await stack.anvil.publicClient.readContract({ address: stack.market, abi: pondMarketAbi, functionName: "providerInfo", args: [accused.address as Hex] });
+    expect(info.jobsSlashed).toBe(1);
+  });
+
+  it("whose result the re-run reproduces: upheld, and the provider is paid", async () => {
+    const job = await challengedJob("echo deterministic > /outputs/same.txt");
+    const verdict = await outcome(job.chain_job_id as Hex);
+    expect(verdict.outcome).toBe(0); // ResultUpheld
+    const settled = await eventually(async () => {
+      const current = await creator.client.getJob(job.id);
+      return current.settlement === "settled" && current;
+    }, { what: "the payment to be indexed" });
+    expect(settled.settlement).toBe("settled");
+    const info = await stack.anvil.publicClient.readContract({ address: stack.market, abi: pondMarketAbi, functionName: "providerInfo", args: [accused.address as Hex] });
+    expect(info.jobsChallenged).toBe(2);
+    expect(info.jobsSlashed).toBe(1);
+  });
+});
