@@ -21,6 +21,10 @@ export const uploadHeaders = {
   sha256: "x-pond-sha256",
 } as const;
 
-export function outputObjectKey(jobId: string, path: string): string {
-  return `jobs/${jobId}/outputs/${path}`;
+/**
+ * Where one output lives in R2. Keyed by content as well as path: a later upload
+ * of other bytes under the same path can never replace what the manifest names.
+ */
+export function outputObjectKey(jobId: string, path: string, sha256: string): string {
+  return `jobs/${jobId}/outputs/${sha256}/${path}`;
 }

@@ -19,6 +19,8 @@ export interface TestProvider {
   account: PrivateKeyAccount;
   address: string;
   ws: WebSocket;
+  /** The EIP-712 domain the hub's welcome named: what acceptances and results are signed under. */
+  domain: ReturnType<typeof pondDomain>;
   messages: HubMessage[];
   send(message: unknown): void;
   next<T extends HubMessage["type"]>(type: T, timeoutMs?: number): Promise<Extract<HubMessage, { type: T }>>;
@@ -82,6 +84,7 @@ export async function connectProvider(options: {
     account,
     address: account.address.toLowerCase(),
     ws,
+    domain,
     messages,
     send,
     next: take,

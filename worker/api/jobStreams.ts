@@ -53,7 +53,7 @@ export const jobStreamRoutes = router
     const path = c.req.param("path");
     const file = (job.output as OutputManifest | null)?.files.find((f) => f.path === path);
     if (!file) throw notFound(`output ${path}`);
-    const object = await c.env.OUTPUTS.get(outputObjectKey(job.id, path));
+    const object = await c.env.OUTPUTS.get(outputObjectKey(job.id, path, file.sha256));
     if (!object) throw notFound(`output ${path}`);
     return new Response(object.body, {
       headers: {

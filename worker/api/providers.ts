@@ -52,7 +52,7 @@ export const providerRoutes = new Hono<AppEnv>()
 
     try {
       // R2 checks the sha256 as it stores: a body that does not match is refused, not kept.
-      await c.env.OUTPUTS.put(outputObjectKey(jobId, path.data), c.req.raw.body ?? new Uint8Array(), { sha256 });
+      await c.env.OUTPUTS.put(outputObjectKey(jobId, path.data, sha256), c.req.raw.body ?? new Uint8Array(), { sha256 });
     } catch (error) {
       throw badRequest(`the upload was refused: ${error instanceof Error ? error.message : "checksum mismatch"}`);
     }

@@ -3,7 +3,7 @@
 // on their capacity, and relays offers, status, logs and results. Decisions
 // live in plain modules (capacity, providerLoss, resultCheck); this wires them.
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { verifyMessage, verifyTypedData, type Address, type Hex } from "viem";
 import { jobAcceptanceTypes, mediationTypes } from "../../protocol/eip712.ts";
 import {
@@ -52,6 +52,11 @@ export type OfferOutcome = { ok: true } | { ok: false; reason: string; jobGone?:
 
 export class ProviderHub extends DurableObject<Env> {
   private readonly store: HubStore;
+  /**
+   * Messages about one job are handled one at a time, in the order they came:
+   * D1 calls let other messages in, and a result must never overtake its "running".
+   */
+  private readonly jobQueues = new Map<string, Promise<void>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -98,29 +103,40 @@ export class ProviderHub extends DurableObject<Env> {
         return await this.authenticate(ws, attachment, message.signature as Hex);
       }
       const address = attachment.address;
-      switch (message.type) {
-        case "auth":
-          return sendError(ws, "already_authenticated", "this connection is already authenticated");
-        case "advertise":
-          return await this.onAdvertise(ws, address, message);
-        case "job.accept":
-          return await this.onAccept(ws, address, message.job_id, message.signature as Hex);
-        case "job.decline":
-          return await this.onDecline(address, message.job_id, "declined");
-        case "job.status":
-          return await this.onStatus(address, message.job_id, message.phase, message.detail);
-        case "job.log":
-          return await this.onLog(address, message.job_id, message.data);
-        case "job.result":
-          return await this.onResult(ws, address, message);
-        case "job.mediation":
-          return await this.onMediation(ws, address, message);
-      }
+      if (message.type === "auth") return sendError(ws, "already_authenticated", "this connection is already authenticated");
+      if (message.type === "advertise") return await this.onAdvertise(ws, address, message);
+      await this.inJobOrder(message.job_id, async () => {
+        switch (message.type) {
+          case "job.accept":
+            return await this.onAccept(ws, address, message.job_id, message.signature as Hex);
+          case "job.decline":
+            return await this.onDecline(address, message.job_id, "declined");
+          case "job.status":
+            return await this.onStatus(address, message.job_id, message.phase, message.detail);
+          case "job.log":
+            return await this.onLog(address, message.job_id, message.data);
+          case "job.result":
+            return await this.onResult(ws, address, message);
+          case "job.mediation":
+            return await this.onMediation(ws, address, message);
+        }
+      });
     } catch (error) {
       // One bad message must not take the connection (or the other providers) down.
       console.error(`hub: handling ${message.type} from ${attachment.address} failed:`, error);
       sendError(ws, "internal", `the hub could not process ${message.type}; it may be retried`);
     }
+  }
+
+  private inJobOrder(jobId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.jobQueues.get(jobId) ?? Promise.resolve();
+    const run = previous.then(work);
+    const tail = run.catch(() => undefined);
+    this.jobQueues.set(jobId, tail);
+    void tail.then(() => {
+      if (this.jobQueues.get(jobId) === tail) this.jobQueues.delete(jobId);
+    });
+    return run;
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -204,18 +220,16 @@ export class ProviderHub extends DurableObject<Env> {
   private async onAdvertise(ws: WebSocket, address: Address, message: Extract<ProviderMessage, { type: "advertise" }>): Promise<void> {
     this.store.advertise(address, message.resources, message.pricing);
     const reported = new Set(message.running);
-    const db = createDb(this.env.DB);
-    const assigned = await db.select().from(jobs).where(eq(jobs.provider, address));
+    const assigned = await this.jobsHeldBy(address);
     for (const job of assigned) {
-      const status = job.status as JobStatus;
-      if (isTerminal(status) || status === "queued") continue;
       // The daemon came back without this job (it restarted): the job is lost.
       if (!reported.has(job.id)) await this.settleLostJob(job.id, job.attempt, address);
     }
-    const live = new Map(assigned.filter((job) => !isTerminal(job.status as JobStatus)).map((job) => [job.id, job.status]));
+    const live = new Map(assigned.map((job) => [job.id, job.status]));
     for (const jobId of reported) {
       const status = live.get(jobId);
-      if (status === undefined || status === "queued") {
+      if (status === undefined) {
+        if (this.store.reservation(jobId)?.address === address) this.store.release(jobId);
         send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
       } else if (status === "starting") {
         // The start may have been lost with the old connection; starting twice is a no-op.
@@ -223,6 +237,14 @@ export class ProviderHub extends DurableObject<Env> {
       }
     }
     await this.publishCapacity(address);
+  }
+
+  /** The jobs this provider holds now (assigned and not finished). */
+  private async jobsHeldBy(address: Address) {
+    return createDb(this.env.DB)
+      .select({ id: jobs.id, status: jobs.status, attempt: jobs.attempt })
+      .from(jobs)
+      .where(and(eq(jobs.provider, address), inArray(jobs.status, ["starting", "processing"])));
   }
 
   private async onAccept(ws: WebSocket, address: Address, jobId: string, signature: Hex): Promise<void> {
@@ -278,7 +300,7 @@ export class ProviderHub extends DurableObject<Env> {
 
   private async onStatus(address: Address, jobId: string, phase: "pulling" | "running", detail?: string): Promise<void> {
     const ctx = this.jobContext();
-    if (phase === "pulling") return setStatusDetail(ctx.db, jobId, "starting", detail ?? "pulling the image");
+    if (phase === "pulling") return setStatusDetail(ctx.db, jobId, "starting", detail ?? "pulling the image", address);
     try {
       await transitionJob(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address });
     } catch (error) {
@@ -298,10 +320,13 @@ export class ProviderHub extends DurableObject<Env> {
     const ctx = this.jobContext();
     const job = (await ctx.db.select().from(jobs).where(eq(jobs.id, result.job_id)))[0];
     if (!job || job.provider !== address) return ack(false, `job ${result.job_id} is not assigned to you`);
-    if (isTerminal(job.status as JobStatus)) {
-      // A result resent after a reconnect, already taken: acknowledge so the provider drops it.
-      return ack(job.status === result.outcome, `the job is already ${job.status}`);
-    }
+    const finished = async (status: string) => {
+      // A result resent after a reconnect, or one for a job ended meanwhile: free its
+      // capacity and acknowledge, so the provider drops it.
+      if (this.store.release(job.id)) await this.publishCapacity(address);
+      ack(status === result.outcome, `the job is already ${status}`);
+    };
+    if (isTerminal(job.status as JobStatus)) return finished(job.status);
 
     let to: JobStatus = result.outcome;
     const patch: Parameters<typeof transitionJob>[3] = { exitCode: result.exit_code, error: result.error };
@@ -328,10 +353,14 @@ export class ProviderHub extends DurableObject<Env> {
       }
     }
     try {
+      // Its "running" was lost with a connection: the job ran, so it passes through processing.
+      if (job.status === "starting" && to === "succeeded") await transitionJob(ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address });
       await transitionJob(ctx, job.id, to, patch, "hub", { provider: address });
     } catch (error) {
       if (!(error instanceof IllegalTransitionError || error instanceof NotAssignedError)) throw error;
-      return ack(false, error.message);
+      const now = (await ctx.db.select({ status: jobs.status, provider: jobs.provider }).from(jobs).where(eq(jobs.id, job.id)))[0];
+      if (now?.provider !== address) return ack(false, `job ${result.job_id} is no longer assigned to you`);
+      return finished(now.status);
     }
     this.store.release(job.id);
     ack(refusal === undefined, refusal);
@@ -339,10 +368,14 @@ export class ProviderHub extends DurableObject<Env> {
   }
 
   /**
-   * A mediator's verdict goes to the relayer as it is: the contract checks the
-   * signature is the drawn mediator's; the hub only refuses what it can see is wrong.
+   * A verdict from the mediator drawn for the job goes to the relayer as it is
+   * (the contract checks the signature again); anyone else's is refused.
    */
   private async onMediation(ws: WebSocket, address: Address, message: Extract<ProviderMessage, { type: "job.mediation" }>): Promise<void> {
+    if (!this.store.isDrawnMediator(message.job_id, address)) {
+      return sendError(ws, "not_mediator", `${address} was not drawn to mediate ${message.job_id}; only the drawn mediator's verdict counts`);
+    }
+    if (!isChainConfigured(this.config)) return sendError(ws, "no_chain", "this network does not settle on chain: there is no challenge to resolve");
     const job = (await createDb(this.env.DB).select({ chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, message.job_id)))[0];
     const signed =
       job !== undefined &&
@@ -368,6 +401,7 @@ export class ProviderHub extends DurableObject<Env> {
     if (!ws) return false;
     const job = (await createDb(this.env.DB).select({ spec: jobs.spec }).from(jobs).where(eq(jobs.id, jobId)))[0];
     if (!job) return false;
+    this.store.drawnAsMediator(jobId, address);
     send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: job.spec as JobSpec });
     return true;
   }
@@ -380,13 +414,6 @@ export class ProviderHub extends DurableObject<Env> {
     if (!provider?.connected || !provider.resources || !provider.pricing || !ws) {
       return { ok: false, reason: "the provider is not connected", providerGone: true };
     }
-    const wanted = { jobId: assignment.jobId, gpuUuids: assignment.gpuUuids, milliCpus: assignment.milliCpus, memoryMb: assignment.memoryMb };
-    const capacity = capacityOf(address, provider.resources, provider.pricing, provider.reputation, this.store.reservationsOf(address));
-    const misfit = reservationFits(capacity, wanted);
-    if (misfit) {
-      await this.publishCapacity(address); // the matchmaker's copy is stale: refresh it
-      return { ok: false, reason: misfit };
-    }
     const db = createDb(this.env.DB);
     const job = (await db.select({ status: jobs.status, spec: jobs.spec, chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, assignment.jobId)))[0];
     if (!job || job.status !== "queued") return { ok: false, reason: "the job is no longer queued", jobGone: true };
@@ -396,7 +423,18 @@ export class ProviderHub extends DurableObject<Env> {
       sendError(ws, "not_registered", unregistered);
       return { ok: false, reason: unregistered, providerGone: true };
     }
+
+    // From here to reserve() nothing awaits: offers running side by side all see each other's reservations.
     if (this.store.reservation(assignment.jobId)) return { ok: false, reason: "the job is already offered here", jobGone: true };
+    const current = this.store.provider(address);
+    if (!current?.connected || !current.resources || !current.pricing) return { ok: false, reason: "the provider is not connected", providerGone: true };
+    const wanted = { jobId: assignment.jobId, gpuUuids: assignment.gpuUuids, milliCpus: assignment.milliCpus, memoryMb: assignment.memoryMb };
+    const capacity = capacityOf(address, current.resources, current.pricing, current.reputation, this.store.reservationsOf(address));
+    const misfit = reservationFits(capacity, wanted);
+    if (misfit) {
+      await this.publishCapacity(address); // the matchmaker's copy is stale: refresh it
+      return { ok: false, reason: misfit };
+    }
 
     const expiresAt = Date.now() + this.config.matching.offerTimeoutMs;
     this.store.reserve({
@@ -454,9 +492,8 @@ export class ProviderHub extends DurableObject<Env> {
         }
       }
     }
-    for (const address of this.store.lostBefore(now - this.config.matching.providerGraceMs)) {
-      await this.onProviderLost(address as Address);
-    }
+    const lostBy = now - this.config.matching.providerGraceMs;
+    for (const address of this.store.lostBefore(lostBy)) await this.onProviderLost(address as Address, lostBy);
     await this.scheduleNextAlarm();
   }
 
@@ -487,13 +524,9 @@ export class ProviderHub extends DurableObject<Env> {
   }
 
   /** Gone past the grace period: its jobs are requeued or failed (providerLoss.ts), its record dropped. */
-  private async onProviderLost(address: Address): Promise<void> {
-    const db = createDb(this.env.DB);
-    const held = await db.select({ id: jobs.id, status: jobs.status, attempt: jobs.attempt }).from(jobs).where(eq(jobs.provider, address));
-    for (const job of held) {
-      if (job.status === "starting" || job.status === "processing") await this.settleLostJob(job.id, job.attempt, address);
-    }
-    this.store.forget(address);
+  private async onProviderLost(address: Address, disconnectedBy: number): Promise<void> {
+    for (const job of await this.jobsHeldBy(address)) await this.settleLostJob(job.id, job.attempt, address);
+    this.store.forget(address, disconnectedBy);
   }
 
   private async settleLostJob(jobId: string, attempt: number, address: Address): Promise<void> {

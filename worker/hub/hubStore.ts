@@ -34,6 +34,8 @@ export class HubStore {
       memory_mb INTEGER NOT NULL, state TEXT NOT NULL, offer_expires_at INTEGER NOT NULL,
       rate_wei_per_second TEXT NOT NULL, max_amount_wei TEXT NOT NULL, chain_job_id TEXT NOT NULL)`);
     sql.exec("CREATE INDEX IF NOT EXISTS reservations_address ON reservations(address)");
+    // Who was drawn to mediate which job: only their verdict is passed on.
+    sql.exec("CREATE TABLE IF NOT EXISTS mediations (job_id TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (job_id, address))");
   }
 
   provider(address: string): ProviderRecord | undefined {
@@ -58,9 +60,21 @@ export class HubStore {
     this.sql.exec("UPDATE providers SET connected = 0, disconnected_at = ? WHERE address = ?", at, address);
   }
 
-  forget(address: string): void {
-    this.sql.exec("DELETE FROM providers WHERE address = ?", address);
-    this.sql.exec("DELETE FROM reservations WHERE address = ?", address);
+  /** Drops a provider that is still gone; one that came back meanwhile keeps its record. */
+  forget(address: string, disconnectedBy: number): void {
+    const dropped = this.sql.exec("DELETE FROM providers WHERE address = ? AND connected = 0 AND disconnected_at <= ?", address, disconnectedBy).rowsWritten;
+    if (dropped > 0) {
+      this.sql.exec("DELETE FROM reservations WHERE address = ?", address);
+      this.sql.exec("DELETE FROM mediations WHERE address = ?", address);
+    }
+  }
+
+  drawnAsMediator(jobId: string, address: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO mediations (job_id, address) VALUES (?, ?)", jobId, address);
+  }
+
+  isDrawnMediator(jobId: string, address: string): boolean {
+    return this.sql.exec("SELECT 1 FROM mediations WHERE job_id = ? AND address = ?", jobId, address).toArray().length > 0;
   }
 
   /** Providers gone longer than the grace period. */

@@ -39,7 +39,7 @@ export async function checkSucceededResult(input: ResultCheckInput, result: Resu
   if (!signed) return { ok: false, error: "the result signature is not the assigned provider's" };
 
   for (const file of manifest.files) {
-    const object = await input.bucket.head(outputObjectKey(input.jobId, file.path));
+    const object = await input.bucket.head(outputObjectKey(input.jobId, file.path, file.sha256));
     if (!object) return { ok: false, error: `output ${file.path} was not uploaded` };
     if (object.size !== file.size) return { ok: false, error: `output ${file.path} is ${object.size} bytes, the manifest says ${file.size}` };
     const stored = object.checksums.sha256;

@@ -148,9 +148,9 @@ export async function insertQueuedJob(ctx: JobContext, row: typeof jobs.$inferIn
   return job;
 }
 
-/** Updates the human-readable detail of where a job stands, without changing its status. */
-export async function setStatusDetail(db: Db, jobId: string, status: JobStatus, detail: string | null): Promise<void> {
-  await db.update(jobs).set({ statusDetail: detail }).where(sql`${jobs.id} = ${jobId} AND ${jobs.status} = ${status}`);
+/** The provider's word on where its job stands (e.g. pull progress), without changing its status. */
+export async function setStatusDetail(db: Db, jobId: string, status: JobStatus, detail: string | null, provider: string): Promise<void> {
+  await db.update(jobs).set({ statusDetail: detail }).where(sql`${jobs.id} = ${jobId} AND ${jobs.status} = ${status} AND ${jobs.provider} = ${provider}`);
 }
 
 /**

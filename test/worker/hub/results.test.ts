@@ -1,0 +1,148 @@
+// Results, outputs and verdicts through the real hub: what a provider reports
+// is taken in the order it was sent, outputs are served as the manifest names
+// them, and only a drawn mediator's verdict is passed on.
+import { env, SELF } from "cloudflare:test";
+import type { Hex } from "viem";
+import { describe, expect, it } from "vitest";
+import { jobResultTypes, mediationTypes } from "../../../protocol/eip712.ts";
+import { HUB_PROTOCOL_VERSION, type OfferMessage } from "../../../protocol/hubMessages.ts";
+import type { Job } from "../../../protocol/job.ts";
+import { buildManifest, type ManifestFile } from "../../../protocol/manifest.ts";
+import { uploadHeaders, uploadMessage } from "../../../protocol/uploads.ts";
+import { hubName, shardOf } from "../../../worker/hub/shard.ts";
+import { eventually } from "../../helpers/eventually.ts";
+import { call, ORIGIN, post, signIn } from "../client.ts";
+import { connectProvider, type TestProvider } from "../providerSocket.ts";
+
+/**
+ * Hosts bigger than any other test's and priced beyond their jobs' budgets, each
+ * sized for its one job: jobs of other tests never land here, nor these elsewhere.
+ */
+let nextCpus = 100;
+const uniqueCpus = () => (nextCpus += 0.125);
+const EXPENSIVE = { cpu_second_wei: "100000000000000" };
+
+async function assignedJob(key: string, provider: TestProvider, cpus: number): Promise<OfferMessage> {
+  const response = await post("/v1/jobs", { image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000" }, { key });
+  expect(response.status).toBe(201);
+  const job = (await response.json()) as Job;
+  const offer = await provider.next("job.offer");
+  expect(offer.job_id).toBe(job.id);
+  await provider.accept(offer);
+  return offer;
+}
+
+async function signedResult(provider: TestProvider, offer: OfferMessage, files: ManifestFile[]) {
+  const manifest = await buildManifest(files);
+  const signature = await provider.account.signTypedData({
+    domain: provider.domain,
+    types: jobResultTypes,
+    primaryType: "JobResult",
+    message: { jobId: offer.chain_job_id as Hex, resultHash: manifest.result_hash as Hex, amount: 0n },
+  });
+  return { v: HUB_PROTOCOL_VERSION, type: "job.result", job_id: offer.job_id, outcome: "succeeded", exit_code: 0, error: null, manifest, amount_wei: "0", signature };
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function upload(provider: TestProvider, jobId: string, path: string, body: Uint8Array): Promise<ManifestFile> {
+  const sha256 = await sha256Hex(body);
+  const timestamp = Date.now();
+  const signature = await provider.account.signMessage({ message: uploadMessage({ jobId, path, sha256, size: body.length, timestamp }) });
+  const response = await SELF.fetch(`${ORIGIN}/v1/providers/jobs/${jobId}/outputs/${path}`, {
+    method: "PUT",
+    headers: {
+      "content-length": String(body.length),
+      [uploadHeaders.provider]: provider.address,
+      [uploadHeaders.timestamp]: String(timestamp),
+      [uploadHeaders.signature]: signature,
+      [uploadHeaders.sha256]: sha256,
+    },
+    body,
+  });
+  expect(response.status).toBe(201);
+  return { path, size: body.length, sha256 };
+}
+
+const statusOf = async (key: string, id: string) => ((await (await call(`/v1/jobs/${id}`, { key })).json()) as Job).status;
+
+describe("results", () => {
+  it("takes a result sent right behind its running status, in the order sent", async () => {
+    const { key } = await signIn();
+    const cpus = uniqueCpus();
+    const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+    const offer = await assignedJob(key, provider, cpus);
+    // Back to back, no waiting: the result must not overtake "running".
+    provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
+    provider.send(await signedResult(provider, offer, []));
+    const ack = await provider.next("job.result.ack");
+    expect(ack).toMatchObject({ job_id: offer.job_id, accepted: true });
+    expect(await statusOf(key, offer.job_id)).toBe("succeeded");
+    provider.close();
+  });
+
+  it("takes a result whose running status was lost with a connection", async () => {
+    const { key } = await signIn();
+    const cpus = uniqueCpus();
+    const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+    const offer = await assignedJob(key, provider, cpus);
+    provider.send(await signedResult(provider, offer, []));
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    const transitions = (await (await call(`/v1/jobs/${offer.job_id}/transitions`, { key })).json()) as { results: { to: string }[] };
+    expect(transitions.results.map((t) => t.to)).toEqual(expect.arrayContaining(["starting", "processing", "succeeded"]));
+    provider.close();
+  });
+
+  it("serves an output as the manifest names it, even after other bytes were uploaded under its path", async () => {
+    const { key } = await signIn();
+    const cpus = uniqueCpus();
+    const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+    const offer = await assignedJob(key, provider, cpus);
+    const named = await upload(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("the real weights"));
+    await upload(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("something else entirely"));
+    provider.send(await signedResult(provider, offer, [named]));
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    const download = await call(`/v1/jobs/${offer.job_id}/outputs/model/weights.bin`, { key });
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe("the real weights");
+    provider.close();
+  });
+});
+
+describe("mediation verdicts", () => {
+  it("refuses a verdict from anyone the hub did not ask to mediate", async () => {
+    const { key } = await signIn();
+    const cpus = uniqueCpus();
+    const accused = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+    const offer = await assignedJob(key, accused, cpus);
+    const verdict = async (from: TestProvider) => ({
+      v: HUB_PROTOCOL_VERSION,
+      type: "job.mediation",
+      job_id: offer.job_id,
+      result_hash: `0x${"ab".repeat(32)}`,
+      signature: await from.account.signTypedData({
+        domain: from.domain,
+        types: mediationTypes,
+        primaryType: "Mediation",
+        message: { jobId: offer.chain_job_id as Hex, resultHash: `0x${"ab".repeat(32)}` },
+      }),
+    });
+    // The accused vouching for itself is refused.
+    accused.send(await verdict(accused));
+    expect(await accused.next("error")).toMatchObject({ code: "not_mediator" });
+
+    // Drawn by the indexer (here called directly): its hub now knows it, and the mediator is asked.
+    const mediator = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
+    const hub = env.HUB.get(env.HUB.idFromName(hubName(shardOf(mediator.address, 3))));
+    expect(await hub.mediate(mediator.address, offer.job_id, offer.chain_job_id)).toBe(true);
+    expect((await mediator.next("job.mediate")).job_id).toBe(offer.job_id);
+    mediator.send(await verdict(mediator));
+    // Past the mediator check; this Worker settles nothing on chain, so there is no challenge to resolve.
+    expect(await mediator.next("error")).toMatchObject({ code: "no_chain" });
+    await eventually(async () => expect(await statusOf(key, offer.job_id)).toBe("starting"));
+    accused.close();
+    mediator.close();
+  });
+});
