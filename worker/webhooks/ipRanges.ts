@@ -54,6 +54,10 @@ function isBlockedV6(groups: number[]): boolean {
   if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0 && g6 === 0 && g7 === 1) return true; // ::1
   if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && (g5 === 0xffff || g5 === 0)) return isBlockedV4(embeddedV4); // mapped / compatible
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return isBlockedV4(embeddedV4); // NAT64
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return true; // local-use NAT64 64:ff9b:1::/48
+  if (g0 === 0x2002) return isBlockedV4(g1 * 65536 + g2); // 6to4 carries its IPv4 in bits 16-47
+  if (g0 === 0x2001 && g1 === 0) return true; // Teredo: tunnels to an IPv4 peer it hides; never needed for a webhook
+  if ((g0 & 0xffc0) === 0xfec0) return true; // site-local fec0::/10 (deprecated, still routed privately)
   if ((g0 & 0xfe00) === 0xfc00) return true; // unique local fc00::/7
   if ((g0 & 0xffc0) === 0xfe80) return true; // link-local fe80::/10
   if ((g0 & 0xff00) === 0xff00) return true; // multicast

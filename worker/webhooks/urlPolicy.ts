@@ -1,6 +1,9 @@
 // Where webhooks may be sent. In production only https to public addresses, so
 // a creator cannot make Pond call into a private network (SSRF); checked when an
 // endpoint is registered and again before every delivery (DNS can change).
+// fetch resolves the name once more itself, so a rebinding answer could still
+// slip between check and send; on Cloudflare's edge a Worker's fetch goes out
+// to the public internet, not into anyone's private network, which narrows that gap.
 import { classifyIp } from "./ipRanges.ts";
 
 export type ResolveHost = (hostname: string) => Promise<string[]>;

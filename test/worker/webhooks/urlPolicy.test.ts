@@ -6,9 +6,14 @@ describe("classifyIp", () => {
   it.each([
     "127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
     "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::10.0.0.1", "[::1]", "ff02::1",
+    "2002:a00:1::1", // 6to4 around 10.0.0.1
+    "2002:7f00:1::", // 6to4 around 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+    "fec0::1", // site-local
+    "64:ff9b:1::a00:1", // local-use NAT64
   ])("blocks %s", (ip) => expect(classifyIp(ip)).toBe("blocked"));
 
-  it.each(["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"])("allows %s", (ip) => expect(classifyIp(ip)).toBe("public"));
+  it.each(["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1"])("allows %s", (ip) => expect(classifyIp(ip)).toBe("public"));
 
   it.each(["example.com", "1.2.3", "256.1.1.1", ":::1"])("does not mistake %s for an IP", (value) => expect(classifyIp(value)).toBe("not-an-ip"));
 });
