@@ -38,6 +38,9 @@ const ConfigSchema = z.object({
   RELAYER_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),
   RELAYER_INTERVAL_MS: seconds.default(2_000),
   RELAYER_REPLACE_AFTER_MS: seconds.default(30_000),
+}).refine((raw) => raw.ENVIRONMENT !== "production" || raw.PUBLIC_URL !== undefined, {
+  path: ["PUBLIC_URL"],
+  message: "PUBLIC_URL is required in production (e.g. https://api.example.com): links in webhooks sent by background work are built from it",
 });
 
 export type Config = ReturnType<typeof toConfig>;

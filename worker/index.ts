@@ -4,11 +4,11 @@ import { app } from "./app.ts";
 import { isChainConfigured } from "./chain/clients.ts";
 import { indexerOf } from "./chain/relayer.ts";
 import { getConfig } from "./config.ts";
-import { createDb } from "./db/client.ts";
 import type { Env } from "./env.ts";
 import { sweep } from "./jobs/sweeper.ts";
 import { WEBHOOK_DLQ, type WebhookMessage } from "./webhooks/message.ts";
 import { consumeDeadLetters, consumeWebhooks } from "./webhooks/consumer.ts";
+import { backgroundJobContext } from "./jobs/backgroundContext.ts";
 
 export { ChainIndexer } from "./chain/ChainIndexer.ts";
 export { ChainRelayer } from "./chain/ChainRelayer.ts";
@@ -26,7 +26,7 @@ export default {
 
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     const config = getConfig(env);
-    ctx.waitUntil(sweep({ env, db: createDb(env.DB), config, baseUrl: config.publicUrl ?? "" }));
+    ctx.waitUntil(sweep(backgroundJobContext(env)));
     // The indexer keeps itself going on its alarm; this is the safety net if it ever stopped.
     if (isChainConfigured(config)) ctx.waitUntil(indexerOf(env).ensureRunning());
   },

@@ -14,6 +14,12 @@ describe("getConfig", () => {
     expect(() => getConfig(env({ ENVIRONMENT: "production" }))).toThrow(/wrangler secret put SECRETS_KEY/);
   });
 
+  it("refuses production without PUBLIC_URL, which background work builds its links from", () => {
+    const sealed = Buffer.alloc(32, 1).toString("base64");
+    expect(() => getConfig(env({ ENVIRONMENT: "production", SECRETS_KEY: sealed }))).toThrow(/PUBLIC_URL is required in production/);
+    expect(getConfig(env({ ENVIRONMENT: "production", SECRETS_KEY: sealed, PUBLIC_URL: "https://api.pond.test" })).publicUrl).toBe("https://api.pond.test");
+  });
+
   it("names every bad variable", () => {
     const error = (() => {
       try {

@@ -35,6 +35,7 @@ import { capacityOf, reservationFits } from "./capacity.ts";
 import { HubStore } from "./hubStore.ts";
 import { decideLostJob } from "./providerLoss.ts";
 import { checkSucceededResult } from "./resultCheck.ts";
+import { backgroundJobContext } from "../jobs/backgroundContext.ts";
 
 const AUTH_TIMEOUT_MS = 10_000;
 const HEARTBEAT_MS = 10_000;
@@ -69,7 +70,7 @@ export class ProviderHub extends DurableObject<Env> {
   }
 
   private jobContext(): JobContext {
-    return { env: this.env, db: createDb(this.env.DB), config: this.config, baseUrl: this.config.publicUrl ?? "" };
+    return backgroundJobContext(this.env);
   }
 
   private domain() {

@@ -13,6 +13,7 @@ import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { JobNotFoundError, transitionJob } from "../jobs/transitions.ts";
 import { MatchStore, type QueueRow } from "./matchStore.ts";
 import { explainNeverFits, matchJobs, type ProviderCapacity, type QueuedJob } from "./matcher.ts";
+import { backgroundJobContext } from "../jobs/backgroundContext.ts";
 
 const WAITING_DETAIL = "waiting for a provider with free capacity";
 const ROUND_GAP_MS = 50;
@@ -76,11 +77,6 @@ export class Matchmaker extends DurableObject<Env> {
     this.store.exclude(jobId, provider);
     this.capacityChanged = true;
     await this.scheduleRound();
-  }
-
-  /** How many jobs wait here, and how many are out on offer (for tests and operators). */
-  async stats(): Promise<{ queued: number; offered: number; providers: number }> {
-    return this.store.counts();
   }
 
   // ---- the round ----
@@ -147,12 +143,11 @@ export class Matchmaker extends DurableObject<Env> {
   }
 
   private async failUnmatched(job: QueuedJob, providers: ProviderCapacity[]): Promise<void> {
-    const config = getConfig(this.env);
     const reason = explainNeverFits(job, providers);
     const error = `the network had no capacity for this job within its match timeout${reason ? `: ${reason}` : ""}`;
     this.store.remove(job.id);
     try {
-      await transitionJob({ env: this.env, db: createDb(this.env.DB), config, baseUrl: config.publicUrl ?? "" }, job.id, "failed", { error }, "matchmaker");
+      await transitionJob(backgroundJobContext(this.env), job.id, "failed", { error }, "matchmaker");
     } catch (cause) {
       if (!(cause instanceof IllegalTransitionError || cause instanceof JobNotFoundError)) throw cause;
     }

@@ -120,12 +120,6 @@ export class MatchStore {
     return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
   }
 
-  counts(): { queued: number; offered: number; providers: number } {
-    const q = this.sql.exec("SELECT COUNT(*) AS n, COUNT(offered_to) AS o FROM queue").one();
-    const p = this.sql.exec("SELECT COUNT(*) AS n FROM providers").one();
-    return { queued: Number(q.n), offered: Number(q.o), providers: Number(p.n) };
-  }
-
   putProvider(capacity: ProviderCapacity): void {
     const stored = { ...capacity, gpuSecondWei: capacity.gpuSecondWei.toString(), cpuSecondWei: capacity.cpuSecondWei.toString() };
     this.sql.exec(

@@ -4,13 +4,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
-import { getConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
 import { appendToTail } from "./logTail.ts";
 import { SSE_HEADERS, sseEvent } from "./sse.ts";
+import { backgroundJobContext } from "../jobs/backgroundContext.ts";
 
 /** How often the tail is copied into D1 and a `job.logs` webhook may fire. */
 const PERSIST_EVERY_MS = 1_000;
@@ -98,8 +98,7 @@ export class JobRoom extends DurableObject<Env> {
     if (announce) state.lastLogsEventAt = now;
     await this.save();
     if (announce) {
-      const config = getConfig(this.env);
-      await dispatchJobEvent({ db, queue: this.env.WEBHOOKS, baseUrl: config.publicUrl ?? "" }, row, "job.logs");
+      await dispatchJobEvent({ db, queue: this.env.WEBHOOKS, baseUrl: backgroundJobContext(this.env).baseUrl }, row, "job.logs");
     }
   }
 

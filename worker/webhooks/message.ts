@@ -3,6 +3,5 @@ export interface WebhookMessage {
   deliveryId: string;
 }
 
-/** Queue names, as wrangler.toml declares them. */
-export const WEBHOOK_QUEUE = "pond-webhooks";
+/** The dead-letter queue's name, as wrangler.toml declares it. */
 export const WEBHOOK_DLQ = "pond-webhooks-dlq";
