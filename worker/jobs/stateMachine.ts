@@ -19,11 +19,6 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
   return allowed[from].includes(to);
 }
 
-/** The statuses a job can move to `to` from. */
-export function predecessorsOf(to: JobStatus): JobStatus[] {
-  return (Object.keys(allowed) as JobStatus[]).filter((from) => allowed[from].includes(to));
-}
-
 export class IllegalTransitionError extends Error {
   constructor(
     readonly from: JobStatus,
