@@ -1,7 +1,7 @@
 // A hub Durable Object: holds the WebSockets of the providers hashed to its
 // shard (Hibernation API, so idle sockets cost nothing), is the one authority
 // on their capacity, and relays offers, status, logs and results. Decisions
-// live in plain modules (capacity, providerLoss, resultCheck); this wires them.
+// live in plain modules (capacity, providerLoss, resultCheck, registration); this wires them.
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, inArray } from "drizzle-orm";
 import { verifyMessage, verifyTypedData, type Address, type Hex } from "viem";
@@ -20,19 +20,19 @@ import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { marketDomain } from "../chain/jobFunding.ts";
 import { isChainConfigured } from "../chain/clients.ts";
-import { indexerOf, relayerFor } from "../chain/relayer.ts";
+import { relayerFor } from "../chain/relayer.ts";
 import { getConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
-import { chainProviders, jobs } from "../db/schema.ts";
+import { jobs } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { JobNotFoundError, NotAssignedError, setStatusDetail, transitionJob, type JobContext } from "../jobs/transitions.ts";
 import { classesServedBy, jobClasses } from "../matching/jobClass.ts";
 import type { Assignment } from "../matching/matcher.ts";
-import { reputationScore } from "../matching/reputation.ts";
 import { randomBytes, toHex } from "../security/randomToken.ts";
 import { capacityOf, reservationFits } from "./capacity.ts";
 import { HubStore } from "./hubStore.ts";
+import { reputationOf, unregisteredReason } from "./registration.ts";
 import { decideLostJob } from "./providerLoss.ts";
 import { checkSucceededResult } from "./resultCheck.ts";
 import { backgroundJobContext } from "../jobs/backgroundContext.ts";
@@ -164,7 +164,7 @@ export class ProviderHub extends DurableObject<Env> {
       ws.close(4401, "authentication failed");
       return;
     }
-    const unregistered = await this.unregisteredReason(attachment.address);
+    const unregistered = await unregisteredReason(this.env, this.config, attachment.address);
     if (unregistered) {
       sendError(ws, "not_registered", unregistered);
       ws.close(4403, "not registered");
@@ -173,7 +173,7 @@ export class ProviderHub extends DurableObject<Env> {
     // One live connection per provider: a reconnect replaces the old socket.
     for (const old of this.authedSockets(attachment.address)) old.close(4409, "replaced by a newer connection");
     ws.serializeAttachment({ ...attachment, authed: true } satisfies SocketAttachment);
-    this.store.connect(attachment.address, await this.reputationOf(attachment.address));
+    this.store.connect(attachment.address, await reputationOf(this.env, attachment.address));
     const domain = this.domain();
     send(ws, {
       v: HUB_PROTOCOL_VERSION,
@@ -184,28 +184,6 @@ export class ProviderHub extends DurableObject<Env> {
       heartbeat_ms: HEARTBEAT_MS,
     });
     await this.scheduleAlarm(Date.now() + HEARTBEAT_MS);
-  }
-
-  /**
-   * Where jobs settle on chain, only a provider with stake in the market can be
-   * paid (the contract refuses results from anyone else): others are turned away, saying why.
-   */
-  private async unregisteredReason(address: Address): Promise<string | undefined> {
-    if (!isChainConfigured(this.config)) return undefined;
-    const staked = async () => {
-      const row = (await createDb(this.env.DB).select({ stake: chainProviders.stakeWei }).from(chainProviders).where(eq(chainProviders.address, address)))[0];
-      return row !== undefined && BigInt(row.stake) > 0n;
-    };
-    if (await staked()) return undefined;
-    await indexerOf(this.env).sync(); // a registration newer than the index
-    if (await staked()) return undefined;
-    return `provider ${address} has no stake in the market contract ${this.config.chain.marketAddress}: register first (npm run pond -- provider register)`;
-  }
-
-  private async reputationOf(address: Address): Promise<number> {
-    const db = createDb(this.env.DB);
-    const row = (await db.select().from(chainProviders).where(eq(chainProviders.address, address)))[0];
-    return row ? reputationScore(row) : 0;
   }
 
   private authedSockets(address: string): WebSocket[] {
@@ -419,7 +397,7 @@ export class ProviderHub extends DurableObject<Env> {
     const job = (await db.select({ status: jobs.status, spec: jobs.spec, chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, assignment.jobId)))[0];
     if (!job || job.status !== "queued") return { ok: false, reason: "the job is no longer queued", jobGone: true };
     // A provider whose stake fell away since it connected (slashed, unbonded) can no longer be paid.
-    const unregistered = await this.unregisteredReason(address);
+    const unregistered = await unregisteredReason(this.env, this.config, address);
     if (unregistered) {
       sendError(ws, "not_registered", unregistered);
       return { ok: false, reason: unregistered, providerGone: true };
