@@ -1,7 +1,7 @@
 // A hub Durable Object: holds the WebSockets of the providers hashed to its
 // shard (Hibernation API, so idle sockets cost nothing), is the one authority
 // on their capacity, and relays offers, status, logs and results. Decisions
-// live in plain modules (capacity, providerLoss, resultCheck, registration); this wires them.
+// live in plain modules (capacity, providerLoss, reconcile, resultCheck, registration); this wires them.
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, inArray } from "drizzle-orm";
 import { verifyMessage, verifyTypedData, type Address, type Hex } from "viem";
@@ -32,6 +32,7 @@ import type { Assignment } from "../matching/matcher.ts";
 import { randomBytes, toHex } from "../security/randomToken.ts";
 import { capacityOf, reservationFits } from "./capacity.ts";
 import { HubStore } from "./hubStore.ts";
+import { reconcileRunning, type HeldJob } from "./reconcile.ts";
 import { reputationOf, unregisteredReason } from "./registration.ts";
 import { decideLostJob } from "./providerLoss.ts";
 import { checkSucceededResult } from "./resultCheck.ts";
@@ -198,32 +199,23 @@ export class ProviderHub extends DurableObject<Env> {
 
   private async onAdvertise(ws: WebSocket, address: Address, message: Extract<ProviderMessage, { type: "advertise" }>): Promise<void> {
     this.store.advertise(address, message.resources, message.pricing);
-    const reported = new Set(message.running);
-    const assigned = await this.jobsHeldBy(address);
-    for (const job of assigned) {
-      // The daemon came back without this job (it restarted): the job is lost.
-      if (!reported.has(job.id)) await this.settleLostJob(job.id, job.attempt, address);
+    const { lost, cancel, start } = reconcileRunning(await this.jobsHeldBy(address), message.running);
+    for (const job of lost) await this.settleLostJob(job.id, job.attempt, address);
+    for (const jobId of cancel) {
+      if (this.store.reservation(jobId)?.address === address) this.store.release(jobId);
+      send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
     }
-    const live = new Map(assigned.map((job) => [job.id, job.status]));
-    for (const jobId of reported) {
-      const status = live.get(jobId);
-      if (status === undefined) {
-        if (this.store.reservation(jobId)?.address === address) this.store.release(jobId);
-        send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
-      } else if (status === "starting") {
-        // The start may have been lost with the old connection; starting twice is a no-op.
-        send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
-      }
-    }
+    for (const jobId of start) send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
     await this.publishCapacity(address);
   }
 
   /** The jobs this provider holds now (assigned and not finished). */
-  private async jobsHeldBy(address: Address) {
-    return createDb(this.env.DB)
+  private async jobsHeldBy(address: Address): Promise<HeldJob[]> {
+    const rows = await createDb(this.env.DB)
       .select({ id: jobs.id, status: jobs.status, attempt: jobs.attempt })
       .from(jobs)
       .where(and(eq(jobs.provider, address), inArray(jobs.status, ["starting", "processing"])));
+    return rows.map((row) => ({ ...row, status: row.status as JobStatus }));
   }
 
   private async onAccept(ws: WebSocket, address: Address, jobId: string, signature: Hex): Promise<void> {

@@ -1,0 +1,28 @@
+// What a reconnecting provider's list of running jobs means, against what D1
+// says it holds. Pure, so every case is unit-tested.
+import type { JobStatus } from "../../protocol/jobStatus.ts";
+
+export interface HeldJob {
+  id: string;
+  status: JobStatus;
+  attempt: number;
+}
+
+export interface Reconciliation {
+  /** Held here but the daemon came back without them (it restarted): lost. */
+  lost: HeldJob[];
+  /** Reported by the daemon but no longer its own (ended, or given to another): stop them. */
+  cancel: string[];
+  /** Still starting: the start may have been lost with the old connection (starting twice is a no-op). */
+  start: string[];
+}
+
+export function reconcileRunning(held: readonly HeldJob[], reported: readonly string[]): Reconciliation {
+  const reportedIds = new Set(reported);
+  const heldById = new Map(held.map((job) => [job.id, job]));
+  return {
+    lost: held.filter((job) => !reportedIds.has(job.id)),
+    cancel: [...reportedIds].filter((id) => !heldById.has(id)),
+    start: [...reportedIds].filter((id) => heldById.get(id)?.status === "starting"),
+  };
+}
