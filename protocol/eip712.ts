@@ -40,19 +40,6 @@ export const mediationTypes = {
   ],
 } as const;
 
-export interface JobAuthorization {
-  jobId: Hex;
-  specHash: Hex;
-  maxPrice: bigint;
-  deadline: bigint;
-}
-
-export interface JobResultClaim {
-  jobId: Hex;
-  resultHash: Hex;
-  amount: bigint;
-}
-
 /** The on-chain id of a job created without a creator-chosen key. */
 export function chainJobIdOf(apiJobId: string): Hex {
   return keccak256(stringToHex(apiJobId));

@@ -4,6 +4,7 @@
 // by the hub's auto-response without waking it.
 import { z } from "zod";
 import { JobSpec } from "./jobSpec.ts";
+import { hubMessageLimits as M } from "./limits.ts";
 import { OutputManifest } from "./manifest.ts";
 import { weiString } from "./wei.ts";
 
@@ -14,7 +15,16 @@ export const HEARTBEAT_PONG = "pong";
 const v = z.literal(HUB_PROTOCOL_VERSION);
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
 const addressHex = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const jobId = z.string().min(1).max(64);
+/**
+ * A job id as the Worker makes them (`job_` + Crockford base32, worker/security/randomToken.ts).
+ * The provider names directories after it, so nothing else (no `/`, no `.`) may pass.
+ */
+export const JobId = z.string().max(64).regex(/^[a-z]+_[0-9a-z]{1,60}$/, "must be a Pond job id such as job_3k9x…");
+/** A job's bytes32 id on chain; either case is accepted and normalised to lower case. */
+const chainJobId = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex string")
+  .transform((value) => value.toLowerCase());
 
 /** The text a provider signs (EIP-191) to prove its address to the hub. */
 export function providerLoginMessage(nonce: string): string {
@@ -53,26 +63,26 @@ export const AdvertiseMessage = z.object({
   resources: ProviderResources,
   pricing: ProviderPricing,
   /** Jobs the daemon is still running (after a reconnect). */
-  running: z.array(jobId).max(1024),
+  running: z.array(JobId).max(1024),
   agent: z.string().max(128).optional(),
 });
-export const AcceptMessage = z.object({ v, type: z.literal("job.accept"), job_id: jobId, signature: hex });
-export const DeclineMessage = z.object({ v, type: z.literal("job.decline"), job_id: jobId, reason: z.string().max(500) });
+export const AcceptMessage = z.object({ v, type: z.literal("job.accept"), job_id: JobId, signature: hex });
+export const DeclineMessage = z.object({ v, type: z.literal("job.decline"), job_id: JobId, reason: z.string().max(M.declineReason) });
 export const StatusMessage = z.object({
   v,
   type: z.literal("job.status"),
-  job_id: jobId,
+  job_id: JobId,
   phase: z.enum(["pulling", "running"]),
-  detail: z.string().max(500).optional(),
+  detail: z.string().max(M.statusDetail).optional(),
 });
-export const LogMessage = z.object({ v, type: z.literal("job.log"), job_id: jobId, data: z.string().max(64 * 1024) });
+export const LogMessage = z.object({ v, type: z.literal("job.log"), job_id: JobId, data: z.string().max(64 * 1024) });
 export const ResultMessage = z.object({
   v,
   type: z.literal("job.result"),
-  job_id: jobId,
+  job_id: JobId,
   outcome: z.enum(["succeeded", "failed", "timed_out", "canceled"]),
   exit_code: z.int().nullable(),
-  error: z.string().max(2000).nullable(),
+  error: z.string().max(M.resultError).nullable(),
   /** Present when the outcome is succeeded: every file uploaded, hashed, and signed. */
   manifest: OutputManifest.nullable(),
   amount_wei: weiString,
@@ -81,7 +91,7 @@ export const ResultMessage = z.object({
 });
 
 /** A mediator's verdict: its own re-run's result hash, signed (EIP-712 Mediation). */
-export const MediationMessage = z.object({ v, type: z.literal("job.mediation"), job_id: jobId, result_hash: z.string().regex(/^0x[0-9a-f]{64}$/), signature: hex });
+export const MediationMessage = z.object({ v, type: z.literal("job.mediation"), job_id: JobId, result_hash: z.string().regex(/^0x[0-9a-f]{64}$/), signature: hex });
 
 export const ProviderMessage = z.discriminatedUnion("type", [
   AuthMessage,
@@ -111,24 +121,27 @@ export const WelcomeMessage = z.object({
 export const OfferMessage = z.object({
   v,
   type: z.literal("job.offer"),
-  job_id: jobId,
-  chain_job_id: hex,
+  job_id: JobId,
+  chain_job_id: chainJobId,
   spec: JobSpec,
-  gpu_uuids: z.array(z.string()),
+  gpu_uuids: z
+    .array(z.string().min(1).max(128))
+    .max(64)
+    .refine((uuids) => new Set(uuids).size === uuids.length, "must not name a GPU twice"),
   rate_wei_per_second: weiString,
   max_amount_wei: weiString,
   expires_at: z.int(),
 });
 /** This provider was drawn to mediate a challenged job: re-run it and sign what it produces. */
-export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: jobId, chain_job_id: hex, spec: JobSpec });
+export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: JobId, chain_job_id: chainJobId, spec: JobSpec });
 export type MediateMessage = z.infer<typeof MediateMessage>;
 
-export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: jobId, reason: z.string() });
-export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: jobId });
+export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: JobId, reason: z.string() });
+export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: JobId });
 export const ResultAckMessage = z.object({
   v,
   type: z.literal("job.result.ack"),
-  job_id: jobId,
+  job_id: JobId,
   accepted: z.boolean(),
   error: z.string().optional(),
 });

@@ -43,7 +43,16 @@ export const Env = z
   .refine(
     (env) => Object.entries(env).reduce((sum, [k, v]) => sum + utf8Bytes(k) + utf8Bytes(v) + 2, 0) <= L.maxEnvBytes,
     `must total at most ${L.maxEnvBytes} bytes`,
-  );
+  )
+  // NVIDIA_VISIBLE_DEVICES and its kin decide which GPUs a container sees: the provider
+  // sets them, never the job. Checked on the record (not the key schema) so the 422 says why.
+  .superRefine((env, ctx) => {
+    for (const name of Object.keys(env)) {
+      if (/^NVIDIA_/i.test(name)) {
+        ctx.addIssue({ code: "custom", path: [name], message: "must not start with NVIDIA_: the provider sets those itself, so a job sees only the GPUs it was given" });
+      }
+    }
+  });
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").refine((s) => s.length % 4 === 0, "must be base64 (length a multiple of 4)");
 

@@ -23,3 +23,13 @@ export const jobLimits = {
 
 /** Largest request body the API reads. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Most files a job may leave in /outputs: the manifest's bound, checked by the provider too. */
+export const MAX_OUTPUT_FILES = 10_000;
+
+/** Longest free-text fields in provider → hub messages (protocol/hubMessages.ts). */
+export const hubMessageLimits = {
+  resultError: 2000,
+  statusDetail: 500,
+  declineReason: 500,
+} as const;

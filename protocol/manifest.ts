@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RelativePath } from "./jobSpec.ts";
+import { MAX_OUTPUT_FILES } from "./limits.ts";
 
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a lower-case hex sha256");
 
@@ -12,7 +13,7 @@ export type ManifestFile = z.infer<typeof ManifestFile>;
 
 export const OutputManifest = z
   .object({
-    files: z.array(ManifestFile).max(10_000),
+    files: z.array(ManifestFile).max(MAX_OUTPUT_FILES),
     result_hash: z.string().regex(/^0x[0-9a-f]{64}$/),
   })
   .meta({ id: "OutputManifest" });

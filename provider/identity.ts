@@ -3,10 +3,23 @@
 // leaves this file (and never appears in a log).
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 export class IdentityError extends Error {
   override name = "IdentityError";
+}
+
+/** The order of secp256k1: a private key is a number from 1 to n − 1. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** `text` as a private key, or an IdentityError naming `source` and what is wrong with it. */
+export function parsePrivateKey(text: string, source: string): Hex {
+  const key = text.trim();
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new IdentityError(`${source} does not hold a 0x-prefixed 32-byte private key`);
+  const value = BigInt(key);
+  if (value === 0n || value >= SECP256K1_N) throw new IdentityError(`${source} holds 32 bytes that are not a valid secp256k1 private key (it must be between 1 and n−1); generate a new key`);
+  return key as Hex;
 }
 
 export async function loadOrCreateIdentity(keyFile: string): Promise<{ account: PrivateKeyAccount; created: boolean }> {
@@ -17,11 +30,11 @@ export async function loadOrCreateIdentity(keyFile: string): Promise<{ account: 
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new IdentityError(`cannot read the key file ${keyFile}: ${(error as Error).message}`);
   }
   if (key !== undefined) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new IdentityError(`${keyFile} does not hold a 0x-prefixed 32-byte private key`);
+    const privateKey = parsePrivateKey(key, keyFile);
     const mode = (await stat(keyFile)).mode & 0o777;
     // Readable by others (copied in by hand?): tighten it rather than refuse to start.
     if (mode & 0o077) await chmod(keyFile, 0o600);
-    return { account: privateKeyToAccount(key as `0x${string}`), created: false };
+    return { account: privateKeyToAccount(privateKey), created: false };
   }
   const fresh = generatePrivateKey();
   await mkdir(dirname(keyFile), { recursive: true, mode: 0o700 });

@@ -46,8 +46,4 @@ export class LocalCapacity {
   release(jobId: string): void {
     this.held.delete(jobId);
   }
-
-  jobs(): string[] {
-    return [...this.held.keys()];
-  }
 }

@@ -7,7 +7,7 @@ import Docker from "dockerode";
 import { ConfigError, loadConfig, type ProviderConfig } from "./config.ts";
 import { HubClient } from "./connection/hubClient.ts";
 import { ProviderDaemon } from "./daemon.ts";
-import { DockerExecutor } from "./executor/docker.ts";
+import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
 import { IdentityError, loadOrCreateIdentity } from "./identity.ts";
 import { createLogger } from "./log.ts";
 import { ResultOutbox } from "./outbox.ts";
@@ -52,10 +52,10 @@ program.action(async (flags: Record<string, unknown>) => {
   console.log(`provider address: ${account.address}`);
   log.info({ address: account.address, engine: detection.docker.engine, resources: detection.resources }, "starting");
 
-  const executor = new DockerExecutor(docker, log, { pullPolicy: config.pull, provider: account.address.toLowerCase() });
+  const executor = new DockerExecutor(docker, log, { pullPolicy: config.pull, provider: account.address.toLowerCase(), maxOutputBytes: config.maxOutputBytes });
   const removed = await executor.cleanupLeftovers();
   if (removed > 0) log.warn({ removed }, "removed containers left by an earlier run");
-  const outbox = new ResultOutbox(join(config.dataDir, "outbox.json"));
+  const outbox = new ResultOutbox(join(config.dataDir, "outbox.json"), log);
   await outbox.load();
   const hub = new HubClient({ api: config.api, account, log });
   const daemon = new ProviderDaemon({
@@ -81,7 +81,18 @@ program.action(async (flags: Record<string, unknown>) => {
       return;
     }
     log.info({ signal, jobs: daemon.activeJobs.length }, "draining: no new jobs; waiting for running ones");
-    await daemon.drain(config.drainTimeoutS * 1000);
+    if (!(await daemon.drain(config.drainTimeoutS * 1000))) {
+      log.warn({ jobs: daemon.activeJobs }, "the drain timeout passed: canceling what still runs");
+      daemon.cancelAll();
+      // Long enough for a stop (SIGTERM, grace, SIGKILL) and the canceled results to go out.
+      if (!(await daemon.drain(STOP_GRACE_S * 1000 + 5_000))) log.error({ jobs: daemon.activeJobs }, "jobs did not stop in time");
+    }
+    // A backstop: no container of this provider outlives the daemon.
+    const removed = await executor.cleanupLeftovers().catch((error: unknown) => {
+      log.error({ err: error }, "could not remove this provider's containers");
+      return 0;
+    });
+    if (removed > 0) log.warn({ removed }, "removed containers still running at shutdown");
     hub.stop();
     process.exit(0);
   };

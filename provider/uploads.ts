@@ -6,6 +6,28 @@ import { uploadHeaders, uploadMessage } from "../protocol/uploads.ts";
 
 export class UploadError extends Error {
   override name = "UploadError";
+  constructor(
+    message: string,
+    /** The HTTP status the API answered with. */
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Time for one upload: 30 s, plus a second per MiB (the slowest link a provider should have). */
+export function uploadTimeoutMs(size: number): number {
+  return 30_000 + Math.ceil(size / (1024 * 1024)) * 1_000;
+}
+
+/**
+ * Whether trying again could help: the network failed or timed out, or the API
+ * was overloaded or broken (429, 5xx). Any other answer (a bad signature, a
+ * path the job does not have) will be the same next time.
+ */
+export function isRetryableUpload(error: unknown): boolean {
+  if (error instanceof UploadError) return error.status === 429 || error.status >= 500;
+  return true;
 }
 
 export async function uploadOutput(options: {
@@ -34,8 +56,9 @@ export async function uploadOutput(options: {
     },
     body: Readable.toWeb(createReadStream(options.file)) as ReadableStream,
     duplex: "half",
+    signal: AbortSignal.timeout(uploadTimeoutMs(options.size)),
   } as RequestInit);
-  if (!response.ok) throw new UploadError(`uploading ${options.path} failed: HTTP ${response.status} ${await response.text()}`);
+  if (!response.ok) throw new UploadError(`uploading ${options.path} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`, response.status);
 }
 
 /** Retries a failed upload with growing pauses: a connection that flickers should not fail the job. */
@@ -44,7 +67,7 @@ export async function uploadOutputWithRetry(options: Parameters<typeof uploadOut
     try {
       return await uploadOutput(options);
     } catch (error) {
-      if (attempt >= attempts) throw error;
+      if (attempt >= attempts || !isRetryableUpload(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
     }
   }

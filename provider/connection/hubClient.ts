@@ -11,7 +11,7 @@ import {
   HubMessage,
   parseFrame,
   providerLoginMessage,
-  type ProviderMessage,
+  ProviderMessage,
 } from "../../protocol/hubMessages.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 
@@ -21,7 +21,6 @@ type Inbound = Exclude<HubMessage, { type: "hello" } | { type: "welcome" }>;
 export interface HubClientEvents {
   welcome: [Welcome];
   message: [Inbound];
-  disconnected: [{ code: number; reason: string }];
 }
 
 /** Missed pongs before the socket is presumed dead. */
@@ -58,16 +57,21 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.socket?.close(1000, "provider stopping");
   }
 
-  /** Sends now if connected; returns false (nothing sent) otherwise. */
+  /**
+   * Sends now if connected; returns false (nothing sent) otherwise. A message
+   * the protocol's schema refuses is logged and dropped here: the hub would
+   * refuse it anyway, and a result it refuses would be resent forever.
+   */
   send(message: ProviderMessage): boolean {
+    const checked = ProviderMessage.safeParse(message);
+    if (!checked.success) {
+      const issues = checked.error.issues.map((i) => `${i.path.join(".") || "(message)"}: ${i.message}`).join("; ");
+      this.options.log.error({ type: message.type, issues }, "not sending a message the protocol does not allow");
+      return false;
+    }
     if (!this.connected) return false;
     this.socket!.send(JSON.stringify(message));
     return true;
-  }
-
-  /** Drops the connection as a network failure would (the client reconnects). */
-  dropConnection(): void {
-    this.socket?.terminate();
   }
 
   private url(): string {
@@ -90,9 +94,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     socket.on("close", (code, reason) => {
       if (this.socket !== socket) return;
       clearInterval(this.heartbeat);
-      const wasAuthed = this.authed;
       this.authed = false;
-      if (wasAuthed) this.emit("disconnected", { code, reason: reason.toString() });
       if (code === 4401) log.error({ reason: reason.toString() }, "the hub refused this provider's signature");
       if (this.stopped) return;
       const delay = backoffDelay(this.attempt++, this.options.backoff ?? { baseMs: 500, maxMs: 30_000 });

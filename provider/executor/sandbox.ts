@@ -35,13 +35,26 @@ export function shmBytes(memoryMb: number): number {
   return mb * 1024 * 1024;
 }
 
+/**
+ * The job's environment. NVIDIA_VISIBLE_DEVICES is always the provider's: where
+ * nvidia is Docker's default runtime, it (from the image or the job) would
+ * otherwise decide the GPUs, "all" included. The protocol refuses NVIDIA_*
+ * from creators; they are dropped here too, and Pond's value comes last.
+ */
+export function containerEnv(env: Readonly<Record<string, string>>, gpuUuids: readonly string[]): string[] {
+  const own = Object.entries(env)
+    .filter(([key]) => !/^NVIDIA_/i.test(key))
+    .map(([key, value]) => `${key}=${value}`);
+  return [...own, `NVIDIA_VISIBLE_DEVICES=${gpuUuids.length > 0 ? gpuUuids.join(",") : "void"}`];
+}
+
 export function containerOptions(input: SandboxInput): ContainerCreateOptions {
   const { spec } = input;
   const memoryBytes = spec.resources.memory_mb * 1024 * 1024;
   return {
     Image: spec.image,
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
-    Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    Env: containerEnv(spec.env ?? {}, input.gpuUuids),
     User: input.user ?? CONTAINER_USER,
     Labels: { [JOB_LABEL]: input.jobId, [PROVIDER_LABEL]: input.provider },
     NetworkDisabled: true,

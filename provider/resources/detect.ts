@@ -15,7 +15,7 @@ export async function detectResources(docker: Docker, options: { dataDir: string
   const [host, gpus] = await Promise.all([detectHost(options.dataDir), detectGpus(options.nvidiaSmi)]);
   const found = gpus.kind === "gpus" ? gpus.gpus : [];
   const docker_ = await diagnoseDocker(docker, found.length);
-  const notes = gpus.kind === "none" ? [gpus.reason] : [];
+  const notes = [...(gpus.kind === "none" ? [gpus.reason] : []), ...docker_.notes];
   // GPUs Docker cannot hand to containers are not advertised.
   const usable = docker_.nvidiaRuntime ? found : [];
   return {

@@ -62,14 +62,17 @@ export function parseGpuQuery(csv: string, fields?: readonly string[]): GpuInfo[
 
 export type GpuDetection = { kind: "gpus"; gpus: GpuInfo[] } | { kind: "none"; reason: string };
 
-/** Runs nvidia-smi. Missing nvidia-smi (or no driver) means a CPU-only provider, said plainly. */
+/**
+ * Runs nvidia-smi. Missing nvidia-smi (or no driver), or output Pond cannot
+ * read, means a CPU-only provider, said plainly: the daemon still starts.
+ */
 export async function detectGpus(nvidiaSmi = "nvidia-smi"): Promise<GpuDetection> {
   try {
     const { stdout } = await run(nvidiaSmi, [`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"], { timeout: 15_000 });
     const gpus = parseGpuQuery(stdout, GPU_QUERY_FIELDS);
     return gpus.length > 0 ? { kind: "gpus", gpus } : { kind: "none", reason: "nvidia-smi lists no GPUs" };
   } catch (error) {
-    if (error instanceof GpuQueryError) throw error;
+    if (error instanceof GpuQueryError) return { kind: "none", reason: `could not read what ${nvidiaSmi} reports (${error.message}): offering CPUs only` };
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { kind: "none", reason: `${nvidiaSmi} is not installed: no NVIDIA driver, so this provider offers CPUs only` };
     const stderr = (error as { stderr?: string }).stderr?.trim();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerOptions, CONTAINER_USER, containerUserFor, shmBytes } from "../../../provider/executor/sandbox.ts";
+import { containerEnv, containerOptions, CONTAINER_USER, containerUserFor, shmBytes } from "../../../provider/executor/sandbox.ts";
 
 const spec = {
   image: "ghcr.io/pond/train:1",
@@ -41,7 +41,14 @@ describe("containerOptions", () => {
   it("mounts inputs read-only and outputs writable, and labels the container", () => {
     expect(host.Binds).toEqual(["/w/in:/inputs:ro", "/w/out:/outputs:rw"]);
     expect(options.Labels).toEqual({ "dev.pond.job": "job_1", "dev.pond.provider": "0xabc" });
-    expect(options.Env).toEqual(["EPOCHS=3"]);
+    expect(options.Env).toEqual(["EPOCHS=3", "NVIDIA_VISIBLE_DEVICES=GPU-a,GPU-b"]);
+  });
+
+  it("always names the visible GPUs itself: the assigned ones, or none", () => {
+    const cpuOnly = containerOptions({ jobId: "j", provider: "p", spec: { ...spec, resources: { gpus: 0, cpus: 1, memory_mb: 64 } }, gpuUuids: [], inputsDir: "/i", outputsDir: "/o" });
+    expect(cpuOnly.Env).toEqual(["EPOCHS=3", "NVIDIA_VISIBLE_DEVICES=void"]);
+    // A creator's NVIDIA_* (refused by the protocol) never reaches the container.
+    expect(containerEnv({ NVIDIA_VISIBLE_DEVICES: "all", nvidia_driver_capabilities: "all", A: "1" }, ["GPU-a"])).toEqual(["A=1", "NVIDIA_VISIBLE_DEVICES=GPU-a"]);
   });
 
   it("runs as nobody under a root daemon, else as the daemon's own user", () => {

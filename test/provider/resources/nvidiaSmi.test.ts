@@ -1,8 +1,10 @@
 // Against real nvidia-smi output captured on H100 machines (test/fixtures/gpu).
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GpuQueryError, parseGpuQuery } from "../../../provider/resources/nvidiaSmi.ts";
+import { detectGpus, GpuQueryError, parseGpuQuery } from "../../../provider/resources/nvidiaSmi.ts";
 
 // Copied from the shared fixtures (../shared/fixtures/gpu) so a bare checkout carries them.
 const fixtures = join(import.meta.dirname, "../../fixtures/gpu");
@@ -41,5 +43,19 @@ describe("parseGpuQuery", () => {
     expect(() => parseGpuQuery("0, GPU-aaaa, Tesla, [N/A], 1.0", ["index", "uuid", "name", "memory.total", "driver_version"])).toThrow(/memory.total is "\[N\/A\]"/);
     expect(() => parseGpuQuery("0, GPU-aaaa, Tesla", ["index", "uuid", "name", "memory.total", "driver_version"])).toThrow(GpuQueryError);
     expect(() => parseGpuQuery("index, name\n0, x")).toThrow(/no "uuid" column/);
+  });
+});
+
+describe("detectGpus", () => {
+  it("offers CPUs only, saying why, when nvidia-smi prints what Pond cannot read", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pond-smi-"));
+    try {
+      const fake = join(dir, "nvidia-smi");
+      await writeFile(fake, "#!/bin/sh\necho '0, GPU-aaaa, Tesla, [N/A], 1.0'\n", { mode: 0o755 });
+      const detection = await detectGpus(fake);
+      expect(detection).toEqual({ kind: "none", reason: expect.stringMatching(/could not read what .*nvidia-smi reports \(nvidia-smi line 1: memory.total is "\[N\/A\]".*offering CPUs only/) });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,74 @@
+// What a provider reports when a job ends: for a success, the outputs uploaded,
+// their manifest and the signed claim; otherwise the outcome and why.
+import { join } from "node:path";
+import type { Hex, TypedDataDomain } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { jobResultTypes } from "../protocol/eip712.ts";
+import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
+import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
+import type { OutputManifest } from "../protocol/manifest.ts";
+import { claimAmountWei } from "./billing.ts";
+import type { RunResult } from "./executor/docker.ts";
+import { manifestOf } from "./executor/outputs.ts";
+import { truncate } from "./truncate.ts";
+import { uploadOutputWithRetry } from "./uploads.ts";
+
+export interface ResultContext {
+  api: string;
+  account: PrivateKeyAccount;
+  /** The EIP-712 domain the hub named in its welcome. */
+  domain: TypedDataDomain;
+  maxOutputBytes: number;
+}
+
+type Unsuccessful = Exclude<RunResult["outcome"], "succeeded">;
+
+/** A result that claims nothing: the job did not succeed, and `error` says why (cut to what the hub takes). */
+export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs">): ResultMessage {
+  return {
+    v: HUB_PROTOCOL_VERSION,
+    type: "job.result",
+    job_id: jobId,
+    outcome,
+    exit_code: run?.exitCode ?? null,
+    error: truncate(error, hubMessageLimits.resultError),
+    manifest: null,
+    amount_wei: "0",
+    signature: null,
+    ...(run ? { metrics: { pull_ms: run.pullMs, run_ms: run.runMs } } : {}),
+  };
+}
+
+/** Uploads outputs and signs the claim for a succeeded job; a failure to do so fails the job, saying why. */
+export async function buildResult(context: ResultContext, offer: OfferMessage, run: RunResult): Promise<ResultMessage> {
+  const jobId = offer.job_id;
+  if (run.outcome !== "succeeded") return unsuccessfulResult(jobId, run.outcome, run.error ?? `the job ended ${run.outcome}`, run);
+  let manifest: OutputManifest;
+  try {
+    manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: context.maxOutputBytes });
+    for (const file of manifest.files) {
+      await uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size });
+    }
+  } catch (error) {
+    return unsuccessfulResult(jobId, "failed", `the outputs could not be delivered: ${(error as Error).message}`, run);
+  }
+  const amount = claimAmountWei(BigInt(offer.rate_wei_per_second), run.runMs, BigInt(offer.max_amount_wei));
+  const signature = await context.account.signTypedData({
+    domain: context.domain,
+    types: jobResultTypes,
+    primaryType: "JobResult",
+    message: { jobId: offer.chain_job_id as Hex, resultHash: manifest.result_hash as Hex, amount },
+  });
+  return {
+    v: HUB_PROTOCOL_VERSION,
+    type: "job.result",
+    job_id: jobId,
+    outcome: "succeeded",
+    exit_code: run.exitCode,
+    error: null,
+    manifest,
+    amount_wei: amount.toString(),
+    signature,
+    metrics: { pull_ms: run.pullMs, run_ms: run.runMs },
+  };
+}
