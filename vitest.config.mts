@@ -35,8 +35,8 @@ export default defineConfig({
         },
       },
       {
-        // Plain Node: the provider daemon, shared protocol, contracts on anvil.
-        test: { name: "node", include: ["test/{protocol,provider,contracts,matching}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+        // Plain Node: the provider daemon, the CLI, shared protocol, contracts on anvil.
+        test: { name: "node", include: ["test/{protocol,provider,cli,contracts,matching}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
         // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons.

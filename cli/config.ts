@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { z } from "zod";
+import { parsePrivateKey } from "../provider/identity.ts";
 
 const CliConfig = z.object({ api: z.string().optional(), apiKey: z.string().optional() });
 export type CliConfig = z.infer<typeof CliConfig>;
@@ -34,12 +35,14 @@ export async function writeCliConfig(config: CliConfig): Promise<void> {
 /** The creator's wallet: POND_PRIVATE_KEY, else the key file, created on first use. */
 export async function creatorWallet(): Promise<PrivateKeyAccount> {
   const fromEnv = process.env.POND_PRIVATE_KEY;
-  if (fromEnv) return privateKeyToAccount(fromEnv as `0x${string}`);
+  if (fromEnv) return privateKeyToAccount(parsePrivateKey(fromEnv, "POND_PRIVATE_KEY"));
+  let text: string | undefined;
   try {
-    return privateKeyToAccount((await readFile(walletFile(), "utf8")).trim() as `0x${string}`);
+    text = await readFile(walletFile(), "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot read your wallet key ${walletFile()}: ${(error as Error).message}`);
   }
+  if (text !== undefined) return privateKeyToAccount(parsePrivateKey(text, walletFile()));
   const key = generatePrivateKey();
   await mkdir(dirname(walletFile()), { recursive: true, mode: 0o700 });
   await writeFile(walletFile(), `${key}\n`, { mode: 0o600, flag: "wx" });

@@ -7,11 +7,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
-import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
 import { createTestClient, formatEther, http, parseEther } from "viem";
 import { loadOrCreateIdentity } from "../provider/identity.ts";
+import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
+import { reportCliError, UsageError } from "./errors.ts";
+import { followLogs } from "./followLogs.ts";
 import { sendMarketTx } from "./marketTx.ts";
-import { PondApiError, PondClient } from "./sdk.ts";
+import { PondClient } from "./sdk.ts";
 
 const program = new Command("pond").description("Send GPU jobs to the Pond network").option("--api <url>", "the Pond API (default: from `pond login`)");
 
@@ -22,8 +24,6 @@ async function client(): Promise<PondClient> {
   if (!config.apiKey) throw new UsageError("not logged in: run `pond login --api <url>`");
   return new PondClient({ baseUrl: api, apiKey: config.apiKey });
 }
-
-class UsageError extends Error {}
 
 const integer = (value: string) => {
   const n = Number(value);
@@ -73,10 +73,10 @@ program
     const job = await sdk.createPaidJob(request, await creatorWallet());
     console.error(`job ${job.id} queued`);
     if (!options.wait) return console.log(job.id);
-    for await (const event of sdk.streamLogs(job.id)) {
-      if (event.event === "log") process.stdout.write((event.data as { data: string }).data);
-    }
-    const done = await sdk.getJob(job.id);
+    const done = await followLogs(sdk, job.id, {
+      write: (text) => process.stdout.write(text),
+      onReconnect: () => console.error("\n[pond: the log stream dropped; reconnecting]"),
+    });
     console.error(`\njob ${done.id} ${done.status}${done.error ? `: ${done.error}` : ""}`);
     for (const file of done.output?.files ?? []) console.error(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
     process.exitCode = done.status === "succeeded" ? 0 : 1;
@@ -140,7 +140,7 @@ jobs.command("list").option("--status <status>").option("--limit <n>", "how many
 jobs.command("get").argument("<id>").action(async (id: string) => console.log(JSON.stringify(await (await client()).getJob(id), null, 2)));
 jobs.command("cancel").argument("<id>").action(async (id: string) => console.log((await (await client()).cancelJob(id)).status));
 jobs.command("logs").argument("<id>").action(async (id: string) => {
-  for await (const event of (await client()).streamLogs(id)) if (event.event === "log") process.stdout.write((event.data as { data: string }).data);
+  await followLogs(await client(), id, { write: (text) => process.stdout.write(text) });
 });
 jobs
   .command("download")
@@ -178,14 +178,16 @@ provider
   .action(async (flags: string[]) => {
     const api = program.opts<{ api?: string }>().api;
     const daemon = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "..", "provider", "main.ts"), ...(api ? ["--api", api] : []), ...flags], { stdio: "inherit" });
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => daemon.kill(signal));
+    // Ctrl-C reaches the daemon from the terminal itself (same process group):
+    // forwarding it too would be a second signal, which cancels every job. So
+    // SIGINT only keeps this process waiting for the daemon's drain; SIGTERM,
+    // sent to this process alone, is passed on.
+    process.on("SIGINT", () => undefined);
+    process.on("SIGTERM", () => daemon.kill("SIGTERM"));
     process.exitCode = await new Promise<number>((resolve) => daemon.on("exit", (code) => resolve(code ?? 1)));
   });
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof UsageError) console.error(`pond: ${error.message}`);
-  else if (error instanceof PondApiError) console.error(`pond: ${error.message}${error.problem.errors ? `\n${error.problem.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n")}` : ""}`);
-  else if (error instanceof TypeError && /fetch failed/.test(error.message)) console.error(`pond: cannot reach the API (${(error.cause as Error | undefined)?.message ?? error.message})`);
-  else console.error(error);
+  reportCliError(error, Boolean(process.env.POND_DEBUG));
   process.exitCode = 1;
 });

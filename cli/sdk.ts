@@ -126,7 +126,7 @@ export class PondClient {
   }
 
   async downloadOutput(id: string, path: string): Promise<Uint8Array> {
-    const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/outputs/${path}`);
+    const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/outputs/${path.split("/").map(encodeURIComponent).join("/")}`);
     return new Uint8Array(await response.arrayBuffer());
   }
 

@@ -1,0 +1,82 @@
+// Follows a job's log to its end, through dropped connections: a stream that
+// ends without the server's `done` event is reopened until the job is terminal.
+// Each new stream starts by replaying the log's tail, so what was already
+// printed is skipped.
+import type { Job } from "../protocol/job.ts";
+import { isTerminal, type JobStatus } from "../protocol/jobStatus.ts";
+import { PondApiError, type PondClient } from "./sdk.ts";
+
+/** How much printed output is remembered to line up a replayed tail. */
+const REMEMBERED_CHARS = 256 * 1024;
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+
+/**
+ * The part of `replay` not yet printed, when `replay` is the log's tail (the
+ * log's last characters) and `printed` ends with what was printed so far: the
+ * longest prefix of `replay` that `printed` ends with is skipped.
+ */
+export function unseenOutput(printed: string, replay: string): string {
+  if (printed.length === 0 || replay.length === 0) return replay;
+  // Knuth–Morris–Pratt: run `printed` through the matcher for `replay`; where it
+  // stands at the end is the longest prefix of `replay` that `printed` ends with.
+  const border = new Array<number>(replay.length).fill(0);
+  for (let i = 1, k = 0; i < replay.length; i++) {
+    while (k > 0 && replay[i] !== replay[k]) k = border[k - 1]!;
+    if (replay[i] === replay[k]) k += 1;
+    border[i] = k;
+  }
+  const seen = printed.slice(-replay.length);
+  let matched = 0;
+  // By UTF-16 unit, as the indexes into `replay` are.
+  for (let i = 0; i < seen.length; i++) {
+    if (matched === replay.length) matched = border[matched - 1]!;
+    while (matched > 0 && seen[i] !== replay[matched]) matched = border[matched - 1]!;
+    if (seen[i] === replay[matched]) matched += 1;
+  }
+  return replay.slice(matched);
+}
+
+export interface FollowOptions {
+  write(text: string): void;
+  /** Told when the stream dropped and is being reopened. */
+  onReconnect?(error: unknown): void;
+}
+
+/** Prints the job's output until it ends; resolves with the job as it ended. */
+export async function followLogs(sdk: PondClient, jobId: string, options: FollowOptions): Promise<Job> {
+  let printed = "";
+  const print = (text: string) => {
+    if (text.length === 0) return;
+    options.write(text);
+    printed = (printed + text).slice(-REMEMBERED_CHARS);
+  };
+  for (let attempt = 0; ; attempt++) {
+    let firstLog = true;
+    let dropped: unknown;
+    try {
+      for await (const event of sdk.streamLogs(jobId)) {
+        if (event.event === "log") {
+          const data = (event.data as { data: string }).data;
+          // Only a reopened stream's first event is a replay of output already seen.
+          print(firstLog && attempt > 0 ? unseenOutput(printed, data) : data);
+          firstLog = false;
+        } else if (event.event === "done") {
+          return await sdk.getJob(jobId);
+        }
+      }
+    } catch (error) {
+      // A refusal (not found, not yours) will not change; anything else is worth another try.
+      if (error instanceof PondApiError && error.status < 500 && error.status !== 429) throw error;
+      dropped = error;
+    }
+    const job = await sdk.getJob(jobId);
+    if (isTerminal(job.status as JobStatus)) {
+      // Output that came after the drop: the job's stored log ends with it.
+      print(unseenOutput(printed, job.logs ?? ""));
+      return job;
+    }
+    options.onReconnect?.(dropped);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(attempt, 5))));
+  }
+}
