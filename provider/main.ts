@@ -26,6 +26,7 @@ const program = new Command("pond-provider")
   .option("--max-cpus <n>", "offer at most this many CPUs")
   .option("--max-memory-mb <n>", "offer at most this much memory")
   .option("--drain-timeout-s <s>", "on SIGTERM, wait this long for running jobs")
+  .option("--max-output-bytes <n>", "the most a job may write to /outputs; a job writing more is stopped")
   .option("--log-level <level>", "trace | debug | info | warn | error");
 
 async function prepare(flags: Record<string, unknown>) {

@@ -19,10 +19,12 @@ let receiver: WebhookReceiver;
 let client: PondClient;
 
 const job = shellJob;
+/** Room for every output these tests write, and far less than the one that writes without end. */
+const OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024;
 
 beforeAll(async () => {
   [dev, receiver] = await Promise.all([startWranglerDev({ HUB_SHARDS: "3" }), startWebhookReceiver()]);
-  provider = await startProvider(dev.url, ["--max-cpus", "2", "--max-memory-mb", "2048"]);
+  provider = await startProvider(dev.url, ["--max-cpus", "2", "--max-memory-mb", "2048", "--max-output-bytes", String(OUTPUT_LIMIT_BYTES)]);
   client = new PondClient({ baseUrl: dev.url });
   await client.signIn(privateKeyToAccount(generatePrivateKey()));
 });
@@ -80,6 +82,15 @@ describe("a job on a real provider and Docker engine", () => {
     const done = await client.waitForJob((await client.createJob(job("dd if=/dev/zero of=/dev/null bs=256M count=1", { resources: { gpus: 0, cpus: 0.5, memory_mb: 64 } }))).id);
     expect(done.status).toBe("failed");
     expect(done.error).toMatch(/out of memory/);
+  });
+
+  it("stops a job that writes more to /outputs than the provider allows, before it fills the disk", async () => {
+    // Writes without end: only the provider's watch can stop it (the timeout is far away).
+    const created = await client.createJob(job("while true; do head -c 1048576 /dev/zero >> /outputs/huge.bin; sleep 0.1; done", { timeout_s: 120 }));
+    const done = await client.waitForJob(created.id, { timeoutMs: 60_000 });
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(new RegExp(`wrote more than ${OUTPUT_LIMIT_BYTES} bytes to /outputs`));
+    expect(await containersOfJob(created.id)).toEqual([]);
   });
 
   it("stops a job past its timeout: timed_out", async () => {
