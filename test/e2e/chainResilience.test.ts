@@ -1,6 +1,7 @@
-// The chain misbehaving for real on anvil: a reorg under the indexer, and a
+// The chain misbehaving for real on anvil: a reorg under the indexer, a
 // relayer killed with its settlement stuck in the mempool, restarted, and its
-// transaction replaced with higher fees — every job settled exactly once.
+// transaction replaced with higher fees — every job settled exactly once — and
+// a reservation mined under a hash the relayer never saw.
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeFunctionData, parseEther, type Hex } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
@@ -42,7 +43,61 @@ describe("the indexer", () => {
   });
 });
 
+/** Hashes of pending market calls to `functionName`, as the next block would mine them. */
+async function pendingCalls(functionName: string): Promise<Hex[]> {
+  const { anvil, market } = stack!;
+  const block = await anvil.publicClient.getBlock({ blockTag: "pending", includeTransactions: true });
+  return block.transactions
+    .filter((tx) => tx.to?.toLowerCase() === market.toLowerCase() && decodeFunctionData({ abi: pondMarketAbi, data: tx.input }).functionName === functionName)
+    .map((tx) => tx.hash as Hex);
+}
+
 describe("the relayer", () => {
+  it("recognises its own reservation mined under a hash it never saw, and goes on to post the result", async () => {
+    stack = await startChainStack({ vars: { RELAYER_REPLACE_AFTER_MS: "1500" } });
+    const { anvil, market, relayer } = stack;
+    await stack.provider(["--max-cpus", "2", "--max-memory-mb", "2048", "--cpu-second-wei", "1000000000"]);
+    const { client, wallet } = await stack.creator("twice", "1");
+    await eventually(async () => (await client.account()).escrow.balance_wei === parseEther("1").toString(), { what: "the deposit to be indexed" });
+
+    // Mining stops; the relayer sends the reservation, which waits in the mempool.
+    await anvil.testClient.setAutomine(false);
+    const created = await client.createPaidJob(shellJob("echo once > /outputs/out.txt", { max_price_wei: parseEther("0.01").toString() }), wallet);
+    const [sent] = await eventually(async () => {
+      const txs = await pendingCalls("reserveJobs");
+      return txs.length > 0 && txs;
+    }, { what: "a reservation in the mempool" });
+    const original = await anvil.publicClient.getTransaction({ hash: sent! });
+
+    // The same reservation, same nonce, wins under another hash (as a replacement the relayer never
+    // recorded would): its own hashes never get a receipt, and it sends the work again.
+    const winner = await anvil.walletFor(relayer).sendTransaction({
+      to: market,
+      data: original.input,
+      nonce: original.nonce,
+      gas: original.gas,
+      maxFeePerGas: original.maxFeePerGas! * 10n,
+      maxPriorityFeePerGas: original.maxPriorityFeePerGas! * 10n,
+    });
+    await anvil.testClient.mine({ blocks: 1 });
+    await anvil.testClient.setAutomine(true);
+    expect((await anvil.publicClient.getTransactionReceipt({ hash: winner })).status).toBe("success");
+
+    expect((await client.waitForJob(created.id)).status).toBe("succeeded");
+    const job = await client.getJob(created.id);
+    await eventually(async () => {
+      const reported = await anvil.publicClient.getContractEvents({ address: market, abi: pondMarketAbi, eventName: "ResultSubmitted", args: { jobId: job.chain_job_id as Hex }, fromBlock: 0n });
+      return reported.length > 0;
+    }, { what: "the result on chain", timeoutMs: 30_000 });
+    const reported = await eventually(async () => {
+      const current = await client.getJob(created.id);
+      return current.settlement === "pending" && current;
+    }, { what: "the indexer to see the result" });
+    expect(reported.status).toBe("succeeded");
+    const reservations = await anvil.publicClient.getContractEvents({ address: market, abi: pondMarketAbi, eventName: "JobReserved", args: { jobId: job.chain_job_id as Hex }, fromBlock: 0n });
+    expect(reservations).toHaveLength(1);
+  });
+
   it("survives a crash with its settlement stuck in the mempool, replaces it with higher fees, and settles every job once", async () => {
     stack = await startChainStack({ vars: { RELAYER_REPLACE_AFTER_MS: "1500", RELAYER_BATCH_SIZE: "10" } });
     const { anvil, market } = stack;
@@ -56,12 +111,7 @@ describe("the relayer", () => {
     // Mining stops; the challenge window passes; the relayer sends its settlement, which sticks.
     await anvil.testClient.setAutomine(false);
     await anvil.increaseTime(61);
-    const pendingSettle = async () => {
-      const block = await anvil.publicClient.getBlock({ blockTag: "pending", includeTransactions: true });
-      return block.transactions
-        .filter((tx) => tx.to?.toLowerCase() === market.toLowerCase() && decodeFunctionData({ abi: pondMarketAbi, data: tx.input }).functionName === "settleJobs")
-        .map((tx) => tx.hash as Hex);
-    };
+    const pendingSettle = () => pendingCalls("settleJobs");
     const stuck = await eventually(async () => {
       const txs = await pendingSettle();
       return txs.length > 0 && txs;

@@ -9,6 +9,7 @@ import { isChainConfigured, marketOf, publicClientOf } from "./clients.ts";
 import { indexOnce, type IndexResult } from "./indexer.ts";
 import type { Intent } from "./intents.ts";
 import { relayerFor } from "./relayer.ts";
+import { redactRpcUrl, safeErrorText } from "./safeErrorText.ts";
 import { applySettlement } from "./settlementUpdates.ts";
 import { hubFor } from "../hub/shard.ts";
 
@@ -30,7 +31,7 @@ export class ChainIndexer extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const result = await this.tick().catch((error: unknown) => {
       // The RPC may be away: try again on the next tick.
-      console.error("indexer: tick failed:", error instanceof Error ? error.message : error);
+      console.error("indexer: tick failed:", safeErrorText(error, getConfig(this.env).chain.rpcUrl));
       return undefined;
     });
     await this.keepTicking(result);
@@ -42,7 +43,7 @@ export class ChainIndexer extends DurableObject<Env> {
     // The relayer keeps its own alarm; this restarts it if a restart lost it.
     if (config.chain.relayerAddress) await relayerFor(this.env, config).ensureRunning();
     // Behind: carry on at once. Caught up: look again after the interval.
-    const behind = result !== undefined && result.to < result.target;
+    const behind = result !== undefined && (result.to < result.target || result.backlog);
     await this.ctx.storage.setAlarm(Date.now() + (behind ? 0 : config.chain.indexerIntervalMs));
   }
 
@@ -56,7 +57,7 @@ export class ChainIndexer extends DurableObject<Env> {
   private async indexNow(): Promise<IndexResult | undefined> {
     const config = getConfig(this.env);
     if (!isChainConfigured(config)) return undefined;
-    return indexOnce({
+    const result = await indexOnce({
       db: createDb(this.env.DB),
       client: publicClientOf(config),
       config,
@@ -71,5 +72,7 @@ export class ChainIndexer extends DurableObject<Env> {
       },
       onReseeded: (chainJobId) => relayerFor(this.env, config).reopen("assign", chainJobId),
     });
+    for (const failure of result.failures) console.error("indexer: follow-up failed, tried again next tick:", redactRpcUrl(failure, config.chain.rpcUrl));
+    return result;
   }
 }

@@ -5,13 +5,15 @@
 // a restart picks up exactly where it was. The contract skips jobs already past
 // a step, so even a repeated send never pays twice.
 import { DurableObject } from "cloudflare:workers";
-import { BaseError, ContractFunctionRevertedError, decodeErrorResult, keccak256, type Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, decodeErrorResult, ExecutionRevertedError, keccak256, TransactionReceiptNotFoundError, type Hex, type TransactionReceipt } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import { getConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { isChainConfigured, marketOf, publicClientOf, relayerWalletOf, type ChainPublicClient, type RelayerWallet } from "./clients.ts";
-import { alreadyDoneErrors, batchCalldata, dependsOn, intentKinds, notYetErrors, singleJobKinds, type Intent, type IntentKind } from "./intents.ts";
+import { batchCalldata, dependsOn, intentKinds, revertVerdict, singleJobKinds, type Intent, type IntentKind } from "./intents.ts";
 import { RelayerStore, type StoredIntent, type StoredTx } from "./relayerStore.ts";
+import { challengeAnswer, reservationAnswer, type ChainAnswer } from "./revertChecks.ts";
+import { safeErrorText } from "./safeErrorText.ts";
 import { markUnfunded } from "./settlementUpdates.ts";
 
 /** Fee bump for a replacement: nodes want at least +10%. */
@@ -33,7 +35,10 @@ export class ChainRelayer extends DurableObject<Env> {
   }
 
   async enqueue(intents: Intent[]): Promise<void> {
-    this.store.add(intents, Date.now());
+    const alreadyFailed = this.store.add(intents, Date.now());
+    // Asked again for work that failed before (the sweeper re-derives lost work): its job may
+    // not show the failure yet, if recording it failed the first time.
+    await this.giveUp(alreadyFailed.filter((s) => s.intent.kind === "reserve"));
     await this.scheduleSoon(0);
   }
 
@@ -48,11 +53,6 @@ export class ChainRelayer extends DurableObject<Env> {
     if (this.store.hasWork()) await this.scheduleSoon(0);
   }
 
-  /** Intent and transaction counts (operators and tests). */
-  async status(): Promise<{ intents: Record<string, number>; sent: number }> {
-    return { intents: this.store.counts(), sent: this.store.sentTxs().length };
-  }
-
   override async alarm(): Promise<void> {
     if (!isChainConfigured(this.config) || !this.config.chain.relayerKey) return;
     if (this.ticking) return;
@@ -64,7 +64,7 @@ export class ChainRelayer extends DurableObject<Env> {
       await this.sendReady(client, wallet);
     } catch (error) {
       // The RPC may be down: everything is persisted, the next alarm tries again.
-      console.error("relayer: tick failed:", error instanceof Error ? error.message : error);
+      console.error("relayer: tick failed:", this.describe(error));
     } finally {
       this.ticking = false;
     }
@@ -80,8 +80,20 @@ export class ChainRelayer extends DurableObject<Env> {
   // ---- receipts and replacements ----
 
   private async checkSent(client: ChainPublicClient, wallet: RelayerWallet): Promise<void> {
-    for (const tx of this.store.sentTxs()) {
-      const receipt = await this.receiptOf(client, tx);
+    const sent = this.store.sentTxs();
+    if (sent.length === 0) return;
+    // Read before the receipts: a nonce used as of this read has its receipt visible to the reads after it,
+    // so "used, and none of our hashes has a receipt" really means another transaction took it.
+    const confirmedNonce = await client.getTransactionCount({ address: wallet.account.address, blockTag: "latest" });
+    for (const tx of sent) {
+      let receipt: TransactionReceipt | null;
+      try {
+        receipt = await this.receiptOf(client, tx);
+      } catch (error) {
+        // Not an answer: the transaction may well be mined. Look again on the next tick.
+        console.warn(`relayer: reading the receipts of nonce ${tx.nonce} failed; trying again:`, this.describe(error));
+        continue;
+      }
       if (receipt) {
         if (receipt.status === "success") {
           this.store.finishTx(tx.id, "mined", Number(receipt.blockNumber), receipt.gasUsed);
@@ -91,10 +103,10 @@ export class ChainRelayer extends DurableObject<Env> {
         }
         continue;
       }
-      const confirmedNonce = await client.getTransactionCount({ address: wallet.account.address, blockTag: "latest" });
       if (confirmedNonce > tx.nonce) {
-        // The nonce is used but by none of our hashes we can see: re-send the work under a new nonce.
-        // The contract skips anything already done, so this cannot pay twice.
+        // The nonce is used but by none of our hashes: re-send the work under a new nonce. The contract skips
+        // anything already done, and a reservation that is already there is recognised (JobIdUsed), so this
+        // cannot pay or reserve twice.
         if (Date.now() - tx.sentAt > this.config.chain.replaceAfterMs) this.store.requeue(tx.id);
         continue;
       }
@@ -104,12 +116,16 @@ export class ChainRelayer extends DurableObject<Env> {
     }
   }
 
-  private async receiptOf(client: ChainPublicClient, tx: StoredTx) {
+  /** The receipt of whichever of the transaction's hashes was mined; null when none was. Throws when the node could not say. */
+  private async receiptOf(client: ChainPublicClient, tx: StoredTx): Promise<TransactionReceipt | null> {
     for (const hash of [...tx.hashes].reverse()) {
-      const receipt = await client.getTransactionReceipt({ hash }).catch(() => undefined);
-      if (receipt) return receipt;
+      try {
+        return await client.getTransactionReceipt({ hash });
+      } catch (error) {
+        if (!(error instanceof TransactionReceiptNotFoundError)) throw error;
+      }
     }
-    return undefined;
+    return null;
   }
 
   /** A transaction persisted before a crash may never have reached the node: sending it again is harmless. */
@@ -137,7 +153,7 @@ export class ChainRelayer extends DurableObject<Env> {
     });
     const hash = keccak256(raw);
     this.store.replaced(tx.id, hash, raw, maxFeePerGas, maxPriorityFeePerGas, Date.now());
-    await client.sendRawTransaction({ serializedTransaction: raw }).catch((error: unknown) => console.warn(`relayer: replacement ${hash} refused:`, errorMessage(error)));
+    await client.sendRawTransaction({ serializedTransaction: raw }).catch((error: unknown) => console.warn(`relayer: replacement ${hash} refused:`, this.describe(error)));
   }
 
   // ---- new batches ----
@@ -163,13 +179,15 @@ export class ChainRelayer extends DurableObject<Env> {
       good = [];
       for (const single of batch) {
         const reason = await this.revertReason(client, wallet, to, batchCalldata(kind, [single.intent]));
-        if (reason === undefined) good.push(single);
-        else if (notYetErrors.has(reason)) continue; // stays pending for a later tick
-        else if (alreadyDoneErrors.has(reason)) this.store.settle(single.id);
-        else {
-          this.store.fail(single.id, reason);
-          await this.giveUp([{ ...single }], reason);
+        if (reason === undefined) {
+          good.push(single);
+          continue;
         }
+        const verdict = revertVerdict(kind, reason);
+        const answer: ChainAnswer = verdict === "ask-chain" ? await this.askChain(client, single.intent) : verdict;
+        if (answer === "wait") continue; // stays pending for a later tick
+        if (answer === "done") this.store.settle(single.id);
+        else await this.giveUp(this.store.fail(single.id, reason), reason);
       }
       if (good.length === 0) return;
       data = batchCalldata(kind, good.map((s) => s.intent));
@@ -188,14 +206,14 @@ export class ChainRelayer extends DurableObject<Env> {
     try {
       await client.sendRawTransaction({ serializedTransaction: raw });
     } catch (error) {
-      if (/nonce too low|nonce.*already/i.test(errorMessage(error))) {
+      if (/nonce too low|nonce.*already/i.test(safeErrorText(error, this.config.chain.rpcUrl))) {
         // Someone (or a previous life of this object) used the nonce: resync and send the work again.
         this.store.requeue(txId);
         this.store.setNextNonce(await client.getTransactionCount({ address, blockTag: "pending" }));
         return;
       }
       // Kept as sent: the next tick rebroadcasts or replaces it.
-      console.warn(`relayer: broadcasting ${hash} failed:`, errorMessage(error));
+      console.warn(`relayer: broadcasting ${hash} failed:`, this.describe(error));
     }
   }
 
@@ -203,41 +221,56 @@ export class ChainRelayer extends DurableObject<Env> {
     return (await this.revertReason(client, wallet, to, data)) === undefined;
   }
 
+  /** The error a call reverts with; undefined if it goes through. Throws when the node could not run the call at all. */
   private async revertReason(client: ChainPublicClient, wallet: RelayerWallet, to: Hex, data: Hex): Promise<string | undefined> {
     try {
       await client.call({ account: wallet.account.address, to, data });
       return undefined;
     } catch (error) {
-      return describeRevert(error);
+      const reason = describeRevert(error);
+      // An RPC outage is no verdict on the intent: the tick fails and the intent waits.
+      if (reason === undefined) throw error;
+      return this.describe(reason);
     }
   }
 
-  /** Intents that will never make it: a reservation that cannot be made leaves its job unfunded. */
+  /** Reads the chain to tell whether a revert means our intent is already there. */
+  private async askChain(client: ChainPublicClient, intent: Intent): Promise<ChainAnswer> {
+    const market = { client, address: marketOf(this.config), startBlock: this.config.chain.startBlock };
+    return intent.kind === "reserve" ? reservationAnswer(market, intent) : challengeAnswer(market, intent);
+  }
+
+  /**
+   * Intents that will never make it. A reservation that cannot be made leaves its
+   * job unfunded; the intents behind it (its result or release, their settlement)
+   * failed with it and are the same job, so they have nothing more to record.
+   */
   private async giveUp(intents: StoredIntent[], reason?: string): Promise<void> {
-    for (const { intent } of intents) {
-      console.error(`relayer: giving up on ${intent.kind} for ${intent.jobId}: ${reason ?? "kept failing"}`);
-      if (intent.kind === "reserve") await markUnfunded(this.env, intent.jobId, reason ?? "the escrow reservation kept failing");
+    for (const { intent, error } of intents) {
+      const why = error ?? reason ?? "kept failing";
+      console.error(`relayer: giving up on ${intent.kind} for ${intent.jobId}: ${why}`);
+      if (intent.kind === "reserve") await markUnfunded(this.env, intent.jobId, why);
     }
+  }
+
+  private describe(error: unknown): string {
+    return safeErrorText(error, this.config.chain.rpcUrl);
   }
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof BaseError ? error.shortMessage : error instanceof Error ? error.message : String(error);
-}
-
-function describeRevert(error: unknown): string {
-  if (error instanceof BaseError) {
-    const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-    if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) return reverted.data.errorName;
-    const data = (error.walk((e) => typeof (e as { data?: unknown }).data === "string") as { data?: Hex } | null)?.data;
-    if (data) {
-      try {
-        return decodeErrorResult({ abi: pondMarketAbi, data }).errorName;
-      } catch {
-        // Not one of the market's errors: fall through to the message.
-      }
+/** The contract error a call reverted with (its name when the market's ABI knows it); undefined when it did not revert. */
+function describeRevert(error: unknown): string | undefined {
+  if (!(error instanceof BaseError)) return undefined;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) return reverted.data.errorName;
+  const data = (error.walk((e) => typeof (e as { data?: unknown }).data === "string") as { data?: Hex } | null)?.data;
+  if (data) {
+    try {
+      return decodeErrorResult({ abi: pondMarketAbi, data }).errorName;
+    } catch {
+      // Not one of the market's errors: a revert all the same.
     }
-    return error.shortMessage;
   }
-  return String(error);
+  const revertedOther = data !== undefined || error.walk((e) => e instanceof ExecutionRevertedError) !== null;
+  return revertedOther ? error.shortMessage : undefined;
 }

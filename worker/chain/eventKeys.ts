@@ -35,8 +35,5 @@ export function touch(event: IndexedEvent, into: Touched): void {
   for (const key of ["provider", "mediator"]) add(into.providers, address(key));
 }
 
-/** Events that change who can be picked as a provider or how it is ranked. */
-export const providerEvents = new Set(["ProviderRegistered", "ProviderDeregistered", "StakeAdded", "UnbondRequested", "Unbonded", "UnbondingReclaimed"]);
-
 /** Events after which a job's settlement should be announced. */
 export const settlementEvents = new Set(["JobReserved", "ChallengeOpened", "JobSettled", "JobReleased", "ChallengeResolved"]);

@@ -3,7 +3,10 @@
 // is harmless; block hashes are kept, so a reorg is noticed and rewound.
 // Balances, stakes and job settlement are then read from the contract itself
 // at the indexed block: events say what changed, the contract says what is.
-import { desc, eq, gt, inArray, lte } from "drizzle-orm";
+// What an event asks for (a webhook, relayer work, a mediator's call) is done
+// from the rows not yet marked processed, and marked only once it succeeded:
+// a tick that fails half way is picked up by the next one.
+import { and, asc, desc, eq, gt, inArray, isNull, lte, or } from "drizzle-orm";
 import { parseEventLogs, type Address, type Hex } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import type { Config } from "../config.ts";
@@ -19,6 +22,8 @@ const CURSOR_ID = "market";
 export const CHUNK_BLOCKS = 2_000n;
 /** How many recent block hashes are kept for finding a common ancestor after a reorg. */
 const KEPT_BLOCKS = 512;
+/** Unprocessed events handled per tick; more make the tick report itself behind. */
+export const MAX_UNPROCESSED = 500;
 
 export interface IndexerDeps {
   db: Db;
@@ -39,9 +44,17 @@ export interface IndexResult {
   from: bigint;
   to: bigint;
   target: bigint;
+  /** Events seen for the first time. */
   events: number;
+  /** Whether more unprocessed events wait than one tick handles. */
+  backlog: boolean;
+  /** Follow-ups that failed; their events stay unprocessed and are tried again next tick. */
+  failures: string[];
   rewoundTo?: bigint;
 }
+
+/** An indexed event as stored (args as JSON). */
+type EventRow = typeof chainEvents.$inferSelect;
 
 /** Jsonable event args (bigints as strings). */
 function plain(args: unknown): Record<string, unknown> {
@@ -96,7 +109,7 @@ export async function indexOnce(deps: IndexerDeps): Promise<IndexResult> {
   const target = await confirmedTarget(deps);
   const from = last + 1n;
   const to = target < from + CHUNK_BLOCKS - 1n ? target : from + CHUNK_BLOCKS - 1n;
-  let fresh: Array<{ name: string; args: Record<string, unknown>; txHash: string; logIndex: number }> = [];
+  let fresh = 0;
   if (from <= to) {
     const logs = parseEventLogs({ abi: pondMarketAbi, logs: await client.getLogs({ address: market, fromBlock: from, toBlock: to }) });
     const toHash = (await client.getBlock({ blockNumber: to })).hash;
@@ -111,8 +124,9 @@ export async function indexOnce(deps: IndexerDeps): Promise<IndexResult> {
     }));
     const blocks = new Map<number, string>([[Number(to), toHash], ...rows.map((r) => [r.blockNumber, r.blockHash] as [number, string])]);
     // One statement per event (D1 caps bound parameters per statement); RETURNING names the ones never seen before.
+    // New rows are unprocessed: what they ask for is done below, and again on later ticks until it succeeds.
     const statements = [
-      ...rows.map((row) => db.insert(chainEvents).values(row).onConflictDoNothing().returning({ txHash: chainEvents.txHash, logIndex: chainEvents.logIndex })),
+      ...rows.map((row) => db.insert(chainEvents).values(row).onConflictDoNothing().returning({ txHash: chainEvents.txHash })),
       ...[...blocks].map(([number, hash]) => db.insert(chainBlocks).values({ number, hash }).onConflictDoUpdate({ target: chainBlocks.number, set: { hash } })),
       db.insert(chainCursor).values({ id: CURSOR_ID, blockNumber: Number(to), blockHash: toHash, updatedAt: Date.now() }).onConflictDoUpdate({
         target: chainCursor.id,
@@ -121,25 +135,35 @@ export async function indexOnce(deps: IndexerDeps): Promise<IndexResult> {
       db.delete(chainBlocks).where(lte(chainBlocks.number, Number(to) - KEPT_BLOCKS)),
     ];
     const results = (await db.batch(statements as [(typeof statements)[number], ...typeof statements])) as unknown[];
-    const inserted = new Set(
-      results
-        .slice(0, rows.length)
-        .flatMap((r) => r as Array<{ txHash: string; logIndex: number }>)
-        .map((r) => `${r.txHash}:${r.logIndex}`),
-    );
-    fresh = rows.filter((row) => inserted.has(`${row.txHash}:${row.logIndex}`));
+    fresh = results.slice(0, rows.length).reduce<number>((n, r) => n + (r as unknown[]).length, 0);
     for (const row of rows) touch(row, touched);
   }
 
-  await refresh(deps, touched, to < from ? target : to, fresh);
-  return { from, to, target, events: fresh.length, ...(rewoundTo !== undefined ? { rewoundTo } : {}) };
+  const block = to < from ? target : to;
+  // Oldest first, and only what the indexed range holds (a rewind deleted what a reorg orphaned).
+  const unprocessed = await db
+    .select()
+    .from(chainEvents)
+    .where(and(isNull(chainEvents.processedAt), lte(chainEvents.blockNumber, Number(block))))
+    .orderBy(asc(chainEvents.blockNumber), asc(chainEvents.logIndex))
+    .limit(MAX_UNPROCESSED);
+  for (const event of unprocessed) touch({ name: event.name, args: event.args as Record<string, unknown> }, touched);
+
+  await refresh(deps, touched, block, unprocessed);
+  const failures = await followUp(deps, unprocessed);
+  return { from, to, target, events: fresh, backlog: unprocessed.length === MAX_UNPROCESSED, failures, ...(rewoundTo !== undefined ? { rewoundTo } : {}) };
 }
 
-/** Reads the touched state from the contract at `block` and writes it to D1; announces what new events changed. */
-async function refresh(deps: IndexerDeps, touched: Touched, block: bigint, fresh: Array<{ name: string; args: Record<string, unknown> }>): Promise<void> {
+/**
+ * Reads the touched state from the contract at `block` and writes it to D1; a job's
+ * settlement is announced when an unprocessed event changed it. A failure here
+ * throws before anything is marked processed, so the next tick reads and announces
+ * again (webhooks are at least once).
+ */
+async function refresh(deps: IndexerDeps, touched: Touched, block: bigint, unprocessed: readonly EventRow[]): Promise<void> {
   const { db, client, market } = deps;
   const read = { address: market, abi: pondMarketAbi, blockNumber: block } as const;
-  const announced = new Set(fresh.filter((e) => settlementEvents.has(e.name)).map((e) => jobIdOf(e)).filter((id): id is string => id !== undefined));
+  const announced = new Set(unprocessed.filter((e) => settlementEvents.has(e.name) && e.chainJobId !== null).map((e) => e.chainJobId!));
 
   for (const chainJobId of touched.jobs) {
     const job = await client.readContract({ ...read, functionName: "jobOf", args: [chainJobId as Hex] });
@@ -168,44 +192,89 @@ async function refresh(deps: IndexerDeps, touched: Touched, block: bigint, fresh
     writes.push(db.insert(chainProviders).values({ address: provider, ...values }).onConflictDoUpdate({ target: chainProviders.address, set: values }));
   }
   if (writes.length > 0) await db.batch(writes as [(typeof writes)[number], ...typeof writes]);
-
-  await followUp(deps, fresh);
 }
 
 /** Events that ask for more chain work, or for a mediator to re-run a job. */
 const followUpEvents = new Set(["ResultSubmitted", "ChallengeOpened", "MediatorAssigned", "MediatorReseeded"]);
 
-async function followUp(deps: IndexerDeps, fresh: Array<{ name: string; args: Record<string, unknown> }>): Promise<void> {
-  const events = fresh.filter((e) => followUpEvents.has(e.name) && jobIdOf(e) !== undefined);
-  if (events.length === 0) return;
-  const ids = [...new Set(events.map((e) => jobIdOf(e)!))];
+/**
+ * Does what each unprocessed event asks for and marks it processed once done.
+ * Every step is safe to repeat: the relayer keeps one intent per kind and job,
+ * settlement updates write what the contract says. One event's failure does not
+ * hold the others back, nor does it fail the tick (a balance check waiting on a
+ * sync still gets its answer): it is left unprocessed and returned.
+ */
+async function followUp(deps: IndexerDeps, unprocessed: readonly EventRow[]): Promise<string[]> {
+  if (unprocessed.length === 0) return [];
+  const ids = [...new Set(unprocessed.filter((e) => followUpEvents.has(e.name) && e.chainJobId !== null).map((e) => e.chainJobId!))];
   const known: Array<{ id: string; chainJobId: string }> = [];
   for (let i = 0; i < ids.length; i += 90) {
     known.push(...(await deps.db.select({ id: jobs.id, chainJobId: jobs.chainJobId }).from(jobs).where(inArray(jobs.chainJobId, ids.slice(i, i + 90)))));
   }
   const apiIdOf = new Map(known.map((j) => [j.chainJobId, j.id]));
+
+  const done: EventRow[] = [];
+  const asking: EventRow[] = [];
   const intents: Intent[] = [];
-  for (const event of events) {
-    const chainJobId = jobIdOf(event)! as Hex;
-    const jobId = apiIdOf.get(chainJobId);
-    if (!jobId) continue; // not one of ours
+  const failures: string[] = [];
+  for (const event of unprocessed) {
+    const chainJobId = event.chainJobId as Hex | null;
+    const jobId = chainJobId ? apiIdOf.get(chainJobId) : undefined;
+    // Not a follow-up event, or not one of our jobs: its state was refreshed above, nothing more to do.
+    if (!followUpEvents.has(event.name) || !chainJobId || !jobId) {
+      done.push(event);
+      continue;
+    }
     const base = { jobId, chainJobId, payload: {} };
-    switch (event.name) {
-      case "ResultSubmitted":
-        // Its challenge window opens: once it closes, the relayer settles.
-        intents.push({ ...base, kind: "settle", notBefore: Number(event.args.challengeEnd) });
-        break;
-      case "ChallengeOpened":
-        // Draw the mediator as soon as the seed block exists; void the challenge if nobody answers in time.
-        intents.push({ ...base, kind: "assign" }, { ...base, kind: "expire", notBefore: Number(event.args.respondBy) + 1 });
-        break;
-      case "MediatorAssigned":
-        await deps.onMediatorAssigned(jobId, chainJobId, String(event.args.mediator).toLowerCase());
-        break;
-      case "MediatorReseeded":
-        await deps.onReseeded(chainJobId);
-        break;
+    const args = event.args as Record<string, unknown>;
+    try {
+      switch (event.name) {
+        case "ResultSubmitted":
+          // Its challenge window opens: once it closes, the relayer settles.
+          intents.push({ ...base, kind: "settle", notBefore: Number(args.challengeEnd) });
+          asking.push(event);
+          continue;
+        case "ChallengeOpened":
+          // Draw the mediator as soon as the seed block exists; void the challenge if nobody answers in time.
+          intents.push({ ...base, kind: "assign" }, { ...base, kind: "expire", notBefore: Number(args.respondBy) + 1 });
+          asking.push(event);
+          continue;
+        case "MediatorAssigned":
+          await deps.onMediatorAssigned(jobId, chainJobId, String(args.mediator).toLowerCase());
+          break;
+        case "MediatorReseeded":
+          await deps.onReseeded(chainJobId);
+          break;
+      }
+      done.push(event);
+    } catch (error) {
+      failures.push(`${event.name} for ${jobId}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  if (intents.length > 0) await deps.onIntents(intents);
+  if (intents.length > 0) {
+    try {
+      await deps.onIntents(intents);
+      done.push(...asking);
+    } catch (error) {
+      failures.push(`relayer work for ${asking.length} event(s): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  await markProcessed(deps.db, done);
+  return failures;
+}
+
+async function markProcessed(db: Db, events: readonly EventRow[]): Promise<void> {
+  const now = Date.now();
+  // Keyed by (tx hash, log index); a few dozen per statement keeps under D1's bound-parameter cap.
+  const statements = [];
+  for (let i = 0; i < events.length; i += 40) {
+    const chunk = events.slice(i, i + 40);
+    statements.push(
+      db
+        .update(chainEvents)
+        .set({ processedAt: now })
+        .where(or(...chunk.map((e) => and(eq(chainEvents.txHash, e.txHash), eq(chainEvents.logIndex, e.logIndex))))),
+    );
+  }
+  if (statements.length > 0) await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
 }

@@ -51,12 +51,26 @@ export const dependsOn: Record<IntentKind, IntentKind | undefined> = {
   expire: undefined,
 };
 
-/**
- * Reverts that mean "not yet" (the intent waits for a later tick) and ones that
- * mean "nothing left to do" (someone else got there first: the intent is done).
- */
+/** Reverts that mean "not yet": the intent waits for a later tick. */
 export const notYetErrors: ReadonlySet<string> = new Set(["SeedBlockNotMined", "ChallengeWindowOpen", "MediationNotExpired"]);
-export const alreadyDoneErrors: ReadonlySet<string> = new Set(["NotChallenged", "MediatorAlreadyAssigned"]);
+/** Reverts that can only mean "nothing left to do": someone else got there first. */
+export const alreadyDoneErrors: ReadonlySet<string> = new Set(["MediatorAlreadyAssigned"]);
+
+/**
+ * What a revert means for an intent. `ask-chain`: it may be our own earlier
+ * transaction that got there first, or a real refusal; only the chain's state
+ * tells (JobIdUsed: is it our reservation? NotChallenged: did the challenge end,
+ * or was there never one to act on?).
+ */
+export type RevertVerdict = "wait" | "done" | "fail" | "ask-chain";
+
+export function revertVerdict(kind: IntentKind, reason: string): RevertVerdict {
+  if (notYetErrors.has(reason)) return "wait";
+  if (alreadyDoneErrors.has(reason)) return "done";
+  if (reason === "JobIdUsed" && kind === "reserve") return "ask-chain";
+  if (reason === "NotChallenged" && (kind === "assign" || kind === "resolve" || kind === "expire")) return "ask-chain";
+  return "fail";
+}
 
 /** The calldata of one batch: every intent of one kind, in one call. */
 export function batchCalldata(kind: IntentKind, intents: readonly Intent[]): Hex {

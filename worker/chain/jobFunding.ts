@@ -24,6 +24,16 @@ export interface Funding {
   settlement: SettlementStatus;
 }
 
+export const jobKeyUsed = () => conflict("job-key-used", "that authorization's job_key was already used: every job needs a fresh random key");
+
+/** Whether an insert failed on the unique index of jobs.chain_job_id: another job took the same key first. */
+export function isJobKeyTaken(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (/UNIQUE constraint failed: jobs\.chain_job_id/.test(cause.message)) return true;
+  }
+  return false;
+}
+
 export function marketDomain(config: Config) {
   return pondDomain(chainOf(config).id, config.chain.marketAddress ?? zeroAddress);
 }
@@ -37,8 +47,9 @@ export async function fundingFor(args: { env: Env; db: Db; config: Config; accou
     ]);
   }
   await checkAuthorization({ creator: args.account, spec, authorization, domain: marketDomain(config), nowMs: Date.now() });
+  // Checked here for a quick answer; the unique index on jobs.chain_job_id settles a race (see isJobKeyTaken).
   const taken = await args.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.chainJobId, authorization.job_key));
-  if (taken.length > 0) throw conflict("job-key-used", "that authorization's job_key was already used: every job needs a fresh random key");
+  if (taken.length > 0) throw jobKeyUsed();
 
   const price = BigInt(spec.max_price_wei);
   let escrow = await escrowOf(args.db, args.account);

@@ -2,13 +2,15 @@
 // every transaction (with every hash it was sent under), and the next nonce.
 // Written before anything is broadcast, so a restart never loses or repeats work.
 import { z } from "zod";
-import { parsePayload, type Intent, type IntentKind } from "./intents.ts";
+import { dependsOn, intentKinds, parsePayload, type Intent, type IntentKind } from "./intents.ts";
 
 export interface StoredIntent {
   id: number;
   intent: Intent;
   attempts: number;
   solo: boolean;
+  /** Why it failed, once it has. */
+  error: string | null;
 }
 
 export interface StoredTx {
@@ -41,31 +43,49 @@ export class RelayerStore {
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   }
 
-  /** Adds intents; one already known (same kind and job) is left as it is. Returns how many were new. */
-  add(intents: readonly Intent[], now: number): number {
-    let added = 0;
+  /**
+   * Adds intents; one already known (same kind and job) is left as it is, except
+   * a verdict (`resolve`): the latest one sent to us replaces any not yet on chain,
+   * so an early bogus one cannot stand in for the mediator's. Returns the known
+   * intents that had already failed (asked again, their failure is reported again).
+   */
+  add(intents: readonly Intent[], now: number): StoredIntent[] {
+    const alreadyFailed: StoredIntent[] = [];
     for (const intent of intents) {
-      const cursor = this.sql.exec(
-        "INSERT INTO intents (kind, job_id, chain_job_id, payload, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, chain_job_id) DO NOTHING",
-        intent.kind,
-        intent.jobId,
-        intent.chainJobId,
-        JSON.stringify(intent.payload),
-        intent.notBefore ?? 0,
-        now,
-      );
-      added += cursor.rowsWritten;
+      const values = [intent.kind, intent.jobId, intent.chainJobId, JSON.stringify(intent.payload), intent.notBefore ?? 0, now] as const;
+      if (intent.kind === "resolve") {
+        // In flight ('sent'), the transaction keeps its own calldata: if it is mined, that verdict stood;
+        // if it reverts or is dropped, the intent is sent again with this payload.
+        this.sql.exec(
+          `INSERT INTO intents (kind, job_id, chain_job_id, payload, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(kind, chain_job_id) DO UPDATE SET payload = excluded.payload, not_before = excluded.not_before,
+             attempts = 0, solo = 0, error = NULL, state = CASE WHEN intents.state = 'sent' THEN 'sent' ELSE 'pending' END
+           WHERE intents.state != 'done'`,
+          ...values,
+        );
+        continue;
+      }
+      const inserted = this.sql
+        .exec("INSERT INTO intents (kind, job_id, chain_job_id, payload, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, chain_job_id) DO NOTHING RETURNING id", ...values)
+        .toArray();
+      if (inserted.length === 0) {
+        const known = this.sql.exec("SELECT * FROM intents WHERE kind = ? AND chain_job_id = ? AND state = 'failed'", intent.kind, intent.chainJobId).toArray();
+        alreadyFailed.push(...known.map(toIntent));
+      }
     }
-    return added;
+    // Whatever was added behind a dependency that already failed will never go either.
+    this.failDependents();
+    return alreadyFailed;
   }
 
   /** Pending intents of a kind that may go now: due, and whatever they depend on is on chain. */
   ready(kind: IntentKind, dependency: IntentKind | undefined, chainTime: number, limit: number): StoredIntent[] {
-    const blocked = dependency
-      ? `AND NOT EXISTS (SELECT 1 FROM intents d WHERE d.kind = '${dependency}' AND d.chain_job_id = intents.chain_job_id AND d.state != 'done')`
+    // The dependency must exist and be done: a missing one (a lost reserve) is not on chain either.
+    const satisfied = dependency
+      ? `AND EXISTS (SELECT 1 FROM intents d WHERE d.kind = '${dependency}' AND d.chain_job_id = intents.chain_job_id AND d.state = 'done')`
       : "";
     return this.sql
-      .exec(`SELECT * FROM intents WHERE state = 'pending' AND kind = ? AND not_before <= ? ${blocked} ORDER BY solo DESC, id LIMIT ?`, kind, chainTime, limit)
+      .exec(`SELECT * FROM intents WHERE state = 'pending' AND kind = ? AND not_before <= ? ${satisfied} ORDER BY solo DESC, id LIMIT ?`, kind, chainTime, limit)
       .toArray()
       .map(toIntent);
   }
@@ -83,12 +103,14 @@ export class RelayerStore {
     if (outcome === "mined") this.sql.exec("UPDATE intents SET state = 'done' WHERE tx_id = ?", txId);
   }
 
-  /** A batch that reverted: each of its intents is tried again on its own, up to `maxAttempts`. */
+  /**
+   * A batch that reverted: each of its intents is tried again on its own, up to `maxAttempts`.
+   * Returns what failed for good, with the dependents that failed with it.
+   */
   retryAlone(txId: number, maxAttempts: number, error: string): StoredIntent[] {
     this.sql.exec("UPDATE intents SET state = 'pending', tx_id = NULL, solo = 1, attempts = attempts + 1 WHERE tx_id = ?", txId);
     const spent = this.sql.exec("SELECT * FROM intents WHERE state = 'pending' AND attempts >= ?", maxAttempts).toArray().map(toIntent);
-    for (const intent of spent) this.fail(intent.id, error);
-    return spent;
+    return spent.flatMap((intent) => this.fail(intent.id, error));
   }
 
   /** Sends a finished intent again (the contract asked for another try, e.g. a re-seeded mediator draw). */
@@ -101,8 +123,34 @@ export class RelayerStore {
     this.sql.exec("UPDATE intents SET state = 'done' WHERE id = ?", intentId);
   }
 
-  fail(intentId: number, error: string): void {
-    this.sql.exec("UPDATE intents SET state = 'failed', error = ? WHERE id = ?", error, intentId);
+  /** Gives up on an intent, and on the pending ones that needed it. Returns all of them, failed. */
+  fail(intentId: number, error: string): StoredIntent[] {
+    const failed = this.sql.exec("UPDATE intents SET state = 'failed', error = ? WHERE id = ? RETURNING *", error, intentId).toArray().map(toIntent);
+    return [...failed, ...this.failDependents()];
+  }
+
+  /** Fails pending intents whose dependency failed (transitively: a settle behind a result behind a reserve). */
+  private failDependents(): StoredIntent[] {
+    const failed: StoredIntent[] = [];
+    for (;;) {
+      const round: StoredIntent[] = [];
+      for (const kind of intentKinds) {
+        const dependency = dependsOn[kind];
+        if (!dependency) continue;
+        const rows = this.sql
+          .exec(
+            `UPDATE intents SET state = 'failed', error = ? WHERE state = 'pending' AND kind = ?
+             AND EXISTS (SELECT 1 FROM intents d WHERE d.kind = ? AND d.chain_job_id = intents.chain_job_id AND d.state = 'failed') RETURNING *`,
+            `its ${dependency} failed`,
+            kind,
+            dependency,
+          )
+          .toArray();
+        round.push(...rows.map(toIntent));
+      }
+      if (round.length === 0) return failed;
+      failed.push(...round);
+    }
   }
 
   /** Puts a dropped transaction's intents back to be sent again under a new nonce. */
@@ -162,8 +210,13 @@ export class RelayerStore {
       }));
   }
 
+  /**
+   * Whether a tick can move anything: a transaction to watch, or a pending intent
+   * that is not waiting on a dependency nobody asked for (that one waits for the
+   * sweeper to re-derive it, which schedules the relayer again).
+   */
   hasWork(): boolean {
-    return this.sql.exec("SELECT 1 FROM intents WHERE state IN ('pending', 'sent') LIMIT 1").toArray().length > 0;
+    return this.sql.exec(`SELECT 1 FROM intents WHERE state = 'sent' OR (state = 'pending' AND ${dependencyKnown("intents")}) LIMIT 1`).toArray().length > 0;
   }
 
   nextNonce(): number | undefined {
@@ -174,11 +227,16 @@ export class RelayerStore {
   setNextNonce(nonce: number): void {
     this.sql.exec("INSERT INTO meta (key, value) VALUES ('next_nonce', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(nonce));
   }
+}
 
-  counts(): Record<string, number> {
-    const rows = this.sql.exec("SELECT kind || ':' || state AS k, COUNT(*) AS n FROM intents GROUP BY kind, state").toArray();
-    return Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
-  }
+/** SQL: the intent row `alias` has no dependency, or its dependency row exists. Built from `dependsOn`. */
+function dependencyKnown(alias: string): string {
+  const cases = intentKinds
+    .filter((kind) => dependsOn[kind] !== undefined)
+    .map((kind) => `WHEN '${kind}' THEN '${dependsOn[kind]}'`)
+    .join(" ");
+  const dependency = `(CASE ${alias}.kind ${cases} END)`;
+  return `(${dependency} IS NULL OR EXISTS (SELECT 1 FROM intents d WHERE d.kind = ${dependency} AND d.chain_job_id = ${alias}.chain_job_id))`;
 }
 
 function toIntent(row: Record<string, SqlStorageValue>): StoredIntent {
@@ -187,6 +245,7 @@ function toIntent(row: Record<string, SqlStorageValue>): StoredIntent {
     id: Number(row.id),
     attempts: Number(row.attempts),
     solo: Number(row.solo) === 1,
+    error: row.error === null ? null : String(row.error),
     intent: {
       kind,
       jobId: String(row.job_id),

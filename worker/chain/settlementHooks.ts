@@ -13,19 +13,41 @@ import type { Intent } from "./intents.ts";
 import { relayerFor } from "./relayer.ts";
 
 export function chainIntentsFor(row: JobRow, from: JobStatus | null): Intent[] {
-  if (!row.authSignature || row.authDeadline === null) return [];
+  if (!isAuthorized(row)) return [];
   const to = row.status as JobStatus;
+  if (from === null && to === "queued") return [reserveIntentOf(row)];
+  return closingIntentsOf(row);
+}
+
+/**
+ * Everything the chain should have been asked for a job so far: its reservation,
+ * and once it finished, its result or release. The sweeper sends these again for
+ * jobs whose chain work is still open, in case an enqueue was lost; the relayer
+ * keeps one intent per kind and job, so asking twice is harmless.
+ */
+export function outstandingChainIntents(row: JobRow): Intent[] {
+  if (!isAuthorized(row)) return [];
+  return [reserveIntentOf(row), ...closingIntentsOf(row)];
+}
+
+function isAuthorized(row: JobRow): boolean {
+  return row.authSignature !== null && row.authDeadline !== null;
+}
+
+function reserveIntentOf(row: JobRow): Intent {
   const spec = row.spec as JobSpec;
+  return {
+    kind: "reserve",
+    jobId: row.id,
+    chainJobId: row.chainJobId as Hex,
+    payload: { creator: row.account as Hex, specHash: specHashOf(spec), maxPriceWei: spec.max_price_wei, deadline: row.authDeadline!, signature: row.authSignature as Hex },
+  };
+}
+
+/** A succeeded job's claim, or the release of one that did not succeed; nothing while it runs. */
+function closingIntentsOf(row: JobRow): Intent[] {
+  const to = row.status as JobStatus;
   const base = { jobId: row.id, chainJobId: row.chainJobId as Hex };
-  if (from === null && to === "queued") {
-    return [
-      {
-        ...base,
-        kind: "reserve",
-        payload: { creator: row.account as Hex, specHash: specHashOf(spec), maxPriceWei: spec.max_price_wei, deadline: row.authDeadline, signature: row.authSignature as Hex },
-      },
-    ];
-  }
   if (to === "succeeded" && row.amountWei !== null && row.resultSignature !== null && row.output) {
     return [{ ...base, kind: "result", payload: { resultHash: (row.output as OutputManifest).result_hash as Hex, amountWei: row.amountWei, signature: row.resultSignature as Hex } }];
   }

@@ -1,6 +1,6 @@
 // Where chain outcomes meet jobs: a job's settlement follows its on-chain
 // status, and each change is announced by webhook.
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { isTerminal, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
 import { getConfig } from "../config.ts";
@@ -10,6 +10,7 @@ import type { Env } from "../env.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { transitionJob } from "../jobs/transitions.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
+import { redactRpcUrl } from "./safeErrorText.ts";
 
 /** The contract's JobStatus enum (contracts/src/PondTypes.sol), in order. */
 export const onChainStatuses = ["none", "reserved", "reported", "challenged", "settled", "released", "refunded"] as const;
@@ -47,15 +48,26 @@ export async function applySettlement(env: Env, chainJobId: string, settlement: 
   await dispatchJobEvent({ db, queue: env.WEBHOOKS, baseUrl: config.publicUrl ?? "" }, row, event);
 }
 
-/** The reservation could not be made: the job cannot be paid for, so it does not run. */
+/**
+ * The reservation could not be made: the job cannot be paid for. Only a job whose
+ * reservation was never seen on chain (`reserving`) is marked; a running job is
+ * failed, so it does not run unpaid, while a finished one keeps its status (a
+ * succeeded job stays succeeded, unpaid). Safe to call again.
+ */
 export async function markUnfunded(env: Env, jobId: string, reason: string): Promise<void> {
   const config = getConfig(env);
   const db = createDb(env.DB);
-  const [row] = await db.update(jobs).set({ settlement: "unfunded" }).where(eq(jobs.id, jobId)).returning();
+  const [row] = await db
+    .update(jobs)
+    .set({ settlement: "unfunded" })
+    .where(and(eq(jobs.id, jobId), eq(jobs.settlement, "reserving")))
+    .returning();
   if (!row || isTerminal(row.status as JobStatus)) return;
+  const why = redactRpcUrl(reason, config.chain.rpcUrl);
   try {
-    await transitionJob({ env, db, config, baseUrl: config.publicUrl ?? "" }, jobId, "failed", { error: `the escrow reservation failed (${reason}); deposit more and try again` }, "chain");
+    await transitionJob({ env, db, config, baseUrl: config.publicUrl ?? "" }, jobId, "failed", { error: `the escrow reservation failed (${why}); deposit more and try again` }, "chain");
   } catch (error) {
+    // Finished meanwhile: its status is its own.
     if (!(error instanceof IllegalTransitionError)) throw error;
   }
 }

@@ -75,7 +75,11 @@ export const jobs = sqliteTable(
     index("jobs_account_status_seq").on(t.account, t.status, t.seq),
     index("jobs_status").on(t.status),
     index("jobs_provider_status").on(t.provider, t.status),
-    index("jobs_chain_job_id").on(t.chainJobId),
+    // Unique: two jobs with one chain id would share one escrow reservation. Jobs without an
+    // authorization get keccak256(id), unique like their id.
+    uniqueIndex("jobs_chain_job_id").on(t.chainJobId),
+    // The sweeper looks for jobs whose chain work is still open.
+    index("jobs_settlement").on(t.settlement),
   ],
 );
 
@@ -189,8 +193,15 @@ export const chainEvents = sqliteTable(
     name: text("name").notNull(),
     args: text("args", { mode: "json" }).notNull(),
     chainJobId: text("chain_job_id"),
+    /** Set once what the event asks for (settlement read, webhook, relayer work, mediator call) was done. */
+    processedAt: integer("processed_at"),
   },
-  (t) => [primaryKey({ columns: [t.txHash, t.logIndex] }), index("chain_events_block").on(t.blockNumber), index("chain_events_job").on(t.chainJobId)],
+  (t) => [
+    primaryKey({ columns: [t.txHash, t.logIndex] }),
+    index("chain_events_block").on(t.blockNumber),
+    index("chain_events_job").on(t.chainJobId),
+    index("chain_events_unprocessed").on(t.processedAt, t.blockNumber),
+  ],
 );
 
 /** Creators' escrow as the contract holds it, as of the indexed block. */

@@ -3,6 +3,8 @@
 // generic 500 so no internals (or secrets) leak.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { redactRpcUrl } from "../chain/safeErrorText.ts";
+import type { Config } from "../config.ts";
 import { ApiError, apiErrorResponse, problemResponse } from "./problem.ts";
 
 export function handleError(error: Error, c: Context): Response {
@@ -13,7 +15,10 @@ export function handleError(error: Error, c: Context): Response {
     const detail = status === 400 ? "the request body is not valid JSON" : error.message || "request refused";
     return problemResponse({ type: "https://pond.dev/problems/http", title: status === 400 ? "Bad request" : "Request refused", status, detail, instance });
   }
-  console.error(`unhandled error on ${c.req.method} ${instance}:`, error);
+  // The stack starts with the message, where viem writes the RPC URL (which may hold an API key).
+  // Config may not be parsed yet (the error may be that it is invalid): then the raw variable is all there is.
+  const rpcUrl = (c.get("config") as Config | undefined)?.chain.rpcUrl ?? (c.env as { RPC_URL?: string } | undefined)?.RPC_URL;
+  console.error(`unhandled error on ${c.req.method} ${instance}:`, redactRpcUrl(error.stack ?? `${error.name}: ${error.message}`, rpcUrl));
   return problemResponse({
     type: "https://pond.dev/problems/internal",
     title: "Internal error",

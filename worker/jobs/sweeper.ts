@@ -1,12 +1,15 @@
 // The safety net, run by the cron trigger: whatever a lost message or a
 // crashed object left behind is finished here, so no job is stuck forever and
 // no announced event is lost.
-import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
-import type { JobStatus } from "../../protocol/jobStatus.ts";
+import { terminalStatuses, type JobStatus } from "../../protocol/jobStatus.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 import { eventForStatus } from "../../protocol/webhookEvents.ts";
-import { idempotencyKeys, jobs, jobTransitions, webhookDeliveries } from "../db/schema.ts";
+import { isChainConfigured } from "../chain/clients.ts";
+import { relayerFor } from "../chain/relayer.ts";
+import { outstandingChainIntents } from "../chain/settlementHooks.ts";
+import { chainEvents, idempotencyKeys, jobs, jobTransitions, webhookDeliveries } from "../db/schema.ts";
 import { matchmakerFor, queuedJobOf } from "../matching/scheduling.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
 import { IllegalTransitionError } from "./stateMachine.ts";
@@ -17,6 +20,8 @@ const STUCK_DELIVERY_MS = 5 * 60_000;
 /** How long past its own deadline a job may be left before the sweeper ends it. */
 const DEADLINE_SLACK_MS = 2 * 60_000;
 const MAX_STARTING_MS = 60 * 60_000;
+/** How long a job's chain work may take to show on chain before it is asked for again. */
+const CHAIN_GRACE_MS = 2 * 60_000;
 const BATCH = 100;
 
 export async function sweep(ctx: JobContext, now = Date.now()): Promise<void> {
@@ -67,7 +72,40 @@ export async function sweep(ctx: JobContext, now = Date.now()): Promise<void> {
     }
   }
 
+  await restoreChainWork(ctx, now);
+
   await db.delete(idempotencyKeys).where(sql`${idempotencyKeys.expiresAt} < ${now}`);
+}
+
+/**
+ * Chain work a lost enqueue may have dropped (transitions ask the relayer once and
+ * only log a failure): reservations the chain never showed, and finished jobs
+ * whose result or release is not on chain either. Their intents are derived again
+ * and sent; the relayer ignores the ones it already has.
+ */
+export async function restoreChainWork(ctx: JobContext, now: number): Promise<void> {
+  const { db, config } = ctx;
+  if (!isChainConfigured(config) || !config.chain.relayerAddress) return;
+  const stale = now - CHAIN_GRACE_MS;
+  const closedOnChain = db
+    .select({ one: sql`1` })
+    .from(chainEvents)
+    .where(and(eq(chainEvents.chainJobId, jobs.chainJobId), inArray(chainEvents.name, ["ResultSubmitted", "JobReleased"])));
+  const open = await db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        isNotNull(jobs.authSignature),
+        or(
+          and(eq(jobs.settlement, "reserving"), lt(jobs.createdAt, stale)),
+          and(eq(jobs.settlement, "pending"), inArray(jobs.status, [...terminalStatuses]), lt(jobs.completedAt, stale), sql`NOT EXISTS ${closedOnChain}`),
+        ),
+      ),
+    )
+    .limit(BATCH * 5);
+  const intents = open.flatMap(outstandingChainIntents);
+  if (intents.length > 0) await relayerFor(ctx.env, config).enqueue(intents);
 }
 
 async function endJob(ctx: JobContext, jobId: string, to: JobStatus, error: string): Promise<void> {

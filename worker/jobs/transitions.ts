@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import type { Env } from "../env.ts";
+import { isJobKeyTaken, jobKeyUsed } from "../chain/jobFunding.ts";
 import { onJobTransitionForChain } from "../chain/settlementHooks.ts";
 import { onJobTransition, type TransitionOrigin } from "../matching/scheduling.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
@@ -134,13 +135,18 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
 /** Records a new job and its first transition (∅ → queued) in one batch, then announces it. */
 export async function insertQueuedJob(ctx: JobContext, row: typeof jobs.$inferInsert): Promise<JobRow> {
   const audience = { account: row.account, webhook: row.webhook ?? null, webhookEventsFilter: row.webhookEventsFilter as string[] };
-  const [inserted, transition] = await ctx.db.batch([
-    ctx.db.insert(jobs).values({ ...row, status: "queued" }).returning(),
-    ctx.db
-      .insert(jobTransitions)
-      .select(sql`SELECT NULL, ${row.id}, NULL, 'queued', NULL, ${row.createdAt}, ${dispatchedAtSql("job.queued", audience, row.createdAt)}`)
-      .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
-  ]);
+  const [inserted, transition] = await ctx.db
+    .batch([
+      ctx.db.insert(jobs).values({ ...row, status: "queued" }).returning(),
+      ctx.db
+        .insert(jobTransitions)
+        .select(sql`SELECT NULL, ${row.id}, NULL, 'queued', NULL, ${row.createdAt}, ${dispatchedAtSql("job.queued", audience, row.createdAt)}`)
+        .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
+    ])
+    .catch((error: unknown) => {
+      // Two requests with one authorization: the second loses here, however close they came.
+      throw isJobKeyTaken(error) ? jobKeyUsed() : error;
+    });
   const job = inserted[0]!;
   const announce = announceTransition(ctx, job, null, transition[0], "api");
   if (ctx.defer) ctx.defer(announce);

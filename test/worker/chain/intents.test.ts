@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decodeFunctionData, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { pondMarketAbi } from "../../../contracts/generated/pondMarket.ts";
-import { batchCalldata, dependsOn, type Intent } from "../../../worker/chain/intents.ts";
+import { batchCalldata, dependsOn, revertVerdict, type Intent } from "../../../worker/chain/intents.ts";
 import { chainIntentsFor } from "../../../worker/chain/settlementHooks.ts";
 import { emptyTouched, touch } from "../../../worker/chain/eventKeys.ts";
 import { settlementFor } from "../../../worker/chain/settlementUpdates.ts";
@@ -44,6 +44,27 @@ describe("batchCalldata", () => {
 
   it("orders work: results and releases after the reservation, settlement after the result, a verdict after the draw", () => {
     expect(dependsOn).toEqual({ reserve: undefined, result: "reserve", release: "reserve", settle: "result", assign: undefined, resolve: "assign", expire: undefined });
+  });
+});
+
+describe("revertVerdict", () => {
+  it("waits on reverts that mean not yet, and takes a mediator already drawn as done", () => {
+    expect(revertVerdict("settle", "ChallengeWindowOpen")).toBe("wait");
+    expect(revertVerdict("assign", "SeedBlockNotMined")).toBe("wait");
+    expect(revertVerdict("assign", "MediatorAlreadyAssigned")).toBe("done");
+  });
+
+  it("asks the chain before taking a used job id or a missing challenge for done", () => {
+    // Our own reservation, mined under a hash we never saw, or someone else's: only jobOf tells.
+    expect(revertVerdict("reserve", "JobIdUsed")).toBe("ask-chain");
+    // An early, bogus verdict reverts NotChallenged too: it must not count as the challenge resolved.
+    for (const kind of ["assign", "resolve", "expire"] as const) expect(revertVerdict(kind, "NotChallenged")).toBe("ask-chain");
+  });
+
+  it("fails what the contract refuses for good", () => {
+    expect(revertVerdict("reserve", "InsufficientEscrow")).toBe("fail");
+    expect(revertVerdict("resolve", "InvalidMediatorSignature")).toBe("fail");
+    expect(revertVerdict("result", "JobIdUsed")).toBe("fail");
   });
 });
 

@@ -1,0 +1,37 @@
+// One authorization, one job: the job key is unique in D1, however close two
+// requests with the same key come.
+import { env } from "cloudflare:test";
+import { keccak256, stringToHex } from "viem";
+import { describe, expect, it } from "vitest";
+import { getConfig } from "../../../worker/config.ts";
+import { ApiError } from "../../../worker/http/problem.ts";
+import { insertQueuedJob, type JobContext } from "../../../worker/jobs/transitions.ts";
+import { CREATOR, db, unmatchableSpec } from "./jobRows.ts";
+import { accounts } from "../../../worker/db/schema.ts";
+
+describe("a job key", () => {
+  it("is refused for a second job even when both passed the check (409 job-key-used)", async () => {
+    await db.insert(accounts).values({ address: CREATOR, webhookSecretEnc: "x" }).onConflictDoNothing();
+    const announcements: Promise<unknown>[] = [];
+    const ctx: JobContext = { env, db, config: getConfig(env), baseUrl: "https://pond.test", defer: (work) => announcements.push(work) };
+    const jobKey = keccak256(stringToHex(crypto.randomUUID()));
+    const row = (id: string) => ({
+      id,
+      account: CREATOR,
+      status: "queued",
+      spec: unmatchableSpec,
+      chainJobId: jobKey,
+      authSignature: `0x${"11".repeat(65)}`,
+      authDeadline: 1_900_000_000,
+      settlement: "reserving",
+      webhookEventsFilter: [],
+      createdAt: Date.now(),
+    });
+
+    await insertQueuedJob(ctx, row(`job_first_${crypto.randomUUID().replaceAll("-", "")}`));
+    const second = await insertQueuedJob(ctx, row(`job_second_${crypto.randomUUID().replaceAll("-", "")}`)).catch((error: unknown) => error);
+    expect(second).toBeInstanceOf(ApiError);
+    expect((second as ApiError).toProblem()).toMatchObject({ status: 409, type: "https://pond.dev/problems/job-key-used" });
+    await Promise.allSettled(announcements);
+  });
+});
