@@ -1,12 +1,13 @@
 // Where chain outcomes meet jobs: a job's settlement follows its on-chain
 // status, and each change is announced by webhook.
 import { and, eq } from "drizzle-orm";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
-import { getConfig } from "../config.ts";
-import { createDb } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
 import type { Env } from "../env.ts";
+import { backgroundJobContext } from "../jobs/backgroundContext.ts";
+import { matchmakerFor, queuedJobOf } from "../matching/scheduling.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { transitionJob } from "../jobs/transitions.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
@@ -38,14 +39,18 @@ const eventFor: Partial<Record<SettlementStatus, WebhookEventType>> = {
   refunded: "job.refunded",
 };
 
-/** Sets a job's settlement; announces it when `announce` (a first sighting of the event, not a re-read). */
+/**
+ * Sets a job's settlement; announces it when `announce` (a first sighting of the
+ * event, not a re-read). A queued job whose reservation is now on chain goes to
+ * its matchmaker: until then no provider is offered work it might not be paid for.
+ */
 export async function applySettlement(env: Env, chainJobId: string, settlement: SettlementStatus, announce: boolean): Promise<void> {
-  const db = createDb(env.DB);
+  const { db, baseUrl } = backgroundJobContext(env);
   const [row] = await db.update(jobs).set({ settlement }).where(eq(jobs.chainJobId, chainJobId)).returning();
+  if (!row) return;
+  if (settlement === "pending" && row.status === "queued") await matchmakerFor(env, row.spec as JobSpec).ensureQueued(queuedJobOf(row));
   const event = eventFor[settlement];
-  if (!row || !announce || !event) return;
-  const config = getConfig(env);
-  await dispatchJobEvent({ db, queue: env.WEBHOOKS, baseUrl: config.publicUrl ?? "" }, row, event);
+  if (announce && event) await dispatchJobEvent({ db, queue: env.WEBHOOKS, baseUrl }, row, event);
 }
 
 /**
@@ -55,17 +60,16 @@ export async function applySettlement(env: Env, chainJobId: string, settlement: 
  * succeeded job stays succeeded, unpaid). Safe to call again.
  */
 export async function markUnfunded(env: Env, jobId: string, reason: string): Promise<void> {
-  const config = getConfig(env);
-  const db = createDb(env.DB);
-  const [row] = await db
+  const ctx = backgroundJobContext(env);
+  const [row] = await ctx.db
     .update(jobs)
     .set({ settlement: "unfunded" })
     .where(and(eq(jobs.id, jobId), eq(jobs.settlement, "reserving")))
     .returning();
   if (!row || isTerminal(row.status as JobStatus)) return;
-  const why = redactRpcUrl(reason, config.chain.rpcUrl);
+  const why = redactRpcUrl(reason, ctx.config.chain.rpcUrl);
   try {
-    await transitionJob({ env, db, config, baseUrl: config.publicUrl ?? "" }, jobId, "failed", { error: `the escrow reservation failed (${why}); deposit more and try again` }, "chain");
+    await transitionJob(ctx, jobId, "failed", { error: `the escrow reservation failed (${why}); deposit more and try again` }, "chain");
   } catch (error) {
     // Finished meanwhile: its status is its own.
     if (!(error instanceof IllegalTransitionError)) throw error;

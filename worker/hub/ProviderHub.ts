@@ -21,6 +21,7 @@ import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { marketDomain } from "../chain/jobFunding.ts";
 import { isChainConfigured } from "../chain/clients.ts";
 import { relayerFor } from "../chain/relayer.ts";
+import { safeErrorText } from "../chain/safeErrorText.ts";
 import { getConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
@@ -125,7 +126,7 @@ export class ProviderHub extends DurableObject<Env> {
       });
     } catch (error) {
       // One bad message must not take the connection (or the other providers) down.
-      console.error(`hub: handling ${message.type} from ${attachment.address} failed:`, error);
+      console.error(`hub: handling ${message.type} from ${attachment.address} failed: ${safeErrorText(error, this.config.chain.rpcUrl)}`);
       sendError(ws, "internal", `the hub could not process ${message.type}; it may be retried`);
     }
   }
@@ -386,8 +387,10 @@ export class ProviderHub extends DurableObject<Env> {
       return { ok: false, reason: "the provider is not connected", providerGone: true };
     }
     const db = createDb(this.env.DB);
-    const job = (await db.select({ status: jobs.status, spec: jobs.spec, chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, assignment.jobId)))[0];
+    const job = (await db.select({ status: jobs.status, spec: jobs.spec, chainJobId: jobs.chainJobId, settlement: jobs.settlement }).from(jobs).where(eq(jobs.id, assignment.jobId)))[0];
     if (!job || job.status !== "queued") return { ok: false, reason: "the job is no longer queued", jobGone: true };
+    // Never offer work that might not be paid for; the indexer queues it again once its reservation is on chain.
+    if (job.settlement === "reserving") return { ok: false, reason: "the job's escrow reservation is not on chain yet", jobGone: true };
     // A provider whose stake fell away since it connected (slashed, unbonded) can no longer be paid.
     const unregistered = await unregisteredReason(this.env, this.config, address);
     if (unregistered) {

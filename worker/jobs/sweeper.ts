@@ -55,7 +55,7 @@ export async function sweep(ctx: JobContext, now = Date.now()): Promise<void> {
     const deadline = job.createdAt + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) * 1000;
     if (job.attempt === 0 && deadline + DEADLINE_SLACK_MS < now) {
       await endJob(ctx, job.id, "failed", "the network had no capacity for this job within its match timeout");
-    } else {
+    } else if (job.settlement !== "reserving") {
       await matchmakerFor(ctx.env, spec).ensureQueued(queuedJobOf(job));
     }
   }

@@ -33,7 +33,8 @@ export async function onJobTransition(ctx: JobContext, row: JobRow, from: JobSta
   const to = row.status as JobStatus;
   const spec = row.spec as JobSpec;
   const work: Promise<unknown>[] = [];
-  if (to === "queued") work.push(matchmakerFor(ctx.env, spec).enqueue(queuedJobOf(row)));
+  // A job whose escrow reservation is not on chain yet waits: the indexer hands it over once it is (settlementUpdates.ts).
+  if (to === "queued" && row.settlement !== "reserving") work.push(matchmakerFor(ctx.env, spec).enqueue(queuedJobOf(row)));
   if (from === "queued" && to !== "starting" && origin !== "matchmaker") work.push(matchmakerFor(ctx.env, spec).forget(row.id));
   if (isTerminal(to) && from !== "queued" && row.provider && origin !== "hub") {
     work.push(hubFor(ctx.env, ctx.config, row.provider).jobEnded(row.provider, row.id, to));

@@ -9,7 +9,12 @@ import { HUB_PROTOCOL_VERSION, type OfferMessage } from "../../../protocol/hubMe
 import type { Job } from "../../../protocol/job.ts";
 import { buildManifest, type ManifestFile } from "../../../protocol/manifest.ts";
 import { uploadHeaders, uploadMessage } from "../../../protocol/uploads.ts";
+import { applySettlement } from "../../../worker/chain/settlementUpdates.ts";
+import { createDb } from "../../../worker/db/client.ts";
+import { accounts, jobs } from "../../../worker/db/schema.ts";
 import { hubName, shardOf } from "../../../worker/hub/shard.ts";
+import { backgroundJobContext } from "../../../worker/jobs/backgroundContext.ts";
+import { onJobTransition } from "../../../worker/matching/scheduling.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { call, ORIGIN, post, signIn } from "../client.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
@@ -144,5 +149,37 @@ describe("mediation verdicts", () => {
     await eventually(async () => expect(await statusOf(key, offer.job_id)).toBe("starting"));
     accused.close();
     mediator.close();
+  });
+});
+
+describe("paid jobs", () => {
+  it("are offered only once their escrow reservation is on chain", async () => {
+    const cpus = uniqueCpus();
+    const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+    // As the API leaves a paid job: queued, its reservation sent to the chain but not yet seen there.
+    const id = `job_${crypto.randomUUID().replaceAll("-", "")}`;
+    const creator = "0x00000000000000000000000000000000000000c2";
+    const db = createDb(env.DB);
+    await db.insert(accounts).values({ address: creator, webhookSecretEnc: "x" }).onConflictDoNothing();
+    const [row] = await db
+      .insert(jobs)
+      .values({
+        id,
+        account: creator,
+        status: "queued",
+        spec: { image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000" },
+        chainJobId: `0x${"5a".repeat(16)}${crypto.randomUUID().replaceAll("-", "")}`,
+        settlement: "reserving",
+        webhookEventsFilter: [],
+        createdAt: Date.now(),
+      })
+      .returning();
+    await onJobTransition(backgroundJobContext(env), row!, null, "api");
+    expect(await provider.receives("job.offer", 1_000)).toBe(false);
+
+    // The indexer saw the reservation: now it may run.
+    await applySettlement(env, row!.chainJobId, "pending", false);
+    expect((await provider.next("job.offer")).job_id).toBe(id);
+    provider.close();
   });
 });
