@@ -165,11 +165,12 @@ async function refresh(deps: IndexerDeps, touched: Touched, block: bigint, unpro
   const read = { address: market, abi: pondMarketAbi, blockNumber: block } as const;
   const announced = new Set(unprocessed.filter((e) => settlementEvents.has(e.name) && e.chainJobId !== null).map((e) => e.chainJobId!));
 
+  const settlements: Array<[string, NonNullable<ReturnType<typeof settlementFor>>]> = [];
   for (const chainJobId of touched.jobs) {
     const job = await client.readContract({ ...read, functionName: "jobOf", args: [chainJobId as Hex] });
     touched.accounts.add(job.creator.toLowerCase());
     const settlement = settlementFor(job.status);
-    if (settlement) await deps.onSettlement(chainJobId, settlement, announced.has(chainJobId));
+    if (settlement) settlements.push([chainJobId, settlement]);
   }
 
   const writes = [];
@@ -192,6 +193,8 @@ async function refresh(deps: IndexerDeps, touched: Touched, block: bigint, unpro
     writes.push(db.insert(chainProviders).values({ address: provider, ...values }).onConflictDoUpdate({ target: chainProviders.address, set: values }));
   }
   if (writes.length > 0) await db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  // Balances first: whoever sees a job settled (or gets its webhook) finds the escrow already current.
+  for (const [chainJobId, settlement] of settlements) await deps.onSettlement(chainJobId, settlement, announced.has(chainJobId));
 }
 
 /** Events that ask for more chain work, or for a mediator to re-run a job. */
