@@ -6,7 +6,7 @@ import { JobStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
 import { eq } from "drizzle-orm";
-import { requireApiKey, requireApiKeyWith } from "../auth/requireApiKey.ts";
+import { checkApiKeyNow, keyCheckedInBatch, requireApiKey, requireApiKeyInBatch, requireApiKeyWith } from "../auth/requireApiKey.ts";
 import { jobs } from "../db/schema.ts";
 import { jobContextOf } from "../http/appEnv.ts";
 import { idempotency } from "../http/idempotency.ts";
@@ -18,7 +18,7 @@ import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { insertQueuedJob, transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
-import { fundingFor } from "../chain/jobFunding.ts";
+import { fundingFor, unsettledFunding } from "../chain/jobFunding.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import { bearer, createRouter, problems } from "./openapi.ts";
 
@@ -33,7 +33,8 @@ const createJobRoute = createRoute({
     "Queues a container job. `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. " +
     "Where jobs settle on chain, `authorization` (see GET /v1/chain) is required, and a creator may challenge a result: a mediator re-runs the job and compares result hashes, so a job whose outputs are not deterministic loses a challenge.",
   security: bearer,
-  middleware: [requireApiKey, idempotency] as const,
+  // The key is checked in the same D1 batch that writes the job: one round trip for both.
+  middleware: [requireApiKeyInBatch, idempotency] as const,
   request: {
     headers: z.object({ "idempotency-key": z.string().optional(), prefer: z.string().optional() }),
     body: { required: true, content: { "application/json": { schema: CreateJobRequest } } },
@@ -107,6 +108,8 @@ export const jobRoutes = createRouter()
     const request = c.req.valid("json");
     const config = c.get("config");
     if (request.webhook) {
+      // A webhook's host is looked up in DNS: only for a caller whose key is good.
+      await checkApiKeyNow(c);
       try {
         await assertWebhookUrlAllowed(request.webhook, { isProduction: config.isProduction, resolve: resolveWithDoh });
       } catch (error) {
@@ -114,22 +117,25 @@ export const jobRoutes = createRouter()
         throw error;
       }
     }
-    const account = c.get("account");
-
     const { webhook, webhook_events_filter, authorization, ...spec } = request;
     const ctx = jobContextOf(c);
     const id = randomId("job");
-    const funding = await fundingFor({ env: c.env, db: ctx.db, config, account, jobId: id, spec, ...(authorization ? { authorization } : {}) });
+    const keyCheck = keyCheckedInBatch(c, ctx.db);
+    // Without a key check in the batch, the middleware has checked it (and funding needs the account).
+    const funding = keyCheck
+      ? unsettledFunding(id)
+      : await fundingFor({ env: c.env, db: ctx.db, config, account: c.get("account"), jobId: id, spec, ...(authorization ? { authorization } : {}) });
     let row = await insertQueuedJob(ctx, {
       id,
       ...funding,
-      account,
+      account: keyCheck?.account ?? c.get("account"),
       status: "queued",
       spec,
       webhook: webhook ?? null,
       webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
       createdAt: Date.now(),
-    });
+    }, keyCheck ? [keyCheck.touch] : []);
+    const account = row.account as `0x${string}`;
 
     const waitS = parsePreferWait(c.req.valid("header").prefer);
     if (waitS !== undefined && waitS > 0) {

@@ -8,6 +8,7 @@ import type { JobAuthorizationInput, JobSpec } from "../../protocol/jobSpec.ts";
 import type { SettlementStatus } from "../../protocol/jobStatus.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import { violatesConstraint } from "../db/constraints.ts";
 import { jobs } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { ApiError, conflict, unprocessable } from "../http/problem.ts";
@@ -28,10 +29,12 @@ export const jobKeyUsed = () => conflict("job-key-used", "that authorization's j
 
 /** Whether an insert failed on the unique index of jobs.chain_job_id: another job took the same key first. */
 export function isJobKeyTaken(error: unknown): boolean {
-  for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if (/UNIQUE constraint failed: jobs\.chain_job_id/.test(cause.message)) return true;
-  }
-  return false;
+  return violatesConstraint(error, /UNIQUE constraint failed: jobs\.chain_job_id/);
+}
+
+/** A job on a Pond that does not settle on chain. */
+export function unsettledFunding(jobId: string): Funding {
+  return { chainJobId: chainJobIdOf(jobId), authSignature: null, authDeadline: null, settlement: "none" };
 }
 
 export function marketDomain(config: Config) {
@@ -40,7 +43,7 @@ export function marketDomain(config: Config) {
 
 export async function fundingFor(args: { env: Env; db: Db; config: Config; account: Address; jobId: string; spec: JobSpec; authorization?: JobAuthorizationInput }): Promise<Funding> {
   const { config, authorization, spec } = args;
-  if (!isChainConfigured(config)) return { chainJobId: chainJobIdOf(args.jobId), authSignature: null, authDeadline: null, settlement: "none" };
+  if (!isChainConfigured(config)) return unsettledFunding(args.jobId);
   if (!authorization) {
     throw unprocessable("this API settles jobs on chain: sign a JobAuthorization for the job (GET /v1/chain has the EIP-712 domain) and send it as `authorization`", [
       { path: "authorization", message: "required" },

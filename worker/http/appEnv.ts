@@ -13,7 +13,8 @@ export interface AppEnv {
     baseUrl: string;
     /** The signed-in creator, set by requireApiKey. */
     account: `0x${string}`;
-    apiKeyId: string;
+    /** Set by requireApiKeyInBatch when the route checks the key in its own batch. */
+    apiKeyHash: string | undefined;
     /** Rows a route asked requireApiKeyWith to read alongside the key lookup. */
     preloaded: unknown;
   };

@@ -2,14 +2,17 @@
 // state machine, applied with compare-and-set (so two writers cannot both win),
 // recorded in job_transitions with its time, and then announced: webhooks,
 // the job's room (live waiters and log streams) and the scheduler.
-import { eq, sql } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import { eventForStatus } from "../../protocol/webhookEvents.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import { violatesConstraint } from "../db/constraints.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import type { Env } from "../env.ts";
+import { unknownApiKey } from "../auth/requireApiKey.ts";
 import { isJobKeyTaken, jobKeyUsed } from "../chain/jobFunding.ts";
 import { onJobTransitionForChain } from "../chain/settlementHooks.ts";
 import { onJobTransition, type TransitionOrigin } from "../matching/scheduling.ts";
@@ -132,8 +135,14 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
   return columns;
 }
 
-/** Records a new job and its first transition (∅ → queued) in one batch, then announces it. */
-export async function insertQueuedJob(ctx: JobContext, row: typeof jobs.$inferInsert): Promise<JobRow> {
+/** A new job; its account may be SQL that reads it from the API key in the same batch (requireApiKeyInBatch). */
+export type NewJob = Omit<typeof jobs.$inferInsert, "account"> & { account: string | SQL };
+
+/**
+ * Records a new job and its first transition (∅ → queued) in one batch, with any
+ * statements that must share its fate (`alongside`), then announces it.
+ */
+export async function insertQueuedJob(ctx: JobContext, row: NewJob, alongside: BatchItem<"sqlite">[] = []): Promise<JobRow> {
   const audience = { account: row.account, webhook: row.webhook ?? null, webhookEventsFilter: row.webhookEventsFilter as string[] };
   const [inserted, transition] = await ctx.db
     .batch([
@@ -142,10 +151,14 @@ export async function insertQueuedJob(ctx: JobContext, row: typeof jobs.$inferIn
         .insert(jobTransitions)
         .select(sql`SELECT NULL, ${row.id}, NULL, 'queued', NULL, ${row.createdAt}, ${dispatchedAtSql("job.queued", audience, row.createdAt)}`)
         .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
+      ...alongside,
     ])
     .catch((error: unknown) => {
       // Two requests with one authorization: the second loses here, however close they came.
-      throw isJobKeyTaken(error) ? jobKeyUsed() : error;
+      if (isJobKeyTaken(error)) throw jobKeyUsed();
+      // The account read from an API key in the batch was NULL: the key is unknown or revoked.
+      if (violatesConstraint(error, /NOT NULL constraint failed: jobs\.account/)) throw unknownApiKey();
+      throw error;
     });
   const job = inserted[0]!;
   const announce = announceTransition(ctx, job, null, transition[0], "api");

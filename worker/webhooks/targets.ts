@@ -6,7 +6,8 @@ import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
 import { webhookEndpoints } from "../db/schema.ts";
 
 export interface EventAudience {
-  account: string;
+  /** The owning account, or SQL that yields it inside the same batch. */
+  account: string | SQL;
   webhook: string | null;
   webhookEventsFilter: readonly string[];
 }

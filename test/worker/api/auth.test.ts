@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { call, getNonce, post, signedSiwe, signIn } from "../client.ts";
+import { call, getNonce, post, signedSiwe, signIn, validJob } from "../client.ts";
 
 describe("POST /v1/auth/nonce", () => {
   it("gives everything needed to build a SIWE message", async () => {
@@ -90,6 +90,26 @@ describe("API keys", () => {
     const id = keys.results[0]!.id;
     expect((await call(`/v1/auth/keys/${id}`, { method: "DELETE", key: creator.key })).status).toBe(204);
     expect((await call("/v1/jobs", { key: creator.key })).status).toBe(401);
+  });
+
+  it("refuses a job from a revoked key, and writes nothing (the key is checked in the job's own write)", async () => {
+    const creator = await signIn();
+    const keys = (await (await call("/v1/auth/keys", { key: creator.key })).json()) as { results: Array<{ id: string }> };
+    await call(`/v1/auth/keys/${keys.results[0]!.id}`, { method: "DELETE", key: creator.key });
+    const refused = await post("/v1/jobs", validJob(), { key: creator.key });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("content-type")).toContain("application/problem+json");
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/unknown or revoked/);
+    const again = await signIn(creator.account);
+    const listed = (await (await call("/v1/jobs", { key: again.key })).json()) as { results: unknown[] };
+    expect(listed.results).toEqual([]);
+  });
+
+  it("accepts a job from a good key, and marks the key used", async () => {
+    const creator = await signIn();
+    expect((await post("/v1/jobs", validJob(), { key: creator.key })).status).toBe(201);
+    const keys = (await (await call("/v1/auth/keys", { key: creator.key })).json()) as { results: Array<{ last_used_at: string | null }> };
+    expect(keys.results[0]!.last_used_at).not.toBeNull();
   });
 
   it("cannot revoke someone else's key", async () => {
