@@ -3,9 +3,9 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { z } from "zod";
-import { parsePrivateKey } from "../provider/identity.ts";
+import { loadOrCreateKeyFile, parsePrivateKey } from "../protocol/keyFile.ts";
 
 const CliConfig = z.object({ api: z.string().optional(), apiKey: z.string().optional() });
 export type CliConfig = z.infer<typeof CliConfig>;
@@ -36,15 +36,5 @@ export async function writeCliConfig(config: CliConfig): Promise<void> {
 export async function creatorWallet(): Promise<PrivateKeyAccount> {
   const fromEnv = process.env.POND_PRIVATE_KEY;
   if (fromEnv) return privateKeyToAccount(parsePrivateKey(fromEnv, "POND_PRIVATE_KEY"));
-  let text: string | undefined;
-  try {
-    text = await readFile(walletFile(), "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot read your wallet key ${walletFile()}: ${(error as Error).message}`);
-  }
-  if (text !== undefined) return privateKeyToAccount(parsePrivateKey(text, walletFile()));
-  const key = generatePrivateKey();
-  await mkdir(dirname(walletFile()), { recursive: true, mode: 0o700 });
-  await writeFile(walletFile(), `${key}\n`, { mode: 0o600, flag: "wx" });
-  return privateKeyToAccount(key);
+  return (await loadOrCreateKeyFile(walletFile())).account;
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
 import { createTestClient, formatEther, http, parseEther } from "viem";
-import { loadOrCreateIdentity } from "../provider/identity.ts";
+import { loadOrCreateKeyFile } from "../protocol/keyFile.ts";
 import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
 import { reportCliError, UsageError } from "./errors.ts";
 import { followLogs } from "./followLogs.ts";
@@ -164,7 +164,7 @@ provider
   .action(async (options: { stakeEth: string; keyFile: string; rpcUrl: string }) => {
     const api = program.opts<{ api?: string }>().api ?? (await readCliConfig()).api;
     if (!api) throw new UsageError("say which API the provider serves: pond --api <url> provider register …");
-    const { account } = await loadOrCreateIdentity(options.keyFile);
+    const { account } = await loadOrCreateKeyFile(options.keyFile);
     const hash = await sendMarketTx(options.rpcUrl, account, await new PondClient({ baseUrl: api }).chain(), { functionName: "register", value: parseEther(options.stakeEth) });
     console.log(`provider ${account.address} registered with ${options.stakeEth} ETH stake (${hash})`);
   });

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, type ProviderConfig } from "./config.ts";
 import { HubClient } from "./connection/hubClient.ts";
 import { ProviderDaemon } from "./daemon.ts";
 import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
-import { IdentityError, loadOrCreateIdentity } from "./identity.ts";
+import { KeyFileError, loadOrCreateKeyFile } from "../protocol/keyFile.ts";
 import { createLogger } from "./log.ts";
 import { ResultOutbox } from "./outbox.ts";
 import { detectResources } from "./resources/detect.ts";
@@ -34,7 +34,7 @@ async function prepare(flags: Record<string, unknown>) {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const log = createLogger(config.logLevel);
   const docker = new Docker(); // DOCKER_HOST, else the default socket: as the docker CLI finds it
-  const { account, created } = await loadOrCreateIdentity(config.keyFile);
+  const { account, created } = await loadOrCreateKeyFile(config.keyFile);
   if (created) log.info({ keyFile: config.keyFile }, "generated a new provider key");
   const detection = await detectResources(docker, {
     dataDir: config.dataDir,
@@ -116,7 +116,7 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   // Mistakes the user can fix get their message; anything else is a bug, with its stack.
-  if (error instanceof ConfigError || error instanceof IdentityError) {
+  if (error instanceof ConfigError || error instanceof KeyFileError) {
     console.error(`pond-provider: ${error.message}`);
     process.exit(1);
   }

@@ -12,7 +12,7 @@ import { createPublicClient, createWalletClient, http, parseEther, type Address 
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil as anvilChain } from "viem/chains";
 import { pondMarketAbi } from "../contracts/generated/pondMarket.ts";
-import { loadOrCreateIdentity } from "../provider/identity.ts";
+import { loadOrCreateKeyFile } from "../protocol/keyFile.ts";
 import { spawnProcess, type Spawned } from "../test/helpers/processes.ts";
 import { deployPondMarket } from "./deploy.ts";
 
@@ -76,7 +76,7 @@ async function startChain(): Promise<{ market: Address; startBlock: bigint }> {
 
 /** Gives the local provider ETH and stakes it in the market, once. */
 async function stakeProvider(market: Address, providerDir: string): Promise<void> {
-  const { account } = await loadOrCreateIdentity(join(providerDir, "provider.key"));
+  const { account } = await loadOrCreateKeyFile(join(providerDir, "provider.key"));
   const transport = http(rpcUrl);
   const client = createPublicClient({ chain: anvilChain, transport });
   const info = await client.readContract({ address: market, abi: pondMarketAbi, functionName: "providerInfo", args: [account.address] });

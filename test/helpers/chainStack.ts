@@ -8,7 +8,7 @@ import { keccak256, parseEther, stringToHex, type Address } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { sendMarketTx } from "../../cli/marketTx.ts";
 import { PondClient } from "../../cli/sdk.ts";
-import { loadOrCreateIdentity } from "../../provider/identity.ts";
+import { loadOrCreateKeyFile } from "../../protocol/keyFile.ts";
 import { deployMarket, fundedAccount, startAnvil, testAccount, type Anvil, type MarketParams } from "./anvil.ts";
 import { startProvider, type ProviderProcess } from "./providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "./wranglerDev.ts";
@@ -59,7 +59,7 @@ export async function startChainStack(options: { params?: Partial<MarketParams>;
       },
       async provider(flags = [], stakeEth = "1") {
         const dir = await mkdtemp(join(tmpdir(), "pond-provider-"));
-        const { account } = await loadOrCreateIdentity(join(dir, "provider.key"));
+        const { account } = await loadOrCreateKeyFile(join(dir, "provider.key"));
         await anvil.testClient.setBalance({ address: account.address, value: parseEther("100") });
         await sendMarketTx(anvil.rpcUrl, account, await new PondClient({ baseUrl: stack.dev.url }).chain(), { functionName: "register", value: parseEther(stakeEth) });
         const provider = await startProvider(stack.dev.url, flags, dir);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../provider/config.ts";
-import { loadOrCreateIdentity } from "../../provider/identity.ts";
+import { loadOrCreateKeyFile } from "../../protocol/keyFile.ts";
 
 let dir: string;
 beforeEach(async () => {
@@ -41,13 +41,13 @@ describe("loadConfig", () => {
   });
 });
 
-describe("loadOrCreateIdentity", () => {
+describe("loadOrCreateKeyFile", () => {
   it("creates a key readable only by its owner, and loads the same one again", async () => {
     const keyFile = join(dir, "nested", "provider.key");
-    const first = await loadOrCreateIdentity(keyFile);
+    const first = await loadOrCreateKeyFile(keyFile);
     expect(first.created).toBe(true);
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
-    const second = await loadOrCreateIdentity(keyFile);
+    const second = await loadOrCreateKeyFile(keyFile);
     expect(second.created).toBe(false);
     expect(second.account.address).toBe(first.account.address);
   });
@@ -55,6 +55,6 @@ describe("loadOrCreateIdentity", () => {
   it("refuses a file that is not a key", async () => {
     const keyFile = join(dir, "provider.key");
     await writeFile(keyFile, "hello");
-    await expect(loadOrCreateIdentity(keyFile)).rejects.toThrow(/does not hold a 0x-prefixed 32-byte private key/);
+    await expect(loadOrCreateKeyFile(keyFile)).rejects.toThrow(/does not hold a 0x-prefixed 32-byte private key/);
   });
 });

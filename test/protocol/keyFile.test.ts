@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IdentityError, parsePrivateKey } from "../../provider/identity.ts";
+import { KeyFileError, parsePrivateKey } from "../../protocol/keyFile.ts";
 
 const n = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
 
@@ -9,9 +9,9 @@ describe("parsePrivateKey", () => {
     expect(parsePrivateKey(`0x${n.slice(0, -1)}0`, "k")).toBe(`0x${n.slice(0, -1)}0`);
   });
 
-  it("refuses zero, n and above with a clear IdentityError", () => {
+  it("refuses zero, n and above with a clear KeyFileError", () => {
     for (const key of [`0x${"0".repeat(64)}`, `0x${n}`, `0x${"f".repeat(64)}`]) {
-      expect(() => parsePrivateKey(key, "/keys/provider.key"), key).toThrow(IdentityError);
+      expect(() => parsePrivateKey(key, "/keys/provider.key"), key).toThrow(KeyFileError);
       expect(() => parsePrivateKey(key, "/keys/provider.key")).toThrow(/\/keys\/provider.key holds 32 bytes that are not a valid secp256k1 private key/);
     }
   });
