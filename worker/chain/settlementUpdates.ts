@@ -8,8 +8,7 @@ import { jobs } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { backgroundJobContext } from "../jobs/backgroundContext.ts";
 import { matchmakerFor, queuedJobOf } from "../matching/scheduling.ts";
-import { IllegalTransitionError } from "../jobs/stateMachine.ts";
-import { transitionJob } from "../jobs/transitions.ts";
+import { transitionIfStill } from "../jobs/transitions.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
 import { redactRpcUrl } from "./safeErrorText.ts";
 
@@ -68,10 +67,6 @@ export async function markUnfunded(env: Env, jobId: string, reason: string): Pro
     .returning();
   if (!row || isTerminal(row.status as JobStatus)) return;
   const why = redactRpcUrl(reason, ctx.config.chain.rpcUrl);
-  try {
-    await transitionJob(ctx, jobId, "failed", { error: `the escrow reservation failed (${why}); deposit more and try again` }, "chain");
-  } catch (error) {
-    // Finished meanwhile: its status is its own.
-    if (!(error instanceof IllegalTransitionError)) throw error;
-  }
+  // Finished meanwhile: its status is its own.
+  await transitionIfStill(ctx, jobId, "failed", { error: `the escrow reservation failed (${why}); deposit more and try again` }, "chain");
 }

@@ -26,8 +26,7 @@ import { getConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
 import type { Env } from "../env.ts";
-import { IllegalTransitionError } from "../jobs/stateMachine.ts";
-import { JobNotFoundError, NotAssignedError, setStatusDetail, transitionJob, type JobContext } from "../jobs/transitions.ts";
+import { lostTheRace, setStatusDetail, transitionIfStill, transitionJob, type JobContext } from "../jobs/transitions.ts";
 import { classesServedBy, jobClasses } from "../matching/jobClass.ts";
 import type { Assignment } from "../matching/matcher.ts";
 import { randomBytes, toHex } from "../security/randomToken.ts";
@@ -250,7 +249,7 @@ export class ProviderHub extends DurableObject<Env> {
         "hub",
       );
     } catch (error) {
-      if (!(error instanceof IllegalTransitionError || error instanceof JobNotFoundError)) throw error;
+      if (!lostTheRace(error)) throw error;
       // Canceled (or taken) while the offer was out.
       this.store.release(jobId);
       send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer queued" });
@@ -273,12 +272,8 @@ export class ProviderHub extends DurableObject<Env> {
   private async onStatus(address: Address, jobId: string, phase: "pulling" | "running", detail?: string): Promise<void> {
     const ctx = this.jobContext();
     if (phase === "pulling") return setStatusDetail(ctx.db, jobId, "starting", detail ?? "pulling the image", address);
-    try {
-      await transitionJob(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address });
-    } catch (error) {
-      // A repeated "running" after a reconnect, or a job canceled meanwhile: nothing to do.
-      if (!(error instanceof IllegalTransitionError || error instanceof NotAssignedError)) throw error;
-    }
+    // A repeated "running" after a reconnect, or a job canceled meanwhile, changes nothing.
+    await transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address });
   }
 
   private async onLog(address: Address, jobId: string, data: string): Promise<void> {
@@ -329,7 +324,7 @@ export class ProviderHub extends DurableObject<Env> {
       if (job.status === "starting" && to === "succeeded") await transitionJob(ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address });
       await transitionJob(ctx, job.id, to, patch, "hub", { provider: address });
     } catch (error) {
-      if (!(error instanceof IllegalTransitionError || error instanceof NotAssignedError)) throw error;
+      if (!lostTheRace(error)) throw error;
       const now = (await ctx.db.select({ status: jobs.status, provider: jobs.provider }).from(jobs).where(eq(jobs.id, job.id)))[0];
       if (now?.provider !== address) return ack(false, `job ${result.job_id} is no longer assigned to you`);
       return finished(now.status);
@@ -507,12 +502,8 @@ export class ProviderHub extends DurableObject<Env> {
     const { maxJobAttempts, providerGraceMs } = this.config.matching;
     const decision = decideLostJob({ attempt }, address, maxJobAttempts, providerGraceMs);
     this.store.release(jobId);
-    try {
-      if (decision.action === "requeue") await transitionJob(this.jobContext(), jobId, "queued", { statusDetail: decision.detail }, "hub", { provider: address });
-      else await transitionJob(this.jobContext(), jobId, "failed", { error: decision.error }, "hub", { provider: address });
-    } catch (error) {
-      if (!(error instanceof IllegalTransitionError || error instanceof NotAssignedError)) throw error;
-    }
+    if (decision.action === "requeue") await transitionIfStill(this.jobContext(), jobId, "queued", { statusDetail: decision.detail }, "hub", { provider: address });
+    else await transitionIfStill(this.jobContext(), jobId, "failed", { error: decision.error }, "hub", { provider: address });
   }
 
   // ---- talking to matchmakers ----

@@ -12,8 +12,7 @@ import { outstandingChainIntents } from "../chain/settlementHooks.ts";
 import { chainEvents, idempotencyKeys, jobs, jobTransitions, webhookDeliveries } from "../db/schema.ts";
 import { matchmakerFor, queuedJobOf } from "../matching/scheduling.ts";
 import { dispatchJobEvent } from "../webhooks/dispatch.ts";
-import { IllegalTransitionError } from "./stateMachine.ts";
-import { transitionJob, type JobContext } from "./transitions.ts";
+import { transitionIfStill, type JobContext } from "./transitions.ts";
 
 const OUTBOX_GRACE_MS = 60_000;
 const STUCK_DELIVERY_MS = 5 * 60_000;
@@ -109,10 +108,6 @@ export async function restoreChainWork(ctx: JobContext, now: number): Promise<vo
 }
 
 async function endJob(ctx: JobContext, jobId: string, to: JobStatus, error: string): Promise<void> {
-  try {
-    await transitionJob(ctx, jobId, to, { error }, "sweeper");
-  } catch (cause) {
-    // Moved on by someone else since we looked: nothing left to do.
-    if (!(cause instanceof IllegalTransitionError)) throw cause;
-  }
+  // Moved on by someone else since we looked: nothing left to do.
+  await transitionIfStill(ctx, jobId, to, { error }, "sweeper");
 }

@@ -103,6 +103,21 @@ export async function transitionJob(
   throw new IllegalTransitionError((latest?.status ?? "queued") as JobStatus, to);
 }
 
+/** Whether a transition failed because the job had moved on first: another status, another provider, or gone. */
+export function lostTheRace(error: unknown): boolean {
+  return error instanceof IllegalTransitionError || error instanceof NotAssignedError || error instanceof JobNotFoundError;
+}
+
+/** transitionJob for a writer that may lose to another: undefined when the job had already moved on. */
+export async function transitionIfStill(...args: Parameters<typeof transitionJob>): Promise<JobRow | undefined> {
+  try {
+    return await transitionJob(...args);
+  } catch (error) {
+    if (lostTheRace(error)) return undefined;
+    throw error;
+  }
+}
+
 function audienceOf(job: JobRow) {
   return { account: job.account, webhook: job.webhook, webhookEventsFilter: job.webhookEventsFilter as string[] };
 }

@@ -9,8 +9,7 @@ import { createDb } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { hubFor } from "../hub/shard.ts";
-import { IllegalTransitionError } from "../jobs/stateMachine.ts";
-import { JobNotFoundError, transitionJob } from "../jobs/transitions.ts";
+import { transitionIfStill } from "../jobs/transitions.ts";
 import { MatchStore, type QueueRow } from "./matchStore.ts";
 import { explainNeverFits, matchJobs, type ProviderCapacity, type QueuedJob } from "./matcher.ts";
 import { backgroundJobContext } from "../jobs/backgroundContext.ts";
@@ -146,11 +145,7 @@ export class Matchmaker extends DurableObject<Env> {
     const reason = explainNeverFits(job, providers);
     const error = `the network had no capacity for this job within its match timeout${reason ? `: ${reason}` : ""}`;
     this.store.remove(job.id);
-    try {
-      await transitionJob(backgroundJobContext(this.env), job.id, "failed", { error }, "matchmaker");
-    } catch (cause) {
-      if (!(cause instanceof IllegalTransitionError || cause instanceof JobNotFoundError)) throw cause;
-    }
+    await transitionIfStill(backgroundJobContext(this.env), job.id, "failed", { error }, "matchmaker");
   }
 
   private async scheduleRound(): Promise<void> {
