@@ -10,13 +10,12 @@ import type { Job } from "../../../protocol/job.ts";
 import { buildManifest, type ManifestFile } from "../../../protocol/manifest.ts";
 import { uploadHeaders, uploadMessage } from "../../../protocol/uploads.ts";
 import { applySettlement } from "../../../worker/chain/settlementUpdates.ts";
-import { createDb } from "../../../worker/db/client.ts";
-import { accounts, jobs } from "../../../worker/db/schema.ts";
 import { hubName, shardOf } from "../../../worker/hub/shard.ts";
 import { backgroundJobContext } from "../../../worker/jobs/backgroundContext.ts";
 import { onJobTransition } from "../../../worker/matching/scheduling.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { call, ORIGIN, post, signIn } from "../client.ts";
+import { insertJob } from "../chain/jobRows.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
 
 /**
@@ -26,15 +25,21 @@ import { connectProvider, type TestProvider } from "../providerSocket.ts";
 let nextCpus = 100;
 const uniqueCpus = () => (nextCpus += 0.125);
 const EXPENSIVE = { cpu_second_wei: "100000000000000" };
+/** A job too big for any other test's host, with the budget for an EXPENSIVE one. */
+const specFor = (cpus: number) => ({ image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000" });
 
-async function assignedJob(key: string, provider: TestProvider, cpus: number): Promise<OfferMessage> {
-  const response = await post("/v1/jobs", { image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000" }, { key });
+/** A creator, a provider of its own, and a job of the creator's accepted by that provider. */
+async function assignedJob(): Promise<{ key: string; provider: TestProvider; offer: OfferMessage }> {
+  const { key } = await signIn();
+  const cpus = uniqueCpus();
+  const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+  const response = await post("/v1/jobs", specFor(cpus), { key });
   expect(response.status).toBe(201);
   const job = (await response.json()) as Job;
   const offer = await provider.next("job.offer");
   expect(offer.job_id).toBe(job.id);
   await provider.accept(offer);
-  return offer;
+  return { key, provider, offer };
 }
 
 async function signedResult(provider: TestProvider, offer: OfferMessage, files: ManifestFile[]) {
@@ -75,10 +80,7 @@ const statusOf = async (key: string, id: string) => ((await (await call(`/v1/job
 
 describe("results", () => {
   it("takes a result sent right behind its running status, in the order sent", async () => {
-    const { key } = await signIn();
-    const cpus = uniqueCpus();
-    const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
-    const offer = await assignedJob(key, provider, cpus);
+    const { key, provider, offer } = await assignedJob();
     // Back to back, no waiting: the result must not overtake "running".
     provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
     provider.send(await signedResult(provider, offer, []));
@@ -89,10 +91,7 @@ describe("results", () => {
   });
 
   it("takes a result whose running status was lost with a connection", async () => {
-    const { key } = await signIn();
-    const cpus = uniqueCpus();
-    const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
-    const offer = await assignedJob(key, provider, cpus);
+    const { key, provider, offer } = await assignedJob();
     provider.send(await signedResult(provider, offer, []));
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
     const transitions = (await (await call(`/v1/jobs/${offer.job_id}/transitions`, { key })).json()) as { results: { to: string }[] };
@@ -101,10 +100,7 @@ describe("results", () => {
   });
 
   it("serves an output as the manifest names it, even after other bytes were uploaded under its path", async () => {
-    const { key } = await signIn();
-    const cpus = uniqueCpus();
-    const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
-    const offer = await assignedJob(key, provider, cpus);
+    const { key, provider, offer } = await assignedJob();
     const named = await upload(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("the real weights"));
     await upload(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("something else entirely"));
     provider.send(await signedResult(provider, offer, [named]));
@@ -118,10 +114,7 @@ describe("results", () => {
 
 describe("mediation verdicts", () => {
   it("refuses a verdict from anyone the hub did not ask to mediate", async () => {
-    const { key } = await signIn();
-    const cpus = uniqueCpus();
-    const accused = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
-    const offer = await assignedJob(key, accused, cpus);
+    const { key, provider: accused, offer } = await assignedJob();
     const verdict = async (from: TestProvider) => ({
       v: HUB_PROTOCOL_VERSION,
       type: "job.mediation",
@@ -157,29 +150,16 @@ describe("paid jobs", () => {
     const cpus = uniqueCpus();
     const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
     // As the API leaves a paid job: queued, its reservation sent to the chain but not yet seen there.
-    const id = `job_${crypto.randomUUID().replaceAll("-", "")}`;
-    const creator = "0x00000000000000000000000000000000000000c2";
-    const db = createDb(env.DB);
-    await db.insert(accounts).values({ address: creator, webhookSecretEnc: "x" }).onConflictDoNothing();
-    const [row] = await db
-      .insert(jobs)
-      .values({
-        id,
-        account: creator,
-        status: "queued",
-        spec: { image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000" },
-        chainJobId: `0x${"5a".repeat(16)}${crypto.randomUUID().replaceAll("-", "")}`,
-        settlement: "reserving",
-        webhookEventsFilter: [],
-        createdAt: Date.now(),
-      })
-      .returning();
-    await onJobTransition(backgroundJobContext(env), row!, null, "api");
+    const row = await insertJob("paid", {
+      spec: specFor(cpus),
+    });
+    expect(row.settlement).toBe("reserving");
+    await onJobTransition(backgroundJobContext(env), row, null, "api");
     expect(await provider.receives("job.offer", 1_000)).toBe(false);
 
     // The indexer saw the reservation: now it may run.
-    await applySettlement(env, row!.chainJobId, "pending", false);
-    expect((await provider.next("job.offer")).job_id).toBe(id);
+    await applySettlement(env, row.chainJobId, "pending", false);
+    expect((await provider.next("job.offer")).job_id).toBe(row.id);
     provider.close();
   });
 });
