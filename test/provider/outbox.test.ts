@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pino } from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ResultMessage } from "../../protocol/hubMessages.ts";
 import { ResultOutbox } from "../../provider/outbox.ts";
+import { useTempDir } from "../helpers/tempDir.ts";
 
 const log = pino({ level: "silent" });
 const result = (jobId: string): ResultMessage => ({
@@ -19,17 +19,11 @@ const result = (jobId: string): ResultMessage => ({
   signature: null,
 });
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pond-outbox-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDir("outbox");
 
 describe("ResultOutbox", () => {
   it("keeps results across a restart until they are removed", async () => {
-    const file = join(dir, "outbox.json");
+    const file = join(tempDir(), "outbox.json");
     const outbox = new ResultOutbox(file, log);
     await outbox.add(result("job_a"));
     await outbox.add(result("job_b"));
@@ -40,7 +34,7 @@ describe("ResultOutbox", () => {
   });
 
   it("loads the good entries of a file with a bad one", async () => {
-    const file = join(dir, "outbox.json");
+    const file = join(tempDir(), "outbox.json");
     await writeFile(file, JSON.stringify({ job_a: result("job_a"), job_bad: { type: "job.result", job_id: "job_bad" }, job_b: result("job_b") }));
     const outbox = new ResultOutbox(file, log);
     await outbox.load();
@@ -48,17 +42,17 @@ describe("ResultOutbox", () => {
   });
 
   it("moves a file that is not JSON aside and starts empty", async () => {
-    const file = join(dir, "outbox.json");
+    const file = join(tempDir(), "outbox.json");
     await writeFile(file, "{half");
     const outbox = new ResultOutbox(file, log);
     await outbox.load();
     expect(outbox.pending()).toEqual([]);
-    const names = await readdir(dir);
+    const names = await readdir(tempDir());
     expect(names.some((name) => name.startsWith("outbox.json.unreadable-"))).toBe(true);
   });
 
   it("saves again after a save failed", async () => {
-    const folder = join(dir, "state");
+    const folder = join(tempDir(), "state");
     const file = join(folder, "outbox.json");
     const outbox = new ResultOutbox(file, log);
     // A file where the outbox's folder should be: the save fails (as a full or broken disk would).

@@ -1,44 +1,38 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { describeExcess, folderUsage, watchOutputs } from "../../../provider/executor/outputWatcher.ts";
+import { useTempDir } from "../../helpers/tempDir.ts";
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pond-watch-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDir("watch");
 
 describe("folderUsage", () => {
   it("adds up files at every depth, and counts files and folders", async () => {
-    await mkdir(join(dir, "a", "b"), { recursive: true });
-    await writeFile(join(dir, "top.bin"), Buffer.alloc(1000));
-    await writeFile(join(dir, "a", "mid.bin"), Buffer.alloc(200));
-    await writeFile(join(dir, "a", "b", "deep.bin"), Buffer.alloc(30));
-    expect(await folderUsage(dir)).toEqual({ bytes: 1230, files: 3, folders: 2 });
+    await mkdir(join(tempDir(), "a", "b"), { recursive: true });
+    await writeFile(join(tempDir(), "top.bin"), Buffer.alloc(1000));
+    await writeFile(join(tempDir(), "a", "mid.bin"), Buffer.alloc(200));
+    await writeFile(join(tempDir(), "a", "b", "deep.bin"), Buffer.alloc(30));
+    expect(await folderUsage(tempDir())).toEqual({ bytes: 1230, files: 3, folders: 2 });
   });
 
   it("does not follow links", async () => {
-    await mkdir(join(dir, "real"));
-    await writeFile(join(dir, "real", "big.bin"), Buffer.alloc(5000));
-    await symlink(join(dir, "real"), join(dir, "link"));
-    const usage = await folderUsage(dir);
+    await mkdir(join(tempDir(), "real"));
+    await writeFile(join(tempDir(), "real", "big.bin"), Buffer.alloc(5000));
+    await symlink(join(tempDir(), "real"), join(tempDir(), "link"));
+    const usage = await folderUsage(tempDir());
     expect(usage.files).toBe(2);
     expect(usage.bytes).toBeLessThan(6000);
   });
 
   it("stops counting once past the limits", async () => {
-    for (let i = 0; i < 50; i++) await writeFile(join(dir, `f${i}`), Buffer.alloc(10));
-    const usage = await folderUsage(dir, { maxFiles: 5, maxTotalBytes: 1_000_000 });
+    for (let i = 0; i < 50; i++) await writeFile(join(tempDir(), `f${i}`), Buffer.alloc(10));
+    const usage = await folderUsage(tempDir(), { maxFiles: 5, maxTotalBytes: 1_000_000 });
     expect(usage.files).toBe(6);
     expect(describeExcess(usage, { maxFiles: 5, maxTotalBytes: 1_000_000 })).toBe("the job wrote more than 5 files to /outputs");
   });
 
   it("reads a folder that is not there as empty", async () => {
-    expect(await folderUsage(join(dir, "missing"))).toEqual({ bytes: 0, files: 0, folders: 0 });
+    expect(await folderUsage(join(tempDir(), "missing"))).toEqual({ bytes: 0, files: 0, folders: 0 });
   });
 });
 
@@ -47,13 +41,13 @@ describe("watchOutputs", () => {
     const reasons: string[] = [];
     let reported!: () => void;
     const exceeded = new Promise<void>((resolve) => (reported = resolve));
-    const watch = watchOutputs(dir, { maxFiles: 100, maxTotalBytes: 1024 }, (reason) => {
+    const watch = watchOutputs(tempDir(), { maxFiles: 100, maxTotalBytes: 1024 }, (reason) => {
       reasons.push(reason);
       reported();
     }, { intervalMs: 20 });
     try {
-      await writeFile(join(dir, "small"), Buffer.alloc(100));
-      await writeFile(join(dir, "big"), Buffer.alloc(2048));
+      await writeFile(join(tempDir(), "small"), Buffer.alloc(100));
+      await writeFile(join(tempDir(), "big"), Buffer.alloc(2048));
       await exceeded;
       expect(reasons).toEqual(["the job wrote more than 1024 bytes to /outputs"]);
     } finally {
