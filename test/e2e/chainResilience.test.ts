@@ -106,7 +106,14 @@ describe("the relayer", () => {
     const created: Job[] = [];
     for (let i = 0; i < 4; i++) created.push(await client.createPaidJob(shellJob(`echo job ${i} > /outputs/out.txt`, { max_price_wei: parseEther("0.01").toString() }), wallet));
     for (const job of created) expect((await client.waitForJob(job.id)).status).toBe("succeeded");
-    await eventually(async () => (await Promise.all(created.map((j) => client.getJob(j.id)))).every((j) => j.settlement === "pending"), { what: "all results on chain" });
+    // Every result on chain before time moves: a result posted after that would open its challenge window
+    // only then ("pending" alone does not tell, a job merely reserved reads pending too).
+    const chainIds = new Set(created.map((j) => j.chain_job_id));
+    await eventually(async () => {
+      const reported = await anvil.publicClient.getContractEvents({ address: market, abi: pondMarketAbi, eventName: "ResultSubmitted", fromBlock: 0n });
+      return reported.filter((log) => chainIds.has(log.args.jobId!)).length === created.length;
+    }, { what: "all results on chain", timeoutMs: 30_000 });
+    await eventually(async () => (await Promise.all(created.map((j) => client.getJob(j.id)))).every((j) => j.settlement === "pending"), { what: "the indexer to see them" });
 
     // Mining stops; the challenge window passes; the relayer sends its settlement, which sticks.
     await anvil.testClient.setAutomine(false);
