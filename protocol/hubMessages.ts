@@ -92,6 +92,7 @@ export const ResultMessage = z.object({
 
 /** A mediator's verdict: its own re-run's result hash, signed (EIP-712 Mediation). */
 export const MediationMessage = z.object({ v, type: z.literal("job.mediation"), job_id: JobId, result_hash: z.string().regex(/^0x[0-9a-f]{64}$/), signature: hex });
+export type MediationMessage = z.infer<typeof MediationMessage>;
 
 export const ProviderMessage = z.discriminatedUnion("type", [
   AuthMessage,

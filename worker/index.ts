@@ -1,20 +1,18 @@
 // The Worker's entry: HTTP, the webhook queues, the cron sweeper, and the
 // Durable Object classes wrangler binds.
 import { app } from "./app.ts";
-import { isChainConfigured } from "./chain/clients.ts";
-import { indexerOf } from "./chain/relayer.ts";
-import { getConfig } from "./config.ts";
-import type { Env } from "./env.ts";
-import { sweep } from "./jobs/sweeper.ts";
-import { WEBHOOK_DLQ, type WebhookMessage } from "./webhooks/message.ts";
+import { indexerOf } from "./bindings/objects.ts";
+import { WEBHOOK_DLQ, type WebhookMessage } from "./bindings/queues.ts";
+import { getConfig, isChainConfigured } from "./config/config.ts";
+import { sweep } from "./cron/sweeper.ts";
 import { consumeDeadLetters, consumeWebhooks } from "./webhooks/consumer.ts";
-import { backgroundJobContext } from "./jobs/backgroundContext.ts";
+import { jobContextFor } from "./wiring/jobContext.ts";
 
-export { ChainIndexer } from "./chain/ChainIndexer.ts";
-export { ChainRelayer } from "./chain/ChainRelayer.ts";
-export { ProviderHub } from "./hub/ProviderHub.ts";
-export { Matchmaker } from "./matching/Matchmaker.ts";
-export { JobRoom } from "./rooms/JobRoom.ts";
+export { ChainIndexer } from "./objects/ChainIndexer.ts";
+export { ChainRelayer } from "./objects/ChainRelayer.ts";
+export { JobRoom } from "./objects/JobRoom.ts";
+export { Matchmaker } from "./objects/Matchmaker.ts";
+export { ProviderHub } from "./objects/ProviderHub.ts";
 
 export default {
   fetch: app.fetch,
@@ -26,7 +24,7 @@ export default {
 
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     const config = getConfig(env);
-    ctx.waitUntil(sweep(backgroundJobContext(env)));
+    ctx.waitUntil(sweep(jobContextFor(env, { config })));
     // The indexer keeps itself going on its alarm; this is the safety net if it ever stopped.
     if (isChainConfigured(config)) ctx.waitUntil(indexerOf(env).ensureRunning());
   },

@@ -3,10 +3,9 @@ import { createRoute } from "@hono/zod-openapi";
 import { AccountInfo as Account, ChainInfo } from "../../protocol/account.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { escrowOf } from "../chain/balances.ts";
-import { chainOf } from "../chain/chains.ts";
-import { isChainConfigured } from "../chain/clients.ts";
-import { marketDomain } from "../chain/jobFunding.ts";
-import { indexerOf } from "../chain/relayer.ts";
+import { indexerOf } from "../bindings/objects.ts";
+import { chainOf, marketDomain } from "../config/chains.ts";
+import { isChainConfigured } from "../config/config.ts";
 import { bearer, createRouter, problems } from "./openapi.ts";
 
 const chainRoute = createRoute({

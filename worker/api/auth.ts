@@ -5,9 +5,9 @@ import { CreatedApiKey, SiweNonce } from "../../protocol/account.ts";
 import { displayPrefix, generateApiKey, hashApiKey } from "../auth/apiKeys.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { issueNonce, verifySignIn, type SiweExpectations } from "../auth/siwe.ts";
-import { chainOf } from "../chain/chains.ts";
+import { chainOf } from "../config/chains.ts";
 import { accounts, apiKeys } from "../db/schema.ts";
-import { notFound } from "../http/problem.ts";
+import { notFound } from "../errors/problem.ts";
 import { randomId } from "../security/randomToken.ts";
 import { sealSecret } from "../security/secretBox.ts";
 import { generateWebhookSecret } from "../webhooks/secrets.ts";
@@ -61,7 +61,7 @@ const revokeKeyRoute = createRoute({
   responses: { 204: { description: "Revoked" }, 401: problems[401], 404: problems[404] },
 });
 
-function expectationsFor(c: { req: { url: string }; get(key: "config"): import("../config.ts").Config }): SiweExpectations {
+function expectationsFor(c: { req: { url: string }; get(key: "config"): import("../config/config.ts").Config }): SiweExpectations {
   const config = c.get("config");
   const url = new URL(c.req.url);
   return { domain: config.siwe.domain ?? url.host, uri: config.publicUrl ?? url.origin, chainId: chainOf(config).id };

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { benchRows } from "../db/schema.ts";
 import type { AppEnv } from "../http/appEnv.ts";
-import { notFound } from "../http/problem.ts";
+import { notFound } from "../errors/problem.ts";
 import { randomId } from "../security/randomToken.ts";
 
 export const benchRoutes = new Hono<AppEnv>()

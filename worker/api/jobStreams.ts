@@ -4,7 +4,8 @@ import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import { outputObjectKey } from "../../protocol/uploads.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
-import { notFound } from "../http/problem.ts";
+import { jobRoomOf } from "../bindings/objects.ts";
+import { notFound } from "../errors/problem.ts";
 import { findJob } from "../jobs/repository.ts";
 import { SSE_HEADERS, sseEvent } from "../rooms/sse.ts";
 import { bearer, createRouter, problems } from "./openapi.ts";
@@ -41,7 +42,7 @@ export const jobStreamRoutes = router
       const body = new Blob([sseEvent("log", { data: job.logsTail }), sseEvent("done", { status: job.status })]);
       return new Response(body.stream(), { headers: SSE_HEADERS });
     }
-    const room = c.env.JOB_ROOM.get(c.env.JOB_ROOM.idFromName(job.id));
+    const room = jobRoomOf(c.env, job.id);
     const url = new URL("https://room/logs");
     url.searchParams.set("tail", job.logsTail);
     return room.fetch(new Request(url, { signal: c.req.raw.signal }));

@@ -8,22 +8,23 @@ import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
 import { eq } from "drizzle-orm";
 import { checkApiKeyNow, keyCheckedInBatch, requireApiKey, requireApiKeyInBatch, requireApiKeyWith } from "../auth/requireApiKey.ts";
 import { jobs } from "../db/schema.ts";
-import { jobContextOf } from "../http/appEnv.ts";
+import { jobRoomOf } from "../bindings/objects.ts";
+import { jobContextOf } from "../http/context.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { parsePreferWait } from "../http/preferWait.ts";
-import { conflict, notFound, unprocessable } from "../http/problem.ts";
+import { conflict, notFound, unprocessable } from "../errors/problem.ts";
 import { decodeCursor, encodeCursor, paginate, type Cursor } from "../jobs/cursor.ts";
 import { findJob, listJobRows, listTransitions } from "../jobs/repository.ts";
 import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
-import { insertQueuedJob, transitionJob } from "../jobs/transitions.ts";
+import { insertQueuedJob } from "../jobs/insert.ts";
+import { transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
 import { fundingFor, unsettledFunding } from "../chain/jobFunding.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
-import { bearer, createRouter, problems } from "./openapi.ts";
+import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const JobIdParam = z.object({ id: z.string().max(64) });
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 const createJobRoute = createRoute({
   method: "post",
@@ -40,7 +41,7 @@ const createJobRoute = createRoute({
     body: { required: true, content: { "application/json": { schema: CreateJobRequest } } },
   },
   responses: {
-    201: json(Job, "Job created"),
+    201: jsonContent(Job, "Job created"),
     400: problems[400],
     401: problems[401],
     402: { description: "The escrow does not cover max_price_wei", content: { "application/problem+json": { schema: Problem } } },
@@ -59,7 +60,7 @@ const getJobRoute = createRoute({
   // The job is read in the same D1 round trip as the key.
   middleware: [requireApiKeyWith((c) => c.get("db").select().from(jobs).where(eq(jobs.id, c.req.param("id") ?? "")))] as const,
   request: { params: JobIdParam },
-  responses: { 200: json(Job, "The job"), 401: problems[401], 404: problems[404] },
+  responses: { 200: jsonContent(Job, "The job"), 401: problems[401], 404: problems[404] },
 });
 
 const listJobsRoute = createRoute({
@@ -75,7 +76,7 @@ const listJobsRoute = createRoute({
       cursor: z.string().max(200).optional(),
     }),
   },
-  responses: { 200: json(JobPage, "A page of jobs"), 401: problems[401], 422: problems[422] },
+  responses: { 200: jsonContent(JobPage, "A page of jobs"), 401: problems[401], 422: problems[422] },
 });
 
 const cancelJobRoute = createRoute({
@@ -85,7 +86,7 @@ const cancelJobRoute = createRoute({
   security: bearer,
   middleware: [requireApiKey, idempotency] as const,
   request: { params: JobIdParam },
-  responses: { 200: json(Job, "The canceled job"), 401: problems[401], 404: problems[404], 409: problems[409] },
+  responses: { 200: jsonContent(Job, "The canceled job"), 401: problems[401], 404: problems[404], 409: problems[409] },
 });
 
 const transitionsRoute = createRoute({
@@ -96,7 +97,7 @@ const transitionsRoute = createRoute({
   middleware: [requireApiKey] as const,
   request: { params: JobIdParam },
   responses: {
-    200: json(z.object({ results: z.array(z.object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })) }), "Transitions"),
+    200: jsonContent(z.object({ results: z.array(z.object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })) }), "Transitions"),
     401: problems[401],
     404: problems[404],
   },
@@ -139,7 +140,7 @@ export const jobRoutes = createRouter()
 
     const waitS = parsePreferWait(c.req.valid("header").prefer);
     if (waitS !== undefined && waitS > 0) {
-      await c.env.JOB_ROOM.get(c.env.JOB_ROOM.idFromName(row.id)).waitForTerminal(waitS * 1000);
+      await jobRoomOf(c.env, row.id).waitForTerminal(waitS * 1000);
       row = (await findJob(c.get("db"), account, row.id)) ?? row;
       c.header("preference-applied", `wait=${waitS}`);
     }

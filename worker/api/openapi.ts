@@ -1,9 +1,9 @@
 // Shared pieces of route definitions: the problem responses every route may give,
 // and the factory for sub-apps that turn validation failures into 422 problems.
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import { PROBLEM_CONTENT_TYPE, Problem } from "../../protocol/problem.ts";
 import type { AppEnv } from "../http/appEnv.ts";
-import { validationError } from "../http/validation.ts";
+import { validationError } from "../errors/validation.ts";
 
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
@@ -26,3 +26,6 @@ export const problems = {
 } as const;
 
 export const bearer = [{ bearerAuth: [] }];
+
+/** A JSON response (or body) of `schema`, for route definitions. */
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });

@@ -6,9 +6,9 @@ import { RelativePath } from "../../protocol/jobSpec.ts";
 import { outputObjectKey, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, uploadMessage } from "../../protocol/uploads.ts";
 import { eq } from "drizzle-orm";
 import { jobs } from "../db/schema.ts";
-import { hubFor } from "../hub/shard.ts";
+import { hubOf } from "../bindings/objects.ts";
 import type { AppEnv } from "../http/appEnv.ts";
-import { ApiError, badRequest, conflict, forbidden, notFound, payloadTooLarge, unauthorized } from "../http/problem.ts";
+import { ApiError, badRequest, conflict, forbidden, notFound, payloadTooLarge, unauthorized } from "../errors/problem.ts";
 
 export const providerRoutes = new Hono<AppEnv>()
   .get("/connect", async (c) => {
@@ -19,7 +19,7 @@ export const providerRoutes = new Hono<AppEnv>()
     if (!address || !/^0x[0-9a-fA-F]{40}$/.test(address)) throw badRequest("add ?address=0x… (your provider address) to the connect URL");
     const url = new URL(c.req.url);
     url.searchParams.set("address", address.toLowerCase());
-    return hubFor(c.env, c.get("config"), address).fetch(new Request(url, c.req.raw));
+    return hubOf(c.env, c.get("config"), address).fetch(new Request(url, c.req.raw));
   })
   .put("/jobs/:id/outputs/:path{.+}", async (c) => {
     const jobId = c.req.param("id");

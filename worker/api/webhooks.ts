@@ -3,20 +3,20 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, count, desc, eq, inArray, isNull } from "drizzle-orm";
 import { WebhookEventType, webhookEventTypes, WebhookEventsFilter } from "../../protocol/webhookEvents.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
+import { webhookQueue } from "../bindings/queues.ts";
 import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
-import { conflict, notFound, unprocessable } from "../http/problem.ts";
+import { conflict, notFound, unprocessable } from "../errors/problem.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { randomId } from "../security/randomToken.ts";
 import { openSecret, sealSecret } from "../security/secretBox.ts";
 import { generateWebhookSecret } from "../webhooks/secrets.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
-import { bearer, createRouter, problems } from "./openapi.ts";
+import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const MAX_ENDPOINTS_PER_ACCOUNT = 10;
 /** Deliveries for a job's own `webhook` URL are listed under this endpoint id. */
 const DEFAULT_ENDPOINT = "default";
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const CreateWebhookRequest = z
@@ -58,21 +58,21 @@ const createRouteDef = createRoute({
   summary: "Register a webhook endpoint",
   security: bearer,
   request: { body: { required: true, content: { "application/json": { schema: CreateWebhookRequest } } } },
-  responses: { 201: json(CreatedEndpoint, "Endpoint created; its secret is shown only now"), 401: problems[401], 409: problems[409], 422: problems[422] },
+  responses: { 201: jsonContent(CreatedEndpoint, "Endpoint created; its secret is shown only now"), 401: problems[401], 409: problems[409], 422: problems[422] },
 });
 const listRouteDef = createRoute({
   method: "get",
   path: "/",
   summary: "List webhook endpoints",
   security: bearer,
-  responses: { 200: json(z.object({ results: z.array(Endpoint) }), "Endpoints"), 401: problems[401] },
+  responses: { 200: jsonContent(z.object({ results: z.array(Endpoint) }), "Endpoints"), 401: problems[401] },
 });
 const defaultSecretRoute = createRoute({
   method: "get",
   path: "/default/secret",
   summary: "The secret that signs deliveries to jobs' own `webhook` URLs",
   security: bearer,
-  responses: { 200: json(z.object({ secret: z.string() }), "The default signing secret"), 401: problems[401] },
+  responses: { 200: jsonContent(z.object({ secret: z.string() }), "The default signing secret"), 401: problems[401] },
 });
 const deleteRouteDef = createRoute({
   method: "delete",
@@ -88,7 +88,7 @@ const deliveriesRoute = createRoute({
   summary: "Deliveries to an endpoint (`default` for jobs' own URLs), newest first, with every attempt",
   security: bearer,
   request: { params: z.object({ id: z.string() }), query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
-  responses: { 200: json(z.object({ results: z.array(Delivery) }), "Deliveries"), 401: problems[401], 404: problems[404] },
+  responses: { 200: jsonContent(z.object({ results: z.array(Delivery) }), "Deliveries"), 401: problems[401], 404: problems[404] },
 });
 const replayRoute = createRoute({
   method: "post",
@@ -96,7 +96,7 @@ const replayRoute = createRoute({
   summary: "Send a delivery again (same webhook-id), with a fresh retry schedule",
   security: bearer,
   request: { params: z.object({ id: z.string(), delivery_id: z.string() }) },
-  responses: { 202: json(z.object({ id: z.string(), state: z.literal("pending") }), "Queued again"), 401: problems[401], 404: problems[404], 409: problems[409] },
+  responses: { 202: jsonContent(z.object({ id: z.string(), state: z.literal("pending") }), "Queued again"), 401: problems[401], 404: problems[404], 409: problems[409] },
 });
 
 const router = createRouter();
@@ -198,6 +198,6 @@ export const webhookRoutes = router
     if (!delivery || (delivery.endpointId ?? DEFAULT_ENDPOINT) !== id) throw notFound("delivery");
     if (delivery.state === "pending" || delivery.state === "retrying") throw conflict("delivery-in-progress", "the delivery is still being attempted");
     await db.update(webhookDeliveries).set({ state: "pending", attempts: 0, nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery_id));
-    await c.env.WEBHOOKS.send({ deliveryId: delivery_id });
+    await webhookQueue(c.env).send({ deliveryId: delivery_id });
     return c.json({ id: delivery_id, state: "pending" as const }, 202);
   });

@@ -3,17 +3,15 @@ import { and, eq, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { isChainConfigured } from "../chain/clients.ts";
+import { isChainConfigured } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
 import { apiKeys } from "../db/schema.ts";
 import type { AppEnv } from "../http/appEnv.ts";
-import { unauthorized } from "../http/problem.ts";
+import { unauthorized, unknownApiKey } from "../errors/problem.ts";
 import { hashApiKey, looksLikeApiKey } from "./apiKeys.ts";
 
 /** Writing last_used_at on every request would double the writes; once a minute is enough. */
 const LAST_USED_RESOLUTION_MS = 60_000;
-
-const UNKNOWN_KEY = "the API key is unknown or revoked";
 
 /** A read that may ride along with the key lookup, in the same D1 round trip. */
 type Preload = (c: Context<AppEnv>) => BatchItem<"sqlite">;
@@ -47,7 +45,7 @@ async function authenticate(c: Context<AppEnv>, keyHash: string, preload?: Prelo
   const lookup = db.select({ id: apiKeys.id, account: apiKeys.account, lastUsedAt: apiKeys.lastUsedAt }).from(apiKeys).where(validKey(keyHash));
   const [keys, preloaded] = preload ? await db.batch([lookup, preload(c)]) : [await lookup, undefined];
   const found = keys[0];
-  if (!found) throw unauthorized(UNKNOWN_KEY);
+  if (!found) throw unknownApiKey();
   if (preload) c.set("preloaded", preloaded);
 
   c.set("account", found.account as `0x${string}`);
@@ -96,9 +94,4 @@ export function keyCheckedInBatch(c: Context<AppEnv>, db: Db): BatchedKeyCheck |
       .set({ lastUsedAt: now })
       .where(and(validKey(keyHash), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, now - LAST_USED_RESOLUTION_MS)))),
   };
-}
-
-/** The batch's write found no account for the key: the same 401 the middleware gives. */
-export function unknownApiKey() {
-  return unauthorized(UNKNOWN_KEY);
 }

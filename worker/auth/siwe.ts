@@ -6,7 +6,7 @@ import { verifyMessage } from "viem";
 import { generateSiweNonce, parseSiweMessage, validateSiweMessage } from "viem/siwe";
 import type { Db } from "../db/client.ts";
 import { authNonces } from "../db/schema.ts";
-import { unauthorized, unprocessable } from "../http/problem.ts";
+import { unauthorized, unprocessable } from "../errors/problem.ts";
 
 export interface SiweExpectations {
   domain: string;

@@ -5,7 +5,7 @@ import { verifyTypedData, type Address, type Hex, type TypedDataDomain } from "v
 import { jobAuthorizationTypes, specHashOf } from "../../protocol/eip712.ts";
 import type { JobAuthorizationInput, JobSpec } from "../../protocol/jobSpec.ts";
 import { jobLimits } from "../../protocol/limits.ts";
-import { unprocessable } from "../http/problem.ts";
+import { unprocessable } from "../errors/problem.ts";
 
 /** Time after the job's own timeout for its result to reach the chain. */
 export const RESULT_MARGIN_S = 300;

@@ -1,13 +1,9 @@
-// viem clients for the configured chain. Undefined when the Worker is not
-// configured to settle on chain (no RPC_URL or MARKET_ADDRESS).
+// viem clients for the configured chain; each throws, saying what to set, when
+// the Worker is not configured for it (isChainConfigured in config/config.ts).
 import { createPublicClient, createWalletClient, http, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { Config } from "../config.ts";
-import { chainOf } from "./chains.ts";
-
-export function isChainConfigured(config: Config): boolean {
-  return config.chain.rpcUrl !== undefined && config.chain.marketAddress !== undefined;
-}
+import { chainOf } from "../config/chains.ts";
+import type { Config } from "../config/config.ts";
 
 export function marketOf(config: Config): Address {
   if (!config.chain.marketAddress) throw new Error("MARKET_ADDRESS is not set");

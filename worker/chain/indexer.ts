@@ -9,13 +9,13 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lte, or } from "drizzle-orm";
 import { parseEventLogs, type Address, type Hex } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
 import { chainAccounts, chainBlocks, chainCursor, chainEvents, chainProviders, jobs } from "../db/schema.ts";
 import type { ChainPublicClient } from "./clients.ts";
 import { emptyTouched, jobIdOf, settlementEvents, touch, type Touched } from "./eventKeys.ts";
 import type { Intent } from "./intents.ts";
-import { settlementFor } from "./settlementUpdates.ts";
+import { settlementFor } from "./onChainStatus.ts";
 
 const CURSOR_ID = "market";
 /** Blocks per getLogs call. */

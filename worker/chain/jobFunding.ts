@@ -2,21 +2,19 @@
 // JobAuthorization is required, checked, and the escrow must cover the price;
 // without it, jobs are not settled on chain.
 import { eq } from "drizzle-orm";
-import { zeroAddress, type Address } from "viem";
-import { chainJobIdOf, pondDomain } from "../../protocol/eip712.ts";
+import type { Address } from "viem";
+import { chainJobIdOf } from "../../protocol/eip712.ts";
 import type { JobAuthorizationInput, JobSpec } from "../../protocol/jobSpec.ts";
 import type { SettlementStatus } from "../../protocol/jobStatus.ts";
-import type { Config } from "../config.ts";
+import { indexerOf } from "../bindings/objects.ts";
+import { marketDomain } from "../config/chains.ts";
+import { isChainConfigured, type Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
-import { violatesConstraint } from "../db/constraints.ts";
 import { jobs } from "../db/schema.ts";
-import type { Env } from "../env.ts";
-import { ApiError, conflict, unprocessable } from "../http/problem.ts";
+import { ApiError, unprocessable } from "../errors/problem.ts";
+import { jobKeyUsed } from "../jobs/insert.ts";
 import { checkAuthorization } from "./authorization.ts";
 import { escrowOf } from "./balances.ts";
-import { chainOf } from "./chains.ts";
-import { isChainConfigured } from "./clients.ts";
-import { indexerOf } from "./relayer.ts";
 
 export interface Funding {
   chainJobId: string;
@@ -25,20 +23,9 @@ export interface Funding {
   settlement: SettlementStatus;
 }
 
-export const jobKeyUsed = () => conflict("job-key-used", "that authorization's job_key was already used: every job needs a fresh random key");
-
-/** Whether an insert failed on the unique index of jobs.chain_job_id: another job took the same key first. */
-export function isJobKeyTaken(error: unknown): boolean {
-  return violatesConstraint(error, /UNIQUE constraint failed: jobs\.chain_job_id/);
-}
-
 /** A job on a Pond that does not settle on chain. */
 export function unsettledFunding(jobId: string): Funding {
   return { chainJobId: chainJobIdOf(jobId), authSignature: null, authDeadline: null, settlement: "none" };
-}
-
-export function marketDomain(config: Config) {
-  return pondDomain(chainOf(config).id, config.chain.marketAddress ?? zeroAddress);
 }
 
 export async function fundingFor(args: { env: Env; db: Db; config: Config; account: Address; jobId: string; spec: JobSpec; authorization?: JobAuthorizationInput }): Promise<Funding> {
@@ -50,7 +37,7 @@ export async function fundingFor(args: { env: Env; db: Db; config: Config; accou
     ]);
   }
   await checkAuthorization({ creator: args.account, spec, authorization, domain: marketDomain(config), nowMs: Date.now() });
-  // Checked here for a quick answer; the unique index on jobs.chain_job_id settles a race (see isJobKeyTaken).
+  // Checked here for a quick answer; the unique index on jobs.chain_job_id settles a race (jobs/insert.ts).
   const taken = await args.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.chainJobId, authorization.job_key));
   if (taken.length > 0) throw jobKeyUsed();
 

@@ -7,7 +7,7 @@ import type { Address } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import type { ChainPublicClient } from "./clients.ts";
 import type { Intent } from "./intents.ts";
-import { onChainStatuses } from "./settlementUpdates.ts";
+import { onChainStatuses } from "./onChainStatus.ts";
 
 /** `wait`: the chain does not show either yet (a reorg under us): look again on a later tick. */
 export type ChainAnswer = "done" | "fail" | "wait";

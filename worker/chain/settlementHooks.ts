@@ -6,11 +6,11 @@ import { specHashOf } from "../../protocol/eip712.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
-import type { JobContext } from "../jobs/transitions.ts";
+import { relayerOf } from "../bindings/objects.ts";
+import { isChainConfigured } from "../config/config.ts";
+import type { TransitionListener } from "../jobs/context.ts";
 import type { JobRow } from "../jobs/serialize.ts";
-import { isChainConfigured } from "./clients.ts";
 import type { Intent } from "./intents.ts";
-import { relayerFor } from "./relayer.ts";
 
 export function chainIntentsFor(row: JobRow, from: JobStatus | null): Intent[] {
   if (!isAuthorized(row)) return [];
@@ -55,8 +55,8 @@ function closingIntentsOf(row: JobRow): Intent[] {
   return [];
 }
 
-export async function onJobTransitionForChain(ctx: JobContext, row: JobRow, from: JobStatus | null): Promise<void> {
+export const announceToChain: TransitionListener = async (ctx, { row, from }) => {
   if (!isChainConfigured(ctx.config) || !ctx.config.chain.relayerAddress) return;
   const intents = chainIntentsFor(row, from);
-  if (intents.length > 0) await relayerFor(ctx.env, ctx.config).enqueue(intents);
-}
+  if (intents.length > 0) await relayerOf(ctx.env, ctx.config).enqueue(intents);
+};

@@ -5,32 +5,11 @@ import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
 import { jobs } from "../db/schema.ts";
-import type { Env } from "../env.ts";
-import { backgroundJobContext } from "../jobs/backgroundContext.ts";
-import { matchmakerFor, queuedJobOf } from "../matching/scheduling.ts";
+import type { JobContext } from "../jobs/context.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
-import { dispatchJobEvent } from "../webhooks/dispatch.ts";
-import { redactRpcUrl } from "./safeErrorText.ts";
-
-/** The contract's JobStatus enum (contracts/src/PondTypes.sol), in order. */
-export const onChainStatuses = ["none", "reserved", "reported", "challenged", "settled", "released", "refunded"] as const;
-
-export function settlementFor(onChain: number): SettlementStatus | undefined {
-  switch (onChainStatuses[onChain]) {
-    case "reserved":
-    case "reported":
-      return "pending";
-    case "challenged":
-      return "challenged";
-    case "settled":
-      return "settled";
-    case "released":
-    case "refunded":
-      return "refunded";
-    default:
-      return undefined;
-  }
-}
+import { matchmakerForSpec, queuedJobOf } from "../matching/scheduling.ts";
+import { redactRpcUrl } from "../security/safeErrorText.ts";
+import { dispatchJobEvent } from "../webhooks/outbox.ts";
 
 const eventFor: Partial<Record<SettlementStatus, WebhookEventType>> = {
   challenged: "job.challenged",
@@ -43,13 +22,12 @@ const eventFor: Partial<Record<SettlementStatus, WebhookEventType>> = {
  * event, not a re-read). A queued job whose reservation is now on chain goes to
  * its matchmaker: until then no provider is offered work it might not be paid for.
  */
-export async function applySettlement(env: Env, chainJobId: string, settlement: SettlementStatus, announce: boolean): Promise<void> {
-  const { db, baseUrl } = backgroundJobContext(env);
-  const [row] = await db.update(jobs).set({ settlement }).where(eq(jobs.chainJobId, chainJobId)).returning();
+export async function applySettlement(ctx: JobContext, chainJobId: string, settlement: SettlementStatus, announce: boolean): Promise<void> {
+  const [row] = await ctx.db.update(jobs).set({ settlement }).where(eq(jobs.chainJobId, chainJobId)).returning();
   if (!row) return;
-  if (settlement === "pending" && row.status === "queued") await matchmakerFor(env, row.spec as JobSpec).ensureQueued(queuedJobOf(row));
+  if (settlement === "pending" && row.status === "queued") await matchmakerForSpec(ctx.env, row.spec as JobSpec).ensureQueued(queuedJobOf(row));
   const event = eventFor[settlement];
-  if (announce && event) await dispatchJobEvent({ db, queue: env.WEBHOOKS, baseUrl }, row, event);
+  if (announce && event) await dispatchJobEvent(ctx, row, event);
 }
 
 /**
@@ -58,8 +36,7 @@ export async function applySettlement(env: Env, chainJobId: string, settlement: 
  * failed, so it does not run unpaid, while a finished one keeps its status (a
  * succeeded job stays succeeded, unpaid). Safe to call again.
  */
-export async function markUnfunded(env: Env, jobId: string, reason: string): Promise<void> {
-  const ctx = backgroundJobContext(env);
+export async function markUnfunded(ctx: JobContext, jobId: string, reason: string): Promise<void> {
   const [row] = await ctx.db
     .update(jobs)
     .set({ settlement: "unfunded" })

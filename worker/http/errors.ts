@@ -3,9 +3,9 @@
 // generic 500 so no internals (or secrets) leak.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { redactRpcUrl } from "../chain/safeErrorText.ts";
-import type { Config } from "../config.ts";
-import { ApiError, apiErrorResponse, problemResponse } from "./problem.ts";
+import type { Config } from "../config/config.ts";
+import { ApiError, apiErrorResponse, problemResponse } from "../errors/problem.ts";
+import { redactRpcUrl } from "../security/safeErrorText.ts";
 
 export function handleError(error: Error, c: Context): Response {
   const instance = new URL(c.req.url).pathname;

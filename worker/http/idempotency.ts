@@ -6,7 +6,7 @@ import { createMiddleware } from "hono/factory";
 import { idempotencyKeys } from "../db/schema.ts";
 import { sha256Hex } from "../security/randomToken.ts";
 import type { AppEnv } from "./appEnv.ts";
-import { badRequest, conflict, unprocessable } from "./problem.ts";
+import { badRequest, conflict, unprocessable } from "../errors/problem.ts";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

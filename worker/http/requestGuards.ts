@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { MAX_BODY_BYTES } from "../../protocol/limits.ts";
 import type { AppEnv } from "./appEnv.ts";
-import { payloadTooLarge, unsupportedMediaType } from "./problem.ts";
+import { payloadTooLarge, unsupportedMediaType } from "../errors/problem.ts";
 
 export const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,

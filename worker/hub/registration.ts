@@ -2,12 +2,10 @@
 // whether it has stake (and so can be paid), and its reputation.
 import { eq } from "drizzle-orm";
 import type { Address } from "viem";
-import { isChainConfigured } from "../chain/clients.ts";
-import { indexerOf } from "../chain/relayer.ts";
-import type { Config } from "../config.ts";
+import { indexerOf } from "../bindings/objects.ts";
+import { isChainConfigured, type Config } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { chainProviders } from "../db/schema.ts";
-import type { Env } from "../env.ts";
 import { reputationScore } from "../matching/reputation.ts";
 
 /**

@@ -1,34 +1,17 @@
 // The only writer of a job's `status`. Every change is checked against the
 // state machine, applied with compare-and-set (so two writers cannot both win),
-// recorded in job_transitions with its time, and then announced: webhooks,
-// the job's room (live waiters and log streams) and the scheduler.
-import { eq, sql, type SQL } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+// recorded in job_transitions with its time, and then announced to the
+// context's listeners (announce.ts). New jobs are written by insert.ts.
+import { eq, sql } from "drizzle-orm";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import { eventForStatus } from "../../protocol/webhookEvents.ts";
-import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import { violatesConstraint } from "../db/constraints.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
-import type { Env } from "../env.ts";
-import { unknownApiKey } from "../auth/requireApiKey.ts";
-import { isJobKeyTaken, jobKeyUsed } from "../chain/jobFunding.ts";
-import { onJobTransitionForChain } from "../chain/settlementHooks.ts";
-import { onJobTransition, type TransitionOrigin } from "../matching/scheduling.ts";
-import { dispatchJobEvent } from "../webhooks/dispatch.ts";
-import { dispatchedAtSql } from "../webhooks/targets.ts";
+import { announceTransition } from "./announce.ts";
+import type { EventAudience, JobContext, TransitionOrigin } from "./context.ts";
 import type { JobRow } from "./serialize.ts";
 import { assertTransition, IllegalTransitionError } from "./stateMachine.ts";
-
-export interface JobContext {
-  env: Env;
-  db: Db;
-  config: Config;
-  baseUrl: string;
-  /** Where follow-up work goes when the caller must not wait for it (ctx.waitUntil). */
-  defer?: (work: Promise<unknown>) => void;
-}
 
 export interface TransitionPatch {
   statusDetail?: string | null;
@@ -89,14 +72,12 @@ export async function transitionJob(
       // Written only if the compare-and-set above changed the row. Columns in table order.
       ctx.db
         .insert(jobTransitions)
-        .select(sql`SELECT NULL, ${jobId}, ${from}, ${to}, ${detail}, ${now}, ${dispatchedAtSql(eventForStatus(to), audienceOf(current), now)} WHERE changes() = 1`)
+        .select(sql`SELECT NULL, ${jobId}, ${from}, ${to}, ${detail}, ${now}, ${ctx.outbox.dispatchedAtSql(eventForStatus(to), audienceOf(current), now)} WHERE changes() = 1`)
         .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
     ]);
     const row = updated[0];
     if (!row) continue; // Someone else moved the job first: look again.
-    const announce = announceTransition(ctx, row, from, inserted[0], origin);
-    if (ctx.defer) ctx.defer(announce);
-    else await announce;
+    await announceTransition(ctx, { row, from, origin, record: inserted[0] });
     return row;
   }
   const latest = (await ctx.db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)))[0];
@@ -118,7 +99,7 @@ export async function transitionIfStill(...args: Parameters<typeof transitionJob
   }
 }
 
-function audienceOf(job: JobRow) {
+function audienceOf(job: JobRow): EventAudience {
   return { account: job.account, webhook: job.webhook, webhookEventsFilter: job.webhookEventsFilter as string[] };
 }
 
@@ -150,66 +131,7 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
   return columns;
 }
 
-/** A new job; its account may be SQL that reads it from the API key in the same batch (requireApiKeyInBatch). */
-export type NewJob = Omit<typeof jobs.$inferInsert, "account"> & { account: string | SQL };
-
-/**
- * Records a new job and its first transition (∅ → queued) in one batch, with any
- * statements that must share its fate (`alongside`), then announces it.
- */
-export async function insertQueuedJob(ctx: JobContext, row: NewJob, alongside: BatchItem<"sqlite">[] = []): Promise<JobRow> {
-  const audience = { account: row.account, webhook: row.webhook ?? null, webhookEventsFilter: row.webhookEventsFilter as string[] };
-  const [inserted, transition] = await ctx.db
-    .batch([
-      ctx.db.insert(jobs).values({ ...row, status: "queued" }).returning(),
-      ctx.db
-        .insert(jobTransitions)
-        .select(sql`SELECT NULL, ${row.id}, NULL, 'queued', NULL, ${row.createdAt}, ${dispatchedAtSql("job.queued", audience, row.createdAt)}`)
-        .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
-      ...alongside,
-    ])
-    .catch((error: unknown) => {
-      // Two requests with one authorization: the second loses here, however close they came.
-      if (isJobKeyTaken(error)) throw jobKeyUsed();
-      // The account read from an API key in the batch was NULL: the key is unknown or revoked.
-      if (violatesConstraint(error, /NOT NULL constraint failed: jobs\.account/)) throw unknownApiKey();
-      throw error;
-    });
-  const job = inserted[0]!;
-  const announce = announceTransition(ctx, job, null, transition[0], "api");
-  if (ctx.defer) ctx.defer(announce);
-  else await announce;
-  return job;
-}
-
 /** The provider's word on where its job stands (e.g. pull progress), without changing its status. */
 export async function setStatusDetail(db: Db, jobId: string, status: JobStatus, detail: string | null, provider: string): Promise<void> {
   await db.update(jobs).set({ statusDetail: detail }).where(sql`${jobs.id} = ${jobId} AND ${jobs.status} = ${status} AND ${jobs.provider} = ${provider}`);
-}
-
-/**
- * Announces a transition. A failure here never undoes the transition: the
- * row in job_transitions stays undispatched and the sweeper sends it later.
- */
-async function announceTransition(
-  ctx: JobContext,
-  row: JobRow,
-  from: JobStatus | null,
-  transition: { id: number; dispatchedAt: number | null } | undefined,
-  origin: TransitionOrigin,
-): Promise<void> {
-  const to = row.status as JobStatus;
-  const event = eventForStatus(to);
-  const results = await Promise.allSettled([
-    event && transition && transition.dispatchedAt === null
-      ? dispatchJobEvent({ db: ctx.db, queue: ctx.env.WEBHOOKS, baseUrl: ctx.baseUrl }, row, event, transition.id)
-      : undefined,
-    // A job that was just created has no one in its room yet.
-    from === null ? undefined : ctx.env.JOB_ROOM.get(ctx.env.JOB_ROOM.idFromName(row.id)).statusChanged(to),
-    onJobTransition(ctx, row, from, origin),
-    onJobTransitionForChain(ctx, row, from),
-  ]);
-  for (const result of results) {
-    if (result.status === "rejected") console.error(`announcing ${row.id} → ${to} failed:`, result.reason);
-  }
 }

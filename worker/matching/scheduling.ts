@@ -3,17 +3,15 @@
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { jobLimits } from "../../protocol/limits.ts";
-import { hubFor } from "../hub/shard.ts";
-import type { JobContext } from "../jobs/transitions.ts";
+import { hubOf, matchmakerOf } from "../bindings/objects.ts";
+import { jobClassOf } from "../bindings/sharding.ts";
+import type { TransitionListener } from "../jobs/context.ts";
 import type { JobRow } from "../jobs/serialize.ts";
-import { jobClassOf } from "./jobClass.ts";
 import type { QueuedJob } from "./matcher.ts";
 
-/** Who caused a transition, so its follow-ups skip the one who already knows. */
-export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper" | "chain";
-
-export function matchmakerFor(env: JobContext["env"], spec: JobSpec) {
-  return env.MATCHMAKER.get(env.MATCHMAKER.idFromName(jobClassOf(spec.resources)));
+/** The matchmaker that queues jobs like this one. */
+export function matchmakerForSpec(env: Env, spec: JobSpec) {
+  return matchmakerOf(env, jobClassOf(spec.resources));
 }
 
 export function queuedJobOf(row: JobRow): QueuedJob {
@@ -29,15 +27,15 @@ export function queuedJobOf(row: JobRow): QueuedJob {
   };
 }
 
-export async function onJobTransition(ctx: JobContext, row: JobRow, from: JobStatus | null, origin: TransitionOrigin): Promise<void> {
+export const announceToMatching: TransitionListener = async (ctx, { row, from, origin }) => {
   const to = row.status as JobStatus;
   const spec = row.spec as JobSpec;
   const work: Promise<unknown>[] = [];
-  // A job whose escrow reservation is not on chain yet waits: the indexer hands it over once it is (settlementUpdates.ts).
-  if (to === "queued" && row.settlement !== "reserving") work.push(matchmakerFor(ctx.env, spec).enqueue(queuedJobOf(row)));
-  if (from === "queued" && to !== "starting" && origin !== "matchmaker") work.push(matchmakerFor(ctx.env, spec).forget(row.id));
+  // A job whose escrow reservation is not on chain yet waits: the indexer hands it over once it is (chain/settlementUpdates.ts).
+  if (to === "queued" && row.settlement !== "reserving") work.push(matchmakerForSpec(ctx.env, spec).enqueue(queuedJobOf(row)));
+  if (from === "queued" && to !== "starting" && origin !== "matchmaker") work.push(matchmakerForSpec(ctx.env, spec).forget(row.id));
   if (isTerminal(to) && from !== "queued" && row.provider && origin !== "hub") {
-    work.push(hubFor(ctx.env, ctx.config, row.provider).jobEnded(row.provider, row.id, to));
+    work.push(hubOf(ctx.env, ctx.config, row.provider).jobEnded(row.provider, row.id, to));
   }
   await Promise.all(work);
-}
+};

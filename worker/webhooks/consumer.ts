@@ -1,12 +1,11 @@
 // The webhook queue's consumers: attempt each delivery, retry on the growing
 // schedule, dead-letter what is spent, and disable an endpoint that says 410 Gone.
 import { and, eq, ne } from "drizzle-orm";
-import { getConfig } from "../config.ts";
+import { deadLetterQueue, type WebhookMessage } from "../bindings/queues.ts";
+import { getConfig } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
-import type { Env } from "../env.ts";
 import { attemptDelivery, type AttemptContext } from "./deliver.ts";
-import type { WebhookMessage } from "./message.ts";
 import { nextRetryDelayS } from "./retrySchedule.ts";
 import { resolveWithDoh } from "./urlPolicy.ts";
 
@@ -52,7 +51,7 @@ export async function consumeWebhooks(batch: MessageBatch<WebhookMessage>, env: 
       if (delayS === undefined) {
         // Spent: hand it to the dead-letter queue, whose consumer marks it dead.
         await db.update(webhookDeliveries).set({ nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery.id));
-        await env.WEBHOOKS_DLQ.send({ deliveryId: delivery.id });
+        await deadLetterQueue(env).send({ deliveryId: delivery.id });
         return message.ack();
       }
       await db

@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { encodeAbiParameters, encodeEventTopics, keccak256, stringToHex, type Hex } from "viem";
 import { beforeEach, describe, expect, it } from "vitest";
 import { pondMarketAbi } from "../../../contracts/generated/pondMarket.ts";
-import { getConfig } from "../../../worker/config.ts";
+import { getConfig } from "../../../worker/config/config.ts";
 import { createDb } from "../../../worker/db/client.ts";
 import { accounts, chainBlocks, chainCursor, chainEvents, jobs } from "../../../worker/db/schema.ts";
 import type { ChainPublicClient } from "../../../worker/chain/clients.ts";

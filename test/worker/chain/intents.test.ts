@@ -5,7 +5,7 @@ import { pondMarketAbi } from "../../../contracts/generated/pondMarket.ts";
 import { batchCalldata, dependsOn, revertVerdict, type Intent } from "../../../worker/chain/intents.ts";
 import { chainIntentsFor } from "../../../worker/chain/settlementHooks.ts";
 import { emptyTouched, touch } from "../../../worker/chain/eventKeys.ts";
-import { settlementFor } from "../../../worker/chain/settlementUpdates.ts";
+import { settlementFor } from "../../../worker/chain/onChainStatus.ts";
 import type { JobRow } from "../../../worker/jobs/serialize.ts";
 
 const jobId = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;

@@ -3,9 +3,9 @@
 import { env } from "cloudflare:test";
 import { keccak256, stringToHex } from "viem";
 import { describe, expect, it } from "vitest";
-import { getConfig } from "../../../worker/config.ts";
-import { ApiError } from "../../../worker/http/problem.ts";
-import { insertQueuedJob, type JobContext } from "../../../worker/jobs/transitions.ts";
+import { ApiError } from "../../../worker/errors/problem.ts";
+import { insertQueuedJob } from "../../../worker/jobs/insert.ts";
+import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { CREATOR, db, unmatchableSpec } from "./jobRows.ts";
 import { accounts } from "../../../worker/db/schema.ts";
 
@@ -13,7 +13,7 @@ describe("a job key", () => {
   it("is refused for a second job even when both passed the check (409 job-key-used)", async () => {
     await db.insert(accounts).values({ address: CREATOR, webhookSecretEnc: "x" }).onConflictDoNothing();
     const announcements: Promise<unknown>[] = [];
-    const ctx: JobContext = { env, db, config: getConfig(env), baseUrl: "https://pond.test", defer: (work) => announcements.push(work) };
+    const ctx = jobContextFor(env, { db, baseUrl: "https://pond.test", defer: (work) => announcements.push(work) });
     const jobKey = keccak256(stringToHex(crypto.randomUUID()));
     const row = (id: string) => ({
       id,

@@ -5,7 +5,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
-import { shardOf } from "../../../worker/hub/shard.ts";
+import { shardOf } from "../../../worker/bindings/sharding.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { call, post, signIn, validJob } from "../client.ts";
 import { connectProvider, gpu } from "../providerSocket.ts";

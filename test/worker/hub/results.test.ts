@@ -10,9 +10,10 @@ import type { Job } from "../../../protocol/job.ts";
 import { buildManifest, type ManifestFile } from "../../../protocol/manifest.ts";
 import { uploadHeaders, uploadMessage } from "../../../protocol/uploads.ts";
 import { applySettlement } from "../../../worker/chain/settlementUpdates.ts";
-import { hubName, shardOf } from "../../../worker/hub/shard.ts";
-import { backgroundJobContext } from "../../../worker/jobs/backgroundContext.ts";
-import { onJobTransition } from "../../../worker/matching/scheduling.ts";
+import { hubOf } from "../../../worker/bindings/objects.ts";
+import { getConfig } from "../../../worker/config/config.ts";
+import { announceToMatching } from "../../../worker/matching/scheduling.ts";
+import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { call, ORIGIN, post, signIn } from "../client.ts";
 import { insertJob } from "../chain/jobRows.ts";
@@ -133,7 +134,7 @@ describe("mediation verdicts", () => {
 
     // Drawn by the indexer (here called directly): its hub now knows it, and the mediator is asked.
     const mediator = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
-    const hub = env.HUB.get(env.HUB.idFromName(hubName(shardOf(mediator.address, 3))));
+    const hub = hubOf(env, getConfig(env), mediator.address);
     expect(await hub.mediate(mediator.address, offer.job_id, offer.chain_job_id)).toBe(true);
     expect((await mediator.next("job.mediate")).job_id).toBe(offer.job_id);
     mediator.send(await verdict(mediator));
@@ -154,11 +155,11 @@ describe("paid jobs", () => {
       spec: specFor(cpus),
     });
     expect(row.settlement).toBe("reserving");
-    await onJobTransition(backgroundJobContext(env), row, null, "api");
+    await announceToMatching(jobContextFor(env), { row, from: null, origin: "api", record: undefined });
     expect(await provider.receives("job.offer", 1_000)).toBe(false);
 
     // The indexer saw the reservation: now it may run.
-    await applySettlement(env, row.chainJobId, "pending", false);
+    await applySettlement(jobContextFor(env), row.chainJobId, "pending", false);
     expect((await provider.next("job.offer")).job_id).toBe(row.id);
     provider.close();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { getConfig } from "../../../worker/config.ts";
+import { getConfig } from "../../../worker/config/config.ts";
 import { MAX_QUEUE_DELAY_S, nextRetryDelayS, parseRetryAfter } from "../../../worker/webhooks/retrySchedule.ts";
 
 // The production default, as config.ts parses it without an override.

@@ -37,6 +37,8 @@ export class ApiError extends Error {
 export const badRequest = (detail: string) => new ApiError(400, "bad-request", "Bad request", detail);
 export const unauthorized = (detail: string) =>
   new ApiError(401, "unauthorized", "Unauthorized", detail, undefined, { "www-authenticate": 'Bearer realm="pond"' });
+/** The same answer for a key that never existed and one revoked: nothing to learn from the difference. */
+export const unknownApiKey = () => unauthorized("the API key is unknown or revoked");
 export const forbidden = (detail: string) => new ApiError(403, "forbidden", "Forbidden", detail);
 export const notFound = (what: string) => new ApiError(404, "not-found", "Not found", `${what} was not found`);
 export const conflict = (slug: string, detail: string) => new ApiError(409, slug, "Conflict", detail);

@@ -4,13 +4,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
-import { createDb } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
-import type { Env } from "../env.ts";
-import { dispatchJobEvent } from "../webhooks/dispatch.ts";
-import { appendToTail } from "./logTail.ts";
-import { SSE_HEADERS, sseEvent } from "./sse.ts";
-import { backgroundJobContext } from "../jobs/backgroundContext.ts";
+import { appendToTail } from "../rooms/logTail.ts";
+import { SSE_HEADERS, sseEvent } from "../rooms/sse.ts";
+import { dispatchJobEvent } from "../webhooks/outbox.ts";
+import { jobContextFor } from "../wiring/jobContext.ts";
 
 /** How often the tail is copied into D1 and a `job.logs` webhook may fire. */
 const PERSIST_EVERY_MS = 1_000;
@@ -90,15 +88,15 @@ export class JobRoom extends DurableObject<Env> {
   private async persistTail(): Promise<void> {
     const state = await this.load();
     if (!state.jobId || state.persistedSeq === state.logSeq) return;
-    const db = createDb(this.env.DB);
-    const [row] = await db.update(jobs).set({ logsTail: state.tail }).where(eq(jobs.id, state.jobId)).returning();
+    const ctx = jobContextFor(this.env);
+    const [row] = await ctx.db.update(jobs).set({ logsTail: state.tail }).where(eq(jobs.id, state.jobId)).returning();
     state.persistedSeq = state.logSeq;
     const now = Date.now();
     const announce = row && !isTerminal(row.status as JobStatus) && now - state.lastLogsEventAt >= LOGS_EVENT_EVERY_MS;
     if (announce) state.lastLogsEventAt = now;
     await this.save();
     if (announce) {
-      await dispatchJobEvent({ db, queue: this.env.WEBHOOKS, baseUrl: backgroundJobContext(this.env).baseUrl }, row, "job.logs");
+      await dispatchJobEvent(ctx, row, "job.logs");
     }
   }
 

@@ -1,17 +1,16 @@
 // The indexer's Durable Object: one, so two readers never race on the cursor.
-// It ticks on an alarm while the chain is configured, and anyone who needs a
-// fresh view (a balance check, a provider's first login) can ask it to sync now.
+// It ticks on an alarm while the chain is configured (chain/indexer.ts does the
+// reading), and anyone who needs a fresh view (a balance check, a provider's
+// first login) can ask it to sync now.
 import { DurableObject } from "cloudflare:workers";
-import { getConfig } from "../config.ts";
-import { createDb } from "../db/client.ts";
-import type { Env } from "../env.ts";
-import { isChainConfigured, marketOf, publicClientOf } from "./clients.ts";
-import { indexOnce, type IndexResult } from "./indexer.ts";
-import type { Intent } from "./intents.ts";
-import { relayerFor } from "./relayer.ts";
-import { redactRpcUrl, safeErrorText } from "./safeErrorText.ts";
-import { applySettlement } from "./settlementUpdates.ts";
-import { hubFor } from "../hub/shard.ts";
+import { hubOf, relayerOf } from "../bindings/objects.ts";
+import { marketOf, publicClientOf } from "../chain/clients.ts";
+import { indexOnce, type IndexResult } from "../chain/indexer.ts";
+import type { Intent } from "../chain/intents.ts";
+import { applySettlement } from "../chain/settlementUpdates.ts";
+import { getConfig, isChainConfigured } from "../config/config.ts";
+import { redactRpcUrl, safeErrorText } from "../security/safeErrorText.ts";
+import { jobContextFor } from "../wiring/jobContext.ts";
 
 export class ChainIndexer extends DurableObject<Env> {
   private running: Promise<IndexResult | undefined> | undefined;
@@ -41,7 +40,7 @@ export class ChainIndexer extends DurableObject<Env> {
     const config = getConfig(this.env);
     if (!isChainConfigured(config)) return;
     // The relayer keeps its own alarm; this restarts it if a restart lost it.
-    if (config.chain.relayerAddress) await relayerFor(this.env, config).ensureRunning();
+    if (config.chain.relayerAddress) await relayerOf(this.env, config).ensureRunning();
     // Behind: carry on at once. Caught up: look again after the interval.
     const behind = result !== undefined && (result.to < result.target || result.backlog);
     await this.ctx.storage.setAlarm(Date.now() + (behind ? 0 : config.chain.indexerIntervalMs));
@@ -57,20 +56,21 @@ export class ChainIndexer extends DurableObject<Env> {
   private async indexNow(): Promise<IndexResult | undefined> {
     const config = getConfig(this.env);
     if (!isChainConfigured(config)) return undefined;
+    const ctx = jobContextFor(this.env, { config });
     const result = await indexOnce({
-      db: createDb(this.env.DB),
+      db: ctx.db,
       client: publicClientOf(config),
       config,
       market: marketOf(config),
-      onSettlement: (chainJobId, settlement, announce) => applySettlement(this.env, chainJobId, settlement, announce),
+      onSettlement: (chainJobId, settlement, announce) => applySettlement(ctx, chainJobId, settlement, announce),
       onIntents: async (intents: Intent[]) => {
-        if (intents.length > 0) await relayerFor(this.env, config).enqueue(intents);
+        if (intents.length > 0) await relayerOf(this.env, config).enqueue(intents);
       },
       onMediatorAssigned: async (jobId, chainJobId, mediator) => {
-        const asked = await hubFor(this.env, config, mediator).mediate(mediator, jobId, chainJobId);
+        const asked = await hubOf(this.env, config, mediator).mediate(mediator, jobId, chainJobId);
         if (!asked) console.warn(`indexer: mediator ${mediator} for ${jobId} is not connected; the challenge will expire void unless it re-runs the job itself`);
       },
-      onReseeded: (chainJobId) => relayerFor(this.env, config).reopen("assign", chainJobId),
+      onReseeded: (chainJobId) => relayerOf(this.env, config).reopen("assign", chainJobId),
     });
     for (const failure of result.failures) console.error("indexer: follow-up failed, tried again next tick:", redactRpcUrl(failure, config.chain.rpcUrl));
     return result;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, getConfig } from "../../worker/config.ts";
-import type { Env } from "../../worker/env.ts";
+import { ConfigError, getConfig } from "../../../worker/config/config.ts";
 
 const env = (vars: Record<string, string>) => vars as unknown as Env;
 

@@ -2,7 +2,6 @@
 // secrets. Nothing else reads env variables directly.
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
-import type { Env } from "./env.ts";
 
 const seconds = z.coerce.number().int().positive();
 const csvSeconds = z
@@ -76,6 +75,11 @@ function toConfig(raw: z.infer<typeof ConfigSchema>) {
       replaceAfterMs: raw.RELAYER_REPLACE_AFTER_MS,
     },
   };
+}
+
+/** Whether this Worker settles jobs on chain: it can read the chain and knows the market contract. */
+export function isChainConfigured(config: Config): boolean {
+  return config.chain.rpcUrl !== undefined && config.chain.marketAddress !== undefined;
 }
 
 export class ConfigError extends Error {

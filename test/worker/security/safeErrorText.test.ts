@@ -1,7 +1,7 @@
 // Logs never carry the RPC URL, whose path may hold an API key.
 import { HttpRequestError } from "viem";
 import { describe, expect, it } from "vitest";
-import { redactRpcUrl, safeErrorText } from "../../../worker/chain/safeErrorText.ts";
+import { redactRpcUrl, safeErrorText } from "../../../worker/security/safeErrorText.ts";
 
 const RPC_URL = "http://127.0.0.1:9/v2/sk_live_not_for_logs";
 

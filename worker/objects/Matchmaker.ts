@@ -1,24 +1,22 @@
-// A matchmaker Durable Object, one per job class (jobClass.ts). It keeps the
+// A matchmaker Durable Object, one per job class (bindings/sharding.ts). It keeps the
 // queue of its class's jobs and a copy of the capacity hubs publish, runs the
 // pure matcher in rounds (on an alarm, so bursts coalesce), and sends each
 // assignment to the provider's hub, which alone reserves capacity for real.
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, inArray } from "drizzle-orm";
-import { getConfig } from "../config.ts";
+import { hubOf } from "../bindings/objects.ts";
+import { getConfig } from "../config/config.ts";
+import type { OfferResolution } from "../hub/matchmakers.ts";
 import { createDb } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
-import type { Env } from "../env.ts";
-import { hubFor } from "../hub/shard.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
-import { MatchStore, type QueueRow } from "./matchStore.ts";
-import { explainNeverFits, matchJobs, type ProviderCapacity, type QueuedJob } from "./matcher.ts";
-import { backgroundJobContext } from "../jobs/backgroundContext.ts";
+import { MatchStore, type QueueRow } from "../matching/matchStore.ts";
+import { explainNeverFits, matchJobs, type ProviderCapacity, type QueuedJob } from "../matching/matcher.ts";
+import { jobContextFor } from "../wiring/jobContext.ts";
 
 const WAITING_DETAIL = "waiting for a provider with free capacity";
 const ROUND_GAP_MS = 50;
 const DESCRIBE_EVERY_MS = 1_000;
-
-export type OfferResolution = "accepted" | "declined" | "expired" | "gone";
 
 export class Matchmaker extends DurableObject<Env> {
   private readonly store: MatchStore;
@@ -103,7 +101,7 @@ export class Matchmaker extends DurableObject<Env> {
     const offerDeadline = now + 2 * config.matching.offerTimeoutMs + 1_000;
     await Promise.all(
       assignments.map(async (assignment) => {
-        const outcome = await hubFor(this.env, config, assignment.provider).offer(assignment);
+        const outcome = await hubOf(this.env, config, assignment.provider).offer(assignment);
         if (outcome.ok) this.store.offered(assignment.jobId, assignment.provider, offerDeadline);
         else if (outcome.jobGone) this.store.remove(assignment.jobId);
         else if (outcome.providerGone) this.store.removeProvider(assignment.provider);
@@ -145,7 +143,7 @@ export class Matchmaker extends DurableObject<Env> {
     const reason = explainNeverFits(job, providers);
     const error = `the network had no capacity for this job within its match timeout${reason ? `: ${reason}` : ""}`;
     this.store.remove(job.id);
-    await transitionIfStill(backgroundJobContext(this.env), job.id, "failed", { error }, "matchmaker");
+    await transitionIfStill(jobContextFor(this.env), job.id, "failed", { error }, "matchmaker");
   }
 
   private async scheduleRound(): Promise<void> {

@@ -2,11 +2,12 @@
 // for again, from what D1 says each job still needs.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { relayerFor } from "../../../worker/chain/relayer.ts";
-import { getConfig, type Config } from "../../../worker/config.ts";
+import { relayerOf } from "../../../worker/bindings/objects.ts";
+import { getConfig, type Config } from "../../../worker/config/config.ts";
 import { chainEvents } from "../../../worker/db/schema.ts";
-import { restoreChainWork } from "../../../worker/jobs/sweeper.ts";
-import { claimed, db, insertJob } from "./jobRows.ts";
+import { restoreChainWork } from "../../../worker/chain/lostWork.ts";
+import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
+import { claimed, db, insertJob } from "../chain/jobRows.ts";
 
 /** The test Worker has no chain; this config has one, with a relayer object of its own. */
 function chainConfig(): Config {
@@ -16,7 +17,7 @@ function chainConfig(): Config {
 }
 
 async function intentsOf(config: Config): Promise<string[]> {
-  return runInDurableObject(relayerFor(env, config), (_instance, state) =>
+  return runInDurableObject(relayerOf(env, config), (_instance, state) =>
     state.storage.sql
       .exec("SELECT kind, job_id FROM intents ORDER BY id")
       .toArray()
@@ -38,7 +39,7 @@ describe("behavior: restoring chain work", () => {
     const settled = await insertJob("settled", { ...claimed(), settlement: "settled", createdAt: old, completedAt: old });
 
     const config = chainConfig();
-    await restoreChainWork({ env, db, config, baseUrl: "https://pond.test" }, Date.now());
+    await restoreChainWork(jobContextFor(env, { db, config, baseUrl: "https://pond.test" }), Date.now());
 
     const ours = new Set([running.id, reported.id, failed.id, onChain.id, fresh.id, unpaid.id, settled.id]);
     const asked = (await intentsOf(config)).filter((entry) => ours.has(entry.split(":")[0]!));
@@ -47,7 +48,7 @@ describe("behavior: restoring chain work", () => {
     );
 
     // Asking twice changes nothing: the relayer keeps one intent per kind and job.
-    await restoreChainWork({ env, db, config, baseUrl: "https://pond.test" }, Date.now());
+    await restoreChainWork(jobContextFor(env, { db, config, baseUrl: "https://pond.test" }), Date.now());
     expect((await intentsOf(config)).filter((entry) => ours.has(entry.split(":")[0]!))).toHaveLength(asked.length);
   });
 });

@@ -1,0 +1,20 @@
+// The chain a configuration names, as viem defines it, and the EIP-712 domain
+// that jobs, acceptances and results are signed under there.
+import { zeroAddress, type Chain } from "viem";
+import { anvil, arbitrum, arbitrumSepolia } from "viem/chains";
+import { pondDomain } from "../../protocol/eip712.ts";
+import type { Config } from "./config.ts";
+
+const chains: Record<Config["chain"]["name"], Chain> = {
+  anvil,
+  "arbitrum-sepolia": arbitrumSepolia,
+  arbitrum,
+};
+
+export function chainOf(config: Config): Chain {
+  return chains[config.chain.name];
+}
+
+export function marketDomain(config: Config) {
+  return pondDomain(chainOf(config).id, config.chain.marketAddress ?? zeroAddress);
+}

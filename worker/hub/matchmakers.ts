@@ -1,0 +1,26 @@
+// What the hub tells the matchmakers: a provider's free capacity (the hub is its
+// one authority, they keep copies), how an offer ended, and a provider leaving.
+import type { Address } from "viem";
+import { matchmakerOf } from "../bindings/objects.ts";
+import { classesServedBy, jobClasses } from "../bindings/sharding.ts";
+import { capacityOf } from "./capacity.ts";
+import type { HubState } from "./hubState.ts";
+
+export type OfferResolution = "accepted" | "declined" | "expired" | "gone";
+
+export async function publishCapacity(state: HubState, address: Address): Promise<void> {
+  const provider = state.store.provider(address);
+  if (!provider?.connected || !provider.resources || !provider.pricing) return;
+  const capacity = capacityOf(address, provider.resources, provider.pricing, provider.reputation, state.store.reservationsOf(address));
+  const served = classesServedBy({ gpuCount: provider.resources.gpus.length });
+  await Promise.all(served.map((jobClass) => matchmakerOf(state.env, jobClass).upsertProvider(capacity)));
+}
+
+/** The matchmaker that made the offer acts; the others know no such job. */
+export async function resolveOffer(state: HubState, jobId: string, address: string, outcome: OfferResolution): Promise<void> {
+  await Promise.all(jobClasses.map((jobClass) => matchmakerOf(state.env, jobClass).offerResolved(jobId, address, outcome)));
+}
+
+export async function withdrawProvider(state: HubState, address: Address): Promise<void> {
+  await Promise.all(jobClasses.map((jobClass) => matchmakerOf(state.env, jobClass).removeProvider(address)));
+}

@@ -1,0 +1,136 @@
+// The offer lifecycle: a matchmaker proposes, the hub reserves capacity (the
+// only place that can, so nothing is over-committed) and offers; the provider
+// accepts with a signature (the job starts), declines, or lets it expire.
+import { verifyTypedData, type Address, type Hex } from "viem";
+import { jobAcceptanceTypes } from "../../protocol/eip712.ts";
+import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
+import { marketDomain } from "../config/chains.ts";
+import { lostTheRace, transitionJob } from "../jobs/transitions.ts";
+import type { Assignment } from "../matching/matcher.ts";
+import { capacityOf, reservationFits } from "./capacity.ts";
+import { alarmNoLaterThan, type HubState } from "./hubState.ts";
+import { jobToOffer } from "./jobReads.ts";
+import { publishCapacity, resolveOffer } from "./matchmakers.ts";
+import { unregisteredReason } from "./registration.ts";
+import { send, sendError, sendTo, socketOf } from "./sockets.ts";
+
+export type OfferOutcome = { ok: true } | { ok: false; reason: string; jobGone?: boolean; providerGone?: boolean };
+
+/** A matchmaker proposes a job for a provider here. Reserve, or say why not. */
+export async function offerJob(state: HubState, assignment: Assignment): Promise<OfferOutcome> {
+  const { store } = state;
+  const address = assignment.provider as Address;
+  const provider = store.provider(address);
+  const ws = socketOf(state, address);
+  if (!provider?.connected || !provider.resources || !provider.pricing || !ws) {
+    return { ok: false, reason: "the provider is not connected", providerGone: true };
+  }
+  const job = await jobToOffer(state.jobContext().db, assignment.jobId);
+  if (!job || job.status !== "queued") return { ok: false, reason: "the job is no longer queued", jobGone: true };
+  // Never offer work that might not be paid for; the indexer queues it again once its reservation is on chain.
+  if (job.settlement === "reserving") return { ok: false, reason: "the job's escrow reservation is not on chain yet", jobGone: true };
+  // A provider whose stake fell away since it connected (slashed, unbonded) can no longer be paid.
+  const unregistered = await unregisteredReason(state.env, state.config, address);
+  if (unregistered) {
+    sendError(ws, "not_registered", unregistered);
+    return { ok: false, reason: unregistered, providerGone: true };
+  }
+
+  // From here to reserve() nothing awaits: offers running side by side all see each other's reservations.
+  if (store.reservation(assignment.jobId)) return { ok: false, reason: "the job is already offered here", jobGone: true };
+  const current = store.provider(address);
+  if (!current?.connected || !current.resources || !current.pricing) return { ok: false, reason: "the provider is not connected", providerGone: true };
+  const wanted = { jobId: assignment.jobId, gpuUuids: assignment.gpuUuids, milliCpus: assignment.milliCpus, memoryMb: assignment.memoryMb };
+  const capacity = capacityOf(address, current.resources, current.pricing, current.reputation, store.reservationsOf(address));
+  const misfit = reservationFits(capacity, wanted);
+  if (misfit) {
+    await publishCapacity(state, address); // the matchmaker's copy is stale: refresh it
+    return { ok: false, reason: misfit };
+  }
+
+  const expiresAt = Date.now() + state.config.matching.offerTimeoutMs;
+  store.reserve({
+    ...wanted,
+    address,
+    state: "offered",
+    offerExpiresAt: expiresAt,
+    rateWeiPerSecond: assignment.rateWeiPerSecond.toString(),
+    maxAmountWei: assignment.maxAmountWei.toString(),
+    chainJobId: job.chainJobId,
+  });
+  send(ws, {
+    v: HUB_PROTOCOL_VERSION,
+    type: "job.offer",
+    job_id: assignment.jobId,
+    chain_job_id: job.chainJobId,
+    spec: job.spec as JobSpec,
+    gpu_uuids: assignment.gpuUuids,
+    rate_wei_per_second: assignment.rateWeiPerSecond.toString(),
+    max_amount_wei: assignment.maxAmountWei.toString(),
+    expires_at: expiresAt,
+  });
+  await alarmNoLaterThan(state, expiresAt);
+  // Published before answering, so the matchmaker's next round sees the reservation.
+  await publishCapacity(state, address);
+  return { ok: true };
+}
+
+export async function onAccept(state: HubState, ws: WebSocket, address: Address, jobId: string, signature: Hex): Promise<void> {
+  const reservation = state.store.reservation(jobId);
+  if (!reservation || reservation.address !== address || reservation.state !== "offered") {
+    return sendError(ws, "no_offer", `there is no open offer of job ${jobId} to you`);
+  }
+  const signed = await verifyTypedData({
+    address,
+    domain: marketDomain(state.config),
+    types: jobAcceptanceTypes,
+    primaryType: "JobAcceptance",
+    message: { jobId: reservation.chainJobId as Hex, maxAmount: BigInt(reservation.maxAmountWei) },
+    signature,
+  }).catch(() => false);
+  if (!signed) {
+    sendError(ws, "bad_signature", `the acceptance of ${jobId} is not signed by ${address}; treated as a decline`);
+    return onDecline(state, address, jobId, "declined");
+  }
+  state.store.markAccepted(jobId);
+  try {
+    await transitionJob(
+      state.jobContext(),
+      jobId,
+      "starting",
+      {
+        provider: address,
+        statusDetail: "assigned; the provider is pulling the image",
+        agreement: { rateWeiPerSecond: reservation.rateWeiPerSecond, maxAmountWei: reservation.maxAmountWei },
+      },
+      "hub",
+    );
+  } catch (error) {
+    if (!lostTheRace(error)) throw error;
+    // Canceled (or taken) while the offer was out.
+    state.store.release(jobId);
+    send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer queued" });
+    await resolveOffer(state, jobId, address, "gone");
+    await publishCapacity(state, address);
+    return;
+  }
+  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
+  await resolveOffer(state, jobId, address, "accepted");
+}
+
+export async function onDecline(state: HubState, address: Address, jobId: string, outcome: "declined" | "expired"): Promise<void> {
+  const reservation = state.store.reservation(jobId);
+  if (!reservation || reservation.address !== address || reservation.state !== "offered") return;
+  state.store.release(jobId);
+  await resolveOffer(state, jobId, address, outcome);
+  await publishCapacity(state, address);
+}
+
+/** Offers past their deadline: withdrawn from the provider, and the next one gets a turn. */
+export async function expireOffers(state: HubState, now: number): Promise<void> {
+  for (const offer of state.store.expiredOffers(now)) {
+    sendTo(state, offer.address, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: offer.jobId, reason: "the offer expired" });
+    await onDecline(state, offer.address as Address, offer.jobId, "expired");
+  }
+}

@@ -1,0 +1,91 @@
+// Providers coming and going: what a (re)connecting provider's advertisement
+// means, sockets that close or go silent, and a provider gone past the grace
+// period, whose jobs are requeued or failed (providerLoss.ts).
+import type { Address } from "viem";
+import { HUB_PROTOCOL_VERSION, type ProviderMessage } from "../../protocol/hubMessages.ts";
+import { transitionIfStill } from "../jobs/transitions.ts";
+import { alarmNoLaterThan, type HubState } from "./hubState.ts";
+import { jobsHeldBy } from "./jobReads.ts";
+import { publishCapacity, withdrawProvider } from "./matchmakers.ts";
+import { onDecline } from "./offers.ts";
+import { decideLostJob } from "./providerLoss.ts";
+import { reconcileRunning } from "./reconcile.ts";
+import { AUTH_TIMEOUT_MS, HEARTBEAT_MS } from "./signIn.ts";
+import { attachmentOf, authedSockets, send } from "./sockets.ts";
+
+/** A socket that has not pinged for three heartbeats is dead, whatever TCP thinks. */
+const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
+
+type Advertise = Extract<ProviderMessage, { type: "advertise" }>;
+
+export async function onAdvertise(state: HubState, ws: WebSocket, address: Address, message: Advertise): Promise<void> {
+  state.store.advertise(address, message.resources, message.pricing);
+  const { lost, cancel, start } = reconcileRunning(await jobsHeldBy(state.jobContext().db, address), message.running);
+  for (const job of lost) await settleLostJob(state, job.id, job.attempt, address);
+  for (const jobId of cancel) {
+    if (state.store.reservation(jobId)?.address === address) state.store.release(jobId);
+    send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
+  }
+  for (const jobId of start) send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
+  await publishCapacity(state, address);
+}
+
+/** A socket closed or errored: the provider is disconnected unless another socket of its own is live. */
+export async function onSocketGone(state: HubState, ws: WebSocket): Promise<void> {
+  const attachment = attachmentOf(ws);
+  if (!attachment?.authed) return;
+  const stillConnected = authedSockets(state, attachment.address).some((other) => other !== ws);
+  if (!stillConnected) await onProviderDisconnected(state, attachment.address);
+}
+
+async function onProviderDisconnected(state: HubState, address: Address): Promise<void> {
+  const now = Date.now();
+  state.store.disconnect(address, now);
+  for (const offer of state.store.reservationsOf(address).filter((r) => r.state === "offered")) {
+    await onDecline(state, address, offer.jobId, "expired");
+  }
+  await withdrawProvider(state, address);
+  await alarmNoLaterThan(state, now + state.config.matching.providerGraceMs);
+}
+
+/** On the alarm: sockets that never signed in, or stopped pinging, are closed; providers gone too long are lost. */
+export async function checkPresence(state: HubState, now: number): Promise<void> {
+  for (const ws of state.ctx.getWebSockets()) {
+    const attachment = attachmentOf(ws);
+    if (!attachment) continue;
+    if (!attachment.authed && now - attachment.connectedAt > AUTH_TIMEOUT_MS) ws.close(4408, "authentication timed out");
+    if (attachment.authed) {
+      const lastPing = state.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? attachment.connectedAt;
+      if (now - Math.max(lastPing, attachment.connectedAt) > STALE_AFTER_MS) {
+        ws.close(4408, "heartbeat missed");
+        await onSocketGone(state, ws);
+      }
+    }
+  }
+  const lostBy = now - state.config.matching.providerGraceMs;
+  for (const address of state.store.lostBefore(lostBy)) await onProviderLost(state, address as Address, lostBy);
+}
+
+/** The next time the alarm must fire: an offer's expiry, a grace period's end, the next heartbeat check. */
+export function nextAlarmAt(state: HubState): number | undefined {
+  const candidates = [state.store.earliestOfferExpiry()];
+  const disconnected = state.store.earliestDisconnect();
+  if (disconnected !== undefined) candidates.push(disconnected + state.config.matching.providerGraceMs);
+  if (state.ctx.getWebSockets().length > 0) candidates.push(Date.now() + HEARTBEAT_MS);
+  return candidates.filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
+}
+
+/** Gone past the grace period: its jobs are requeued or failed, its record dropped. */
+async function onProviderLost(state: HubState, address: Address, disconnectedBy: number): Promise<void> {
+  for (const job of await jobsHeldBy(state.jobContext().db, address)) await settleLostJob(state, job.id, job.attempt, address);
+  state.store.forget(address, disconnectedBy);
+}
+
+async function settleLostJob(state: HubState, jobId: string, attempt: number, address: Address): Promise<void> {
+  const { maxJobAttempts, providerGraceMs } = state.config.matching;
+  const decision = decideLostJob({ attempt }, address, maxJobAttempts, providerGraceMs);
+  state.store.release(jobId);
+  const ctx = state.jobContext();
+  if (decision.action === "requeue") await transitionIfStill(ctx, jobId, "queued", { statusDetail: decision.detail }, "hub", { provider: address });
+  else await transitionIfStill(ctx, jobId, "failed", { error: decision.error }, "hub", { provider: address });
+}

@@ -1,0 +1,86 @@
+// What a provider reports about a job it holds: its phase, its output, its
+// result. A succeeded result is checked (resultCheck.ts) before the job may
+// succeed; every result is acknowledged, so the daemon can drop it.
+import type { Address, Hex } from "viem";
+import { HUB_PROTOCOL_VERSION, type ResultMessage } from "../../protocol/hubMessages.ts";
+import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
+import { jobRoomOf } from "../bindings/objects.ts";
+import { marketDomain } from "../config/chains.ts";
+import { lostTheRace, setStatusDetail, transitionIfStill, transitionJob, type TransitionPatch } from "../jobs/transitions.ts";
+import type { HubState } from "./hubState.ts";
+import { jobById, statusAndProvider } from "./jobReads.ts";
+import { publishCapacity } from "./matchmakers.ts";
+import { checkSucceededResult } from "./resultCheck.ts";
+import { send, sendTo } from "./sockets.ts";
+
+export async function onStatus(state: HubState, address: Address, jobId: string, phase: "pulling" | "running", detail?: string): Promise<void> {
+  const ctx = state.jobContext();
+  if (phase === "pulling") return setStatusDetail(ctx.db, jobId, "starting", detail ?? "pulling the image", address);
+  // A repeated "running" after a reconnect, or a job canceled meanwhile, changes nothing.
+  await transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address });
+}
+
+export async function onLog(state: HubState, address: Address, jobId: string, data: string): Promise<void> {
+  if (state.store.reservation(jobId)?.address !== address) return;
+  await jobRoomOf(state.env, jobId).appendLogs(jobId, data);
+}
+
+export async function onResult(state: HubState, ws: WebSocket, address: Address, result: ResultMessage): Promise<void> {
+  const ack = (accepted: boolean, error?: string) =>
+    send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.result.ack", job_id: result.job_id, accepted, ...(error ? { error } : {}) });
+  const ctx = state.jobContext();
+  const job = await jobById(ctx.db, result.job_id);
+  if (!job || job.provider !== address) return ack(false, `job ${result.job_id} is not assigned to you`);
+  const finished = async (status: string) => {
+    // A result resent after a reconnect, or one for a job ended meanwhile: free its
+    // capacity and acknowledge, so the provider drops it.
+    if (state.store.release(job.id)) await publishCapacity(state, address);
+    ack(status === result.outcome, `the job is already ${status}`);
+  };
+  if (isTerminal(job.status as JobStatus)) return finished(job.status);
+
+  let to: JobStatus = result.outcome;
+  const patch: TransitionPatch = { exitCode: result.exit_code, error: result.error };
+  let refusal: string | undefined;
+  if (result.outcome === "succeeded") {
+    const check = await checkSucceededResult(
+      {
+        jobId: job.id,
+        chainJobId: job.chainJobId as Hex,
+        provider: address,
+        maxAmountWei: BigInt(job.maxAmountWei ?? "0"),
+        domain: marketDomain(state.config),
+        bucket: state.env.OUTPUTS,
+      },
+      result,
+    );
+    if (check.ok) {
+      patch.output = check.manifest;
+      patch.claim = { amountWei: check.amountWei.toString(), signature: check.signature };
+    } else {
+      to = "failed";
+      refusal = check.error;
+      patch.error = `the provider's result was refused: ${check.error}`;
+    }
+  }
+  try {
+    // Its "running" was lost with a connection: the job ran, so it passes through processing.
+    if (job.status === "starting" && to === "succeeded") await transitionJob(ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address });
+    await transitionJob(ctx, job.id, to, patch, "hub", { provider: address });
+  } catch (error) {
+    if (!lostTheRace(error)) throw error;
+    const now = await statusAndProvider(ctx.db, job.id);
+    if (now?.provider !== address) return ack(false, `job ${result.job_id} is no longer assigned to you`);
+    return finished(now.status);
+  }
+  state.store.release(job.id);
+  ack(refusal === undefined, refusal);
+  await publishCapacity(state, address);
+}
+
+/** A job left `starting`/`processing` by someone else's hand (cancel, sweeper): stop it and free its capacity. */
+export async function jobEnded(state: HubState, address: string, jobId: string, status: JobStatus): Promise<void> {
+  const released = state.store.release(jobId);
+  sendTo(state, address, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: `the job is ${status}` });
+  if (released) await publishCapacity(state, address as Address);
+}

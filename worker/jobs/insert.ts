@@ -1,0 +1,44 @@
+// Writes a new job: the row and its first transition (∅ → queued) in one batch,
+// then announces it. The route (api/jobs.ts) validates and funds it first.
+import { sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { violatesConstraint } from "../db/constraints.ts";
+import { jobs, jobTransitions } from "../db/schema.ts";
+import { conflict, unknownApiKey } from "../errors/problem.ts";
+import { announceTransition } from "./announce.ts";
+import type { JobContext } from "./context.ts";
+import type { JobRow } from "./serialize.ts";
+
+/** A new job; its account may be SQL that reads it from the API key in the same batch (requireApiKeyInBatch). */
+export type NewJob = Omit<typeof jobs.$inferInsert, "account"> & { account: string | SQL };
+
+export const jobKeyUsed = () => conflict("job-key-used", "that authorization's job_key was already used: every job needs a fresh random key");
+
+/** Whether an insert failed on the unique index of jobs.chain_job_id: another job took the same key first. */
+export function isJobKeyTaken(error: unknown): boolean {
+  return violatesConstraint(error, /UNIQUE constraint failed: jobs\.chain_job_id/);
+}
+
+/** Records `row` and its first transition, with any statements that must share its fate (`alongside`). */
+export async function insertQueuedJob(ctx: JobContext, row: NewJob, alongside: BatchItem<"sqlite">[] = []): Promise<JobRow> {
+  const audience = { account: row.account, webhook: row.webhook ?? null, webhookEventsFilter: row.webhookEventsFilter as string[] };
+  const [inserted, transition] = await ctx.db
+    .batch([
+      ctx.db.insert(jobs).values({ ...row, status: "queued" }).returning(),
+      ctx.db
+        .insert(jobTransitions)
+        .select(sql`SELECT NULL, ${row.id}, NULL, 'queued', NULL, ${row.createdAt}, ${ctx.outbox.dispatchedAtSql("job.queued", audience, row.createdAt)}`)
+        .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
+      ...alongside,
+    ])
+    .catch((error: unknown) => {
+      // Two requests with one authorization: the second loses here, however close they came.
+      if (isJobKeyTaken(error)) throw jobKeyUsed();
+      // The account read from an API key in the batch was NULL: the key is unknown or revoked.
+      if (violatesConstraint(error, /NOT NULL constraint failed: jobs\.account/)) throw unknownApiKey();
+      throw error;
+    });
+  const job = inserted[0]!;
+  await announceTransition(ctx, { row: job, from: null, origin: "api", record: transition[0] });
+  return job;
+}

@@ -1,0 +1,135 @@
+// A hub Durable Object: holds the WebSockets of the providers hashed to its
+// shard (Hibernation API, so idle sockets cost nothing), is the one authority on
+// their capacity, and relays offers, status, logs and results. A thin shell:
+// each event goes to a plain module in hub/ (signIn, offers, results,
+// mediation, presence) with this object's state.
+import { DurableObject } from "cloudflare:workers";
+import type { Hex } from "viem";
+import { HEARTBEAT_PING, HEARTBEAT_PONG, parseFrame, ProviderMessage } from "../../protocol/hubMessages.ts";
+import type { JobStatus } from "../../protocol/jobStatus.ts";
+import { getConfig } from "../config/config.ts";
+import { HubStore } from "../hub/hubStore.ts";
+import type { HubState } from "../hub/hubState.ts";
+import { askToMediate, onMediation } from "../hub/mediation.ts";
+import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "../hub/offers.ts";
+import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone } from "../hub/presence.ts";
+import { jobEnded, onLog, onResult, onStatus } from "../hub/results.ts";
+import { acceptConnection, authenticate } from "../hub/signIn.ts";
+import { attachmentOf, sendError } from "../hub/sockets.ts";
+import type { Assignment } from "../matching/matcher.ts";
+import { safeErrorText } from "../security/safeErrorText.ts";
+import { jobContextFor } from "../wiring/jobContext.ts";
+
+export class ProviderHub extends DurableObject<Env> {
+  private readonly state: HubState;
+  /**
+   * Messages about one job are handled one at a time, in the order they came:
+   * D1 calls let other messages in, and a result must never overtake its "running".
+   */
+  private readonly jobQueues = new Map<string, Promise<void>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const store = new HubStore(ctx.storage.sql);
+    this.state = {
+      ctx,
+      env,
+      store,
+      get config() {
+        return getConfig(env);
+      },
+      jobContext: () => jobContextFor(env),
+    };
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
+  }
+
+  // ---- connection lifecycle ----
+
+  override async fetch(request: Request): Promise<Response> {
+    return acceptConnection(this.state, request);
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    if (typeof raw !== "string") return sendError(ws, "bad_frame", "binary frames are not part of the protocol");
+    const parsed = parseFrame(ProviderMessage, raw);
+    if (!parsed.ok) return sendError(ws, "bad_frame", parsed.error);
+    const attachment = attachmentOf(ws)!;
+    const message = parsed.message;
+    const state = this.state;
+    try {
+      if (!attachment.authed) {
+        if (message.type !== "auth") return sendError(ws, "not_authenticated", "send auth (a signature over the hello nonce) first");
+        return await authenticate(state, ws, attachment, message.signature as Hex);
+      }
+      const address = attachment.address;
+      if (message.type === "auth") return sendError(ws, "already_authenticated", "this connection is already authenticated");
+      if (message.type === "advertise") return await onAdvertise(state, ws, address, message);
+      await this.inJobOrder(message.job_id, async () => {
+        switch (message.type) {
+          case "job.accept":
+            return onAccept(state, ws, address, message.job_id, message.signature as Hex);
+          case "job.decline":
+            return onDecline(state, address, message.job_id, "declined");
+          case "job.status":
+            return onStatus(state, address, message.job_id, message.phase, message.detail);
+          case "job.log":
+            return onLog(state, address, message.job_id, message.data);
+          case "job.result":
+            return onResult(state, ws, address, message);
+          case "job.mediation":
+            return onMediation(state, ws, address, message);
+        }
+      });
+    } catch (error) {
+      // One bad message must not take the connection (or the other providers) down.
+      console.error(`hub: handling ${message.type} from ${attachment.address} failed: ${safeErrorText(error, state.config.chain.rpcUrl)}`);
+      sendError(ws, "internal", `the hub could not process ${message.type}; it may be retried`);
+    }
+  }
+
+  private inJobOrder(jobId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.jobQueues.get(jobId) ?? Promise.resolve();
+    const run = previous.then(work);
+    const tail = run.catch(() => undefined);
+    this.jobQueues.set(jobId, tail);
+    void tail.then(() => {
+      if (this.jobQueues.get(jobId) === tail) this.jobQueues.delete(jobId);
+    });
+    return run;
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    await onSocketGone(this.state, ws);
+    // Complete the closing handshake; the socket may already be closed by the peer.
+    if (ws.readyState === WebSocket.READY_STATE_OPEN) ws.close(code === 1005 ? 1000 : code, "closing");
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await onSocketGone(this.state, ws);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    await expireOffers(this.state, now);
+    await checkPresence(this.state, now);
+    const next = nextAlarmAt(this.state);
+    if (next !== undefined) await this.ctx.storage.setAlarm(next);
+  }
+
+  // ---- calls from matchmakers, the indexer and the API ----
+
+  /** A matchmaker proposes a job for a provider here. Reserve, or say why not. */
+  async offer(assignment: Assignment): Promise<OfferOutcome> {
+    return offerJob(this.state, assignment);
+  }
+
+  /** A job left `starting`/`processing` by someone else's hand (cancel, sweeper): stop it and free its capacity. */
+  async jobEnded(address: string, jobId: string, status: JobStatus): Promise<void> {
+    return jobEnded(this.state, address, jobId, status);
+  }
+
+  /** The indexer says this provider was drawn to mediate a challenged job. Returns whether it was asked. */
+  async mediate(address: string, jobId: string, chainJobId: string): Promise<boolean> {
+    return askToMediate(this.state, address, jobId, chainJobId);
+  }
+}

@@ -1,0 +1,108 @@
+// The webhook outbox, in one place. A transition's row in job_transitions is its
+// outbox entry: whether a delivery is owed is decided in the batch that writes it
+// (dispatchedAtSql), the fan-out (one delivery row per target, the record every
+// attempt hangs off, then one queue message each) follows it, and the sweeper
+// re-sends what a crash left undispatched or unqueued.
+import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { JobStatus } from "../../protocol/jobStatus.ts";
+import { eventForStatus, type WebhookEventType } from "../../protocol/webhookEvents.ts";
+import { webhookQueue } from "../bindings/queues.ts";
+import { jobs, jobTransitions, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
+import type { JobContext, TransitionListener, TransitionOutbox } from "../jobs/context.ts";
+import { serializeJob, type JobRow } from "../jobs/serialize.ts";
+import { randomId } from "../security/randomToken.ts";
+
+/** What the outbox needs of a job context. */
+export type OutboxContext = Pick<JobContext, "env" | "db" | "baseUrl">;
+
+/** A transition nobody dispatched within this long was dropped by a crash: the sweeper sends it. */
+const OUTBOX_GRACE_MS = 60_000;
+/** A delivery recorded but not attempted within this long was never queued. */
+const STUCK_DELIVERY_MS = 5 * 60_000;
+const SWEEP_BATCH = 100;
+
+export const webhookOutbox: TransitionOutbox = {
+  dispatchedAtSql(event, audience, now) {
+    if (!event) return sql`${now}`;
+    const jobListens = audience.webhook !== null && audience.webhookEventsFilter.includes(event);
+    if (jobListens) return sql`NULL`;
+    return sql`CASE WHEN EXISTS (
+        SELECT 1 FROM ${webhookEndpoints}, json_each(${webhookEndpoints.events}) AS wanted
+        WHERE ${webhookEndpoints.account} = ${audience.account} AND ${webhookEndpoints.disabledAt} IS NULL AND wanted.value = ${event}
+      ) THEN NULL ELSE ${now} END`;
+  },
+};
+
+/** The listener that sends a transition's webhooks when they are owed. */
+export const announceToWebhooks: TransitionListener = async (ctx, { row, record }) => {
+  const event = eventForStatus(row.status as JobStatus);
+  if (event && record && record.dispatchedAt === null) await dispatchJobEvent(ctx, row, event, record.id);
+};
+
+/** Fans `type` out to every target that wants it; marks the transition dispatched in the same batch. */
+export async function dispatchJobEvent(
+  ctx: OutboxContext,
+  job: JobRow,
+  type: WebhookEventType,
+  transitionId?: number,
+): Promise<number> {
+  const endpoints = await ctx.db
+    .select({ id: webhookEndpoints.id, url: webhookEndpoints.url, events: webhookEndpoints.events })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.account, job.account), isNull(webhookEndpoints.disabledAt)));
+
+  const targets: Array<{ endpointId: string | null; url: string }> = endpoints
+    .filter((endpoint) => (endpoint.events as WebhookEventType[]).includes(type))
+    .map((endpoint) => ({ endpointId: endpoint.id, url: endpoint.url }));
+  if (job.webhook && (job.webhookEventsFilter as WebhookEventType[]).includes(type)) {
+    targets.push({ endpointId: null, url: job.webhook });
+  }
+
+  const now = Date.now();
+  const payload = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data: serializeJob(job, ctx.baseUrl) });
+  const rows = targets.map((target) => ({
+    id: randomId("msg"),
+    account: job.account,
+    endpointId: target.endpointId,
+    url: target.url,
+    eventType: type,
+    jobId: job.id,
+    payload,
+    state: "pending" as const,
+    createdAt: now,
+  }));
+
+  // One statement per row: D1 caps bound parameters per statement, not per batch.
+  const writes: BatchItem<"sqlite">[] = rows.map((row) => ctx.db.insert(webhookDeliveries).values(row));
+  if (transitionId !== undefined) {
+    writes.push(ctx.db.update(jobTransitions).set({ dispatchedAt: now }).where(eq(jobTransitions.id, transitionId)));
+  }
+  if (writes.length > 0) await ctx.db.batch(writes as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+
+  if (rows.length > 0) await webhookQueue(ctx.env).sendBatch(rows.map((row) => ({ body: { deliveryId: row.id } })));
+  return rows.length;
+}
+
+/** What a crash left behind: transitions never fanned out, deliveries recorded but never queued. */
+export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promise<void> {
+  const { db } = ctx;
+  const undispatched = await db
+    .select({ id: jobTransitions.id, jobId: jobTransitions.jobId, to: jobTransitions.toStatus })
+    .from(jobTransitions)
+    .where(and(isNull(jobTransitions.dispatchedAt), lt(jobTransitions.at, now - OUTBOX_GRACE_MS)))
+    .limit(SWEEP_BATCH);
+  for (const transition of undispatched) {
+    const job = (await db.select().from(jobs).where(eq(jobs.id, transition.jobId)))[0];
+    const event = eventForStatus(transition.to as JobStatus);
+    if (job && event) await dispatchJobEvent(ctx, job, event, transition.id);
+    else await db.update(jobTransitions).set({ dispatchedAt: now }).where(eq(jobTransitions.id, transition.id));
+  }
+
+  const stuck = await db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.state, "pending"), eq(webhookDeliveries.attempts, 0), lt(webhookDeliveries.createdAt, now - STUCK_DELIVERY_MS)))
+    .limit(SWEEP_BATCH);
+  if (stuck.length > 0) await webhookQueue(ctx.env).sendBatch(stuck.map((d) => ({ body: { deliveryId: d.id } })));
+}
