@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { z } from "zod";
-import { loadOrCreateKeyFile, parsePrivateKey } from "../protocol/keyFile.ts";
+import { loadOrCreateKeyFile, parsePrivateKey } from "../keys/keyFile.ts";
 
 const CliConfig = z.object({ api: z.string().optional(), apiKey: z.string().optional() });
 export type CliConfig = z.infer<typeof CliConfig>;

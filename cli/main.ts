@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { JobSpec, type CreateJobRequest } from "../protocol/jobSpec.ts";
 import { createTestClient, formatEther, http, parseEther } from "viem";
-import { loadOrCreateKeyFile } from "../protocol/keyFile.ts";
+import { loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./config.ts";
 import { reportCliError, UsageError } from "./errors.ts";
 import { followLogs } from "./followLogs.ts";

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, type ProviderConfig } from "./config.ts";
 import { HubClient } from "./connection/hubClient.ts";
 import { ProviderDaemon } from "./daemon.ts";
 import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
-import { KeyFileError, loadOrCreateKeyFile } from "../protocol/keyFile.ts";
+import { KeyFileError, loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { createLogger } from "./log.ts";
 import { ResultOutbox } from "./outbox.ts";
 import { detectResources } from "./resources/detect.ts";

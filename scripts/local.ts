@@ -12,7 +12,7 @@ import { createPublicClient, createWalletClient, http, parseEther, type Address 
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil as anvilChain } from "viem/chains";
 import { pondMarketAbi } from "../contracts/generated/pondMarket.ts";
-import { loadOrCreateKeyFile } from "../protocol/keyFile.ts";
+import { loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { spawnProcess, type Spawned } from "../test/helpers/processes.ts";
 import { deployPondMarket } from "./deploy.ts";
 

@@ -8,7 +8,7 @@ import { keccak256, parseEther, stringToHex, type Address } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { sendMarketTx } from "../../cli/marketTx.ts";
 import { PondClient } from "../../cli/sdk.ts";
-import { loadOrCreateKeyFile } from "../../protocol/keyFile.ts";
+import { loadOrCreateKeyFile } from "../../keys/keyFile.ts";
 import { deployMarket, fundedAccount, startAnvil, testAccount, type Anvil, type MarketParams } from "./anvil.ts";
 import { startProvider, type ProviderProcess } from "./providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "./wranglerDev.ts";

@@ -2,7 +2,7 @@ import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../provider/config.ts";
-import { loadOrCreateKeyFile } from "../../protocol/keyFile.ts";
+import { loadOrCreateKeyFile } from "../../keys/keyFile.ts";
 import { useTempDir } from "../helpers/tempDir.ts";
 
 const tempDir = useTempDir("config");

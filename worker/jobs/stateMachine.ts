@@ -1,4 +1,4 @@
-// The job state machine (DESIGN.md "Job lifecycle"). Pure: which status may
+// The job state machine (docs/architecture.md "Job lifecycle"). Pure: which status may
 // follow which. `transitions.ts` is the only writer of `status` and asks here first.
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyFileError, parsePrivateKey } from "../../protocol/keyFile.ts";
+import { KeyFileError, parsePrivateKey } from "../../keys/keyFile.ts";
 
 const n = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
 
