@@ -39,6 +39,7 @@ export const Job = z
     urls: z.object({ get: z.string(), cancel: z.string(), logs: z.string(), outputs: z.string() }),
     webhook: z.string().nullable(),
     webhook_events_filter: z.array(WebhookEventType),
+    template: z.string().nullable().meta({ description: "The template version the spec was resolved from (owner/name@1.2.0), if any" }),
   })
   .meta({ id: "Job" });
 export type Job = z.infer<typeof Job>;

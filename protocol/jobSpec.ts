@@ -110,3 +110,18 @@ export const CreateJobRequest = JobSpec.extend({
   .strict()
   .meta({ id: "CreateJobRequest" });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
+
+/**
+ * The body of `POST /v1/jobs` that runs a template instead of a spec. The API resolves
+ * it into a spec first (POST /v1/templates/…/resolve shows the same spec, for signing
+ * its authorization); the job records the exact version it came from.
+ */
+export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true })
+  .extend({
+    template: z.string().min(1).max(200).meta({ description: "owner/name@version, or owner/name@latest", example: "pond/echo@1.0.0" }),
+    params: z.record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()])).optional().meta({ description: "Values for the template's parameters" }),
+    max_price_wei: weiString.optional().meta({ description: "Your own price ceiling instead of the template's default" }),
+  })
+  .strict()
+  .meta({ id: "CreateTemplateJobRequest" });
+export type CreateTemplateJobRequest = z.infer<typeof CreateTemplateJobRequest>;

@@ -16,7 +16,7 @@ export const workerLayers: readonly (readonly string[])[] = [
   ["security", "db", "errors"],
   ["config"],
   ["bindings"],
-  ["jobs"],
+  ["jobs", "templates"],
   ["webhooks", "matching", "rooms"],
   ["chain"],
   ["hub"],

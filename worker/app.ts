@@ -7,6 +7,7 @@ import { benchRoutes } from "./api/bench.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { jobStreamRoutes } from "./api/jobStreams.ts";
 import { providerRoutes } from "./api/providers.ts";
+import { templateRoutes } from "./api/templates.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
 import type { AppEnv } from "./http/appEnv.ts";
 import { requestContext } from "./http/context.ts";
@@ -20,6 +21,7 @@ base.use("*", requestContext);
 base.use("/v1/auth/*", limitBody, requireJsonBody);
 base.use("/v1/jobs/*", limitBody, requireJsonBody);
 base.use("/v1/webhooks/*", limitBody, requireJsonBody);
+base.use("/v1/templates/*", limitBody, requireJsonBody);
 
 export const app = base
   .route("/v1", accountRoutes)
@@ -28,6 +30,7 @@ export const app = base
   .route("/v1/jobs", jobStreamRoutes)
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/providers", providerRoutes)
+  .route("/v1/templates", templateRoutes)
   .route("/bench", benchRoutes);
 
 /** The type the SDK and CLI build their typed client (`hc<AppType>`) from. */

@@ -1,7 +1,7 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage } from "../../protocol/job.ts";
-import { CreateJobRequest } from "../../protocol/jobSpec.ts";
+import { CreateJobRequest, CreateTemplateJobRequest, type JobSpec } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
@@ -13,7 +13,8 @@ import { jobContextOf } from "../http/context.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { parsePreferWait } from "../http/preferWait.ts";
 import { conflict, notFound, unprocessable } from "../errors/problem.ts";
-import { decodeCursor, encodeCursor, paginate, type Cursor } from "../jobs/cursor.ts";
+import { validationError, type UnionChoice } from "../errors/validation.ts";
+import { decodeCursor, encodeCursor, paginate, type Cursor } from "../db/cursor.ts";
 import { findJob, listJobRows, listTransitions } from "../jobs/repository.ts";
 import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
@@ -21,24 +22,38 @@ import { insertQueuedJob } from "../jobs/insert.ts";
 import { transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
 import { fundingFor, unsettledFunding } from "../chain/jobFunding.ts";
+import { resolveRun } from "../templates/runs.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const JobIdParam = z.object({ id: z.string().max(64) });
+/** A spec, or a template run that the API resolves into one. */
+const CreateJobBody = z.union([CreateJobRequest, CreateTemplateJobRequest]);
+/** A body with a `template` is a template run: its issues are reported against that shape, else against a spec's. */
+const meantShape: UnionChoice = (branches) => (branches[1]?.some((issue) => issue.path[0] === "template") ? 0 : 1);
+
+async function specOf(db: Parameters<typeof resolveRun>[0], request: z.infer<typeof CreateJobBody>): Promise<{ spec: JobSpec; template: string | null }> {
+  if ("template" in request) {
+    const run = await resolveRun(db, request);
+    return { spec: run.spec, template: run.ref };
+  }
+  const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, ...spec } = request;
+  return { spec, template: null };
+}
 
 const createJobRoute = createRoute({
   method: "post",
   path: "/",
   summary: "Create a job",
   description:
-    "Queues a container job. `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. " +
+    "Queues a container job, from a spec or from a template (`template`, `params`: see /v1/templates). `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. " +
     "Where jobs settle on chain, `authorization` (see GET /v1/chain) is required, and a creator may challenge a result: a mediator re-runs the job and compares result hashes, so a job whose outputs are not deterministic loses a challenge.",
   security: bearer,
   // The key is checked in the same D1 batch that writes the job: one round trip for both.
   middleware: [requireApiKeyInBatch, idempotency] as const,
   request: {
     headers: z.object({ "idempotency-key": z.string().optional(), prefer: z.string().optional() }),
-    body: { required: true, content: { "application/json": { schema: CreateJobRequest } } },
+    body: { required: true, content: { "application/json": { schema: CreateJobBody } } },
   },
   responses: {
     201: jsonContent(Job, "Job created"),
@@ -118,7 +133,8 @@ export const jobRoutes = createRouter()
         throw error;
       }
     }
-    const { webhook, webhook_events_filter, authorization, ...spec } = request;
+    const { webhook, webhook_events_filter, authorization } = request;
+    const { spec, template } = await specOf(c.get("db"), request);
     const ctx = jobContextOf(c);
     const id = randomId("job");
     const keyCheck = keyCheckedInBatch(c, ctx.db);
@@ -134,6 +150,7 @@ export const jobRoutes = createRouter()
       spec,
       webhook: webhook ?? null,
       webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
+      template,
       createdAt: Date.now(),
     }, keyCheck ? [keyCheck.touch] : []);
     const account = row.account as `0x${string}`;
@@ -146,6 +163,9 @@ export const jobRoutes = createRouter()
     }
     c.header("location", `${c.get("baseUrl")}/v1/jobs/${row.id}`);
     return c.json(serializeJob(row, c.get("baseUrl")), 201);
+  }, (result) => {
+    if (!result.success) throw validationError(result.error, result.target === "json" ? "request body" : result.target, meantShape);
+    return undefined;
   })
   .openapi(getJobRoute, async (c) => {
     const row = (c.get("preloaded") as JobRow[])[0];

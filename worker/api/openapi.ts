@@ -18,6 +18,7 @@ const problem = (description: string) => ({ description, content: { [PROBLEM_CON
 export const problems = {
   400: problem("Malformed request"),
   401: problem("Missing, unknown or revoked API key"),
+  403: problem("Not allowed for this account"),
   404: problem("Not found (or not yours)"),
   409: problem("Conflict with the resource's current state"),
   413: problem("Body over 1 MiB"),

@@ -64,6 +64,8 @@ export const jobs = sqliteTable(
     amountWei: text("amount_wei"),
     resultSignature: text("result_signature"),
     webhookEventsFilter: text("webhook_events_filter", { mode: "json" }).notNull(),
+    /** The template version the spec was resolved from (`owner/name@1.2.0`), if any. */
+    template: text("template"),
     createdAt: integer("created_at").notNull(),
     assignedAt: integer("assigned_at"),
     startedAt: integer("started_at"),
@@ -81,6 +83,28 @@ export const jobs = sqliteTable(
     // The sweeper looks for jobs whose chain work is still open.
     index("jobs_settlement").on(t.settlement),
   ],
+);
+
+/** Who owns a template namespace (the `owner` of `owner/name`): the first account to publish in it. */
+export const templateNamespaces = sqliteTable("template_namespaces", {
+  name: text("name").primaryKey(),
+  account: text("account").notNull().references(() => accounts.address),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Published template versions: immutable, one row per `owner/name@version`. */
+export const templates = sqliteTable(
+  "templates",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull(),
+    version: text("version").notNull(),
+    owner: text("owner").notNull().references(() => accounts.address),
+    description: text("description").notNull(),
+    definition: text("definition", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("templates_name_version").on(t.name, t.version), index("templates_name_seq").on(t.name, t.seq)],
 );
 
 /** Every status change, with its time: the audit trail and the event outbox. */

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, gt, lt, type SQL } from "drizzle-orm";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
-import type { Cursor } from "./cursor.ts";
+import type { Cursor } from "../db/cursor.ts";
 import type { JobRow } from "./serialize.ts";
 
 export async function findJob(db: Db, account: string, id: string): Promise<JobRow | undefined> {

@@ -42,5 +42,6 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
     urls: jobUrls(baseUrl, row.id),
     webhook: row.webhook,
     webhook_events_filter: row.webhookEventsFilter as WebhookEventType[],
+    template: row.template,
   };
 }

@@ -1,6 +1,7 @@
-// Opaque keyset cursors over the jobs' insertion sequence. Newest first: `next`
-// walks to older jobs, `previous` back to newer ones. Keyset (not offset)
-// paging is what keeps pages free of duplicates and gaps while jobs are added.
+// Opaque keyset cursors over a table's insertion sequence (`seq`), for jobs,
+// templates and any list that grows while it is read. Newest first: `next`
+// walks to older rows, `previous` back to newer ones. Keyset (not offset)
+// paging is what keeps pages free of duplicates and gaps while rows are added.
 import { z } from "zod";
 
 export type PageDirection = "older" | "newer";
