@@ -4,7 +4,7 @@
 // the mean of two runs per route, taken in A-B-B-A order.
 import autocannon from "autocannon";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { PondClient } from "../cli/sdk.ts";
+import { PondClient } from "../sdk/index.ts";
 import { startWranglerDev } from "../test/helpers/wranglerDev.ts";
 import { printTable, writeReport } from "./lib/report.ts";
 

@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import Docker from "dockerode";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { PondClient } from "../cli/sdk.ts";
+import { PondClient } from "../sdk/index.ts";
 import { containerOptions } from "../provider/executor/sandbox.ts";
 import type { Job } from "../protocol/job.ts";
 import { TEST_IMAGE } from "../test/helpers/docker.ts";

@@ -1,7 +1,7 @@
 // How the CLI reports a failure: one line, `pond: <what went wrong>`, that says
 // what to do next; the stack only with POND_DEBUG set, for reporting a bug.
 import { BaseError } from "viem";
-import { PondApiError } from "./sdk.ts";
+import { PondApiError } from "../sdk/index.ts";
 
 /** A mistake the user can fix (a missing flag, not logged in): only its message is shown. */
 export class UsageError extends Error {

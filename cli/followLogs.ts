@@ -4,7 +4,7 @@
 // printed is skipped.
 import type { Job } from "../protocol/job.ts";
 import { isTerminal, type JobStatus } from "../protocol/jobStatus.ts";
-import { PondApiError, type PondClient } from "./sdk.ts";
+import { PondApiError, type PondClient } from "../sdk/index.ts";
 
 /** How much printed output is remembered to line up a replayed tail. */
 const REMEMBERED_CHARS = 256 * 1024;

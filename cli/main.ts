@@ -13,7 +13,7 @@ import { configDir, creatorWallet, readCliConfig, writeCliConfig } from "./confi
 import { reportCliError, UsageError } from "./errors.ts";
 import { followLogs } from "./followLogs.ts";
 import { sendMarketTx } from "./marketTx.ts";
-import { PondClient } from "./sdk.ts";
+import { PondClient } from "../sdk/index.ts";
 
 const program = new Command("pond").description("Send GPU jobs to the Pond network").option("--api <url>", "the Pond API (default: from `pond login`)");
 

@@ -1,7 +1,7 @@
 import { HttpRequestError, InvalidAddressError } from "viem";
 import { describe, expect, it } from "vitest";
 import { describeCliError, UsageError } from "../../cli/errors.ts";
-import { PondApiError } from "../../cli/sdk.ts";
+import { PondApiError } from "../../sdk/index.ts";
 
 describe("describeCliError", () => {
   it("gives a user mistake's message alone", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { followLogs, unseenOutput } from "../../cli/followLogs.ts";
-import { PondClient } from "../../cli/sdk.ts";
+import { PondClient } from "../../sdk/index.ts";
 
 describe("unseenOutput", () => {
   it("skips the part of a replayed tail already printed", () => {
@@ -40,11 +40,12 @@ function flakyApi() {
     urls: { get: "", cancel: "", logs: "", outputs: "" },
     webhook: null,
     webhook_events_filter: [],
+    template: null,
   });
   const sse = (...events: Array<[string, unknown]>) => events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join("");
   let streams = 0;
   const fetch = async (url: string | URL | Request) => {
-    const path = new URL(String(url)).pathname;
+    const path = new URL(url instanceof Request ? url.url : String(url)).pathname;
     if (path.endsWith("/logs")) {
       streams += 1;
       const body = streams === 1 ? sse(["log", { data: "one\ntwo\n" }]) : sse(["log", { data: "two\nthree\n" }], ["status", { status: "succeeded" }], ["done", { status: "succeeded" }]);

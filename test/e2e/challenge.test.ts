@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEther, type Hex } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import { sendMarketTx } from "../../cli/marketTx.ts";
-import type { PondClient } from "../../cli/sdk.ts";
+import type { PondClient } from "../../sdk/index.ts";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { eventually } from "../helpers/eventually.ts";

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { PondClient } from "../../cli/sdk.ts";
+import { PondClient } from "../../sdk/index.ts";
 import { containersOfJob, docker, TEST_IMAGE } from "../helpers/docker.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { eventually } from "../helpers/eventually.ts";

@@ -3,7 +3,7 @@
 // `wrangler dev`, and a TCP relay to break connections for real.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { PondClient } from "../../cli/sdk.ts";
+import { PondClient } from "../../sdk/index.ts";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { CreateJobRequest } from "../../protocol/jobSpec.ts";

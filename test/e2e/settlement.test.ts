@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEther } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
-import { PondApiError } from "../../cli/sdk.ts";
+import { PondApiError } from "../../sdk/index.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { shellJob } from "../helpers/jobs.ts";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { keccak256, parseEther, stringToHex, type Address } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { sendMarketTx } from "../../cli/marketTx.ts";
-import { PondClient } from "../../cli/sdk.ts";
+import { PondClient } from "../../sdk/index.ts";
 import { loadOrCreateKeyFile } from "../../keys/keyFile.ts";
 import { deployMarket, fundedAccount, startAnvil, testAccount, type Anvil, type MarketParams } from "./anvil.ts";
 import { startProvider, type ProviderProcess } from "./providerProcess.ts";

@@ -2,7 +2,7 @@
 // a real viem wallet, then call the API with the key.
 import { SELF } from "cloudflare:test";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { signSiwe } from "../../cli/sdk.ts";
+import { signSiwe } from "../../sdk/index.ts";
 import { SiweNonce } from "../../protocol/account.ts";
 
 export const ORIGIN = "https://pond.test";

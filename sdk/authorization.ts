@@ -1,0 +1,25 @@
+// A creator's EIP-712 JobAuthorization over a spec: what lets a job be paid from
+// their escrow. A fresh random job key each time; a deadline that leaves room to
+// match, run and report the job.
+import { toHex, type LocalAccount } from "viem";
+import type { ChainInfo } from "../protocol/account.ts";
+import { jobAuthorizationTypes, specHashOf } from "../protocol/eip712.ts";
+import type { JobAuthorizationInput, JobSpec } from "../protocol/jobSpec.ts";
+import { jobLimits } from "../protocol/limits.ts";
+
+/** Past the server's own margin (worker/chain/authorization.ts), for clock skew and the trip to the API. */
+const AUTHORIZATION_MARGIN_S = 600;
+
+export type TypedDataSigner = Pick<LocalAccount, "signTypedData">;
+
+export async function signJobAuthorization(wallet: TypedDataSigner, chain: ChainInfo, spec: JobSpec): Promise<JobAuthorizationInput> {
+  const deadline = Math.ceil(Date.now() / 1000) + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + spec.timeout_s + AUTHORIZATION_MARGIN_S;
+  const jobKey = toHex(crypto.getRandomValues(new Uint8Array(32)));
+  const signature = await wallet.signTypedData({
+    domain: { ...chain.eip712_domain, verifyingContract: chain.eip712_domain.verifyingContract as `0x${string}` },
+    types: jobAuthorizationTypes,
+    primaryType: "JobAuthorization",
+    message: { jobId: jobKey, specHash: specHashOf(spec), maxPrice: BigInt(spec.max_price_wei), deadline: BigInt(deadline) },
+  });
+  return { job_key: jobKey, deadline, signature };
+}

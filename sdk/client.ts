@@ -1,0 +1,211 @@
+// Pond's TypeScript SDK, for Node and browsers. Requests are typed by the
+// OpenAPI document of the Worker's own routes (generated/openapi.ts, kept in
+// step by a test); responses are checked with the same protocol schemas the
+// server validates with. The CLI is built on it.
+import createClient, { type Client } from "openapi-fetch";
+import type { MessageSigner } from "./siwe.ts";
+import { AccountInfo, ChainInfo, CreatedApiKey, SiweNonce } from "../protocol/account.ts";
+import { Job, JobPage } from "../protocol/job.ts";
+import { JobSpec, type CreateJobRequest, type CreateTemplateJobRequest } from "../protocol/jobSpec.ts";
+import { isTerminal } from "../protocol/jobStatus.ts";
+import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinition } from "../protocol/template.ts";
+import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
+import { PondApiError, problemFrom } from "./errors.ts";
+import { readEventStream, type ServerEvent } from "./events.ts";
+import type { paths } from "./generated/openapi.ts";
+import { signSiwe } from "./siwe.ts";
+import { WebhookApi } from "./webhooks.ts";
+
+export interface PondClientOptions {
+  baseUrl: string;
+  apiKey?: string;
+  fetch?: typeof fetch;
+}
+
+export interface CreateOptions {
+  idempotencyKey?: string;
+  /** Hold the request until the job ends, up to this many seconds (≤ 60). */
+  waitS?: number;
+}
+
+export type TemplateRunChoices = Omit<CreateTemplateJobRequest, "template" | "authorization">;
+
+/** openapi-fetch's answer: the body when it succeeded, else the problem it carried. */
+type Answer<T> = { data?: T; error?: unknown; response: Response };
+
+export class PondClient {
+  readonly baseUrl: string;
+  readonly api: Client<paths>;
+  readonly webhooks: WebhookApi;
+  apiKey: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: PondClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/$/, "");
+    this.apiKey = options.apiKey;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.api = createClient<paths>({ baseUrl: this.baseUrl, fetch: (request) => this.fetchImpl(request) });
+    this.api.use({
+      onRequest: ({ request }) => {
+        if (this.apiKey) request.headers.set("authorization", `Bearer ${this.apiKey}`);
+        return request;
+      },
+    });
+    this.webhooks = new WebhookApi(this.api, (answer) => this.unwrap(answer));
+  }
+
+  // ---- signing in ----
+
+  /** Signs in with a wallet (SIWE) and keeps the new API key on this client. */
+  async signIn(wallet: MessageSigner): Promise<{ id: string; key: string; address: string }> {
+    const fields = SiweNonce.parse(await this.unwrap(await this.api.POST("/v1/auth/nonce")));
+    const created = CreatedApiKey.parse(await this.unwrap(await this.api.POST("/v1/auth/keys", { body: await signSiwe(wallet, fields) })));
+    this.apiKey = created.key;
+    return created;
+  }
+
+  async listKeys() {
+    return this.unwrap(await this.api.GET("/v1/auth/keys"));
+  }
+
+  async revokeKey(id: string): Promise<void> {
+    await this.unwrap(await this.api.DELETE("/v1/auth/keys/{id}", { params: { path: { id } } }));
+  }
+
+  // ---- the chain and the escrow ----
+
+  /** The chain jobs settle on, and the EIP-712 domain authorizations are signed under. */
+  async chain(): Promise<ChainInfo> {
+    return ChainInfo.parse(await this.unwrap(await this.api.GET("/v1/chain")));
+  }
+
+  async account(): Promise<AccountInfo> {
+    return AccountInfo.parse(await this.unwrap(await this.api.GET("/v1/account")));
+  }
+
+  // ---- jobs ----
+
+  async createJob(request: CreateJobRequest | CreateTemplateJobRequest, options: CreateOptions = {}): Promise<Job> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
+    if (options.waitS) headers.prefer = `wait=${options.waitS}`;
+    return Job.parse(await this.unwrap(await this.api.POST("/v1/jobs", { body: request, headers })));
+  }
+
+  /** Creates a job, signing its JobAuthorization with the creator's wallet when the API settles on chain. */
+  async createPaidJob(request: CreateJobRequest, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
+    const chain = await this.chain();
+    if (!chain.settles_on_chain) return this.createJob(request, options);
+    const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, ...spec } = request;
+    return this.createJob({ ...request, authorization: await signJobAuthorization(wallet, chain, JobSpec.parse(spec)) }, options);
+  }
+
+  /**
+   * Runs a template version: the API resolves it into a spec first, which the
+   * wallet signs when the API settles on chain; the job is then created from the
+   * exact version resolved, so a newer `@latest` cannot slip in between.
+   */
+  async runTemplate(ref: string, choices: TemplateRunChoices, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
+    const resolved = await this.resolveTemplate(ref, { params: choices.params, max_price_wei: choices.max_price_wei });
+    const chain = await this.chain();
+    const request: CreateTemplateJobRequest = {
+      ...choices,
+      template: resolved.template,
+      ...(chain.settles_on_chain ? { authorization: await signJobAuthorization(wallet, chain, resolved.spec) } : {}),
+    };
+    return this.createJob(request, options);
+  }
+
+  async getJob(id: string): Promise<Job> {
+    return Job.parse(await this.unwrap(await this.api.GET("/v1/jobs/{id}", { params: { path: { id } } })));
+  }
+
+  async listJobs(query: { status?: Job["status"]; limit?: number; cursor?: string } = {}) {
+    return JobPage.parse(await this.unwrap(await this.api.GET("/v1/jobs", { params: { query } })));
+  }
+
+  async cancelJob(id: string): Promise<Job> {
+    return Job.parse(await this.unwrap(await this.api.POST("/v1/jobs/{id}/cancel", { params: { path: { id } } })));
+  }
+
+  async transitions(id: string) {
+    return (await this.unwrap(await this.api.GET("/v1/jobs/{id}/transitions", { params: { path: { id } } }))).results;
+  }
+
+  /** Polls until the job is terminal (or `until` holds), with a deadline. */
+  async waitForJob(id: string, options: { timeoutMs?: number; intervalMs?: number; until?: (job: Job) => boolean } = {}): Promise<Job> {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
+    const until = options.until ?? ((job: Job) => isTerminal(job.status));
+    for (;;) {
+      const job = await this.getJob(id);
+      if (until(job)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} is still ${job.status} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+    }
+  }
+
+  async downloadOutput(id: string, path: string): Promise<Uint8Array> {
+    const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/outputs/${path.split("/").map(encodeURIComponent).join("/")}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** The job's log as server-sent events (`log`, `status`, `done`), until the stream ends. */
+  async *streamLogs(id: string, signal?: AbortSignal): AsyncGenerator<ServerEvent> {
+    const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/logs`, undefined, {}, signal);
+    yield* readEventStream(response.body!);
+  }
+
+  // ---- templates ----
+
+  async publishTemplate(definition: TemplateDefinition): Promise<Template> {
+    return Template.parse(await this.unwrap(await this.api.POST("/v1/templates", { body: definition })));
+  }
+
+  async listTemplates(query: { q?: string; name?: string; owner?: string; limit?: number; cursor?: string } = {}) {
+    return TemplatePage.parse(await this.unwrap(await this.api.GET("/v1/templates", { params: { query } })));
+  }
+
+  async getTemplate(ref: string): Promise<Template> {
+    return Template.parse(await this.unwrap(await this.api.GET("/v1/templates/{owner}/{ref}", { params: { path: splitRef(ref) } })));
+  }
+
+  async resolveTemplate(ref: string, run: Pick<TemplateRunChoices, "params" | "max_price_wei"> = {}) {
+    return ResolvedTemplate.parse(await this.unwrap(await this.api.POST("/v1/templates/{owner}/{ref}/resolve", { params: { path: splitRef(ref) }, body: run })));
+  }
+
+  // ---- any route ----
+
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+    const response = await this.raw(method, path, body, headers);
+    return response.status === 204 ? undefined : response.json();
+  }
+
+  async raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    const response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) throw new PondApiError(problemFrom(response, await response.text()));
+    return response;
+  }
+
+  private async unwrap<T>(answer: Answer<T>): Promise<T> {
+    if (answer.response.ok) return answer.data as T;
+    const error = answer.error;
+    throw new PondApiError(problemFrom(answer.response, typeof error === "string" ? error : JSON.stringify(error ?? "")));
+  }
+}
+
+/** `owner/name@version` as the route's two path parameters. */
+function splitRef(ref: string): { owner: string; ref: string } {
+  const slash = ref.indexOf("/");
+  if (slash < 0) throw new Error(`"${ref}" is not a template reference: use owner/name@version`);
+  return { owner: ref.slice(0, slash), ref: ref.slice(slash + 1) };
+}
