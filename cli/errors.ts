@@ -1,11 +1,26 @@
 // How the CLI reports a failure: one line, `pond: <what went wrong>`, that says
-// what to do next; the stack only with POND_DEBUG set, for reporting a bug.
-import { BaseError } from "viem";
+// what to do next, and an exit code that says what kind of failure it was; the
+// stack only with POND_DEBUG set, for reporting a bug.
+import { BaseError, ContractFunctionRevertedError, decodeErrorResult, HttpRequestError, type Hex } from "viem";
+import { pondMarketAbi } from "../contracts/generated/pondMarket.ts";
+import { KeyFileError } from "../keys/keyFile.ts";
 import { PondApiError } from "../sdk/index.ts";
+import { exitCodes, type ExitCode } from "./exitCodes.ts";
 
 /** A mistake the user can fix (a missing flag, not logged in): only its message is shown. */
 export class UsageError extends Error {
   override name = "UsageError";
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = exitCodes.usage,
+  ) {
+    super(message);
+  }
+}
+
+/** Something this machine lacks (a Docker engine, a folder it can write): the message says what to install or fix. */
+export class EnvironmentError extends Error {
+  override name = "EnvironmentError";
 }
 
 /** The one line to print for `error`, without the `pond: ` prefix. */
@@ -14,8 +29,13 @@ export function describeCliError(error: unknown): string {
     const fields = error.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join("") ?? "";
     return `${error.message}${fields}`;
   }
-  // viem's message carries docs links and request dumps; its shortMessage is the sentence.
-  if (error instanceof BaseError) return error.details && !error.shortMessage.includes(error.details) ? `${error.shortMessage} (${error.details})` : error.shortMessage;
+  if (error instanceof BaseError) {
+    // A revert names the market's error, not its selector.
+    const name = revertName(error);
+    if (name) return `the market contract refused the transaction: ${name}`;
+    // viem's message carries docs links and request dumps; its shortMessage is the sentence.
+    return error.details && !error.shortMessage.includes(error.details) ? `${error.shortMessage} (${error.details})` : error.shortMessage;
+  }
   if (error instanceof TypeError && /fetch failed/.test(error.message)) {
     return `cannot reach the API (${(error.cause as Error | undefined)?.message ?? error.message})`;
   }
@@ -23,7 +43,52 @@ export function describeCliError(error: unknown): string {
   return String(error);
 }
 
-export function reportCliError(error: unknown, debug: boolean): void {
-  console.error(`pond: ${describeCliError(error)}`);
-  if (debug && error instanceof Error && error.stack) console.error(error.stack);
+/** A downloaded output that does not match its manifest: it is not kept. */
+export class OutputIntegrityError extends Error {
+  override name = "OutputIntegrityError";
+}
+
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof UsageError) return error.exitCode;
+  if (error instanceof OutputIntegrityError) return exitCodes.integrity;
+  if (error instanceof EnvironmentError || error instanceof KeyFileError) return exitCodes.environment;
+  if (error instanceof PondApiError) {
+    if (error.status === 401 || error.status === 403) return exitCodes.unauthorized;
+    if (error.status === 404) return exitCodes.notFound;
+    return error.status >= 500 ? exitCodes.unreachable : exitCodes.refused;
+  }
+  if (error instanceof TypeError && /fetch failed/.test(error.message)) return exitCodes.unreachable;
+  if (error instanceof BaseError) {
+    if (error.walk((e) => e instanceof HttpRequestError)) return exitCodes.unreachable;
+    return exitCodes.chain;
+  }
+  if (error instanceof Error && /reverted/.test(error.message)) return exitCodes.chain;
+  return exitCodes.internal;
+}
+
+/** The market error a call or transaction reverted with, decoded from the ABI. */
+function revertName(error: BaseError): string | undefined {
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) return reverted.data.errorName;
+  const data = (error.walk((e) => typeof (e as { data?: unknown }).data === "string" && /^0x[0-9a-f]{8}/i.test((e as { data: string }).data)) as { data?: Hex } | null)?.data;
+  if (!data) return undefined;
+  try {
+    return decodeErrorResult({ abi: pondMarketAbi, data }).errorName;
+  } catch {
+    return undefined;
+  }
+}
+
+export function reportCliError(error: unknown, options: { debug: boolean; json: boolean }): ExitCode {
+  const code = exitCodeOf(error);
+  const message = describeCliError(error);
+  if (options.json) {
+    const problem = error instanceof PondApiError ? { problem: error.problem } : {};
+    console.error(JSON.stringify({ error: { message, exit_code: code, ...problem } }));
+  } else {
+    console.error(`pond: ${message}`);
+    if (code === exitCodes.internal) console.error("pond: this looks like a bug in pond; rerun with POND_DEBUG=1 and report what it prints");
+  }
+  if (options.debug && error instanceof Error && error.stack) console.error(error.stack);
+  return code;
 }

@@ -41,10 +41,42 @@ export interface FollowOptions {
   write(text: string): void;
   /** Told when the stream dropped and is being reopened. */
   onReconnect?(error: unknown): void;
+  /** Told of the job as it stands, about every second until its container runs (where it waits, pull progress). */
+  onStatus?(job: Job): void;
 }
+
+const STATUS_EVERY_MS = 1_000;
 
 /** Prints the job's output until it ends; resolves with the job as it ended. */
 export async function followLogs(sdk: PondClient, jobId: string, options: FollowOptions): Promise<Job> {
+  const watching = options.onStatus ? watchUntilRunning(sdk, jobId, options.onStatus) : undefined;
+  try {
+    return await follow(sdk, jobId, options);
+  } finally {
+    watching?.stop();
+  }
+}
+
+/** The log stream says nothing before the container starts: the job itself says why it waits. */
+function watchUntilRunning(sdk: PondClient, jobId: string, onStatus: (job: Job) => void): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const look = async () => {
+    const job = await sdk.getJob(jobId).catch(() => undefined);
+    if (stopped) return;
+    if (job) onStatus(job);
+    if (!job || job.status === "queued" || job.status === "starting") timer = setTimeout(() => void look(), STATUS_EVERY_MS);
+  };
+  void look();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function follow(sdk: PondClient, jobId: string, options: FollowOptions): Promise<Job> {
   let printed = "";
   const print = (text: string) => {
     if (text.length === 0) return;

@@ -7,7 +7,8 @@ import type { ChainInfo } from "../protocol/account.ts";
 
 export type MarketWrite =
   | { functionName: "deposit" | "register" | "addStake"; value: bigint }
-  | { functionName: "withdraw"; amount: bigint }
+  | { functionName: "withdraw" | "requestUnbond"; amount: bigint }
+  | { functionName: "completeUnbond" }
   | { functionName: "challenge"; jobId: Hex; resultHash: Hex; providerSignature: Hex; bond?: bigint };
 
 export async function sendMarketTx(rpcUrl: string, wallet: PrivateKeyAccount, chain: ChainInfo, write: MarketWrite): Promise<Hex> {
@@ -18,15 +19,23 @@ export async function sendMarketTx(rpcUrl: string, wallet: PrivateKeyAccount, ch
   const walletClient = createWalletClient({ chain: viemChain, transport, account: wallet });
   const address = chain.market_address as Address;
   let hash: Hex;
-  if (write.functionName === "withdraw") {
-    hash = await walletClient.writeContract({ address, abi: pondMarketAbi, functionName: "withdraw", args: [write.amount] });
-  } else if (write.functionName === "challenge") {
-    // The bond is the market's challengeBond unless more is offered.
-    const bond = write.bond ?? (await client.readContract({ address, abi: pondMarketAbi, functionName: "marketParams" })).challengeBond;
-    const compact = signatureToCompactSignature(parseSignature(write.providerSignature));
-    hash = await walletClient.writeContract({ address, abi: pondMarketAbi, functionName: "challenge", args: [write.jobId, write.resultHash, compact], value: bond });
-  } else {
-    hash = await walletClient.writeContract({ address, abi: pondMarketAbi, functionName: write.functionName, value: write.value });
+  switch (write.functionName) {
+    case "withdraw":
+    case "requestUnbond":
+      hash = await walletClient.writeContract({ address, abi: pondMarketAbi, functionName: write.functionName, args: [write.amount] });
+      break;
+    case "completeUnbond":
+      hash = await walletClient.writeContract({ address, abi: pondMarketAbi, functionName: "completeUnbond" });
+      break;
+    case "challenge": {
+      // The bond is the market's challengeBond unless more is offered.
+      const bond = write.bond ?? (await client.readContract({ address, abi: pondMarketAbi, functionName: "marketParams" })).challengeBond;
+      const compact = signatureToCompactSignature(parseSignature(write.providerSignature));
+      hash = await walletClient.writeContract({ address, abi: pondMarketAbi, functionName: "challenge", args: [write.jobId, write.resultHash, compact], value: bond });
+      break;
+    }
+    default:
+      hash = await walletClient.writeContract({ address, abi: pondMarketAbi, functionName: write.functionName, value: write.value });
   }
   const receipt = await client.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);

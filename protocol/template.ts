@@ -152,6 +152,8 @@ export const TemplateDefinition = z
   })
   .meta({ id: "TemplateDefinition" });
 export type TemplateDefinition = z.infer<typeof TemplateDefinition>;
+/** What an author writes: `params` may be left out (no parameters). */
+export type TemplateDefinitionInput = z.input<typeof TemplateDefinition>;
 
 /** A published version, as the API shows it. */
 export const Template = z

@@ -36,6 +36,7 @@ export const topLevelRules: Record<string, readonly string[]> = {
   worker: ["protocol", "contracts/generated"],
   provider: ["protocol", "keys"],
   sdk: ["protocol"],
+  templates: ["protocol"],
   cli: ["protocol", "keys", "sdk", "contracts/generated"],
   scripts: ["*"],
   bench: ["*"],

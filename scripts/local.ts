@@ -15,6 +15,8 @@ import { pondMarketAbi } from "../contracts/generated/pondMarket.ts";
 import { loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { spawnProcess, type Spawned } from "../test/helpers/processes.ts";
 import { deployPondMarket } from "./deploy.ts";
+import { startRegistry } from "./localRegistry.ts";
+import { publishShippedTemplates } from "./localTemplates.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -23,6 +25,7 @@ const port = Number(process.env.POND_PORT ?? 8787);
 const api = `http://127.0.0.1:${port}`;
 const chainPort = Number(process.env.POND_CHAIN_PORT ?? 8545);
 const rpcUrl = `http://127.0.0.1:${chainPort}`;
+const registryPort = Number(process.env.POND_REGISTRY_PORT ?? 5055);
 const wranglerEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
 // anvil's well-known development keys (its default mnemonic): #0 deploys and funds, #1 relays.
 const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -122,6 +125,11 @@ async function main(): Promise<void> {
   pipeOutput("provider", provider);
   await provider.waitFor(/connected to the hub/, 90_000);
 
+  console.log("pond: publishing the shipped templates (their image from a local registry, pinned by digest)");
+  const registry = await startRegistry({ dir: join(state, "registry"), port: registryPort });
+  children.push(registry.process);
+  const templates = await publishShippedTemplates({ api, registry, stateDir: state });
+
   console.log(`
 Pond is running locally.
   API        ${api}
@@ -133,7 +141,11 @@ Get an API key (signs in with a local wallet, Sign-In with Ethereum), fund it, a
   npm run pond -- login --api ${api}
   npm run pond -- faucet --rpc-url ${rpcUrl}      # local chain only
   npm run pond -- deposit 1 --rpc-url ${rpcUrl}
-Run a job:
+Run a template (${templates.join(", ")}):
+  npm run pond -- templates list
+  npm run pond -- run pond/echo@1.0.0 -p message="hello from Pond" -p times=3 --output out
+  npm run pond -- run pond/countdown -p seconds=5
+Or any image:
   npm run pond -- run --image pond-test/busybox:2 -- sh -c 'echo hello from Pond > /outputs/hello.txt; cat /outputs/hello.txt'
 
 Ctrl-C stops everything.`);

@@ -8,7 +8,7 @@ import { AccountInfo, ChainInfo, CreatedApiKey, SiweNonce } from "../protocol/ac
 import { Job, JobPage } from "../protocol/job.ts";
 import { JobSpec, type CreateJobRequest, type CreateTemplateJobRequest } from "../protocol/jobSpec.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
-import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinition } from "../protocol/template.ts";
+import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
 import { PondApiError, problemFrom } from "./errors.ts";
 import { readEventStream, type ServerEvent } from "./events.ts";
@@ -158,7 +158,7 @@ export class PondClient {
 
   // ---- templates ----
 
-  async publishTemplate(definition: TemplateDefinition): Promise<Template> {
+  async publishTemplate(definition: TemplateDefinitionInput): Promise<Template> {
     return Template.parse(await this.unwrap(await this.api.POST("/v1/templates", { body: definition })));
   }
 

@@ -130,15 +130,16 @@ describe("a job on a real provider and Docker engine", () => {
     expect(new TextDecoder().decode(await client.downloadOutput(done.id, "err.txt"))).toMatch(/Read-only file system/);
   });
 
-  it("pulls an image the provider does not have, reporting the pull", async () => {
+  it("pulls an image the provider does not have, pinned by digest, reporting the pull", async () => {
     const registry = await startRegistry();
     try {
-      const image = await registry.publish(TEST_IMAGE, "pond/busybox", `pull-${Date.now()}`);
+      const image = await registry.push(TEST_IMAGE, "pond/busybox", `pull-${Date.now()}`, { removeLocal: true });
+      expect(image).toMatch(/@sha256:[0-9a-f]{64}$/);
       await expect(docker.getImage(image).inspect()).rejects.toThrow();
       const done = await client.waitForJob((await client.createJob({ ...job("echo pulled > /outputs/pulled.txt"), image })).id, { timeoutMs: 60_000 });
       expect(done.status, done.error ?? "").toBe("succeeded");
       expect(provider.process.output()).toContain(`"phase":"pulling","detail":"pulling ${image}`);
-      expect((await docker.getImage(image).inspect()).RepoTags).toContain(image);
+      expect((await docker.getImage(image).inspect()).RepoDigests).toContain(image);
       await docker.getImage(image).remove();
     } finally {
       await registry.stop();

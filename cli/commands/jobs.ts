@@ -1,0 +1,110 @@
+// `pond jobs …`: look at and manage your jobs.
+import { writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { formatEther } from "viem";
+import type { Job } from "../../protocol/job.ts";
+import { JobStatus } from "../../protocol/jobStatus.ts";
+import { integer, type CliContext } from "../context.ts";
+import { OutputIntegrityError, UsageError } from "../errors.ts";
+import { exitCodes } from "../exitCodes.ts";
+import { followLogs } from "../followLogs.ts";
+import { table } from "../output.ts";
+import { downloadOutputs } from "../outputs.ts";
+import { createHash } from "node:crypto";
+
+export function registerJobs(program: Command, ctx: () => CliContext): void {
+  const jobs = program.command("jobs").description("look at and manage your jobs");
+
+  jobs
+    .command("list")
+    .description("your jobs, newest first")
+    .option("--status <status>", `only jobs in this status (${JobStatus.options.join(", ")})`)
+    .option("--limit <n>", "how many", integer, 20)
+    .option("--cursor <cursor>", "continue from a page's `next` cursor")
+    .action(async (options: { status?: string; limit: number; cursor?: string }) => {
+      const c = ctx();
+      const status = options.status === undefined ? undefined : JobStatus.safeParse(options.status);
+      if (status && !status.success) throw new UsageError(`--status must be one of ${JobStatus.options.join(", ")}`);
+      const page = await (await c.client()).listJobs({ ...(status ? { status: status.data } : {}), limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
+      const next = page.next ? new URL(page.next).searchParams.get("cursor") : null;
+      c.output.result({ ...page, next_cursor: next }, (p) => [
+        ...table(p.results.map((job) => [job.id, job.status, job.created_at, job.template ?? job.spec.image])),
+        ...(next ? [`more: pond jobs list --cursor ${next}`] : []),
+      ]);
+    });
+
+  jobs
+    .command("get")
+    .argument("<id>")
+    .description("one job, in full")
+    .action(async (id: string) => {
+      const c = ctx();
+      c.output.result(await (await c.client()).getJob(id), describeJob);
+    });
+
+  jobs
+    .command("cancel")
+    .argument("<id>")
+    .description("stop a job (a running container is stopped, then killed)")
+    .action(async (id: string) => {
+      const c = ctx();
+      c.output.result(await (await c.client()).cancelJob(id), (job) => `job ${job.id} ${job.status}`);
+    });
+
+  jobs
+    .command("logs")
+    .argument("<id>")
+    .description("print a job's output, following it live until it ends")
+    .action(async (id: string) => {
+      const c = ctx();
+      const done = await followLogs(await c.client(), id, { write: (text) => process.stdout.write(text) });
+      if (done.status !== "succeeded") process.exitCode = exitCodes.jobUnsuccessful;
+    });
+
+  jobs
+    .command("outputs")
+    .argument("<id>")
+    .description("the files a job produced, with their sizes and sha256")
+    .action(async (id: string) => {
+      const c = ctx();
+      const job = await (await c.client()).getJob(id);
+      c.output.result(job.output?.files ?? [], (files) => (files.length ? table(files.map((f) => [f.path, `${f.size} bytes`, f.sha256])) : `job ${id} has no outputs (it is ${job.status})`));
+    });
+
+  jobs
+    .command("download")
+    .argument("<id>")
+    .argument("[path]", "one output path, as in the manifest (default: every output)")
+    .option("-o, --out <file>", "where to write one output (default: stdout)")
+    .option("--output <dir>", "a folder to put every output in (default: the current folder)")
+    .description("download a job's outputs, checking each file's sha256 against the manifest")
+    .action(async (id: string, path: string | undefined, options: { out?: string; output?: string }) => {
+      const c = ctx();
+      const sdk = await c.client();
+      const job = await sdk.getJob(id);
+      if (path === undefined) {
+        const files = await downloadOutputs(sdk, job, options.output ?? ".", c.progress);
+        return c.output.result(files, (f) => `${f.length} file${f.length === 1 ? "" : "s"} saved in ${options.output ?? "."}, each sha256 checked`);
+      }
+      const file = job.output?.files.find((f) => f.path === path);
+      if (!file) throw new UsageError(`job ${id} has no output ${JSON.stringify(path)}: see pond jobs outputs ${id}`, exitCodes.notFound);
+      const bytes = await sdk.downloadOutput(id, path);
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      if (sha256 !== file.sha256) throw new OutputIntegrityError(`${path} arrived with sha256 ${sha256}; the manifest says ${file.sha256}: not written`);
+      if (options.out) await writeFile(options.out, bytes);
+      else process.stdout.write(bytes);
+    });
+}
+
+export function describeJob(job: Job): string[] {
+  const lines = [
+    `${job.id}  ${job.status}${job.status_detail ? ` (${job.status_detail})` : ""}`,
+    `  ${job.template ? `template ${job.template}, ` : ""}image ${job.spec.image}`,
+    `  created ${job.created_at}${job.started_at ? `, started ${job.started_at}` : ""}${job.completed_at ? `, completed ${job.completed_at}` : ""}`,
+  ];
+  if (job.provider) lines.push(`  provider ${job.provider} (attempt ${job.attempt + 1})`);
+  if (job.error) lines.push(`  error: ${job.error}`);
+  if (job.price.claimed_wei) lines.push(`  claimed ${formatEther(BigInt(job.price.claimed_wei))} ETH; settlement ${job.settlement}`);
+  for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
+  return lines;
+}

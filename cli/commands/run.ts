@@ -1,0 +1,132 @@
+// `pond run`: a job from a template (`pond run pond/echo@1.0.0 -p message=hi`)
+// or from an image (`pond run --image busybox -- echo hi`), followed to its end.
+import type { Command } from "commander";
+import type { Job } from "../../protocol/job.ts";
+import { JobSpec, type CreateJobRequest } from "../../protocol/jobSpec.ts";
+import type { Template } from "../../protocol/template.ts";
+import type { PondClient } from "../../sdk/index.ts";
+import { decimal, integer, pairs, repeated, type CliContext } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { exitCodes } from "../exitCodes.ts";
+import { followLogs } from "../followLogs.ts";
+import { downloadOutputs } from "../outputs.ts";
+import { percentIn } from "../progress.ts";
+
+interface RunOptions {
+  image?: string;
+  param?: string[];
+  gpus: number;
+  vram?: number;
+  cpus: number;
+  memory: number;
+  timeout: number;
+  maxPrice?: string;
+  env?: string[];
+  webhook?: string;
+  output?: string;
+  detach?: boolean;
+  wait: boolean;
+}
+
+export function registerRun(program: Command, ctx: () => CliContext): void {
+  program
+    .command("run")
+    .description("run a template (owner/name@version) or an image, wait for it, and print its logs")
+    .argument("[template-or-cmd...]", "a template ref, or with --image the command to run")
+    .option("--image <ref>", "run this container image instead of a template")
+    .option("-p, --param <KEY=VALUE>", "a template parameter (repeatable)", repeated)
+    .option("--gpus <n>", "GPUs", integer, 0)
+    .option("--vram <mb>", "VRAM per GPU, MiB", integer)
+    .option("--cpus <n>", "CPUs", decimal, 1)
+    .option("--memory <mb>", "memory, MiB", integer, 1024)
+    .option("--timeout <s>", "timeout, seconds", integer, 600)
+    .option("--max-price <wei>", "the most you will pay, in wei (a template has its own default)")
+    .option("--env <KEY=VALUE>", "an environment variable (repeatable)", repeated)
+    .option("--webhook <url>", "where to send this job's signed webhooks")
+    .option("--output <dir>", "download the outputs into this folder when the job ends (each sha256 checked)")
+    .option("--detach", "return once the job is queued, printing its id")
+    .option("--no-wait", "the same as --detach")
+    .action(async (args: string[], options: RunOptions) => {
+      const c = ctx();
+      const sdk = await c.client();
+      const wallet = await c.wallet();
+      const job = options.image ? await runImage(sdk, wallet, args, options) : await runTemplate(sdk, wallet, args, options);
+      c.output.note(`job ${job.id} queued${job.template ? ` (${job.template})` : ""}`);
+      if (options.detach || !options.wait) return c.output.result(job, (j) => j.id);
+
+      let lastDetail: string | null = null;
+      const done = await followLogs(sdk, job.id, {
+        write: (text) => {
+          if (!c.output.json) process.stdout.write(text);
+        },
+        onReconnect: () => c.output.note("\n[pond: the log stream dropped; reconnecting]"),
+        onStatus: (current) => {
+          const percent = percentIn(current.status_detail);
+          if (current.status === "starting" && percent !== undefined) c.progress.update("pulling the image", percent, 100);
+          else if (current.status_detail && current.status_detail !== lastDetail) c.output.note(`[pond: ${current.status_detail}]`);
+          lastDetail = current.status_detail;
+        },
+      });
+      const files = options.output && done.status === "succeeded" ? await downloadOutputs(sdk, done, options.output, c.progress) : [];
+      c.output.result(done, (j) => summary(j, options.output, files.length));
+      if (done.status !== "succeeded") process.exitCode = exitCodes.jobUnsuccessful;
+    });
+}
+
+async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, cmd: string[], options: RunOptions): Promise<Job> {
+  if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
+  const request: CreateJobRequest = {
+    image: options.image!,
+    ...(cmd.length > 0 ? { cmd } : {}),
+    ...(options.env ? { env: pairs(options.env, "--env") } : {}),
+    resources: { gpus: options.gpus, cpus: options.cpus, memory_mb: options.memory, ...(options.vram ? { gpu_vram_mb: options.vram } : {}) },
+    timeout_s: options.timeout,
+    max_price_wei: options.maxPrice ?? "1000000000000000",
+    ...(options.webhook ? { webhook: options.webhook } : {}),
+  };
+  const spec = JobSpec.safeParse(request);
+  if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
+  return sdk.createPaidJob(request, wallet);
+}
+
+async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, args: string[], options: RunOptions): Promise<Job> {
+  const [ref, ...rest] = args;
+  if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
+  if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
+  const template = await sdk.getTemplate(ref);
+  return sdk.runTemplate(template.ref, {
+    params: typedParams(template, pairs(options.param, "-p")),
+    ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
+    ...(options.webhook ? { webhook: options.webhook } : {}),
+  }, wallet);
+}
+
+/** `-p` values are text; each becomes the type its parameter declares, so "3" reaches an integer as 3. */
+export function typedParams(template: Pick<Template, "ref" | "params">, raw: Record<string, string>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [name, text] of Object.entries(raw)) {
+    const declared = template.params.properties[name];
+    if (!declared) {
+      const known = Object.keys(template.params.properties);
+      throw new UsageError(`${template.ref} has no parameter "${name}"${known.length ? `; it takes ${known.join(", ")}` : "; it takes none"}`);
+    }
+    if (declared.type === "string") out[name] = text;
+    else if (declared.type === "boolean") {
+      if (text !== "true" && text !== "false") throw new UsageError(`-p ${name} must be true or false, got "${text}"`);
+      out[name] = text === "true";
+    } else {
+      const n = Number(text);
+      if (text.trim() === "" || !Number.isFinite(n) || (declared.type === "integer" && !Number.isInteger(n))) throw new UsageError(`-p ${name} must be ${declared.type === "integer" ? "a whole number" : "a number"}, got "${text}"`);
+      out[name] = n;
+    }
+  }
+  return out;
+}
+
+function summary(job: Job, outputDir: string | undefined, downloaded: number): string[] {
+  const lines = [`job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ""}`];
+  for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
+  if (outputDir && downloaded > 0) lines.push(`  ${downloaded} file${downloaded === 1 ? "" : "s"} saved in ${outputDir}, each sha256 checked`);
+  // Printed after the logs: keep them apart.
+  return ["", ...lines];
+}

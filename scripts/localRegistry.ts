@@ -1,0 +1,73 @@
+// A real Docker registry (Debian's docker-registry, i.e. distribution) on
+// loopback: `npm start` serves the shipped templates' images from it, pinned by
+// digest, and tests use it to exercise real pulls without the internet.
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { spawnProcess, type Spawned } from "../test/helpers/processes.ts";
+
+export interface LocalRegistry {
+  host: string;
+  process: Spawned;
+  /** Pushes a local image as `repository:tag` and returns its pinned reference (`host/repository@sha256:…`). */
+  push(localImage: string, repository: string, tag: string, options?: { removeLocal?: boolean }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const docker = new Docker();
+
+async function follow(stream: NodeJS.ReadableStream): Promise<Array<{ error?: string; aux?: { Digest?: string } }>> {
+  return new Promise((resolve, reject) =>
+    docker.modem.followProgress(stream, (error: Error | null, events: Array<{ error?: string; aux?: { Digest?: string } }>) => {
+      const failed = events?.find((event) => event.error);
+      if (error || failed) reject(error ?? new Error(failed!.error));
+      else resolve(events);
+    }),
+  );
+}
+
+/** Starts a registry storing into `dir` (kept: a restart serves the same images) on 127.0.0.1:`port`. */
+export async function startRegistry(options: { dir: string; port: number }): Promise<LocalRegistry> {
+  await mkdir(options.dir, { recursive: true });
+  const config = join(options.dir, "config.yml");
+  await writeFile(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${options.dir}/data\nhttp:\n  addr: 127.0.0.1:${options.port}\n`);
+  const registry = spawnProcess("docker-registry", ["serve", config], { name: "docker-registry" });
+  const host = `127.0.0.1:${options.port}`;
+  const deadline = Date.now() + 30_000;
+  while (!(await fetch(`http://${host}/v2/`).then((r) => r.ok).catch(() => false))) {
+    if (Date.now() > deadline) {
+      await registry.stop();
+      throw new Error(`the local registry did not answer on ${host} within 30 s:\n${registry.output().slice(-2000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    host,
+    process: registry,
+    async push(localImage, repository, tag, { removeLocal = false } = {}) {
+      const reference = `${host}/${repository}:${tag}`;
+      await docker.getImage(localImage).tag({ repo: `${host}/${repository}`, tag });
+      // The engine wants an X-Registry-Auth header even for a registry without auth.
+      const events = await follow(await docker.getImage(reference).push({ authconfig: { serveraddress: host } }));
+      const digest = events.map((event) => event.aux?.Digest).find((d) => d !== undefined);
+      if (!digest) throw new Error(`pushing ${reference} reported no digest`);
+      if (removeLocal) await docker.getImage(reference).remove();
+      return `${host}/${repository}@${digest}`;
+    },
+    async stop() {
+      await registry.stop();
+    },
+  };
+}
+
+/** A registry in a temporary folder, removed when it stops (for tests). */
+export async function startTemporaryRegistry(dir: string, port: number): Promise<LocalRegistry> {
+  const registry = await startRegistry({ dir, port });
+  return {
+    ...registry,
+    async stop() {
+      await registry.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,156 @@
+// The `pond` command end to end, as a user runs it, against a local network:
+// wrangler dev settling on anvil, a staked provider on the Docker engine, and a
+// local registry serving the shipped templates' image pinned by digest. Every
+// answer is checked by its exit code and, with --json, by parsing what it printed.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exitCodes } from "../../cli/exitCodes.ts";
+import type { Job } from "../../protocol/job.ts";
+import type { Template } from "../../protocol/template.ts";
+import { publishShippedTemplates } from "../../scripts/localTemplates.ts";
+import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
+import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
+
+const run = promisify(execFile);
+
+let stack: ChainStack;
+let registry: LocalRegistry;
+let home: string;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `pond …` as a user would, with its own config folder. */
+async function pond(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack.dev.url, ...args], {
+      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", ...env },
+      timeout: 150_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+}
+
+const json = <T>(result: CliResult): T => {
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as T;
+};
+
+beforeAll(async () => {
+  stack = await startChainStack();
+  home = await mkdtemp(join(tmpdir(), "pond-cli-home-"));
+  registry = await startRegistry();
+  await publishShippedTemplates({ api: stack.dev.url, registry, stateDir: home });
+  await stack.provider();
+  // The creator's own first minutes: sign in, get test ETH, pay into escrow.
+  expect((await pond(["login"])).code).toBe(0);
+  expect((await pond(["faucet", "--rpc-url", stack.anvil.rpcUrl])).code).toBe(0);
+  expect((await pond(["deposit", "1", "--rpc-url", stack.anvil.rpcUrl])).code).toBe(0);
+}, 240_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await registry?.stop();
+  if (home) await rm(home, { recursive: true, force: true });
+});
+
+describe("templates", () => {
+  it("lists the shipped templates and shows one's parameters", async () => {
+    const page = json<{ results: Template[] }>(await pond(["--json", "templates", "list"]));
+    expect(page.results.map((t) => t.ref)).toEqual(expect.arrayContaining(["pond/echo@1.0.0", "pond/checksum@1.0.0", "pond/countdown@1.0.0"]));
+    const shown = await pond(["templates", "show", "pond/echo"]);
+    expect(shown.stdout).toContain("-p message=…  string, required");
+  });
+
+  it("runs a template with typed parameters, paid from escrow, and fetches its outputs checked against the manifest", async () => {
+    const out = await mkdtemp(join(tmpdir(), "pond-cli-out-"));
+    try {
+      const job = json<Job>(await pond(["--json", "run", "pond/echo@latest", "-p", "message=hello from the CLI", "-p", "times=2", "--output", out]));
+      expect(job.status).toBe("succeeded");
+      expect(job.template).toBe("pond/echo@1.0.0");
+      expect(job.settlement).not.toBe("none");
+      expect(job.logs).toBe("hello from the CLI\nhello from the CLI\n");
+      expect(await readFile(join(out, "message.txt"), "utf8")).toBe("hello from the CLI\n");
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it("publishes a template from a file, and refuses the same version again", async () => {
+    const file = join(home, "template.json");
+    const image = (await (await fetch(`${stack.dev.url}/v1/templates/pond/echo@1.0.0`)).json() as Template).image;
+    const name = `cli${Date.now().toString(36)}/hello`;
+    await writeFile(file, JSON.stringify({ name, version: "0.1.0", description: "says hello", image, cmd: ["echo", "hello"], resources: { gpus: 0, cpus: 0.5, memory_mb: 64 }, timeout_s: 30, default_max_price_wei: "1000", deterministic: true }));
+    expect(json<Template>(await pond(["--json", "templates", "publish", file])).ref).toBe(`${name}@0.1.0`);
+    const again = await pond(["templates", "publish", file]);
+    expect(again.code).toBe(exitCodes.refused);
+    expect(again.stderr).toMatch(/already published and never changes/);
+  });
+
+  it("says which parameter is wrong before anything runs", async () => {
+    const wrong = await pond(["run", "pond/echo@1.0.0", "-p", "times=two"]);
+    expect(wrong.code).toBe(exitCodes.usage);
+    expect(wrong.stderr).toMatch(/-p times must be a whole number, got "two"/);
+    const unknown = await pond(["run", "pond/echo@1.0.0", "-p", "colour=red"]);
+    expect(unknown.code).toBe(exitCodes.usage);
+    expect(unknown.stderr).toMatch(/has no parameter "colour"; it takes message, times/);
+  });
+});
+
+describe("errors and exit codes", () => {
+  it("a job that fails exits 1, and --json still prints the job", async () => {
+    const result = await pond(["--json", "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--", "sh", "-c", "echo bad; exit 3"]);
+    expect(result.code).toBe(exitCodes.jobUnsuccessful);
+    const job = JSON.parse(result.stdout) as Job;
+    expect(job).toMatchObject({ status: "failed", exit_code: 3 });
+  });
+
+  it("an unknown job exits 4 with the API's problem as JSON on stderr", async () => {
+    const result = await pond(["--json", "jobs", "get", "job_doesnotexist"]);
+    expect(result.code).toBe(exitCodes.notFound);
+    expect(result.stdout).toBe("");
+    const error = JSON.parse(result.stderr) as { error: { exit_code: number; problem: { status: number } } };
+    expect(error.error).toMatchObject({ exit_code: exitCodes.notFound, problem: { status: 404 } });
+  });
+
+  it("a revoked key exits 3 and says so", async () => {
+    const keys = json<Array<{ id: string }>>(await pond(["--json", "keys", "list"]));
+    expect(keys).toHaveLength(1);
+    try {
+      // The config still holds the key it just revoked.
+      expect((await pond(["keys", "revoke", keys[0]!.id])).code).toBe(0);
+      const refused = await pond(["jobs", "list"]);
+      expect(refused.code).toBe(exitCodes.unauthorized);
+      expect(refused.stderr).toMatch(/unknown or revoked/);
+    } finally {
+      expect((await pond(["login"])).code).toBe(0);
+    }
+  });
+
+  it("a missing Docker engine exits 7 from pond provider doctor, saying what to do", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "pond-cli-provider-"));
+    try {
+      const result = await pond(["provider", "doctor", "--data-dir", dataDir], { DOCKER_HOST: `unix://${join(dataDir, "no-docker.sock")}` });
+      expect(result.code).toBe(exitCodes.environment);
+      expect(result.stderr).toMatch(/the Docker engine cannot be reached: install Docker/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("an unreachable API exits 6", async () => {
+    const result = await pond(["--api", "http://127.0.0.1:1", "templates", "list"]);
+    expect(result.code).toBe(exitCodes.unreachable);
+    expect(result.stderr).toMatch(/cannot reach the API/);
+  });
+});
