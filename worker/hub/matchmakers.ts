@@ -3,10 +3,9 @@
 import type { Address } from "viem";
 import { matchmakerOf } from "../bindings/objects.ts";
 import { classesServedBy, jobClasses } from "../bindings/sharding.ts";
+import type { OfferResolution } from "../matching/matchStore.ts";
 import { capacityOf } from "./capacity.ts";
 import type { HubState } from "./hubState.ts";
-
-export type OfferResolution = "accepted" | "declined" | "expired" | "gone";
 
 export async function publishCapacity(state: HubState, address: Address): Promise<void> {
   const provider = state.store.provider(address);

@@ -4,6 +4,9 @@ import { z } from "zod";
 import { Resources } from "../../protocol/jobSpec.ts";
 import type { ProviderCapacity, QueuedJob } from "./matcher.ts";
 
+/** How an offer a matchmaker made ended, as the provider's hub reports it. */
+export type OfferResolution = "accepted" | "declined" | "expired" | "gone";
+
 export interface QueueRow {
   job: QueuedJob;
   offeredTo: string | null;

@@ -1,20 +1,13 @@
 // A matchmaker Durable Object, one per job class (bindings/sharding.ts). It keeps the
-// queue of its class's jobs and a copy of the capacity hubs publish, runs the
-// pure matcher in rounds (on an alarm, so bursts coalesce), and sends each
-// assignment to the provider's hub, which alone reserves capacity for real.
+// queue of its class's jobs and a copy of the capacity hubs publish, and decides
+// when a round runs (on an alarm, so bursts coalesce); the round itself is
+// matching/round.ts, whose offers go to the providers' hubs, which alone reserve.
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, inArray } from "drizzle-orm";
-import { hubOf } from "../bindings/objects.ts";
-import { getConfig } from "../config/config.ts";
-import type { OfferResolution } from "../hub/matchmakers.ts";
-import { createDb } from "../db/client.ts";
-import { jobs } from "../db/schema.ts";
-import { transitionIfStill } from "../jobs/transitions.ts";
-import { MatchStore, type QueueRow } from "../matching/matchStore.ts";
-import { explainNeverFits, matchJobs, type ProviderCapacity, type QueuedJob } from "../matching/matcher.ts";
+import type { ProviderCapacity, QueuedJob } from "../matching/matcher.ts";
+import { MatchStore, type OfferResolution } from "../matching/matchStore.ts";
+import { runRound } from "../matching/round.ts";
 import { jobContextFor } from "../wiring/jobContext.ts";
 
-const WAITING_DETAIL = "waiting for a provider with free capacity";
 const ROUND_GAP_MS = 50;
 const DESCRIBE_EVERY_MS = 1_000;
 
@@ -79,7 +72,6 @@ export class Matchmaker extends DurableObject<Env> {
   // ---- the round ----
 
   override async alarm(): Promise<void> {
-    const config = getConfig(this.env);
     const now = Date.now();
     this.lastRoundAt = now;
     this.alarmAt = undefined;
@@ -89,61 +81,12 @@ export class Matchmaker extends DurableObject<Env> {
 
     const fullRound = this.capacityChanged;
     this.capacityChanged = false;
-    const providers = this.store.providers();
-    for (const row of this.store.overdue(now)) await this.failUnmatched(row.job, providers);
-    const waiting = this.store.waiting(!fullRound);
-    this.store.markSeen();
-
-    const { assignments, unmatched } = matchJobs(
-      providers,
-      waiting.map((row) => row.job),
-    );
-    const offerDeadline = now + 2 * config.matching.offerTimeoutMs + 1_000;
-    await Promise.all(
-      assignments.map(async (assignment) => {
-        const outcome = await hubOf(this.env, config, assignment.provider).offer(assignment);
-        if (outcome.ok) this.store.offered(assignment.jobId, assignment.provider, offerDeadline);
-        else if (outcome.jobGone) this.store.remove(assignment.jobId);
-        else if (outcome.providerGone) this.store.removeProvider(assignment.provider);
-        // Otherwise the hub's view was fresher than ours; it has republished, and the next round retries.
-      }),
-    );
-
     // Saying why jobs wait costs a D1 write: done when capacity changed, else at most once a second.
-    if (fullRound || (this.describeDueAt !== undefined && this.describeDueAt <= now)) {
-      const left = new Set(unmatched);
-      // Capacity unchanged: only jobs never described can need a (first) description.
-      const rows = fullRound ? waiting.filter((row) => left.has(row.job.id)) : this.store.undescribed();
-      await this.describeWaiting(rows, providers);
-      this.describeDueAt = undefined;
-    } else if (unmatched.length > 0) {
-      this.describeDueAt ??= now + DESCRIBE_EVERY_MS;
-    }
+    const describeDue = this.describeDueAt !== undefined && this.describeDueAt <= now;
+    const { unmatched } = await runRound({ store: this.store, ctx: jobContextFor(this.env), now, fullRound, describeDue });
+    if (fullRound || describeDue) this.describeDueAt = undefined;
+    else if (unmatched > 0) this.describeDueAt ??= now + DESCRIBE_EVERY_MS;
     await this.scheduleNextDeadline();
-  }
-
-  /** Keeps each waiting job's status detail saying why it waits: one D1 batch, only for details that changed. */
-  private async describeWaiting(rows: QueueRow[], providers: ProviderCapacity[]): Promise<void> {
-    const changed = new Map<string, string[]>();
-    for (const row of rows) {
-      const detail = explainNeverFits(row.job, providers) ?? WAITING_DETAIL;
-      if (detail === row.detail) continue;
-      this.store.setDetail(row.job.id, detail);
-      changed.set(detail, [...(changed.get(detail) ?? []), row.job.id]);
-    }
-    if (changed.size === 0) return;
-    const db = createDb(this.env.DB);
-    const updates = [...changed].flatMap(([detail, ids]) =>
-      chunks(ids, 90).map((chunk) => db.update(jobs).set({ statusDetail: detail }).where(and(inArray(jobs.id, chunk), eq(jobs.status, "queued")))),
-    );
-    await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
-  }
-
-  private async failUnmatched(job: QueuedJob, providers: ProviderCapacity[]): Promise<void> {
-    const reason = explainNeverFits(job, providers);
-    const error = `the network had no capacity for this job within its match timeout${reason ? `: ${reason}` : ""}`;
-    this.store.remove(job.id);
-    await transitionIfStill(jobContextFor(this.env), job.id, "failed", { error }, "matchmaker");
   }
 
   private async scheduleRound(): Promise<void> {
@@ -167,10 +110,3 @@ export class Matchmaker extends DurableObject<Env> {
     if (next !== undefined) await this.setAlarm(next);
   }
 }
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
