@@ -21,6 +21,12 @@ export default defineConfig({
                 // Short, so retry and dead-letter paths run in seconds; the real schedule is unit-tested.
                 WEBHOOK_RETRY_SCHEDULE: "1,1",
                 OFFER_TIMEOUT_MS: "1500",
+                // Short, so a signal for an absent peer comes back as an error in a test's time.
+                SIGNAL_WAIT_MS: "1500",
+                // A coturn-style TURN REST backend, so /v1/ice-servers has credentials to issue.
+                STUN_URLS: "stun:127.0.0.1:3478",
+                TURN_URLS: "turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp",
+                TURN_SHARED_SECRET: "pond-test-turn-secret-0123456789",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },

@@ -3,9 +3,11 @@
 // schemas on both ends. Heartbeats are the bare strings "ping"/"pong", answered
 // by the hub's auto-response without waking it.
 import { z } from "zod";
+import { IceServer } from "./iceServers.ts";
 import { JobSpec } from "./jobSpec.ts";
 import { hubMessageLimits as M } from "./limits.ts";
 import { OutputManifest } from "./manifest.ts";
+import { ClientSignal, ServerSignal } from "./signaling.ts";
 import { weiString } from "./wei.ts";
 
 export const HUB_PROTOCOL_VERSION = 1;
@@ -94,6 +96,11 @@ export const ResultMessage = z.object({
 export const MediationMessage = z.object({ v, type: z.literal("job.mediation"), job_id: JobId, result_hash: z.string().regex(/^0x[0-9a-f]{64}$/), signature: hex });
 export type MediationMessage = z.infer<typeof MediationMessage>;
 
+/** WebRTC signaling for a job's data (protocol/signaling.ts), carried on the hub socket the provider already has. */
+export const SignalMessage = z.object({ v, type: z.literal("signal"), job_id: JobId, signal: ClientSignal });
+/** Asks for STUN/TURN servers with fresh credentials, before a transfer. */
+export const IceRequestMessage = z.object({ v, type: z.literal("ice.request") });
+
 export const ProviderMessage = z.discriminatedUnion("type", [
   AuthMessage,
   AdvertiseMessage,
@@ -103,6 +110,8 @@ export const ProviderMessage = z.discriminatedUnion("type", [
   LogMessage,
   ResultMessage,
   MediationMessage,
+  SignalMessage,
+  IceRequestMessage,
 ]);
 export type ProviderMessage = z.infer<typeof ProviderMessage>;
 export type ResultMessage = z.infer<typeof ResultMessage>;
@@ -148,6 +157,10 @@ export const ResultAckMessage = z.object({
 });
 export const ErrorMessage = z.object({ v, type: z.literal("error"), code: z.string(), message: z.string() });
 
+/** A signal for this provider in one of its jobs' rendezvous, stamped with its sender (or an error about one it sent). */
+export const SignalDeliveryMessage = z.object({ v, type: z.literal("signal"), job_id: JobId, signal: ServerSignal });
+export const IceServersMessage = z.object({ v, type: z.literal("ice.servers"), ice_servers: z.array(IceServer).max(16), expires_at: z.int() });
+
 export const HubMessage = z.discriminatedUnion("type", [
   HelloMessage,
   WelcomeMessage,
@@ -157,6 +170,8 @@ export const HubMessage = z.discriminatedUnion("type", [
   StartMessage,
   ResultAckMessage,
   ErrorMessage,
+  SignalDeliveryMessage,
+  IceServersMessage,
 ]);
 export type HubMessage = z.infer<typeof HubMessage>;
 export type OfferMessage = z.infer<typeof OfferMessage>;

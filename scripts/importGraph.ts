@@ -17,7 +17,7 @@ export const workerLayers: readonly (readonly string[])[] = [
   ["config"],
   ["bindings"],
   ["jobs", "templates"],
-  ["webhooks", "matching", "rooms"],
+  ["webhooks", "matching", "rooms", "signaling"],
   ["chain"],
   ["hub"],
   ["wiring"],

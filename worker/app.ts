@@ -7,6 +7,7 @@ import { benchRoutes } from "./api/bench.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { jobStreamRoutes } from "./api/jobStreams.ts";
 import { providerRoutes } from "./api/providers.ts";
+import { signalingRoutes } from "./api/signaling.ts";
 import { templateRoutes } from "./api/templates.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
 import type { AppEnv } from "./http/appEnv.ts";
@@ -28,6 +29,7 @@ export const app = base
   .route("/v1/auth", authRoutes)
   .route("/v1/jobs", jobRoutes)
   .route("/v1/jobs", jobStreamRoutes)
+  .route("/v1", signalingRoutes)
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/providers", providerRoutes)
   .route("/v1/templates", templateRoutes)

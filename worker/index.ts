@@ -13,6 +13,7 @@ export { ChainRelayer } from "./objects/ChainRelayer.ts";
 export { JobRoom } from "./objects/JobRoom.ts";
 export { Matchmaker } from "./objects/Matchmaker.ts";
 export { ProviderHub } from "./objects/ProviderHub.ts";
+export { Rendezvous } from "./objects/Rendezvous.ts";
 
 export default {
   fetch: app.fetch,

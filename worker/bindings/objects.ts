@@ -15,6 +15,11 @@ export function jobRoomOf(env: Env, jobId: string) {
   return env.JOB_ROOM.get(env.JOB_ROOM.idFromName(jobId));
 }
 
+/** A job's signaling rendezvous (its WebRTC offers, answers and candidates). */
+export function rendezvousOf(env: Env, jobId: string) {
+  return env.RENDEZVOUS.get(env.RENDEZVOUS.idFromName(jobId));
+}
+
 /** One relayer object per signing key, so each key's nonces have a single owner. */
 export function relayerOf(env: Env, config: Config) {
   if (!config.chain.relayerAddress) throw new Error("RELAYER_PRIVATE_KEY is not set");

@@ -9,6 +9,12 @@ const csvSeconds = z
   .transform((value) => value.split(",").map((part) => Number(part.trim())))
   .pipe(z.array(z.number().int().min(0).max(43_200)).min(1));
 const flag = z.enum(["true", "false"]).transform((value) => value === "true");
+/** A comma-separated list of ICE server URLs of the given schemes. */
+const iceUrls = (schemes: RegExp, example: string) =>
+  z
+    .string()
+    .transform((value) => value.split(",").map((part) => part.trim()).filter((part) => part.length > 0))
+    .pipe(z.array(z.string().regex(schemes, `each URL must look like ${example}`)).min(1).max(8));
 
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["development", "production"]),
@@ -37,7 +43,24 @@ const ConfigSchema = z.object({
   RELAYER_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),
   RELAYER_INTERVAL_MS: seconds.default(2_000),
   RELAYER_REPLACE_AFTER_MS: seconds.default(30_000),
-}).refine((raw) => raw.ENVIRONMENT !== "production" || raw.PUBLIC_URL !== undefined, {
+  STUN_URLS: iceUrls(/^stun:\S+$/, "stun:stun.example.org:3478").optional(),
+  TURN_URLS: iceUrls(/^turns?:\S+$/, "turn:turn.example.org:3478?transport=udp").optional(),
+  TURN_SHARED_SECRET: z.string().min(16, "TURN_SHARED_SECRET must be at least 16 characters (coturn's static-auth-secret)").optional(),
+  ICE_CREDENTIAL_TTL_S: seconds.max(86_400).default(3_600),
+  SIGNAL_WAIT_MS: seconds.max(300_000).default(15_000),
+  CLOUDFLARE_TURN_KEY_ID: z.string().regex(/^[0-9a-f]{32}$/i, "CLOUDFLARE_TURN_KEY_ID must be the 32-hex-digit TURN key id").optional(),
+  CLOUDFLARE_TURN_API_TOKEN: z.string().min(1).optional(),
+  CLOUDFLARE_TURN_API_URL: z.url().default("https://rtc.live.cloudflare.com/v1"),
+})
+  .refine((raw) => (raw.TURN_URLS === undefined) === (raw.TURN_SHARED_SECRET === undefined), {
+    path: ["TURN_SHARED_SECRET"],
+    message: "TURN_URLS and TURN_SHARED_SECRET go together: set both (coturn with use-auth-secret) or neither",
+  })
+  .refine((raw) => (raw.CLOUDFLARE_TURN_KEY_ID === undefined) === (raw.CLOUDFLARE_TURN_API_TOKEN === undefined), {
+    path: ["CLOUDFLARE_TURN_API_TOKEN"],
+    message: "CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_API_TOKEN go together: set both (wrangler secret put CLOUDFLARE_TURN_API_TOKEN) or neither",
+  })
+  .refine((raw) => raw.ENVIRONMENT !== "production" || raw.PUBLIC_URL !== undefined, {
   path: ["PUBLIC_URL"],
   message: "PUBLIC_URL is required in production (e.g. https://api.example.com): links in webhooks sent by background work are built from it",
 });
@@ -73,6 +96,14 @@ function toConfig(raw: z.infer<typeof ConfigSchema>) {
       relayerBatchSize: raw.RELAYER_BATCH_SIZE,
       relayerIntervalMs: raw.RELAYER_INTERVAL_MS,
       replaceAfterMs: raw.RELAYER_REPLACE_AFTER_MS,
+    },
+    signaling: {
+      stunUrls: raw.STUN_URLS ?? [],
+      turn: raw.TURN_URLS && raw.TURN_SHARED_SECRET ? { urls: raw.TURN_URLS, secret: raw.TURN_SHARED_SECRET } : undefined,
+      cloudflare: raw.CLOUDFLARE_TURN_KEY_ID && raw.CLOUDFLARE_TURN_API_TOKEN ? { keyId: raw.CLOUDFLARE_TURN_KEY_ID, token: raw.CLOUDFLARE_TURN_API_TOKEN, apiUrl: raw.CLOUDFLARE_TURN_API_URL.replace(/\/$/, "") } : undefined,
+      iceTtlS: raw.ICE_CREDENTIAL_TTL_S,
+      /** How long a signal waits for a peer that has not joined. */
+      waitMs: raw.SIGNAL_WAIT_MS,
     },
   };
 }

@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Hex } from "viem";
 import { HEARTBEAT_PING, HEARTBEAT_PONG, parseFrame, ProviderMessage } from "../../protocol/hubMessages.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
+import type { ServerSignal } from "../../protocol/signaling.ts";
 import { getConfig } from "../config/config.ts";
 import { HubStore } from "../hub/hubStore.ts";
 import type { HubState } from "../hub/hubState.ts";
@@ -14,6 +15,7 @@ import { askToMediate, onMediation } from "../hub/mediation.ts";
 import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "../hub/offers.ts";
 import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone } from "../hub/presence.ts";
 import { jobEnded, onLog, onResult, onStatus } from "../hub/results.ts";
+import { deliverSignal, onIceRequest, onSignal } from "../hub/signaling.ts";
 import { acceptConnection, authenticate } from "../hub/signIn.ts";
 import { attachmentOf, sendError } from "../hub/sockets.ts";
 import type { Assignment } from "../matching/matcher.ts";
@@ -64,6 +66,7 @@ export class ProviderHub extends DurableObject<Env> {
       const address = attachment.address;
       if (message.type === "auth") return sendError(ws, "already_authenticated", "this connection is already authenticated");
       if (message.type === "advertise") return await onAdvertise(state, ws, address, message);
+      if (message.type === "ice.request") return await onIceRequest(state, ws, address);
       await this.inJobOrder(message.job_id, async () => {
         switch (message.type) {
           case "job.accept":
@@ -78,6 +81,8 @@ export class ProviderHub extends DurableObject<Env> {
             return onResult(state, ws, address, message);
           case "job.mediation":
             return onMediation(state, ws, address, message);
+          case "signal":
+            return onSignal(state, ws, address, message.job_id, message.signal);
         }
       });
     } catch (error) {
@@ -126,6 +131,11 @@ export class ProviderHub extends DurableObject<Env> {
   /** A job left `starting`/`processing` by someone else's hand (cancel, sweeper): stop it and free its capacity. */
   async jobEnded(address: string, jobId: string, status: JobStatus): Promise<void> {
     return jobEnded(this.state, address, jobId, status);
+  }
+
+  /** A job's rendezvous has a signal for a provider here; whether its socket took it. */
+  async deliverSignal(address: string, jobId: string, signal: ServerSignal): Promise<boolean> {
+    return deliverSignal(this.state, address, jobId, signal);
   }
 
   /** The indexer says this provider was drawn to mediate a challenged job. Returns whether it was asked. */

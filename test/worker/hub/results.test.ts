@@ -15,33 +15,11 @@ import { getConfig } from "../../../worker/config/config.ts";
 import { announceToMatching } from "../../../worker/matching/scheduling.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { call, ORIGIN, post, signIn } from "../client.ts";
+import { call, ORIGIN } from "../client.ts";
 import { insertJob } from "../chain/jobRows.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
 
-/**
- * Hosts bigger than any other test's and priced beyond their jobs' budgets, each
- * sized for its one job: jobs of other tests never land here, nor these elsewhere.
- */
-let nextCpus = 100;
-const uniqueCpus = () => (nextCpus += 0.125);
-const EXPENSIVE = { cpu_second_wei: "100000000000000" };
-/** A job too big for any other test's host, with the budget for an EXPENSIVE one. */
-const specFor = (cpus: number) => ({ image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000" });
-
-/** A creator, a provider of its own, and a job of the creator's accepted by that provider. */
-async function assignedJob(): Promise<{ key: string; provider: TestProvider; offer: OfferMessage }> {
-  const { key } = await signIn();
-  const cpus = uniqueCpus();
-  const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
-  const response = await post("/v1/jobs", specFor(cpus), { key });
-  expect(response.status).toBe(201);
-  const job = (await response.json()) as Job;
-  const offer = await provider.next("job.offer");
-  expect(offer.job_id).toBe(job.id);
-  await provider.accept(offer);
-  return { key, provider, offer };
-}
+import { assignedJob, EXPENSIVE, specFor, uniqueCpus } from "../assignedJob.ts";
 
 async function signedResult(provider: TestProvider, offer: OfferMessage, files: ManifestFile[]) {
   const manifest = await buildManifest(files);

@@ -1,0 +1,31 @@
+// A creator, a provider of its own, and a job of the creator's that the provider
+// accepted, through the real API and hub: for tests about what happens next.
+import { expect } from "vitest";
+import type { OfferMessage } from "../../protocol/hubMessages.ts";
+import type { Job } from "../../protocol/job.ts";
+import { post, signIn } from "./client.ts";
+import { connectProvider, type TestProvider } from "./providerSocket.ts";
+
+/**
+ * Hosts bigger than any other test's and priced beyond their jobs' budgets, each
+ * sized for its one job: jobs of other tests never land here, nor these elsewhere.
+ * A random start, so two test files using it never size two hosts alike.
+ */
+let nextCpus = 100 + Math.floor(Math.random() * 400) / 8;
+export const uniqueCpus = () => (nextCpus += 0.125);
+export const EXPENSIVE = { cpu_second_wei: "100000000000000" };
+/** A job too big for any other test's host, with the budget for an EXPENSIVE one. */
+export const specFor = (cpus: number) => ({ image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000" });
+
+export async function assignedJob(): Promise<{ key: string; provider: TestProvider; offer: OfferMessage; job: Job }> {
+  const { key } = await signIn();
+  const cpus = uniqueCpus();
+  const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+  const response = await post("/v1/jobs", specFor(cpus), { key });
+  expect(response.status).toBe(201);
+  const job = (await response.json()) as Job;
+  const offer = await provider.next("job.offer");
+  expect(offer.job_id).toBe(job.id);
+  await provider.accept(offer);
+  return { key, provider, offer, job };
+}
