@@ -42,7 +42,7 @@ export default defineConfig({
       },
       {
         // Plain Node: the provider daemon, the CLI, shared protocol, contracts on anvil.
-        test: { name: "node", include: ["test/{protocol,keys,sdk,provider,cli,contracts,architecture}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+        test: { name: "node", include: ["test/{protocol,keys,sdk,provider,cli,contracts,architecture,deploy}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
         // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons.

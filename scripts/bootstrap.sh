@@ -9,8 +9,14 @@ state=.pond
 mkdir -p "$state"
 
 if [ ! -x node_modules/.bin/vitest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "bootstrap: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
+  # Pond runs on the Node 22 its `node` devDependency installs (npm scripts find
+  # it in node_modules/.bin), and wrangler, miniflare and others require it. So
+  # install under that same Node, whatever this machine's is: npm then checks
+  # engines against the Node that will run them, and install scripts run on it.
+  node_version=$(node -p 'require("./package-lock.json").packages["node_modules/node"]?.version ?? ""')
+  [ -n "$node_version" ] || { echo "bootstrap: package-lock.json pins no \`node\` devDependency to install with" >&2; exit 1; }
+  echo "bootstrap: installing npm packages (npm ci, on Node $node_version)"
+  npm exec --yes --package="node@$node_version" -- npm ci --no-audit --no-fund
 fi
 
 missing=()

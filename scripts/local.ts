@@ -3,10 +3,12 @@
 // `wrangler dev` (local D1, R2, Queues, Durable Objects; indexing and relaying
 // to that chain), and a staked provider daemon on the local Docker engine.
 // State lives in .pond/ and survives restarts. Ctrl-C stops it all.
+// POND_STATE_DIR, POND_PORT and POND_CHAIN_PORT move the state and the ports
+// (a test runs a second network beside a user's).
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { createPublicClient, createWalletClient, http, parseEther, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -20,7 +22,7 @@ import { publishShippedTemplates } from "./localTemplates.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
-const state = join(root, ".pond");
+const state = process.env.POND_STATE_DIR ? resolve(process.env.POND_STATE_DIR) : join(root, ".pond");
 const port = Number(process.env.POND_PORT ?? 8787);
 const api = `http://127.0.0.1:${port}`;
 const chainPort = Number(process.env.POND_CHAIN_PORT ?? 8545);
@@ -44,8 +46,13 @@ async function localSecret(name: string, make: () => string): Promise<string> {
 }
 
 const children: Spawned[] = [];
-async function stopAll(): Promise<void> {
-  for (const child of children.reverse()) await child.stop("SIGTERM");
+let stopping: Promise<void> | undefined;
+/** Newest first; once only, though Ctrl-C may reach this process twice (from the terminal and from npm). */
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    for (const child of [...children].reverse()) await child.stop("SIGTERM");
+  })();
+  return stopping;
 }
 process.on("SIGINT", () => void stopAll().then(() => process.exit(0)));
 process.on("SIGTERM", () => void stopAll().then(() => process.exit(0)));
@@ -120,7 +127,9 @@ async function main(): Promise<void> {
   pipeOutput("worker", worker);
   await worker.waitFor(/Ready on http/, 120_000);
 
-  const provider = spawnProcess("node_modules/.bin/tsx", ["provider/main.ts", "--api", api, "--data-dir", providerDir], { cwd: root, name: "provider" });
+  // Node with tsx's loader, not the tsx wrapper: the wrapper SIGKILLs its child when the child
+  // does not acknowledge a signal within ~60 ms (easily missed on a busy machine), skipping the drain.
+  const provider = spawnProcess(process.execPath, ["--import", "tsx", "provider/main.ts", "--api", api, "--data-dir", providerDir], { cwd: root, name: "provider" });
   children.push(provider);
   pipeOutput("provider", provider);
   await provider.waitFor(/connected to the hub/, 90_000);
@@ -143,7 +152,7 @@ Get an API key (signs in with a local wallet, Sign-In with Ethereum), fund it, a
   npm run pond -- deposit 1 --rpc-url ${rpcUrl}
 Run a template (${templates.join(", ")}):
   npm run pond -- templates list
-  npm run pond -- run pond/echo@1.0.0 -p message="hello from Pond" -p times=3 --output out
+  npm run pond -- run pond/echo@1.0.0 -p message="hello from Pond" -p times=3 --output ${join(state, "outputs")}
   npm run pond -- run pond/countdown -p seconds=5
 Or any image:
   npm run pond -- run --image pond-test/busybox:2 -- sh -c 'echo hello from Pond > /outputs/hello.txt; cat /outputs/hello.txt'

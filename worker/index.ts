@@ -2,7 +2,7 @@
 // Durable Object classes wrangler binds.
 import { app } from "./app.ts";
 import { indexerOf } from "./bindings/objects.ts";
-import { WEBHOOK_DLQ, type WebhookMessage } from "./bindings/queues.ts";
+import type { WebhookMessage } from "./bindings/queues.ts";
 import { getConfig, isChainConfigured } from "./config/config.ts";
 import { sweep } from "./cron/sweeper.ts";
 import { consumeDeadLetters, consumeWebhooks } from "./webhooks/consumer.ts";
@@ -19,7 +19,7 @@ export default {
   fetch: app.fetch,
 
   async queue(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
-    if (batch.queue === WEBHOOK_DLQ) return consumeDeadLetters(batch, env);
+    if (batch.queue === getConfig(env).webhooks.deadLetterQueue) return consumeDeadLetters(batch, env);
     return consumeWebhooks(batch, env);
   },
 

@@ -4,9 +4,6 @@ export interface WebhookMessage {
   deliveryId: string;
 }
 
-/** The dead-letter queue's name, as wrangler.toml declares it. */
-export const WEBHOOK_DLQ = "pond-webhooks-dlq";
-
 export function webhookQueue(env: Env): Queue<WebhookMessage> {
   return env.WEBHOOKS as Queue<WebhookMessage>;
 }

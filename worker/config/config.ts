@@ -28,6 +28,8 @@ const ConfigSchema = z.object({
   HUB_SHARDS: z.coerce.number().int().min(1).max(1024).default(4),
   WEBHOOK_RETRY_SCHEDULE: csvSeconds.default([5, 30, 120, 300, 900, 1800, 3600, 7200, 14_400, 21_600, 28_800, 43_200]),
   WEBHOOK_TIMEOUT_MS: seconds.default(15_000),
+  /** The dead-letter queue's name, as wrangler.toml declares it: its batches are dead letters. */
+  WEBHOOK_DLQ: z.string().min(1).default("pond-webhooks-dlq"),
   OFFER_TIMEOUT_MS: seconds.default(5_000),
   PROVIDER_GRACE_MS: seconds.default(30_000),
   MAX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
@@ -75,7 +77,7 @@ function toConfig(raw: z.infer<typeof ConfigSchema>) {
     publicUrl: raw.PUBLIC_URL,
     siwe: { domain: raw.SIWE_DOMAIN, nonceTtlMs: raw.SIWE_NONCE_TTL_S * 1000, statement: raw.SIWE_STATEMENT },
     hubShards: raw.HUB_SHARDS,
-    webhooks: { retryScheduleS: raw.WEBHOOK_RETRY_SCHEDULE, timeoutMs: raw.WEBHOOK_TIMEOUT_MS },
+    webhooks: { retryScheduleS: raw.WEBHOOK_RETRY_SCHEDULE, timeoutMs: raw.WEBHOOK_TIMEOUT_MS, deadLetterQueue: raw.WEBHOOK_DLQ },
     matching: {
       offerTimeoutMs: raw.OFFER_TIMEOUT_MS,
       providerGraceMs: raw.PROVIDER_GRACE_MS,
