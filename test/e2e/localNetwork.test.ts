@@ -101,8 +101,8 @@ describe("npm start", () => {
     expect(await readFile(join(stateDir, "outputs", "message.txt"), "utf8")).toBe("hello from Pond\n");
     expect(countdown!.stdout).toMatch(/5\n4\n3\n2\n1\nliftoff/);
     expect(run!.stdout).toContain("hello from Pond");
-    expect(run!.stderr).toMatch(/job \S+ succeeded/);
-    expect(run!.stderr).toMatch(/output hello\.txt \(\d+ bytes, sha256 [0-9a-f]{64}\)/);
+    expect(run!.stdout).toMatch(/job \S+ succeeded/);
+    expect(run!.stdout).toMatch(/output hello\.txt \(\d+ bytes, sha256 [0-9a-f]{64}\)/);
     const jobId = /job (\S+) queued/.exec(run!.stderr)![1]!;
 
     const processes = [...seen.values()];
