@@ -35,8 +35,8 @@ export default defineConfig({
         },
       },
       {
-        // Plain Node: the provider daemon, the CLI, shared protocol, contracts on anvil.
-        test: { name: "node", include: ["test/{protocol,keys,provider,cli,contracts,architecture}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+        // Plain Node: the provider daemon, the CLI, shared protocol, contracts on anvil, the dashboard's pure browser code.
+        test: { name: "node", include: ["test/{protocol,keys,provider,cli,contracts,architecture,web}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
         // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons.
