@@ -1,7 +1,7 @@
 // The dashboard's formatting of wei, durations, sizes and identifiers.
 import { describe, expect, it } from "vitest";
 import { formatAgo, formatBytes, formatDuration, formatMb, plural, shortHex } from "../../web/format/units.ts";
-import { formatEth } from "../../web/format/wei.ts";
+import { formatEth, formatWei } from "../../web/format/wei.ts";
 
 describe("formatEth", () => {
   it("shows ETH exactly, trimmed and grouped", () => {
@@ -48,5 +48,16 @@ describe("units", () => {
     expect(shortHex("0x1234")).toBe("0x1234");
     expect(plural(1, "provider")).toBe("1 provider");
     expect(plural(10_000, "job")).toBe("10,000 jobs");
+  });
+});
+
+describe("formatWei", () => {
+  it("reads small amounts in gwei or wei, larger ones in ETH", () => {
+    expect(formatWei("0")).toBe("0 ETH");
+    expect(formatWei("250000000000000000")).toBe("0.25 ETH");
+    expect(formatWei("500000000")).toBe("0.5 gwei");
+    expect(formatWei("8123456789")).toBe("8.123 gwei");
+    expect(formatWei("99999999999999")).toBe("99,999.999 gwei");
+    expect(formatWei("42")).toBe("42 wei");
   });
 });

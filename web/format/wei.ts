@@ -10,3 +10,18 @@ export function formatEth(wei: string | bigint, digits = 4): string {
   const grouped = whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return `${grouped}${fraction ? `.${fraction}` : ""} ETH`;
 }
+
+const GWEI = 10n ** 9n;
+const SMALLEST_ETH_SHOWN = 10n ** 14n;
+
+/** A price or payment: ETH down to 0.0001, then gwei, then wei, so small amounts still read as numbers. */
+export function formatWei(wei: string | bigint): string {
+  const value = BigInt(wei);
+  if (value === 0n || value >= SMALLEST_ETH_SHOWN) return formatEth(value);
+  if (value >= GWEI / 1000n) {
+    const whole = value / GWEI;
+    const fraction = (value % GWEI).toString().padStart(9, "0").slice(0, 3).replace(/0+$/, "");
+    return `${whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",")}${fraction ? `.${fraction}` : ""} gwei`;
+  }
+  return `${value} wei`;
+}

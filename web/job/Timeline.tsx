@@ -16,7 +16,7 @@ export function Timeline(props: { jobId: string; status: string }) {
           <StatusBadge status={step.to} />
           <span class="mono small">{new Date(step.at).toLocaleTimeString()}</span>
           <span class="muted small">{Number.isFinite(first) ? `+${((Date.parse(step.at) - first) / 1_000).toFixed(1)} s` : ""}</span>
-          {step.detail ? <span class="small">{step.detail}</span> : null}
+          <span class="small muted">{step.detail ?? ""}</span>
         </li>
       ))}
     </ol>

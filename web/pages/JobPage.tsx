@@ -7,7 +7,7 @@ import { requestJson } from "../api/http.ts";
 import { ProblemView } from "../components/ProblemView.tsx";
 import { StatusBadge } from "../components/StatusBadge.tsx";
 import { formatDuration, formatMb, shortHex } from "../format/units.ts";
-import { formatEth } from "../format/wei.ts";
+import { formatWei } from "../format/wei.ts";
 import { LiveLog } from "../job/LiveLog.tsx";
 import { Outputs } from "../job/Outputs.tsx";
 import { Timeline } from "../job/Timeline.tsx";
@@ -61,9 +61,9 @@ function JobView(props: { job: Job; onStatus: (status: JobStatus) => void }) {
         <section class="card">
           <h2>Payment</h2>
           <dl class="facts">
-            <dt>Most you pay</dt><dd>{formatEth(job.spec.max_price_wei, 6)}</dd>
-            <dt>Provider's rate</dt><dd>{price.rate_wei_per_second ? `${formatEth(price.rate_wei_per_second, 9)} / s` : "—"}</dd>
-            <dt>Claimed</dt><dd>{price.claimed_wei ? formatEth(price.claimed_wei, 6) : "—"}</dd>
+            <dt>Most you pay</dt><dd>{formatWei(job.spec.max_price_wei)}</dd>
+            <dt>Provider's rate</dt><dd>{price.rate_wei_per_second ? `${formatWei(price.rate_wei_per_second)} / s` : "—"}</dd>
+            <dt>Claimed</dt><dd>{price.claimed_wei ? formatWei(price.claimed_wei) : "—"}</dd>
             <dt>Settlement</dt><dd data-testid="settlement">{job.settlement}</dd>
           </dl>
         </section>

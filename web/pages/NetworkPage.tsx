@@ -7,7 +7,7 @@ import { CapacityMeter } from "../components/CapacityMeter.tsx";
 import { Figure } from "../components/Figure.tsx";
 import { ProblemView } from "../components/ProblemView.tsx";
 import { formatDuration, formatMb, plural, shortHex } from "../format/units.ts";
-import { formatEth } from "../format/wei.ts";
+import { formatWei } from "../format/wei.ts";
 import { markContentRendered } from "../live/markRendered.ts";
 import { usePoll } from "../live/usePoll.ts";
 
@@ -32,7 +32,7 @@ export function NetworkPage() {
         <Figure label="Jobs running" value={data.jobs.running} testId="jobs-running" />
         <Figure label="Median time to match" value={formatDuration(data.timings.median_match_ms)} hint={`last ${plural(data.timings.sample, "job")}, ${data.timings.window_hours} h`} />
         <Figure label="Median time to finish" value={formatDuration(data.timings.median_finish_ms)} hint="created → final status" />
-        <Figure label="Paid to providers" value={formatEth(data.paid_out_wei)} hint={data.chain.settles_on_chain ? `on ${data.chain.name}` : "no chain configured"} testId="paid-out" />
+        <Figure label="Paid to providers" value={formatWei(data.paid_out_wei)} hint={data.chain.settles_on_chain ? `on ${data.chain.name}` : "no chain configured"} testId="paid-out" />
       </section>
 
       <section class="card">
@@ -127,7 +127,7 @@ export function SettlementsTable(props: { settlements: Settlement[]; settles: bo
             <td class="mono">{s.tx_url ? <a href={s.tx_url} rel="noopener noreferrer" target="_blank" title={s.tx_hash}>{shortHex(s.tx_hash, 6)}</a> : <span title={s.tx_hash}>{shortHex(s.tx_hash, 6)}</span>}</td>
             <td class="num">{s.block_number.toLocaleString("en-US")}</td>
             <td><a class="mono" href={`/providers/${s.provider}`}>{shortHex(s.provider)}</a></td>
-            <td class="num">{formatEth(s.amount_wei, 6)}</td>
+            <td class="num">{formatWei(s.amount_wei)}</td>
           </tr>
         ))}
       </tbody>

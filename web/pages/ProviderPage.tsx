@@ -7,7 +7,7 @@ import { CapacityMeter } from "../components/CapacityMeter.tsx";
 import { Figure } from "../components/Figure.tsx";
 import { ProblemView } from "../components/ProblemView.tsx";
 import { formatMb } from "../format/units.ts";
-import { formatEth } from "../format/wei.ts";
+import { formatEth, formatWei } from "../format/wei.ts";
 import { markContentRendered } from "../live/markRendered.ts";
 import { usePoll } from "../live/usePoll.ts";
 
@@ -26,7 +26,7 @@ export function ProviderPage(props: { address: string }) {
       <section class="figures">
         <Figure label="Stake" value={formatEth(data.stake_wei)} hint={standing} testId="stake" />
         <Figure label="Status" value={data.online ? <span class="online">Online</span> : <span class="muted">Offline</span>} testId="online" />
-        <Figure label="Earned" value={formatEth(data.earnings_wei, 6)} hint="settled jobs" testId="earnings" />
+        <Figure label="Earned" value={formatWei(data.earnings_wei)} hint="settled jobs" testId="earnings" />
         <Figure label="Jobs succeeded" value={data.jobs.succeeded} testId="jobs-succeeded" />
         <Figure label="Jobs failed" value={data.jobs.failed} />
         <Figure label="Running now" value={data.jobs.running} />

@@ -23,7 +23,10 @@ export interface TestBrowser {
   context: BrowserContext;
   /** A new tab (its own sessionStorage), with its complaints collected. */
   newPage(): Promise<Page>;
-  /** Script errors and console errors of every tab so far. */
+  /**
+   * Script errors and console errors of every tab so far, CSP refusals among them.
+   * Failed loads are left out: a 404 from the API is a page's to show, not a fault.
+   */
   complaints: string[];
   close(): Promise<void>;
 }
@@ -41,7 +44,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
   const watch = (page: Page) => {
     page.on("pageerror", (error) => complaints.push(`page error: ${error.message}`));
     page.on("console", (message) => {
-      if (message.type() === "error") complaints.push(`console: ${message.text()}`);
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) complaints.push(`console: ${message.text()}`);
     });
   };
   context.pages().forEach(watch);
