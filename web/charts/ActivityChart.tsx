@@ -1,26 +1,45 @@
-// Jobs queued, started and finished per hour, drawn by uPlot (canvas): made
-// once, fed new columns on every refresh, resized with its container.
+// Jobs queued, started and finished per hour as grouped bars, drawn by uPlot
+// (canvas): made once, fed new columns on every refresh, resized with its container.
 import { useEffect, useRef } from "hono/jsx/dom";
 import uPlot from "uplot";
 import type { ActivityBucket } from "../../protocol/network.ts";
 import { activityColumns, activitySeries } from "./activitySeries.ts";
 
 const HEIGHT = 240;
+const HOUR_S = 3_600;
+/** Each hour's three bars side by side, each a quarter of the hour wide. */
+const BAR_S = HOUR_S / 4;
+
+/** Bars for one series, shifted so the hour's three stand side by side (uPlot's own bar paths, placed by `disp`). */
+function groupedBars(position: number): uPlot.Series.PathBuilder {
+  const offset = (position - activitySeries.length / 2) * BAR_S;
+  return uPlot.paths.bars!({
+    disp: {
+      x0: { unit: 1, values: (u) => (u.data[0] as number[]).map((x) => x + offset) },
+      size: { unit: 1, values: () => [BAR_S] },
+    },
+  });
+}
 
 function options(width: number): uPlot.Options {
   return {
     width,
     height: HEIGHT,
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
+    scales: {
+      // Half an hour of room at each end, so the first and last hours' bars are not cut.
+      x: { time: true, range: (_u, min, max) => [min - HOUR_S / 2, max + HOUR_S / 2] },
+      y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] },
+    },
     axes: [{ stroke: "#6b7280", grid: { stroke: "#eef0f3" } }, { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, label: "jobs per hour" }],
     series: [
       { label: "Hour" },
-      ...activitySeries.map((series) => ({
+      ...activitySeries.map((series, position) => ({
         label: series.label,
         stroke: series.color,
-        width: 2,
-        fill: series.key === "finished" ? "rgba(5, 150, 105, 0.08)" : undefined,
-        points: { size: 5 },
+        fill: series.color,
+        width: 0,
+        paths: groupedBars(position),
+        points: { show: false },
       })),
     ],
   };
