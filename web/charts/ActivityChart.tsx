@@ -7,12 +7,13 @@ import { activityColumns, activitySeries } from "./activitySeries.ts";
 
 const HEIGHT = 240;
 const HOUR_S = 3_600;
-/** Each hour's three bars side by side, each a quarter of the hour wide. */
-const BAR_S = HOUR_S / 4;
+/** Each hour's three bars side by side in a quarter of the hour each, a sliver apart. */
+const SLOT_S = HOUR_S / 4;
+const BAR_S = SLOT_S * 0.85;
 
 /** Bars for one series, shifted so the hour's three stand side by side (uPlot's own bar paths, placed by `disp`). */
 function groupedBars(position: number): uPlot.Series.PathBuilder {
-  const offset = (position - activitySeries.length / 2) * BAR_S;
+  const offset = (position - activitySeries.length / 2) * SLOT_S;
   return uPlot.paths.bars!({
     disp: {
       x0: { unit: 1, values: (u) => (u.data[0] as number[]).map((x) => x + offset) },

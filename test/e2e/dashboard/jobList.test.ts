@@ -112,7 +112,7 @@ describe("the job list", () => {
     await page.getByTestId("jobs-table").waitFor();
     await page.getByTestId("status-filter").selectOption("failed");
     await page.waitForURL((url) => url.searchParams.get("status") === "failed");
-    await page.waitForFunction(() => [...document.querySelectorAll("tr[data-job-id] .badge")].every((badge) => badge.textContent === "failed"));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("tr[data-job-id] .badge")).every((badge) => badge.textContent === "failed"));
     const ids = await listedJobIds(page);
     expect(ids.length).toBe(50);
     // Every fourth job of the fill failed.

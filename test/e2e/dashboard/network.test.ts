@@ -73,16 +73,20 @@ describe("the network page", () => {
     await page.close();
   });
 
-  it("paints first within a second here (measured, printed, not asserted)", async () => {
+  it("paints first within a second here (measured over three loads, printed, not asserted)", async () => {
     const page = await browser.newPage();
-    await page.goto(`${stack.dev.url}/`);
-    await page.getByTestId("providers-online").waitFor();
-    await page.waitForFunction(() => performance.getEntriesByName("pond:content").length > 0);
-    const timings = await paintTimings(page);
+    const loads: Awaited<ReturnType<typeof paintTimings>>[] = [];
+    for (let load = 0; load < 3; load++) {
+      await page.goto(`${stack.dev.url}/`);
+      await page.waitForFunction(() => performance.getEntriesByName("pond:content").length > 0);
+      loads.push(await paintTimings(page));
+    }
+    const median = (pick: (timings: (typeof loads)[number]) => number | null): string => loads.map(pick).map(Number).sort((a, b) => a - b)[1]!.toFixed(0);
     console.log(
-      `network page: response ${timings.responseEnd?.toFixed(0)} ms, first-contentful-paint ${timings.firstContentfulPaint?.toFixed(0)} ms, figures shown ${timings.contentShown?.toFixed(0)} ms`,
+      `network page, median of 3 loads: response ${median((t) => t.responseEnd)} ms, first-contentful-paint ${median((t) => t.firstContentfulPaint)} ms, figures shown ${median((t) => t.contentShown)} ms` +
+        ` (each: ${loads.map((t) => t.firstContentfulPaint?.toFixed(0)).join(", ")} ms to first paint)`,
     );
-    expect(timings.firstContentfulPaint).not.toBeNull();
+    expect(loads.every((t) => t.firstContentfulPaint !== null)).toBe(true);
     await page.close();
   });
 });
