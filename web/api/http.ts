@@ -65,9 +65,3 @@ async function problemOf(response: Response): Promise<ApiProblem> {
   const parsed = Problem.safeParse(body);
   return new ApiProblem(parsed.success ? parsed.data : { type: "about:blank", title: response.statusText || "Error", status: response.status, detail: `the server answered ${response.status}` });
 }
-
-/** The path and query of an API link, so pages follow the API's own paging links on this origin. */
-export function localPath(url: string): string {
-  const parsed = new URL(url, location.origin);
-  return `${parsed.pathname}${parsed.search}`;
-}

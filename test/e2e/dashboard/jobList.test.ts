@@ -121,3 +121,22 @@ describe("the job list", () => {
     await page.close();
   });
 });
+
+describe("the pages' Content-Security-Policy", () => {
+  it("is enforced by the browser: a script slipped into the page does not run", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${dev.url}/`);
+    await page.getByTestId("providers-online").waitFor();
+    const outcome = await page.evaluate(
+      () =>
+        new Promise<{ ran: boolean; refused: string }>((resolve) => {
+          document.addEventListener("securitypolicyviolation", (event) => resolve({ ran: (window as { slipped?: boolean }).slipped === true, refused: event.violatedDirective }));
+          const script = document.createElement("script");
+          script.textContent = "window.slipped = true";
+          document.body.append(script);
+        }),
+    );
+    expect(outcome).toEqual({ ran: false, refused: "script-src-elem" });
+    await page.close();
+  });
+});
