@@ -4,38 +4,15 @@
 // printed is skipped.
 import type { Job } from "../protocol/job.ts";
 import { isTerminal, type JobStatus } from "../protocol/jobStatus.ts";
+import { unseenOutput } from "../protocol/logReplay.ts";
 import { PondApiError, type PondClient } from "../sdk/index.ts";
+
+export { unseenOutput };
 
 /** How much printed output is remembered to line up a replayed tail. */
 const REMEMBERED_CHARS = 256 * 1024;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
-
-/**
- * The part of `replay` not yet printed, when `replay` is the log's tail (the
- * log's last characters) and `printed` ends with what was printed so far: the
- * longest prefix of `replay` that `printed` ends with is skipped.
- */
-export function unseenOutput(printed: string, replay: string): string {
-  if (printed.length === 0 || replay.length === 0) return replay;
-  // Knuth–Morris–Pratt: run `printed` through the matcher for `replay`; where it
-  // stands at the end is the longest prefix of `replay` that `printed` ends with.
-  const border = new Array<number>(replay.length).fill(0);
-  for (let i = 1, k = 0; i < replay.length; i++) {
-    while (k > 0 && replay[i] !== replay[k]) k = border[k - 1]!;
-    if (replay[i] === replay[k]) k += 1;
-    border[i] = k;
-  }
-  const seen = printed.slice(-replay.length);
-  let matched = 0;
-  // By UTF-16 unit, as the indexes into `replay` are.
-  for (let i = 0; i < seen.length; i++) {
-    if (matched === replay.length) matched = border[matched - 1]!;
-    while (matched > 0 && seen[i] !== replay[matched]) matched = border[matched - 1]!;
-    if (seen[i] === replay[matched]) matched += 1;
-  }
-  return replay.slice(matched);
-}
 
 export interface FollowOptions {
   write(text: string): void;

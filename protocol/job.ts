@@ -51,3 +51,8 @@ export const JobPage = z
     previous: z.string().nullable().meta({ description: "URL of the previous (newer) page, or null" }),
   })
   .meta({ id: "JobPage" });
+
+export const JobTransition = z
+  .object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })
+  .meta({ id: "JobTransition" });
+export const JobTransitions = z.object({ results: z.array(JobTransition) });

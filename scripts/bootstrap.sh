@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready to run Pond and its tests, and does nothing when
-# it already is: npm packages, Debian's docker.io, docker-registry and busybox-static, a Docker
-# engine (started without a bridge, so no container can reach any network),
-# and the locally built test images.
+# it already is: npm packages, Debian's docker.io, docker-registry, busybox-static
+# and chromium (the dashboard's browser tests), a Docker engine (started without
+# a bridge, so no container can reach any network), the locally built test
+# images, and the dashboard's browser code (dist/web/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=.pond
@@ -24,6 +25,8 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 # A real local registry, so tests exercise image pulls without the internet.
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || missing+=(busybox-static)
+# A real browser for the dashboard's tests (test/e2e/dashboard/), driven by playwright-core.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bootstrap: please install ${missing[*]} (e.g. sudo apt-get install -y ${missing[*]}) and run again" >&2
@@ -50,3 +53,6 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 bash scripts/build-test-images.sh
+# wrangler dev and deploy build it too ([build] in wrangler.toml); built here as well, so a broken
+# build stops `npm test` and `npm start` before anything else starts.
+npm run --silent build:web

@@ -18,12 +18,12 @@ export const workerLayers: readonly (readonly string[])[] = [
   ["bindings"],
   ["jobs", "templates"],
   ["webhooks", "matching", "rooms", "signaling"],
-  ["chain"],
+  ["chain", "stats"],
   ["hub"],
   ["wiring"],
   ["cron", "http"],
   ["auth"],
-  ["api"],
+  ["api", "pages"],
   ["objects"],
   ["."],
 ];
@@ -38,6 +38,7 @@ export const topLevelRules: Record<string, readonly string[]> = {
   sdk: ["protocol"],
   templates: ["protocol"],
   cli: ["protocol", "keys", "sdk", "contracts/generated"],
+  web: ["protocol"],
   scripts: ["*"],
   bench: ["*"],
   test: ["*"],
@@ -52,7 +53,7 @@ export interface ImportEdge {
   to: string;
 }
 
-/** Every .ts file under `dir` (repository-relative paths), node_modules excepted. */
+/** Every .ts and .tsx file under `dir` (repository-relative paths), node_modules excepted. */
 export function sourceFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (current: string) => {
@@ -60,7 +61,7 @@ export function sourceFiles(dir: string): string[] {
       if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
       const path = join(current, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (/\.(ts|mts)$/.test(entry.name)) out.push(path);
+      else if (/\.(ts|tsx|mts)$/.test(entry.name)) out.push(path);
     }
   };
   walk(dir);
@@ -74,7 +75,7 @@ export function importsOf(file: string): string[] {
     .map((imported) => imported.fileName)
     .filter((name) => name.startsWith("."))
     .map((name) => normalize(join(dirname(file), name)).replace(/\\/g, "/"))
-    .map((path) => (/\.(ts|mts|js)$/.test(path) ? path : `${path}.ts`));
+    .map((path) => (/\.(ts|tsx|mts|js)$/.test(path) ? path : `${path}.ts`));
 }
 
 export function edgesUnder(dir: string): ImportEdge[] {

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
 
   console.log(`
 Pond is running locally.
+  dashboard  ${api}/
   API        ${api}
   API docs   ${api}/docs   (OpenAPI: ${api}/openapi.json)
   chain      ${rpcUrl} (anvil), PondMarket at ${market}

@@ -6,6 +6,8 @@ import { authRoutes } from "./api/auth.ts";
 import { benchRoutes } from "./api/bench.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { jobStreamRoutes } from "./api/jobStreams.ts";
+import { networkRoutes } from "./api/network.ts";
+import { providerProfileRoutes } from "./api/providerProfiles.ts";
 import { providerRoutes } from "./api/providers.ts";
 import { signalingRoutes } from "./api/signaling.ts";
 import { templateRoutes } from "./api/templates.ts";
@@ -14,6 +16,7 @@ import type { AppEnv } from "./http/appEnv.ts";
 import { requestContext } from "./http/context.ts";
 import { handleError, handleNotFound } from "./http/errors.ts";
 import { limitBody, requireJsonBody } from "./http/requestGuards.ts";
+import { pageRoutes } from "./pages/routes.tsx";
 
 const base = new OpenAPIHono<AppEnv>();
 base.onError(handleError);
@@ -33,7 +36,11 @@ export const app = base
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/providers", providerRoutes)
   .route("/v1/templates", templateRoutes)
-  .route("/bench", benchRoutes);
+  .route("/v1/providers", providerProfileRoutes)
+  .route("/v1/network", networkRoutes)
+  .route("/bench", benchRoutes)
+  // The dashboard's pages (their script and stylesheet are static assets, dist/web/).
+  .route("/", pageRoutes);
 
 /** The OpenAPI document's fixed part; the SDK's types are generated from the whole (npm run sdk:types). */
 export const openApiInfo = {

@@ -864,14 +864,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            results: {
-                                at: string;
-                                detail: string | null;
-                                /** @enum {string|null} */
-                                from: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out" | null;
-                                /** @enum {string} */
-                                to: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out";
-                            }[];
+                            results: components["schemas"]["JobTransition"][];
                         };
                     };
                 };
@@ -886,6 +879,136 @@ export interface paths {
                 };
                 /** @description Not found (or not yours) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/network": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The network now: providers online, capacity free and used, jobs queued and running, median times, settlements */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The network's figures */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NetworkSummary"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/network/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs queued, started and finished per hour, oldest hour first */
+        get: {
+            parameters: {
+                query?: {
+                    hours?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One bucket per hour */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["JobActivity"];
+                    };
+                };
+                /** @description Validation failed; `errors` names every failing field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/providers/{address}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A provider's public record: stake, on-chain reputation counters, jobs run, earnings, capacity while online */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    address: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderProfile"];
+                    };
+                };
+                /** @description Validation failed; `errors` names every failing field */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1510,9 +1633,15 @@ export interface components {
             /** @description Shown once; store it now */
             key: string;
         };
-        CreatedWebhookEndpoint: components["schemas"]["WebhookEndpoint"] & {
+        CreatedWebhookEndpoint: {
+            created_at: string;
+            disabled_at: string | null;
+            disabled_reason: string | null;
+            events: ("job.queued" | "job.started" | "job.logs" | "job.output" | "job.succeeded" | "job.failed" | "job.canceled" | "job.timed_out" | "job.settled" | "job.challenged" | "job.refunded")[];
+            id: string;
             /** @description whsec_…: shown once */
             secret: string;
+            url: string;
         };
         CreateJobRequest: {
             authorization?: {
@@ -1584,6 +1713,12 @@ export interface components {
             events?: ("job.queued" | "job.started" | "job.logs" | "job.output" | "job.succeeded" | "job.failed" | "job.canceled" | "job.timed_out" | "job.settled" | "job.challenged" | "job.refunded")[];
             /** Format: uri */
             url: string;
+        };
+        GpuModelCapacity: {
+            free: number;
+            model: string;
+            total: number;
+            vram_mb: number;
         };
         Job: {
             attempt: number;
@@ -1664,6 +1799,19 @@ export interface components {
             webhook: string | null;
             webhook_events_filter: ("job.queued" | "job.started" | "job.logs" | "job.output" | "job.succeeded" | "job.failed" | "job.canceled" | "job.timed_out" | "job.settled" | "job.challenged" | "job.refunded")[];
         };
+        JobActivity: {
+            buckets: {
+                /** @description Jobs that reached a final status */
+                finished: number;
+                /** @description Start of the hour (ISO 8601) */
+                hour: string;
+                /** @description Jobs that entered the queue (new or requeued) */
+                queued: number;
+                /** @description Jobs whose container started */
+                started: number;
+            }[];
+            hours: number;
+        };
         JobPage: {
             /** @description URL of the next (older) page, or null */
             next: string | null;
@@ -1671,6 +1819,71 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["Job"][];
         };
+        JobTransition: {
+            at: string;
+            detail: string | null;
+            /** @enum {string|null} */
+            from: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out" | null;
+            /** @enum {string} */
+            to: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out";
+        };
+        NetworkSummary: {
+            capacity: {
+                cpus: {
+                    free: number;
+                    total: number;
+                };
+                gpus: {
+                    free: number;
+                    total: number;
+                };
+                memory_mb: {
+                    free: number;
+                    total: number;
+                };
+            };
+            chain: {
+                name: string;
+                settles_on_chain: boolean;
+            };
+            generated_at: string;
+            gpu_models: components["schemas"]["GpuModelCapacity"][];
+            jobs: {
+                queued: number;
+                running: number;
+            };
+            /** @description Paid to providers by settled jobs, all time */
+            paid_out_wei: string;
+            /** @description Online providers, the largest first (at most 100) */
+            providers: components["schemas"]["OnlineProvider"][];
+            providers_online: number;
+            recent_settlements: components["schemas"]["Settlement"][];
+            /** @description created → assigned, and created → finished, over jobs that ran and finished recently */
+            timings: {
+                median_finish_ms: number | null;
+                median_match_ms: number | null;
+                /** @description How many recently finished jobs the medians are over */
+                sample: number;
+                window_hours: number;
+            };
+        };
+        OnlineProvider: {
+            address: string;
+            /** @description CPU cores */
+            cpus: {
+                free: number;
+                total: number;
+            };
+            gpus: {
+                free: boolean;
+                model: string;
+                vram_mb: number;
+            }[];
+            memory_mb: {
+                free: number;
+                total: number;
+            };
+        } | null;
         OutputManifest: {
             files: {
                 path: string;
@@ -1689,6 +1902,29 @@ export interface components {
             status: number;
             title: string;
             type: string;
+        };
+        ProviderProfile: {
+            address: string;
+            /** @description Paid by this provider's settled jobs */
+            earnings_wei: string;
+            /** @description Jobs this provider was given, by outcome */
+            jobs: {
+                failed: number;
+                other: number;
+                running: number;
+                succeeded: number;
+            };
+            online: components["schemas"]["OnlineProvider"];
+            /** @description Whether the market contract holds stake for this address */
+            registered: boolean;
+            /** @description Counters the market contract keeps */
+            reputation: {
+                jobs_challenged: number;
+                jobs_settled: number;
+                jobs_slashed: number;
+            };
+            stake_wei: string;
+            unbonding_at: string | null;
         };
         ResolvedTemplate: {
             spec: {
@@ -1733,6 +1969,14 @@ export interface components {
             params?: {
                 [key: string]: string | number | boolean;
             };
+        };
+        Settlement: {
+            amount_wei: string;
+            block_number: number;
+            provider: string;
+            tx_hash: string;
+            /** @description The transaction on the chain's explorer; null where the chain has none (anvil) */
+            tx_url: string | null;
         };
         SiweNonce: {
             chain_id: number;

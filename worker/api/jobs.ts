@@ -1,6 +1,6 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
-import { Job, JobPage } from "../../protocol/job.ts";
+import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
 import { CreateJobRequest, CreateTemplateJobRequest, type JobSpec } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
@@ -112,7 +112,7 @@ const transitionsRoute = createRoute({
   middleware: [requireApiKey] as const,
   request: { params: JobIdParam },
   responses: {
-    200: jsonContent(z.object({ results: z.array(z.object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })) }), "Transitions"),
+    200: jsonContent(JobTransitions, "Transitions"),
     401: problems[401],
     404: problems[404],
   },

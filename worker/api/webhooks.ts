@@ -1,7 +1,8 @@
 // Webhook endpoints of an account, their deliveries, and replays.
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, count, desc, eq, inArray, isNull } from "drizzle-orm";
-import { WebhookEventType, webhookEventTypes, WebhookEventsFilter } from "../../protocol/webhookEvents.ts";
+import { DEFAULT_ENDPOINT, WebhookDelivery as Delivery, WebhookEndpoint } from "../../protocol/webhookDeliveries.ts";
+import { type WebhookEventType, webhookEventTypes, WebhookEventsFilter } from "../../protocol/webhookEvents.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { webhookQueue } from "../bindings/queues.ts";
 import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
@@ -14,8 +15,6 @@ import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../web
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const MAX_ENDPOINTS_PER_ACCOUNT = 10;
-/** Deliveries for a job's own `webhook` URL are listed under this endpoint id. */
-const DEFAULT_ENDPOINT = "default";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -23,24 +22,7 @@ const CreateWebhookRequest = z
   .object({ url: z.url({ protocol: /^https?$/ }).max(2048), events: WebhookEventsFilter.optional() })
   .strict()
   .openapi("CreateWebhookRequest");
-const Endpoint = z
-  .object({ id: z.string(), url: z.string(), events: z.array(WebhookEventType), created_at: z.string(), disabled_at: z.string().nullable(), disabled_reason: z.string().nullable() })
-  .openapi("WebhookEndpoint");
-const CreatedEndpoint = Endpoint.extend({ secret: z.string().openapi({ description: "whsec_…: shown once" }) }).openapi("CreatedWebhookEndpoint");
-const Attempt = z.object({ attempted_at: z.string(), status_code: z.int().nullable(), latency_ms: z.int(), error: z.string().nullable() });
-const Delivery = z
-  .object({
-    id: z.string().openapi({ description: "Also the webhook-id header" }),
-    endpoint_id: z.string(),
-    url: z.string(),
-    event_type: z.string(),
-    job_id: z.string().nullable(),
-    state: z.enum(["pending", "delivered", "retrying", "dead", "disabled"]),
-    attempts: z.array(Attempt),
-    created_at: z.string(),
-    next_attempt_at: z.string().nullable(),
-  })
-  .openapi("WebhookDelivery");
+const CreatedEndpoint = WebhookEndpoint.extend({ secret: z.string().openapi({ description: "whsec_…: shown once" }) }).openapi("CreatedWebhookEndpoint");
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
 const toEndpoint = (row: EndpointRow) => ({
@@ -65,7 +47,7 @@ const listRouteDef = createRoute({
   path: "/",
   summary: "List webhook endpoints",
   security: bearer,
-  responses: { 200: jsonContent(z.object({ results: z.array(Endpoint) }), "Endpoints"), 401: problems[401] },
+  responses: { 200: jsonContent(z.object({ results: z.array(WebhookEndpoint) }), "Endpoints"), 401: problems[401] },
 });
 const defaultSecretRoute = createRoute({
   method: "get",

@@ -15,6 +15,12 @@ export function chainOf(config: Config): Chain {
   return chains[config.chain.name];
 }
 
+/** Where a transaction can be looked at (Arbiscan on Arbitrum); null on a chain with no explorer (anvil). */
+export function explorerTxUrl(config: Config, txHash: string): string | null {
+  const explorer = chainOf(config).blockExplorers?.default.url;
+  return explorer ? `${explorer.replace(/\/$/, "")}/tx/${txHash}` : null;
+}
+
 export function marketDomain(config: Config) {
   return pondDomain(chainOf(config).id, config.chain.marketAddress ?? zeroAddress);
 }

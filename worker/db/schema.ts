@@ -120,7 +120,12 @@ export const jobTransitions = sqliteTable(
     /** Set once the webhook deliveries for this transition exist. */
     dispatchedAt: integer("dispatched_at"),
   },
-  (t) => [index("job_transitions_job").on(t.jobId), index("job_transitions_undispatched").on(t.dispatchedAt)],
+  (t) => [
+    index("job_transitions_job").on(t.jobId),
+    index("job_transitions_undispatched").on(t.dispatchedAt),
+    // The network page counts transitions per hour: a range of this index, never the whole table.
+    index("job_transitions_at").on(t.at, t.toStatus),
+  ],
 );
 
 export const idempotencyKeys = sqliteTable(

@@ -69,6 +69,13 @@ export class Matchmaker extends DurableObject<Env> {
     await this.scheduleRound();
   }
 
+  // ---- reads ----
+
+  /** The providers online as this matchmaker's copy has them (the dashboard's network page). */
+  async onlineProviders(): Promise<ProviderCapacity[]> {
+    return this.store.providers();
+  }
+
   // ---- the round ----
 
   override async alarm(): Promise<void> {

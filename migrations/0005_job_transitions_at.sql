@@ -1,0 +1,1 @@
+CREATE INDEX `job_transitions_at` ON `job_transitions` (`at`,`to_status`);

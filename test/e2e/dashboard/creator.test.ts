@@ -1,0 +1,114 @@
+// A creator's pages in a real browser against the whole local network
+// (wrangler dev, anvil with the market, a staked provider on Docker): signing
+// in with a key, a running job's log arriving line by line, its outputs
+// downloaded and checked, webhook deliveries replayed, and another creator
+// kept out.
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseEther } from "viem";
+import { PondApiError } from "../../../sdk/index.ts";
+import type { Job } from "../../../protocol/job.ts";
+import { startChainStack, type ChainStack } from "../../helpers/chainStack.ts";
+import { eventually } from "../../helpers/eventually.ts";
+import { shellJob } from "../../helpers/jobs.ts";
+import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from "../../helpers/webhookReceiver.ts";
+import { launchBrowser, screenshotDir, type TestBrowser } from "./browser.ts";
+import { signInWithKey } from "./pages.ts";
+
+const TICKS = 15;
+let stack: ChainStack;
+let receiver: WebhookReceiver;
+let browser: TestBrowser;
+let alice: Awaited<ReturnType<ChainStack["creator"]>>;
+let job: Job;
+
+const inbox = async (name: string) => (await (await fetch(`${receiver.url}/inbox/${name}`)).json()) as ReceivedWebhook[];
+
+beforeAll(async () => {
+  [stack, receiver, browser] = await Promise.all([startChainStack(), startWebhookReceiver(), launchBrowser()]);
+  await stack.provider(["--max-cpus", "2", "--max-memory-mb", "2048", "--cpu-second-wei", "1000000000"]);
+  alice = await stack.creator("dashboard-alice", "1");
+  await eventually(async () => (await alice.client.account()).escrow.available_wei !== "0", { what: "alice's deposit to be indexed", timeoutMs: 30_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await receiver?.close();
+});
+
+describe("a creator's job page", () => {
+  it("shows a running job's log lines as they arrive, after signing in with a key", async () => {
+    const command = `for i in $(seq 1 ${TICKS}); do echo "tick $i"; sleep 1; done; echo "all ${TICKS} ticks" > /outputs/result.txt`;
+    job = await alice.client.createPaidJob(
+      { ...shellJob(command, { max_price_wei: parseEther("0.01").toString(), timeout_s: 90 }), webhook: `${receiver.url}/hooks/alice`, webhook_events_filter: ["job.started", "job.succeeded"] },
+      alice.wallet,
+    );
+    const page = await browser.newPage();
+    await signInWithKey(page, stack.dev.url, alice.client.apiKey!);
+    await page.locator(`a[href="/jobs/${job.id}"]`).click();
+    await page.waitForURL((url) => url.pathname === `/jobs/${job.id}`);
+
+    const log = page.getByTestId("log");
+    await log.filter({ hasText: "tick 2" }).waitFor({ timeout: 120_000 });
+    const early = { log: await log.textContent(), status: await page.getByTestId("job-status").textContent() };
+    // Still running, and later lines not there yet: they arrive while the page is open.
+    expect(early.status).toBe("processing");
+    expect(early.log).not.toContain(`tick ${TICKS}`);
+    await expect.poll(() => page.getByTestId("log-state").textContent()).toContain("live");
+    await log.filter({ hasText: "tick 6" }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("job-status").textContent()).toBe("processing");
+
+    await page.getByTestId("job-status").filter({ hasText: "succeeded" }).waitFor({ timeout: 120_000 });
+    const lines = ((await log.textContent()) ?? "").split("\n").filter((line) => line.startsWith("tick"));
+    expect(lines).toEqual(Array.from({ length: TICKS }, (_, i) => `tick ${i + 1}`));
+    expect(await page.getByTestId("timeline").textContent()).toMatch(/queued.*starting.*processing.*succeeded/);
+  });
+
+  it("lists the outputs with their sha256, and downloads one checked against it", async () => {
+    const done = await alice.client.waitForJob(job.id);
+    const file = done.output!.files.find((f) => f.path === "result.txt")!;
+    const page = await browser.newPage();
+    await signInWithKey(page, stack.dev.url, alice.client.apiKey!, `/jobs/${job.id}`);
+    await expect.poll(() => page.getByTestId("output-sha256").first().textContent(), { timeout: 30_000 }).toBe(file.sha256);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
+    expect(download.suggestedFilename()).toBe("result.txt");
+    expect(await readFile((await download.path())!, "utf8")).toBe(`all ${TICKS} ticks\n`);
+    await expect.poll(() => page.getByTestId("download-status").textContent()).toBe("Downloaded; sha256 checked");
+    await page.screenshot({ path: `${await screenshotDir()}/job.png`, fullPage: true });
+    await page.close();
+  });
+
+  it("does not show one creator's job to another: a 404 page, and the API refuses", async () => {
+    const bob = await stack.creator("dashboard-bob");
+    const page = await browser.newPage();
+    await signInWithKey(page, stack.dev.url, bob.client.apiKey!, `/jobs/${job.id}`);
+    await page.getByTestId("not-found").waitFor();
+    expect(await page.locator("main").textContent()).not.toContain("tick");
+    const refused = await bob.client.getJob(job.id).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(PondApiError);
+    expect((refused as PondApiError).status).toBe(404);
+    const logs = await fetch(`${stack.dev.url}/v1/jobs/${job.id}/logs`, { headers: { authorization: `Bearer ${bob.client.apiKey}` } });
+    expect(logs.status).toBe(404);
+    await page.close();
+  });
+});
+
+describe("webhook deliveries", () => {
+  it("lists the job's deliveries and replays one with the same webhook-id", async () => {
+    const first = await eventually(async () => (await inbox("alice")).find((hook) => JSON.parse(hook.body).type === "job.succeeded"), { what: "the job.succeeded webhook" });
+    const page = await browser.newPage();
+    await signInWithKey(page, stack.dev.url, alice.client.apiKey!, "/webhooks");
+    const row = page.locator("tr[data-delivery-id]").filter({ hasText: "job.succeeded" });
+    await row.getByText("delivered").waitFor({ timeout: 30_000 });
+    expect(await row.getAttribute("data-delivery-id")).toBe(first.id);
+    await row.getByTestId("replay").click();
+    await expect.poll(() => page.getByTestId("replay-notice").textContent()).toContain("queued again");
+    const again = await eventually(async () => (await inbox("alice")).filter((hook) => hook.id === first.id)[1], { what: "the replayed delivery" });
+    expect(again.body).toBe(first.body);
+    await expect.poll(() => row.getByTestId("attempts").textContent(), { timeout: 30_000 }).toMatch(/^2/);
+    await page.screenshot({ path: `${await screenshotDir()}/webhooks.png`, fullPage: true });
+    expect(browser.complaints).toEqual([]);
+    await page.close();
+  });
+});
