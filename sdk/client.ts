@@ -6,6 +6,7 @@ import createClient, { type Client } from "openapi-fetch";
 import type { MessageSigner } from "./siwe.ts";
 import { AccountInfo, ChainInfo, CreatedApiKey, SiweNonce } from "../protocol/account.ts";
 import { Job, JobPage } from "../protocol/job.ts";
+import { ProviderProfile } from "../protocol/network.ts";
 import { JobSpec, type CreateJobRequest, type CreateTemplateJobRequest } from "../protocol/jobSpec.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
@@ -154,6 +155,13 @@ export class PondClient {
   async *streamLogs(id: string, signal?: AbortSignal): AsyncGenerator<ServerEvent> {
     const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/logs`, undefined, {}, signal);
     yield* readEventStream(response.body!);
+  }
+
+  // ---- providers ----
+
+  /** A provider's public record, as indexed: stake, reputation counters, jobs by outcome, earnings, capacity while online. */
+  async providerProfile(address: string): Promise<ProviderProfile> {
+    return ProviderProfile.parse(await this.unwrap(await this.api.GET("/v1/providers/{address}", { params: { path: { address } } })));
   }
 
   // ---- templates ----

@@ -76,6 +76,23 @@ export function registerProvider(program: Command, ctx: () => CliContext): void 
     });
 
   provider
+    .command("status")
+    .option("--data-dir <dir>", "the daemon's data folder (its key is there)", defaultDataDir())
+    .option("--address <address>", "another provider's address instead of this one's")
+    .description("stake, reputation, jobs running and earnings, as the network has indexed them")
+    .action(async (options: ProviderDirOptions & { address?: string }) => {
+      const c = ctx();
+      const address = options.address ?? (await loadOrCreateKeyFile(keyFileIn(options.dataDir))).account.address;
+      const profile = await (await c.anonymous()).providerProfile(address);
+      c.output.result(profile, (p) => [
+        `provider ${p.address}: ${p.registered ? `staked ${formatEther(BigInt(p.stake_wei))} ETH` : "not registered (pond provider register --stake-eth 1)"}${p.unbonding_at ? `, unbonding until ${p.unbonding_at}` : ""}`,
+        `  ${p.online ? "online" : "offline"}; jobs running ${p.jobs.running}, succeeded ${p.jobs.succeeded}, failed ${p.jobs.failed}`,
+        `  reputation: ${p.reputation.jobs_settled} settled, ${p.reputation.jobs_challenged} challenged, ${p.reputation.jobs_slashed} slashed`,
+        `  earned ${formatEther(BigInt(p.earnings_wei))} ETH`,
+      ]);
+    });
+
+  provider
     .command("register")
     .description("stake ETH in the market contract with the provider's key, so it can be paid")
     .requiredOption("--stake-eth <eth>", "how much to stake")

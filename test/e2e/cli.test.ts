@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exitCodes } from "../../cli/exitCodes.ts";
 import type { Job } from "../../protocol/job.ts";
+import type { ProviderProfile } from "../../protocol/network.ts";
 import type { Template } from "../../protocol/template.ts";
 import { publishShippedTemplates } from "../../scripts/localTemplates.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
@@ -20,6 +21,7 @@ const run = promisify(execFile);
 let stack: ChainStack;
 let registry: LocalRegistry;
 let home: string;
+let providerAddress: string;
 
 interface CliResult {
   code: number;
@@ -51,7 +53,7 @@ beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), "pond-cli-home-"));
   registry = await startRegistry();
   await publishShippedTemplates({ api: stack.dev.url, registry, stateDir: home });
-  await stack.provider();
+  providerAddress = (await stack.provider()).address;
   // The creator's own first minutes: sign in, get test ETH, pay into escrow.
   expect((await pond(["login"])).code).toBe(0);
   expect((await pond(["faucet", "--rpc-url", stack.anvil.rpcUrl])).code).toBe(0);
@@ -104,6 +106,16 @@ describe("templates", () => {
     const unknown = await pond(["run", "pond/echo@1.0.0", "-p", "colour=red"]);
     expect(unknown.code).toBe(exitCodes.usage);
     expect(unknown.stderr).toMatch(/has no parameter "colour"; it takes message, times/);
+  });
+});
+
+describe("providers", () => {
+  it("shows a provider's stake, reputation and jobs as indexed", async () => {
+    const profile = json<ProviderProfile>(await pond(["--json", "provider", "status", "--address", providerAddress]));
+    expect(profile).toMatchObject({ address: providerAddress, registered: true, stake_wei: "1000000000000000000" });
+    expect(profile.jobs.succeeded).toBeGreaterThanOrEqual(1);
+    const human = await pond(["provider", "status", "--address", providerAddress]);
+    expect(human.stdout).toMatch(/staked 1 ETH/);
   });
 });
 
