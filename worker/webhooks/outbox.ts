@@ -14,12 +14,8 @@ import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { randomId } from "../security/randomToken.ts";
 
 /** What the outbox needs of a job context. */
-export type OutboxContext = Pick<JobContext, "env" | "db" | "baseUrl">;
+export type OutboxContext = Pick<JobContext, "env" | "db" | "baseUrl" | "config">;
 
-/** A transition nobody dispatched within this long was dropped by a crash: the sweeper sends it. */
-const OUTBOX_GRACE_MS = 60_000;
-/** A delivery recorded but not attempted within this long was never queued. */
-const STUCK_DELIVERY_MS = 5 * 60_000;
 const SWEEP_BATCH = 100;
 
 export const webhookOutbox: TransitionOutbox = {
@@ -87,10 +83,11 @@ export async function dispatchJobEvent(
 /** What a crash left behind: transitions never fanned out, deliveries recorded but never queued. */
 export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promise<void> {
   const { db } = ctx;
+  const { outboxGraceMs, lostAfterMs } = ctx.config.webhooks;
   const undispatched = await db
     .select({ id: jobTransitions.id, jobId: jobTransitions.jobId, to: jobTransitions.toStatus })
     .from(jobTransitions)
-    .where(and(isNull(jobTransitions.dispatchedAt), lt(jobTransitions.at, now - OUTBOX_GRACE_MS)))
+    .where(and(isNull(jobTransitions.dispatchedAt), lt(jobTransitions.at, now - outboxGraceMs)))
     .limit(SWEEP_BATCH);
   for (const transition of undispatched) {
     const job = (await db.select().from(jobs).where(eq(jobs.id, transition.jobId)))[0];
@@ -102,7 +99,7 @@ export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promi
   const stuck = await db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.state, "pending"), eq(webhookDeliveries.attempts, 0), lt(webhookDeliveries.createdAt, now - STUCK_DELIVERY_MS)))
+    .where(and(eq(webhookDeliveries.state, "pending"), eq(webhookDeliveries.attempts, 0), lt(webhookDeliveries.createdAt, now - lostAfterMs)))
     .limit(SWEEP_BATCH);
   if (stuck.length > 0) await webhookQueue(ctx.env).sendBatch(stuck.map((d) => ({ body: { deliveryId: d.id } })));
 }
