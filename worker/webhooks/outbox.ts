@@ -3,7 +3,7 @@
 // (dispatchedAtSql), the fan-out (one delivery row per target, the record every
 // attempt hangs off, then one queue message each) follows it, and the sweeper
 // re-sends what a crash left undispatched or unqueued.
-import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { eventForStatus, type WebhookEventType } from "../../protocol/webhookEvents.ts";
@@ -80,7 +80,7 @@ export async function dispatchJobEvent(
   return rows.length;
 }
 
-/** What a crash left behind: transitions never fanned out, deliveries recorded but never queued. */
+/** What a crash left behind: transitions never fanned out, deliveries whose queue message was lost. */
 export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promise<void> {
   const { db } = ctx;
   const { outboxGraceMs, lostAfterMs } = ctx.config.webhooks;
@@ -96,10 +96,18 @@ export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promi
     else await db.update(jobTransitions).set({ dispatchedAt: now }).where(eq(jobTransitions.id, transition.id));
   }
 
-  const stuck = await db
+  // Deliveries whose queue message is gone (a crash, a lost send): due this long ago and not
+  // attempted since. Claimed by moving their due time to now, so the next sweep leaves them alone.
+  const dueAt = sql`COALESCE(${webhookDeliveries.nextAttemptAt}, ${webhookDeliveries.lastAttemptAt}, ${webhookDeliveries.createdAt})`;
+  const lost = db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.state, "pending"), eq(webhookDeliveries.attempts, 0), lt(webhookDeliveries.createdAt, now - lostAfterMs)))
+    .where(and(inArray(webhookDeliveries.state, ["pending", "retrying"]), lt(dueAt, now - lostAfterMs)))
     .limit(SWEEP_BATCH);
+  const stuck = await db
+    .update(webhookDeliveries)
+    .set({ nextAttemptAt: now })
+    .where(inArray(webhookDeliveries.id, lost))
+    .returning({ id: webhookDeliveries.id });
   if (stuck.length > 0) await webhookQueue(ctx.env).sendBatch(stuck.map((d) => ({ body: { deliveryId: d.id } })));
 }
