@@ -148,8 +148,13 @@ async function launch(port: number, options: StartAnvilOptions): Promise<Anvil> 
     },
     output: () => process_.output(),
     async restart() {
+      const last = await publicClient.getBlock({ blockTag: "latest" });
       await process_.stop();
       process_ = await spawnAnvil(port, args, options.startTimeoutMs);
+      // The state file keeps the blocks but not the clock offset that increaseTime() set: without
+      // this, time on the restarted chain would run backwards, which no real chain does.
+      const behind = Number(last.timestamp) + 1 - Math.floor(Date.now() / 1000);
+      if (behind > 0) await testClient.increaseTime({ seconds: behind });
     },
     stop,
   };
