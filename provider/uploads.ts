@@ -61,14 +61,27 @@ export async function uploadOutput(options: {
   if (!response.ok) throw new UploadError(`uploading ${options.path} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`, response.status);
 }
 
-/** Retries a failed upload with growing pauses: a connection that flickers should not fail the job. */
-export async function uploadOutputWithRetry(options: Parameters<typeof uploadOutput>[0], attempts = 5): Promise<void> {
+/**
+ * How long a provider keeps trying an upload through failures that may pass: the
+ * API restarting or being deployed takes longer than a flicker, and giving up
+ * fails a job that did succeed and throws its outputs away.
+ */
+export const UPLOAD_RETRY_WINDOW_MS = 10 * 60_000;
+const MAX_PAUSE_MS = 15_000;
+
+/** Retries a failed upload with growing pauses (from `firstPauseMs`, at most 15 s) until `windowMs` has passed. */
+export async function uploadOutputWithRetry(
+  options: Parameters<typeof uploadOutput>[0],
+  { windowMs = UPLOAD_RETRY_WINDOW_MS, firstPauseMs = 500 }: { windowMs?: number; firstPauseMs?: number } = {},
+): Promise<void> {
+  const giveUpAt = Date.now() + windowMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await uploadOutput(options);
     } catch (error) {
-      if (attempt >= attempts || !isRetryableUpload(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+      const pause = Math.min(MAX_PAUSE_MS, firstPauseMs * 2 ** (attempt - 1));
+      if (!isRetryableUpload(error) || Date.now() + pause > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }

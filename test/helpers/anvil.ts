@@ -52,6 +52,12 @@ export interface StartAnvilOptions {
   startTimeoutMs?: number;
   /** More anvil flags, e.g. ["--steps-tracing"] for opcode-level debug_traceTransaction. */
   extraArgs?: string[];
+  /**
+   * A file anvil loads its chain from at start and writes it to when stopped
+   * (`--state`): blocks, receipts and accounts survive `restart()`. Pending
+   * transactions do not, as on a real node that loses its mempool.
+   */
+  statePath?: string;
 }
 
 export interface Anvil {
@@ -70,6 +76,11 @@ export interface Anvil {
   increaseTime(seconds: number | bigint): Promise<void>;
   /** Everything anvil printed, for failure messages. */
   output(): string;
+  /**
+   * Stops anvil (SIGTERM, so a `statePath` is written) and starts it again on
+   * the same port with the same flags; the clients above keep working.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,20 +105,15 @@ async function launch(port: number, options: StartAnvilOptions): Promise<Anvil> 
   if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
   if (options.gasLimit !== undefined) args.push("--gas-limit", options.gasLimit.toString());
   if (options.hardfork !== undefined) args.push("--hardfork", options.hardfork);
+  if (options.statePath !== undefined) args.push("--state", options.statePath);
   if (options.extraArgs) args.push(...options.extraArgs);
-  const process_ = spawnProcess(ANVIL_BIN, args, { name: `anvil:${port}` });
+  let process_ = await spawnAnvil(port, args, options.startTimeoutMs);
   const killOnExit = () => killGroup(process_);
   process.once("exit", killOnExit);
   const stop = async () => {
     process.off("exit", killOnExit);
     await process_.stop();
   };
-  try {
-    await process_.waitFor(new RegExp(`Listening on 127\\.0\\.0\\.1:${port}`), options.startTimeoutMs ?? 30_000);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 
   const rpcUrl = `http://127.0.0.1:${port}`;
   const chain = defineChain({
@@ -128,7 +134,9 @@ async function launch(port: number, options: StartAnvilOptions): Promise<Anvil> 
   return {
     rpcUrl,
     port,
-    pid: process_.child.pid!,
+    get pid() {
+      return process_.child.pid!;
+    },
     chainId,
     chain,
     publicClient,
@@ -138,9 +146,30 @@ async function launch(port: number, options: StartAnvilOptions): Promise<Anvil> 
       await testClient.increaseTime({ seconds: Number(seconds) });
       await testClient.mine({ blocks: 1 });
     },
-    output: process_.output,
+    output: () => process_.output(),
+    async restart() {
+      const last = await publicClient.getBlock({ blockTag: "latest" });
+      await process_.stop();
+      process_ = await spawnAnvil(port, args, options.startTimeoutMs);
+      // The state file keeps the blocks but not the clock offset that increaseTime() set: without
+      // this, time on the restarted chain would run backwards, which no real chain does.
+      const behind = Number(last.timestamp) + 1 - Math.floor(Date.now() / 1000);
+      if (behind > 0) await testClient.increaseTime({ seconds: behind });
+    },
     stop,
   };
+}
+
+/** Starts the anvil binary and resolves once it listens; stops it again if it never does. */
+async function spawnAnvil(port: number, args: string[], startTimeoutMs = 30_000): Promise<Spawned> {
+  const spawned = spawnProcess(ANVIL_BIN, args, { name: `anvil:${port}` });
+  try {
+    await spawned.waitFor(new RegExp(`Listening on 127\\.0\\.0\\.1:${port}`), startTimeoutMs);
+  } catch (error) {
+    await spawned.stop();
+    throw error;
+  }
+  return spawned;
 }
 
 /** Last resort when the test process exits without calling stop(): never leave an anvil behind. */

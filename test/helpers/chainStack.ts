@@ -9,7 +9,7 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import { sendMarketTx } from "../../cli/marketTx.ts";
 import { PondClient } from "../../sdk/index.ts";
 import { loadOrCreateKeyFile } from "../../keys/keyFile.ts";
-import { deployMarket, fundedAccount, startAnvil, testAccount, type Anvil, type MarketParams } from "./anvil.ts";
+import { deployMarket, fundedAccount, startAnvil, testAccount, type Anvil, type MarketParams, type StartAnvilOptions } from "./anvil.ts";
 import { startProvider, type ProviderProcess } from "./providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "./wranglerDev.ts";
 
@@ -25,8 +25,10 @@ export interface ChainStack {
   stop(): Promise<void>;
 }
 
-export async function startChainStack(options: { params?: Partial<MarketParams>; vars?: Record<string, string> } = {}): Promise<ChainStack> {
-  const anvil = await startAnvil();
+export async function startChainStack(
+  options: { params?: Partial<MarketParams>; vars?: Record<string, string>; anvil?: StartAnvilOptions } = {},
+): Promise<ChainStack> {
+  const anvil = await startAnvil(options.anvil);
   try {
     const deployer = await fundedAccount(anvil, "deployer");
     const relayer = await fundedAccount(anvil, "relayer");

@@ -1,6 +1,6 @@
 // A real HTTP server that receives webhooks the way a creator's would: it
 // verifies every signature with the `standardwebhooks` library and answers
-// with whatever status a test scripted (e.g. 500 then 200).
+// with whatever a test scripted (e.g. 500, then no answer at all, then 410).
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
@@ -12,17 +12,33 @@ export interface ReceivedWebhook {
   body: string;
   verified: boolean;
   verifyError?: string;
-  answeredWith: number;
+  /** The status sent back, or "hang" for a request held open without an answer. */
+  answeredWith: Answer;
 }
+
+/** An HTTP status, or "hang": hold the request open and never answer (the sender must time out). */
+export type Answer = number | "hang";
 
 interface Inbox {
   secret?: string;
-  statuses: number[];
+  /** Answers for the next deliveries, in order; then `fallback`. */
+  statuses: Answer[];
+  fallback: Answer;
   received: ReceivedWebhook[];
+}
+
+export interface InboxSetup {
+  secret?: string;
+  statuses?: Answer[];
+  fallback?: Answer;
 }
 
 export interface WebhookReceiver {
   url: string;
+  /** The same as `PUT /inbox/:name`, for tests in this process. */
+  setUp(name: string, setup: InboxSetup): void;
+  /** What arrived at `POST /hooks/:name` so far, oldest first. */
+  received(name: string): ReceivedWebhook[];
   close(): Promise<void>;
 }
 
@@ -38,15 +54,22 @@ function header(headers: IncomingHttpHeaders, name: string): string {
 }
 
 /**
- * Routes: `PUT /inbox/:name` {secret?, statuses?} sets an inbox up;
+ * Routes: `PUT /inbox/:name` {secret?, statuses?, fallback?} sets an inbox up
+ * (fallback: the answer once `statuses` is used up, 200 unless set);
  * `POST /hooks/:name` receives; `GET /inbox/:name` lists what arrived.
  */
 export async function startWebhookReceiver(options: { onReceive?: (inbox: string, webhook: ReceivedWebhook) => void } = {}): Promise<WebhookReceiver> {
   const inboxes = new Map<string, Inbox>();
   const inbox = (name: string) => {
     let box = inboxes.get(name);
-    if (!box) inboxes.set(name, (box = { statuses: [], received: [] }));
+    if (!box) inboxes.set(name, (box = { statuses: [], fallback: 200, received: [] }));
     return box;
+  };
+  const setUp = (name: string, setup: InboxSetup) => {
+    const box = inbox(name);
+    if (setup.secret !== undefined) box.secret = setup.secret;
+    box.statuses = setup.statuses ?? [];
+    if (setup.fallback !== undefined) box.fallback = setup.fallback;
   };
 
   const server: Server = createServer(async (request, response) => {
@@ -56,16 +79,14 @@ export async function startWebhookReceiver(options: { onReceive?: (inbox: string
     if (!name) return response.writeHead(404).end();
     const box = inbox(name);
     if (kind === "inbox" && request.method === "PUT") {
-      const setup = JSON.parse(body) as { secret?: string; statuses?: number[] };
-      if (setup.secret !== undefined) box.secret = setup.secret;
-      box.statuses = setup.statuses ?? [];
+      setUp(name, JSON.parse(body) as InboxSetup);
       return response.writeHead(204).end();
     }
     if (kind === "inbox" && request.method === "GET") {
       return response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(box.received));
     }
     if (kind === "hooks" && request.method === "POST") {
-      const status = box.statuses.shift() ?? 200;
+      const status = box.statuses.shift() ?? box.fallback;
       const received: ReceivedWebhook = {
         id: header(request.headers, "webhook-id"),
         timestamp: header(request.headers, "webhook-timestamp"),
@@ -88,6 +109,7 @@ export async function startWebhookReceiver(options: { onReceive?: (inbox: string
       }
       box.received.push(received);
       options.onReceive?.(name, received);
+      if (status === "hang") return; // close() ends it, or the sender gives up first
       return response.writeHead(status, status === 429 ? { "retry-after": "1" } : {}).end(status >= 400 ? "nope" : "ok");
     }
     response.writeHead(404).end();
@@ -96,6 +118,13 @@ export async function startWebhookReceiver(options: { onReceive?: (inbox: string
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+    setUp,
+    received: (name) => [...inbox(name).received],
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Requests held open by "hang" would keep close() waiting for ever.
+        server.closeAllConnections();
+      }),
   };
 }

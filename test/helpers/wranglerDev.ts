@@ -21,6 +21,12 @@ export interface WranglerDev {
   kill(): Promise<void>;
   /** Starts it again on the same port with the same local state (D1, R2, Durable Objects). */
   restart(): Promise<WranglerDev>;
+  /**
+   * Runs the Worker's cron handler once. `wrangler dev` never runs cron on its
+   * own; this is its trigger route (Miniflare's `/cdn-cgi/local/scheduled`). The
+   * handler's work goes on after it answers, in its waitUntil.
+   */
+  runCron(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +54,10 @@ export async function startWranglerDev(vars: Record<string, string> = {}, reuse?
     process: processHandle,
     kill: () => processHandle.stop("SIGKILL"),
     restart: () => startWranglerDev(vars, { persist, port }),
+    async runCron() {
+      const response = await fetch(`${url}/cdn-cgi/local/scheduled`);
+      if (!response.ok) throw new Error(`the cron trigger answered ${response.status}: ${await response.text()}`);
+    },
     async stop() {
       await processHandle.stop("SIGTERM");
       await rm(persist, { recursive: true, force: true });

@@ -49,7 +49,7 @@ describe("uploadOutputWithRetry", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const upload = () =>
+  const upload = (retry?: Parameters<typeof uploadOutputWithRetry>[1]) =>
     uploadOutputWithRetry({
       api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       account: privateKeyToAccount(generatePrivateKey()),
@@ -58,7 +58,7 @@ describe("uploadOutputWithRetry", () => {
       file: join(dir, "out.txt"),
       sha256: "0".repeat(64),
       size: 6,
-    });
+    }, retry);
 
   it("gives up at once on an answer that cannot change", async () => {
     statuses = [403];
@@ -70,5 +70,17 @@ describe("uploadOutputWithRetry", () => {
     statuses = [503, 200];
     await upload();
     expect(requests).toBe(2);
+  });
+
+  it("keeps trying through an outage longer than a few attempts (the API restarting)", async () => {
+    statuses = [503, 503, 503, 503, 503, 503, 503, 503, 200];
+    await upload({ firstPauseMs: 1 });
+    expect(requests).toBe(9);
+  });
+
+  it("gives up once its window has passed, with the last error", async () => {
+    statuses = [503];
+    await expect(upload({ firstPauseMs: 1, windowMs: 50 })).rejects.toThrow(/HTTP 503/);
+    expect(requests).toBeGreaterThan(1);
   });
 });

@@ -179,7 +179,8 @@ export const webhookRoutes = router
     )[0];
     if (!delivery || (delivery.endpointId ?? DEFAULT_ENDPOINT) !== id) throw notFound("delivery");
     if (delivery.state === "pending" || delivery.state === "retrying") throw conflict("delivery-in-progress", "the delivery is still being attempted");
-    await db.update(webhookDeliveries).set({ state: "pending", attempts: 0, nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery_id));
+    // Due now: the sweeper counts a lost message from here, not from the last attempt.
+    await db.update(webhookDeliveries).set({ state: "pending", attempts: 0, nextAttemptAt: Date.now() }).where(eq(webhookDeliveries.id, delivery_id));
     await webhookQueue(c.env).send({ deliveryId: delivery_id });
     return c.json({ id: delivery_id, state: "pending" as const }, 202);
   });

@@ -30,6 +30,9 @@ const ConfigSchema = z.object({
   WEBHOOK_TIMEOUT_MS: seconds.default(15_000),
   /** The dead-letter queue's name, as wrangler.toml declares it: its batches are dead letters. */
   WEBHOOK_DLQ: z.string().min(1).default("pond-webhooks-dlq"),
+  // How long the sweeper leaves the outbox's work to its normal path before it calls it lost.
+  WEBHOOK_OUTBOX_GRACE_MS: seconds.default(60_000),
+  WEBHOOK_LOST_AFTER_MS: seconds.default(5 * 60_000),
   OFFER_TIMEOUT_MS: seconds.default(5_000),
   PROVIDER_GRACE_MS: seconds.default(30_000),
   MAX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
@@ -77,7 +80,15 @@ function toConfig(raw: z.infer<typeof ConfigSchema>) {
     publicUrl: raw.PUBLIC_URL,
     siwe: { domain: raw.SIWE_DOMAIN, nonceTtlMs: raw.SIWE_NONCE_TTL_S * 1000, statement: raw.SIWE_STATEMENT },
     hubShards: raw.HUB_SHARDS,
-    webhooks: { retryScheduleS: raw.WEBHOOK_RETRY_SCHEDULE, timeoutMs: raw.WEBHOOK_TIMEOUT_MS, deadLetterQueue: raw.WEBHOOK_DLQ },
+    webhooks: {
+      retryScheduleS: raw.WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: raw.WEBHOOK_TIMEOUT_MS,
+      deadLetterQueue: raw.WEBHOOK_DLQ,
+      /** A transition nobody dispatched within this long was dropped by a crash. */
+      outboxGraceMs: raw.WEBHOOK_OUTBOX_GRACE_MS,
+      /** A delivery not attempted within this long of when it was due lost its queue message. */
+      lostAfterMs: raw.WEBHOOK_LOST_AFTER_MS,
+    },
     matching: {
       offerTimeoutMs: raw.OFFER_TIMEOUT_MS,
       providerGraceMs: raw.PROVIDER_GRACE_MS,

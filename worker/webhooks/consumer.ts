@@ -35,6 +35,12 @@ export async function consumeWebhooks(batch: MessageBatch<WebhookMessage>, env: 
         }
       }
 
+      // Its schedule was spent before a crash lost the dead-letter hand-off: the sweeper sent it again.
+      if (delivery.attempts > config.webhooks.retryScheduleS.length) {
+        await deadLetterQueue(env).send({ deliveryId: delivery.id });
+        return message.ack();
+      }
+
       const outcome = await attemptDelivery(ctx, delivery);
       if (outcome.kind === "delivered") return message.ack();
       if (outcome.kind === "gone") {

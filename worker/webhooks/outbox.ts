@@ -3,7 +3,7 @@
 // (dispatchedAtSql), the fan-out (one delivery row per target, the record every
 // attempt hangs off, then one queue message each) follows it, and the sweeper
 // re-sends what a crash left undispatched or unqueued.
-import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { eventForStatus, type WebhookEventType } from "../../protocol/webhookEvents.ts";
@@ -14,12 +14,8 @@ import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { randomId } from "../security/randomToken.ts";
 
 /** What the outbox needs of a job context. */
-export type OutboxContext = Pick<JobContext, "env" | "db" | "baseUrl">;
+export type OutboxContext = Pick<JobContext, "env" | "db" | "baseUrl" | "config">;
 
-/** A transition nobody dispatched within this long was dropped by a crash: the sweeper sends it. */
-const OUTBOX_GRACE_MS = 60_000;
-/** A delivery recorded but not attempted within this long was never queued. */
-const STUCK_DELIVERY_MS = 5 * 60_000;
 const SWEEP_BATCH = 100;
 
 export const webhookOutbox: TransitionOutbox = {
@@ -84,13 +80,14 @@ export async function dispatchJobEvent(
   return rows.length;
 }
 
-/** What a crash left behind: transitions never fanned out, deliveries recorded but never queued. */
+/** What a crash left behind: transitions never fanned out, deliveries whose queue message was lost. */
 export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promise<void> {
   const { db } = ctx;
+  const { outboxGraceMs, lostAfterMs } = ctx.config.webhooks;
   const undispatched = await db
     .select({ id: jobTransitions.id, jobId: jobTransitions.jobId, to: jobTransitions.toStatus })
     .from(jobTransitions)
-    .where(and(isNull(jobTransitions.dispatchedAt), lt(jobTransitions.at, now - OUTBOX_GRACE_MS)))
+    .where(and(isNull(jobTransitions.dispatchedAt), lt(jobTransitions.at, now - outboxGraceMs)))
     .limit(SWEEP_BATCH);
   for (const transition of undispatched) {
     const job = (await db.select().from(jobs).where(eq(jobs.id, transition.jobId)))[0];
@@ -99,10 +96,18 @@ export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promi
     else await db.update(jobTransitions).set({ dispatchedAt: now }).where(eq(jobTransitions.id, transition.id));
   }
 
-  const stuck = await db
+  // Deliveries whose queue message is gone (a crash, a lost send): due this long ago and not
+  // attempted since. Claimed by moving their due time to now, so the next sweep leaves them alone.
+  const dueAt = sql`COALESCE(${webhookDeliveries.nextAttemptAt}, ${webhookDeliveries.lastAttemptAt}, ${webhookDeliveries.createdAt})`;
+  const lost = db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.state, "pending"), eq(webhookDeliveries.attempts, 0), lt(webhookDeliveries.createdAt, now - STUCK_DELIVERY_MS)))
+    .where(and(inArray(webhookDeliveries.state, ["pending", "retrying"]), lt(dueAt, now - lostAfterMs)))
     .limit(SWEEP_BATCH);
+  const stuck = await db
+    .update(webhookDeliveries)
+    .set({ nextAttemptAt: now })
+    .where(inArray(webhookDeliveries.id, lost))
+    .returning({ id: webhookDeliveries.id });
   if (stuck.length > 0) await webhookQueue(ctx.env).sendBatch(stuck.map((d) => ({ body: { deliveryId: d.id } })));
 }

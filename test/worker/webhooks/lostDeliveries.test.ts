@@ -1,0 +1,76 @@
+// Deliveries whose queue message is gone (a crash between the retry's record and
+// its delayed message, or a local queue that lives in memory) are sent again by
+// the sweeper; those still waiting for their retry are left alone.
+import { env } from "cloudflare:test";
+import { eq, inArray } from "drizzle-orm";
+import { describe, expect, inject, it } from "vitest";
+import { createDb } from "../../../worker/db/client.ts";
+import { webhookAttempts, webhookDeliveries } from "../../../worker/db/schema.ts";
+import { resendLostWebhooks } from "../../../worker/webhooks/outbox.ts";
+import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
+import type { ReceivedWebhook } from "../../helpers/webhookReceiver.ts";
+import { eventually } from "../../helpers/eventually.ts";
+import { post, signIn } from "../client.ts";
+
+const receiver = inject("receiverUrl");
+const db = createDb(env.DB);
+
+describe("behavior: the sweep of lost deliveries", () => {
+  it("sends a retry whose message was lost, leaves a retry still due alone, and dead-letters a spent one without trying it", async () => {
+    const { account, key } = await signIn();
+    const inbox = `lost-${crypto.randomUUID()}`;
+    const created = await post("/v1/webhooks", { url: `${receiver}/hooks/${inbox}`, events: ["job.canceled"] }, { key });
+    const endpoint = (await created.json()) as { id: string; secret: string };
+    await fetch(`${receiver}/inbox/${inbox}`, { method: "PUT", body: JSON.stringify({ secret: endpoint.secret }) });
+
+    const now = Date.now();
+    const longAgo = now - 60 * 60_000;
+    const row = (id: string, columns: Partial<typeof webhookDeliveries.$inferInsert>) => ({
+      id,
+      account: account.address.toLowerCase(),
+      endpointId: endpoint.id,
+      url: `${receiver}/hooks/${inbox}`,
+      eventType: "job.canceled",
+      jobId: null,
+      payload: JSON.stringify({ type: "job.canceled", timestamp: new Date(longAgo).toISOString(), data: {} }),
+      state: "retrying" as const,
+      attempts: 1,
+      createdAt: longAgo,
+      lastAttemptAt: longAgo,
+      ...columns,
+    });
+    const suffix = crypto.randomUUID().replaceAll("-", "");
+    const lost = `msg_lost${suffix}`;
+    const waiting = `msg_waiting${suffix}`;
+    // The test schedule is "1,1": three attempts in all, so a third failure was the last.
+    const spent = `msg_spent${suffix}`;
+    await db.insert(webhookDeliveries).values([
+      row(lost, { nextAttemptAt: longAgo + 1_000 }),
+      row(waiting, { nextAttemptAt: now + 60 * 60_000 }),
+      row(spent, { attempts: 3, nextAttemptAt: null }),
+    ]);
+
+    await resendLostWebhooks(jobContextFor(env, { db }), now);
+
+    const [arrived] = await eventually(async () => {
+      const list = (await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[];
+      return list.length > 0 && list;
+    }, { what: "the lost delivery to arrive" });
+    expect(arrived!.id).toBe(lost);
+    expect(arrived!.verified).toBe(true);
+    const states = await eventually(async () => {
+      const rows = await db.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, [lost, waiting, spent]));
+      const byId = Object.fromEntries(rows.map((r) => [r.id, r.state]));
+      return byId[lost] === "delivered" && byId[spent] === "dead" && byId;
+    }, { what: "the lost one delivered and the spent one dead" });
+    expect(states[waiting]).toBe("retrying");
+    // The spent delivery was not tried a fourth time on its way to the dead letters.
+    expect(await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, spent))).toEqual([]);
+    expect((await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[]).toHaveLength(1);
+
+    // Claimed when sent: a sweep right after does not send them again.
+    await resendLostWebhooks(jobContextFor(env, { db }), Date.now());
+    const attempts = await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, lost));
+    expect(attempts).toHaveLength(1);
+  });
+});
