@@ -220,7 +220,7 @@ export class ProviderDaemon {
       run = { outcome: "failed", exitCode: null, error: `the provider could not run the job: ${(error as Error).message}`, pullMs: 0, runMs: 0, outputsDir: join(workDir, "outputs") };
     }
     job.phase = "finishing";
-    logs.flush();
+    logs.finish();
     try {
       const result = await this.resultOf(job.offer, run);
       try {
