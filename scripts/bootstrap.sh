@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready to run Pond and its tests, and does nothing when
-# it already is: npm packages, Debian's docker.io, docker-registry and busybox-static, a Docker
+# it already is: npm packages, Debian's docker.io, docker-registry, busybox-static and e2fsprogs, a Docker
 # engine (started without a bridge, so no container can reach any network),
 # and the locally built test images.
 set -euo pipefail
@@ -18,6 +18,8 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 # A real local registry, so tests exercise image pulls without the internet.
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || missing+=(busybox-static)
+# mkfs.ext4: the provider gives each job's /outputs a filesystem of the cap's size.
+[ -x /sbin/mkfs.ext4 ] || [ -x /usr/sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bootstrap: please install ${missing[*]} (e.g. sudo apt-get install -y ${missing[*]}) and run again" >&2
