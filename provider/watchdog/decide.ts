@@ -19,11 +19,18 @@ export interface WatchdogView {
 
 export type WatchdogStep = { action: "wait" } | { action: "exit" | "kill" | "remove"; why: string };
 
+/**
+ * The heartbeat the watchdog last saw is up to a second older than the daemon's end,
+ * which is when the hub's grace starts: a little longer, so the hub has given the job
+ * up first, and a daemon back in the nick of time is not left with a killed job.
+ */
+export const PAST_GRACE_MS = 3_000;
+
 export function nextStep(view: WatchdogView): WatchdogStep {
   const { state, startedAt } = view.container;
   if (state === "gone" || state === "exited" || state === "dead") return { action: "exit", why: `the container is ${state}` };
   const silentMs = view.now - Math.max(view.lastHeartbeat ?? 0, view.watchingSince);
-  const daemonGone = silentMs > view.graceMs;
+  const daemonGone = silentMs > view.graceMs + PAST_GRACE_MS;
   const gone = `the daemon has been silent for ${Math.round(silentMs / 1000)} s, longer than the hub's grace of ${Math.round(view.graceMs / 1000)} s`;
   if (state === "created") return daemonGone ? { action: "remove", why: `${gone}, and the container never started` } : { action: "wait" };
   if (state === "removing") return { action: "wait" };

@@ -4,6 +4,8 @@
 // its logs; back after it, the job has been requeued and finished on another
 // provider, and the first container is stopped and gone. Real `wrangler dev`,
 // real daemons, real Docker; asserted on the final state.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../../cli/sdk.ts";
@@ -47,6 +49,9 @@ async function containerPrinted(jobId: string): Promise<string> {
   return ((await docker.getContainer(info.Id).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer).toString();
 }
 
+/** The job folders a daemon has on disk. */
+const jobFolders = (p: ProviderProcess) => readdir(join(p.dataDir, "jobs")).catch(() => []);
+
 beforeAll(async () => {
   dev = await startWranglerDev({ HUB_SHARDS: "3", PROVIDER_GRACE_MS: String(GRACE_MS), OFFER_TIMEOUT_MS: "3000" });
   client = new PondClient({ baseUrl: dev.url });
@@ -83,6 +88,7 @@ describe("a provider killed with kill -9 mid-job", () => {
     expect(new TextDecoder().decode(await client.downloadOutput(done.id, "done.txt"))).toBe("done\n");
     expect(again.process.output()).toMatch(/adopting a container left running by an earlier run/);
     await eventually(async () => (await containersOfJob(created.id)).length === 0, { what: "the container to be removed" });
+    await eventually(async () => (await jobFolders(again)).length === 0, { what: "the job's folder to be removed" });
   });
 
   it("back after the grace period: the job was requeued and finished elsewhere; the first container is stopped, then gone", async () => {
@@ -111,10 +117,14 @@ describe("a provider killed with kill -9 mid-job", () => {
     expect(state.Running).toBe(false);
     expect(state.ExitCode).not.toBe(0);
     expect(((await docker.getContainer(left!.Id).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer).toString()).not.toContain(`tick ${TICKS - 1}`);
-    // Back, it is told the job is no longer its own, and removes the container.
+    // Back, it adopts the stopped container and finds the job is no longer its own
+    // (canceled by the hub, or its result refused, whichever comes first): the container goes.
     const again = await restarted(first);
     await eventually(async () => (await firstContainer()).length === 0, { timeoutMs: 30_000, what: "the first container to be removed" });
-    expect(again.process.output()).toMatch(/job canceled by the hub/);
+    expect(again.process.output()).toMatch(/adopting a container left running by an earlier run/);
+    await again.process.waitFor(/job canceled by the hub|result refused by the hub/, 30_000);
+    // Its folder, outputs and all, goes with it.
+    await eventually(async () => (await jobFolders(again)).length === 0, { what: "the first provider's job folder to be removed" });
     expect((await client.getJob(created.id)).status).toBe("succeeded");
   });
 });

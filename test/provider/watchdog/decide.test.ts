@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextStep, type WatchdogView } from "../../../provider/watchdog/decide.ts";
+import { nextStep, PAST_GRACE_MS, type WatchdogView } from "../../../provider/watchdog/decide.ts";
 
 const view = (overrides: Partial<WatchdogView> = {}): WatchdogView => ({
   now: 100_000,
@@ -17,14 +17,16 @@ describe("nextStep", () => {
     expect(nextStep(view())).toEqual({ action: "wait" });
   });
 
-  it("kills the container once the daemon has been silent longer than the hub's grace", () => {
-    expect(nextStep(view({ lastHeartbeat: 69_000 }))).toEqual({ action: "kill", why: "the daemon has been silent for 31 s, longer than the hub's grace of 30 s" });
+  it("kills the container once the daemon has been silent longer than the hub's grace (and a little more)", () => {
+    expect(nextStep(view({ lastHeartbeat: 100_000 - 30_000 - PAST_GRACE_MS - 1 }))).toEqual({ action: "kill", why: "the daemon has been silent for 33 s, longer than the hub's grace of 30 s" });
+    expect(nextStep(view({ lastHeartbeat: 100_000 - 30_000 - PAST_GRACE_MS }))).toEqual({ action: "wait" });
     expect(nextStep(view({ lastHeartbeat: 71_000 }))).toEqual({ action: "wait" });
   });
 
   it("counts a missing heartbeat from when it started watching", () => {
     expect(nextStep(view({ lastHeartbeat: undefined, watchingSince: 80_000 }))).toEqual({ action: "wait" });
     expect(nextStep(view({ lastHeartbeat: undefined, watchingSince: 60_000 })).action).toBe("kill");
+    expect(nextStep(view({ lastHeartbeat: undefined, watchingSince: 68_000 })).action).toBe("wait");
   });
 
   it("kills a job past its deadline, after the daemon's own stop had its time, even with the daemon there", () => {
