@@ -90,6 +90,8 @@ export const ResultMessage = z.object({
   amount_wei: weiString,
   signature: hex.nullable(),
   metrics: z.object({ pull_ms: z.number().min(0), run_ms: z.number().min(0) }).optional(),
+  /** Worth telling the creator whatever the outcome (e.g. a process killed for memory in a job that exited 0). */
+  warning: z.string().max(M.resultWarning).optional(),
 });
 
 /** A mediator's verdict: its own re-run's result hash, signed (EIP-712 Mediation). */
@@ -127,6 +129,8 @@ export const WelcomeMessage = z.object({
   chain_id: z.int(),
   verifying_contract: addressHex,
   heartbeat_ms: z.int().positive(),
+  /** How long the hub keeps a vanished provider's jobs: its containers' watchdogs stop them after that. */
+  grace_ms: z.int().positive().optional(),
 });
 export const OfferMessage = z.object({
   v,

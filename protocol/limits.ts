@@ -30,6 +30,7 @@ export const MAX_OUTPUT_FILES = 10_000;
 /** Longest free-text fields in provider → hub messages (protocol/hubMessages.ts). */
 export const hubMessageLimits = {
   resultError: 2000,
+  resultWarning: 500,
   statusDetail: 500,
   declineReason: 500,
 } as const;

@@ -1,39 +1,32 @@
-// The provider daemon: takes offers that fit, runs them in Docker, and keeps
-// going through disconnects (running containers carry on; results wait in the
-// outbox until the hub acknowledges them). Results are built in results.ts,
-// mediations run in mediator.ts.
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
+// The provider daemon: takes offers that fit, runs them in Docker (jobRunner.ts),
+// and keeps going through disconnects and restarts: running containers carry
+// on, a restarted daemon re-adopts them (recovery/), and results wait in the
+// outbox until the hub acknowledges them. Mediations run in mediator.ts.
+import { mkdir, rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { jobAcceptanceTypes, pondDomain } from "../protocol/eip712.ts";
-import {
-  HUB_PROTOCOL_VERSION,
-  type OfferMessage,
-  type ProviderPricing,
-  type ProviderResources,
-  type ResultMessage,
-} from "../protocol/hubMessages.ts";
+import { HUB_PROTOCOL_VERSION, type OfferMessage, type ProviderPricing, type ProviderResources } from "../protocol/hubMessages.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient, Welcome } from "./connection/hubClient.ts";
-import type { DockerExecutor, RunResult } from "./executor/docker.ts";
-import { LogForwarder } from "./executor/logForwarder.ts";
+import type { DockerExecutor } from "./executor/docker.ts";
+import { JobRecordFile, type JobRecord } from "./jobRecord.ts";
+import { JobRunner, type RunningJob } from "./jobRunner.ts";
 import { LocalCapacity } from "./localCapacity.ts";
 import { Mediator } from "./mediator.ts";
 import type { ResultOutbox } from "./outbox.ts";
-import { buildResult, unsuccessfulResult } from "./results.ts";
+import type { Adoption } from "./recovery/plan.ts";
 import { truncate } from "./truncate.ts";
+import type { ContainerGuard } from "./watchdog/spawn.ts";
 import { jobWorkDir } from "./workDir.ts";
 
 /** How often a drain looks again for work that has ended (or was started meanwhile). */
 const DRAIN_POLL_MS = 1_000;
+/** The hub's grace until its welcome says otherwise (the hub's own default). */
+const DEFAULT_GRACE_MS = 30_000;
 
-interface ActiveJob {
-  offer: OfferMessage;
-  workDir: string;
-  abort: AbortController;
-  phase: "accepted" | "pulling" | "running" | "finishing";
+interface ActiveJob extends RunningJob {
   done?: Promise<void>;
 }
 
@@ -47,6 +40,7 @@ export interface DaemonOptions {
   hub: HubClient;
   executor: DockerExecutor;
   outbox: ResultOutbox;
+  watchdogs: ContainerGuard;
   log: Logger;
 }
 
@@ -54,7 +48,9 @@ export class ProviderDaemon {
   private readonly jobs = new Map<string, ActiveJob>();
   private readonly capacity: LocalCapacity;
   private readonly mediator: Mediator;
+  private readonly runner: JobRunner;
   private domain = pondDomain(0, zeroAddress);
+  private graceMs = DEFAULT_GRACE_MS;
   private draining = false;
 
   constructor(private readonly options: DaemonOptions) {
@@ -66,9 +62,12 @@ export class ProviderDaemon {
       hub: options.hub,
       executor: options.executor,
       capacity: this.capacity,
+      watchdogs: options.watchdogs,
       log: options.log,
       domain: () => this.domain,
+      graceMs: () => this.graceMs,
     });
+    this.runner = new JobRunner({ ...options, domain: () => this.domain });
     const failed = (what: string, jobId?: string) => (error: unknown) => this.options.log.error({ err: error, ...(jobId ? { job: jobId } : {}) }, `${what} failed`);
     options.hub.on("welcome", (welcome) => void this.onWelcome(welcome).catch(failed("greeting the hub")));
     options.hub.on("message", (message) => {
@@ -98,6 +97,24 @@ export class ProviderDaemon {
   }
 
   /**
+   * What an earlier run of this daemon left (recovery/plan.ts), before the hub
+   * is told what runs here: adopted containers are seen through, accepted jobs
+   * that never started wait for the hub's start or cancel.
+   */
+  carryOn(adopted: readonly Adoption[], awaitingStart: ReadonlyArray<{ record: JobRecord; workDir: string }>): void {
+    for (const { record, workDir, containerId } of adopted) {
+      const job = this.hold(record, workDir, "running");
+      job.done = this.runner.resume(job, containerId).catch((error) => this.options.log.error({ err: error, job: record.offer.job_id }, "seeing an adopted job through failed"));
+      void job.done.finally(() => this.forget(record.offer.job_id));
+    }
+    for (const { record, workDir } of awaitingStart) {
+      // Rewritten without the container that never started (plan.ts dropped it).
+      const job = this.hold(record, workDir, "accepted");
+      job.record.update({}).catch((error: unknown) => this.options.log.warn({ err: error, job: record.offer.job_id }, "could not rewrite the job record"));
+    }
+  }
+
+  /**
    * Stops taking work and waits until nothing is left: jobs (including any the
    * hub starts meanwhile) and mediations. True when idle, false when the timeout passed first.
    */
@@ -118,7 +135,7 @@ export class ProviderDaemon {
   cancelAll(): void {
     for (const [jobId, job] of this.jobs) {
       // Accepted but never started: nothing runs, so there is nothing to stop.
-      if (!job.done) this.forget(jobId);
+      if (!job.done) this.drop(jobId);
       else job.abort.abort();
     }
     this.mediator.cancelAll();
@@ -126,6 +143,7 @@ export class ProviderDaemon {
 
   private async onWelcome(welcome: Welcome): Promise<void> {
     this.domain = pondDomain(welcome.chain_id, welcome.verifying_contract as Address);
+    this.graceMs = welcome.grace_ms ?? DEFAULT_GRACE_MS;
     const { hub, resources, pricing, log, outbox } = this.options;
     // A job that ended while we were away is no longer running, but its result is
     // still to come: report it as running, or the hub would count it lost and requeue it.
@@ -153,20 +171,22 @@ export class ProviderDaemon {
     if (misfit) return decline(misfit);
 
     log.info({ job: offer.job_id, image: offer.spec.image, maxAmountWei: offer.max_amount_wei }, "accepting an offer");
-    this.capacity.hold(offer.job_id, offer.spec.resources, offer.gpu_uuids);
     // From here on capacity is held: any failure must give it back and tell the hub.
     try {
       const workDir = jobWorkDir(this.options.dataDir, offer.job_id);
-      this.jobs.set(offer.job_id, { offer, workDir, abort: new AbortController(), phase: "accepted" });
+      const job = this.hold({ v: 1, offer, accepted_at: Date.now(), grace_ms: this.graceMs }, workDir, "accepted");
+      // On disk before the hub hears yes: a daemon that restarts from here knows the job.
+      await mkdir(workDir, { recursive: true, mode: 0o700 });
+      await job.record.update({});
       const signature = await this.options.account.signTypedData({
         domain: this.domain,
         types: jobAcceptanceTypes,
         primaryType: "JobAcceptance",
         message: { jobId: offer.chain_job_id as Hex, maxAmount: BigInt(offer.max_amount_wei) },
       });
-      if (!hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature })) this.forget(offer.job_id);
+      if (!hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature })) this.drop(offer.job_id);
     } catch (error) {
-      this.forget(offer.job_id);
+      this.drop(offer.job_id);
       log.error({ err: error, job: offer.job_id }, "could not accept the offer");
       decline(`the provider could not accept the job: ${(error as Error).message}`);
     }
@@ -176,14 +196,15 @@ export class ProviderDaemon {
     const job = this.jobs.get(jobId);
     if (!job || job.done) return;
     this.options.log.info({ job: jobId }, "starting the job");
-    job.done = this.run(jobId, job).catch((error) => this.options.log.error({ err: error, job: jobId }, "running the job failed"));
+    job.done = this.runner.run(job).catch((error) => this.options.log.error({ err: error, job: jobId }, "running the job failed"));
+    void job.done.finally(() => this.forget(jobId));
   }
 
   private onCancel(jobId: string, reason: string): void {
     const job = this.jobs.get(jobId);
     if (!job) return;
     this.options.log.info({ job: jobId, reason }, "job canceled by the hub");
-    if (!job.done) this.forget(jobId);
+    if (!job.done) this.drop(jobId);
     else job.abort.abort();
   }
 
@@ -193,58 +214,25 @@ export class ProviderDaemon {
     else this.options.log.warn({ job: jobId, error }, "result refused by the hub");
   }
 
+  private hold(record: JobRecord, workDir: string, phase: ActiveJob["phase"]): ActiveJob {
+    const { offer } = record;
+    this.capacity.hold(offer.job_id, offer.spec.resources, offer.gpu_uuids);
+    const job: ActiveJob = { offer, workDir, record: new JobRecordFile(workDir, record), abort: new AbortController(), phase };
+    this.jobs.set(offer.job_id, job);
+    return job;
+  }
+
+  /** A job that ended here: its capacity is free again. */
   private forget(jobId: string): void {
     this.jobs.delete(jobId);
     this.capacity.release(jobId);
   }
 
-  private async run(jobId: string, job: ActiveJob): Promise<void> {
-    const { hub, executor, log } = this.options;
-    const { workDir } = job;
-    const logs = new LogForwarder({ send: (data) => hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.log", job_id: jobId, data }) });
-    let run: RunResult;
-    try {
-      run = await executor.run(
-        { jobId, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir },
-        {
-          onPhase: (phase, detail) => {
-            job.phase = phase;
-            log.info({ job: jobId, phase, detail }, "job phase");
-            hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: jobId, phase, ...(detail ? { detail: truncate(detail, hubMessageLimits.statusDetail) } : {}) });
-          },
-          onLog: (chunk) => logs.push(chunk),
-        },
-        job.abort.signal,
-      );
-    } catch (error) {
-      run = { outcome: "failed", exitCode: null, error: `the provider could not run the job: ${(error as Error).message}`, pullMs: 0, runMs: 0, outputsDir: join(workDir, "outputs") };
-    }
-    job.phase = "finishing";
-    logs.flush();
-    try {
-      const result = await this.resultOf(job.offer, run);
-      try {
-        await this.options.outbox.add(result);
-      } catch (error) {
-        // Still sent: the hub may take it now; only a restart before its ack would lose it.
-        log.error({ err: error, job: jobId }, "could not save the result in the outbox; sending it anyway");
-      }
-      hub.send(result);
-      log.info({ job: jobId, outcome: result.outcome }, "job finished");
-    } finally {
-      this.forget(jobId);
-      await rm(workDir, { recursive: true, force: true });
-    }
-  }
-
-  private async resultOf(offer: OfferMessage, run: RunResult): Promise<ResultMessage> {
-    const { api, account, maxOutputBytes, log } = this.options;
-    try {
-      return await buildResult({ api, account, domain: this.domain, maxOutputBytes }, offer, run);
-    } catch (error) {
-      log.error({ err: error, job: offer.job_id }, "could not build the result");
-      return unsuccessfulResult(offer.job_id, "failed", `the provider could not report the result: ${(error as Error).message}`, run);
-    }
+  /** A job that never started (canceled, or its accept failed): forgotten, and its folder removed. */
+  private drop(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    this.forget(jobId);
+    if (job) void rm(job.workDir, { recursive: true, force: true }).catch((error: unknown) => this.options.log.warn({ err: error, job: jobId }, "could not remove the job's folder"));
   }
 }
 

@@ -11,7 +11,14 @@ import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
 import { KeyFileError, loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { createLogger } from "./log.ts";
 import { ResultOutbox } from "./outbox.ts";
+import { heartbeatFileIn, startHeartbeat } from "./heartbeat.ts";
+import { probeOutputFilesystem } from "./executor/outputVolume.ts";
+import { recoverLeftovers } from "./recovery/recover.ts";
 import { detectResources } from "./resources/detect.ts";
+import { Watchdogs } from "./watchdog/spawn.ts";
+
+/** Past a job's deadline the daemon stops it (SIGTERM, grace, SIGKILL); its watchdog waits that long and a little more. */
+const WATCHDOG_BACKSTOP_MS = STOP_GRACE_S * 1000 + 10_000;
 
 const program = new Command("pond-provider")
   .description("Run Pond's provider daemon: take GPU jobs from the network and run them in Docker")
@@ -42,22 +49,32 @@ async function prepare(flags: Record<string, unknown>) {
     ...(config.maxCpus !== undefined ? { maxCpus: config.maxCpus } : {}),
     ...(config.maxMemoryMb !== undefined ? { maxMemoryMb: config.maxMemoryMb } : {}),
   });
-  return { config, log, docker, account, detection };
+  // Tried for real: a size-limited /outputs needs root, a loop device and mkfs.ext4.
+  const outputs = await probeOutputFilesystem(config.dataDir);
+  return { config, log, docker, account, detection, outputs };
 }
 
 program.action(async (flags: Record<string, unknown>) => {
-  const { config, log, docker, account, detection } = await prepare(flags);
+  const { config, log, docker, account, detection, outputs } = await prepare(flags);
   for (const note of detection.docker.problems) log.error(note);
   if (!detection.docker.reachable) process.exit(2);
   for (const note of detection.notes) log.warn(note);
   console.log(`provider address: ${account.address}`);
   log.info({ address: account.address, engine: detection.docker.engine, resources: detection.resources }, "starting");
 
-  const executor = new DockerExecutor(docker, log, { pullPolicy: config.pull, provider: account.address.toLowerCase(), maxOutputBytes: config.maxOutputBytes });
-  const removed = await executor.cleanupLeftovers();
-  if (removed > 0) log.warn({ removed }, "removed containers left by an earlier run");
+  // First, so watchdogs of containers an earlier run left see this daemon is back.
+  const heartbeatFile = heartbeatFileIn(config.dataDir);
+  const heartbeat = await startHeartbeat(heartbeatFile, (error) => log.warn({ err: error }, "could not renew the heartbeat file"));
+  if (outputs.reason) log.warn(outputs.reason);
+  const executor = new DockerExecutor(docker, log, {
+    pullPolicy: config.pull,
+    provider: account.address.toLowerCase(),
+    maxOutputBytes: config.maxOutputBytes,
+    outputVolume: outputs.kind,
+  });
   const outbox = new ResultOutbox(join(config.dataDir, "outbox.json"), log);
   await outbox.load();
+  const recovered = await recoverLeftovers({ executor, jobsRoot: join(config.dataDir, "jobs"), outbox, log });
   const hub = new HubClient({ api: config.api, account, log });
   const daemon = new ProviderDaemon({
     api: config.api,
@@ -69,8 +86,10 @@ program.action(async (flags: Record<string, unknown>) => {
     hub,
     executor,
     outbox,
+    watchdogs: new Watchdogs(heartbeatFile, WATCHDOG_BACKSTOP_MS, log),
     log,
   });
+  daemon.carryOn(recovered.adopt, recovered.awaitStart);
   hub.start();
 
   let signals = 0;
@@ -88,12 +107,13 @@ program.action(async (flags: Record<string, unknown>) => {
       // Long enough for a stop (SIGTERM, grace, SIGKILL) and the canceled results to go out.
       if (!(await daemon.drain(STOP_GRACE_S * 1000 + 5_000))) log.error({ jobs: daemon.activeJobs }, "jobs did not stop in time");
     }
-    // A backstop: no container of this provider outlives the daemon.
-    const removed = await executor.cleanupLeftovers().catch((error: unknown) => {
+    // A backstop: no container of this provider outlives a daemon that shut down on purpose.
+    const removed = await executor.removeAll().catch((error: unknown) => {
       log.error({ err: error }, "could not remove this provider's containers");
       return 0;
     });
     if (removed > 0) log.warn({ removed }, "removed containers still running at shutdown");
+    heartbeat.stop();
     hub.stop();
     process.exit(0);
   };
@@ -105,12 +125,13 @@ program
   .command("doctor")
   .description("check Docker, GPUs and configuration, and say what to fix")
   .action(async () => {
-    const { account, detection } = await prepare(program.opts());
+    const { account, detection, outputs } = await prepare(program.opts());
     console.log(`provider address: ${account.address}`);
     console.log(`docker: ${detection.docker.reachable ? detection.docker.engine : "unreachable"}`);
     console.log(`cpus: ${detection.resources.cpus}, memory: ${detection.resources.memory_mb} MiB, free disk: ${detection.resources.disk_free_mb} MiB`);
     for (const gpu of detection.resources.gpus) console.log(`gpu ${gpu.index}: ${gpu.model} (${gpu.vram_mb} MiB, ${gpu.uuid}, driver ${gpu.driver ?? "?"})`);
-    for (const line of [...detection.docker.problems, ...detection.notes]) console.log(`! ${line}`);
+    console.log(`outputs: ${outputs.kind === "filesystem" ? "a size-limited filesystem per job (writes past the cap get ENOSPC)" : "a plain folder, watched"}`);
+    for (const line of [...detection.docker.problems, ...detection.notes, ...(outputs.reason ? [outputs.reason] : [])]) console.log(`! ${line}`);
     process.exit(detection.docker.reachable ? 0 : 2);
   });
 

@@ -13,6 +13,7 @@ import type { HubClient } from "./connection/hubClient.ts";
 import type { DockerExecutor } from "./executor/docker.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import type { LocalCapacity } from "./localCapacity.ts";
+import type { ContainerGuard } from "./watchdog/spawn.ts";
 import { jobWorkDir } from "./workDir.ts";
 
 /** How long a mediation waits for free capacity before giving up (the challenge then voids). */
@@ -26,7 +27,10 @@ export interface MediatorOptions {
   hub: HubClient;
   executor: DockerExecutor;
   capacity: LocalCapacity;
+  watchdogs: ContainerGuard;
   log: Logger;
+  /** The hub's grace of the current connection: the re-run's watchdog stops it once the daemon is gone longer. */
+  graceMs(): number;
   /** The EIP-712 domain of the current connection. */
   domain(): TypedDataDomain;
 }
@@ -71,9 +75,17 @@ export class Mediator {
     if (!gpus) return;
     const key = `mediation:${message.job_id}`;
     capacity.hold(key, message.spec.resources, gpus);
+    // Known from the moment it exists, so it is removed even if the run throws.
+    let containerId: string | undefined;
     try {
       log.info({ job: message.job_id }, "mediating: re-running a challenged job");
-      const run = await executor.run({ jobId: message.job_id, spec: message.spec, gpuUuids: gpus, workDir }, { onPhase: () => undefined, onLog: () => undefined }, signal);
+      const guard = (id: string) => {
+        containerId = id;
+        return this.options.watchdogs
+          .guard({ jobId: message.job_id, workDir, containerId: id, graceMs: this.options.graceMs(), timeoutS: message.spec.timeout_s })
+          .catch((error: unknown) => log.error({ err: error, job: message.job_id }, "could not start the re-run's watchdog"));
+      };
+      const run = await executor.run({ jobId: message.job_id, spec: message.spec, gpuUuids: gpus, workDir }, { onPhase: () => undefined, onLog: () => undefined, onContainer: guard }, signal);
       if (run.outcome !== "succeeded") return log.warn({ job: message.job_id, outcome: run.outcome, error: run.error }, "the re-run did not succeed; not signing a verdict");
       const manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: this.options.maxOutputBytes });
       const signature = await this.options.account.signTypedData({
@@ -86,6 +98,7 @@ export class Mediator {
       log.info({ job: message.job_id, resultHash: manifest.result_hash }, "mediation verdict sent");
     } finally {
       capacity.release(key);
+      await executor.dispose(workDir, containerId).catch((error: unknown) => log.error({ err: error, job: message.job_id }, "could not remove the re-run's container"));
       await rm(workDir, { recursive: true, force: true });
     }
   }

@@ -24,7 +24,7 @@ export interface ResultContext {
 type Unsuccessful = Exclude<RunResult["outcome"], "succeeded">;
 
 /** A result that claims nothing: the job did not succeed, and `error` says why (cut to what the hub takes). */
-export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs">): ResultMessage {
+export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs" | "warning">): ResultMessage {
   return {
     v: HUB_PROTOCOL_VERSION,
     type: "job.result",
@@ -36,7 +36,12 @@ export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: 
     amount_wei: "0",
     signature: null,
     ...(run ? { metrics: { pull_ms: run.pullMs, run_ms: run.runMs } } : {}),
+    ...warningOf(run),
   };
+}
+
+function warningOf(run?: Pick<RunResult, "warning">): { warning?: string } {
+  return run?.warning ? { warning: truncate(run.warning, hubMessageLimits.resultWarning) } : {};
 }
 
 /** Uploads outputs and signs the claim for a succeeded job; a failure to do so fails the job, saying why. */
@@ -70,5 +75,6 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
     amount_wei: amount.toString(),
     signature,
     metrics: { pull_ms: run.pullMs, run_ms: run.runMs },
+    ...warningOf(run),
   };
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready to run Pond and its tests, and does nothing when
-# it already is: npm packages, Debian's docker.io, docker-registry, busybox-static
-# and chromium (the dashboard's browser tests), a Docker engine (started without
-# a bridge, so no container can reach any network), the locally built test
-# images, and the dashboard's browser code (dist/web/).
+# it already is: npm packages, Debian's docker.io, docker-registry, busybox-static,
+# e2fsprogs (each job's /outputs filesystem) and chromium (the dashboard's browser
+# tests), a Docker engine (started without a bridge, so no container can reach any
+# network), the locally built test images, and the dashboard's browser code (dist/web/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=.pond
@@ -27,6 +27,8 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || missing+=(busybox-static)
 # A real browser for the dashboard's tests (test/e2e/dashboard/), driven by playwright-core.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# mkfs.ext4: the provider gives each job's /outputs a filesystem of the cap's size.
+[ -x /sbin/mkfs.ext4 ] || [ -x /usr/sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bootstrap: please install ${missing[*]} (e.g. sudo apt-get install -y ${missing[*]}) and run again" >&2

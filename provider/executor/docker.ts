@@ -1,29 +1,30 @@
-// Runs one job in Docker: image (pulled per policy, with progress), a
-// locked-down container (sandbox.ts), demultiplexed logs, a timeout and a
-// cancel that stop then kill, a watch on /outputs that kills a job filling the
-// disk, and an outcome that says what happened. The container is always removed.
-import { chmod, mkdir } from "node:fs/promises";
+// Runs one job in Docker: image (imagePull.ts), a locked-down container
+// (sandbox.ts) with a size-limited /outputs (outputVolume.ts), its output read
+// from Docker's log (containerLogs.ts), a timeout counted from the container's
+// real start and a cancel that stop then kill, a watch on /outputs that kills a
+// job filling it, and a verdict (outcome.ts). A container outlives the run: it
+// is removed by `dispose` once the job's result is safe, so a daemon that dies
+// in between finds it again (`resume`) instead of losing what it did.
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
+import { readContainerLogs } from "./containerLogs.ts";
+import { ensureImage, type PullPolicy } from "./imagePull.ts";
 import { writeInputs } from "./inputs.ts";
-import { watchOutputs } from "./outputWatcher.ts";
-import { PullProgress, type PullEvent } from "./pullProgress.ts";
+import { verdictOf, type Ended, type Outcome } from "./outcome.ts";
+import { describeExcess, folderUsage, watchOutputs } from "./outputWatcher.ts";
+import { outputVolumeOf, prepareOutputs, unmountOutputVolume, volumeUsage, type OutputVolumeKind } from "./outputVolume.ts";
 import { containerOptions, containerUserFor, JOB_LABEL, PROVIDER_LABEL } from "./sandbox.ts";
 
-export type PullPolicy = "missing" | "always" | "never";
-export type Outcome = "succeeded" | "failed" | "timed_out" | "canceled";
+export type { Outcome } from "./outcome.ts";
+export type { PullPolicy } from "./imagePull.ts";
 
 /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
 export const STOP_GRACE_S = 5;
-const PROGRESS_EVERY_MS = 1_000;
-/** The longest a pull may take; the job's own timeout starts only once it runs. */
-const PULL_TIMEOUT_MS = 30 * 60_000;
-/** How often /outputs is measured while the container runs. */
-const OUTPUT_CHECK_MS = 1_000;
+/** Between looks at /outputs when nothing is heard of it; a filesystem's counters are cheap to read. */
+const OUTPUT_CHECK_MS = { filesystem: 200, folder: 1_000 } as const;
 
 export interface RunRequest {
   jobId: string;
@@ -32,18 +33,32 @@ export interface RunRequest {
   workDir: string;
 }
 
+/** A container an earlier daemon started, to be seen through to its end. */
+export interface ResumeRequest extends RunRequest {
+  containerId: string;
+  /** The last log entry forwarded before: output after it is read from Docker's log. */
+  logCursor?: string;
+  pullMs: number;
+}
+
 export interface RunHooks {
   onPhase(phase: "pulling" | "running", detail?: string): void;
-  onLog(chunk: string): void;
+  onLog(chunk: string, cursor?: string): void;
+  /** The container exists and is about to start: record it, guard it. */
+  onContainer?(containerId: string): Promise<void> | void;
 }
 
 export interface RunResult {
   outcome: Outcome;
   exitCode: number | null;
   error: string | null;
+  /** Worth telling though the job succeeded (a process killed for memory). */
+  warning?: string | null;
   pullMs: number;
   runMs: number;
   outputsDir: string;
+  /** The container, left for `dispose`; null when none was made. */
+  containerId?: string | null;
 }
 
 export interface DockerExecutorOptions {
@@ -51,9 +66,15 @@ export interface DockerExecutorOptions {
   provider: string;
   /** Most bytes a job may write to /outputs; past it the container is killed. */
   maxOutputBytes: number;
+  /** A size-limited filesystem for /outputs, or a plain folder (outputVolume.ts probes which). */
+  outputVolume?: OutputVolumeKind;
 }
 
-type Ended = "exited" | "timed_out" | "canceled" | { tooMuchOutput: string };
+export interface OwnContainer {
+  id: string;
+  jobId: string;
+  state: string;
+}
 
 export class DockerExecutor {
   constructor(
@@ -62,28 +83,40 @@ export class DockerExecutor {
     private readonly options: DockerExecutorOptions,
   ) {}
 
-  /** Removes this provider's containers: those an earlier run left (e.g. after a crash), or, at shutdown, any still there. */
-  async cleanupLeftovers(): Promise<number> {
-    const leftovers = await this.docker.listContainers({ all: true, filters: { label: [`${PROVIDER_LABEL}=${this.options.provider}`] } });
-    let removed = 0;
-    for (const info of leftovers) {
-      this.log.warn({ container: info.Id, job: info.Labels[JOB_LABEL] }, "removing a leftover container");
-      try {
-        await this.docker.getContainer(info.Id).remove({ force: true });
-        removed += 1;
-      } catch (error) {
-        // Gone already, or being removed by the run that owned it: nothing left to do.
-        const status = (error as { statusCode?: number }).statusCode;
-        if (status !== 404 && status !== 409) throw error;
-      }
+  /** This provider's containers, as Docker has them now (an earlier run's included). */
+  async ownContainers(): Promise<OwnContainer[]> {
+    const found = await this.docker.listContainers({ all: true, filters: { label: [`${PROVIDER_LABEL}=${this.options.provider}`] } });
+    return found.map((info) => ({ id: info.Id, jobId: info.Labels[JOB_LABEL] ?? "", state: info.State }));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true });
+    } catch (error) {
+      // Gone already, or being removed by the run that owned it: nothing left to do.
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw error;
     }
-    return removed;
+  }
+
+  /** Removes every container of this provider (at shutdown, once the drain is over). */
+  async removeAll(): Promise<number> {
+    const own = await this.ownContainers();
+    for (const container of own) {
+      this.log.warn({ container: container.id, job: container.jobId }, "removing a container still there");
+      await this.removeContainer(container.id);
+    }
+    return own.length;
+  }
+
+  /** The job's result is safe: its container and its /outputs volume go. */
+  async dispose(workDir: string, containerId: string | null | undefined): Promise<void> {
+    if (containerId) await this.removeContainer(containerId);
+    await unmountOutputVolume(workDir);
   }
 
   async run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
-    const log = this.log.child({ job: request.jobId });
     const outputsDir = join(request.workDir, "outputs");
-    const inputsDir = join(request.workDir, "inputs");
     const pullStarted = Date.now();
     const result = (outcome: Outcome, error: string | null, extra: Partial<RunResult> = {}): RunResult => ({
       outcome,
@@ -92,139 +125,97 @@ export class DockerExecutor {
       pullMs: Date.now() - pullStarted,
       runMs: 0,
       outputsDir,
+      containerId: null,
       ...extra,
     });
 
     try {
-      await this.ensureImage(request.spec.image, hooks, signal);
+      await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal);
     } catch (error) {
       if (signal.aborted) return result("canceled", "canceled while the image was being pulled");
       return result("failed", `could not get image ${request.spec.image}: ${(error as Error).message}`);
     }
     if (signal.aborted) return result("canceled", "canceled before the container started");
 
-    await writeInputs(inputsDir, request.spec.inputs ?? []);
-    await mkdir(outputsDir, { recursive: true });
-    // The container runs as nobody; it must be able to write its outputs.
-    await chmod(outputsDir, 0o777);
-
+    await writeInputs(join(request.workDir, "inputs"), request.spec.inputs ?? []);
+    const volume = await this.prepareOutputs(request);
     const container = await this.docker.createContainer(
       containerOptions({
         jobId: request.jobId,
         provider: this.options.provider,
         spec: request.spec,
         gpuUuids: request.gpuUuids,
-        inputsDir,
+        inputsDir: join(request.workDir, "inputs"),
         outputsDir,
         user: containerUserFor(process.getuid?.(), process.getgid?.()),
       }),
     );
     const pullMs = Date.now() - pullStarted;
+    await hooks.onContainer?.(container.id);
     try {
-      const logs = await this.attachLogs(container, hooks);
-      try {
-        await container.start();
-      } catch (error) {
-        return result("failed", `the container could not start: ${dockerMessage(error)}`, { pullMs });
-      }
-      const runStarted = Date.now();
-      hooks.onPhase("running");
-      log.info("container started");
-
-      const ended = await this.waitOrStop(container, request.spec.timeout_s * 1000, signal, outputsDir);
-      await Promise.race([logs.ended, new Promise((resolve) => setTimeout(resolve, 2_000))]);
-      const runMs = Date.now() - runStarted;
-      const state = (await container.inspect()).State;
-      const exitCode = typeof state.ExitCode === "number" ? state.ExitCode : null;
-      const extra = { pullMs, runMs, exitCode };
-      if (ended === "canceled") return result("canceled", "canceled while running", extra);
-      if (typeof ended === "object") return result("failed", `${ended.tooMuchOutput} and was stopped`, extra);
-      if (ended === "timed_out") return result("timed_out", `the job ran past its timeout of ${request.spec.timeout_s} s and was stopped`, extra);
-      if (state.OOMKilled) return result("failed", `the container ran out of memory (limit ${request.spec.resources.memory_mb} MiB) and was killed`, extra);
-      if (exitCode !== 0) return result("failed", `the container exited with code ${exitCode}`, extra);
-      return result("succeeded", null, extra);
-    } finally {
-      await container.remove({ force: true }).catch((error: unknown) => log.error({ err: error }, "could not remove the container"));
-    }
-  }
-
-  private async ensureImage(image: string, hooks: RunHooks, jobSignal: AbortSignal): Promise<void> {
-    const present = await this.docker
-      .getImage(image)
-      .inspect()
-      .then(() => true)
-      .catch(() => false);
-    if (this.options.pullPolicy === "never" || (this.options.pullPolicy === "missing" && present)) {
-      if (!present) throw new Error("the image is not on this host and the pull policy is 'never'");
-      return;
-    }
-    hooks.onPhase("pulling", `pulling ${image}`);
-    const progress = new PullProgress();
-    let lastReport = 0;
-    const deadline = AbortSignal.timeout(PULL_TIMEOUT_MS);
-    const signal = AbortSignal.any([jobSignal, deadline]);
-    const why = () => (deadline.aborted ? new Error(`the pull did not finish within ${PULL_TIMEOUT_MS / 60_000} minutes`) : new Error("the pull was canceled"));
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.docker.pull(image, { abortSignal: signal });
+      await container.start();
     } catch (error) {
-      throw signal.aborted ? why() : error;
+      return result("failed", `the container could not start: ${dockerMessage(error)}`, { pullMs, containerId: container.id });
     }
-    await new Promise<void>((resolve, reject) => {
-      let failed: Error | undefined;
-      // An aborted request may just end the stream, which followProgress reports as success.
-      const onAbort = () => reject(why());
-      signal.addEventListener("abort", onAbort, { once: true });
-      if (signal.aborted) onAbort();
-      this.docker.modem.followProgress(
-        stream,
-        (error: Error | null) => {
-          signal.removeEventListener("abort", onAbort);
-          if (signal.aborted) return reject(why());
-          const reason = error ?? failed;
-          return reason ? reject(reason) : resolve();
-        },
-        // Docker reports a failed pull (unknown tag, denied, disk full) as an event in a 200 stream.
-        (event: PullEvent & { error?: string; errorDetail?: { message?: string } }) => {
-          if (event.error || event.errorDetail) {
-            failed ??= new Error(event.errorDetail?.message ?? event.error ?? "the registry reported an error");
-            return;
-          }
-          progress.update(event);
-          const now = Date.now();
-          if (now - lastReport >= PROGRESS_EVERY_MS) {
-            lastReport = now;
-            hooks.onPhase("pulling", progress.describe(image));
-          }
-        },
-      );
-    });
+    hooks.onPhase("running");
+    this.log.info({ job: request.jobId }, "container started");
+    return this.supervise(container, request, volume, undefined, hooks, signal, pullMs);
   }
 
-  /** Attaches before start, so not a line is lost; `ended` resolves when the streams end. */
-  private async attachLogs(container: Docker.Container, hooks: RunHooks): Promise<{ ended: Promise<void> }> {
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    const out = new PassThrough();
-    this.docker.modem.demuxStream(stream, out, out);
-    out.setEncoding("utf8");
-    out.on("data", (chunk: string) => hooks.onLog(chunk));
-    // Wrapped in an object: an async function returning a bare promise would wait for it.
-    const ended = new Promise<void>((resolve) => {
-      stream.on("end", resolve);
-      stream.on("close", resolve);
-      stream.on("error", resolve);
-    });
-    return { ended };
+  /** Sees a container an earlier daemon started through to its end, reading its output on from `logCursor`. */
+  async resume(request: ResumeRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
+    const container = this.docker.getContainer(request.containerId);
+    const volume = await outputVolumeOf(request.workDir);
+    return this.supervise(container, request, volume, request.logCursor, hooks, signal, request.pullMs);
   }
 
-  private async waitOrStop(container: Docker.Container, timeoutMs: number, signal: AbortSignal, outputsDir: string): Promise<Ended> {
+  /** The volume the settings ask for; a mount that fails falls back to a watched folder, and says so. */
+  private async prepareOutputs(request: RunRequest): Promise<OutputVolumeKind> {
+    const kind = this.options.outputVolume ?? "folder";
+    try {
+      await prepareOutputs(request.workDir, this.options.maxOutputBytes, kind);
+      return kind;
+    } catch (error) {
+      if (kind === "folder") throw error;
+      this.log.warn({ err: error, job: request.jobId }, "could not mount a size-limited /outputs; watching a plain folder instead");
+      await prepareOutputs(request.workDir, this.options.maxOutputBytes, "folder");
+      return "folder";
+    }
+  }
+
+  private async supervise(
+    container: Docker.Container,
+    request: RunRequest,
+    volume: OutputVolumeKind,
+    logCursor: string | undefined,
+    hooks: RunHooks,
+    signal: AbortSignal,
+    pullMs: number,
+  ): Promise<RunResult> {
+    const outputsDir = join(request.workDir, "outputs");
+    const limits = { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: this.options.maxOutputBytes };
+    const logs = await readContainerLogs(container, logCursor, (entry) => hooks.onLog(entry.text, entry.cursor));
+    // From the container's own start, so a re-adopted job gets no more time than it had.
+    const startedAt = Date.parse((await container.inspect()).State.StartedAt);
+    const ended = await this.waitOrStop(container, startedAt + request.spec.timeout_s * 1000 - Date.now(), signal, outputsDir, volume);
+    await logs.finish();
+    const state = (await container.inspect()).State;
+    const finishedAt = Date.parse(state.FinishedAt);
+    const runMs = Number.isFinite(finishedAt) && finishedAt >= startedAt ? finishedAt - startedAt : Date.now() - startedAt;
+    const exitCode = typeof state.ExitCode === "number" ? state.ExitCode : null;
+    const excess = ended === "exited" ? describeExcess(await folderUsage(outputsDir, limits), limits) : undefined;
+    const verdict = verdictOf(ended, { exitCode, oomKilled: state.OOMKilled === true }, request.spec, excess);
+    return { ...verdict, exitCode, pullMs, runMs, outputsDir, containerId: container.id };
+  }
+
+  private async waitOrStop(container: Docker.Container, timeoutMs: number, signal: AbortSignal, outputsDir: string, volume: OutputVolumeKind): Promise<Ended> {
     let stopping: Exclude<Ended, "exited"> | undefined;
     const stop = (why: "timed_out" | "canceled") => {
       if (stopping) return;
       stopping = why;
       container.stop({ t: STOP_GRACE_S }).catch(() => container.kill().catch(() => undefined));
     };
-    const timer = setTimeout(() => stop("timed_out"), timeoutMs);
+    const timer = setTimeout(() => stop("timed_out"), Math.max(0, timeoutMs));
     const onAbort = () => stop("canceled");
     signal.addEventListener("abort", onAbort, { once: true });
     if (signal.aborted) onAbort();
@@ -237,7 +228,11 @@ export class DockerExecutor {
         stopping = { tooMuchOutput: reason };
         container.kill().catch(() => container.stop({ t: 0 }).catch(() => undefined));
       },
-      { intervalMs: OUTPUT_CHECK_MS, onError: (error) => this.log.warn({ err: error, outputsDir }, "could not measure /outputs") },
+      {
+        intervalMs: OUTPUT_CHECK_MS[volume],
+        ...(volume === "filesystem" ? { measure: () => volumeUsage(outputsDir) } : {}),
+        onError: (error) => this.log.warn({ err: error, outputsDir }, "could not measure /outputs"),
+      },
     );
     try {
       await container.wait();

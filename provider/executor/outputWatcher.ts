@@ -1,6 +1,9 @@
-// /outputs is a bind mount on the provider's own disk, so a job could fill it
-// long before its size is checked at the end. This measures the folder while
-// the container runs and says when it has grown past the limits.
+// /outputs is a bind mount on the provider's disk (or a filesystem of the cap's
+// size, outputVolume.ts), so a job could fill it long before its size is
+// checked at the end. This measures it while the container runs, at once when
+// the folder changes (fs.watch) and every interval besides, and says when it
+// has grown past the limits.
+import { watch, type FSWatcher } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { OutputLimits } from "./outputs.ts";
@@ -63,39 +66,75 @@ export interface OutputWatch {
   stop(): void;
 }
 
+export interface WatchOptions {
+  /** How it is measured; the folder's walk by default. */
+  measure?: () => Promise<FolderUsage>;
+  /** Between looks when nothing is heard of the folder. */
+  intervalMs?: number;
+  /** Least time between two looks, however often the folder changes. */
+  minGapMs?: number;
+  onError?: (error: unknown) => void;
+}
+
 /**
- * Measures `dir` every `intervalMs` (one measurement at a time) and calls
- * `onExceeded` once, with the reason, when it is past the limits.
+ * Measures `dir` when it changes and every `intervalMs` (one measurement at a
+ * time), and calls `onExceeded` once, with the reason, when it is past the limits.
  */
-export function watchOutputs(
-  dir: string,
-  limits: OutputLimits,
-  onExceeded: (reason: string) => void,
-  options: { intervalMs?: number; onError?: (error: unknown) => void } = {},
-): OutputWatch {
+export function watchOutputs(dir: string, limits: OutputLimits, onExceeded: (reason: string) => void, options: WatchOptions = {}): OutputWatch {
   const intervalMs = options.intervalMs ?? 1_000;
+  const minGapMs = options.minGapMs ?? 50;
+  const measure = options.measure ?? (() => folderUsage(dir, limits));
   let stopped = false;
+  let measuring = false;
+  let again = false;
   let timer: NodeJS.Timeout | undefined;
-  const measure = async () => {
+  let dueAt = Infinity;
+  // A throttle, not a debounce: a folder that changes all the time is still looked at.
+  const schedule = (delayMs: number) => {
+    if (stopped || Date.now() + delayMs >= dueAt) return;
+    clearTimeout(timer);
+    dueAt = Date.now() + delayMs;
+    timer = setTimeout(() => {
+      dueAt = Infinity;
+      void look();
+    }, delayMs);
+  };
+  const look = async () => {
+    measuring = true;
     try {
-      const reason = describeExcess(await folderUsage(dir, limits), limits);
+      const reason = describeExcess(await measure(), limits);
       if (reason && !stopped) {
-        stopped = true;
+        stop();
         onExceeded(reason);
         return;
       }
     } catch (error) {
       options.onError?.(error);
+    } finally {
+      measuring = false;
     }
-    if (!stopped) timer = setTimeout(() => void measure(), intervalMs);
+    const changedMeanwhile = again;
+    again = false;
+    schedule(changedMeanwhile ? minGapMs : intervalMs);
   };
-  timer = setTimeout(() => void measure(), intervalMs);
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dir, { recursive: true, persistent: false }, () => {
+      if (measuring) again = true;
+      else schedule(minGapMs);
+    });
+    // Out of inotify watches, or the folder went away: the interval still looks.
+    watcher.on("error", (error) => options.onError?.(error));
+  } catch (error) {
+    options.onError?.(error);
+  }
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+    watcher?.close();
   };
+  schedule(intervalMs);
+  return { stop };
 }
 
 function isGone(error: unknown): boolean {

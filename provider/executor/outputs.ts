@@ -16,6 +16,11 @@ export class OutputsError extends Error {
   override name = "OutputsError";
 }
 
+/** A job picks its file names: quoted JSON-style, so a newline or a quote in one cannot forge a line of the error. */
+function quotedOutput(path: string): string {
+  return JSON.stringify(`/outputs/${path}`);
+}
+
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -27,7 +32,7 @@ async function walk(root: string, dir: string, found: string[], limits: OutputLi
     const full = join(dir, entry.name);
     if (entry.isDirectory()) await walk(root, full, found, limits);
     else if (entry.isFile()) found.push(full);
-    else throw new OutputsError(`/outputs/${relative(root, full)} is not a regular file (links and devices are not outputs)`);
+    else throw new OutputsError(`${quotedOutput(relative(root, full))} is not a regular file (links and devices are not outputs)`);
     if (found.length > limits.maxFiles) throw new OutputsError(`the job wrote more than ${limits.maxFiles} files to /outputs`);
   }
 }
@@ -39,7 +44,7 @@ export async function manifestOf(outputsDir: string, limits: OutputLimits): Prom
   let total = 0;
   for (const full of paths) {
     const path = relative(outputsDir, full).split(sep).join("/");
-    if (!RelativePath.safeParse(path).success) throw new OutputsError(`/outputs/${path} has a name outputs may not have (letters, digits, . _ - and / only)`);
+    if (!RelativePath.safeParse(path).success) throw new OutputsError(`${quotedOutput(path)} has a name outputs may not have (letters, digits, . _ - and / only)`);
     const { size } = await lstat(full);
     total += size;
     if (total > limits.maxTotalBytes) throw new OutputsError(`the job wrote more than ${limits.maxTotalBytes} bytes to /outputs`);

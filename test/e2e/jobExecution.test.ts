@@ -152,6 +152,29 @@ describe("a job on a real provider and Docker engine", () => {
     expect(done.error).toMatch(/could not get image 127\.0\.0\.1:9\/pond\/missing:1/);
   });
 
+  it("keeps every job's last line in its logs: four at once, twelve lines a second apart", async () => {
+    const twelveLines = job('i=0; while [ $i -lt 12 ]; do echo "line $i"; i=$((i+1)); sleep 1; done');
+    const created = await Promise.all(Array.from({ length: 4 }, () => client.createJob(twelveLines)));
+    const done = await Promise.all(created.map((j) => client.waitForJob(j.id, { timeoutMs: 120_000 })));
+    for (const finished of done) {
+      expect(finished.status, finished.error ?? "").toBe("succeeded");
+      const lines = (finished.logs ?? "").split("\n").filter((line) => line.length > 0);
+      expect(lines, finished.id).toEqual(Array.from({ length: 12 }, (_, i) => `line ${i}`));
+    }
+  });
+
+  it("a job whose child is killed for memory but which exits 0 succeeds, keeps its outputs, and says so", async () => {
+    const created = await client.createJob(
+      job("head -c 300m /dev/zero | tail > /dev/null; echo survived; echo ok > /outputs/ok.txt", { resources: { gpus: 0, cpus: 0.5, memory_mb: 64 } }),
+    );
+    const done = await client.waitForJob(created.id, { timeoutMs: 60_000 });
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.exit_code).toBe(0);
+    expect(done.status_detail).toMatch(/a process in the job was killed: the container ran out of memory \(limit 64 MiB\)/);
+    expect(done.logs).toMatch(/\[pond: a process in the job was killed/);
+    expect(new TextDecoder().decode(await client.downloadOutput(done.id, "ok.txt"))).toBe("ok\n");
+  });
+
   it("streams logs live as server-sent events", async () => {
     const created = await client.createJob(job("for i in 1 2 3; do echo line-$i; sleep 0.3; done"));
     const seen: string[] = [];

@@ -2,6 +2,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { leftoverVolumes, unmountOutputVolume } from "../../provider/executor/outputVolume.ts";
+import { removeContainersOf } from "./docker.ts";
 import { spawnProcess, type Spawned } from "./processes.ts";
 
 export interface ProviderProcess {
@@ -11,6 +13,7 @@ export interface ProviderProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again with the same key and data (a restart). */
   restart(): Promise<ProviderProcess>;
+  /** Kills it and clears all it left: containers, mounted output volumes, its data dir. */
   remove(): Promise<void>;
 }
 
@@ -30,6 +33,9 @@ export async function startProvider(api: string, flags: string[] = [], dataDir?:
     restart: () => startProvider(api, flags, dir),
     remove: async () => {
       await handle.stop("SIGKILL");
+      await removeContainersOf(address);
+      // A killed daemon leaves its jobs' /outputs mounted: rm cannot remove a mount point.
+      for (const workDir of await leftoverVolumes(join(dir, "jobs"), new Set())) await unmountOutputVolume(workDir);
       await rm(dir, { recursive: true, force: true });
     },
   };

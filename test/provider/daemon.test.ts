@@ -1,7 +1,7 @@
 // The daemon's decisions, against a stand-in hub and executor: what it tells
 // the hub, what it holds, and how it shuts down. Docker runs in test/e2e.
 import { EventEmitter } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -10,9 +10,12 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OfferMessage, ProviderMessage, ResultMessage } from "../../protocol/hubMessages.ts";
 import type { HubClient, HubClientEvents } from "../../provider/connection/hubClient.ts";
-import type { DockerExecutor, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
+import type { DockerExecutor, ResumeRequest, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
+import type { GuardRequest } from "../../provider/watchdog/spawn.ts";
 import { ProviderDaemon } from "../../provider/daemon.ts";
+import { readJobRecord } from "../../provider/jobRecord.ts";
 import { ResultOutbox } from "../../provider/outbox.ts";
+import { jobWorkDir } from "../../provider/workDir.ts";
 import { eventually } from "../helpers/eventually.ts";
 
 class StandInHub extends EventEmitter<HubClientEvents> {
@@ -26,16 +29,32 @@ class StandInHub extends EventEmitter<HubClientEvents> {
   }
 }
 
-/** Runs nothing: each run waits until the test ends it, or until it is aborted. */
+/** Runs nothing: each run (fresh or resumed) waits until the test ends it, or until it is aborted. */
 class StandInExecutor {
-  readonly runs: Array<{ request: RunRequest; signal: AbortSignal; end(outcome: RunResult["outcome"], error?: string): void }> = [];
-  run(request: RunRequest, _hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
+  readonly runs: Array<{ request: RunRequest | ResumeRequest; signal: AbortSignal; end(outcome: RunResult["outcome"], error?: string): void }> = [];
+  readonly disposed: Array<{ workDir: string; containerId: string | null | undefined }> = [];
+  run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
+    if (!("resumed" in request)) void hooks.onContainer?.("c-fresh");
     return new Promise((resolve) => {
       const end = (outcome: RunResult["outcome"], error = `the job ${outcome}`) =>
-        resolve({ outcome, exitCode: outcome === "failed" ? 1 : null, error: outcome === "succeeded" ? null : error, pullMs: 0, runMs: 10, outputsDir: join(request.workDir, "outputs") });
+        resolve({ outcome, exitCode: outcome === "failed" ? 1 : null, error: outcome === "succeeded" ? null : error, pullMs: 0, runMs: 10, outputsDir: join(request.workDir, "outputs"), containerId: "resumed" in request ? null : "c-fresh" });
       signal.addEventListener("abort", () => end("canceled"), { once: true });
       this.runs.push({ request, signal, end });
     });
+  }
+  resume(request: ResumeRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
+    return this.run({ ...request, resumed: true } as RunRequest, hooks, signal).then((result) => ({ ...result, containerId: request.containerId }));
+  }
+  async dispose(workDir: string, containerId: string | null | undefined): Promise<void> {
+    this.disposed.push({ workDir, containerId });
+  }
+}
+
+/** Records what it was asked to guard; starts no process. */
+class StandInWatchdogs {
+  readonly guarded: GuardRequest[] = [];
+  async guard(request: GuardRequest): Promise<void> {
+    this.guarded.push(request);
   }
 }
 
@@ -57,12 +76,14 @@ const offer = (jobId: string, overrides: Partial<OfferMessage> = {}): OfferMessa
 let dir: string;
 let hub: StandInHub;
 let executor: StandInExecutor;
+let watchdogs: StandInWatchdogs;
 let logs: Array<{ msg: string; level: number }>;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "pond-daemon-"));
   hub = new StandInHub();
   executor = new StandInExecutor();
+  watchdogs = new StandInWatchdogs();
   logs = [];
 });
 afterEach(async () => {
@@ -81,11 +102,22 @@ function daemonWith(outbox: ResultOutbox): ProviderDaemon {
     hub: hub as unknown as HubClient,
     executor: executor as unknown as DockerExecutor,
     outbox,
+    watchdogs,
     log,
   });
 }
 
-const welcome = () => hub.emit("welcome", { v: 1, type: "welcome", address: zeroAddress, chain_id: 31337, verifying_contract: zeroAddress, heartbeat_ms: 1000 });
+const welcome = () => hub.emit("welcome", { v: 1, type: "welcome", address: zeroAddress, chain_id: 31337, verifying_contract: zeroAddress, heartbeat_ms: 1000, grace_ms: 12_000 });
+const silentOutbox = () => new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" }));
+
+/** A job folder as an earlier daemon left it: its record, and (if it ran) its container's id. */
+async function leftBehind(jobId: string, containerId?: string) {
+  const workDir = jobWorkDir(dir, jobId);
+  await mkdir(workDir, { recursive: true });
+  const record = { v: 1 as const, offer: offer(jobId), accepted_at: Date.now() - 5_000, grace_ms: 7_000, ...(containerId ? { container_id: containerId } : {}) };
+  await writeFile(join(workDir, "job.json"), JSON.stringify(record));
+  return { record, workDir };
+}
 
 async function accepted(jobId: string): Promise<void> {
   hub.emit("message", offer(jobId));
@@ -103,6 +135,68 @@ describe("reconnecting", () => {
     expect(advertise!.running.sort()).toEqual(["job_done", "job_live"]);
     expect(hub.of("job.result").map((r) => r.job_id)).toEqual(["job_done"]);
     expect(daemon.activeJobs).toEqual(["job_live"]);
+  });
+});
+
+describe("a restart", () => {
+  it("writes what a restart needs into the job's folder before it accepts, with the hub's grace", async () => {
+    daemonWith(silentOutbox());
+    welcome();
+    await accepted("job_1");
+    const read = await readJobRecord(jobWorkDir(dir, "job_1"));
+    expect(read).toMatchObject({ ok: true, record: { offer: { job_id: "job_1", chain_job_id: offer("job_1").chain_job_id }, grace_ms: 12_000 } });
+  });
+
+  it("records the container and has it guarded with the hub's grace and the job's timeout", async () => {
+    daemonWith(silentOutbox());
+    welcome();
+    await accepted("job_1");
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_1" });
+    await eventually(async () => watchdogs.guarded.length === 1);
+    expect(watchdogs.guarded[0]).toMatchObject({ jobId: "job_1", containerId: "c-fresh", graceMs: 12_000, timeoutS: 60 });
+    await eventually(async () => {
+      const read = await readJobRecord(jobWorkDir(dir, "job_1"));
+      return read.ok && read.record.container_id === "c-fresh";
+    });
+  });
+
+  it("carries on with a container an earlier run left: reported running, guarded, seen through, then removed", async () => {
+    const left = await leftBehind("job_old", "c-old");
+    const daemon = daemonWith(silentOutbox());
+    daemon.carryOn([{ ...left, containerId: "c-old" }], []);
+    welcome();
+    const [advertise] = await eventually(async () => hub.of("advertise").length > 0 && hub.of("advertise"));
+    expect(advertise!.running).toEqual(["job_old"]);
+    expect(hub.of("job.status")).toEqual([expect.objectContaining({ job_id: "job_old", phase: "running" })]);
+    await eventually(async () => executor.runs.length === 1);
+    expect(executor.runs[0]!.request).toMatchObject({ jobId: "job_old", containerId: "c-old" });
+    expect(watchdogs.guarded).toEqual([expect.objectContaining({ containerId: "c-old", graceMs: 7_000 })]);
+    executor.runs[0]!.end("failed");
+    await eventually(async () => hub.of("job.result").length === 1);
+    await eventually(async () => daemon.activeJobs.length === 0);
+    expect(executor.disposed).toEqual([{ workDir: left.workDir, containerId: "c-old" }]);
+    await expect(access(left.workDir)).rejects.toThrow();
+  });
+
+  it("keeps an accepted job that never started until the hub starts it", async () => {
+    const left = await leftBehind("job_waiting");
+    const daemon = daemonWith(silentOutbox());
+    daemon.carryOn([], [left]);
+    welcome();
+    const [advertise] = await eventually(async () => hub.of("advertise").length > 0 && hub.of("advertise"));
+    expect(advertise!.running).toEqual(["job_waiting"]);
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_waiting" });
+    await eventually(async () => executor.runs.length === 1);
+    expect(executor.runs[0]!.request).not.toHaveProperty("containerId");
+  });
+
+  it("drops an accepted job the hub cancels before it starts, folder and all", async () => {
+    const left = await leftBehind("job_gone");
+    const daemon = daemonWith(silentOutbox());
+    daemon.carryOn([], [left]);
+    hub.emit("message", { v: 1, type: "job.cancel", job_id: "job_gone", reason: "the job is no longer assigned to you" });
+    expect(daemon.activeJobs).toEqual([]);
+    await eventually(async () => access(left.workDir).then(() => false, () => true), { what: "the folder to go" });
   });
 });
 

@@ -21,6 +21,7 @@ export interface TestProvider {
   ws: WebSocket;
   /** The EIP-712 domain the hub's welcome named: what acceptances and results are signed under. */
   domain: ReturnType<typeof pondDomain>;
+  welcome: Extract<HubMessage, { type: "welcome" }>;
   messages: HubMessage[];
   send(message: unknown): void;
   next<T extends HubMessage["type"]>(type: T, timeoutMs?: number): Promise<Extract<HubMessage, { type: T }>>;
@@ -85,6 +86,7 @@ export async function connectProvider(options: {
     address: account.address.toLowerCase(),
     ws,
     domain,
+    welcome,
     messages,
     send,
     next: take,

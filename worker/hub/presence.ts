@@ -8,7 +8,7 @@ import { alarmNoLaterThan, type HubState } from "./hubState.ts";
 import { jobsHeldBy } from "./jobReads.ts";
 import { publishCapacity, withdrawProvider } from "./matchmakers.ts";
 import { onDecline } from "./offers.ts";
-import { decideLostJob } from "./providerLoss.ts";
+import { decideLostJob, type LossCause } from "./providerLoss.ts";
 import { reconcileRunning } from "./reconcile.ts";
 import { AUTH_TIMEOUT_MS, HEARTBEAT_MS } from "./signIn.ts";
 import { attachmentOf, authedSockets, send } from "./sockets.ts";
@@ -21,7 +21,7 @@ type Advertise = Extract<ProviderMessage, { type: "advertise" }>;
 export async function onAdvertise(state: HubState, ws: WebSocket, address: Address, message: Advertise): Promise<void> {
   state.store.advertise(address, message.resources, message.pricing);
   const { lost, cancel, start } = reconcileRunning(await jobsHeldBy(state.jobContext().db, address), message.running);
-  for (const job of lost) await settleLostJob(state, job.id, job.attempt, address);
+  for (const job of lost) await settleLostJob(state, job.id, job.attempt, address, "restarted");
   for (const jobId of cancel) {
     if (state.store.reservation(jobId)?.address === address) state.store.release(jobId);
     send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
@@ -77,13 +77,13 @@ export function nextAlarmAt(state: HubState): number | undefined {
 
 /** Gone past the grace period: its jobs are requeued or failed, its record dropped. */
 async function onProviderLost(state: HubState, address: Address, disconnectedBy: number): Promise<void> {
-  for (const job of await jobsHeldBy(state.jobContext().db, address)) await settleLostJob(state, job.id, job.attempt, address);
+  for (const job of await jobsHeldBy(state.jobContext().db, address)) await settleLostJob(state, job.id, job.attempt, address, "gone");
   state.store.forget(address, disconnectedBy);
 }
 
-async function settleLostJob(state: HubState, jobId: string, attempt: number, address: Address): Promise<void> {
+async function settleLostJob(state: HubState, jobId: string, attempt: number, address: Address, cause: LossCause): Promise<void> {
   const { maxJobAttempts, providerGraceMs } = state.config.matching;
-  const decision = decideLostJob({ attempt }, address, maxJobAttempts, providerGraceMs);
+  const decision = decideLostJob({ attempt }, address, maxJobAttempts, providerGraceMs, cause);
   state.store.release(jobId);
   const ctx = state.jobContext();
   if (decision.action === "requeue") await transitionIfStill(ctx, jobId, "queued", { statusDetail: decision.detail }, "hub", { provider: address });

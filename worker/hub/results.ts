@@ -40,7 +40,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   if (isTerminal(job.status as JobStatus)) return finished(job.status);
 
   let to: JobStatus = result.outcome;
-  const patch: TransitionPatch = { exitCode: result.exit_code, error: result.error };
+  // A warning (e.g. a process killed for memory in a job that exited 0) is the job's last word.
+  const patch: TransitionPatch = { exitCode: result.exit_code, error: result.error, ...(result.warning ? { statusDetail: result.warning } : {}) };
   let refusal: string | undefined;
   if (result.outcome === "succeeded") {
     const check = await checkSucceededResult(

@@ -49,6 +49,7 @@ export async function authenticate(state: HubState, ws: WebSocket, attachment: S
     chain_id: Number(domain.chainId),
     verifying_contract: domain.verifyingContract as Address,
     heartbeat_ms: HEARTBEAT_MS,
+    grace_ms: state.config.matching.providerGraceMs,
   });
   await alarmNoLaterThan(state, Date.now() + HEARTBEAT_MS);
 }

@@ -27,6 +27,7 @@ export class JobRoom extends DurableObject<Env> {
   private state: RoomState | undefined;
   private readonly waiters = new Set<(status: JobStatus) => void>();
   private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  private persisting: Promise<void> = Promise.resolve();
 
   private async load(): Promise<RoomState> {
     this.state ??= (await this.ctx.storage.get<RoomState>("state")) ?? { tail: "", logSeq: 0, persistedSeq: 0, lastLogsEventAt: 0 };
@@ -84,17 +85,30 @@ export class JobRoom extends DurableObject<Env> {
     await this.persistTail();
   }
 
-  /** Copies the tail into the job row, and announces new output at most every few seconds. */
-  private async persistTail(): Promise<void> {
+  /**
+   * Copies the tail into the job row, and announces new output at most every few seconds.
+   * Copies run one at a time, each writing what it read before its own D1 call: a chunk
+   * that arrives during a write is not marked saved, and an older copy never lands last.
+   */
+  private persistTail(): Promise<void> {
+    const run = this.persisting.then(() => this.copyTail());
+    this.persisting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async copyTail(): Promise<void> {
     const state = await this.load();
     if (!state.jobId || state.persistedSeq === state.logSeq) return;
+    const { tail, logSeq } = state;
     const ctx = jobContextFor(this.env);
-    const [row] = await ctx.db.update(jobs).set({ logsTail: state.tail }).where(eq(jobs.id, state.jobId)).returning();
-    state.persistedSeq = state.logSeq;
+    const [row] = await ctx.db.update(jobs).set({ logsTail: tail }).where(eq(jobs.id, state.jobId)).returning();
+    state.persistedSeq = logSeq;
     const now = Date.now();
     const announce = row && !isTerminal(row.status as JobStatus) && now - state.lastLogsEventAt >= LOGS_EVENT_EVERY_MS;
     if (announce) state.lastLogsEventAt = now;
     await this.save();
+    // Output that came in during the write is copied on the next alarm.
+    if (state.logSeq !== logSeq && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PERSIST_EVERY_MS);
     if (announce) {
       await dispatchJobEvent(ctx, row, "job.logs");
     }

@@ -54,4 +54,17 @@ describe("watchOutputs", () => {
       watch.stop();
     }
   });
+
+  it("looks as soon as the folder changes, not only at the interval", async () => {
+    let reported!: (reason: string) => void;
+    const exceeded = new Promise<string>((resolve) => (reported = resolve));
+    // An interval no test waits for: only the change can trigger the look.
+    const watch = watchOutputs(tempDir(), { maxFiles: 100, maxTotalBytes: 1024 }, (reason) => reported(reason), { intervalMs: 3_600_000 });
+    try {
+      await writeFile(join(tempDir(), "big"), Buffer.alloc(4096));
+      expect(await exceeded).toBe("the job wrote more than 1024 bytes to /outputs");
+    } finally {
+      watch.stop();
+    }
+  });
 });

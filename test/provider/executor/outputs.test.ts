@@ -42,4 +42,16 @@ describe("manifestOf", () => {
     await writeFile(join(tempDir(), "bad name!.txt"), "x");
     await expect(manifestOf(tempDir(), limits)).rejects.toThrow(/name outputs may not have/);
   });
+
+  it("quotes a refused name, so a newline in it cannot break the error onto a new line", async () => {
+    await writeFile(join(tempDir(), "evil\nname"), "x");
+    const refused = manifestOf(tempDir(), limits);
+    await expect(refused).rejects.toThrow('"/outputs/evil\\nname" has a name outputs may not have');
+    await expect(refused).rejects.toThrow(/^[^\n]*$/);
+  });
+
+  it("quotes the name of a link it refuses", async () => {
+    await symlink("/etc/passwd", join(tempDir(), "link\nname"));
+    await expect(manifestOf(tempDir(), limits)).rejects.toThrow('"/outputs/link\\nname" is not a regular file');
+  });
 });

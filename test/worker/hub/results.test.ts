@@ -78,6 +78,22 @@ describe("results", () => {
     provider.close();
   });
 
+  it("puts a succeeded result's warning into the job's status_detail", async () => {
+    const { key, provider, offer } = await assignedJob();
+    const warning = "a process in the job was killed: the container ran out of memory (limit 512 MiB); the job exited 0, so it succeeded";
+    provider.send({ ...(await signedResult(provider, offer, [])), warning });
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
+    expect(job).toMatchObject({ status: "succeeded", status_detail: warning });
+    provider.close();
+  });
+
+  it("welcomes a provider with the hub's grace period, so its watchdogs know when to stop its containers", async () => {
+    const provider = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
+    expect(provider.welcome.grace_ms).toBe(getConfig(env).matching.providerGraceMs);
+    provider.close();
+  });
+
   it("serves an output as the manifest names it, even after other bytes were uploaded under its path", async () => {
     const { key, provider, offer } = await assignedJob();
     const named = await upload(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("the real weights"));

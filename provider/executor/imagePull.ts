@@ -1,0 +1,64 @@
+// Gets a job's image per the pull policy, reporting progress while it pulls:
+// a failed pull (unknown tag, denied, disk full) comes as an event inside a
+// 200 stream, and an aborted one may simply end the stream; both are failures.
+import type Docker from "dockerode";
+import { PullProgress, type PullEvent } from "./pullProgress.ts";
+
+export type PullPolicy = "missing" | "always" | "never";
+
+const PROGRESS_EVERY_MS = 1_000;
+/** The longest a pull may take; the job's own timeout starts only once it runs. */
+const PULL_TIMEOUT_MS = 30 * 60_000;
+
+export async function ensureImage(docker: Docker, image: string, policy: PullPolicy, onPhase: (phase: "pulling", detail: string) => void, jobSignal: AbortSignal): Promise<void> {
+  const present = await docker
+    .getImage(image)
+    .inspect()
+    .then(() => true)
+    .catch(() => false);
+  if (policy === "never" || (policy === "missing" && present)) {
+    if (!present) throw new Error("the image is not on this host and the pull policy is 'never'");
+    return;
+  }
+  onPhase("pulling", `pulling ${image}`);
+  const progress = new PullProgress();
+  let lastReport = 0;
+  const deadline = AbortSignal.timeout(PULL_TIMEOUT_MS);
+  const signal = AbortSignal.any([jobSignal, deadline]);
+  const why = () => (deadline.aborted ? new Error(`the pull did not finish within ${PULL_TIMEOUT_MS / 60_000} minutes`) : new Error("the pull was canceled"));
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.pull(image, { abortSignal: signal });
+  } catch (error) {
+    throw signal.aborted ? why() : error;
+  }
+  await new Promise<void>((resolve, reject) => {
+    let failed: Error | undefined;
+    // An aborted request may just end the stream, which followProgress reports as success.
+    const onAbort = () => reject(why());
+    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) return reject(why());
+        const reason = error ?? failed;
+        return reason ? reject(reason) : resolve();
+      },
+      // Docker reports a failed pull (unknown tag, denied, disk full) as an event in a 200 stream.
+      (event: PullEvent & { error?: string; errorDetail?: { message?: string } }) => {
+        if (event.error || event.errorDetail) {
+          failed ??= new Error(event.errorDetail?.message ?? event.error ?? "the registry reported an error");
+          return;
+        }
+        progress.update(event);
+        const now = Date.now();
+        if (now - lastReport >= PROGRESS_EVERY_MS) {
+          lastReport = now;
+          onPhase("pulling", progress.describe(image));
+        }
+      },
+    );
+  });
+}

@@ -1,0 +1,73 @@
+// What the daemon needs to finish a job after a restart, kept in the job's
+// folder (`job.json`, beside inputs/ and outputs/, out of the container's
+// reach): the offer it accepted, the grace it was told, its container, and how
+// far its output was forwarded. Written at accept and as the job goes on,
+// each time whole (a temporary file renamed), one write after another.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { OfferMessage } from "../protocol/hubMessages.ts";
+
+const RECORD_FILE = "job.json";
+
+export const JobRecord = z.object({
+  v: z.literal(1),
+  offer: OfferMessage,
+  accepted_at: z.int(),
+  /** How long the hub waits for a provider that went away (its welcome's grace). */
+  grace_ms: z.int().positive(),
+  /** Set once the container exists: a job without one never ran. */
+  container_id: z.string().min(1).optional(),
+  pull_ms: z.number().min(0).optional(),
+  /** The last log entry sent whole (Docker's timestamp), and how many bytes went out by then. */
+  log: z.object({ cursor: z.string(), forwarded_bytes: z.int().min(0) }).optional(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+
+/** The record in `workDir`, or why there is none that can be used. */
+export async function readJobRecord(workDir: string): Promise<{ ok: true; record: JobRecord } | { ok: false; why: string }> {
+  let text: string;
+  try {
+    text = await readFile(join(workDir, RECORD_FILE), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { ok: false, why: "no job record" };
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, why: "the job record is not JSON" };
+  }
+  const parsed = JobRecord.safeParse(json);
+  if (!parsed.success) return { ok: false, why: `the job record is not valid: ${parsed.error.issues[0]?.message ?? "unknown"}` };
+  return { ok: true, record: parsed.data };
+}
+
+/** One job's record on disk; updates are applied in order, each written whole. */
+export class JobRecordFile {
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly workDir: string,
+    private record: JobRecord,
+  ) {}
+
+  get current(): JobRecord {
+    return this.record;
+  }
+
+  update(patch: Partial<Omit<JobRecord, "v" | "offer">>): Promise<void> {
+    this.record = { ...this.record, ...patch };
+    const snapshot = this.record;
+    const file = join(this.workDir, RECORD_FILE);
+    // Each write carries everything, so one that failed does not stop the next.
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        await writeFile(`${file}.tmp`, JSON.stringify(snapshot), { mode: 0o600 });
+        await rename(`${file}.tmp`, file);
+      });
+    return this.writing;
+  }
+}

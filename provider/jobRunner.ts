@@ -1,0 +1,149 @@
+// Runs one accepted job to its reported result: a fresh run, or a container an
+// earlier daemon left (re-adopted at start). Its output goes to the hub with
+// the cursor of what went out kept in the job's record; its container gets a
+// watchdog; the result goes to the outbox before the container and the job's
+// folder are removed (and those before the hub hears it), so a crash at any
+// point leaves either a container to adopt or a result to resend.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { TypedDataDomain } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
+import { hubMessageLimits } from "../protocol/limits.ts";
+import type { HubClient } from "./connection/hubClient.ts";
+import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
+import { LogForwarder } from "./executor/logForwarder.ts";
+import type { JobRecordFile } from "./jobRecord.ts";
+import type { ResultOutbox } from "./outbox.ts";
+import { buildResult, unsuccessfulResult } from "./results.ts";
+import { truncate } from "./truncate.ts";
+import type { ContainerGuard } from "./watchdog/spawn.ts";
+
+export interface RunningJob {
+  offer: OfferMessage;
+  workDir: string;
+  record: JobRecordFile;
+  abort: AbortController;
+  phase: "accepted" | "pulling" | "running" | "finishing";
+  containerId?: string;
+}
+
+export interface JobRunnerDeps {
+  api: string;
+  account: PrivateKeyAccount;
+  maxOutputBytes: number;
+  hub: HubClient;
+  executor: DockerExecutor;
+  outbox: ResultOutbox;
+  watchdogs: ContainerGuard;
+  log: Logger;
+  /** The EIP-712 domain of the current connection. */
+  domain(): TypedDataDomain;
+}
+
+export class JobRunner {
+  constructor(private readonly deps: JobRunnerDeps) {}
+
+  /** A fresh run: pull, create, start, wait. */
+  async run(job: RunningJob): Promise<void> {
+    await this.see(job, (hooks) => this.deps.executor.run({ jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir }, hooks, job.abort.signal));
+  }
+
+  /** A container an earlier daemon started: guarded again, its output read on from the record's cursor. */
+  async resume(job: RunningJob, containerId: string): Promise<void> {
+    job.containerId = containerId;
+    const { record } = job;
+    await this.guard(job, containerId);
+    await this.see(job, (hooks) =>
+      this.deps.executor.resume(
+        {
+          jobId: job.offer.job_id,
+          spec: job.offer.spec,
+          gpuUuids: job.offer.gpu_uuids,
+          workDir: job.workDir,
+          containerId,
+          pullMs: record.current.pull_ms ?? 0,
+          ...(record.current.log ? { logCursor: record.current.log.cursor } : {}),
+        },
+        hooks,
+        job.abort.signal,
+      ),
+    );
+  }
+
+  private async see(job: RunningJob, execute: (hooks: RunHooks) => Promise<RunResult>): Promise<void> {
+    const { hub, log } = this.deps;
+    const jobId = job.offer.job_id;
+    const saveRecord = (what: string) => (error: unknown) => log.warn({ err: error, job: jobId }, `could not save ${what} in the job record`);
+    const logs = new LogForwarder({
+      send: (data) => hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.log", job_id: jobId, data }),
+      onForwarded: (cursor, forwardedBytes) => void job.record.update({ log: { cursor, forwarded_bytes: forwardedBytes } }).catch(saveRecord("the log cursor")),
+      alreadyForwarded: job.record.current.log?.forwarded_bytes ?? 0,
+    });
+    const started = Date.now();
+    let run: RunResult;
+    try {
+      run = await execute({
+        onPhase: (phase, detail) => {
+          job.phase = phase;
+          log.info({ job: jobId, phase, detail }, "job phase");
+          hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: jobId, phase, ...(detail ? { detail: truncate(detail, hubMessageLimits.statusDetail) } : {}) });
+        },
+        onLog: (chunk, cursor) => logs.push(chunk, cursor),
+        onContainer: async (containerId) => {
+          job.containerId = containerId;
+          await job.record.update({ container_id: containerId, pull_ms: Date.now() - started }).catch(saveRecord("the container"));
+          await this.guard(job, containerId);
+        },
+      });
+    } catch (error) {
+      run = { outcome: "failed", exitCode: null, error: `the provider could not run the job: ${(error as Error).message}`, pullMs: 0, runMs: 0, outputsDir: join(job.workDir, "outputs") };
+    }
+    job.phase = "finishing";
+    if (run.warning) {
+      log.warn({ job: jobId, warning: run.warning }, "job warning");
+      logs.push(`\n[pond: ${run.warning}]\n`);
+    }
+    logs.finish();
+    const result = await this.resultOf(job.offer, run);
+    try {
+      await this.deps.outbox.add(result);
+    } catch (error) {
+      // Still sent: the hub may take it now; only a restart before its ack would lose it.
+      log.error({ err: error, job: jobId }, "could not save the result in the outbox; sending it anyway");
+    }
+    // Safe in the outbox, so the container can go; gone before the hub hears the job ended.
+    await this.discard(job, run.containerId ?? job.containerId);
+    hub.send(result);
+    log.info({ job: jobId, outcome: result.outcome }, "job finished");
+  }
+
+  /** The job is over for this daemon: its container, its output volume and its folder go. */
+  async discard(job: Pick<RunningJob, "offer" | "workDir">, containerId: string | null | undefined): Promise<void> {
+    try {
+      await this.deps.executor.dispose(job.workDir, containerId);
+    } catch (error) {
+      this.deps.log.error({ err: error, job: job.offer.job_id }, "could not remove the job's container or output volume");
+    }
+    await rm(job.workDir, { recursive: true, force: true });
+  }
+
+  private async guard(job: RunningJob, containerId: string): Promise<void> {
+    const graceMs = job.record.current.grace_ms;
+    await this.deps.watchdogs
+      .guard({ jobId: job.offer.job_id, workDir: job.workDir, containerId, graceMs, timeoutS: job.offer.spec.timeout_s })
+      .catch((error: unknown) => this.deps.log.error({ err: error, job: job.offer.job_id }, "could not start the container's watchdog"));
+  }
+
+  private async resultOf(offer: OfferMessage, run: RunResult): Promise<ResultMessage> {
+    const { api, account, maxOutputBytes, log } = this.deps;
+    try {
+      return await buildResult({ api, account, domain: this.deps.domain(), maxOutputBytes }, offer, run);
+    } catch (error) {
+      log.error({ err: error, job: offer.job_id }, "could not build the result");
+      return unsuccessfulResult(offer.job_id, "failed", `the provider could not report the result: ${(error as Error).message}`, run);
+    }
+  }
+}
+
