@@ -1,6 +1,8 @@
 // Idempotency-Key on POST (draft-ietf-httpapi-idempotency-key-header): the same
 // key and body get the first response again; the same key with another body is
 // refused (422); a request still running under the key answers 409. Keys live 24 h.
+// A response holding a secret is never stored as it is: its route names a body
+// without the secret for replays (`replayBody`), so a secret is shown once.
 import { and, eq, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { idempotencyKeys } from "../db/schema.ts";
@@ -59,7 +61,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     .set({
       state: "done",
       responseStatus: c.res.status,
-      responseBody: await c.res.clone().text(),
+      responseBody: c.get("replayBody") ?? (await c.res.clone().text()),
       responseContentType: c.res.headers.get("content-type"),
     })
     .where(where);
