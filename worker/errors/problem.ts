@@ -48,6 +48,8 @@ export const unsupportedMediaType = () =>
   new ApiError(415, "unsupported-media-type", "Unsupported media type", "send the body as application/json");
 export const unprocessable = (detail: string, errors?: FieldError[]) =>
   new ApiError(422, "validation-failed", "Validation failed", detail, errors);
+export const tooManyRequests = (detail: string, retryAfterS: number) =>
+  new ApiError(429, "too-many-requests", "Too many requests", detail, undefined, { "retry-after": String(retryAfterS) });
 export const unavailable = (detail: string) => new ApiError(503, "unavailable", "Service unavailable", detail);
 
 export function problemResponse(problem: Problem, headers?: Record<string, string>): Response {
