@@ -34,6 +34,27 @@ export class ApiError extends Error {
   }
 }
 
+/** An ApiError as plain data: a Durable Object's RPC keeps only an Error's message, so a refusal crosses it as a value. */
+export interface ApiErrorData {
+  status: number;
+  slug: string;
+  title: string;
+  detail: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+}
+
+export const apiErrorData = (error: ApiError): ApiErrorData => ({
+  status: error.status,
+  slug: error.slug,
+  title: error.title,
+  detail: error.message,
+  ...(error.errors ? { errors: error.errors } : {}),
+  ...(error.headers ? { headers: error.headers } : {}),
+});
+
+export const apiErrorFromData = (data: ApiErrorData) => new ApiError(data.status, data.slug, data.title, data.detail, data.errors, data.headers);
+
 export const badRequest = (detail: string) => new ApiError(400, "bad-request", "Bad request", detail);
 export const unauthorized = (detail: string) =>
   new ApiError(401, "unauthorized", "Unauthorized", detail, undefined, { "www-authenticate": 'Bearer realm="pond"' });
