@@ -33,8 +33,15 @@ export async function startTcpProxy(targetPort: number | (() => number)): Promis
       socket.on("error", () => socket.destroy());
     }
     client.pipe(upstream);
-    // Every chunk waits the same time, so they still arrive in order.
-    upstream.on("data", (chunk: Buffer) => (delayMs > 0 ? setTimeout(() => client.write(chunk), delayMs) : client.write(chunk)));
+    // Every chunk waits the same time, so they still arrive in order; undelayed, the client's pace holds the server back.
+    upstream.on("data", (chunk: Buffer) => {
+      if (delayMs > 0) {
+        setTimeout(() => client.write(chunk), delayMs);
+      } else if (!client.write(chunk)) {
+        upstream.pause();
+        client.once("drain", () => upstream.resume());
+      }
+    });
     upstream.on("end", () => (delayMs > 0 ? setTimeout(() => client.end(), delayMs) : client.end()));
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
