@@ -1,7 +1,7 @@
 // How the CLI reports a failure: one line, `pond: <what went wrong>`, that says
 // what to do next, and an exit code that says what kind of failure it was; the
 // stack only with POND_DEBUG set, for reporting a bug.
-import { BaseError, ContractFunctionRevertedError, decodeErrorResult, HttpRequestError, type Hex } from "viem";
+import { BaseError, ContractFunctionExecutionError, ContractFunctionRevertedError, decodeErrorResult, HttpRequestError, type AbiParameter, type Hex } from "viem";
 import { pondMarketAbi } from "../contracts/generated/pondMarket.ts";
 import { KeyFileError } from "../keys/keyFile.ts";
 import { PondApiError } from "../sdk/index.ts";
@@ -30,9 +30,9 @@ export function describeCliError(error: unknown): string {
     return `${error.message}${fields}`;
   }
   if (error instanceof BaseError) {
-    // A revert names the market's error, not its selector.
-    const name = revertName(error);
-    if (name) return `the market contract refused the transaction: ${name}`;
+    // A revert names the market's error and its arguments, not its selector.
+    const refusal = marketRefusalOf(error);
+    if (refusal) return refusal;
     // viem's message carries docs links and request dumps; its shortMessage is the sentence.
     return error.details && !error.shortMessage.includes(error.details) ? `${error.shortMessage} (${error.details})` : error.shortMessage;
   }
@@ -66,17 +66,34 @@ export function exitCodeOf(error: unknown): ExitCode {
   return exitCodes.internal;
 }
 
-/** The market error a call or transaction reverted with, decoded from the ABI. */
-function revertName(error: BaseError): string | undefined {
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) return reverted.data.errorName;
+/**
+ * The market contract's own error behind a failed call, named from its ABI
+ * (contracts/generated/pondMarket.ts) with its arguments. The node only says
+ * `custom error 0x1b817991`; viem decodes that when it had the ABI, and the
+ * raw revert data is decoded here when it did not.
+ */
+function marketRefusalOf(error: BaseError): string | undefined {
+  const call = error.walk((e) => e instanceof ContractFunctionExecutionError) as ContractFunctionExecutionError | null;
+  const refused = call ? `the market contract refused ${call.functionName}` : "the market contract refused the call";
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+  if (reverted?.data) return `${refused}: ${formatMarketError(reverted.data.errorName, inputsOf(reverted.data.abiItem), reverted.data.args ?? [])}`;
   const data = (error.walk((e) => typeof (e as { data?: unknown }).data === "string" && /^0x[0-9a-f]{8}/i.test((e as { data: string }).data)) as { data?: Hex } | null)?.data;
   if (!data) return undefined;
   try {
-    return decodeErrorResult({ abi: pondMarketAbi, data }).errorName;
+    const decoded = decodeErrorResult({ abi: pondMarketAbi, data });
+    return `${refused}: ${formatMarketError(decoded.errorName, inputsOf(decoded.abiItem), decoded.args ?? [])}`;
   } catch {
+    // Not one of the market's errors: viem's own sentence describes it.
     return undefined;
   }
+}
+
+const inputsOf = (item: object): readonly AbiParameter[] => ("inputs" in item ? (item.inputs as readonly AbiParameter[]) : []);
+
+/** `InsufficientFreeBalance(available: 0, requested: 5)`. */
+function formatMarketError(name: string, inputs: readonly AbiParameter[], args: readonly unknown[]): string {
+  const parts = inputs.map((input, i) => `${input.name || `arg${i}`}: ${String(args[i])}`);
+  return `${name}(${parts.join(", ")})`;
 }
 
 export function reportCliError(error: unknown, options: { debug: boolean; json: boolean }): ExitCode {

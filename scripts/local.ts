@@ -19,6 +19,7 @@ import { spawnProcess, type Spawned } from "../test/helpers/processes.ts";
 import { deployPondMarket } from "./deploy.ts";
 import { startRegistry } from "./localRegistry.ts";
 import { publishShippedTemplates } from "./localTemplates.ts";
+import { wranglerVarArgs } from "./wranglerEnvFile.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -121,7 +122,8 @@ async function main(): Promise<void> {
     CONFIRMATIONS: "0",
   };
   const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist];
-  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  // SECRETS_KEY, RELAYER_PRIVATE_KEY and RPC_URL go in .pond/worker.env (0600), not on the command line `ps` shows.
+  args.push(...(await wranglerVarArgs(vars, join(state, "worker.env"))));
   const worker = spawnProcess("node_modules/.bin/wrangler", args, { cwd: root, env: wranglerEnv, name: "wrangler dev" });
   children.push(worker);
   pipeOutput("worker", worker);

@@ -10,6 +10,7 @@ import { jobContextFor } from "./wiring/jobContext.ts";
 
 export { ChainIndexer } from "./objects/ChainIndexer.ts";
 export { ChainRelayer } from "./objects/ChainRelayer.ts";
+export { CreatorAdmission } from "./objects/CreatorAdmission.ts";
 export { JobRoom } from "./objects/JobRoom.ts";
 export { Matchmaker } from "./objects/Matchmaker.ts";
 export { ProviderHub } from "./objects/ProviderHub.ts";

@@ -197,7 +197,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Get a single-use nonce and the fields of a Sign-In with Ethereum message */
+        /**
+         * Get a single-use nonce and the fields of a Sign-In with Ethereum message
+         * @description Send no body, or `{}`. Each client address may ask for a limited number of nonces a minute; past that the answer is 429 with `Retry-After`.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -205,7 +208,11 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NonceRequest"];
+                };
+            };
             responses: {
                 /** @description Nonce issued */
                 200: {
@@ -214,6 +221,42 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["SiweNonce"];
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed; `errors` names every failing field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; `Retry-After` says when to ask again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1306,7 +1349,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Register a webhook endpoint */
+        /**
+         * Register a webhook endpoint
+         * @description At most 10 endpoints per account. The answer holds the endpoint's signing secret, shown this once: it is stored only sealed, never in the idempotency record. An idempotent replay (the same `Idempotency-Key` and body within 24 h) answers 201 with the same endpoint, `secret: null` and a `secret_note`, and the header `idempotent-replayed: true`; a client that lost the secret deletes the endpoint and creates another.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1639,8 +1685,10 @@ export interface components {
             disabled_reason: string | null;
             events: ("job.queued" | "job.started" | "job.logs" | "job.output" | "job.succeeded" | "job.failed" | "job.canceled" | "job.timed_out" | "job.settled" | "job.challenged" | "job.refunded")[];
             id: string;
-            /** @description whsec_…: shown once */
-            secret: string;
+            /** @description whsec_…: shown once. `null` in an idempotent replay, which never shows it again */
+            secret: string | null;
+            /** @description Only in an idempotent replay: why `secret` is null */
+            secret_note?: string;
             url: string;
         };
         CreateJobRequest: {
@@ -1867,6 +1915,7 @@ export interface components {
                 window_hours: number;
             };
         };
+        NonceRequest: Record<string, never>;
         OnlineProvider: {
             address: string;
             /** @description CPU cores */

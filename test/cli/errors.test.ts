@@ -1,7 +1,12 @@
-import { HttpRequestError, InvalidAddressError } from "viem";
-import { describe, expect, it } from "vitest";
+import { encodeErrorResult, ExecutionRevertedError, HttpRequestError, InvalidAddressError, parseEther, RpcRequestError } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeCliError, UsageError } from "../../cli/errors.ts";
+import { sendMarketTx } from "../../cli/marketTx.ts";
 import { PondApiError } from "../../sdk/index.ts";
+import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
+import type { ChainInfo } from "../../protocol/account.ts";
+import { deployMarket, fundedAccount, startAnvil, type Anvil } from "../helpers/anvil.ts";
 
 describe("describeCliError", () => {
   it("gives a user mistake's message alone", () => {
@@ -24,5 +29,49 @@ describe("describeCliError", () => {
   it("says when the API cannot be reached", () => {
     const error = new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 127.0.0.1:8787") });
     expect(describeCliError(error)).toBe("cannot reach the API (connect ECONNREFUSED 127.0.0.1:8787)");
+  });
+});
+
+// Reverts from a real PondMarket on anvil: the node names only the selector
+// (`custom error 0x1b817991`); the CLI names the market's error and its arguments.
+describe("describeCliError: the market contract's errors", () => {
+  let anvil: Anvil;
+  let wallet: PrivateKeyAccount;
+  let chain: ChainInfo;
+
+  beforeAll(async () => {
+    anvil = await startAnvil();
+    wallet = await fundedAccount(anvil, "cli-errors");
+    const market = await deployMarket(anvil, { deployer: wallet });
+    chain = { settles_on_chain: true, chain: "anvil", chain_id: anvil.chainId, market_address: market } as ChainInfo;
+  });
+  afterAll(() => anvil?.stop());
+
+  it("names the error a withdrawal reverted with, not its selector", async () => {
+    const error = await sendMarketTx(anvil.rpcUrl, wallet, chain, { functionName: "withdraw", amount: 5n }).catch((e: unknown) => e);
+    const line = describeCliError(error);
+    expect(line).toBe("the market contract refused withdraw: InsufficientFreeBalance(available: 0, requested: 5)");
+  });
+
+  it("names the error a challenge reverted with", async () => {
+    const jobId = `0x${"11".repeat(32)}` as const;
+    const error = await sendMarketTx(anvil.rpcUrl, wallet, chain, {
+      functionName: "challenge",
+      jobId,
+      resultHash: `0x${"22".repeat(32)}`,
+      providerSignature: `0x${"33".repeat(64)}1b`,
+      bond: parseEther("0.1"),
+    }).catch((e: unknown) => e);
+    const line = describeCliError(error);
+    expect(line).toBe(`the market contract refused challenge: NotChallengeable(jobId: ${jobId}, status: 0)`);
+    expect(line).not.toMatch(/custom error/);
+  });
+
+  it("decodes raw revert data that reached it undecoded", () => {
+    const data = encodeErrorResult({ abi: pondMarketAbi, errorName: "BondTooSmall", args: [1n, 2n] });
+    const error = new ExecutionRevertedError({
+      cause: new RpcRequestError({ body: {}, url: "http://127.0.0.1:8545", error: { code: 3, message: `execution reverted: custom error ${data.slice(0, 10)}`, data } }),
+    });
+    expect(describeCliError(error)).toBe("the market contract refused the call: BondTooSmall(sent: 1, required: 2)");
   });
 });

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { wranglerVarArgs } from "../../scripts/wranglerEnvFile.ts";
 import { freePort } from "./freePort.ts";
 import { spawnProcess, type Spawned } from "./processes.ts";
 
@@ -39,7 +40,8 @@ export async function startWranglerDev(vars: Record<string, string> = {}, reuse?
   const url = `http://127.0.0.1:${port}`;
   const allVars: Record<string, string> = { SECRETS_KEY: TEST_SECRETS_KEY, PUBLIC_URL: url, ...vars };
   const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist];
-  for (const [name, value] of Object.entries(allVars)) args.push("--var", `${name}:${value}`);
+  // Secrets go in a 0600 file beside the state, not on the command line.
+  args.push(...(await wranglerVarArgs(allVars, join(persist, "secrets.env"))));
   const processHandle = spawnProcess(WRANGLER, args, { env, name: "wrangler dev" });
   await processHandle.waitFor(/Ready on http/, 90_000);
   // Ready means listening; wait until the Worker itself answers.

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { CreatedApiKey, SiweNonce } from "../../protocol/account.ts";
 import { displayPrefix, generateApiKey, hashApiKey } from "../auth/apiKeys.ts";
+import { assertNonceAllowed } from "../auth/nonceLimit.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { issueNonce, verifySignIn, type SiweExpectations } from "../auth/siwe.ts";
 import { chainOf } from "../config/chains.ts";
@@ -21,13 +22,24 @@ const CreateKeyRequest = z
   .strict()
   .openapi("CreateKeyRequest");
 
+// Nothing to send: a body, if any, must be empty JSON, so the route cannot be used to post arbitrary data.
+const NonceRequest = z.object({}).strict().openapi("NonceRequest");
+
 const ApiKeySummary = z.object({ id: z.string(), prefix: z.string(), created_at: z.string(), last_used_at: z.string().nullable() }).openapi("ApiKey");
 
 const nonceRoute = createRoute({
   method: "post",
   path: "/nonce",
   summary: "Get a single-use nonce and the fields of a Sign-In with Ethereum message",
-  responses: { 200: { description: "Nonce issued", content: { "application/json": { schema: SiweNonce } } } },
+  description: "Send no body, or `{}`. Each client address may ask for a limited number of nonces a minute; past that the answer is 429 with `Retry-After`.",
+  request: { body: { required: false, content: { "application/json": { schema: NonceRequest } } } },
+  responses: {
+    200: { description: "Nonce issued", content: { "application/json": { schema: SiweNonce } } },
+    400: problems[400],
+    415: problems[415],
+    422: problems[422],
+    429: problems[429],
+  },
 });
 
 const createKeyRoute = createRoute({
@@ -71,6 +83,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 export const authRoutes = createRouter()
   .openapi(nonceRoute, async (c) => {
+    await assertNonceAllowed(c.env, c.req.header("cf-connecting-ip"));
     const issued = await issueNonce(c.get("db"), expectationsFor(c), c.get("config").siwe.nonceTtlMs);
     return c.json(
       {
@@ -88,7 +101,7 @@ export const authRoutes = createRouter()
   .openapi(createKeyRoute, async (c) => {
     const { message, signature } = c.req.valid("json");
     const db = c.get("db");
-    const address = await verifySignIn(db, expectationsFor(c), message, signature as `0x${string}`);
+    const address = await verifySignIn(db, expectationsFor(c), message, signature as `0x${string}`, c.get("config").siwe.nonceTtlMs);
     const key = generateApiKey();
     const id = randomId("key");
     const now = Date.now();

@@ -24,6 +24,7 @@ export const problems = {
   413: problem("Body over 1 MiB"),
   415: problem("Body is not application/json"),
   422: problem("Validation failed; `errors` names every failing field"),
+  429: problem("Too many requests; `Retry-After` says when to ask again"),
 } as const;
 
 export const bearer = [{ bearerAuth: [] }];

@@ -1,6 +1,6 @@
 // Webhook endpoints of an account, their deliveries, and replays.
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, count, desc, eq, inArray, isNull } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { DEFAULT_ENDPOINT, WebhookDelivery as Delivery, WebhookEndpoint } from "../../protocol/webhookDeliveries.ts";
 import { type WebhookEventType, webhookEventTypes, WebhookEventsFilter } from "../../protocol/webhookEvents.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
@@ -22,7 +22,12 @@ const CreateWebhookRequest = z
   .object({ url: z.url({ protocol: /^https?$/ }).max(2048), events: WebhookEventsFilter.optional() })
   .strict()
   .openapi("CreateWebhookRequest");
-const CreatedEndpoint = WebhookEndpoint.extend({ secret: z.string().openapi({ description: "whsec_…: shown once" }) }).openapi("CreatedWebhookEndpoint");
+const SECRET_SHOWN_ONCE =
+  "the secret is shown only once, in the answer to the request that created the endpoint; if it was lost, delete the endpoint and create a new one";
+const CreatedEndpoint = WebhookEndpoint.extend({
+  secret: z.string().nullable().openapi({ description: "whsec_…: shown once. `null` in an idempotent replay, which never shows it again" }),
+  secret_note: z.string().optional().openapi({ description: "Only in an idempotent replay: why `secret` is null" }),
+}).openapi("CreatedWebhookEndpoint");
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
 const toEndpoint = (row: EndpointRow) => ({
@@ -38,6 +43,10 @@ const createRouteDef = createRoute({
   method: "post",
   path: "/",
   summary: "Register a webhook endpoint",
+  description:
+    "At most 10 endpoints per account. The answer holds the endpoint's signing secret, shown this once: it is stored only sealed, never in the idempotency record. " +
+    "An idempotent replay (the same `Idempotency-Key` and body within 24 h) answers 201 with the same endpoint, `secret: null` and a `secret_note`, and the header `idempotent-replayed: true`; " +
+    "a client that lost the secret deletes the endpoint and creates another.",
   security: bearer,
   request: { body: { required: true, content: { "application/json": { schema: CreateWebhookRequest } } } },
   responses: { 201: jsonContent(CreatedEndpoint, "Endpoint created; its secret is shown only now"), 401: problems[401], 409: problems[409], 422: problems[422] },
@@ -97,9 +106,6 @@ export const webhookRoutes = router
     }
     const db = c.get("db");
     const account = c.get("account");
-    const [{ total } = { total: 0 }] = await db.select({ total: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.account, account));
-    if (total >= MAX_ENDPOINTS_PER_ACCOUNT) throw conflict("too-many-endpoints", `an account may have at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints; delete one first`);
-
     const secret = generateWebhookSecret();
     const row: EndpointRow = {
       id: randomId("wh"),
@@ -111,7 +117,16 @@ export const webhookRoutes = router
       disabledAt: null,
       disabledReason: null,
     };
-    await db.insert(webhookEndpoints).values(row);
+    // The cap is the insert's own condition, one statement: concurrent creates cannot all pass a count read before any wrote.
+    const inserted = await db
+      .insert(webhookEndpoints)
+      .select(
+        sql`SELECT ${row.id}, ${row.account}, ${row.url}, ${JSON.stringify(row.events)}, ${row.secretEnc}, ${row.createdAt}, NULL, NULL
+            WHERE (SELECT ${count()} FROM ${webhookEndpoints} WHERE ${eq(webhookEndpoints.account, account)}) < ${MAX_ENDPOINTS_PER_ACCOUNT}`,
+      )
+      .returning({ id: webhookEndpoints.id });
+    if (inserted.length === 0) throw conflict("too-many-endpoints", `an account may have at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints; delete one first`);
+    c.set("replayBody", JSON.stringify({ ...toEndpoint(row), secret: null, secret_note: SECRET_SHOWN_ONCE }));
     return c.json({ ...toEndpoint(row), secret }, 201);
   })
   .openapi(listRouteDef, async (c) => {

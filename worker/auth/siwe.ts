@@ -14,6 +14,9 @@ export interface SiweExpectations {
   chainId: number;
 }
 
+/** How far ahead of our clock a wallet's clock may be. */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
 export interface IssuedNonce extends SiweExpectations {
   nonce: string;
   issuedAt: number;
@@ -32,16 +35,31 @@ export async function issueNonce(db: Db, expect: SiweExpectations, ttlMs: number
   return { nonce, issuedAt, expiresAt, ...expect };
 }
 
-/** Checks a signed SIWE message and spends its nonce. Returns the signer's address. */
+/**
+ * Checks a signed SIWE message and spends its nonce. Returns the signer's address.
+ * `nonceTtlMs` bounds how old the message may say it is: no nonce it could carry lives longer.
+ */
 export async function verifySignIn(
   db: Db,
   expect: SiweExpectations,
   message: string,
   signature: `0x${string}`,
+  nonceTtlMs: number,
 ): Promise<`0x${string}`> {
   const fields = parseSiweMessage(message);
-  if (!fields.address || !fields.nonce || !fields.domain || !fields.uri || fields.chainId === undefined || fields.version !== "1") {
-    throw unprocessable("the message is not an EIP-4361 sign-in message", [{ path: "message", message: "must be a complete EIP-4361 message" }]);
+  if (!fields.address || !fields.nonce || !fields.domain || !fields.uri || fields.chainId === undefined || fields.version !== "1" || !fields.issuedAt) {
+    throw unprocessable("the message is not an EIP-4361 sign-in message", [{ path: "message", message: "must be a complete EIP-4361 message (with Issued At)" }]);
+  }
+  const issuedAt = fields.issuedAt.getTime();
+  const nowMs = Date.now();
+  if (Number.isNaN(issuedAt)) {
+    throw unprocessable("the message's Issued At is not a valid time", [{ path: "message", message: "Issued At must be an RFC 3339 time" }]);
+  }
+  if (issuedAt > nowMs + MAX_CLOCK_SKEW_MS) {
+    throw unauthorized(`the message's Issued At (${fields.issuedAt.toISOString()}) is in the future: sign a new message with the current time`);
+  }
+  if (issuedAt < nowMs - nonceTtlMs) {
+    throw unauthorized(`the message was issued more than ${Math.round(nonceTtlMs / 1000)} s ago, longer than any nonce lives: ask POST /v1/auth/nonce for a new one`);
   }
   if (fields.domain !== expect.domain) throw unauthorized(`the message is for domain ${fields.domain}, expected ${expect.domain}`);
   if (fields.uri !== expect.uri) throw unauthorized(`the message is for URI ${fields.uri}, expected ${expect.uri}`);

@@ -1,5 +1,6 @@
 // The one place Durable Object stubs come from: which object owns a provider's
-// socket, a job class's queue, a job's room, a relayer key's nonces, the index.
+// socket, a job class's queue, a job's room, a relayer key's nonces, the index,
+// a creator's admissions.
 import type { Config } from "../config/config.ts";
 import { hubName, shardOf, type JobClass } from "./sharding.ts";
 
@@ -29,4 +30,9 @@ export function relayerOf(env: Env, config: Config) {
 /** One indexer, so two readers never race on the cursor. */
 export function indexerOf(env: Env) {
   return env.INDEXER.get(env.INDEXER.idFromName("market"));
+}
+
+/** One admission object per creator, so their paid jobs are admitted against their escrow one at a time. */
+export function admissionOf(env: Env, account: string) {
+  return env.ADMISSION.get(env.ADMISSION.idFromName(account.toLowerCase()));
 }

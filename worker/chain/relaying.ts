@@ -1,6 +1,6 @@
 // Getting intents on chain (docs/architecture.md "Settlement batching"): ready
 // intents are batched per kind, simulated (what would revert is set aside, not
-// the batch), signed, persisted as a transaction, then broadcast; sent
+// the batch; what passes alone but not together waits for the next batch), signed, persisted as a transaction, then broadcast; sent
 // transactions are watched for receipts, rebroadcast after a restart, and
 // replaced with higher fees (same nonce) when stuck. The contract skips jobs
 // already past a step, so even a repeated send never pays twice.
@@ -123,7 +123,15 @@ async function sendReady(r: Relaying): Promise<void> {
     // Intents that failed inside a batch go alone, so one bad job cannot hold the others back;
     // single-job calls always do.
     const batches = singleJobKinds.has(kind) ? ready.map((i) => [i]) : ready[0]!.solo ? [[ready[0]!]] : [ready.filter((i) => !i.solo)];
-    for (const batch of batches) await sendBatch(r, kind, batch);
+    for (const batch of batches) {
+      try {
+        await sendBatch(r, kind, batch);
+      } catch (error) {
+        // One batch the node would not take (an RPC hiccup, a revert found only by estimateGas) waits for the next
+        // tick; the other kinds, the other jobs, go now.
+        console.warn(`relayer: sending ${batch.length} ${kind} intent(s) failed; trying again next tick:`, describe(r, error));
+      }
+    }
   }
 }
 
@@ -133,20 +141,22 @@ async function sendBatch(r: Relaying, kind: IntentKind, batch: StoredIntent[]): 
   let good = batch;
   let data = batchCalldata(kind, good.map((s) => s.intent));
   // Simulate first: a batch reverts as a whole, so find and set aside what would fail.
-  if (!(await simulates(r, to, data))) {
+  if ((await revertOf(r, to, data)) !== undefined) {
     good = [];
     for (const single of batch) {
-      const reason = await revertReason(r, to, batchCalldata(kind, [single.intent]));
-      if (reason === undefined) {
+      const revert = await revertOf(r, to, batchCalldata(kind, [single.intent]));
+      if (revert === undefined) {
         good.push(single);
         continue;
       }
+      const { reason } = revert;
       const verdict = revertVerdict(kind, reason);
       const answer: ChainAnswer = verdict === "ask-chain" ? await askChain(r, single.intent) : verdict;
       if (answer === "wait") continue; // stays pending for a later tick
       if (answer === "done") store.settle(single.id);
       else await r.giveUp(store.fail(single.id, reason), reason);
     }
+    good = await passingTogether(r, to, kind, good);
     if (good.length === 0) return;
     data = batchCalldata(kind, good.map((s) => s.intent));
   }
@@ -175,20 +185,56 @@ async function sendBatch(r: Relaying, kind: IntentKind, batch: StoredIntent[]): 
   }
 }
 
-async function simulates(r: Relaying, to: Hex, data: Hex): Promise<boolean> {
-  return (await revertReason(r, to, data)) === undefined;
+/**
+ * What of `intents` (each of which passes alone) can go in one transaction. Together they can still
+ * revert: one creator's reservations that each fit the escrow but not all at once. The job a revert
+ * names is left out and the rest tried again; a revert that names none of them keeps the longest
+ * prefix that passes (the first intent always does). What is left out stays pending: next tick it
+ * meets the chain as it is once this batch is mined, and then goes, or fails on its own. So one
+ * creator's jobs never hold back everyone else's.
+ */
+async function passingTogether(r: Relaying, to: Hex, kind: IntentKind, intents: StoredIntent[]): Promise<StoredIntent[]> {
+  let together = intents;
+  while (together.length > 1) {
+    const revert = await revertOf(r, to, batchCalldata(kind, together.map((s) => s.intent)));
+    if (revert === undefined) return together;
+    const named = revert.jobId === undefined ? -1 : together.findIndex((s) => s.intent.chainJobId.toLowerCase() === revert.jobId);
+    if (named < 0) return longestPassingPrefix(r, to, kind, together);
+    console.warn(`relayer: ${kind} for ${together[named]!.intent.jobId} passes alone but not with its batch (${revert.reason}); it waits for the next batch`);
+    together = together.filter((_, i) => i !== named);
+  }
+  return together;
 }
 
-/** The error a call reverts with; undefined if it goes through. Throws when the node could not run the call at all. */
-async function revertReason(r: Relaying, to: Hex, data: Hex): Promise<string | undefined> {
+/** Binary search for the longest prefix of `intents` that passes together; `intents[0]` passes alone. */
+async function longestPassingPrefix(r: Relaying, to: Hex, kind: IntentKind, intents: StoredIntent[]): Promise<StoredIntent[]> {
+  let passes = 1;
+  let fails = intents.length;
+  while (fails - passes > 1) {
+    const middle = Math.floor((passes + fails) / 2);
+    if ((await revertOf(r, to, batchCalldata(kind, intents.slice(0, middle).map((s) => s.intent)))) === undefined) passes = middle;
+    else fails = middle;
+  }
+  return intents.slice(0, passes);
+}
+
+interface Revert {
+  /** The contract error's name when the market's ABI knows it, else the node's message. */
+  reason: string;
+  /** The job the error names (the market's errors name it first), lower case. */
+  jobId?: string;
+}
+
+/** What a call reverts with; undefined if it goes through. Throws when the node could not run the call at all. */
+async function revertOf(r: Relaying, to: Hex, data: Hex): Promise<Revert | undefined> {
   try {
     await r.client.call({ account: r.wallet.account.address, to, data });
     return undefined;
   } catch (error) {
-    const reason = describeRevert(error);
+    const revert = describeRevert(error);
     // An RPC outage is no verdict on the intent: the tick fails and the intent waits.
-    if (reason === undefined) throw error;
-    return describe(r, reason);
+    if (revert === undefined) throw error;
+    return { ...revert, reason: describe(r, revert.reason) };
   }
 }
 
@@ -202,19 +248,26 @@ function describe(r: Relaying, error: unknown): string {
   return safeErrorText(error, r.config.chain.rpcUrl);
 }
 
-/** The contract error a call reverted with (its name when the market's ABI knows it); undefined when it did not revert. */
-function describeRevert(error: unknown): string | undefined {
+/** The contract error a call reverted with (its name, and its job, when the market's ABI knows it); undefined when it did not revert. */
+function describeRevert(error: unknown): Revert | undefined {
   if (!(error instanceof BaseError)) return undefined;
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) return reverted.data.errorName;
+  if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) return namedRevert(reverted.data);
   const data = (error.walk((e) => typeof (e as { data?: unknown }).data === "string") as { data?: Hex } | null)?.data;
   if (data) {
     try {
-      return decodeErrorResult({ abi: pondMarketAbi, data }).errorName;
+      return namedRevert(decodeErrorResult({ abi: pondMarketAbi, data }));
     } catch {
       // Not one of the market's errors: a revert all the same.
     }
   }
   const revertedOther = data !== undefined || error.walk((e) => e instanceof ExecutionRevertedError) !== null;
-  return revertedOther ? error.shortMessage : undefined;
+  return revertedOther ? { reason: error.shortMessage } : undefined;
+}
+
+function namedRevert(decoded: { errorName: string; abiItem: object; args?: readonly unknown[] }): Revert {
+  const inputs = "inputs" in decoded.abiItem ? (decoded.abiItem.inputs as ReadonlyArray<{ name?: string; type: string }>) : [];
+  const at = inputs.findIndex((input) => input.name === "jobId" && input.type === "bytes32");
+  const jobId = at >= 0 ? decoded.args?.[at] : undefined;
+  return { reason: decoded.errorName, ...(typeof jobId === "string" ? { jobId: jobId.toLowerCase() } : {}) };
 }

@@ -22,7 +22,11 @@ const ConfigSchema = z.object({
     .string({ error: "SECRETS_KEY is not set: add it with `wrangler secret put SECRETS_KEY` (32 random bytes, base64)" })
     .refine((value) => atob(value).length === 32, "SECRETS_KEY must be 32 bytes, base64-encoded"),
   PUBLIC_URL: z.url().optional(),
-  SIWE_DOMAIN: z.string().min(1).optional(),
+  // An RFC 3986 authority, as EIP-4361 puts it in the message: host, and port if any.
+  SIWE_DOMAIN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s/:?#@[\]]+)(:\d{1,5})?$/, "SIWE_DOMAIN must be the host (and port, if any) users sign in at, e.g. api.example.com, not a URL")
+    .optional(),
   SIWE_NONCE_TTL_S: seconds.default(600),
   SIWE_STATEMENT: z.string().default("Sign in to Pond to create an API key."),
   HUB_SHARDS: z.coerce.number().int().min(1).max(1024).default(4),
@@ -68,6 +72,10 @@ const ConfigSchema = z.object({
   .refine((raw) => raw.ENVIRONMENT !== "production" || raw.PUBLIC_URL !== undefined, {
   path: ["PUBLIC_URL"],
   message: "PUBLIC_URL is required in production (e.g. https://api.example.com): links in webhooks sent by background work are built from it",
+}).refine((raw) => raw.ENVIRONMENT !== "production" || raw.SIWE_DOMAIN !== undefined, {
+  path: ["SIWE_DOMAIN"],
+  // Without it the domain a sign-in message must name would come from the request's Host header, which the client chooses.
+  message: "SIWE_DOMAIN is required in production: set it to the host users sign in at (e.g. api.example.com), the domain their wallets show and sign",
 });
 
 export type Config = ReturnType<typeof toConfig>;

@@ -138,6 +138,8 @@ export const idempotencyKeys = sqliteTable(
     responseStatus: integer("response_status"),
     responseBody: text("response_body"),
     responseContentType: text("response_content_type"),
+    /** The response headers a replay repeats (Location, Preference-Applied), as a JSON object. */
+    responseHeaders: text("response_headers", { mode: "json" }),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
   },

@@ -34,6 +34,27 @@ export class ApiError extends Error {
   }
 }
 
+/** An ApiError as plain data: a Durable Object's RPC keeps only an Error's message, so a refusal crosses it as a value. */
+export interface ApiErrorData {
+  status: number;
+  slug: string;
+  title: string;
+  detail: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+}
+
+export const apiErrorData = (error: ApiError): ApiErrorData => ({
+  status: error.status,
+  slug: error.slug,
+  title: error.title,
+  detail: error.message,
+  ...(error.errors ? { errors: error.errors } : {}),
+  ...(error.headers ? { headers: error.headers } : {}),
+});
+
+export const apiErrorFromData = (data: ApiErrorData) => new ApiError(data.status, data.slug, data.title, data.detail, data.errors, data.headers);
+
 export const badRequest = (detail: string) => new ApiError(400, "bad-request", "Bad request", detail);
 export const unauthorized = (detail: string) =>
   new ApiError(401, "unauthorized", "Unauthorized", detail, undefined, { "www-authenticate": 'Bearer realm="pond"' });
@@ -48,6 +69,8 @@ export const unsupportedMediaType = () =>
   new ApiError(415, "unsupported-media-type", "Unsupported media type", "send the body as application/json");
 export const unprocessable = (detail: string, errors?: FieldError[]) =>
   new ApiError(422, "validation-failed", "Validation failed", detail, errors);
+export const tooManyRequests = (detail: string, retryAfterS: number) =>
+  new ApiError(429, "too-many-requests", "Too many requests", detail, undefined, { "retry-after": String(retryAfterS) });
 export const unavailable = (detail: string) => new ApiError(503, "unavailable", "Service unavailable", detail);
 
 export function problemResponse(problem: Problem, headers?: Record<string, string>): Response {

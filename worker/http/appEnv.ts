@@ -15,5 +15,7 @@ export interface AppEnv {
     apiKeyHash: string | undefined;
     /** Rows a route asked requireApiKeyWith to read alongside the key lookup. */
     preloaded: unknown;
+    /** What an idempotent replay answers instead of this response's body: set by a route whose answer holds a secret shown once. */
+    replayBody: string | undefined;
   };
 }

@@ -1,14 +1,30 @@
 // Idempotency-Key on POST (draft-ietf-httpapi-idempotency-key-header): the same
 // key and body get the first response again; the same key with another body is
 // refused (422); a request still running under the key answers 409. Keys live 24 h.
+// A response holding a secret is never stored as it is: its route names a body
+// without the secret for replays (`replayBody`), so a secret is shown once.
 import { and, eq, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
+import { z } from "zod";
 import { idempotencyKeys } from "../db/schema.ts";
 import { sha256Hex } from "../security/randomToken.ts";
 import type { AppEnv } from "./appEnv.ts";
 import { badRequest, conflict, unprocessable } from "../errors/problem.ts";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Headers that are part of an answer, so a replay repeats them: where the created resource is, what was honoured. */
+const REPLAYED_HEADERS = ["location", "preference-applied"] as const;
+const StoredHeaders = z.partialRecord(z.enum(REPLAYED_HEADERS), z.string());
+
+function replayedHeadersOf(response: Response): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) kept[name] = value;
+  }
+  return kept;
+}
 
 export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
@@ -26,7 +42,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     .values({ account, key, requestHash, state: "in_flight", createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS })
     .onConflictDoUpdate({
       target: [idempotencyKeys.account, idempotencyKeys.key],
-      set: { requestHash, state: "in_flight", responseStatus: null, responseBody: null, responseContentType: null, createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS },
+      set: { requestHash, state: "in_flight", responseStatus: null, responseBody: null, responseContentType: null, responseHeaders: null, createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS },
       setWhere: sql`${idempotencyKeys.expiresAt} <= ${now}`,
     })
     .returning({ key: idempotencyKeys.key });
@@ -43,7 +59,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     if (held.state === "in_flight") throw conflict("idempotency-in-flight", "a request with this Idempotency-Key is still being processed; retry shortly");
     return new Response(held.responseBody, {
       status: held.responseStatus ?? 200,
-      headers: { "content-type": held.responseContentType ?? "application/json", "idempotent-replayed": "true" },
+      headers: { ...StoredHeaders.parse(held.responseHeaders ?? {}), "content-type": held.responseContentType ?? "application/json", "idempotent-replayed": "true" },
     });
   }
 
@@ -59,8 +75,9 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     .set({
       state: "done",
       responseStatus: c.res.status,
-      responseBody: await c.res.clone().text(),
+      responseBody: c.get("replayBody") ?? (await c.res.clone().text()),
       responseContentType: c.res.headers.get("content-type"),
+      responseHeaders: replayedHeadersOf(c.res),
     })
     .where(where);
 });

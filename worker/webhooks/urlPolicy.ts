@@ -29,18 +29,26 @@ export async function assertWebhookUrlAllowed(
   if (!policy.isProduction) return;
 
   if (url.protocol !== "https:") throw new WebhookUrlError("the webhook URL must use https");
-  const host = url.hostname.toLowerCase();
-  if (host === "localhost" || internalSuffixes.some((suffix) => host.endsWith(suffix))) {
+  const host = normalizeHost(url.hostname);
+  if (host === "" || host === "localhost" || internalSuffixes.some((suffix) => host.endsWith(suffix))) {
     throw new WebhookUrlError(`the webhook host ${host} is not publicly reachable`);
   }
   const literal = classifyIp(host);
-  if (literal === "blocked") throw new WebhookUrlError(`the webhook address ${host} is private, loopback or link-local`);
+  if (literal === "blocked") throw new WebhookUrlError(`the webhook address ${host} is not public (private, loopback, link-local or special-purpose)`);
   if (literal === "public") return;
 
   const addresses = await policy.resolve(host);
   if (addresses.length === 0) throw new WebhookUrlError(`the webhook host ${host} does not resolve`);
   const blocked = addresses.find((ip) => classifyIp(ip) !== "public");
-  if (blocked) throw new WebhookUrlError(`the webhook host ${host} resolves to ${blocked}, a private, loopback or link-local address`);
+  if (blocked) throw new WebhookUrlError(`the webhook host ${host} resolves to ${blocked}, which is not public (private, loopback, link-local or special-purpose)`);
+}
+
+/**
+ * The host as DNS means it: lower case, and without the trailing dots of an
+ * absolute name (`db.internal.` is `db.internal`), so the suffix checks see it.
+ */
+export function normalizeHost(hostname: string): string {
+  return hostname.toLowerCase().replace(/\.+$/, "");
 }
 
 /** Resolves A and AAAA records over DNS-over-HTTPS (Workers have no socket-level DNS). */

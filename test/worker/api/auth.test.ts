@@ -1,6 +1,15 @@
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { call, getNonce, post, signedSiwe, signIn, validJob } from "../client.ts";
+import { call, clientAddress, getNonce, ORIGIN, post, signedSiwe, signIn, validJob } from "../client.ts";
+
+/** The NONCE_LIMITER binding's limit per client address and minute (wrangler.toml). */
+const NONCES_PER_MINUTE = 30;
+
+const askNonce = (from: string, init: RequestInit = {}) =>
+  SELF.fetch(`${ORIGIN}/v1/auth/nonce`, { method: "POST", ...init, headers: { "cf-connecting-ip": from, ...(init.headers as Record<string, string> | undefined) } });
+
+const nonceRows = async () => (await env.DB.prepare("SELECT count(*) AS n FROM auth_nonces").first<{ n: number }>())!.n;
 
 describe("POST /v1/auth/nonce", () => {
   it("gives everything needed to build a SIWE message", async () => {
@@ -9,6 +18,44 @@ describe("POST /v1/auth/nonce", () => {
     expect(fields.domain).toBe("pond.test");
     expect(fields.uri).toBe("https://pond.test");
     expect(fields.chain_id).toBe(31337);
+  });
+
+  it("takes no body, or an empty JSON object", async () => {
+    expect((await askNonce(clientAddress())).status).toBe(200);
+    expect((await askNonce(clientAddress(), { body: "{}", headers: { "content-type": "application/json" } })).status).toBe(200);
+  });
+
+  it("refuses any other body with a problem, and writes no nonce for it", async () => {
+    const before = await nonceRows();
+    const refused = [
+      await askNonce(clientAddress(), { body: JSON.stringify({ anything: "x".repeat(1000) }), headers: { "content-type": "application/json" } }),
+      await askNonce(clientAddress(), { body: "[1,2,3]", headers: { "content-type": "application/json" } }),
+      await askNonce(clientAddress(), { body: "not json", headers: { "content-type": "application/json" } }),
+      await askNonce(clientAddress(), { body: "hello", headers: { "content-type": "text/plain" } }),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([422, 422, 400, 415]);
+    for (const response of refused) expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await refused[0]!.json()) as { errors: Array<{ path: string }> }).errors.length).toBeGreaterThan(0);
+    expect(await nonceRows()).toBe(before);
+  });
+
+  it("limits how many nonces one client address gets, without touching other addresses", async () => {
+    const from = clientAddress();
+    // A fresh address has its whole allowance.
+    const first = await Promise.all(Array.from({ length: NONCES_PER_MINUTE }, () => askNonce(from)));
+    expect(first.map((r) => r.status)).toEqual(Array(NONCES_PER_MINUTE).fill(200));
+    // The window is a wall-clock minute: even if it turned over just now, one more allowance is all there is.
+    let limited: Response | undefined;
+    for (let i = 0; i <= NONCES_PER_MINUTE && !limited; i++) {
+      const response = await askNonce(from);
+      if (response.status === 429) limited = response;
+      else expect(response.status).toBe(200);
+    }
+    expect(limited, "a 429 within two windows' allowance").toBeDefined();
+    expect(limited!.headers.get("content-type")).toBe("application/problem+json");
+    expect(limited!.headers.get("retry-after")).toBe("60");
+    expect(((await limited!.json()) as { detail: string }).detail).toMatch(/too many sign-in nonces/);
+    expect((await askNonce(clientAddress())).status).toBe(200);
   });
 });
 
@@ -56,6 +103,24 @@ describe("POST /v1/auth/keys", () => {
     const response = await post("/v1/auth/keys", await signedSiwe(account, fields, { expirationTime: past, issuedAt: new Date(Date.now() - 120_000) }));
     expect(response.status).toBe(401);
     expect(((await response.json()) as { detail: string }).detail).toMatch(/validity window/);
+  });
+
+  it("refuses a message issued in the future, beyond a minute of clock skew", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const future = await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { issuedAt: new Date("2099-01-01T00:00:00Z") }));
+    expect(future.status).toBe(401);
+    expect(((await future.json()) as { detail: string }).detail).toMatch(/Issued At \(2099-01-01T00:00:00.000Z\) is in the future/);
+    // A wallet whose clock is a little ahead still signs in.
+    const skewed = await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { issuedAt: new Date(Date.now() + 20_000) }));
+    expect(skewed.status).toBe(201);
+  });
+
+  it("refuses a message issued longer ago than any nonce lives", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    // SIWE_NONCE_TTL_S defaults to 600 s.
+    const stale = await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { issuedAt: new Date(Date.now() - 3_600_000) }));
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { detail: string }).detail).toMatch(/issued more than 600 s ago/);
   });
 
   it("refuses a replayed message", async () => {

@@ -17,6 +17,18 @@ describe("Idempotency-Key", () => {
     expect(list.results).toHaveLength(1);
   });
 
+  it("replays the Location of what the first request created", async () => {
+    const { key } = await signIn();
+    const headers = { "idempotency-key": `located-${crypto.randomUUID()}` };
+    const first = await post("/v1/jobs", validJob(), { key, headers });
+    expect(first.status).toBe(201);
+    const location = first.headers.get("location");
+    expect(location).toBe(`https://pond.test/v1/jobs/${((await first.json()) as Job).id}`);
+    const replay = await post("/v1/jobs", validJob(), { key, headers });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.headers.get("location")).toBe(location);
+  });
+
   it("refuses the same key with another body (422)", async () => {
     const { key } = await signIn();
     const headers = { "idempotency-key": "create-once-2" };

@@ -16,7 +16,27 @@ describe("getConfig", () => {
   it("refuses production without PUBLIC_URL, which background work builds its links from", () => {
     const sealed = Buffer.alloc(32, 1).toString("base64");
     expect(() => getConfig(env({ ENVIRONMENT: "production", SECRETS_KEY: sealed }))).toThrow(/PUBLIC_URL is required in production/);
-    expect(getConfig(env({ ENVIRONMENT: "production", SECRETS_KEY: sealed, PUBLIC_URL: "https://api.pond.test" })).publicUrl).toBe("https://api.pond.test");
+    expect(getConfig(env({ ENVIRONMENT: "production", SECRETS_KEY: sealed, PUBLIC_URL: "https://api.pond.test", SIWE_DOMAIN: "api.pond.test" })).publicUrl).toBe("https://api.pond.test");
+  });
+
+  it("refuses production without SIWE_DOMAIN, which would otherwise come from the client's Host header", () => {
+    const sealed = Buffer.alloc(32, 1).toString("base64");
+    const production = { ENVIRONMENT: "production", SECRETS_KEY: sealed, PUBLIC_URL: "https://api.pond.test" };
+    expect(() => getConfig(env(production))).toThrow(ConfigError);
+    expect(() => getConfig(env(production))).toThrow(/SIWE_DOMAIN is required in production: set it to the host users sign in at/);
+    expect(getConfig(env({ ...production, SIWE_DOMAIN: "api.pond.test" })).siwe.domain).toBe("api.pond.test");
+    expect(getConfig(env({ ...production, SIWE_DOMAIN: "localhost:8787" })).siwe.domain).toBe("localhost:8787");
+  });
+
+  it("refuses a SIWE_DOMAIN written as a URL, saying what it should be", () => {
+    const sealed = Buffer.alloc(32, 1).toString("base64");
+    expect(() => getConfig(env({ ENVIRONMENT: "production", SECRETS_KEY: sealed, PUBLIC_URL: "https://api.pond.test", SIWE_DOMAIN: "https://api.pond.test" }))).toThrow(
+      /SIWE_DOMAIN must be the host/,
+    );
+  });
+
+  it("still lets development fall back to the request's host", () => {
+    expect(getConfig(env({ ENVIRONMENT: "development" })).siwe.domain).toBeUndefined();
   });
 
   it("names every bad variable", () => {

@@ -3,7 +3,7 @@ import { getConfig } from "../../../worker/config/config.ts";
 import { MAX_QUEUE_DELAY_S, nextRetryDelayS, parseRetryAfter } from "../../../worker/webhooks/retrySchedule.ts";
 
 // The production default, as config.ts parses it without an override.
-const schedule = getConfig({ ENVIRONMENT: "production", SECRETS_KEY: btoa("k".repeat(32)), PUBLIC_URL: "https://api.pond.test" } as never).webhooks.retryScheduleS;
+const schedule = getConfig({ ENVIRONMENT: "production", SECRETS_KEY: btoa("k".repeat(32)), PUBLIC_URL: "https://api.pond.test", SIWE_DOMAIN: "api.pond.test" } as never).webhooks.retryScheduleS;
 
 describe("webhook retry schedule", () => {
   it("grows from seconds to hours and spans more than a day", () => {

@@ -1,0 +1,80 @@
+// Paid jobs are admitted against their creator's escrow one at a time, by the
+// creator's admission object: concurrent creates cannot each spend the same wei.
+// The escrow is written into D1 as the indexer would leave it (no chain runs in
+// these workerd tests; test/e2e/reservations.test.ts does the same through the
+// API on anvil).
+import { env } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
+import { keccak256, stringToHex } from "viem";
+import { describe, expect, it } from "vitest";
+import type { PaidJob } from "../../../worker/chain/admission.ts";
+import { admissionOf } from "../../../worker/bindings/objects.ts";
+import { accounts, chainAccounts, jobs } from "../../../worker/db/schema.ts";
+import { db, unmatchableSpec } from "./jobRows.ts";
+
+const PRICE = 10_000_000_000_000_000n; // 0.01 ETH
+const newCreator = () => `0x${crypto.randomUUID().replaceAll("-", "").padEnd(40, "0")}`;
+
+async function creatorWithEscrow(balanceWei: bigint, reservedWei = 0n): Promise<string> {
+  const address = newCreator();
+  await db.insert(accounts).values({ address, webhookSecretEnc: "x" });
+  await db.insert(chainAccounts).values({ address, balanceWei: balanceWei.toString(), reservedWei: reservedWei.toString() });
+  return address;
+}
+
+function paidJob(account: string, priceWei: bigint): PaidJob {
+  const id = `job_admit_${crypto.randomUUID().replaceAll("-", "")}`;
+  return {
+    id,
+    account,
+    status: "queued",
+    spec: { ...unmatchableSpec, max_price_wei: priceWei.toString() },
+    chainJobId: keccak256(stringToHex(id)),
+    authSignature: `0x${"11".repeat(65)}`,
+    authDeadline: 1_900_000_000,
+    settlement: "reserving",
+    webhook: null,
+    webhookEventsFilter: [],
+    createdAt: Date.now(),
+  };
+}
+
+const admit = (job: PaidJob) => admissionOf(env, job.account).admit(job, "https://pond.test");
+const reservingOf = (account: string) => db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.account, account), eq(jobs.settlement, "reserving")));
+
+describe("admission of paid jobs", () => {
+  it("admits one of 10 concurrent 0.01 ETH jobs against 0.01 ETH, and refuses the rest with 402", async () => {
+    const creator = await creatorWithEscrow(PRICE);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => admit(paidJob(creator, PRICE))));
+    expect(outcomes.filter((o) => o.admitted)).toHaveLength(1);
+    const refusals = outcomes.flatMap((o) => (o.admitted ? [] : [o.refusal]));
+    expect(refusals).toHaveLength(9);
+    for (const refusal of refusals) expect(refusal).toMatchObject({ status: 402, slug: "insufficient-escrow" });
+    expect(refusals[0]!.detail).toMatch(/your escrow has 0 wei free; this job may cost up to 10000000000000000 wei/);
+    expect(await reservingOf(creator)).toHaveLength(1);
+  });
+
+  it("admits exactly as many as the free escrow covers, counting what is reserved and reserving", async () => {
+    // 0.1 ETH, 0.02 of it reserved on chain: room for eight 0.01 ETH jobs.
+    const creator = await creatorWithEscrow(10n * PRICE, 2n * PRICE);
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => admit(paidJob(creator, PRICE))));
+    expect(outcomes.filter((o) => o.admitted)).toHaveLength(8);
+    expect(await reservingOf(creator)).toHaveLength(8);
+  });
+
+  it("keeps creators apart: one creator's queue of refusals does not hold another's job", async () => {
+    const [poor, rich] = await Promise.all([creatorWithEscrow(0n), creatorWithEscrow(PRICE)]);
+    const [poorOutcomes, richOutcome] = await Promise.all([Promise.all(Array.from({ length: 5 }, () => admit(paidJob(poor, PRICE)))), admit(paidJob(rich, PRICE))]);
+    expect(poorOutcomes.every((o) => !o.admitted)).toBe(true);
+    expect(richOutcome.admitted).toBe(true);
+  });
+
+  it("refuses a job key already used, as 409, whatever the escrow", async () => {
+    const creator = await creatorWithEscrow(10n * PRICE);
+    const first = paidJob(creator, PRICE);
+    expect((await admit(first)).admitted).toBe(true);
+    const again = { ...paidJob(creator, PRICE), chainJobId: first.chainJobId };
+    const outcome = await admit(again);
+    expect(outcome).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used" } });
+  });
+});
