@@ -33,6 +33,11 @@ export class WebhookApi {
     return this.unwrap(await this.api.POST("/v1/webhooks/{id}/deliveries/{delivery_id}/replay", { params: { path: { id, delivery_id: deliveryId } } }));
   }
 
+  /** Sends a signed `webhook.test` event to the endpoint; returns the delivery's id (see deliveries). */
+  async test(id: string): Promise<string> {
+    return (await this.unwrap(await this.api.POST("/v1/webhooks/{id}/test", { params: { path: { id } } }))).delivery_id;
+  }
+
   async defaultSecret(): Promise<string> {
     return (await this.unwrap(await this.api.GET("/v1/webhooks/default/secret"))).secret;
   }

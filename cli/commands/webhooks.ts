@@ -42,6 +42,16 @@ export function registerWebhooks(program: Command, ctx: () => CliContext): void 
     });
 
   webhooks
+    .command("test")
+    .argument("<id>")
+    .description("send a signed test event (webhook.test) to an endpoint; see it with pond webhooks deliveries")
+    .action(async (id: string) => {
+      const c = ctx();
+      const deliveryId = await (await c.client()).webhooks.test(id);
+      c.output.result({ delivery_id: deliveryId }, () => `test event ${deliveryId} queued for ${id}: pond webhooks deliveries ${id}`);
+    });
+
+  webhooks
     .command("deliveries")
     .argument("<id>", "an endpoint id, or `default` for jobs' own webhook URLs")
     .option("--limit <n>", "how many", integer, 20)

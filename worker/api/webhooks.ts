@@ -4,6 +4,8 @@ import { and, count, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { DEFAULT_ENDPOINT, WebhookDelivery as Delivery, WebhookEndpoint } from "../../protocol/webhookDeliveries.ts";
 import { type WebhookEventType, webhookEventTypes, WebhookEventsFilter } from "../../protocol/webhookEvents.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
+import { jobContextOf } from "../http/context.ts";
+import { dispatchTestEvent } from "../webhooks/outbox.ts";
 import { webhookQueue } from "../bindings/queues.ts";
 import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
 import { conflict, notFound, unprocessable } from "../errors/problem.ts";
@@ -88,6 +90,16 @@ const replayRoute = createRoute({
   security: bearer,
   request: { params: z.object({ id: z.string(), delivery_id: z.string() }) },
   responses: { 202: jsonContent(z.object({ id: z.string(), state: z.literal("pending") }), "Queued again"), 401: problems[401], 404: problems[404], 409: problems[409] },
+});
+
+const testRoute = createRoute({
+  method: "post",
+  path: "/{id}/test",
+  summary: "Send a signed test event (`webhook.test`) to an endpoint",
+  description: "Delivered and retried like any event, and listed under its deliveries: check that the endpoint answers 2xx and verifies the signature.",
+  security: bearer,
+  request: { params: z.object({ id: z.string() }) },
+  responses: { 202: jsonContent(z.object({ delivery_id: z.string() }), "Queued"), 401: problems[401], 404: problems[404], 409: problems[409] },
 });
 
 const router = createRouter();
@@ -198,4 +210,11 @@ export const webhookRoutes = router
     await db.update(webhookDeliveries).set({ state: "pending", attempts: 0, nextAttemptAt: Date.now() }).where(eq(webhookDeliveries.id, delivery_id));
     await webhookQueue(c.env).send({ deliveryId: delivery_id });
     return c.json({ id: delivery_id, state: "pending" as const }, 202);
+  })
+  .openapi(testRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const endpoint = (await c.get("db").select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.account, c.get("account")))))[0];
+    if (!endpoint) throw notFound("webhook endpoint");
+    if (endpoint.disabledAt !== null) throw conflict("endpoint-disabled", `the endpoint is disabled (${endpoint.disabledReason ?? "by its owner"}): register it again to send to it`);
+    return c.json({ delivery_id: await dispatchTestEvent(jobContextOf(c), endpoint) }, 202);
   });

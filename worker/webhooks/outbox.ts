@@ -80,6 +80,19 @@ export async function dispatchJobEvent(
   return rows.length;
 }
 
+/** The `type` of the event `POST /v1/webhooks/{id}/test` sends: a ping, about no job. */
+export const TEST_EVENT = "webhook.test";
+
+/** Sends one test event to one endpoint, recorded and retried like any delivery. Returns its id (also its webhook-id). */
+export async function dispatchTestEvent(ctx: OutboxContext, endpoint: { id: string; account: string; url: string }): Promise<string> {
+  const now = Date.now();
+  const id = randomId("msg");
+  const payload = JSON.stringify({ type: TEST_EVENT, timestamp: new Date(now).toISOString(), data: { endpoint_id: endpoint.id, message: "a test event from Pond: your endpoint is reachable and can verify our signature" } });
+  await ctx.db.insert(webhookDeliveries).values({ id, account: endpoint.account, endpointId: endpoint.id, url: endpoint.url, eventType: TEST_EVENT, jobId: null, payload, state: "pending", createdAt: now });
+  await webhookQueue(ctx.env).send({ deliveryId: id });
+  return id;
+}
+
 /** What a crash left behind: transitions never fanned out, deliveries whose queue message was lost. */
 export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promise<void> {
   const { db } = ctx;

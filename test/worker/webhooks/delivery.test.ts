@@ -184,4 +184,21 @@ describe("webhook endpoints", () => {
     const response = await post("/v1/webhooks", { url: "ftp://example.com/x" }, { key });
     expect(response.status).toBe(422);
   });
+
+  it("sends a signed test event to one endpoint on request, and lists it under its deliveries", async () => {
+    const { key } = await signIn();
+    const box = await newInbox();
+    const endpoint = await registerEndpoint(key, box.url);
+    await setInbox(box.name, { secret: endpoint.secret });
+    const answer = await post(`/v1/webhooks/${endpoint.id}/test`, {}, { key });
+    expect(answer.status).toBe(202);
+    const { delivery_id } = (await answer.json()) as { delivery_id: string };
+    const got = await eventually(async () => (await received(box.name)).find((w) => w.id === delivery_id), { what: "the test event" });
+    expect(got.verified).toBe(true);
+    expect(JSON.parse(got.body)).toMatchObject({ type: "webhook.test", data: { endpoint_id: endpoint.id } });
+    await eventually(async () => (await deliveries(key, endpoint.id)).find((d) => d.id === delivery_id && d.state === "delivered"), { what: "the delivery marked delivered" });
+
+    const stranger = await signIn();
+    expect((await post(`/v1/webhooks/${endpoint.id}/test`, {}, { key: stranger.key })).status).toBe(404);
+  });
 });
