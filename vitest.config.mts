@@ -36,7 +36,7 @@ export default defineConfig({
       },
       {
         // Plain Node: the provider daemon, the CLI, shared protocol, contracts on anvil.
-        test: { name: "node", include: ["test/{protocol,provider,cli,contracts,matching}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+        test: { name: "node", include: ["test/{protocol,provider,cli,contracts,matching}/**/*.test.ts", "test/p2p/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
         // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons.

@@ -1,0 +1,99 @@
+// WebRTC signaling for one job's peers, relayed by the job's rendezvous object.
+// JSON text frames, each with `type` and version `v`. A client names the peer it
+// writes to (`dst`); the server stamps `src` from the authenticated connection
+// (never from the frame) and relays. Peers are named by role: "creator",
+// "provider", "mediator". The server only relays: it never reads the payload.
+import { z } from "zod";
+import { parseJsonFrame, type ParsedFrame } from "./jsonFrame.ts";
+
+export const SIGNALING_PROTOCOL_VERSION = 1;
+
+export const signalingLimits = {
+  /** An SDP offer for a few data channels is ~1 KiB; 64 KiB leaves room and bounds memory. */
+  maxSdpBytes: 64 * 1024,
+  maxCandidateBytes: 1024,
+  maxMidLength: 64,
+  maxReasonLength: 200,
+  maxErrorMessageLength: 500,
+} as const;
+
+const v = z.literal(SIGNALING_PROTOCOL_VERSION);
+
+/** A peer's role in its job: lower-case letters, digits and '-'. */
+export const PeerRole = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a peer role such as "creator" or "provider"');
+export type PeerRole = z.infer<typeof PeerRole>;
+
+const sdp = z.string().min(1).max(signalingLimits.maxSdpBytes);
+export const OfferPayload = z.object({ sdp, type: z.literal("offer") });
+export const AnswerPayload = z.object({ sdp, type: z.literal("answer") });
+export const CandidatePayload = z.object({
+  candidate: z.string().min(1).max(signalingLimits.maxCandidateBytes),
+  mid: z.string().max(signalingLimits.maxMidLength),
+});
+export const LeavePayload = z.object({ reason: z.string().max(signalingLimits.maxReasonLength).optional() });
+export type SessionDescriptionPayload = z.infer<typeof OfferPayload> | z.infer<typeof AnswerPayload>;
+export type CandidatePayload = z.infer<typeof CandidatePayload>;
+
+// ---- client → server ----
+
+const OfferSignal = z.object({ v, type: z.literal("offer"), dst: PeerRole, payload: OfferPayload });
+const AnswerSignal = z.object({ v, type: z.literal("answer"), dst: PeerRole, payload: AnswerPayload });
+const CandidateSignal = z.object({ v, type: z.literal("candidate"), dst: PeerRole, payload: CandidatePayload });
+const LeaveSignal = z.object({ v, type: z.literal("leave"), dst: PeerRole, payload: LeavePayload.default({}) });
+
+export const ClientSignal = z.discriminatedUnion("type", [OfferSignal, AnswerSignal, CandidateSignal, LeaveSignal]);
+export type ClientSignal = z.infer<typeof ClientSignal>;
+
+// ---- server → client ----
+
+const src = PeerRole;
+const RelayedOffer = OfferSignal.extend({ src });
+const RelayedAnswer = AnswerSignal.extend({ src });
+const RelayedCandidate = CandidateSignal.extend({ src });
+const RelayedLeave = LeaveSignal.extend({ src });
+export const RelayedSignal = z.discriminatedUnion("type", [RelayedOffer, RelayedAnswer, RelayedCandidate, RelayedLeave]);
+export type RelayedSignal = z.infer<typeof RelayedSignal>;
+
+export const SignalErrorCode = z.enum([
+  /** A message waited for its peer, which did not come in time; it was dropped. */
+  "peer_absent",
+  /** Too many messages are already waiting for that peer. */
+  "queue_full",
+  /** The frame did not parse; `message` says why. */
+  "bad_message",
+  /** That peer is not part of this job. */
+  "unknown_peer",
+]);
+export type SignalErrorCode = z.infer<typeof SignalErrorCode>;
+
+export const SignalError = z.object({
+  v,
+  type: z.literal("error"),
+  code: SignalErrorCode,
+  message: z.string().max(signalingLimits.maxErrorMessageLength),
+  /** The peer the failed message was for, when there was one. */
+  dst: PeerRole.optional(),
+  /** The type of the message that failed, when known. */
+  ref_type: z.enum(["offer", "answer", "candidate", "leave"]).optional(),
+});
+export type SignalError = z.infer<typeof SignalError>;
+
+/** A peer of the job joined (present) or left (not present). */
+export const PeerPresence = z.object({ v, type: z.literal("peer"), peer: PeerRole, present: z.boolean() });
+export type PeerPresence = z.infer<typeof PeerPresence>;
+
+export const ServerSignal = z.discriminatedUnion("type", [RelayedOffer, RelayedAnswer, RelayedCandidate, RelayedLeave, SignalError, PeerPresence]);
+export type ServerSignal = z.infer<typeof ServerSignal>;
+
+/** What the server sends on: the client's message stamped with the sender it authenticated. */
+export function relaySignal(message: ClientSignal, authenticatedSrc: PeerRole): RelayedSignal {
+  return { ...message, src: authenticatedSrc } as RelayedSignal;
+}
+
+export function parseClientSignal(raw: string): ParsedFrame<ClientSignal> {
+  return parseJsonFrame(ClientSignal, raw, `signaling v${SIGNALING_PROTOCOL_VERSION}`);
+}
+
+export function parseServerSignal(raw: string): ParsedFrame<ServerSignal> {
+  return parseJsonFrame(ServerSignal, raw, `signaling v${SIGNALING_PROTOCOL_VERSION}`);
+}
