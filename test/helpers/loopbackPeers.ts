@@ -1,6 +1,6 @@
 // Two real node-datachannel peers in this process, on 127.0.0.1, signaling
 // through an in-memory SignalRouter. The creator offers; the provider answers.
-import { NodePeer, type NodePeerOptions } from "../../p2p/node/peer.ts";
+import { NodePeer, type NodePeerOptions, type OutgoingSignal } from "../../p2p/node/peer.ts";
 import type { ServerSignal } from "../../protocol/signaling.ts";
 import { deliverTo, signalTo } from "./signalingLink.ts";
 import { SignalRouter } from "./signalRouter.ts";
@@ -14,7 +14,10 @@ export interface LoopbackPeers {
   close(): void;
 }
 
-type PeerExtras = Partial<Omit<NodePeerOptions, "role" | "signal">>;
+type PeerExtras = Partial<Omit<NodePeerOptions, "role" | "signal">> & {
+  /** Sees each signal this side sends and decides when (or whether) it goes on: emulates a slow or reordering signaling path. */
+  intercept?: (message: OutgoingSignal, forward: () => void) => void;
+};
 
 export function loopbackPeers({ channels = 1, creator: creatorExtras = {}, provider: providerExtras = {} }: { channels?: number; creator?: PeerExtras; provider?: PeerExtras } = {}): LoopbackPeers {
   const router = new SignalRouter();
@@ -24,8 +27,11 @@ export function loopbackPeers({ channels = 1, creator: creatorExtras = {}, provi
   const creatorLink = router.join("creator", deliverTo(() => creator, "provider", notices.creator));
   const providerLink = router.join("provider", deliverTo(() => provider, "creator", notices.provider));
   const base = { bindAddress: "127.0.0.1", connectTimeoutMs: 15_000 };
-  provider = new NodePeer({ ...base, ...providerExtras, role: "answer", signal: signalTo(() => ({ send: providerLink.receive }), "creator") });
-  creator = new NodePeer({ ...base, channels, ...creatorExtras, role: "offer", signal: signalTo(() => ({ send: creatorLink.receive }), "provider") });
+  const through = (send: (message: OutgoingSignal) => void, intercept: PeerExtras["intercept"]) => (intercept ? (message: OutgoingSignal) => intercept(message, () => send(message)) : send);
+  const { intercept: providerIntercept, ...providerOptions } = providerExtras;
+  const { intercept: creatorIntercept, ...creatorOptions } = creatorExtras;
+  provider = new NodePeer({ ...base, ...providerOptions, role: "answer", signal: through(signalTo(() => ({ send: providerLink.receive }), "creator"), providerIntercept) });
+  creator = new NodePeer({ ...base, channels, ...creatorOptions, role: "offer", signal: through(signalTo(() => ({ send: creatorLink.receive }), "provider"), creatorIntercept) });
   return {
     creator,
     provider,
