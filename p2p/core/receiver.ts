@@ -79,6 +79,7 @@ export class ChunkReceiver {
   private filesDone = 0;
   private startedAt: number | undefined;
   private lastDataAt = 0;
+  private askedAgain = false;
   private idleTimer: ReturnType<typeof setInterval> | undefined;
   private readonly counters = { bytesVerified: 0, resumedBytes: 0, chunksRequested: 0, chunksRejected: 0, firstDataMs: undefined as number | undefined };
   private readonly maxInFlightBytes: number;
@@ -151,10 +152,13 @@ export class ChunkReceiver {
     if (typeof message === "string") return this.onControlFrame(channel, message);
     const frame = parseDataFrame(message);
     if (!frame.ok) return this.refuse(channel, frame.error);
+    const file = this.manifest.files[frame.file];
+    if (!file || frame.chunk >= file.chunks.length) return this.refuse(channel, `no chunk ${frame.chunk} of file ${frame.file} in the manifest`, frame.file, frame.chunk);
     const entry = this.outstanding.get(chunkKey(frame.file, frame.chunk));
     // Not asked for, or already stored (a late duplicate): nothing to do.
     if (!entry) return;
     this.lastDataAt = Date.now();
+    this.askedAgain = false;
     this.counters.firstDataMs ??= this.lastDataAt - (this.startedAt ?? this.lastDataAt);
     const result = this.assembler.accept(channel, frame);
     if (result.kind === "rejected") {
@@ -265,9 +269,7 @@ export class ChunkReceiver {
     if (this.settled) return;
     if (!this.openChannel()) return this.settle(new TransferInterruptedError("every data channel closed"));
     // Requests sent on the closed channel may not have reached the sender: ask again (it ignores what it already has queued).
-    const again = new Map<number, number[]>();
-    for (const entry of this.outstanding.values()) if (!entry.verifying) again.set(entry.file, [...(again.get(entry.file) ?? []), entry.chunk]);
-    for (const [file, chunks] of again) this.sendRequest(file, chunks);
+    this.requestOutstandingAgain();
   }
 
   /** Ends the transfer now with `reason` (e.g. the caller gave up); stored chunks are kept. */
@@ -276,9 +278,20 @@ export class ChunkReceiver {
   }
 
   private checkIdle(): void {
-    if (this.outstanding.size > 0 && Date.now() - this.lastDataAt > this.idleTimeoutMs) {
-      this.settle(new TransferStalledError(this.idleTimeoutMs, this.outstanding.size + this.pending.length));
+    if (this.outstanding.size === 0) return;
+    const idle = Date.now() - this.lastDataAt;
+    if (idle > this.idleTimeoutMs) return this.settle(new TransferStalledError(this.idleTimeoutMs, this.outstanding.size + this.pending.length));
+    // Halfway there, ask once more: a request can be lost (sent before the other side listened, or on a channel that then closed).
+    if (idle > this.idleTimeoutMs / 2 && !this.askedAgain) {
+      this.askedAgain = true;
+      this.requestOutstandingAgain();
     }
+  }
+
+  private requestOutstandingAgain(): void {
+    const again = new Map<number, number[]>();
+    for (const entry of this.outstanding.values()) if (!entry.verifying) again.set(entry.file, [...(again.get(entry.file) ?? []), entry.chunk]);
+    for (const [file, chunks] of again) this.sendRequest(file, chunks);
   }
 
   private refuse(channel: Channel, reason: string, file?: number, chunk?: number): void {

@@ -1,8 +1,13 @@
 // node-datachannel's DataChannel as the core's Channel. node-datachannel keeps
 // one handler per event, so this registers each once and fans out to listeners.
+// Messages that arrive before anyone listens (the other side asked before this
+// side's transfer started) wait for the first listener instead of being lost.
 import { Buffer } from "node:buffer";
 import type { DataChannel } from "node-datachannel";
 import type { Channel, ChannelMessage, Unsubscribe } from "../core/channel.ts";
+
+/** Control frames come a few at a time; a peer flooding a channel nobody reads yet loses the rest. */
+const MAX_EARLY_MESSAGES = 64;
 
 export class NodeChannel implements Channel {
   readonly label: string;
@@ -10,6 +15,7 @@ export class NodeChannel implements Channel {
   private readonly lowListeners = new Set<() => void>();
   private readonly closeListeners = new Set<() => void>();
   private closed = false;
+  private early: ChannelMessage[] | undefined = [];
   /** The last error node-datachannel reported, for diagnostics. */
   lastError: string | undefined;
 
@@ -17,6 +23,10 @@ export class NodeChannel implements Channel {
     this.label = dc.getLabel();
     dc.onMessage((message) => {
       const value: ChannelMessage = typeof message === "string" ? message : message instanceof ArrayBuffer ? new Uint8Array(message) : message;
+      if (this.early) {
+        if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(value);
+        return;
+      }
       for (const listener of this.messageListeners) listener(value);
     });
     dc.onBufferedAmountLow(() => {
@@ -26,6 +36,11 @@ export class NodeChannel implements Channel {
       this.lastError = error;
     });
     dc.onClosed(() => this.markClosed());
+  }
+
+  /** Messages that arrived before anyone listened, waiting for the first listener. */
+  waitingMessages(): number {
+    return this.early?.length ?? 0;
   }
 
   isOpen(): boolean {
@@ -56,6 +71,10 @@ export class NodeChannel implements Channel {
 
   onMessage(listener: (message: ChannelMessage) => void): Unsubscribe {
     this.messageListeners.add(listener);
+    const early = this.early;
+    this.early = undefined;
+    // Delivered after the caller has finished subscribing, in arrival order.
+    if (early?.length) queueMicrotask(() => early.forEach((message) => listener(message)));
     return () => this.messageListeners.delete(listener);
   }
 

@@ -83,7 +83,8 @@ describe("behavior: sendFiles / receiveFiles", () => {
   it("stripes chunks over every channel it has", async () => {
     const { to, manifest, source } = await filesOnDisk({ "data.bin": 12 * MiB });
     const peers = await connected(3);
-    expect(peers.provider.channels()).toHaveLength(3);
+    // The answering side gets the channels one by one; wait for all three so the count below is not a race.
+    expect(await peers.provider.whenChannels(3)).toHaveLength(3);
     const [sent] = await Promise.all([sendFiles(peers.provider, manifest, source), receiveFiles(peers.creator, manifest, new FsChunkSink(to))]);
     await expectIntact(to, manifest);
     expect(sent.stats.channelsUsed).toBe(3);
