@@ -80,7 +80,10 @@ export const RequestFrame = z.object({
   file: index,
   chunks: z.array(index).min(1).max(MAX_CHUNKS_PER_REQUEST),
 });
-/** Receiver → sender: every file arrived and verified; the sender may stop. */
+/**
+ * Receiver → sender: every file arrived and verified; the sender may stop.
+ * Sender → receiver, in reply: acknowledged (so the receiver's caller can close the connection without cutting it off).
+ */
 export const DoneFrame = z.object({ v, type: z.literal("done") });
 export const TransferErrorCode = z.enum([
   /** A frame did not parse; the frame was ignored. */

@@ -25,6 +25,9 @@ import {
 import { sha256Hex } from "./sha256.ts";
 import type { ChunkSink } from "./storage.ts";
 
+/** How long a finished receiver waits for the sender to acknowledge "done" before it resolves anyway. */
+const DONE_ACK_TIMEOUT_MS = 2000;
+
 export interface ReceiveProgress {
   bytesVerified: number;
   bytesTotal: number;
@@ -80,6 +83,8 @@ export class ChunkReceiver {
   private startedAt: number | undefined;
   private lastDataAt = 0;
   private askedAgain = false;
+  /** Set once everything is stored and "done" was sent; called when the sender acknowledges (or cannot). */
+  private awaitingAck: (() => void) | undefined;
   private idleTimer: ReturnType<typeof setInterval> | undefined;
   private readonly counters = { bytesVerified: 0, resumedBytes: 0, chunksRequested: 0, chunksRejected: 0, firstDataMs: undefined as number | undefined };
   private readonly maxInFlightBytes: number;
@@ -148,6 +153,11 @@ export class ChunkReceiver {
   }
 
   private onMessage(channel: Channel, message: ChannelMessage): void {
+    if (this.awaitingAck && typeof message === "string") {
+      const parsed = parseControlFrame(message);
+      if (parsed.ok && parsed.message.type === "done") this.awaitingAck();
+      return;
+    }
     if (this.settled) return;
     if (typeof message === "string") return this.onControlFrame(channel, message);
     const frame = parseDataFrame(message);
@@ -266,6 +276,7 @@ export class ChunkReceiver {
 
   private onChannelClosed(channel: Channel): void {
     this.assembler.dropChannel(channel);
+    if (this.awaitingAck && !this.openChannel()) return this.awaitingAck();
     if (this.settled) return;
     if (!this.openChannel()) return this.settle(new TransferInterruptedError("every data channel closed"));
     // Requests sent on the closed channel may not have reached the sender: ask again (it ignores what it already has queued).
@@ -313,12 +324,24 @@ export class ChunkReceiver {
   private settle(error?: Error): void {
     if (this.settled) return;
     this.settled = true;
-    if (!error) {
-      const channel = this.openChannel();
-      if (channel) channel.sendText(JSON.stringify({ v: TRANSFER_PROTOCOL_VERSION, type: "done" }));
+    clearInterval(this.idleTimer);
+    const channel = error ? undefined : this.openChannel();
+    if (!channel) {
+      this.stop();
+      if (error) this.rejectFinished(error);
+      else this.resolveFinished();
+      return;
     }
-    this.stop();
-    if (error) this.rejectFinished(error);
-    else this.resolveFinished();
+    // Everything is stored. Say so, and wait (briefly) for the sender to acknowledge: a caller that closes the
+    // connection as soon as this resolves would otherwise cut the "done" frame off, and the sender would report
+    // an interrupted transfer that in fact completed.
+    channel.sendText(JSON.stringify({ v: TRANSFER_PROTOCOL_VERSION, type: "done" }));
+    const timer = setTimeout(() => this.awaitingAck?.(), DONE_ACK_TIMEOUT_MS);
+    this.awaitingAck = () => {
+      this.awaitingAck = undefined;
+      clearTimeout(timer);
+      this.stop();
+      this.resolveFinished();
+    };
   }
 }

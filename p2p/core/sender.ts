@@ -131,7 +131,11 @@ export class ChunkSender {
     if (!parsed.ok) return this.refuse(state.channel, "bad_frame", parsed.error);
     const frame = parsed.message;
     if (frame.type === "request") this.onRequest(state.channel, frame);
-    else if (frame.type === "done") this.settle();
+    else if (frame.type === "done") {
+      // Acknowledge, so the receiver knows its "done" arrived before it lets its caller close the connection.
+      if (state.channel.isOpen()) state.channel.sendText(JSON.stringify({ v: TRANSFER_PROTOCOL_VERSION, type: "done" }));
+      this.settle();
+    }
     else this.options.onRemoteError?.(frame);
   }
 

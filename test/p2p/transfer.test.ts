@@ -146,6 +146,16 @@ describe("behavior: sendFiles / receiveFiles", () => {
     expect(await readdir(to)).toEqual(expect.not.arrayContaining([`big.bin${STATE_SUFFIX}`]));
   });
 
+  it("lets the sender finish cleanly when the receiver closes the connection the moment it has everything", async () => {
+    const { to, manifest, source } = await filesOnDisk({ "a.bin": 3 * MiB + 3 });
+    const peers = await connected();
+    const sending = sendFiles(peers.provider, manifest, source);
+    sending.catch(() => {});
+    await receiveFiles(peers.creator, manifest, new FsChunkSink(to));
+    peers.creator.close();
+    await expect(sending).resolves.toMatchObject({ bytes: 3 * MiB + 3 });
+  });
+
   it("asks for nothing when every file is already there", async () => {
     const { to, manifest, source } = await filesOnDisk({ "a.bin": 2 * MiB + 1, "b.bin": 0 });
     const peers = await connected();
