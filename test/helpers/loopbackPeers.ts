@@ -15,8 +15,8 @@ export interface LoopbackPeers {
 }
 
 type PeerExtras = Partial<Omit<NodePeerOptions, "role" | "signal">> & {
-  /** Sees each signal this side sends and decides when (or whether) it goes on: emulates a slow or reordering signaling path. */
-  intercept?: (message: OutgoingSignal, forward: () => void) => void;
+  /** Sees each signal this side sends and decides when (or whether, or changed how) it goes on: a slow, reordering or rewriting signaling path. */
+  intercept?: (message: OutgoingSignal, forward: (replacement?: OutgoingSignal) => void) => void;
 };
 
 export function loopbackPeers({ channels = 1, creator: creatorExtras = {}, provider: providerExtras = {} }: { channels?: number; creator?: PeerExtras; provider?: PeerExtras } = {}): LoopbackPeers {
@@ -27,7 +27,8 @@ export function loopbackPeers({ channels = 1, creator: creatorExtras = {}, provi
   const creatorLink = router.join("creator", deliverTo(() => creator, "provider", notices.creator));
   const providerLink = router.join("provider", deliverTo(() => provider, "creator", notices.provider));
   const base = { bindAddress: "127.0.0.1", connectTimeoutMs: 15_000 };
-  const through = (send: (message: OutgoingSignal) => void, intercept: PeerExtras["intercept"]) => (intercept ? (message: OutgoingSignal) => intercept(message, () => send(message)) : send);
+  const through = (send: (message: OutgoingSignal) => void, intercept: PeerExtras["intercept"]) =>
+    intercept ? (message: OutgoingSignal) => intercept(message, (replacement) => send(replacement ?? message)) : send;
   const { intercept: providerIntercept, ...providerOptions } = providerExtras;
   const { intercept: creatorIntercept, ...creatorOptions } = creatorExtras;
   provider = new NodePeer({ ...base, ...providerOptions, role: "answer", signal: through(signalTo(() => ({ send: providerLink.receive }), "creator"), providerIntercept) });

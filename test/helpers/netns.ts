@@ -129,3 +129,33 @@ async function runClearly(command: string, args: string[]): Promise<void> {
     throw new Error(`${command} ${args.join(" ")} failed${stderr ? `: ${stderr}` : ""}`);
   }
 }
+
+export interface RelayOnlyNamespace {
+  name: string;
+  /** Two local addresses that cannot reach each other: only through the TURN address. */
+  peerAddresses: [string, string];
+  turnAddress: string;
+  teardown(): Promise<void>;
+}
+
+/**
+ * One namespace where two peers in one process can meet only through a TURN
+ * server: on 127.0.0.1 they would find each other directly, even with a
+ * relay-only ICE policy (libjuice then moves to a host/peer-reflexive pair).
+ */
+export async function createRelayOnlyNamespace(): Promise<RelayOnlyNamespace> {
+  const name = `pondt${process.pid % 10000}${Math.floor(Math.random() * 100)}relay`;
+  const [a, b, turn] = ["10.254.9.1", "10.254.9.2", "10.254.9.100"] as const;
+  await ip("netns", "add", name);
+  const teardown = () => ip("netns", "del", name).catch(() => {});
+  try {
+    await ip("-n", name, "link", "set", "lo", "up");
+    for (const address of [a, b, turn]) await ip("-n", name, "addr", "add", `${address}/32`, "dev", "lo");
+    await inNs(name, "iptables", "-A", "OUTPUT", "-s", a, "-d", b, "-j", "DROP");
+    await inNs(name, "iptables", "-A", "OUTPUT", "-s", b, "-d", a, "-j", "DROP");
+    return { name, peerAddresses: [a, b], turnAddress: turn, teardown };
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+}
