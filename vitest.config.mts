@@ -41,8 +41,8 @@ export default defineConfig({
         },
       },
       {
-        // Plain Node: the provider daemon, the CLI, the SDK, shared protocol, contracts on anvil, the dashboard's pure browser code.
-        test: { name: "node", include: ["test/{protocol,keys,sdk,provider,cli,contracts,architecture,deploy,web}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+        // Plain Node: the provider daemon, the CLI, the SDK, shared protocol, the peer-to-peer engine, contracts on anvil, the dashboard's pure browser code.
+        test: { name: "node", include: ["test/{protocol,keys,sdk,provider,cli,contracts,architecture,deploy,web,p2p}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
         // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons.

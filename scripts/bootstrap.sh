@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready to run Pond and its tests, and does nothing when
 # it already is: npm packages, Debian's docker.io, docker-registry, busybox-static,
-# e2fsprogs (each job's /outputs filesystem) and chromium (the dashboard's browser
-# tests), a Docker engine (started without a bridge, so no container can reach any
-# network), the locally built test images, and the dashboard's browser code (dist/web/).
+# e2fsprogs (each job's /outputs filesystem), chromium (the dashboard's browser
+# tests), coturn, iproute2 and iptables (the peer-to-peer tests build NATs in
+# network namespaces, each with its own coturn), a Docker engine (started without
+# a bridge, so no container can reach any network), the locally built test
+# images, and the dashboard's browser code (dist/web/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=.pond
@@ -29,6 +31,10 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # mkfs.ext4: the provider gives each job's /outputs a filesystem of the cap's size.
 [ -x /sbin/mkfs.ext4 ] || [ -x /usr/sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
+# STUN/TURN for the NAT tests and bench:transfer; each starts its own turnserver.
+command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bootstrap: please install ${missing[*]} (e.g. sudo apt-get install -y ${missing[*]}) and run again" >&2
@@ -37,6 +43,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian enables a system-wide coturn where systemd runs; the tests never use it, so keep it off.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && command -v systemctl >/dev/null 2>&1; then systemctl disable --now coturn >/dev/null 2>&1 || true; fi
 fi
 
 if ! docker info >/dev/null 2>&1; then
