@@ -8,6 +8,7 @@ import { JobSpec } from "./jobSpec.ts";
 import { hubMessageLimits as M } from "./limits.ts";
 import { OutputManifest } from "./manifest.ts";
 import { ClientSignal, ServerSignal } from "./signaling.ts";
+import { TransferDirection, TransferMeasure } from "./transferMetrics.ts";
 import { weiString } from "./wei.ts";
 
 export const HUB_PROTOCOL_VERSION = 1;
@@ -89,7 +90,14 @@ export const ResultMessage = z.object({
   manifest: OutputManifest.nullable(),
   amount_wei: weiString,
   signature: hex.nullable(),
-  metrics: z.object({ pull_ms: z.number().min(0), run_ms: z.number().min(0) }).optional(),
+  metrics: z
+    .object({
+      pull_ms: z.number().min(0),
+      run_ms: z.number().min(0),
+      /** How the input files reached the provider, when the job had any. */
+      inputs_transfer: TransferMeasure.optional(),
+    })
+    .optional(),
   /** Worth telling the creator whatever the outcome (e.g. a process killed for memory in a job that exited 0). */
   warning: z.string().max(M.resultWarning).optional(),
 });
@@ -100,6 +108,9 @@ export type MediationMessage = z.infer<typeof MediationMessage>;
 
 /** WebRTC signaling for a job's data (protocol/signaling.ts), carried on the hub socket the provider already has. */
 export const SignalMessage = z.object({ v, type: z.literal("signal"), job_id: JobId, signal: ClientSignal });
+/** A transfer of a job's files this provider took part in (an outputs download it served), for the job's metrics. */
+export const TransferReportMessage = z.object({ v, type: z.literal("job.transfer"), job_id: JobId, direction: TransferDirection, transfer: TransferMeasure });
+export type TransferReportMessage = z.infer<typeof TransferReportMessage>;
 /** Asks for STUN/TURN servers with fresh credentials, before a transfer. */
 export const IceRequestMessage = z.object({ v, type: z.literal("ice.request") });
 
@@ -114,6 +125,7 @@ export const ProviderMessage = z.discriminatedUnion("type", [
   MediationMessage,
   SignalMessage,
   IceRequestMessage,
+  TransferReportMessage,
 ]);
 export type ProviderMessage = z.infer<typeof ProviderMessage>;
 export type ResultMessage = z.infer<typeof ResultMessage>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { JobTransferMetrics } from "./transferMetrics.ts";
 import { JobSpec } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
 import { OutputManifest } from "./manifest.ts";
@@ -8,6 +9,7 @@ export const JobMetrics = z.object({
   queue_ms: z.number().nullable().meta({ description: "created → assigned to a provider" }),
   pull_ms: z.number().nullable().meta({ description: "assigned → container running (image pull and start)" }),
   run_ms: z.number().nullable().meta({ description: "container running → terminal" }),
+  transfer: JobTransferMetrics.meta({ description: "How the job's files moved: route (direct, turn or relay), bytes and time" }),
 });
 
 export const Job = z

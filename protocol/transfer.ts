@@ -163,3 +163,28 @@ export function parseDataFrame(frame: Uint8Array): ParsedDataFrame {
     payload: frame.subarray(DATA_HEADER_BYTES),
   };
 }
+
+// ---- the manifest, sent by the sender before the transfer ----
+//
+// The receiver trusts only a file's path, size and sha256 (from the signed spec
+// or the signed result); the chunk list comes from the sender, in parts of
+// MANIFEST_PART_CHARS, on one channel, first thing once it opens. A lying chunk
+// list only fails the whole-file sha256 check.
+
+/** The manifest's JSON is ASCII (RelativePath allows no other characters), so this many characters fit one message with room for the frame. */
+export const MANIFEST_PART_CHARS = 60_000;
+/** 10,000 files × a few KiB of chunk hashes: a bound on what a receiver buffers, not a product limit. */
+export const MAX_MANIFEST_PARTS = 4096;
+
+export const ManifestPartFrame = z.object({
+  v,
+  type: z.literal("manifest"),
+  part: z.int().min(0).max(MAX_MANIFEST_PARTS - 1),
+  parts: z.int().min(1).max(MAX_MANIFEST_PARTS),
+  data: z.string().max(MANIFEST_PART_CHARS),
+});
+export type ManifestPartFrame = z.infer<typeof ManifestPartFrame>;
+
+export function parseManifestPart(raw: string): ParsedFrame<ManifestPartFrame> {
+  return parseJsonFrame(ManifestPartFrame, raw, `transfer v${TRANSFER_PROTOCOL_VERSION} manifest`);
+}

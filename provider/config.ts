@@ -19,6 +19,12 @@ export const ProviderConfig = z.object({
   drainTimeoutS: z.coerce.number().int().min(0),
   maxOutputBytes: z.coerce.number().int().positive(),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]),
+  /** How long a finished job's outputs stay here to be served peer to peer; 0 keeps none. */
+  outputRetentionS: z.coerce.number().int().min(0),
+  /** How long to wait for a peer connection before a transfer goes through the R2 relay. */
+  p2pConnectTimeoutMs: z.coerce.number().int().min(500).max(120_000),
+  /** Gather WebRTC candidates on this local address only (e.g. 127.0.0.1 for a test on one machine). */
+  webrtcBindAddress: z.string().min(1).optional(),
 });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 
@@ -39,6 +45,9 @@ const envNames: Record<keyof ProviderConfig, string> = {
   drainTimeoutS: "POND_DRAIN_TIMEOUT_S",
   maxOutputBytes: "POND_MAX_OUTPUT_BYTES",
   logLevel: "POND_LOG_LEVEL",
+  outputRetentionS: "POND_OUTPUT_RETENTION_S",
+  p2pConnectTimeoutMs: "POND_P2P_CONNECT_TIMEOUT_MS",
+  webrtcBindAddress: "POND_WEBRTC_BIND_ADDRESS",
 };
 
 function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
@@ -53,6 +62,8 @@ function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
     drainTimeoutS: 600,
     maxOutputBytes: 1024 * 1024 * 1024,
     logLevel: "info",
+    outputRetentionS: 3600,
+    p2pConnectTimeoutMs: 5_000,
   };
 }
 

@@ -10,6 +10,7 @@ import { jobAcceptanceTypes, pondDomain } from "../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ProviderPricing, type ProviderResources } from "../protocol/hubMessages.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient, Welcome } from "./connection/hubClient.ts";
+import type { DataPlane } from "./dataplane/dataPlane.ts";
 import type { DockerExecutor } from "./executor/docker.ts";
 import { JobRecordFile, type JobRecord } from "./jobRecord.ts";
 import { JobRunner, type RunningJob } from "./jobRunner.ts";
@@ -42,6 +43,7 @@ export interface DaemonOptions {
   outbox: ResultOutbox;
   watchdogs: ContainerGuard;
   log: Logger;
+  dataPlane?: DataPlane;
 }
 
 export class ProviderDaemon {

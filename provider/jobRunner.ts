@@ -12,6 +12,7 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient } from "./connection/hubClient.ts";
+import type { DataPlane } from "./dataplane/dataPlane.ts";
 import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
@@ -40,6 +41,8 @@ export interface JobRunnerDeps {
   log: Logger;
   /** The EIP-712 domain of the current connection. */
   domain(): TypedDataDomain;
+  /** Transfers of the job's files: inputs before it runs, outputs kept and served after. */
+  dataPlane?: DataPlane;
 }
 
 export class JobRunner {
@@ -107,6 +110,8 @@ export class JobRunner {
     }
     logs.finish();
     const result = await this.resultOf(job.offer, run);
+    // Kept before the job's folder goes, and served before the hub (and so the creator) hears the job ended.
+    if (result.outcome === "succeeded" && result.manifest) await this.deps.dataPlane?.retainOutputs(jobId, run.outputsDir, result.manifest);
     try {
       await this.deps.outbox.add(result);
     } catch (error) {

@@ -7,6 +7,7 @@ import Docker from "dockerode";
 import { ConfigError, loadConfig, type ProviderConfig } from "./config.ts";
 import { HubClient } from "./connection/hubClient.ts";
 import { ProviderDaemon } from "./daemon.ts";
+import { DataPlane } from "./dataplane/dataPlane.ts";
 import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
 import { KeyFileError, loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { createLogger } from "./log.ts";
@@ -34,7 +35,10 @@ const program = new Command("pond-provider")
   .option("--max-memory-mb <n>", "offer at most this much memory")
   .option("--drain-timeout-s <s>", "on SIGTERM, wait this long for running jobs")
   .option("--max-output-bytes <n>", "the most a job may write to /outputs; a job writing more is stopped")
-  .option("--log-level <level>", "trace | debug | info | warn | error");
+  .option("--log-level <level>", "trace | debug | info | warn | error")
+  .option("--output-retention-s <s>", "keep a finished job's outputs this long to serve them peer to peer (default 3600; 0: none)")
+  .option("--p2p-connect-timeout-ms <ms>", "wait this long for a peer connection before using the R2 relay (default 5000)")
+  .option("--webrtc-bind-address <ip>", "gather WebRTC candidates on this local address only");
 
 async function prepare(flags: Record<string, unknown>) {
   const config = await loadConfig(flags as Partial<Record<keyof ProviderConfig, unknown>> & { config?: string });
@@ -76,6 +80,15 @@ program.action(async (flags: Record<string, unknown>) => {
   await outbox.load();
   const recovered = await recoverLeftovers({ executor, jobsRoot: join(config.dataDir, "jobs"), outbox, log });
   const hub = new HubClient({ api: config.api, account, log });
+  const dataPlane = new DataPlane({
+    hub,
+    dataDir: config.dataDir,
+    log,
+    outputRetentionS: config.outputRetentionS,
+    p2pConnectTimeoutMs: config.p2pConnectTimeoutMs,
+    ...(config.webrtcBindAddress ? { webrtcBindAddress: config.webrtcBindAddress } : {}),
+  });
+  await dataPlane.start();
   const daemon = new ProviderDaemon({
     api: config.api,
     account,
@@ -88,6 +101,7 @@ program.action(async (flags: Record<string, unknown>) => {
     outbox,
     watchdogs: new Watchdogs(heartbeatFile, WATCHDOG_BACKSTOP_MS, log),
     log,
+    dataPlane,
   });
   daemon.carryOn(recovered.adopt, recovered.awaitStart);
   hub.start();
@@ -114,6 +128,7 @@ program.action(async (flags: Record<string, unknown>) => {
     });
     if (removed > 0) log.warn({ removed }, "removed containers still running at shutdown");
     heartbeat.stop();
+    dataPlane.stop();
     hub.stop();
     process.exit(0);
   };

@@ -8,7 +8,12 @@ export class WorkDirError extends Error {
 }
 
 export function jobWorkDir(dataDir: string, name: string): string {
-  const root = resolve(dataDir, "jobs");
+  return folderNamedIn(resolve(dataDir, "jobs"), name);
+}
+
+/** `root/name`, refused unless `name` is one plain folder name (a job id from the hub). */
+export function folderNamedIn(folder: string, name: string): string {
+  const root = resolve(folder);
   const dir = resolve(root, name);
   if (dirname(dir) !== root || basename(dir) !== name) throw new WorkDirError(`"${name}" cannot name a folder inside ${root}`);
   return dir;

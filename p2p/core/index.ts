@@ -8,3 +8,4 @@ export { sdpFingerprint, type DtlsFingerprint } from "./sdpFingerprint.ts";
 export { sha256Hex } from "./sha256.ts";
 export * from "./errors.ts";
 export * from "./transfer.ts";
+export { checkManifestFiles, manifestParts, ManifestMismatchError, receiveManifest, sendManifest } from "./manifestExchange.ts";

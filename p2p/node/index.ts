@@ -5,3 +5,4 @@ export { toNodeIceServers, IceServerUrlError } from "./iceServers.ts";
 export { FsChunkSource } from "./fsChunkSource.ts";
 export { FsChunkSink, PARTIAL_SUFFIX, STATE_SUFFIX } from "./fsChunkSink.ts";
 export { buildTransferManifest } from "./buildTransferManifest.ts";
+export { openSignaledPeer, type SignaledPeer, type SignaledPeerOptions } from "./signaledPeer.ts";

@@ -45,6 +45,8 @@ export const jobs = sqliteTable(
     statusDetail: text("status_detail"),
     spec: text("spec", { mode: "json" }).notNull(),
     output: text("output", { mode: "json" }),
+    /** How its files moved: {inputs, outputs}, each {route, bytes, ms} or null (protocol/transferMetrics.ts). */
+    transferMetrics: text("transfer_metrics", { mode: "json" }),
     error: text("error"),
     exitCode: integer("exit_code"),
     logsTail: text("logs_tail").notNull().default(""),

@@ -1,6 +1,7 @@
 // A jobs row as the API shows it (protocol/job.ts).
 import type { Job } from "../../protocol/job.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
+import type { JobTransferMetrics } from "../../protocol/transferMetrics.ts";
 import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
@@ -30,6 +31,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
       queue_ms: span(row.createdAt, row.assignedAt),
       pull_ms: span(row.assignedAt, row.startedAt),
       run_ms: span(row.startedAt, row.completedAt),
+      transfer: (row.transferMetrics as JobTransferMetrics | null) ?? { inputs: null, outputs: null },
     },
     provider: row.provider,
     attempt: row.attempt,

@@ -16,6 +16,7 @@ import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "
 import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone } from "../hub/presence.ts";
 import { jobEnded, onLog, onResult, onStatus } from "../hub/results.ts";
 import { deliverSignal, onIceRequest, onSignal } from "../hub/signaling.ts";
+import { onTransferReport } from "../hub/transfers.ts";
 import { acceptConnection, authenticate } from "../hub/signIn.ts";
 import { attachmentOf, sendError } from "../hub/sockets.ts";
 import type { Assignment } from "../matching/matcher.ts";
@@ -83,6 +84,8 @@ export class ProviderHub extends DurableObject<Env> {
             return onMediation(state, ws, address, message);
           case "signal":
             return onSignal(state, ws, address, message.job_id, message.signal);
+          case "job.transfer":
+            return onTransferReport(state, ws, address, message);
         }
       });
     } catch (error) {

@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `transfer_metrics` text;

@@ -1,0 +1,92 @@
+// The daemon's side of signaling, over its hub socket: signals for a job go
+// out as hub `signal` messages (the hub stamps them with this provider's role
+// in the job), signals for a job come back and go to whoever listens for that
+// job, and STUN/TURN servers are asked for with `ice.request`.
+import type { Logger } from "pino";
+import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
+import type { IceServer } from "../../protocol/iceServers.ts";
+import type { ClientSignal, ServerSignal } from "../../protocol/signaling.ts";
+import type { HubClient } from "../connection/hubClient.ts";
+
+/** How long an `ice.request` may go unanswered before a transfer goes on without STUN/TURN. */
+const ICE_ANSWER_TIMEOUT_MS = 5_000;
+/** Credentials are asked for again this long before they expire. */
+const ICE_RENEW_MARGIN_S = 60;
+
+export type SignalListener = (frame: ServerSignal) => void;
+
+export class JobSignaling {
+  private readonly listeners = new Map<string, Set<SignalListener>>();
+  private ice: { servers: IceServer[]; expiresAt: number } | undefined;
+  private iceWaiters: Array<(servers: IceServer[] | undefined) => void> = [];
+
+  constructor(
+    private readonly hub: HubClient,
+    private readonly log: Logger,
+  ) {
+    hub.on("message", (message) => {
+      if (message.type === "signal") this.dispatch(message.job_id, message.signal);
+      else if (message.type === "ice.servers") {
+        this.ice = { servers: message.ice_servers, expiresAt: message.expires_at };
+        this.answerIce(message.ice_servers);
+      } else if (message.type === "error" && message.code === "ice_unavailable") this.answerIce(undefined);
+    });
+  }
+
+  /** Sends a signal for `jobId`; false when the hub is not connected now. */
+  send(jobId: string, signal: ClientSignal): boolean {
+    return this.hub.send({ v: HUB_PROTOCOL_VERSION, type: "signal", job_id: jobId, signal });
+  }
+
+  /** Every frame for `jobId` from now on, until the returned function is called. */
+  subscribe(jobId: string, listener: SignalListener): () => void {
+    let set = this.listeners.get(jobId);
+    if (!set) this.listeners.set(jobId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(jobId) === set) this.listeners.delete(jobId);
+    };
+  }
+
+  /** STUN/TURN servers with fresh credentials; none (host candidates only) when the hub has none or does not answer. */
+  async iceServers(): Promise<IceServer[]> {
+    if (this.ice && this.ice.expiresAt - ICE_RENEW_MARGIN_S > Date.now() / 1000) return this.ice.servers;
+    const answer = new Promise<IceServer[] | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.iceWaiters = this.iceWaiters.filter((waiter) => waiter !== done);
+        resolve(undefined);
+      }, ICE_ANSWER_TIMEOUT_MS);
+      const done = (servers: IceServer[] | undefined) => {
+        clearTimeout(timer);
+        resolve(servers);
+      };
+      this.iceWaiters.push(done);
+    });
+    if (!this.hub.send({ v: HUB_PROTOCOL_VERSION, type: "ice.request" })) this.answerIce(undefined);
+    const servers = await answer;
+    if (!servers) this.log.warn("no STUN/TURN servers from the hub: peers connect on host candidates only");
+    return servers ?? [];
+  }
+
+  private answerIce(servers: IceServer[] | undefined): void {
+    const waiters = this.iceWaiters;
+    this.iceWaiters = [];
+    for (const waiter of waiters) waiter(servers);
+  }
+
+  private dispatch(jobId: string, frame: ServerSignal): void {
+    const set = this.listeners.get(jobId);
+    if (!set || set.size === 0) {
+      this.log.debug({ job: jobId, type: frame.type }, "a signal for a job with no transfer here; ignored");
+      return;
+    }
+    for (const listener of [...set]) {
+      try {
+        listener(frame);
+      } catch (error) {
+        this.log.warn({ err: error, job: jobId }, "a signal listener failed");
+      }
+    }
+  }
+}

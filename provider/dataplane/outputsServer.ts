@@ -1,0 +1,118 @@
+// Serves a finished job's retained outputs peer to peer: any peer of the job
+// that offers (the creator, by CLI or browser, or a drawn mediator) gets an
+// answering NodePeer, the transfer manifest, then sendFiles until it has every
+// file. A new offer from the same peer replaces its session, so a transfer that
+// dropped resumes (the receiver asks only for what it lacks).
+import type { Logger } from "pino";
+import type { PeerRole, ServerSignal } from "../../protocol/signaling.ts";
+import type { Route } from "../../p2p/core/transfer.ts";
+import { sendManifest } from "../../p2p/core/manifestExchange.ts";
+import { sendFiles } from "../../p2p/core/transfer.ts";
+import { FsChunkSource } from "../../p2p/node/fsChunkSource.ts";
+import { openSignaledPeer, type SignaledPeer } from "../../p2p/node/signaledPeer.ts";
+import type { JobSignaling } from "./jobSignaling.ts";
+import type { Retained } from "./retainedOutputs.ts";
+
+/** Peers that may fetch outputs; the hub and rendezvous already checked who they are. */
+const SERVED_ROLES: ReadonlySet<PeerRole> = new Set(["creator", "mediator"]);
+
+export interface ServedTransfer {
+  jobId: string;
+  to: PeerRole;
+  route: Route;
+  bytes: number;
+  ms: number;
+}
+
+export interface OutputsServerOptions {
+  signaling: JobSignaling;
+  log: Logger;
+  /** Until a peer connection is up after an offer. */
+  connectTimeoutMs: number;
+  bindAddress?: string;
+  /** A transfer that finished: for the job's metrics. */
+  onServed?(transfer: ServedTransfer): void;
+}
+
+interface Watched {
+  retained: Retained;
+  stop: () => void;
+  sessions: Map<PeerRole, SignaledPeer>;
+}
+
+export class OutputsServer {
+  private readonly watched = new Map<string, Watched>();
+
+  constructor(private readonly options: OutputsServerOptions) {}
+
+  /** From now on, offers for this job are answered with its outputs. */
+  watch(retained: Retained): void {
+    const jobId = retained.record.job_id;
+    this.unwatch(jobId);
+    const entry: Watched = { retained, sessions: new Map(), stop: () => {} };
+    entry.stop = this.options.signaling.subscribe(jobId, (frame) => this.onFrame(entry, frame));
+    this.watched.set(jobId, entry);
+  }
+
+  unwatch(jobId: string): void {
+    const entry = this.watched.get(jobId);
+    if (!entry) return;
+    this.watched.delete(jobId);
+    entry.stop();
+    for (const session of entry.sessions.values()) session.peer.close();
+  }
+
+  /** Jobs whose outputs are served now. */
+  get jobs(): string[] {
+    return [...this.watched.keys()];
+  }
+
+  close(): void {
+    for (const jobId of this.jobs) this.unwatch(jobId);
+  }
+
+  private onFrame(entry: Watched, frame: ServerSignal): void {
+    if (frame.type === "offer" && SERVED_ROLES.has(frame.src)) return this.startSession(entry, frame.src, frame);
+    if ("src" in frame) entry.sessions.get(frame.src)?.deliver(frame);
+  }
+
+  private startSession(entry: Watched, remote: PeerRole, offer: ServerSignal): void {
+    const jobId = entry.retained.record.job_id;
+    const { log, signaling, connectTimeoutMs, bindAddress } = this.options;
+    entry.sessions.get(remote)?.peer.close();
+    // Its own TURN allocation too: behind a symmetric NAT only a relay candidate works.
+    void signaling.iceServers().then((iceServers) => {
+      if (this.watched.get(jobId) !== entry) return;
+      const session = openSignaledPeer({
+        role: "answer",
+        remote,
+        send: (signal) => void signaling.send(jobId, signal),
+        iceServers,
+        connectTimeoutMs,
+        ...(bindAddress ? { bindAddress } : {}),
+        name: `pond-outputs-${jobId}`,
+      });
+      entry.sessions.set(remote, session);
+      session.deliver(offer);
+      void this.serve(entry, remote, session).catch((error: unknown) => log.info({ job: jobId, to: remote, err: (error as Error).message }, "an outputs transfer ended before it finished"));
+    });
+  }
+
+  private async serve(entry: Watched, remote: PeerRole, session: SignaledPeer): Promise<void> {
+    const { record, outputsDir } = entry.retained;
+    const { peer } = session;
+    const source = new FsChunkSource(outputsDir);
+    try {
+      await peer.connected;
+      const [first] = peer.channels();
+      sendManifest(first!, record.transfer);
+      const result = await sendFiles(peer, record.transfer, source);
+      this.options.log.info({ job: record.job_id, to: remote, route: result.route, bytes: result.bytes, ms: Math.round(result.ms) }, "served outputs peer to peer");
+      this.options.onServed?.({ jobId: record.job_id, to: remote, route: result.route, bytes: result.bytes, ms: result.ms });
+    } finally {
+      await source.close();
+      if (entry.sessions.get(remote) === session) entry.sessions.delete(remote);
+      peer.close();
+    }
+  }
+}

@@ -1,0 +1,106 @@
+// Outputs kept after a job ends, so its creator (or a mediator) can fetch them
+// peer to peer: <dataDir>/retained/<job>/outputs/, beside the job folders (the
+// restart cleanup of <dataDir>/jobs never sees them) and with a record of the
+// signed manifest, the transfer manifest (every chunk hashed) and when they
+// expire. Expired ones are removed at start and as the daemon runs.
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import { OutputManifest } from "../../protocol/manifest.ts";
+import { TransferManifest } from "../../protocol/transfer.ts";
+import { buildTransferManifest } from "../../p2p/node/buildTransferManifest.ts";
+import { folderNamedIn } from "../workDir.ts";
+
+const RECORD_FILE = "retained.json";
+
+export const RetainedRecord = z.object({
+  v: z.literal(1),
+  job_id: z.string(),
+  manifest: OutputManifest,
+  transfer: TransferManifest,
+  /** Unix milliseconds. */
+  expires_at: z.int(),
+});
+export type RetainedRecord = z.infer<typeof RetainedRecord>;
+
+export interface Retained {
+  record: RetainedRecord;
+  /** The folder the manifest's paths are relative to. */
+  outputsDir: string;
+}
+
+export class RetainedOutputs {
+  constructor(
+    private readonly root: string,
+    private readonly retentionMs: number,
+  ) {}
+
+  get enabled(): boolean {
+    return this.retentionMs > 0;
+  }
+
+  /**
+   * Moves the manifest's files out of the ending job's folder (copied when
+   * /outputs is a filesystem of its own) and hashes their chunks.
+   */
+  async retain(jobId: string, outputsDir: string, manifest: OutputManifest, now = Date.now()): Promise<Retained> {
+    const dir = this.dirOf(jobId);
+    const target = join(dir, "outputs");
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(target, { recursive: true, mode: 0o700 });
+    for (const file of manifest.files) {
+      const to = join(target, file.path);
+      await mkdir(dirname(to), { recursive: true });
+      await moveFile(join(outputsDir, file.path), to);
+    }
+    const transfer = await buildTransferManifest(target, manifest.files.map((file) => file.path));
+    const record: RetainedRecord = { v: 1, job_id: jobId, manifest, transfer, expires_at: now + this.retentionMs };
+    await writeFile(join(dir, `${RECORD_FILE}.tmp`), JSON.stringify(record));
+    await rename(join(dir, `${RECORD_FILE}.tmp`), join(dir, RECORD_FILE));
+    return { record, outputsDir: target };
+  }
+
+  /** What is retained and not expired; expired or unreadable ones are removed. */
+  async load(now = Date.now()): Promise<Retained[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.root, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    const kept: Retained[] = [];
+    for (const name of names) {
+      const record = await readRecord(join(this.root, name));
+      if (!record || record.job_id !== name || record.expires_at <= now) await this.remove(name);
+      else kept.push({ record, outputsDir: join(this.dirOf(name), "outputs") });
+    }
+    return kept;
+  }
+
+  async remove(jobId: string): Promise<void> {
+    await rm(this.dirOf(jobId), { recursive: true, force: true });
+  }
+
+  private dirOf(jobId: string): string {
+    return folderNamedIn(this.root, jobId);
+  }
+}
+
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await copyFile(from, to);
+  }
+}
+
+async function readRecord(dir: string): Promise<RetainedRecord | undefined> {
+  try {
+    const parsed = RetainedRecord.safeParse(JSON.parse(await readFile(join(dir, RECORD_FILE), "utf8")));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
