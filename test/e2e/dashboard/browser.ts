@@ -31,12 +31,13 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/** `extraArgs`: more Chromium switches, e.g. what a WebRTC test on loopback needs. */
+export async function launchBrowser({ extraArgs = [] }: { extraArgs?: string[] } = {}): Promise<TestBrowser> {
   const profile = await mkdtemp(join(tmpdir(), "pond-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...extraArgs],
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
   });
