@@ -43,7 +43,7 @@ interface CliResult {
 async function pond(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", dev.url, ...args], {
-      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000", ...env },
+      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000", POND_TRACE_TIMING: "1", ...env },
       timeout: 150_000,
     });
     return { code: 0, stdout, stderr };
@@ -101,6 +101,7 @@ describe("inputs and outputs with the pond CLI", () => {
     expect(job.spec.input_files!.map((file) => file.path).sort()).toEqual(["big.bin", "data/note.txt", "data/sub/more.bin"]);
     expect(job.metrics.transfer.inputs).toMatchObject({ route: "direct", bytes: big.length + 17 + 70_000 });
     expect(job.metrics.transfer.outputs).toMatchObject({ route: "direct" });
+    console.log(result.stderr.split("\n").filter((line) => line.startsWith("TIMING")).join("\n"));
     console.log(`[dataplane] ${result.stdout.split("\n").filter((line) => / (inputs|outputs): /.test(line)).join(" | ")}`);
   });
 
@@ -208,6 +209,25 @@ describe("inputs the provider cannot get peer to peer, and inputs that lie", () 
     const done = await sdk.waitForJob(job.id, { timeoutMs: 60_000 });
     expect(done.status).toBe("failed");
     expect(done.error).toMatch(/input file "swapped\.bin" has sha256 [0-9a-f]{64}, not [0-9a-f]{64} as the spec says/);
+  });
+
+  it("keeps what it verified through a daemon restart and fetches only the rest", async () => {
+    const chunk = 1024 * 1024;
+    const bytes = randomBytes(4 * chunk);
+    const { job, real } = await jobWithInput("resumed.bin", bytes);
+    const file = real.files[0]!;
+    // Half the chunks in the relay: the provider stores those and waits for the rest.
+    await sdk.data.uploadInputManifest(job.id, real);
+    for (const index of [0, 1]) await sdk.data.uploadInputChunk(job.id, file.chunks[index]!, bytes.subarray(index * chunk, (index + 1) * chunk));
+    await eventually(async () => /receiving inputs: 50% of 4\.0 MiB, relay/.test(provider.process.output()), { timeoutMs: 60_000, what: "half the input stored" });
+    await provider.stop("SIGKILL");
+    provider = await provider.restart();
+    for (const index of [2, 3]) await sdk.data.uploadInputChunk(job.id, file.chunks[index]!, bytes.subarray(index * chunk, (index + 1) * chunk));
+    const done = await sdk.waitForJob(job.id, { timeoutMs: 90_000 });
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.logs).toContain(sha256(bytes));
+    // Only what was missing crossed after the restart.
+    expect(done.metrics.transfer.inputs).toMatchObject({ route: "relay", bytes: 2 * chunk });
   });
 
   it("refuses a relay manifest whose files are not the spec's", async () => {
