@@ -2301,7 +2301,13 @@ export interface components {
                 queue_ms: number | null;
                 /** @description container running → terminal */
                 run_ms: number | null;
-                /** @description How the job's files moved: route (direct, turn or relay), bytes and time */
+                /**
+                 * @description How the job's files moved: route (direct, turn or relay), bytes and time
+                 * @default {
+                 *       "inputs": null,
+                 *       "outputs": null
+                 *     }
+                 */
                 transfer: {
                     /** @description The provider's fetch of the input files; null when the job has none or it has not happened */
                     inputs: {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { eventually } from "../../helpers/eventually.ts";
 import { describeProgress, formatBytes, throttledDetail } from "../../../provider/dataplane/progressDetail.ts";
 
 describe("a transfer's status detail", () => {
@@ -17,5 +18,15 @@ describe("a transfer's status detail", () => {
     detail("waiting for the creator's inputs");
     detail("receiving inputs: 100% of 1.0 GiB, relay");
     expect(sent).toEqual(["receiving inputs: 1% of 1.0 GiB, direct", "waiting for the creator's inputs", "receiving inputs: 100% of 1.0 GiB, relay"]);
+  });
+
+  it("sends the last percentage it held back once the interval is over", async () => {
+    const sent: string[] = [];
+    const detail = throttledDetail((text) => sent.push(text), 50);
+    detail("receiving inputs: 25% of 4.0 MiB, relay");
+    detail("receiving inputs: 50% of 4.0 MiB, relay");
+    expect(sent).toEqual(["receiving inputs: 25% of 4.0 MiB, relay"]);
+    await eventually(async () => sent.length === 2);
+    expect(sent[1]).toBe("receiving inputs: 50% of 4.0 MiB, relay");
   });
 });
