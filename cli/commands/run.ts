@@ -83,7 +83,6 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
           lastDetail = current.status_detail;
         },
       });
-      if (process.env.POND_TRACE_TIMING) console.error(`TIMING followed=${Date.now()} completed_at=${done.completed_at ? Date.parse(done.completed_at) : 0}`);
       // The relay upload a chain-settled job needs goes on while the outputs come.
       const finishing = sending?.finish(done);
       const download = options.output && done.status === "succeeded" ? await fetchOutputs(sdk, c.p2p, done, options.output, c.progress, (text) => c.output.note(text), warm) : undefined;

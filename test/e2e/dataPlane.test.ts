@@ -43,7 +43,7 @@ interface CliResult {
 async function pond(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", dev.url, ...args], {
-      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000", POND_TRACE_TIMING: "1", ...env },
+      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000", ...env },
       timeout: 150_000,
     });
     return { code: 0, stdout, stderr };
@@ -101,7 +101,6 @@ describe("inputs and outputs with the pond CLI", () => {
     expect(job.spec.input_files!.map((file) => file.path).sort()).toEqual(["big.bin", "data/note.txt", "data/sub/more.bin"]);
     expect(job.metrics.transfer.inputs).toMatchObject({ route: "direct", bytes: big.length + 17 + 70_000 });
     expect(job.metrics.transfer.outputs).toMatchObject({ route: "direct" });
-    console.log(result.stderr.split("\n").filter((line) => line.startsWith("TIMING")).join("\n"));
     console.log(`[dataplane] ${result.stdout.split("\n").filter((line) => / (inputs|outputs): /.test(line)).join(" | ")}`);
   });
 
