@@ -14,8 +14,25 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+/** How the CLI moves files peer to peer: from the environment, read once here. */
+export interface P2pSettings {
+  /** POND_P2P=off sends everything through the API's relay. */
+  enabled: boolean;
+  /** POND_P2P_CONNECT_TIMEOUT_MS: how long to wait for a peer connection before the relay. */
+  connectTimeoutMs: number;
+  /** POND_WEBRTC_BIND_ADDRESS: gather candidates on this local address only. */
+  bindAddress?: string;
+}
+
+export function p2pSettingsFrom(env: NodeJS.ProcessEnv): P2pSettings {
+  const timeout = Number(env.POND_P2P_CONNECT_TIMEOUT_MS ?? "5000");
+  if (!Number.isInteger(timeout) || timeout < 500) throw new UsageError("POND_P2P_CONNECT_TIMEOUT_MS must be a whole number of milliseconds, at least 500");
+  return { enabled: env.POND_P2P !== "off", connectTimeoutMs: timeout, ...(env.POND_WEBRTC_BIND_ADDRESS ? { bindAddress: env.POND_WEBRTC_BIND_ADDRESS } : {}) };
+}
+
 export interface CliContext {
   output: Output;
+  p2p: P2pSettings;
   progress: Progress;
   /** The API from --api, else from `pond login`. */
   api(): Promise<string>;
@@ -37,6 +54,7 @@ export function contextOf(program: Command): CliContext {
   return {
     output: createOutput(json),
     progress: createProgress(process.stderr, !json),
+    p2p: p2pSettingsFrom(process.env),
     api,
     async client() {
       const config = await readCliConfig();

@@ -1,7 +1,8 @@
 // Fetching a finished job's outputs into a folder: every file the manifest
 // names, its sha256 checked before it is kept, written only inside the folder.
 import { createHash } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import type { Job } from "../protocol/job.ts";
 import type { ManifestFile } from "../protocol/manifest.ts";
@@ -25,6 +26,11 @@ export async function downloadOutputs(client: PondClient, job: Job, dir: string,
   let done = 0;
   for (const file of files) {
     const target = outputPathIn(dir, file.path);
+    // A copy already here (from a peer-to-peer transfer cut short, or an earlier run) is kept.
+    if (await isVerifiedCopy(target, file)) {
+      done += file.size;
+      continue;
+    }
     const bytes = await client.downloadOutput(job.id, file.path);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     if (bytes.length !== file.size || sha256 !== file.sha256) {
@@ -41,3 +47,11 @@ export async function downloadOutputs(client: PondClient, job: Job, dir: string,
   return files;
 }
 
+/** Whether `path` holds exactly `file` (its size and sha256), so it need not be fetched again. */
+export async function isVerifiedCopy(path: string, file: ManifestFile): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile() || info.size !== file.size) return false;
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex") === file.sha256;
+}

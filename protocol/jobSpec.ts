@@ -67,6 +67,34 @@ export const Inputs = z
   .refine((inputs) => new Set(inputs.map((i) => i.path)).size === inputs.length, "must not repeat a path")
   .refine((inputs) => inputs.reduce((sum, i) => sum + decodedLength(i.data_base64), 0) <= L.maxInputBytes, `must total at most ${L.maxInputBytes} bytes decoded`);
 
+/**
+ * A file that travels beside the spec (peer to peer, or through the R2 relay),
+ * named by size and sha256 so the creator's signed authorization covers its
+ * bytes: the provider checks every one before the container starts.
+ */
+export const InputFile = z
+  .object({
+    path: RelativePath,
+    size: z.int().min(0).max(L.maxInputFilesBytes),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a lower-case hex sha256"),
+  })
+  .strict();
+export type InputFile = z.infer<typeof InputFile>;
+
+export const InputFiles = z
+  .array(InputFile)
+  .max(L.maxInputFileEntries)
+  .refine((files) => new Set(files.map((f) => f.path)).size === files.length, "must not repeat a path")
+  .refine((files) => files.reduce((sum, f) => sum + f.size, 0) <= L.maxInputFilesBytes, `must total at most ${L.maxInputFilesBytes} bytes`);
+
+/** Paths named both inline (`inputs`) and as `input_files`, or one inside the other: a spec with any is refused. */
+export function overlappingInputPaths(spec: Pick<JobSpec, "inputs" | "input_files">): string[] {
+  const inline = (spec.inputs ?? []).map((input) => input.path);
+  const files = (spec.input_files ?? []).map((file) => file.path);
+  const clash = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+  return files.filter((file) => inline.some((path) => clash(file, path)));
+}
+
 export const Cmd = z
   .array(z.string().max(4096))
   .min(1)
@@ -79,6 +107,7 @@ export const JobSpec = z
     cmd: Cmd.optional(),
     env: Env.optional(),
     inputs: Inputs.optional(),
+    input_files: InputFiles.optional().meta({ description: "Files mounted read-only under /inputs, moved peer to peer from the creator (or through the API's relay), each checked against its sha256 before the job starts" }),
     resources: Resources,
     timeout_s: z.int().min(L.minTimeoutS).max(L.maxTimeoutS),
     match_timeout_s: z.int().min(1).max(L.maxMatchTimeoutS).optional().meta({ description: `Seconds to wait for a provider before failing (default ${L.defaultMatchTimeoutS})` }),

@@ -17,6 +17,10 @@ export const jobLimits = {
   maxCmdBytes: 64 * 1024,
   maxInputFiles: 64,
   maxInputBytes: 512 * 1024,
+  /** Files that travel beside the spec (`input_files`), peer to peer or through the R2 relay. */
+  maxInputFileEntries: 10_000,
+  /** Their total: 16 GiB, what a provider's disk and a creator's upload should bear for one job. */
+  maxInputFilesBytes: 16 * 1024 * 1024 * 1024,
   maxPathLength: 255,
   maxImageLength: 512,
 } as const;

@@ -28,3 +28,28 @@ export const uploadHeaders = {
 export function outputObjectKey(jobId: string, path: string, sha256: string): string {
   return `jobs/${jobId}/outputs/${sha256}/${path}`;
 }
+
+// ---- the R2 relay of a job's input files ----
+
+/** Where the relay keeps a job's input manifest (the transfer manifest the creator uploaded). */
+export function inputManifestKey(jobId: string): string {
+  return `jobs/${jobId}/inputs/manifest.json`;
+}
+
+/** Where the relay keeps one chunk of a job's inputs, keyed by its sha256 (a chunk two files share is stored once). */
+export function inputChunkKey(jobId: string, sha256: string): string {
+  return `jobs/${jobId}/inputs/chunks/${sha256}`;
+}
+
+/** What a provider or mediator reads from the relay: the manifest, or one chunk. */
+export type RelayObject = "inputs" | `chunks/${string}`;
+
+/** A provider proves a relay read is its own by signing (EIP-191) this text, like an upload. */
+export function relayReadMessage(read: { jobId: string; object: RelayObject; timestamp: number }): string {
+  return `Pond data read\njob: ${read.jobId}\nobject: ${read.object}\ntimestamp: ${read.timestamp}`;
+}
+
+/** Most sha256s one `chunks/missing` call may ask about. */
+export const MAX_MISSING_QUERY = 1024;
+/** Largest transfer manifest the relay takes: 16 GiB of inputs in 1 MiB chunks lists ~16k chunk hashes (~1.1 MB). */
+export const MAX_RELAY_MANIFEST_BYTES = 8 * 1024 * 1024;

@@ -23,6 +23,8 @@ export const ProviderConfig = z.object({
   outputRetentionS: z.coerce.number().int().min(0),
   /** How long to wait for a peer connection before a transfer goes through the R2 relay. */
   p2pConnectTimeoutMs: z.coerce.number().int().min(500).max(120_000),
+  /** How long a job waits for its creator's inputs to reach the relay before it fails. */
+  inputWaitS: z.coerce.number().int().min(1).max(7 * 24 * 3600),
   /** Gather WebRTC candidates on this local address only (e.g. 127.0.0.1 for a test on one machine). */
   webrtcBindAddress: z.string().min(1).optional(),
 });
@@ -47,6 +49,7 @@ const envNames: Record<keyof ProviderConfig, string> = {
   logLevel: "POND_LOG_LEVEL",
   outputRetentionS: "POND_OUTPUT_RETENTION_S",
   p2pConnectTimeoutMs: "POND_P2P_CONNECT_TIMEOUT_MS",
+  inputWaitS: "POND_INPUT_WAIT_S",
   webrtcBindAddress: "POND_WEBRTC_BIND_ADDRESS",
 };
 
@@ -64,6 +67,7 @@ function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
     logLevel: "info",
     outputRetentionS: 3600,
     p2pConnectTimeoutMs: 5_000,
+    inputWaitS: 600,
   };
 }
 

@@ -68,6 +68,7 @@ export class ProviderDaemon {
       log: options.log,
       domain: () => this.domain,
       graceMs: () => this.graceMs,
+      ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
     });
     this.runner = new JobRunner({ ...options, domain: () => this.domain });
     const failed = (what: string, jobId?: string) => (error: unknown) => this.options.log.error({ err: error, ...(jobId ? { job: jobId } : {}) }, `${what} failed`);

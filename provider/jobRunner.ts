@@ -11,12 +11,14 @@ import type { TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
+import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
 import type { ResultOutbox } from "./outbox.ts";
+import { throttledDetail } from "./dataplane/progressDetail.ts";
 import { buildResult, unsuccessfulResult } from "./results.ts";
 import { truncate } from "./truncate.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
@@ -48,9 +50,24 @@ export interface JobRunnerDeps {
 export class JobRunner {
   constructor(private readonly deps: JobRunnerDeps) {}
 
-  /** A fresh run: pull, create, start, wait. */
+  /** A fresh run: input files, pull, create, start, wait. */
   async run(job: RunningJob): Promise<void> {
-    await this.see(job, (hooks) => this.deps.executor.run({ jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir }, hooks, job.abort.signal));
+    await this.see(job, async (hooks) => {
+      const inputsTransfer = await this.receiveInputs(job, hooks);
+      const run = await this.deps.executor.run({ jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir }, hooks, job.abort.signal);
+      return inputsTransfer ? { ...run, inputsTransfer } : run;
+    });
+  }
+
+  /** The spec's input_files, each checked against it, before anything runs. */
+  private async receiveInputs(job: RunningJob, hooks: RunHooks): Promise<TransferMeasure | undefined> {
+    const files = job.offer.spec.input_files ?? [];
+    if (files.length === 0) return undefined;
+    const { dataPlane, log } = this.deps;
+    if (!dataPlane) throw new Error("this provider cannot receive input files");
+    const measure = await dataPlane.fetchInputs(job.offer.job_id, files, join(job.workDir, "inputs"), throttledDetail((detail) => hooks.onPhase("pulling", detail)), job.abort.signal);
+    log.info({ job: job.offer.job_id, ...measure }, "inputs received");
+    return measure;
   }
 
   /** A container an earlier daemon started: guarded again, its output read on from the record's cursor. */

@@ -38,6 +38,7 @@ const program = new Command("pond-provider")
   .option("--log-level <level>", "trace | debug | info | warn | error")
   .option("--output-retention-s <s>", "keep a finished job's outputs this long to serve them peer to peer (default 3600; 0: none)")
   .option("--p2p-connect-timeout-ms <ms>", "wait this long for a peer connection before using the R2 relay (default 5000)")
+  .option("--input-wait-s <s>", "how long a job waits for its creator's inputs to reach the relay (default 600)")
   .option("--webrtc-bind-address <ip>", "gather WebRTC candidates on this local address only");
 
 async function prepare(flags: Record<string, unknown>) {
@@ -81,11 +82,14 @@ program.action(async (flags: Record<string, unknown>) => {
   const recovered = await recoverLeftovers({ executor, jobsRoot: join(config.dataDir, "jobs"), outbox, log });
   const hub = new HubClient({ api: config.api, account, log });
   const dataPlane = new DataPlane({
+    api: config.api,
+    account,
     hub,
     dataDir: config.dataDir,
     log,
     outputRetentionS: config.outputRetentionS,
     p2pConnectTimeoutMs: config.p2pConnectTimeoutMs,
+    inputWaitS: config.inputWaitS,
     ...(config.webrtcBindAddress ? { webrtcBindAddress: config.webrtcBindAddress } : {}),
   });
   await dataPlane.start();

@@ -3,6 +3,7 @@
 // provider, so nothing is signed and the challenge ends void. Each mediation
 // has its own AbortController, so a shutdown can wait for it or stop it.
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Hex, TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -14,6 +15,7 @@ import type { DockerExecutor } from "./executor/docker.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import type { LocalCapacity } from "./localCapacity.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
+import type { DataPlane } from "./dataplane/dataPlane.ts";
 import { jobWorkDir } from "./workDir.ts";
 
 /** How long a mediation waits for free capacity before giving up (the challenge then voids). */
@@ -33,6 +35,8 @@ export interface MediatorOptions {
   graceMs(): number;
   /** The EIP-712 domain of the current connection. */
   domain(): TypedDataDomain;
+  /** Fetches the job's input_files (from the creator, else the relay) for the re-run. */
+  dataPlane?: DataPlane;
 }
 
 interface Mediation {
@@ -85,6 +89,11 @@ export class Mediator {
           .guard({ jobId: message.job_id, workDir, containerId: id, graceMs: this.options.graceMs(), timeoutS: message.spec.timeout_s })
           .catch((error: unknown) => log.error({ err: error, job: message.job_id }, "could not start the re-run's watchdog"));
       };
+      const inputFiles = message.spec.input_files ?? [];
+      if (inputFiles.length > 0) {
+        if (!this.options.dataPlane) return log.warn({ job: message.job_id }, "this daemon cannot fetch input files; not signing a verdict");
+        await this.options.dataPlane.fetchInputs(message.job_id, inputFiles, join(workDir, "inputs"), () => undefined, signal);
+      }
       const run = await executor.run({ jobId: message.job_id, spec: message.spec, gpuUuids: gpus, workDir }, { onPhase: () => undefined, onLog: () => undefined, onContainer: guard }, signal);
       if (run.outcome !== "succeeded") return log.warn({ job: message.job_id, outcome: run.outcome, error: run.error }, "the re-run did not succeed; not signing a verdict");
       const manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: this.options.maxOutputBytes });

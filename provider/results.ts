@@ -24,7 +24,7 @@ export interface ResultContext {
 type Unsuccessful = Exclude<RunResult["outcome"], "succeeded">;
 
 /** A result that claims nothing: the job did not succeed, and `error` says why (cut to what the hub takes). */
-export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs" | "warning">): ResultMessage {
+export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs" | "warning" | "inputsTransfer">): ResultMessage {
   return {
     v: HUB_PROTOCOL_VERSION,
     type: "job.result",
@@ -35,9 +35,13 @@ export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: 
     manifest: null,
     amount_wei: "0",
     signature: null,
-    ...(run ? { metrics: { pull_ms: run.pullMs, run_ms: run.runMs } } : {}),
+    ...(run ? { metrics: metricsOf(run) } : {}),
     ...warningOf(run),
   };
+}
+
+function metricsOf(run: Pick<RunResult, "pullMs" | "runMs" | "inputsTransfer">): NonNullable<ResultMessage["metrics"]> {
+  return { pull_ms: run.pullMs, run_ms: run.runMs, ...(run.inputsTransfer ? { inputs_transfer: run.inputsTransfer } : {}) };
 }
 
 function warningOf(run?: Pick<RunResult, "warning">): { warning?: string } {
@@ -74,7 +78,7 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
     manifest,
     amount_wei: amount.toString(),
     signature,
-    metrics: { pull_ms: run.pullMs, run_ms: run.runMs },
+    metrics: metricsOf(run),
     ...warningOf(run),
   };
 }

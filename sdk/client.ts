@@ -15,6 +15,7 @@ import { PondApiError, problemFrom } from "./errors.ts";
 import { readEventStream, type ServerEvent } from "./events.ts";
 import type { paths } from "./generated/openapi.ts";
 import { signSiwe } from "./siwe.ts";
+import { JobDataApi } from "./jobData.ts";
 import { WebhookApi } from "./webhooks.ts";
 
 export interface PondClientOptions {
@@ -38,6 +39,8 @@ export class PondClient {
   readonly baseUrl: string;
   readonly api: Client<paths>;
   readonly webhooks: WebhookApi;
+  /** A job's data: ICE servers, the input relay, outputs download reports. */
+  readonly data: JobDataApi;
   apiKey: string | undefined;
   private readonly fetchImpl: typeof fetch;
 
@@ -53,6 +56,7 @@ export class PondClient {
       },
     });
     this.webhooks = new WebhookApi(this.api, (answer) => this.unwrap(answer));
+    this.data = new JobDataApi(() => ({ baseUrl: this.baseUrl, apiKey: this.apiKey, fetch: this.fetchImpl }));
   }
 
   // ---- signing in ----

@@ -4,10 +4,12 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { accountRoutes } from "./api/account.ts";
 import { authRoutes } from "./api/auth.ts";
 import { benchRoutes } from "./api/bench.ts";
+import { jobDataRoutes } from "./api/jobData.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { jobStreamRoutes } from "./api/jobStreams.ts";
 import { networkRoutes } from "./api/network.ts";
 import { providerProfileRoutes } from "./api/providerProfiles.ts";
+import { providerDataRoutes } from "./api/providerData.ts";
 import { providerRoutes } from "./api/providers.ts";
 import { signalingRoutes } from "./api/signaling.ts";
 import { templateRoutes } from "./api/templates.ts";
@@ -15,7 +17,7 @@ import { webhookRoutes } from "./api/webhooks.ts";
 import type { AppEnv } from "./http/appEnv.ts";
 import { requestContext } from "./http/context.ts";
 import { handleError, handleNotFound } from "./http/errors.ts";
-import { limitBody, requireJsonBody } from "./http/requestGuards.ts";
+import { guardJobBodies, limitBody, requireJsonBody } from "./http/requestGuards.ts";
 import { pageRoutes } from "./pages/routes.tsx";
 
 const base = new OpenAPIHono<AppEnv>();
@@ -23,7 +25,7 @@ base.onError(handleError);
 base.notFound(handleNotFound);
 base.use("*", requestContext);
 base.use("/v1/auth/*", limitBody, requireJsonBody);
-base.use("/v1/jobs/*", limitBody, requireJsonBody);
+base.use("/v1/jobs/*", guardJobBodies);
 base.use("/v1/webhooks/*", limitBody, requireJsonBody);
 base.use("/v1/templates/*", limitBody, requireJsonBody);
 
@@ -32,9 +34,11 @@ export const app = base
   .route("/v1/auth", authRoutes)
   .route("/v1/jobs", jobRoutes)
   .route("/v1/jobs", jobStreamRoutes)
+  .route("/v1/jobs", jobDataRoutes)
   .route("/v1", signalingRoutes)
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/providers", providerRoutes)
+  .route("/v1/providers", providerDataRoutes)
   .route("/v1/templates", templateRoutes)
   .route("/v1/providers", providerProfileRoutes)
   .route("/v1/network", networkRoutes)

@@ -9,7 +9,8 @@ import { OutputIntegrityError, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
 import { table } from "../output.ts";
-import { downloadOutputs } from "../outputs.ts";
+import { fetchOutputs } from "../dataplane/outputsDownload.ts";
+import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { createHash } from "node:crypto";
 
 export function registerJobs(program: Command, ctx: () => CliContext): void {
@@ -83,8 +84,8 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
       const sdk = await c.client();
       const job = await sdk.getJob(id);
       if (path === undefined) {
-        const files = await downloadOutputs(sdk, job, options.output ?? ".", c.progress);
-        return c.output.result(files, (f) => `${f.length} file${f.length === 1 ? "" : "s"} saved in ${options.output ?? "."}, each sha256 checked`);
+        const { files, transfer } = await fetchOutputs(sdk, c.p2p, job, options.output ?? ".", c.progress, (text) => c.output.note(text));
+        return c.output.result(files, (f) => [`${f.length} file${f.length === 1 ? "" : "s"} saved in ${options.output ?? "."}, each sha256 checked`, ...howDataMoved(null, transfer)]);
       }
       const file = job.output?.files.find((f) => f.path === path);
       if (!file) throw new UsageError(`job ${id} has no output ${JSON.stringify(path)}: see pond jobs outputs ${id}`, exitCodes.notFound);

@@ -2,14 +2,17 @@
 // or from an image (`pond run --image busybox -- echo hi`), followed to its end.
 import type { Command } from "commander";
 import type { Job } from "../../protocol/job.ts";
-import { JobSpec, type CreateJobRequest } from "../../protocol/jobSpec.ts";
+import { JobSpec, type CreateJobRequest, type InputFile } from "../../protocol/jobSpec.ts";
 import type { Template } from "../../protocol/template.ts";
 import type { PondClient } from "../../sdk/index.ts";
 import { decimal, integer, pairs, repeated, type CliContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
-import { downloadOutputs } from "../outputs.ts";
+import { CreatorInputs } from "../dataplane/creatorInputs.ts";
+import { collectInputs } from "../dataplane/inputFiles.ts";
+import { fetchOutputs, type OutputsDownload } from "../dataplane/outputsDownload.ts";
+import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
 
 interface RunOptions {
@@ -24,6 +27,7 @@ interface RunOptions {
   env?: string[];
   webhook?: string;
   output?: string;
+  input?: string[];
   detach?: boolean;
   wait: boolean;
 }
@@ -43,16 +47,27 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--max-price <wei>", "the most you will pay, in wei (a template has its own default)")
     .option("--env <KEY=VALUE>", "an environment variable (repeatable)", repeated)
     .option("--webhook <url>", "where to send this job's signed webhooks")
-    .option("--output <dir>", "download the outputs into this folder when the job ends (each sha256 checked)")
+    .option("--input <path>", "a file or folder the job finds at /inputs/<name>, sent peer to peer (or through the relay) and checked by sha256 (repeatable; with --image)", repeated)
+    .option("--output <dir>", "download the outputs into this folder when the job ends, peer to peer or from R2 (each sha256 checked)")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
     .action(async (args: string[], options: RunOptions) => {
       const c = ctx();
       const sdk = await c.client();
       const wallet = await c.wallet();
-      const job = options.image ? await runImage(sdk, wallet, args, options) : await runTemplate(sdk, wallet, args, options);
+      if (options.input?.length && !options.image) throw new UsageError("--input goes with --image: a template brings its own inputs");
+      if (options.input?.length) c.output.note(`[pond: hashing ${options.input.length} input${options.input.length === 1 ? "" : "s"}]`);
+      const inputs = options.input?.length ? await collectInputs(options.input) : undefined;
+      const job = options.image ? await runImage(sdk, wallet, args, options, inputs?.specFiles) : await runTemplate(sdk, wallet, args, options);
       c.output.note(`job ${job.id} queued${job.template ? ` (${job.template})` : ""}`);
-      if (options.detach || !options.wait) return c.output.result(job, (j) => j.id);
+      const sending = inputs ? new CreatorInputs(sdk, inputs, job.id, c.progress, (text) => c.output.note(text)) : undefined;
+      if (options.detach || !options.wait) {
+        // Nobody stays to serve them peer to peer: they go to the relay before this returns.
+        await sending?.toRelay("detached");
+        await sending?.finish(job);
+        return c.output.result(job, (j) => j.id);
+      }
+      await sending?.serve(c.p2p);
 
       let lastDetail: string | null = null;
       const done = await followLogs(sdk, job.id, {
@@ -62,23 +77,27 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
         onReconnect: () => c.output.note("\n[pond: the log stream dropped; reconnecting]"),
         onStatus: (current) => {
           const percent = percentIn(current.status_detail);
-          if (current.status === "starting" && percent !== undefined) c.progress.update("pulling the image", percent, 100);
+          if (current.status === "starting" && percent !== undefined) c.progress.update(current.status_detail?.startsWith("receiving inputs") ? "provider receiving inputs" : "pulling the image", percent, 100);
           else if (current.status_detail && current.status_detail !== lastDetail) c.output.note(`[pond: ${current.status_detail}]`);
           lastDetail = current.status_detail;
         },
       });
-      const files = options.output && done.status === "succeeded" ? await downloadOutputs(sdk, done, options.output, c.progress) : [];
-      c.output.result(done, (j) => summary(j, options.output, files.length));
+      await sending?.finish(done);
+      const download = options.output && done.status === "succeeded" ? await fetchOutputs(sdk, c.p2p, done, options.output, c.progress, (text) => c.output.note(text)) : undefined;
+      // Read again: the provider's and this download's transfer reports land after the job ends.
+      const final = done.spec.input_files?.length || download ? await sdk.getJob(done.id) : done;
+      c.output.result(final, (j) => summary(j, options.output, download));
       if (done.status !== "succeeded") process.exitCode = exitCodes.jobUnsuccessful;
     });
 }
 
-async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, cmd: string[], options: RunOptions): Promise<Job> {
+async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, cmd: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<Job> {
   if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
   const request: CreateJobRequest = {
     image: options.image!,
     ...(cmd.length > 0 ? { cmd } : {}),
     ...(options.env ? { env: pairs(options.env, "--env") } : {}),
+    ...(inputFiles?.length ? { input_files: inputFiles } : {}),
     resources: { gpus: options.gpus, cpus: options.cpus, memory_mb: options.memory, ...(options.vram ? { gpu_vram_mb: options.vram } : {}) },
     timeout_s: options.timeout,
     max_price_wei: options.maxPrice ?? "1000000000000000",
@@ -123,10 +142,12 @@ export function typedParams(template: Pick<Template, "ref" | "params">, raw: Rec
   return out;
 }
 
-function summary(job: Job, outputDir: string | undefined, downloaded: number): string[] {
+function summary(job: Job, outputDir: string | undefined, download: OutputsDownload | undefined): string[] {
   const lines = [`job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ""}`];
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
+  const downloaded = download?.files.length ?? 0;
   if (outputDir && downloaded > 0) lines.push(`  ${downloaded} file${downloaded === 1 ? "" : "s"} saved in ${outputDir}, each sha256 checked`);
+  lines.push(...howDataMoved(job.metrics.transfer.inputs, download?.transfer ?? null));
   // Printed after the logs: keep them apart.
   return ["", ...lines];
 }

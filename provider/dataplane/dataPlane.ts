@@ -1,10 +1,16 @@
-// The daemon's data plane, assembled: signaling over the hub socket, finished
-// jobs' outputs kept and served peer to peer, and reports of what was served.
+// The daemon's data plane, assembled: signaling over the hub socket, a job's
+// input files fetched before it starts, finished jobs' outputs kept and served
+// peer to peer, and reports of what was served.
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
+import type { PrivateKeyAccount } from "viem/accounts";
+import type { InputFile } from "../../protocol/jobSpec.ts";
+import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import type { HubClient } from "../connection/hubClient.ts";
+import { fetchInputs } from "./inputsFetch.ts";
+import { RelayClient } from "./relayClient.ts";
 import { JobSignaling } from "./jobSignaling.ts";
 import { OutputsServer } from "./outputsServer.ts";
 import { RetainedOutputs } from "./retainedOutputs.ts";
@@ -13,11 +19,15 @@ import { RetainedOutputs } from "./retainedOutputs.ts";
 const SWEEP_MS = 60_000;
 
 export interface DataPlaneOptions {
+  api: string;
+  account: PrivateKeyAccount;
   hub: HubClient;
   dataDir: string;
   log: Logger;
   outputRetentionS: number;
   p2pConnectTimeoutMs: number;
+  /** How long a job waits for its creator's upload to the relay. */
+  inputWaitS: number;
   webrtcBindAddress?: string;
 }
 
@@ -26,6 +36,7 @@ export class DataPlane {
   readonly connectTimeoutMs: number;
   readonly bindAddress: string | undefined;
   private readonly retained: RetainedOutputs;
+  private readonly relay: RelayClient;
   private readonly outputs: OutputsServer;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -34,6 +45,7 @@ export class DataPlane {
     this.signaling = new JobSignaling(hub, log);
     this.connectTimeoutMs = options.p2pConnectTimeoutMs;
     this.bindAddress = options.webrtcBindAddress;
+    this.relay = new RelayClient(options.api, options.account);
     this.retained = new RetainedOutputs(join(options.dataDir, "retained"), options.outputRetentionS * 1000);
     this.outputs = new OutputsServer({
       signaling: this.signaling,
@@ -69,6 +81,23 @@ export class DataPlane {
       this.options.log.warn({ err: error, job: jobId }, "could not keep the outputs to serve peer to peer; they are in R2");
       await this.retained.remove(jobId).catch(() => undefined);
     }
+  }
+
+  /** The spec's input_files into `inputsDir`, each checked; how they came. Throws (naming the file) when they cannot be had intact. */
+  async fetchInputs(jobId: string, files: readonly InputFile[], inputsDir: string, onDetail: (detail: string) => void, signal?: AbortSignal): Promise<TransferMeasure> {
+    return fetchInputs({
+      jobId,
+      files,
+      inputsDir,
+      signaling: this.signaling,
+      relay: this.relay,
+      connectTimeoutMs: this.options.p2pConnectTimeoutMs,
+      relayWaitMs: this.options.inputWaitS * 1000,
+      ...(this.options.webrtcBindAddress ? { bindAddress: this.options.webrtcBindAddress } : {}),
+      log: this.options.log,
+      ...(signal ? { signal } : {}),
+      onDetail,
+    });
   }
 
   private async sweep(): Promise<void> {

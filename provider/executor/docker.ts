@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
+import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
 import { readContainerLogs } from "./containerLogs.ts";
 import { ensureImage, type PullPolicy } from "./imagePull.ts";
@@ -59,6 +60,8 @@ export interface RunResult {
   outputsDir: string;
   /** The container, left for `dispose`; null when none was made. */
   containerId?: string | null;
+  /** How the spec's input_files came, when it had any. */
+  inputsTransfer?: TransferMeasure;
 }
 
 export interface DockerExecutorOptions {

@@ -1,7 +1,7 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
-import { CreateJobRequest, CreateTemplateJobRequest, type JobSpec } from "../../protocol/jobSpec.ts";
+import { CreateJobRequest, CreateTemplateJobRequest, overlappingInputPaths, type JobSpec } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
@@ -143,6 +143,8 @@ export const jobRoutes = createRouter()
     }
     const { webhook, webhook_events_filter, authorization } = request;
     const { spec, template } = await specOf(c.get("db"), request);
+    const overlap = overlappingInputPaths(spec);
+    if (overlap.length > 0) throw unprocessable(`input_files and inputs must name different paths; both name ${overlap.slice(0, 5).join(", ")}`, overlap.slice(0, 5).map((path) => ({ path: "input_files", message: `${path} is also an inline input` })));
     const ctx = jobContextOf(c);
     const id = randomId("job");
     const keyCheck = keyCheckedInBatch(c, ctx.db);

@@ -23,3 +23,14 @@ export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/** The relay's uploads (a chunk is raw bytes; a manifest may pass 1 MiB): each route bounds its own body. */
+const RELAY_UPLOAD = /^\/v1\/jobs\/[^/]+\/data\/(inputs|chunks\/[0-9a-f]{64})$/;
+
+/** The guards every /v1/jobs body passes, except the relay's uploads. */
+export const guardJobBodies = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.method === "PUT" && RELAY_UPLOAD.test(c.req.path)) return next();
+  await limitBody(c, async () => {
+    await requireJsonBody(c, next);
+  });
+});

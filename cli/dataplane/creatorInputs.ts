@@ -1,0 +1,78 @@
+// The creator's half of a job's input files, while `pond run` follows the job:
+// served peer to peer to the provider that offers, uploaded to the R2 relay
+// when the provider asks for it or no connection comes up, and, for a job
+// that settles on chain, uploaded once the job ends too (a mediator drawn
+// days later must still get them).
+import type { Job } from "../../protocol/job.ts";
+import type { PondClient } from "../../sdk/index.ts";
+import type { P2pSettings } from "../context.ts";
+import type { Progress } from "../progress.ts";
+import type { LocalInputs } from "./inputFiles.ts";
+import { InputsServer } from "./inputsServer.ts";
+import { uploadToRelay } from "./relayUpload.ts";
+import { SignalingSocket } from "./signalingSocket.ts";
+
+export class CreatorInputs {
+  private socket: SignalingSocket | undefined;
+  private server: InputsServer | undefined;
+  private upload: Promise<void> | undefined;
+
+  constructor(
+    private readonly sdk: PondClient,
+    private readonly inputs: LocalInputs,
+    private readonly jobId: string,
+    private readonly progress: Progress,
+    private readonly note: (text: string) => void,
+  ) {}
+
+  /** Answers the provider's offers from now on; without peer to peer, uploads to the relay at once. */
+  async serve(p2p: P2pSettings): Promise<void> {
+    if (!p2p.enabled || !this.sdk.apiKey) return void this.toRelay("peer to peer is off");
+    try {
+      this.socket = await SignalingSocket.open(this.sdk.baseUrl, this.sdk.apiKey, this.jobId);
+    } catch (error) {
+      return void this.toRelay((error as Error).message);
+    }
+    const ice = await this.sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
+    const total = this.inputs.manifest.files.reduce((sum, file) => sum + file.size, 0);
+    this.server = new InputsServer({
+      socket: this.socket,
+      jobId: this.jobId,
+      manifest: this.inputs.manifest,
+      source: this.inputs.source,
+      iceServers: ice.ice_servers,
+      connectTimeoutMs: p2p.connectTimeoutMs,
+      ...(p2p.bindAddress ? { bindAddress: p2p.bindAddress } : {}),
+      onRelayWanted: (why) => void this.toRelay(why),
+      onProgress: (sent) => this.progress.update("sending inputs", sent, total),
+      onServed: ({ to, route }) => {
+        this.progress.finish("sending inputs");
+        this.note(`[pond: inputs sent to the ${to} peer to peer (${route})]`);
+      },
+    });
+  }
+
+  /** Uploads to the relay (once, however often it is asked) and waits for it. */
+  toRelay(why: string): Promise<void> {
+    if (!this.upload) {
+      this.note(`[pond: uploading inputs to the relay: ${why}]`);
+      this.upload = uploadToRelay(this.sdk, this.jobId, this.inputs.manifest, this.inputs.source, (done, total) => this.progress.update("uploading inputs", done, total)).then(
+        (done) => {
+          this.progress.finish("uploading inputs");
+          this.note(`[pond: inputs in the relay (${done.bytes} bytes uploaded)]`);
+        },
+        (error: unknown) => this.note(`[pond: uploading inputs to the relay failed: ${(error as Error).message}]`),
+      );
+    }
+    return this.upload;
+  }
+
+  /** The job ended: stops serving; a job that settles on chain keeps its inputs in the relay for a mediator. */
+  async finish(job: Job): Promise<void> {
+    this.server?.close();
+    this.socket?.close();
+    if (job.settlement !== "none") await this.toRelay("a mediator may need them if the result is challenged");
+    await this.upload;
+    await this.inputs.source.close();
+  }
+}

@@ -1,0 +1,74 @@
+// The provider's side of the data relay (worker/data/relay.ts): a job's input
+// manifest and chunks, read by its provider or a mediator the chain drew, each
+// read signed by the reader's key (protocol/uploads.ts) like an output upload.
+import { createRoute, z } from "@hono/zod-openapi";
+import { verifyMessage, type Address, type Hex } from "viem";
+import { eq } from "drizzle-orm";
+import { inputChunkKey, inputManifestKey, relayReadMessage, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
+import { listsChunk, mayReadInputs, storedManifest } from "../data/relay.ts";
+import { jobs } from "../db/schema.ts";
+import { forbidden, notFound, unauthorized } from "../errors/problem.ts";
+import type { Context } from "hono";
+import type { AppEnv } from "../http/appEnv.ts";
+import { createRouter, problems } from "./openapi.ts";
+
+const signedHeaders = z.object({
+  [uploadHeaders.provider]: z.string().optional(),
+  [uploadHeaders.timestamp]: z.string().optional(),
+  [uploadHeaders.signature]: z.string().optional(),
+});
+
+const manifestRoute = createRoute({
+  method: "get",
+  path: "/jobs/{id}/data/inputs",
+  summary: "The job's input manifest from the relay (its provider, or a drawn mediator; signed like an upload)",
+  request: { params: z.object({ id: z.string() }), headers: signedHeaders },
+  responses: { 200: { description: "The transfer manifest", content: { "application/json": { schema: z.unknown() } } }, 401: problems[401], 403: problems[403], 404: problems[404] },
+});
+
+const chunkRoute = createRoute({
+  method: "get",
+  path: "/jobs/{id}/data/chunks/{sha256}",
+  summary: "One chunk of the job's inputs from the relay (its provider, or a drawn mediator; signed like an upload)",
+  request: { params: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }), headers: signedHeaders },
+  responses: { 200: { description: "The chunk's bytes", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 403: problems[403], 404: problems[404] },
+});
+
+/** The reader the signature proves, allowed to read this job's inputs. */
+async function signedReader(c: Context<AppEnv>, jobId: string, object: RelayObject) {
+  const reader = c.req.header(uploadHeaders.provider)?.toLowerCase();
+  const signature = c.req.header(uploadHeaders.signature);
+  const timestamp = Number(c.req.header(uploadHeaders.timestamp));
+  if (!reader || !/^0x[0-9a-f]{40}$/.test(reader) || !signature || !Number.isFinite(timestamp)) throw unauthorized(`sign the read: send ${uploadHeaders.provider}, ${uploadHeaders.timestamp} and ${uploadHeaders.signature}`);
+  if (Math.abs(Date.now() - timestamp) > UPLOAD_SIGNATURE_TTL_MS) throw unauthorized("the read's signature has expired; sign it again");
+  const valid = await verifyMessage({ address: reader as Address, message: relayReadMessage({ jobId, object, timestamp }), signature: signature as Hex }).catch(() => false);
+  if (!valid) throw unauthorized("the read's signature is not that provider's");
+  const job = (await c.get("db").select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  if (!job) throw notFound("job");
+  if (!(await mayReadInputs(c.get("db"), job, reader))) throw forbidden("only the job's provider, or a mediator drawn for it, may read its inputs");
+  return job;
+}
+
+const router = createRouter();
+
+export const providerDataRoutes = router
+  .get("/jobs/:id/data/inputs", async (c) => {
+    const job = await signedReader(c, c.req.param("id"), "inputs");
+    const object = await c.env.OUTPUTS.get(inputManifestKey(job.id));
+    // Not there yet: the creator may still be uploading, so the reader asks again.
+    if (!object) throw notFound("the job's input manifest (not uploaded yet)");
+    return new Response(object.body, { headers: { "content-type": "application/json" } });
+  })
+  .get("/jobs/:id/data/chunks/:sha256{[0-9a-f]{64}}", async (c) => {
+    const { id, sha256 } = c.req.param();
+    const job = await signedReader(c, id, `chunks/${sha256}`);
+    const manifest = await storedManifest(c.env.OUTPUTS, job.id);
+    if (!manifest || !listsChunk(manifest, sha256)) throw notFound(`chunk ${sha256} in the job's input manifest`);
+    const object = await c.env.OUTPUTS.get(inputChunkKey(job.id, sha256));
+    if (!object) throw notFound(`chunk ${sha256} (not uploaded yet)`);
+    return new Response(object.body, { headers: { "content-type": "application/octet-stream", "content-length": String(object.size), "x-pond-sha256": sha256 } });
+  });
+
+// Documented only: the handlers above serve them (raw bodies, not JSON).
+router.openAPIRegistry.registerPath(manifestRoute);
+router.openAPIRegistry.registerPath(chunkRoute);
