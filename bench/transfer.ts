@@ -2,7 +2,8 @@
 // provider → creator over WebRTC data channels, side by side in one run:
 // node-datachannel's bare send loop (the library's ceiling), Pond's protocol
 // direct (1, 2 and 4 channels), both through a local coturn (relay only), and raw
-// TCP on 127.0.0.1. Pond's figures include reading the file from disk, checking
+// TCP on 127.0.0.1, and (with Docker) the R2 relay path through wrangler dev and the first output
+// byte after a job ends (bench/lib/stackTransfers.ts). Pond's figures include reading the file from disk, checking
 // every chunk's and the file's sha256, and writing it to disk: what a transfer
 // really costs. Then the same at 50 ms round trip, with the default SCTP buffers
 // and with 8 MiB ones. Each measurement runs in a fresh process; the bare loop is
@@ -18,11 +19,13 @@ import { createRelayOnlyNamespace, namespacesUnavailable } from "../test/helpers
 import { spawnProcess } from "../test/helpers/processes.ts";
 import { writeRandomFiles } from "../test/helpers/testFiles.ts";
 import { formatNumber, printTable, writeReport } from "./lib/report.ts";
+import { measureThroughStack, stackUnavailable, type StackFigures } from "./lib/stackTransfers.ts";
 import type { ScenarioResult } from "./lib/transferScenario.ts";
 
 const MiB = 1024 * 1024;
 const GOAL_DIRECT = 0.9;
 const GOAL_TURN = 0.8;
+const GOAL_FIRST_BYTE_MS = 500;
 const RTT_MS = 50;
 const SCTP_BUFFER_LARGE = 8 * MiB;
 
@@ -36,6 +39,7 @@ function flag(name: string, fallback: number): number {
 
 const sizeMiB = flag("size", 1024);
 const rttSizeMiB = flag("rtt-size", Math.min(sizeMiB, 64));
+const outputSizeMiB = flag("output-size", Math.min(sizeMiB, 64));
 const root = join(import.meta.dirname, "..");
 const tsx = join(root, "node_modules", ".bin", "tsx");
 const work = await mkdtemp(join(tmpdir(), "pond-bench-transfer-"));
@@ -110,6 +114,14 @@ try {
     rows.rttPondDefault = await measure(`Pond, ${RTT_MS} ms RTT, default SCTP buffers`, { kind: "pond", channels: bestChannels, rttMs: RTT_MS, ...small });
     rows.rttPondLarge = await measure(`Pond, ${RTT_MS} ms RTT, 8 MiB SCTP buffers`, { kind: "pond", channels: bestChannels, rttMs: RTT_MS, sctpBufferBytes: SCTP_BUFFER_LARGE, ...small });
 
+    const noStack = await stackUnavailable();
+    let stack: StackFigures | undefined;
+    if (noStack) console.log(`  the R2 relay and first-byte rows are skipped: ${noStack}`);
+    else {
+      console.log("  R2 relay and first output byte: wrangler dev, a provider daemon on Docker …");
+      stack = await measureThroughStack({ inputFile: join(big.sourceDir, "data.bin"), outputMiB: outputSizeMiB });
+    }
+
     const baseline = (rows.rawBefore!.mibPerSecond + rows.rawAfter!.mibPerSecond) / 2;
     const bestDirect = rows[`pond${bestChannels}`]!;
     const ratio = (value: ScenarioResult, base: number) => value.mibPerSecond / base;
@@ -122,6 +134,7 @@ try {
       ...(rows.rawTurn && rows.pondTurn
         ? [line("raw loop through coturn", rows.rawTurn, baseline, "raw loop"), line(`Pond through coturn, ${bestChannels} channel(s)`, rows.pondTurn, rows.rawTurn.mibPerSecond, "raw via TURN")]
         : []),
+      ...(stack ? relayRows(stack, baseline) : []),
     ]);
     printTable(`${rttSizeMiB} MiB at ${RTT_MS} ms round trip (user-space UDP delay proxy: this kernel has no tc netem)`, ["path", "MiB/s", "ratio", "first byte ms"], [
       ["raw loop, default SCTP buffers", rows.rttRawDefault!.mibPerSecond, "1.00× itself", rows.rttRawDefault!.firstByteMs],
@@ -136,8 +149,12 @@ try {
     console.log(`\nGoal: Pond direct ≥ ${GOAL_DIRECT}× raw loop: ${formatNumber(goals.direct.ratio)}× with ${bestChannels} channel(s) — ${goals.direct.ratio >= GOAL_DIRECT ? "met" : "NOT met"}`);
     if (goals.turn) console.log(`Goal: Pond through TURN ≥ ${GOAL_TURN}× raw through TURN: ${formatNumber(goals.turn.ratio)}× — ${goals.turn.ratio >= GOAL_TURN ? "met" : "NOT met"}`);
     console.log(`First byte (request → first data at the receiver), Pond direct: ${formatNumber(bestDirect.firstByteMs)} ms`);
+    if (stack) {
+      const met = stack.outputs.firstByteMs < GOAL_FIRST_BYTE_MS ? "met" : "NOT met";
+      console.log(`Goal: first output byte at the creator < ${GOAL_FIRST_BYTE_MS} ms after the job ends: ${formatNumber(stack.outputs.firstByteMs)} ms (${stack.outputs.download.route}; the creator saw the end ${formatNumber(stack.outputs.sawEndMs)} ms after completed_at) — ${met}`);
+    }
     if (failures.length > 0) console.log(`Runs that failed and were repeated: ${failures.map((f) => f.label).join("; ")}`);
-    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: RTT_MS, baselineMiBPerSecond: baseline, rows, goals, failures });
+    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: RTT_MS, baselineMiBPerSecond: baseline, rows, stack, goals, failures });
     console.log(`report: ${path}`);
   } finally {
     await coturn?.stop();
@@ -145,4 +162,20 @@ try {
   }
 } finally {
   await rm(work, { recursive: true, force: true });
+}
+
+/** The relay's legs and the two together (store and forward: the provider fetches what the creator uploaded), as table rows. */
+function relayRows(stack: StackFigures, baseline: number): Array<Array<string | number>> {
+  const mibPerSecond = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
+  const { bytes, uploadMs, fetch } = stack.relay;
+  const legs: Array<[string, number, number]> = [
+    ["R2 relay: creator → R2 upload", bytes, uploadMs],
+    ["R2 relay: R2 → provider fetch", fetch.bytes, fetch.ms],
+    ["R2 relay, upload then fetch", bytes, uploadMs + fetch.ms],
+    [`outputs P2P, ${formatNumber(stack.outputs.bytes / MiB)} MiB daemon → CLI`, stack.outputs.download.bytes, stack.outputs.download.ms],
+  ];
+  return legs.map(([name, legBytes, ms]) => {
+    const rate = mibPerSecond(legBytes, ms);
+    return [name, rate, `${formatNumber(rate / baseline)}× raw loop`, "-", name.startsWith("outputs") ? stack.outputs.download.route : "relay"];
+  });
 }
