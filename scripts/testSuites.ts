@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 const VITEST = "node_modules/.bin/vitest";
 const RUNS: Array<{ name: string; args: string[] }> = [
   { name: "e2e", args: ["--project", "e2e"] },
-  { name: "workerd+node", args: ["--project", "workerd", "--project", "node"] },
+  { name: "workerd+node", args: ["--project", "workerd", "--project", "workerd-pure", "--project", "node"] },
 ];
 
 function start(name: string, args: string[], prefix: boolean): { child: ChildProcess; done: Promise<number> } {
