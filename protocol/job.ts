@@ -9,7 +9,8 @@ export const JobMetrics = z.object({
   queue_ms: z.number().nullable().meta({ description: "created → assigned to a provider" }),
   pull_ms: z.number().nullable().meta({ description: "assigned → container running (image pull and start)" }),
   run_ms: z.number().nullable().meta({ description: "container running → terminal" }),
-  transfer: JobTransferMetrics.meta({ description: "How the job's files moved: route (direct, turn or relay), bytes and time" }),
+  // A default, so a client still reads a job from a server that predates it.
+  transfer: JobTransferMetrics.default({ inputs: null, outputs: null }).meta({ description: "How the job's files moved: route (direct, turn or relay), bytes and time" }),
 });
 
 export const Job = z

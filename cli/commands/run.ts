@@ -11,7 +11,7 @@ import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
 import { CreatorInputs } from "../dataplane/creatorInputs.ts";
 import { collectInputs } from "../dataplane/inputFiles.ts";
-import { fetchOutputs, type OutputsDownload } from "../dataplane/outputsDownload.ts";
+import { fetchOutputs, warmUp, type OutputsDownload } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
 
@@ -68,6 +68,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
         return c.output.result(job, (j) => j.id);
       }
       await sending?.serve(c.p2p);
+      const warm = options.output ? await warmUp(sdk, c.p2p, job.id) : undefined;
 
       let lastDetail: string | null = null;
       const done = await followLogs(sdk, job.id, {
@@ -82,8 +83,12 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
           lastDetail = current.status_detail;
         },
       });
-      await sending?.finish(done);
-      const download = options.output && done.status === "succeeded" ? await fetchOutputs(sdk, c.p2p, done, options.output, c.progress, (text) => c.output.note(text)) : undefined;
+      if (process.env.POND_TRACE_TIMING) console.error(`TIMING followed=${Date.now()} completed_at=${done.completed_at ? Date.parse(done.completed_at) : 0}`);
+      // The relay upload a chain-settled job needs goes on while the outputs come.
+      const finishing = sending?.finish(done);
+      const download = options.output && done.status === "succeeded" ? await fetchOutputs(sdk, c.p2p, done, options.output, c.progress, (text) => c.output.note(text), warm) : undefined;
+      warm?.socket.close();
+      await finishing;
       // Read again: the provider's and this download's transfer reports land after the job ends.
       const final = done.spec.input_files?.length || download ? await sdk.getJob(done.id) : done;
       c.output.result(final, (j) => summary(j, options.output, download));

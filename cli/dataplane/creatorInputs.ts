@@ -28,12 +28,13 @@ export class CreatorInputs {
   /** Answers the provider's offers from now on; without peer to peer, uploads to the relay at once. */
   async serve(p2p: P2pSettings): Promise<void> {
     if (!p2p.enabled || !this.sdk.apiKey) return void this.toRelay("peer to peer is off");
+    // Before joining: an offer that waited for this side is delivered the moment it joins.
+    const ice = await this.sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
     try {
       this.socket = await SignalingSocket.open(this.sdk.baseUrl, this.sdk.apiKey, this.jobId);
     } catch (error) {
       return void this.toRelay((error as Error).message);
     }
-    const ice = await this.sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
     const total = this.inputs.manifest.files.reduce((sum, file) => sum + file.size, 0);
     this.server = new InputsServer({
       socket: this.socket,

@@ -4,6 +4,7 @@
 // is reported for the job's metrics.transfer (the provider reports its own).
 import { mkdir, rm } from "node:fs/promises";
 import type { Job } from "../../protocol/job.ts";
+import type { IceServer } from "../../protocol/iceServers.ts";
 import type { ManifestFile } from "../../protocol/manifest.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { PARTIAL_SUFFIX, STATE_SUFFIX } from "../../p2p/node/fsChunkSink.ts";
@@ -20,7 +21,26 @@ export interface OutputsDownload {
   transfer: (TransferMeasure & { firstByteMs?: number }) | null;
 }
 
-export async function fetchOutputs(sdk: PondClient, p2p: P2pSettings, job: Job, dir: string, progress: Progress, note: (text: string) => void): Promise<OutputsDownload> {
+/** Signaling joined and ICE servers fetched while the job still runs, so the download starts the moment it ends. */
+export interface WarmSignaling {
+  socket: SignalingSocket;
+  iceServers: IceServer[];
+}
+
+export async function warmUp(sdk: PondClient, p2p: P2pSettings, jobId: string): Promise<WarmSignaling | undefined> {
+  if (!p2p.enabled || !sdk.apiKey) return undefined;
+  try {
+    const ice = await sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
+    const socket = await SignalingSocket.open(sdk.baseUrl, sdk.apiKey, jobId);
+    // Frames from before the download (the inputs' session) are not for it: nobody keeps them.
+    socket.subscribe(() => {});
+    return { socket, iceServers: ice.ice_servers };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function fetchOutputs(sdk: PondClient, p2p: P2pSettings, job: Job, dir: string, progress: Progress, note: (text: string) => void, warm?: WarmSignaling): Promise<OutputsDownload> {
   const files = job.output?.files ?? [];
   if (files.length === 0) return { files: await downloadOutputs(sdk, job, dir, progress), transfer: null };
   await mkdir(dir, { recursive: true });
@@ -29,14 +49,15 @@ export async function fetchOutputs(sdk: PondClient, p2p: P2pSettings, job: Job, 
   if (p2p.enabled && sdk.apiKey) {
     let socket: SignalingSocket | undefined;
     try {
-      socket = await SignalingSocket.open(sdk.baseUrl, sdk.apiKey, job.id);
-      const ice = await sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
+      const ready = warm?.socket.open ? warm : await warmUp(sdk, p2p, job.id);
+      if (!ready) throw new Error("could not join the job's signaling");
+      socket = ready.socket;
       const direct = await downloadFromProvider({
         socket,
         jobId: job.id,
         files,
         dir,
-        iceServers: ice.ice_servers,
+        iceServers: ready.iceServers,
         connectTimeoutMs: p2p.connectTimeoutMs,
         ...(p2p.bindAddress ? { bindAddress: p2p.bindAddress } : {}),
         onProgress: (done) => progress.update(label, done, total),

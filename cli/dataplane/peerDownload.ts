@@ -50,9 +50,12 @@ export async function downloadFromProvider(options: PeerDownloadOptions): Promis
     if (frame.type === "peer" && frame.peer === "provider" && !frame.present) peer.receiveSignal({ type: "leave", payload: { reason: "the provider left" } });
   });
   const sink = new FsChunkSink(options.dir);
+  const t0 = Date.now();
   try {
     await peer.connected;
+    const t1 = Date.now();
     const manifest = await receiveManifest(peer);
+    if (process.env.POND_TRACE_TIMING) console.error(`TIMING start=${t0} connected=+${t1 - t0} manifest=+${Date.now() - t0}`);
     checkManifestFiles(manifest, options.files);
     const startedAt = Date.now();
     const received = await receiveFiles(peer, manifest, sink, {

@@ -4,13 +4,22 @@
 import WebSocket from "ws";
 import { parseServerSignal, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 
+/** Frames that came before anyone listened (offers held for this side arrive the moment it joins). */
+const MAX_EARLY_FRAMES = 64;
+
 export class SignalingSocket {
   private readonly listeners = new Set<(frame: ServerSignal) => void>();
+  private early: ServerSignal[] | undefined = [];
+
   private constructor(private readonly socket: WebSocket) {
     socket.on("message", (data, isBinary) => {
       if (isBinary) return;
       const parsed = parseServerSignal(data.toString());
       if (!parsed.ok) return;
+      if (this.early) {
+        if (this.early.length < MAX_EARLY_FRAMES) this.early.push(parsed.message);
+        return;
+      }
       for (const listener of [...this.listeners]) listener(parsed.message);
     });
   }
@@ -35,8 +44,12 @@ export class SignalingSocket {
     if (this.open) this.socket.send(JSON.stringify(signal));
   }
 
+  /** Every frame from now on; the first subscriber also gets what came before it. */
   subscribe(listener: (frame: ServerSignal) => void): () => void {
     this.listeners.add(listener);
+    const early = this.early;
+    this.early = undefined;
+    if (early?.length) queueMicrotask(() => early.forEach((frame) => listener(frame)));
     return () => this.listeners.delete(listener);
   }
 

@@ -38,6 +38,8 @@ export function openSignaledPeer(options: SignaledPeerOptions): SignaledPeer {
     deliver(frame) {
       if (frame.type !== "offer" && frame.type !== "answer" && frame.type !== "candidate" && frame.type !== "leave") return false;
       if (frame.src !== options.remote) return false;
+      // An offer is for an answering peer, an answer for the offering one: another session's, not this one's.
+      if ((frame.type === "offer" && options.role === "offer") || (frame.type === "answer" && options.role === "answer")) return false;
       peer.receiveSignal(frame);
       return true;
     },

@@ -43,6 +43,8 @@ export class DataPlane {
   constructor(private readonly options: DataPlaneOptions) {
     const { hub, log } = options;
     this.signaling = new JobSignaling(hub, log);
+    // Fetched ahead, so the first offer after a job ends is answered without a round trip for credentials.
+    hub.on("welcome", () => void this.signaling.iceServers());
     this.connectTimeoutMs = options.p2pConnectTimeoutMs;
     this.bindAddress = options.webrtcBindAddress;
     this.relay = new RelayClient(options.api, options.account);

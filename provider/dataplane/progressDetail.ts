@@ -15,17 +15,30 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** Passes a detail on when it says something new, at most every `everyMs` (a transfer reports every chunk). */
+/**
+ * Passes a detail on when it says something new, percentages at most every
+ * `everyMs` (a transfer reports every chunk); the last one held back goes out
+ * when the interval ends, so a transfer that stalls shows where it stopped.
+ */
 export function throttledDetail(send: (detail: string) => void, everyMs = 500): (detail: string) => void {
   let last = "";
   let lastAt = 0;
-  return (detail) => {
-    const now = Date.now();
-    if (detail === last) return;
-    // Percentages are thinned out; any other news (a wait, a route) goes at once.
-    if (/\d%/.test(detail) && now - lastAt < everyMs && !/: 100%/.test(detail)) return;
+  let held: string | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const emit = (detail: string) => {
+    clearTimeout(timer);
+    timer = undefined;
+    held = undefined;
     last = detail;
-    lastAt = now;
+    lastAt = Date.now();
     send(detail);
+  };
+  return (detail) => {
+    if (detail === last) return;
+    // Percentages are thinned out; any other news (a wait, a route) and the end go at once.
+    if (!/\d%/.test(detail) || /: 100%/.test(detail) || Date.now() - lastAt >= everyMs) return emit(detail);
+    held = detail;
+    timer ??= setTimeout(() => held !== undefined && emit(held), lastAt + everyMs - Date.now());
+    timer.unref?.();
   };
 }

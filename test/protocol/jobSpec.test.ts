@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { JobSpec } from "../../protocol/jobSpec.ts";
+import { JobSpec, overlappingInputPaths } from "../../protocol/jobSpec.ts";
+import { jobLimits } from "../../protocol/limits.ts";
 
 const spec = { image: "busybox", resources: { gpus: 0, cpus: 1, memory_mb: 64 }, timeout_s: 5, max_price_wei: "1" };
 
@@ -14,5 +15,24 @@ describe("JobSpec env", () => {
       expect(parsed.success, name).toBe(false);
       expect(parsed.error!.issues).toEqual([expect.objectContaining({ path: ["env", name], message: expect.stringMatching(/must not start with NVIDIA_: the provider sets/) })]);
     }
+  });
+});
+
+describe("input_files", () => {
+  const file = { path: "data/a.bin", size: 10, sha256: "a".repeat(64) };
+  it("takes files named by path, size and sha256", () => {
+    expect(JobSpec.safeParse({ ...spec, input_files: [file] }).success).toBe(true);
+  });
+
+  it("refuses a repeated path, a bad sha256 and more bytes than the bound", () => {
+    expect(JobSpec.safeParse({ ...spec, input_files: [file, file] }).success).toBe(false);
+    expect(JobSpec.safeParse({ ...spec, input_files: [{ ...file, sha256: "XYZ" }] }).success).toBe(false);
+    expect(JobSpec.safeParse({ ...spec, input_files: [{ ...file, size: jobLimits.maxInputFilesBytes }, { ...file, path: "b" }] }).success).toBe(false);
+  });
+
+  it("names the paths that clash with inline inputs, a folder holding one included", () => {
+    const inline = [{ path: "data", data_base64: "" }, { path: "x.txt", data_base64: "" }];
+    expect(overlappingInputPaths({ inputs: inline, input_files: [file, { ...file, path: "x.txt" }, { ...file, path: "y.txt" }] })).toEqual(["data/a.bin", "x.txt"]);
+    expect(overlappingInputPaths({ input_files: [file] })).toEqual([]);
   });
 });

@@ -1,0 +1,62 @@
+// Outputs kept after a job ends, on a real file system: moved out of the job's
+// folder, every chunk hashed, and removed once expired (or unreadable).
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildManifest } from "../../../protocol/manifest.ts";
+import { RetainedOutputs } from "../../../provider/dataplane/retainedOutputs.ts";
+import { useTempDir } from "../../helpers/tempDir.ts";
+
+const dir = useTempDir("retained");
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+async function jobOutputs(root: string) {
+  const outputs = join(root, "jobs", "job_abc", "outputs");
+  await mkdir(join(outputs, "sub"), { recursive: true });
+  const big = randomBytes(2 * 1024 * 1024 + 9);
+  await writeFile(join(outputs, "sub", "big.bin"), big);
+  await writeFile(join(outputs, "small.txt"), "hi\n");
+  const manifest = await buildManifest([
+    { path: "small.txt", size: 3, sha256: sha256(Buffer.from("hi\n")) },
+    { path: "sub/big.bin", size: big.length, sha256: sha256(big) },
+  ]);
+  return { outputs, manifest, big };
+}
+
+describe("retained outputs", () => {
+  it("moves the manifest's files out of the job's folder and hashes every chunk", async () => {
+    const { outputs, manifest, big } = await jobOutputs(dir());
+    const retained = new RetainedOutputs(join(dir(), "retained"), 60_000);
+    const kept = await retained.retain("job_abc", outputs, manifest);
+    expect(await readdir(join(outputs, "sub"))).toEqual([]);
+    expect(sha256(await readFile(join(kept.outputsDir, "sub", "big.bin")))).toBe(sha256(big));
+    const file = kept.record.transfer.files.find((f) => f.path === "sub/big.bin")!;
+    expect(file.sha256).toBe(sha256(big));
+    expect(file.chunks).toHaveLength(3);
+    expect(file.chunks[2]).toBe(sha256(big.subarray(2 * 1024 * 1024)));
+  });
+
+  it("serves again after a restart what has not expired, and removes what has", async () => {
+    const { outputs, manifest } = await jobOutputs(dir());
+    const retained = new RetainedOutputs(join(dir(), "retained"), 60_000);
+    const now = Date.now();
+    await retained.retain("job_abc", outputs, manifest, now);
+    expect((await retained.load(now + 59_000)).map((r) => r.record.job_id)).toEqual(["job_abc"]);
+    expect(await retained.load(now + 61_000)).toEqual([]);
+    expect(await readdir(join(dir(), "retained"))).toEqual([]);
+  });
+
+  it("removes a folder whose record cannot be read", async () => {
+    await mkdir(join(dir(), "retained", "job_broken"), { recursive: true });
+    await writeFile(join(dir(), "retained", "job_broken", "retained.json"), "{not json");
+    const retained = new RetainedOutputs(join(dir(), "retained"), 60_000);
+    expect(await retained.load()).toEqual([]);
+    expect(await readdir(join(dir(), "retained"))).toEqual([]);
+  });
+
+  it("refuses a job id that would name a folder elsewhere", async () => {
+    const retained = new RetainedOutputs(join(dir(), "retained"), 60_000);
+    await expect(retained.remove("../jobs")).rejects.toThrow(/cannot name a folder/);
+  });
+});
