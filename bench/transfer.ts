@@ -1,4 +1,4 @@
-// `npm run bench:transfer [-- --size MiB] [-- --rtt-size MiB]`: one file
+// `npm run bench:transfer [-- --size MiB] [-- --rtt-size MiB] [-- --turn-rounds N]`: one file
 // provider → creator over WebRTC data channels, side by side in one run:
 // node-datachannel's bare send loop (the library's ceiling), Pond's protocol
 // direct (1, 2 and 4 channels), both through a local coturn (relay only), and raw
@@ -7,7 +7,8 @@
 // every chunk's and the file's sha256, and writing it to disk: what a transfer
 // really costs. Then the same at 50 ms round trip, with the default SCTP buffers
 // and with 8 MiB ones. Each measurement runs in a fresh process; the bare loop is
-// measured first and last, and ratios use the mean of the two.
+// measured first and last, and ratios use the mean of the two; through coturn,
+// `--turn-rounds` Pond runs (default 2) each sit between two raw runs.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -33,11 +34,12 @@ function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
   if (index === -1) return fallback;
   const value = Number(process.argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a size in MiB, e.g. --${name} 256`);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number, e.g. --${name} ${fallback}`);
   return value;
 }
 
 const sizeMiB = flag("size", 1024);
+const turnRounds = Math.round(flag("turn-rounds", 2));
 const rttSizeMiB = flag("rtt-size", Math.min(sizeMiB, 64));
 const outputSizeMiB = flag("output-size", Math.min(sizeMiB, 64));
 const root = join(import.meta.dirname, "..");
@@ -75,6 +77,12 @@ async function measureOnce(label: string, scenario: ScenarioRequest): Promise<Sc
   }
 }
 
+/** The runs' mean throughput and first byte, the first run's route; their diagnostics are kept per run in the report. */
+function meanOf(runs: readonly ScenarioResult[]): ScenarioResult {
+  const mean = (pick: (run: ScenarioResult) => number) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
+  return { bytes: runs[0]!.bytes, ms: mean((run) => run.ms), mibPerSecond: mean((run) => run.mibPerSecond), firstByteMs: mean((run) => run.firstByteMs), route: runs[0]!.route };
+}
+
 async function fileOf(name: string, mib: number) {
   const sourceDir = join(work, name);
   await writeRandomFiles(sourceDir, { "data.bin": mib * MiB });
@@ -100,13 +108,26 @@ try {
   const viaTurn = relayNs ? { turn, namespace: relayNs.name, bindAddresses: relayNs.peerAddresses } : {};
 
   const rows: Record<string, ScenarioResult> = {};
+  const turnRuns: { raw?: ScenarioResult[]; pond?: ScenarioResult[] } = {};
   try {
     rows.rawBefore = await measure("raw node-datachannel loop", { kind: "raw", bytes });
     for (const channels of [1, 2, 4]) rows[`pond${channels}`] = await measure(`Pond direct, ${channels} channel(s)`, { kind: "pond", channels, ...big });
     rows.tcp = await measure("raw TCP on 127.0.0.1", { kind: "tcp", bytes });
-    if (relayNs) rows.rawTurn = await measure("raw loop through coturn", { kind: "raw", bytes, ...viaTurn });
     const bestChannels = [1, 2, 4].reduce((best, n) => (rows[`pond${n}`]!.mibPerSecond > rows[`pond${best}`]!.mibPerSecond ? n : best), 1);
-    if (relayNs) rows.pondTurn = await measure(`Pond through coturn, ${bestChannels} channel(s)`, { kind: "pond", channels: bestChannels, ...viaTurn, ...big });
+    if (relayNs) {
+      // Through coturn the figures swing with whatever else the machine runs (coturn relays every packet twice, in
+      // user space): each Pond run sits between two raw runs, and the ratio uses the means of all of them.
+      const rawRuns = [await measure("raw loop through coturn (1)", { kind: "raw", bytes, ...viaTurn })];
+      const pondRuns: ScenarioResult[] = [];
+      for (let round = 1; round <= turnRounds; round++) {
+        pondRuns.push(await measure(`Pond through coturn, ${bestChannels} channel(s) (${round})`, { kind: "pond", channels: bestChannels, ...viaTurn, ...big }));
+        rawRuns.push(await measure(`raw loop through coturn (${round + 1})`, { kind: "raw", bytes, ...viaTurn }));
+      }
+      rows.rawTurn = meanOf(rawRuns);
+      rows.pondTurn = meanOf(pondRuns);
+      turnRuns.raw = rawRuns;
+      turnRuns.pond = pondRuns;
+    }
     rows.rawAfter = await measure("raw node-datachannel loop (again)", { kind: "raw", bytes });
     const rttBytes = rttSizeMiB * MiB;
     rows.rttRawDefault = await measure(`raw loop, ${RTT_MS} ms RTT, default SCTP buffers`, { kind: "raw", bytes: rttBytes, rttMs: RTT_MS });
@@ -132,7 +153,10 @@ try {
       ...[1, 2, 4].map((n) => line(`Pond direct, ${n} channel(s)`, rows[`pond${n}`]!, baseline, "raw loop")),
       line("raw TCP, 127.0.0.1", rows.tcp!, baseline, "raw loop"),
       ...(rows.rawTurn && rows.pondTurn
-        ? [line("raw loop through coturn", rows.rawTurn, baseline, "raw loop"), line(`Pond through coturn, ${bestChannels} channel(s)`, rows.pondTurn, rows.rawTurn.mibPerSecond, "raw via TURN")]
+        ? [
+            line(`raw loop through coturn (mean of ${turnRuns.raw!.length})`, rows.rawTurn, baseline, "raw loop"),
+            line(`Pond through coturn, ${bestChannels} channel(s) (mean of ${turnRuns.pond!.length})`, rows.pondTurn, rows.rawTurn.mibPerSecond, "raw via TURN"),
+          ]
         : []),
       ...(stack ? relayRows(stack, baseline) : []),
     ]);
@@ -147,6 +171,13 @@ try {
       turn: rows.rawTurn && rows.pondTurn ? { ratio: ratio(rows.pondTurn, rows.rawTurn.mibPerSecond), goal: GOAL_TURN } : undefined,
     };
     console.log(`\nGoal: Pond direct ≥ ${GOAL_DIRECT}× raw loop: ${formatNumber(goals.direct.ratio)}× with ${bestChannels} channel(s) — ${goals.direct.ratio >= GOAL_DIRECT ? "met" : "NOT met"}`);
+    if (turnRuns.raw && turnRuns.pond) {
+      const runs = (list: ScenarioResult[]) => list.map((run) => formatNumber(run.mibPerSecond)).join(", ");
+      console.log(`\nThrough coturn, run by run (MiB/s): raw ${runs(turnRuns.raw)}; Pond ${runs(turnRuns.pond)}`);
+      const dropped = (list: ScenarioResult[]) => list.map((run) => run.diagnostics?.udpRcvbufErrors ?? "-").join(", ");
+      console.log(`UDP datagrams the kernel dropped (receive buffers full) in the relay namespace: raw ${dropped(turnRuns.raw)}; Pond ${dropped(turnRuns.pond)}`);
+      console.log(`Pond's send buffer found empty (ranDry) per run: ${turnRuns.pond.map((run) => run.diagnostics?.ranDry ?? "-").join(", ")}`);
+    }
     if (goals.turn) console.log(`Goal: Pond through TURN ≥ ${GOAL_TURN}× raw through TURN: ${formatNumber(goals.turn.ratio)}× — ${goals.turn.ratio >= GOAL_TURN ? "met" : "NOT met"}`);
     console.log(`First byte (request → first data at the receiver), Pond direct: ${formatNumber(bestDirect.firstByteMs)} ms`);
     if (stack) {
@@ -154,7 +185,7 @@ try {
       console.log(`Goal: first output byte at the creator < ${GOAL_FIRST_BYTE_MS} ms after the job ends: ${formatNumber(stack.outputs.firstByteMs)} ms (${stack.outputs.download.route}; the creator saw the end ${formatNumber(stack.outputs.sawEndMs)} ms after completed_at) — ${met}`);
     }
     if (failures.length > 0) console.log(`Runs that failed and were repeated: ${failures.map((f) => f.label).join("; ")}`);
-    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: RTT_MS, baselineMiBPerSecond: baseline, rows, stack, goals, failures });
+    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: RTT_MS, baselineMiBPerSecond: baseline, rows, turnRuns, stack, goals, failures });
     console.log(`report: ${path}`);
   } finally {
     await coturn?.stop();
