@@ -1,12 +1,14 @@
-// `npm run bench:transfer [-- --size MiB] [-- --rtt-size MiB]`: one file
+// `npm run bench:transfer [-- --size MiB] [-- --rtt-size MiB] [-- --turn-rounds N]`: one file
 // provider → creator over WebRTC data channels, side by side in one run:
 // node-datachannel's bare send loop (the library's ceiling), Pond's protocol
 // direct (1, 2 and 4 channels), both through a local coturn (relay only), and raw
-// TCP on 127.0.0.1. Pond's figures include reading the file from disk, checking
+// TCP on 127.0.0.1, and (with Docker) the R2 relay path through wrangler dev and the first output
+// byte after a job ends (bench/lib/stackTransfers.ts). Pond's figures include reading the file from disk, checking
 // every chunk's and the file's sha256, and writing it to disk: what a transfer
 // really costs. Then the same at 50 ms round trip, with the default SCTP buffers
 // and with 8 MiB ones. Each measurement runs in a fresh process; the bare loop is
-// measured first and last, and ratios use the mean of the two.
+// measured first and last, and ratios use the mean of the two; through coturn,
+// `--turn-rounds` Pond runs (default 2) each sit between two raw runs.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,11 +20,13 @@ import { createRelayOnlyNamespace, namespacesUnavailable } from "../test/helpers
 import { spawnProcess } from "../test/helpers/processes.ts";
 import { writeRandomFiles } from "../test/helpers/testFiles.ts";
 import { formatNumber, printTable, writeReport } from "./lib/report.ts";
+import { measureThroughStack, stackUnavailable, type StackFigures } from "./lib/stackTransfers.ts";
 import type { ScenarioResult } from "./lib/transferScenario.ts";
 
 const MiB = 1024 * 1024;
 const GOAL_DIRECT = 0.9;
 const GOAL_TURN = 0.8;
+const GOAL_FIRST_BYTE_MS = 500;
 const RTT_MS = 50;
 const SCTP_BUFFER_LARGE = 8 * MiB;
 
@@ -30,12 +34,14 @@ function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
   if (index === -1) return fallback;
   const value = Number(process.argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a size in MiB, e.g. --${name} 256`);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number, e.g. --${name} ${fallback}`);
   return value;
 }
 
 const sizeMiB = flag("size", 1024);
+const turnRounds = Math.round(flag("turn-rounds", 2));
 const rttSizeMiB = flag("rtt-size", Math.min(sizeMiB, 64));
+const outputSizeMiB = flag("output-size", Math.min(sizeMiB, 64));
 const root = join(import.meta.dirname, "..");
 const tsx = join(root, "node_modules", ".bin", "tsx");
 const work = await mkdtemp(join(tmpdir(), "pond-bench-transfer-"));
@@ -71,6 +77,12 @@ async function measureOnce(label: string, scenario: ScenarioRequest): Promise<Sc
   }
 }
 
+/** The runs' mean throughput and first byte, the first run's route; their diagnostics are kept per run in the report. */
+function meanOf(runs: readonly ScenarioResult[]): ScenarioResult {
+  const mean = (pick: (run: ScenarioResult) => number) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
+  return { bytes: runs[0]!.bytes, ms: mean((run) => run.ms), mibPerSecond: mean((run) => run.mibPerSecond), firstByteMs: mean((run) => run.firstByteMs), route: runs[0]!.route };
+}
+
 async function fileOf(name: string, mib: number) {
   const sourceDir = join(work, name);
   await writeRandomFiles(sourceDir, { "data.bin": mib * MiB });
@@ -96,19 +108,40 @@ try {
   const viaTurn = relayNs ? { turn, namespace: relayNs.name, bindAddresses: relayNs.peerAddresses } : {};
 
   const rows: Record<string, ScenarioResult> = {};
+  const turnRuns: { raw?: ScenarioResult[]; pond?: ScenarioResult[] } = {};
   try {
     rows.rawBefore = await measure("raw node-datachannel loop", { kind: "raw", bytes });
     for (const channels of [1, 2, 4]) rows[`pond${channels}`] = await measure(`Pond direct, ${channels} channel(s)`, { kind: "pond", channels, ...big });
     rows.tcp = await measure("raw TCP on 127.0.0.1", { kind: "tcp", bytes });
-    if (relayNs) rows.rawTurn = await measure("raw loop through coturn", { kind: "raw", bytes, ...viaTurn });
     const bestChannels = [1, 2, 4].reduce((best, n) => (rows[`pond${n}`]!.mibPerSecond > rows[`pond${best}`]!.mibPerSecond ? n : best), 1);
-    if (relayNs) rows.pondTurn = await measure(`Pond through coturn, ${bestChannels} channel(s)`, { kind: "pond", channels: bestChannels, ...viaTurn, ...big });
+    if (relayNs) {
+      // Through coturn the figures swing with whatever else the machine runs (coturn relays every packet twice, in
+      // user space): each Pond run sits between two raw runs, and the ratio uses the means of all of them.
+      const rawRuns = [await measure("raw loop through coturn (1)", { kind: "raw", bytes, ...viaTurn })];
+      const pondRuns: ScenarioResult[] = [];
+      for (let round = 1; round <= turnRounds; round++) {
+        pondRuns.push(await measure(`Pond through coturn, ${bestChannels} channel(s) (${round})`, { kind: "pond", channels: bestChannels, ...viaTurn, ...big }));
+        rawRuns.push(await measure(`raw loop through coturn (${round + 1})`, { kind: "raw", bytes, ...viaTurn }));
+      }
+      rows.rawTurn = meanOf(rawRuns);
+      rows.pondTurn = meanOf(pondRuns);
+      turnRuns.raw = rawRuns;
+      turnRuns.pond = pondRuns;
+    }
     rows.rawAfter = await measure("raw node-datachannel loop (again)", { kind: "raw", bytes });
     const rttBytes = rttSizeMiB * MiB;
     rows.rttRawDefault = await measure(`raw loop, ${RTT_MS} ms RTT, default SCTP buffers`, { kind: "raw", bytes: rttBytes, rttMs: RTT_MS });
     rows.rttRawLarge = await measure(`raw loop, ${RTT_MS} ms RTT, 8 MiB SCTP buffers`, { kind: "raw", bytes: rttBytes, rttMs: RTT_MS, sctpBufferBytes: SCTP_BUFFER_LARGE });
     rows.rttPondDefault = await measure(`Pond, ${RTT_MS} ms RTT, default SCTP buffers`, { kind: "pond", channels: bestChannels, rttMs: RTT_MS, ...small });
     rows.rttPondLarge = await measure(`Pond, ${RTT_MS} ms RTT, 8 MiB SCTP buffers`, { kind: "pond", channels: bestChannels, rttMs: RTT_MS, sctpBufferBytes: SCTP_BUFFER_LARGE, ...small });
+
+    const noStack = await stackUnavailable();
+    let stack: StackFigures | undefined;
+    if (noStack) console.log(`  the R2 relay and first-byte rows are skipped: ${noStack}`);
+    else {
+      console.log("  R2 relay and first output byte: wrangler dev, a provider daemon on Docker …");
+      stack = await measureThroughStack({ inputFile: join(big.sourceDir, "data.bin"), outputMiB: outputSizeMiB });
+    }
 
     const baseline = (rows.rawBefore!.mibPerSecond + rows.rawAfter!.mibPerSecond) / 2;
     const bestDirect = rows[`pond${bestChannels}`]!;
@@ -120,8 +153,12 @@ try {
       ...[1, 2, 4].map((n) => line(`Pond direct, ${n} channel(s)`, rows[`pond${n}`]!, baseline, "raw loop")),
       line("raw TCP, 127.0.0.1", rows.tcp!, baseline, "raw loop"),
       ...(rows.rawTurn && rows.pondTurn
-        ? [line("raw loop through coturn", rows.rawTurn, baseline, "raw loop"), line(`Pond through coturn, ${bestChannels} channel(s)`, rows.pondTurn, rows.rawTurn.mibPerSecond, "raw via TURN")]
+        ? [
+            line(`raw loop through coturn (mean of ${turnRuns.raw!.length})`, rows.rawTurn, baseline, "raw loop"),
+            line(`Pond through coturn, ${bestChannels} channel(s) (mean of ${turnRuns.pond!.length})`, rows.pondTurn, rows.rawTurn.mibPerSecond, "raw via TURN"),
+          ]
         : []),
+      ...(stack ? relayRows(stack, baseline) : []),
     ]);
     printTable(`${rttSizeMiB} MiB at ${RTT_MS} ms round trip (user-space UDP delay proxy: this kernel has no tc netem)`, ["path", "MiB/s", "ratio", "first byte ms"], [
       ["raw loop, default SCTP buffers", rows.rttRawDefault!.mibPerSecond, "1.00× itself", rows.rttRawDefault!.firstByteMs],
@@ -134,10 +171,21 @@ try {
       turn: rows.rawTurn && rows.pondTurn ? { ratio: ratio(rows.pondTurn, rows.rawTurn.mibPerSecond), goal: GOAL_TURN } : undefined,
     };
     console.log(`\nGoal: Pond direct ≥ ${GOAL_DIRECT}× raw loop: ${formatNumber(goals.direct.ratio)}× with ${bestChannels} channel(s) — ${goals.direct.ratio >= GOAL_DIRECT ? "met" : "NOT met"}`);
+    if (turnRuns.raw && turnRuns.pond) {
+      const runs = (list: ScenarioResult[]) => list.map((run) => formatNumber(run.mibPerSecond)).join(", ");
+      console.log(`\nThrough coturn, run by run (MiB/s): raw ${runs(turnRuns.raw)}; Pond ${runs(turnRuns.pond)}`);
+      const dropped = (list: ScenarioResult[]) => list.map((run) => run.diagnostics?.udpRcvbufErrors ?? "-").join(", ");
+      console.log(`UDP datagrams the kernel dropped (receive buffers full) in the relay namespace: raw ${dropped(turnRuns.raw)}; Pond ${dropped(turnRuns.pond)}`);
+      console.log(`Pond's send buffer found empty (ranDry) per run: ${turnRuns.pond.map((run) => run.diagnostics?.ranDry ?? "-").join(", ")}`);
+    }
     if (goals.turn) console.log(`Goal: Pond through TURN ≥ ${GOAL_TURN}× raw through TURN: ${formatNumber(goals.turn.ratio)}× — ${goals.turn.ratio >= GOAL_TURN ? "met" : "NOT met"}`);
     console.log(`First byte (request → first data at the receiver), Pond direct: ${formatNumber(bestDirect.firstByteMs)} ms`);
+    if (stack) {
+      const met = stack.outputs.firstByteMs < GOAL_FIRST_BYTE_MS ? "met" : "NOT met";
+      console.log(`Goal: first output byte at the creator < ${GOAL_FIRST_BYTE_MS} ms after the job ends: ${formatNumber(stack.outputs.firstByteMs)} ms (${stack.outputs.download.route}; the creator saw the end ${formatNumber(stack.outputs.sawEndMs)} ms after completed_at) — ${met}`);
+    }
     if (failures.length > 0) console.log(`Runs that failed and were repeated: ${failures.map((f) => f.label).join("; ")}`);
-    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: RTT_MS, baselineMiBPerSecond: baseline, rows, goals, failures });
+    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: RTT_MS, baselineMiBPerSecond: baseline, rows, turnRuns, stack, goals, failures });
     console.log(`report: ${path}`);
   } finally {
     await coturn?.stop();
@@ -145,4 +193,20 @@ try {
   }
 } finally {
   await rm(work, { recursive: true, force: true });
+}
+
+/** The relay's legs and the two together (store and forward: the provider fetches what the creator uploaded), as table rows. */
+function relayRows(stack: StackFigures, baseline: number): Array<Array<string | number>> {
+  const mibPerSecond = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
+  const { bytes, uploadMs, fetch } = stack.relay;
+  const legs: Array<[string, number, number]> = [
+    ["R2 relay: creator → R2 upload", bytes, uploadMs],
+    ["R2 relay: R2 → provider fetch", fetch.bytes, fetch.ms],
+    ["R2 relay, upload then fetch", bytes, uploadMs + fetch.ms],
+    [`outputs P2P, ${formatNumber(stack.outputs.bytes / MiB)} MiB daemon → CLI`, stack.outputs.download.bytes, stack.outputs.download.ms],
+  ];
+  return legs.map(([name, legBytes, ms]) => {
+    const rate = mibPerSecond(legBytes, ms);
+    return [name, rate, `${formatNumber(rate / baseline)}× raw loop`, "-", name.startsWith("outputs") ? stack.outputs.download.route : "relay"];
+  });
 }

@@ -11,15 +11,30 @@ cd "$(dirname "$0")/.."
 state=.pond
 mkdir -p "$state"
 
-if [ ! -x node_modules/.bin/vitest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # Pond runs on the Node 22 its `node` devDependency installs (npm scripts find
-  # it in node_modules/.bin), and wrangler, miniflare and others require it. So
-  # install under that same Node, whatever this machine's is: npm then checks
-  # engines against the Node that will run them, and install scripts run on it.
-  node_version=$(node -p 'require("./package-lock.json").packages["node_modules/node"]?.version ?? ""')
-  [ -n "$node_version" ] || { echo "bootstrap: package-lock.json pins no \`node\` devDependency to install with" >&2; exit 1; }
-  echo "bootstrap: installing npm packages (npm ci, on Node $node_version)"
-  npm exec --yes --package="node@$node_version" -- npm ci --no-audit --no-fund
+# Installs npm packages only when package-lock.json differs from what was last installed
+# (its hash, stamped into node_modules/ after `npm ci`), not when its mtime is newer: a fresh
+# checkout or a new git worktree has a fresh mtime on an unchanged lockfile.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.pond-lock-sha256
+if [ ! -L node_modules ] && [ -x node_modules/.bin/vitest ] && [ ! -f "$stamp" ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  echo "$lock_hash" >"$stamp"   # installed before the stamp existed, and up to date by mtime
+fi
+if [ ! -x node_modules/.bin/vitest ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+  if [ -L node_modules ]; then
+    # A worktree whose node_modules links to another checkout's: `npm ci` here would empty the
+    # shared folder through the link. Its owner installs; this checkout only says so.
+    echo "bootstrap: node_modules links to $(readlink node_modules), which may have been installed from a different package-lock.json; not reinstalling through the link (install in that checkout if packages are missing)" >&2
+  else
+    # Pond runs on the Node 22 its `node` devDependency installs (npm scripts find
+    # it in node_modules/.bin), and wrangler, miniflare and others require it. So
+    # install under that same Node, whatever this machine's is: npm then checks
+    # engines against the Node that will run them, and install scripts run on it.
+    node_version=$(node -p 'require("./package-lock.json").packages["node_modules/node"]?.version ?? ""')
+    [ -n "$node_version" ] || { echo "bootstrap: package-lock.json pins no \`node\` devDependency to install with" >&2; exit 1; }
+    echo "bootstrap: installing npm packages (npm ci, on Node $node_version)"
+    npm exec --yes --package="node@$node_version" -- npm ci --no-audit --no-fund
+    echo "$lock_hash" >"$stamp"
+  fi
 fi
 
 missing=()

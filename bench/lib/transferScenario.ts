@@ -4,6 +4,7 @@
 //   tsx bench/lib/transferScenario.ts '<JSON scenario>'
 import { createServer, connect, type Socket } from "node:net";
 import { readFile, rm } from "node:fs/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import nodeDataChannel, { type DataChannel } from "node-datachannel";
 import { z } from "zod";
 import { receiveFiles, sendFiles } from "../../p2p/core/transfer.ts";
@@ -42,6 +43,8 @@ export interface ScenarioResult {
   /** From the request (pond) or the first send (raw, tcp) to the first data arriving. */
   firstByteMs: number;
   route?: string;
+  /** What explains a figure: UDP datagrams the kernel dropped (this namespace), event-loop stalls, Pond's own counters. */
+  diagnostics?: Record<string, number>;
 }
 
 const STALL_MS = 20_000;
@@ -110,11 +113,12 @@ async function pond(scenario: Scenario, proxy: DelayLink | undefined): Promise<S
   await Promise.all([peers.creator.whenChannels(scenario.channels), peers.provider.whenChannels(scenario.channels)]);
   const source = new FsChunkSource(scenario.sourceDir);
   const sink = new FsChunkSink(scenario.sinkDir);
-  const [, received] = await Promise.all([sendFiles(peers.provider, manifest, source), receiveFiles(peers.creator, manifest, sink)]);
+  const [sent, received] = await Promise.all([sendFiles(peers.provider, manifest, source), receiveFiles(peers.creator, manifest, sink)]);
   await Promise.all([source.close(), sink.close()]);
   peers.close();
   await rm(scenario.sinkDir, { recursive: true, force: true });
-  return result(received.bytes, received.ms, received.stats.firstDataMs ?? Number.NaN, received.route);
+  const { pauses, maxBufferedAmount, channelsUsed, ranDry } = sent.stats;
+  return { ...result(received.bytes, received.ms, received.stats.firstDataMs ?? Number.NaN, received.route), diagnostics: { pauses, maxBufferedAmount, channelsUsed, ranDry } };
 }
 
 /** A TCP connection on 127.0.0.1, 64 KiB writes that wait for drain. */
@@ -165,10 +169,33 @@ function rewriteSignal(proxy: DelayLink, message: OutgoingSignal, forward: (repl
   void rewrite(proxy, message.payload.candidate).then((candidate) => forward({ type: "candidate", payload: { ...message.payload, candidate } }));
 }
 
+/** The kernel's UDP counters for this network namespace (the relay scenarios run in one of their own). */
+async function udpCounters(): Promise<Record<string, number>> {
+  const lines = (await readFile("/proc/net/snmp", "utf8")).split("\n").filter((line) => line.startsWith("Udp: "));
+  const [names, values] = lines.map((line) => line.slice(5).trim().split(/\s+/));
+  return Object.fromEntries((names ?? []).map((name, i) => [name, Number(values?.[i])]));
+}
+
 const scenario = Scenario.parse(JSON.parse(process.argv[2] ?? "{}"));
 if (scenario.sctpBufferBytes) nodeDataChannel.setSctpSettings({ sendBufferSize: scenario.sctpBufferBytes, recvBufferSize: scenario.sctpBufferBytes });
 const proxy = scenario.rttMs > 0 ? new DelayLink(scenario.rttMs / 2) : undefined;
+const udpBefore = await udpCounters();
+const cpuBefore = process.cpuUsage();
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const measured = scenario.kind === "raw" ? await raw(scenario, proxy) : scenario.kind === "pond" ? await pond(scenario, proxy) : await tcp(scenario);
+loopDelay.disable();
+const udpAfter = await udpCounters();
+const cpu = process.cpuUsage(cpuBefore);
+measured.diagnostics = {
+  ...measured.diagnostics,
+  udpRcvbufErrors: (udpAfter.RcvbufErrors ?? 0) - (udpBefore.RcvbufErrors ?? 0),
+  udpInDatagrams: (udpAfter.InDatagrams ?? 0) - (udpBefore.InDatagrams ?? 0),
+  loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+  loopDelayMaxMs: loopDelay.max / 1e6,
+  cpuUserMs: cpu.user / 1000,
+  cpuSystemMs: cpu.system / 1000,
+};
 proxy?.close();
 console.log(`RESULT ${JSON.stringify(measured)}`);
 process.exit(0);

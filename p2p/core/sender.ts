@@ -1,7 +1,8 @@
 // The sending side: answers the receiver's chunk requests. Requested chunks go
 // into one queue that every attached channel drains, so chunks are striped over
 // the channels and a faster channel simply takes more. Each channel sends a
-// whole chunk in order, pausing whenever its send buffer is full.
+// whole chunk in order, pausing whenever its send buffer is full, and reads its
+// next chunk while it sends this one (see pump).
 import {
   chunkLength,
   MAX_DATA_PAYLOAD,
@@ -41,11 +42,23 @@ export interface ChunkSenderStats {
   maxBufferedAmount: number;
   /** Channels that carried at least one chunk. */
   channelsUsed: number;
+  /**
+   * How often a channel's send buffer was found empty when the sender came back
+   * to it (a chunk read from disk, or a pause over): the link sat idle waiting
+   * for Pond rather than Pond waiting for the link.
+   */
+  ranDry: number;
 }
 
 interface ChunkRef {
   file: number;
   chunk: number;
+}
+
+/** A chunk taken off the queue with its read already started. */
+interface ReadAhead {
+  ref: ChunkRef;
+  bytes: Promise<Uint8Array>;
 }
 
 interface AttachedChannel {
@@ -55,6 +68,7 @@ interface AttachedChannel {
   frame: Uint8Array;
   pumping: boolean;
   chunksSent: number;
+  ranDry: number;
   unsubscribe: Unsubscribe[];
 }
 
@@ -90,6 +104,7 @@ export class ChunkSender {
       frame: new Uint8Array(DATA_HEADER_BYTES + MAX_DATA_PAYLOAD),
       pumping: false,
       chunksSent: 0,
+      ranDry: 0,
       unsubscribe: [],
     };
     state.unsubscribe.push(
@@ -109,6 +124,7 @@ export class ChunkSender {
       pauses: channels.reduce((sum, c) => sum + c.backpressure.stats.pauses, 0),
       maxBufferedAmount: Math.max(0, ...channels.map((c) => c.backpressure.stats.maxBufferedAmount)),
       channelsUsed: channels.filter((c) => c.chunksSent > 0).length,
+      ranDry: channels.reduce((sum, c) => sum + c.ranDry, 0),
     };
   }
 
@@ -154,20 +170,31 @@ export class ChunkSender {
     for (const state of this.attached.values()) void this.pump(state);
   }
 
+  /**
+   * Sends queued chunks on one channel until the queue is empty. The next
+   * chunk's read starts before this one's frames go out: waiting for the disk
+   * only after the last frame lets the send buffer drain meanwhile, and an
+   * empty buffer is a link doing nothing (through a TURN relay, where the
+   * buffer drains slowly and each refill is late, that idle time adds up). One
+   * chunk read ahead per channel bounds the extra memory to a chunk each.
+   */
   private async pump(state: AttachedChannel): Promise<void> {
     if (state.pumping) return;
     state.pumping = true;
+    let current = this.takeNext();
     try {
-      for (let next = this.queue.shift(); next && !this.settled; next = this.queue.shift()) {
-        this.queued.delete(chunkKey(next.file, next.chunk));
+      while (current && !this.settled) {
+        const next = this.takeNext();
         try {
-          await this.sendChunk(state, next);
+          await this.sendChunk(state, current);
         } catch (error) {
           if (!(error instanceof ChannelClosedError)) throw error;
-          // Another channel (if any is left) sends it instead.
-          this.requeueFirst(next);
+          // Another channel (if any is left) sends them instead, in the same order.
+          if (next) this.requeueFirst(next.ref);
+          this.requeueFirst(current.ref);
           return;
         }
+        current = next;
       }
     } catch (error) {
       this.settle(error as Error);
@@ -176,22 +203,38 @@ export class ChunkSender {
     }
   }
 
-  private async sendChunk(state: AttachedChannel, ref: ChunkRef): Promise<void> {
+  /** The next queued chunk, its read started; undefined when the queue is empty. */
+  private takeNext(): ReadAhead | undefined {
+    const ref = this.settled ? undefined : this.queue.shift();
+    if (!ref) return undefined;
+    this.queued.delete(chunkKey(ref.file, ref.chunk));
+    const file = this.manifest.files[ref.file]!;
+    const bytes = this.source.read(file, ref.chunk * file.chunk_size, chunkLength(file, ref.chunk));
+    // A read ahead that is never awaited (its channel closed, the transfer ended) must not be an unhandled rejection.
+    bytes.catch(() => {});
+    return { ref, bytes };
+  }
+
+  private async sendChunk(state: AttachedChannel, { ref, bytes: reading }: ReadAhead): Promise<void> {
     const file = this.manifest.files[ref.file]!;
     const length = chunkLength(file, ref.chunk);
     let bytes: Uint8Array;
     try {
-      bytes = await this.source.read(file, ref.chunk * file.chunk_size, length);
+      bytes = await reading;
     } catch (error) {
       const detail = `cannot read chunk ${ref.chunk} of "${file.path}": ${(error as Error).message}`;
       this.sendError(state.channel, { code: "read_failed", message: detail.slice(0, 500), file: ref.file, chunk: ref.chunk });
       throw new SenderFailedError(detail);
     }
     if (bytes.byteLength !== length) throw new SenderFailedError(`read ${bytes.byteLength} bytes of chunk ${ref.chunk} of "${file.path}", expected ${length}`);
+    if (state.chunksSent > 0) this.noteIfDry(state);
     for (let offset = 0; offset < length; offset += MAX_DATA_PAYLOAD) {
       if (this.settled) return;
       const wait = state.backpressure.whenWritable();
-      if (wait) await wait;
+      if (wait) {
+        await wait;
+        this.noteIfDry(state);
+      }
       const payload = bytes.subarray(offset, Math.min(length, offset + MAX_DATA_PAYLOAD));
       writeDataFrameHeader(state.frame, { file: ref.file, chunk: ref.chunk, offset });
       state.frame.set(payload, DATA_HEADER_BYTES);
@@ -206,6 +249,10 @@ export class ChunkSender {
     state.chunksSent += 1;
     this.bytesSent += length;
     this.options.onProgress?.({ bytesSent: this.bytesSent });
+  }
+
+  private noteIfDry(state: AttachedChannel): void {
+    if (state.channel.isOpen() && state.channel.bufferedAmount() === 0) state.ranDry += 1;
   }
 
   private requeueFirst(ref: ChunkRef): void {

@@ -1,15 +1,14 @@
 // `wrangler dev` as a user runs it, on a free port with its own local state,
-// migrations applied first. Tests talk HTTP and WebSocket to it.
-import { execFile } from "node:child_process";
+// migrations applied first (`wrangler d1 migrations apply`, once per migration
+// set, then copied: test/helpers/migratedState.ts). Tests talk HTTP and WebSocket to it.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { wranglerVarArgs } from "../../scripts/wranglerEnvFile.ts";
 import { freePort } from "./freePort.ts";
+import { copyMigratedState } from "./migratedState.ts";
 import { spawnProcess, type Spawned } from "./processes.ts";
 
-const run = promisify(execFile);
 const WRANGLER = "node_modules/.bin/wrangler";
 
 export const TEST_SECRETS_KEY = Buffer.alloc(32, 9).toString("base64");
@@ -35,7 +34,8 @@ export async function startWranglerDev(vars: Record<string, string> = {}, reuse?
   const persist = reuse?.persist ?? (await mkdtemp(join(tmpdir(), "pond-wrangler-")));
   // No telemetry, and no fetch of the Request.cf object from the internet (there is none here).
   const env = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1" };
-  await run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { env: { ...process.env, ...env } });
+  // A restart keeps its state, migrated when it was first started.
+  if (!reuse) await copyMigratedState(persist, { ...process.env, ...env });
   const port = reuse?.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const allVars: Record<string, string> = { SECRETS_KEY: TEST_SECRETS_KEY, PUBLIC_URL: url, ...vars };

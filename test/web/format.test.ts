@@ -1,6 +1,6 @@
 // The dashboard's formatting of wei, durations, sizes and identifiers.
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatBytes, formatDuration, formatMb, plural, shortHex } from "../../web/format/units.ts";
+import { formatAgo, formatBytes, formatDuration, formatMb, formatTransfer, plural, shortHex } from "../../web/format/units.ts";
 import { formatEth, formatWei } from "../../web/format/wei.ts";
 
 describe("formatEth", () => {
@@ -16,6 +16,15 @@ describe("formatEth", () => {
   it("says dust is less than the smallest shown digit instead of zero", () => {
     expect(formatEth("1")).toBe("< 0.0001 ETH");
     expect(formatEth("1", 6)).toBe("< 0.000001 ETH");
+  });
+});
+
+describe("formatTransfer", () => {
+  it("says how much moved, by which route, in how long", () => {
+    expect(formatTransfer(null)).toBe("—");
+    expect(formatTransfer({ route: "direct", bytes: 1536, ms: 40 })).toBe(`${formatBytes(1536)} peer to peer in 40 ms`);
+    expect(formatTransfer({ route: "turn", bytes: 0, ms: 1234 })).toBe(`${formatBytes(0)} peer to peer via TURN in 1.2 s`);
+    expect(formatTransfer({ route: "relay", bytes: 10, ms: 5 })).toBe(`${formatBytes(10)} through Pond's storage in 5 ms`);
   });
 });
 

@@ -47,3 +47,11 @@ export function shortHex(value: string, keep = 4): string {
 export function plural(count: number, noun: string): string {
   return `${count.toLocaleString("en-US")} ${noun}${count === 1 ? "" : "s"}`;
 }
+
+const ROUTE_NAMES = { direct: "peer to peer", turn: "peer to peer via TURN", relay: "through Pond's storage" } as const;
+
+/** How one transfer of a job's files went, e.g. "1.2 MiB peer to peer in 40 ms". */
+export function formatTransfer(measure: { route: keyof typeof ROUTE_NAMES; bytes: number; ms: number } | null | undefined): string {
+  if (!measure) return "—";
+  return `${formatBytes(measure.bytes)} ${ROUTE_NAMES[measure.route]} in ${formatDuration(measure.ms)}`;
+}

@@ -21,8 +21,8 @@ export function Outputs(props: { job: Job }) {
   const download = async (file: ManifestFile) => {
     setMessage({ path: file.path, text: "Downloading…", ok: true });
     try {
-      await downloadVerified(source, props.job, file);
-      setMessage({ path: file.path, text: "Downloaded; sha256 checked", ok: true });
+      const via = await downloadVerified(source, props.job, file);
+      setMessage({ path: file.path, text: `Downloaded ${via}; sha256 checked`, ok: true });
     } catch (error) {
       setMessage({ path: file.path, text: error instanceof Error ? error.message : String(error), ok: false });
     }
@@ -46,7 +46,7 @@ export function Outputs(props: { job: Job }) {
         </tbody>
       </table>
       <p class="muted small">
-        Downloads come {source.label}. Result hash <span class="mono">{manifest.result_hash}</span>{" "}
+        Downloads come peer to peer from the provider while it keeps the files, else from Pond's storage. Result hash <span class="mono">{manifest.result_hash}</span>{" "}
         {hashState === "matches" ? "matches these files." : hashState === "differs" ? <strong class="error">does not match these files.</strong> : "…"}
       </p>
     </>

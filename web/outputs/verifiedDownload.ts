@@ -13,8 +13,9 @@ export class ChecksumMismatch extends Error {
   override name = "ChecksumMismatch";
 }
 
-export async function downloadVerified(source: OutputSource, job: Job, file: ManifestFile): Promise<void> {
-  const blob = await source.fetchFile(job, file);
+/** Fetches, checks and saves one file; says where it came from. */
+export async function downloadVerified(source: OutputSource, job: Job, file: ManifestFile): Promise<string> {
+  const { blob, via } = await source.fetchFile(job, file);
   const actual = await sha256Hex(blob);
   if (actual !== file.sha256) throw new ChecksumMismatch(`${file.path} arrived with sha256 ${actual}, not the manifest's ${file.sha256}: not saved`);
   const url = URL.createObjectURL(blob);
@@ -26,4 +27,5 @@ export async function downloadVerified(source: OutputSource, job: Job, file: Man
   link.remove();
   // The click has started the download; the URL can go once the browser has it.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return via;
 }

@@ -1,13 +1,17 @@
 // A creator's pages in a real browser against the whole local network
 // (wrangler dev, anvil with the market, a staked provider on Docker): signing
 // in with a key, a running job's log arriving line by line, its outputs
-// downloaded and checked, webhook deliveries replayed, and another creator
-// kept out.
+// downloaded peer to peer from the provider (the page's RTCPeerConnection
+// against the daemon's node-datachannel) and from storage once the provider is
+// gone, each checked, webhook deliveries replayed, and another creator kept out.
+// Both peers stay on loopback: the provider gathers candidates on 127.0.0.1 and
+// Chromium may use loopback candidates with real addresses (no mDNS names).
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEther } from "viem";
 import { PondApiError } from "../../../sdk/index.ts";
 import type { Job } from "../../../protocol/job.ts";
+import type { ProviderProcess } from "../../helpers/providerProcess.ts";
 import { startChainStack, type ChainStack } from "../../helpers/chainStack.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { shellJob } from "../../helpers/jobs.ts";
@@ -16,17 +20,19 @@ import { launchBrowser, screenshotDir, type TestBrowser } from "./browser.ts";
 import { signInWithKey } from "./pages.ts";
 
 const TICKS = 15;
+const LOOPBACK_WEBRTC = ["--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns"];
 let stack: ChainStack;
 let receiver: WebhookReceiver;
 let browser: TestBrowser;
 let alice: Awaited<ReturnType<ChainStack["creator"]>>;
 let job: Job;
+let provider: ProviderProcess;
 
 const inbox = async (name: string) => (await (await fetch(`${receiver.url}/inbox/${name}`)).json()) as ReceivedWebhook[];
 
 beforeAll(async () => {
-  [stack, receiver, browser] = await Promise.all([startChainStack(), startWebhookReceiver(), launchBrowser()]);
-  await stack.provider(["--max-cpus", "2", "--max-memory-mb", "2048", "--cpu-second-wei", "1000000000"]);
+  [stack, receiver, browser] = await Promise.all([startChainStack(), startWebhookReceiver(), launchBrowser({ extraArgs: LOOPBACK_WEBRTC })]);
+  provider = await stack.provider(["--max-cpus", "2", "--max-memory-mb", "2048", "--cpu-second-wei", "1000000000", "--webrtc-bind-address", "127.0.0.1"]);
   alice = await stack.creator("dashboard-alice", "1");
   await eventually(async () => (await alice.client.account()).escrow.available_wei !== "0", { what: "alice's deposit to be indexed", timeoutMs: 30_000 });
 });
@@ -65,7 +71,7 @@ describe("a creator's job page", () => {
     expect(await page.getByTestId("timeline").textContent()).toMatch(/queued.*starting.*processing.*succeeded/);
   });
 
-  it("lists the outputs with their sha256, and downloads one checked against it", async () => {
+  it("lists the outputs with their sha256, and downloads one peer to peer from the provider, checked against it", async () => {
     const done = await alice.client.waitForJob(job.id);
     const file = done.output!.files.find((f) => f.path === "result.txt")!;
     const page = await browser.newPage();
@@ -74,8 +80,22 @@ describe("a creator's job page", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
     expect(download.suggestedFilename()).toBe("result.txt");
     expect(await readFile((await download.path())!, "utf8")).toBe(`all ${TICKS} ticks\n`);
-    await expect.poll(() => page.getByTestId("download-status").textContent()).toBe("Downloaded; sha256 checked");
+    await expect.poll(() => page.getByTestId("download-status").textContent()).toBe("Downloaded peer to peer from the provider (direct); sha256 checked");
     await page.screenshot({ path: `${await screenshotDir()}/job.png`, fullPage: true });
+    await page.close();
+    // The provider said what it served, and the job shows it.
+    const served = await eventually(async () => (await alice.client.getJob(job.id)).metrics.transfer.outputs, { what: "the outputs transfer in the job's metrics" });
+    expect(served).toMatchObject({ route: "direct", bytes: file.size });
+  });
+
+  it("downloads from Pond's storage once the provider is gone, saying why", async () => {
+    await provider.stop();
+    const page = await browser.newPage();
+    await signInWithKey(page, stack.dev.url, alice.client.apiKey!, `/jobs/${job.id}`);
+    await page.getByTestId("output-sha256").first().waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
+    expect(await readFile((await download.path())!, "utf8")).toBe(`all ${TICKS} ticks\n`);
+    await expect.poll(() => page.getByTestId("download-status").textContent()).toMatch(/^Downloaded from Pond's storage: the provider could not be reached peer to peer \(.+\); sha256 checked$/);
     await page.close();
   });
 

@@ -112,7 +112,11 @@ describe("the job list", () => {
     await page.getByTestId("jobs-table").waitFor();
     await page.getByTestId("status-filter").selectOption("failed");
     await page.waitForURL((url) => url.searchParams.get("status") === "failed");
-    await page.waitForFunction(() => Array.from(document.querySelectorAll("tr[data-job-id] .badge")).every((badge) => badge.textContent === "failed"));
+    // At least one row: while the filtered page loads the table is empty, and every() of nothing is true.
+    await page.waitForFunction(() => {
+      const badges = Array.from(document.querySelectorAll("tr[data-job-id] .badge"));
+      return badges.length > 0 && badges.every((badge) => badge.textContent === "failed");
+    });
     const ids = await listedJobIds(page);
     expect(ids.length).toBe(50);
     // Every fourth job of the fill failed.

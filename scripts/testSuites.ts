@@ -1,0 +1,40 @@
+// `npm test` after the bootstrap: the whole-stack suite (e2e, one file at a time)
+// and the in-process suites (workerd, node) as two vitest runs side by side.
+// Within one vitest run, a project that runs its files one at a time waits
+// for every other project to finish first; yet an e2e file spends most of its
+// time waiting on containers, chain time and wrangler dev, so the other suites'
+// CPU work fits beside it. Each line is prefixed with its run's name; the exit
+// code is the first failing run's. With arguments it is a plain `vitest run ARGS`.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+
+const VITEST = "node_modules/.bin/vitest";
+const RUNS: Array<{ name: string; args: string[] }> = [
+  { name: "e2e", args: ["--project", "e2e"] },
+  { name: "workerd+node", args: ["--project", "workerd", "--project", "workerd-pure", "--project", "node"] },
+];
+
+function start(name: string, args: string[], prefix: boolean): { child: ChildProcess; done: Promise<number> } {
+  const child = spawn(VITEST, ["run", ...args], { stdio: prefix ? ["ignore", "pipe", "pipe"] : "inherit" });
+  if (prefix) {
+    for (const [stream, out] of [[child.stdout!, process.stdout], [child.stderr!, process.stderr]] as const) {
+      createInterface({ input: stream }).on("line", (line) => out.write(`[${name}] ${line}\n`));
+    }
+  }
+  const done = new Promise<number>((resolve) => {
+    child.once("error", (error) => {
+      process.stderr.write(`[${name}] could not start vitest: ${error.message}\n`);
+      resolve(1);
+    });
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+  return { child, done };
+}
+
+const extra = process.argv.slice(2);
+const runs = extra.length > 0 ? [start("vitest", extra, false)] : RUNS.map((run) => start(run.name, run.args, true));
+// A terminal's Ctrl-C reaches the children through the process group; a signal sent to this process alone is passed on.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => runs.forEach((run) => run.child.kill(signal)));
+const codes = await Promise.all(runs.map((run) => run.done));
+if (extra.length === 0) RUNS.forEach((run, i) => process.stdout.write(`${run.name}: ${codes[i] === 0 ? "passed" : `failed (exit code ${codes[i]})`}\n`));
+process.exit(codes.find((code) => code !== 0) ?? 0);
