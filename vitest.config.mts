@@ -61,14 +61,16 @@ export default defineConfig({
         test: { name: "node", include: ["test/{protocol,keys,sdk,provider,cli,contracts,architecture,deploy,web,p2p}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
-        // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons.
+        // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons. Files may
+        // run side by side (npm test runs two at a time, scripts/testSuites.ts): each brings
+        // up its own stack on free ports with its own state, and finds its containers and
+        // processes by its own labels and process tree.
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          fileParallelism: false,
         },
       },
     ],

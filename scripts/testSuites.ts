@@ -1,6 +1,6 @@
-// `npm test` after the bootstrap: the whole-stack suite (e2e, one file at a time)
+// `npm test` after the bootstrap: the whole-stack suite (e2e, two files at a time)
 // and the in-process suites (workerd, node) as two vitest runs side by side.
-// Within one vitest run, a project that runs its files one at a time waits
+// Within one vitest run, a project with its own file parallelism waits
 // for every other project to finish first; yet an e2e file spends most of its
 // time waiting on containers, chain time and wrangler dev, so the other suites'
 // CPU work fits beside it. Each line is prefixed with its run's name; the exit
@@ -10,7 +10,8 @@ import { createInterface } from "node:readline";
 
 const VITEST = "node_modules/.bin/vitest";
 const RUNS: Array<{ name: string; args: string[] }> = [
-  { name: "e2e", args: ["--project", "e2e"] },
+  // Two e2e files at a time: most of a file's time is spent waiting (containers, chain time, grace periods).
+  { name: "e2e", args: ["--project", "e2e", "--maxWorkers", "2"] },
   { name: "workerd+node", args: ["--project", "workerd", "--project", "workerd-pure", "--project", "node"] },
 ];
 
