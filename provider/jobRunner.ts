@@ -127,14 +127,15 @@ export class JobRunner {
     }
     logs.finish();
     const result = await this.resultOf(job.offer, run);
-    // Kept before the job's folder goes, and served before the hub (and so the creator) hears the job ended.
-    if (result.outcome === "succeeded" && result.manifest) await this.deps.dataPlane?.retainOutputs(jobId, run.outputsDir, result.manifest);
     try {
       await this.deps.outbox.add(result);
     } catch (error) {
       // Still sent: the hub may take it now; only a restart before its ack would lose it.
       log.error({ err: error, job: jobId }, "could not save the result in the outbox; sending it anyway");
     }
+    // Kept once the result is safe (a restart from here on re-sends it and never reads the job's folder
+    // again), before the folder goes, and served before the hub (and so the creator) hears the job ended.
+    if (result.outcome === "succeeded" && result.manifest) await this.deps.dataPlane?.retainOutputs(jobId, run.outputsDir, result.manifest);
     // Safe in the outbox, so the container can go; gone before the hub hears the job ended.
     await this.discard(job, run.containerId ?? job.containerId);
     hub.send(result);

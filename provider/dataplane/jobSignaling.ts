@@ -12,6 +12,8 @@ import type { HubClient } from "../connection/hubClient.ts";
 const ICE_ANSWER_TIMEOUT_MS = 5_000;
 /** Credentials are asked for again this long before they expire. */
 const ICE_RENEW_MARGIN_S = 60;
+/** How long an unanswered or refused ice.request is taken as "none" before it is asked again. */
+const NO_ICE_REMEMBERED_S = 60;
 
 export type SignalListener = (frame: ServerSignal) => void;
 
@@ -65,8 +67,11 @@ export class JobSignaling {
     });
     if (!this.hub.send({ v: HUB_PROTOCOL_VERSION, type: "ice.request" })) this.answerIce(undefined);
     const servers = await answer;
-    if (!servers) this.log.warn("no STUN/TURN servers from the hub: peers connect on host candidates only");
-    return servers ?? [];
+    if (servers) return servers;
+    this.log.warn("no STUN/TURN servers from the hub: peers connect on host candidates only");
+    // Remembered for a while: asking again at every transfer would make each wait out the timeout.
+    this.ice = { servers: [], expiresAt: Date.now() / 1000 + ICE_RENEW_MARGIN_S + NO_ICE_REMEMBERED_S };
+    return [];
   }
 
   private answerIce(servers: IceServer[] | undefined): void {

@@ -38,6 +38,8 @@ interface Watched {
   retained: Retained;
   stop: () => void;
   sessions: Map<PeerRole, SignaledPeer>;
+  /** A peer's latest offer and what followed it, held while its session waits for ICE servers. */
+  pending: Map<PeerRole, ServerSignal[]>;
 }
 
 export class OutputsServer {
@@ -49,7 +51,7 @@ export class OutputsServer {
   watch(retained: Retained): void {
     const jobId = retained.record.job_id;
     this.unwatch(jobId);
-    const entry: Watched = { retained, sessions: new Map(), stop: () => {} };
+    const entry: Watched = { retained, sessions: new Map(), pending: new Map(), stop: () => {} };
     entry.stop = this.options.signaling.subscribe(jobId, (frame) => this.onFrame(entry, frame));
     this.watched.set(jobId, entry);
   }
@@ -73,16 +75,25 @@ export class OutputsServer {
 
   private onFrame(entry: Watched, frame: ServerSignal): void {
     if (frame.type === "offer" && SERVED_ROLES.has(frame.src)) return this.startSession(entry, frame.src, frame);
-    if ("src" in frame) entry.sessions.get(frame.src)?.deliver(frame);
+    if (!("src" in frame)) return;
+    const waiting = entry.pending.get(frame.src);
+    if (waiting) waiting.push(frame);
+    else entry.sessions.get(frame.src)?.deliver(frame);
   }
 
   private startSession(entry: Watched, remote: PeerRole, offer: ServerSignal): void {
     const jobId = entry.retained.record.job_id;
     const { log, signaling, connectTimeoutMs, bindAddress } = this.options;
     entry.sessions.get(remote)?.peer.close();
+    entry.sessions.delete(remote);
+    // Candidates that trickle in while the ICE servers are fetched wait with the offer.
+    const frames = [offer];
+    entry.pending.set(remote, frames);
     // Its own TURN allocation too: behind a symmetric NAT only a relay candidate works.
     void signaling.iceServers().then((iceServers) => {
-      if (this.watched.get(jobId) !== entry) return;
+      // Unwatched meanwhile, or a newer offer from the same peer took over.
+      if (this.watched.get(jobId) !== entry || entry.pending.get(remote) !== frames) return;
+      entry.pending.delete(remote);
       const session = openSignaledPeer({
         role: "answer",
         remote,
@@ -93,7 +104,7 @@ export class OutputsServer {
         name: `pond-outputs-${jobId}`,
       });
       entry.sessions.set(remote, session);
-      session.deliver(offer);
+      for (const frame of frames) session.deliver(frame);
       void this.serve(entry, remote, session).catch((error: unknown) => log.info({ job: jobId, to: remote, err: (error as Error).message }, "an outputs transfer ended before it finished"));
     });
   }

@@ -3,7 +3,7 @@
 // restart cleanup of <dataDir>/jobs never sees them) and with a record of the
 // signed manifest, the transfer manifest (every chunk hashed) and when they
 // expire. Expired ones are removed at start and as the daemon runs.
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { OutputManifest } from "../../protocol/manifest.ts";
@@ -30,6 +30,9 @@ export interface Retained {
 }
 
 export class RetainedOutputs {
+  /** Jobs whose outputs are being linked and hashed now. */
+  private readonly inProgress = new Set<string>();
+
   constructor(
     private readonly root: string,
     private readonly retentionMs: number,
@@ -40,24 +43,31 @@ export class RetainedOutputs {
   }
 
   /**
-   * Moves the manifest's files out of the ending job's folder (copied when
-   * /outputs is a filesystem of its own) and hashes their chunks.
+   * Links the manifest's files out of the ending job's folder (copies them when
+   * /outputs is a filesystem of its own), leaving that folder whole until the
+   * job is discarded, and hashes their chunks.
    */
   async retain(jobId: string, outputsDir: string, manifest: OutputManifest, now = Date.now()): Promise<Retained> {
     const dir = this.dirOf(jobId);
     const target = join(dir, "outputs");
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(target, { recursive: true, mode: 0o700 });
-    for (const file of manifest.files) {
-      const to = join(target, file.path);
-      await mkdir(dirname(to), { recursive: true });
-      await moveFile(join(outputsDir, file.path), to);
+    // Linking and hashing big outputs outlasts a sweep: load() must not take this half-made folder for a leftover.
+    this.inProgress.add(jobId);
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(target, { recursive: true, mode: 0o700 });
+      for (const file of manifest.files) {
+        const to = join(target, file.path);
+        await mkdir(dirname(to), { recursive: true });
+        await linkOrCopy(join(outputsDir, file.path), to);
+      }
+      const transfer = await buildTransferManifest(target, manifest.files.map((file) => file.path));
+      const record: RetainedRecord = { v: 1, job_id: jobId, manifest, transfer, expires_at: now + this.retentionMs };
+      await writeFile(join(dir, `${RECORD_FILE}.tmp`), JSON.stringify(record));
+      await rename(join(dir, `${RECORD_FILE}.tmp`), join(dir, RECORD_FILE));
+      return { record, outputsDir: target };
+    } finally {
+      this.inProgress.delete(jobId);
     }
-    const transfer = await buildTransferManifest(target, manifest.files.map((file) => file.path));
-    const record: RetainedRecord = { v: 1, job_id: jobId, manifest, transfer, expires_at: now + this.retentionMs };
-    await writeFile(join(dir, `${RECORD_FILE}.tmp`), JSON.stringify(record));
-    await rename(join(dir, `${RECORD_FILE}.tmp`), join(dir, RECORD_FILE));
-    return { record, outputsDir: target };
   }
 
   /** What is retained and not expired; expired or unreadable ones are removed. */
@@ -71,6 +81,7 @@ export class RetainedOutputs {
     }
     const kept: Retained[] = [];
     for (const name of names) {
+      if (this.inProgress.has(name)) continue;
       const record = await readRecord(join(this.root, name));
       if (!record || record.job_id !== name || record.expires_at <= now) await this.remove(name);
       else kept.push({ record, outputsDir: join(this.dirOf(name), "outputs") });
@@ -87,11 +98,14 @@ export class RetainedOutputs {
   }
 }
 
-async function moveFile(from: string, to: string): Promise<void> {
+async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
-    await rename(from, to);
+    await link(from, to);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    // Another filesystem (the job's size-capped /outputs), or files a container's user owns that
+    // fs.protected_hardlinks keeps a non-root daemon from linking: a copy does the same.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EXDEV" && code !== "EPERM") throw error;
     await copyFile(from, to);
   }
 }

@@ -9,6 +9,7 @@ import { requireApiKey } from "../auth/requireApiKey.ts";
 import { checkInputManifest, listsChunk, missingChunks, RelayRefusal, storedManifest } from "../data/relay.ts";
 import { ApiError, badRequest, conflict, notFound, payloadTooLarge, unprocessable } from "../errors/problem.ts";
 import { findJob } from "../jobs/repository.ts";
+import { sha256Hex } from "../security/randomToken.ts";
 import { recordTransfer } from "../jobs/transferMetrics.ts";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/appEnv.ts";
@@ -126,11 +127,10 @@ export const jobDataRoutes = router
     if (!manifest) throw conflict("no-input-manifest", "upload the input manifest first: PUT /v1/jobs/{id}/data/inputs");
     if (!listsChunk(manifest, sha256)) throw notFound(`chunk ${sha256} in the job's input manifest`);
     const body = await readBody(c.req.raw, MAX_CHUNK_SIZE);
-    try {
-      // R2 checks the sha256 as it stores: bytes that do not match are refused, not kept.
-      await c.env.OUTPUTS.put(inputChunkKey(job.id, sha256), body, { sha256 });
-    } catch (error) {
-      throw new ApiError(400, "checksum-mismatch", "Bad request", `the chunk's bytes do not have sha256 ${sha256}: ${error instanceof Error ? error.message : "refused"}`);
-    }
+    // Checked here, so only a real mismatch is the sender's fault (a 400); R2 checks again as it
+    // stores, and any other storage failure stays a 5xx the sender can retry.
+    const actual = await sha256Hex(body);
+    if (actual !== sha256) throw new ApiError(400, "checksum-mismatch", "Bad request", `the chunk's bytes have sha256 ${actual}, not ${sha256}: send the chunk the manifest names`);
+    await c.env.OUTPUTS.put(inputChunkKey(job.id, sha256), body, { sha256 });
     return c.body(null, 204);
   });
