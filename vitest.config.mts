@@ -41,14 +41,26 @@ function partitionWorkerTests(dir = "test/worker"): { usingRuntime: string[]; pu
   return { usingRuntime: files.filter(usesRuntime), pure: files.filter((file) => !usesRuntime(file)) };
 }
 const workerTests = partitionWorkerTests();
+/**
+ * Files that connect a provider (test/worker/providerSocket.ts, assignedJob.ts): the matchmaker offers
+ * it whatever is queued, so another file's jobs in the same storage would change what it is given.
+ * They keep a runtime and storage of their own; the other runtime files share one.
+ */
+const connectsProvider = (file: string) => /providerSocket\.ts"|assignedJob\.ts"/.test(readFileSync(file, "utf8"));
 
 export default defineConfig({
   test: {
     projects: [
       {
-        // Inside workerd: the Worker, its Durable Objects, D1, R2 and Queues; each file in a fresh runtime, with its own storage.
+        // Inside workerd: the Worker, its Durable Objects, D1, R2 and Queues; each of these files in a fresh runtime, with its own storage.
         plugins: [workerdPlugin()],
-        test: { name: "workerd", include: workerTests.usingRuntime, ...workerdTestOptions },
+        test: { name: "workerd", include: workerTests.usingRuntime.filter(connectsProvider), ...workerdTestOptions },
+      },
+      {
+        // Inside workerd, the rest of the files that use the Worker's runtime: one runtime and storage for
+        // all of them. Each makes its own accounts, jobs and providers and looks only at those.
+        plugins: [workerdPlugin()],
+        test: { name: "workerd-shared", include: workerTests.usingRuntime.filter((file) => !connectsProvider(file)), isolate: false, ...workerdTestOptions },
       },
       {
         // Inside workerd, pure code only (no bindings, no SELF): one runtime for all these files, since

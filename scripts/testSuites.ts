@@ -12,7 +12,7 @@ const VITEST = "node_modules/.bin/vitest";
 const RUNS: Array<{ name: string; args: string[] }> = [
   // Two e2e files at a time: most of a file's time is spent waiting (containers, chain time, grace periods).
   { name: "e2e", args: ["--project", "e2e", "--maxWorkers", "2"] },
-  { name: "workerd+node", args: ["--project", "workerd", "--project", "workerd-pure", "--project", "node"] },
+  { name: "workerd+node", args: ["--project", "workerd", "--project", "workerd-shared", "--project", "workerd-pure", "--project", "node"] },
 ];
 
 function start(name: string, args: string[], prefix: boolean): { child: ChildProcess; done: Promise<number> } {
