@@ -59,7 +59,8 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const p of started.splice(0)) await p.remove();
+  // The latest first: a restarted daemon shares its data folder with the handle it replaced.
+  for (const p of started.splice(0).reverse()) await p.remove();
 });
 
 afterAll(async () => {
