@@ -42,7 +42,8 @@ describe("the network page", () => {
     const providerLink = page.locator(`[data-testid="providers"] a[href="/providers/${provider.address}"]`);
     await providerLink.waitFor({ timeout: 30_000 });
     expect(caption(await page.getByTestId("activity-caption").textContent())).toBe(0);
-    expect(await page.locator('[data-testid="activity-chart"] canvas').count()).toBeGreaterThan(0);
+    // uPlot draws its canvas from an effect, which may run a frame after the caption is in the page.
+    await page.locator('[data-testid="activity-chart"] canvas').first().waitFor({ timeout: 10_000 });
 
     // A creator runs a paid job while the page stays open.
     creator = await stack.creator("dashboard-payer", "1");
