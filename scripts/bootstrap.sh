@@ -68,7 +68,8 @@ if ! docker info >/dev/null 2>&1; then
     exit 1
   fi
   echo "bootstrap: starting dockerd (no bridge, no iptables; log in $state/dockerd.log)"
-  nohup dockerd --bridge=none --iptables=false --ip6tables=false >"$state/dockerd.log" 2>&1 &
+  # Its own session: a Ctrl-C of `npm start` must not stop the engine before the provider has removed its containers.
+  setsid nohup dockerd --bridge=none --iptables=false --ip6tables=false >"$state/dockerd.log" 2>&1 &
   echo $! >"$state/dockerd.pid"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
