@@ -73,6 +73,8 @@ export class NodePeer implements TransferPeer {
   readonly refusedCandidates: string[] = [];
   private pair: CandidatePair | undefined;
   private isConnected = false;
+  private iceCompleted = false;
+  private readonly iceCompletedListeners = new Set<() => void>();
   private closed = false;
   private failure: Error | undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
@@ -99,6 +101,12 @@ export class NodePeer implements TransferPeer {
       else this.send({ type: "candidate", payload: { candidate, mid } });
     });
     this.pc.onStateChange((state) => this.onStateChange(state));
+    this.pc.onIceStateChange((state) => {
+      if (state !== "completed") return;
+      this.iceCompleted = true;
+      this.selectedCandidatePair();
+      for (const listener of [...this.iceCompletedListeners]) listener();
+    });
     this.pc.onDataChannel((dc) => this.adopt(dc));
     if (options.role === "offer") {
       this.heldCandidates = [];
@@ -174,6 +182,29 @@ export class NodePeer implements TransferPeer {
     const pair = this.selectedCandidatePair();
     if (!pair) throw new TransferError("connect_failed", "no candidate pair was selected: the peer never connected");
     return pair.local.type === "relay" || pair.remote.type === "relay" ? "turn" : "direct";
+  }
+
+  /**
+   * The pair ICE settled on, once the controlling side has nominated one; undefined if that
+   * does not happen within `timeoutMs` or the connection closes. Until then data flows on the
+   * best pair that has answered so far, which can be a TURN pair while hole punching is still
+   * under way (libjuice nominates about 2 s after its first working pair).
+   */
+  async nominatedPair(timeoutMs: number): Promise<CandidatePair | undefined> {
+    if (!this.iceCompleted && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.iceCompletedListeners.delete(done);
+          stopClose();
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        this.iceCompletedListeners.add(done);
+        const stopClose = this.onClose(done);
+      });
+    }
+    return this.iceCompleted ? this.selectedCandidatePair() : undefined;
   }
 
   selectedCandidatePair(): CandidatePair | undefined {

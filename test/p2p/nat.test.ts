@@ -35,6 +35,7 @@ interface PeerReport {
   event: "done" | "error";
   route?: string;
   pair?: CandidatePair | null;
+  nominated?: CandidatePair | null;
   message?: string;
 }
 
@@ -73,11 +74,12 @@ async function transferAcross(nat: NatKind): Promise<{ provider: PeerReport; cre
     return child;
   };
   const provider = await peer(ns.hostA, { action: "send", me: "provider", peer: "creator", offer: false, dir: from, iceServers: await iceServersFor("provider") });
+  await provider.waitFor(/\{"event":"joined"\}/, 60_000);
   const creator = await peer(ns.hostB, { action: "receive", me: "creator", peer: "provider", offer: true, dir: to, iceServers: await iceServersFor("creator") });
   const report = async (child: Spawned) => {
     const line = JSON.parse(await child.waitFor(/\{"event":"(done|error)".*\}/, 90_000)) as PeerReport;
-    // On failure the assertion message carries what the peer printed (node-datachannel's own errors included).
-    if (line.event === "error") line.message = `${line.message}\n${child.output().slice(-3000)}`;
+    // A failed assertion shows what the peer printed (node-datachannel's own log lines included).
+    line.message = `${line.message ?? ""}\n${child.output().slice(-6000)}`;
     return line;
   };
   const [providerReport, creatorReport] = await Promise.all([report(provider), report(creator)]);
@@ -88,10 +90,17 @@ describe("behavior: transfers across NAT", () => {
   it("port-restricted cone NAT on both sides: hole punching picks a direct server-reflexive pair", { timeout: 180_000 }, async (context) => {
     if (unavailable) return context.skip(unavailable);
     const { provider, creator, to, sha256 } = await transferAcross("cone");
-    expect(creator, creator.message).toMatchObject({ event: "done", route: "direct" });
-    expect(provider, provider.message).toMatchObject({ event: "done", route: "direct" });
-    const pair = creator.pair!;
+    expect(creator, creator.message).toMatchObject({ event: "done" });
+    expect(provider, provider.message).toMatchObject({ event: "done" });
+    // What ICE nominates, which both sides then use. The 8 MiB can be through before that: the first
+    // hole-punching check of each side is dropped by the other's NAT, so a TURN pair may answer first
+    // and carry the start (then `route` says "turn", truthfully, for the bytes it carried).
+    const pair = creator.nominated!;
+    expect(pair, `ICE nominated no pair within 10 s\n${creator.message}`).toBeTruthy();
     expect([pair.local.type, pair.remote.type]).not.toContain("relay");
+    const providerPair = provider.nominated!;
+    expect(providerPair, `ICE nominated no pair within 10 s\n${provider.message}`).toBeTruthy();
+    expect([providerPair.local.type, providerPair.remote.type], provider.message).not.toContain("relay");
     // The far end is the provider's router's public address: the pair crosses both NATs, not a shortcut.
     expect(pair.remote.address).toBe("198.51.100.2");
     expect(["srflx", "prflx"]).toContain(pair.remote.type);
@@ -103,7 +112,8 @@ describe("behavior: transfers across NAT", () => {
     const { provider, creator, to, sha256 } = await transferAcross("symmetric");
     expect(creator, creator.message).toMatchObject({ event: "done", route: "turn" });
     expect(provider, provider.message).toMatchObject({ event: "done", route: "turn" });
-    const pair = creator.pair!;
+    const pair = creator.nominated!;
+    expect(pair, `ICE nominated no pair within 10 s\n${creator.message}`).toBeTruthy();
     expect([pair.local.type, pair.remote.type]).toContain("relay");
     expect(await sha256OfFile(join(to, "outputs", "result.bin"))).toBe(sha256);
   });
