@@ -40,7 +40,7 @@ export class CreatorInputs {
       socket: this.socket,
       jobId: this.jobId,
       manifest: this.inputs.manifest,
-      source: this.inputs.source,
+      rootOf: this.inputs.rootOf,
       iceServers: ice.ice_servers,
       connectTimeoutMs: p2p.connectTimeoutMs,
       ...(p2p.bindAddress ? { bindAddress: p2p.bindAddress } : {}),

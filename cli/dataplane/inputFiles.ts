@@ -9,13 +9,15 @@ import { jobLimits } from "../../protocol/limits.ts";
 import { TRANSFER_PROTOCOL_VERSION, type TransferFile, type TransferManifest } from "../../protocol/transfer.ts";
 import type { ChunkSource } from "../../p2p/core/storage.ts";
 import { buildTransferManifest } from "../../p2p/node/buildTransferManifest.ts";
-import { FsChunkSource } from "../../p2p/node/fsChunkSource.ts";
+import { RootedChunkSource } from "../../p2p/node/rootedChunkSource.ts";
 import { UsageError } from "../errors.ts";
 
 export interface LocalInputs {
   manifest: TransferManifest;
   /** What the spec's `input_files` says. */
   specFiles: InputFile[];
+  /** The folder each manifest path is under on this machine. */
+  rootOf: ReadonlyMap<string, string>;
   /** Reads the manifest's files from where they are on this machine. */
   source: ChunkSource & { close(): Promise<void> };
 }
@@ -44,7 +46,7 @@ export async function collectInputs(paths: readonly string[]): Promise<LocalInpu
   const total = files.reduce((sum, file) => sum + file.size, 0);
   if (total > jobLimits.maxInputFilesBytes) throw new UsageError(`--input adds up to ${total} bytes; a job takes at most ${jobLimits.maxInputFilesBytes}`);
   const manifest: TransferManifest = { v: TRANSFER_PROTOCOL_VERSION, files };
-  return { manifest, specFiles: files.map(({ path, size, sha256 }) => ({ path, size, sha256 })), source: new RootedSource(rootOf) };
+  return { manifest, specFiles: files.map(({ path, size, sha256 }) => ({ path, size, sha256 })), rootOf, source: new RootedChunkSource(rootOf) };
 }
 
 /** `name` under `root`: itself if a file, every regular file inside if a folder; links and devices are refused. */
@@ -64,22 +66,4 @@ async function filesUnder(root: string, name: string, given: string): Promise<st
     } else throw new UsageError(`--input ${join(given, entry.name)}: only files and folders can be inputs (not links or devices)`);
   }
   return found;
-}
-
-/** Each manifest path read under the folder it was found in. */
-class RootedSource implements ChunkSource {
-  private readonly sources = new Map<string, FsChunkSource>();
-  constructor(private readonly rootOf: ReadonlyMap<string, string>) {}
-
-  read(file: TransferFile, offset: number, length: number): Promise<Uint8Array> {
-    const root = this.rootOf.get(file.path);
-    if (!root) return Promise.reject(new Error(`"${file.path}" is not one of this run's inputs`));
-    let source = this.sources.get(root);
-    if (!source) this.sources.set(root, (source = new FsChunkSource(root)));
-    return source.read(file, offset, length);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.sources.values()].map((source) => source.close()));
-  }
 }

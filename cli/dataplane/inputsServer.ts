@@ -1,15 +1,15 @@
 // Serves a job's input files to its provider (or a drawn mediator) peer to
 // peer: the provider offers through the job's rendezvous; each offer gets an
-// answering peer, the manifest, then sendFiles until the receiver has it all.
+// answering transfer (a process of its own: p2p/node/isolated), the manifest,
+// then the chunks until the receiver has it all.
 // A peer that never connects, or a provider saying it will use the relay
 // instead, calls `onRelayWanted` (the caller uploads to R2).
 import type { IceServer } from "../../protocol/iceServers.ts";
 import type { PeerRole, ServerSignal } from "../../protocol/signaling.ts";
 import type { TransferManifest } from "../../protocol/transfer.ts";
-import { sendManifest } from "../../p2p/core/manifestExchange.ts";
-import type { ChunkSource } from "../../p2p/core/storage.ts";
-import { sendFiles, type Route } from "../../p2p/core/transfer.ts";
-import { openSignaledPeer, type SignaledPeer } from "../../p2p/node/signaledPeer.ts";
+import type { Route } from "../../p2p/core/transfer.ts";
+import type { ServeJob } from "../../p2p/node/isolated/messages.ts";
+import { openSignaledTransfer, type SignaledTransfer } from "../../p2p/node/isolated/signaledTransfer.ts";
 import type { SignalingSocket } from "./signalingSocket.ts";
 
 /** What the provider says when it goes to the relay instead (provider/dataplane/inputsFetch.ts). */
@@ -20,7 +20,8 @@ export interface InputsServerOptions {
   socket: SignalingSocket;
   jobId: string;
   manifest: TransferManifest;
-  source: ChunkSource;
+  /** The folder each manifest path is under. */
+  rootOf: ReadonlyMap<string, string>;
   iceServers: readonly IceServer[];
   connectTimeoutMs: number;
   bindAddress?: string;
@@ -30,7 +31,7 @@ export interface InputsServerOptions {
 }
 
 export class InputsServer {
-  private readonly sessions = new Map<PeerRole, SignaledPeer>();
+  private readonly sessions = new Map<PeerRole, SignaledTransfer<ServeJob>>();
   private readonly stop: () => void;
 
   constructor(private readonly options: InputsServerOptions) {
@@ -39,7 +40,7 @@ export class InputsServer {
 
   close(): void {
     this.stop();
-    for (const session of this.sessions.values()) session.peer.close();
+    for (const session of this.sessions.values()) session.transfer.close();
     this.sessions.clear();
   }
 
@@ -51,15 +52,17 @@ export class InputsServer {
 
   private startSession(remote: PeerRole, offer: ServerSignal): void {
     const { options } = this;
-    this.sessions.get(remote)?.peer.close();
-    const session = openSignaledPeer({
-      role: "answer",
+    this.sessions.get(remote)?.transfer.close();
+    const job: ServeJob = {
+      kind: "serve",
+      peer: { iceServers: options.iceServers, connectTimeoutMs: options.connectTimeoutMs, name: `pond-inputs-${options.jobId}`, ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}) },
+      manifest: options.manifest,
+      source: { rootOf: Object.fromEntries(options.rootOf) },
+    };
+    const session = openSignaledTransfer(job, {
       remote,
       send: (signal) => options.socket.send(signal),
-      iceServers: options.iceServers,
-      connectTimeoutMs: options.connectTimeoutMs,
-      ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
-      name: `pond-inputs-${options.jobId}`,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     this.sessions.set(remote, session);
     session.deliver(offer);
@@ -68,18 +71,13 @@ export class InputsServer {
     });
   }
 
-  private async serve(remote: PeerRole, session: SignaledPeer): Promise<void> {
-    const { peer } = session;
-    const { manifest, source } = this.options;
+  private async serve(remote: PeerRole, session: SignaledTransfer<ServeJob>): Promise<void> {
     try {
-      await peer.connected;
-      sendManifest(peer.channels()[0]!, manifest);
-      const total = manifest.files.reduce((sum, file) => sum + file.size, 0);
-      const result = await sendFiles(peer, manifest, source, { onProgress: (progress) => this.options.onProgress?.(progress.bytesSent, total) });
+      const result = await session.transfer.result;
       this.options.onServed?.({ to: remote, route: result.route, bytes: result.bytes, ms: result.ms });
     } finally {
       if (this.sessions.get(remote) === session) this.sessions.delete(remote);
-      peer.close();
+      session.transfer.close();
     }
   }
 }

@@ -2,12 +2,12 @@
 // on the job's signaling, the provider answers with its retained outputs'
 // manifest (checked against the signed one: same paths, sizes, sha256), then
 // the chunks, each checked, each file checked whole before it gets its name.
+// The transfer runs in a process of its own (p2p/node/isolated).
 import type { ManifestFile } from "../../protocol/manifest.ts";
 import type { IceServer } from "../../protocol/iceServers.ts";
-import { checkManifestFiles, receiveManifest } from "../../p2p/core/manifestExchange.ts";
-import { receiveFiles, type Route } from "../../p2p/core/transfer.ts";
-import { FsChunkSink } from "../../p2p/node/fsChunkSink.ts";
-import { openSignaledPeer } from "../../p2p/node/signaledPeer.ts";
+import type { Route } from "../../p2p/core/transfer.ts";
+import type { FetchJob } from "../../p2p/node/isolated/messages.ts";
+import { openSignaledTransfer } from "../../p2p/node/isolated/signaledTransfer.ts";
 import type { SignalingSocket } from "./signalingSocket.ts";
 
 export interface PeerDownloadOptions {
@@ -32,37 +32,35 @@ export interface PeerDownloadResult {
 
 export async function downloadFromProvider(options: PeerDownloadOptions): Promise<PeerDownloadResult> {
   const { socket } = options;
-  const session = openSignaledPeer({
-    role: "offer",
+  const job: FetchJob = {
+    kind: "fetch",
+    peer: {
+      iceServers: options.iceServers,
+      connectTimeoutMs: options.connectTimeoutMs,
+      channels: options.channels ?? 1,
+      name: `pond-download-${options.jobId}`,
+      ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
+    },
+    dir: options.dir,
+    expected: options.files,
+  };
+  const session = openSignaledTransfer(job, {
     remote: "provider",
     send: (signal) => socket.send(signal),
-    iceServers: options.iceServers,
-    connectTimeoutMs: options.connectTimeoutMs,
-    channels: options.channels ?? 1,
-    ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
-    name: `pond-download-${options.jobId}`,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  const { peer } = session;
+  const { transfer } = session;
   const stop = socket.subscribe((frame) => {
     if (session.deliver(frame)) return;
     // The provider is not there to answer: no use waiting out the connect timeout.
-    if (frame.type === "error" && frame.dst === "provider") peer.receiveSignal({ type: "leave", payload: { reason: frame.message } });
-    if (frame.type === "peer" && frame.peer === "provider" && !frame.present) peer.receiveSignal({ type: "leave", payload: { reason: "the provider left" } });
+    if (frame.type === "error" && frame.dst === "provider") transfer.deliver({ type: "leave", payload: { reason: frame.message } });
+    if (frame.type === "peer" && frame.peer === "provider" && !frame.present) transfer.deliver({ type: "leave", payload: { reason: "the provider left" } });
   });
-  const sink = new FsChunkSink(options.dir);
   try {
-    await peer.connected;
-    const manifest = await receiveManifest(peer);
-    checkManifestFiles(manifest, options.files);
-    const startedAt = Date.now();
-    const received = await receiveFiles(peer, manifest, sink, {
-      onProgress: (progress) => options.onProgress?.(progress.bytesVerified, progress.bytesTotal),
-    });
-    const firstDataMs = received.stats.firstDataMs;
-    return { route: received.route, bytes: received.bytes, ms: received.ms, firstByteAt: firstDataMs === undefined ? undefined : startedAt + firstDataMs };
+    const received = await transfer.result;
+    return { route: received.route, bytes: received.bytes, ms: received.ms, firstByteAt: received.firstByteAt };
   } finally {
     stop();
-    await sink.close();
-    peer.close();
+    transfer.close();
   }
 }

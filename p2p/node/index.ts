@@ -5,4 +5,6 @@ export { toNodeIceServers, IceServerUrlError } from "./iceServers.ts";
 export { FsChunkSource } from "./fsChunkSource.ts";
 export { FsChunkSink, PARTIAL_SUFFIX, STATE_SUFFIX } from "./fsChunkSink.ts";
 export { buildTransferManifest } from "./buildTransferManifest.ts";
-export { openSignaledPeer, type SignaledPeer, type SignaledPeerOptions } from "./signaledPeer.ts";
+export { openSignaledTransfer, type SignaledTransfer, type SignaledTransferOptions } from "./isolated/signaledTransfer.ts";
+export { IsolatedTransfer, type IsolatedTransferOptions } from "./isolated/isolatedTransfer.ts";
+export { RootedChunkSource } from "./rootedChunkSource.ts";

@@ -9,11 +9,11 @@ import type { Logger } from "pino";
 import type { InputFile } from "../../protocol/jobSpec.ts";
 import { SIGNALING_PROTOCOL_VERSION } from "../../protocol/signaling.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
-import { checkManifestFiles, ManifestMismatchError, receiveManifest } from "../../p2p/core/manifestExchange.ts";
-import { FileIntegrityError } from "../../p2p/core/errors.ts";
-import { receiveFiles } from "../../p2p/core/transfer.ts";
+import { TransferError } from "../../p2p/core/errors.ts";
+import type { Route } from "../../p2p/core/transfer.ts";
 import { FsChunkSink } from "../../p2p/node/fsChunkSink.ts";
-import { openSignaledPeer } from "../../p2p/node/signaledPeer.ts";
+import type { FetchJob } from "../../p2p/node/isolated/messages.ts";
+import { openSignaledTransfer } from "../../p2p/node/isolated/signaledTransfer.ts";
 import type { JobSignaling } from "./jobSignaling.ts";
 import { describeProgress } from "./progressDetail.ts";
 import type { RelayClient } from "./relayClient.ts";
@@ -41,17 +41,19 @@ export async function fetchInputs(options: InputsFetchOptions): Promise<Transfer
   const { jobId, files, log } = options;
   await mkdir(options.inputsDir, { recursive: true });
   const total = files.reduce((sum, file) => sum + file.size, 0);
-  const sink = new FsChunkSink(options.inputsDir);
   const started = performance.now();
   try {
-    try {
-      const direct = await fromCreator(options, sink, total);
-      return { ...direct, ms: Math.round(performance.now() - started) };
-    } catch (error) {
-      if (error instanceof ManifestMismatchError || error instanceof FileIntegrityError) throw new InputsError(`the creator sent inputs that do not match the spec: ${error.message}`);
-      log.info({ job: jobId, why: (error as Error).message }, "inputs: no peer-to-peer transfer; using the relay");
-      options.signaling.send(jobId, { v: SIGNALING_PROTOCOL_VERSION, type: "leave", dst: "creator", payload: { reason: USE_RELAY_REASON } });
-    }
+    const direct = await fromCreator(options, total);
+    return { ...direct, ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    // file_integrity: the manifest or the bytes do not match what the creator signed.
+    if (error instanceof TransferError && error.code === "file_integrity") throw new InputsError(`the creator sent inputs that do not match the spec: ${error.message}`);
+    log.info({ job: jobId, why: (error as Error).message }, "inputs: no peer-to-peer transfer; using the relay");
+    options.signaling.send(jobId, { v: SIGNALING_PROTOCOL_VERSION, type: "leave", dst: "creator", payload: { reason: USE_RELAY_REASON } });
+  }
+  // The transfer process has exited: this sink takes over the folder and the chunks it verified.
+  const sink = new FsChunkSink(options.inputsDir);
+  try {
     const relayed = await fetchFromRelay({
       client: options.relay,
       jobId,
@@ -68,39 +70,41 @@ export async function fetchInputs(options: InputsFetchOptions): Promise<Transfer
   }
 }
 
-async function fromCreator(options: InputsFetchOptions, sink: FsChunkSink, total: number): Promise<Omit<TransferMeasure, "ms">> {
+async function fromCreator(options: InputsFetchOptions, total: number): Promise<Omit<TransferMeasure, "ms">> {
   const { jobId, signaling } = options;
-  const session = openSignaledPeer({
-    role: "offer",
+  const job: FetchJob = {
+    kind: "fetch",
+    peer: { iceServers: await signaling.iceServers(), connectTimeoutMs: options.connectTimeoutMs, name: `pond-inputs-${jobId}`, ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}) },
+    dir: options.inputsDir,
+    expected: options.files,
+  };
+  let route: Route | undefined;
+  const session = openSignaledTransfer(job, {
     remote: "creator",
     send: (signal) => {
       if (!signaling.send(jobId, signal)) throw new Error("the hub is not connected");
     },
-    iceServers: await signaling.iceServers(),
-    connectTimeoutMs: options.connectTimeoutMs,
-    ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
-    name: `pond-inputs-${jobId}`,
+    onConnected: (connected) => {
+      route = connected;
+      options.onDetail(describeProgress("receiving inputs", 0, total, connected));
+    },
+    onProgress: (bytes) => options.onDetail(describeProgress("receiving inputs", bytes, total, route ?? "direct")),
   });
-  const { peer } = session;
+  const { transfer } = session;
   const stop = signaling.subscribe(jobId, (frame) => {
     if (session.deliver(frame)) return;
     // The creator is not there (or left): no use waiting out the connect timeout.
-    if (frame.type === "error" && frame.dst === "creator") peer.receiveSignal({ type: "leave", payload: { reason: frame.message } });
-    if (frame.type === "peer" && frame.peer === "creator" && !frame.present) peer.receiveSignal({ type: "leave", payload: { reason: "the creator left" } });
+    if (frame.type === "error" && frame.dst === "creator") transfer.deliver({ type: "leave", payload: { reason: frame.message } });
+    if (frame.type === "peer" && frame.peer === "creator" && !frame.present) transfer.deliver({ type: "leave", payload: { reason: "the creator left" } });
   });
-  const onAbort = () => peer.close();
+  const onAbort = () => transfer.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await peer.connected;
-    const manifest = await receiveManifest(peer);
-    checkManifestFiles(manifest, options.files);
-    const route = peer.route();
-    options.onDetail(describeProgress("receiving inputs", 0, total, route));
-    const received = await receiveFiles(peer, manifest, sink, { onProgress: (progress) => options.onDetail(describeProgress("receiving inputs", progress.bytesVerified, total, route)) });
+    const received = await transfer.result;
     return { route: received.route, bytes: received.bytes };
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
     stop();
-    peer.close();
+    transfer.close();
   }
 }

@@ -1,15 +1,13 @@
 // Serves a finished job's retained outputs peer to peer: any peer of the job
 // that offers (the creator, by CLI or browser, or a drawn mediator) gets an
-// answering NodePeer, the transfer manifest, then sendFiles until it has every
-// file. A new offer from the same peer replaces its session, so a transfer that
+// answering transfer (in a process of its own: p2p/node/isolated), the transfer
+// manifest, then the chunks until it has every file. A new offer from the same peer replaces its session, so a transfer that
 // dropped resumes (the receiver asks only for what it lacks).
 import type { Logger } from "pino";
 import type { PeerRole, ServerSignal } from "../../protocol/signaling.ts";
 import type { Route } from "../../p2p/core/transfer.ts";
-import { sendManifest } from "../../p2p/core/manifestExchange.ts";
-import { sendFiles } from "../../p2p/core/transfer.ts";
-import { FsChunkSource } from "../../p2p/node/fsChunkSource.ts";
-import { openSignaledPeer, type SignaledPeer } from "../../p2p/node/signaledPeer.ts";
+import type { ServeJob } from "../../p2p/node/isolated/messages.ts";
+import { openSignaledTransfer, type SignaledTransfer } from "../../p2p/node/isolated/signaledTransfer.ts";
 import type { JobSignaling } from "./jobSignaling.ts";
 import type { Retained } from "./retainedOutputs.ts";
 
@@ -37,7 +35,7 @@ export interface OutputsServerOptions {
 interface Watched {
   retained: Retained;
   stop: () => void;
-  sessions: Map<PeerRole, SignaledPeer>;
+  sessions: Map<PeerRole, SignaledTransfer<ServeJob>>;
   /** A peer's latest offer and what followed it, held while its session waits for ICE servers. */
   pending: Map<PeerRole, ServerSignal[]>;
 }
@@ -61,7 +59,7 @@ export class OutputsServer {
     if (!entry) return;
     this.watched.delete(jobId);
     entry.stop();
-    for (const session of entry.sessions.values()) session.peer.close();
+    for (const session of entry.sessions.values()) session.transfer.close();
   }
 
   /** Jobs whose outputs are served now. */
@@ -84,7 +82,7 @@ export class OutputsServer {
   private startSession(entry: Watched, remote: PeerRole, offer: ServerSignal): void {
     const jobId = entry.retained.record.job_id;
     const { log, signaling, connectTimeoutMs, bindAddress } = this.options;
-    entry.sessions.get(remote)?.peer.close();
+    entry.sessions.get(remote)?.transfer.close();
     entry.sessions.delete(remote);
     // Candidates that trickle in while the ICE servers are fetched wait with the offer.
     const frames = [offer];
@@ -94,36 +92,29 @@ export class OutputsServer {
       // Unwatched meanwhile, or a newer offer from the same peer took over.
       if (this.watched.get(jobId) !== entry || entry.pending.get(remote) !== frames) return;
       entry.pending.delete(remote);
-      const session = openSignaledPeer({
-        role: "answer",
-        remote,
-        send: (signal) => void signaling.send(jobId, signal),
-        iceServers,
-        connectTimeoutMs,
-        ...(bindAddress ? { bindAddress } : {}),
-        name: `pond-outputs-${jobId}`,
-      });
+      const { record, outputsDir } = entry.retained;
+      const job: ServeJob = {
+        kind: "serve",
+        peer: { iceServers, connectTimeoutMs, name: `pond-outputs-${jobId}`, ...(bindAddress ? { bindAddress } : {}) },
+        manifest: record.transfer,
+        source: { root: outputsDir },
+      };
+      const session = openSignaledTransfer(job, { remote, send: (signal) => void signaling.send(jobId, signal) });
       entry.sessions.set(remote, session);
       for (const frame of frames) session.deliver(frame);
       void this.serve(entry, remote, session).catch((error: unknown) => log.info({ job: jobId, to: remote, err: (error as Error).message }, "an outputs transfer ended before it finished"));
     });
   }
 
-  private async serve(entry: Watched, remote: PeerRole, session: SignaledPeer): Promise<void> {
-    const { record, outputsDir } = entry.retained;
-    const { peer } = session;
-    const source = new FsChunkSource(outputsDir);
+  private async serve(entry: Watched, remote: PeerRole, session: SignaledTransfer<ServeJob>): Promise<void> {
+    const jobId = entry.retained.record.job_id;
     try {
-      await peer.connected;
-      const [first] = peer.channels();
-      sendManifest(first!, record.transfer);
-      const result = await sendFiles(peer, record.transfer, source);
-      this.options.log.info({ job: record.job_id, to: remote, route: result.route, bytes: result.bytes, ms: Math.round(result.ms) }, "served outputs peer to peer");
-      this.options.onServed?.({ jobId: record.job_id, to: remote, route: result.route, bytes: result.bytes, ms: result.ms });
+      const result = await session.transfer.result;
+      this.options.log.info({ job: jobId, to: remote, route: result.route, bytes: result.bytes, ms: Math.round(result.ms) }, "served outputs peer to peer");
+      this.options.onServed?.({ jobId, to: remote, route: result.route, bytes: result.bytes, ms: result.ms });
     } finally {
-      await source.close();
       if (entry.sessions.get(remote) === session) entry.sessions.delete(remote);
-      peer.close();
+      session.transfer.close();
     }
   }
 }

@@ -179,8 +179,8 @@ describe("inputs the provider cannot get peer to peer, and inputs that lie", () 
     // The chunk list matches the bytes sent; only the whole file betrays them.
     const lying: TransferManifest = { v: TRANSFER_PROTOCOL_VERSION, files: [{ ...real.files[0]!, sha256: claimed }] };
     const socket = await SignalingSocket.open(dev.url, sdk.apiKey!, job.id);
-    const source = new FsChunkSource(dir);
-    const server = new InputsServer({ socket, jobId: job.id, manifest: lying, source, iceServers: [], connectTimeoutMs: 10_000, bindAddress: LOOPBACK, onRelayWanted: () => {} });
+    const rootOf = new Map([["lie.bin", dir]]);
+    const server = new InputsServer({ socket, jobId: job.id, manifest: lying, rootOf, iceServers: [], connectTimeoutMs: 10_000, bindAddress: LOOPBACK, onRelayWanted: () => {} });
     try {
       const done = await sdk.waitForJob(job.id, { timeoutMs: 60_000 });
       expect(done.status).toBe("failed");
@@ -189,7 +189,6 @@ describe("inputs the provider cannot get peer to peer, and inputs that lie", () 
     } finally {
       server.close();
       socket.close();
-      await source.close();
     }
   });
 

@@ -1,0 +1,135 @@
+// A peer-to-peer transfer run in a child process (transferProcess.ts). Why a process:
+// node-datachannel 0.33.4's libdatachannel can deadlock during the DTLS handshake
+// (its ICE poll thread and a DTLS worker take two locks in opposite orders; seen
+// here on TURN pairs, about 1 run in 15 of the symmetric-NAT test; libdatachannel
+// PR #1630). The poll thread is shared by every connection in a process, and any
+// later call into the wedged connection blocks the JS thread, so in the daemon one
+// bad handshake would freeze every job. Here the child stops beating, is killed,
+// and `result` rejects like any failed connection: the caller falls back (R2) or
+// retries, and a fetch resumes from the chunks already verified on disk.
+//
+// `result` settles only once the process has exited, so nothing else writes the
+// fetch's folder while the caller moves on to the relay.
+import { fork, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { PeerConnectFailedError, PeerLeftError, type TransferError } from "../../core/errors.ts";
+import type { Route } from "../../core/transfer.ts";
+import type { IncomingSignal, OutgoingSignal } from "../peer.ts";
+import { deserializeError, type ChildMessage, type ParentMessage, type ResultOf, type TransferJob } from "./messages.ts";
+
+const CHILD = fileURLToPath(new URL("./transferProcess.ts", import.meta.url));
+/** The process's first beat: loading TypeScript and node-datachannel on a loaded machine. */
+const START_GRACE_MS = 30_000;
+/** After its result, or after "stop", the process has this long to exit. */
+const EXIT_GRACE_MS = 5_000;
+
+export interface IsolatedTransferOptions {
+  /** Delivers one of the transfer's signals to the other peer; throwing fails the transfer. */
+  signal(message: OutgoingSignal): void;
+  /** The connection is up (and for a fetch, the manifest checked). */
+  onConnected?(route: Route): void;
+  onProgress?(bytes: number, total: number): void;
+  /** How long the process may go without a beat before it is killed. Default 10 s. */
+  hangMs?: number;
+}
+
+export class IsolatedTransfer<J extends TransferJob> {
+  /** The transfer's outcome; rejects with a TransferError (branch on `code`). */
+  readonly result: Promise<ResultOf<J>>;
+  private readonly child: ChildProcess;
+  private outcome: { result: ResultOf<J> } | { error: Error } | undefined;
+  private lastBeat = performance.now();
+  private started = false;
+  private exited = false;
+  private readonly watchdog: ReturnType<typeof setInterval>;
+
+  constructor(job: J, private readonly options: IsolatedTransferOptions) {
+    this.child = fork(CHILD, [], { execArgv: childExecArgv(), stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.result = new Promise<ResultOf<J>>((resolve, reject) => {
+      this.child.once("exit", (code, signal) => {
+        this.exited = true;
+        clearInterval(this.watchdog);
+        const outcome = this.outcome ?? { error: new PeerConnectFailedError(`the transfer process exited (${signal ?? `code ${code}`}) before it said how the transfer went`) };
+        if ("result" in outcome) resolve(outcome.result);
+        else reject(outcome.error);
+      });
+    });
+    this.result.catch(() => {});
+    this.child.once("error", (error) => this.kill(new PeerConnectFailedError(`the transfer process failed: ${error.message}`)));
+    this.child.on("message", (message: ChildMessage) => this.onMessage(message));
+    const hangMs = options.hangMs ?? 10_000;
+    this.watchdog = setInterval(() => {
+      const silentMs = performance.now() - this.lastBeat;
+      if (silentMs > (this.started ? hangMs : START_GRACE_MS)) {
+        this.kill(new PeerConnectFailedError(`the transfer process stopped responding for ${Math.round(silentMs)} ms (a peer connection wedged in node-datachannel) and was killed`));
+      }
+    }, 1_000);
+    this.post({ type: "start", job });
+  }
+
+  /** The transfer process's pid. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Hands in a signal from the other peer. */
+  deliver(signal: IncomingSignal): void {
+    this.post({ type: "signal", signal });
+  }
+
+  /** Ends the transfer (`result` rejects unless it had finished). Safe to call more than once. */
+  close(): void {
+    if (this.exited) return;
+    this.outcome ??= { error: new PeerLeftError("closed by this side") };
+    this.post({ type: "stop" });
+    setTimeout(() => this.kill(), EXIT_GRACE_MS).unref();
+  }
+
+  private onMessage(message: ChildMessage): void {
+    this.lastBeat = performance.now();
+    this.started = true;
+    switch (message.type) {
+      case "signal":
+        try {
+          this.options.signal(message.signal);
+        } catch (error) {
+          this.kill(new PeerConnectFailedError(`signaling could not send the ${message.signal.type}: ${(error as Error).message}`));
+        }
+        return;
+      case "connected":
+        return this.options.onConnected?.(message.route);
+      case "progress":
+        return this.options.onProgress?.(message.bytes, message.total);
+      case "done":
+        this.outcome ??= { result: message.result as ResultOf<J> };
+        return void setTimeout(() => this.kill(), EXIT_GRACE_MS).unref();
+      case "failed":
+        this.outcome ??= { error: deserializeError(message.error) };
+        return void setTimeout(() => this.kill(), EXIT_GRACE_MS).unref();
+      case "alive":
+        return;
+    }
+  }
+
+  private post(message: ParentMessage): void {
+    if (this.exited || !this.child.connected) return;
+    this.child.send(message, (error) => {
+      if (error) this.kill(new PeerConnectFailedError(`the transfer process could not be reached: ${error.message}`));
+    });
+  }
+
+  private kill(error?: TransferError): void {
+    if (this.exited) return;
+    if (error) this.outcome ??= { error };
+    this.child.kill("SIGKILL");
+  }
+}
+
+/** The parent's Node flags, with a TypeScript loader: the child is a .ts file too. */
+function childExecArgv(): string[] {
+  // Inspector flags would make the child fight the parent for the port.
+  const inherited = process.execArgv.filter((flag) => !flag.startsWith("--inspect"));
+  if (inherited.some((flag) => flag.includes("tsx"))) return inherited;
+  return [...inherited, "--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href];
+}

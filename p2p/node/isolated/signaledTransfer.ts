@@ -1,0 +1,42 @@
+// An isolated transfer on a job's signaling (protocol/signaling.ts): what it says goes
+// out as client signals for `remote`; relayed signals from `remote` come in.
+// The transport (the provider's hub socket, the creator's WebSocket) is the caller's.
+import { SIGNALING_PROTOCOL_VERSION, type ClientSignal, type PeerRole, type ServerSignal } from "../../../protocol/signaling.ts";
+import type { Route } from "../../core/transfer.ts";
+import { IsolatedTransfer } from "./isolatedTransfer.ts";
+import type { TransferJob } from "./messages.ts";
+
+export interface SignaledTransferOptions {
+  /** The peer role at the other end: "creator", "provider", "mediator". */
+  remote: PeerRole;
+  send(signal: ClientSignal): void;
+  onConnected?(route: Route): void;
+  onProgress?(bytes: number, total: number): void;
+}
+
+export interface SignaledTransfer<J extends TransferJob> {
+  transfer: IsolatedTransfer<J>;
+  /** Hands in a frame from the job's signaling; frames from other peers, errors and presence are ignored. Whether it was for this transfer. */
+  deliver(frame: ServerSignal): boolean;
+}
+
+/** A fetch offers; a serve answers. */
+export function openSignaledTransfer<J extends TransferJob>(job: J, options: SignaledTransferOptions): SignaledTransfer<J> {
+  const offers = job.kind === "fetch";
+  const transfer = new IsolatedTransfer(job, {
+    signal: (message) => options.send({ v: SIGNALING_PROTOCOL_VERSION, dst: options.remote, ...message } as ClientSignal),
+    ...(options.onConnected ? { onConnected: options.onConnected } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  return {
+    transfer,
+    deliver(frame) {
+      if (frame.type !== "offer" && frame.type !== "answer" && frame.type !== "candidate" && frame.type !== "leave") return false;
+      if (frame.src !== options.remote) return false;
+      // An offer is for an answering peer, an answer for the offering one: another session's, not this one's.
+      if ((frame.type === "offer" && offers) || (frame.type === "answer" && !offers)) return false;
+      transfer.deliver(frame);
+      return true;
+    },
+  };
+}

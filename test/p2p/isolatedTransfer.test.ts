@@ -1,0 +1,114 @@
+// Transfers in processes of their own (p2p/node/isolated): two real transfer
+// processes over 127.0.0.1, their signals relayed by this test. A wedged
+// connection is stood in for by SIGSTOP: like the libdatachannel deadlock the
+// isolation is for, the process stops beating and never says anything again.
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildTransferManifest } from "../../p2p/node/buildTransferManifest.ts";
+import { IsolatedTransfer } from "../../p2p/node/isolated/isolatedTransfer.ts";
+import type { FetchJob, ServeJob } from "../../p2p/node/isolated/messages.ts";
+import type { OutgoingSignal } from "../../p2p/node/peer.ts";
+import { useTempDir } from "../helpers/tempDir.ts";
+import { sha256OfFile, writeRandomFiles } from "../helpers/testFiles.ts";
+
+const MiB = 1024 * 1024;
+const LOOPBACK = "127.0.0.1";
+const tempDir = useTempDir("p2p-isolated");
+const open: IsolatedTransfer<FetchJob | ServeJob>[] = [];
+afterEach(async () => {
+  for (const transfer of open.splice(0)) {
+    transfer.close();
+    await transfer.result.catch(() => {});
+  }
+});
+
+function alive(pid: number | undefined): boolean {
+  try {
+    process.kill(pid!, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pairOfTransfers(sizes: Record<string, number>, options: { hangMs?: number } = {}) {
+  const from = join(tempDir(), "from");
+  const to = join(tempDir(), "to");
+  await writeRandomFiles(from, sizes);
+  const manifest = await buildTransferManifest(from, Object.keys(sizes));
+  const peer = { iceServers: [], connectTimeoutMs: 15_000, bindAddress: LOOPBACK };
+  let serve: IsolatedTransfer<ServeJob> | undefined;
+  let fetch: IsolatedTransfer<FetchJob> | undefined;
+  const progress: number[] = [];
+  let offeredNow = () => {};
+  const offered = new Promise<void>((resolve) => (offeredNow = resolve));
+  const relay = (to: () => IsolatedTransfer<FetchJob | ServeJob> | undefined) => (signal: OutgoingSignal) => {
+    if (signal.type === "offer") offeredNow();
+    to()?.deliver(signal);
+  };
+  serve = new IsolatedTransfer<ServeJob>({ kind: "serve", peer: { ...peer, name: "test-serve" }, manifest, source: { root: from } }, { signal: relay(() => fetch), ...options });
+  fetch = new IsolatedTransfer<FetchJob>(
+    { kind: "fetch", peer: { ...peer, name: "test-fetch" }, dir: to, expected: manifest.files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) },
+    { signal: relay(() => serve), onProgress: (bytes) => progress.push(bytes), ...options },
+  );
+  open.push(serve, fetch);
+  return { serve, fetch, manifest, to, progress, offered };
+}
+
+describe("behavior: transfers in processes of their own", () => {
+  it("moves files between two transfer processes, checked, and both processes exit", { timeout: 60_000 }, async () => {
+    const { serve, fetch, manifest, to, progress } = await pairOfTransfers({ "a.bin": 5 * MiB + 17, "dir/b.bin": 300_000 });
+    const [fetched, served] = await Promise.all([fetch.result, serve.result]);
+    expect(fetched).toMatchObject({ route: "direct", bytes: 5 * MiB + 17 + 300_000 });
+    expect(served.bytes).toBe(fetched.bytes);
+    expect(fetched.firstByteAt).toBeGreaterThan(0);
+    expect(progress.at(-1)).toBe(fetched.bytes);
+    for (const file of manifest.files) expect(await sha256OfFile(join(to, file.path)), file.path).toBe(file.sha256);
+    expect(alive(fetch.pid)).toBe(false);
+    expect(alive(serve.pid)).toBe(false);
+  });
+
+  it("kills a transfer process that stops responding, fails only its transfer, and the next one goes through", { timeout: 60_000 }, async () => {
+    const wedged = await pairOfTransfers({ "a.bin": MiB }, { hangMs: 2_000 });
+    // Frozen before it can connect, as a connection wedged in its DTLS handshake is.
+    await wedged.offered;
+    process.kill(wedged.fetch.pid!, "SIGSTOP");
+    const healthy = await pairOfTransfers({ "b.bin": 2 * MiB });
+    await expect(wedged.fetch.result).rejects.toMatchObject({ code: "connect_failed", message: expect.stringMatching(/stopped responding for \d+ ms .* and was killed/) });
+    expect(alive(wedged.fetch.pid)).toBe(false);
+    // Its partner times out or sees it go: it fails too, but on its own.
+    wedged.serve.close();
+    await expect(wedged.serve.result).rejects.toThrow();
+    const fetched = await healthy.fetch.result;
+    expect(fetched.bytes).toBe(2 * MiB);
+    expect(await sha256OfFile(join(healthy.to, "b.bin"))).toBe(healthy.manifest.files[0]!.sha256);
+  });
+
+  it("rejects with connect_timeout when nobody answers, and the process exits", { timeout: 30_000 }, async () => {
+    const fetch = new IsolatedTransfer<FetchJob>({ kind: "fetch", peer: { iceServers: [], connectTimeoutMs: 1_500, bindAddress: LOOPBACK, name: "test-alone" }, dir: join(tempDir(), "to"), expected: [] }, { signal: () => {} });
+    open.push(fetch);
+    await expect(fetch.result).rejects.toMatchObject({ code: "connect_timeout", name: "PeerConnectTimeoutError" });
+    expect(alive(fetch.pid)).toBe(false);
+  });
+
+  it("close() ends a transfer under way: it rejects as closed by this side and the process exits", { timeout: 30_000 }, async () => {
+    const fetch = new IsolatedTransfer<FetchJob>({ kind: "fetch", peer: { iceServers: [], connectTimeoutMs: 20_000, bindAddress: LOOPBACK, name: "test-closed" }, dir: join(tempDir(), "to"), expected: [] }, { signal: () => {} });
+    open.push(fetch);
+    fetch.close();
+    await expect(fetch.result).rejects.toMatchObject({ code: "peer_left", message: expect.stringMatching(/closed by this side/) });
+    expect(alive(fetch.pid)).toBe(false);
+  });
+
+  it("a signal that cannot be sent fails the transfer, saying why", { timeout: 30_000 }, async () => {
+    const fetch = new IsolatedTransfer<FetchJob>(
+      { kind: "fetch", peer: { iceServers: [], connectTimeoutMs: 20_000, bindAddress: LOOPBACK, name: "test-unsent" }, dir: join(tempDir(), "to"), expected: [] },
+      {
+        signal: () => {
+          throw new Error("the hub is not connected");
+        },
+      },
+    );
+    open.push(fetch);
+    await expect(fetch.result).rejects.toMatchObject({ code: "connect_failed", message: expect.stringMatching(/could not send the offer: the hub is not connected/) });
+  });
+});
