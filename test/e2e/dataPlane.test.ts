@@ -5,6 +5,7 @@
 // starts, and outputs come back peer to peer while the provider keeps them and
 // from R2 once it is gone.
 import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -50,6 +51,39 @@ async function pond(args: string[], env: Record<string, string> = {}): Promise<C
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+}
+
+/** Every process below `pid`, from /proc. */
+function descendantsOf(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces, so read after its closing paren.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const below = (parent: number) => {
+    for (const [child, ppid] of parentOf) {
+      if (ppid !== parent) continue;
+      found.push(child);
+      below(child);
+    }
+  };
+  below(pid);
+  return found;
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
   }
 }
 
@@ -160,6 +194,36 @@ describe("inputs the provider cannot get peer to peer, and inputs that lie", () 
       await eventually(async () => offers.includes("leave"), { timeoutMs: 60_000, what: "the provider asking for the relay" });
       expect(offers).toContain("offer");
       await eventually(async () => (await sdk.getJob(job.id)).status_detail === "waiting for the creator's inputs" || undefined, { timeoutMs: 30_000, what: "the wait to show" });
+      const source = new FsChunkSource(dir);
+      await uploadToRelay(sdk, job.id, real, source);
+      await source.close();
+    } finally {
+      socket.close();
+    }
+    const done = await sdk.waitForJob(job.id, { timeoutMs: 60_000 });
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.logs).toContain(sha256(bytes));
+    expect(done.metrics.transfer.inputs).toMatchObject({ route: "relay" });
+  });
+
+  it("kills the daemon's transfer process when it stops responding (a wedged connection), and the job gets its inputs from the relay", async () => {
+    const bytes = randomBytes(512 * 1024 + 9);
+    const { job, dir, real } = await jobWithInput("frozen.bin", bytes);
+    // Present, so the daemon's offer waits out its connect timeout, but never answering.
+    const socket = await SignalingSocket.open(dev.url, sdk.apiKey!, job.id);
+    const offers: string[] = [];
+    socket.subscribe((frame) => void ((frame.type === "offer" || frame.type === "leave") && offers.push(frame.type)));
+    try {
+      await eventually(async () => offers.includes("offer"), { timeoutMs: 60_000, what: "the provider's offer" });
+      // SIGSTOP stands in for the libdatachannel deadlock: the process neither beats nor times out.
+      const [transferPid] = await eventually(async () => {
+        const found = descendantsOf(provider.process.child.pid!).filter((pid) => commandOf(pid).includes("transferProcess.ts"));
+        return found.length > 0 ? found : undefined;
+      }, { timeoutMs: 10_000, what: "the daemon's transfer process" });
+      process.kill(transferPid!, "SIGSTOP");
+      await eventually(async () => offers.includes("leave"), { timeoutMs: 60_000, what: "the provider asking for the relay" });
+      expect(descendantsOf(provider.process.child.pid!)).not.toContain(transferPid);
+      expect(provider.process.output()).toMatch(/stopped responding for \d+ ms/);
       const source = new FsChunkSource(dir);
       await uploadToRelay(sdk, job.id, real, source);
       await source.close();
