@@ -28,4 +28,12 @@ export function isTerminal(status: JobStatus): status is TerminalStatus {
  */
 export const settlementStatuses = ["none", "reserving", "pending", "challenged", "settled", "refunded", "unfunded"] as const;
 export const SettlementStatus = z.enum(settlementStatuses);
+
+/** Settlements that are over: no result can be challenged and no mediator drawn any more. */
+export const finalSettlements = ["none", "settled", "refunded", "unfunded"] as const satisfies readonly (typeof settlementStatuses)[number][];
+
+/** Whether a job can no longer need its inputs: it ended, and nothing on chain can call for a mediator. */
+export function inputsNoLongerNeeded(job: { status: JobStatus; settlement: SettlementStatus }): boolean {
+  return isTerminal(job.status) && (finalSettlements as readonly SettlementStatus[]).includes(job.settlement);
+}
 export type SettlementStatus = z.infer<typeof SettlementStatus>;

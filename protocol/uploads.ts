@@ -31,14 +31,19 @@ export function outputObjectKey(jobId: string, path: string, sha256: string): st
 
 // ---- the R2 relay of a job's input files ----
 
+/** Everything the relay keeps of a job's inputs is under this prefix. */
+export function inputsPrefix(jobId: string): string {
+  return `jobs/${jobId}/inputs/`;
+}
+
 /** Where the relay keeps a job's input manifest (the transfer manifest the creator uploaded). */
 export function inputManifestKey(jobId: string): string {
-  return `jobs/${jobId}/inputs/manifest.json`;
+  return `${inputsPrefix(jobId)}manifest.json`;
 }
 
 /** Where the relay keeps one chunk of a job's inputs, keyed by its sha256 (a chunk two files share is stored once). */
 export function inputChunkKey(jobId: string, sha256: string): string {
-  return `jobs/${jobId}/inputs/chunks/${sha256}`;
+  return `${inputsPrefix(jobId)}chunks/${sha256}`;
 }
 
 /** What a provider or mediator reads from the relay: the manifest, or one chunk. */

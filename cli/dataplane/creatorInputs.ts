@@ -1,9 +1,10 @@
 // The creator's half of a job's input files, while `pond run` follows the job:
 // served peer to peer to the provider that offers, uploaded to the R2 relay
 // when the provider asks for it or no connection comes up, and, for a job
-// that settles on chain, uploaded once the job ends too (a mediator drawn
+// whose settlement is still open on chain, uploaded once the job ends too (a mediator drawn
 // days later must still get them).
 import type { Job } from "../../protocol/job.ts";
+import { inputsNoLongerNeeded } from "../../protocol/jobStatus.ts";
 import type { PondClient } from "../../sdk/index.ts";
 import type { P2pSettings } from "../context.ts";
 import type { Progress } from "../progress.ts";
@@ -72,7 +73,8 @@ export class CreatorInputs {
   async finish(job: Job): Promise<void> {
     this.server?.close();
     this.socket?.close();
-    if (job.settlement !== "none") await this.toRelay("a mediator may need them if the result is challenged");
+    // Still open on chain: a challenge may draw a mediator, who reads the inputs from the relay.
+    if (!inputsNoLongerNeeded(job)) await this.toRelay("a mediator may need them if the result is challenged");
     await this.upload;
     await this.inputs.source.close();
   }

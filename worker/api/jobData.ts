@@ -3,6 +3,7 @@
 // missing, and the report of an outputs download the creator did from R2.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
+import { inputsNoLongerNeeded, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import { MAX_CHUNK_SIZE } from "../../protocol/transfer.ts";
 import { inputChunkKey, inputManifestKey, MAX_MISSING_QUERY, MAX_RELAY_MANIFEST_BYTES } from "../../protocol/uploads.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
@@ -26,7 +27,7 @@ const putManifestRoute = createRoute({
   security: bearer,
   middleware: [requireApiKey] as const,
   request: { params: JobIdParam },
-  responses: { 204: { description: "Stored" }, 401: problems[401], 404: problems[404], 413: problems[413], 422: problems[422] },
+  responses: { 204: { description: "Stored" }, 401: problems[401], 404: problems[404], 409: problems[409], 413: problems[413], 422: problems[422] },
 });
 
 const putChunkRoute = createRoute({
@@ -62,6 +63,15 @@ const downloadReportRoute = createRoute({
 async function ownJob(c: Context<AppEnv>, id: string) {
   const job = await findJob(c.get("db"), c.get("account"), id);
   if (!job) throw notFound("job");
+  return job;
+}
+
+/** An upload for a job nobody can read it for any more would only be deleted by the sweeper. */
+async function jobTakingInputs(c: Context<AppEnv>, id: string) {
+  const job = await ownJob(c, id);
+  if (inputsNoLongerNeeded({ status: job.status as JobStatus, settlement: job.settlement as SettlementStatus })) {
+    throw conflict("inputs-not-kept", `job ${job.id} has ended (${job.status}) and its settlement is final (${job.settlement}): no provider or mediator can read its inputs any more, so the relay does not take them`);
+  }
   return job;
 }
 
@@ -103,7 +113,7 @@ export const jobDataRoutes = router
     return c.body(null, 204);
   })
   .openapi(putManifestRoute, async (c) => {
-    const job = await ownJob(c, c.req.valid("param").id);
+    const job = await jobTakingInputs(c, c.req.valid("param").id);
     const body = await readBody(c.req.raw, MAX_RELAY_MANIFEST_BYTES);
     let json: unknown;
     try {
@@ -122,7 +132,7 @@ export const jobDataRoutes = router
   })
   .openapi(putChunkRoute, async (c) => {
     const { id, sha256 } = c.req.valid("param");
-    const job = await ownJob(c, id);
+    const job = await jobTakingInputs(c, id);
     const manifest = await storedManifest(c.env.OUTPUTS, job.id);
     if (!manifest) throw conflict("no-input-manifest", "upload the input manifest first: PUT /v1/jobs/{id}/data/inputs");
     if (!listsChunk(manifest, sha256)) throw notFound(`chunk ${sha256} in the job's input manifest`);

@@ -5,6 +5,7 @@ import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 import { restoreChainWork } from "../chain/lostWork.ts";
+import { purgeRelayInputs } from "../data/relayRetention.ts";
 import { idempotencyKeys, jobs } from "../db/schema.ts";
 import type { JobContext } from "../jobs/context.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
@@ -46,6 +47,9 @@ export async function sweep(ctx: JobContext, now = Date.now()): Promise<void> {
   }
 
   await restoreChainWork(ctx, now);
+
+  // Inputs in the relay that no provider or mediator can need any more.
+  await purgeRelayInputs(db, ctx.env.OUTPUTS, now);
 
   await db.delete(idempotencyKeys).where(sql`${idempotencyKeys.expiresAt} < ${now}`);
 }

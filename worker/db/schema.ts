@@ -72,6 +72,8 @@ export const jobs = sqliteTable(
     assignedAt: integer("assigned_at"),
     startedAt: integer("started_at"),
     completedAt: integer("completed_at"),
+    /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */
+    inputsPurgedAt: integer("inputs_purged_at"),
   },
   (t) => [
     uniqueIndex("jobs_id").on(t.id),

@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `inputs_purged_at` integer;
