@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import type { Job } from "../../protocol/job.ts";
 import { JobSpec, type CreateJobRequest, type InputFile } from "../../protocol/jobSpec.ts";
 import type { Template } from "../../protocol/template.ts";
+import { MAX_BODY_BYTES } from "../../protocol/limits.ts";
 import type { PondClient } from "../../sdk/index.ts";
 import { decimal, integer, pairs, repeated, type CliContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
@@ -95,6 +96,9 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     });
 }
 
+/** What createPaidJob adds to the request: the EIP-712 authorization and its fields. */
+const AUTHORIZATION_MARGIN_BYTES = 2048;
+
 async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, cmd: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<Job> {
   if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
   const request: CreateJobRequest = {
@@ -109,6 +113,12 @@ async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["
   };
   const spec = JobSpec.safeParse(request);
   if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
+  // The API reads at most MAX_BODY_BYTES; the authorization adds well under the margin.
+  const bytes = new TextEncoder().encode(JSON.stringify(request)).byteLength + AUTHORIZATION_MARGIN_BYTES;
+  if (bytes > MAX_BODY_BYTES) {
+    const listed = inputFiles?.length ? ` (${inputFiles.length} --input files, each listed with its path and sha256)` : "";
+    throw new UsageError(`this job's request would be about ${bytes} bytes${listed}; the API takes at most ${MAX_BODY_BYTES}. Pack many small files into one archive (tar) and send that as the --input`);
+  }
   return sdk.createPaidJob(request, wallet);
 }
 

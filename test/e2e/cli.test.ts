@@ -3,7 +3,7 @@
 // local registry serving the shipped templates' image pinned by digest. Every
 // answer is checked by its exit code and, with --json, by parsing what it printed.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -106,6 +106,24 @@ describe("templates", () => {
     const unknown = await pond(["run", "pond/echo@1.0.0", "-p", "colour=red"]);
     expect(unknown.code).toBe(exitCodes.usage);
     expect(unknown.stderr).toMatch(/has no parameter "colour"; it takes message, times/);
+  });
+  it("refuses --input files whose listing would not fit in the API's request, before anything is sent, saying to pack them", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pond-cli-many-"));
+    try {
+      // 8,000 names of 120 characters, each listed with its sha256: about 1.7 MB of JSON, over the API's 1 MiB.
+      await mkdir(join(dir, "many"));
+      for (let i = 0; i < 8000; i += 500) {
+        await Promise.all(Array.from({ length: 500 }, (_, j) => writeFile(join(dir, "many", `${String(i + j).padStart(6, "0")}-${"x".repeat(113)}`), "")));
+      }
+      const newest = async () => json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--limit", "1"])).results[0]?.id;
+      const before = await newest();
+      const result = await pond(["run", "--image", "pond-test/busybox:2", "--input", join(dir, "many"), "--", "ls", "/inputs"]);
+      expect(result.code, result.stderr).toBe(exitCodes.usage);
+      expect(result.stderr).toMatch(/this job's request would be about \d+ bytes \(8000 --input files, each listed with its path and sha256\); the API takes at most 1048576\. Pack many small files into one archive/);
+      expect(await newest()).toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
