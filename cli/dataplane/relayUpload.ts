@@ -3,6 +3,7 @@
 // at a time. For a provider that cannot reach this machine, a creator who
 // detaches, and a mediator drawn after the job ended.
 import type { TransferManifest } from "../../protocol/transfer.ts";
+import { forEachInPool } from "../../p2p/core/pool.ts";
 import type { ChunkSource } from "../../p2p/core/storage.ts";
 import type { PondClient } from "../../sdk/index.ts";
 
@@ -20,17 +21,12 @@ export async function uploadToRelay(sdk: PondClient, jobId: string, manifest: Tr
   };
   const total = missing.reduce((sum, sha256) => sum + lengthOf(sha256), 0);
   let done = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < missing.length) {
-      const sha256 = missing[next++]!;
-      const { file, index } = where.get(sha256)!;
-      const bytes = await source.read(file, index * file.chunk_size, lengthOf(sha256));
-      await sdk.data.uploadInputChunk(jobId, sha256, bytes);
-      done += bytes.byteLength;
-      onProgress?.(done, total);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, missing.length) }, worker));
+  await forEachInPool(missing, PARALLEL, async (sha256) => {
+    const { file, index } = where.get(sha256)!;
+    const bytes = await source.read(file, index * file.chunk_size, lengthOf(sha256));
+    await sdk.data.uploadInputChunk(jobId, sha256, bytes);
+    done += bytes.byteLength;
+    onProgress?.(done, total);
+  });
   return { bytes: done, ms: performance.now() - started };
 }

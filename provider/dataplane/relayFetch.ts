@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { InputFile } from "../../protocol/jobSpec.ts";
 import type { TransferFile } from "../../protocol/transfer.ts";
 import { checkManifestFiles } from "../../p2p/core/manifestExchange.ts";
+import { forEachInPool } from "../../p2p/core/pool.ts";
 import type { ChunkSink } from "../../p2p/core/storage.ts";
 import type { RelayClient } from "./relayClient.ts";
 
@@ -45,8 +46,10 @@ export async function fetchFromRelay(options: RelayFetchOptions): Promise<{ byte
     const present = new Set(await options.sink.prepareFile(file));
     for (const index of present) done += chunkBytes(file, index);
     const missing = file.chunks.map((_, index) => index).filter((index) => !present.has(index));
-    await inPool(missing, PARALLEL, async (index) => {
-      const bytes = await waitFor(options, () => options.client.chunk(options.jobId, file.chunks[index]!), `chunk ${index} of "${file.path}"`);
+    await forEachInPool(missing, PARALLEL, async (index, failed) => {
+      // Once another chunk failed, a wait for this one ends too.
+      const signal = options.signal ? AbortSignal.any([options.signal, failed]) : failed;
+      const bytes = await waitFor({ ...options, signal }, () => options.client.chunk(options.jobId, file.chunks[index]!), `chunk ${index} of "${file.path}"`);
       const sha256 = createHash("sha256").update(bytes).digest("hex");
       if (sha256 !== file.chunks[index] || bytes.byteLength !== chunkBytes(file, index)) throw new InputsError(`input file "${file.path}": chunk ${index} from the relay does not match its sha256`);
       await options.sink.writeChunk(file, index, bytes);
@@ -85,15 +88,21 @@ async function waitFor<T>(options: RelayFetchOptions, read: () => Promise<T | un
       options.onWaiting?.();
     }
     if (Date.now() + pause > options.deadline) throw new InputsError(`the creator's inputs did not arrive in time: ${what} is still missing from the relay`);
-    await new Promise((resolve) => setTimeout(resolve, pause));
+    await sleep(pause, options.signal);
     pause = Math.min(POLL_MS.max, pause * 2);
   }
 }
 
-async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
