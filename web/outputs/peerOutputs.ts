@@ -2,8 +2,9 @@
 // offers on the job's signaling, the provider (which keeps a job's outputs for
 // a while after it ends) answers with its transfer manifest, which must list
 // exactly the signed manifest's files, and then serves every chunk, each
-// checked. All of a job's files come in one session and stay in memory for
-// the page, so each Download after the first is instant.
+// checked. All of a job's files come in one session and stay for the page (on
+// disk in the origin's private file system where the browser has one, else in
+// memory), so each Download after the first is instant.
 import { checkManifestFiles, receiveManifest } from "../../p2p/core/manifestExchange.ts";
 import { receiveFiles, type Route } from "../../p2p/core/transfer.ts";
 import type { IceServer } from "../../protocol/iceServers.ts";
@@ -12,6 +13,7 @@ import { apiRequest } from "../api/http.ts";
 import { BrowserPeer } from "../p2p/browserPeer.ts";
 import { openJobSignaling } from "../p2p/jobSignaling.ts";
 import { MemorySink } from "../p2p/memorySink.ts";
+import { OpfsSink } from "../p2p/opfsSink.ts";
 
 /** Long enough for ICE through a TURN relay; short enough that falling back to storage is not a wait. */
 const CONNECT_TIMEOUT_MS = 8000;
@@ -38,7 +40,7 @@ export async function fetchOutputsFromProvider(job: Job, onProgress?: (done: num
     await peer.connected;
     const manifest = await receiveManifest(peer);
     checkManifestFiles(manifest, signed);
-    const sink = new MemorySink();
+    const sink = (await OpfsSink.forJob(job.id)) ?? new MemorySink();
     const received = await receiveFiles(peer, manifest, sink, { onProgress: (progress) => onProgress?.(progress.bytesVerified, progress.bytesTotal) });
     const files = new Map<string, Blob>();
     for (const file of signed) files.set(file.path, sink.file(file.path)!);

@@ -2,12 +2,9 @@
 // and must match the sha256 in the job's manifest before they are saved.
 import type { Job } from "../../protocol/job.ts";
 import type { ManifestFile } from "../../protocol/manifest.ts";
+import { blobSha256 } from "./blobSha256.ts";
 import type { OutputSource } from "./outputSource.ts";
 
-export async function sha256Hex(blob: Blob): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 export class ChecksumMismatch extends Error {
   override name = "ChecksumMismatch";
@@ -16,7 +13,7 @@ export class ChecksumMismatch extends Error {
 /** Fetches, checks and saves one file; says where it came from. */
 export async function downloadVerified(source: OutputSource, job: Job, file: ManifestFile): Promise<string> {
   const { blob, via } = await source.fetchFile(job, file);
-  const actual = await sha256Hex(blob);
+  const actual = await blobSha256(blob);
   if (actual !== file.sha256) throw new ChecksumMismatch(`${file.path} arrived with sha256 ${actual}, not the manifest's ${file.sha256}: not saved`);
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");

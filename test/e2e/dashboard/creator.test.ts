@@ -81,6 +81,12 @@ describe("a creator's job page", () => {
     expect(download.suggestedFilename()).toBe("result.txt");
     expect(await readFile((await download.path())!, "utf8")).toBe(`all ${TICKS} ticks\n`);
     await expect.poll(() => page.getByTestId("download-status").textContent()).toBe("Downloaded peer to peer from the provider (direct); sha256 checked");
+    // It was written to the origin's private file system chunk by chunk, not held in the page's memory.
+    const kept = await page.evaluate(async ({ jobId, path }) => {
+      const outputs = await (await navigator.storage.getDirectory()).getDirectoryHandle("pond-outputs");
+      return (await (await (await outputs.getDirectoryHandle(jobId)).getFileHandle(encodeURIComponent(path))).getFile()).text();
+    }, { jobId: job.id, path: file.path });
+    expect(kept).toBe(`all ${TICKS} ticks\n`);
     await page.screenshot({ path: `${await screenshotDir()}/job.png`, fullPage: true });
     await page.close();
     // The provider said what it served, and the job shows it.
