@@ -14,8 +14,9 @@
 import nodeDataChannel, { type DataChannel, type PeerConnection, type SelectedCandidateInfo } from "node-datachannel";
 import type { IceServer } from "../../protocol/iceServers.ts";
 import type { CandidatePayload, SessionDescriptionPayload } from "../../protocol/signaling.ts";
-import type { Channel, Unsubscribe } from "../core/channel.ts";
+import type { Channel } from "../core/channel.ts";
 import { PeerConnectFailedError, PeerConnectTimeoutError, PeerLeftError, TransferError } from "../core/errors.ts";
+import { PeerState } from "../core/peerState.ts";
 import { sdpFingerprint, type DtlsFingerprint } from "../core/sdpFingerprint.ts";
 import type { Route, TransferPeer } from "../core/transfer.ts";
 import { NodeChannel } from "./channel.ts";
@@ -54,17 +55,8 @@ export interface CandidatePair {
 const MAX_QUEUED_CANDIDATES = 256;
 export const CHANNEL_LABEL_PREFIX = "pond-";
 
-export class NodePeer implements TransferPeer {
-  /** Resolves once the connection is up and a data channel is open; rejects on timeout, failure, or the other peer leaving. */
-  readonly connected: Promise<void>;
-  private resolveConnected!: () => void;
-  private rejectConnected!: (error: Error) => void;
+export class NodePeer extends PeerState<NodeChannel> implements TransferPeer {
   private readonly pc: PeerConnection;
-  /** Every channel ever made or received: holding them keeps them from being garbage-collected. */
-  private readonly allChannels: NodeChannel[] = [];
-  private readonly openChannels: NodeChannel[] = [];
-  private readonly channelListeners = new Set<(channel: Channel) => void>();
-  private readonly closeListeners = new Set<() => void>();
   private readonly queuedCandidates: CandidatePayload[] = [];
   /** The offering side's own candidates, held until the answer is in (see the top of this file). */
   private heldCandidates: CandidatePayload[] | undefined;
@@ -75,16 +67,10 @@ export class NodePeer implements TransferPeer {
   private isConnected = false;
   private iceCompleted = false;
   private readonly iceCompletedListeners = new Set<() => void>();
-  private closed = false;
-  private failure: Error | undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
 
   constructor(private readonly options: NodePeerOptions) {
-    this.connected = new Promise<void>((resolve, reject) => {
-      this.resolveConnected = resolve;
-      this.rejectConnected = reject;
-    });
-    this.connected.catch(() => {});
+    super();
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     this.timer = setTimeout(() => this.fail(new PeerConnectTimeoutError(timeoutMs)), timeoutMs);
     this.pc = new nodeDataChannel.PeerConnection(options.name ?? `pond-${options.role}`, {
@@ -139,24 +125,6 @@ export class NodePeer implements TransferPeer {
     } catch (error) {
       this.fail(new PeerConnectFailedError(`the remote ${message.type} was refused: ${(error as Error).message}`, { cause: error }));
     }
-  }
-
-  channels(): readonly Channel[] {
-    return this.openChannels.filter((channel) => channel.isOpen());
-  }
-
-  onChannel(listener: (channel: Channel) => void): Unsubscribe {
-    this.channelListeners.add(listener);
-    return () => this.channelListeners.delete(listener);
-  }
-
-  onClose(listener: () => void): Unsubscribe {
-    if (this.closed) {
-      queueMicrotask(listener);
-      return () => {};
-    }
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
   }
 
   /** Resolves once `count` data channels are open (the offering side asked for them in `channels`). */
@@ -231,7 +199,6 @@ export class NodePeer implements TransferPeer {
     clearTimeout(this.timer);
     for (const channel of this.allChannels) channel.close();
     this.pc.close();
-    this.failConnected(new PeerLeftError("closed by this side"));
     this.notifyClosed();
   }
 
@@ -253,10 +220,7 @@ export class NodePeer implements TransferPeer {
     const channel = new NodeChannel(dc);
     this.allChannels.push(channel);
     const opened = () => {
-      if (this.closed || this.openChannels.includes(channel)) return;
-      this.openChannels.push(channel);
-      this.maybeConnected();
-      for (const listener of this.channelListeners) listener(channel);
+      if (this.channelOpened(channel)) this.maybeConnected();
     };
     // A channel the other side opened arrives open; one made here opens later.
     if (dc.isOpen()) opened();
@@ -278,7 +242,7 @@ export class NodePeer implements TransferPeer {
   private maybeConnected(): void {
     if (!this.isConnected || this.openChannels.length === 0 || this.closed) return;
     clearTimeout(this.timer);
-    this.resolveConnected();
+    this.resolveConnection();
   }
 
   private send(message: OutgoingSignal): void {
@@ -292,19 +256,7 @@ export class NodePeer implements TransferPeer {
 
   private fail(error: Error): void {
     if (this.closed) return;
-    this.failure = error;
     this.failConnected(error);
     this.close();
-  }
-
-  private failConnected(error: Error): void {
-    this.failure ??= error;
-    this.rejectConnected(this.failure);
-  }
-
-  private notifyClosed(): void {
-    for (const channel of this.allChannels) channel.markClosed();
-    for (const listener of [...this.closeListeners]) listener();
-    this.closeListeners.clear();
   }
 }

@@ -4,8 +4,8 @@
 // DTLS handshake that reaches its offering side before the answer does, while
 // a browser offerer copes. Signaling goes out through a callback and comes in
 // through receiveSignal(), in the same shapes as NodePeer's.
-import type { Channel, Unsubscribe } from "../../p2p/core/channel.ts";
 import { PeerConnectFailedError, PeerConnectTimeoutError, PeerLeftError, TransferError } from "../../p2p/core/errors.ts";
+import { PeerState } from "../../p2p/core/peerState.ts";
 import type { Route, TransferPeer } from "../../p2p/core/transfer.ts";
 import type { IceServer } from "../../protocol/iceServers.ts";
 import type { CandidatePayload, SessionDescriptionPayload } from "../../protocol/signaling.ts";
@@ -24,29 +24,16 @@ export interface BrowserPeerOptions {
 /** Early candidates kept while the answer is missing; a real peer sends a few dozen at most. */
 const MAX_QUEUED_CANDIDATES = 256;
 
-export class BrowserPeer implements TransferPeer {
-  /** Resolves once connected with a data channel open and the route known; rejects on timeout, failure or the other peer leaving. */
-  readonly connected: Promise<void>;
-  private resolveConnected!: () => void;
-  private rejectConnected!: (error: Error) => void;
+/** `connected` resolves once a data channel is open and the route known. */
+export class BrowserPeer extends PeerState<RtcChannel> implements TransferPeer {
   private readonly pc: RTCPeerConnection;
-  /** Held so they stay alive for as long as the peer does. */
-  private readonly allChannels: RtcChannel[] = [];
-  private readonly openChannels: RtcChannel[] = [];
-  private readonly channelListeners = new Set<(channel: Channel) => void>();
-  private readonly closeListeners = new Set<() => void>();
   private readonly queuedCandidates: CandidatePayload[] = [];
   private hasAnswer = false;
   private selectedRoute: Route | undefined;
-  private closed = false;
   private readonly timer: ReturnType<typeof setTimeout>;
 
   constructor(private readonly options: BrowserPeerOptions) {
-    this.connected = new Promise<void>((resolve, reject) => {
-      this.resolveConnected = resolve;
-      this.rejectConnected = reject;
-    });
-    this.connected.catch(() => {});
+    super();
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     this.timer = setTimeout(() => this.fail(new PeerConnectTimeoutError(timeoutMs)), timeoutMs);
     this.pc = new RTCPeerConnection({ iceServers: (options.iceServers ?? []).map((server) => ({ ...server })) });
@@ -80,24 +67,6 @@ export class BrowserPeer implements TransferPeer {
       .catch((error: Error) => this.fail(new PeerConnectFailedError(`the remote answer was refused: ${error.message}`)));
   }
 
-  channels(): readonly Channel[] {
-    return this.openChannels.filter((channel) => channel.isOpen());
-  }
-
-  onChannel(listener: (channel: Channel) => void): Unsubscribe {
-    this.channelListeners.add(listener);
-    return () => this.channelListeners.delete(listener);
-  }
-
-  onClose(listener: () => void): Unsubscribe {
-    if (this.closed) {
-      queueMicrotask(listener);
-      return () => {};
-    }
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
-  }
-
   /** "turn" when either end of the selected candidate pair is a TURN relay, else "direct". Known once `connected` resolves. */
   route(): Route {
     if (!this.selectedRoute) throw new TransferError("connect_failed", "no candidate pair was selected: the peer never connected");
@@ -110,10 +79,7 @@ export class BrowserPeer implements TransferPeer {
     clearTimeout(this.timer);
     for (const channel of this.allChannels) channel.close();
     this.pc.close();
-    this.rejectConnected(new PeerLeftError("closed by this side"));
-    for (const channel of this.allChannels) channel.markClosed();
-    for (const listener of [...this.closeListeners]) listener();
-    this.closeListeners.clear();
+    this.notifyClosed();
   }
 
   private async offer(): Promise<void> {
@@ -139,10 +105,7 @@ export class BrowserPeer implements TransferPeer {
     const channel = new RtcChannel(dc);
     this.allChannels.push(channel);
     dc.addEventListener("open", () => {
-      if (this.closed) return;
-      this.openChannels.push(channel);
-      void this.maybeConnected();
-      for (const listener of this.channelListeners) listener(channel);
+      if (this.channelOpened(channel)) void this.maybeConnected();
     });
   }
 
@@ -158,7 +121,7 @@ export class BrowserPeer implements TransferPeer {
     if (this.closed || this.selectedRoute) return;
     this.selectedRoute = route;
     clearTimeout(this.timer);
-    this.resolveConnected();
+    this.resolveConnection();
   }
 
   private send(message: OutgoingSignal): void {
@@ -172,7 +135,7 @@ export class BrowserPeer implements TransferPeer {
 
   private fail(error: Error): void {
     if (this.closed) return;
-    this.rejectConnected(error);
+    this.failConnected(error);
     this.close();
   }
 }
