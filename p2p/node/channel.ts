@@ -1,18 +1,17 @@
 // node-datachannel's DataChannel as the core's Channel. node-datachannel keeps
 // one handler per event, so this registers each once and fans out through
-// ChannelEvents (which also holds messages that come before the first listener).
+// ChannelBase's events (which also hold messages that come before the first listener).
 import { Buffer } from "node:buffer";
 import type { DataChannel } from "node-datachannel";
-import type { Channel, ChannelMessage, Unsubscribe } from "../core/channel.ts";
-import { ChannelEvents } from "../core/channelEvents.ts";
+import { ChannelBase } from "../core/channelBase.ts";
 
-export class NodeChannel implements Channel {
+export class NodeChannel extends ChannelBase {
   readonly label: string;
-  private readonly events = new ChannelEvents();
   /** The last error node-datachannel reported, for diagnostics. */
   lastError: string | undefined;
 
   constructor(private readonly dc: DataChannel) {
+    super();
     this.label = dc.getLabel();
     dc.onMessage((message) => this.events.message(typeof message === "string" ? message : message instanceof ArrayBuffer ? new Uint8Array(message) : message));
     dc.onBufferedAmountLow(() => this.events.bufferedAmountLow());
@@ -48,25 +47,7 @@ export class NodeChannel implements Channel {
     this.dc.setBufferedAmountLowThreshold(bytes);
   }
 
-  onBufferedAmountLow(listener: () => void): Unsubscribe {
-    return this.events.onBufferedAmountLow(listener);
-  }
-
-  onMessage(listener: (message: ChannelMessage) => void): Unsubscribe {
-    return this.events.onMessage(listener);
-  }
-
-  onClose(listener: () => void): Unsubscribe {
-    return this.events.onClose(listener);
-  }
-
-  close(): void {
-    if (!this.events.closed) this.dc.close();
-    this.markClosed();
-  }
-
-  /** Also called by the peer when its connection goes, in case the channel's own close event never comes. */
-  markClosed(): void {
-    this.events.close();
+  protected closeTransport(): void {
+    this.dc.close();
   }
 }

@@ -1,12 +1,11 @@
 // A browser's RTCDataChannel as the transfer core's Channel (p2p/core/channel.ts).
-import type { Channel, ChannelMessage, Unsubscribe } from "../../p2p/core/channel.ts";
-import { ChannelEvents } from "../../p2p/core/channelEvents.ts";
+import { ChannelBase } from "../../p2p/core/channelBase.ts";
 
-export class RtcChannel implements Channel {
+export class RtcChannel extends ChannelBase {
   readonly label: string;
-  private readonly events = new ChannelEvents();
 
   constructor(private readonly dc: RTCDataChannel) {
+    super();
     this.label = dc.label;
     dc.binaryType = "arraybuffer";
     dc.addEventListener("message", (event: MessageEvent<string | ArrayBuffer>) => this.events.message(typeof event.data === "string" ? event.data : new Uint8Array(event.data)));
@@ -34,25 +33,7 @@ export class RtcChannel implements Channel {
     this.dc.bufferedAmountLowThreshold = bytes;
   }
 
-  onBufferedAmountLow(listener: () => void): Unsubscribe {
-    return this.events.onBufferedAmountLow(listener);
-  }
-
-  onMessage(listener: (message: ChannelMessage) => void): Unsubscribe {
-    return this.events.onMessage(listener);
-  }
-
-  onClose(listener: () => void): Unsubscribe {
-    return this.events.onClose(listener);
-  }
-
-  close(): void {
-    if (!this.events.closed) this.dc.close();
-    this.markClosed();
-  }
-
-  /** Also called by the peer when its connection goes. */
-  markClosed(): void {
-    this.events.close();
+  protected closeTransport(): void {
+    this.dc.close();
   }
 }
