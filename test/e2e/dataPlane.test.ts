@@ -183,36 +183,48 @@ describe("inputs the provider cannot get peer to peer, and inputs that lie", () 
     return { job, dir, real };
   }
 
+  /** A creator on the job's signaling who never answers: what the provider sent it, by type. */
+  async function silentCreator(jobId: string) {
+    const socket = await SignalingSocket.open(dev.url, sdk.apiKey!, jobId);
+    const offers: string[] = [];
+    socket.subscribe((frame) => void ((frame.type === "offer" || frame.type === "leave") && offers.push(frame.type)));
+    return { socket, offers };
+  }
+
+  async function uploadInputs(jobId: string, dir: string, manifest: TransferManifest): Promise<void> {
+    const source = new FsChunkSource(dir);
+    await uploadToRelay(sdk, jobId, manifest, source);
+    await source.close();
+  }
+
+  async function expectSucceededFromRelay(jobId: string, bytes: Uint8Array): Promise<void> {
+    const done = await sdk.waitForJob(jobId, { timeoutMs: 60_000 });
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.logs).toContain(sha256(bytes));
+    expect(done.metrics.transfer.inputs).toMatchObject({ route: "relay" });
+  }
+
   it("falls back to the relay when the creator never answers, saying it waits for the creator's inputs", async () => {
     const bytes = randomBytes(1024 * 1024 + 3);
     const { job, dir, real } = await jobWithInput("silent.bin", bytes);
-    const socket = await SignalingSocket.open(dev.url, sdk.apiKey!, job.id);
-    const offers: string[] = [];
-    socket.subscribe((frame) => void ((frame.type === "offer" || frame.type === "leave") && offers.push(frame.type)));
+    const { socket, offers } = await silentCreator(job.id);
     try {
       // Only once the provider gave up on us and asked for the relay.
       await eventually(async () => offers.includes("leave"), { timeoutMs: 60_000, what: "the provider asking for the relay" });
       expect(offers).toContain("offer");
       await eventually(async () => (await sdk.getJob(job.id)).status_detail === "waiting for the creator's inputs" || undefined, { timeoutMs: 30_000, what: "the wait to show" });
-      const source = new FsChunkSource(dir);
-      await uploadToRelay(sdk, job.id, real, source);
-      await source.close();
+      await uploadInputs(job.id, dir, real);
     } finally {
       socket.close();
     }
-    const done = await sdk.waitForJob(job.id, { timeoutMs: 60_000 });
-    expect(done.status, done.error ?? "").toBe("succeeded");
-    expect(done.logs).toContain(sha256(bytes));
-    expect(done.metrics.transfer.inputs).toMatchObject({ route: "relay" });
+    await expectSucceededFromRelay(job.id, bytes);
   });
 
   it("kills the daemon's transfer process when it stops responding (a wedged connection), and the job gets its inputs from the relay", async () => {
     const bytes = randomBytes(512 * 1024 + 9);
     const { job, dir, real } = await jobWithInput("frozen.bin", bytes);
     // Present, so the daemon's offer waits out its connect timeout, but never answering.
-    const socket = await SignalingSocket.open(dev.url, sdk.apiKey!, job.id);
-    const offers: string[] = [];
-    socket.subscribe((frame) => void ((frame.type === "offer" || frame.type === "leave") && offers.push(frame.type)));
+    const { socket, offers } = await silentCreator(job.id);
     try {
       await eventually(async () => offers.includes("offer"), { timeoutMs: 60_000, what: "the provider's offer" });
       // SIGSTOP stands in for the libdatachannel deadlock: the process neither beats nor times out.
@@ -224,16 +236,11 @@ describe("inputs the provider cannot get peer to peer, and inputs that lie", () 
       await eventually(async () => offers.includes("leave"), { timeoutMs: 60_000, what: "the provider asking for the relay" });
       expect(descendantsOf(provider.process.child.pid!)).not.toContain(transferPid);
       expect(provider.process.output()).toMatch(/stopped responding for \d+ ms/);
-      const source = new FsChunkSource(dir);
-      await uploadToRelay(sdk, job.id, real, source);
-      await source.close();
+      await uploadInputs(job.id, dir, real);
     } finally {
       socket.close();
     }
-    const done = await sdk.waitForJob(job.id, { timeoutMs: 60_000 });
-    expect(done.status, done.error ?? "").toBe("succeeded");
-    expect(done.logs).toContain(sha256(bytes));
-    expect(done.metrics.transfer.inputs).toMatchObject({ route: "relay" });
+    await expectSucceededFromRelay(job.id, bytes);
   });
 
   it("fails the job naming the file when a creator serves peer to peer bytes that are not what the spec says", async () => {
