@@ -47,16 +47,23 @@ export class IsolatedTransfer<J extends TransferJob> {
   constructor(job: J, private readonly options: IsolatedTransferOptions) {
     this.child = fork(CHILD, [], { execArgv: childExecArgv(), stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.result = new Promise<ResultOf<J>>((resolve, reject) => {
-      this.child.once("exit", (code, signal) => {
+      const settle = (ended: string) => {
+        if (this.exited) return;
         this.exited = true;
         clearInterval(this.watchdog);
-        const outcome = this.outcome ?? { error: new PeerConnectFailedError(`the transfer process exited (${signal ?? `code ${code}`}) before it said how the transfer went`) };
+        const outcome = this.outcome ?? { error: new PeerConnectFailedError(`the transfer process ${ended} before it said how the transfer went`) };
         if ("result" in outcome) resolve(outcome.result);
         else reject(outcome.error);
+      };
+      this.child.once("exit", (code, signal) => settle(`exited (${signal ?? `code ${code}`})`));
+      this.child.once("error", (error) => {
+        this.outcome ??= { error: new PeerConnectFailedError(`the transfer process failed: ${error.message}`) };
+        // One that never started sends no "exit": settle here. One that did is killed and exits.
+        if (this.child.pid === undefined) settle("never started");
+        else this.kill();
       });
     });
     this.result.catch(() => {});
-    this.child.once("error", (error) => this.kill(new PeerConnectFailedError(`the transfer process failed: ${error.message}`)));
     this.child.on("message", (message: ChildMessage) => this.onMessage(message));
     const hangMs = options.hangMs ?? 10_000;
     this.watchdog = setInterval(() => {
