@@ -13,7 +13,7 @@ import { NodePeer } from "../peer.ts";
 import { RootedChunkSource } from "../rootedChunkSource.ts";
 import { serializeError, type ChildMessage, type FetchJob, type FetchResult, type ParentMessage, type ServeJob, type ServeResult, type TransferJob } from "./messages.ts";
 
-export const ALIVE_INTERVAL_MS = 1_000;
+const ALIVE_INTERVAL_MS = 1_000;
 
 const tell = (message: ChildMessage) => process.send?.(message);
 
