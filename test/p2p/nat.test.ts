@@ -36,7 +36,8 @@ interface PeerReport {
   event: "done" | "error" | "hung";
   route?: string;
   pair?: CandidatePair | null;
-  nominated?: CandidatePair | null;
+  /** The pair the connection settled on (transferPeer.ts `settled`). */
+  settled?: CandidatePair | null;
   message?: string;
 }
 
@@ -115,14 +116,14 @@ describe("behavior: transfers across NAT", () => {
     const { provider, creator, to, sha256 } = await transferAcross("cone");
     expect(creator, creator.message).toMatchObject({ event: "done" });
     expect(provider, provider.message).toMatchObject({ event: "done" });
-    // What ICE nominates, which both sides then use. The 8 MiB can be through before that: the first
+    // The pair the connection settled on, which both sides then use. The 8 MiB can be through before: the first
     // hole-punching check of each side is dropped by the other's NAT, so a TURN pair may answer first
     // and carry the start (then `route` says "turn", truthfully, for the bytes it carried).
-    const pair = creator.nominated!;
-    expect(pair, `ICE nominated no pair within 10 s\n${creator.message}`).toBeTruthy();
+    const pair = creator.settled!;
+    expect(pair, `no candidate pair after 10 s\n${creator.message}`).toBeTruthy();
     expect([pair.local.type, pair.remote.type]).not.toContain("relay");
-    const providerPair = provider.nominated!;
-    expect(providerPair, `ICE nominated no pair within 10 s\n${provider.message}`).toBeTruthy();
+    const providerPair = provider.settled!;
+    expect(providerPair, `no candidate pair after 10 s\n${provider.message}`).toBeTruthy();
     expect([providerPair.local.type, providerPair.remote.type], provider.message).not.toContain("relay");
     // The far end is the provider's router's public address: the pair crosses both NATs, not a shortcut.
     expect(pair.remote.address).toBe("198.51.100.2");
@@ -135,8 +136,8 @@ describe("behavior: transfers across NAT", () => {
     const { provider, creator, to, sha256 } = await transferAcross("symmetric");
     expect(creator, creator.message).toMatchObject({ event: "done", route: "turn" });
     expect(provider, provider.message).toMatchObject({ event: "done", route: "turn" });
-    const pair = creator.nominated!;
-    expect(pair, `ICE nominated no pair within 10 s\n${creator.message}`).toBeTruthy();
+    const pair = creator.settled!;
+    expect(pair, `no candidate pair after 10 s\n${creator.message}`).toBeTruthy();
     expect([pair.local.type, pair.remote.type]).toContain("relay");
     expect(await sha256OfFile(join(to, "outputs", "result.bin"))).toBe(sha256);
   });
