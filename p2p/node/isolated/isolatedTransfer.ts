@@ -90,7 +90,7 @@ export class IsolatedTransfer<J extends TransferJob> {
     if (this.exited) return;
     this.outcome ??= { error: new PeerLeftError("closed by this side") };
     this.post({ type: "stop" });
-    setTimeout(() => this.kill(), EXIT_GRACE_MS).unref();
+    this.killUnlessGone();
   }
 
   private onMessage(message: ChildMessage): void {
@@ -110,10 +110,10 @@ export class IsolatedTransfer<J extends TransferJob> {
         return this.options.onProgress?.(message.bytes, message.total);
       case "done":
         this.outcome ??= { result: message.result as ResultOf<J> };
-        return void setTimeout(() => this.kill(), EXIT_GRACE_MS).unref();
+        return this.killUnlessGone();
       case "failed":
         this.outcome ??= { error: deserializeError(message.error) };
-        return void setTimeout(() => this.kill(), EXIT_GRACE_MS).unref();
+        return this.killUnlessGone();
       case "alive":
         return;
     }
@@ -124,6 +124,11 @@ export class IsolatedTransfer<J extends TransferJob> {
     this.child.send(message, (error) => {
       if (error) this.kill(new PeerConnectFailedError(`the transfer process could not be reached: ${error.message}`));
     });
+  }
+
+  /** The process is to exit now; one still there after EXIT_GRACE_MS is killed. */
+  private killUnlessGone(): void {
+    setTimeout(() => this.kill(), EXIT_GRACE_MS).unref();
   }
 
   private kill(error?: TransferError): void {
