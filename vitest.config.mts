@@ -28,7 +28,27 @@ const workerdPlugin = () =>
     },
   }));
 
-const workerdTestOptions = { setupFiles: ["./test/worker/setup.ts"], globalSetup: ["./test/worker/globalSetup.ts"], testTimeout: 40_000 };
+/**
+ * Vitest 4's worker, when it ends a file's run, rejects every RPC call still pending on the channel,
+ * and in workerd a module-runner "resolve" is sometimes among them though every test of the file has
+ * finished: seen twice in full runs here (once counted, failing a run), under load, each time in
+ * the workerd project after files whose tests all passed; not reproduced running a file alone. It
+ * is the race of vitest-dev/vitest#8649 and #11153 (there for "fetch" and "onUserConsoleLog"), in
+ * Vitest's teardown, not in Pond's code. Only
+ * that exact error is passed over, and it is still printed; every other unhandled error fails the run.
+ */
+function passOverTeardownRace(error: Error & { type: string }): boolean | void {
+  const teardownRace = error.message.includes('Closing rpc while "resolve" was pending');
+  if (!teardownRace) return;
+  console.warn(`passed over Vitest's teardown race (see vitest.config.mts): ${error.message}`);
+  return false;
+}
+
+const workerdTestOptions = {
+  setupFiles: ["./test/worker/setup.ts"],
+  globalSetup: ["./test/worker/globalSetup.ts"],
+  testTimeout: 40_000,
+};
 
 /**
  * test/worker/ files split by whether they use the Worker's runtime state: a file that imports
@@ -50,6 +70,8 @@ const connectsProvider = (file: string) => /providerSocket\.ts"|assignedJob\.ts"
 
 export default defineConfig({
   test: {
+    // Read from the root config only (one error list for the whole run); the race it passes over is workerd's.
+    onUnhandledError: passOverTeardownRace,
     projects: [
       {
         // Inside workerd: the Worker, its Durable Objects, D1, R2 and Queues; each of these files in a fresh runtime, with its own storage.
