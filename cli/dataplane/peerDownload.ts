@@ -46,16 +46,12 @@ export async function downloadFromProvider(options: PeerDownloadOptions): Promis
   };
   const session = openSignaledTransfer(job, {
     remote: "provider",
+    endWhenRemoteAbsent: true,
     send: (signal) => socket.send(signal),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const { transfer } = session;
-  const stop = socket.subscribe((frame) => {
-    if (session.deliver(frame)) return;
-    // The provider is not there to answer: no use waiting out the connect timeout.
-    if (frame.type === "error" && frame.dst === "provider") transfer.deliver({ type: "leave", payload: { reason: frame.message } });
-    if (frame.type === "peer" && frame.peer === "provider" && !frame.present) transfer.deliver({ type: "leave", payload: { reason: "the provider left" } });
-  });
+  const stop = socket.subscribe((frame) => void session.deliver(frame));
   try {
     const received = await transfer.result;
     return { route: received.route, bytes: received.bytes, ms: received.ms, firstByteAt: received.firstByteAt };

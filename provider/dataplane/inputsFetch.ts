@@ -81,6 +81,7 @@ async function fromCreator(options: InputsFetchOptions, total: number): Promise<
   let route: Route | undefined;
   const session = openSignaledTransfer(job, {
     remote: "creator",
+    endWhenRemoteAbsent: true,
     send: (signal) => {
       if (!signaling.send(jobId, signal)) throw new Error("the hub is not connected");
     },
@@ -91,12 +92,7 @@ async function fromCreator(options: InputsFetchOptions, total: number): Promise<
     onProgress: (bytes) => options.onDetail(describeProgress("receiving inputs", bytes, total, route ?? "direct")),
   });
   const { transfer } = session;
-  const stop = signaling.subscribe(jobId, (frame) => {
-    if (session.deliver(frame)) return;
-    // The creator is not there (or left): no use waiting out the connect timeout.
-    if (frame.type === "error" && frame.dst === "creator") transfer.deliver({ type: "leave", payload: { reason: frame.message } });
-    if (frame.type === "peer" && frame.peer === "creator" && !frame.present) transfer.deliver({ type: "leave", payload: { reason: "the creator left" } });
-  });
+  const stop = signaling.subscribe(jobId, (frame) => void session.deliver(frame));
   const onAbort = () => transfer.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {

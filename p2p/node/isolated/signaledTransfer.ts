@@ -12,11 +12,19 @@ export interface SignaledTransferOptions {
   send(signal: ClientSignal): void;
   onConnected?(route: Route): void;
   onProgress?(bytes: number, total: number): void;
+  /**
+   * A fetch waiting on one peer: when signaling says that peer is not there (a signal for it came
+   * back as an error, or it left), end now rather than wait out the connect timeout.
+   */
+  endWhenRemoteAbsent?: boolean;
 }
 
 export interface SignaledTransfer<J extends TransferJob> {
   transfer: IsolatedTransfer<J>;
-  /** Hands in a frame from the job's signaling; frames from other peers, errors and presence are ignored. Whether it was for this transfer. */
+  /**
+   * Hands in a frame from the job's signaling; frames from other peers are ignored, and errors and
+   * presence too unless endWhenRemoteAbsent. Whether it was for this transfer.
+   */
   deliver(frame: ServerSignal): boolean;
 }
 
@@ -31,6 +39,13 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
   return {
     transfer,
     deliver(frame) {
+      if (options.endWhenRemoteAbsent) {
+        const absent = remoteAbsence(frame, options.remote);
+        if (absent) {
+          transfer.deliver({ type: "leave", payload: { reason: absent } });
+          return true;
+        }
+      }
       if (frame.type !== "offer" && frame.type !== "answer" && frame.type !== "candidate" && frame.type !== "leave") return false;
       if (frame.src !== options.remote) return false;
       // An offer is for an answering peer, an answer for the offering one: another session's, not this one's.
@@ -39,4 +54,11 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
       return true;
     },
   };
+}
+
+/** Why `remote` is not there, when this frame says so: a signal for it came back as an error, or it left. */
+function remoteAbsence(frame: ServerSignal, remote: PeerRole): string | undefined {
+  if (frame.type === "error" && frame.dst === remote) return frame.message;
+  if (frame.type === "peer" && frame.peer === remote && !frame.present) return `the ${remote} left`;
+  return undefined;
 }
