@@ -3,6 +3,10 @@
 // uploads the transfer manifest (refused unless its files are exactly the
 // spec's input_files) and its chunks, keyed by sha256 (R2 checks each as it
 // stores); the job's provider, or a mediator the chain drew, reads them.
+// One R2 object per chunk rather than one multipart upload whose parts are the
+// chunks: R2 wants every part but the last to be at least 5 MiB and all of one
+// size, and chunks are 1-4 MiB (a file's last one shorter). Per-chunk objects
+// also let a resumed upload ask which chunks are missing and send only those.
 import { and, eq } from "drizzle-orm";
 import type { InputFile } from "../../protocol/jobSpec.ts";
 import { TransferManifest } from "../../protocol/transfer.ts";
