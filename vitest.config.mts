@@ -29,13 +29,14 @@ const workerdPlugin = () =>
   }));
 
 /**
- * Vitest 4's worker, when it ends a file's run, rejects every RPC call still pending on the channel,
- * and in workerd a module-runner "resolve" is sometimes among them though every test of the file has
- * finished: seen twice in full runs here (once counted, failing a run), under load, each time in
- * the workerd project after files whose tests all passed; not reproduced running a file alone. It
- * is the race of vitest-dev/vitest#8649 and #11153 (there for "fetch" and "onUserConsoleLog"), in
- * Vitest's teardown, not in Pond's code. Only
- * that exact error is passed over, and it is still printed; every other unhandled error fails the run.
+ * In the workerd pool every Durable Object event (a fetch, a WebSocket close, an alarm) first loads
+ * the Worker's module through Vitest (a "resolve" call to the main process). An event that comes
+ * after a file's last test meets Vitest's worker shutting down, which rejects the pending call: an
+ * EnvironmentTeardownError though every test passed (seen in full runs here, and every time in
+ * test/worker/signaling/rendezvous.test.ts alone, from a provider socket closed as a test's last
+ * step). Tests now wait for the hub to handle their closes (test/worker/providerSocket.ts); an alarm
+ * can still fire at that moment, so that one error is passed over, and printed. Any other unhandled
+ * error fails the run. (Vitest has the same race for other calls: vitest-dev/vitest#8649, #11153.)
  */
 function passOverTeardownRace(error: { message?: string }): boolean | void {
   const teardownRace = String(error.message).includes('Closing rpc while "resolve" was pending');

@@ -1,6 +1,6 @@
 // A provider speaking the hub protocol from inside workerd, over a real
 // WebSocket upgrade through the Worker, for tests of matching and the hub.
-import { SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { zeroAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { jobAcceptanceTypes, pondDomain } from "../../protocol/eip712.ts";
@@ -13,6 +13,10 @@ import {
   type ProviderPricing,
   type ProviderResources,
 } from "../../protocol/hubMessages.ts";
+import { hubOf, matchmakerOf } from "../../worker/bindings/objects.ts";
+import { jobClasses } from "../../worker/bindings/sharding.ts";
+import { getConfig } from "../../worker/config/config.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { ORIGIN } from "./client.ts";
 
 export interface TestProvider {
@@ -28,7 +32,8 @@ export interface TestProvider {
   /** Whether a message of this type arrives within `ms` (for asserting that nothing comes). */
   receives(type: HubMessage["type"], ms: number): Promise<boolean>;
   accept(offer: OfferMessage): Promise<void>;
-  close(): void;
+  /** Closes the socket and resolves once the hub has handled it (see closeAndWait). */
+  close(): Promise<void>;
 }
 
 export const gpu = (index: number, model: string, vramMb: number): GpuInfo => ({ index, uuid: `GPU-${crypto.randomUUID()}`, model, vram_mb: vramMb, driver: "580.159.04" });
@@ -108,8 +113,28 @@ export async function connectProvider(options: {
       send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature });
       await take("job.start");
     },
-    close: () => ws.close(1000, "test done"),
+    close: () => closeAndWait(ws, account.address.toLowerCase()),
   };
+}
+
+/**
+ * Closes a provider's socket, then waits until its hub holds no socket for it and no matchmaker
+ * lists it: the hub has run its close handler. In the test pool each Durable Object event first
+ * loads the Worker's module through Vitest, so a close handled after a file's last test would ask
+ * Vitest for a module while its worker is shutting down (an EnvironmentTeardownError).
+ */
+async function closeAndWait(ws: WebSocket, address: string): Promise<void> {
+  ws.close(1000, "test done");
+  const hub = hubOf(env, getConfig(env), address);
+  await eventually(
+    async () => {
+      const sockets = await runInDurableObject(hub, (_instance, state) => state.getWebSockets(address).length);
+      if (sockets > 0) return false;
+      const listed = await Promise.all(jobClasses.map(async (jobClass) => (await matchmakerOf(env, jobClass).onlineProviders()).some((p) => p.address === address)));
+      return !listed.includes(true);
+    },
+    { what: `the hub to let go of provider ${address}` },
+  );
 }
 
 export { zeroAddress };

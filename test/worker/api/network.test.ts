@@ -30,7 +30,7 @@ describe("GET /v1/network", () => {
     expect(seen.gpu_models).toContainEqual({ model, vram_mb: 81_559, total: 2, free: 2 });
     expect(seen.capacity.gpus.total).toBeGreaterThanOrEqual(2);
     expect(seen.providers_online).toBeGreaterThanOrEqual(1);
-    provider.close();
+    await provider.close();
   });
 
   it("counts jobs queued now and shows no creator's address or job id", async () => {

@@ -35,8 +35,8 @@ describe("GPU matching through the hubs", () => {
     expect(offer.job_id).toBe(job.id);
     expect(offer.gpu_uuids).toHaveLength(2);
     expect(await mixed.receives("job.offer", 300)).toBe(false);
-    mixed.close();
-    twoBig.close();
+    await mixed.close();
+    await twoBig.close();
   });
 
   it("narrows by model and prefers the cheaper of two that fit", async () => {
@@ -48,8 +48,8 @@ describe("GPU matching through the hubs", () => {
     expect((await h100.next("job.offer")).job_id).toBe(pinned.id);
     const any = await createJob(key, { gpus: 1, gpu_models: [family], cpus: 1, memory_mb: 1024 });
     expect((await cheapA10.next("job.offer")).job_id).toBe(any.id);
-    h100.close();
-    cheapA10.close();
+    await h100.close();
+    await cheapA10.close();
   });
 
   it("prefers reputation over price", async () => {
@@ -57,14 +57,14 @@ describe("GPU matching through the hubs", () => {
     const l4 = model("NVIDIA L4");
     const trusted = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "900" } });
     await env.DB.prepare("INSERT INTO chain_providers (address, jobs_settled) VALUES (?, 500)").bind(trusted.address).run();
-    trusted.close();
+    await trusted.close();
     // Reputation is read when a provider authenticates: connect again.
     const again = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "900" }, account: trusted.account });
     const unknown = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "1" } });
     const job = await createJob(key, { gpus: 1, gpu_models: [l4], cpus: 1, memory_mb: 1024 });
     expect((await again.next("job.offer")).job_id).toBe(job.id);
-    again.close();
-    unknown.close();
+    await again.close();
+    await unknown.close();
   });
 
   it("runs two jobs at once on a two-GPU host, on different GPUs, and holds the third", async () => {
@@ -86,7 +86,7 @@ describe("GPU matching through the hubs", () => {
     const third = await host.next("job.offer");
     expect(third.gpu_uuids).toEqual(first.gpu_uuids);
     expect(await getJob(key, first.job_id)).toMatchObject({ status: "failed", exit_code: 1 });
-    host.close();
+    await host.close();
   });
 });
 
@@ -105,8 +105,8 @@ describe("offers", () => {
     const assigned = await getJob(key, job.id);
     expect(assigned.status).toBe("starting");
     expect(assigned.provider).toBe(willing.address);
-    picky.close();
-    willing.close();
+    await picky.close();
+    await willing.close();
   });
 
   it("goes to the next provider when one lets the offer expire", async () => {
@@ -120,8 +120,8 @@ describe("offers", () => {
     expect((await silent.next("job.cancel", 10_000)).reason).toMatch(/expired/);
     const offer = await awake.next("job.offer", 10_000);
     expect(offer.job_id).toBe(job.id);
-    silent.close();
-    awake.close();
+    await silent.close();
+    await awake.close();
   });
 
   it("refuses to accept a job that was canceled while offered", async () => {
@@ -134,7 +134,7 @@ describe("offers", () => {
     p.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature: "0x00" });
     // An unsigned acceptance is a decline; either way the job stays canceled.
     expect((await getJob(key, job.id)).status).toBe("canceled");
-    p.close();
+    await p.close();
   });
 });
 
@@ -153,7 +153,7 @@ describe("shards", () => {
     const jobs = await Promise.all(providers.map(() => createJob(key, { gpus: 1, gpu_models: [v100], cpus: 1, memory_mb: 1024 })));
     const offered = await Promise.all(providers.map((p) => p.next("job.offer")));
     expect(new Set(offered.map((o) => o.job_id))).toEqual(new Set(jobs.map((j) => j.id)));
-    for (const p of providers) p.close();
+    await Promise.all(providers.map((p) => p.close()));
   });
 });
 
@@ -173,6 +173,6 @@ describe("jobs nobody can run", () => {
       return current.status === "failed" && current;
     });
     expect(failed.error).toMatch(/no capacity for this job within its match timeout: no connected provider has 4 GPUs/);
-    p.close();
+    await p.close();
   });
 });

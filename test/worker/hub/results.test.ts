@@ -66,7 +66,7 @@ describe("results", () => {
     const ack = await provider.next("job.result.ack");
     expect(ack).toMatchObject({ job_id: offer.job_id, accepted: true });
     expect(await statusOf(key, offer.job_id)).toBe("succeeded");
-    provider.close();
+    await provider.close();
   });
 
   it("takes a result whose running status was lost with a connection", async () => {
@@ -75,7 +75,7 @@ describe("results", () => {
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
     const transitions = (await (await call(`/v1/jobs/${offer.job_id}/transitions`, { key })).json()) as { results: { to: string }[] };
     expect(transitions.results.map((t) => t.to)).toEqual(expect.arrayContaining(["starting", "processing", "succeeded"]));
-    provider.close();
+    await provider.close();
   });
 
   it("puts a succeeded result's warning into the job's status_detail", async () => {
@@ -85,13 +85,13 @@ describe("results", () => {
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
     const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
     expect(job).toMatchObject({ status: "succeeded", status_detail: warning });
-    provider.close();
+    await provider.close();
   });
 
   it("welcomes a provider with the hub's grace period, so its watchdogs know when to stop its containers", async () => {
     const provider = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
     expect(provider.welcome.grace_ms).toBe(getConfig(env).matching.providerGraceMs);
-    provider.close();
+    await provider.close();
   });
 
   it("serves an output as the manifest names it, even after other bytes were uploaded under its path", async () => {
@@ -103,7 +103,7 @@ describe("results", () => {
     const download = await call(`/v1/jobs/${offer.job_id}/outputs/model/weights.bin`, { key });
     expect(download.status).toBe(200);
     expect(await download.text()).toBe("the real weights");
-    provider.close();
+    await provider.close();
   });
 });
 
@@ -135,8 +135,8 @@ describe("mediation verdicts", () => {
     // Past the mediator check; this Worker settles nothing on chain, so there is no challenge to resolve.
     expect(await mediator.next("error")).toMatchObject({ code: "no_chain" });
     await eventually(async () => expect(await statusOf(key, offer.job_id)).toBe("starting"));
-    accused.close();
-    mediator.close();
+    await accused.close();
+    await mediator.close();
   });
 });
 
@@ -155,6 +155,6 @@ describe("paid jobs", () => {
     // The indexer saw the reservation: now it may run.
     await applySettlement(jobContextFor(env), row.chainJobId, "pending", false);
     expect((await provider.next("job.offer")).job_id).toBe(row.id);
-    provider.close();
+    await provider.close();
   });
 });

@@ -78,13 +78,13 @@ describe("a job's rendezvous", () => {
     expect(await creator.next("answer")).toMatchObject({ src: "provider", payload: { sdp: "v=0 test-answer" } });
     // The provider's first word is also its arrival.
     expect(await creator.next("peer")).toMatchObject({ peer: "provider", present: true });
-    provider.close();
+    await provider.close();
     creator.ws.close(1000);
   });
 
   it("gives a message back as an error when its peer never comes for it", async () => {
     const { key, provider, job } = await assignedJob();
-    provider.close();
+    await provider.close();
     const creator = (await joinAsCreator(job.id, { key })).creator!;
     creator.send(offer("provider"));
     const error = await creator.next("error", 10_000);
@@ -101,7 +101,7 @@ describe("a job's rendezvous", () => {
     await eventually(async () => (await held()) === 1, { what: "the offer held for the creator" });
     const creator = (await joinAsCreator(job.id, { key })).creator!;
     expect(await creator.next("offer")).toMatchObject({ src: "provider", dst: "creator" });
-    provider.close();
+    await provider.close();
     creator.ws.close(1000);
   });
 
@@ -114,7 +114,7 @@ describe("a job's rendezvous", () => {
     expect(await creator.next("error")).toMatchObject({ code: "bad_message" });
     creator.send(offer("provider"));
     expect((await signalOn(provider, "offer")).signal).toMatchObject({ type: "offer", src: "creator" });
-    provider.close();
+    await provider.close();
     creator.ws.close(1000);
   });
 
@@ -127,7 +127,7 @@ describe("a job's rendezvous", () => {
     const outsider = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
     outsider.send({ v: HUB_PROTOCOL_VERSION, type: "signal", job_id: job.id, signal: offer("creator") });
     expect(await outsider.next("error")).toMatchObject({ code: "not_found" });
-    outsider.close();
+    await outsider.close();
   });
 
   it("lets a browser join once with a short-lived token, never with it again", async () => {
@@ -144,8 +144,10 @@ describe("a job's rendezvous", () => {
     expect(again.status).toBe(401);
     const stranger = await signIn();
     expect((await post(`/v1/jobs/${job.id}/signal-token`, {}, { key: stranger.key })).status).toBe(404);
-    provider.close();
+    await provider.close();
     joined.creator!.ws.close(1000);
+    // Once the rendezvous has handled the close, nothing of this test runs after it (see closeAndWait in ../providerSocket.ts).
+    await eventually(async () => (await runInDurableObject(rendezvousOf(env, job.id), (_instance, state) => state.getWebSockets().length)) === 0, { what: "the rendezvous to let go of the creator" });
   });
 
   it("answers a plain GET with 426", async () => {
@@ -181,6 +183,6 @@ describe("GET /v1/ice-servers", () => {
     provider.send({ v: HUB_PROTOCOL_VERSION, type: "ice.request" });
     const servers = await provider.next("ice.servers");
     expect(servers.ice_servers[1]!.username).toBe(`${servers.expires_at}:${provider.address}`);
-    provider.close();
+    await provider.close();
   });
 });
