@@ -11,6 +11,8 @@ const PLAIN_EVERY_MS = 5_000;
 
 export function createProgress(stream: NodeJS.WriteStream & { isTTY?: boolean } = process.stderr, enabled = true): Progress {
   let lastPlain = 0;
+  /** The last plain line written: the same figure twice (a transfer reporting 100% more than once) is written once. */
+  let lastLine = "";
   let drawn = false;
   return {
     update(label, done, total) {
@@ -25,8 +27,11 @@ export function createProgress(stream: NodeJS.WriteStream & { isTTY?: boolean } 
       }
       const now = Date.now();
       if (now - lastPlain < PLAIN_EVERY_MS && fraction < 1) return;
+      const line = `${label} ${percent}`;
+      if (line === lastLine) return;
       lastPlain = now;
-      stream.write(`${label} ${percent}\n`);
+      lastLine = line;
+      stream.write(`${line}\n`);
     },
     finish(label) {
       if (!enabled) return;
