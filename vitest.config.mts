@@ -28,28 +28,7 @@ const workerdPlugin = () =>
     },
   }));
 
-/**
- * In the workerd pool every Durable Object event (a fetch, a WebSocket close, an alarm) first loads
- * the Worker's module through Vitest (a "resolve" call to the main process). An event that comes
- * after a file's last test meets Vitest's worker shutting down, which rejects the pending call: an
- * EnvironmentTeardownError though every test passed (seen in full runs here, and every time in
- * test/worker/signaling/rendezvous.test.ts alone, from a provider socket closed as a test's last
- * step). Tests now wait for the hub to handle their closes (test/worker/providerSocket.ts); an alarm
- * can still fire at that moment, so that one error is passed over, and printed. Any other unhandled
- * error fails the run. (Vitest has the same race for other calls: vitest-dev/vitest#8649, #11153.)
- */
-function passOverTeardownRace(error: { message?: string }): boolean | void {
-  const teardownRace = String(error.message).includes('Closing rpc while "resolve" was pending');
-  if (!teardownRace) return;
-  console.warn(`passed over Vitest's teardown race (see vitest.config.mts): ${error.message}`);
-  return false;
-}
-
-const workerdTestOptions = {
-  setupFiles: ["./test/worker/setup.ts"],
-  globalSetup: ["./test/worker/globalSetup.ts"],
-  testTimeout: 40_000,
-};
+const workerdTestOptions = { setupFiles: ["./test/worker/setup.ts"], globalSetup: ["./test/worker/globalSetup.ts"], testTimeout: 40_000 };
 
 /**
  * test/worker/ files split by whether they use the Worker's runtime state: a file that imports
@@ -71,8 +50,6 @@ const connectsProvider = (file: string) => /providerSocket\.ts"|assignedJob\.ts"
 
 export default defineConfig({
   test: {
-    // Read from the root config only (one error list for the whole run); the race it passes over is workerd's.
-    onUnhandledError: passOverTeardownRace,
     projects: [
       {
         // Inside workerd: the Worker, its Durable Objects, D1, R2 and Queues; each of these files in a fresh runtime, with its own storage.
