@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { IceServer } from "./iceServers.ts";
 import { JobSpec } from "./jobSpec.ts";
-import { hubMessageLimits as M } from "./limits.ts";
+import { hubMessageLimits as M, logLimits } from "./limits.ts";
 import { OutputManifest } from "./manifest.ts";
 import { ClientSignal, ServerSignal } from "./signaling.ts";
 import { TransferDirection, TransferMeasure } from "./transferMetrics.ts";
@@ -78,7 +78,7 @@ export const StatusMessage = z.object({
   phase: z.enum(["pulling", "running"]),
   detail: z.string().max(M.statusDetail).optional(),
 });
-export const LogMessage = z.object({ v, type: z.literal("job.log"), job_id: JobId, data: z.string().max(64 * 1024) });
+export const LogMessage = z.object({ v, type: z.literal("job.log"), job_id: JobId, data: z.string().max(logLimits.messageChars) });
 export const ResultMessage = z.object({
   v,
   type: z.literal("job.result"),

@@ -38,3 +38,41 @@ export const hubMessageLimits = {
   statusDetail: 500,
   declineReason: 500,
 } as const;
+
+/**
+ * What one job's log may cost at each hop (docs/architecture.md, "log streaming"): the daemon
+ * forwards within a budget, the job's room keeps a bounded buffer, a follower that lags is cut.
+ * Sizes count characters of the log's text (one per byte for ASCII output). Why these numbers:
+ */
+export const logLimits = {
+  /** About 400 lines of 80 characters a second: more than anyone reads live, and 2 messages a second per flooding job for its hub. */
+  forwardBytesPerSecond: 32 * 1024,
+  /** Sent without waiting: a short job's whole output, or the start of a long one. */
+  forwardBurstBytes: 128 * 1024,
+  /** One `job.log` message as the daemon sends it: the budget in two messages a second. */
+  forwardChunkBytes: 16 * 1024,
+  /**
+   * The newest output a daemon holds unsent (its backlog while disconnected, the log's end while
+   * flooded). Output is dropped only before it, and it is sent whole when the job ends, so the
+   * log's last 64 KiB are exact: more than the tail stored on the job (storedTailBytes).
+   */
+  forwarderTailBytes: 64 * 1024,
+  /** The most one `job.log` message may carry (what the hub accepts). */
+  messageChars: 64 * 1024,
+  /**
+   * What a job's room keeps for followers to resume from (Last-Event-ID): eight seconds at the
+   * budget, and more than the most a daemon sends at once (its burst and its tail, 192 KiB).
+   */
+  roomBufferBytes: 256 * 1024,
+  /**
+   * How far a live follower may fall behind before it is cut: above a full resume (the room's
+   * buffer) and a daemon's largest burst together, so only a follower that stopped reading is cut.
+   */
+  followerLagBytes: 512 * 1024,
+  /** Live followers per job: with the lag bound, at most 8 MiB of queued events per room. */
+  roomFollowers: 16,
+  /** The tail of the log kept on the job (`logs`). */
+  storedTailBytes: 16 * 1024,
+  /** The reconnection delay the stream asks of EventSource clients (`retry:`). */
+  sseRetryMs: 1_000,
+} as const;

@@ -99,7 +99,6 @@ export class JobRunner {
     const logs = new LogForwarder({
       send: (data) => hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.log", job_id: jobId, data }),
       onForwarded: (cursor, forwardedBytes) => void job.record.update({ log: { cursor, forwarded_bytes: forwardedBytes } }).catch(saveRecord("the log cursor")),
-      alreadyForwarded: job.record.current.log?.forwarded_bytes ?? 0,
     });
     const started = Date.now();
     let run: RunResult;
