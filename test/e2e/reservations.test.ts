@@ -6,11 +6,13 @@ import { parseEther, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendMarketTx } from "../../cli/marketTx.ts";
 import { PondApiError, PondClient } from "../../sdk/index.ts";
+import type { TypedDataSigner } from "../../sdk/authorization.ts";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import type { Job } from "../../protocol/job.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { shellJob } from "../helpers/jobs.ts";
+import { malleableTwin } from "../helpers/signatures.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcpProxy.ts";
 
 const price = parseEther("0.01").toString();
@@ -120,5 +122,21 @@ describe("the relayer", () => {
     expect(unfunded.status).toBe("failed");
     expect(unfunded.error).toMatch(/InsufficientEscrow/);
     expect(await reservationsOf(second)).toHaveLength(0);
+  });
+});
+
+describe("signatures as other signers make them", () => {
+  it("reserves and runs a job whose authorization carries the high-s twin of the creator's signature, and every other creator's job beside it", async () => {
+    const careless = await creator("high-s-signer", "1");
+    const other = await creator("bystander-3", "1");
+    // A signer that leaves its signatures in the high-s form (some hardware and cloud signers do).
+    const highS: TypedDataSigner = { signTypedData: (async (typed: never) => malleableTwin(await careless.wallet.signTypedData(typed))) as TypedDataSigner["signTypedData"] };
+    const job = await careless.client.createPaidJob(shellJob("echo high-s > /outputs/out.txt", { max_price_wei: price }), highS);
+    const bystander = await other.client.createPaidJob(shellJob("echo bystander > /outputs/out.txt", { max_price_wei: price }), other.wallet);
+
+    await reservedOnChain(bystander, "the bystander's reservation on chain");
+    await reservedOnChain(job, "the high-s job's reservation on chain");
+    expect((await other.client.waitForJob(bystander.id)).status).toBe("succeeded");
+    expect((await careless.client.waitForJob(job.id)).status).toBe("succeeded");
   });
 });

@@ -2,12 +2,13 @@
 // manifest and chunks, read by its provider or a mediator the chain drew, each
 // read signed by the reader's key (protocol/uploads.ts) like an output upload.
 import { createRoute, z } from "@hono/zod-openapi";
-import { verifyMessage, type Address, type Hex } from "viem";
+import type { Address } from "viem";
 import { eq } from "drizzle-orm";
 import { inputChunkKey, inputManifestKey, relayReadMessage, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
 import { listsChunk, mayReadInputs, storedManifest } from "../data/relay.ts";
 import { jobs } from "../db/schema.ts";
 import { forbidden, notFound, unauthorized } from "../errors/problem.ts";
+import { checkMessageSignature } from "../security/signatures.ts";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/appEnv.ts";
 import { createRouter, problems } from "./openapi.ts";
@@ -41,8 +42,8 @@ async function signedReader(c: Context<AppEnv>, jobId: string, object: RelayObje
   const timestamp = Number(c.req.header(uploadHeaders.timestamp));
   if (!reader || !/^0x[0-9a-f]{40}$/.test(reader) || !signature || !Number.isFinite(timestamp)) throw unauthorized(`sign the read: send ${uploadHeaders.provider}, ${uploadHeaders.timestamp} and ${uploadHeaders.signature}`);
   if (Math.abs(Date.now() - timestamp) > UPLOAD_SIGNATURE_TTL_MS) throw unauthorized("the read's signature has expired; sign it again");
-  const valid = await verifyMessage({ address: reader as Address, message: relayReadMessage({ jobId, object, timestamp }), signature: signature as Hex }).catch(() => false);
-  if (!valid) throw unauthorized("the read's signature is not that provider's");
+  const signed = await checkMessageSignature(reader as Address, relayReadMessage({ jobId, object, timestamp }), signature);
+  if (!signed.ok) throw unauthorized(signed.problem === "malformed" ? `the read's signature is not usable: ${signed.reason}` : "the read's signature is not that provider's");
   const job = (await c.get("db").select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, jobId)))[0];
   if (!job) throw notFound("job");
   if (!(await mayReadInputs(c.get("db"), job, reader))) throw forbidden("only the job's provider, or a mediator drawn for it, may read its inputs");

@@ -1,13 +1,14 @@
 // The provider side of the API: the WebSocket into a hub shard, and output
 // uploads, each signed by the provider the job is assigned to.
 import { Hono } from "hono";
-import { verifyMessage, type Address, type Hex } from "viem";
+import type { Address } from "viem";
 import { RelativePath } from "../../protocol/jobSpec.ts";
 import { outputObjectKey, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, uploadMessage } from "../../protocol/uploads.ts";
 import { eq } from "drizzle-orm";
 import { jobs } from "../db/schema.ts";
 import { hubOf } from "../bindings/objects.ts";
 import type { AppEnv } from "../http/appEnv.ts";
+import { checkMessageSignature } from "../security/signatures.ts";
 import { ApiError, badRequest, conflict, forbidden, notFound, payloadTooLarge, unauthorized } from "../errors/problem.ts";
 
 export const providerRoutes = new Hono<AppEnv>()
@@ -37,12 +38,8 @@ export const providerRoutes = new Hono<AppEnv>()
     if (size > c.get("config").maxOutputBytes) throw payloadTooLarge(c.get("config").maxOutputBytes);
     if (Math.abs(Date.now() - timestamp) > UPLOAD_SIGNATURE_TTL_MS) throw unauthorized("the upload signature has expired; sign it again");
 
-    const valid = await verifyMessage({
-      address: provider as Address,
-      message: uploadMessage({ jobId, path: path.data, sha256, size, timestamp }),
-      signature: signature as Hex,
-    }).catch(() => false);
-    if (!valid) throw unauthorized("the upload signature is not the provider's");
+    const signed = await checkMessageSignature(provider as Address, uploadMessage({ jobId, path: path.data, sha256, size, timestamp }), signature);
+    if (!signed.ok) throw unauthorized(signed.problem === "malformed" ? `the upload signature is not usable: ${signed.reason}` : "the upload signature is not the provider's");
 
     const job = (await c.get("db").select({ provider: jobs.provider, status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)))[0];
     if (!job) throw notFound("job");

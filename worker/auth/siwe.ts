@@ -2,11 +2,11 @@
 // fields a client needs to build the message; a signed message that matches
 // them, inside its validity window, proves the address.
 import { sql } from "drizzle-orm";
-import { verifyMessage } from "viem";
 import { generateSiweNonce, parseSiweMessage, validateSiweMessage } from "viem/siwe";
 import type { Db } from "../db/client.ts";
 import { authNonces } from "../db/schema.ts";
 import { unauthorized, unprocessable } from "../errors/problem.ts";
+import { checkMessageSignature } from "../security/signatures.ts";
 
 export interface SiweExpectations {
   domain: string;
@@ -67,8 +67,8 @@ export async function verifySignIn(
   if (!validateSiweMessage({ message: fields, domain: expect.domain, time: new Date() })) {
     throw unauthorized("the message is outside its validity window (expirationTime / notBefore)");
   }
-  const valid = await verifyMessage({ address: fields.address, message, signature }).catch(() => false);
-  if (!valid) throw unauthorized("the signature does not match the message's address");
+  const signed = await checkMessageSignature(fields.address, message, signature);
+  if (!signed.ok) throw unauthorized(signed.problem === "malformed" ? `the signature is not usable: ${signed.reason}` : "the signature does not match the message's address");
 
   const now = Date.now();
   const spent = await db

@@ -1,11 +1,12 @@
 // Checks a creator's JobAuthorization when a job is created: signed by the
 // creator, over this very spec and price, with a deadline that leaves room
 // for the job to be matched, run and reported.
-import { verifyTypedData, type Address, type Hex, type TypedDataDomain } from "viem";
+import type { Address, Hex, TypedDataDomain } from "viem";
 import { jobAuthorizationTypes, specHashOf } from "../../protocol/eip712.ts";
 import type { JobAuthorizationInput, JobSpec } from "../../protocol/jobSpec.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 import { unprocessable } from "../errors/problem.ts";
+import { checkTypedSignature } from "../security/signatures.ts";
 
 /** Time after the job's own timeout for its result to reach the chain. */
 export const RESULT_MARGIN_S = 300;
@@ -17,13 +18,14 @@ export function earliestDeadline(spec: JobSpec, nowMs: number): number {
   return Math.ceil(nowMs / 1000) + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + spec.timeout_s + RESULT_MARGIN_S;
 }
 
+/** Checks the authorization and returns its signature in canonical form (protocol/signature.ts), the form to keep and relay. */
 export async function checkAuthorization(args: {
   creator: Address;
   spec: JobSpec;
   authorization: JobAuthorizationInput;
   domain: TypedDataDomain;
   nowMs: number;
-}): Promise<void> {
+}): Promise<Hex> {
   const { authorization, spec } = args;
   const earliest = earliestDeadline(spec, args.nowMs);
   if (authorization.deadline < earliest) {
@@ -34,17 +36,20 @@ export async function checkAuthorization(args: {
   if (authorization.deadline > Math.ceil(args.nowMs / 1000) + MAX_AUTHORIZATION_S) {
     throw unprocessable("the authorization's deadline is more than 30 days away", [{ path: "authorization.deadline", message: "must be within 30 days" }]);
   }
-  const valid = await verifyTypedData({
+  const checked = await checkTypedSignature({
     address: args.creator,
     domain: args.domain,
     types: jobAuthorizationTypes,
     primaryType: "JobAuthorization",
     message: { jobId: authorization.job_key as Hex, specHash: specHashOf(spec), maxPrice: BigInt(spec.max_price_wei), deadline: BigInt(authorization.deadline) },
-    signature: authorization.signature as Hex,
-  }).catch(() => false);
-  if (!valid) {
-    throw unprocessable("the authorization is not your signature over this spec, price and deadline (EIP-712 JobAuthorization)", [
-      { path: "authorization.signature", message: "does not verify" },
-    ]);
+    signature: authorization.signature,
+  });
+  if (!checked.ok) {
+    const detail =
+      checked.problem === "wrong-signer"
+        ? "the authorization is not your signature over this spec, price and deadline (EIP-712 JobAuthorization)"
+        : `the authorization's signature is not a usable ECDSA signature: ${checked.reason}`;
+    throw unprocessable(detail, [{ path: "authorization.signature", message: checked.reason }]);
   }
+  return checked.signature;
 }

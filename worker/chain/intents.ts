@@ -3,6 +3,7 @@
 import { encodeFunctionData, parseSignature, signatureToCompactSignature, type Address, type Hex } from "viem";
 import { z } from "zod";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
+import { canonicalSignature } from "../../protocol/signature.ts";
 
 export const intentKinds = ["reserve", "result", "release", "settle", "assign", "resolve", "expire"] as const;
 export type IntentKind = (typeof intentKinds)[number];
@@ -38,7 +39,19 @@ export function parsePayload(kind: IntentKind, json: string): Intent["payload"] 
   return payloadSchemas[kind].parse(JSON.parse(json)) as Intent["payload"];
 }
 
-const compact = (signature: Hex) => signatureToCompactSignature(parseSignature(signature));
+/**
+ * The form the contract takes. Signatures are made canonical where they enter
+ * (worker/security/signatures.ts); this does it again for intents stored before that was so.
+ * Throws for a signature that has no canonical form: the relayer then fails that intent alone.
+ */
+function canonical(signature: Hex): Hex {
+  const checked = canonicalSignature(signature);
+  if (!checked.ok) throw new Error(`the signature is not usable: ${checked.reason}`);
+  return checked.signature;
+}
+
+/** EIP-2098's compact form, which the batch calls take. */
+const compact = (signature: Hex) => signatureToCompactSignature(parseSignature(canonical(signature)));
 
 /** Which intents must be on chain before one of this kind can go. */
 export const dependsOn: Record<IntentKind, IntentKind | undefined> = {
@@ -70,6 +83,23 @@ export function revertVerdict(kind: IntentKind, reason: string): RevertVerdict {
   if (reason === "JobIdUsed" && kind === "reserve") return "ask-chain";
   if (reason === "NotChallenged" && (kind === "assign" || kind === "resolve" || kind === "expire")) return "ask-chain";
   return "fail";
+}
+
+/**
+ * Why `intent` can never go on chain, whatever else is in its batch, or undefined. Checked for each
+ * intent on its own before a batch is built, so one that cannot even be encoded (a signature with no
+ * canonical form) or whose authorization has run out fails alone instead of stopping every batch.
+ */
+export function hopelessReason(intent: Intent, chainTime: number): string | undefined {
+  if (intent.kind === "reserve" && chainTime > intent.payload.deadline) {
+    return `the authorization's deadline (${intent.payload.deadline}) passed before the reservation reached the chain`;
+  }
+  try {
+    batchCalldata(intent.kind, [intent]);
+    return undefined;
+  } catch (error) {
+    return `it cannot be encoded for the contract: ${(error as Error).message}`;
+  }
 }
 
 /** The calldata of one batch: every intent of one kind, in one call. */
@@ -108,7 +138,7 @@ export function batchCalldata(kind: IntentKind, intents: readonly Intent[]): Hex
     case "resolve": {
       const intent = single(intents);
       const p = intent.payload as z.infer<typeof ResolvePayload>;
-      return encodeFunctionData({ abi: pondMarketAbi, functionName: "resolveChallenge", args: [intent.chainJobId, p.resultHash, p.signature] });
+      return encodeFunctionData({ abi: pondMarketAbi, functionName: "resolveChallenge", args: [intent.chainJobId, p.resultHash, canonical(p.signature)] });
     }
   }
 }

@@ -33,6 +33,7 @@ export async function fundingFor(args: { config: Config; account: Address; jobId
       { path: "authorization", message: "required" },
     ]);
   }
-  await checkAuthorization({ creator: args.account, spec, authorization, domain: marketDomain(config), nowMs: Date.now() });
-  return { chainJobId: authorization.job_key, authSignature: authorization.signature, authDeadline: authorization.deadline, settlement: "reserving" };
+  // The canonical form of the creator's signature is what the relayer will put on chain.
+  const signature = await checkAuthorization({ creator: args.account, spec, authorization, domain: marketDomain(config), nowMs: Date.now() });
+  return { chainJobId: authorization.job_key, authSignature: signature, authDeadline: authorization.deadline, settlement: "reserving" };
 }

@@ -26,10 +26,16 @@ export interface StoredTx {
   sentAt: number;
 }
 
+type SqlValue = ArrayBuffer | string | number | null;
+/** What the store needs of a Durable Object's SQL storage: SqlStorage is one; Node's SQLite, in a test beside anvil, another. */
+export interface RelayerSql {
+  exec(query: string, ...bindings: unknown[]): { toArray(): Record<string, SqlValue>[]; one(): Record<string, SqlValue> };
+}
+
 const Hashes = z.array(z.string().regex(/^0x[0-9a-f]{64}$/).transform((h) => h as `0x${string}`));
 
 export class RelayerStore {
-  constructor(private readonly sql: SqlStorage) {
+  constructor(private readonly sql: RelayerSql) {
     sql.exec(`CREATE TABLE IF NOT EXISTS intents (
       id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, job_id TEXT NOT NULL, chain_job_id TEXT NOT NULL,
       payload TEXT NOT NULL, not_before INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending',
@@ -239,7 +245,7 @@ function dependencyKnown(alias: string): string {
   return `(${dependency} IS NULL OR EXISTS (SELECT 1 FROM intents d WHERE d.kind = ${dependency} AND d.chain_job_id = ${alias}.chain_job_id))`;
 }
 
-function toIntent(row: Record<string, SqlStorageValue>): StoredIntent {
+function toIntent(row: Record<string, SqlValue>): StoredIntent {
   const kind = String(row.kind) as IntentKind;
   return {
     id: Number(row.id),

@@ -10,7 +10,7 @@ import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import type { Config } from "../config/config.ts";
 import { safeErrorText } from "../security/safeErrorText.ts";
 import { marketOf, type ChainPublicClient, type RelayerWallet } from "./clients.ts";
-import { batchCalldata, dependsOn, intentKinds, revertVerdict, singleJobKinds, type Intent, type IntentKind } from "./intents.ts";
+import { batchCalldata, dependsOn, hopelessReason, intentKinds, revertVerdict, singleJobKinds, type Intent, type IntentKind } from "./intents.ts";
 import type { RelayerStore, StoredIntent, StoredTx } from "./relayerStore.ts";
 import { challengeAnswer, reservationAnswer, type ChainAnswer } from "./revertChecks.ts";
 
@@ -118,11 +118,13 @@ async function replace(r: Relaying, tx: StoredTx): Promise<void> {
 async function sendReady(r: Relaying): Promise<void> {
   const chainTime = Number((await r.client.getBlock({ blockTag: "latest" })).timestamp);
   for (const kind of intentKinds) {
-    const ready = r.store.ready(kind, dependsOn[kind], chainTime, r.config.chain.relayerBatchSize);
+    const ready = await withoutHopeless(r, r.store.ready(kind, dependsOn[kind], chainTime, r.config.chain.relayerBatchSize), chainTime);
     if (ready.length === 0) continue;
-    // Intents that failed inside a batch go alone, so one bad job cannot hold the others back;
-    // single-job calls always do.
-    const batches = singleJobKinds.has(kind) ? ready.map((i) => [i]) : ready[0]!.solo ? [[ready[0]!]] : [ready.filter((i) => !i.solo)];
+    // Intents that failed inside a batch go alone, each in a transaction of its own beside the
+    // batch of the rest, so one bad job cannot hold the others back; single-job calls always do.
+    const solo = ready.filter((i) => i.solo || singleJobKinds.has(kind));
+    const together = ready.filter((i) => !solo.includes(i));
+    const batches = [...solo.map((i) => [i]), ...(together.length > 0 ? [together] : [])];
     for (const batch of batches) {
       try {
         await sendBatch(r, kind, batch);
@@ -133,6 +135,20 @@ async function sendReady(r: Relaying): Promise<void> {
       }
     }
   }
+}
+
+/** Fails, each on its own and with its reason, the intents that can never go on chain; returns the rest. */
+async function withoutHopeless(r: Relaying, intents: StoredIntent[], chainTime: number): Promise<StoredIntent[]> {
+  const rest: StoredIntent[] = [];
+  for (const stored of intents) {
+    const reason = hopelessReason(stored.intent, chainTime);
+    if (reason === undefined) {
+      rest.push(stored);
+      continue;
+    }
+    await r.giveUp(r.store.fail(stored.id, reason), reason);
+  }
+  return rest;
 }
 
 async function sendBatch(r: Relaying, kind: IntentKind, batch: StoredIntent[]): Promise<void> {

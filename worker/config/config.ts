@@ -148,7 +148,8 @@ const parsed = new WeakMap<object, Config>();
  */
 const DEVELOPMENT_SECRETS_KEY = btoa("pond-development-only-not-secret");
 
-export function getConfig(env: Env): Config {
+/** The Worker's `env` parsed: only its vars and secrets are read (so Node code, a test beside anvil, can pass a plain object). */
+export function getConfig(env: object): Config {
   const cached = parsed.get(env);
   if (cached) return cached;
   const vars = env as unknown as Record<string, unknown>;

@@ -1,13 +1,14 @@
 // Mediation on the hub's side: the indexer says a provider was drawn to re-run a
 // challenged job; its verdict, and only the drawn mediator's, goes to the relayer
 // as signed (the contract checks the signature again).
-import { verifyTypedData, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { mediationTypes } from "../../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type MediationMessage } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { relayerOf } from "../bindings/objects.ts";
 import { marketDomain } from "../config/chains.ts";
 import { isChainConfigured } from "../config/config.ts";
+import { checkTypedSignature } from "../security/signatures.ts";
 import type { HubState } from "./hubState.ts";
 import { jobById } from "./jobReads.ts";
 import { send, sendError, socketOf } from "./sockets.ts";
@@ -29,18 +30,21 @@ export async function onMediation(state: HubState, ws: WebSocket, address: Addre
   }
   if (!isChainConfigured(state.config)) return sendError(ws, "no_chain", "this network does not settle on chain: there is no challenge to resolve");
   const job = await jobById(state.jobContext().db, message.job_id);
-  const signed =
-    job !== undefined &&
-    (await verifyTypedData({
-      address,
-      domain: marketDomain(state.config),
-      types: mediationTypes,
-      primaryType: "Mediation",
-      message: { jobId: job.chainJobId as Hex, resultHash: message.result_hash as Hex },
-      signature: message.signature as Hex,
-    }).catch(() => false));
-  if (!job || !signed) return sendError(ws, "bad_mediation", `the mediation of ${message.job_id} is not signed by ${address} over that job`);
+  if (!job) return sendError(ws, "bad_mediation", `there is no job ${message.job_id} to mediate`);
+  const signed = await checkTypedSignature({
+    address,
+    domain: marketDomain(state.config),
+    types: mediationTypes,
+    primaryType: "Mediation",
+    message: { jobId: job.chainJobId as Hex, resultHash: message.result_hash as Hex },
+    signature: message.signature,
+  });
+  if (!signed.ok) {
+    const why = signed.problem === "malformed" ? `its signature is not usable (${signed.reason})` : `it is not signed by ${address} over that job`;
+    return sendError(ws, "bad_mediation", `the mediation of ${message.job_id} was refused: ${why}`);
+  }
+  // The canonical signature: resolveChallenge recovers it with OpenZeppelin's ECDSA, which refuses a high s.
   await relayerOf(state.env, state.config).enqueue([
-    { kind: "resolve", jobId: message.job_id, chainJobId: job.chainJobId as Hex, payload: { resultHash: message.result_hash as Hex, signature: message.signature as Hex } },
+    { kind: "resolve", jobId: message.job_id, chainJobId: job.chainJobId as Hex, payload: { resultHash: message.result_hash as Hex, signature: signed.signature } },
   ]);
 }

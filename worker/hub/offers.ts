@@ -1,7 +1,7 @@
 // The offer lifecycle: a matchmaker proposes, the hub reserves capacity (the
 // only place that can, so nothing is over-committed) and offers; the provider
 // accepts with a signature (the job starts), declines, or lets it expire.
-import { verifyTypedData, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { jobAcceptanceTypes } from "../../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
@@ -14,6 +14,7 @@ import { jobToOffer } from "./jobReads.ts";
 import { publishCapacity, resolveOffer } from "./matchmakers.ts";
 import { unregisteredReason } from "./registration.ts";
 import { send, sendError, sendTo, socketOf } from "./sockets.ts";
+import { checkTypedSignature } from "../security/signatures.ts";
 
 export type OfferOutcome = { ok: true } | { ok: false; reason: string; jobGone?: boolean; providerGone?: boolean };
 
@@ -81,16 +82,17 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
   if (!reservation || reservation.address !== address || reservation.state !== "offered") {
     return sendError(ws, "no_offer", `there is no open offer of job ${jobId} to you`);
   }
-  const signed = await verifyTypedData({
+  const signed = await checkTypedSignature({
     address,
     domain: marketDomain(state.config),
     types: jobAcceptanceTypes,
     primaryType: "JobAcceptance",
     message: { jobId: reservation.chainJobId as Hex, maxAmount: BigInt(reservation.maxAmountWei) },
     signature,
-  }).catch(() => false);
-  if (!signed) {
-    sendError(ws, "bad_signature", `the acceptance of ${jobId} is not signed by ${address}; treated as a decline`);
+  });
+  if (!signed.ok) {
+    const why = signed.problem === "malformed" ? `its signature is not usable (${signed.reason})` : `it is not signed by ${address}`;
+    sendError(ws, "bad_signature", `the acceptance of ${jobId} was refused: ${why}; treated as a decline`);
     return onDecline(state, address, jobId, "declined");
   }
   state.store.markAccepted(jobId);

@@ -1,12 +1,13 @@
 // Checks a provider's result before the job may succeed: the manifest's hash is
 // recomputed, every file is in R2 with the size and sha256 claimed, the claim
 // is within what was agreed, and the provider's EIP-712 signature covers it.
-import { verifyTypedData, type Address, type Hex, type TypedDataDomain } from "viem";
+import type { Address, Hex, TypedDataDomain } from "viem";
 import { jobResultTypes } from "../../protocol/eip712.ts";
 import type { ResultMessage } from "../../protocol/hubMessages.ts";
 import { computeResultHash, type OutputManifest } from "../../protocol/manifest.ts";
 import { outputObjectKey } from "../../protocol/uploads.ts";
 import { toHex } from "../security/randomToken.ts";
+import { checkTypedSignature } from "../security/signatures.ts";
 
 export interface ResultCheckInput {
   jobId: string;
@@ -28,15 +29,18 @@ export async function checkSucceededResult(input: ResultCheckInput, result: Resu
   const amountWei = BigInt(result.amount_wei);
   if (amountWei > input.maxAmountWei) return { ok: false, error: `the claim of ${amountWei} wei exceeds the agreed ${input.maxAmountWei} wei` };
 
-  const signed = await verifyTypedData({
+  // Kept and relayed in canonical form: the settlement batch takes no other (protocol/signature.ts).
+  const signed = await checkTypedSignature({
     address: input.provider,
     domain: input.domain,
     types: jobResultTypes,
     primaryType: "JobResult",
     message: { jobId: input.chainJobId, resultHash: manifest.result_hash as Hex, amount: amountWei },
-    signature: result.signature as Hex,
-  }).catch(() => false);
-  if (!signed) return { ok: false, error: "the result signature is not the assigned provider's" };
+    signature: result.signature,
+  });
+  if (!signed.ok) {
+    return { ok: false, error: signed.problem === "malformed" ? `the result signature is not usable: ${signed.reason}` : "the result signature is not the assigned provider's" };
+  }
 
   for (const file of manifest.files) {
     const object = await input.bucket.head(outputObjectKey(input.jobId, file.path, file.sha256));
@@ -45,5 +49,5 @@ export async function checkSucceededResult(input: ResultCheckInput, result: Resu
     const stored = object.checksums.sha256;
     if (!stored || toHex(new Uint8Array(stored)) !== file.sha256) return { ok: false, error: `output ${file.path} does not have the sha256 the manifest claims` };
   }
-  return { ok: true, manifest, amountWei, signature: result.signature as Hex };
+  return { ok: true, manifest, amountWei, signature: signed.signature };
 }

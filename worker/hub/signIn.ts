@@ -2,10 +2,10 @@
 // an address with stake (where jobs settle on chain) is welcomed, and its older
 // socket, if any, is closed: one live connection per provider.
 import type { Address, Hex } from "viem";
-import { verifyMessage } from "viem";
 import { HUB_PROTOCOL_VERSION, providerLoginMessage } from "../../protocol/hubMessages.ts";
 import { marketDomain } from "../config/chains.ts";
 import { randomBytes, toHex } from "../security/randomToken.ts";
+import { checkMessageSignature } from "../security/signatures.ts";
 import { alarmNoLaterThan, type HubState } from "./hubState.ts";
 import { reputationOf, unregisteredReason } from "./registration.ts";
 import { authedSockets, send, sendError, type SocketAttachment } from "./sockets.ts";
@@ -26,8 +26,8 @@ export async function acceptConnection(state: HubState, request: Request): Promi
 }
 
 export async function authenticate(state: HubState, ws: WebSocket, attachment: SocketAttachment, signature: Hex): Promise<void> {
-  const valid = await verifyMessage({ address: attachment.address, message: providerLoginMessage(attachment.nonce), signature }).catch(() => false);
-  if (!valid) {
+  const signed = await checkMessageSignature(attachment.address, providerLoginMessage(attachment.nonce), signature);
+  if (!signed.ok) {
     sendError(ws, "auth_failed", `the signature does not prove address ${attachment.address}`);
     ws.close(4401, "authentication failed");
     return;

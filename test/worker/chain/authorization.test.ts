@@ -3,6 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobAuthorizationTypes, pondDomain, specHashOf } from "../../../protocol/eip712.ts";
 import type { JobSpec } from "../../../protocol/jobSpec.ts";
 import { checkAuthorization, earliestDeadline } from "../../../worker/chain/authorization.ts";
+import { malleableTwin } from "../../helpers/signatures.ts";
 
 const domain = pondDomain(31337, "0x00000000000000000000000000000000000000aa");
 const spec: JobSpec = { image: "busybox", resources: { gpus: 0, cpus: 1, memory_mb: 64 }, timeout_s: 60, max_price_wei: "1000" };
@@ -23,7 +24,20 @@ async function sign(account = privateKeyToAccount(generatePrivateKey()), overrid
 describe("checkAuthorization", () => {
   it("accepts the creator's signature over this spec, price and deadline", async () => {
     const { account, authorization } = await sign();
-    await expect(checkAuthorization({ creator: account.address, spec, authorization, domain, nowMs: now })).resolves.toBeUndefined();
+    await expect(checkAuthorization({ creator: account.address, spec, authorization, domain, nowMs: now })).resolves.toBe(authorization.signature);
+  });
+
+  it("accepts the high-s twin of the creator's signature and returns the canonical one, the form the contract takes", async () => {
+    const { account, authorization } = await sign();
+    const twin = { ...authorization, signature: malleableTwin(authorization.signature) };
+    await expect(checkAuthorization({ creator: account.address, spec, authorization: twin, domain, nowMs: now })).resolves.toBe(authorization.signature);
+  });
+
+  it("refuses, as a 422 that says why, a signature with a v no signer makes", async () => {
+    const { account, authorization } = await sign();
+    const badV = { ...authorization, signature: `${authorization.signature.slice(0, 130)}1d` };
+    const refusal = await checkAuthorization({ creator: account.address, spec, authorization: badV, domain, nowMs: now }).catch((error: unknown) => error);
+    expect(refusal).toMatchObject({ status: 422, message: expect.stringMatching(/not a usable ECDSA signature: its v is 29/) });
   });
 
   it("refuses a signature by someone else", async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { decodeFunctionData, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { pondMarketAbi } from "../../../contracts/generated/pondMarket.ts";
-import { batchCalldata, dependsOn, revertVerdict, type Intent } from "../../../worker/chain/intents.ts";
+import { batchCalldata, dependsOn, hopelessReason, revertVerdict, type Intent } from "../../../worker/chain/intents.ts";
+import { malleableTwin } from "../../helpers/signatures.ts";
 import { chainIntentsFor } from "../../../worker/chain/settlementHooks.ts";
 import { emptyTouched, touch } from "../../../worker/chain/eventKeys.ts";
 import { settlementFor } from "../../../worker/chain/onChainStatus.ts";
@@ -35,8 +36,8 @@ describe("batchCalldata", () => {
   });
 
   it("encodes the single-job calls of the challenge game, one job each", () => {
-    const resolve: Intent = { kind: "resolve", jobId: "job_1", chainJobId: jobId(1), payload: { resultHash: jobId(5), signature: `0x${"33".repeat(65)}` } };
-    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("resolve", [resolve]) })).toMatchObject({ functionName: "resolveChallenge", args: [jobId(1), jobId(5), `0x${"33".repeat(65)}`] });
+    const resolve: Intent = { kind: "resolve", jobId: "job_1", chainJobId: jobId(1), payload: { resultHash: jobId(5), signature: `0x${"33".repeat(64)}1b` } };
+    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("resolve", [resolve]) })).toMatchObject({ functionName: "resolveChallenge", args: [jobId(1), jobId(5), `0x${"33".repeat(64)}1b`] });
     const assign: Intent = { kind: "assign", jobId: "job_1", chainJobId: jobId(1), payload: {} };
     expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("assign", [assign]) })).toMatchObject({ functionName: "assignMediator" });
     expect(() => batchCalldata("assign", [assign, assign])).toThrow(/one job/);
@@ -44,6 +45,30 @@ describe("batchCalldata", () => {
 
   it("orders work: results and releases after the reservation, settlement after the result, a verdict after the draw", () => {
     expect(dependsOn).toEqual({ reserve: undefined, result: "reserve", release: "reserve", settle: "result", assign: undefined, resolve: "assign", expire: undefined });
+  });
+});
+
+describe("signatures in calldata", () => {
+  const reserve = (signature: Hex, deadline = 1_900_000_000): Intent => ({
+    kind: "reserve",
+    jobId: "job_1",
+    chainJobId: jobId(1),
+    payload: { creator: `0x${"c1".repeat(20)}`, specHash: jobId(99), maxPriceWei: "1000", deadline, signature },
+  });
+
+  it("puts a high-s signature on chain in its canonical form, for reservations and verdicts alike", async () => {
+    const signature = await privateKeyToAccount(generatePrivateKey()).signMessage({ message: "x" });
+    expect(batchCalldata("reserve", [reserve(malleableTwin(signature))])).toBe(batchCalldata("reserve", [reserve(signature)]));
+    const resolve = (sig: Hex): Intent => ({ kind: "resolve", jobId: "job_1", chainJobId: jobId(1), payload: { resultHash: jobId(5), signature: sig } });
+    const decoded = decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("resolve", [resolve(malleableTwin(signature))]) });
+    expect(decoded.args?.[2]).toBe(signature.toLowerCase());
+  });
+
+  it("says which intents can never go, whatever their batch: no canonical form, or an authorization that ran out", async () => {
+    const signature = await privateKeyToAccount(generatePrivateKey()).signMessage({ message: "x" });
+    expect(hopelessReason(reserve(signature), 1_800_000_000)).toBeUndefined();
+    expect(hopelessReason(reserve(`${signature.slice(0, 130)}25` as Hex), 1_800_000_000)).toMatch(/cannot be encoded for the contract: .*its v is 37/);
+    expect(hopelessReason(reserve(signature, 1_800_000_000), 1_800_000_001)).toMatch(/deadline \(1800000000\) passed/);
   });
 });
 

@@ -15,6 +15,7 @@ import { getConfig } from "../../../worker/config/config.ts";
 import { announceToMatching } from "../../../worker/matching/scheduling.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eventually } from "../../helpers/eventually.ts";
+import { malleableTwin } from "../../helpers/signatures.ts";
 import { call, ORIGIN } from "../client.ts";
 import { insertJob } from "../chain/jobRows.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
@@ -75,6 +76,26 @@ describe("results", () => {
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
     const transitions = (await (await call(`/v1/jobs/${offer.job_id}/transitions`, { key })).json()) as { results: { to: string }[] };
     expect(transitions.results.map((t) => t.to)).toEqual(expect.arrayContaining(["starting", "processing", "succeeded"]));
+    await provider.close();
+  });
+
+  it("keeps a result signed in the high-s form as its canonical signature, the form the settlement batch takes", async () => {
+    const { key, provider, offer } = await assignedJob();
+    const result = await signedResult(provider, offer, []);
+    provider.send({ ...result, signature: malleableTwin(result.signature) });
+    expect(await provider.next("job.result.ack")).toMatchObject({ job_id: offer.job_id, accepted: true });
+    const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
+    expect(job.price?.claim_signature).toBe(result.signature.toLowerCase());
+    await provider.close();
+  });
+
+  it("refuses a result whose signature no signer could have made, saying why", async () => {
+    const { key, provider, offer } = await assignedJob();
+    const result = await signedResult(provider, offer, []);
+    provider.send({ ...result, signature: `${result.signature.slice(0, 130)}25` });
+    await provider.next("job.result.ack");
+    const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
+    expect(job).toMatchObject({ status: "failed", error: expect.stringMatching(/result signature is not usable: its v is 37/) });
     await provider.close();
   });
 
