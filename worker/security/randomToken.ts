@@ -8,9 +8,14 @@ function base32(bytes: Uint8Array): string {
   return out;
 }
 
+/** `chars` characters of lower-case base32 (letters and digits only), 5 bits each. */
+export function randomToken(chars: number): string {
+  return base32(crypto.getRandomValues(new Uint8Array(chars)));
+}
+
 /** A random public identifier such as `job_3k9x…` (26 chars of base32, 130 bits). */
 export function randomId(prefix: string): string {
-  return `${prefix}_${base32(crypto.getRandomValues(new Uint8Array(26)))}`;
+  return `${prefix}_${randomToken(26)}`;
 }
 
 export function randomBytes(length: number): Uint8Array {

@@ -20,6 +20,28 @@ describe("POST /v1/auth/nonce", () => {
     expect(fields.chain_id).toBe(31337);
   });
 
+  it("gives nonces from a CSPRNG: at least 96 bits each, sharing nothing with the ones before", async () => {
+    // viem's generateSiweNonce slid a window over one Math.random string: each nonce was the one
+    // before shifted by a character, so one nonce gave away the next.
+    const nonces: string[] = [];
+    for (let i = 0; i < 24; i++) nonces.push((await getNonce()).nonce);
+    const alphabet = new Set(nonces.join(""));
+    for (const nonce of nonces) {
+      expect(nonce).toMatch(/^[A-Za-z0-9]+$/);
+      expect(nonce.length * Math.log2(alphabet.size)).toBeGreaterThanOrEqual(96);
+    }
+    expect(new Set(nonces).size).toBe(nonces.length);
+    // Two random 26-character strings share a run of 8 characters about once in 10^9 pairs.
+    const SHARED_RUN = 8;
+    for (let i = 0; i < nonces.length; i++) {
+      const runs = new Set(Array.from({ length: nonces[i]!.length - SHARED_RUN + 1 }, (_, at) => nonces[i]!.slice(at, at + SHARED_RUN)));
+      for (let j = i + 1; j < nonces.length; j++) {
+        const shared = [...runs].filter((run) => nonces[j]!.includes(run));
+        expect(shared, `nonces ${i} and ${j} share a run of ${SHARED_RUN} characters`).toEqual([]);
+      }
+    }
+  });
+
   it("takes no body, or an empty JSON object", async () => {
     expect((await askNonce(clientAddress())).status).toBe(200);
     expect((await askNonce(clientAddress(), { body: "{}", headers: { "content-type": "application/json" } })).status).toBe(200);
@@ -86,6 +108,41 @@ describe("POST /v1/auth/keys", () => {
     const account = privateKeyToAccount(generatePrivateKey());
     expect((await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { chainId: 1 }))).status).toBe(401);
     expect((await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { uri: "https://evil.example" }))).status).toBe(401);
+  });
+
+  it("refuses an address that is not in its EIP-55 checksum form, as EIP-4361 requires", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    // The message Spruce's `siwe` library would build from a lower-case address.
+    const { message } = await signedSiwe(account, await getNonce());
+    const lowerCased = message.replace(account.address, account.address.toLowerCase());
+    expect(lowerCased).not.toBe(message);
+    const response = await post("/v1/auth/keys", { message: lowerCased, signature: await account.signMessage({ message: lowerCased }) });
+    expect(response.status).toBe(422);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    const problem = (await response.json()) as { detail: string; errors: Array<{ path: string; message: string }> };
+    expect(problem.detail).toMatch(/EIP-55/);
+    expect(problem.detail).toContain(account.address);
+    expect(problem.errors.map((e) => e.path)).toEqual(["message"]);
+  });
+
+  it("refuses a message whose scheme is not the API's own", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    // EIP-4361's optional scheme: `http://pond.test wants you to sign in…` for an API served over https.
+    const response = await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { scheme: "http" }));
+    expect(response.status).toBe(401);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/scheme http, expected https/);
+    // The API's own scheme, written out, is fine.
+    expect((await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { scheme: "https" }))).status).toBe(201);
+  });
+
+  it("refuses a URI on another scheme or host than the API's", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    for (const uri of ["http://pond.test", "https://pond.test.evil.example", "wss://pond.test"]) {
+      const response = await post("/v1/auth/keys", await signedSiwe(account, await getNonce(), { uri }));
+      expect(response.status, uri).toBe(401);
+      expect(((await response.json()) as { detail: string }).detail).toContain(`URI ${uri}`);
+    }
   });
 
   it("refuses a nonce the server never issued", async () => {
