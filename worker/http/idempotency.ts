@@ -3,6 +3,8 @@
 // refused (422); a request still running under the key answers 409. Keys live 24 h.
 // A response holding a secret is never stored as it is: its route names a body
 // without the secret for replays (`replayBody`), so a secret is shown once.
+// A request refused before it ran leaves no result under its key (as Stripe
+// does), so the client can correct it and send it again with the same key.
 import { and, eq, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
@@ -12,6 +14,12 @@ import type { AppEnv } from "./appEnv.ts";
 import { badRequest, conflict, unprocessable } from "../errors/problem.ts";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Refusals of what the request says (malformed, too large, not JSON, invalid): every route checks
+ * what it is sent before it writes anything, so a request answered with one of these did nothing.
+ */
+const REFUSED_AS_SENT = new Set([400, 413, 415, 422]);
 
 /** Headers that are part of an answer, so a replay repeats them: where the created resource is, what was honoured. */
 const REPLAYED_HEADERS = ["location", "preference-applied"] as const;
@@ -65,8 +73,8 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
 
   await next();
 
-  // Server errors are not remembered: the client may retry them with the same key.
-  if (c.res.status >= 500) {
+  // Server errors and requests refused before they ran are not remembered: the client may retry them with the same key.
+  if (c.res.status >= 500 || REFUSED_AS_SENT.has(c.res.status)) {
     await db.delete(idempotencyKeys).where(where);
     return;
   }

@@ -37,6 +37,29 @@ describe("Idempotency-Key", () => {
     expect(other.status).toBe(422);
   });
 
+  it("keeps no result for a body refused before the request ran: a corrected retry with the same key goes through", async () => {
+    const { key } = await signIn();
+    const headers = { "idempotency-key": `corrected-${crypto.randomUUID()}` };
+    const invalid = await post("/v1/jobs", { ...validJob(), timeout_s: -1 }, { key, headers });
+    expect(invalid.status).toBe(422);
+    const malformed = await post("/v1/jobs", "{not json", { key, headers });
+    expect(malformed.status).toBe(400);
+    const corrected = await post("/v1/jobs", validJob(), { key, headers });
+    expect(corrected.status).toBe(201);
+    expect(corrected.headers.get("idempotent-replayed")).toBeNull();
+    // From then on the key is used up by what ran.
+    const replay = await post("/v1/jobs", validJob(), { key, headers });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await replay.json()) as Job).id).toBe(((await corrected.json()) as Job).id);
+  });
+
+  it("keeps no result for a refused webhook registration either", async () => {
+    const { key } = await signIn();
+    const headers = { "idempotency-key": `webhook-${crypto.randomUUID()}` };
+    expect((await post("/v1/webhooks", { url: "not a url" }, { key, headers })).status).toBe(422);
+    expect((await post("/v1/webhooks", { url: "https://hooks.example.com/pond" }, { key, headers })).status).toBe(201);
+  });
+
   it("answers 409 while the first request is still in flight", async () => {
     const { key } = await signIn();
     const headers = { "idempotency-key": "slow-one" };
