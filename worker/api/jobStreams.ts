@@ -1,23 +1,33 @@
 // A job's live and stored output: its log as server-sent events, and its files.
 import { createRoute, z } from "@hono/zod-openapi";
-import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
+import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import { outputObjectKey } from "../../protocol/uploads.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { jobRoomOf } from "../bindings/objects.ts";
-import { notFound } from "../errors/problem.ts";
+import { apiErrorFromData, notFound } from "../errors/problem.ts";
 import { findJob } from "../jobs/repository.ts";
-import { SSE_HEADERS, sseEvent } from "../rooms/sse.ts";
+import { SSE_HEADERS } from "../rooms/sse.ts";
 import { bearer, createRouter, problems } from "./openapi.ts";
 
 const logsRoute = createRoute({
   method: "get",
   path: "/{id}/logs",
-  summary: "Stream a job's output as server-sent events (`log`, `status`, `done`)",
+  summary: "Stream a job's output as server-sent events (`log`, `status`, `done`, `cut`)",
+  description:
+    "Every event has an id. Opened without `Last-Event-ID`, the stream starts with the tail so far; with it, with every event after that one the job's room still keeps. " +
+    "It ends with `done` once the job has ended; a reader that falls too far behind gets `cut` and resumes with `Last-Event-ID`. " +
+    "A job that has ended with nothing left to send answers 204, so EventSource clients stop reconnecting.",
   security: bearer,
   middleware: [requireApiKey] as const,
-  request: { params: z.object({ id: z.string() }) },
-  responses: { 200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } }, 401: problems[401], 404: problems[404] },
+  request: { params: z.object({ id: z.string() }), headers: z.object({ "last-event-id": z.string().optional() }) },
+  responses: {
+    200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } },
+    204: { description: "The job has ended and the reader has every event (its `Last-Event-ID` is the last one)" },
+    401: problems[401],
+    404: problems[404],
+    429: problems[429],
+  },
 });
 
 const outputRoute = createRoute({
@@ -37,15 +47,11 @@ export const jobStreamRoutes = router
   .openapi(logsRoute, async (c) => {
     const job = await findJob(c.get("db"), c.get("account"), c.req.valid("param").id);
     if (!job) throw notFound("job");
-    if (isTerminal(job.status as JobStatus)) {
-      // Finished: the stored tail is the whole story, no live room needed.
-      const body = new Blob([sseEvent("log", { data: job.logsTail }), sseEvent("done", { status: job.status })]);
-      return new Response(body.stream(), { headers: SSE_HEADERS });
-    }
-    const room = jobRoomOf(c.env, job.id);
-    const url = new URL("https://room/logs");
-    url.searchParams.set("tail", job.logsTail);
-    return room.fetch(new Request(url, { signal: c.req.raw.signal }));
+    const lastEventId = c.req.valid("header")["last-event-id"] ?? null;
+    const answer = await jobRoomOf(c.env, job.id).openLogStream({ storedStatus: job.status as JobStatus, storedTail: job.logsTail, lastEventId });
+    if (answer.kind === "refused") throw apiErrorFromData(answer.error);
+    if (answer.kind === "nothing-left") return c.body(null, 204);
+    return new Response(answer.body, { headers: SSE_HEADERS });
   })
   // `{path}` in the OpenAPI document; the router matches nested paths with a regex.
   .get("/:id/outputs/:path{.+}", requireApiKey, async (c) => {

@@ -1,12 +1,17 @@
 // One Durable Object per job, created on demand: the place live things about a
-// job meet. It holds waiters for `Prefer: wait`, the log tail, and the
-// server-sent-event streams of `GET /v1/jobs/:id/logs`.
+// job meet. It holds waiters for `Prefer: wait`, the job's numbered events in a
+// bounded buffer (rooms/logBuffer.ts), and the server-sent-event streams of
+// `GET /v1/jobs/:id/logs` (rooms/followers.ts, rooms/logStream.ts).
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
+import { logLimits } from "../../protocol/limits.ts";
 import { jobs } from "../db/schema.ts";
-import { appendToTail } from "../rooms/logTail.ts";
-import { SSE_HEADERS, sseEvent } from "../rooms/sse.ts";
+import { apiErrorData, tooManyRequests, type ApiErrorData } from "../errors/problem.ts";
+import { Followers } from "../rooms/followers.ts";
+import { LogBuffer } from "../rooms/logBuffer.ts";
+import { openingFor, type OpeningRequest } from "../rooms/logStream.ts";
+import { sseEvent } from "../rooms/sse.ts";
 import { dispatchJobEvent } from "../webhooks/outbox.ts";
 import { jobContextFor } from "../wiring/jobContext.ts";
 
@@ -17,20 +22,28 @@ const LOGS_EVENT_EVERY_MS = 5_000;
 interface RoomState {
   jobId?: string;
   status?: JobStatus;
-  tail: string;
-  logSeq: number;
+  /** The newest output (by event number) whose tail is in the job row. */
   persistedSeq: number;
   lastLogsEventAt: number;
 }
 
+/** What the room answers a reader of the log: a stream, nothing more to send (204), or a refusal. */
+export type LogStreamAnswer = { kind: "stream"; body: ReadableStream<Uint8Array> } | { kind: "nothing-left" } | { kind: "refused"; error: ApiErrorData };
+
 export class JobRoom extends DurableObject<Env> {
   private state: RoomState | undefined;
+  private readonly buffer: LogBuffer;
+  private readonly followers = new Followers();
   private readonly waiters = new Set<(status: JobStatus) => void>();
-  private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
   private persisting: Promise<void> = Promise.resolve();
 
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.buffer = new LogBuffer(ctx.storage.sql);
+  }
+
   private async load(): Promise<RoomState> {
-    this.state ??= (await this.ctx.storage.get<RoomState>("state")) ?? { tail: "", logSeq: 0, persistedSeq: 0, lastLogsEventAt: 0 };
+    this.state ??= (await this.ctx.storage.get<RoomState>("state")) ?? { persistedSeq: 0, lastLogsEventAt: 0 };
     return this.state;
   }
 
@@ -42,14 +55,13 @@ export class JobRoom extends DurableObject<Env> {
     const state = await this.load();
     state.status = status;
     await this.save();
-    this.broadcast(sseEvent("status", { status }));
+    const seq = this.buffer.append("status", status);
+    this.followers.send(sseEvent("status", { status }, seq), seq);
     if (!isTerminal(status)) return;
     for (const resolve of this.waiters) resolve(status);
     this.waiters.clear();
     await this.persistTail();
-    this.broadcast(sseEvent("done", { status }));
-    for (const writer of this.streams) writer.close().catch(() => undefined);
-    this.streams.clear();
+    this.followers.end(sseEvent("done", { status }, this.buffer.lastSeq));
   }
 
   /** Resolves with the terminal status, or undefined if the job is still running after `timeoutMs`. */
@@ -72,11 +84,12 @@ export class JobRoom extends DurableObject<Env> {
   /** A chunk of the job's output, from its provider via the hub. */
   async appendLogs(jobId: string, chunk: string): Promise<void> {
     const state = await this.load();
-    state.jobId = jobId;
-    state.tail = appendToTail(state.tail, chunk);
-    state.logSeq += 1;
-    await this.save();
-    this.broadcast(sseEvent("log", { data: chunk }, String(state.logSeq)));
+    if (state.jobId !== jobId) {
+      state.jobId = jobId;
+      await this.save();
+    }
+    const seq = this.buffer.append("log", chunk);
+    this.followers.send(sseEvent("log", { data: chunk }, seq), seq);
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null) await this.ctx.storage.setAlarm(Date.now() + PERSIST_EVERY_MS);
   }
@@ -98,8 +111,9 @@ export class JobRoom extends DurableObject<Env> {
 
   private async copyTail(): Promise<void> {
     const state = await this.load();
-    if (!state.jobId || state.persistedSeq === state.logSeq) return;
-    const { tail, logSeq } = state;
+    const logSeq = this.buffer.lastLogSeq;
+    if (!state.jobId || state.persistedSeq === logSeq) return;
+    const tail = this.buffer.tail();
     const ctx = jobContextFor(this.env);
     const [row] = await ctx.db.update(jobs).set({ logsTail: tail }).where(eq(jobs.id, state.jobId)).returning();
     state.persistedSeq = logSeq;
@@ -108,34 +122,24 @@ export class JobRoom extends DurableObject<Env> {
     if (announce) state.lastLogsEventAt = now;
     await this.save();
     // Output that came in during the write is copied on the next alarm.
-    if (state.logSeq !== logSeq && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PERSIST_EVERY_MS);
+    if (this.buffer.lastLogSeq !== logSeq && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PERSIST_EVERY_MS);
     if (announce) {
       await dispatchJobEvent(ctx, row, "job.logs");
     }
   }
 
-  /** `GET /v1/jobs/:id/logs`: the tail so far, then live output until the job ends. */
-  override async fetch(request: Request): Promise<Response> {
+  /** `GET /v1/jobs/:id/logs`: the events the reader has not seen, then live ones until the job ends. */
+  async openLogStream(request: Omit<OpeningRequest, "status"> & { storedStatus: JobStatus }): Promise<LogStreamAnswer> {
     const state = await this.load();
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = writable.getWriter();
-    const initialTail = new URL(request.url).searchParams.get("tail") ?? "";
-    const tail = state.tail.length > 0 ? state.tail : initialTail;
-    if (tail.length > 0) void writer.write(sseEvent("log", { data: tail }, String(state.logSeq)));
-    if (state.status && isTerminal(state.status)) {
-      void writer.write(sseEvent("done", { status: state.status }));
-      void writer.close();
-    } else {
-      this.streams.add(writer);
-      writer.closed.catch(() => this.streams.delete(writer));
+    // The job row ends first; the room hears of it a moment later (or, if that was lost, never).
+    const status = isTerminal(request.storedStatus) && !(state.status && isTerminal(state.status)) ? request.storedStatus : state.status;
+    const opening = openingFor(this.buffer, { status, storedTail: request.storedTail, lastEventId: request.lastEventId });
+    if (opening.kind === "nothing-left") return opening;
+    if (!opening.live) return { kind: "stream", body: new Blob(opening.chunks).stream() };
+    if (this.followers.full) {
+      const refusal = tooManyRequests(`this job's log already has ${logLimits.roomFollowers} live readers; close one, or read the job's stored tail (logs)`, 5);
+      return { kind: "refused", error: apiErrorData(refusal) };
     }
-    return new Response(readable, { headers: SSE_HEADERS });
-  }
-
-  private broadcast(event: Uint8Array): void {
-    for (const writer of this.streams) {
-      // A reader that went away fails its write; it is dropped, the others carry on.
-      writer.write(event).catch(() => this.streams.delete(writer));
-    }
+    return { kind: "stream", body: this.followers.open(opening.chunks, opening.lastId) };
   }
 }

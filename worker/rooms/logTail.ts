@@ -1,11 +1,13 @@
-// The tail of a job's output kept for the job object: the last LOG_TAIL_BYTES,
+// The tail of a job's output kept for the job object: the last storedTailBytes,
 // cut at a line boundary where possible. Pure.
-export const LOG_TAIL_BYTES = 16 * 1024;
+import { logLimits } from "../../protocol/limits.ts";
 
-export function appendToTail(tail: string, chunk: string, limit = LOG_TAIL_BYTES): string {
-  const combined = tail + chunk;
-  if (combined.length <= limit) return combined;
-  const cut = combined.slice(combined.length - limit);
+export function tailOf(output: string, limit: number = logLimits.storedTailBytes): string {
+  if (output.length <= limit) return output;
+  const start = output.length - limit;
+  const cut = output.slice(start);
+  // Already at the start of a line: nothing to trim.
+  if (output[start - 1] === "\n") return cut;
   const newline = cut.indexOf("\n");
   return newline >= 0 && newline < cut.length - 1 ? cut.slice(newline + 1) : cut;
 }

@@ -1,9 +1,14 @@
-// Server-sent events framing (one JSON payload per event).
+// Server-sent events framing (one JSON payload per event, each with an id), as
+// EventSource reads it.
 const encoder = new TextEncoder();
 
-export function sseEvent(event: string, data: unknown, id?: string): Uint8Array {
-  const idLine = id === undefined ? "" : `id: ${id}\n`;
-  return encoder.encode(`${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+export function sseEvent(event: string, data: unknown, id: number): Uint8Array {
+  return encoder.encode(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/** How long an EventSource client waits before it reconnects. */
+export function sseRetry(ms: number): Uint8Array {
+  return encoder.encode(`retry: ${ms}\n\n`);
 }
 
 export const SSE_HEADERS = {
