@@ -150,6 +150,7 @@ export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, w
     template: z.string().min(1).max(200).meta({ description: "owner/name@version, or owner/name@latest", example: "pond/echo@1.0.0" }),
     params: z.record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()])).optional().meta({ description: "Values for the template's parameters" }),
     max_price_wei: weiString.optional().meta({ description: "Your own price ceiling instead of the template's default" }),
+    input_files: InputFiles.optional().meta({ description: "Files this run brings, found by the job under /inputs as with a spec's input_files (e.g. pond/checksum's)" }),
   })
   .strict()
   .meta({ id: "CreateTemplateJobRequest" });

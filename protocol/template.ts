@@ -185,7 +185,7 @@ export const TemplatePage = z
 export type ParamValues = NonNullable<CreateTemplateJobRequest["params"]>;
 
 /** What `POST /v1/templates/{owner}/{name}@{version}/resolve` takes: the run's choices, as a template job carries them. */
-export const ResolveTemplateRequest = CreateTemplateJobRequest.pick({ params: true, max_price_wei: true }).strict().meta({ id: "ResolveTemplateRequest" });
+export const ResolveTemplateRequest = CreateTemplateJobRequest.pick({ params: true, max_price_wei: true, input_files: true }).strict().meta({ id: "ResolveTemplateRequest" });
 
 export const ResolvedTemplate = z
   .object({ template: z.string().meta({ description: "The exact version resolved (owner/name@1.2.0)" }), spec: JobSpec })

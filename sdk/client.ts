@@ -111,7 +111,7 @@ export class PondClient {
    * exact version resolved, so a newer `@latest` cannot slip in between.
    */
   async runTemplate(ref: string, choices: TemplateRunChoices, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
-    const resolved = await this.resolveTemplate(ref, { params: choices.params, max_price_wei: choices.max_price_wei });
+    const resolved = await this.resolveTemplate(ref, { params: choices.params, max_price_wei: choices.max_price_wei, input_files: choices.input_files });
     const chain = await this.chain();
     const request: CreateTemplateJobRequest = {
       ...choices,
@@ -182,7 +182,7 @@ export class PondClient {
     return Template.parse(await this.unwrap(await this.api.GET("/v1/templates/{owner}/{ref}", { params: { path: splitRef(ref) } })));
   }
 
-  async resolveTemplate(ref: string, run: Pick<TemplateRunChoices, "params" | "max_price_wei"> = {}) {
+  async resolveTemplate(ref: string, run: Pick<TemplateRunChoices, "params" | "max_price_wei" | "input_files"> = {}) {
     return ResolvedTemplate.parse(await this.unwrap(await this.api.POST("/v1/templates/{owner}/{ref}/resolve", { params: { path: splitRef(ref) }, body: run })));
   }
 

@@ -48,7 +48,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--max-price <wei>", "the most you will pay, in wei (a template has its own default)")
     .option("--env <KEY=VALUE>", "an environment variable (repeatable)", repeated)
     .option("--webhook <url>", "where to send this job's signed webhooks")
-    .option("--input <path>", "a file or folder the job finds at /inputs/<name>, sent peer to peer (or through the relay) and checked by sha256 (repeatable; with --image)", repeated)
+    .option("--input <path>", "a file or folder the job finds at /inputs/<name>, sent peer to peer (or through the relay) and checked by sha256 (repeatable)", repeated)
     .option("--output <dir>", "download the outputs into this folder when the job ends, peer to peer or from R2 (each sha256 checked)")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
@@ -56,10 +56,9 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const sdk = await c.client();
       const wallet = await c.wallet();
-      if (options.input?.length && !options.image) throw new UsageError("--input goes with --image: a template brings its own inputs");
       if (options.input?.length) c.output.note(`[pond: hashing ${options.input.length} input${options.input.length === 1 ? "" : "s"}]`);
       const inputs = options.input?.length ? await collectInputs(options.input) : undefined;
-      const job = options.image ? await runImage(sdk, wallet, args, options, inputs?.specFiles) : await runTemplate(sdk, wallet, args, options);
+      const job = options.image ? await runImage(sdk, wallet, args, options, inputs?.specFiles) : await runTemplate(sdk, wallet, args, options, inputs?.specFiles);
       c.output.note(`job ${job.id} queued${job.template ? ` (${job.template})` : ""}`);
       const sending = inputs ? new CreatorInputs(sdk, inputs, job.id, c.progress, (text) => c.output.note(text)) : undefined;
       if (options.detach || !options.wait) {
@@ -113,25 +112,32 @@ async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["
   };
   const spec = JobSpec.safeParse(request);
   if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
-  // The API reads at most MAX_BODY_BYTES; the authorization adds well under the margin.
+  refuseOversizedRequest(request, inputFiles);
+  return sdk.createPaidJob(request, wallet);
+}
+
+/** The API reads at most MAX_BODY_BYTES; the authorization adds well under the margin. Refused here, saying what to do, rather than by a 413. */
+function refuseOversizedRequest(request: object, inputFiles: InputFile[] | undefined): void {
   const bytes = new TextEncoder().encode(JSON.stringify(request)).byteLength + AUTHORIZATION_MARGIN_BYTES;
   if (bytes > MAX_BODY_BYTES) {
     const listed = inputFiles?.length ? ` (${inputFiles.length} --input files, each listed with its path and sha256)` : "";
     throw new UsageError(`this job's request would be about ${bytes} bytes${listed}; the API takes at most ${MAX_BODY_BYTES}. Pack many small files into one archive (tar) and send that as the --input`);
   }
-  return sdk.createPaidJob(request, wallet);
 }
 
-async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, args: string[], options: RunOptions): Promise<Job> {
+async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, args: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<Job> {
   const [ref, ...rest] = args;
   if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
   if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
   const template = await sdk.getTemplate(ref);
-  return sdk.runTemplate(template.ref, {
+  const choices = {
     params: typedParams(template, pairs(options.param, "-p")),
     ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
     ...(options.webhook ? { webhook: options.webhook } : {}),
-  }, wallet);
+    ...(inputFiles?.length ? { input_files: inputFiles } : {}),
+  };
+  refuseOversizedRequest(choices, inputFiles);
+  return sdk.runTemplate(template.ref, choices, wallet);
 }
 
 /** `-p` values are text; each becomes the type its parameter declares, so "3" reaches an integer as 3. */

@@ -3,6 +3,7 @@
 // local registry serving the shipped templates' image pinned by digest. Every
 // answer is checked by its exit code and, with --json, by parsing what it printed.
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import type { Job } from "../../protocol/job.ts";
 import type { ProviderProfile } from "../../protocol/network.ts";
 import type { Template } from "../../protocol/template.ts";
 import { publishShippedTemplates } from "../../scripts/localTemplates.ts";
+import { shippedTemplates } from "../../templates/shipped.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
 
@@ -85,6 +87,33 @@ describe("templates", () => {
       expect(await readFile(join(out, "message.txt"), "utf8")).toBe("hello from the CLI\n");
     } finally {
       await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it("runs every shipped template the way its description says", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pond-cli-shipped-"));
+    try {
+      const input = join(dir, "weights.bin");
+      await writeFile(input, "not really weights\n");
+      // How each shipped template's description says to run it, and what it should then leave in /outputs.
+      const howTo: Record<string, { args: string[]; described: RegExp; output: [string, string] }> = {
+        "pond/echo": { args: ["-p", "message=hi", "-p", "times=2"], described: /Prints a message, as many times as asked/, output: ["message.txt", "hi\n"] },
+        "pond/checksum": { args: ["--input", input], described: /send files with --input/, output: ["sha256sums.txt", `${createHash("sha256").update("not really weights\n").digest("hex")}  ./weights.bin\n`] },
+        "pond/countdown": { args: ["-p", "seconds=2"], described: /Counts down one line a second/, output: ["liftoff.txt", "liftoff\n"] },
+      };
+      const shipped = shippedTemplates("pond-test/busybox:2");
+      // A template shipped without a line here fails the test: each is tried as its users are told to.
+      expect(Object.keys(howTo).sort()).toEqual(shipped.map((t) => t.name).sort());
+      for (const template of shipped) {
+        const { args, described, output } = howTo[template.name]!;
+        expect(template.description).toMatch(described);
+        const out = join(dir, template.name.replace("/", "-"));
+        const job = json<Job>(await pond(["--json", "run", `${template.name}@${template.version}`, ...args, "--output", out]));
+        expect(job, template.name).toMatchObject({ status: "succeeded", template: `${template.name}@${template.version}` });
+        expect(await readFile(join(out, output[0]), "utf8")).toBe(output[1]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -13,7 +13,7 @@ export interface ResolvedRun {
   spec: JobSpec;
 }
 
-export async function resolveRun(db: Db, run: Pick<CreateTemplateJobRequest, "template" | "params" | "max_price_wei">): Promise<ResolvedRun> {
+export async function resolveRun(db: Db, run: Pick<CreateTemplateJobRequest, "template" | "params" | "max_price_wei" | "input_files">): Promise<ResolvedRun> {
   const ref = parseTemplateRef(run.template);
   if (!ref) throw unprocessable(`"${run.template}" is not a template reference: use owner/name@1.2.0 or owner/name@latest`, [{ path: "template", message: "not a template reference" }]);
   const row = await findTemplate(db, ref);
@@ -23,5 +23,7 @@ export async function resolveRun(db: Db, run: Pick<CreateTemplateJobRequest, "te
     const fields = [...new Set(resolved.errors.map((e) => e.path))].join(", ");
     throw unprocessable(`the run of ${row.name}@${row.version} has invalid values: ${fields}`, resolved.errors);
   }
-  return { ref: `${row.name}@${row.version}`, spec: resolved.spec };
+  // Files are the run's, not the template's: they join the spec the creator signs.
+  const spec = run.input_files?.length ? { ...resolved.spec, input_files: run.input_files } : resolved.spec;
+  return { ref: `${row.name}@${row.version}`, spec };
 }
