@@ -5,9 +5,9 @@ import { DurableObject } from "cloudflare:workers";
 import { parseClientSignal, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import { getConfig } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
-import { problemResponse } from "../errors/problem.ts";
+import { apiErrorResponse, problemResponse } from "../errors/problem.ts";
 import { issueJoinToken, spendJoinToken } from "../signaling/joinTokens.ts";
-import { onAlarm, peerArrived, peerLeft, relay, type RendezvousState } from "../signaling/rendezvous.ts";
+import { creatorJoinRefusalFor, onAlarm, peerArrived, peerLeft, relay, type RendezvousState } from "../signaling/rendezvous.ts";
 import { RendezvousStore } from "../signaling/rendezvousStore.ts";
 
 export class Rendezvous extends DurableObject<Env> {
@@ -34,6 +34,8 @@ export class Rendezvous extends DurableObject<Env> {
       return problemResponse({ type: "https://pond.dev/problems/unauthorized", title: "Unauthorized", status: 401, detail: "the join token is unknown, used or expired: ask POST /v1/jobs/{id}/signal-token for a new one" });
     }
     const state = this.state(jobId);
+    const refusal = await creatorJoinRefusalFor(state, this.ctx.getWebSockets("creator").length);
+    if (refusal) return apiErrorResponse(refusal);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, ["creator"]);
     await peerArrived(state, "creator");

@@ -5,11 +5,14 @@
 // provider and a mediator through their hub socket. A message for a peer that is
 // not there waits (bounded in count and time) and then comes back as an error.
 import { eq } from "drizzle-orm";
+import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
 import { relaySignal, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import { hubOf } from "../bindings/objects.ts";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
+import { notFound, type ApiError } from "../errors/problem.ts";
+import { creatorJoinRefusal } from "./joinPolicy.ts";
 import type { RendezvousStore } from "./rendezvousStore.ts";
 
 /** The roles a job's peers have. */
@@ -103,6 +106,13 @@ export async function sendTo(state: RendezvousState, role: JobPeer, frame: Serve
   const address = role === "provider" ? await providerOf(state) : state.store.peerAddress(role);
   if (!address) return false;
   return hubOf(state.env, state.config, address).deliverSignal(address, state.jobId, frame);
+}
+
+/** Why the creator may not open another socket here now (worker/signaling/joinPolicy.ts), or undefined. */
+export async function creatorJoinRefusalFor(state: RendezvousState, openSockets: number, now = Date.now()): Promise<ApiError | undefined> {
+  const row = (await state.db.select({ status: jobs.status, settlement: jobs.settlement, completedAt: jobs.completedAt }).from(jobs).where(eq(jobs.id, state.jobId)))[0];
+  if (!row) return notFound("job");
+  return creatorJoinRefusal({ status: row.status as JobStatus, settlement: row.settlement as SettlementStatus, completedAt: row.completedAt }, openSockets, now);
 }
 
 /** The job's provider now (a requeued job may have a new one). */

@@ -8,6 +8,7 @@ import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import { SIGNALING_PROTOCOL_VERSION, type ServerSignal } from "../../../protocol/signaling.ts";
 import { assignedJob, EXPENSIVE, uniqueCpus } from "../assignedJob.ts";
 import { rendezvousOf } from "../../../worker/bindings/objects.ts";
+import { MAX_CREATOR_SOCKETS } from "../../../worker/signaling/joinPolicy.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { call, ORIGIN, post, signIn } from "../client.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
@@ -148,6 +149,37 @@ describe("a job's rendezvous", () => {
     joined.creator!.ws.close(1000);
     // Once the rendezvous has handled the close, nothing of this test runs after it (see closeAndWait in ../providerSocket.ts).
     await eventually(async () => (await runInDurableObject(rendezvousOf(env, job.id), (_instance, state) => state.getWebSockets().length)) === 0, { what: "the rendezvous to let go of the creator" });
+  });
+
+  it("lets one creator hold only a few sockets per job, and another in once one closes", async () => {
+    const { key, provider, job } = await assignedJob();
+    const open = [];
+    for (let i = 0; i < MAX_CREATOR_SOCKETS; i++) {
+      const joined = await joinAsCreator(job.id, { key });
+      expect(joined.status).toBe(101);
+      open.push(joined.creator!);
+    }
+    const refused = await joinAsCreator(job.id, { key });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ type: expect.stringMatching(/too-many-signaling-sockets$/), detail: expect.stringMatching(new RegExp(`at most ${MAX_CREATOR_SOCKETS}`)) });
+    open.pop()!.ws.close(1000);
+    const onWebSockets = () => runInDurableObject(rendezvousOf(env, job.id), (_instance, state) => state.getWebSockets().length);
+    await eventually(async () => (await onWebSockets()) === MAX_CREATOR_SOCKETS - 1, { what: "the rendezvous to let go of the closed socket" });
+    const again = await joinAsCreator(job.id, { key });
+    expect(again.status).toBe(101);
+    open.push(again.creator!);
+    await provider.close();
+    for (const creator of open) creator.ws.close(1000);
+    await eventually(async () => (await onWebSockets()) === 0, { what: "the rendezvous to let go of the creator's sockets" });
+  });
+
+  it("closes the signaling of a job that ended with nothing to transfer", async () => {
+    const { key, provider, job } = await assignedJob();
+    expect((await post(`/v1/jobs/${job.id}/cancel`, {}, { key })).status).toBeLessThan(300);
+    const refused = await joinAsCreator(job.id, { key });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ type: expect.stringMatching(/job-ended$/), detail: expect.stringMatching(/the job is canceled: it has no files left to transfer/) });
+    await provider.close();
   });
 
   it("answers a plain GET with 426", async () => {
