@@ -1,9 +1,11 @@
 // Follows a job's log to its end, through dropped connections: a stream that
-// ends without the server's `done` event is reopened until the job is terminal.
-// Each new stream starts by replaying the log's tail, so what was already
-// printed is skipped.
+// ends without the server's `done` event (dropped, or cut for falling behind)
+// is reopened with the id of the last event printed, and goes on after it. A
+// stream opened without one starts by replaying the log's tail, so what was
+// already printed is skipped.
 import type { Job } from "../protocol/job.ts";
 import { isTerminal, type JobStatus } from "../protocol/jobStatus.ts";
+import { LogChunk, StreamCut } from "../protocol/logEvents.ts";
 import { unseenOutput } from "../protocol/logReplay.ts";
 import { PondApiError, type PondClient } from "../sdk/index.ts";
 
@@ -60,19 +62,25 @@ async function follow(sdk: PondClient, jobId: string, options: FollowOptions): P
     options.write(text);
     printed = (printed + text).slice(-REMEMBERED_CHARS);
   };
+  let lastEventId: string | undefined;
   for (let attempt = 0; ; attempt++) {
-    let firstLog = true;
+    // Only a stream reopened without an id starts with output already printed.
+    let replay = attempt > 0 && lastEventId === undefined;
+    let events = 0;
     let dropped: unknown;
     try {
-      for await (const event of sdk.streamLogs(jobId)) {
+      for await (const event of sdk.streamLogs(jobId, lastEventId === undefined ? {} : { lastEventId })) {
+        events += 1;
         if (event.event === "log") {
-          const data = (event.data as { data: string }).data;
-          // Only a reopened stream's first event is a replay of output already seen.
-          print(firstLog && attempt > 0 ? unseenOutput(printed, data) : data);
-          firstLog = false;
+          const { data } = LogChunk.parse(event.data);
+          print(replay ? unseenOutput(printed, data) : data);
+          replay = false;
         } else if (event.event === "done") {
           return await sdk.getJob(jobId);
+        } else if (event.event === "cut") {
+          dropped = new Error(StreamCut.parse(event.data).detail);
         }
+        if (event.id !== undefined) lastEventId = event.id;
       }
     } catch (error) {
       // A refusal (not found, not yours) will not change; anything else is worth another try.
@@ -80,12 +88,15 @@ async function follow(sdk: PondClient, jobId: string, options: FollowOptions): P
       dropped = error;
     }
     const job = await sdk.getJob(jobId);
-    if (isTerminal(job.status as JobStatus)) {
-      // Output that came after the drop: the job's stored log ends with it.
+    const ended = isTerminal(job.status as JobStatus);
+    // Nothing more to come (the server answered 204 to our id), or no id to ask after:
+    // the job's stored log ends with whatever came after the drop.
+    if (ended && (events === 0 || lastEventId === undefined)) {
       print(unseenOutput(printed, job.logs ?? ""));
       return job;
     }
     options.onReconnect?.(dropped);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(attempt, 5))));
+    // An ended job's room has the rest: ask at once.
+    if (!ended) await new Promise((resolve) => setTimeout(resolve, Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(attempt, 5))));
   }
 }

@@ -155,10 +155,16 @@ export class PondClient {
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  /** The job's log as server-sent events (`log`, `status`, `done`), until the stream ends. */
-  async *streamLogs(id: string, signal?: AbortSignal): AsyncGenerator<ServerEvent> {
-    const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/logs`, undefined, {}, signal);
-    yield* readEventStream(response.body!);
+  /**
+   * The job's log as server-sent events (`log`, `status`, `done`, `cut`), until the stream ends.
+   * With `lastEventId` (an event's `id`) it goes on after that event; a job that has ended with
+   * nothing left to send after it yields nothing (the server answers 204).
+   */
+  async *streamLogs(id: string, options: { signal?: AbortSignal; lastEventId?: string } = {}): AsyncGenerator<ServerEvent> {
+    const headers: Record<string, string> = options.lastEventId !== undefined ? { "last-event-id": options.lastEventId } : {};
+    const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/logs`, undefined, headers, options.signal);
+    if (response.status === 204 || !response.body) return;
+    yield* readEventStream(response.body);
   }
 
   // ---- providers ----

@@ -1,5 +1,8 @@
 // Server-sent events from a fetch response body (a browser's EventSource cannot
-// send an Authorization header, so the SDK reads the stream itself).
+// send an Authorization header, so the SDK reads the stream itself), split as the
+// standard says (protocol/eventStream.ts); each event's data is JSON.
+import { EventStreamParser } from "../protocol/eventStream.ts";
+
 export interface ServerEvent {
   event: string;
   id?: string;
@@ -8,7 +11,7 @@ export interface ServerEvent {
 
 export async function* readEventStream(body: ReadableStream<Uint8Array<ArrayBuffer>>): AsyncGenerator<ServerEvent> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
+  const parser = new EventStreamParser();
   let ended = false;
   try {
     for (;;) {
@@ -17,16 +20,7 @@ export async function* readEventStream(body: ReadableStream<Uint8Array<ArrayBuff
         ended = true;
         return;
       }
-      buffer += value;
-      let boundary: number;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const frame = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const event = /^event: (.*)$/m.exec(frame)?.[1] ?? "message";
-        const id = /^id: (.*)$/m.exec(frame)?.[1];
-        const data = /^data: (.*)$/m.exec(frame)?.[1];
-        yield { event, ...(id !== undefined ? { id } : {}), data: data === undefined ? undefined : JSON.parse(data) };
-      }
+      for (const { event, id, data } of parser.feed(value)) yield { event, ...(id !== undefined ? { id } : {}), data: JSON.parse(data) };
     }
   } finally {
     // A reader that stops early (break, an error) lets go of the connection.
