@@ -3,7 +3,10 @@
 // batch sent and waiting in the mempool. anvil keeps its chain in a --state file,
 // so blocks survive and the mempool does not, as on a node that crashed: the
 // relayer must notice its transaction is gone and send it again. Every job
-// settles exactly once, counted in the contract's own events.
+// settles exactly once, counted in the contract's own events. The Worker reaches
+// anvil through a TCP proxy that is cut while anvil restarts, so what the test sees
+// pending right after the restart is what the node kept, not a transaction the
+// relayer sent again in the meantime.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,22 +17,29 @@ import type { Job } from "../../../protocol/job.ts";
 import { startChainStack, type ChainStack } from "../../helpers/chainStack.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { shellJob } from "../../helpers/jobs.ts";
+import { startTcpProxy, type TcpProxy } from "../../helpers/tcpProxy.ts";
 
 const JOBS = 4;
 let stack: ChainStack;
 let stateDir: string;
+let proxy: TcpProxy;
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "pond-anvil-state-"));
+  let anvilPort = 0;
+  // Started before anvil, so the Worker's RPC_URL can name it; it reaches anvil once anvil is up.
+  proxy = await startTcpProxy(() => anvilPort);
   stack = await startChainStack({
     anvil: { statePath: join(stateDir, "state.json") },
-    vars: { RELAYER_REPLACE_AFTER_MS: "1500", RELAYER_BATCH_SIZE: "10" },
+    vars: { RPC_URL: proxy.url, RELAYER_REPLACE_AFTER_MS: "1500", RELAYER_BATCH_SIZE: "10" },
   });
+  anvilPort = stack.anvil.port;
   await stack.provider(["--max-cpus", "4", "--max-memory-mb", "2048", "--cpu-second-wei", "1000000000"]);
 });
 
 afterAll(async () => {
   await stack?.stop();
+  await proxy?.close();
   await rm(stateDir, { recursive: true, force: true });
 });
 
@@ -44,13 +54,22 @@ async function pendingCalls(functionName: MarketCall): Promise<Hex[]> {
     .map((tx) => tx.hash as Hex);
 }
 
-/** Stops mining, waits until the relayer has sent `functionName`, and restarts anvil with it unmined. */
+/**
+ * Stops mining, waits until the relayer has sent `functionName`, and restarts anvil with it unmined.
+ * The Worker is cut off from anvil meanwhile: otherwise its next tick could send the batch again between
+ * the restart and the look at the mempool, and the look would see that, not what the restart left.
+ */
 async function restartWithPending(functionName: MarketCall): Promise<void> {
   const { anvil } = stack;
   await eventually(async () => (await pendingCalls(functionName)).length > 0, { what: `${functionName} in the mempool`, timeoutMs: 60_000 });
-  await anvil.restart();
-  // Restarted with its own flags: automine again, and nothing pending.
-  expect(await pendingCalls(functionName)).toEqual([]);
+  proxy.pause();
+  try {
+    await anvil.restart();
+    // Restarted with its own flags: automine again, and nothing pending.
+    expect(await pendingCalls(functionName)).toEqual([]);
+  } finally {
+    proxy.resume();
+  }
 }
 
 /** How many times the market emitted `eventName` for each of our jobs. */
