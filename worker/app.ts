@@ -16,14 +16,18 @@ import { templateRoutes } from "./api/templates.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
 import type { AppEnv } from "./http/appEnv.ts";
 import { requestContext } from "./http/context.ts";
-import { handleError, handleNotFound } from "./http/errors.ts";
+import { apiCors } from "./http/cors.ts";
+import { handleError, handleUnrouted } from "./http/errors.ts";
 import { guardJobBodies, limitBody, requireJsonBody } from "./http/requestGuards.ts";
 import { pageRoutes } from "./pages/routes.tsx";
 
 const base = new OpenAPIHono<AppEnv>();
 base.onError(handleError);
-base.notFound(handleNotFound);
+// Read when a request comes: by then every route below is registered.
+base.notFound((c) => handleUnrouted(c, base.routes));
 base.use("*", requestContext);
+// Before the body guards, so a preflight is answered before anything asks for a body.
+base.use("/v1/*", apiCors);
 base.use("/v1/auth/*", limitBody, requireJsonBody);
 base.use("/v1/jobs/*", guardJobBodies);
 base.use("/v1/webhooks/*", limitBody, requireJsonBody);

@@ -16,6 +16,20 @@ const iceUrls = (schemes: RegExp, example: string) =>
     .transform((value) => value.split(",").map((part) => part.trim()).filter((part) => part.length > 0))
     .pipe(z.array(z.string().regex(schemes, `each URL must look like ${example}`)).min(1).max(8));
 
+/**
+ * Where web apps may call the API from: `*` (any origin), or a comma-separated list of origins
+ * such as `https://app.example.com,http://localhost:5173` (worker/http/cors.ts says why any is safe).
+ */
+const corsOrigins = z
+  .string()
+  .transform((value) => (value.trim() === "*" ? "*" : value.split(",").map((part) => part.trim()).filter((part) => part.length > 0)))
+  .pipe(
+    z.union([
+      z.literal("*"),
+      z.array(z.string().regex(/^https?:\/\/[^\s/?#]+$/, "each CORS origin must be scheme://host[:port], as browsers send it: no path, no trailing slash")).min(1).max(50),
+    ]),
+  );
+
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["development", "production"]),
   SECRETS_KEY: z
@@ -28,6 +42,7 @@ const ConfigSchema = z.object({
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s/:?#@[\]]+)(:\d{1,5})?$/, "SIWE_DOMAIN must be the host (and port, if any) users sign in at, e.g. api.example.com, not a URL")
     .optional(),
   SIWE_NONCE_TTL_S: seconds.default(600),
+  CORS_ORIGINS: corsOrigins.default("*"),
   SIWE_STATEMENT: z.string().default("Sign in to Pond to create an API key."),
   HUB_SHARDS: z.coerce.number().int().min(1).max(1024).default(4),
   WEBHOOK_RETRY_SCHEDULE: csvSeconds.default([5, 30, 120, 300, 900, 1800, 3600, 7200, 14_400, 21_600, 28_800, 43_200]),
@@ -87,6 +102,7 @@ function toConfig(raw: z.infer<typeof ConfigSchema>) {
     secretsKey: raw.SECRETS_KEY,
     publicUrl: raw.PUBLIC_URL,
     siwe: { domain: raw.SIWE_DOMAIN, nonceTtlMs: raw.SIWE_NONCE_TTL_S * 1000, statement: raw.SIWE_STATEMENT },
+    cors: { origins: raw.CORS_ORIGINS },
     hubShards: raw.HUB_SHARDS,
     webhooks: {
       retryScheduleS: raw.WEBHOOK_RETRY_SCHEDULE,

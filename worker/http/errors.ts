@@ -2,10 +2,12 @@
 // their own message; anything else is a bug, logged here and answered with a
 // generic 500 so no internals (or secrets) leak.
 import type { Context } from "hono";
+import type { RouterRoute } from "hono/types";
 import { HTTPException } from "hono/http-exception";
 import type { Config } from "../config/config.ts";
 import { ApiError, apiErrorResponse, problemResponse } from "../errors/problem.ts";
 import { redactRpcUrl } from "../security/safeErrorText.ts";
+import { allowedMethods } from "./allowedMethods.ts";
 
 export function handleError(error: Error, c: Context): Response {
   const instance = new URL(c.req.url).pathname;
@@ -28,11 +30,27 @@ export function handleError(error: Error, c: Context): Response {
   });
 }
 
-export function handleNotFound(c: Context): Response {
+/** No route for this method and path: 405 with Allow where other methods have one (from `routes`), else 404. */
+export function handleUnrouted(c: Context, routes: readonly RouterRoute[]): Response {
+  const path = new URL(c.req.url).pathname;
+  const allowed = allowedMethods(routes, path);
+  if (allowed.length > 0) {
+    const choices = allowed.length === 1 ? allowed[0] : `${allowed.slice(0, -1).join(", ")} or ${allowed.at(-1)}`;
+    return problemResponse(
+      {
+        type: "https://pond.dev/problems/method-not-allowed",
+        title: "Method not allowed",
+        status: 405,
+        detail: `${c.req.method} is not allowed on ${path}: use ${choices}`,
+        instance: path,
+      },
+      { allow: allowed.join(", ") },
+    );
+  }
   return problemResponse({
     type: "https://pond.dev/problems/not-found",
     title: "Not found",
     status: 404,
-    detail: `there is no route ${c.req.method} ${new URL(c.req.url).pathname}`,
+    detail: `there is no route ${c.req.method} ${path}`,
   });
 }

@@ -35,6 +35,17 @@ describe("getConfig", () => {
     );
   });
 
+  it("allows web apps on any origin by default, or on the origins CORS_ORIGINS lists", () => {
+    expect(getConfig(env({ ENVIRONMENT: "development" })).cors.origins).toBe("*");
+    expect(getConfig(env({ ENVIRONMENT: "development", CORS_ORIGINS: "*" })).cors.origins).toBe("*");
+    expect(getConfig(env({ ENVIRONMENT: "development", CORS_ORIGINS: "https://app.example.com, http://localhost:5173" })).cors.origins).toEqual([
+      "https://app.example.com",
+      "http://localhost:5173",
+    ]);
+    expect(() => getConfig(env({ ENVIRONMENT: "development", CORS_ORIGINS: "https://app.example.com/" }))).toThrow(/CORS_ORIGINS.*scheme:\/\/host\[:port\]/);
+    expect(() => getConfig(env({ ENVIRONMENT: "development", CORS_ORIGINS: "app.example.com" }))).toThrow(ConfigError);
+  });
+
   it("still lets development fall back to the request's host", () => {
     expect(getConfig(env({ ENVIRONMENT: "development" })).siwe.domain).toBeUndefined();
   });
