@@ -5,6 +5,7 @@ import type { OutputManifest } from "../../protocol/manifest.ts";
 import { outputObjectKey } from "../../protocol/uploads.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { jobRoomOf } from "../bindings/objects.ts";
+import { serveStoredFile } from "../http/download.ts";
 import { apiErrorFromData, notFound } from "../errors/problem.ts";
 import { findJob } from "../jobs/repository.ts";
 import { SSE_HEADERS } from "../rooms/sse.ts";
@@ -33,10 +34,24 @@ const logsRoute = createRoute({
 const outputRoute = createRoute({
   method: "get",
   path: "/{id}/outputs/{path}",
+  operationId: "getJobOutput",
   summary: "Download one output file named in the job's manifest",
+  description:
+    "The ETag is the file's sha256 (also in `x-pond-sha256`): `If-None-Match` with it answers 304. One byte range (`Range: bytes=first-`, `first-last` or `-suffix`) answers 206, so an interrupted download resumes (`curl -C -`); " +
+    "a range past the end answers 416 with `Content-Range: bytes */<size>`. With `If-Range` naming another ETag, or several ranges, the whole file is sent.",
   security: bearer,
-  request: { params: z.object({ id: z.string(), path: z.string() }) },
-  responses: { 200: { description: "The file", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 404: problems[404] },
+  request: {
+    params: z.object({ id: z.string(), path: z.string() }),
+    headers: z.object({ range: z.string().optional(), "if-range": z.string().optional(), "if-none-match": z.string().optional() }),
+  },
+  responses: {
+    200: { description: "The file", content: { "application/octet-stream": { schema: z.string() } } },
+    206: { description: "The range asked for, placed by `Content-Range`", content: { "application/octet-stream": { schema: z.string() } } },
+    304: { description: "The client's copy (its `If-None-Match`) is this file" },
+    401: problems[401],
+    404: problems[404],
+    416: problems[416],
+  },
 });
 
 // Mounted beside jobs.ts under /v1/jobs: every route names its own authentication
@@ -60,17 +75,8 @@ export const jobStreamRoutes = router
     const path = c.req.param("path");
     const file = (job.output as OutputManifest | null)?.files.find((f) => f.path === path);
     if (!file) throw notFound(`output ${path}`);
-    const object = await c.env.OUTPUTS.get(outputObjectKey(job.id, path, file.sha256));
-    if (!object) throw notFound(`output ${path}`);
-    return new Response(object.body, {
-      headers: {
-        "content-type": "application/octet-stream",
-        "content-length": String(object.size),
-        etag: object.httpEtag,
-        "x-pond-sha256": file.sha256,
-        "content-disposition": `attachment; filename="${path.split("/").pop()}"`,
-      },
-    });
+    const stored = { key: outputObjectKey(job.id, path, file.sha256), sha256: file.sha256, size: file.size, filename: path.split("/").pop()!, description: `output ${path}` };
+    return serveStoredFile(c.req.raw, c.env.OUTPUTS, stored);
   });
 
 // Documented only: the handler above serves it.

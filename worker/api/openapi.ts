@@ -23,8 +23,11 @@ export const problems = {
   409: problem("Conflict with the resource's current state"),
   413: problem("Body over 1 MiB"),
   415: problem("Body is not application/json"),
+  416: problem("The range starts past the file's end; `Content-Range` gives its length"),
   422: problem("Validation failed; `errors` names every failing field"),
+  426: problem("Not a WebSocket upgrade: open this route with a WebSocket"),
   429: problem("Too many requests; `Retry-After` says when to ask again"),
+  503: problem("Not available here now; `detail` says why"),
 } as const;
 
 export const bearer = [{ bearerAuth: [] }];
