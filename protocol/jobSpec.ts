@@ -120,14 +120,31 @@ export type JobSpec = z.infer<typeof JobSpec>;
  * The creator's EIP-712 JobAuthorization (protocol/eip712.ts) over this spec:
  * what lets the job be paid from their on-chain escrow. `job_key` becomes the
  * job's id on chain; `deadline` (unix seconds) is the latest a result may be reported.
+ * The descriptions are the API's documentation of what to sign: specHashOf
+ * (protocol/eip712.ts) computes it; its canonical JSON is RFC 8785's for any JSON value.
  */
 export const JobAuthorizationInput = z
   .object({
-    job_key: z.string().regex(/^0x[0-9a-f]{64}$/, "must be a random 0x-prefixed 32-byte lower-case hex string"),
-    deadline: z.int().positive(),
-    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-prefixed hex signature"),
+    job_key: z.string().regex(/^0x[0-9a-f]{64}$/, "must be a random 0x-prefixed 32-byte lower-case hex string").meta({
+      description: "32 random bytes, lower-case hex: the job's id on chain, signed as `jobId`",
+    }),
+    deadline: z.int().positive().meta({
+      description:
+        "Unix seconds, signed as `deadline`: the latest a result may be reported on chain. " +
+        `It must be at least now + match_timeout_s (default ${L.defaultMatchTimeoutS}) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now.`,
+    }),
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-prefixed hex signature").meta({
+      description: "The 65-byte signature of the API key's own account over the JobAuthorization, 0x-prefixed hex",
+    }),
   })
-  .strict();
+  .strict()
+  .meta({
+    description:
+      "Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline)`, under the `eip712_domain` GET /v1/chain gives: " +
+      "`jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON " +
+      "(sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that " +
+      "POST /v1/templates/{owner}/{ref}/resolve returns for the same run.",
+  });
 export type JobAuthorizationInput = z.infer<typeof JobAuthorizationInput>;
 
 /** The body of `POST /v1/jobs`: the spec plus where to announce its progress. */

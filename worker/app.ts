@@ -56,11 +56,20 @@ export const openApiInfo = {
   info: { title: "Pond API", version: "1.0.0", description: "Decentralized GPU compute: send container jobs, get signed results." },
 } as const;
 
+/** The whole document's fixed part and its server: what /openapi.json serves, and what test/sdk lints. */
+export const openApiConfig = (baseUrl: string) => ({ ...openApiInfo, servers: [{ url: baseUrl }] });
+
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
   scheme: "bearer",
   description: "An API key from POST /v1/auth/keys (pond_sk_…)",
 });
-app.doc31("/openapi.json", (c) => ({ ...openApiInfo, servers: [{ url: c.get("baseUrl") }] }));
+app.openAPIRegistry.registerComponent("securitySchemes", "signalToken", {
+  type: "apiKey",
+  in: "query",
+  name: "token",
+  description: "A single-use token from POST /v1/jobs/{id}/signal-token, for a browser's WebSocket, which cannot send headers",
+});
+app.doc31("/openapi.json", (c) => openApiConfig(c.get("baseUrl")));
 app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Pond API" }));
 app.get("/healthz", (c) => c.json({ ok: true }));

@@ -11,6 +11,8 @@ import { bearer, createRouter, problems } from "./openapi.ts";
 const chainRoute = createRoute({
   method: "get",
   path: "/chain",
+  operationId: "getChain",
+  security: [],
   summary: "The chain and contract jobs settle on, and the EIP-712 domain to sign job authorizations under",
   responses: { 200: { description: "Chain information", content: { "application/json": { schema: ChainInfo } } } },
 });
@@ -18,6 +20,7 @@ const chainRoute = createRoute({
 const accountRoute = createRoute({
   method: "get",
   path: "/account",
+  operationId: "getAccount",
   summary: "Your escrow: deposited, reserved by jobs on chain, about to be reserved, and free",
   security: bearer,
   middleware: [requireApiKey] as const,

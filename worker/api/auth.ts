@@ -30,6 +30,8 @@ const ApiKeySummary = z.object({ id: z.string(), prefix: z.string(), created_at:
 const nonceRoute = createRoute({
   method: "post",
   path: "/nonce",
+  operationId: "createSignInNonce",
+  security: [],
   summary: "Get a single-use nonce and the fields of a Sign-In with Ethereum message",
   description: "Send no body, or `{}`. Each client address may ask for a limited number of nonces a minute; past that the answer is 429 with `Retry-After`.",
   request: { body: { required: false, content: { "application/json": { schema: NonceRequest } } } },
@@ -45,6 +47,9 @@ const nonceRoute = createRoute({
 const createKeyRoute = createRoute({
   method: "post",
   path: "/keys",
+  operationId: "createApiKey",
+  // No key yet: the signed message is the credential.
+  security: [],
   summary: "Exchange a signed SIWE message for an API key",
   request: { body: { required: true, content: { "application/json": { schema: CreateKeyRequest } } } },
   responses: {
@@ -57,6 +62,7 @@ const createKeyRoute = createRoute({
 const listKeysRoute = createRoute({
   method: "get",
   path: "/keys",
+  operationId: "listApiKeys",
   summary: "List your API keys (never their secrets)",
   security: bearer,
   middleware: [requireApiKey] as const,
@@ -66,6 +72,7 @@ const listKeysRoute = createRoute({
 const revokeKeyRoute = createRoute({
   method: "delete",
   path: "/keys/{id}",
+  operationId: "revokeApiKey",
   summary: "Revoke an API key",
   security: bearer,
   middleware: [requireApiKey] as const,

@@ -22,6 +22,7 @@ const JobIdParam = z.object({ id: z.string().max(64) });
 const putManifestRoute = createRoute({
   method: "put",
   path: "/{id}/data/inputs",
+  operationId: "putInputManifest",
   summary: "Upload the transfer manifest of the job's input files to the relay",
   description: "The manifest (protocol/transfer.ts: every file's size, sha256 and chunk sha256s) must name exactly the spec's `input_files`. Then upload each chunk with PUT …/data/chunks/{sha256}.",
   security: bearer,
@@ -33,6 +34,7 @@ const putManifestRoute = createRoute({
 const putChunkRoute = createRoute({
   method: "put",
   path: "/{id}/data/chunks/{sha256}",
+  operationId: "putInputChunk",
   summary: "Upload one chunk of the job's input files to the relay (at most 4 MiB; its sha256 is checked as it is stored)",
   security: bearer,
   middleware: [requireApiKey] as const,
@@ -43,6 +45,7 @@ const putChunkRoute = createRoute({
 const missingRoute = createRoute({
   method: "post",
   path: "/{id}/data/chunks/missing",
+  operationId: "listMissingInputChunks",
   summary: "Which of these chunks the relay does not hold yet (to resume an upload)",
   security: bearer,
   middleware: [requireApiKey] as const,
@@ -53,6 +56,7 @@ const missingRoute = createRoute({
 const downloadReportRoute = createRoute({
   method: "post",
   path: "/{id}/data/outputs-download",
+  operationId: "reportOutputsDownload",
   summary: "Report a download of the outputs from the relay, for the job's metrics.transfer",
   security: bearer,
   middleware: [requireApiKey] as const,

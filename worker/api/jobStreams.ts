@@ -14,6 +14,7 @@ import { bearer, createRouter, problems } from "./openapi.ts";
 const logsRoute = createRoute({
   method: "get",
   path: "/{id}/logs",
+  operationId: "getJobLogs",
   summary: "Stream a job's output as server-sent events (`log`, `status`, `done`, `cut`)",
   description:
     "Every event has an id. Opened without `Last-Event-ID`, the stream starts with the tail so far; with it, with every event after that one the job's room still keeps. " +

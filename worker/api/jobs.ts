@@ -45,6 +45,7 @@ async function specOf(db: Parameters<typeof resolveRun>[0], request: z.infer<typ
 const createJobRoute = createRoute({
   method: "post",
   path: "/",
+  operationId: "createJob",
   summary: "Create a job",
   description:
     "Queues a container job, from a spec or from a template (`template`, `params`: see /v1/templates). `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. " +
@@ -71,6 +72,7 @@ const createJobRoute = createRoute({
 const getJobRoute = createRoute({
   method: "get",
   path: "/{id}",
+  operationId: "getJob",
   summary: "Get a job",
   security: bearer,
   // The job is read in the same D1 round trip as the key.
@@ -82,6 +84,7 @@ const getJobRoute = createRoute({
 const listJobsRoute = createRoute({
   method: "get",
   path: "/",
+  operationId: "listJobs",
   summary: "List your jobs, newest first",
   security: bearer,
   middleware: [requireApiKey] as const,
@@ -98,6 +101,7 @@ const listJobsRoute = createRoute({
 const cancelJobRoute = createRoute({
   method: "post",
   path: "/{id}/cancel",
+  operationId: "cancelJob",
   summary: "Cancel a job",
   security: bearer,
   middleware: [requireApiKey, idempotency] as const,
@@ -108,6 +112,7 @@ const cancelJobRoute = createRoute({
 const transitionsRoute = createRoute({
   method: "get",
   path: "/{id}/transitions",
+  operationId: "listJobTransitions",
   summary: "Every status change of a job, with its time",
   security: bearer,
   middleware: [requireApiKey] as const,

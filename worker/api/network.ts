@@ -13,6 +13,8 @@ const PUBLIC_CACHE = "public, max-age=5";
 const summaryRoute = createRoute({
   method: "get",
   path: "/",
+  operationId: "getNetworkSummary",
+  security: [],
   summary: "The network now: providers online, capacity free and used, jobs queued and running, median times, settlements",
   responses: { 200: jsonContent(NetworkSummary, "The network's figures") },
 });
@@ -20,6 +22,8 @@ const summaryRoute = createRoute({
 const activityRoute = createRoute({
   method: "get",
   path: "/activity",
+  operationId: "getNetworkActivity",
+  security: [],
   summary: "Jobs queued, started and finished per hour, oldest hour first",
   request: { query: z.object({ hours: z.coerce.number().int().min(1).max(168).default(24) }) },
   responses: { 200: jsonContent(JobActivity, "One bucket per hour"), 422: problems[422] },

@@ -13,15 +13,19 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/appEnv.ts";
 import { createRouter, problems } from "./openapi.ts";
 
+// Required: a read without them is refused (401). Documented only, so nothing here parses them.
 const signedHeaders = z.object({
-  [uploadHeaders.provider]: z.string().optional(),
-  [uploadHeaders.timestamp]: z.string().optional(),
-  [uploadHeaders.signature]: z.string().optional(),
+  [uploadHeaders.provider]: z.string(),
+  [uploadHeaders.timestamp]: z.string(),
+  [uploadHeaders.signature]: z.string(),
 });
 
 const manifestRoute = createRoute({
   method: "get",
   path: "/jobs/{id}/data/inputs",
+  operationId: "getRelayedInputManifest",
+  // No key: the reader signs each read in the headers below, which OpenAPI's security schemes cannot express.
+  security: [],
   summary: "The job's input manifest from the relay (its provider, or a drawn mediator; signed like an upload)",
   request: { params: z.object({ id: z.string() }), headers: signedHeaders },
   responses: { 200: { description: "The transfer manifest", content: { "application/json": { schema: z.unknown() } } }, 401: problems[401], 403: problems[403], 404: problems[404] },
@@ -30,6 +34,9 @@ const manifestRoute = createRoute({
 const chunkRoute = createRoute({
   method: "get",
   path: "/jobs/{id}/data/chunks/{sha256}",
+  operationId: "getRelayedInputChunk",
+  // No key: signed in the headers, as above.
+  security: [],
   summary: "One chunk of the job's inputs from the relay (its provider, or a drawn mediator; signed like an upload)",
   request: { params: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }), headers: signedHeaders },
   responses: { 200: { description: "The chunk's bytes", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 403: problems[403], 404: problems[404] },

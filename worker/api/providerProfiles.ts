@@ -11,6 +11,8 @@ import { createRouter, jsonContent, problems } from "./openapi.ts";
 const profileRoute = createRoute({
   method: "get",
   path: "/{address}",
+  operationId: "getProvider",
+  security: [],
   summary: "A provider's public record: stake, on-chain reputation counters, jobs run, earnings, capacity while online",
   request: { params: z.object({ address }) },
   responses: { 200: jsonContent(ProviderProfile, "The provider"), 422: problems[422] },

@@ -15,6 +15,7 @@ const JobIdParam = z.object({ id: z.string().max(64) });
 const tokenRoute = createRoute({
   method: "post",
   path: "/jobs/{id}/signal-token",
+  operationId: "createSignalToken",
   summary: "A single-use token to join a job's signaling from a browser",
   description: "Browsers cannot set headers on a WebSocket: open `GET /v1/jobs/{id}/signal?token=…` with this within a minute. It works once.",
   security: bearer,
@@ -30,22 +31,25 @@ const tokenRoute = createRoute({
 const signalRoute = createRoute({
   method: "get",
   path: "/jobs/{id}/signal",
+  operationId: "openJobSignaling",
+  security: [{ bearerAuth: [] }, { signalToken: [] }],
   summary: "WebSocket: the job's signaling (protocol/signaling.ts), as its creator",
   description: "Send `{v, type: offer|answer|candidate|leave, dst, payload}`; receive the same stamped with `src`, `peer` presence, and errors. Authenticate with `Authorization: Bearer` or `?token=` from POST /v1/jobs/{id}/signal-token.",
   request: { params: JobIdParam, query: z.object({ token: z.string().optional() }) },
-  responses: { 101: { description: "Switching protocols" }, 401: problems[401], 404: problems[404], 426: problems[400] },
+  responses: { 101: { description: "Switching protocols" }, 401: problems[401], 404: problems[404], 426: problems[426] },
 });
 
 const iceRoute = createRoute({
   method: "get",
   path: "/ice-servers",
+  operationId: "getIceServers",
   summary: "STUN/TURN servers, with credentials that expire",
   security: bearer,
   middleware: [requireApiKey] as const,
   responses: {
     200: jsonContent(z.object({ ice_servers: z.array(IceServer), expires_at: z.int().openapi({ description: "Unix seconds" }) }), "ICE servers"),
     401: problems[401],
-    503: problems[400],
+    503: problems[503],
   },
 });
 
@@ -70,12 +74,15 @@ export const signalingRoutes = router
     }
   })
   .get("/jobs/:id/signal", async (c, next) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError(426, "upgrade-required", "Upgrade required", "open the job's signaling with a WebSocket");
-    }
-    // A browser's token is checked (and spent) by the rendezvous itself; a key is checked here.
-    if (c.req.query("token") !== undefined) return next();
-    return requireApiKey(c, next);
+    const upgraded = async () => {
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        throw new ApiError(426, "upgrade-required", "Upgrade required", "open the job's signaling with a WebSocket");
+      }
+      await next();
+    };
+    // A browser's token is checked (and spent) by the rendezvous itself; a key is checked here, before anything else.
+    if (c.req.query("token") !== undefined) return upgraded();
+    return requireApiKey(c, upgraded);
   }, async (c) => {
     const id = c.req.param("id");
     const token = c.req.query("token");

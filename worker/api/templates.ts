@@ -19,6 +19,7 @@ const RefParams = z.object({
 const publishRoute = createRoute({
   method: "post",
   path: "/",
+  operationId: "publishTemplate",
   summary: "Publish a template version",
   description:
     "A version is immutable: publishing the same owner/name@version again is refused (409). The namespace (`owner`) belongs to the first account that publishes in it. The image must be pinned by digest.",
@@ -31,6 +32,8 @@ const publishRoute = createRoute({
 const listRoute = createRoute({
   method: "get",
   path: "/",
+  operationId: "listTemplates",
+  security: [],
   summary: "Browse published templates, newest first",
   request: {
     query: z.object({
@@ -47,6 +50,8 @@ const listRoute = createRoute({
 const getRoute = createRoute({
   method: "get",
   path: "/{owner}/{ref}",
+  operationId: "getTemplate",
+  security: [],
   summary: "One template version (or the latest)",
   request: { params: RefParams },
   responses: { 200: jsonContent(Template, "The template"), 404: problems[404], 422: problems[422] },
@@ -55,6 +60,8 @@ const getRoute = createRoute({
 const resolveRoute = createRoute({
   method: "post",
   path: "/{owner}/{ref}/resolve",
+  operationId: "resolveTemplate",
+  security: [],
   summary: "The job spec a run of this template makes",
   description: "Checks the parameters, applies defaults, and returns the exact version and spec: sign that spec's hash in your JobAuthorization, then create the job with the same template, params and max_price_wei.",
   request: { params: RefParams, body: { required: true, content: { "application/json": { schema: ResolveTemplateRequest } } } },

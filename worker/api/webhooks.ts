@@ -44,6 +44,7 @@ const toEndpoint = (row: EndpointRow) => ({
 const createRouteDef = createRoute({
   method: "post",
   path: "/",
+  operationId: "createWebhookEndpoint",
   summary: "Register a webhook endpoint",
   description:
     "At most 10 endpoints per account. The answer holds the endpoint's signing secret, shown this once: it is stored only sealed, never in the idempotency record. " +
@@ -56,6 +57,7 @@ const createRouteDef = createRoute({
 const listRouteDef = createRoute({
   method: "get",
   path: "/",
+  operationId: "listWebhookEndpoints",
   summary: "List webhook endpoints",
   security: bearer,
   responses: { 200: jsonContent(z.object({ results: z.array(WebhookEndpoint) }), "Endpoints"), 401: problems[401] },
@@ -63,6 +65,7 @@ const listRouteDef = createRoute({
 const defaultSecretRoute = createRoute({
   method: "get",
   path: "/default/secret",
+  operationId: "getDefaultWebhookSecret",
   summary: "The secret that signs deliveries to jobs' own `webhook` URLs",
   security: bearer,
   responses: { 200: jsonContent(z.object({ secret: z.string() }), "The default signing secret"), 401: problems[401] },
@@ -70,6 +73,7 @@ const defaultSecretRoute = createRoute({
 const deleteRouteDef = createRoute({
   method: "delete",
   path: "/{id}",
+  operationId: "deleteWebhookEndpoint",
   summary: "Delete a webhook endpoint",
   security: bearer,
   request: { params: z.object({ id: z.string() }) },
@@ -78,6 +82,7 @@ const deleteRouteDef = createRoute({
 const deliveriesRoute = createRoute({
   method: "get",
   path: "/{id}/deliveries",
+  operationId: "listWebhookDeliveries",
   summary: "Deliveries to an endpoint (`default` for jobs' own URLs), newest first, with every attempt",
   security: bearer,
   request: { params: z.object({ id: z.string() }), query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
@@ -86,6 +91,7 @@ const deliveriesRoute = createRoute({
 const replayRoute = createRoute({
   method: "post",
   path: "/{id}/deliveries/{delivery_id}/replay",
+  operationId: "replayWebhookDelivery",
   summary: "Send a delivery again (same webhook-id), with a fresh retry schedule",
   security: bearer,
   request: { params: z.object({ id: z.string(), delivery_id: z.string() }) },
@@ -95,6 +101,7 @@ const replayRoute = createRoute({
 const testRoute = createRoute({
   method: "post",
   path: "/{id}/test",
+  operationId: "sendWebhookTest",
   summary: "Send a signed test event (`webhook.test`) to an endpoint",
   description: "Delivered and retried like any event, and listed under its deliveries: check that the endpoint answers 2xx and verifies the signature.",
   security: bearer,
