@@ -69,7 +69,10 @@ program.action(async (flags: Record<string, unknown>) => {
 
   // First, so watchdogs of containers an earlier run left see this daemon is back.
   const heartbeatFile = heartbeatFileIn(config.dataDir);
-  const heartbeat = await startHeartbeat(heartbeatFile, (error) => log.warn({ err: error }, "could not renew the heartbeat file"));
+  const heartbeat = await startHeartbeat(heartbeatFile, {
+    onError: (error) => log.warn({ err: error }, "could not renew the heartbeat file"),
+    onLate: (lateMs) => log.warn({ lateMs }, "the daemon's heartbeat came late: something held its event loop"),
+  });
   if (outputs.reason) log.warn(outputs.reason);
   const executor = new DockerExecutor(docker, log, {
     pullPolicy: config.pull,

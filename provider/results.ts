@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { Hex, TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
+import { forEachInPool } from "../p2p/core/pool.ts";
 import { jobResultTypes } from "../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
 import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
@@ -12,6 +13,9 @@ import type { RunResult } from "./executor/docker.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { truncate } from "./truncate.ts";
 import { uploadOutputWithRetry } from "./uploads.ts";
+
+/** Outputs uploaded at once: ten thousand small files one by one would take minutes, all at once would swamp the link. */
+const UPLOADS_AT_ONCE = 8;
 
 export interface ResultContext {
   api: string;
@@ -55,9 +59,9 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
   let manifest: OutputManifest;
   try {
     manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: context.maxOutputBytes });
-    for (const file of manifest.files) {
-      await uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size });
-    }
+    await forEachInPool(manifest.files, UPLOADS_AT_ONCE, (file, signal) =>
+      uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size, signal }),
+    );
   } catch (error) {
     return unsuccessfulResult(jobId, "failed", `the outputs could not be delivered: ${(error as Error).message}`, run);
   }

@@ -38,6 +38,8 @@ export async function uploadOutput(options: {
   file: string;
   sha256: string;
   size: number;
+  /** Gives up on it (others of the job's uploads failed for good). */
+  signal?: AbortSignal;
 }): Promise<void> {
   const timestamp = Date.now();
   const signature = await options.account.signMessage({
@@ -56,7 +58,7 @@ export async function uploadOutput(options: {
     },
     body: Readable.toWeb(createReadStream(options.file)) as ReadableStream,
     duplex: "half",
-    signal: AbortSignal.timeout(uploadTimeoutMs(options.size)),
+    signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(uploadTimeoutMs(options.size))]) : AbortSignal.timeout(uploadTimeoutMs(options.size)),
   } as RequestInit);
   if (!response.ok) throw new UploadError(`uploading ${options.path} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`, response.status);
 }
@@ -80,8 +82,20 @@ export async function uploadOutputWithRetry(
       return await uploadOutput(options);
     } catch (error) {
       const pause = Math.min(MAX_PAUSE_MS, firstPauseMs * 2 ** (attempt - 1));
-      if (!isRetryableUpload(error) || Date.now() + pause > giveUpAt) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (!isRetryableUpload(error) || options.signal?.aborted || Date.now() + pause > giveUpAt) throw error;
+      await abortablePause(pause, options.signal);
     }
   }
+}
+
+function abortablePause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

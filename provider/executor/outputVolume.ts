@@ -1,8 +1,9 @@
 // /outputs as a filesystem of its own, the size of the provider's cap: a sparse
 // file formatted ext4 and loop-mounted (nosuid, nodev, noexec) on the job's
 // outputs folder, so a write past the cap gets ENOSPC however fast the disk is.
-// That needs root and a loop device; elsewhere /outputs is a plain folder and
-// only the watch (outputWatcher.ts) bounds it. Unmounted when the job ends, and
+// Its inode budget bounds how many files and folders a job can make. That
+// needs root and a loop device; elsewhere /outputs is a plain folder and only
+// the watch (outputWatcher.ts) bounds it. Unmounted when the job ends, and
 // leftovers of a crash unmounted at start.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -10,7 +11,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, statfs, truncate, writeFile
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
-import type { FolderUsage } from "./outputWatcher.ts";
+import type { VolumeUsage } from "./outputWatcher.ts";
 
 const run = promisify(execFile);
 
@@ -98,14 +99,13 @@ const EMPTY_VOLUME = { blocks: 1, inodes: 10 };
 
 /**
  * What a job wrote to its volume, from the filesystem's counters: one call,
- * however many files. Folders are counted with the files (both take an inode).
+ * however many files. Files and folders are counted together (each takes an inode).
  */
-export async function volumeUsage(outputsDir: string): Promise<FolderUsage> {
+export async function volumeUsage(outputsDir: string): Promise<VolumeUsage> {
   const fs = await statfs(outputsDir);
   return {
     bytes: Math.max(0, fs.blocks - fs.bfree - EMPTY_VOLUME.blocks) * fs.bsize,
-    files: Math.max(0, fs.files - fs.ffree - EMPTY_VOLUME.inodes),
-    folders: 0,
+    entries: Math.max(0, fs.files - fs.ffree - EMPTY_VOLUME.inodes),
   };
 }
 

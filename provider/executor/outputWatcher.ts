@@ -1,19 +1,32 @@
 // /outputs is a bind mount on the provider's disk (or a filesystem of the cap's
 // size, outputVolume.ts), so a job could fill it long before its size is
-// checked at the end. This measures it while the container runs, at once when
-// the folder changes (fs.watch) and every interval besides, and says when it
-// has grown past the limits.
-import { watch, type FSWatcher } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
-import { join } from "node:path";
-import type { OutputLimits } from "./outputs.ts";
+// checked at the end. This measures it while the container runs, every so
+// often, and says when it has grown past the limits. Never with fs.watch: on
+// Linux a recursive watch takes one inotify watch per file and rescans on
+// every change, a cost that grows with the square of the job's files (20,000
+// empty files held the daemon's event loop for over ten minutes). A look costs
+// what the limits allow, not what the job wrote: a filesystem's counters
+// (statfs), or a walk that stops once past the limits.
+import { lstat } from "node:fs/promises";
+import { isGone, OutputsError, walkOutputs, type OutputLimits } from "./outputs.ts";
 
+/** What a walk counted: files and folders apart. */
 export interface FolderUsage {
   bytes: number;
   /** Everything that is not a folder (the manifest refuses all but regular files later). */
   files: number;
   folders: number;
+  /** Why these outputs could never be kept, whatever their size (paths nested too deeply). */
+  refused?: string;
 }
+
+/** What a volume's counters say: only files and folders together (each takes an inode). */
+export interface VolumeUsage {
+  bytes: number;
+  entries: number;
+}
+
+export type OutputUsage = FolderUsage | VolumeUsage;
 
 /**
  * Total size (as `ls -l` counts it), files and folders under `dir`, links
@@ -22,42 +35,44 @@ export interface FolderUsage {
  */
 export async function folderUsage(dir: string, limits?: OutputLimits): Promise<FolderUsage> {
   const usage: FolderUsage = { bytes: 0, files: 0, folders: 0 };
-  // Folders cost the disk inodes too; as many as files may be is plenty.
-  const over = () => limits !== undefined && (usage.bytes > limits.maxTotalBytes || usage.files > limits.maxFiles || usage.folders > limits.maxFiles);
-  // A stack, not recursion: a job can nest folders as deep as it likes.
-  const pending = [dir];
-  while (pending.length > 0 && !over()) {
-    const current = pending.pop()!;
-    let entries;
-    try {
-      entries = await readdir(current, { withFileTypes: true });
-    } catch (error) {
-      if (isGone(error)) continue;
-      throw error;
-    }
-    for (const entry of entries) {
-      const full = join(current, entry.name);
-      if (entry.isDirectory()) {
-        usage.folders += 1;
-        pending.push(full);
-      } else {
+  const over = () => limits !== undefined && describeExcess(usage, limits) !== undefined;
+  // Files are weighed a batch at a time, side by side: a walk of many small files is mostly waiting on lstat.
+  let unweighed: string[] = [];
+  const weigh = async () => {
+    for (const size of await Promise.all(unweighed.map(sizeOf))) usage.bytes += size;
+    unweighed = [];
+  };
+  try {
+    for await (const entry of walkOutputs(dir)) {
+      if (entry.kind === "folder") usage.folders += 1;
+      else {
         usage.files += 1;
-        try {
-          usage.bytes += (await lstat(full)).size;
-        } catch (error) {
-          if (!isGone(error)) throw error;
-        }
+        unweighed.push(entry.full);
+        if (unweighed.length >= WEIGHED_AT_ONCE) await weigh();
       }
       if (over()) break;
     }
+    await weigh();
+  } catch (error) {
+    if (!(error instanceof OutputsError)) throw error;
+    usage.refused = error.message;
   }
   return usage;
 }
 
+const WEIGHED_AT_ONCE = 64;
+
 /** What went past the limit, worded for the creator. */
-export function describeExcess(usage: FolderUsage, limits: OutputLimits): string | undefined {
+export function describeExcess(usage: OutputUsage, limits: OutputLimits): string | undefined {
+  if ("refused" in usage && usage.refused) return usage.refused;
   if (usage.bytes > limits.maxTotalBytes) return `the job wrote more than ${limits.maxTotalBytes} bytes to /outputs`;
+  if ("entries" in usage) {
+    // As many folders as files may be: the volume's inode budget (outputVolume.ts). The files alone are counted at the end.
+    const most = 2 * limits.maxFiles;
+    return usage.entries > most ? `the job made more than ${most} files and folders in /outputs (at most ${limits.maxFiles} files are kept)` : undefined;
+  }
   if (usage.files > limits.maxFiles) return `the job wrote more than ${limits.maxFiles} files to /outputs`;
+  // Folders cost the disk inodes too; as many as files may be is plenty.
   if (usage.folders > limits.maxFiles) return `the job made more than ${limits.maxFiles} folders in /outputs`;
   return undefined;
 }
@@ -68,39 +83,29 @@ export interface OutputWatch {
 
 export interface WatchOptions {
   /** How it is measured; the folder's walk by default. */
-  measure?: () => Promise<FolderUsage>;
-  /** Between looks when nothing is heard of the folder. */
+  measure?: () => Promise<OutputUsage>;
+  /** Least time between two looks. */
   intervalMs?: number;
-  /** Least time between two looks, however often the folder changes. */
-  minGapMs?: number;
   onError?: (error: unknown) => void;
 }
 
 /**
- * Measures `dir` when it changes and every `intervalMs` (one measurement at a
+ * A look takes at most this share of the time: a slow walk (a folder of many
+ * files, a busy disk) spaces the looks out rather than keeping the daemon busy.
+ */
+const LOOK_SHARE = 0.5;
+
+/**
+ * Measures `dir` every `intervalMs` (or longer, see LOOK_SHARE; one look at a
  * time), and calls `onExceeded` once, with the reason, when it is past the limits.
  */
 export function watchOutputs(dir: string, limits: OutputLimits, onExceeded: (reason: string) => void, options: WatchOptions = {}): OutputWatch {
   const intervalMs = options.intervalMs ?? 1_000;
-  const minGapMs = options.minGapMs ?? 50;
   const measure = options.measure ?? (() => folderUsage(dir, limits));
   let stopped = false;
-  let measuring = false;
-  let again = false;
   let timer: NodeJS.Timeout | undefined;
-  let dueAt = Infinity;
-  // A throttle, not a debounce: a folder that changes all the time is still looked at.
-  const schedule = (delayMs: number) => {
-    if (stopped || Date.now() + delayMs >= dueAt) return;
-    clearTimeout(timer);
-    dueAt = Date.now() + delayMs;
-    timer = setTimeout(() => {
-      dueAt = Infinity;
-      void look();
-    }, delayMs);
-  };
   const look = async () => {
-    measuring = true;
+    const started = Date.now();
     try {
       const reason = describeExcess(await measure(), limits);
       if (reason && !stopped) {
@@ -110,34 +115,22 @@ export function watchOutputs(dir: string, limits: OutputLimits, onExceeded: (rea
       }
     } catch (error) {
       options.onError?.(error);
-    } finally {
-      measuring = false;
     }
-    const changedMeanwhile = again;
-    again = false;
-    schedule(changedMeanwhile ? minGapMs : intervalMs);
+    if (!stopped) timer = setTimeout(look, Math.max(intervalMs, (Date.now() - started) / LOOK_SHARE));
   };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dir, { recursive: true, persistent: false }, () => {
-      if (measuring) again = true;
-      else schedule(minGapMs);
-    });
-    // Out of inotify watches, or the folder went away: the interval still looks.
-    watcher.on("error", (error) => options.onError?.(error));
-  } catch (error) {
-    options.onError?.(error);
-  }
   const stop = () => {
     stopped = true;
     clearTimeout(timer);
-    watcher?.close();
   };
-  schedule(intervalMs);
+  timer = setTimeout(look, intervalMs);
   return { stop };
 }
 
-function isGone(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOENT" || code === "ENOTDIR";
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await lstat(path)).size;
+  } catch (error) {
+    if (isGone(error)) return 0;
+    throw error;
+  }
 }

@@ -1,8 +1,11 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { manifestOf } from "../../../provider/executor/outputs.ts";
+import { manifestOf, OutputsError } from "../../../provider/executor/outputs.ts";
+import { removeFolder } from "../../../provider/folderRemoval.ts";
 import { computeResultHash } from "../../../protocol/manifest.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
 
@@ -50,8 +53,35 @@ describe("manifestOf", () => {
     await expect(refused).rejects.toThrow(/^[^\n]*$/);
   });
 
+  it("refuses outputs nested deeper than the provider's paths reach, saying so and naming none of its folders", async () => {
+    // Past PATH_MAX on the provider's disk (the job made it with relative paths from inside): unreadable by path.
+    await nest(tempDir(), 25, "d".repeat(200));
+    try {
+      const refused = manifestOf(tempDir(), limits);
+      await expect(refused).rejects.toThrow(OutputsError);
+      await expect(refused).rejects.toThrow(/^the job's outputs nest too deeply: "\/outputs\/dddd[^"]*" is longer than the 255 characters an output's path may have$/);
+    } finally {
+      await removeFolder(tempDir());
+    }
+  });
+
+  it("hashes files a few at a time, each with its own size and sha256", async () => {
+    for (let i = 0; i < 500; i++) await writeFile(join(tempDir(), `f${i}`), "x".repeat(i));
+    const manifest = await manifestOf(tempDir(), { maxFiles: 500, maxTotalBytes: 1_000_000 });
+    expect(manifest.files).toHaveLength(500);
+    for (const file of manifest.files) {
+      const i = Number(file.path.slice(1));
+      expect(file).toEqual({ path: `f${i}`, size: i, sha256: createHash("sha256").update("x".repeat(i)).digest("hex") });
+    }
+  });
+
   it("quotes the name of a link it refuses", async () => {
     await symlink("/etc/passwd", join(tempDir(), "link\nname"));
     await expect(manifestOf(tempDir(), limits)).rejects.toThrow('"/outputs/link\\nname" is not a regular file');
   });
 });
+
+/** `depth` folders named `name`, one in the other, and a file at the bottom, made the way a job would: by relative paths. */
+async function nest(root: string, depth: number, name: string): Promise<void> {
+  await promisify(execFile)("sh", ["-c", `cd "$1" && i=0; while [ $i -lt ${depth} ]; do mkdir ${name} && cd ${name}; i=$((i+1)); done; echo x > bottom.txt`, "sh", root]);
+}
