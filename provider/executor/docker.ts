@@ -24,8 +24,10 @@ export type { PullPolicy } from "./imagePull.ts";
 
 /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
 export const STOP_GRACE_S = 5;
-/** Between looks at /outputs when nothing is heard of it; a filesystem's counters are cheap to read. */
+/** Between looks at /outputs: a filesystem's counters are one call; a folder is walked (outputWatcher.ts). */
 const OUTPUT_CHECK_MS = { filesystem: 200, folder: 1_000 } as const;
+/** Docker states of a container that has not ended yet. */
+const STILL_GOING = new Set(["created", "running", "paused", "restarting"]);
 
 export interface RunRequest {
   jobId: string;
@@ -62,6 +64,8 @@ export interface RunResult {
   containerId?: string | null;
   /** How the spec's input_files came, when it had any. */
   inputsTransfer?: TransferMeasure;
+  /** When the container started and ended, as Docker recorded them. */
+  ran?: { startedAt: string; finishedAt: string };
 }
 
 export interface DockerExecutorOptions {
@@ -198,17 +202,23 @@ export class DockerExecutor {
     const outputsDir = join(request.workDir, "outputs");
     const limits = { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: this.options.maxOutputBytes };
     const logs = await readContainerLogs(container, logCursor, (entry) => hooks.onLog(entry.text, entry.cursor));
+    const before = (await container.inspect()).State;
     // From the container's own start, so a re-adopted job gets no more time than it had.
-    const startedAt = Date.parse((await container.inspect()).State.StartedAt);
-    const ended = await this.waitOrStop(container, startedAt + request.spec.timeout_s * 1000 - Date.now(), signal, outputsDir, volume);
+    const startedAt = Date.parse(before.StartedAt);
+    const deadline = startedAt + request.spec.timeout_s * 1000;
+    // One that ended while no daemon watched (a re-adopted job) is taken as Docker saw it end.
+    const waited = STILL_GOING.has(before.Status) ? await this.waitOrStop(container, deadline - Date.now(), signal, outputsDir, volume) : "exited";
     await logs.finish();
     const state = (await container.inspect()).State;
     const finishedAt = Date.parse(state.FinishedAt);
-    const runMs = Number.isFinite(finishedAt) && finishedAt >= startedAt ? finishedAt - startedAt : Date.now() - startedAt;
+    const finished = Number.isFinite(finishedAt) && finishedAt >= startedAt;
+    const runMs = finished ? finishedAt - startedAt : Date.now() - startedAt;
+    // A stop sent at a deadline that had passed while no daemon watched: the container may have ended on its own before it.
+    const ended = waited === "timed_out" && finished && finishedAt < deadline ? "exited" : waited;
     const exitCode = typeof state.ExitCode === "number" ? state.ExitCode : null;
     const excess = ended === "exited" ? describeExcess(await folderUsage(outputsDir, limits), limits) : undefined;
-    const verdict = verdictOf(ended, { exitCode, oomKilled: state.OOMKilled === true }, request.spec, excess);
-    return { ...verdict, exitCode, pullMs, runMs, outputsDir, containerId: container.id };
+    const verdict = verdictOf(ended, { exitCode, oomKilled: state.OOMKilled === true, runMs }, request.spec, excess);
+    return { ...verdict, exitCode, pullMs, runMs, outputsDir, containerId: container.id, ...(finished ? { ran: { startedAt: state.StartedAt, finishedAt: state.FinishedAt } } : {}) };
   }
 
   private async waitOrStop(container: Docker.Container, timeoutMs: number, signal: AbortSignal, outputsDir: string, volume: OutputVolumeKind): Promise<Ended> {

@@ -11,6 +11,8 @@ export type Ended = "exited" | "timed_out" | "canceled" | { tooMuchOutput: strin
 export interface ContainerEnd {
   exitCode: number | null;
   oomKilled: boolean;
+  /** How long it ran, from Docker's start and finish times. */
+  runMs?: number;
 }
 
 export interface Verdict {
@@ -26,6 +28,10 @@ export function verdictOf(ended: Ended, end: ContainerEnd, spec: Pick<JobSpec, "
   if (ended === "canceled") return verdict("canceled", "canceled while running");
   if (typeof ended === "object") return verdict("failed", `${ended.tooMuchOutput} and was stopped`);
   if (ended === "timed_out") return verdict("timed_out", `the job ran past its timeout of ${spec.timeout_s} s and was stopped`);
+  // Ended while no daemon watched it, having run its whole time: its watchdog stopped it past the deadline.
+  if (end.exitCode !== 0 && end.runMs !== undefined && end.runMs >= spec.timeout_s * 1000) {
+    return verdict("timed_out", `the job ran past its timeout of ${spec.timeout_s} s and was stopped (exit code ${end.exitCode})`);
+  }
   // Checked before the exit code: a job that hit the cap often fails on ENOSPC, and the cap is the reason.
   if (outputExcess) return verdict("failed", `${outputExcess}, more than this provider keeps`);
   if (end.exitCode !== 0) return verdict("failed", end.oomKilled ? `${oom} and was killed` : `the container exited with code ${end.exitCode}`);

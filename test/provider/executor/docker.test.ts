@@ -9,6 +9,7 @@ import { DockerExecutor, type RunResult } from "../../../provider/executor/docke
 import { folderUsage } from "../../../provider/executor/outputWatcher.ts";
 import { OUTPUT_SLACK_BYTES, outputVolumeOf, VOLUME_SIZE_TOLERANCE, prepareOutputs, probeOutputFilesystem } from "../../../provider/executor/outputVolume.ts";
 import { containerOptions } from "../../../provider/executor/sandbox.ts";
+import { removeFolder } from "../../../provider/folderRemoval.ts";
 import { docker, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
@@ -70,6 +71,49 @@ describe("the output cap", () => {
   });
 });
 
+describe("many files", () => {
+  /** Writes `count` empty files into /outputs, as fast as a shell can, carrying on past errors (`true`, unlike `:`, does not end the shell when its redirection fails). */
+  const manyFiles = (count: number) => `i=0; while [ $i -lt ${count} ]; do true > /outputs/f$i; i=$((i+1)); done`;
+
+  it.skipIf(support.kind !== "filesystem")("on a size-limited /outputs: a job making 100,000 files is stopped once past the volume's budget, saying so", async () => {
+    const { result } = await run("filesystem", manyFiles(100_000));
+    expect(result.outcome).toBe("failed");
+    expect(result.error).toBe("the job made more than 20000 files and folders in /outputs (at most 10000 files are kept) and was stopped");
+  });
+
+  it("in a plain folder: a job making files without end is stopped once past 10,000, saying so", async () => {
+    // Only the watch can stop it: the timeout is far away.
+    const { result } = await run("folder", "i=0; while true; do true > /outputs/f$i; i=$((i+1)); done");
+    expect(result.outcome).toBe("failed");
+    expect(result.error).toBe("the job wrote more than 10000 files to /outputs and was stopped");
+  });
+
+  it("a job leaving exactly the most files succeeds, in either kind of /outputs", async () => {
+    for (const kind of new Set([support.kind, "folder" as const])) {
+      const { result, executor, workDir } = await run(kind, manyFiles(10_000));
+      expect(result, kind).toMatchObject({ outcome: "succeeded", exitCode: 0 });
+      expect((await folderUsage(result.outputsDir)).files).toBe(10_000);
+      await executor.dispose(workDir, result.containerId);
+    }
+  });
+});
+
+describe("outputs nested too deeply", () => {
+  it("fail the job saying so, naming none of the provider's folders", async () => {
+    // 25 folders of 200 characters: deeper than the provider can name by path (PATH_MAX).
+    const name = "d".repeat(200);
+    const { result, executor, workDir } = await run(support.kind, `cd /outputs && i=0; while [ $i -lt 25 ]; do mkdir ${name} && cd ${name}; i=$((i+1)); done; echo x > bottom.txt`);
+    try {
+      expect(result.outcome).toBe("failed");
+      expect(result.error).toMatch(/^the job's outputs nest too deeply: "\/outputs\/dddd[^"]*" is longer than the 255 characters an output's path may have, more than this provider keeps$/);
+    } finally {
+      // Node's rm cannot unlink a tree that deep (a plain folder's is on the provider's disk).
+      await executor.dispose(workDir, result.containerId);
+      await removeFolder(workDir);
+    }
+  });
+});
+
 describe("memory", () => {
   it("a job whose child was killed for memory but which exits 0 succeeds, keeps its outputs, and is warned", async () => {
     const logs: string[] = [];
@@ -105,6 +149,32 @@ describe("a container an earlier daemon left", () => {
     const result = await executor.resume({ jobId: "job_left", spec: leftSpec, gpuUuids: [], workDir, containerId: container.id, logCursor: cursor, pullMs: 7 }, hooks(logs), new AbortController().signal);
     expect(result).toMatchObject({ outcome: "succeeded", exitCode: 0, pullMs: 7, containerId: container.id });
     expect(logs.join("")).toBe("two\nthree\nfour\n");
+  });
+
+  it("ended while no daemon watched, past its deadline: reported as Docker saw it end (exit code, logs, times)", async () => {
+    const { executor, workDir, container, spec: leftSpec } = await leftRunning("echo one; sleep 1; echo two; exit 3", { timeout_s: 2 });
+    const ended = await eventually(async () => {
+      const state = (await container.inspect()).State;
+      return state.Status === "exited" && state;
+    });
+    // The daemon comes back after the job's deadline (it ran 1 s of its 2).
+    await eventually(async () => Date.now() > Date.parse(ended.StartedAt) + 2_000, { what: "the deadline to pass" });
+    const logs: string[] = [];
+    const result = await executor.resume({ jobId: "job_left", spec: leftSpec, gpuUuids: [], workDir, containerId: container.id, pullMs: 0 }, hooks(logs), new AbortController().signal);
+    expect(result).toMatchObject({ outcome: "failed", exitCode: 3, error: "the container exited with code 3" });
+    expect(logs.join("")).toBe("one\ntwo\n");
+    expect(result.runMs).toBe(Date.parse(ended.FinishedAt) - Date.parse(ended.StartedAt));
+    expect(result.ran).toEqual({ startedAt: ended.StartedAt, finishedAt: ended.FinishedAt });
+  });
+
+  it("stopped past its deadline while no daemon watched (by its watchdog): timed out, with the exit code it had", async () => {
+    const { executor, workDir, container, spec: leftSpec } = await leftRunning("sleep 120", { timeout_s: 1 });
+    const startedAt = Date.parse((await container.inspect()).State.StartedAt);
+    await eventually(async () => Date.now() > startedAt + 1_000, { what: "the deadline to pass" });
+    await container.kill();
+    await container.wait();
+    const result = await executor.resume({ jobId: "job_left", spec: leftSpec, gpuUuids: [], workDir, containerId: container.id, pullMs: 0 }, hooks(), new AbortController().signal);
+    expect(result).toMatchObject({ outcome: "timed_out", exitCode: 137, error: "the job ran past its timeout of 1 s and was stopped (exit code 137)" });
   });
 
   it("gets no more time than its timeout from the container's own start", async () => {
