@@ -2,7 +2,7 @@
 // and keeps going through disconnects and restarts: running containers carry
 // on, a restarted daemon re-adopts them (recovery/), and results wait in the
 // outbox until the hub acknowledges them. Mediations run in mediator.ts.
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import type { Logger } from "pino";
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -12,6 +12,7 @@ import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient, Welcome } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import type { DockerExecutor } from "./executor/docker.ts";
+import { removeFolder } from "./folderRemoval.ts";
 import { JobRecordFile, type JobRecord } from "./jobRecord.ts";
 import { JobRunner, type RunningJob } from "./jobRunner.ts";
 import { LocalCapacity } from "./localCapacity.ts";
@@ -235,7 +236,7 @@ export class ProviderDaemon {
   private drop(jobId: string): void {
     const job = this.jobs.get(jobId);
     this.forget(jobId);
-    if (job) void rm(job.workDir, { recursive: true, force: true }).catch((error: unknown) => this.options.log.warn({ err: error, job: jobId }, "could not remove the job's folder"));
+    if (job) void removeFolder(job.workDir).catch((error: unknown) => this.options.log.warn({ err: error, job: jobId }, "could not remove the job's folder"));
   }
 }
 

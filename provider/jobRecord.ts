@@ -44,9 +44,16 @@ export async function readJobRecord(workDir: string): Promise<{ ok: true; record
   return { ok: true, record: parsed.data };
 }
 
-/** One job's record on disk; updates are applied in order, each written whole. */
+/**
+ * One job's record on disk; updates are applied in order, each write whole.
+ * Writes are not left to run on their own: `close` waits for the last one
+ * and refuses any after, so the job's folder can then go.
+ */
 export class JobRecordFile {
-  private writing: Promise<void> = Promise.resolve();
+  private writes: Promise<void> = Promise.resolve();
+  /** A write queued behind the one under way, not started yet: every update until it starts rides on it. */
+  private queued: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     readonly workDir: string,
@@ -57,17 +64,32 @@ export class JobRecordFile {
     return this.record;
   }
 
+  /** Resolves once a write holding this update is done; rejects if it failed. */
   update(patch: Partial<Omit<JobRecord, "v" | "offer">>): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.record = { ...this.record, ...patch };
-    const snapshot = this.record;
+    // However often it changes (a log cursor per chunk), one write runs and at most one waits.
+    this.queued ??= this.queueWrite();
+    return this.queued;
+  }
+
+  /** Waits for the writes under way and queued, and refuses any after. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writes.catch(() => undefined);
+  }
+
+  private queueWrite(): Promise<void> {
     const file = join(this.workDir, RECORD_FILE);
     // Each write carries everything, so one that failed does not stop the next.
-    this.writing = this.writing
+    const write = this.writes
       .catch(() => undefined)
       .then(async () => {
-        await writeFile(`${file}.tmp`, JSON.stringify(snapshot), { mode: 0o600 });
+        this.queued = undefined;
+        await writeFile(`${file}.tmp`, JSON.stringify(this.record), { mode: 0o600 });
         await rename(`${file}.tmp`, file);
       });
-    return this.writing;
+    this.writes = write;
+    return write;
   }
 }

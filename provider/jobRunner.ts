@@ -2,9 +2,8 @@
 // earlier daemon left (re-adopted at start). Its output goes to the hub with
 // the cursor of what went out kept in the job's record; its container gets a
 // watchdog; the result goes to the outbox before the container and the job's
-// folder are removed (and those before the hub hears it), so a crash at any
-// point leaves either a container to adopt or a result to resend.
-import { rm } from "node:fs/promises";
+// folder are removed (and those, when they can be, before the hub hears it),
+// so a crash at any point leaves either a container to adopt or a result to resend.
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { TypedDataDomain } from "viem";
@@ -16,6 +15,8 @@ import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
+import { removeFolder } from "./folderRemoval.ts";
+import { withoutHostPaths } from "./hostPaths.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
 import type { ResultOutbox } from "./outbox.ts";
 import { throttledDetail } from "./dataplane/progressDetail.ts";
@@ -32,8 +33,13 @@ export interface RunningJob {
   containerId?: string;
 }
 
+/** Pauses before the cleanup of an ended job is tried again: what fails may pass (a write finishing, a volume let go). */
+const CLEANUP_PAUSES_MS = [500, 2_000, 8_000];
+
 export interface JobRunnerDeps {
   api: string;
+  /** The daemon's data folder: never named to a creator. */
+  dataDir: string;
   account: PrivateKeyAccount;
   maxOutputBytes: number;
   hub: HubClient;
@@ -125,7 +131,7 @@ export class JobRunner {
       logs.push(`\n[pond: ${run.warning}]\n`);
     }
     logs.finish();
-    const result = await this.resultOf(job.offer, run);
+    const result = this.forCreator(await this.resultOf(job.offer, run), job.workDir);
     try {
       await this.deps.outbox.add(result);
     } catch (error) {
@@ -135,20 +141,45 @@ export class JobRunner {
     // Kept once the result is safe (a restart from here on re-sends it and never reads the job's folder
     // again), before the folder goes, and served before the hub (and so the creator) hears the job ended.
     if (result.outcome === "succeeded" && result.manifest) await this.deps.dataPlane?.retainOutputs(jobId, run.outputsDir, result.manifest);
-    // Safe in the outbox, so the container can go; gone before the hub hears the job ended.
-    await this.discard(job, run.containerId ?? job.containerId);
+    // The record's last writes land before its folder goes, and none comes after.
+    await job.record.close();
+    // Safe in the outbox, so the container and the folder can go, as a rule before the hub hears the
+    // job ended; but a cleanup that fails never keeps the result back: it is tried again after the send.
+    const containerId = run.containerId ?? job.containerId;
+    const cleaned = await this.discard(job, containerId);
     hub.send(result);
-    log.info({ job: jobId, outcome: result.outcome }, "job finished");
+    log.info({ job: jobId, outcome: result.outcome, runMs: run.runMs, ...run.ran }, "job finished");
+    if (!cleaned) await this.discardWithRetry(job, containerId);
   }
 
-  /** The job is over for this daemon: its container, its output volume and its folder go. */
-  async discard(job: Pick<RunningJob, "offer" | "workDir">, containerId: string | null | undefined): Promise<void> {
+  /** The job is over for this daemon: its container, its output volume and its folder go. False (and logged) when they could not. */
+  private async discard(job: Pick<RunningJob, "offer" | "workDir">, containerId: string | null | undefined): Promise<boolean> {
     try {
       await this.deps.executor.dispose(job.workDir, containerId);
+      await removeFolder(job.workDir);
+      return true;
     } catch (error) {
-      this.deps.log.error({ err: error, job: job.offer.job_id }, "could not remove the job's container or output volume");
+      this.deps.log.warn({ err: error, job: job.offer.job_id }, "could not remove the job's container, output volume or folder");
+      return false;
     }
-    await rm(job.workDir, { recursive: true, force: true });
+  }
+
+  private async discardWithRetry(job: Pick<RunningJob, "offer" | "workDir">, containerId: string | null | undefined): Promise<void> {
+    for (const pauseMs of CLEANUP_PAUSES_MS) {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      if (await this.discard(job, containerId)) return this.deps.log.info({ job: job.offer.job_id }, "removed the job's leftovers on a later try");
+    }
+    this.deps.log.error({ job: job.offer.job_id, workDir: job.workDir }, "gave up removing the job's leftovers; the daemon's next start clears them");
+  }
+
+  /** A result as the creator may read it: no path of this provider's in its words. */
+  private forCreator(result: ResultMessage, workDir: string): ResultMessage {
+    const { dataDir } = this.deps;
+    return {
+      ...result,
+      error: result.error === null ? null : truncate(withoutHostPaths(result.error, workDir, dataDir), hubMessageLimits.resultError),
+      ...(result.warning ? { warning: truncate(withoutHostPaths(result.warning, workDir, dataDir), hubMessageLimits.resultWarning) } : {}),
+    };
   }
 
   private async guard(job: RunningJob, containerId: string): Promise<void> {

@@ -2,11 +2,12 @@
 // left, decide (plan.ts), and clear away what is not adopted: containers,
 // output volumes still mounted, job folders. What is adopted is returned for
 // the daemon to carry on with.
-import { readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { DockerExecutor } from "../executor/docker.ts";
 import { leftoverVolumes, unmountOutputVolume } from "../executor/outputVolume.ts";
+import { removeFolder } from "../folderRemoval.ts";
 import { readJobRecord } from "../jobRecord.ts";
 import type { ResultOutbox } from "../outbox.ts";
 import { planRecovery, type LeftFolder, type RecoveryPlan } from "./plan.ts";
@@ -31,7 +32,8 @@ export async function recoverLeftovers({ executor, jobsRoot, outbox, log }: Reco
   }
   for (const folder of plan.removeFolders) {
     log.warn({ workDir: folder.workDir, why: folder.why }, "removing a job folder left by an earlier run");
-    await rm(folder.workDir, { recursive: true, force: true });
+    // One that cannot go must not keep the daemon from starting; the next start tries again.
+    await removeFolder(folder.workDir).catch((error: unknown) => log.error({ err: error, workDir: folder.workDir }, "could not remove a job folder left by an earlier run"));
   }
   for (const job of plan.adopt) log.info({ job: job.record.offer.job_id, container: job.containerId }, "adopting a container left running by an earlier run");
   for (const job of plan.awaitStart) log.info({ job: job.record.offer.job_id }, "keeping an accepted job that had not started; the hub will start or cancel it");

@@ -1,9 +1,11 @@
 // The daemon's decisions, against a stand-in hub and executor: what it tells
 // the hub, what it holds, and how it shuts down. Docker runs in test/e2e.
+import { execFile } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { pino } from "pino";
 import { zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -31,7 +33,7 @@ class StandInHub extends EventEmitter<HubClientEvents> {
 
 /** Runs nothing: each run (fresh or resumed) waits until the test ends it, or until it is aborted. */
 class StandInExecutor {
-  readonly runs: Array<{ request: RunRequest | ResumeRequest; signal: AbortSignal; end(outcome: RunResult["outcome"], error?: string): void }> = [];
+  readonly runs: Array<{ request: RunRequest | ResumeRequest; hooks: RunHooks; signal: AbortSignal; end(outcome: RunResult["outcome"], error?: string): void }> = [];
   readonly disposed: Array<{ workDir: string; containerId: string | null | undefined }> = [];
   run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
     if (!("resumed" in request)) void hooks.onContainer?.("c-fresh");
@@ -39,7 +41,7 @@ class StandInExecutor {
       const end = (outcome: RunResult["outcome"], error = `the job ${outcome}`) =>
         resolve({ outcome, exitCode: outcome === "failed" ? 1 : null, error: outcome === "succeeded" ? null : error, pullMs: 0, runMs: 10, outputsDir: join(request.workDir, "outputs"), containerId: "resumed" in request ? null : "c-fresh" });
       signal.addEventListener("abort", () => end("canceled"), { once: true });
-      this.runs.push({ request, signal, end });
+      this.runs.push({ request, hooks, signal, end });
     });
   }
   resume(request: ResumeRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
@@ -237,6 +239,55 @@ describe("results", () => {
     const [result] = await eventually(async () => hub.of("job.result").length > 0 && hub.of("job.result"));
     expect(result!.error).toHaveLength(2000);
     expect(result!.error).toMatch(/^could not get image busybox: x+ \[…\]$/);
+  });
+});
+
+describe("a job's end", () => {
+  async function started(jobId: string) {
+    daemonWith(silentOutbox());
+    await accepted(jobId);
+    hub.emit("message", { v: 1, type: "job.start", job_id: jobId });
+    await eventually(async () => executor.runs.length === 1);
+    return executor.runs[0]!;
+  }
+  const folderGone = (workDir: string) => eventually(async () => access(workDir).then(() => false, () => true), { what: "the job's folder to go" });
+
+  it("lets the job record's writes finish before its folder goes, and writes none after", async () => {
+    const run = await started("job_1");
+    // A chatty job: every chunk forwarded moves the log cursor in the record.
+    for (let i = 0; i < 300; i++) run.hooks.onLog(`${"x".repeat(16 * 1024 - 1)}\n`, `2026-01-01T00:00:${String(i % 60).padStart(2, "0")}.${String(i).padStart(9, "0")}Z`);
+    run.end("failed");
+    await eventually(async () => hub.of("job.result").length === 1, { what: "the result" });
+    await folderGone(run.request.workDir);
+    const problems = logs.filter((l) => l.level >= 40).map((l) => l.msg);
+    expect(problems).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("sends the result though the job's folder cannot be removed, and removes it on a later try", async () => {
+    const run = await started("job_1");
+    // Something still mounted in the folder (a volume not let go): removing it fails with EBUSY until it is unmounted.
+    const mounted = join(run.request.workDir, "busy");
+    await mkdir(mounted);
+    await promisify(execFile)("mount", ["-t", "tmpfs", "tmpfs", mounted]);
+    try {
+      run.end("failed");
+      await eventually(async () => hub.of("job.result").length === 1, { what: "the result" });
+      expect(logs.some((l) => l.level === 40 && /could not remove the job's container, output volume or folder/.test(l.msg))).toBe(true);
+    } finally {
+      await promisify(execFile)("umount", [mounted]);
+    }
+    await folderGone(run.request.workDir);
+    await eventually(async () => logs.some((l) => /removed the job's leftovers on a later try/.test(l.msg)));
+  });
+
+  it("names none of the provider's own paths in the result's error", async () => {
+    const run = await started("job_1");
+    const workDir = run.request.workDir;
+    run.end("failed", `the provider could not run the job: ENOSPC: no space left on device, open '${workDir}/outputs/a.bin'; see ${workDir}/job.json and ${dir}/outbox.json`);
+    const [result] = await eventually(async () => hub.of("job.result").length > 0 && hub.of("job.result"));
+    expect(result!.error).toBe(
+      "the provider could not run the job: ENOSPC: no space left on device, open '/outputs/a.bin'; see <the job's folder on the provider>/job.json and <the provider's data folder>/outbox.json",
+    );
   });
 });
 
