@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 // A provider proves an output upload is its own by signing (EIP-191) this text.
 export interface UploadClaim {
   jobId: string;
@@ -46,8 +48,12 @@ export function inputChunkKey(jobId: string, sha256: string): string {
   return `${inputsPrefix(jobId)}chunks/${sha256}`;
 }
 
-/** What a provider or mediator reads from the relay: the manifest, or one chunk. */
-export type RelayObject = "inputs" | `chunks/${string}`;
+/** What a provider or mediator reads from the relay: the manifest, one chunk, or whether the job's inputs are still needed (a provider keeps them until then). */
+export type RelayObject = "inputs" | `chunks/${string}` | "inputs-needed";
+
+/** The answer to "inputs-needed": false once the job has ended and its settlement is final. */
+export const InputsNeeded = z.object({ needed: z.boolean() });
+export type InputsNeeded = z.infer<typeof InputsNeeded>;
 
 /** A provider proves a relay read is its own by signing (EIP-191) this text, like an upload. */
 export function relayReadMessage(read: { jobId: string; object: RelayObject; timestamp: number }): string {

@@ -35,7 +35,7 @@ export interface MediatorOptions {
   graceMs(): number;
   /** The EIP-712 domain of the current connection. */
   domain(): TypedDataDomain;
-  /** Fetches the job's input_files (from the creator, else the relay) for the re-run. */
+  /** Fetches the job's input_files (from the provider that kept them, else the creator, else the relay) for the re-run. */
   dataPlane?: DataPlane;
 }
 
@@ -92,7 +92,7 @@ export class Mediator {
       const inputFiles = message.spec.input_files ?? [];
       if (inputFiles.length > 0) {
         if (!this.options.dataPlane) return log.warn({ job: message.job_id }, "this daemon cannot fetch input files; not signing a verdict");
-        await this.options.dataPlane.fetchInputs(message.job_id, inputFiles, join(workDir, "inputs"), () => undefined, signal);
+        await this.options.dataPlane.fetchInputsForMediation(message.job_id, inputFiles, join(workDir, "inputs"), signal);
       }
       const run = await executor.run({ jobId: message.job_id, spec: message.spec, gpuUuids: gpus, workDir }, { onPhase: () => undefined, onLog: () => undefined, onContainer: guard }, signal);
       if (run.outcome !== "succeeded") return log.warn({ job: message.job_id, outcome: run.outcome, error: run.error }, "the re-run did not succeed; not signing a verdict");

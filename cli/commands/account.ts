@@ -4,7 +4,8 @@ import type { Command } from "commander";
 import { createTestClient, formatEther, http, parseEther } from "viem";
 import { PondClient } from "../../sdk/index.ts";
 import { configDir, readCliConfig, writeCliConfig } from "../config.ts";
-import type { CliContext } from "../context.ts";
+import { repeated, type CliContext } from "../context.ts";
+import { inputsForChallenge, serveInputsUntilResolved } from "../dataplane/challengeInputs.ts";
 import { UsageError } from "../errors.ts";
 import { sendMarketTx } from "../marketTx.ts";
 import { table } from "../output.ts";
@@ -102,17 +103,20 @@ export function registerAccount(program: Command, ctx: () => CliContext): void {
     .description("dispute a job's result within its challenge window (posts the market's bond)")
     .argument("<job-id>")
     .option("--rpc-url <url>", "the chain's JSON-RPC endpoint", DEFAULT_RPC)
-    .action(async (id: string, options: { rpcUrl: string }) => {
+    .option("--input <path>", "the job's input files, as `pond run` sent them: served to the mediator until the challenge is resolved, should the provider not (repeatable)", repeated)
+    .action(async (id: string, options: { rpcUrl: string; input?: string[] }) => {
       const c = ctx();
       const sdk = await c.client();
       const job = await sdk.getJob(id);
       if (!job.output || !job.price.claim_signature) throw new UsageError(`job ${id} has no signed result to challenge (it is ${job.status})`);
+      const inputs = options.input?.length ? await inputsForChallenge(job, options.input) : undefined;
       const hash = await sendMarketTx(options.rpcUrl, await c.wallet(), await sdk.chain(), {
         functionName: "challenge",
         jobId: job.chain_job_id as `0x${string}`,
         resultHash: job.output.result_hash as `0x${string}`,
         providerSignature: job.price.claim_signature as `0x${string}`,
       });
-      c.output.result({ job: id, transaction: hash }, () => `challenged ${id} (${hash}); a mediator will re-run it`);
+      const resolved = inputs ? await serveInputsUntilResolved({ sdk, p2p: c.p2p, inputs, jobId: id, progress: c.progress, note: (text) => c.output.note(text) }) : undefined;
+      c.output.result({ job: id, transaction: hash, ...(resolved ? { settlement: resolved.settlement } : {}) }, () => `challenged ${id} (${hash}); ${resolved ? `settled as ${resolved.settlement}` : "a mediator will re-run it"}`);
     });
 }

@@ -64,7 +64,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       if (options.detach || !options.wait) {
         // Nobody stays to serve them peer to peer: they go to the relay before this returns.
         await sending?.toRelay("detached");
-        await sending?.finish(job);
+        await sending?.finish();
         return c.output.result(job, (j) => j.id);
       }
       await sending?.serve(c.p2p);
@@ -83,10 +83,10 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
           lastDetail = current.status_detail;
         },
       });
-      // The relay upload a chain-settled job needs goes on while the outputs come.
-      const finishing = sending?.finish(done);
+      // An upload the provider asked for ends while the outputs come.
+      const finishing = sending?.finish();
       const download = options.output && done.status === "succeeded" ? await fetchOutputs(sdk, c.p2p, done, options.output, c.progress, (text) => c.output.note(text), warm) : undefined;
-      warm?.socket.close();
+      warm?.close();
       await finishing;
       // Read again: the provider's and this download's transfer reports land after the job ends.
       const final = done.spec.input_files?.length || download ? await sdk.getJob(done.id) : done;

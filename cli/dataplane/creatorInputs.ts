@@ -1,10 +1,9 @@
-// The creator's half of a job's input files, while `pond run` follows the job:
-// served peer to peer to the provider that offers, uploaded to the R2 relay
-// when the provider asks for it or no connection comes up, and, for a job
-// whose settlement is still open on chain, uploaded once the job ends too (a mediator drawn
-// days later must still get them).
-import type { Job } from "../../protocol/job.ts";
-import { inputsNoLongerNeeded } from "../../protocol/jobStatus.ts";
+// The creator's half of a job's input files, while `pond run` follows the job
+// (or `pond challenge` waits for its mediator): served peer to peer to the
+// provider (or a drawn mediator) that offers, and uploaded to the R2 relay only
+// when that peer asks for it or no connection comes up. Inputs that reached the
+// provider stay there: it keeps them until the job's settlement is final and
+// serves a drawn mediator itself, so they are never uploaded a second time.
 import type { PondClient } from "../../sdk/index.ts";
 import type { P2pSettings } from "../context.ts";
 import type { Progress } from "../progress.ts";
@@ -17,6 +16,7 @@ export class CreatorInputs {
   private socket: SignalingSocket | undefined;
   private server: InputsServer | undefined;
   private upload: Promise<void> | undefined;
+  private uploaded = 0;
 
   constructor(
     private readonly sdk: PondClient,
@@ -60,6 +60,7 @@ export class CreatorInputs {
       this.note(`[pond: uploading inputs to the relay: ${why}]`);
       this.upload = uploadToRelay(this.sdk, this.jobId, this.inputs.manifest, this.inputs.source, (done, total) => this.progress.update("uploading inputs", done, total)).then(
         (done) => {
+          this.uploaded += done.bytes;
           this.progress.finish("uploading inputs");
           this.note(`[pond: inputs in the relay (${done.bytes} bytes uploaded)]`);
         },
@@ -69,13 +70,16 @@ export class CreatorInputs {
     return this.upload;
   }
 
-  /** The job ended: stops serving; a job that settles on chain keeps its inputs in the relay for a mediator. */
-  async finish(job: Job): Promise<void> {
+  /** Stops serving; an upload under way (the peer asked for the relay) is waited for. */
+  async finish(): Promise<void> {
     this.server?.close();
     this.socket?.close();
-    // Still open on chain: a challenge may draw a mediator, who reads the inputs from the relay.
-    if (!inputsNoLongerNeeded(job)) await this.toRelay("a mediator may need them if the result is challenged");
     await this.upload;
     await this.inputs.source.close();
+  }
+
+  /** Bytes this side put in the relay: none unless a peer asked for the relay, or the creator detached. */
+  get uploadedBytes(): number {
+    return this.uploaded;
   }
 }

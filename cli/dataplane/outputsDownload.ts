@@ -12,6 +12,7 @@ import type { PondClient } from "../../sdk/index.ts";
 import type { P2pSettings } from "../context.ts";
 import { downloadOutputs, isVerifiedCopy, outputPathIn } from "../outputs.ts";
 import type { Progress } from "../progress.ts";
+import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import { downloadFromProvider } from "./peerDownload.ts";
 import { SignalingSocket } from "./signalingSocket.ts";
 
@@ -21,21 +22,37 @@ export interface OutputsDownload {
   transfer: (TransferMeasure & { firstByteMs?: number }) | null;
 }
 
-/** Signaling joined and ICE servers fetched while the job still runs, so the download starts the moment it ends. */
+/**
+ * Made while the job still runs, so the download starts the moment it ends: signaling joined,
+ * ICE servers fetched, and the transfer process started (loading it is most of the wait otherwise).
+ */
 export interface WarmSignaling {
   socket: SignalingSocket;
   iceServers: IceServer[];
+  processes: SpareTransferProcesses;
+  /** Leaves the signaling and ends the transfer process if no download took it. */
+  close(): void;
 }
 
 export async function warmUp(sdk: PondClient, p2p: P2pSettings, jobId: string): Promise<WarmSignaling | undefined> {
   if (!p2p.enabled || !sdk.apiKey) return undefined;
+  const processes = new SpareTransferProcesses({ refill: false });
   try {
     const ice = await sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
     const socket = await SignalingSocket.open(sdk.baseUrl, sdk.apiKey, jobId);
     // Frames from before the download (the inputs' session) are not for it: nobody keeps them.
     socket.subscribe(() => {});
-    return { socket, iceServers: ice.ice_servers };
+    return {
+      socket,
+      iceServers: ice.ice_servers,
+      processes,
+      close() {
+        socket.close();
+        processes.close();
+      },
+    };
   } catch {
+    processes.close();
     return undefined;
   }
 }
@@ -47,17 +64,17 @@ export async function fetchOutputs(sdk: PondClient, p2p: P2pSettings, job: Job, 
   const total = files.reduce((sum, file) => sum + file.size, 0);
   const label = `downloading ${job.id}`;
   if (p2p.enabled && sdk.apiKey) {
-    let socket: SignalingSocket | undefined;
+    let ready: WarmSignaling | undefined;
     try {
-      const ready = warm?.socket.open ? warm : await warmUp(sdk, p2p, job.id);
+      ready = warm?.socket.open ? warm : await warmUp(sdk, p2p, job.id);
       if (!ready) throw new Error("could not join the job's signaling");
-      socket = ready.socket;
       const direct = await downloadFromProvider({
-        socket,
+        socket: ready.socket,
         jobId: job.id,
         files,
         dir,
         iceServers: ready.iceServers,
+        process: ready.processes.take(),
         connectTimeoutMs: p2p.connectTimeoutMs,
         ...(p2p.bindAddress ? { bindAddress: p2p.bindAddress } : {}),
         onProgress: (done) => progress.update(label, done, total),
@@ -69,7 +86,7 @@ export async function fetchOutputs(sdk: PondClient, p2p: P2pSettings, job: Job, 
     } catch (error) {
       note(`[pond: outputs peer to peer: ${(error as Error).message}; downloading from R2]`);
     } finally {
-      socket?.close();
+      ready?.close();
     }
   }
   await clearPartials(dir, files);

@@ -3,6 +3,7 @@
 // manifest (checked against the signed one: same paths, sizes, sha256), then
 // the chunks, each checked, each file checked whole before it gets its name.
 // The transfer runs in a process of its own (p2p/node/isolated).
+import type { ChildProcess } from "node:child_process";
 import type { ManifestFile } from "../../protocol/manifest.ts";
 import type { IceServer } from "../../protocol/iceServers.ts";
 import type { Route } from "../../p2p/core/transfer.ts";
@@ -19,6 +20,8 @@ export interface PeerDownloadOptions {
   connectTimeoutMs: number;
   bindAddress?: string;
   channels?: number;
+  /** A transfer process started ahead (while the job ran); else one is started now. */
+  process?: ChildProcess;
   onProgress?(done: number, total: number): void;
 }
 
@@ -48,6 +51,7 @@ export async function downloadFromProvider(options: PeerDownloadOptions): Promis
     remote: "provider",
     endWhenRemoteAbsent: true,
     send: (signal) => socket.send(signal),
+    ...(options.process ? { process: options.process } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const { transfer } = session;

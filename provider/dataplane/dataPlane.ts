@@ -1,6 +1,7 @@
 // The daemon's data plane, assembled: signaling over the hub socket, a job's
-// input files fetched before it starts, finished jobs' outputs kept and served
-// peer to peer, and reports of what was served.
+// input files fetched before it starts (and kept until its settlement is final,
+// for a mediator), finished jobs' outputs kept and served peer to peer, and
+// reports of what was served. Transfer processes are started ahead of need.
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
@@ -8,15 +9,19 @@ import type { OutputManifest } from "../../protocol/manifest.ts";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { InputFile } from "../../protocol/jobSpec.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
+import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import type { HubClient } from "../connection/hubClient.ts";
-import { fetchInputs } from "./inputsFetch.ts";
+import { fetchInputs, type FetchedInputs } from "./inputsFetch.ts";
 import { RelayClient } from "./relayClient.ts";
 import { JobSignaling } from "./jobSignaling.ts";
-import { OutputsServer } from "./outputsServer.ts";
+import { RetainedFilesServer } from "./retainedFilesServer.ts";
+import { RetainedInputs } from "./retainedInputs.ts";
 import { RetainedOutputs } from "./retainedOutputs.ts";
 
-/** How often expired outputs are looked for while the daemon runs. */
+/** How often expired outputs, and inputs no longer needed, are looked for while the daemon runs. */
 const SWEEP_MS = 60_000;
+/** How often the API is asked whether one job's kept inputs are still needed. */
+const INPUTS_CHECK_MS = 10 * 60_000;
 
 export interface DataPlaneOptions {
   api: string;
@@ -35,9 +40,14 @@ export class DataPlane {
   readonly signaling: JobSignaling;
   readonly connectTimeoutMs: number;
   readonly bindAddress: string | undefined;
-  private readonly retained: RetainedOutputs;
+  private readonly retainedOutputs: RetainedOutputs;
+  private readonly retainedInputs: RetainedInputs;
   private readonly relay: RelayClient;
-  private readonly outputs: OutputsServer;
+  private readonly outputs: RetainedFilesServer;
+  private readonly inputs: RetainedFilesServer;
+  /** When each kept job's inputs were last found still needed. */
+  private readonly inputsCheckedAt = new Map<string, number>();
+  private readonly processes = new SpareTransferProcesses();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DataPlaneOptions) {
@@ -48,26 +58,32 @@ export class DataPlane {
     this.connectTimeoutMs = options.p2pConnectTimeoutMs;
     this.bindAddress = options.webrtcBindAddress;
     this.relay = new RelayClient(options.api, options.account);
-    this.retained = new RetainedOutputs(join(options.dataDir, "retained"), options.outputRetentionS * 1000);
-    this.outputs = new OutputsServer({
-      signaling: this.signaling,
-      log,
-      connectTimeoutMs: options.p2pConnectTimeoutMs,
-      ...(options.webrtcBindAddress ? { bindAddress: options.webrtcBindAddress } : {}),
-      onServed: (served) => void hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.transfer", job_id: served.jobId, direction: "outputs", transfer: { route: served.route, bytes: served.bytes, ms: Math.round(served.ms) } }),
+    this.retainedOutputs = new RetainedOutputs(join(options.dataDir, "retained"), options.outputRetentionS * 1000);
+    this.retainedInputs = new RetainedInputs(join(options.dataDir, "retained-inputs"));
+    const served = { signaling: this.signaling, log, connectTimeoutMs: options.p2pConnectTimeoutMs, ...(options.webrtcBindAddress ? { bindAddress: options.webrtcBindAddress } : {}) };
+    this.outputs = new RetainedFilesServer({
+      ...served,
+      roles: new Set(["creator"]),
+      what: "outputs",
+      processes: this.processes,
+      onServed: (transfer) => void hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.transfer", job_id: transfer.jobId, direction: "outputs", transfer: { route: transfer.route, bytes: transfer.bytes, ms: Math.round(transfer.ms) } }),
     });
+    this.inputs = new RetainedFilesServer({ ...served, roles: new Set(["mediator"]), what: "inputs", processes: this.processes });
   }
 
-  /** At start: outputs an earlier run kept, served again until they expire (expired ones removed). */
+  /** At start: outputs and inputs an earlier run kept, served again until they are not needed (expired ones removed). */
   async start(): Promise<void> {
-    for (const retained of await this.retained.load()) this.outputs.watch(retained);
-    this.sweeper = setInterval(() => void this.sweep().catch((error: unknown) => this.options.log.warn({ err: error }, "could not remove expired outputs")), SWEEP_MS);
+    for (const retained of await this.retainedOutputs.load()) this.outputs.watch({ jobId: retained.record.job_id, manifest: retained.record.transfer, root: retained.outputsDir });
+    for (const kept of await this.retainedInputs.load()) this.inputs.watch(kept);
+    this.sweeper = setInterval(() => void this.sweep().catch((error: unknown) => this.options.log.warn({ err: error }, "could not remove expired outputs or inputs")), SWEEP_MS);
     this.sweeper.unref();
   }
 
   stop(): void {
     clearInterval(this.sweeper);
     this.outputs.close();
+    this.inputs.close();
+    this.processes.close();
   }
 
   /**
@@ -76,34 +92,79 @@ export class DataPlane {
    * path: the outputs are in R2 already.
    */
   async retainOutputs(jobId: string, outputsDir: string, manifest: OutputManifest): Promise<void> {
-    if (!this.retained.enabled) return;
+    if (!this.retainedOutputs.enabled) return;
     try {
-      this.outputs.watch(await this.retained.retain(jobId, outputsDir, manifest));
+      const retained = await this.retainedOutputs.retain(jobId, outputsDir, manifest);
+      this.outputs.watch({ jobId, manifest: retained.record.transfer, root: retained.outputsDir });
     } catch (error) {
       this.options.log.warn({ err: error, job: jobId }, "could not keep the outputs to serve peer to peer; they are in R2");
-      await this.retained.remove(jobId).catch(() => undefined);
+      await this.retainedOutputs.remove(jobId).catch(() => undefined);
     }
   }
 
-  /** The spec's input_files into `inputsDir`, each checked; how they came. Throws (naming the file) when they cannot be had intact. */
+  /**
+   * The spec's input_files into `inputsDir`, each checked, from the creator (else the relay); how
+   * they came. Kept afterwards until the job's settlement is final, for a mediator. Throws (naming
+   * the file) when they cannot be had intact.
+   */
   async fetchInputs(jobId: string, files: readonly InputFile[], inputsDir: string, onDetail: (detail: string) => void, signal?: AbortSignal): Promise<TransferMeasure> {
+    const fetched = await this.fetch({ jobId, files, inputsDir, onDetail, signal, peers: ["creator"] });
+    await this.retainInputs(jobId, inputsDir, fetched);
+    return fetched.measure;
+  }
+
+  /** A challenged job's input_files for a mediator's re-run: from the provider that kept them, else its creator, else the relay. */
+  async fetchInputsForMediation(jobId: string, files: readonly InputFile[], inputsDir: string, signal?: AbortSignal): Promise<FetchedInputs> {
+    return this.fetch({ jobId, files, inputsDir, onDetail: () => undefined, signal, peers: ["provider", "creator"] });
+  }
+
+  private fetch(request: Pick<Parameters<typeof fetchInputs>[0], "jobId" | "files" | "inputsDir" | "onDetail" | "peers"> & { signal: AbortSignal | undefined }): Promise<FetchedInputs> {
+    const { signal, ...rest } = request;
     return fetchInputs({
-      jobId,
-      files,
-      inputsDir,
+      ...rest,
       signaling: this.signaling,
       relay: this.relay,
       connectTimeoutMs: this.options.p2pConnectTimeoutMs,
       relayWaitMs: this.options.inputWaitS * 1000,
       ...(this.options.webrtcBindAddress ? { bindAddress: this.options.webrtcBindAddress } : {}),
+      processes: this.processes,
       log: this.options.log,
       ...(signal ? { signal } : {}),
-      onDetail,
     });
   }
 
+  /** A failure here costs only the mediator's peer-to-peer path to this provider: the creator, or the relay, still has them. */
+  private async retainInputs(jobId: string, inputsDir: string, fetched: FetchedInputs): Promise<void> {
+    try {
+      this.inputs.watch(await this.retainedInputs.retain(jobId, inputsDir, fetched.manifest));
+      this.inputsCheckedAt.set(jobId, Date.now());
+    } catch (error) {
+      this.options.log.warn({ err: error, job: jobId }, "could not keep the job's inputs for a mediator");
+      await this.retainedInputs.remove(jobId).catch(() => undefined);
+    }
+  }
+
   private async sweep(): Promise<void> {
-    const kept = new Set((await this.retained.load()).map((retained) => retained.record.job_id));
+    const kept = new Set((await this.retainedOutputs.load()).map((retained) => retained.record.job_id));
     for (const jobId of this.outputs.jobs) if (!kept.has(jobId)) this.outputs.unwatch(jobId);
+    await this.sweepInputs();
+  }
+
+  /** Kept inputs the API says no mediator can need any more (or past the longest retention) go. */
+  async sweepInputs(now = Date.now()): Promise<void> {
+    const young = new Set((await this.retainedInputs.load(now)).map((kept) => kept.jobId));
+    for (const jobId of this.inputs.jobs) {
+      if (young.has(jobId) && now - (this.inputsCheckedAt.get(jobId) ?? 0) < INPUTS_CHECK_MS) continue;
+      // An API that cannot answer now is asked again at the next sweep; the files stay meanwhile.
+      const needed = young.has(jobId) && (await this.relay.inputsNeeded(jobId).catch(() => true));
+      if (needed) {
+        this.inputsCheckedAt.set(jobId, now);
+        continue;
+      }
+      this.inputs.unwatch(jobId);
+      this.inputsCheckedAt.delete(jobId);
+      await this.retainedInputs.remove(jobId);
+      this.options.log.info({ job: jobId }, "removed the job's kept inputs: no mediator can need them now");
+    }
   }
 }

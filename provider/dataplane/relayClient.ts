@@ -2,7 +2,7 @@
 // provider's key (protocol/uploads.ts), as its provider or a drawn mediator.
 import type { PrivateKeyAccount } from "viem/accounts";
 import { TransferManifest } from "../../protocol/transfer.ts";
-import { relayReadMessage, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
+import { InputsNeeded, relayReadMessage, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
 
 export class RelayReadError extends Error {
   override name = "RelayReadError";
@@ -45,14 +45,29 @@ export class RelayClient {
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  private async get(jobId: string, object: RelayObject): Promise<Response> {
+  /**
+   * Whether the job's inputs may still be needed (its settlement is open, so a mediator may be
+   * drawn); false once they are not, or the job is not this provider's any more (or gone).
+   */
+  async inputsNeeded(jobId: string): Promise<boolean> {
+    const response = await this.get(jobId, "inputs-needed", [403, 404]);
+    if (!response.ok) {
+      await response.body?.cancel();
+      return false;
+    }
+    const parsed = InputsNeeded.safeParse(await response.json().catch(() => undefined));
+    if (!parsed.success) throw new RelayReadError("the API's answer on whether the inputs are needed did not parse", 502);
+    return parsed.data.needed;
+  }
+
+  private async get(jobId: string, object: RelayObject, expected: readonly number[] = [404]): Promise<Response> {
     const timestamp = Date.now();
     const signature = await this.account.signMessage({ message: relayReadMessage({ jobId, object, timestamp }) });
     const response = await fetch(new URL(`/v1/providers/jobs/${encodeURIComponent(jobId)}/data/${object}`, this.api), {
       headers: { [uploadHeaders.provider]: this.account.address, [uploadHeaders.timestamp]: String(timestamp), [uploadHeaders.signature]: signature },
       signal: AbortSignal.timeout(CHUNK_TIMEOUT_MS),
     });
-    if (!response.ok && response.status !== 404) throw new RelayReadError(`reading ${object} from the relay failed: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`, response.status);
+    if (!response.ok && !expected.includes(response.status)) throw new RelayReadError(`reading ${object} from the relay failed: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`, response.status);
     return response;
   }
 }

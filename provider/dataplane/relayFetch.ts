@@ -5,7 +5,7 @@
 // again until the deadline.
 import { createHash } from "node:crypto";
 import type { InputFile } from "../../protocol/jobSpec.ts";
-import type { TransferFile } from "../../protocol/transfer.ts";
+import type { TransferFile, TransferManifest } from "../../protocol/transfer.ts";
 import { checkManifestFiles } from "../../p2p/core/manifestExchange.ts";
 import { forEachInPool } from "../../p2p/core/pool.ts";
 import type { ChunkSink } from "../../p2p/core/storage.ts";
@@ -32,7 +32,7 @@ export interface RelayFetchOptions {
   onProgress?(done: number, total: number): void;
 }
 
-export async function fetchFromRelay(options: RelayFetchOptions): Promise<{ bytes: number }> {
+export async function fetchFromRelay(options: RelayFetchOptions): Promise<{ bytes: number; manifest: TransferManifest }> {
   const manifest = await waitFor(options, () => options.client.manifest(options.jobId), "the input manifest");
   try {
     checkManifestFiles(manifest, options.expected);
@@ -59,7 +59,7 @@ export async function fetchFromRelay(options: RelayFetchOptions): Promise<{ byte
     });
     await finish(options.sink, file);
   }
-  return { bytes: fetched };
+  return { bytes: fetched, manifest };
 }
 
 /** A file whose every chunk matched but whose whole does not: the creator's manifest lied. */

@@ -98,7 +98,8 @@ export class RetainedOutputs {
   }
 }
 
-async function linkOrCopy(from: string, to: string): Promise<void> {
+/** A hard link, or a copy where a link cannot be made. */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
     await link(from, to);
   } catch (error) {

@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { buildTransferManifest } from "../../p2p/node/buildTransferManifest.ts";
 import { IsolatedTransfer } from "../../p2p/node/isolated/isolatedTransfer.ts";
 import type { FetchJob, ServeJob } from "../../p2p/node/isolated/messages.ts";
+import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import type { OutgoingSignal } from "../../p2p/node/peer.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { useTempDir } from "../helpers/tempDir.ts";
 import { sha256OfFile, writeRandomFiles } from "../helpers/testFiles.ts";
 
@@ -31,7 +33,7 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-async function pairOfTransfers(sizes: Record<string, number>, options: { hangMs?: number } = {}) {
+async function pairOfTransfers(sizes: Record<string, number>, options: { hangMs?: number } = {}, processes: { serve?: SpareTransferProcesses; fetch?: SpareTransferProcesses } = {}) {
   const from = join(tempDir(), "from");
   const to = join(tempDir(), "to");
   await writeRandomFiles(from, sizes);
@@ -46,10 +48,11 @@ async function pairOfTransfers(sizes: Record<string, number>, options: { hangMs?
     if (signal.type === "offer") offeredNow();
     to()?.deliver(signal);
   };
-  serve = new IsolatedTransfer<ServeJob>({ kind: "serve", peer: { ...peer, name: "test-serve" }, manifest, source: { root: from } }, { signal: relay(() => fetch), ...options });
+  const started = { serve: processes.serve?.take(), fetch: processes.fetch?.take() };
+  serve = new IsolatedTransfer<ServeJob>({ kind: "serve", peer: { ...peer, name: "test-serve" }, manifest, source: { root: from } }, { signal: relay(() => fetch), ...options, ...(started.serve ? { process: started.serve } : {}) });
   fetch = new IsolatedTransfer<FetchJob>(
     { kind: "fetch", peer: { ...peer, name: "test-fetch" }, dir: to, expected: manifest.files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) },
-    { signal: relay(() => serve), onProgress: (bytes) => progress.push(bytes), ...options },
+    { signal: relay(() => serve), onProgress: (bytes) => progress.push(bytes), ...options, ...(started.fetch ? { process: started.fetch } : {}) },
   );
   open.push(serve, fetch);
   return { serve, fetch, manifest, to, progress, offered };
@@ -112,3 +115,55 @@ describe("behavior: transfers in processes of their own", () => {
     await expect(fetch.result).rejects.toMatchObject({ code: "connect_failed", message: expect.stringMatching(/could not send the offer: the hub is not connected/) });
   });
 });
+
+describe("behavior: transfer processes started ahead", () => {
+  const pools: SpareTransferProcesses[] = [];
+  afterEach(() => {
+    for (const pool of pools.splice(0)) pool.close();
+  });
+
+  const sparePids = (pool: SpareTransferProcesses) => pool.pids;
+
+  it("runs each side's transfer in the process the pool started ahead, and a refilling pool starts the next one", { timeout: 60_000 }, async () => {
+    const serving = new SpareTransferProcesses();
+    const fetching = new SpareTransferProcesses({ refill: false });
+    pools.push(serving, fetching);
+    const [serveSpare] = sparePids(serving);
+    const [fetchSpare] = sparePids(fetching);
+    expect(alive(serveSpare) && alive(fetchSpare)).toBe(true);
+    const { serve, fetch, manifest, to } = await pairOfTransfers({ "a.bin": 3 * MiB + 5 }, {}, { serve: serving, fetch: fetching });
+    expect(serve.pid).toBe(serveSpare);
+    expect(fetch.pid).toBe(fetchSpare);
+    const [fetched] = await Promise.all([fetch.result, serve.result]);
+    expect(fetched.bytes).toBe(3 * MiB + 5);
+    expect(await sha256OfFile(join(to, "a.bin"))).toBe(manifest.files[0]!.sha256);
+    // The daemon's pool has its next spare loading already; a one-off's has none.
+    expect(sparePids(serving)).toHaveLength(1);
+    expect(sparePids(serving)[0]).not.toBe(serveSpare);
+    expect(sparePids(fetching)).toHaveLength(0);
+  });
+
+  it("does not hand out a spare that died meanwhile: the transfer gets a fresh process", { timeout: 60_000 }, async () => {
+    const pool = new SpareTransferProcesses({ refill: false });
+    pools.push(pool);
+    const [dead] = sparePids(pool);
+    process.kill(dead!, "SIGKILL");
+    await eventuallyGone(dead!);
+    const taken = pool.take();
+    open.push(new IsolatedTransfer<FetchJob>({ kind: "fetch", peer: { iceServers: [], connectTimeoutMs: 1_000, bindAddress: LOOPBACK, name: "test-fresh" }, dir: join(tempDir(), "to"), expected: [] }, { signal: () => {}, process: taken }));
+    expect(taken.pid).not.toBe(dead);
+    await expect(open.at(-1)!.result).rejects.toMatchObject({ code: "connect_timeout" });
+  });
+
+  it("ends the spares nobody took when closed", { timeout: 30_000 }, async () => {
+    const pool = new SpareTransferProcesses({ count: 2 });
+    const pids = sparePids(pool);
+    expect(pids).toHaveLength(2);
+    pool.close();
+    for (const pid of pids) await eventuallyGone(pid!);
+  });
+});
+
+function eventuallyGone(pid: number): Promise<true> {
+  return eventually(async () => !alive(pid), { timeoutMs: 10_000, what: `process ${pid} to end` });
+}

@@ -1,17 +1,20 @@
 // The provider's side of the data relay (worker/data/relay.ts): a job's input
-// manifest and chunks, read by its provider or a mediator the chain drew, each
-// read signed by the reader's key (protocol/uploads.ts) like an output upload.
+// manifest and chunks, read by its provider or a mediator the chain drew, and
+// whether its inputs may still be needed (its provider keeps them until then,
+// to serve a mediator), each read signed by the reader's key
+// (protocol/uploads.ts) like an output upload.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Address } from "viem";
 import { eq } from "drizzle-orm";
-import { inputChunkKey, inputManifestKey, relayReadMessage, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
+import { inputsNoLongerNeeded, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
+import { InputsNeeded, inputChunkKey, inputManifestKey, relayReadMessage, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
 import { listsChunk, mayReadInputs, storedManifest } from "../data/relay.ts";
 import { jobs } from "../db/schema.ts";
 import { forbidden, notFound, unauthorized } from "../errors/problem.ts";
 import { checkMessageSignature } from "../security/signatures.ts";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/appEnv.ts";
-import { createRouter, problems } from "./openapi.ts";
+import { createRouter, jsonContent, problems } from "./openapi.ts";
 
 // Required: a read without them is refused (401). Documented only, so nothing here parses them.
 const signedHeaders = z.object({
@@ -42,6 +45,17 @@ const chunkRoute = createRoute({
   responses: { 200: { description: "The chunk's bytes", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 403: problems[403], 404: problems[404] },
 });
 
+const neededRoute = createRoute({
+  method: "get",
+  path: "/jobs/{id}/data/inputs-needed",
+  operationId: "getRelayedInputsNeeded",
+  // No key: signed in the headers, as above.
+  security: [],
+  summary: "Whether the job's inputs may still be needed: until the job has ended and its settlement is final, a mediator may be drawn to re-run it (its provider keeps them until then; signed like an upload)",
+  request: { params: z.object({ id: z.string() }), headers: signedHeaders },
+  responses: { 200: jsonContent(InputsNeeded, "Whether to keep them"), 401: problems[401], 403: problems[403], 404: problems[404] },
+});
+
 /** The reader the signature proves, allowed to read this job's inputs. */
 async function signedReader(c: Context<AppEnv>, jobId: string, object: RelayObject) {
   const reader = c.req.header(uploadHeaders.provider)?.toLowerCase();
@@ -51,7 +65,7 @@ async function signedReader(c: Context<AppEnv>, jobId: string, object: RelayObje
   if (Math.abs(Date.now() - timestamp) > UPLOAD_SIGNATURE_TTL_MS) throw unauthorized("the read's signature has expired; sign it again");
   const signed = await checkMessageSignature(reader as Address, relayReadMessage({ jobId, object, timestamp }), signature);
   if (!signed.ok) throw unauthorized(signed.problem === "malformed" ? `the read's signature is not usable: ${signed.reason}` : "the read's signature is not that provider's");
-  const job = (await c.get("db").select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  const job = (await c.get("db").select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId, status: jobs.status, settlement: jobs.settlement }).from(jobs).where(eq(jobs.id, jobId)))[0];
   if (!job) throw notFound("job");
   if (!(await mayReadInputs(c.get("db"), job, reader))) throw forbidden("only the job's provider, or a mediator drawn for it, may read its inputs");
   return job;
@@ -67,6 +81,10 @@ export const providerDataRoutes = router
     if (!object) throw notFound("the job's input manifest (not uploaded yet)");
     return new Response(object.body, { headers: { "content-type": "application/json" } });
   })
+  .get("/jobs/:id/data/inputs-needed", async (c) => {
+    const job = await signedReader(c, c.req.param("id"), "inputs-needed");
+    return c.json<InputsNeeded>({ needed: !inputsNoLongerNeeded({ status: job.status as JobStatus, settlement: job.settlement as SettlementStatus }) });
+  })
   .get("/jobs/:id/data/chunks/:sha256{[0-9a-f]{64}}", async (c) => {
     const { id, sha256 } = c.req.param();
     const job = await signedReader(c, id, `chunks/${sha256}`);
@@ -80,3 +98,4 @@ export const providerDataRoutes = router
 // Documented only: the handlers above serve them (raw bodies, not JSON).
 router.openAPIRegistry.registerPath(manifestRoute);
 router.openAPIRegistry.registerPath(chunkRoute);
+router.openAPIRegistry.registerPath(neededRoute);

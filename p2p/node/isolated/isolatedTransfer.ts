@@ -10,15 +10,13 @@
 //
 // `result` settles only once the process has exited, so nothing else writes the
 // fetch's folder while the caller moves on to the relay.
-import { fork, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { PeerConnectFailedError, PeerLeftError, type TransferError } from "../../core/errors.ts";
 import type { Route } from "../../core/transfer.ts";
 import type { IncomingSignal, OutgoingSignal } from "../peer.ts";
 import { deserializeError, type ChildMessage, type ParentMessage, type ResultOf, type TransferJob } from "./messages.ts";
+import { forkTransferProcess } from "./transferProcesses.ts";
 
-const CHILD = fileURLToPath(new URL("./transferProcess.ts", import.meta.url));
 /** The process's first beat: loading TypeScript and node-datachannel on a loaded machine. */
 const START_GRACE_MS = 30_000;
 /** After its result, or after "stop", the process has this long to exit. */
@@ -32,6 +30,8 @@ export interface IsolatedTransferOptions {
   onProgress?(bytes: number, total: number): void;
   /** How long the process may go without a beat before it is killed. Default 10 s. */
   hangMs?: number;
+  /** A transfer process started ahead (transferProcesses.ts), not yet given a job; else one is started now. */
+  process?: ChildProcess;
 }
 
 export class IsolatedTransfer<J extends TransferJob> {
@@ -45,7 +45,7 @@ export class IsolatedTransfer<J extends TransferJob> {
   private readonly watchdog: ReturnType<typeof setInterval>;
 
   constructor(job: J, private readonly options: IsolatedTransferOptions) {
-    this.child = fork(CHILD, [], { execArgv: childExecArgv(), stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child = options.process ?? forkTransferProcess();
     this.result = new Promise<ResultOf<J>>((resolve, reject) => {
       const settle = (ended: string) => {
         if (this.exited) return;
@@ -56,6 +56,8 @@ export class IsolatedTransfer<J extends TransferJob> {
         else reject(outcome.error);
       };
       this.child.once("exit", (code, signal) => settle(`exited (${signal ?? `code ${code}`})`));
+      // One started ahead may have gone before it was handed over: no "exit" would come now.
+      if (this.child.exitCode !== null || this.child.signalCode !== null) settle("had exited before it was given the transfer");
       this.child.once("error", (error) => {
         this.outcome ??= { error: new PeerConnectFailedError(`the transfer process failed: ${error.message}`) };
         // One that never started sends no "exit": settle here. One that did is killed and exits.
@@ -72,6 +74,7 @@ export class IsolatedTransfer<J extends TransferJob> {
         this.kill(new PeerConnectFailedError(`the transfer process stopped responding for ${Math.round(silentMs)} ms (a peer connection wedged in node-datachannel) and was killed`));
       }
     }, 1_000);
+    if (this.exited) clearInterval(this.watchdog);
     this.post({ type: "start", job });
   }
 
@@ -136,12 +139,4 @@ export class IsolatedTransfer<J extends TransferJob> {
     if (error) this.outcome ??= { error };
     this.child.kill("SIGKILL");
   }
-}
-
-/** The parent's Node flags, with a TypeScript loader: the child is a .ts file too. */
-function childExecArgv(): string[] {
-  // Inspector flags would make the child fight the parent for the port.
-  const inherited = process.execArgv.filter((flag) => !flag.startsWith("--inspect"));
-  if (inherited.some((flag) => flag.includes("tsx"))) return inherited;
-  return [...inherited, "--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href];
 }

@@ -23,6 +23,8 @@ export interface FetchJob {
   peer: PeerSetup;
   dir: string;
   expected: readonly ManifestFile[];
+  /** Hand back the sender's transfer manifest with the result (a provider keeps a job's inputs to serve them again). */
+  keepManifest?: boolean;
 }
 
 /** Answers an offer, sends `manifest`, and serves its files until the receiver has them all. */
@@ -42,9 +44,11 @@ export interface FetchResult {
   ms: number;
   /** When (Date.now()) the first data frame arrived. */
   firstByteAt?: number;
+  /** The sender's manifest, checked against `expected`, when the job asked to keep it. */
+  manifest?: TransferManifest;
 }
 
-export type ServeResult = Omit<FetchResult, "firstByteAt">;
+export type ServeResult = Omit<FetchResult, "firstByteAt" | "manifest">;
 export type ResultOf<J extends TransferJob> = J extends FetchJob ? FetchResult : ServeResult;
 
 export interface SerializedError {

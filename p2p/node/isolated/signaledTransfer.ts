@@ -1,6 +1,7 @@
 // An isolated transfer on a job's signaling (protocol/signaling.ts): what it says goes
 // out as client signals for `remote`; relayed signals from `remote` come in.
 // The transport (the provider's hub socket, the creator's WebSocket) is the caller's.
+import type { ChildProcess } from "node:child_process";
 import { SIGNALING_PROTOCOL_VERSION, type ClientSignal, type PeerRole, type ServerSignal } from "../../../protocol/signaling.ts";
 import type { Route } from "../../core/transfer.ts";
 import { IsolatedTransfer } from "./isolatedTransfer.ts";
@@ -17,6 +18,8 @@ export interface SignaledTransferOptions {
    * back as an error, or it left), end now rather than wait out the connect timeout.
    */
   endWhenRemoteAbsent?: boolean;
+  /** A transfer process started ahead (transferProcesses.ts); else one is started now. */
+  process?: ChildProcess;
 }
 
 export interface SignaledTransfer<J extends TransferJob> {
@@ -35,6 +38,7 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
     signal: (message) => options.send({ v: SIGNALING_PROTOCOL_VERSION, dst: options.remote, ...message } as ClientSignal),
     ...(options.onConnected ? { onConnected: options.onConnected } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.process ? { process: options.process } : {}),
   });
   return {
     transfer,

@@ -61,7 +61,13 @@ async function fetch(connecting: NodePeer, job: FetchJob): Promise<FetchResult> 
     const startedAt = Date.now();
     const received = await receiveFiles(connecting, manifest, sink, { onProgress: (progress) => tell({ type: "progress", bytes: progress.bytesVerified, total: progress.bytesTotal }) });
     const firstDataMs = received.stats.firstDataMs;
-    return { route: received.route, bytes: received.bytes, ms: received.ms, ...(firstDataMs === undefined ? {} : { firstByteAt: startedAt + firstDataMs }) };
+    return {
+      route: received.route,
+      bytes: received.bytes,
+      ms: received.ms,
+      ...(firstDataMs === undefined ? {} : { firstByteAt: startedAt + firstDataMs }),
+      ...(job.keepManifest ? { manifest } : {}),
+    };
   } finally {
     await sink.close();
   }

@@ -86,6 +86,23 @@ describe("the provider's reads", () => {
   });
 });
 
+describe("whether a job's inputs are still needed", () => {
+  it("tells its provider yes while the job can still be challenged, no once it has ended and its settlement is final; nobody else", async () => {
+    const { key, job, provider } = await jobWithInput();
+    const needed = async () => {
+      const response = await signedGet(provider.account, job.id, "inputs-needed");
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { needed: boolean }).needed;
+    };
+    expect(await needed()).toBe(true);
+    expect((await signedGet(privateKeyToAccount(generatePrivateKey()), job.id, "inputs-needed")).status).toBe(403);
+    expect((await call(`/v1/providers/jobs/${job.id}/data/inputs-needed`)).status).toBe(401);
+    // A job that does not settle on chain is final once it ends: no mediator can ever be drawn for it.
+    expect((await call(`/v1/jobs/${job.id}/cancel`, { method: "POST", key })).status).toBe(200);
+    expect(await needed()).toBe(false);
+  });
+});
+
 describe("an outputs download report", () => {
   it("is refused for a job without outputs", async () => {
     const { key, job } = await jobWithInput();
