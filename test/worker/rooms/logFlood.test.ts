@@ -68,9 +68,9 @@ describe("a job's room under a log flood", () => {
     // Not read: output piles up for this follower, until it is cut. Twice the lag bound and more.
     const pieces = (2 * logLimits.followerLagBytes) / logLimits.forwardChunkBytes + 8;
     for (let n = 1; n <= pieces; n++) await roomOf(jobId).appendLogs(jobId, piece(n));
-    expect(await liveFollowers(jobId)).toBe(0);
 
     const events = await readAll(response.body!);
+    expect(await liveFollowers(jobId)).toBe(0);
     const cut = events.at(-1)!;
     expect(cut.event).toBe("cut");
     expect(JSON.parse(cut.data)).toEqual({ reason: "lagging", detail: expect.stringMatching(/behind the job's output .*reconnect with Last-Event-ID \d+/) });
