@@ -4,7 +4,7 @@
 // each event goes to a plain module in hub/ (signIn, offers, results,
 // mediation, presence) with this object's state.
 import { DurableObject } from "cloudflare:workers";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { HEARTBEAT_PING, HEARTBEAT_PONG, parseFrame, ProviderMessage } from "../../protocol/hubMessages.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { ServerSignal } from "../../protocol/signaling.ts";
@@ -16,6 +16,7 @@ import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "
 import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone } from "../hub/presence.ts";
 import { jobEnded, onLog, onResult, onStatus } from "../hub/results.ts";
 import { deliverSignal, onIceRequest, onSignal } from "../hub/signaling.ts";
+import { LogIntake } from "../hub/logIntake.ts";
 import { onTransferReport } from "../hub/transfers.ts";
 import { acceptConnection, authenticate } from "../hub/signIn.ts";
 import { attachmentOf, sendError } from "../hub/sockets.ts";
@@ -30,6 +31,8 @@ export class ProviderHub extends DurableObject<Env> {
    * D1 calls let other messages in, and a result must never overtake its "running".
    */
   private readonly jobQueues = new Map<string, Promise<void>>();
+  /** Log output waiting in those queues, bounded per job (hub/logIntake.ts). */
+  private readonly logs = new LogIntake();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -68,6 +71,7 @@ export class ProviderHub extends DurableObject<Env> {
       if (message.type === "auth") return sendError(ws, "already_authenticated", "this connection is already authenticated");
       if (message.type === "advertise") return await onAdvertise(state, ws, address, message);
       if (message.type === "ice.request") return await onIceRequest(state, ws, address);
+      if (message.type === "job.log") return await this.relayLog(address, message.job_id, message.data);
       await this.inJobOrder(message.job_id, async () => {
         switch (message.type) {
           case "job.accept":
@@ -76,8 +80,6 @@ export class ProviderHub extends DurableObject<Env> {
             return onDecline(state, address, message.job_id, "declined");
           case "job.status":
             return onStatus(state, address, message.job_id, message.phase, message.detail);
-          case "job.log":
-            return onLog(state, address, message.job_id, message.data);
           case "job.result":
             return onResult(state, ws, address, message);
           case "job.mediation":
@@ -92,6 +94,16 @@ export class ProviderHub extends DurableObject<Env> {
       // One bad message must not take the connection (or the other providers) down.
       console.error(`hub: handling ${message.type} from ${attachment.address} failed: ${safeErrorText(error, state.config.chain.rpcUrl)}`);
       sendError(ws, "internal", `the hub could not process ${message.type}; it may be retried`);
+    }
+  }
+
+  /** A log piece joins its job's queue unless too much of that job's log already waits there. */
+  private async relayLog(address: Address, jobId: string, data: string): Promise<void> {
+    if (!this.logs.admit(jobId, data.length)) return;
+    try {
+      await this.inJobOrder(jobId, () => onLog(this.state, address, jobId, this.logs.withDropNote(jobId, data)));
+    } finally {
+      this.logs.done(jobId, data.length);
     }
   }
 
