@@ -7,15 +7,20 @@ import { forEachInPool } from "../p2p/core/pool.ts";
 import { jobResultTypes } from "../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
 import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
-import type { OutputManifest } from "../protocol/manifest.ts";
+import type { ManifestFile, OutputManifest } from "../protocol/manifest.ts";
 import { claimAmountWei } from "./billing.ts";
 import type { RunResult } from "./executor/docker.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { truncate } from "./truncate.ts";
 import { uploadOutputWithRetry } from "./uploads.ts";
 
-/** Outputs uploaded at once: ten thousand small files one by one would take minutes, all at once would swamp the link. */
-const UPLOADS_AT_ONCE = 8;
+/**
+ * Small outputs go up many at once: each is mostly a round trip, and ten
+ * thousand of them one by one would take many minutes. Big ones go one at a
+ * time, each with the whole link, as uploadTimeoutMs counts on.
+ */
+const SMALL_OUTPUT_BYTES = 1024 * 1024;
+const SMALL_UPLOADS_AT_ONCE = 16;
 
 export interface ResultContext {
   api: string;
@@ -59,9 +64,10 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
   let manifest: OutputManifest;
   try {
     manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: context.maxOutputBytes });
-    await forEachInPool(manifest.files, UPLOADS_AT_ONCE, (file, signal) =>
-      uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size, signal }),
-    );
+    const upload = (file: ManifestFile, signal: AbortSignal) =>
+      uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size, signal });
+    await forEachInPool(manifest.files.filter((file) => file.size <= SMALL_OUTPUT_BYTES), SMALL_UPLOADS_AT_ONCE, upload);
+    await forEachInPool(manifest.files.filter((file) => file.size > SMALL_OUTPUT_BYTES), 1, upload);
   } catch (error) {
     return unsuccessfulResult(jobId, "failed", `the outputs could not be delivered: ${(error as Error).message}`, run);
   }

@@ -11,27 +11,32 @@ import type { OfferMessage } from "../../protocol/hubMessages.ts";
 import { pondDomain } from "../../protocol/eip712.ts";
 import { buildResult } from "../../provider/results.ts";
 
-const FILES = 40;
 let dir: string;
 let server: Server;
 let held: Array<{ request: IncomingMessage; response: ServerResponse }>;
 let received: number;
+/** The most uploads open at once, from their first byte to their answer. */
 let mostAtOnce: number;
+
+/** Files in the job's outputs, and how many uploads the server waits to have open before it answers any. */
+let files: number;
+let awaited: number;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "pond-results-"));
-  for (let i = 0; i < FILES; i++) await writeFile(join(dir, `f${i}.txt`), `file ${i}\n`);
   held = [];
   received = 0;
   mostAtOnce = 0;
-  // Answers nothing until as many uploads are open as could be (8, or all that are left): one at a time would wait for ever.
+  // Answers nothing until `awaited` uploads are open (or all that are left): fewer at once would wait for ever.
+  let open = 0;
   server = createServer((request, response) => {
+    mostAtOnce = Math.max(mostAtOnce, ++open);
+    response.on("finish", () => open--);
     request.resume();
     request.on("end", () => {
       held.push({ request, response });
       received += 1;
-      mostAtOnce = Math.max(mostAtOnce, held.length);
-      if (held.length === Math.min(8, FILES - (received - held.length))) for (const open of held.splice(0)) open.response.writeHead(200).end();
+      if (held.length === Math.min(awaited, files - (received - held.length))) for (const done of held.splice(0)) done.response.writeHead(200).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -53,16 +58,32 @@ const offer: OfferMessage = {
   expires_at: Date.now() + 60_000,
 };
 
+const build = () =>
+  buildResult(
+    { api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, account: privateKeyToAccount(generatePrivateKey()), domain: pondDomain(31337, zeroAddress), maxOutputBytes: 100_000_000 },
+    offer,
+    { outcome: "succeeded", exitCode: 0, error: null, pullMs: 0, runMs: 1000, outputsDir: dir },
+  );
+
 describe("buildResult", () => {
-  it("uploads a job's outputs a few at a time, at most eight at once", async () => {
-    const result = await buildResult(
-      { api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, account: privateKeyToAccount(generatePrivateKey()), domain: pondDomain(31337, zeroAddress), maxOutputBytes: 1_000_000 },
-      offer,
-      { outcome: "succeeded", exitCode: 0, error: null, pullMs: 0, runMs: 1000, outputsDir: dir },
-    );
+  it("uploads small outputs many at a time, at most sixteen at once", async () => {
+    files = 40;
+    awaited = 16;
+    for (let i = 0; i < files; i++) await writeFile(join(dir, `f${i}.txt`), `file ${i}\n`);
+    const result = await build();
     expect(result).toMatchObject({ outcome: "succeeded", error: null });
-    expect(result.manifest!.files).toHaveLength(FILES);
-    expect(received).toBe(FILES);
-    expect(mostAtOnce).toBe(8);
+    expect(result.manifest!.files).toHaveLength(files);
+    expect(received).toBe(files);
+    expect(mostAtOnce).toBe(16);
+  });
+
+  it("uploads big outputs one at a time, each with the whole link", async () => {
+    files = 3;
+    awaited = 1;
+    for (let i = 0; i < files; i++) await writeFile(join(dir, `big${i}.bin`), Buffer.alloc(1024 * 1024 + 1));
+    const result = await build();
+    expect(result).toMatchObject({ outcome: "succeeded", error: null });
+    expect(received).toBe(files);
+    expect(mostAtOnce).toBe(1);
   });
 });
