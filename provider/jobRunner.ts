@@ -81,6 +81,8 @@ export class JobRunner {
     job.containerId = containerId;
     const { record } = job;
     await this.guard(job, containerId);
+    // Adopted at start, before the hub is connected: what the container printed meanwhile would be read and dropped.
+    await this.hubConnected(job);
     await this.see(job, (hooks) =>
       this.deps.executor.resume(
         {
@@ -130,6 +132,8 @@ export class JobRunner {
       log.warn({ job: jobId, warning: run.warning }, "job warning");
       logs.push(`\n[pond: ${run.warning}]\n`);
     }
+    // The job's last output is not sent into a connection that is down.
+    await this.hubConnected(job);
     logs.finish();
     const result = this.forCreator(await this.resultOf(job.offer, run), job.workDir);
     try {
@@ -180,6 +184,23 @@ export class JobRunner {
       error: result.error === null ? null : truncate(withoutHostPaths(result.error, workDir, dataDir), hubMessageLimits.resultError),
       ...(result.warning ? { warning: truncate(withoutHostPaths(result.warning, workDir, dataDir), hubMessageLimits.resultWarning) } : {}),
     };
+  }
+
+  /** Once the hub connection is up; or after the hub's grace (past it the job is someone else's anyway), or a cancel. */
+  private hubConnected(job: RunningJob): Promise<void> {
+    const { hub } = this.deps;
+    if (hub.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        hub.off("welcome", done);
+        job.abort.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, job.record.current.grace_ms);
+      hub.on("welcome", done);
+      job.abort.signal.addEventListener("abort", done, { once: true });
+    });
   }
 
   private async guard(job: RunningJob, containerId: string): Promise<void> {

@@ -22,7 +22,10 @@ import { eventually } from "../helpers/eventually.ts";
 
 class StandInHub extends EventEmitter<HubClientEvents> {
   readonly sent: ProviderMessage[] = [];
+  connected = true;
+  /** Like the real one: nothing goes out while the connection is down. */
   send(message: ProviderMessage): boolean {
+    if (!this.connected) return false;
     this.sent.push(message);
     return true;
   }
@@ -35,6 +38,8 @@ class StandInHub extends EventEmitter<HubClientEvents> {
 class StandInExecutor {
   readonly runs: Array<{ request: RunRequest | ResumeRequest; hooks: RunHooks; signal: AbortSignal; end(outcome: RunResult["outcome"], error?: string): void }> = [];
   readonly disposed: Array<{ workDir: string; containerId: string | null | undefined }> = [];
+  /** What a run does on its own as it starts (a container found ended: its output read at once, its end). */
+  onStart?: (run: StandInExecutor["runs"][number]) => void;
   run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
     if (!("resumed" in request)) void hooks.onContainer?.("c-fresh");
     return new Promise((resolve) => {
@@ -42,6 +47,7 @@ class StandInExecutor {
         resolve({ outcome, exitCode: outcome === "failed" ? 1 : null, error: outcome === "succeeded" ? null : error, pullMs: 0, runMs: 10, outputsDir: join(request.workDir, "outputs"), containerId: "resumed" in request ? null : "c-fresh" });
       signal.addEventListener("abort", () => end("canceled"), { once: true });
       this.runs.push({ request, hooks, signal, end });
+      this.onStart?.(this.runs.at(-1)!);
     });
   }
   resume(request: ResumeRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
@@ -178,6 +184,28 @@ describe("a restart", () => {
     await eventually(async () => daemon.activeJobs.length === 0);
     expect(executor.disposed).toEqual([{ workDir: left.workDir, containerId: "c-old" }]);
     await expect(access(left.workDir)).rejects.toThrow();
+  });
+
+  it("reads an adopted container's output only once the hub is connected, so none of it is dropped", async () => {
+    const left = await leftBehind("job_old", "c-old");
+    // It ended while the daemon was down: all it printed is read at once, and it is over.
+    executor.onStart = (run) => {
+      run.hooks.onLog("printed while the daemon was down\n");
+      run.end("failed");
+    };
+    hub.connected = false;
+    const daemon = daemonWith(silentOutbox());
+    daemon.carryOn([{ ...left, containerId: "c-old" }], []);
+    // One turn of the event loop: whatever needs no I/O runs (reading that output, and sending it into the closed connection, did).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(watchdogs.guarded).toHaveLength(1);
+    hub.connected = true;
+    welcome();
+    await eventually(async () => hub.of("job.result").length === 1, { what: "the result" });
+    expect(hub.of("job.log").map((m) => m.data).join("")).toBe("printed while the daemon was down\n");
+    const types = hub.sent.map((m) => m.type);
+    expect(types.indexOf("advertise")).toBeLessThan(types.indexOf("job.log"));
+    await eventually(async () => daemon.activeJobs.length === 0);
   });
 
   it("keeps an accepted job that never started until the hub starts it", async () => {
