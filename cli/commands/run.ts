@@ -15,6 +15,7 @@ import { collectInputs } from "../dataplane/inputFiles.ts";
 import { fetchOutputs, warmUp, type OutputsDownload } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
+import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 
 interface RunOptions {
   image?: string;
@@ -54,6 +55,8 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--no-wait", "the same as --detach")
     .action(async (args: string[], options: RunOptions) => {
       const c = ctx();
+      // Loading a transfer process takes long on a loaded machine: one starts now, to be ready when the job ends.
+      const downloader = options.output && c.p2p.enabled && !options.detach && options.wait ? new SpareTransferProcesses({ refill: false }) : undefined;
       const sdk = await c.client();
       const wallet = await c.wallet();
       if (options.input?.length) c.output.note(`[pond: hashing ${options.input.length} input${options.input.length === 1 ? "" : "s"}]`);
@@ -68,7 +71,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
         return c.output.result(job, (j) => j.id);
       }
       await sending?.serve(c.p2p);
-      const warm = options.output ? await warmUp(sdk, c.p2p, job.id) : undefined;
+      const warm = options.output ? await warmUp(sdk, c.p2p, job.id, downloader) : undefined;
 
       let lastDetail: string | null = null;
       const done = await followLogs(sdk, job.id, {

@@ -8,6 +8,7 @@ import type { PondClient } from "../../sdk/index.ts";
 import type { P2pSettings } from "../context.ts";
 import type { Progress } from "../progress.ts";
 import type { LocalInputs } from "./inputFiles.ts";
+import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import { InputsServer } from "./inputsServer.ts";
 import { uploadToRelay } from "./relayUpload.ts";
 import { SignalingSocket } from "./signalingSocket.ts";
@@ -15,6 +16,7 @@ import { SignalingSocket } from "./signalingSocket.ts";
 export class CreatorInputs {
   private socket: SignalingSocket | undefined;
   private server: InputsServer | undefined;
+  private processes: SpareTransferProcesses | undefined;
   private upload: Promise<void> | undefined;
   private uploaded = 0;
 
@@ -30,6 +32,9 @@ export class CreatorInputs {
   async serve(p2p: P2pSettings): Promise<void> {
     if (!p2p.enabled || !this.sdk.apiKey) return void this.toRelay("peer to peer is off");
     // Before joining: an offer that waited for this side is delivered the moment it joins.
+    // Started now, loaded by the time the provider offers (which the job's start waits for); a later offer
+    // (a dropped transfer offered again) starts its own.
+    this.processes = new SpareTransferProcesses({ refill: false });
     const ice = await this.sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
     try {
       this.socket = await SignalingSocket.open(this.sdk.baseUrl, this.sdk.apiKey, this.jobId);
@@ -45,6 +50,7 @@ export class CreatorInputs {
       iceServers: ice.ice_servers,
       connectTimeoutMs: p2p.connectTimeoutMs,
       ...(p2p.bindAddress ? { bindAddress: p2p.bindAddress } : {}),
+      processes: this.processes,
       onRelayWanted: (why) => void this.toRelay(why),
       onProgress: (sent) => this.progress.update("sending inputs", sent, total),
       onServed: ({ to, route }) => {
@@ -74,6 +80,7 @@ export class CreatorInputs {
   async finish(): Promise<void> {
     this.server?.close();
     this.socket?.close();
+    this.processes?.close();
     await this.upload;
     await this.inputs.source.close();
   }

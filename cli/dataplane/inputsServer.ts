@@ -10,6 +10,7 @@ import type { TransferManifest } from "../../protocol/transfer.ts";
 import type { Route } from "../../p2p/core/transfer.ts";
 import type { ServeJob } from "../../p2p/node/isolated/messages.ts";
 import { openSignaledTransfer, type SignaledTransfer } from "../../p2p/node/isolated/signaledTransfer.ts";
+import type { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import type { SignalingSocket } from "./signalingSocket.ts";
 
 /** What the provider says when it goes to the relay instead (provider/dataplane/inputsFetch.ts). */
@@ -25,6 +26,8 @@ export interface InputsServerOptions {
   iceServers: readonly IceServer[];
   connectTimeoutMs: number;
   bindAddress?: string;
+  /** Transfer processes started ahead, so the provider's offer is answered without waiting for one to load. */
+  processes?: SpareTransferProcesses;
   onRelayWanted(why: string): void;
   onServed?(transfer: { to: PeerRole; route: Route; bytes: number; ms: number }): void;
   onProgress?(sent: number, total: number): void;
@@ -59,9 +62,11 @@ export class InputsServer {
       manifest: options.manifest,
       source: { rootOf: Object.fromEntries(options.rootOf) },
     };
+    const process = options.processes?.take();
     const session = openSignaledTransfer(job, {
       remote,
       send: (signal) => options.socket.send(signal),
+      ...(process ? { process } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     this.sessions.set(remote, session);

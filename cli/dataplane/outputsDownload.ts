@@ -34,9 +34,12 @@ export interface WarmSignaling {
   close(): void;
 }
 
-export async function warmUp(sdk: PondClient, p2p: P2pSettings, jobId: string): Promise<WarmSignaling | undefined> {
-  if (!p2p.enabled || !sdk.apiKey) return undefined;
-  const processes = new SpareTransferProcesses({ refill: false });
+/** `processes`: started by the caller earlier still (before the job was created); else started here. */
+export async function warmUp(sdk: PondClient, p2p: P2pSettings, jobId: string, processes = new SpareTransferProcesses({ refill: false })): Promise<WarmSignaling | undefined> {
+  if (!p2p.enabled || !sdk.apiKey) {
+    processes.close();
+    return undefined;
+  }
   try {
     const ice = await sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
     const socket = await SignalingSocket.open(sdk.baseUrl, sdk.apiKey, jobId);

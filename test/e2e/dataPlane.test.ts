@@ -4,7 +4,7 @@
 // is not there to serve them), are checked against the spec before the job
 // starts, and outputs come back peer to peer while the provider keeps them and
 // from R2 once it is gone.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -136,6 +136,29 @@ describe("inputs and outputs with the pond CLI", () => {
     expect(job.metrics.transfer.inputs).toMatchObject({ route: "direct", bytes: big.length + 17 + 70_000 });
     expect(job.metrics.transfer.outputs).toMatchObject({ route: "direct" });
     console.log(`[dataplane] ${result.stdout.split("\n").filter((line) => / (inputs|outputs): /.test(line)).join(" | ")}`);
+  });
+
+  it("has the download's transfer processes started, on both sides, before the job ends (loading one is most of the wait for the first byte)", async () => {
+    const out = join(work, "out-warm");
+    const started = spawn("node_modules/.bin/tsx", ["cli/main.ts", "--api", dev.url, "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--output", out, "--", "sh", "-c", "sleep 4; echo warm > /outputs/w.txt"], {
+      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    started.stdout.on("data", (data: Buffer) => (stdout += data.toString()));
+    started.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
+    const exited = new Promise<number | null>((resolve) => started.once("exit", resolve));
+    const transferProcesses = (pid: number) => descendantsOf(pid).filter((child) => commandOf(child).includes("transferProcess.ts"));
+    // While the container runs: the CLI holds one for the download, the daemon a spare for its answer.
+    const jobId = await eventually(async () => /job (job_[0-9a-z]+) queued/.exec(stderr)?.[1], { timeoutMs: 60_000, what: "the job to be queued" });
+    await eventually(async () => (await sdk.getJob(jobId)).status === "processing" || undefined, { timeoutMs: 60_000, what: "the container to run" });
+    expect(transferProcesses(started.pid!).length).toBeGreaterThan(0);
+    expect(transferProcesses(provider.process.child.pid!).length).toBeGreaterThan(0);
+    expect((await sdk.getJob(jobId)).status).toBe("processing");
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toMatch(/outputs: peer to peer, direct, .* first byte -?\d+ ms after the job ended/);
+    expect(await readFile(join(out, "w.txt"), "utf8")).toBe("warm\n");
   });
 
   it("a creator who detaches leaves the inputs in the relay, and the job gets them from there", async () => {
