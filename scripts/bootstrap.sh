@@ -3,7 +3,8 @@
 # it already is: npm packages, Debian's docker.io, docker-registry, busybox-static,
 # e2fsprogs (each job's /outputs filesystem), chromium (the dashboard's browser
 # tests), coturn, iproute2 and iptables (the peer-to-peer tests build NATs in
-# network namespaces, each with its own coturn), a Docker engine (started without
+# network namespaces, each with its own coturn), debootstrap (the ML templates' image,
+# built by scripts/build-ml-image.sh), a Docker engine (started without
 # a bridge, so no container can reach any network), the locally built test
 # images, and the dashboard's browser code (dist/web/).
 set -euo pipefail
@@ -50,6 +51,9 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+# The ML templates' PyTorch image is a debootstrap of Debian's packages, signatures checked (scripts/build-ml-image.sh).
+[ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bootstrap: please install ${missing[*]} (e.g. sudo apt-get install -y ${missing[*]}) and run again" >&2

@@ -18,7 +18,8 @@ import { loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { spawnProcess, type Spawned } from "../test/helpers/processes.ts";
 import { deployPondMarket } from "./deploy.ts";
 import { startRegistry } from "./localRegistry.ts";
-import { publishShippedTemplates } from "./localTemplates.ts";
+import { publishMlTemplates, publishShippedTemplates } from "./localTemplates.ts";
+import { buildMlImage } from "./mlImage.ts";
 import { wranglerVarArgs } from "./wranglerEnvFile.ts";
 
 const run = promisify(execFile);
@@ -47,10 +48,12 @@ async function localSecret(name: string, make: () => string): Promise<string> {
 }
 
 const children: Spawned[] = [];
+const stopBuilds = new AbortController();
 let stopping: Promise<void> | undefined;
 /** Newest first; once only, though Ctrl-C may reach this process twice (from the terminal and from npm). */
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
+    stopBuilds.abort();
     for (const child of [...children].reverse()) await child.stop("SIGTERM");
   })();
   return stopping;
@@ -99,8 +102,22 @@ async function stakeProvider(market: Address, providerDir: string): Promise<void
   console.log(`pond: staked 1 ETH for provider ${account.address}`);
 }
 
+/**
+ * The ML templates' image, built beside everything else: the first start debootstraps Debian's
+ * PyTorch (minutes), later ones find it built. Never fails the start: the busybox templates work without it.
+ */
+function startMlImageBuild(): Promise<{ image: string } | { error: string }> {
+  const logFile = join(state, "ml-image.log");
+  return buildMlImage({ logFile, signal: stopBuilds.signal, onLine: (line) => console.log(line.startsWith("ml image: ") ? `pond: ${line}` : `[ml image] ${line}`) }).then(
+    (image) => ({ image }),
+    (error: unknown) => ({ error: `${error instanceof Error ? error.message : String(error)}\n(the whole log: ${logFile})` }),
+  );
+}
+
 async function main(): Promise<void> {
   await mkdir(state, { recursive: true, mode: 0o700 });
+  let ml: { image: string } | { error: string } | undefined;
+  const mlBuild = startMlImageBuild().then((result) => (ml = result));
   const persist = join(state, "wrangler");
   const secretsKey = await localSecret("secrets-key", () => randomBytes(32).toString("base64"));
 
@@ -140,6 +157,14 @@ async function main(): Promise<void> {
   const registry = await startRegistry({ dir: join(state, "registry"), port: registryPort });
   children.push(registry.process);
   const templates = await publishShippedTemplates({ api, registry, stateDir: state });
+  const publishMl = async (): Promise<string[] | string> => {
+    const result = (ml ?? (await mlBuild))!;
+    if ("error" in result) return result.error;
+    console.log("pond: publishing the ML templates (the PyTorch image pushed to the local registry, pinned by digest)");
+    return publishMlTemplates({ api, registry, stateDir: state, localImage: result.image }).catch((error: unknown) => `publishing them failed: ${error instanceof Error ? error.message : String(error)}`);
+  };
+  // Built already (every start after the first): published before the banner, which then shows them.
+  const mlTemplates = ml ? await publishMl() : undefined;
 
   console.log(`
 Pond is running locally.
@@ -157,10 +182,32 @@ Run a template (${templates.join(", ")}):
   npm run pond -- templates list
   npm run pond -- run pond/echo@1.0.0 -p message="hello from Pond" -p times=3 --output ${join(state, "outputs")}
   npm run pond -- run pond/countdown -p seconds=5
+${mlBanner(mlTemplates)}
 Or any image:
   npm run pond -- run --image pond-test/busybox:2 -- sh -c 'echo hello from Pond > /outputs/hello.txt; cat /outputs/hello.txt'
 
 Ctrl-C stops everything.`);
+  if (mlTemplates === undefined) {
+    const later = await publishMl();
+    if (!stopBuilds.signal.aborted) console.log(typeof later === "string" ? mlMissing(later) : `\npond: the ML templates are ready (${later.join(", ")}):\n${ML_EXAMPLES}`);
+  }
+}
+
+const ML_EXAMPLES = `  npm run pond -- run pond/digits-train@1.0.0 -p epochs=30 --output out        # a model and its accuracy: out/model.pt, out/metrics.json
+  npm run pond -- run pond/digits-eval@1.0.0 --input out/model.pt --output out/eval
+  npm run pond -- run pond/digits-predict@1.0.0 --input out/model.pt --input templates/ml/examples/digits-sample.csv --output out/predict`;
+
+function mlMissing(why: string): string {
+  return `\npond: the ML templates (pond/digits-train, -eval, -predict) are missing: their PyTorch image could not be built. The others work.
+${why}
+Fix what it says and run npm start again to retry.`;
+}
+
+/** The banner's ML lines: the templates when published, else that they are on the way or why they are missing. */
+function mlBanner(templates: string[] | string | undefined): string {
+  if (templates === undefined) return "Train a PyTorch model (pond/digits-train, -eval, -predict): their image is still being built (first start only: a few minutes, progress above); this says when they are ready.";
+  if (typeof templates === "string") return mlMissing(templates).trim();
+  return `Train a PyTorch model and use it (${templates.join(", ")}; docs/pytorch.md):\n${ML_EXAMPLES}`;
 }
 
 function prefix(name: string, data: Buffer): string {

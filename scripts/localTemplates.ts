@@ -1,22 +1,41 @@
-// `npm start`'s templates: the shipped ones (templates/shipped.ts), their image
-// pushed to the local registry and pinned by digest, published under the `pond`
+// `npm start`'s templates: the shipped ones (templates/shipped.ts) and the ML ones (templates/ml.ts),
+// their images pushed to the local registry and pinned by digest, published under the `pond`
 // namespace by a local operator account.
 import { join } from "node:path";
 import { loadOrCreateKeyFile } from "../keys/keyFile.ts";
+import type { TemplateDefinitionInput } from "../protocol/template.ts";
 import { PondApiError, PondClient } from "../sdk/index.ts";
+import { mlTemplates } from "../templates/ml.ts";
 import { shippedTemplates } from "../templates/shipped.ts";
 import type { LocalRegistry } from "./localRegistry.ts";
 
 /** The busybox image scripts/build-test-images.sh builds. */
 const LOCAL_IMAGE = "pond-test/busybox:2";
 
-export async function publishShippedTemplates(options: { api: string; registry: LocalRegistry; stateDir: string }): Promise<string[]> {
+interface PublishOptions {
+  api: string;
+  registry: LocalRegistry;
+  stateDir: string;
+}
+
+export async function publishShippedTemplates(options: PublishOptions): Promise<string[]> {
   const image = await options.registry.push(LOCAL_IMAGE, "pond/busybox", "2");
+  return publish(options, shippedTemplates(image));
+}
+
+/** `localImage` is what scripts/build-ml-image.sh built (scripts/mlImage.ts): pushed under its own tag, so the digest pins its code. */
+export async function publishMlTemplates(options: PublishOptions & { localImage: string }): Promise<string[]> {
+  const tag = options.localImage.slice(options.localImage.lastIndexOf(":") + 1);
+  const image = await options.registry.push(options.localImage, "pond/pytorch-digits", tag);
+  return publish(options, mlTemplates(image));
+}
+
+async function publish(options: PublishOptions, definitions: TemplateDefinitionInput[]): Promise<string[]> {
   const { account } = await loadOrCreateKeyFile(join(options.stateDir, "operator.key"));
   const client = new PondClient({ baseUrl: options.api });
   await client.signIn(account);
   const refs: string[] = [];
-  for (const definition of shippedTemplates(image)) {
+  for (const definition of definitions) {
     try {
       refs.push((await client.publishTemplate(definition)).ref);
     } catch (error) {

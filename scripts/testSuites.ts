@@ -1,5 +1,5 @@
-// `npm test` after the bootstrap: the whole-stack suite (e2e, two files at a time)
-// and the in-process suites (workerd, node) as two vitest runs side by side.
+// `npm test` after the bootstrap: the whole-stack suite (e2e, two files at a time), the
+// ML templates' e2e file, and the in-process suites (workerd, node) as three vitest runs side by side.
 // Within one vitest run, a project with its own file parallelism waits
 // for every other project to finish first; yet an e2e file spends most of its
 // time waiting on containers, chain time and wrangler dev, so the other suites'
@@ -9,9 +9,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 
 const VITEST = "node_modules/.bin/vitest";
+// The ML templates' test first builds their PyTorch image (minutes, on a machine that has not yet):
+// it runs on its own from the start, so the build overlaps the other suites instead of following them.
+const ML_TEST = "test/e2e/mlTemplates.test.ts";
 const RUNS: Array<{ name: string; args: string[] }> = [
   // Two e2e files at a time: most of a file's time is spent waiting (containers, chain time, grace periods).
-  { name: "e2e", args: ["--project", "e2e", "--maxWorkers", "2"] },
+  { name: "e2e", args: ["--project", "e2e", "--maxWorkers", "2", "--exclude", ML_TEST] },
+  { name: "ml", args: ["--project", "e2e", ML_TEST] },
   { name: "workerd+node", args: ["--project", "workerd", "--project", "workerd-shared", "--project", "workerd-pure", "--project", "node"] },
 ];
 

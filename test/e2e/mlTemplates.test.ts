@@ -1,0 +1,132 @@
+// The ML templates end to end, as a creator runs them with `pond`: the real PyTorch image
+// (scripts/build-ml-image.sh, built here if this machine has not built it yet: minutes the first
+// time), pushed to a local registry and pinned by digest, trains on a real provider; the trained
+// model goes back in as an input to be evaluated and to label images. npm test runs this file on
+// its own from the start (scripts/testSuites.ts), so the build overlaps the other suites.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exitCodes } from "../../cli/exitCodes.ts";
+import type { Job } from "../../protocol/job.ts";
+import { publishMlTemplates } from "../../scripts/localTemplates.ts";
+import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
+import { mlImageForTests } from "../helpers/mlImage.ts";
+import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
+
+const run = promisify(execFile);
+const SAMPLE = "templates/ml/examples/digits-sample.csv";
+
+let stack: ChainStack | undefined;
+let registry: LocalRegistry | undefined;
+let home: string;
+let dir: string;
+
+interface Metrics {
+  accuracy: number;
+  correct: number;
+  total: number;
+  loss_per_epoch: number[];
+  params: Record<string, number>;
+  threads: number;
+  device: string;
+}
+
+/** Runs `pond --json …` as a creator would and returns the job it printed. */
+async function pond(args: string[]): Promise<{ code: number; job: Job; stderr: string }> {
+  let result: { code: number; stdout: string; stderr: string };
+  try {
+    result = { code: 0, ...(await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack!.dev.url, "--json", ...args], { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" }, timeout: 600_000 })) };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+  expect(result.stdout, `pond ${args.join(" ")} printed no job: ${result.stderr}`).not.toBe("");
+  return { code: result.code, job: JSON.parse(result.stdout) as Job, stderr: result.stderr };
+}
+
+async function succeeds(args: string[]): Promise<Job> {
+  const { code, job, stderr } = await pond(args);
+  expect(code, `${job.status} ${job.status_detail ?? ""}\n${job.logs ?? ""}\n${stderr}`).toBe(0);
+  expect(job.status).toBe("succeeded");
+  return job;
+}
+
+const readJson = async <T>(file: string) => JSON.parse(await readFile(file, "utf8")) as T;
+const sha256 = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "pond-ml-home-"));
+  dir = await mkdtemp(join(tmpdir(), "pond-ml-out-"));
+  // The image first: without it nothing here can run, and the build says why it failed.
+  const localImage = await mlImageForTests();
+  [stack, registry] = await Promise.all([startChainStack(), startRegistry()]);
+  await publishMlTemplates({ api: stack.dev.url, registry, stateDir: home, localImage });
+  await stack.provider();
+  for (const args of [["login"], ["faucet", "--rpc-url", stack.anvil.rpcUrl], ["deposit", "1", "--rpc-url", stack.anvil.rpcUrl]]) {
+    await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack.dev.url, ...args], { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" } });
+  }
+}, 40 * 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await registry?.stop();
+  for (const folder of [home, dir]) if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+describe("pond/digits-train, -eval and -predict", () => {
+  const trained = () => join(dir, "train");
+
+  it("trains a model whose accuracy digits-eval, given its model.pt, reports the same", async () => {
+    const job = await succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--output", trained()]);
+    expect(job.template).toBe("pond/digits-train@1.0.0");
+    expect(job.logs).toMatch(/held-out accuracy 0\.\d+ \(\d+\/360\)/);
+    const metrics = await readJson<Metrics>(join(trained(), "metrics.json"));
+    expect(metrics).toMatchObject({ total: 360, device: "cpu", threads: 1, params: { epochs: 30, hidden: 64, lr: 0.001, batch_size: 32, seed: 0 } });
+    expect(metrics.loss_per_epoch).toHaveLength(30);
+    expect(metrics.loss_per_epoch.at(-1)!).toBeLessThan(metrics.loss_per_epoch[0]! / 10);
+    // Chance is 10%: a model that learned the digits gets most of the held-out ones right.
+    expect(metrics.accuracy).toBeGreaterThan(0.9);
+
+    const evaluation = await succeeds(["run", "pond/digits-eval@1.0.0", "--input", join(trained(), "model.pt"), "--output", join(dir, "eval")]);
+    expect(evaluation.spec.input_files).toEqual([expect.objectContaining({ path: "model.pt", sha256: await sha256(join(trained(), "model.pt")) })]);
+    const evaluated = await readJson<Metrics>(join(dir, "eval", "metrics.json"));
+    expect({ accuracy: evaluated.accuracy, correct: evaluated.correct, total: evaluated.total }).toEqual({ accuracy: metrics.accuracy, correct: metrics.correct, total: metrics.total });
+  });
+
+  it("gives the same model and metrics for the same seed, and others for another seed", async () => {
+    const again = join(dir, "again");
+    await succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--output", again]);
+    expect(await readFile(join(again, "metrics.json"), "utf8")).toBe(await readFile(join(trained(), "metrics.json"), "utf8"));
+    expect(await sha256(join(again, "model.pt"))).toBe(await sha256(join(trained(), "model.pt")));
+
+    const other = join(dir, "seed1");
+    await succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "-p", "seed=1", "--output", other]);
+    const [first, second] = [await readJson<Metrics>(join(trained(), "metrics.json")), await readJson<Metrics>(join(other, "metrics.json"))];
+    expect(second.params.seed).toBe(1);
+    expect(second.loss_per_epoch).not.toEqual(first.loss_per_epoch);
+  });
+
+  it("labels images with the trained model", async () => {
+    const out = join(dir, "predict");
+    await succeeds(["run", "pond/digits-predict@1.0.0", "--input", join(trained(), "model.pt"), "--input", SAMPLE, "--output", out]);
+    const rows = (await readFile(join(out, "predictions.csv"), "utf8")).trim().split("\n");
+    expect(rows[0]).toBe("row,label,probability");
+    expect(rows).toHaveLength(21);
+    for (const [i, row] of rows.slice(1).entries()) expect(row).toMatch(new RegExp(`^${i},[0-9],(0|1)\\.\\d{6}$`));
+    // The sample carries its true labels (held-out images): the model gets most of them right.
+    const metrics = await readJson<Metrics & { count: number }>(join(out, "metrics.json"));
+    expect(metrics).toMatchObject({ count: 20, total: 20 });
+    expect(metrics.correct).toBeGreaterThanOrEqual(16);
+  });
+
+  it("fails a run without a model, saying to send one", async () => {
+    const { code, job } = await pond(["run", "pond/digits-eval@1.0.0"]);
+    expect(code).toBe(exitCodes.jobUnsuccessful);
+    expect(job).toMatchObject({ status: "failed", exit_code: 2 });
+    expect(job.logs).toMatch(/error: no model file \(\.pt or \.pth\) in \/inputs: send one with --input/);
+  });
+});
