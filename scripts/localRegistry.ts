@@ -11,6 +11,12 @@ export interface LocalRegistry {
   process: Spawned;
   /** Pushes a local image as `repository:tag` and returns its pinned reference (`host/repository@sha256:…`). */
   push(localImage: string, repository: string, tag: string, options?: { removeLocal?: boolean }): Promise<string>;
+  /**
+   * Drops this engine's names for `repository` in this registry (tags and digests; the registry keeps
+   * the images) from every image but `except` (a local image's name): each such name would otherwise
+   * keep an image on disk after the image it was pushed from is replaced, a GB for the ML image.
+   */
+  forgetLocal(repository: string, except?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +59,22 @@ export async function startRegistry(options: { dir: string; port: number }): Pro
       if (!digest) throw new Error(`pushing ${reference} reported no digest`);
       if (removeLocal) await docker.getImage(reference).remove();
       return `${host}/${repository}@${digest}`;
+    },
+    async forgetLocal(repository, except) {
+      const name = `${host}/${repository}`;
+      const kept = except ? (await docker.getImage(except).inspect()).Id : undefined;
+      for (const image of await docker.listImages({ filters: { reference: [name] } })) {
+        if (image.Id === kept) continue;
+        for (const reference of [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((r) => r.startsWith(`${name}:`) || r.startsWith(`${name}@`))) {
+          // Only untags where the image has other names (pond-ml/digits:…); one a container still uses stays.
+          await docker
+            .getImage(reference)
+            .remove()
+            .catch((error: { statusCode?: number }) => {
+              if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
+            });
+        }
+      }
     },
     async stop() {
       await registry.stop();

@@ -11,6 +11,8 @@ import type { LocalRegistry } from "./localRegistry.ts";
 
 /** The busybox image scripts/build-test-images.sh builds. */
 const LOCAL_IMAGE = "pond-test/busybox:2";
+/** Where the ML image goes in the local registry. */
+export const ML_REPOSITORY = "pond/pytorch-digits";
 
 interface PublishOptions {
   api: string;
@@ -26,7 +28,9 @@ export async function publishShippedTemplates(options: PublishOptions): Promise<
 /** `localImage` is what scripts/build-ml-image.sh built (scripts/mlImage.ts): pushed under its own tag, so the digest pins its code. */
 export async function publishMlTemplates(options: PublishOptions & { localImage: string }): Promise<string[]> {
   const tag = options.localImage.slice(options.localImage.lastIndexOf(":") + 1);
-  const image = await options.registry.push(options.localImage, "pond/pytorch-digits", tag);
+  const image = await options.registry.push(options.localImage, ML_REPOSITORY, tag);
+  // Earlier builds' pushes (each a GB when the base changed) are no longer kept alive by their names here.
+  await options.registry.forgetLocal(ML_REPOSITORY, options.localImage);
   return publish(options, mlTemplates(image));
 }
 

@@ -12,13 +12,15 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exitCodes } from "../../cli/exitCodes.ts";
 import type { Job } from "../../protocol/job.ts";
-import { publishMlTemplates } from "../../scripts/localTemplates.ts";
+import { ML_REPOSITORY, publishMlTemplates } from "../../scripts/localTemplates.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { mlImageForTests } from "../helpers/mlImage.ts";
 import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
 
 const run = promisify(execFile);
 const SAMPLE = "templates/ml/examples/digits-sample.csv";
+/** A job here takes 10–60 s on a busy 2-core machine; four share the provider's two CPUs at once. */
+const JOB_TEST_TIMEOUT_MS = 10 * 60_000;
 
 let stack: ChainStack | undefined;
 let registry: LocalRegistry | undefined;
@@ -58,21 +60,29 @@ async function succeeds(args: string[]): Promise<Job> {
 const readJson = async <T>(file: string) => JSON.parse(await readFile(file, "utf8")) as T;
 const sha256 = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 
-beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), "pond-ml-home-"));
-  dir = await mkdtemp(join(tmpdir(), "pond-ml-out-"));
-  // The image first: without it nothing here can run, and the build says why it failed.
-  const localImage = await mlImageForTests();
+/** The local network and a creator ready to pay: it does not need the image, so it comes up while the image builds. */
+async function startNetwork(): Promise<void> {
   [stack, registry] = await Promise.all([startChainStack(), startRegistry()]);
-  await publishMlTemplates({ api: stack.dev.url, registry, stateDir: home, localImage });
   await stack.provider();
   for (const args of [["login"], ["faucet", "--rpc-url", stack.anvil.rpcUrl], ["deposit", "1", "--rpc-url", stack.anvil.rpcUrl]]) {
     await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack.dev.url, ...args], { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" } });
   }
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "pond-ml-home-"));
+  dir = await mkdtemp(join(tmpdir(), "pond-ml-out-"));
+  // Both settle before either failure is thrown: the build is not left running behind a failed start.
+  const [image, network] = await Promise.allSettled([mlImageForTests(), startNetwork()]);
+  if (image.status === "rejected") throw image.reason;
+  if (network.status === "rejected") throw network.reason;
+  await publishMlTemplates({ api: stack!.dev.url, registry: registry!, stateDir: home, localImage: image.value });
 }, 40 * 60_000);
 
 afterAll(async () => {
   await stack?.stop();
+  // The pushed names would keep this build's image on disk after the next build replaces it.
+  await registry?.forgetLocal(ML_REPOSITORY);
   await registry?.stop();
   for (const folder of [home, dir]) if (folder) await rm(folder, { recursive: true, force: true });
 });
@@ -95,38 +105,42 @@ describe("pond/digits-train, -eval and -predict", () => {
     expect(evaluation.spec.input_files).toEqual([expect.objectContaining({ path: "model.pt", sha256: await sha256(join(trained(), "model.pt")) })]);
     const evaluated = await readJson<Metrics>(join(dir, "eval", "metrics.json"));
     expect({ accuracy: evaluated.accuracy, correct: evaluated.correct, total: evaluated.total }).toEqual({ accuracy: metrics.accuracy, correct: metrics.correct, total: metrics.total });
-  });
+  }, JOB_TEST_TIMEOUT_MS);
 
-  it("gives the same model and metrics for the same seed, and others for another seed", async () => {
-    const again = join(dir, "again");
-    await succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--output", again]);
-    expect(await readFile(join(again, "metrics.json"), "utf8")).toBe(await readFile(join(trained(), "metrics.json"), "utf8"));
-    expect(await sha256(join(again, "model.pt"))).toBe(await sha256(join(trained(), "model.pt")));
+  // These only read the first test's model: run side by side (the provider runs two 1-CPU jobs at once).
+  describe.concurrent("with that model", () => {
+    it("gives the same model and metrics for the same seed, and others for another seed", async () => {
+      const [again, other] = [join(dir, "again"), join(dir, "seed1")];
+      await Promise.all([
+        succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--output", again]),
+        succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "-p", "seed=1", "--output", other]),
+      ]);
+      expect(await readFile(join(again, "metrics.json"), "utf8")).toBe(await readFile(join(trained(), "metrics.json"), "utf8"));
+      expect(await sha256(join(again, "model.pt"))).toBe(await sha256(join(trained(), "model.pt")));
 
-    const other = join(dir, "seed1");
-    await succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "-p", "seed=1", "--output", other]);
-    const [first, second] = [await readJson<Metrics>(join(trained(), "metrics.json")), await readJson<Metrics>(join(other, "metrics.json"))];
-    expect(second.params.seed).toBe(1);
-    expect(second.loss_per_epoch).not.toEqual(first.loss_per_epoch);
-  });
+      const [first, second] = [await readJson<Metrics>(join(trained(), "metrics.json")), await readJson<Metrics>(join(other, "metrics.json"))];
+      expect(second.params.seed).toBe(1);
+      expect(second.loss_per_epoch).not.toEqual(first.loss_per_epoch);
+    }, JOB_TEST_TIMEOUT_MS);
 
-  it("labels images with the trained model", async () => {
-    const out = join(dir, "predict");
-    await succeeds(["run", "pond/digits-predict@1.0.0", "--input", join(trained(), "model.pt"), "--input", SAMPLE, "--output", out]);
-    const rows = (await readFile(join(out, "predictions.csv"), "utf8")).trim().split("\n");
-    expect(rows[0]).toBe("row,label,probability");
-    expect(rows).toHaveLength(21);
-    for (const [i, row] of rows.slice(1).entries()) expect(row).toMatch(new RegExp(`^${i},[0-9],(0|1)\\.\\d{6}$`));
-    // The sample carries its true labels (held-out images): the model gets most of them right.
-    const metrics = await readJson<Metrics & { count: number }>(join(out, "metrics.json"));
-    expect(metrics).toMatchObject({ count: 20, total: 20 });
-    expect(metrics.correct).toBeGreaterThanOrEqual(16);
-  });
+    it("labels images with the trained model", async () => {
+      const out = join(dir, "predict");
+      await succeeds(["run", "pond/digits-predict@1.0.0", "--input", join(trained(), "model.pt"), "--input", SAMPLE, "--output", out]);
+      const rows = (await readFile(join(out, "predictions.csv"), "utf8")).trim().split("\n");
+      expect(rows[0]).toBe("row,label,probability");
+      expect(rows).toHaveLength(21);
+      for (const [i, row] of rows.slice(1).entries()) expect(row).toMatch(new RegExp(`^${i},[0-9],(0|1)\\.\\d{6}$`));
+      // The sample carries its true labels (held-out images): the model gets most of them right.
+      const metrics = await readJson<Metrics & { count: number }>(join(out, "metrics.json"));
+      expect(metrics).toMatchObject({ count: 20, total: 20 });
+      expect(metrics.correct).toBeGreaterThanOrEqual(16);
+    }, JOB_TEST_TIMEOUT_MS);
 
-  it("fails a run without a model, saying to send one", async () => {
-    const { code, job } = await pond(["run", "pond/digits-eval@1.0.0"]);
-    expect(code).toBe(exitCodes.jobUnsuccessful);
-    expect(job).toMatchObject({ status: "failed", exit_code: 2 });
-    expect(job.logs).toMatch(/error: no model file \(\.pt or \.pth\) in \/inputs: send one with --input/);
+    it("fails a run without a model, saying to send one", async () => {
+      const { code, job } = await pond(["run", "pond/digits-eval@1.0.0"]);
+      expect(code).toBe(exitCodes.jobUnsuccessful);
+      expect(job).toMatchObject({ status: "failed", exit_code: 2 });
+      expect(job.logs).toMatch(/error: no model file \(\.pt or \.pth\) in \/inputs: send one with --input/);
+    }, JOB_TEST_TIMEOUT_MS);
   });
 });
