@@ -1,12 +1,16 @@
-// `npm run bench:transfer [-- --size MiB] [-- --rtt-size MiB] [-- --turn-rounds N]`: one file
+// `npm run bench:transfer [-- --size MiB] [-- --rtt-size MiB] [-- --turn-rounds N] [-- --rtt-rounds N]`: one file
 // provider → creator over WebRTC data channels, side by side in one run:
 // node-datachannel's bare send loop (the library's ceiling), Pond's protocol
 // direct (1, 2 and 4 channels), both through a local coturn (relay only), and raw
 // TCP on 127.0.0.1, and (with Docker) the R2 relay path through wrangler dev and the first output
 // byte after a job ends (bench/lib/stackTransfers.ts). Pond's figures include reading the file from disk, checking
 // every chunk's and the file's sha256, and writing it to disk: what a transfer
-// really costs. Then the same at 50 ms round trip, with the default SCTP buffers
-// and with 8 MiB ones. Each measurement runs in a fresh process; the bare loop is
+// really costs. Raw and Pond both use the SCTP buffers Pond's transfer processes
+// use (8 MiB, p2p/node/sctpSettings.ts) unless a row says otherwise. Then long
+// links: 50 ms and 200 ms round trip, with libdatachannel's default buffers (1 MiB,
+// what Pond had before) and Pond's, Pond on one channel as its CLI and daemon run
+// it (and, at 50 ms, on four, for comparison); `--rtt-rounds` (3) alternating raw and Pond runs with 8 MiB
+// buffers, medians in the table. Each measurement runs in a fresh process; the bare loop is
 // measured first and last, and ratios use the mean of the two; through coturn,
 // `--turn-rounds` Pond runs (default 2) each sit between two raw runs.
 import { randomBytes } from "node:crypto";
@@ -28,7 +32,9 @@ const GOAL_DIRECT = 0.9;
 const GOAL_TURN = 0.8;
 const GOAL_FIRST_BYTE_MS = 500;
 const RTT_MS = 50;
-const SCTP_BUFFER_LARGE = 8 * MiB;
+const LONG_RTT_MS = 200;
+/** libdatachannel's own default, both ways. */
+const SCTP_BUFFER_DEFAULT = 1 * MiB;
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -40,6 +46,7 @@ function flag(name: string, fallback: number): number {
 
 const sizeMiB = flag("size", 1024);
 const turnRounds = Math.round(flag("turn-rounds", 2));
+const rttRounds = Math.round(flag("rtt-rounds", 3));
 const rttSizeMiB = flag("rtt-size", Math.min(sizeMiB, 64));
 const outputSizeMiB = flag("output-size", Math.min(sizeMiB, 64));
 const root = join(import.meta.dirname, "..");
@@ -77,6 +84,11 @@ async function measureOnce(label: string, scenario: ScenarioRequest): Promise<Sc
   }
 }
 
+/** The run with the median throughput (the lower middle one of an even count). */
+function medianOf(runs: readonly ScenarioResult[]): ScenarioResult {
+  return [...runs].sort((a, b) => a.mibPerSecond - b.mibPerSecond)[Math.floor((runs.length - 1) / 2)]!;
+}
+
 /** The runs' mean throughput and first byte, the first run's route; their diagnostics are kept per run in the report. */
 function meanOf(runs: readonly ScenarioResult[]): ScenarioResult {
   const mean = (pick: (run: ScenarioResult) => number) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
@@ -92,7 +104,7 @@ async function fileOf(name: string, mib: number) {
 }
 
 try {
-  console.log(`bench:transfer — ${sizeMiB} MiB, then ${rttSizeMiB} MiB at ${RTT_MS} ms round trip (work folder ${work})`);
+  console.log(`bench:transfer — ${sizeMiB} MiB, then ${rttSizeMiB} MiB at ${RTT_MS} and ${LONG_RTT_MS} ms round trip (work folder ${work})`);
   const big = await fileOf("big", sizeMiB);
   const small = await fileOf("small", rttSizeMiB);
   const bytes = sizeMiB * MiB;
@@ -109,6 +121,7 @@ try {
 
   const rows: Record<string, ScenarioResult> = {};
   const turnRuns: { raw?: ScenarioResult[]; pond?: ScenarioResult[] } = {};
+  const longRuns: Record<number, { raw: ScenarioResult[]; pond: ScenarioResult[] }> = {};
   try {
     rows.rawBefore = await measure("raw node-datachannel loop", { kind: "raw", bytes });
     for (const channels of [1, 2, 4]) rows[`pond${channels}`] = await measure(`Pond direct, ${channels} channel(s)`, { kind: "pond", channels, ...big });
@@ -130,10 +143,22 @@ try {
     }
     rows.rawAfter = await measure("raw node-datachannel loop (again)", { kind: "raw", bytes });
     const rttBytes = rttSizeMiB * MiB;
-    rows.rttRawDefault = await measure(`raw loop, ${RTT_MS} ms RTT, default SCTP buffers`, { kind: "raw", bytes: rttBytes, rttMs: RTT_MS });
-    rows.rttRawLarge = await measure(`raw loop, ${RTT_MS} ms RTT, 8 MiB SCTP buffers`, { kind: "raw", bytes: rttBytes, rttMs: RTT_MS, sctpBufferBytes: SCTP_BUFFER_LARGE });
-    rows.rttPondDefault = await measure(`Pond, ${RTT_MS} ms RTT, default SCTP buffers`, { kind: "pond", channels: bestChannels, rttMs: RTT_MS, ...small });
-    rows.rttPondLarge = await measure(`Pond, ${RTT_MS} ms RTT, 8 MiB SCTP buffers`, { kind: "pond", channels: bestChannels, rttMs: RTT_MS, sctpBufferBytes: SCTP_BUFFER_LARGE, ...small });
+    const onDefault = { sctpBufferBytes: SCTP_BUFFER_DEFAULT };
+    // On a long link one run in a few collapses (SCTP's congestion window after losses on the emulated link, raw
+    // and Pond alike: seen from 6-8 MiB/s down to 0.4 at 200 ms): raw and Pond alternate, and the rows take medians.
+    for (const [tag, rttMs] of [["rtt", RTT_MS], ["long", LONG_RTT_MS]] as const) {
+      rows[`${tag}RawDefault`] = await measure(`raw loop, ${rttMs} ms RTT, 1 MiB SCTP buffers`, { kind: "raw", bytes: rttBytes, rttMs, ...onDefault });
+      const runs: { raw: ScenarioResult[]; pond: ScenarioResult[] } = { raw: [], pond: [] };
+      for (let round = 1; round <= rttRounds; round++) {
+        runs.raw.push(await measure(`raw loop, ${rttMs} ms RTT, 8 MiB SCTP buffers (${round})`, { kind: "raw", bytes: rttBytes, rttMs }));
+        runs.pond.push(await measure(`Pond, ${rttMs} ms RTT, 8 MiB SCTP buffers, 1 channel (${round})`, { kind: "pond", channels: 1, rttMs, ...small }));
+      }
+      rows[`${tag}RawLarge`] = medianOf(runs.raw);
+      rows[`${tag}Pond`] = medianOf(runs.pond);
+      longRuns[rttMs] = runs;
+    }
+    rows.rttPondDefault = await measure(`Pond, ${RTT_MS} ms RTT, 1 MiB SCTP buffers, 1 channel`, { kind: "pond", channels: 1, rttMs: RTT_MS, ...onDefault, ...small });
+    rows.rttPond4 = await measure(`Pond, ${RTT_MS} ms RTT, 8 MiB SCTP buffers, 4 channels`, { kind: "pond", channels: 4, rttMs: RTT_MS, ...small });
 
     const noStack = await stackUnavailable();
     let stack: StackFigures | undefined;
@@ -160,12 +185,22 @@ try {
         : []),
       ...(stack ? relayRows(stack, baseline) : []),
     ]);
-    printTable(`${rttSizeMiB} MiB at ${RTT_MS} ms round trip (user-space UDP delay proxy: this kernel has no tc netem)`, ["path", "MiB/s", "ratio", "first byte ms"], [
-      ["raw loop, default SCTP buffers", rows.rttRawDefault!.mibPerSecond, "1.00× itself", rows.rttRawDefault!.firstByteMs],
-      ["raw loop, 8 MiB SCTP buffers", rows.rttRawLarge!.mibPerSecond, `${formatNumber(ratio(rows.rttRawLarge!, rows.rttRawDefault!.mibPerSecond))}× default`, rows.rttRawLarge!.firstByteMs],
-      [`Pond, default SCTP buffers`, rows.rttPondDefault!.mibPerSecond, `${formatNumber(ratio(rows.rttPondDefault!, rows.rttRawDefault!.mibPerSecond))}× raw, same RTT`, rows.rttPondDefault!.firstByteMs],
-      [`Pond, 8 MiB SCTP buffers`, rows.rttPondLarge!.mibPerSecond, `${formatNumber(ratio(rows.rttPondLarge!, rows.rttRawLarge!.mibPerSecond))}× raw, same buffers`, rows.rttPondLarge!.firstByteMs],
+    const peak = (row: ScenarioResult) => formatNumber((row.diagnostics?.peakOutstanding ?? Number.NaN) / MiB);
+    const long = (tag: string, rttMs: number) => [
+      [`${rttMs} ms: raw loop, 1 MiB SCTP buffers`, rows[`${tag}RawDefault`]!.mibPerSecond, "1.00× itself", rows[`${tag}RawDefault`]!.firstByteMs, "-"],
+      [`${rttMs} ms: raw loop, 8 MiB SCTP buffers`, rows[`${tag}RawLarge`]!.mibPerSecond, `${formatNumber(ratio(rows[`${tag}RawLarge`]!, rows[`${tag}RawDefault`]!.mibPerSecond))}× 1 MiB`, rows[`${tag}RawLarge`]!.firstByteMs, "-"],
+      [`${rttMs} ms: Pond, 8 MiB, 1 channel`, rows[`${tag}Pond`]!.mibPerSecond, `${formatNumber(ratio(rows[`${tag}Pond`]!, rows[`${tag}RawLarge`]!.mibPerSecond))}× raw, same buffers`, rows[`${tag}Pond`]!.firstByteMs, peak(rows[`${tag}Pond`]!)],
+    ];
+    printTable(`${rttSizeMiB} MiB on long links (user-space UDP delay proxy: this kernel has no tc netem; 8 MiB rows: median of ${rttRounds} alternating runs)`, ["path", "MiB/s", "ratio", "first byte ms", "peak in SCTP, MiB"], [
+      ...long("rtt", RTT_MS),
+      [`${RTT_MS} ms: Pond, 1 MiB, 1 channel (before)`, rows.rttPondDefault!.mibPerSecond, `${formatNumber(ratio(rows.rttPondDefault!, rows.rttRawDefault!.mibPerSecond))}× raw, same buffers`, rows.rttPondDefault!.firstByteMs, peak(rows.rttPondDefault!)],
+      [`${RTT_MS} ms: Pond, 8 MiB, 4 channels`, rows.rttPond4!.mibPerSecond, `${formatNumber(ratio(rows.rttPond4!, rows.rttRawLarge!.mibPerSecond))}× raw, same buffers`, rows.rttPond4!.firstByteMs, peak(rows.rttPond4!)],
+      ...long("long", LONG_RTT_MS),
     ]);
+    for (const [rttMs, runs] of Object.entries(longRuns)) {
+      const list = (of: ScenarioResult[]) => of.map((run) => formatNumber(run.mibPerSecond)).join(", ");
+      console.log(`At ${rttMs} ms, 8 MiB SCTP buffers, run by run (MiB/s): raw ${list(runs.raw)}; Pond ${list(runs.pond)}`);
+    }
     const goals = {
       direct: { ratio: ratio(bestDirect, baseline), goal: GOAL_DIRECT, channels: bestChannels },
       turn: rows.rawTurn && rows.pondTurn ? { ratio: ratio(rows.pondTurn, rows.rawTurn.mibPerSecond), goal: GOAL_TURN } : undefined,
@@ -185,7 +220,7 @@ try {
       console.log(`Goal: first output byte at the creator < ${GOAL_FIRST_BYTE_MS} ms after the job ends (pond run --output, median of ${stack.outputs.firstByteRunsMs.length} jobs): ${formatNumber(stack.outputs.firstByteMs)} ms (${stack.outputs.download.route}; runs: ${stack.outputs.firstByteRunsMs.map(formatNumber).join(", ")} ms) — ${met}`);
     }
     if (failures.length > 0) console.log(`Runs that failed and were repeated: ${failures.map((f) => f.label).join("; ")}`);
-    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: RTT_MS, baselineMiBPerSecond: baseline, rows, turnRuns, stack, goals, failures });
+    const path = await writeReport("transfer", { sizeMiB, rttSizeMiB, rttMs: [RTT_MS, LONG_RTT_MS], baselineMiBPerSecond: baseline, rows, turnRuns, longRuns, stack, goals, failures });
     console.log(`report: ${path}`);
   } finally {
     await coturn?.stop();

@@ -5,12 +5,13 @@
 import { createServer, connect, type Socket } from "node:net";
 import { readFile, rm } from "node:fs/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import nodeDataChannel, { type DataChannel } from "node-datachannel";
+import type { DataChannel } from "node-datachannel";
 import { z } from "zod";
 import { receiveFiles, sendFiles } from "../../p2p/core/transfer.ts";
 import { FsChunkSink } from "../../p2p/node/fsChunkSink.ts";
 import { FsChunkSource } from "../../p2p/node/fsChunkSource.ts";
 import { toNodeIceServers } from "../../p2p/node/iceServers.ts";
+import { applyTransferSctpSettings, TRANSFER_SCTP_BUFFER_BYTES } from "../../p2p/node/sctpSettings.ts";
 import type { OutgoingSignal } from "../../p2p/node/peer.ts";
 import { IceServer } from "../../protocol/iceServers.ts";
 import { MAX_MESSAGE_BYTES, TransferManifest } from "../../protocol/transfer.ts";
@@ -26,7 +27,8 @@ const Scenario = z.object({
   channels: z.int().positive().default(1),
   /** Relay only, through this TURN server. */
   turn: IceServer.optional(),
-  sctpBufferBytes: z.int().positive().optional(),
+  /** Both SCTP buffers; default what Pond's transfer processes use (p2p/node/sctpSettings.ts), so raw and Pond compare like for like. */
+  sctpBufferBytes: z.int().positive().default(TRANSFER_SCTP_BUFFER_BYTES),
   rttMs: z.number().min(0).default(0),
   /** Local addresses of the sending and the receiving peer. */
   bindAddresses: z.tuple([z.string(), z.string()]).default(["127.0.0.1", "127.0.0.1"]),
@@ -113,12 +115,15 @@ async function pond(scenario: Scenario, proxy: DelayLink | undefined): Promise<S
   await Promise.all([peers.creator.whenChannels(scenario.channels), peers.provider.whenChannels(scenario.channels)]);
   const source = new FsChunkSource(scenario.sourceDir);
   const sink = new FsChunkSink(scenario.sinkDir);
-  const [sent, received] = await Promise.all([sendFiles(peers.provider, manifest, source), receiveFiles(peers.creator, manifest, sink)]);
+  // The most the provider's SCTP had taken and the creator's not yet delivered: the window the link got.
+  let peakOutstanding = 0;
+  const sample = setInterval(() => (peakOutstanding = Math.max(peakOutstanding, peers.provider.sctpBytes().sent - peers.creator.sctpBytes().received)), 5);
+  const [sent, received] = await Promise.all([sendFiles(peers.provider, manifest, source), receiveFiles(peers.creator, manifest, sink)]).finally(() => clearInterval(sample));
   await Promise.all([source.close(), sink.close()]);
   peers.close();
   await rm(scenario.sinkDir, { recursive: true, force: true });
   const { pauses, maxBufferedAmount, channelsUsed, ranDry } = sent.stats;
-  return { ...result(received.bytes, received.ms, received.stats.firstDataMs ?? Number.NaN, received.route), diagnostics: { pauses, maxBufferedAmount, channelsUsed, ranDry } };
+  return { ...result(received.bytes, received.ms, received.stats.firstDataMs ?? Number.NaN, received.route), diagnostics: { pauses, maxBufferedAmount, channelsUsed, ranDry, peakOutstanding } };
 }
 
 /** A TCP connection on 127.0.0.1, 64 KiB writes that wait for drain. */
@@ -177,7 +182,7 @@ async function udpCounters(): Promise<Record<string, number>> {
 }
 
 const scenario = Scenario.parse(JSON.parse(process.argv[2] ?? "{}"));
-if (scenario.sctpBufferBytes) nodeDataChannel.setSctpSettings({ sendBufferSize: scenario.sctpBufferBytes, recvBufferSize: scenario.sctpBufferBytes });
+applyTransferSctpSettings(scenario.sctpBufferBytes);
 const proxy = scenario.rttMs > 0 ? new DelayLink(scenario.rttMs / 2) : undefined;
 const udpBefore = await udpCounters();
 const cpuBefore = process.cpuUsage();

@@ -180,6 +180,15 @@ export class NodePeer extends PeerState<NodeChannel> implements TransferPeer {
     return this.pair;
   }
 
+  /**
+   * Bytes SCTP took from this side's channels and delivered to them: what one side sent and the
+   * other has not received yet is what the association holds in flight (and in its buffers).
+   */
+  sctpBytes(): { sent: number; received: number } {
+    if (this.closed) return { sent: 0, received: 0 };
+    return { sent: this.pc.bytesSent(), received: this.pc.bytesReceived() };
+  }
+
   /** This side's DTLS fingerprint, to publish through authenticated signaling. */
   localFingerprint(): DtlsFingerprint | undefined {
     const sdp = this.closed ? undefined : this.pc.localDescription()?.sdp;

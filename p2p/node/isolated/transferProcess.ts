@@ -11,11 +11,15 @@ import { FsChunkSink } from "../fsChunkSink.ts";
 import { FsChunkSource } from "../fsChunkSource.ts";
 import { NodePeer } from "../peer.ts";
 import { RootedChunkSource } from "../rootedChunkSource.ts";
+import { applyTransferSctpSettings } from "../sctpSettings.ts";
 import { serializeError, type ChildMessage, type FetchJob, type FetchResult, type ParentMessage, type ServeJob, type ServeResult, type TransferJob } from "./messages.ts";
 
 const ALIVE_INTERVAL_MS = 1_000;
 
 const tell = (message: ChildMessage) => process.send?.(message);
+
+// The process is this transfer's alone, so its associations' buffers are Pond's to size (sctpSettings.ts).
+applyTransferSctpSettings();
 
 let peer: NodePeer | undefined;
 
