@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 SUITE=bookworm
 PACKAGES=python3-torch,python3-sklearn
 MIRROR=${POND_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-CACHE=${POND_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pond}
+CACHE=${POND_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/pond}
 CODE_DIR=templates/ml
 IMAGE_CONFIG=(
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -135,11 +135,26 @@ build_rootfs_tarball() {
   trap - EXIT
 }
 
+# The templates' code, as a layer on the base: a code change rebuilds this in seconds.
+add_code() {
+  local base=$1 image=$2 recipe=$3 container
+  say "adding the templates' code ($CODE_DIR/digits → /opt/pond/digits)"
+  # No command given: the container, and so the committed image, keeps the base's CMD.
+  container=$(docker create "$base")
+  # Owned by root, readable by all: the job's user reads it and cannot change it.
+  if ! tar -C "$CODE_DIR" --owner=0 --group=0 --numeric-owner --mode=u+rwX,go=rX --exclude=__pycache__ --exclude='*.pyc' -c digits | docker cp - "$container:/opt/pond"; then
+    docker rm "$container" >/dev/null
+    return 1
+  fi
+  docker commit --change "LABEL dev.pond.ml-recipe=$recipe" "$container" "$image" >/dev/null
+  docker rm "$container" >/dev/null
+}
+
 main() {
   # The rootfs's recipe is this script's own functions and settings that make it: change any, and it is built anew.
   local recipe code tag image base tarball
   recipe=$( { echo "$SUITE $PACKAGES"; declare -f trim_rootfs prepare_rootfs; } | sha256sum | cut -c1-16)
-  code=$( { echo "$recipe"; printf '%s\n' "${IMAGE_CONFIG[@]}"; cd "$CODE_DIR" && find digits -type f ! -name '*.pyc' ! -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+  code=$( { echo "$recipe"; printf '%s\n' "${IMAGE_CONFIG[@]}"; declare -f add_code; cd "$CODE_DIR" && find digits -type f ! -name '*.pyc' ! -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
   image="pond-ml/digits:$code"
   if [ "${1:-}" = --print-image ]; then echo "$image"; return 0; fi
   if docker image inspect "$image" >/dev/null 2>&1; then say "$image is built"; echo "$image"; return 0; fi
@@ -171,17 +186,11 @@ main() {
     find "$CACHE" -maxdepth 1 -name 'ml-rootfs-*.tar' ! -name "ml-rootfs-$recipe.tar" -delete
   fi
 
-  say "adding the templates' code ($CODE_DIR/digits → /opt/pond/digits)"
-  local container
-  container=$(docker create "$base" true)
-  # Owned by root, readable by all: the job's user reads it and cannot change it.
-  if ! tar -C "$CODE_DIR" --owner=0 --group=0 --numeric-owner --mode=u+rwX,go=rX --exclude=__pycache__ --exclude='*.pyc' -c digits | docker cp - "$container:/opt/pond"; then
-    docker rm "$container" >/dev/null
-    return 1
-  fi
-  docker commit "$container" "$image" >/dev/null
-  docker rm "$container" >/dev/null
-  docker image ls --format '{{.Repository}}:{{.Tag}}' pond-ml/digits | grep -vx "$image" | xargs -r docker rmi >/dev/null 2>&1 || true
+  add_code "$base" "$image" "$recipe"
+  # Older recipes' images are dead weight (a GB each); this recipe's other code versions are a few KB on the same base.
+  comm -23 <(docker image ls --format '{{.Repository}}:{{.Tag}}' pond-ml/digits | sort) \
+    <(docker image ls --filter "label=dev.pond.ml-recipe=$recipe" --format '{{.Repository}}:{{.Tag}}' pond-ml/digits | sort) |
+    xargs -r docker rmi >/dev/null 2>&1 || true
   docker image ls --format '{{.Repository}}:{{.Tag}}' pond-ml/torch | grep -vx "$base" | xargs -r docker rmi >/dev/null 2>&1 || true
   say "built $image ($(docker image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.2f GB", $1 / 1e9 }'))"
   echo "$image"
