@@ -15,7 +15,7 @@ import { fetchInputs, type FetchedInputs } from "./inputsFetch.ts";
 import { RelayClient } from "./relayClient.ts";
 import { JobSignaling } from "./jobSignaling.ts";
 import { RetainedFilesServer } from "./retainedFilesServer.ts";
-import { RetainedInputs } from "./retainedInputs.ts";
+import { MAX_INPUT_RETENTION_MS, RetainedInputs } from "./retainedInputs.ts";
 import { RetainedOutputs } from "./retainedOutputs.ts";
 
 /** How often expired outputs, and inputs no longer needed, are looked for while the daemon runs. */
@@ -45,8 +45,8 @@ export class DataPlane {
   private readonly relay: RelayClient;
   private readonly outputs: RetainedFilesServer;
   private readonly inputs: RetainedFilesServer;
-  /** When each kept job's inputs were last found still needed. */
-  private readonly inputsCheckedAt = new Map<string, number>();
+  /** Each kept job's inputs: when they were kept, and when the API last said they are still needed. */
+  private readonly keptInputs = new Map<string, { keptAt: number; checkedAt: number }>();
   private readonly processes = new SpareTransferProcesses();
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -74,7 +74,10 @@ export class DataPlane {
   /** At start: outputs and inputs an earlier run kept, served again until they are not needed (expired ones removed). */
   async start(): Promise<void> {
     for (const retained of await this.retainedOutputs.load()) this.outputs.watch({ jobId: retained.record.job_id, manifest: retained.record.transfer, root: retained.outputsDir });
-    for (const kept of await this.retainedInputs.load()) this.inputs.watch(kept);
+    for (const kept of await this.retainedInputs.load()) {
+      this.inputs.watch(kept);
+      this.keptInputs.set(kept.jobId, { keptAt: kept.keptAt, checkedAt: 0 });
+    }
     this.sweeper = setInterval(() => void this.sweep().catch((error: unknown) => this.options.log.warn({ err: error }, "could not remove expired outputs or inputs")), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -136,8 +139,9 @@ export class DataPlane {
   /** A failure here costs only the mediator's peer-to-peer path to this provider: the creator, or the relay, still has them. */
   private async retainInputs(jobId: string, inputsDir: string, fetched: FetchedInputs): Promise<void> {
     try {
-      this.inputs.watch(await this.retainedInputs.retain(jobId, inputsDir, fetched.manifest));
-      this.inputsCheckedAt.set(jobId, Date.now());
+      const kept = await this.retainedInputs.retain(jobId, inputsDir, fetched.manifest);
+      this.inputs.watch(kept);
+      this.keptInputs.set(jobId, { keptAt: kept.keptAt, checkedAt: Date.now() });
     } catch (error) {
       this.options.log.warn({ err: error, job: jobId }, "could not keep the job's inputs for a mediator");
       await this.retainedInputs.remove(jobId).catch(() => undefined);
@@ -151,18 +155,17 @@ export class DataPlane {
   }
 
   /** Kept inputs the API says no mediator can need any more (or past the longest retention) go. */
-  async sweepInputs(now = Date.now()): Promise<void> {
-    const young = new Set((await this.retainedInputs.load(now)).map((kept) => kept.jobId));
-    for (const jobId of this.inputs.jobs) {
-      if (young.has(jobId) && now - (this.inputsCheckedAt.get(jobId) ?? 0) < INPUTS_CHECK_MS) continue;
+  private async sweepInputs(now = Date.now()): Promise<void> {
+    for (const [jobId, kept] of this.keptInputs) {
+      const expired = now - kept.keptAt > MAX_INPUT_RETENTION_MS;
+      if (!expired && now - kept.checkedAt < INPUTS_CHECK_MS) continue;
       // An API that cannot answer now is asked again at the next sweep; the files stay meanwhile.
-      const needed = young.has(jobId) && (await this.relay.inputsNeeded(jobId).catch(() => true));
-      if (needed) {
-        this.inputsCheckedAt.set(jobId, now);
+      if (!expired && (await this.relay.inputsNeeded(jobId).catch(() => true))) {
+        kept.checkedAt = now;
         continue;
       }
       this.inputs.unwatch(jobId);
-      this.inputsCheckedAt.delete(jobId);
+      this.keptInputs.delete(jobId);
       await this.retainedInputs.remove(jobId);
       this.options.log.info({ job: jobId }, "removed the job's kept inputs: no mediator can need them now");
     }

@@ -12,6 +12,9 @@ import { z } from "zod";
 import { TransferManifest } from "../../protocol/transfer.ts";
 import { folderNamedIn } from "../workDir.ts";
 import type { KeptFiles } from "./retainedFilesServer.ts";
+
+/** Kept inputs, with when they were kept (Unix ms). */
+export type KeptInputs = KeptFiles & { keptAt: number };
 import { linkOrCopy } from "./retainedOutputs.ts";
 
 const RECORD_FILE = "retained.json";
@@ -34,7 +37,7 @@ export class RetainedInputs {
   ) {}
 
   /** Links the manifest's files out of the job's inputs folder (copies them across file systems). */
-  async retain(jobId: string, inputsDir: string, transfer: TransferManifest, now = Date.now()): Promise<KeptFiles> {
+  async retain(jobId: string, inputsDir: string, transfer: TransferManifest, now = Date.now()): Promise<KeptInputs> {
     const dir = this.dirOf(jobId);
     const target = join(dir, "inputs");
     await rm(dir, { recursive: true, force: true });
@@ -47,11 +50,11 @@ export class RetainedInputs {
     const record: RetainedInputsRecord = { v: 1, job_id: jobId, transfer, kept_at: now };
     await writeFile(join(dir, `${RECORD_FILE}.tmp`), JSON.stringify(record));
     await rename(join(dir, `${RECORD_FILE}.tmp`), join(dir, RECORD_FILE));
-    return { jobId, manifest: transfer, root: target };
+    return { jobId, manifest: transfer, root: target, keptAt: now };
   }
 
   /** What is kept and younger than the longest retention; older or unreadable ones are removed. */
-  async load(now = Date.now()): Promise<KeptFiles[]> {
+  async load(now = Date.now()): Promise<KeptInputs[]> {
     let names: string[];
     try {
       names = (await readdir(this.root, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
@@ -59,11 +62,11 @@ export class RetainedInputs {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
-    const kept: KeptFiles[] = [];
+    const kept: KeptInputs[] = [];
     for (const name of names) {
       const record = await readRecord(join(this.root, name));
       if (!record || record.job_id !== name || now - record.kept_at > this.maxAgeMs) await this.remove(name);
-      else kept.push({ jobId: name, manifest: record.transfer, root: join(this.dirOf(name), "inputs") });
+      else kept.push({ jobId: name, manifest: record.transfer, root: join(this.dirOf(name), "inputs"), keptAt: record.kept_at });
     }
     return kept;
   }

@@ -2,9 +2,10 @@
 // market draws a mediator among the staked providers, the mediator's daemon
 // re-runs the job and signs its own result hash, the relayer posts the verdict,
 // and the indexer reports the outcome. Once with a result no honest re-run
-// reproduces (the provider is slashed), once with one it does (upheld), and once
+// reproduces (the provider is slashed), once with one it does (upheld), and twice
 // for a job whose input files went peer to peer: the creator never puts them in
-// the relay, and the mediator gets them peer to peer from the provider that kept them.
+// the relay, and the mediator gets them peer to peer from the provider that kept
+// them, or, once that provider is gone, from the challenger.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEther, type Hex } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
+import { inputsForChallenge, serveInputsUntilResolved } from "../../cli/dataplane/challengeInputs.ts";
 import { CreatorInputs } from "../../cli/dataplane/creatorInputs.ts";
 import { collectInputs } from "../../cli/dataplane/inputFiles.ts";
 import { sendMarketTx } from "../../cli/marketTx.ts";
@@ -144,6 +146,38 @@ describe("a challenged job", () => {
       expect(accused.process.output()).toMatch(/served inputs peer to peer/);
       expect(await client.data.missingInputChunks(created.id, chunks)).toEqual(expect.arrayContaining(chunks));
       expect((await client.getJob(created.id)).output!.files[0]!.sha256).toBe(createHash("sha256").update(`${createHash("sha256").update(bytes).digest("hex")}  /inputs/in.bin\n`).digest("hex"));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("whose provider is gone by then: the challenger serves the inputs to the mediator, as pond challenge --input does", async () => {
+    const { client, wallet } = creator;
+    const dir = await mkdtemp(join(tmpdir(), "pond-challenge-inputs-"));
+    try {
+      const bytes = randomBytes(1024 * 1024 + 7);
+      await writeFile(join(dir, "gone.bin"), bytes);
+      const inputs = await collectInputs([join(dir, "gone.bin")]);
+      const created = await client.createPaidJob({ ...shellJob("sha256sum /inputs/gone.bin > /outputs/sum.txt", { max_price_wei: parseEther("0.01").toString() }), input_files: inputs.specFiles }, wallet);
+      const progress = createProgress(process.stderr, false);
+      const sending = new CreatorInputs(client, inputs, created.id, progress, () => {});
+      await sending.serve({ enabled: true, connectTimeoutMs: 5_000, bindAddress: LOOPBACK });
+      const done = await client.waitForJob(created.id);
+      await sending.finish();
+      expect(done.metrics.transfer.inputs).toMatchObject({ route: "direct" });
+      // The provider that kept the inputs goes away: the mediator's offer to it is never answered.
+      await accused.stop("SIGKILL");
+      const notes: string[] = [];
+      const serving = serveInputsUntilResolved({ sdk: client, p2p: { enabled: true, connectTimeoutMs: 5_000, bindAddress: LOOPBACK }, inputs: await inputsForChallenge(done, [join(dir, "gone.bin")]), jobId: created.id, progress, note: (text) => notes.push(text), pollMs: 500 });
+      const job = await challenge(done);
+      const verdict = await outcome(job.chain_job_id as Hex);
+      expect(verdict.outcome).toBe(0); // ResultUpheld: the mediator hashed the bytes the challenger served
+      expect(mediator.process.output()).toMatch(/inputs received peer to peer from the creator/);
+      const resolved = await serving;
+      expect(resolved.settlement).toBe("settled");
+      expect(notes.join("\n")).toMatch(/inputs sent to the mediator peer to peer/);
+      const chunks = inputs.manifest.files.flatMap((file) => file.chunks);
+      expect(await client.data.missingInputChunks(created.id, chunks)).toEqual(expect.arrayContaining(chunks));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
