@@ -93,6 +93,7 @@ export const ResultMessage = z.object({
   metrics: z
     .object({
       pull_ms: z.number().min(0),
+      /** How long the container ran, from its engine's start and finish times. */
       run_ms: z.number().min(0),
       /** How the input files reached the provider, when the job had any. */
       inputs_transfer: TransferMeasure.optional(),

@@ -8,7 +8,7 @@ import { WebhookEventType } from "./webhookEvents.ts";
 export const JobMetrics = z.object({
   queue_ms: z.number().nullable().meta({ description: "created → assigned to a provider" }),
   pull_ms: z.number().nullable().meta({ description: "assigned → container running (image pull and start)" }),
-  run_ms: z.number().nullable().meta({ description: "container running → terminal" }),
+  run_ms: z.number().nullable().meta({ description: "How long the container ran, by its engine's start and finish times as the provider reported them; else container running → terminal as the API saw it" }),
   // A default, so a client still reads a job from a server that predates it.
   transfer: JobTransferMetrics.default({ inputs: null, outputs: null }).meta({ description: "How the job's files moved: route (direct, turn or relay), bytes and time" }),
 });

@@ -88,7 +88,7 @@ describe("a job's many files", () => {
     const p = await provider();
     const created = await client.createJob(manyFiles(MAX_OUTPUT_FILES));
     const { done, offline, looks } = await endWhileOnline(created.id, p.address, 420_000);
-    console.log(`${MAX_OUTPUT_FILES} files: ${looks} looks at the provider while the job ran and its result was made, offline at ${offline}; run ${done.metrics.run_ms} ms by the hub's clock`);
+    console.log(`${MAX_OUTPUT_FILES} files: ${looks} looks at the provider while the job ran and its result was made, offline at ${offline}; the container ran ${done.metrics.run_ms} ms`);
     expect(done.status, done.error ?? "").toBe("succeeded");
     expect(done.output!.files).toHaveLength(MAX_OUTPUT_FILES);
     expect(done.output!.files.find((file) => file.path === `f${MAX_OUTPUT_FILES - 1}`)).toMatchObject({ size: 0 });
@@ -155,6 +155,7 @@ describe("a container that ended while its daemon was down", () => {
     expect(again.process.output()).toMatch(/adopting a container left running by an earlier run/);
     const [finished] = logged(again, "job finished").filter((entry) => entry.job === created.id);
     expect(finished).toMatchObject({ outcome: "failed", startedAt: state.StartedAt, finishedAt: state.FinishedAt, runMs: Date.parse(state.FinishedAt) - Date.parse(state.StartedAt) });
-    console.log(`ended while the daemon was down: Docker ran it ${finished!.runMs} ms; the API's run_ms (the hub's clock, from "running" to the result) is ${done.metrics.run_ms}`);
+    // The API reports the time Docker recorded, not the time the hub waited for a daemon to come back.
+    expect(done.metrics.run_ms).toBe(Date.parse(state.FinishedAt) - Date.parse(state.StartedAt));
   });
 });

@@ -72,6 +72,8 @@ export const jobs = sqliteTable(
     assignedAt: integer("assigned_at"),
     startedAt: integer("started_at"),
     completedAt: integer("completed_at"),
+    /** How long the container ran, as the provider's engine recorded it (its start and finish times), when the provider said. */
+    containerRunMs: integer("container_run_ms"),
     /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */
     inputsPurgedAt: integer("inputs_purged_at"),
   },

@@ -44,7 +44,13 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
 
   let to: JobStatus = result.outcome;
   // A warning (e.g. a process killed for memory in a job that exited 0) is the job's last word.
-  const patch: TransitionPatch = { exitCode: result.exit_code, error: result.error, ...(result.warning ? { statusDetail: result.warning } : {}) };
+  const patch: TransitionPatch = {
+    exitCode: result.exit_code,
+    error: result.error,
+    ...(result.warning ? { statusDetail: result.warning } : {}),
+    // Docker's own times: a container adopted after a restart ran for what its engine says, not for the time the hub waited.
+    ...(result.metrics ? { containerRunMs: result.metrics.run_ms } : {}),
+  };
   let refusal: string | undefined;
   if (result.outcome === "succeeded") {
     const check = await checkSucceededResult(

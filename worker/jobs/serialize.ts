@@ -30,7 +30,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
     metrics: {
       queue_ms: span(row.createdAt, row.assignedAt),
       pull_ms: span(row.assignedAt, row.startedAt),
-      run_ms: span(row.startedAt, row.completedAt),
+      run_ms: row.containerRunMs ?? span(row.startedAt, row.completedAt),
       transfer: (row.transferMetrics as JobTransferMetrics | null) ?? { inputs: null, outputs: null },
     },
     provider: row.provider,

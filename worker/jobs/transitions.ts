@@ -23,6 +23,8 @@ export interface TransitionPatch {
   agreement?: { rateWeiPerSecond: string; maxAmountWei: string };
   /** The provider's signed claim over its result. */
   claim?: { amountWei: string; signature: string };
+  /** How long the container ran, by the provider's engine's clock. */
+  containerRunMs?: number;
 }
 
 export interface TransitionGuard {
@@ -110,6 +112,7 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
   if (patch.error !== undefined) columns.error = patch.error;
   if (patch.exitCode !== undefined) columns.exitCode = patch.exitCode;
   if (patch.output !== undefined) columns.output = patch.output;
+  if (patch.containerRunMs !== undefined) columns.containerRunMs = Math.round(patch.containerRunMs);
   if (patch.agreement !== undefined) {
     columns.rateWeiPerSecond = patch.agreement.rateWeiPerSecond;
     columns.maxAmountWei = patch.agreement.maxAmountWei;

@@ -79,6 +79,16 @@ describe("results", () => {
     await provider.close();
   });
 
+  it("reports how long the container ran by its engine's clock, not how long the hub waited for the result", async () => {
+    const { key, provider, offer } = await assignedJob();
+    provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
+    provider.send({ ...(await signedResult(provider, offer, [])), metrics: { pull_ms: 12, run_ms: 1_612 } });
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
+    expect(job.metrics.run_ms).toBe(1_612);
+    await provider.close();
+  });
+
   it("keeps a result signed in the high-s form as its canonical signature, the form the settlement batch takes", async () => {
     const { key, provider, offer } = await assignedJob();
     const result = await signedResult(provider, offer, []);

@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `container_run_ms` integer;
