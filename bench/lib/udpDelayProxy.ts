@@ -19,6 +19,8 @@ interface Pending {
 
 export class UdpDelayProxy {
   private readonly sockets: Socket[] = [];
+  /** Each front's pending drain, cleared on close: a send on a closed socket throws. */
+  private readonly timers = new Set<() => void>();
   /** Datagrams dropped because the socket's own buffer was full are not counted here; these are send errors. */
   sendErrors = 0;
 
@@ -40,6 +42,7 @@ export class UdpDelayProxy {
       }
       if (queue.length > 0) timer = setTimeout(drain, Math.max(0, queue[0]!.due - now));
     };
+    this.timers.add(() => clearTimeout(timer));
     socket.on("message", (data: Buffer, from: RemoteInfo) => {
       const fromTarget = from.address === target.address && from.port === target.port;
       if (!fromTarget) lastClient = { address: from.address, port: from.port };
@@ -54,6 +57,8 @@ export class UdpDelayProxy {
   }
 
   close(): void {
+    for (const stop of this.timers) stop();
+    this.timers.clear();
     for (const socket of this.sockets.splice(0)) socket.close();
   }
 }
