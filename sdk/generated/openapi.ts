@@ -761,7 +761,7 @@ export interface components {
                 pull_ms: number | null;
                 /** @description created → assigned to a provider */
                 queue_ms: number | null;
-                /** @description container running → terminal */
+                /** @description How long the container ran, by its engine's start and finish times as the provider reported them; else container running → terminal as the API saw it */
                 run_ms: number | null;
                 /**
                  * @description How the job's files moved: route (direct, turn or relay), bytes and time
