@@ -132,9 +132,6 @@ export class JobRunner {
       log.warn({ job: jobId, warning: run.warning }, "job warning");
       logs.push(`\n[pond: ${run.warning}]\n`);
     }
-    // The job's last output is not sent into a connection that is down.
-    await this.hubConnected(job);
-    logs.finish();
     const result = this.forCreator(await this.resultOf(job.offer, run), job.workDir);
     try {
       await this.deps.outbox.add(result);
@@ -151,8 +148,13 @@ export class JobRunner {
     // job ended; but a cleanup that fails never keeps the result back: it is tried again after the send.
     const containerId = run.containerId ?? job.containerId;
     const cleaned = await this.discard(job, containerId);
-    hub.send(result);
     log.info({ job: jobId, outcome: result.outcome, runMs: run.runMs, ...run.ran }, "job finished");
+    // The job's last output is not sent into a connection that is down, and its result goes after it:
+    // the hub takes no output for a job it has a result for. While this waits, a reconnect does not
+    // resend this result from the outbox (daemon.ts); past the hub's grace it goes as the outbox's.
+    await this.hubConnected(job);
+    logs.finish();
+    hub.send(result);
     if (!cleaned) await this.discardWithRetry(job, containerId);
   }
 
