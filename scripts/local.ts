@@ -193,9 +193,11 @@ Ctrl-C stops everything.`);
   }
 }
 
-const ML_EXAMPLES = `  npm run pond -- run pond/digits-train@1.0.0 -p epochs=30 --output out        # a model and its accuracy: out/model.pt, out/metrics.json
-  npm run pond -- run pond/digits-eval@1.0.0 --input out/model.pt --output out/eval
-  npm run pond -- run pond/digits-predict@1.0.0 --input out/model.pt --input templates/ml/examples/digits-sample.csv --output out/predict`;
+/** Outputs go under the state folder, as the echo example's do, so the demo leaves nothing in the checkout. */
+const digits = join(state, "digits");
+const ML_EXAMPLES = `  npm run pond -- run pond/digits-train@1.0.0 -p epochs=30 --output ${digits}        # a model and its accuracy: model.pt, metrics.json
+  npm run pond -- run pond/digits-eval@1.0.0 --input ${join(digits, "model.pt")} --output ${join(digits, "eval")}
+  npm run pond -- run pond/digits-predict@1.0.0 --input ${join(digits, "model.pt")} --input templates/ml/examples/digits-sample.csv --output ${join(digits, "predict")}`;
 
 function mlMissing(why: string): string {
   return `\npond: the ML templates (pond/digits-train, -eval, -predict) are missing: their PyTorch image could not be built. The others work.

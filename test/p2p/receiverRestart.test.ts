@@ -86,7 +86,9 @@ describe("behavior: a killed receiver", () => {
     const done = JSON.parse((await second.waitFor(/\{"event":"done".*\}/, 90_000)).trim()) as { bytes: number; stats: { resumedBytes: number } };
     expect(await sha256OfFile(join(to, "weights.bin"))).toBe(manifest.files[0]!.sha256);
     expect(sessions).toHaveLength(2);
-    expect(sessions[1]!.requested.sort((a, b) => a - b)).toEqual(all.filter((chunk) => !verified.includes(chunk)));
+    // Each chunk it lacked, and none it had verified. A chunk may be asked for twice: with no data for half
+    // its idle timeout (a loaded machine), the receiver asks again for what is outstanding (p2p/core/receiver.ts).
+    expect([...new Set(sessions[1]!.requested)].sort((a, b) => a - b)).toEqual(all.filter((chunk) => !verified.includes(chunk)));
     expect(done.stats.resumedBytes).toBe(verified.length * MiB);
     expect(done.bytes).toBe(manifest.files[0]!.size - verified.length * MiB);
   });
