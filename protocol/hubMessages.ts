@@ -6,9 +6,9 @@ import { z } from "zod";
 import { IceServer } from "./iceServers.ts";
 import { JobSpec } from "./jobSpec.ts";
 import { hubMessageLimits as M, logLimits } from "./limits.ts";
-import { OutputManifest } from "./manifest.ts";
+import { OutputManifest, Sha256Hex } from "./manifest.ts";
 import { ClientSignal, ServerSignal } from "./signaling.ts";
-import { TransferDirection, TransferMeasure } from "./transferMetrics.ts";
+import { ImageArrival, TransferDirection, TransferMeasure } from "./transferMetrics.ts";
 import { weiString } from "./wei.ts";
 
 export const HUB_PROTOCOL_VERSION = 1;
@@ -57,6 +57,19 @@ export const ProviderPricing = z.object({
 });
 export type ProviderPricing = z.infer<typeof ProviderPricing>;
 
+/** How much of what a provider holds warm it may advertise: bounded, so a hub's and a matchmaker's work per provider is too. */
+export const warmLimits = { images: 64, inputs: 256 } as const;
+
+/**
+ * What a provider holds warm, so the matcher can send a job where its bytes already are: image
+ * digests in its engine (with their sizes) and the sha256 of input files in its cache, most recently used first.
+ */
+export const WarmSet = z.object({
+  images: z.array(z.object({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be an image digest such as sha256:…"), bytes: z.int().min(0).max(Number.MAX_SAFE_INTEGER) })).max(warmLimits.images),
+  inputs: z.array(Sha256Hex).max(warmLimits.inputs),
+});
+export type WarmSet = z.infer<typeof WarmSet>;
+
 // ---- provider → hub ----
 
 export const AuthMessage = z.object({ v, type: z.literal("auth"), address: addressHex, signature: hex });
@@ -68,7 +81,10 @@ export const AdvertiseMessage = z.object({
   /** Jobs the daemon is still running (after a reconnect). */
   running: z.array(JobId).max(1024),
   agent: z.string().max(128).optional(),
+  warm: WarmSet.optional(),
 });
+/** What the provider holds warm changed since it advertised (an image pulled, an input cached or evicted). */
+export const WarmMessage = z.object({ v, type: z.literal("warm"), warm: WarmSet });
 export const AcceptMessage = z.object({ v, type: z.literal("job.accept"), job_id: JobId, signature: hex });
 export const DeclineMessage = z.object({ v, type: z.literal("job.decline"), job_id: JobId, reason: z.string().max(M.declineReason) });
 export const StatusMessage = z.object({
@@ -97,6 +113,8 @@ export const ResultMessage = z.object({
       run_ms: z.number().min(0),
       /** How the input files reached the provider, when the job had any. */
       inputs_transfer: TransferMeasure.optional(),
+      /** Whether the job's image was already in the provider's engine. */
+      image: ImageArrival.optional(),
     })
     .optional(),
   /** Worth telling the creator whatever the outcome (e.g. a process killed for memory in a job that exited 0). */
@@ -118,6 +136,7 @@ export const IceRequestMessage = z.object({ v, type: z.literal("ice.request") })
 export const ProviderMessage = z.discriminatedUnion("type", [
   AuthMessage,
   AdvertiseMessage,
+  WarmMessage,
   AcceptMessage,
   DeclineMessage,
   StatusMessage,

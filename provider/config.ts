@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { ImageRef } from "../protocol/jobSpec.ts";
 import { weiString } from "../protocol/wei.ts";
 
 export const ProviderConfig = z.object({
@@ -27,6 +28,10 @@ export const ProviderConfig = z.object({
   inputWaitS: z.coerce.number().int().min(1).max(7 * 24 * 3600),
   /** Gather WebRTC candidates on this local address only (e.g. 127.0.0.1 for a test on one machine). */
   webrtcBindAddress: z.string().min(1).optional(),
+  /** The most disk the input cache may hold, in MiB; 0 keeps no inputs. Default: a quarter of the data folder's free disk at start. */
+  inputCacheMb: z.coerce.number().int().min(0).optional(),
+  /** Images pulled at start and kept, advertised warm (from the environment: separated by commas or spaces). */
+  prepull: z.preprocess((value) => (typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value), z.array(ImageRef).max(64)),
 });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 
@@ -51,6 +56,8 @@ const envNames: Record<keyof ProviderConfig, string> = {
   p2pConnectTimeoutMs: "POND_P2P_CONNECT_TIMEOUT_MS",
   inputWaitS: "POND_INPUT_WAIT_S",
   webrtcBindAddress: "POND_WEBRTC_BIND_ADDRESS",
+  inputCacheMb: "POND_INPUT_CACHE_MB",
+  prepull: "POND_PREPULL",
 };
 
 function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
@@ -68,6 +75,7 @@ function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
     outputRetentionS: 3600,
     p2pConnectTimeoutMs: 5_000,
     inputWaitS: 600,
+    prepull: [],
   };
 }
 

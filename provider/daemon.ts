@@ -21,6 +21,7 @@ import type { ResultOutbox } from "./outbox.ts";
 import type { Adoption } from "./recovery/plan.ts";
 import { truncate } from "./truncate.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
+import type { WarmAdvertiser } from "./warmAdvertiser.ts";
 import { jobWorkDir } from "./workDir.ts";
 
 /** How often a drain looks again for work that has ended (or was started meanwhile). */
@@ -45,6 +46,8 @@ export interface DaemonOptions {
   watchdogs: ContainerGuard;
   log: Logger;
   dataPlane?: DataPlane;
+  /** What is warm here (images, cached inputs), advertised so the matcher sends jobs where their bytes are. */
+  warm?: WarmAdvertiser;
 }
 
 export class ProviderDaemon {
@@ -149,11 +152,12 @@ export class ProviderDaemon {
     this.domain = pondDomain(welcome.chain_id, welcome.verifying_contract as Address);
     this.graceMs = welcome.grace_ms ?? DEFAULT_GRACE_MS;
     const { hub, resources, pricing, log, outbox } = this.options;
+    const warm = this.options.warm?.forAdvertise();
     // A job that ended while we were away is no longer running, but its result is
     // still to come: report it as running, or the hub would count it lost and requeue it.
     const pending = outbox.pending();
     const running = [...new Set([...this.jobs.keys(), ...pending.map((result) => result.job_id)])];
-    hub.send({ v: HUB_PROTOCOL_VERSION, type: "advertise", resources, pricing, running, agent: "pond-provider/0.1" });
+    hub.send({ v: HUB_PROTOCOL_VERSION, type: "advertise", resources, pricing, running, agent: "pond-provider/0.1", ...(warm ? { warm } : {}) });
     // What happened while we were away: phases the hub may have missed, then results.
     for (const [jobId, job] of this.jobs) {
       if (job.phase === "running") hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: jobId, phase: "running" });

@@ -22,6 +22,7 @@ import type { ResultOutbox } from "./outbox.ts";
 import { throttledDetail } from "./dataplane/progressDetail.ts";
 import { buildResult, unsuccessfulResult } from "./results.ts";
 import { truncate } from "./truncate.ts";
+import type { WarmAdvertiser } from "./warmAdvertiser.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
 
 export interface RunningJob {
@@ -51,6 +52,8 @@ export interface JobRunnerDeps {
   domain(): TypedDataDomain;
   /** Transfers of the job's files: inputs before it runs, outputs kept and served after. */
   dataPlane?: DataPlane;
+  /** Told when a job's image is now in the engine, so the hub hears it is warm here. */
+  warm?: WarmAdvertiser;
 }
 
 export class JobRunner {
@@ -61,6 +64,7 @@ export class JobRunner {
     await this.see(job, async (hooks) => {
       const inputsTransfer = await this.receiveInputs(job, hooks);
       const run = await this.deps.executor.run({ jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir }, hooks, job.abort.signal);
+      if (run.image) this.deps.warm?.imageUsed(job.offer.spec.image);
       return inputsTransfer ? { ...run, inputsTransfer } : run;
     });
   }

@@ -8,6 +8,8 @@ import { ConfigError, loadConfig, type ProviderConfig } from "./config.ts";
 import { HubClient } from "./connection/hubClient.ts";
 import { ProviderDaemon } from "./daemon.ts";
 import { DataPlane } from "./dataplane/dataPlane.ts";
+import { InputCache } from "./dataplane/inputCache.ts";
+import { ensureImage } from "./executor/imagePull.ts";
 import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
 import { KeyFileError, loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { createLogger } from "./log.ts";
@@ -16,10 +18,13 @@ import { heartbeatFileIn, startHeartbeat } from "./heartbeat.ts";
 import { probeOutputFilesystem } from "./executor/outputVolume.ts";
 import { recoverLeftovers } from "./recovery/recover.ts";
 import { detectResources } from "./resources/detect.ts";
+import { WarmAdvertiser } from "./warmAdvertiser.ts";
 import { Watchdogs } from "./watchdog/spawn.ts";
 
 /** Past a job's deadline the daemon stops it (SIGTERM, grace, SIGKILL); its watchdog waits that long and a little more. */
 const WATCHDOG_BACKSTOP_MS = STOP_GRACE_S * 1000 + 10_000;
+/** Without --input-cache-mb, the input cache may take this share of the data folder's free disk at start. */
+const DEFAULT_CACHE_SHARE = 0.25;
 
 const program = new Command("pond-provider")
   .description("Run Pond's provider daemon: take GPU jobs from the network and run them in Docker")
@@ -39,7 +44,9 @@ const program = new Command("pond-provider")
   .option("--output-retention-s <s>", "keep a finished job's outputs this long to serve them peer to peer (default 3600; 0: none)")
   .option("--p2p-connect-timeout-ms <ms>", "wait this long for a peer connection before using the R2 relay (default 5000)")
   .option("--input-wait-s <s>", "how long a job waits for its creator's inputs to reach the relay (default 600)")
-  .option("--webrtc-bind-address <ip>", "gather WebRTC candidates on this local address only");
+  .option("--webrtc-bind-address <ip>", "gather WebRTC candidates on this local address only")
+  .option("--input-cache-mb <mb>", "keep input files by sha256 for later jobs, in at most this much disk (default: a quarter of the free disk; 0: none)")
+  .option("--prepull <image>", "pull this image at start and keep it warm (repeatable)", (image: string, previous: string[] = []) => [...previous, image]);
 
 async function prepare(flags: Record<string, unknown>) {
   const config = await loadConfig(flags as Partial<Record<keyof ProviderConfig, unknown>> & { config?: string });
@@ -84,6 +91,14 @@ program.action(async (flags: Record<string, unknown>) => {
   await outbox.load();
   const recovered = await recoverLeftovers({ executor, jobsRoot: join(config.dataDir, "jobs"), outbox, log });
   const hub = new HubClient({ api: config.api, account, log });
+  const inputCache = new InputCache({
+    root: join(config.dataDir, "cache", "inputs"),
+    budgetBytes: (config.inputCacheMb ?? Math.floor(detection.resources.disk_free_mb * DEFAULT_CACHE_SHARE)) * 1024 * 1024,
+    log,
+  });
+  await inputCache.load();
+  log.info({ budgetMb: Math.round(inputCache.budgetBytes / 1024 / 1024), cachedMb: Math.round(inputCache.usedBytes / 1024 / 1024) }, "input cache");
+  const warm = new WarmAdvertiser({ hub, docker, cache: inputCache, log, prepull: config.prepull });
   const dataPlane = new DataPlane({
     api: config.api,
     account,
@@ -94,6 +109,7 @@ program.action(async (flags: Record<string, unknown>) => {
     p2pConnectTimeoutMs: config.p2pConnectTimeoutMs,
     inputWaitS: config.inputWaitS,
     ...(config.webrtcBindAddress ? { webrtcBindAddress: config.webrtcBindAddress } : {}),
+    ...(inputCache.enabled ? { inputCache } : {}),
   });
   await dataPlane.start();
   const daemon = new ProviderDaemon({
@@ -109,9 +125,12 @@ program.action(async (flags: Record<string, unknown>) => {
     watchdogs: new Watchdogs(heartbeatFile, WATCHDOG_BACKSTOP_MS, log),
     log,
     dataPlane,
+    warm,
   });
   daemon.carryOn(recovered.adopt, recovered.awaitStart);
   hub.start();
+  warm.start();
+  void prepull(docker, config.prepull, log).then(() => warm.changed());
 
   let signals = 0;
   const shutdown = async (signal: string) => {
@@ -135,6 +154,7 @@ program.action(async (flags: Record<string, unknown>) => {
     });
     if (removed > 0) log.warn({ removed }, "removed containers still running at shutdown");
     heartbeat.stop();
+    warm.stop();
     dataPlane.stop();
     hub.stop();
     process.exit(0);
@@ -142,6 +162,18 @@ program.action(async (flags: Record<string, unknown>) => {
   process.on("SIGTERM", (signal) => void shutdown(signal));
   process.on("SIGINT", (signal) => void shutdown(signal));
 });
+
+/** The operator's --prepull images, one after another, in the background: jobs are taken meanwhile. Pond never removes an image. */
+async function prepull(docker: Docker, images: readonly string[], log: ReturnType<typeof createLogger>): Promise<void> {
+  for (const image of images) {
+    try {
+      const { warm, ms } = await ensureImage(docker, image, "missing", (_phase, detail) => log.debug({ image, detail }, "pre-pulling"), new AbortController().signal);
+      log.info({ image, ms, alreadyThere: warm }, "pre-pulled an image; it stays warm");
+    } catch (error) {
+      log.error({ err: error, image }, "could not pre-pull an image");
+    }
+  }
+}
 
 program
   .command("doctor")

@@ -33,7 +33,7 @@ export interface ResultContext {
 type Unsuccessful = Exclude<RunResult["outcome"], "succeeded">;
 
 /** A result that claims nothing: the job did not succeed, and `error` says why (cut to what the hub takes). */
-export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs" | "warning" | "inputsTransfer">): ResultMessage {
+export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs" | "warning" | "inputsTransfer" | "image">): ResultMessage {
   return {
     v: HUB_PROTOCOL_VERSION,
     type: "job.result",
@@ -49,8 +49,8 @@ export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: 
   };
 }
 
-function metricsOf(run: Pick<RunResult, "pullMs" | "runMs" | "inputsTransfer">): NonNullable<ResultMessage["metrics"]> {
-  return { pull_ms: run.pullMs, run_ms: run.runMs, ...(run.inputsTransfer ? { inputs_transfer: run.inputsTransfer } : {}) };
+function metricsOf(run: Pick<RunResult, "pullMs" | "runMs" | "inputsTransfer" | "image">): NonNullable<ResultMessage["metrics"]> {
+  return { pull_ms: run.pullMs, run_ms: run.runMs, ...(run.inputsTransfer ? { inputs_transfer: run.inputsTransfer } : {}), ...(run.image ? { image: run.image } : {}) };
 }
 
 function warningOf(run?: Pick<RunResult, "warning">): { warning?: string } {

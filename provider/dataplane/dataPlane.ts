@@ -11,6 +11,8 @@ import type { InputFile } from "../../protocol/jobSpec.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import type { HubClient } from "../connection/hubClient.ts";
+import { fetchThroughCache, type CachedFetch } from "./cachedInputs.ts";
+import type { InputCache } from "./inputCache.ts";
 import { fetchInputs, type FetchedInputs } from "./inputsFetch.ts";
 import { RelayClient } from "./relayClient.ts";
 import { JobSignaling } from "./jobSignaling.ts";
@@ -22,6 +24,8 @@ import { RetainedOutputs } from "./retainedOutputs.ts";
 const SWEEP_MS = 60_000;
 /** How often the API is asked whether one job's kept inputs are still needed. */
 const INPUTS_CHECK_MS = 10 * 60_000;
+/** A cached input is hashed again in the background once this long has passed since it last was (one file a sweep). */
+const CACHE_RECHECK_MS = 24 * 3600 * 1000;
 
 export interface DataPlaneOptions {
   api: string;
@@ -34,6 +38,8 @@ export interface DataPlaneOptions {
   /** How long a job waits for its creator's upload to the relay. */
   inputWaitS: number;
   webrtcBindAddress?: string;
+  /** Input files kept by sha256 across jobs; none when the provider's cache budget is 0. */
+  inputCache?: InputCache;
 }
 
 export class DataPlane {
@@ -99,6 +105,8 @@ export class DataPlane {
     try {
       const retained = await this.retainedOutputs.retain(jobId, outputsDir, manifest);
       this.outputs.watch({ jobId, manifest: retained.record.transfer, root: retained.outputsDir });
+      // A pipeline's next job, which takes these as inputs, finds them here if it is sent here (they are advertised warm).
+      await this.options.inputCache?.keep(retained.record.transfer.files, retained.outputsDir).catch((error: unknown) => this.options.log.warn({ err: error, job: jobId }, "could not keep the outputs in the input cache"));
     } catch (error) {
       this.options.log.warn({ err: error, job: jobId }, "could not keep the outputs to serve peer to peer; they are in R2");
       await this.retainedOutputs.remove(jobId).catch(() => undefined);
@@ -111,7 +119,8 @@ export class DataPlane {
    * the file) when they cannot be had intact.
    */
   async fetchInputs(jobId: string, files: readonly InputFile[], inputsDir: string, onDetail: (detail: string) => void, signal?: AbortSignal): Promise<TransferMeasure> {
-    const fetched = await this.fetch({ jobId, files, inputsDir, onDetail, signal, peers: ["creator"] });
+    // The cache first: a file it holds moves no bytes (cachedInputs.ts).
+    const fetched = await fetchThroughCache(this.options.inputCache, files, inputsDir, () => this.fetch({ jobId, files, inputsDir, onDetail, signal, peers: ["creator"] }));
     await this.retainInputs(jobId, inputsDir, fetched);
     return fetched.measure;
   }
@@ -137,7 +146,7 @@ export class DataPlane {
   }
 
   /** A failure here costs only the mediator's peer-to-peer path to this provider: the creator, or the relay, still has them. */
-  private async retainInputs(jobId: string, inputsDir: string, fetched: FetchedInputs): Promise<void> {
+  private async retainInputs(jobId: string, inputsDir: string, fetched: CachedFetch): Promise<void> {
     try {
       const kept = await this.retainedInputs.retain(jobId, inputsDir, fetched.manifest);
       this.inputs.watch(kept);
@@ -152,6 +161,7 @@ export class DataPlane {
     const kept = new Set((await this.retainedOutputs.load()).map((retained) => retained.record.job_id));
     for (const jobId of this.outputs.jobs) if (!kept.has(jobId)) this.outputs.unwatch(jobId);
     await this.sweepInputs();
+    await this.options.inputCache?.recheckOldest(CACHE_RECHECK_MS);
   }
 
   /** Kept inputs the API says no mediator can need any more (or past the longest retention) go. */

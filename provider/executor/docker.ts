@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
-import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
+import type { ImageArrival, TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
 import { readContainerLogs } from "./containerLogs.ts";
 import { ensureImage, type PullPolicy } from "./imagePull.ts";
@@ -64,6 +64,8 @@ export interface RunResult {
   containerId?: string | null;
   /** How the spec's input_files came, when it had any. */
   inputsTransfer?: TransferMeasure;
+  /** Whether the image was warm, when this run got it (not for an adopted container). */
+  image?: ImageArrival;
   /** When the container started and ended, as Docker recorded them. */
   ran?: { startedAt: string; finishedAt: string };
 }
@@ -136,8 +138,9 @@ export class DockerExecutor {
       ...extra,
     });
 
+    let image: ImageArrival;
     try {
-      await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal);
+      image = await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal);
     } catch (error) {
       if (signal.aborted) return result("canceled", "canceled while the image was being pulled");
       return result("failed", `could not get image ${request.spec.image}: ${(error as Error).message}`);
@@ -166,7 +169,7 @@ export class DockerExecutor {
     }
     hooks.onPhase("running");
     this.log.info({ job: request.jobId }, "container started");
-    return this.supervise(container, request, volume, undefined, hooks, signal, pullMs);
+    return { ...(await this.supervise(container, request, volume, undefined, hooks, signal, pullMs)), image };
   }
 
   /** Sees a container an earlier daemon started through to its end, reading its output on from `logCursor`. */

@@ -2,6 +2,7 @@
 // a failed pull (unknown tag, denied, disk full) comes as an event inside a
 // 200 stream, and an aborted one may simply end the stream; both are failures.
 import type Docker from "dockerode";
+import type { ImageArrival } from "../../protocol/transferMetrics.ts";
 import { PullProgress, type PullEvent } from "./pullProgress.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
@@ -10,7 +11,10 @@ const PROGRESS_EVERY_MS = 1_000;
 /** The longest a pull may take; the job's own timeout starts only once it runs. */
 const PULL_TIMEOUT_MS = 30 * 60_000;
 
-export async function ensureImage(docker: Docker, image: string, policy: PullPolicy, onPhase: (phase: "pulling", detail: string) => void, jobSignal: AbortSignal): Promise<void> {
+/** Whether the image was warm (in the engine already: its layers move no bytes) and how long having it took. */
+export async function ensureImage(docker: Docker, image: string, policy: PullPolicy, onPhase: (phase: "pulling", detail: string) => void, jobSignal: AbortSignal): Promise<ImageArrival> {
+  const started = performance.now();
+  const arrived = () => ({ warm: present, ms: Math.round(performance.now() - started) });
   const present = await docker
     .getImage(image)
     .inspect()
@@ -18,7 +22,7 @@ export async function ensureImage(docker: Docker, image: string, policy: PullPol
     .catch(() => false);
   if (policy === "never" || (policy === "missing" && present)) {
     if (!present) throw new Error("the image is not on this host and the pull policy is 'never'");
-    return;
+    return arrived();
   }
   onPhase("pulling", `pulling ${image}`);
   const progress = new PullProgress();
@@ -61,4 +65,5 @@ export async function ensureImage(docker: Docker, image: string, policy: PullPol
       },
     );
   });
+  return arrived();
 }

@@ -771,21 +771,32 @@ export interface components {
                  *     }
                  */
                 transfer: {
+                    /** @description Whether the image was warm on the provider; absent until the provider reported it */
+                    image?: {
+                        /** @description How long the provider took to have the image ready (its pull, when not warm) */
+                        ms: number;
+                        /** @description Whether the image was already in the provider's engine before the job (nothing pulled) */
+                        warm: boolean;
+                    };
                     /** @description The provider's fetch of the input files; null when the job has none or it has not happened */
                     inputs: {
                         /** @description Bytes that moved by this route (a resumed transfer counts only the rest) */
                         bytes: number;
+                        /** @description Bytes of the input files the provider already held in its cache (they did not move); absent when none */
+                        cached_bytes?: number;
                         ms: number;
                         /** @enum {string} */
-                        route: "direct" | "turn" | "relay";
+                        route: "direct" | "turn" | "relay" | "cache";
                     } | null;
                     /** @description The latest download of the outputs: served peer to peer by the provider, or from R2 as the creator reported it */
                     outputs: {
                         /** @description Bytes that moved by this route (a resumed transfer counts only the rest) */
                         bytes: number;
+                        /** @description Bytes of the input files the provider already held in its cache (they did not move); absent when none */
+                        cached_bytes?: number;
                         ms: number;
                         /** @enum {string} */
-                        route: "direct" | "turn" | "relay";
+                        route: "direct" | "turn" | "relay" | "cache";
                     } | null;
                 };
             };

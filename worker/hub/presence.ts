@@ -2,11 +2,11 @@
 // means, sockets that close or go silent, and a provider gone past the grace
 // period, whose jobs are requeued or failed (providerLoss.ts).
 import type { Address } from "viem";
-import { HUB_PROTOCOL_VERSION, type ProviderMessage } from "../../protocol/hubMessages.ts";
+import { HUB_PROTOCOL_VERSION, type ProviderMessage, type WarmSet } from "../../protocol/hubMessages.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
 import { alarmNoLaterThan, type HubState } from "./hubState.ts";
 import { jobsHeldBy } from "./jobReads.ts";
-import { publishCapacity, withdrawProvider } from "./matchmakers.ts";
+import { publishCapacity, publishWarm, withdrawProvider } from "./matchmakers.ts";
 import { onDecline } from "./offers.ts";
 import { decideLostJob, type LossCause } from "./providerLoss.ts";
 import { reconcileRunning } from "./reconcile.ts";
@@ -27,7 +27,13 @@ export async function onAdvertise(state: HubState, ws: WebSocket, address: Addre
     send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
   }
   for (const jobId of start) send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
-  await publishCapacity(state, address);
+  // An advertise without a warm set (an older daemon, or one that has not looked yet) says nothing held is known: an empty set.
+  await publishCapacity(state, address, message.warm ?? { images: [], inputs: [] });
+}
+
+/** The provider's images and cached inputs changed since it advertised. */
+export async function onWarm(state: HubState, address: Address, warm: WarmSet): Promise<void> {
+  await publishWarm(state, address, warm);
 }
 
 /** A socket closed or errored: the provider is disconnected unless another socket of its own is live. */

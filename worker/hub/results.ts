@@ -7,7 +7,7 @@ import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { jobRoomOf } from "../bindings/objects.ts";
 import { marketDomain } from "../config/chains.ts";
 import { lostTheRace, setStatusDetail, transitionIfStill, transitionJob, type TransitionPatch } from "../jobs/transitions.ts";
-import { recordTransfer } from "../jobs/transferMetrics.ts";
+import { recordArrival } from "../jobs/transferMetrics.ts";
 import type { HubState } from "./hubState.ts";
 import { jobById, statusAndProvider } from "./jobReads.ts";
 import { publishCapacity } from "./matchmakers.ts";
@@ -39,8 +39,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
     ack(status === result.outcome, `the job is already ${status}`);
   };
   if (isTerminal(job.status as JobStatus)) return finished(job.status);
-  // Before the transition, so whoever hears the job ended finds how its inputs came.
-  if (result.metrics?.inputs_transfer) await recordTransfer(ctx.db, job.id, "inputs", result.metrics.inputs_transfer);
+  // Before the transition, so whoever hears the job ended finds how its inputs and image came (warm or not).
+  if (result.metrics) await recordArrival(ctx.db, job.id, result.metrics);
 
   let to: JobStatus = result.outcome;
   // A warning (e.g. a process killed for memory in a job that exited 0) is the job's last word.

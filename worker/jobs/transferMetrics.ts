@@ -1,8 +1,8 @@
-// Writes how a job's files moved (the job's `metrics.transfer`), one direction
-// at a time, in one statement: a report for the inputs never clobbers one for
-// the outputs that lands at the same moment.
+// Writes how a job's files moved (the job's `metrics.transfer`), one part at a
+// time, in one statement: a report for the inputs never clobbers one for the
+// outputs that lands at the same moment.
 import { sql } from "drizzle-orm";
-import type { TransferDirection, TransferMeasure } from "../../protocol/transferMetrics.ts";
+import type { ImageArrival, TransferDirection, TransferMeasure } from "../../protocol/transferMetrics.ts";
 import type { Db } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
 
@@ -13,5 +13,18 @@ export async function recordTransfer(db: Db, jobId: string, direction: TransferD
   await db
     .update(jobs)
     .set({ transferMetrics: sql`json_set(coalesce(${jobs.transferMetrics}, ${EMPTY}), ${path}, json(${JSON.stringify(measure)}))` })
+    .where(sql`${jobs.id} = ${jobId}`);
+}
+
+/** What a provider's result says of how the job's inputs and image came (warm or not), in one statement. */
+export async function recordArrival(db: Db, jobId: string, metrics: { inputs_transfer?: TransferMeasure; image?: ImageArrival }): Promise<void> {
+  const parts = [
+    ...(metrics.inputs_transfer ? [sql`${"$.inputs"}, json(${JSON.stringify(metrics.inputs_transfer)})`] : []),
+    ...(metrics.image ? [sql`${"$.image"}, json(${JSON.stringify(metrics.image)})`] : []),
+  ];
+  if (parts.length === 0) return;
+  await db
+    .update(jobs)
+    .set({ transferMetrics: sql`json_set(coalesce(${jobs.transferMetrics}, ${EMPTY}), ${sql.join(parts, sql`, `)})` })
     .where(sql`${jobs.id} = ${jobId}`);
 }

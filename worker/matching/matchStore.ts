@@ -13,7 +13,8 @@ export interface QueueRow {
   detail: string | null;
 }
 
-const StoredJob = z.object({ id: z.string(), resources: Resources, maxPriceWei: z.string(), timeoutS: z.int(), matchDeadline: z.number() });
+const WarmKeys = z.object({ image: z.string().optional(), inputs: z.array(z.object({ sha256: z.string(), size: z.number() })).optional() });
+const StoredJob = z.object({ id: z.string(), resources: Resources, maxPriceWei: z.string(), timeoutS: z.int(), matchDeadline: z.number(), warm: WarmKeys.optional() });
 const GpuSlotShape = z.object({ uuid: z.string(), index: z.int(), model: z.string(), vramMb: z.number() });
 const StoredCapacity = z.object({
   address: z.string(),
@@ -47,7 +48,7 @@ export class MatchStore {
 
   /** (Re)queues a job at the back, with no exclusions: a requeued job starts afresh. */
   put(job: QueuedJob): void {
-    const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline };
+    const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline, ...(job.warm ? { warm: job.warm } : {}) };
     if (this.has(job.id)) this.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
     this.sql.exec("INSERT INTO queue (job_id, job, match_deadline) VALUES (?, ?, ?)", job.id, JSON.stringify(stored), job.matchDeadline);
   }

@@ -1,7 +1,8 @@
 // The matcher: pure. Given providers' free capacity and a FIFO of queued jobs it
-// assigns each job to the most reputable, then cheapest provider that fits it,
-// never over-committing a GPU, a CPU or a megabyte. The Matchmaker Durable
-// Object only feeds it and carries out what it decides.
+// assigns each job to the provider that fits it and saves it the most bytes
+// (its image or inputs already there), else to the most reputable, then
+// cheapest provider that fits, never over-committing a GPU, a CPU or a
+// megabyte. The Matchmaker Durable Object only feeds it and carries out what it decides.
 import type { Resources } from "../../protocol/jobSpec.ts";
 
 export interface GpuSlot {
@@ -35,7 +36,18 @@ export interface QueuedJob {
   matchDeadline: number;
   /** Providers that declined or let this job's offer expire. */
   excluded?: readonly string[];
+  /** What a provider may already hold for this job: its image, pinned by digest, and its biggest input files. */
+  warm?: WarmKeys;
 }
+
+export interface WarmKeys {
+  /** The image's digest (sha256:…), when the spec pins it. */
+  image?: string;
+  inputs?: ReadonlyArray<{ sha256: string; size: number }>;
+}
+
+/** Bytes each provider already holds for a job (image layers, cached inputs), by address; none when no provider holds any. */
+export type SavedBytes = (job: QueuedJob) => ReadonlyMap<string, number> | undefined;
 
 export interface Assignment {
   jobId: string;
@@ -108,6 +120,10 @@ class PreferenceList {
     return this.next[index]!;
   }
 
+  has(index: number): boolean {
+    return this.linked[index] === 1;
+  }
+
   remove(index: number): void {
     if (!this.linked[index]) return;
     this.linked[index] = 0;
@@ -140,14 +156,29 @@ function shapeKey(job: QueuedJob): string {
   return `${r.gpus}|${r.gpu_vram_mb ?? ""}|${r.gpu_models?.join(",") ?? ""}|${milliCpusOf(r)}|${r.memory_mb}|${job.timeoutS}`;
 }
 
+/** Each index's place in an order: a lower rank is preferred. */
+function ranks(order: readonly number[], size: number): Int32Array {
+  const rank = new Int32Array(size);
+  order.forEach((index, place) => (rank[index] = place));
+  return rank;
+}
+
 /**
- * Assigns jobs, in order, to providers. Preference: reputation first, then price
- * (GPU rate, then CPU rate). Capacities are copied, never mutated in place.
+ * Assigns jobs, in order, to providers. Preference: among providers that fit the job
+ * now (and its price), the one that holds the most of its bytes (`savedBytes`); then
+ * reputation, then price (GPU rate, then CPU rate). A warm provider that does not fit
+ * now is passed over at once, never waited for. Capacities are copied, never mutated in place.
  */
-export function matchJobs(providerList: readonly ProviderCapacity[], jobList: readonly QueuedJob[]): MatchResult {
+export function matchJobs(providerList: readonly ProviderCapacity[], jobList: readonly QueuedJob[], savedBytes?: SavedBytes): MatchResult {
   const providers = providerList.map((p) => ({ ...p, freeGpus: [...p.freeGpus] }));
   const gpuOrder = byPreference(providers, (p) => [p.gpuSecondWei, p.cpuSecondWei]);
   const cpuOrder = byPreference(providers, (p) => [p.cpuSecondWei]);
+  // Only for a round with warm holders to rank: a round without pays nothing for them.
+  const warm = savedBytes && {
+    indexOf: new Map(providers.map((p, index) => [p.address, index])),
+    gpuRank: ranks(gpuOrder, providers.length),
+    cpuRank: ranks(cpuOrder, providers.length),
+  };
   const withGpu = new PreferenceList(gpuOrder.filter((i) => providers[i]!.freeGpus.length > 0), providers.length);
   const withCpu = new PreferenceList(
     cpuOrder.filter((i) => providers[i]!.freeMilliCpus >= MIN_MILLI_CPUS && providers[i]!.freeMemoryMb >= MIN_MEMORY_MB),
@@ -169,16 +200,16 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
     }
     const milliCpus = milliCpusOf(resources);
     const list = resources.gpus > 0 ? withGpu : withCpu;
-    let chosen: Assignment | undefined;
-    for (let i = list.head; i >= 0; i = list.after(i)) {
+    /** The job on provider `i`, if it fits there now at its price; its capacity is then taken. */
+    const tryProvider = (i: number): Assignment | undefined => {
       const p = providers[i]!;
-      if (p.freeMilliCpus < milliCpus || p.freeMemoryMb < resources.memory_mb) continue;
-      if (job.excluded?.includes(p.address)) continue;
+      if (p.freeMilliCpus < milliCpus || p.freeMemoryMb < resources.memory_mb) return undefined;
+      if (job.excluded?.includes(p.address)) return undefined;
       const rate = rateFor(resources, p);
       const maxAmount = rate * BigInt(job.timeoutS);
-      if (maxAmount > job.maxPriceWei) continue;
+      if (maxAmount > job.maxPriceWei) return undefined;
       const gpus = pickGpus(p.freeGpus, resources);
-      if (!gpus) continue;
+      if (!gpus) return undefined;
 
       const taken = new Set(gpus.map((g) => g.uuid));
       p.freeGpus = p.freeGpus.filter((g) => !taken.has(g.uuid));
@@ -189,7 +220,7 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
         withCpu.remove(i);
         withGpu.remove(i);
       }
-      chosen = {
+      return {
         jobId: job.id,
         provider: p.address,
         gpuUuids: gpus.map((g) => g.uuid),
@@ -198,8 +229,21 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
         rateWeiPerSecond: rate,
         maxAmountWei: maxAmount,
       };
-      break;
+    };
+    let chosen: Assignment | undefined;
+    const saved = warm && savedBytes!(job);
+    if (warm && saved && saved.size > 0) {
+      // The providers that hold some of its bytes, most bytes first, then as the usual order has them.
+      const rank = resources.gpus > 0 ? warm.gpuRank : warm.cpuRank;
+      const holders: Array<[index: number, bytes: number]> = [];
+      for (const [address, bytes] of saved) {
+        const index = warm.indexOf.get(address);
+        if (index !== undefined && list.has(index)) holders.push([index, bytes]);
+      }
+      holders.sort((a, b) => b[1] - a[1] || rank[a[0]]! - rank[b[0]]!);
+      for (const [index] of holders) if ((chosen = tryProvider(index))) break;
     }
+    for (let i = list.head; !chosen && i >= 0; i = list.after(i)) chosen = tryProvider(i);
     if (chosen) assignments.push(chosen);
     else {
       unmatched.push(job.id);

@@ -9,6 +9,7 @@ import type { JobContext } from "../jobs/context.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
 import { explainNeverFits, matchJobs, type ProviderCapacity, type QueuedJob } from "./matcher.ts";
 import type { MatchStore, QueueRow } from "./matchStore.ts";
+import type { WarmStore } from "./warmStore.ts";
 
 const WAITING_DETAIL = "waiting for a provider with free capacity";
 /** D1 caps bound parameters per statement. */
@@ -16,6 +17,8 @@ const IDS_PER_UPDATE = 90;
 
 export interface RoundInput {
   store: MatchStore;
+  /** Who holds which image and input warm: jobs go where their bytes are when those providers fit. */
+  warm?: WarmStore;
   ctx: JobContext;
   now: number;
   /** Capacity changed (or an offer fell through) since the last round: every waiting job is looked at again. */
@@ -39,6 +42,7 @@ export async function runRound(input: RoundInput): Promise<RoundResult> {
   const { assignments, unmatched } = matchJobs(
     providers,
     waiting.map((row) => row.job),
+    input.warm?.savedBytesForRound(),
   );
   const offerDeadline = now + 2 * ctx.config.matching.offerTimeoutMs + 1_000;
   await Promise.all(

@@ -8,6 +8,7 @@ import { jobClassOf } from "../bindings/sharding.ts";
 import type { TransitionListener } from "../jobs/context.ts";
 import type { JobRow } from "../jobs/serialize.ts";
 import type { QueuedJob } from "./matcher.ts";
+import { warmKeysOf } from "./warmStore.ts";
 
 /** The matchmaker that queues jobs like this one. */
 export function matchmakerForSpec(env: Env, spec: JobSpec) {
@@ -17,6 +18,7 @@ export function matchmakerForSpec(env: Env, spec: JobSpec) {
 export function queuedJobOf(row: JobRow): QueuedJob {
   const spec = row.spec as JobSpec;
   const matchTimeoutS = spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS;
+  const warm = warmKeysOf(spec);
   return {
     id: row.id,
     resources: spec.resources,
@@ -24,6 +26,7 @@ export function queuedJobOf(row: JobRow): QueuedJob {
     timeoutS: spec.timeout_s,
     // A requeued job gets a fresh match window from the moment it came back.
     matchDeadline: Date.now() + matchTimeoutS * 1000,
+    ...(warm ? { warm } : {}),
   };
 }
 

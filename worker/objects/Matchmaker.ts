@@ -3,9 +3,11 @@
 // when a round runs (on an alarm, so bursts coalesce); the round itself is
 // matching/round.ts, whose offers go to the providers' hubs, which alone reserve.
 import { DurableObject } from "cloudflare:workers";
+import type { WarmSet } from "../../protocol/hubMessages.ts";
 import type { ProviderCapacity, QueuedJob } from "../matching/matcher.ts";
 import { MatchStore, type OfferResolution } from "../matching/matchStore.ts";
 import { runRound } from "../matching/round.ts";
+import { WarmStore } from "../matching/warmStore.ts";
 import { jobContextFor } from "../wiring/jobContext.ts";
 
 const ROUND_GAP_MS = 50;
@@ -13,6 +15,7 @@ const DESCRIBE_EVERY_MS = 1_000;
 
 export class Matchmaker extends DurableObject<Env> {
   private readonly store: MatchStore;
+  private readonly warm: WarmStore;
   /** Set by every input; a round that ends with it set was overtaken and runs again. */
   private roundRequested = false;
   /**
@@ -30,6 +33,7 @@ export class Matchmaker extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new MatchStore(ctx.storage.sql);
+    this.warm = new WarmStore(ctx.storage.sql);
   }
 
   // ---- inputs ----
@@ -48,14 +52,26 @@ export class Matchmaker extends DurableObject<Env> {
     this.store.remove(jobId);
   }
 
-  async upsertProvider(capacity: ProviderCapacity): Promise<void> {
+  /** A provider's free capacity; and, when it (re)advertised, what it holds warm. */
+  async upsertProvider(capacity: ProviderCapacity, warm?: WarmSet): Promise<void> {
     this.store.putProvider(capacity);
+    if (warm) this.warm.replace(capacity.address, warm);
     this.capacityChanged = true;
     await this.scheduleRound();
   }
 
+  /**
+   * What a provider holds warm changed. Only the order in which waiting jobs try providers depends
+   * on it, never whether they fit: no round is needed for it. Kept even if its capacity has not
+   * landed yet (the two may cross): holders the round does not list are passed over.
+   */
+  async setWarm(address: string, warm: WarmSet): Promise<void> {
+    this.warm.replace(address, warm);
+  }
+
   async removeProvider(address: string): Promise<void> {
     this.store.removeProvider(address);
+    this.warm.remove(address);
     this.capacityChanged = true;
     await this.scheduleRound();
   }
@@ -90,7 +106,7 @@ export class Matchmaker extends DurableObject<Env> {
     this.capacityChanged = false;
     // Saying why jobs wait costs a D1 write: done when capacity changed, else at most once a second.
     const describeDue = this.describeDueAt !== undefined && this.describeDueAt <= now;
-    const { unmatched } = await runRound({ store: this.store, ctx: jobContextFor(this.env), now, fullRound, describeDue });
+    const { unmatched } = await runRound({ store: this.store, warm: this.warm, ctx: jobContextFor(this.env), now, fullRound, describeDue });
     if (fullRound || describeDue) this.describeDueAt = undefined;
     else if (unmatched > 0) this.describeDueAt ??= now + DESCRIBE_EVERY_MS;
     await this.scheduleNextDeadline();

@@ -13,7 +13,7 @@ import { HubStore } from "../hub/hubStore.ts";
 import type { HubState } from "../hub/hubState.ts";
 import { askToMediate, onMediation } from "../hub/mediation.ts";
 import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "../hub/offers.ts";
-import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone } from "../hub/presence.ts";
+import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone, onWarm } from "../hub/presence.ts";
 import { jobEnded, onLog, onResult, onStatus } from "../hub/results.ts";
 import { deliverSignal, onIceRequest, onSignal } from "../hub/signaling.ts";
 import { LogIntake } from "../hub/logIntake.ts";
@@ -70,6 +70,7 @@ export class ProviderHub extends DurableObject<Env> {
       const address = attachment.address;
       if (message.type === "auth") return sendError(ws, "already_authenticated", "this connection is already authenticated");
       if (message.type === "advertise") return await onAdvertise(state, ws, address, message);
+      if (message.type === "warm") return await onWarm(state, address, message.warm);
       if (message.type === "ice.request") return await onIceRequest(state, ws, address);
       if (message.type === "job.log") return await this.relayLog(address, message.job_id, message.data);
       await this.inJobOrder(message.job_id, async () => {

@@ -104,6 +104,74 @@ describe("matchJobs", () => {
   });
 });
 
+describe("matchJobs: where the bytes already are", () => {
+  /** The matchmaker's index, as a plain map: job id → (provider → bytes it holds for that job). */
+  const holding = (byJob: Record<string, Record<string, number>>) => (queued: QueuedJob) => {
+    const held = byJob[queued.id];
+    return held ? new Map(Object.entries(held)) : undefined;
+  };
+
+  it("sends a job to the provider that holds its image and inputs, over a more reputable and cheaper one", () => {
+    const best = provider("0xbest", { cpuSecondWei: 1n, reputation: 9 });
+    const warm = provider("0xwarm", { cpuSecondWei: 5n, reputation: 0 });
+    const repeat = job({});
+    expect(matchJobs([best, warm], [repeat]).assignments[0]!.provider).toBe("0xbest");
+    expect(matchJobs([best, warm], [repeat], holding({ [repeat.id]: { "0xwarm": 1_000_000 } })).assignments[0]!.provider).toBe("0xwarm");
+  });
+
+  it("prefers the holder that saves the most bytes, then reputation and price among equal ones", () => {
+    const some = provider("0xsome", { cpuSecondWei: 1n, reputation: 5 });
+    const most = provider("0xmost", { cpuSecondWei: 9n });
+    const cheapTwin = provider("0xcheap", { cpuSecondWei: 2n });
+    const dearTwin = provider("0xdear", { cpuSecondWei: 3n });
+    const a = job({});
+    const b = job({});
+    const { assignments } = matchJobs([some, most, cheapTwin, dearTwin], [a, b], holding({ [a.id]: { "0xsome": 10, "0xmost": 20 }, [b.id]: { "0xdear": 7, "0xcheap": 7 } }));
+    expect(assignments.map((x) => x.provider)).toEqual(["0xmost", "0xcheap"]);
+  });
+
+  it("takes a cold provider at once when the warm one has no room, within the same round", () => {
+    const warm = provider("0xwarm", { freeMilliCpus: 1000, totalMilliCpus: 1000 });
+    const cold = provider("0xcold", { cpuSecondWei: 9n });
+    const first = job({ cpus: 1 });
+    const second = job({ cpus: 1 });
+    const held = holding({ [first.id]: { "0xwarm": 1e9 }, [second.id]: { "0xwarm": 1e9 } });
+    const { assignments, unmatched } = matchJobs([warm, cold], [first, second], held);
+    expect(assignments.map((x) => [x.jobId, x.provider])).toEqual([
+      [first.id, "0xwarm"],
+      [second.id, "0xcold"],
+    ]);
+    expect(unmatched).toEqual([]);
+  });
+
+  it("never gives a warm provider a job beyond its price, one that declined it, or one held by an unknown provider", () => {
+    const dear = provider("0xdear", { cpuSecondWei: 1000n });
+    const declined = provider("0xdeclined");
+    const cold = provider("0xcold", { cpuSecondWei: 2n });
+    const tight = job({ cpus: 1 }, { maxPriceWei: 60n * 999n, excluded: ["0xdeclined"] });
+    const { assignments } = matchJobs([dear, declined, cold], [tight], holding({ [tight.id]: { "0xdear": 1e9, "0xdeclined": 1e9, "0xgone": 1e12 } }));
+    expect(assignments.map((x) => x.provider)).toEqual(["0xcold"]);
+  });
+
+  it("still pins GPU jobs to whole, distinct GPUs on a warm host, and sends the overflow to a cold one", () => {
+    const warm = provider("0xwarm", { gpus: [gpu("w0", 80_000, "x", 0), gpu("w1", 80_000, "x", 1)], gpuSecondWei: 50n });
+    const cold = provider("0xcold", { gpus: [gpu("c0", 80_000)], gpuSecondWei: 1n });
+    const jobs = [job({ gpus: 1 }), job({ gpus: 1 }), job({ gpus: 1 })];
+    const held = holding(Object.fromEntries(jobs.map((j) => [j.id, { "0xwarm": 5e9 }])));
+    const { assignments } = matchJobs([warm, cold], jobs, held);
+    expect(assignments.map((x) => [x.provider, x.gpuUuids])).toEqual([
+      ["0xwarm", ["w0"]],
+      ["0xwarm", ["w1"]],
+      ["0xcold", ["c0"]],
+    ]);
+    // A two-GPU job on a warm host with one GPU free goes cold whole; it is never split.
+    const half = provider("0xhalf", { gpus: [gpu("h0", 80_000, "x", 0), gpu("h1", 80_000, "x", 1)], freeGpus: [gpu("h1", 80_000, "x", 1)] });
+    const pair = provider("0xpair", { gpus: [gpu("p0", 80_000, "x", 0), gpu("p1", 80_000, "x", 1)], gpuSecondWei: 999n });
+    const big = job({ gpus: 2 });
+    expect(matchJobs([half, pair], [big], holding({ [big.id]: { "0xhalf": 5e9 } })).assignments[0]).toMatchObject({ provider: "0xpair", gpuUuids: ["p0", "p1"] });
+  });
+});
+
 describe("explainNeverFits", () => {
   it("explains what no provider has, and when only the price stands in the way", () => {
     const host = provider("0xhost", { gpus: [gpu("g", 24_000, "NVIDIA A10")], cpuSecondWei: 10n });
