@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { JobTransferMetrics } from "./transferMetrics.ts";
-import { JobSpec } from "./jobSpec.ts";
+import { JobSpec, ResolvedInputFile } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
 import { OutputManifest } from "./manifest.ts";
 import { WebhookEventType } from "./webhookEvents.ts";
@@ -19,6 +19,16 @@ export const Job = z
     status: JobStatus,
     status_detail: z.string().nullable().meta({ description: "Why the job is where it is, e.g. why no provider fits yet" }),
     spec: JobSpec,
+    resolved_input_files: z
+      .array(ResolvedInputFile)
+      .nullable()
+      // A default, so a client still reads a job from a server that predates it.
+      .default(null)
+      .meta({
+        description:
+          "The spec's input_files as the provider checks them: an entry that names another job's output (`from`) with that output's size and sha256 from its job's manifest. " +
+          "Null for a job without input_files, and while an entry still waits for its job to finish (status_detail says which)",
+      }),
     output: OutputManifest.nullable(),
     error: z.string().nullable(),
     exit_code: z.int().nullable(),

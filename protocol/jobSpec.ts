@@ -67,25 +67,91 @@ export const Inputs = z
   .refine((inputs) => new Set(inputs.map((i) => i.path)).size === inputs.length, "must not repeat a path")
   .refine((inputs) => inputs.reduce((sum, i) => sum + decodedLength(i.data_base64), 0) <= L.maxInputBytes, `must total at most ${L.maxInputBytes} bytes decoded`);
 
+/** A Pond job id as the API makes them (`job_` and base32): what an input may name as its source. */
+export const SourceJobId = z.string().max(64).regex(/^job_[0-9a-z]{1,60}$/, "must be a Pond job id such as job_3k9x…");
+
+/** Another job's output, named by its job and its path in that job's /outputs. */
+export const InputSource = z
+  .object({
+    job: SourceJobId.meta({ description: "An earlier job of yours" }),
+    output: RelativePath.meta({ description: "The output's path in that job's /outputs (its manifest's path)" }),
+  })
+  .strict()
+  .meta({ id: "InputSource" });
+export type InputSource = z.infer<typeof InputSource>;
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a lower-case hex sha256");
+
 /**
- * A file that travels beside the spec (peer to peer, or through the R2 relay),
- * named by size and sha256 so the creator's signed authorization covers its
- * bytes: the provider checks every one before the container starts.
+ * A file that travels beside the spec, named by size and sha256 so the creator's
+ * signed authorization covers its bytes: the provider checks every one before the
+ * container starts. It comes from the creator (peer to peer, or through the R2
+ * relay), or, with `from`, from an earlier job's outputs (docs/creators.md,
+ * "Pipelines"): then size and sha256 are those of that output in its job's manifest,
+ * and may be left out only while that job has not finished.
  */
 export const InputFile = z
   .object({
     path: RelativePath,
-    size: z.int().min(0).max(L.maxInputFilesBytes),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a lower-case hex sha256"),
+    size: z.int().min(0).max(L.maxInputFilesBytes).optional(),
+    sha256: Sha256.optional(),
+    from: InputSource.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((file, ctx) => {
+    const pinned = file.size !== undefined && file.sha256 !== undefined;
+    if (file.from === undefined && !pinned) {
+      for (const key of ["size", "sha256"] as const) {
+        if (file[key] === undefined) ctx.addIssue({ code: "custom", path: [key], message: "is required (only an entry that names another job's output with `from` may leave size and sha256 out, while that job runs)" });
+      }
+    } else if (file.from !== undefined && !pinned && (file.size !== undefined || file.sha256 !== undefined)) {
+      ctx.addIssue({ code: "custom", path: [file.size === undefined ? "size" : "sha256"], message: "give both size and sha256 of the source job's output, or neither while that job runs" });
+    }
+  })
+  .meta({
+    id: "InputFile",
+    description:
+      "A file the job finds at /inputs/<path>, checked against size and sha256 before it starts. Without `from` it comes from you (peer to peer, or the relay) and size and sha256 are required. " +
+      "With `from` it is an output of an earlier job of yours, fetched by the provider from where that job left it: size and sha256 must be that output's (GET /v1/jobs/{id} `output`) once that job has succeeded, " +
+      "and may be left out only while it has not finished. Then your signature covers the reference, and the bytes are fixed by that job's own signed result: its provider's EIP-712 JobResult signature over its manifest's hash, which names every output's sha256. " +
+      "The job waits in `queued` until that job succeeds (its match window starts then) and fails, saying why, if it does not.",
+  });
 export type InputFile = z.infer<typeof InputFile>;
+
+/** An input file whose bytes are known: as the provider receives it (an entry with `from` filled in from its source's manifest). */
+export const ResolvedInputFile = z
+  .object({ path: RelativePath, size: z.int().min(0).max(L.maxInputFilesBytes), sha256: Sha256, from: InputSource.optional() })
+  .strict()
+  .meta({ id: "ResolvedInputFile" });
+export type ResolvedInputFile = z.infer<typeof ResolvedInputFile>;
+
+export function isResolvedInputFile(file: InputFile): file is InputFile & ResolvedInputFile {
+  return file.size !== undefined && file.sha256 !== undefined;
+}
+
+/** The spec's input files, every one with its bytes known; throws naming one that is not (the API offers only resolved specs). */
+export function resolvedInputFiles(spec: Pick<JobSpec, "input_files">): ResolvedInputFile[] {
+  const files = spec.input_files ?? [];
+  const open = files.find((file) => !isResolvedInputFile(file));
+  if (open) throw new Error(`input file "${open.path}" has no size and sha256 (its job ${open.from?.job ?? "?"} had not finished): this spec is not one to run yet`);
+  return files.filter(isResolvedInputFile);
+}
+
+/** Entries the creator brings (no `from`): what the relay and the creator's peer serve. */
+export function creatorInputFiles(files: readonly InputFile[] | undefined): ResolvedInputFile[] {
+  return (files ?? []).filter((file) => file.from === undefined).filter(isResolvedInputFile);
+}
+
+/** The distinct jobs a spec's input files come from, in the order first named. */
+export function sourceJobsOf(spec: Pick<JobSpec, "input_files">): string[] {
+  return [...new Set((spec.input_files ?? []).flatMap((file) => (file.from ? [file.from.job] : [])))];
+}
 
 export const InputFiles = z
   .array(InputFile)
   .max(L.maxInputFileEntries)
   .refine((files) => new Set(files.map((f) => f.path)).size === files.length, "must not repeat a path")
-  .refine((files) => files.reduce((sum, f) => sum + f.size, 0) <= L.maxInputFilesBytes, `must total at most ${L.maxInputFilesBytes} bytes`);
+  .refine((files) => files.reduce((sum, f) => sum + (f.size ?? 0), 0) <= L.maxInputFilesBytes, `must total at most ${L.maxInputFilesBytes} bytes`);
 
 /** Paths named both inline (`inputs`) and as `input_files`, or one inside the other: a spec with any is refused. */
 export function overlappingInputPaths(spec: Pick<JobSpec, "inputs" | "input_files">): string[] {
@@ -107,7 +173,10 @@ export const JobSpec = z
     cmd: Cmd.optional(),
     env: Env.optional(),
     inputs: Inputs.optional(),
-    input_files: InputFiles.optional().meta({ description: "Files mounted read-only under /inputs, moved peer to peer from the creator (or through the API's relay), each checked against its sha256 before the job starts" }),
+    input_files: InputFiles.optional().meta({
+      description:
+        "Files mounted read-only under /inputs, each checked against its sha256 before the job starts: moved peer to peer from the creator (or through the API's relay), or, with `from`, fetched by the provider from an earlier job's outputs (see InputFile)",
+    }),
     resources: Resources,
     timeout_s: z.int().min(L.minTimeoutS).max(L.maxTimeoutS),
     match_timeout_s: z.int().min(1).max(L.maxMatchTimeoutS).optional().meta({ description: `Seconds to wait for a provider before failing (default ${L.defaultMatchTimeoutS})` }),

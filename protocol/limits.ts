@@ -22,6 +22,8 @@ export const jobLimits = {
   /** Their total: 16 GiB, what a provider's disk and a creator's upload should bear for one job. */
   maxInputFilesBytes: 16 * 1024 * 1024 * 1024,
   maxPathLength: 255,
+  /** The furthest an authorization's deadline may be (worker/chain/authorization.ts): funds are not held longer by one job. */
+  maxAuthorizationS: 30 * 86_400,
   maxImageLength: 512,
 } as const;
 

@@ -3,9 +3,11 @@ import { z } from "zod";
 
 /**
  * "direct": straight between the peers; "turn": peer to peer through a TURN relay; "relay": through the API's R2 store;
- * "cache": every file was already in the provider's input cache, so no byte moved.
+ * "cache": every file was already in the provider's input cache, so no byte moved;
+ * "outputs": from an earlier job's outputs in the API's R2 store, by the new job's provider (inputs that name
+ * that job's output: the creator is not on the path). A fetch with files by two routes reports the one that moved more bytes.
  */
-export const TransferRoute = z.enum(["direct", "turn", "relay", "cache"]);
+export const TransferRoute = z.enum(["direct", "turn", "relay", "cache", "outputs"]);
 export type TransferRoute = z.infer<typeof TransferRoute>;
 
 export const TransferMeasure = z

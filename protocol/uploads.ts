@@ -48,8 +48,17 @@ export function inputChunkKey(jobId: string, sha256: string): string {
   return `${inputsPrefix(jobId)}chunks/${sha256}`;
 }
 
-/** What a provider or mediator reads from the relay: the manifest, one chunk, or whether the job's inputs are still needed (a provider keeps them until then). */
-export type RelayObject = "inputs" | `chunks/${string}` | "inputs-needed";
+/**
+ * What a provider or mediator reads from the relay: the manifest, one chunk, whether the job's inputs are still
+ * needed (a provider keeps them until then), or one input file that is another job's output, by its sha256
+ * (`sources/<sha256>`: read from that job's outputs, where outputObjectKey keeps them).
+ */
+export type RelayObject = "inputs" | `chunks/${string}` | "inputs-needed" | `sources/${string}`;
+
+/** The read of one input file that comes from another job's outputs. */
+export function sourceObject(sha256: string): RelayObject {
+  return `sources/${sha256}`;
+}
 
 /** The answer to "inputs-needed": false once the job has ended and its settlement is final. */
 export const InputsNeeded = z.object({ needed: z.boolean() });

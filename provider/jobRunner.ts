@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
+import { resolvedInputFiles } from "../protocol/jobSpec.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
@@ -71,7 +72,8 @@ export class JobRunner {
 
   /** The spec's input_files, each checked against it, before anything runs. */
   private async receiveInputs(job: RunningJob, hooks: RunHooks): Promise<TransferMeasure | undefined> {
-    const files = job.offer.spec.input_files ?? [];
+    // Resolved by the API: an entry naming another job's output comes with that output's size and sha256.
+    const files = resolvedInputFiles(job.offer.spec);
     if (files.length === 0) return undefined;
     const { dataPlane, log } = this.deps;
     if (!dataPlane) throw new Error("this provider cannot receive input files");

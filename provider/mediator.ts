@@ -9,6 +9,7 @@ import type { Hex, TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { mediationTypes } from "../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type MediateMessage } from "../protocol/hubMessages.ts";
+import { resolvedInputFiles } from "../protocol/jobSpec.ts";
 import { MAX_OUTPUT_FILES } from "../protocol/limits.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DockerExecutor } from "./executor/docker.ts";
@@ -89,7 +90,7 @@ export class Mediator {
           .guard({ jobId: message.job_id, workDir, containerId: id, graceMs: this.options.graceMs(), timeoutS: message.spec.timeout_s })
           .catch((error: unknown) => log.error({ err: error, job: message.job_id }, "could not start the re-run's watchdog"));
       };
-      const inputFiles = message.spec.input_files ?? [];
+      const inputFiles = resolvedInputFiles(message.spec);
       if (inputFiles.length > 0) {
         if (!this.options.dataPlane) return log.warn({ job: message.job_id }, "this daemon cannot fetch input files; not signing a verdict");
         await this.options.dataPlane.fetchInputsForMediation(message.job_id, inputFiles, join(workDir, "inputs"), signal);

@@ -12,6 +12,7 @@ import { isTerminal } from "../protocol/jobStatus.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
 import { PondApiError, problemFrom } from "./errors.ts";
+import { isInputSourceMismatch, pinInputSources, type PinnedInputs } from "./inputSources.ts";
 import { readEventStream, type ServerEvent } from "./events.ts";
 import type { paths } from "./generated/openapi.ts";
 import { signSiwe } from "./siwe.ts";
@@ -97,12 +98,19 @@ export class PondClient {
     return Job.parse(await this.unwrap(await this.api.POST("/v1/jobs", { body: request, headers })));
   }
 
-  /** Creates a job, signing its JobAuthorization with the creator's wallet when the API settles on chain. */
+  /**
+   * Creates a job, signing its JobAuthorization with the creator's wallet when the API settles on chain.
+   * Input files that name a finished job's output get its size and sha256 first (sdk/inputSources.ts),
+   * and the deadline covers the wait for those still under way.
+   */
   async createPaidJob(request: CreateJobRequest, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
-    const chain = await this.chain();
-    if (!chain.settles_on_chain) return this.createJob(request, options);
-    const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, ...spec } = request;
-    return this.createJob({ ...request, authorization: await signJobAuthorization(wallet, chain, JobSpec.parse(spec)) }, options);
+    return this.withPinnedInputs(request.input_files, async ({ files, waitS }) => {
+      const pinned: CreateJobRequest = { ...request, ...(files ? { input_files: files } : {}) };
+      const chain = await this.chain();
+      if (!chain.settles_on_chain) return this.createJob(pinned, options);
+      const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, ...spec } = pinned;
+      return this.createJob({ ...pinned, authorization: await signJobAuthorization(wallet, chain, JobSpec.parse(spec), { waitS }) }, options);
+    });
   }
 
   /**
@@ -111,14 +119,29 @@ export class PondClient {
    * exact version resolved, so a newer `@latest` cannot slip in between.
    */
   async runTemplate(ref: string, choices: TemplateRunChoices, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
-    const resolved = await this.resolveTemplate(ref, { params: choices.params, max_price_wei: choices.max_price_wei, input_files: choices.input_files });
-    const chain = await this.chain();
-    const request: CreateTemplateJobRequest = {
-      ...choices,
-      template: resolved.template,
-      ...(chain.settles_on_chain ? { authorization: await signJobAuthorization(wallet, chain, resolved.spec) } : {}),
-    };
-    return this.createJob(request, options);
+    return this.withPinnedInputs(choices.input_files, async ({ files, waitS }) => {
+      const pinned: TemplateRunChoices = { ...choices, ...(files ? { input_files: files } : {}) };
+      const resolved = await this.resolveTemplate(ref, { params: pinned.params, max_price_wei: pinned.max_price_wei, input_files: pinned.input_files });
+      const chain = await this.chain();
+      const request: CreateTemplateJobRequest = {
+        ...pinned,
+        template: resolved.template,
+        ...(chain.settles_on_chain ? { authorization: await signJobAuthorization(wallet, chain, resolved.spec, { waitS }) } : {}),
+      };
+      return this.createJob(request, options);
+    });
+  }
+
+  /** Creates with `files` pinned; once more if a source finished between this look and the API's (which then wants its exact bytes signed). */
+  private async withPinnedInputs(files: CreateJobRequest["input_files"], create: (pinned: PinnedInputs) => Promise<Job>): Promise<Job> {
+    const getJob = (id: string) => this.getJob(id);
+    const first = await pinInputSources(getJob, files);
+    try {
+      return await create(first);
+    } catch (error) {
+      if (first.open === 0 || !isInputSourceMismatch(error)) throw error;
+      return create(await pinInputSources(getJob, files));
+    }
   }
 
   async getJob(id: string): Promise<Job> {

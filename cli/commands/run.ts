@@ -12,6 +12,7 @@ import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
 import { CreatorInputs } from "../dataplane/creatorInputs.ts";
 import { collectInputs } from "../dataplane/inputFiles.ts";
+import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { fetchOutputs, warmUp, type OutputsDownload } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
@@ -49,7 +50,11 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--max-price <wei>", "the most you will pay, in wei (a template has its own default)")
     .option("--env <KEY=VALUE>", "an environment variable (repeatable)", repeated)
     .option("--webhook <url>", "where to send this job's signed webhooks")
-    .option("--input <path>", "a file or folder the job finds at /inputs/<name>, sent peer to peer (or through the relay) and checked by sha256 (repeatable)", repeated)
+    .option(
+      "--input <path>",
+      "a file or folder the job finds at /inputs/<name>, sent peer to peer (or through the relay) and checked by sha256; or job_…:PATH (that output of an earlier job of yours) or job_… (all its outputs), which the provider fetches from that job's outputs (repeatable)",
+      repeated,
+    )
     .option("--output <dir>", "download the outputs into this folder when the job ends, peer to peer or from R2 (each sha256 checked)")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
@@ -59,10 +64,15 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       const downloader = options.output && c.p2p.enabled && !options.detach && options.wait ? new SpareTransferProcesses({ refill: false }) : undefined;
       const sdk = await c.client();
       const wallet = await c.wallet();
-      if (options.input?.length) c.output.note(`[pond: hashing ${options.input.length} input${options.input.length === 1 ? "" : "s"}]`);
-      const inputs = options.input?.length ? await collectInputs(options.input) : undefined;
-      const job = options.image ? await runImage(sdk, wallet, args, options, inputs?.specFiles) : await runTemplate(sdk, wallet, args, options, inputs?.specFiles);
+      const { local, fromJobs } = await splitInputArguments(options.input ?? []);
+      const jobFiles = await inputsFromJobs(sdk, fromJobs);
+      if (local.length) c.output.note(`[pond: hashing ${local.length} input${local.length === 1 ? "" : "s"}]`);
+      const inputs = local.length ? await collectInputs(local) : undefined;
+      const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
+      refuseRepeatedInputPaths(specFiles);
+      const job = options.image ? await runImage(sdk, wallet, args, options, specFiles) : await runTemplate(sdk, wallet, args, options, specFiles);
       c.output.note(`job ${job.id} queued${job.template ? ` (${job.template})` : ""}`);
+      for (const file of jobFiles) c.output.note(`[pond: /inputs/${file.path} comes from ${file.from!.job}'s outputs; the provider fetches it from there]`);
       const sending = inputs ? new CreatorInputs(sdk, inputs, job.id, c.progress, (text) => c.output.note(text)) : undefined;
       if (options.detach || !options.wait) {
         // Nobody stays to serve them peer to peer: they go to the relay before this returns.
@@ -117,6 +127,15 @@ async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["
   if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
   refuseOversizedRequest(request, inputFiles);
   return sdk.createPaidJob(request, wallet);
+}
+
+/** Two inputs that would land at one /inputs path: a local one and another job's output, or two jobs' outputs. */
+function refuseRepeatedInputPaths(files: readonly InputFile[]): void {
+  const seen = new Set<string>();
+  for (const file of files) {
+    if (seen.has(file.path)) throw new UsageError(`two --input values land at /inputs/${file.path}: keep one (or rename the local one)`);
+    seen.add(file.path);
+  }
 }
 
 /** The API reads at most MAX_BODY_BYTES; the authorization adds well under the margin. Refused here, saying what to do, rather than by a 413. */

@@ -5,6 +5,7 @@
 // connection comes up, for the relay (uploaded from here then). The challenger
 // is online by definition: it has just sent the challenge.
 import type { Job } from "../../protocol/job.ts";
+import { creatorInputFiles } from "../../protocol/jobSpec.ts";
 import { inputsNoLongerNeeded } from "../../protocol/jobStatus.ts";
 import type { PondClient } from "../../sdk/index.ts";
 import type { P2pSettings } from "../context.ts";
@@ -18,8 +19,9 @@ const SETTLEMENT_POLL_MS = 5_000;
 
 /** The job's input files from `paths`, refused unless they are exactly the spec's (same paths, sizes and sha256). */
 export async function inputsForChallenge(job: Job, paths: readonly string[]): Promise<LocalInputs> {
-  const signed = job.spec.input_files ?? [];
-  if (signed.length === 0) throw new UsageError(`job ${job.id} has no input files: drop --input`);
+  // Only the files the creator sent: those from another job's outputs, a mediator fetches from R2 itself.
+  const signed = creatorInputFiles(job.spec.input_files);
+  if (signed.length === 0) throw new UsageError(`job ${job.id} has no input files of yours: drop --input`);
   const inputs = await collectInputs(paths);
   const want = new Map(signed.map((file) => [file.path, file]));
   const problems: string[] = [];

@@ -4,7 +4,7 @@
 // creator's signed authorization covers the bytes.
 import { lstat, readdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { InputFile, RelativePath } from "../../protocol/jobSpec.ts";
+import { RelativePath, type ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 import { TRANSFER_PROTOCOL_VERSION, type TransferFile, type TransferManifest } from "../../protocol/transfer.ts";
 import type { ChunkSource } from "../../p2p/core/storage.ts";
@@ -15,7 +15,7 @@ import { UsageError } from "../errors.ts";
 export interface LocalInputs {
   manifest: TransferManifest;
   /** What the spec's `input_files` says. */
-  specFiles: InputFile[];
+  specFiles: ResolvedInputFile[];
   /** The folder each manifest path is under on this machine. */
   rootOf: ReadonlyMap<string, string>;
   /** Reads the manifest's files from where they are on this machine. */

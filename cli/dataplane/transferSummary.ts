@@ -1,7 +1,13 @@
 // How a job's data moved, in the lines `pond run` prints after it.
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 
-const ROUTES = { direct: "peer to peer, direct", turn: "peer to peer, through TURN", relay: "through the API's relay (R2)", cache: "already in the provider's cache" } as const;
+const ROUTES: Record<TransferMeasure["route"], string> = {
+  direct: "peer to peer, direct",
+  turn: "peer to peer, through TURN",
+  relay: "through the API's relay (R2)",
+  cache: "already in the provider's cache",
+  outputs: "from the source job's outputs (R2), not through this machine",
+};
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;

@@ -7,18 +7,20 @@ import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import type { PrivateKeyAccount } from "viem/accounts";
-import type { InputFile } from "../../protocol/jobSpec.ts";
+import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import type { HubClient } from "../connection/hubClient.ts";
 import { fetchThroughCache, type CachedFetch } from "./cachedInputs.ts";
 import type { InputCache } from "./inputCache.ts";
 import { fetchInputs, type FetchedInputs } from "./inputsFetch.ts";
+import { describeProgress } from "./progressDetail.ts";
 import { RelayClient } from "./relayClient.ts";
 import { JobSignaling } from "./jobSignaling.ts";
 import { RetainedFilesServer } from "./retainedFilesServer.ts";
 import { MAX_INPUT_RETENTION_MS, RetainedInputs } from "./retainedInputs.ts";
 import { RetainedOutputs } from "./retainedOutputs.ts";
+import { fetchFromSources, isFromSource, onlyCreatorFiles, withSourceFiles } from "./sourceFetch.ts";
 
 /** How often expired outputs, and inputs no longer needed, are looked for while the daemon runs. */
 const SWEEP_MS = 60_000;
@@ -118,16 +120,42 @@ export class DataPlane {
    * they came. Kept afterwards until the job's settlement is final, for a mediator. Throws (naming
    * the file) when they cannot be had intact.
    */
-  async fetchInputs(jobId: string, files: readonly InputFile[], inputsDir: string, onDetail: (detail: string) => void, signal?: AbortSignal): Promise<TransferMeasure> {
+  async fetchInputs(jobId: string, files: readonly ResolvedInputFile[], inputsDir: string, onDetail: (detail: string) => void, signal?: AbortSignal): Promise<TransferMeasure> {
     // The cache first: a file it holds moves no bytes (cachedInputs.ts).
-    const fetched = await fetchThroughCache(this.options.inputCache, files, inputsDir, () => this.fetch({ jobId, files, inputsDir, onDetail, signal, peers: ["creator"] }));
-    await this.retainInputs(jobId, inputsDir, fetched);
+    const fetched = await fetchThroughCache(this.options.inputCache, files, inputsDir, () => this.fetchRest({ jobId, files, inputsDir, onDetail, signal, peers: ["creator"] }));
+    // Kept for a mediator: the creator's files only (one from another job's outputs, a mediator reads from R2 itself).
+    const kept = onlyCreatorFiles(fetched, files);
+    if (kept.manifest.files.length > 0) await this.retainInputs(jobId, inputsDir, kept);
     return fetched.measure;
   }
 
   /** A challenged job's input_files for a mediator's re-run: from the provider that kept them, else its creator, else the relay. */
-  async fetchInputsForMediation(jobId: string, files: readonly InputFile[], inputsDir: string, signal?: AbortSignal): Promise<FetchedInputs> {
-    return this.fetch({ jobId, files, inputsDir, onDetail: () => undefined, signal, peers: ["provider", "creator"] });
+  async fetchInputsForMediation(jobId: string, files: readonly ResolvedInputFile[], inputsDir: string, signal?: AbortSignal): Promise<FetchedInputs> {
+    return this.fetchRest({ jobId, files, inputsDir, onDetail: () => undefined, signal, peers: ["provider", "creator"] });
+  }
+
+  /**
+   * The files the creator brought, from the peers (else the relay), and side by side those that are
+   * other jobs' outputs, from where those jobs left them (sourceFetch.ts): the creator is not on their path.
+   */
+  private async fetchRest(request: Parameters<DataPlane["fetch"]>[0]): Promise<FetchedInputs> {
+    const fromSources = request.files.filter(isFromSource);
+    if (fromSources.length === 0) return this.fetch(request);
+    const started = performance.now();
+    const creators = request.files.filter((file) => !isFromSource(file));
+    const [own, sourced] = await Promise.all([
+      creators.length > 0 ? this.fetch({ ...request, files: creators }) : undefined,
+      fetchFromSources({
+        api: this.options.api,
+        account: this.options.account,
+        jobId: request.jobId,
+        files: fromSources,
+        inputsDir: request.inputsDir,
+        ...(request.signal ? { signal: request.signal } : {}),
+        onProgress: (done, total) => request.onDetail(describeProgress("receiving inputs", done, total, "from the source job's outputs")),
+      }),
+    ]);
+    return withSourceFiles(own, sourced, performance.now() - started);
   }
 
   private fetch(request: Pick<Parameters<typeof fetchInputs>[0], "jobId" | "files" | "inputsDir" | "onDetail" | "peers"> & { signal: AbortSignal | undefined }): Promise<FetchedInputs> {

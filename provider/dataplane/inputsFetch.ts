@@ -8,7 +8,7 @@
 // verified across a daemon restart (FsChunkSink's partial state).
 import { mkdir } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { InputFile } from "../../protocol/jobSpec.ts";
+import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import { SIGNALING_PROTOCOL_VERSION, type PeerRole } from "../../protocol/signaling.ts";
 import type { TransferManifest } from "../../protocol/transfer.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
@@ -28,7 +28,7 @@ export const USE_RELAY_REASON = "inputs: use the relay";
 
 export interface InputsFetchOptions {
   jobId: string;
-  files: readonly InputFile[];
+  files: readonly ResolvedInputFile[];
   inputsDir: string;
   signaling: JobSignaling;
   relay: RelayClient;

@@ -4,7 +4,7 @@
 // name. The creator may still be uploading: what is not there yet is asked for
 // again until the deadline.
 import { createHash } from "node:crypto";
-import type { InputFile } from "../../protocol/jobSpec.ts";
+import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import type { TransferFile, TransferManifest } from "../../protocol/transfer.ts";
 import { checkManifestFiles } from "../../p2p/core/manifestExchange.ts";
 import { forEachInPool } from "../../p2p/core/pool.ts";
@@ -22,7 +22,7 @@ export class InputsError extends Error {
 export interface RelayFetchOptions {
   client: RelayClient;
   jobId: string;
-  expected: readonly InputFile[];
+  expected: readonly ResolvedInputFile[];
   sink: ChunkSink;
   /** Unix ms: past it, what is missing fails the job. */
   deadline: number;

@@ -431,6 +431,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers/jobs/{id}/data/sources/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the job's input files that is another job's output (an input_files entry with `from`), by its sha256, from that job's outputs in R2 (its provider, or a drawn mediator; signed like an upload). `Range: bytes=N-` resumes a cut read */
+        get: operations["getSourceJobOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/templates": {
         parameters: {
             query?: never;
@@ -664,12 +681,8 @@ export interface components {
             };
             /** @example ghcr.io/pond/example:latest */
             image: string;
-            /** @description Files mounted read-only under /inputs, moved peer to peer from the creator (or through the API's relay), each checked against its sha256 before the job starts */
-            input_files?: {
-                path: string;
-                sha256: string;
-                size: number;
-            }[];
+            /** @description Files mounted read-only under /inputs, each checked against its sha256 before the job starts: moved peer to peer from the creator (or through the API's relay), or, with `from`, fetched by the provider from an earlier job's outputs (see InputFile) */
+            input_files?: components["schemas"]["InputFile"][];
             inputs?: {
                 data_base64: string;
                 path: string;
@@ -711,11 +724,7 @@ export interface components {
                 signature: string;
             };
             /** @description Files this run brings, found by the job under /inputs as with a spec's input_files (e.g. pond/checksum's) */
-            input_files?: {
-                path: string;
-                sha256: string;
-                size: number;
-            }[];
+            input_files?: components["schemas"]["InputFile"][];
             /**
              * @description Your own price ceiling instead of the template's default
              * @example 1000000000000000
@@ -744,6 +753,19 @@ export interface components {
             model: string;
             total: number;
             vram_mb: number;
+        };
+        /** @description A file the job finds at /inputs/<path>, checked against size and sha256 before it starts. Without `from` it comes from you (peer to peer, or the relay) and size and sha256 are required. With `from` it is an output of an earlier job of yours, fetched by the provider from where that job left it: size and sha256 must be that output's (GET /v1/jobs/{id} `output`) once that job has succeeded, and may be left out only while it has not finished. Then your signature covers the reference, and the bytes are fixed by that job's own signed result: its provider's EIP-712 JobResult signature over its manifest's hash, which names every output's sha256. The job waits in `queued` until that job succeeds (its match window starts then) and fails, saying why, if it does not. */
+        InputFile: {
+            from?: components["schemas"]["InputSource"];
+            path: string;
+            sha256?: string;
+            size?: number;
+        };
+        InputSource: {
+            /** @description An earlier job of yours */
+            job: string;
+            /** @description The output's path in that job's /outputs (its manifest's path) */
+            output: string;
         };
         Job: {
             attempt: number;
@@ -786,7 +808,7 @@ export interface components {
                         cached_bytes?: number;
                         ms: number;
                         /** @enum {string} */
-                        route: "direct" | "turn" | "relay" | "cache";
+                        route: "direct" | "turn" | "relay" | "cache" | "outputs";
                     } | null;
                     /** @description The latest download of the outputs: served peer to peer by the provider, or from R2 as the creator reported it */
                     outputs: {
@@ -796,7 +818,7 @@ export interface components {
                         cached_bytes?: number;
                         ms: number;
                         /** @enum {string} */
-                        route: "direct" | "turn" | "relay" | "cache";
+                        route: "direct" | "turn" | "relay" | "cache" | "outputs";
                     } | null;
                 };
             };
@@ -813,6 +835,11 @@ export interface components {
                 rate_wei_per_second: string | null;
             };
             provider: string | null;
+            /**
+             * @description The spec's input_files as the provider checks them: an entry that names another job's output (`from`) with that output's size and sha256 from its job's manifest. Null for a job without input_files, and while an entry still waits for its job to finish (status_detail says which)
+             * @default null
+             */
+            resolved_input_files: components["schemas"]["ResolvedInputFile"][] | null;
             /** @enum {string} */
             settlement: "none" | "reserving" | "pending" | "challenged" | "settled" | "refunded" | "unfunded";
             spec: {
@@ -822,12 +849,8 @@ export interface components {
                 };
                 /** @example ghcr.io/pond/example:latest */
                 image: string;
-                /** @description Files mounted read-only under /inputs, moved peer to peer from the creator (or through the API's relay), each checked against its sha256 before the job starts */
-                input_files?: {
-                    path: string;
-                    sha256: string;
-                    size: number;
-                }[];
+                /** @description Files mounted read-only under /inputs, each checked against its sha256 before the job starts: moved peer to peer from the creator (or through the API's relay), or, with `from`, fetched by the provider from an earlier job's outputs (see InputFile) */
+                input_files?: components["schemas"]["InputFile"][];
                 inputs?: {
                     data_base64: string;
                     path: string;
@@ -994,6 +1017,12 @@ export interface components {
             stake_wei: string;
             unbonding_at: string | null;
         };
+        ResolvedInputFile: {
+            from?: components["schemas"]["InputSource"];
+            path: string;
+            sha256: string;
+            size: number;
+        };
         ResolvedTemplate: {
             spec: {
                 cmd?: string[];
@@ -1002,12 +1031,8 @@ export interface components {
                 };
                 /** @example ghcr.io/pond/example:latest */
                 image: string;
-                /** @description Files mounted read-only under /inputs, moved peer to peer from the creator (or through the API's relay), each checked against its sha256 before the job starts */
-                input_files?: {
-                    path: string;
-                    sha256: string;
-                    size: number;
-                }[];
+                /** @description Files mounted read-only under /inputs, each checked against its sha256 before the job starts: moved peer to peer from the creator (or through the API's relay), or, with `from`, fetched by the provider from an earlier job's outputs (see InputFile) */
+                input_files?: components["schemas"]["InputFile"][];
                 inputs?: {
                     data_base64: string;
                     path: string;
@@ -1035,11 +1060,7 @@ export interface components {
         };
         ResolveTemplateRequest: {
             /** @description Files this run brings, found by the job under /inputs as with a spec's input_files (e.g. pond/checksum's) */
-            input_files?: {
-                path: string;
-                sha256: string;
-                size: number;
-            }[];
+            input_files?: components["schemas"]["InputFile"][];
             /**
              * @description Your own price ceiling instead of the template's default
              * @example 1000000000000000
@@ -2431,6 +2452,78 @@ export interface operations {
             };
             /** @description Not found (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSourceJobOutput: {
+        parameters: {
+            query?: never;
+            header: {
+                "x-pond-provider": string;
+                "x-pond-signature": string;
+                "x-pond-timestamp": string;
+            };
+            path: {
+                id: string;
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The range asked for */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The range starts past the file's end */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

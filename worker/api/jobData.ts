@@ -2,7 +2,7 @@
 // /v1/jobs/{id}/data: the input manifest, its chunks, which chunks are still
 // missing, and the report of an outputs download the creator did from R2.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { JobSpec } from "../../protocol/jobSpec.ts";
+import { creatorInputFiles, type JobSpec } from "../../protocol/jobSpec.ts";
 import { inputsNoLongerNeeded, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import { MAX_CHUNK_SIZE } from "../../protocol/transfer.ts";
 import { inputChunkKey, inputManifestKey, MAX_MISSING_QUERY, MAX_RELAY_MANIFEST_BYTES } from "../../protocol/uploads.ts";
@@ -126,7 +126,8 @@ export const jobDataRoutes = router
       throw badRequest("the manifest is not JSON");
     }
     try {
-      checkInputManifest(json, (job.spec as JobSpec).input_files ?? []);
+      // Only the files the creator brings: those from another job's outputs never pass through the relay.
+      checkInputManifest(json, creatorInputFiles((job.spec as JobSpec).input_files));
     } catch (error) {
       if (error instanceof RelayRefusal) throw unprocessable(error.message, [{ path: "manifest", message: error.message }]);
       throw error;

@@ -1,7 +1,7 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
-import { CreateJobRequest, CreateTemplateJobRequest, overlappingInputPaths, type JobSpec } from "../../protocol/jobSpec.ts";
+import { CreateJobRequest, CreateTemplateJobRequest, overlappingInputPaths, sourceJobsOf, type JobSpec } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
@@ -19,10 +19,12 @@ import { findJob, listJobRows, listTransitions } from "../jobs/repository.ts";
 import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { insertQueuedJob, type NewJob } from "../jobs/insert.ts";
+import { checkInputSources, type CheckedSources } from "../jobs/sourceChecks.ts";
 import { transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
 import type { Admission, PaidJob } from "../chain/admission.ts";
 import { fundingFor, isPaid, unsettledFunding } from "../chain/jobFunding.ts";
+import { resolveAndHandOver } from "../matching/dependents.ts";
 import { resolveRun } from "../templates/runs.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
@@ -151,7 +153,14 @@ export const jobRoutes = createRouter()
     const overlap = overlappingInputPaths(spec);
     if (overlap.length > 0) throw unprocessable(`input_files and inputs must name different paths; both name ${overlap.slice(0, 5).join(", ")}`, overlap.slice(0, 5).map((path) => ({ path: "input_files", message: `${path} is also an inline input` })));
     const ctx = jobContextOf(c);
+    // Inputs from other jobs' outputs are checked against those jobs, the caller's own only: the account is needed first.
+    let sources: CheckedSources | undefined;
+    if (sourceJobsOf(spec).length > 0) {
+      await checkApiKeyNow(c);
+      sources = await checkInputSources(c.get("db"), c.get("account"), spec);
+    }
     const id = randomId("job");
+    const createdAt = Date.now();
     const keyCheck = keyCheckedInBatch(c, ctx.db);
     // Without a key check in the batch, the middleware has checked it (and funding needs the account).
     const funding = keyCheck ? unsettledFunding(id) : await fundingFor({ config, account: c.get("account"), jobId: id, spec, ...(authorization ? { authorization } : {}) });
@@ -164,11 +173,18 @@ export const jobRoutes = createRouter()
       webhook: webhook ?? null,
       webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
       template,
-      createdAt: Date.now(),
+      createdAt,
+      // Known now when every source has succeeded; else the job waits, saying for what.
+      ...(sources ? { resolvedInputFiles: sources.resolved, inputsReadyAt: sources.resolved ? createdAt : null, statusDetail: sources.waitingDetail } : {}),
     };
     // A paid job is checked against the escrow and written by its creator's admission object, one at a time.
     let row = isPaid(funding) ? await admitPaid(c.env, job as PaidJob, c.get("baseUrl")) : await insertQueuedJob(ctx, job, keyCheck ? [keyCheck.touch] : []);
     const account = row.account as `0x${string}`;
+    if (sources && !sources.resolved) {
+      // A source that ended between the check and the insert told no dependent: this one is resolved here (else by the sweeper).
+      await resolveAndHandOver(ctx, row.id);
+      row = (await findJob(c.get("db"), account, row.id)) ?? row;
+    }
 
     const waitS = parsePreferWait(c.req.valid("header").prefer);
     if (waitS !== undefined && waitS > 0) {

@@ -1,15 +1,19 @@
 // The provider's side of the data relay (worker/data/relay.ts): a job's input
-// manifest and chunks, read by its provider or a mediator the chain drew, and
-// whether its inputs may still be needed (its provider keeps them until then,
-// to serve a mediator), each read signed by the reader's key
+// manifest and chunks, read by its provider or a mediator the chain drew, its
+// input files that are other jobs' outputs (streamed from where those outputs
+// are kept), and whether its inputs may still be needed (its provider keeps them
+// until then, to serve a mediator), each read signed by the reader's key
 // (protocol/uploads.ts) like an output upload.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Address } from "viem";
 import { eq } from "drizzle-orm";
 import { inputsNoLongerNeeded, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
-import { InputsNeeded, inputChunkKey, inputManifestKey, relayReadMessage, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
+import { Problem } from "../../protocol/problem.ts";
+import { InputsNeeded, inputChunkKey, inputManifestKey, outputObjectKey, relayReadMessage, sourceObject, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
 import { listsChunk, mayReadInputs, storedManifest } from "../data/relay.ts";
 import { jobs } from "../db/schema.ts";
+import { serveStoredFile } from "../http/download.ts";
+import { resolvedFilesOf } from "../jobs/inputSources.ts";
 import { forbidden, notFound, unauthorized } from "../errors/problem.ts";
 import { checkMessageSignature } from "../security/signatures.ts";
 import type { Context } from "hono";
@@ -45,6 +49,25 @@ const chunkRoute = createRoute({
   responses: { 200: { description: "The chunk's bytes", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 403: problems[403], 404: problems[404] },
 });
 
+const sourceRoute = createRoute({
+  method: "get",
+  path: "/jobs/{id}/data/sources/{sha256}",
+  operationId: "getSourceJobOutput",
+  // No key: signed in the headers, as above.
+  security: [],
+  summary:
+    "One of the job's input files that is another job's output (an input_files entry with `from`), by its sha256, from that job's outputs in R2 (its provider, or a drawn mediator; signed like an upload). `Range: bytes=N-` resumes a cut read",
+  request: { params: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }), headers: signedHeaders },
+  responses: {
+    200: { description: "The file's bytes", content: { "application/octet-stream": { schema: z.string() } } },
+    206: { description: "The range asked for", content: { "application/octet-stream": { schema: z.string() } } },
+    401: problems[401],
+    403: problems[403],
+    404: problems[404],
+    416: { description: "The range starts past the file's end", content: { "application/problem+json": { schema: Problem } } },
+  },
+});
+
 const neededRoute = createRoute({
   method: "get",
   path: "/jobs/{id}/data/inputs-needed",
@@ -65,7 +88,13 @@ async function signedReader(c: Context<AppEnv>, jobId: string, object: RelayObje
   if (Math.abs(Date.now() - timestamp) > UPLOAD_SIGNATURE_TTL_MS) throw unauthorized("the read's signature has expired; sign it again");
   const signed = await checkMessageSignature(reader as Address, relayReadMessage({ jobId, object, timestamp }), signature);
   if (!signed.ok) throw unauthorized(signed.problem === "malformed" ? `the read's signature is not usable: ${signed.reason}` : "the read's signature is not that provider's");
-  const job = (await c.get("db").select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId, status: jobs.status, settlement: jobs.settlement }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  const job = (
+    await c
+      .get("db")
+      .select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId, status: jobs.status, settlement: jobs.settlement, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles })
+      .from(jobs)
+      .where(eq(jobs.id, jobId))
+  )[0];
   if (!job) throw notFound("job");
   if (!(await mayReadInputs(c.get("db"), job, reader))) throw forbidden("only the job's provider, or a mediator drawn for it, may read its inputs");
   return job;
@@ -85,6 +114,15 @@ export const providerDataRoutes = router
     const job = await signedReader(c, c.req.param("id"), "inputs-needed");
     return c.json<InputsNeeded>({ needed: !inputsNoLongerNeeded({ status: job.status as JobStatus, settlement: job.settlement as SettlementStatus }) });
   })
+  .get("/jobs/:id/data/sources/:sha256{[0-9a-f]{64}}", async (c) => {
+    const { id, sha256 } = c.req.param();
+    const job = await signedReader(c, id, sourceObject(sha256));
+    // Only what the job's resolved inputs name from another job: its sources were checked to be its creator's own when it was created.
+    const file = resolvedFilesOf(job)?.find((candidate) => candidate.from !== undefined && candidate.sha256 === sha256);
+    if (!file?.from) throw notFound(`an input of job ${job.id} from another job's outputs with sha256 ${sha256}`);
+    const key = outputObjectKey(file.from.job, file.from.output, sha256);
+    return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key, sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${file.from.job}'s output ${file.from.output}` });
+  })
   .get("/jobs/:id/data/chunks/:sha256{[0-9a-f]{64}}", async (c) => {
     const { id, sha256 } = c.req.param();
     const job = await signedReader(c, id, `chunks/${sha256}`);
@@ -99,3 +137,4 @@ export const providerDataRoutes = router
 router.openAPIRegistry.registerPath(manifestRoute);
 router.openAPIRegistry.registerPath(chunkRoute);
 router.openAPIRegistry.registerPath(neededRoute);
+router.openAPIRegistry.registerPath(sourceRoute);

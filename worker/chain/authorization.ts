@@ -11,7 +11,7 @@ import { checkTypedSignature } from "../security/signatures.ts";
 /** Time after the job's own timeout for its result to reach the chain. */
 export const RESULT_MARGIN_S = 300;
 /** Funds should not be held for longer than this by one authorization. */
-export const MAX_AUTHORIZATION_S = 30 * 86_400;
+export const MAX_AUTHORIZATION_S = jobLimits.maxAuthorizationS;
 
 /** The earliest deadline an authorization for this spec may carry (unix seconds). */
 export function earliestDeadline(spec: JobSpec, nowMs: number): number {

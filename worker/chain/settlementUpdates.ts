@@ -7,7 +7,7 @@ import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
 import { jobs } from "../db/schema.ts";
 import type { JobContext } from "../jobs/context.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
-import { matchmakerForSpec, queuedJobOf } from "../matching/scheduling.ts";
+import { matchmakerForSpec, queuedJobOf, readyForMatching } from "../matching/scheduling.ts";
 import { redactRpcUrl } from "../security/safeErrorText.ts";
 import { dispatchJobEvent } from "../webhooks/outbox.ts";
 
@@ -25,7 +25,8 @@ const eventFor: Partial<Record<SettlementStatus, WebhookEventType>> = {
 export async function applySettlement(ctx: JobContext, chainJobId: string, settlement: SettlementStatus, announce: boolean): Promise<void> {
   const [row] = await ctx.db.update(jobs).set({ settlement }).where(eq(jobs.chainJobId, chainJobId)).returning();
   if (!row) return;
-  if (settlement === "pending" && row.status === "queued") await matchmakerForSpec(ctx.env, row.spec as JobSpec).ensureQueued(queuedJobOf(row));
+  // One whose inputs come from jobs that have not succeeded yet waits on: their end hands it over (matching/dependents.ts).
+  if (settlement === "pending" && row.status === "queued" && readyForMatching(row)) await matchmakerForSpec(ctx.env, row.spec as JobSpec).ensureQueued(queuedJobOf(row));
   const event = eventFor[settlement];
   if (announce && event) await dispatchJobEvent(ctx, row, event);
 }

@@ -8,8 +8,11 @@ import { restoreChainWork } from "../chain/lostWork.ts";
 import { purgeRelayInputs } from "../data/relayRetention.ts";
 import { idempotencyKeys, jobs } from "../db/schema.ts";
 import type { JobContext } from "../jobs/context.ts";
+import { dependentsWithEndedSources } from "../jobs/inputResolution.ts";
+import { awaitsInputs } from "../jobs/inputSources.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
-import { matchmakerForSpec, queuedJobOf } from "../matching/scheduling.ts";
+import { resolveAll } from "../matching/dependents.ts";
+import { matchmakerForSpec, queuedJobOf, readyForMatching } from "../matching/scheduling.ts";
 import { resendLostWebhooks } from "../webhooks/outbox.ts";
 
 /** How long past its own deadline a job may be left before the sweeper ends it. */
@@ -22,14 +25,20 @@ export async function sweep(ctx: JobContext, now = Date.now()): Promise<void> {
   // Transitions whose webhook fan-out never happened, deliveries never queued.
   await resendLostWebhooks(ctx, now);
 
+  // Jobs waiting for inputs from jobs that have ended, whose end nobody heard (a lost announcement, a restart): resolved or failed now.
+  await resolveAll(ctx, await dependentsWithEndedSources(db, 1000));
+
   // Queued jobs: make sure their matchmaker has them; fail those long past their match deadline.
   const queued = await db.select().from(jobs).where(eq(jobs.status, "queued")).limit(1000);
   for (const job of queued) {
+    // Its inputs come from jobs still under way: its match window has not started (their end bounds the wait).
+    if (awaitsInputs(job)) continue;
     const spec = job.spec as JobSpec;
-    const deadline = job.createdAt + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) * 1000;
+    // The window starts when its inputs were all known, for a job whose inputs came from other jobs.
+    const deadline = (job.inputsReadyAt ?? job.createdAt) + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) * 1000;
     if (job.attempt === 0 && deadline + DEADLINE_SLACK_MS < now) {
       await endJob(ctx, job.id, "failed", "the network had no capacity for this job within its match timeout");
-    } else if (job.settlement !== "reserving") {
+    } else if (readyForMatching(job)) {
       await matchmakerForSpec(ctx.env, spec).ensureQueued(queuedJobOf(job));
     }
   }

@@ -8,7 +8,7 @@
 // size, and chunks are 1-4 MiB (a file's last one shorter). Per-chunk objects
 // also let a resumed upload ask which chunks are missing and send only those.
 import { and, eq } from "drizzle-orm";
-import type { InputFile } from "../../protocol/jobSpec.ts";
+import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import { TransferManifest } from "../../protocol/transfer.ts";
 import { inputChunkKey, inputManifestKey } from "../../protocol/uploads.ts";
 import type { Db } from "../db/client.ts";
@@ -19,7 +19,7 @@ export class RelayRefusal extends Error {
 }
 
 /** The manifest, checked against the spec: every input file, with its size and sha256, and nothing else. */
-export function checkInputManifest(json: unknown, inputFiles: readonly InputFile[]): TransferManifest {
+export function checkInputManifest(json: unknown, inputFiles: readonly ResolvedInputFile[]): TransferManifest {
   const parsed = TransferManifest.safeParse(json);
   if (!parsed.success) throw new RelayRefusal(`the manifest is not a transfer manifest: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(manifest)"}: ${i.message}`).join("; ")}`);
   const manifest = parsed.data;

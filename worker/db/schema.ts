@@ -76,6 +76,13 @@ export const jobs = sqliteTable(
     containerRunMs: integer("container_run_ms"),
     /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */
     inputsPurgedAt: integer("inputs_purged_at"),
+    /**
+     * For a job whose input_files name other jobs' outputs (`from`): every entry with its size and
+     * sha256, once each source has succeeded (worker/jobs/inputSources.ts); null while one has not.
+     */
+    resolvedInputFiles: text("resolved_input_files", { mode: "json" }),
+    /** When its inputs from other jobs were all known: its match window starts then, not at its creation. */
+    inputsReadyAt: integer("inputs_ready_at"),
   },
   (t) => [
     uniqueIndex("jobs_id").on(t.id),
@@ -89,6 +96,19 @@ export const jobs = sqliteTable(
     // The sweeper looks for jobs whose chain work is still open.
     index("jobs_settlement").on(t.settlement),
   ],
+);
+
+/**
+ * Which jobs a job's input files come from (protocol/jobSpec.ts `from`): when a source job
+ * ends, its dependents are found by this index and resolved or failed (worker/matching/dependents.ts).
+ */
+export const jobInputSources = sqliteTable(
+  "job_input_sources",
+  {
+    jobId: text("job_id").notNull(),
+    sourceJobId: text("source_job_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.sourceJobId] }), index("job_input_sources_source").on(t.sourceJobId)],
 );
 
 /** Who owns a template namespace (the `owner` of `owner/name`): the first account to publish in it. */

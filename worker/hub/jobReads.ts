@@ -4,6 +4,7 @@ import type { Address } from "viem";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { Db } from "../db/client.ts";
 import { jobs } from "../db/schema.ts";
+import { awaitsInputs, providerSpecOf } from "../jobs/inputSources.ts";
 import type { HeldJob } from "./reconcile.ts";
 
 /** The jobs a provider holds now (assigned and not finished). */
@@ -15,9 +16,16 @@ export async function jobsHeldBy(db: Db, address: Address): Promise<HeldJob[]> {
   return rows.map((row) => ({ ...row, status: row.status as JobStatus }));
 }
 
-/** What an offer needs to know of a job: is it still queued, and funded. */
+/**
+ * What an offer needs to know of a job: is it still queued, and funded; and the spec the provider runs,
+ * its input files resolved (an entry from another job's outputs with their size and sha256, so the
+ * provider checks every byte). Undefined, like a job gone, while some of its inputs are not known yet:
+ * matching never has such a job, and their source's end hands it over again.
+ */
 export async function jobToOffer(db: Db, jobId: string) {
-  return (await db.select({ status: jobs.status, spec: jobs.spec, chainJobId: jobs.chainJobId, settlement: jobs.settlement }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  const row = (await db.select({ status: jobs.status, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles, chainJobId: jobs.chainJobId, settlement: jobs.settlement }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  if (!row || awaitsInputs(row)) return undefined;
+  return { status: row.status, spec: providerSpecOf(row), chainJobId: row.chainJobId, settlement: row.settlement };
 }
 
 export async function jobById(db: Db, jobId: string) {

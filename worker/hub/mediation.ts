@@ -4,10 +4,10 @@
 import type { Address, Hex } from "viem";
 import { mediationTypes } from "../../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type MediationMessage } from "../../protocol/hubMessages.ts";
-import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { relayerOf } from "../bindings/objects.ts";
 import { marketDomain } from "../config/chains.ts";
 import { isChainConfigured } from "../config/config.ts";
+import { providerSpecOf } from "../jobs/inputSources.ts";
 import { checkTypedSignature } from "../security/signatures.ts";
 import type { HubState } from "./hubState.ts";
 import { jobById } from "./jobReads.ts";
@@ -20,7 +20,7 @@ export async function askToMediate(state: HubState, address: string, jobId: stri
   const job = await jobById(state.jobContext().db, jobId);
   if (!job) return false;
   state.store.drawnAsMediator(jobId, address);
-  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: job.spec as JobSpec });
+  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: providerSpecOf(job) });
   return true;
 }
 

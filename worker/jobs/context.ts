@@ -9,7 +9,8 @@ import type { Db } from "../db/client.ts";
 import type { JobRow } from "./serialize.ts";
 
 /** Who caused a transition, so its follow-ups skip the one who already knows. */
-export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper" | "chain";
+/** "pipeline": a job whose input comes from another job, failed because that job did (inputResolution.ts). */
+export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper" | "chain" | "pipeline";
 
 /** A status change, once written. */
 export interface Transition {

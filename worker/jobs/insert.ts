@@ -2,11 +2,13 @@
 // then announces it. The route (api/jobs.ts) validates and funds it first.
 import { sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { violatesConstraint } from "../db/constraints.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import { conflict, unknownApiKey } from "../errors/problem.ts";
 import { announceTransition } from "./announce.ts";
 import type { JobContext } from "./context.ts";
+import { inputSourceRows } from "./inputResolution.ts";
 import type { JobRow } from "./serialize.ts";
 
 /** A new job; its account may be SQL that reads it from the API key in the same batch (requireApiKeyInBatch). */
@@ -29,6 +31,8 @@ export async function insertQueuedJob(ctx: JobContext, row: NewJob, alongside: B
         .insert(jobTransitions)
         .select(sql`SELECT NULL, ${row.id}, NULL, 'queued', NULL, ${row.createdAt}, ${ctx.outbox.dispatchedAtSql("job.queued", audience, row.createdAt)}`)
         .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
+      // Which jobs its inputs come from: a source's end finds it by these (matching/dependents.ts).
+      ...inputSourceRows(ctx.db, row.id, row.spec as JobSpec),
       ...alongside,
     ])
     .catch((error: unknown) => {

@@ -6,6 +6,7 @@ import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import type { WebhookEventType } from "../../protocol/webhookEvents.ts";
 import type { jobs } from "../db/schema.ts";
+import { resolvedFilesOf } from "./inputSources.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -23,6 +24,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
     status: row.status as JobStatus,
     status_detail: row.statusDetail,
     spec: row.spec as JobSpec,
+    resolved_input_files: resolvedFilesOf(row),
     output: (row.output as OutputManifest | null) ?? null,
     error: row.error,
     exit_code: row.exitCode,

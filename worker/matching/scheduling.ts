@@ -6,6 +6,7 @@ import { jobLimits } from "../../protocol/limits.ts";
 import { hubOf, matchmakerOf } from "../bindings/objects.ts";
 import { jobClassOf } from "../bindings/sharding.ts";
 import type { TransitionListener } from "../jobs/context.ts";
+import { awaitsInputs, providerSpecOf } from "../jobs/inputSources.ts";
 import type { JobRow } from "../jobs/serialize.ts";
 import type { QueuedJob } from "./matcher.ts";
 import { warmKeysOf } from "./warmStore.ts";
@@ -18,7 +19,8 @@ export function matchmakerForSpec(env: Env, spec: JobSpec) {
 export function queuedJobOf(row: JobRow): QueuedJob {
   const spec = row.spec as JobSpec;
   const matchTimeoutS = spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS;
-  const warm = warmKeysOf(spec);
+  // With its inputs from other jobs resolved: a provider holding those outputs is warm for it too.
+  const warm = warmKeysOf(providerSpecOf(row));
   return {
     id: row.id,
     resources: spec.resources,
@@ -30,12 +32,18 @@ export function queuedJobOf(row: JobRow): QueuedJob {
   };
 }
 
+/** Whether a queued job may be offered: its reservation is on chain (or it needs none) and its inputs are all known. */
+export function readyForMatching(row: JobRow): boolean {
+  return row.settlement !== "reserving" && !awaitsInputs(row);
+}
+
 export const announceToMatching: TransitionListener = async (ctx, { row, from, origin }) => {
   const to = row.status as JobStatus;
   const spec = row.spec as JobSpec;
   const work: Promise<unknown>[] = [];
   // A job whose escrow reservation is not on chain yet waits: the indexer hands it over once it is (chain/settlementUpdates.ts).
-  if (to === "queued" && row.settlement !== "reserving") work.push(matchmakerForSpec(ctx.env, spec).enqueue(queuedJobOf(row)));
+  // So does one whose inputs come from jobs that have not succeeded yet: their end hands it over (dependents.ts).
+  if (to === "queued" && readyForMatching(row)) work.push(matchmakerForSpec(ctx.env, spec).enqueue(queuedJobOf(row)));
   if (from === "queued" && to !== "starting" && origin !== "matchmaker") work.push(matchmakerForSpec(ctx.env, spec).forget(row.id));
   if (isTerminal(to) && from !== "queued" && row.provider && origin !== "hub") {
     work.push(hubOf(ctx.env, ctx.config, row.provider).jobEnded(row.provider, row.id, to));

@@ -5,12 +5,16 @@ import { announceToChain } from "../chain/settlementHooks.ts";
 import { getConfig, type Config } from "../config/config.ts";
 import { createDb, type Db } from "../db/client.ts";
 import type { JobContext, TransitionListener } from "../jobs/context.ts";
+import { announceToDependents } from "../matching/dependents.ts";
 import { announceToMatching } from "../matching/scheduling.ts";
 import { announceToRoom } from "../rooms/announce.ts";
 import { announceToWebhooks, webhookOutbox } from "../webhooks/outbox.ts";
 
-/** In this order: webhooks first (the outbox), then the job's room, matching, the chain; they run side by side. */
-const listeners: readonly TransitionListener[] = [announceToWebhooks, announceToRoom, announceToMatching, announceToChain];
+/**
+ * In this order: webhooks first (the outbox), then the job's room, matching, the chain, and the jobs whose
+ * inputs come from this one (resolved or failed when it ends); they run side by side.
+ */
+const listeners: readonly TransitionListener[] = [announceToWebhooks, announceToRoom, announceToMatching, announceToChain, announceToDependents];
 
 export interface JobContextOptions {
   config?: Config;

@@ -1,0 +1,85 @@
+// Resolving a job whose input files come from other jobs' outputs, in D1: its
+// sources as they stand now decide whether it is ready (its files fixed, its match
+// window starting), still waits, or fails saying why. Computed afresh from the
+// sources' rows each time, so any number of callers (each source's end, the
+// creation that raced one, the sweeper) may resolve one job: the first to write wins.
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { sourceJobsOf, type JobSpec } from "../../protocol/jobSpec.ts";
+import type { JobStatus } from "../../protocol/jobStatus.ts";
+import { terminalStatuses } from "../../protocol/jobStatus.ts";
+import { jobLimits } from "../../protocol/limits.ts";
+import type { OutputManifest } from "../../protocol/manifest.ts";
+import type { Db } from "../db/client.ts";
+import { jobInputSources, jobs } from "../db/schema.ts";
+import type { JobContext } from "./context.ts";
+import { awaitsInputs, resolveInputFiles, type SourceJob } from "./inputSources.ts";
+import type { JobRow } from "./serialize.ts";
+import { transitionIfStill } from "./transitions.ts";
+
+/** The account's jobs among `ids`, by id: another account's job is simply absent. */
+export async function loadSources(db: Db, account: string, ids: readonly string[]): Promise<Map<string, SourceJob>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: jobs.id, status: jobs.status, error: jobs.error, output: jobs.output })
+    .from(jobs)
+    .where(and(inArray(jobs.id, [...ids]), eq(jobs.account, account)));
+  return new Map(rows.map((row) => [row.id, { id: row.id, status: row.status as JobStatus, error: row.error, output: row.output as OutputManifest | null }]));
+}
+
+/** The rows that record which jobs a new job's inputs come from, for its insert's batch. */
+export function inputSourceRows(db: Db, jobId: string, spec: JobSpec): BatchItem<"sqlite">[] {
+  const sources = sourceJobsOf(spec);
+  return sources.length === 0 ? [] : [db.insert(jobInputSources).values(sources.map((sourceJobId) => ({ jobId, sourceJobId })))];
+}
+
+/** The jobs whose inputs come from `sourceJobId`. */
+export async function dependentsOf(db: Db, sourceJobId: string): Promise<string[]> {
+  const rows = await db.select({ jobId: jobInputSources.jobId }).from(jobInputSources).where(eq(jobInputSources.sourceJobId, sourceJobId));
+  return rows.map((row) => row.jobId);
+}
+
+/** Waiting jobs one of whose sources has ended: what a lost announcement left unresolved. */
+export async function dependentsWithEndedSources(db: Db, limit: number): Promise<string[]> {
+  const source = sql`source`;
+  const rows = await db
+    .selectDistinct({ jobId: jobInputSources.jobId })
+    .from(jobInputSources)
+    .innerJoin(jobs, eq(jobs.id, jobInputSources.jobId))
+    .innerJoin(sql`${jobs} AS ${source}`, sql`${source}.id = ${jobInputSources.sourceJobId}`)
+    .where(and(eq(jobs.status, "queued"), isNull(jobs.resolvedInputFiles), sql`${source}.status IN ${[...terminalStatuses]}`))
+    .limit(limit);
+  return rows.map((row) => row.jobId);
+}
+
+/**
+ * Resolves one waiting job against its sources as they are now: returns its row if this call made
+ * it ready (the caller hands it to matching); fails it if a source failed or lacks the output.
+ */
+export async function resolveDependent(ctx: JobContext, jobId: string, now = Date.now()): Promise<JobRow | undefined> {
+  const row = (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
+  if (!row || row.status !== "queued" || !awaitsInputs(row)) return undefined;
+  const spec = row.spec as JobSpec;
+  const resolution = resolveInputFiles(spec.input_files ?? [], await loadSources(ctx.db, row.account, sourceJobsOf(spec)));
+  if (resolution.kind === "failed") {
+    await transitionIfStill(ctx, jobId, "failed", { error: resolution.reason }, "pipeline");
+    return undefined;
+  }
+  if (resolution.kind === "waiting") {
+    if (row.statusDetail !== resolution.detail) await ctx.db.update(jobs).set({ statusDetail: resolution.detail }).where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")));
+    return undefined;
+  }
+  // Paid from escrow: its result must reach the chain by the deadline the creator signed, or it runs unpaid.
+  const leftS = row.authDeadline === null ? Infinity : row.authDeadline - now / 1000;
+  if (leftS < (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + spec.timeout_s) {
+    await transitionIfStill(ctx, jobId, "failed", { error: `its inputs were known only ${Math.max(0, Math.round(leftS))} s before its authorization's deadline: too late to match and run it (sign a deadline that covers the wait for its source jobs)` }, "pipeline");
+    return undefined;
+  }
+  // Only while still queued and unresolved: another resolver, or a cancel, may have come first.
+  const [ready] = await ctx.db
+    .update(jobs)
+    .set({ resolvedInputFiles: resolution.files, inputsReadyAt: now, statusDetail: null })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued"), isNull(jobs.resolvedInputFiles)))
+    .returning();
+  return ready;
+}
