@@ -3,6 +3,7 @@
 // job's output (`from`), fetched by the new job's provider from where that job left
 // them, so this machine is not on the path. A local file or folder of that name wins.
 import { lstat } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Job } from "../../protocol/job.ts";
 import { RelativePath, type InputFile } from "../../protocol/jobSpec.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
@@ -20,12 +21,12 @@ export interface JobOutputReference {
 }
 
 /** Splits --input arguments: local paths, and references to earlier jobs' outputs (those that are not also local paths). */
-export async function splitInputArguments(given: readonly string[]): Promise<{ local: string[]; fromJobs: JobOutputReference[] }> {
+export async function splitInputArguments(given: readonly string[], cwd = process.cwd()): Promise<{ local: string[]; fromJobs: JobOutputReference[] }> {
   const local: string[] = [];
   const fromJobs: JobOutputReference[] = [];
   for (const argument of given) {
     const match = JOB_REFERENCE.exec(argument);
-    const exists = match ? await lstat(argument).then(() => true, () => false) : true;
+    const exists = match ? await lstat(resolve(cwd, argument)).then(() => true, () => false) : true;
     if (!match || exists) local.push(argument);
     else fromJobs.push({ given: argument, job: match[1]!, ...(match[2] !== undefined ? { output: match[2] } : {}) });
   }

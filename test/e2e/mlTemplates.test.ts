@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exitCodes } from "../../cli/exitCodes.ts";
 import type { Job } from "../../protocol/job.ts";
 import { ML_REPOSITORY, publishMlTemplates } from "../../scripts/localTemplates.ts";
+import { PondClient } from "../../sdk/index.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { mlImageForTests } from "../helpers/mlImage.ts";
 import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
@@ -55,6 +56,12 @@ async function succeeds(args: string[]): Promise<Job> {
   expect(code, `${job.status} ${job.status_detail ?? ""}\n${job.logs ?? ""}\n${stderr}`).toBe(0);
   expect(job.status).toBe("succeeded");
   return job;
+}
+
+/** The creator `pond login` made, as the SDK: to wait on detached jobs and read their outputs. */
+async function creatorClient(): Promise<PondClient> {
+  const { apiKey } = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { apiKey: string };
+  return new PondClient({ baseUrl: stack!.dev.url, apiKey });
 }
 
 const readJson = async <T>(file: string) => JSON.parse(await readFile(file, "utf8")) as T;
@@ -134,6 +141,37 @@ describe("pond/digits-train, -eval and -predict", () => {
       const metrics = await readJson<Metrics & { count: number }>(join(out, "metrics.json"));
       expect(metrics).toMatchObject({ count: 20, total: 20 });
       expect(metrics.correct).toBeGreaterThanOrEqual(16);
+    }, JOB_TEST_TIMEOUT_MS);
+
+    it("evaluates a model still being trained: created with --detach before training ends, the model from the training job's outputs, the same accuracy", async () => {
+      const creator = await creatorClient();
+      const detach = async (args: string[]) => {
+        const { code, job, stderr } = await pond(["run", "--detach", ...args]);
+        expect(code, stderr).toBe(0);
+        return job;
+      };
+      // The most epochs the template takes (tens of seconds): the evaluation is created while it trains, which the test checks.
+      const train = await detach(["pond/digits-train@1.0.0", "-p", "epochs=1000", "-p", "seed=2"]);
+      const evaluation = await detach(["pond/digits-eval@1.0.0", "--input", `${train.id}:model.pt`]);
+      expect(evaluation).toMatchObject({ status: "queued", resolved_input_files: null });
+      const [trained, evaluated] = await Promise.all([train, evaluation].map((job) => creator.waitForJob(job.id, { timeoutMs: JOB_TEST_TIMEOUT_MS, intervalMs: 1000 })));
+      expect(trained!.status, trained!.error ?? "").toBe("succeeded");
+      expect(evaluated!.status, `${evaluated!.error} ${evaluated!.logs}`).toBe("succeeded");
+      // Created before training ended, and detached: the creator's machine was never on the model's path.
+      expect(Date.parse(evaluation.created_at)).toBeLessThan(Date.parse(trained!.completed_at!));
+
+      const metricsOf = async (id: string) => JSON.parse(new TextDecoder().decode(await creator.downloadOutput(id, "metrics.json"))) as Metrics;
+      const [own, reported] = await Promise.all([metricsOf(train.id), metricsOf(evaluation.id)]);
+      expect(own.accuracy).toBeGreaterThan(0.9);
+      expect({ accuracy: reported.accuracy, correct: reported.correct, total: reported.total }).toEqual({ accuracy: own.accuracy, correct: own.correct, total: own.total });
+
+      const model = trained!.output!.files.find((file) => file.path === "model.pt")!;
+      expect(evaluated!.resolved_input_files).toEqual([{ path: "model.pt", size: model.size, sha256: model.sha256, from: { job: train.id, output: "model.pt" } }]);
+      // Fetched by the eval's provider from where the model was: the training job's outputs in R2, or, on the
+      // provider that trained it, the input cache it kept the model in (then nothing moved at all).
+      const inputs = evaluated!.metrics.transfer.inputs!;
+      if (inputs.route === "cache") expect({ provider: evaluated!.provider, cached_bytes: inputs.cached_bytes }).toEqual({ provider: trained!.provider, cached_bytes: model.size });
+      else expect(inputs).toMatchObject({ route: "outputs", bytes: model.size });
     }, JOB_TEST_TIMEOUT_MS);
 
     it("fails a run without a model, saying to send one", async () => {

@@ -48,7 +48,13 @@ export function plural(count: number, noun: string): string {
   return `${count.toLocaleString("en-US")} ${noun}${count === 1 ? "" : "s"}`;
 }
 
-const ROUTE_NAMES = { direct: "peer to peer", turn: "peer to peer via TURN", relay: "through Pond's storage", cache: "already on the provider (cached)" } as const;
+const ROUTE_NAMES = {
+  direct: "peer to peer",
+  turn: "peer to peer via TURN",
+  relay: "through Pond's storage",
+  cache: "already on the provider (cached)",
+  outputs: "from the source job's outputs",
+} as const;
 
 /** How one transfer of a job's files went, e.g. "1.2 MiB peer to peer in 40 ms". */
 export function formatTransfer(measure: { route: keyof typeof ROUTE_NAMES; bytes: number; ms: number } | null | undefined): string {
