@@ -4,7 +4,7 @@
 // on anvil, a staked provider on the Docker engine (its input cache off, so the
 // output must come from the source job's outputs in R2, not from what it kept).
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -96,10 +96,15 @@ describe("a job whose input is another job's output", () => {
     // Paid from escrow like any job: its authorization's deadline covered the wait.
     expect(used.settlement).not.toMatch(/none|unfunded/);
 
-    // Now finished, all of its outputs may be named at once.
-    const all = await pond(["--json", "run", ...BUSYBOX, "--input", source.id, "--", "ls", "/inputs"]);
-    expect(all.code, all.stderr).toBe(0);
-    expect((JSON.parse(all.stdout) as Job).logs).toBe("model.pt\n");
+    // Now finished, all of its outputs may be named at once, beside a file of the creator's (sent peer to peer while
+    // `pond run` follows the job): each from where it is, side by side.
+    const notes = join(home, "notes.txt");
+    await writeFile(notes, "hello\n");
+    const both = await pond(["--json", "run", ...BUSYBOX, "--input", source.id, "--input", notes, "--", "sh", "-c", "ls /inputs; cat /inputs/notes.txt"]);
+    expect(both.code, both.stderr).toBe(0);
+    const mixed = JSON.parse(both.stdout) as Job;
+    expect(mixed.logs).toBe("model.pt\nnotes.txt\nhello\n");
+    expect(mixed.metrics.transfer.inputs).toMatchObject({ route: "outputs", bytes: model.size + "hello\n".length });
   });
 
   it("survives wrangler dev killed (SIGKILL) while it waits: its source's result, made meanwhile, still hands it over after the restart", async () => {
