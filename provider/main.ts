@@ -9,7 +9,7 @@ import { HubClient } from "./connection/hubClient.ts";
 import { ProviderDaemon } from "./daemon.ts";
 import { DataPlane } from "./dataplane/dataPlane.ts";
 import { InputCache } from "./dataplane/inputCache.ts";
-import { ensureImage } from "./executor/imagePull.ts";
+import { prepullImages } from "./executor/imagePull.ts";
 import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
 import { KeyFileError, loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { createLogger } from "./log.ts";
@@ -130,7 +130,8 @@ program.action(async (flags: Record<string, unknown>) => {
   daemon.carryOn(recovered.adopt, recovered.awaitStart);
   hub.start();
   warm.start();
-  void prepull(docker, config.prepull, log).then(() => warm.changed());
+  // In the background: jobs are taken meanwhile.
+  void prepullImages(docker, config.prepull, log).then(() => warm.changed());
 
   let signals = 0;
   const shutdown = async (signal: string) => {
@@ -162,18 +163,6 @@ program.action(async (flags: Record<string, unknown>) => {
   process.on("SIGTERM", (signal) => void shutdown(signal));
   process.on("SIGINT", (signal) => void shutdown(signal));
 });
-
-/** The operator's --prepull images, one after another, in the background: jobs are taken meanwhile. Pond never removes an image. */
-async function prepull(docker: Docker, images: readonly string[], log: ReturnType<typeof createLogger>): Promise<void> {
-  for (const image of images) {
-    try {
-      const { warm, ms } = await ensureImage(docker, image, "missing", (_phase, detail) => log.debug({ image, detail }, "pre-pulling"), new AbortController().signal);
-      log.info({ image, ms, alreadyThere: warm }, "pre-pulled an image; it stays warm");
-    } catch (error) {
-      log.error({ err: error, image }, "could not pre-pull an image");
-    }
-  }
-}
 
 program
   .command("doctor")

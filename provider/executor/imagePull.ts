@@ -2,6 +2,7 @@
 // a failed pull (unknown tag, denied, disk full) comes as an event inside a
 // 200 stream, and an aborted one may simply end the stream; both are failures.
 import type Docker from "dockerode";
+import type { Logger } from "pino";
 import type { ImageArrival } from "../../protocol/transferMetrics.ts";
 import { PullProgress, type PullEvent } from "./pullProgress.ts";
 
@@ -66,4 +67,22 @@ export async function ensureImage(docker: Docker, image: string, policy: PullPol
     );
   });
   return arrived();
+}
+
+/**
+ * The operator's --prepull images, one after another, each pulled if missing: it then stays (Pond
+ * never removes an image) and is advertised warm. A failure is logged and the next one tried.
+ */
+export async function prepullImages(docker: Docker, images: readonly string[], log: Logger, signal = new AbortController().signal): Promise<string[]> {
+  const ready: string[] = [];
+  for (const image of images) {
+    try {
+      const { warm, ms } = await ensureImage(docker, image, "missing", (_phase, detail) => log.debug({ image, detail }, "pre-pulling"), signal);
+      log.info({ image, ms, alreadyThere: warm }, "pre-pulled an image; it stays warm");
+      ready.push(image);
+    } catch (error) {
+      log.error({ err: error, image }, "could not pre-pull an image");
+    }
+  }
+  return ready;
 }

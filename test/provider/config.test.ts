@@ -27,6 +27,21 @@ describe("loadConfig", () => {
     expect(message).toContain("--gpu-second-wei / POND_GPU_SECOND_WEI");
   });
 
+  it("takes --prepull images from flags or a comma- or space-separated variable, and the input cache budget", async () => {
+    const fromFlags = await loadConfig({ api: "http://x.example", dataDir: tempDir(), prepull: ["r.example/a@sha256:" + "1".repeat(64), "b:2"], inputCacheMb: "512" }, {});
+    expect(fromFlags.prepull).toEqual(["r.example/a@sha256:" + "1".repeat(64), "b:2"]);
+    expect(fromFlags.inputCacheMb).toBe(512);
+    const fromEnv = await loadConfig({ api: "http://x.example", dataDir: tempDir() }, { POND_PREPULL: "a:1, b:2 c:3", POND_INPUT_CACHE_MB: "0" });
+    expect(fromEnv.prepull).toEqual(["a:1", "b:2", "c:3"]);
+    expect(fromEnv.inputCacheMb).toBe(0);
+    const defaults = await loadConfig({ api: "http://x.example", dataDir: tempDir() }, {});
+    expect(defaults.prepull).toEqual([]);
+    expect(defaults.inputCacheMb).toBeUndefined();
+    const bad = await loadConfig({ api: "http://x.example", dataDir: tempDir(), prepull: ["Not An Image!"], inputCacheMb: "-1" }, {}).catch((e: unknown) => e);
+    expect((bad as Error).message).toContain("--prepull / POND_PREPULL");
+    expect((bad as Error).message).toContain("--input-cache-mb / POND_INPUT_CACHE_MB");
+  });
+
   it("says so when the api is missing or the file is not JSON", async () => {
     await expect(loadConfig({ dataDir: tempDir() }, {})).rejects.toThrow(/--api \/ POND_API/);
     const file = join(tempDir(), "bad.json");

@@ -46,7 +46,10 @@ export interface WarmKeys {
   inputs?: ReadonlyArray<{ sha256: string; size: number }>;
 }
 
-/** Bytes each provider already holds for a job (image layers, cached inputs), by address; none when no provider holds any. */
+/**
+ * Bytes each provider already holds for a job (image layers, cached inputs), by address; none when
+ * no provider holds any. Jobs with the same keys should get the same map: its holders are ranked once a round.
+ */
 export type SavedBytes = (job: QueuedJob) => ReadonlyMap<string, number> | undefined;
 
 export interface Assignment {
@@ -156,6 +159,12 @@ function shapeKey(job: QueuedJob): string {
   return `${r.gpus}|${r.gpu_vram_mb ?? ""}|${r.gpu_models?.join(",") ?? ""}|${milliCpusOf(r)}|${r.memory_mb}|${job.timeoutS}`;
 }
 
+/** A map's holders in the order they are tried, and how many at its head are known to be full. */
+interface RankedHolders {
+  order: number[];
+  start: number;
+}
+
 /** Each index's place in an order: a lower rank is preferred. */
 function ranks(order: readonly number[], size: number): Int32Array {
   const rank = new Int32Array(size);
@@ -178,6 +187,23 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
     indexOf: new Map(providers.map((p, index) => [p.address, index])),
     gpuRank: ranks(gpuOrder, providers.length),
     cpuRank: ranks(cpuOrder, providers.length),
+    /** Each map's holders as indices, most bytes first, then by rank: sorted once a round per map (and per kind of list). */
+    ranked: { gpu: new WeakMap<ReadonlyMap<string, number>, RankedHolders>(), cpu: new WeakMap<ReadonlyMap<string, number>, RankedHolders>() },
+  };
+  const holdersOf = (saved: ReadonlyMap<string, number>, gpu: boolean): RankedHolders => {
+    const cache = gpu ? warm!.ranked.gpu : warm!.ranked.cpu;
+    let holders = cache.get(saved);
+    if (!holders) {
+      const rank = gpu ? warm!.gpuRank : warm!.cpuRank;
+      const held: Array<[index: number, bytes: number]> = [];
+      for (const [address, bytes] of saved) {
+        const index = warm!.indexOf.get(address);
+        if (index !== undefined) held.push([index, bytes]);
+      }
+      holders = { order: held.sort((a, b) => b[1] - a[1] || rank[a[0]]! - rank[b[0]]!).map(([index]) => index), start: 0 };
+      cache.set(saved, holders);
+    }
+    return holders;
   };
   const withGpu = new PreferenceList(gpuOrder.filter((i) => providers[i]!.freeGpus.length > 0), providers.length);
   const withCpu = new PreferenceList(
@@ -232,16 +258,12 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
     };
     let chosen: Assignment | undefined;
     const saved = warm && savedBytes!(job);
-    if (warm && saved && saved.size > 0) {
+    if (saved && saved.size > 0) {
       // The providers that hold some of its bytes, most bytes first, then as the usual order has them.
-      const rank = resources.gpus > 0 ? warm.gpuRank : warm.cpuRank;
-      const holders: Array<[index: number, bytes: number]> = [];
-      for (const [address, bytes] of saved) {
-        const index = warm.indexOf.get(address);
-        if (index !== undefined && list.has(index)) holders.push([index, bytes]);
-      }
-      holders.sort((a, b) => b[1] - a[1] || rank[a[0]]! - rank[b[0]]!);
-      for (const [index] of holders) if ((chosen = tryProvider(index))) break;
+      const holders = holdersOf(saved, resources.gpus > 0);
+      // A holder that left the list is full for the rest of the round: later jobs start past it.
+      while (holders.start < holders.order.length && !list.has(holders.order[holders.start]!)) holders.start++;
+      for (let k = holders.start; !chosen && k < holders.order.length; k++) if (list.has(holders.order[k]!)) chosen = tryProvider(holders.order[k]!);
     }
     for (let i = list.head; !chosen && i >= 0; i = list.after(i)) chosen = tryProvider(i);
     if (chosen) assignments.push(chosen);

@@ -73,14 +73,19 @@ export class WarmStore {
       }
       return holders;
     };
+    // One map per distinct set of keys: the matcher ranks each map's holders once a round.
+    const byKeys = new Map<string, Map<string, number> | undefined>();
     return (job: QueuedJob) => {
       if (!job.warm) return undefined;
+      const keys = `${job.warm.image ?? ""}|${(job.warm.inputs ?? []).map((input) => `${input.sha256}:${input.size}`).join(",")}`;
+      if (byKeys.has(keys)) return byKeys.get(keys);
       const saved = new Map<string, number>();
       if (job.warm.image) for (const [address, bytes] of imageHolders(job.warm.image)) saved.set(address, bytes);
       for (const input of job.warm.inputs ?? []) {
         for (const address of inputHolders(input.sha256)) saved.set(address, (saved.get(address) ?? 0) + input.size);
       }
-      return saved.size > 0 ? saved : undefined;
+      byKeys.set(keys, saved.size > 0 ? saved : undefined);
+      return byKeys.get(keys);
     };
   }
 }
