@@ -194,7 +194,9 @@ export class ChunkSender {
           this.requeueFirst(current.ref);
           return;
         }
-        current = next;
+        // What was asked for while this chunk went out is queued behind it: with nothing read ahead,
+        // look again, or it would wait for the receiver to ask a second time (half its idle timeout).
+        current = next ?? this.takeNext();
       }
     } catch (error) {
       this.settle(error as Error);

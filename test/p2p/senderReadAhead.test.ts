@@ -4,11 +4,14 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SenderFailedError } from "../../p2p/core/errors.ts";
+import { ChunkSender } from "../../p2p/core/sender.ts";
 import type { ChunkSource } from "../../p2p/core/storage.ts";
 import { receiveFiles, sendFiles } from "../../p2p/core/transfer.ts";
 import { buildTransferManifest } from "../../p2p/node/buildTransferManifest.ts";
 import { FsChunkSink } from "../../p2p/node/fsChunkSink.ts";
 import { FsChunkSource } from "../../p2p/node/fsChunkSource.ts";
+import { parseDataFrame, TRANSFER_PROTOCOL_VERSION } from "../../protocol/transfer.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { loopbackPeers } from "../helpers/loopbackPeers.ts";
 import { useTempDir } from "../helpers/tempDir.ts";
 import { sha256OfFile, writeRandomFiles } from "../helpers/testFiles.ts";
@@ -78,5 +81,48 @@ describe("behavior: the sender reads ahead", () => {
     expect(closed).toBe(true);
     expect(await sha256OfFile(join(to, "data.bin"))).toBe(manifest.files[0]!.sha256);
     expect(sent.stats.chunksSent).toBeGreaterThanOrEqual(manifest.files[0]!.chunks.length);
+  });
+});
+
+describe("behavior: requests that come while the sender is busy", () => {
+  it("sends what was asked for while its last queued chunk was on its way, without the receiver asking again", async () => {
+    const from = join(tempDir(), "two");
+    await writeRandomFiles(from, { "a.bin": 1000, "b.bin": 2000 });
+    const manifest = await buildTransferManifest(from, ["a.bin", "b.bin"]);
+    const source = new FsChunkSource(from);
+    const peers = loopbackPeers();
+    cleanups.push(() => source.close(), () => peers.close());
+    await Promise.all([peers.creator.connected, peers.provider.connected]);
+    await Promise.all([peers.creator.whenChannels(1), peers.provider.whenChannels(1)]);
+    // a.bin's read waits until b.bin has been asked for: the sender's only queued chunk is then under way.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const reading: string[] = [];
+    const gated: ChunkSource = {
+      read: async (file, offset, length) => {
+        reading.push(file.path);
+        if (file.path === "a.bin") await released;
+        return source.read(file, offset, length);
+      },
+    };
+    const asked: string[] = [];
+    const sender = new ChunkSender(manifest, gated, { onRequest: (file) => asked.push(file.path) });
+    sender.attach(peers.provider.channels()[0]!);
+    const receiver = peers.creator.channels()[0]!;
+    const arrived = new Set<number>();
+    receiver.onMessage((message) => {
+      if (typeof message === "string") return;
+      const frame = parseDataFrame(message);
+      if (frame.ok) arrived.add(frame.file);
+    });
+    const ask = (file: number) => receiver.sendText(JSON.stringify({ v: TRANSFER_PROTOCOL_VERSION, type: "request", file, chunks: [0] }));
+    ask(0);
+    await eventually(async () => reading.includes("a.bin"), { what: "a.bin's read to start" });
+    ask(1);
+    await eventually(async () => asked.includes("b.bin"), { what: "b.bin's request to reach the sender" });
+    release();
+    // No receiver here asks again (the real one does so only after half its idle timeout, 15 s).
+    await eventually(async () => arrived.has(0) && arrived.has(1), { timeoutMs: 5_000, what: "both files' chunks, each asked for once" });
+    sender.cancel(new Error("test over"));
   });
 });
