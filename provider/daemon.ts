@@ -18,6 +18,7 @@ import { JobRunner, type RunningJob } from "./jobRunner.ts";
 import { LocalCapacity } from "./localCapacity.ts";
 import { Mediator } from "./mediator.ts";
 import type { ResultOutbox } from "./outbox.ts";
+import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { Adoption } from "./recovery/plan.ts";
 import { truncate } from "./truncate.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   dataPlane?: DataPlane;
   /** What is warm here (images, cached inputs), advertised so the matcher sends jobs where their bytes are. */
   warm?: WarmAdvertiser;
+  /** Job folders made ahead with their /outputs volume mounted. */
+  spares?: SpareJobFolders;
 }
 
 export class ProviderDaemon {
@@ -184,8 +187,9 @@ export class ProviderDaemon {
     try {
       const workDir = jobWorkDir(this.options.dataDir, offer.job_id);
       const job = this.hold({ v: 1, offer, accepted_at: Date.now(), grace_ms: this.graceMs }, workDir, "accepted");
-      // On disk before the hub hears yes: a daemon that restarts from here knows the job.
-      await mkdir(workDir, { recursive: true, mode: 0o700 });
+      // On disk before the hub hears yes: a daemon that restarts from here knows the job. A spare folder
+      // comes with its /outputs volume mounted already (executor/spareJobFolders.ts).
+      if (!(await this.options.spares?.takeInto(workDir))) await mkdir(workDir, { recursive: true, mode: 0o700 });
       await job.record.update({});
       const signature = await this.options.account.signTypedData({
         domain: this.domain,

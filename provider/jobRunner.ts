@@ -126,9 +126,11 @@ export class JobRunner {
         onLog: (chunk, cursor) => logs.push(chunk, cursor),
         onContainer: async (containerId) => {
           job.containerId = containerId;
+          // Before it starts: a daemon that restarts from here finds the container to adopt (and guard).
           await job.record.update({ container_id: containerId, pull_ms: Date.now() - started }).catch(saveRecord("the container"));
-          await this.guard(job, containerId);
         },
+        // Its watchdog is a process of its own, loaded while the container runs rather than before it starts.
+        onStarted: (containerId) => void this.guard(job, containerId),
       });
     } catch (error) {
       run = { outcome: "failed", exitCode: null, error: `the provider could not run the job: ${(error as Error).message}`, pullMs: 0, runMs: 0, outputsDir: join(job.workDir, "outputs") };

@@ -17,6 +17,7 @@ import { ResultOutbox } from "./outbox.ts";
 import { heartbeatFileIn, startHeartbeat } from "./heartbeat.ts";
 import { probeOutputFilesystem } from "./executor/outputVolume.ts";
 import { recoverLeftovers } from "./recovery/recover.ts";
+import { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import { detectResources } from "./resources/detect.ts";
 import { WarmAdvertiser } from "./warmAdvertiser.ts";
 import { Watchdogs } from "./watchdog/spawn.ts";
@@ -112,6 +113,8 @@ program.action(async (flags: Record<string, unknown>) => {
     ...(inputCache.enabled ? { inputCache } : {}),
   });
   await dataPlane.start();
+  const spares = new SpareJobFolders({ root: join(config.dataDir, "spare"), capBytes: config.maxOutputBytes, kind: outputs.kind, log });
+  await spares.start();
   const daemon = new ProviderDaemon({
     api: config.api,
     account,
@@ -126,6 +129,7 @@ program.action(async (flags: Record<string, unknown>) => {
     log,
     dataPlane,
     warm,
+    spares,
   });
   daemon.carryOn(recovered.adopt, recovered.awaitStart);
   hub.start();
@@ -154,6 +158,7 @@ program.action(async (flags: Record<string, unknown>) => {
       return 0;
     });
     if (removed > 0) log.warn({ removed }, "removed containers still running at shutdown");
+    await spares.close();
     heartbeat.stop();
     warm.stop();
     dataPlane.stop();

@@ -16,7 +16,7 @@ import { ensureImage, type PullPolicy } from "./imagePull.ts";
 import { writeInputs } from "./inputs.ts";
 import { verdictOf, type Ended, type Outcome } from "./outcome.ts";
 import { describeExcess, folderUsage, watchOutputs } from "./outputWatcher.ts";
-import { outputVolumeOf, prepareOutputs, unmountOutputVolume, volumeUsage, type OutputVolumeKind } from "./outputVolume.ts";
+import { freshVolumeIn, outputVolumeOf, prepareOutputs, unmountOutputVolume, volumeUsage, type OutputVolumeKind } from "./outputVolume.ts";
 import { containerOptions, containerUserFor, JOB_LABEL, PROVIDER_LABEL } from "./sandbox.ts";
 
 export type { Outcome } from "./outcome.ts";
@@ -47,8 +47,10 @@ export interface ResumeRequest extends RunRequest {
 export interface RunHooks {
   onPhase(phase: "pulling" | "running", detail?: string): void;
   onLog(chunk: string, cursor?: string): void;
-  /** The container exists and is about to start: record it, guard it. */
+  /** The container exists and is about to start: record it. */
   onContainer?(containerId: string): Promise<void> | void;
+  /** The container has started: guard it. Not on the path to starting, so the guard's work does not slow the start. */
+  onStarted?(containerId: string): void;
 }
 
 export interface RunResult {
@@ -168,6 +170,7 @@ export class DockerExecutor {
       return result("failed", `the container could not start: ${dockerMessage(error)}`, { pullMs, containerId: container.id });
     }
     hooks.onPhase("running");
+    hooks.onStarted?.(container.id);
     this.log.info({ job: request.jobId }, "container started");
     return { ...(await this.supervise(container, request, volume, undefined, hooks, signal, pullMs)), image };
   }
@@ -182,6 +185,8 @@ export class DockerExecutor {
   /** The volume the settings ask for; a mount that fails falls back to a watched folder, and says so. */
   private async prepareOutputs(request: RunRequest): Promise<OutputVolumeKind> {
     const kind = this.options.outputVolume ?? "folder";
+    // A folder taken from the spares (spareJobFolders.ts) has its empty volume mounted already.
+    if (kind === "filesystem" && (await freshVolumeIn(request.workDir))) return kind;
     try {
       await prepareOutputs(request.workDir, this.options.maxOutputBytes, kind);
       return kind;

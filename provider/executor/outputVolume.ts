@@ -7,7 +7,7 @@
 // leftovers of a crash unmounted at start.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, statfs, truncate, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, rmdir, statfs, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
@@ -119,6 +119,12 @@ export async function unmountOutputVolume(workDir: string): Promise<void> {
 /** Which kind `<workDir>/outputs` is now (a re-adopted job's volume is still mounted). */
 export async function outputVolumeOf(workDir: string): Promise<OutputVolumeKind> {
   return (await mountPoints()).includes(join(workDir, "outputs")) ? "filesystem" : "folder";
+}
+
+/** Whether `<workDir>/outputs` is a volume mounted and still empty: one made ahead (spareJobFolders.ts), ready for a job. */
+export async function freshVolumeIn(workDir: string): Promise<boolean> {
+  if ((await outputVolumeOf(workDir)) !== "filesystem") return false;
+  return (await readdir(join(workDir, "outputs"))).length === 0;
 }
 
 /** Output volumes left mounted under `jobsRoot` by a daemon that died, except those of `keep` (adopted jobs' folders). */

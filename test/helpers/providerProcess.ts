@@ -34,8 +34,8 @@ export async function startProvider(api: string, flags: string[] = [], dataDir?:
     remove: async () => {
       await handle.stop("SIGKILL");
       await removeContainersOf(address);
-      // A killed daemon leaves its jobs' /outputs mounted: rm cannot remove a mount point.
-      for (const workDir of await leftoverVolumes(join(dir, "jobs"), new Set())) await unmountOutputVolume(workDir);
+      // A killed daemon leaves its jobs' and its spare folders' /outputs mounted: rm cannot remove a mount point.
+      for (const workDir of await leftoverVolumes(dir, new Set())) await unmountOutputVolume(workDir);
       await rm(dir, { recursive: true, force: true });
     },
   };

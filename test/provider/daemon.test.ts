@@ -41,7 +41,8 @@ class StandInExecutor {
   /** What a run does on its own as it starts (a container found ended: its output read at once, its end). */
   onStart?: (run: StandInExecutor["runs"][number]) => void;
   run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
-    if (!("resumed" in request)) void hooks.onContainer?.("c-fresh");
+    // As the real one: the container recorded, then started, then guarded.
+    if (!("resumed" in request)) void Promise.resolve(hooks.onContainer?.("c-fresh")).then(() => hooks.onStarted?.("c-fresh"));
     return new Promise((resolve) => {
       const end = (outcome: RunResult["outcome"], error = `the job ${outcome}`) =>
         resolve({ outcome, exitCode: outcome === "failed" ? 1 : null, error: outcome === "succeeded" ? null : error, pullMs: 0, runMs: 10, outputsDir: join(request.workDir, "outputs"), containerId: "resumed" in request ? null : "c-fresh" });
@@ -61,8 +62,12 @@ class StandInExecutor {
 /** Records what it was asked to guard; starts no process. */
 class StandInWatchdogs {
   readonly guarded: GuardRequest[] = [];
+  /** What the job's record said when the guard was asked for. */
+  readonly recordedAtGuard: Array<string | null | undefined> = [];
   async guard(request: GuardRequest): Promise<void> {
     this.guarded.push(request);
+    const read = await readJobRecord(request.workDir);
+    this.recordedAtGuard.push(read.ok ? read.record.container_id : undefined);
   }
 }
 
@@ -155,17 +160,15 @@ describe("a restart", () => {
     expect(read).toMatchObject({ ok: true, record: { offer: { job_id: "job_1", chain_job_id: offer("job_1").chain_job_id }, grace_ms: 12_000 } });
   });
 
-  it("records the container and has it guarded with the hub's grace and the job's timeout", async () => {
+  it("records the container before it starts, then has it guarded with the hub's grace and the job's timeout", async () => {
     daemonWith(silentOutbox());
     welcome();
     await accepted("job_1");
     hub.emit("message", { v: 1, type: "job.start", job_id: "job_1" });
-    await eventually(async () => watchdogs.guarded.length === 1);
+    await eventually(async () => watchdogs.recordedAtGuard.length === 1);
     expect(watchdogs.guarded[0]).toMatchObject({ jobId: "job_1", containerId: "c-fresh", graceMs: 12_000, timeoutS: 60 });
-    await eventually(async () => {
-      const read = await readJobRecord(jobWorkDir(dir, "job_1"));
-      return read.ok && read.record.container_id === "c-fresh";
-    });
+    // A daemon killed between the start and the guard finds the container in the record, adopts and guards it.
+    expect(watchdogs.recordedAtGuard).toEqual(["c-fresh"]);
   });
 
   it("carries on with a container an earlier run left: reported running, guarded, seen through, then removed", async () => {

@@ -1,0 +1,105 @@
+// A job's size-limited /outputs (outputVolume.ts) costs a format and a loop
+// mount: about half a second on a loaded machine, on the path from an accepted
+// offer to a running container. So one job folder is made ahead, its volume
+// formatted and mounted, under <dataDir>/spare/, and an accepted job's folder is
+// that one renamed into place (a rename moves the mount under it with it), while
+// the next is made once the job has had time to start. Leftovers of a daemon
+// that died are unmounted and removed at start.
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rename } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Logger } from "pino";
+import { removeFolder } from "../folderRemoval.ts";
+import { prepareOutputs, unmountOutputVolume, type OutputVolumeKind } from "./outputVolume.ts";
+
+/** How long after a folder is taken the next is made: its format and mount stay off the taken job's start. */
+export const REFILL_DELAY_MS = 2_000;
+
+export interface SpareJobFoldersOptions {
+  /** Where spares are made: on the same filesystem as the job folders, so taking one is a rename. */
+  root: string;
+  capBytes: number;
+  /** Only a filesystem volume is worth making ahead; a plain folder costs nothing. */
+  kind: OutputVolumeKind;
+  log: Logger;
+  refillDelayMs?: number;
+}
+
+export class SpareJobFolders {
+  private ready: string | undefined;
+  private making: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: SpareJobFoldersOptions) {}
+
+  /** Clears what an earlier daemon left, then makes the first spare. */
+  async start(): Promise<void> {
+    await mkdir(this.options.root, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(this.options.root)) await this.discard(join(this.options.root, name));
+    this.fill();
+  }
+
+  /**
+   * Makes `workDir` the job's folder from a spare, its /outputs already mounted; false when none is
+   * ready (the caller makes the folder itself). `workDir` must not exist yet.
+   */
+  async takeInto(workDir: string): Promise<boolean> {
+    const spare = this.ready;
+    if (!spare) return false;
+    this.ready = undefined;
+    try {
+      await mkdir(dirname(workDir), { recursive: true, mode: 0o700 });
+      await rename(spare, workDir);
+    } catch (error) {
+      this.options.log.warn({ err: error, spare }, "could not use a spare job folder");
+      await this.discard(spare);
+      return false;
+    } finally {
+      this.scheduleFill();
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.making;
+    if (this.ready) await this.discard(this.ready);
+    this.ready = undefined;
+  }
+
+  private scheduleFill(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fill(), this.options.refillDelayMs ?? REFILL_DELAY_MS);
+    this.timer.unref();
+  }
+
+  private fill(): void {
+    if (this.options.kind !== "filesystem" || this.closed || this.ready || this.making) return;
+    const dir = join(this.options.root, randomBytes(8).toString("hex"));
+    this.making = (async () => {
+      try {
+        await mkdir(dir, { mode: 0o700 });
+        await prepareOutputs(dir, this.options.capBytes, "filesystem");
+        if (this.closed) await this.discard(dir);
+        else this.ready = dir;
+      } catch (error) {
+        // Jobs then make their own volume, as they would without spares.
+        this.options.log.warn({ err: error }, "could not make a spare job folder");
+        await this.discard(dir);
+      } finally {
+        this.making = undefined;
+      }
+    })();
+  }
+
+  private async discard(dir: string): Promise<void> {
+    try {
+      await unmountOutputVolume(dir);
+      await removeFolder(dir);
+    } catch (error) {
+      this.options.log.warn({ err: error, dir }, "could not remove a spare job folder");
+    }
+  }
+}
