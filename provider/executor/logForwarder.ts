@@ -9,6 +9,7 @@
 // cursor (its timestamp in Docker's log); `onForwarded` hears the cursor of the
 // newest entry dealt with (sent, or dropped), so a restarted daemon reads on
 // from there.
+import { formatBytes } from "../../protocol/byteSize.ts";
 import { logLimits } from "../../protocol/limits.ts";
 
 export interface LogForwarderOptions {
@@ -113,7 +114,7 @@ export class LogForwarder {
   /** Sends the oldest `size` characters held, after the notice of what was dropped before them. */
   private sendFront(size: number): boolean {
     const text = this.peek(size);
-    const notice = this.dropped > 0 ? `${this.endsLine ? "" : "\n"}[pond: ${describeBytes(this.dropped)} of output dropped (${this.dropped} bytes)]\n` : "";
+    const notice = this.dropped > 0 ? `${this.endsLine ? "" : "\n"}[pond: ${formatBytes(this.dropped)} of output dropped (${this.dropped} bytes)]\n` : "";
     if (!this.options.send(notice + text)) return false;
     this.forwarded += notice.length + text.length;
     this.endsLine = text.endsWith("\n");
@@ -193,17 +194,4 @@ function cutAt(text: string, at: number, later: boolean): number {
   const high = text.charCodeAt(at - 1);
   if (high < 0xd800 || high > 0xdbff) return at;
   return later ? at + 1 : at - 1;
-}
-
-/** 412.3 MiB, 12.0 KiB, 900 bytes: what a reader of the log takes in at a glance. */
-function describeBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -1,6 +1,7 @@
 // The dashboard's formatting of wei, durations, sizes and identifiers.
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatBytes, formatDuration, formatMb, formatTransfer, plural, shortHex } from "../../web/format/units.ts";
+import { formatBytes } from "../../protocol/byteSize.ts";
+import { formatAgo, formatDuration, formatMb, formatTransfer, plural, shortHex } from "../../web/format/units.ts";
 import { formatEth, formatWei } from "../../web/format/wei.ts";
 
 describe("formatEth", () => {

@@ -19,13 +19,23 @@ export const specFor = (cpus: number) => ({ image: "ghcr.io/pond/example:1.0", r
 
 export async function assignedJob(): Promise<{ key: string; provider: TestProvider; offer: OfferMessage; job: Job }> {
   const { key } = await signIn();
+  return { key, ...(await runningJob(key)) };
+}
+
+/** A provider of its own, sized so only this test's jobs (specFor(cpus)) fit it. */
+export async function ownProvider(): Promise<{ provider: TestProvider; cpus: number }> {
   const cpus = uniqueCpus();
-  const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+  return { provider: await connectProvider({ resources: { cpus }, pricing: EXPENSIVE }), cpus };
+}
+
+/** A job of `key`'s, taken by a provider of its own: running, to be ended by the test. */
+export async function runningJob(key: string): Promise<{ provider: TestProvider; offer: OfferMessage; job: Job }> {
+  const { provider, cpus } = await ownProvider();
   const response = await post("/v1/jobs", specFor(cpus), { key });
   expect(response.status).toBe(201);
   const job = (await response.json()) as Job;
   const offer = await provider.next("job.offer");
   expect(offer.job_id).toBe(job.id);
   await provider.accept(offer);
-  return { key, provider, offer, job };
+  return { provider, offer, job };
 }

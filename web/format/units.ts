@@ -1,4 +1,5 @@
 // Durations, sizes and identifiers, shortened for tables and figures.
+import { formatBytes } from "../../protocol/byteSize.ts";
 
 /** "—" for nothing, then ms, s, min, h: two units at most. */
 export function formatDuration(ms: number | null | undefined): string {
@@ -24,18 +25,6 @@ export function formatAgo(iso: string, now: number): string {
 /** Megabytes (as nvidia-smi and Docker count them, MiB) in GiB above 1024. */
 export function formatMb(mb: number): string {
   return mb >= 1_024 ? `${(mb / 1_024).toFixed(mb >= 10_240 ? 0 : 1)} GiB` : `${Math.round(mb)} MiB`;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1_024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1_024;
-  let unit = 0;
-  while (value >= 1_024 && unit < units.length - 1) {
-    value /= 1_024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 10 ? 0 : 1)} ${units[unit]}`;
 }
 
 /** "0x7099…79c8": enough to tell addresses and hashes apart at a glance. */

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "hono/jsx/dom";
 import type { Job } from "../../protocol/job.ts";
 import { computeResultHash, type ManifestFile } from "../../protocol/manifest.ts";
-import { formatBytes } from "../format/units.ts";
+import { formatBytes } from "../../protocol/byteSize.ts";
 import { outputSourceFor } from "../outputs/outputSource.ts";
 import { downloadVerified } from "../outputs/verifiedDownload.ts";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { eventually } from "../../helpers/eventually.ts";
-import { describeProgress, formatBytes, throttledDetail } from "../../../provider/dataplane/progressDetail.ts";
+import { formatBytes } from "../../../protocol/byteSize.ts";
+import { describeProgress, throttledDetail } from "../../../provider/dataplane/progressDetail.ts";
 
 describe("a transfer's status detail", () => {
   it("says the share, the size and the route", () => {

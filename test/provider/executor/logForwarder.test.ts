@@ -126,7 +126,7 @@ describe("LogForwarder", () => {
     forwarder.push("new");
     connected = true;
     vi.advanceTimersByTime(250);
-    expect(hub.all()).toBe("[pond: 7 bytes of output dropped (7 bytes)]\n-\nnew");
+    expect(hub.all()).toBe("[pond: 7 B of output dropped (7 bytes)]\n-\nnew");
   });
 
   it("sends what it held when the job ended once the connection is back", () => {
@@ -161,6 +161,6 @@ describe("LogForwarder", () => {
     // "a😀b😀": cutting to the last 3 units would start inside the first emoji's pair.
     forwarder.push("a😀b😀");
     forwarder.finish();
-    expect(hub.all()).toBe("[pond: 5 bytes of output dropped (5 bytes)]\nb😀");
+    expect(hub.all()).toBe("[pond: 5 B of output dropped (5 bytes)]\nb😀");
   });
 });

@@ -13,10 +13,11 @@ import { createDb } from "../../../worker/db/client.ts";
 import { jobs } from "../../../worker/db/schema.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { specFor } from "../assignedJob.ts";
+import { ownProvider, runningJob, specFor } from "../assignedJob.ts";
 import { ORIGIN, post, signIn } from "../client.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
-import { fail, getJob, ownProvider, runningJob, sha256Hex, succeed, succeededJob } from "../sourceJobs.ts";
+import { sha256Hex } from "../providerOutputs.ts";
+import { fail, getJob, succeed, succeededJob } from "../sourceJobs.ts";
 
 const db = createDb(env.DB);
 const MODEL = "the weights of a model, as bytes";

@@ -1,15 +1,11 @@
 // Output downloads as download clients expect: revalidated with If-None-Match
 // against an ETag that is the file's sha256, and resumed with a byte range, the
 // way `curl -C -` asks (`Range: bytes=<bytes it has>-`).
-import { SELF } from "cloudflare:test";
-import type { Hex } from "viem";
 import { describe, expect, it } from "vitest";
-import { jobResultTypes } from "../../../protocol/eip712.ts";
-import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
-import { buildManifest, type ManifestFile } from "../../../protocol/manifest.ts";
-import { uploadHeaders, uploadMessage } from "../../../protocol/uploads.ts";
+import type { ManifestFile } from "../../../protocol/manifest.ts";
 import { assignedJob } from "../assignedJob.ts";
-import { call, ORIGIN } from "../client.ts";
+import { call } from "../client.ts";
+import { finishWithOutputs, sha256Hex } from "../providerOutputs.ts";
 
 const SIZE = 300_000;
 /** Random bytes, so a range served from the wrong offset cannot pass (getRandomValues fills 64 KiB at most per call). */
@@ -18,41 +14,10 @@ for (let at = 0; at < SIZE; at += 65_536) crypto.getRandomValues(weights.subarra
 /** What a response carried, as its sha256: compared with the bytes expected without a 300,000-element diff. */
 const digestOf = async (response: Response) => sha256Hex(new Uint8Array(await response.arrayBuffer()));
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** A creator's job that a provider of its own ran and finished with these output files, uploaded and reported through the real API and hub. */
 async function finishedJob(outputs: Record<string, Uint8Array>): Promise<{ key: string; jobId: string; files: ManifestFile[] }> {
   const { key, provider, offer } = await assignedJob();
-  const files: ManifestFile[] = [];
-  for (const [path, body] of Object.entries(outputs)) {
-    const sha256 = await sha256Hex(body);
-    const timestamp = Date.now();
-    const signature = await provider.account.signMessage({ message: uploadMessage({ jobId: offer.job_id, path, sha256, size: body.length, timestamp }) });
-    const uploaded = await SELF.fetch(`${ORIGIN}/v1/providers/jobs/${offer.job_id}/outputs/${path}`, {
-      method: "PUT",
-      headers: {
-        "content-length": String(body.length),
-        [uploadHeaders.provider]: provider.address,
-        [uploadHeaders.timestamp]: String(timestamp),
-        [uploadHeaders.signature]: signature,
-        [uploadHeaders.sha256]: sha256,
-      },
-      body,
-    });
-    expect(uploaded.status).toBe(201);
-    files.push({ path, size: body.length, sha256 });
-  }
-  const manifest = await buildManifest(files);
-  const signature = await provider.account.signTypedData({
-    domain: provider.domain,
-    types: jobResultTypes,
-    primaryType: "JobResult",
-    message: { jobId: offer.chain_job_id as Hex, resultHash: manifest.result_hash as Hex, amount: 0n },
-  });
-  provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.result", job_id: offer.job_id, outcome: "succeeded", exit_code: 0, error: null, manifest, amount_wei: "0", signature });
-  expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+  const files = await finishWithOutputs(provider, offer, outputs);
   await provider.close();
   return { key, jobId: offer.job_id, files };
 }

@@ -1,14 +1,12 @@
 // Results, outputs and verdicts through the real hub: what a provider reports
 // is taken in the order it was sent, outputs are served as the manifest names
 // them, and only a drawn mediator's verdict is passed on.
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import type { Hex } from "viem";
 import { describe, expect, it } from "vitest";
-import { jobResultTypes, mediationTypes } from "../../../protocol/eip712.ts";
-import { HUB_PROTOCOL_VERSION, type OfferMessage } from "../../../protocol/hubMessages.ts";
+import { mediationTypes } from "../../../protocol/eip712.ts";
+import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
-import { buildManifest, type ManifestFile } from "../../../protocol/manifest.ts";
-import { uploadHeaders, uploadMessage } from "../../../protocol/uploads.ts";
 import { applySettlement } from "../../../worker/chain/settlementUpdates.ts";
 import { hubOf } from "../../../worker/bindings/objects.ts";
 import { getConfig } from "../../../worker/config/config.ts";
@@ -16,45 +14,11 @@ import { announceToMatching } from "../../../worker/matching/scheduling.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { malleableTwin } from "../../helpers/signatures.ts";
-import { call, ORIGIN } from "../client.ts";
+import { call } from "../client.ts";
 import { insertJob } from "../chain/jobRows.ts";
+import { signedResult, uploadOutput } from "../providerOutputs.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
-
 import { assignedJob, EXPENSIVE, specFor, uniqueCpus } from "../assignedJob.ts";
-
-async function signedResult(provider: TestProvider, offer: OfferMessage, files: ManifestFile[]) {
-  const manifest = await buildManifest(files);
-  const signature = await provider.account.signTypedData({
-    domain: provider.domain,
-    types: jobResultTypes,
-    primaryType: "JobResult",
-    message: { jobId: offer.chain_job_id as Hex, resultHash: manifest.result_hash as Hex, amount: 0n },
-  });
-  return { v: HUB_PROTOCOL_VERSION, type: "job.result", job_id: offer.job_id, outcome: "succeeded", exit_code: 0, error: null, manifest, amount_wei: "0", signature };
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function upload(provider: TestProvider, jobId: string, path: string, body: Uint8Array): Promise<ManifestFile> {
-  const sha256 = await sha256Hex(body);
-  const timestamp = Date.now();
-  const signature = await provider.account.signMessage({ message: uploadMessage({ jobId, path, sha256, size: body.length, timestamp }) });
-  const response = await SELF.fetch(`${ORIGIN}/v1/providers/jobs/${jobId}/outputs/${path}`, {
-    method: "PUT",
-    headers: {
-      "content-length": String(body.length),
-      [uploadHeaders.provider]: provider.address,
-      [uploadHeaders.timestamp]: String(timestamp),
-      [uploadHeaders.signature]: signature,
-      [uploadHeaders.sha256]: sha256,
-    },
-    body,
-  });
-  expect(response.status).toBe(201);
-  return { path, size: body.length, sha256 };
-}
 
 const statusOf = async (key: string, id: string) => ((await (await call(`/v1/jobs/${id}`, { key })).json()) as Job).status;
 
@@ -127,8 +91,8 @@ describe("results", () => {
 
   it("serves an output as the manifest names it, even after other bytes were uploaded under its path", async () => {
     const { key, provider, offer } = await assignedJob();
-    const named = await upload(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("the real weights"));
-    await upload(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("something else entirely"));
+    const named = await uploadOutput(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("the real weights"));
+    await uploadOutput(provider, offer.job_id, "model/weights.bin", new TextEncoder().encode("something else entirely"));
     provider.send(await signedResult(provider, offer, [named]));
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
     const download = await call(`/v1/jobs/${offer.job_id}/outputs/model/weights.bin`, { key });
