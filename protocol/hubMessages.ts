@@ -3,6 +3,7 @@
 // schemas on both ends. Heartbeats are the bare strings "ping"/"pong", answered
 // by the hub's auto-response without waking it.
 import { z } from "zod";
+import { EgressUsage } from "./egress.ts";
 import { IceServer } from "./iceServers.ts";
 import { JobSpec } from "./jobSpec.ts";
 import { hubMessageLimits as M, logLimits } from "./limits.ts";
@@ -48,6 +49,8 @@ export const ProviderResources = z.object({
   memory_mb: z.int().positive(),
   disk_free_mb: z.int().min(0),
   gpus: z.array(GpuInfo).max(64),
+  /** Takes jobs that may reach hosts on their allowlist through the daemon's egress proxy (`--egress`). */
+  egress: z.boolean().optional(),
 });
 export type ProviderResources = z.infer<typeof ProviderResources>;
 
@@ -115,6 +118,8 @@ export const ResultMessage = z.object({
       inputs_transfer: TransferMeasure.optional(),
       /** Whether the job's image was already in the provider's engine. */
       image: ImageArrival.optional(),
+      /** What its network egress moved, per host, when its spec allowed any. */
+      egress: EgressUsage.optional(),
     })
     .optional(),
   /** Worth telling the creator whatever the outcome (e.g. a process killed for memory in a job that exited 0). */

@@ -1,4 +1,4 @@
-// Is an IP address one a webhook may be sent to? The table is IANA's own:
+// Is an IP address one a webhook may be sent to, or a job's egress may reach? The table is IANA's own:
 //   IPv4 Special-Purpose Address Registry, https://www.iana.org/assignments/iana-ipv4-special-registry
 //   IPv6 Special-Purpose Address Registry, https://www.iana.org/assignments/iana-ipv6-special-registry
 // (both as updated 2025-10-09). An address is judged by the most specific entry

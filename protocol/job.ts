@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EgressUsage } from "./egress.ts";
 import { JobTransferMetrics } from "./transferMetrics.ts";
 import { JobSpec, ResolvedInputFile } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
@@ -11,6 +12,9 @@ export const JobMetrics = z.object({
   run_ms: z.number().nullable().meta({ description: "How long the container ran, by its engine's start and finish times as the provider reported them; else container running → terminal as the API saw it" }),
   // A default, so a client still reads a job from a server that predates it.
   transfer: JobTransferMetrics.default({ inputs: null, outputs: null }).meta({ description: "How the job's files moved: route (direct, turn or relay), bytes and time" }),
+  egress: EgressUsage.nullable()
+    .default(null)
+    .meta({ description: "For a job with network.allow: what it moved through its provider's egress proxy, per host (bytes out and in, TLS included; never contents), and how many connections were refused. Null otherwise" }),
 });
 
 export const Job = z

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NetworkSpec } from "./egress.ts";
 import { parseImageReference } from "./imageReference.ts";
 import { jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
@@ -181,6 +182,7 @@ export const JobSpec = z
     timeout_s: z.int().min(L.minTimeoutS).max(L.maxTimeoutS),
     match_timeout_s: z.int().min(1).max(L.maxMatchTimeoutS).optional().meta({ description: `Seconds to wait for a provider before failing (default ${L.defaultMatchTimeoutS})` }),
     max_price_wei: weiString,
+    network: NetworkSpec.optional(),
   })
   .strict();
 export type JobSpec = z.infer<typeof JobSpec>;

@@ -3,6 +3,7 @@
 // placeholders; the parameters are declared as a small JSON Schema, so a creator
 // (or a form) knows what to pass, and the API checks it before the job exists.
 import { z } from "zod";
+import { NetworkSpec } from "./egress.ts";
 import { Cmd, CreateTemplateJobRequest, Env, ImageRef, JobSpec, Resources } from "./jobSpec.ts";
 import { parseImageReference } from "./imageReference.ts";
 import { jobLimits as L } from "./limits.ts";
@@ -136,6 +137,8 @@ export const TemplateDefinition = z
     match_timeout_s: z.int().min(1).max(L.maxMatchTimeoutS).optional(),
     /** What a run costs at most unless the creator says otherwise. */
     default_max_price_wei: weiString,
+    /** Hosts every run may reach (a model hub, say): part of each run's spec, so the creator's signature covers it. */
+    network: NetworkSpec.optional(),
     /** Same inputs, same outputs: only such jobs can win a challenge (a mediator re-runs them). */
     deterministic: z.boolean(),
   })
@@ -170,6 +173,7 @@ export const Template = z
     timeout_s: z.int(),
     match_timeout_s: z.int().nullable(),
     default_max_price_wei: z.string(),
+    network: NetworkSpec.nullable().meta({ description: "Hosts every run may reach through its provider's egress proxy; null: none (no network)" }),
     deterministic: z.boolean(),
     owner: z.string().meta({ description: "The account that published it" }),
     created_at: z.string(),

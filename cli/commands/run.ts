@@ -28,6 +28,7 @@ interface RunOptions {
   timeout: number;
   maxPrice?: string;
   env?: string[];
+  allowHost?: string[];
   webhook?: string;
   output?: string;
   input?: string[];
@@ -49,6 +50,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--timeout <s>", "timeout, seconds", integer, 600)
     .option("--max-price <wei>", "the most you will pay, in wei (a template has its own default)")
     .option("--env <KEY=VALUE>", "an environment variable (repeatable)", repeated)
+    .option("--allow-host <host>", "a host the job may reach over HTTP(S) through its provider's egress proxy: name, name:port or *.domain (repeatable; only providers offering egress take the job)", repeated)
     .option("--webhook <url>", "where to send this job's signed webhooks")
     .option(
       "--input <path>",
@@ -122,6 +124,7 @@ async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["
     timeout_s: options.timeout,
     max_price_wei: options.maxPrice ?? "1000000000000000",
     ...(options.webhook ? { webhook: options.webhook } : {}),
+    ...(options.allowHost?.length ? { network: { allow: options.allowHost } } : {}),
   };
   const spec = JobSpec.safeParse(request);
   if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
@@ -151,6 +154,7 @@ async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContex
   const [ref, ...rest] = args;
   if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
   if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
+  if (options.allowHost?.length) throw new UsageError("a template declares the hosts its runs may reach (pond templates show lists them): drop --allow-host, or use --image");
   const template = await sdk.getTemplate(ref);
   const choices = {
     params: typedParams(template, pairs(options.param, "-p")),

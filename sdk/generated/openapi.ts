@@ -694,6 +694,7 @@ export interface components {
              * @example 1000000000000000
              */
             max_price_wei: string;
+            network?: components["schemas"]["NetworkSpec"];
             resources: {
                 cpus: number;
                 /** @description Accept only these GPU models (substring match, case-insensitive) */
@@ -779,6 +780,21 @@ export interface components {
             /** @description The last lines of the job's output */
             logs: string;
             metrics: {
+                /**
+                 * @description For a job with network.allow: what it moved through its provider's egress proxy, per host (bytes out and in, TLS included; never contents), and how many connections were refused. Null otherwise
+                 * @default null
+                 */
+                egress: {
+                    hosts: {
+                        bytes_in: number;
+                        bytes_out: number;
+                        connections: number;
+                        host: string;
+                        port: number;
+                    }[];
+                    hosts_omitted?: number;
+                    refused: number;
+                } | null;
                 /** @description assigned → container running (image pull and start) */
                 pull_ms: number | null;
                 /** @description created → assigned to a provider */
@@ -862,6 +878,7 @@ export interface components {
                  * @example 1000000000000000
                  */
                 max_price_wei: string;
+                network?: components["schemas"]["NetworkSpec"];
                 resources: {
                     cpus: number;
                     /** @description Accept only these GPU models (substring match, case-insensitive) */
@@ -916,6 +933,11 @@ export interface components {
             from: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out" | null;
             /** @enum {string} */
             to: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out";
+        };
+        /** @description Opt-in network egress. Without it a job has no network at all (loopback only). */
+        NetworkSpec: {
+            /** @description Hosts the job may reach over HTTP(S) through its provider's egress proxy (HTTP_PROXY and HTTPS_PROXY are set in the container): `host` (ports 80 and 443), `host:port`, or `*.domain` (names under it, not the domain itself). Names only, never IP addresses: the provider resolves each name itself and connects only to public addresses. Only providers that offer egress take such a job. */
+            allow: string[];
         };
         NetworkSummary: {
             capacity: {
@@ -1044,6 +1066,7 @@ export interface components {
                  * @example 1000000000000000
                  */
                 max_price_wei: string;
+                network?: components["schemas"]["NetworkSpec"];
                 resources: {
                     cpus: number;
                     /** @description Accept only these GPU models (substring match, case-insensitive) */
@@ -1100,6 +1123,11 @@ export interface components {
             image: string;
             match_timeout_s: number | null;
             name: string;
+            /** @description Hosts every run may reach through its provider's egress proxy; null: none (no network) */
+            network: {
+                /** @description Hosts the job may reach over HTTP(S) through its provider's egress proxy (HTTP_PROXY and HTTPS_PROXY are set in the container): `host` (ports 80 and 443), `host:port`, or `*.domain` (names under it, not the domain itself). Names only, never IP addresses: the provider resolves each name itself and connects only to public addresses. Only providers that offer egress take such a job. */
+                allow: string[];
+            } | null;
             /** @description The account that published it */
             owner: string;
             params: components["schemas"]["TemplateParams"];
@@ -1133,6 +1161,7 @@ export interface components {
             image: string;
             match_timeout_s?: number;
             name: string;
+            network?: components["schemas"]["NetworkSpec"];
             params?: components["schemas"]["TemplateParams"];
             resources: {
                 cpus: number;

@@ -3,7 +3,7 @@
 // the first and last address of its block and what a webhook to it gets: only
 // "Globally Reachable: True" passes, and the most specific entry decides.
 import { describe, expect, it } from "vitest";
-import { classifyIp, ipv4SpecialPurpose, ipv6SpecialPurpose } from "../../../worker/webhooks/ipRanges.ts";
+import { classifyIp, ipv4SpecialPurpose, ipv6SpecialPurpose } from "../../protocol/ipRanges.ts";
 
 type Row = [block: string, first: string, last: string, verdict: "public" | "blocked"];
 

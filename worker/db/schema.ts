@@ -74,6 +74,8 @@ export const jobs = sqliteTable(
     completedAt: integer("completed_at"),
     /** How long the container ran, as the provider's engine recorded it (its start and finish times), when the provider said. */
     containerRunMs: integer("container_run_ms"),
+    /** What the job's network egress moved, per host, as its provider's proxy counted it (protocol/egress.ts EgressUsage). */
+    egressUsage: text("egress_usage", { mode: "json" }),
     /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */
     inputsPurgedAt: integer("inputs_purged_at"),
     /**

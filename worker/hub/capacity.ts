@@ -35,6 +35,7 @@ export function capacityOf(
     gpuSecondWei: BigInt(pricing.gpu_second_wei),
     cpuSecondWei: BigInt(pricing.cpu_second_wei),
     reputation,
+    ...(resources.egress ? { egress: true } : {}),
   };
 }
 

@@ -50,6 +50,7 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
     ...(result.warning ? { statusDetail: result.warning } : {}),
     // Docker's own times: a container adopted after a restart ran for what its engine says, not for the time the hub waited.
     ...(result.metrics ? { containerRunMs: result.metrics.run_ms } : {}),
+    ...(result.metrics?.egress ? { egressUsage: result.metrics.egress } : {}),
   };
   let refusal: string | undefined;
   if (result.outcome === "succeeded") {

@@ -1,4 +1,5 @@
 // A jobs row as the API shows it (protocol/job.ts).
+import type { EgressUsage } from "../../protocol/egress.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobTransferMetrics } from "../../protocol/transferMetrics.ts";
@@ -34,6 +35,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
       pull_ms: span(row.assignedAt, row.startedAt),
       run_ms: row.containerRunMs ?? span(row.startedAt, row.completedAt),
       transfer: (row.transferMetrics as JobTransferMetrics | null) ?? { inputs: null, outputs: null },
+      egress: (row.egressUsage as EgressUsage | null) ?? null,
     },
     provider: row.provider,
     attempt: row.attempt,

@@ -3,6 +3,7 @@
 // recorded in job_transitions with its time, and then announced to the
 // context's listeners (announce.ts). New jobs are written by insert.ts.
 import { eq, sql } from "drizzle-orm";
+import type { EgressUsage } from "../../protocol/egress.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import { eventForStatus } from "../../protocol/webhookEvents.ts";
@@ -25,6 +26,8 @@ export interface TransitionPatch {
   claim?: { amountWei: string; signature: string };
   /** How long the container ran, by the provider's engine's clock. */
   containerRunMs?: number;
+  /** What the job's egress moved, as its provider's proxy counted it. */
+  egressUsage?: EgressUsage;
 }
 
 export interface TransitionGuard {
@@ -113,6 +116,7 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
   if (patch.exitCode !== undefined) columns.exitCode = patch.exitCode;
   if (patch.output !== undefined) columns.output = patch.output;
   if (patch.containerRunMs !== undefined) columns.containerRunMs = Math.round(patch.containerRunMs);
+  if (patch.egressUsage !== undefined) columns.egressUsage = patch.egressUsage;
   if (patch.agreement !== undefined) {
     columns.rateWeiPerSecond = patch.agreement.rateWeiPerSecond;
     columns.maxAmountWei = patch.agreement.maxAmountWei;

@@ -14,7 +14,7 @@ export interface QueueRow {
 }
 
 const WarmKeys = z.object({ image: z.string().optional(), inputs: z.array(z.object({ sha256: z.string(), size: z.number() })).optional() });
-const StoredJob = z.object({ id: z.string(), resources: Resources, maxPriceWei: z.string(), timeoutS: z.int(), matchDeadline: z.number(), warm: WarmKeys.optional() });
+const StoredJob = z.object({ id: z.string(), resources: Resources, maxPriceWei: z.string(), timeoutS: z.int(), matchDeadline: z.number(), warm: WarmKeys.optional(), needsEgress: z.boolean().optional() });
 const GpuSlotShape = z.object({ uuid: z.string(), index: z.int(), model: z.string(), vramMb: z.number() });
 const StoredCapacity = z.object({
   address: z.string(),
@@ -27,6 +27,7 @@ const StoredCapacity = z.object({
   gpuSecondWei: z.string(),
   cpuSecondWei: z.string(),
   reputation: z.number(),
+  egress: z.boolean().optional(),
 });
 const Addresses = z.array(z.string());
 
@@ -48,7 +49,7 @@ export class MatchStore {
 
   /** (Re)queues a job at the back, with no exclusions: a requeued job starts afresh. */
   put(job: QueuedJob): void {
-    const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline, ...(job.warm ? { warm: job.warm } : {}) };
+    const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline, ...(job.warm ? { warm: job.warm } : {}), ...(job.needsEgress ? { needsEgress: true } : {}) };
     if (this.has(job.id)) this.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
     this.sql.exec("INSERT INTO queue (job_id, job, match_deadline) VALUES (?, ?, ?)", job.id, JSON.stringify(stored), job.matchDeadline);
   }

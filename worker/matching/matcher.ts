@@ -25,6 +25,8 @@ export interface ProviderCapacity {
   gpuSecondWei: bigint;
   cpuSecondWei: bigint;
   reputation: number;
+  /** Takes jobs with a network allowlist (its daemon runs an egress proxy). */
+  egress?: boolean;
 }
 
 export interface QueuedJob {
@@ -38,6 +40,8 @@ export interface QueuedJob {
   excluded?: readonly string[];
   /** What a provider may already hold for this job: its image, pinned by digest, and its biggest input files. */
   warm?: WarmKeys;
+  /** Its spec names hosts to reach: only a provider that offers egress may take it. */
+  needsEgress?: boolean;
 }
 
 export interface WarmKeys {
@@ -156,7 +160,7 @@ function byPreference(providers: readonly ProviderCapacity[], priceKeys: (p: Pro
 
 function shapeKey(job: QueuedJob): string {
   const r = job.resources;
-  return `${r.gpus}|${r.gpu_vram_mb ?? ""}|${r.gpu_models?.join(",") ?? ""}|${milliCpusOf(r)}|${r.memory_mb}|${job.timeoutS}`;
+  return `${r.gpus}|${r.gpu_vram_mb ?? ""}|${r.gpu_models?.join(",") ?? ""}|${milliCpusOf(r)}|${r.memory_mb}|${job.timeoutS}|${job.needsEgress ? "egress" : ""}`;
 }
 
 /** A map's holders in the order they are tried, and how many at its head are known to be full. */
@@ -231,6 +235,7 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
       const p = providers[i]!;
       if (p.freeMilliCpus < milliCpus || p.freeMemoryMb < resources.memory_mb) return undefined;
       if (job.excluded?.includes(p.address)) return undefined;
+      if (job.needsEgress && !p.egress) return undefined;
       const rate = rateFor(resources, p);
       const maxAmount = rate * BigInt(job.timeoutS);
       if (maxAmount > job.maxPriceWei) return undefined;
@@ -293,7 +298,9 @@ function describeNeed(resources: Resources): string {
  */
 export function explainNeverFits(job: QueuedJob, providers: readonly ProviderCapacity[]): string | undefined {
   if (providers.length === 0) return "no provider is connected that serves this kind of job";
-  const hardware = providers.filter((p) =>
+  const offering = job.needsEgress ? providers.filter((p) => p.egress) : providers;
+  if (offering.length === 0) return "no connected provider offers network egress, which this job's network.allow needs";
+  const hardware = offering.filter((p) =>
     hardwareFits({ gpus: p.totalGpus, milliCpus: p.totalMilliCpus, memoryMb: p.totalMemoryMb }, job.resources),
   );
   if (hardware.length === 0) return `no connected provider has ${describeNeed(job.resources)}`;

@@ -29,6 +29,7 @@ export function queuedJobOf(row: JobRow): QueuedJob {
     // A requeued job gets a fresh match window from the moment it came back.
     matchDeadline: Date.now() + matchTimeoutS * 1000,
     ...(warm ? { warm } : {}),
+    ...(spec.network ? { needsEgress: true } : {}),
   };
 }
 

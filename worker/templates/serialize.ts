@@ -17,6 +17,7 @@ export function serializeTemplate(row: TemplateRow): Template {
     timeout_s: definition.timeout_s,
     match_timeout_s: definition.match_timeout_s ?? null,
     default_max_price_wei: definition.default_max_price_wei,
+    network: definition.network ?? null,
     deterministic: definition.deterministic,
     owner: row.owner,
     created_at: new Date(row.createdAt).toISOString(),

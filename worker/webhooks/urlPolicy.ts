@@ -4,7 +4,7 @@
 // fetch resolves the name once more itself, so a rebinding answer could still
 // slip between check and send; on Cloudflare's edge a Worker's fetch goes out
 // to the public internet, not into anyone's private network, which narrows that gap.
-import { classifyIp } from "./ipRanges.ts";
+import { classifyIp } from "../../protocol/ipRanges.ts";
 
 export type ResolveHost = (hostname: string) => Promise<string[]>;
 

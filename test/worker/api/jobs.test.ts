@@ -83,12 +83,33 @@ describe("POST /v1/jobs", () => {
     ["empty cmd", { cmd: [] }, "cmd"],
     ["webhook not a URL", { webhook: "nope" }, "webhook"],
     ["unknown webhook event", { webhook_events_filter: ["job.exploded"] }, "webhook_events_filter.0"],
+    ["an egress rule that is an address", { network: { allow: ["169.254.169.254"] } }, "network.allow.0"],
+    ["an egress rule with a scheme", { network: { allow: ["https://huggingface.co"] } }, "network.allow.0"],
+    ["an empty allowlist", { network: { allow: [] } }, "network.allow"],
+    ["network with another key", { network: { allow: ["huggingface.co"], mode: "host" } }, "network"],
   ])("answers 422 for %s", async (_name, overrides, path) => {
     const { key } = await signIn();
     const response = await createJob(key, overrides);
     expect(response.status).toBe(422);
     const problem = (await response.json()) as Problem;
     expect(problem.errors!.map((e) => e.path)).toContain(path);
+  });
+
+  it("takes a network allowlist as part of the spec", async () => {
+    const { key } = await signIn();
+    const response = await createJob(key, { network: { allow: ["huggingface.co", "*.hf.co", "files.example.org:8443"] } });
+    expect(response.status).toBe(201);
+    const job = (await response.json()) as Job;
+    expect(job.spec.network).toEqual({ allow: ["huggingface.co", "*.hf.co", "files.example.org:8443"] });
+    expect(job.metrics.egress).toBeNull();
+  });
+
+  it("names what is wrong with an egress rule", async () => {
+    const { key } = await signIn();
+    const response = await createJob(key, { network: { allow: ["10.0.0.1:80"] } });
+    expect(response.status).toBe(422);
+    const problem = (await response.json()) as Problem;
+    expect(problem.errors).toContainEqual({ path: "network.allow.0", message: expect.stringMatching(/not an IP address/) });
   });
 
   it("accepts image references the docker CLI accepts", async () => {

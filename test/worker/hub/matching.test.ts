@@ -176,3 +176,22 @@ describe("jobs nobody can run", () => {
     await p.close();
   });
 });
+
+describe("jobs that name hosts to reach", () => {
+  it("are offered only to a provider that offers egress, and say why they wait while none does", async () => {
+    const { key } = await signIn();
+    const l4 = model("NVIDIA L4");
+    const closed = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "1" } });
+    const job = await createJob(key, { gpus: 1, gpu_models: [l4], cpus: 1, memory_mb: 1024 }, { network: { allow: ["huggingface.co"] } });
+    const waiting = await eventually(async () => (await getJob(key, job.id)).status_detail ?? undefined);
+    expect(waiting).toBe("no connected provider offers network egress, which this job's network.allow needs");
+    expect(await closed.receives("job.offer", 300)).toBe(false);
+    const open = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)], egress: true }, pricing: { gpu_second_wei: "50" } });
+    const offer = await open.next("job.offer");
+    expect(offer.job_id).toBe(job.id);
+    expect(offer.spec.network).toEqual({ allow: ["huggingface.co"] });
+    await closed.close();
+    await open.close();
+  });
+});
+

@@ -53,6 +53,16 @@ describe("results", () => {
     await provider.close();
   });
 
+  it("shows what the job's egress moved, per host, as its provider reported it", async () => {
+    const { key, provider, offer } = await assignedJob();
+    const egress = { hosts: [{ host: "huggingface.co", port: 443, connections: 3, bytes_out: 2_048, bytes_in: 52_428_800 }], refused: 1 };
+    provider.send({ ...(await signedResult(provider, offer, [])), metrics: { pull_ms: 12, run_ms: 1_612, egress } });
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
+    expect(job.metrics.egress).toEqual(egress);
+    await provider.close();
+  });
+
   it("keeps a result signed in the high-s form as its canonical signature, the form the settlement batch takes", async () => {
     const { key, provider, offer } = await assignedJob();
     const result = await signedResult(provider, offer, []);

@@ -186,3 +186,30 @@ describe("explainNeverFits", () => {
     expect(explainNeverFits(job({ cpus: 4 }), [busy])).toBeUndefined();
   });
 });
+
+describe("jobs that name hosts to reach", () => {
+  it("go only to a provider that offers egress, even when a cheaper one without it is free; jobs without stay as they were", () => {
+    const closed = provider("0xclosed", { cpuSecondWei: 1n });
+    const open = provider("0xopen", { cpuSecondWei: 5n, egress: true });
+    const fetching = job({}, { needsEgress: true });
+    const offline = job({});
+    const { assignments } = matchJobs([closed, open], [fetching, offline]);
+    expect(assignments.find((a) => a.jobId === fetching.id)?.provider).toBe("0xopen");
+    expect(assignments.find((a) => a.jobId === offline.id)?.provider).toBe("0xclosed");
+  });
+
+  it("wait when the only egress provider is full, though a provider without egress is free; an egress-free job of the same shape still goes", () => {
+    const closed = provider("0xclosed");
+    const open = provider("0xopen", { egress: true, freeMilliCpus: 0 });
+    const fetching = job({}, { needsEgress: true });
+    const same = job({});
+    const { assignments, unmatched } = matchJobs([closed, open], [fetching, same]);
+    expect(unmatched).toEqual([fetching.id]);
+    expect(assignments).toEqual([expect.objectContaining({ jobId: same.id, provider: "0xclosed" })]);
+  });
+
+  it("are told why when no provider offers egress", () => {
+    expect(explainNeverFits(job({}, { needsEgress: true }), [provider("0xclosed")])).toBe("no connected provider offers network egress, which this job's network.allow needs");
+    expect(explainNeverFits(job({}, { needsEgress: true }), [provider("0xclosed"), provider("0xopen", { egress: true })])).toBeUndefined();
+  });
+});

@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `egress_usage` text;
