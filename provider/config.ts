@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { EgressRuleText } from "../protocol/egress.ts";
 import { ImageRef } from "../protocol/jobSpec.ts";
 import { weiString } from "../protocol/wei.ts";
 
@@ -31,9 +32,27 @@ export const ProviderConfig = z.object({
   /** The most disk the input cache may hold, in MiB; 0 keeps no inputs. Default: a quarter of the data folder's free disk at start. */
   inputCacheMb: z.coerce.number().int().min(0).optional(),
   /** Images pulled at start and kept, advertised warm (from the environment: separated by commas or spaces). */
-  prepull: z.preprocess((value) => (typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value), z.array(ImageRef).max(64)),
+  prepull: listOf(z.array(ImageRef).max(64)),
+  /** Take jobs whose spec allows network egress, through a proxy this daemon runs (docs/providers.md, "Network egress"). */
+  egress: z.preprocess((value) => (value === "true" || value === "1" ? true : value === "false" || value === "0" ? false : value), z.boolean()),
+  /** Hosts no job may reach here, whatever its allowlist says (rules as a job's: host, host:port, *.domain). */
+  egressDeny: listOf(z.array(EgressRuleText).max(256)),
+  /** The most a job may move through the proxy, in and out together, in MiB. */
+  egressBudgetMb: z.coerce.number().int().min(1),
+  /** The most connections one job may hold open through the proxy at once. */
+  egressMaxConnections: z.coerce.number().int().min(1).max(1024),
+  /**
+   * Addresses counted reachable although not public: for development and tests only (a model hub
+   * stand-in on a private address), named one by one; never any by default.
+   */
+  egressAllowAddresses: listOf(z.array(z.ipv4().or(z.ipv6())).max(16)),
 });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
+
+/** A list from the environment comes as one string, separated by commas or spaces. */
+function listOf<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value), schema);
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -58,6 +77,11 @@ const envNames: Record<keyof ProviderConfig, string> = {
   webrtcBindAddress: "POND_WEBRTC_BIND_ADDRESS",
   inputCacheMb: "POND_INPUT_CACHE_MB",
   prepull: "POND_PREPULL",
+  egress: "POND_EGRESS",
+  egressDeny: "POND_EGRESS_DENY",
+  egressBudgetMb: "POND_EGRESS_BUDGET_MB",
+  egressMaxConnections: "POND_EGRESS_MAX_CONNECTIONS",
+  egressAllowAddresses: "POND_EGRESS_ALLOW_ADDRESSES",
 };
 
 function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
@@ -76,6 +100,11 @@ function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
     p2pConnectTimeoutMs: 5_000,
     inputWaitS: 600,
     prepull: [],
+    egress: false,
+    egressDeny: [],
+    egressBudgetMb: 10_240,
+    egressMaxConnections: 32,
+    egressAllowAddresses: [],
   };
 }
 

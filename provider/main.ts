@@ -27,6 +27,9 @@ const WATCHDOG_BACKSTOP_MS = STOP_GRACE_S * 1000 + 10_000;
 /** Without --input-cache-mb, the input cache may take this share of the data folder's free disk at start. */
 const DEFAULT_CACHE_SHARE = 0.25;
 
+/** A flag given more than once collects its values. */
+const repeatable = (value: string, previous: string[] = []) => [...previous, value];
+
 const program = new Command("pond-provider")
   .description("Run Pond's provider daemon: take GPU jobs from the network and run them in Docker")
   .option("--api <url>", "the Pond API to connect to")
@@ -47,7 +50,12 @@ const program = new Command("pond-provider")
   .option("--input-wait-s <s>", "how long a job waits for its creator's inputs to reach the relay (default 600)")
   .option("--webrtc-bind-address <ip>", "gather WebRTC candidates on this local address only")
   .option("--input-cache-mb <mb>", "keep input files by sha256 for later jobs, in at most this much disk (default: a quarter of the free disk; 0: none)")
-  .option("--prepull <image>", "pull this image at start and keep it warm (repeatable)", (image: string, previous: string[] = []) => [...previous, image]);
+  .option("--prepull <image>", "pull this image at start and keep it warm (repeatable)", repeatable)
+  .option("--egress", "take jobs that may reach the hosts on their allowlist, through a proxy this daemon runs (off by default)")
+  .option("--egress-deny <host>", "a host no job may reach here, whatever its allowlist (host, host:port or *.domain; repeatable)", repeatable)
+  .option("--egress-budget-mb <mb>", "the most one job may move through the egress proxy, in and out (default 10240)")
+  .option("--egress-max-connections <n>", "the most connections one job may hold open through the egress proxy (default 32)")
+  .option("--egress-allow-addresses <ip>", "development and tests only: count this non-public address reachable (repeatable)", repeatable);
 
 async function prepare(flags: Record<string, unknown>) {
   const config = await loadConfig(flags as Partial<Record<keyof ProviderConfig, unknown>> & { config?: string });

@@ -42,6 +42,22 @@ describe("loadConfig", () => {
     expect((bad as Error).message).toContain("--input-cache-mb / POND_INPUT_CACHE_MB");
   });
 
+  it("leaves egress off by default, with no address counted reachable that is not public", async () => {
+    const defaults = await loadConfig({ api: "http://x.example", dataDir: tempDir() }, {});
+    expect(defaults).toMatchObject({ egress: false, egressDeny: [], egressAllowAddresses: [], egressBudgetMb: 10_240, egressMaxConnections: 32 });
+  });
+
+  it("takes egress settings from flags or the environment, and names a bad one", async () => {
+    const fromFlags = await loadConfig({ api: "http://x.example", dataDir: tempDir(), egress: true, egressDeny: ["*.internal.example"], egressBudgetMb: "100" }, {});
+    expect(fromFlags).toMatchObject({ egress: true, egressDeny: ["*.internal.example"], egressBudgetMb: 100 });
+    const fromEnv = await loadConfig({ api: "http://x.example", dataDir: tempDir() }, { POND_EGRESS: "true", POND_EGRESS_ALLOW_ADDRESSES: "10.203.0.2, fd00::2", POND_EGRESS_MAX_CONNECTIONS: "4" });
+    expect(fromEnv).toMatchObject({ egress: true, egressAllowAddresses: ["10.203.0.2", "fd00::2"], egressMaxConnections: 4 });
+    const bad = await loadConfig({ api: "http://x.example", dataDir: tempDir(), egressDeny: ["10.0.0.1"], egressAllowAddresses: ["not-an-ip"] }, { POND_EGRESS: "maybe" }).catch((e: unknown) => e);
+    expect((bad as Error).message).toContain("--egress / POND_EGRESS");
+    expect((bad as Error).message).toContain("--egress-deny / POND_EGRESS_DENY");
+    expect((bad as Error).message).toContain("--egress-allow-addresses / POND_EGRESS_ALLOW_ADDRESSES");
+  });
+
   it("says so when the api is missing or the file is not JSON", async () => {
     await expect(loadConfig({ dataDir: tempDir() }, {})).rejects.toThrow(/--api \/ POND_API/);
     const file = join(tempDir(), "bad.json");
