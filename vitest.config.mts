@@ -70,7 +70,7 @@ export default defineConfig({
       },
       {
         // Plain Node: the provider daemon, the CLI, the SDK, shared protocol, the peer-to-peer engine, contracts on anvil, the dashboard's pure browser code.
-        test: { name: "node", include: ["test/{protocol,keys,sdk,provider,cli,contracts,architecture,deploy,web,p2p}/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+        test: { name: "node", include: ["test/{protocol,keys,sdk,provider,cli,contracts,architecture,deploy,web,p2p}/**/*.test.ts"], environment: "node", testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         // The whole stack: wrangler dev, a Docker engine, anvil, provider daemons. Files may

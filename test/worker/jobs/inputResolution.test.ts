@@ -27,7 +27,10 @@ describe("resolving a paid job's inputs", () => {
     expect(await resolveDependent(ctx, late.id)).toBeUndefined();
     const [failed] = await db.select().from(jobs).where(eq(jobs.id, late.id));
     expect(failed).toMatchObject({ status: "failed", resolvedInputFiles: null });
-    expect(failed!.error).toMatch(/^its inputs were known only 9\d\d s before its authorization's deadline: too late to match and run it/);
+    const left = /^its inputs were known only (\d+) s before its authorization's deadline: too late to match and run it/.exec(failed!.error ?? "");
+    // The deadline was 900 s away when the job was made; a loaded machine takes a moment or two to get here.
+    expect(Number(left?.[1])).toBeGreaterThan(800);
+    expect(Number(left?.[1])).toBeLessThanOrEqual(900);
 
     const timely = await dependentOf(3 * 3600);
     const ready = await resolveDependent(ctx, timely.id);
