@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { ImageArrival, TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
+import { holderOf, isHolder, openJobNetwork, removeHolder, strayHolder, type JobNetwork } from "../egress/jobNetwork.ts";
 import { readContainerLogs } from "./containerLogs.ts";
 import { ensureImage, type PullPolicy } from "./imagePull.ts";
 import { writeInputs } from "./inputs.ts";
@@ -34,6 +35,8 @@ export interface RunRequest {
   spec: JobSpec;
   gpuUuids: readonly string[];
   workDir: string;
+  /** The job may reach the network through the daemon's proxy on this unix socket (egress/jobNetwork.ts); none when omitted. */
+  egress?: { proxySocketPath: string };
 }
 
 /** A container an earlier daemon started, to be seen through to its end. */
@@ -97,10 +100,21 @@ export class DockerExecutor {
   /** This provider's containers, as Docker has them now (an earlier run's included). */
   async ownContainers(): Promise<OwnContainer[]> {
     const found = await this.docker.listContainers({ all: true, filters: { label: [`${PROVIDER_LABEL}=${this.options.provider}`] } });
-    return found.map((info) => ({ id: info.Id, jobId: info.Labels[JOB_LABEL] ?? "", state: info.State }));
+    // An egress job's network holder is not its run: it goes with the container that joined it (removeContainer),
+    // and one that no container joins is a leftover, given no job so it is never adopted as one.
+    return found
+      .filter((info) => !isHolder(info) || strayHolder(info, found))
+      .map((info) => ({ id: info.Id, jobId: isHolder(info) ? "" : (info.Labels[JOB_LABEL] ?? ""), state: info.State }));
   }
 
+  /** Removes a container, and the holder of its network if it joined one. */
   async removeContainer(id: string): Promise<void> {
+    const holder = await holderOf(this.docker, id, this.options.provider);
+    await this.removeOne(id);
+    if (holder) await removeHolder(this.docker, holder);
+  }
+
+  private async removeOne(id: string): Promise<void> {
     try {
       await this.docker.getContainer(id).remove({ force: true });
     } catch (error) {
@@ -151,17 +165,35 @@ export class DockerExecutor {
 
     await writeInputs(join(request.workDir, "inputs"), request.spec.inputs ?? []);
     const volume = await this.prepareOutputs(request);
-    const container = await this.docker.createContainer(
-      containerOptions({
-        jobId: request.jobId,
-        provider: this.options.provider,
-        spec: request.spec,
-        gpuUuids: request.gpuUuids,
-        inputsDir: join(request.workDir, "inputs"),
-        outputsDir,
-        user: containerUserFor(process.getuid?.(), process.getgid?.()),
-      }),
-    );
+    let network: JobNetwork | undefined;
+    if (request.egress) {
+      try {
+        network = await openJobNetwork(this.docker, { jobId: request.jobId, provider: this.options.provider, image: request.spec.image, workDir: request.workDir, proxySocketPath: request.egress.proxySocketPath, log: this.log });
+      } catch (error) {
+        return result("failed", `could not give the job its network: ${dockerMessage(error)}`);
+      }
+    }
+    let container: Docker.Container;
+    try {
+      if (network && signal.aborted) throw new Error("canceled before the container started");
+      container = await this.docker.createContainer(
+        containerOptions({
+          jobId: request.jobId,
+          provider: this.options.provider,
+          spec: request.spec,
+          gpuUuids: request.gpuUuids,
+          inputsDir: join(request.workDir, "inputs"),
+          outputsDir,
+          user: containerUserFor(process.getuid?.(), process.getgid?.()),
+          ...(network ? { network: { mode: network.networkMode, env: network.env } } : {}),
+        }),
+      );
+    } catch (error) {
+      // No container joined the holder, so nothing else would remove it.
+      await network?.close();
+      if (network && signal.aborted) return result("canceled", "canceled before the container started");
+      throw error;
+    }
     const pullMs = Date.now() - pullStarted;
     await hooks.onContainer?.(container.id);
     try {

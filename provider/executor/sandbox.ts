@@ -27,6 +27,8 @@ export interface SandboxInput {
   outputsDir: string;
   /** uid:gid to run as (containerUserFor); nobody when omitted. */
   user?: string;
+  /** An egress job's network (egress/jobNetwork.ts): the namespace to join, and the proxy's environment. None when omitted. */
+  network?: { mode: string; env: Readonly<Record<string, string>> };
 }
 
 /** Shared memory for data loaders (PyTorch wants more than Docker's 64 MiB): half the memory, 64 MiB to 16 GiB. */
@@ -40,12 +42,14 @@ export function shmBytes(memoryMb: number): number {
  * nvidia is Docker's default runtime, it (from the image or the job) would
  * otherwise decide the GPUs, "all" included. The protocol refuses NVIDIA_*
  * from creators; they are dropped here too, and Pond's value comes last.
+ * So do Pond's own (`pondEnv`, an egress job's proxy): the job's keys of those names are dropped.
  */
-export function containerEnv(env: Readonly<Record<string, string>>, gpuUuids: readonly string[]): string[] {
+export function containerEnv(env: Readonly<Record<string, string>>, gpuUuids: readonly string[], pondEnv: Readonly<Record<string, string>> = {}): string[] {
   const own = Object.entries(env)
-    .filter(([key]) => !/^NVIDIA_/i.test(key))
+    .filter(([key]) => !/^NVIDIA_/i.test(key) && !Object.hasOwn(pondEnv, key))
     .map(([key, value]) => `${key}=${value}`);
-  return [...own, `NVIDIA_VISIBLE_DEVICES=${gpuUuids.length > 0 ? gpuUuids.join(",") : "void"}`];
+  const pond = Object.entries(pondEnv).map(([key, value]) => `${key}=${value}`);
+  return [...own, ...pond, `NVIDIA_VISIBLE_DEVICES=${gpuUuids.length > 0 ? gpuUuids.join(",") : "void"}`];
 }
 
 export function containerOptions(input: SandboxInput): ContainerCreateOptions {
@@ -54,15 +58,17 @@ export function containerOptions(input: SandboxInput): ContainerCreateOptions {
   return {
     Image: spec.image,
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
-    Env: containerEnv(spec.env ?? {}, input.gpuUuids),
+    Env: containerEnv(spec.env ?? {}, input.gpuUuids, input.network?.env),
     User: input.user ?? CONTAINER_USER,
     Labels: { [JOB_LABEL]: input.jobId, [PROVIDER_LABEL]: input.provider },
-    NetworkDisabled: true,
+    // Docker gives a container with networking disabled a namespace of its own, whatever its NetworkMode: so only without one.
+    NetworkDisabled: input.network === undefined,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
     HostConfig: {
-      NetworkMode: "none",
+      // An egress job's is a holder's namespace with loopback only, like "none" (egress/jobNetwork.ts).
+      NetworkMode: input.network?.mode ?? "none",
       ReadonlyRootfs: true,
       // mode=1777: writable by the unprivileged user, as /tmp is on any Linux.
       Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${TMP_SIZE_MB}m,mode=1777` },
