@@ -1,0 +1,105 @@
+// A job's HTTP CONNECT (what HTTPS_PROXY clients send): the target checked,
+// then a TCP connection to the checked address, relayed both ways through
+// pipe() so a slow side holds the other back instead of filling memory, with
+// every byte counted before it is passed on.
+import { type IncomingMessage, STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { EgressContext } from "./context.ts";
+import { connectUpstream, failureCode } from "./upstream.ts";
+
+const AUTHORITY = /^([^:[\]]+|\[[^\]]*\]):(\d{1,5})$/;
+
+/** A plain-text HTTP answer on a socket that is no HTTP server's any more, then the socket closed. */
+export function answerAndClose(client: Socket, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`,
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+  ].join("\r\n");
+  if (!client.writable) {
+    client.destroy();
+    return;
+  }
+  client.end(`${head}\r\n\r\n${body}`, () => client.destroy());
+}
+
+export async function openTunnel(request: IncomingMessage, client: Socket, head: Buffer, context: EgressContext): Promise<void> {
+  const match = AUTHORITY.exec(request.url ?? "");
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65_535) {
+    context.refuse({ status: 400, reason: "CONNECT needs host:port" });
+    answerAndClose(client, 400, "CONNECT needs host:port");
+    return;
+  }
+  const admission = await context.admit(match[1]!, port);
+  if (!admission.ok) {
+    context.refuse({ ...admission, host: match[1], port });
+    answerAndClose(client, admission.status, admission.reason);
+    return;
+  }
+  const { host, address, release } = admission;
+  if (client.destroyed) {
+    release();
+    return;
+  }
+  let upstream: Socket;
+  try {
+    upstream = await connectUpstream(address, port, context.connectTimeoutMs, (socket) => context.track(socket));
+  } catch (error) {
+    release();
+    const reason = `could not connect to ${host}:${port} (${failureCode(error)})`;
+    context.refuse({ status: 502, reason, host, port });
+    answerAndClose(client, 502, reason);
+    return;
+  }
+  if (client.destroyed) {
+    upstream.destroy();
+    release();
+    return;
+  }
+  relay(client, upstream, head, context, { host, port, release });
+}
+
+function relay(client: Socket, upstream: Socket, head: Buffer, context: EgressContext, target: { host: string; port: number; release: () => void }): void {
+  const count = context.meter.connection(target.host, target.port);
+  let bytesOut = 0;
+  let bytesIn = 0;
+  // Counted before pipe()'s own 'data' listener runs, so a chunk that passes the
+  // budget is never forwarded: the budget's handler has destroyed both sockets.
+  client.on("data", (chunk: Buffer) => {
+    bytesOut += chunk.length;
+    count("out", chunk.length);
+  });
+  upstream.on("data", (chunk: Buffer) => {
+    bytesIn += chunk.length;
+    count("in", chunk.length);
+  });
+  let open = 2;
+  const closed = () => {
+    client.destroy();
+    upstream.destroy();
+    if (--open > 0) return;
+    target.release();
+    context.log.debug({ host: target.host, port: target.port, bytes_out: bytesOut, bytes_in: bytesIn }, "egress tunnel closed");
+  };
+  client.once("close", closed);
+  upstream.once("close", closed);
+  // A stalled job must not hold sockets forever: no byte either way for this long ends the tunnel.
+  const idle = () => {
+    context.log.debug({ host: target.host, port: target.port }, "egress tunnel idle; closing it");
+    client.destroy();
+    upstream.destroy();
+  };
+  client.setTimeout(context.idleTimeoutMs, idle);
+  upstream.setTimeout(context.idleTimeoutMs, idle);
+  client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+  if (head.length > 0) {
+    count("out", head.length);
+    bytesOut += head.length;
+    if (!upstream.destroyed) upstream.write(head);
+  }
+  client.pipe(upstream);
+  upstream.pipe(client);
+}

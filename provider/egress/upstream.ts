@@ -1,0 +1,37 @@
+// The proxy's own connection to a checked address: an IP address, so nothing
+// is looked up again at connect time (a second lookup could answer otherwise).
+import { connect, isIP, type Socket } from "node:net";
+
+/** Resolves once connected; `track` sees the socket at once, so close() can end it while it connects. */
+export function connectUpstream(address: string, port: number, timeoutMs: number, track: (socket: Socket) => void): Promise<Socket> {
+  if (isIP(address) === 0) return Promise.reject(new Error(`${address} is not an IP address`));
+  return new Promise((resolve, reject) => {
+    // Half-open allowed: a client may end its side and still read the answer.
+    const socket = connect({ host: address, port, allowHalfOpen: true });
+    track(socket);
+    const fail = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    const onClose = () => fail(new Error("closed before connecting"));
+    const onTimeout = () => fail(new Error(`no connection in ${timeoutMs} ms`));
+    socket.setTimeout(timeoutMs);
+    socket.once("timeout", onTimeout);
+    socket.once("error", fail);
+    socket.once("close", onClose);
+    socket.once("connect", () => {
+      // Every listener goes: a later idle timeout on this socket is its user's to handle.
+      socket.setTimeout(0);
+      socket.removeListener("timeout", onTimeout);
+      socket.removeListener("error", fail);
+      socket.removeListener("close", onClose);
+      resolve(socket);
+    });
+  });
+}
+
+/** A short, content-free description of why a connection failed (an errno code where there is one). */
+export function failureCode(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code ?? (error instanceof Error ? error.message : "failed");
+}

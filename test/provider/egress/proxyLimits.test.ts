@@ -1,0 +1,212 @@
+// The egress proxy's limits against real sockets: the job's byte budget, its
+// connection limit, and jobs that misbehave (garbage, dropped tunnels, readers
+// that stop reading), with the hub of hub.ts on 127.0.0.1 allowed explicitly.
+import { request } from "node:http";
+import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import { beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../helpers/eventually.ts";
+import { connectVia, httpsInTunnel, httpVia } from "./client.ts";
+import { closedSocket, useEgressHarness } from "./harness.ts";
+import { FLOOD_BYTES, type Hub } from "./hub.ts";
+
+const { startProxy, ...harness } = useEgressHarness();
+let hub: Hub;
+beforeAll(() => {
+  hub = harness.hub();
+});
+
+/** Downloads inside a tunnel until the connection ends, however it ends: the bytes of the answer the job got, and the bytes the tunnel carried each way (TLS included, CONNECT's own exchange not). */
+function downloadInTunnel(tunnel: Socket, authority: string, path: string): Promise<{ received: number; tunnelBytes: number }> {
+  const connectOut = Buffer.byteLength(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  const connectIn = Buffer.byteLength("HTTP/1.1 200 Connection Established\r\n\r\n");
+  return new Promise((resolve) => {
+    const tls = tlsConnect({ socket: tunnel, servername: "hub.test", ca: hub.cert });
+    let received = 0;
+    tls.on("error", () => tls.destroy());
+    tls.on("close", () => resolve({ received, tunnelBytes: tunnel.bytesRead - connectIn + tunnel.bytesWritten - connectOut }));
+    const outgoing = request({ createConnection: () => tls, path, headers: { host: "hub.test", connection: "close" } }, (response) => {
+      response.on("data", (chunk: Buffer) => (received += chunk.length));
+      response.on("error", () => tls.destroy());
+    });
+    outgoing.on("error", () => tls.destroy());
+    outgoing.end();
+  });
+}
+
+describe("the job's byte budget", () => {
+  it("cuts a download that passes it, closes every connection, tells the daemon once, and refuses what comes after", async () => {
+    const reasons: string[] = [];
+    const budget = 1024 * 1024;
+    const { proxy, socketPath } = await startProxy({ budgetBytes: budget, onBudgetExceeded: (reason) => reasons.push(reason) });
+    const idle = await connectVia(socketPath, `hub.test:${hub.httpsPort}`);
+    expect(idle.status).toBe(200);
+    const seenBefore = hub.seen.length;
+    const waiting = httpVia(socketPath, `http://hub.test:${hub.httpPort}/hold`, { headers: { host: "hub.test" } }).then(
+      () => "answered",
+      () => "cut",
+    );
+    await eventually(async () => hub.seen.length > seenBefore, { what: "the held request to reach the hub" });
+    const authority = `hub.test:${hub.httpsPort}`;
+    const download = await connectVia(socketPath, authority);
+    const { received, tunnelBytes } = await downloadInTunnel(download.socket, authority, `/bytes/${5 * 1024 * 1024}`);
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(5 * 1024 * 1024);
+    // The chunk that passes the budget is never forwarded: what the tunnel carried stays within it.
+    expect(tunnelBytes).toBeLessThanOrEqual(budget);
+    await closedSocket(idle.socket);
+    expect(await waiting).toBe("cut");
+    expect(reasons).toEqual([`the job's network egress passed its budget of ${budget} bytes`]);
+    const after = await connectVia(socketPath, `hub.test:${hub.httpsPort}`);
+    expect(after).toMatchObject({ status: 403, body: `the job's egress budget of ${budget} bytes is used up` });
+    const plain = await httpVia(socketPath, `http://hub.test:${hub.httpPort}/hello`, { headers: { host: "hub.test" } });
+    expect(plain.status).toBe(403);
+    const host = proxy.usage().hosts.find((entry) => entry.port === hub.httpsPort)!;
+    expect(host.bytes_in + host.bytes_out).toBeGreaterThan(budget);
+    expect(reasons).toHaveLength(1);
+  });
+
+  it("cuts a plain HTTP download that passes it", async () => {
+    const reasons: string[] = [];
+    const budget = 1024 * 1024;
+    const { socketPath } = await startProxy({ budgetBytes: budget, onBudgetExceeded: (reason) => reasons.push(reason) });
+    let received = 0;
+    const cut = await new Promise<boolean>((resolve) => {
+      const outgoing = request({ socketPath, path: `http://hub.test:${hub.httpPort}/bytes/${5 * 1024 * 1024}`, headers: { host: "hub.test" }, agent: false }, (response) => {
+        response.on("data", (chunk: Buffer) => (received += chunk.length));
+        response.on("error", () => resolve(true));
+        response.on("end", () => resolve(false));
+      });
+      outgoing.on("error", () => resolve(true));
+      outgoing.end();
+    });
+    expect(cut).toBe(true);
+    expect(received).toBeLessThanOrEqual(budget);
+    expect(reasons).toEqual([`the job's network egress passed its budget of ${budget} bytes`]);
+  });
+
+  it("cuts an upload that passes it before the byte past the budget reaches the host", async () => {
+    const reasons: string[] = [];
+    const budget = 1024 * 1024;
+    const { socketPath } = await startProxy({ budgetBytes: budget, onBudgetExceeded: (reason) => reasons.push(reason) });
+    const closedBefore = hub.closed.length;
+    const upload = await httpVia(socketPath, `http://hub.test:${hub.httpPort}/sink`, { method: "POST", body: Buffer.alloc(3 * budget, 1), headers: { host: "hub.test" } }).then(
+      () => "answered",
+      () => "cut",
+    );
+    expect(upload).toBe("cut");
+    expect(reasons).toEqual([`the job's network egress passed its budget of ${budget} bytes`]);
+    const wire = await eventually(async () => hub.closed.slice(closedBefore).find((socket) => socket.server === "http"), { what: "the hub's connection to close" });
+    expect(wire.read).toBeGreaterThan(0);
+    expect(wire.read).toBeLessThanOrEqual(budget);
+  });
+});
+
+describe("the job's connection limit", () => {
+  it("refuses connections past it with 429 while the ones held still work, and frees a slot when one closes", async () => {
+    const { socketPath } = await startProxy({ maxConnections: 2 });
+    const first = await connectVia(socketPath, `hub.test:${hub.httpsPort}`);
+    const second = await connectVia(socketPath, `hub.test:${hub.httpsPort}`);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(await connectVia(socketPath, `hub.test:${hub.httpsPort}`)).toMatchObject({ status: 429, body: "this job already has 2 connections open, its limit" });
+    expect((await httpVia(socketPath, `http://hub.test:${hub.httpPort}/hello`, { headers: { host: "hub.test" } })).status).toBe(429);
+    const answer = await httpsInTunnel(first.socket, "hub.test", hub.cert, "/hello");
+    expect(answer.body.toString()).toBe("hello from hub.test");
+    const third = await eventually(async () => {
+      const attempt = await connectVia(socketPath, `hub.test:${hub.httpsPort}`);
+      if (attempt.status === 200) return attempt;
+      return undefined;
+    }, { what: "a slot to free" });
+    expect((await httpsInTunnel(third.socket, "hub.test", hub.cert, "/hello")).status).toBe(200);
+    expect((await httpsInTunnel(second.socket, "hub.test", hub.cert, "/hello")).status).toBe(200);
+  });
+});
+
+/** One hostile connection: garbage, half a request, a bad target, or a tunnel dropped halfway. Resolves when it is over. */
+function hostileConnection(socketPath: string, kind: number): Promise<void> {
+  if (kind === 3) {
+    return connectVia(socketPath, `hub.test:${hub.httpsPort}`).then(
+      (answer) => {
+        answer.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
+        answer.socket.destroy();
+      },
+      () => undefined,
+    );
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ path: socketPath });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => resolve());
+    socket.resume();
+    if (kind === 0) socket.end(Buffer.from("\u0000\u00ff garbage \r\n\r\n\u0001"));
+    else if (kind === 1) socket.end(`CONNECT hub.test:${hub.httpsPort} HTTP/1.1\r\nHo`);
+    else socket.end("CONNECT :::: HTTP/1.1\r\n\r\n");
+  });
+}
+
+describe("a hostile job", () => {
+  it("cannot break the proxy with 200 connections of garbage, half requests and tunnels dropped halfway", async () => {
+    const { socketPath } = await startProxy({ maxConnections: 4 });
+    for (let wave = 0; wave < 10; wave++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => hostileConnection(socketPath, i % 4)));
+    }
+    // Every slot came back: four tunnels at once still work, and the hub holds no connection left over.
+    const tunnels = await eventually(async () => {
+      const answers = await Promise.all(Array.from({ length: 4 }, () => connectVia(socketPath, `hub.test:${hub.httpsPort}`)));
+      if (answers.every((answer) => answer.status === 200)) return answers;
+      for (const answer of answers) answer.socket.destroy();
+      return undefined;
+    }, { what: "four free slots" });
+    const bodies = await Promise.all(tunnels.map((tunnel) => httpsInTunnel(tunnel.socket, "hub.test", hub.cert, "/hello")));
+    expect(bodies.map((answer) => answer.body.toString())).toEqual(Array(4).fill("hello from hub.test"));
+    await eventually(async () => hub.openSockets() === 0, { what: "the hub's connections to close" });
+  });
+
+  it("that stops reading a large answer in a tunnel holds the host's writer back, instead of filling the proxy's memory", async () => {
+    const { socketPath } = await startProxy();
+    const tunnel = await connectVia(socketPath, `hub.test:${hub.floodPort}`);
+    expect(tunnel.status).toBe(200);
+    // The tunnel is paused: the job reads nothing.
+    await waitForStalledFlood();
+    expect(hub.flood.finished).toBe(false);
+    expect(hub.flood.written).toBeLessThan(FLOOD_BYTES / 2);
+    let received = 0;
+    tunnel.socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    tunnel.socket.resume();
+    await closedSocket(tunnel.socket);
+    expect(received).toBe(FLOOD_BYTES);
+  });
+
+  it("that stops reading a large plain HTTP answer holds the host's writer back too", async () => {
+    const { socketPath } = await startProxy();
+    const response = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
+      const outgoing = request({ socketPath, path: `http://hub.test:${hub.httpPort}/flood`, headers: { host: "hub.test" }, agent: false }, resolve);
+      outgoing.on("error", reject);
+      outgoing.end();
+    });
+    response.pause();
+    await waitForStalledFlood();
+    expect(hub.flood.finished).toBe(false);
+    expect(hub.flood.written).toBeLessThan(FLOOD_BYTES / 2);
+    let received = 0;
+    response.on("data", (chunk: Buffer) => (received += chunk.length));
+    response.resume();
+    await new Promise((resolve) => response.on("end", resolve));
+    expect(received).toBe(FLOOD_BYTES);
+  });
+});
+
+/** Until the hub's flood writer waits for 'drain' and has written nothing more over ten polls (a stalled writer, not a slow one). */
+async function waitForStalledFlood(): Promise<void> {
+  let last = -1;
+  let still = 0;
+  await eventually(
+    async () => {
+      const { written, waitingForDrain } = hub.flood;
+      still = waitingForDrain && written === last ? still + 1 : 0;
+      last = written;
+      return still >= 10;
+    },
+    { what: "the hub's writer to stall behind the paused reader" },
+  );
+}
