@@ -46,6 +46,8 @@ export const ProviderConfig = z.object({
    * stand-in on a private address), named one by one; never any by default.
    */
   egressAllowAddresses: listOf(z.array(z.ipv4().or(z.ipv6())).max(16)),
+  /** Development and tests only (a machine without DNS): fixed answers, `name=address`, used instead of a lookup for those names. */
+  egressResolve: listOf(z.array(z.string().regex(/^[a-z0-9.-]+=[0-9a-f.:]+$/i, "must be name=address, e.g. model-hub.test=10.203.0.2")).max(16)),
 });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 
@@ -82,6 +84,7 @@ const envNames: Record<keyof ProviderConfig, string> = {
   egressBudgetMb: "POND_EGRESS_BUDGET_MB",
   egressMaxConnections: "POND_EGRESS_MAX_CONNECTIONS",
   egressAllowAddresses: "POND_EGRESS_ALLOW_ADDRESSES",
+  egressResolve: "POND_EGRESS_RESOLVE",
 };
 
 function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
@@ -105,6 +108,7 @@ function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
     egressBudgetMb: 10_240,
     egressMaxConnections: 32,
     egressAllowAddresses: [],
+    egressResolve: [],
   };
 }
 

@@ -18,6 +18,7 @@ import { JobRunner, type RunningJob } from "./jobRunner.ts";
 import { LocalCapacity } from "./localCapacity.ts";
 import { Mediator } from "./mediator.ts";
 import type { ResultOutbox } from "./outbox.ts";
+import type { EgressSettings } from "./egress/jobEgress.ts";
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { Adoption } from "./recovery/plan.ts";
 import { truncate } from "./truncate.ts";
@@ -51,6 +52,8 @@ export interface DaemonOptions {
   warm?: WarmAdvertiser;
   /** Job folders made ahead with their /outputs volume mounted. */
   spares?: SpareJobFolders;
+  /** Present when this provider offers egress (--egress, and the host can): the limits of every job's proxy. */
+  egress?: EgressSettings;
 }
 
 export class ProviderDaemon {
@@ -181,6 +184,8 @@ export class ProviderDaemon {
     if (offer.expires_at < Date.now()) return;
     const misfit = this.capacity.misfit(offer.spec.resources, offer.gpu_uuids);
     if (misfit) return decline(misfit);
+    // The matcher sends such a job only where egress was advertised; this guards a hub that did not.
+    if (offer.spec.network && !this.options.egress) return decline("this provider does not offer network egress, which the job's network.allow needs");
 
     log.info({ job: offer.job_id, image: offer.spec.image, maxAmountWei: offer.max_amount_wei }, "accepting an offer");
     // From here on capacity is held: any failure must give it back and tell the hub.

@@ -14,6 +14,7 @@ import { hubMessageLimits } from "../protocol/limits.ts";
 import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
+import { openJobEgress, type EgressSettings, type JobEgress } from "./egress/jobEgress.ts";
 import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
 import { removeFolder } from "./folderRemoval.ts";
@@ -21,7 +22,7 @@ import { withoutHostPaths } from "./hostPaths.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
 import type { ResultOutbox } from "./outbox.ts";
 import { throttledDetail } from "./dataplane/progressDetail.ts";
-import { buildResult, unsuccessfulResult } from "./results.ts";
+import { buildResult, unsuccessfulResult, type JobRunExtras } from "./results.ts";
 import { truncate } from "./truncate.ts";
 import type { WarmAdvertiser } from "./warmAdvertiser.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
@@ -33,7 +34,11 @@ export interface RunningJob {
   abort: AbortController;
   phase: "accepted" | "pulling" | "running" | "finishing";
   containerId?: string;
+  /** Why the daemon stopped the job itself (its egress budget used up): it fails saying so. */
+  stopReason?: string;
 }
+
+type JobRun = RunResult & JobRunExtras;
 
 /** Pauses before the cleanup of an ended job is tried again: what fails may pass (a write finishing, a volume let go). */
 const CLEANUP_PAUSES_MS = [500, 2_000, 8_000];
@@ -55,6 +60,8 @@ export interface JobRunnerDeps {
   dataPlane?: DataPlane;
   /** Told when a job's image is now in the engine, so the hub hears it is warm here. */
   warm?: WarmAdvertiser;
+  /** Present when this provider offers egress (--egress): its limits for every job's proxy. */
+  egress?: EgressSettings;
 }
 
 export class JobRunner {
@@ -64,10 +71,32 @@ export class JobRunner {
   async run(job: RunningJob): Promise<void> {
     await this.see(job, async (hooks) => {
       const inputsTransfer = await this.receiveInputs(job, hooks);
-      const run = await this.deps.executor.run({ jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir }, hooks, job.abort.signal);
+      const run = await this.withEgress(job, (egress) =>
+        this.deps.executor.run({ jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir, ...(egress ? { egress } : {}) }, hooks, job.abort.signal),
+      );
       if (run.image) this.deps.warm?.imageUsed(job.offer.spec.image);
       return inputsTransfer ? { ...run, inputsTransfer } : run;
     });
+  }
+
+  /**
+   * Runs the job behind its egress proxy when its spec allows network egress: the proxy listens before the
+   * container is made and closes after it ended, its usage going into the result; a budget used up stops the job.
+   */
+  private async withEgress(job: RunningJob, execute: (egress?: { proxySocketPath: string }) => Promise<RunResult>): Promise<JobRun> {
+    if (!job.offer.spec.network) return execute();
+    if (!this.deps.egress) throw new Error("this provider does not offer network egress, which the job's network.allow needs");
+    const egress: JobEgress | undefined = await openJobEgress({ jobId: job.offer.job_id, spec: job.offer.spec, workDir: job.workDir }, this.deps.egress, this.deps.log, (reason) => {
+      job.stopReason = reason;
+      job.abort.abort();
+    });
+    try {
+      const run = await execute({ proxySocketPath: egress!.proxySocketPath });
+      const stopped = job.stopReason && run.outcome === "canceled" ? { outcome: "failed" as const, error: job.stopReason } : {};
+      return { ...run, ...stopped, egress: egress!.usage() };
+    } finally {
+      await egress!.close();
+    }
   }
 
   /** The spec's input_files, each checked against it, before anything runs. */
@@ -90,7 +119,7 @@ export class JobRunner {
     // Adopted at start, before the hub is connected: what the container printed meanwhile would be read and dropped.
     await this.hubConnected(job);
     await this.see(job, (hooks) =>
-      this.deps.executor.resume(
+      this.withEgress(job, () => this.deps.executor.resume(
         {
           jobId: job.offer.job_id,
           spec: job.offer.spec,
@@ -102,11 +131,11 @@ export class JobRunner {
         },
         hooks,
         job.abort.signal,
-      ),
+      )),
     );
   }
 
-  private async see(job: RunningJob, execute: (hooks: RunHooks) => Promise<RunResult>): Promise<void> {
+  private async see(job: RunningJob, execute: (hooks: RunHooks) => Promise<JobRun>): Promise<void> {
     const { hub, log } = this.deps;
     const jobId = job.offer.job_id;
     const saveRecord = (what: string) => (error: unknown) => log.warn({ err: error, job: jobId }, `could not save ${what} in the job record`);
@@ -115,7 +144,7 @@ export class JobRunner {
       onForwarded: (cursor, forwardedBytes) => void job.record.update({ log: { cursor, forwarded_bytes: forwardedBytes } }).catch(saveRecord("the log cursor")),
     });
     const started = Date.now();
-    let run: RunResult;
+    let run: JobRun;
     try {
       run = await execute({
         onPhase: (phase, detail) => {
@@ -220,7 +249,7 @@ export class JobRunner {
       .catch((error: unknown) => this.deps.log.error({ err: error, job: job.offer.job_id }, "could not start the container's watchdog"));
   }
 
-  private async resultOf(offer: OfferMessage, run: RunResult): Promise<ResultMessage> {
+  private async resultOf(offer: OfferMessage, run: JobRun): Promise<ResultMessage> {
     const { api, account, maxOutputBytes, log } = this.deps;
     try {
       return await buildResult({ api, account, domain: this.deps.domain(), maxOutputBytes }, offer, run);

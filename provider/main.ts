@@ -18,6 +18,8 @@ import { heartbeatFileIn, startHeartbeat } from "./heartbeat.ts";
 import { probeOutputFilesystem } from "./executor/outputVolume.ts";
 import { recoverLeftovers } from "./recovery/recover.ts";
 import { SpareJobFolders } from "./executor/spareJobFolders.ts";
+import { egressSettingsOf } from "./egress/jobEgress.ts";
+import { probeEgressSupport } from "./egress/jobNetwork.ts";
 import { detectResources } from "./resources/detect.ts";
 import { WarmAdvertiser } from "./warmAdvertiser.ts";
 import { Watchdogs } from "./watchdog/spawn.ts";
@@ -55,7 +57,8 @@ const program = new Command("pond-provider")
   .option("--egress-deny <host>", "a host no job may reach here, whatever its allowlist (host, host:port or *.domain; repeatable)", repeatable)
   .option("--egress-budget-mb <mb>", "the most one job may move through the egress proxy, in and out (default 10240)")
   .option("--egress-max-connections <n>", "the most connections one job may hold open through the egress proxy (default 32)")
-  .option("--egress-allow-addresses <ip>", "development and tests only: count this non-public address reachable (repeatable)", repeatable);
+  .option("--egress-allow-addresses <ip>", "development and tests only: count this non-public address reachable (repeatable)", repeatable)
+  .option("--egress-resolve <name=ip>", "development and tests only: answer this name with this address instead of a DNS lookup (repeatable)", repeatable);
 
 async function prepare(flags: Record<string, unknown>) {
   const config = await loadConfig(flags as Partial<Record<keyof ProviderConfig, unknown>> & { config?: string });
@@ -79,6 +82,12 @@ program.action(async (flags: Record<string, unknown>) => {
   const { config, log, docker, account, detection, outputs } = await prepare(flags);
   for (const note of detection.docker.problems) log.error(note);
   if (!detection.docker.reachable) process.exit(2);
+  const egressSupport = config.egress ? await probeEgressSupport() : undefined;
+  if (egressSupport && !egressSupport.ok) {
+    log.error(`--egress cannot be offered on this host: ${egressSupport.reason}`);
+    process.exit(2);
+  }
+  const egress = config.egress ? egressSettingsOf(config) : undefined;
   for (const note of detection.notes) log.warn(note);
   console.log(`provider address: ${account.address}`);
   log.info({ address: account.address, engine: detection.docker.engine, resources: detection.resources }, "starting");
@@ -126,7 +135,7 @@ program.action(async (flags: Record<string, unknown>) => {
   const daemon = new ProviderDaemon({
     api: config.api,
     account,
-    resources: detection.resources,
+    resources: { ...detection.resources, ...(egress ? { egress: true } : {}) },
     pricing: { gpu_second_wei: config.gpuSecondWei, cpu_second_wei: config.cpuSecondWei },
     dataDir: config.dataDir,
     maxOutputBytes: config.maxOutputBytes,
@@ -138,6 +147,7 @@ program.action(async (flags: Record<string, unknown>) => {
     dataPlane,
     warm,
     spares,
+    ...(egress ? { egress } : {}),
   });
   daemon.carryOn(recovered.adopt, recovered.awaitStart);
   hub.start();

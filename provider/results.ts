@@ -9,6 +9,7 @@ import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../
 import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
 import type { ManifestFile, OutputManifest } from "../protocol/manifest.ts";
 import { claimAmountWei } from "./billing.ts";
+import type { EgressUsage } from "../protocol/egress.ts";
 import type { RunResult } from "./executor/docker.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { truncate } from "./truncate.ts";
@@ -22,6 +23,11 @@ import { uploadOutputWithRetry } from "./uploads.ts";
 const SMALL_OUTPUT_BYTES = 1024 * 1024;
 const SMALL_UPLOADS_AT_ONCE = 16;
 
+/** What the daemon adds to the executor's run: what the job's egress moved. */
+export interface JobRunExtras {
+  egress?: EgressUsage;
+}
+
 export interface ResultContext {
   api: string;
   account: PrivateKeyAccount;
@@ -33,7 +39,7 @@ export interface ResultContext {
 type Unsuccessful = Exclude<RunResult["outcome"], "succeeded">;
 
 /** A result that claims nothing: the job did not succeed, and `error` says why (cut to what the hub takes). */
-export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs" | "warning" | "inputsTransfer" | "image">): ResultMessage {
+export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: string, run?: Pick<RunResult, "exitCode" | "pullMs" | "runMs" | "warning" | "inputsTransfer" | "image"> & JobRunExtras): ResultMessage {
   return {
     v: HUB_PROTOCOL_VERSION,
     type: "job.result",
@@ -49,8 +55,14 @@ export function unsuccessfulResult(jobId: string, outcome: Unsuccessful, error: 
   };
 }
 
-function metricsOf(run: Pick<RunResult, "pullMs" | "runMs" | "inputsTransfer" | "image">): NonNullable<ResultMessage["metrics"]> {
-  return { pull_ms: run.pullMs, run_ms: run.runMs, ...(run.inputsTransfer ? { inputs_transfer: run.inputsTransfer } : {}), ...(run.image ? { image: run.image } : {}) };
+function metricsOf(run: Pick<RunResult, "pullMs" | "runMs" | "inputsTransfer" | "image"> & JobRunExtras): NonNullable<ResultMessage["metrics"]> {
+  return {
+    pull_ms: run.pullMs,
+    run_ms: run.runMs,
+    ...(run.inputsTransfer ? { inputs_transfer: run.inputsTransfer } : {}),
+    ...(run.image ? { image: run.image } : {}),
+    ...(run.egress ? { egress: run.egress } : {}),
+  };
 }
 
 function warningOf(run?: Pick<RunResult, "warning">): { warning?: string } {
@@ -58,7 +70,7 @@ function warningOf(run?: Pick<RunResult, "warning">): { warning?: string } {
 }
 
 /** Uploads outputs and signs the claim for a succeeded job; a failure to do so fails the job, saying why. */
-export async function buildResult(context: ResultContext, offer: OfferMessage, run: RunResult): Promise<ResultMessage> {
+export async function buildResult(context: ResultContext, offer: OfferMessage, run: RunResult & JobRunExtras): Promise<ResultMessage> {
   const jobId = offer.job_id;
   if (run.outcome !== "succeeded") return unsuccessfulResult(jobId, run.outcome, run.error ?? `the job ended ${run.outcome}`, run);
   let manifest: OutputManifest;

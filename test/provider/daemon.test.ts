@@ -242,6 +242,17 @@ describe("offers", () => {
     expect(decline).toMatchObject({ job_id: "job_bad", reason: expect.stringMatching(/could not accept the job/) });
     await accepted("job_good");
   });
+
+  it("declines a job whose spec names hosts to reach when it offers no egress, holding nothing", async () => {
+    const daemon = daemonWith(silentOutbox());
+    welcome();
+    const fetching = offer("job_net");
+    hub.emit("message", { ...fetching, spec: { ...fetching.spec, network: { allow: ["huggingface.co"] } } });
+    const [decline] = await eventually(async () => hub.of("job.decline").length > 0 && hub.of("job.decline"));
+    expect(decline).toMatchObject({ job_id: "job_net", reason: "this provider does not offer network egress, which the job's network.allow needs" });
+    expect(daemon.activeJobs).toEqual([]);
+    expect(hub.of("job.accept")).toEqual([]);
+  });
 });
 
 describe("results", () => {

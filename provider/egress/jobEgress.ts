@@ -1,0 +1,75 @@
+// A job's egress as the daemon runs it: for a spec with network.allow, the
+// proxy (proxy.ts) listening on <workDir>/egress.sock before the container is
+// made, so the forwarder in the job's network (jobNetwork.ts) has somewhere to
+// go; started again on the same path for a container adopted after a restart
+// (the forwarder outlives the daemon, the proxy does not); closed when the job
+// ends, its usage reported in the result. The provider's own settings (hosts it
+// never allows, the budget, the connection cap) apply to every job alike.
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { parseEgressRules, type EgressRule, type EgressUsage } from "../../protocol/egress.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
+import { resolveAll } from "./destination.ts";
+import { EgressProxy } from "./proxy.ts";
+
+export const EGRESS_SOCKET = "egress.sock";
+
+export interface EgressSettings {
+  deny: readonly EgressRule[];
+  budgetBytes: number;
+  maxConnections: number;
+  /** Development and tests only: non-public addresses counted reachable, each named. */
+  allowAddresses: readonly string[];
+  /** Development and tests only: fixed answers for names, instead of a lookup. */
+  fixedAnswers: ReadonlyMap<string, string>;
+}
+
+export interface JobEgress {
+  proxySocketPath: string;
+  usage(): EgressUsage;
+  close(): Promise<void>;
+}
+
+/** The job's proxy, listening; none for a job without network.allow. `onExceeded` stops the job with the reason. */
+export async function openJobEgress(
+  job: { jobId: string; spec: JobSpec; workDir: string },
+  settings: EgressSettings,
+  log: Logger,
+  onExceeded: (reason: string) => void,
+): Promise<JobEgress | undefined> {
+  if (!job.spec.network) return undefined;
+  const proxySocketPath = join(job.workDir, EGRESS_SOCKET);
+  const proxy = new EgressProxy({
+    socketPath: proxySocketPath,
+    rules: parseEgressRules(job.spec.network.allow),
+    deny: settings.deny,
+    budgetBytes: settings.budgetBytes,
+    maxConnections: settings.maxConnections,
+    allowAddresses: settings.allowAddresses,
+    resolve: async (host) => {
+      const fixed = settings.fixedAnswers.get(host.toLowerCase());
+      return fixed ? [fixed] : resolveAll(host);
+    },
+    log: log.child({ job: job.jobId }),
+    onBudgetExceeded: onExceeded,
+  });
+  await proxy.start();
+  return { proxySocketPath, usage: () => proxy.usage(), close: () => proxy.close() };
+}
+
+/** The provider's settings from its configuration. */
+export function egressSettingsOf(config: {
+  egressDeny: readonly string[];
+  egressBudgetMb: number;
+  egressMaxConnections: number;
+  egressAllowAddresses: readonly string[];
+  egressResolve: readonly string[];
+}): EgressSettings {
+  return {
+    fixedAnswers: new Map(config.egressResolve.map((pair) => pair.toLowerCase().split("=") as [string, string])),
+    deny: parseEgressRules(config.egressDeny),
+    budgetBytes: config.egressBudgetMb * 1024 * 1024,
+    maxConnections: config.egressMaxConnections,
+    allowAddresses: config.egressAllowAddresses,
+  };
+}
