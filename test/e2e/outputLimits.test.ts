@@ -93,6 +93,8 @@ describe("a job's many files", () => {
     expect(done.output!.files).toHaveLength(MAX_OUTPUT_FILES);
     expect(done.output!.files.find((file) => file.path === `f${MAX_OUTPUT_FILES - 1}`)).toMatchObject({ size: 0 });
     expect((await client.downloadOutput(done.id, `f${MAX_OUTPUT_FILES - 1}`)).length).toBe(0);
+    // What the daemon said about its hub connection and its event loop, to tell a blocked daemon from a slow hub.
+    if (offline > 0) console.log(p.process.output().split("\n").filter((line) => /heartbeat|hub|late/i.test(line)).join("\n"));
     expect(offline).toBe(0);
     expectNeverCutOff(p);
   }, 480_000);
