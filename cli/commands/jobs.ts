@@ -12,6 +12,7 @@ import { table } from "../output.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { createHash } from "node:crypto";
+import { describeEgress } from "../egressSummary.ts";
 
 export function registerJobs(program: Command, ctx: () => CliContext): void {
   const jobs = program.command("jobs").description("look at and manage your jobs");
@@ -107,5 +108,6 @@ export function describeJob(job: Job): string[] {
   if (job.error) lines.push(`  error: ${job.error}`);
   if (job.price.claimed_wei) lines.push(`  claimed ${formatEther(BigInt(job.price.claimed_wei))} ETH; settlement ${job.settlement}`);
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
+  lines.push(...describeEgress(job));
   return lines;
 }

@@ -17,6 +17,7 @@ import { fetchOutputs, warmUp, type OutputsDownload } from "../dataplane/outputs
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
+import { describeEgress } from "../egressSummary.ts";
 
 interface RunOptions {
   image?: string;
@@ -194,6 +195,7 @@ function summary(job: Job, outputDir: string | undefined, download: OutputsDownl
   const downloaded = download?.files.length ?? 0;
   if (outputDir && downloaded > 0) lines.push(`  ${downloaded} file${downloaded === 1 ? "" : "s"} saved in ${outputDir}, each sha256 checked`);
   lines.push(...howDataMoved(job.metrics.transfer.inputs, download?.transfer ?? null));
+  lines.push(...describeEgress(job));
   // Printed after the logs: keep them apart.
   return ["", ...lines];
 }

@@ -19,7 +19,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../sdk/index.ts";
 import type { Job } from "../../protocol/job.ts";
 import { probeEgressSupport } from "../../provider/egress/jobNetwork.ts";
-import { TEST_IMAGE } from "../helpers/docker.ts";
+import { shellJob } from "../helpers/jobs.ts";
 import { namespacesUnavailable } from "../helpers/netns.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
@@ -80,14 +80,7 @@ async function stopHub(): Promise<void> {
   await ip("netns", "del", NS).catch(() => {});
 }
 
-const spec = (script: string, extra: Record<string, unknown> = {}) => ({
-  image: TEST_IMAGE,
-  cmd: ["sh", "-c", script],
-  resources: { gpus: 0, cpus: 0.5, memory_mb: 128 },
-  timeout_s: 90,
-  max_price_wei: "1000000000000000000",
-  ...extra,
-});
+const spec = (script: string, extra: Record<string, unknown> = {}) => shellJob(script, { timeout_s: 90, ...extra });
 
 async function finished(request: Record<string, unknown>): Promise<Job> {
   const created = await client.createJob(request as never);

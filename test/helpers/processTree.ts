@@ -102,3 +102,13 @@ export function portsInUse(ports: readonly number[]): number[] {
   const listening = new Set(listeningSockets().map((s) => s.port));
   return ports.filter((port) => listening.has(port));
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

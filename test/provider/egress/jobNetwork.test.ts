@@ -19,6 +19,7 @@ import { containerOptions } from "../../../provider/executor/sandbox.ts";
 import { containersOfJob, docker, removeContainersOf, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { processAlive } from "../../helpers/processTree.ts";
 
 const support = await probeEgressSupport();
 if (!support.ok) console.warn(`SKIPPED: the job network tests need what a provider offering egress needs: ${support.reason}`);
@@ -100,14 +101,7 @@ async function runJob(jobId: string, script: string, options: { egress?: { proxy
   return { result, output: logs.join(""), workDir };
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 /** The forwarder serving a holder, found as an operator would: by its command line. */
 async function forwarderOf(holderPid: number): Promise<number | undefined> {

@@ -10,6 +10,7 @@ import { Watchdogs } from "../../../provider/watchdog/spawn.ts";
 import { docker, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { processAlive } from "../../helpers/processTree.ts";
 
 const tempDir = useTempDir("watchdog");
 const containers: string[] = [];
@@ -31,14 +32,7 @@ async function beating(file: string): Promise<() => void> {
 }
 
 const running = async (id: string) => (await docker.getContainer(id).inspect()).State.Running;
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 async function guarded(containerId: string, graceMs: number, timeoutS: number) {
   const heartbeat = join(tempDir(), "daemon.heartbeat");

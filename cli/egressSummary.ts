@@ -1,0 +1,14 @@
+// A job's network egress as the CLI prints it: the hosts it may reach, then what it moved to each.
+import type { Job } from "../protocol/job.ts";
+import { formatBytes } from "../protocol/byteSize.ts";
+
+export function describeEgress(job: Pick<Job, "spec" | "metrics">): string[] {
+  if (!job.spec.network) return [];
+  const lines = [`  network: may reach ${job.spec.network.allow.join(", ")}`];
+  const usage = job.metrics.egress;
+  for (const host of usage?.hosts ?? []) {
+    lines.push(`  egress ${host.host}:${host.port}: ${host.connections} connection${host.connections === 1 ? "" : "s"}, ${formatBytes(host.bytes_out)} out, ${formatBytes(host.bytes_in)} in`);
+  }
+  if (usage?.refused) lines.push(`  egress refused ${usage.refused} connection${usage.refused === 1 ? "" : "s"} (hosts not allowed, or not public)`);
+  return lines;
+}
