@@ -31,6 +31,9 @@ const manyFiles = (count: number) => shellJob(`i=0; while [ $i -lt ${count} ]; d
 async function provider(): Promise<ProviderProcess> {
   const p = await startProvider(dev.url, ["--max-cpus", "1", "--max-memory-mb", "1024"]);
   started.push(p);
+  // The daemon says it is connected once it has advertised; the matchmakers list it a moment later. Online from
+  // then on is what is checked: a first look inside that moment saw it offline (twice, on a loaded machine).
+  await eventually(async () => ((await client.request("GET", `/v1/providers/${p.address}`)) as { online: unknown }).online !== null, { what: "the provider to be listed online" });
   return p;
 }
 
@@ -52,7 +55,10 @@ async function endWhileOnline(jobId: string, address: string, timeoutMs: number)
     async () => {
       const profile = (await client.request("GET", `/v1/providers/${address}`)) as { online: unknown };
       looks += 1;
-      if (profile.online === null) offline += 1;
+      if (profile.online === null) {
+        offline += 1;
+        console.log(`the hub listed the provider offline at look ${looks} (${new Date().toISOString()})`);
+      }
       const job = await client.getJob(jobId);
       return isTerminal(job.status as JobStatus) && job;
     },
