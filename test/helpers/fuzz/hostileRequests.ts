@@ -55,6 +55,8 @@ function applyEdit(value: Json, edit: Edit): Json {
   const existing = keys.length > 0 ? keys[edit.at % keys.length]! : edit.key;
   if (edit.op === "delete") delete target[existing];
   else if (edit.op === "replace") target[existing] = edit.value;
+  // An array takes an added element; a key on it ("length" would throw, a name is dropped by JSON) is no edit.
+  else if (Array.isArray(target)) (target as Json[]).push(edit.value);
   else target[edit.key] = edit.value;
   return copy;
 }
