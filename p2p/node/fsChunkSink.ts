@@ -3,11 +3,11 @@
 // `<path>.pond-partial.json`; once its sha256 matches it is renamed to `<path>`.
 // A receiver killed mid-way finds both on restart and resumes.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { chunkLength, type TransferFile } from "../../protocol/transfer.ts";
 import type { ChunkSink } from "../core/storage.ts";
+import { sha256OfFile } from "./fileSha256.ts";
 import { PartialStateWriter, readVerifiedChunks } from "./partialState.ts";
 import { PrefixHasher } from "./prefixHasher.ts";
 import { pathInside } from "./storagePath.ts";
@@ -34,7 +34,7 @@ export class FsChunkSink implements ChunkSink {
     await mkdir(dirname(target), { recursive: true });
     await this.closeFile(file.path);
     const listed = (await sizeOf(partial)) === file.size ? await readVerifiedChunks(target + STATE_SUFFIX, file) : [];
-    if (listed.length === 0 && (await sizeOf(partial)) === undefined && (await sizeOf(target)) === file.size && (await hashFile(target)) === file.sha256) {
+    if (listed.length === 0 && (await sizeOf(partial)) === undefined && (await sizeOf(target)) === file.size && (await sha256OfFile(target)) === file.sha256) {
       this.alreadyComplete.add(file.path);
       await rm(target + STATE_SUFFIX, { force: true });
       return file.chunks.keys();
@@ -69,9 +69,9 @@ export class FsChunkSink implements ChunkSink {
 
   async fileSha256(file: TransferFile): Promise<string> {
     const target = pathInside(this.root, file.path);
-    if (this.alreadyComplete.has(file.path)) return hashFile(target);
+    if (this.alreadyComplete.has(file.path)) return sha256OfFile(target);
     const entry = this.entry(file);
-    return entry.hasher.digest() ?? hashFile(target + PARTIAL_SUFFIX);
+    return entry.hasher.digest() ?? sha256OfFile(target + PARTIAL_SUFFIX);
   }
 
   async finishFile(file: TransferFile): Promise<void> {
@@ -122,16 +122,6 @@ async function sizeOf(path: string): Promise<number | undefined> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-}
-
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path, { highWaterMark: 1024 * 1024 })
-      .on("data", (data) => hash.update(data))
-      .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")));
-  });
 }
 
 /** The listed chunks whose bytes on disk still match the manifest: a chunk the process wrote but the disk lost is fetched again. */

@@ -7,8 +7,6 @@
 // to the cached one (inputs are mounted read-only), and a file is cached by
 // linking the one its fetch verified. docs/providers.md says what "checked
 // again" catches and what it does not.
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { EventEmitter } from "node:events";
@@ -16,6 +14,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { Sha256Hex } from "../../protocol/manifest.ts";
 import { TransferFile } from "../../protocol/transfer.ts";
+import { sha256OfFile } from "../../p2p/node/fileSha256.ts";
 import { pathInside } from "../../p2p/node/storagePath.ts";
 
 const INDEX_FILE = "index.json";
@@ -189,7 +188,7 @@ export class InputCache extends EventEmitter<{ change: [] }> {
     const due = [...this.entries.values()].filter((entry) => this.now() - entry.verified_at > olderThanMs).sort((a, b) => a.verified_at - b.verified_at)[0];
     if (!due) return "nothing due";
     // Hashed outside the lock (seconds for a GB): jobs are not held up meanwhile.
-    const sha256 = await hashFile(this.filePath(due.sha256)).catch(() => undefined);
+    const sha256 = await sha256OfFile(this.filePath(due.sha256)).catch(() => undefined);
     return this.locked(async () => {
       const entry = this.entries.get(due.sha256);
       if (!entry) return "dropped" as const;
@@ -300,12 +299,3 @@ async function identityOf(path: string): Promise<Identity> {
   return { dev: String(stats.dev), ino: String(stats.ino), size: String(stats.size), mtime_ns: String(stats.mtimeNs) };
 }
 
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path, { highWaterMark: 1024 * 1024 })
-      .on("data", (data) => hash.update(data))
-      .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")));
-  });
-}

@@ -1,11 +1,11 @@
 // The result manifest over what a container wrote to /outputs: every regular
 // file, its size and sha256. Links and special files are refused, not followed.
 // The walk here (walkOutputs) is the one the output watch uses too.
-import { createHash } from "node:crypto";
-import { createReadStream, type Dir } from "node:fs";
+import type { Dir } from "node:fs";
 import { lstat, opendir } from "node:fs/promises";
 import { join } from "node:path";
 import { forEachInPool } from "../../p2p/core/pool.ts";
+import { sha256OfFile } from "../../p2p/node/fileSha256.ts";
 import { RelativePath } from "../../protocol/jobSpec.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 import { buildManifest, type ManifestFile, type OutputManifest } from "../../protocol/manifest.ts";
@@ -27,12 +27,6 @@ const ENTRIES_PER_READ = 128;
 /** A job picks its file names: quoted JSON-style, so a newline or a quote in one cannot forge a line of the error. */
 function quotedOutput(path: string): string {
   return JSON.stringify(`/outputs/${path}`);
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 export interface OutputEntry {
@@ -94,7 +88,7 @@ export async function manifestOf(outputsDir: string, limits: OutputLimits): Prom
   for (const size of sizes.values()) total += size;
   if (total > limits.maxTotalBytes) throw new OutputsError(`the job wrote more than ${limits.maxTotalBytes} bytes to /outputs`);
   const files: ManifestFile[] = [];
-  await forEachInPool(paths, FILES_AT_ONCE, async (path) => void files.push({ path, size: sizes.get(path)!, sha256: await sha256File(join(outputsDir, path)) }));
+  await forEachInPool(paths, FILES_AT_ONCE, async (path) => void files.push({ path, size: sizes.get(path)!, sha256: await sha256OfFile(join(outputsDir, path)) }));
   return buildManifest(files);
 }
 
