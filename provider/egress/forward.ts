@@ -5,7 +5,7 @@
 import { type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
-import { connectUpstream, failureCode } from "./upstream.ts";
+import { connectAdmitted, failureCode } from "./upstream.ts";
 
 /** Headers for one hop only (RFC 9110 §7.6.1), plus the proxy's own. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
@@ -79,13 +79,9 @@ export async function forwardRequest(incoming: IncomingMessage, response: Server
     return;
   }
   response.once("close", release);
-  let upstream: Socket;
-  try {
-    upstream = await connectUpstream(address, port, context.connectTimeoutMs, (socket) => context.track(socket));
-  } catch (error) {
-    const reason = `could not connect to ${host}:${port} (${failureCode(error)})`;
-    context.refuse({ status: 502, reason, host, port });
-    answer(response, 502, reason);
+  const upstream = await connectAdmitted({ host, port, address }, context);
+  if ("unreachable" in upstream) {
+    answer(response, 502, upstream.unreachable);
     return;
   }
   if (response.destroyed) {

@@ -5,7 +5,7 @@
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
-import { connectUpstream, failureCode } from "./upstream.ts";
+import { connectAdmitted } from "./upstream.ts";
 
 const AUTHORITY = /^([^:[\]]+|\[[^\]]*\]):(\d{1,5})$/;
 
@@ -44,14 +44,10 @@ export async function openTunnel(request: IncomingMessage, client: Socket, head:
     release();
     return;
   }
-  let upstream: Socket;
-  try {
-    upstream = await connectUpstream(address, port, context.connectTimeoutMs, (socket) => context.track(socket));
-  } catch (error) {
+  const upstream = await connectAdmitted({ host, port, address }, context);
+  if ("unreachable" in upstream) {
     release();
-    const reason = `could not connect to ${host}:${port} (${failureCode(error)})`;
-    context.refuse({ status: 502, reason, host, port });
-    answerAndClose(client, 502, reason);
+    answerAndClose(client, 502, upstream.unreachable);
     return;
   }
   if (client.destroyed) {

@@ -1,6 +1,7 @@
 // The proxy's own connection to a checked address: an IP address, so nothing
 // is looked up again at connect time (a second lookup could answer otherwise).
 import { connect, isIP, type Socket } from "node:net";
+import type { EgressContext } from "./context.ts";
 
 /** Resolves once connected; `track` sees the socket at once, so close() can end it while it connects. */
 export function connectUpstream(address: string, port: number, timeoutMs: number, track: (socket: Socket) => void): Promise<Socket> {
@@ -28,6 +29,17 @@ export function connectUpstream(address: string, port: number, timeoutMs: number
       resolve(socket);
     });
   });
+}
+
+/** Connects to an admitted destination; one that cannot be reached is counted as refused, its reason (a 502) for the handler to answer. */
+export async function connectAdmitted(target: { host: string; port: number; address: string }, context: EgressContext): Promise<Socket | { unreachable: string }> {
+  try {
+    return await connectUpstream(target.address, target.port, context.connectTimeoutMs, (socket) => context.track(socket));
+  } catch (error) {
+    const reason = `could not connect to ${target.host}:${target.port} (${failureCode(error)})`;
+    context.refuse({ status: 502, reason, host: target.host, port: target.port });
+    return { unreachable: reason };
+  }
 }
 
 /** A short, content-free description of why a connection failed (an errno code where there is one). */
