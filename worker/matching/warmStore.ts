@@ -49,30 +49,18 @@ export class WarmStore {
    * is read once a round, however many jobs share it.
    */
   savedBytesForRound(): SavedBytes {
-    const images = new Map<string, Array<[string, number]>>();
-    const inputs = new Map<string, string[]>();
-    const imageHolders = (digest: string) => {
-      let holders = images.get(digest);
-      if (!holders) {
-        holders = this.sql
-          .exec("SELECT address, bytes FROM warm_images WHERE digest = ? LIMIT ?", digest, HOLDERS_PER_KEY)
-          .toArray()
-          .map((row) => [String(row.address), Number(row.bytes)] as [string, number]);
-        images.set(digest, holders);
-      }
-      return holders;
-    };
-    const inputHolders = (sha256: string) => {
-      let holders = inputs.get(sha256);
-      if (!holders) {
-        holders = this.sql
-          .exec("SELECT address FROM warm_inputs WHERE sha256 = ? LIMIT ?", sha256, HOLDERS_PER_KEY)
-          .toArray()
-          .map((row) => String(row.address));
-        inputs.set(sha256, holders);
-      }
-      return holders;
-    };
+    const imageHolders = readOnce((digest) =>
+      this.sql
+        .exec("SELECT address, bytes FROM warm_images WHERE digest = ? LIMIT ?", digest, HOLDERS_PER_KEY)
+        .toArray()
+        .map((row) => [String(row.address), Number(row.bytes)] as [string, number]),
+    );
+    const inputHolders = readOnce((sha256) =>
+      this.sql
+        .exec("SELECT address FROM warm_inputs WHERE sha256 = ? LIMIT ?", sha256, HOLDERS_PER_KEY)
+        .toArray()
+        .map((row) => String(row.address)),
+    );
     // One map per distinct set of keys: the matcher ranks each map's holders once a round.
     const byKeys = new Map<string, Map<string, number> | undefined>();
     return (job: QueuedJob) => {
@@ -88,4 +76,13 @@ export class WarmStore {
       return byKeys.get(keys);
     };
   }
+}
+
+/** `read`, called at most once per key: a round asks for the same key once per job that has it. */
+function readOnce<T>(read: (key: string) => T): (key: string) => T {
+  const seen = new Map<string, T>();
+  return (key) => {
+    if (!seen.has(key)) seen.set(key, read(key));
+    return seen.get(key)!;
+  };
 }
