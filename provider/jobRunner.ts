@@ -14,7 +14,7 @@ import { hubMessageLimits } from "../protocol/limits.ts";
 import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
-import { openJobEgress, type EgressSettings, type JobEgress } from "./egress/jobEgress.ts";
+import { openJobEgress, type EgressSettings } from "./egress/jobEgress.ts";
 import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
 import { removeFolder } from "./folderRemoval.ts";
@@ -84,18 +84,20 @@ export class JobRunner {
    * container is made and closes after it ended, its usage going into the result; a budget used up stops the job.
    */
   private async withEgress(job: RunningJob, execute: (egress?: { proxySocketPath: string }) => Promise<RunResult>): Promise<JobRun> {
-    if (!job.offer.spec.network) return execute();
+    const { network } = job.offer.spec;
+    if (!network) return execute();
+    // The daemon declines such offers without egress; a job adopted after a restart without --egress ends here.
     if (!this.deps.egress) throw new Error("this provider does not offer network egress, which the job's network.allow needs");
-    const egress: JobEgress | undefined = await openJobEgress({ jobId: job.offer.job_id, spec: job.offer.spec, workDir: job.workDir }, this.deps.egress, this.deps.log, (reason) => {
+    const egress = await openJobEgress({ jobId: job.offer.job_id, network, workDir: job.workDir }, this.deps.egress, this.deps.log, (reason) => {
       job.stopReason = reason;
       job.abort.abort();
     });
     try {
-      const run = await execute({ proxySocketPath: egress!.proxySocketPath });
+      const run = await execute({ proxySocketPath: egress.proxySocketPath });
       const stopped = job.stopReason && run.outcome === "canceled" ? { outcome: "failed" as const, error: job.stopReason } : {};
-      return { ...run, ...stopped, egress: egress!.usage() };
+      return { ...run, ...stopped, egress: egress.usage() };
     } finally {
-      await egress!.close();
+      await egress.close();
     }
   }
 

@@ -7,8 +7,7 @@
 // never allows, the budget, the connection cap) apply to every job alike.
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { parseEgressRules, type EgressRule, type EgressUsage } from "../../protocol/egress.ts";
-import type { JobSpec } from "../../protocol/jobSpec.ts";
+import { parseEgressRules, type EgressRule, type EgressUsage, type NetworkSpec } from "../../protocol/egress.ts";
 import { resolveAll } from "./destination.ts";
 import { EgressProxy } from "./proxy.ts";
 
@@ -30,18 +29,17 @@ export interface JobEgress {
   close(): Promise<void>;
 }
 
-/** The job's proxy, listening; none for a job without network.allow. `onExceeded` stops the job with the reason. */
+/** The proxy of a job with network.allow, listening. `onExceeded` stops the job with the reason. */
 export async function openJobEgress(
-  job: { jobId: string; spec: JobSpec; workDir: string },
+  job: { jobId: string; network: NetworkSpec; workDir: string },
   settings: EgressSettings,
   log: Logger,
   onExceeded: (reason: string) => void,
-): Promise<JobEgress | undefined> {
-  if (!job.spec.network) return undefined;
+): Promise<JobEgress> {
   const proxySocketPath = join(job.workDir, EGRESS_SOCKET);
   const proxy = new EgressProxy({
     socketPath: proxySocketPath,
-    rules: parseEgressRules(job.spec.network.allow),
+    rules: parseEgressRules(job.network.allow),
     deny: settings.deny,
     budgetBytes: settings.budgetBytes,
     maxConnections: settings.maxConnections,
