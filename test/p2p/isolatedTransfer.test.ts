@@ -2,7 +2,9 @@
 // processes over 127.0.0.1, their signals relayed by this test. A wedged
 // connection is stood in for by SIGSTOP: like the libdatachannel deadlock the
 // isolation is for, the process stops beating and never says anything again.
+import { fork } from "node:child_process";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildTransferManifest } from "../../p2p/node/buildTransferManifest.ts";
 import { IsolatedTransfer } from "../../p2p/node/isolated/isolatedTransfer.ts";
@@ -161,6 +163,20 @@ describe("behavior: transfer processes started ahead", () => {
     expect(pids).toHaveLength(2);
     pool.close();
     for (const pid of pids) await eventuallyGone(pid!);
+  });
+});
+
+describe("a transfer process whose parent left before it had loaded", () => {
+  it("ends without an unhandled EPIPE on the terminal (a CLI that stopped on a 402 printed one)", async () => {
+    const script = fileURLToPath(new URL("../../p2p/node/isolated/transferProcess.ts", import.meta.url));
+    const child = fork(script, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // As a parent process that exits at once: its end of the channel closes before the child runs a line.
+    child.disconnect();
+    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled 'error'/);
+    expect(ended.signal).toBe("SIGKILL");
   });
 });
 

@@ -16,7 +16,14 @@ import { serializeError, type ChildMessage, type FetchJob, type FetchResult, typ
 
 const ALIVE_INTERVAL_MS = 1_000;
 
-const tell = (message: ChildMessage) => process.send?.(message);
+/**
+ * To the parent while it is there. A parent that left (a CLI that ended on an error before this
+ * process had loaded, say) is the "disconnect" handler's to act on: a send into its closed channel
+ * fails quietly here instead of as an unhandled EPIPE with a stack trace on the user's terminal.
+ */
+const tell = (message: ChildMessage) => {
+  if (process.connected) process.send?.(message, undefined, {}, () => {});
+};
 
 // The process is this transfer's alone, so its associations' buffers are Pond's to size (sctpSettings.ts).
 applyTransferSctpSettings();
@@ -33,6 +40,8 @@ process.on("message", (message: ParentMessage) => {
 // closing: a wedged connection would hang it (and node-datachannel's exit hook) for good;
 // the sink's partial state is written so that a kill -9 loses nothing verified.
 process.on("disconnect", () => process.kill(process.pid, "SIGKILL"));
+// Gone before this process had loaded: no "disconnect" is left to come.
+if (!process.connected) process.kill(process.pid, "SIGKILL");
 setInterval(() => tell({ type: "alive" }), ALIVE_INTERVAL_MS);
 tell({ type: "alive" });
 
