@@ -40,6 +40,20 @@ export const mediationTypes = {
   ],
 } as const;
 
+/**
+ * A mediator's judgement of a tolerant job (protocol/verification.ts): whether the
+ * provider's outputs (`resultHash`, as it signed them) agree with its own re-run's
+ * (`rerunHash`) under the spec's declared comparison.
+ */
+export const verdictTypes = {
+  Verdict: [
+    { name: "jobId", type: "bytes32" },
+    { name: "resultHash", type: "bytes32" },
+    { name: "rerunHash", type: "bytes32" },
+    { name: "upheld", type: "bool" },
+  ],
+} as const;
+
 /** The on-chain id of a job created without a creator-chosen key. */
 export function chainJobIdOf(apiJobId: string): Hex {
   return keccak256(stringToHex(apiJobId));

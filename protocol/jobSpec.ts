@@ -3,6 +3,7 @@ import { NetworkSpec } from "./egress.ts";
 import { parseImageReference } from "./imageReference.ts";
 import { jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
+import { VerifySpec } from "./verification.ts";
 import { WebhookEventsFilter } from "./webhookEvents.ts";
 
 const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
@@ -183,6 +184,7 @@ export const JobSpec = z
     match_timeout_s: z.int().min(1).max(L.maxMatchTimeoutS).optional().meta({ description: `Seconds to wait for a provider before failing (default ${L.defaultMatchTimeoutS})` }),
     max_price_wei: weiString,
     network: NetworkSpec.optional(),
+    verify: VerifySpec.optional(),
   })
   .strict();
 export type JobSpec = z.infer<typeof JobSpec>;

@@ -8,6 +8,7 @@ import { Cmd, CreateTemplateJobRequest, Env, ImageRef, JobSpec, Resources } from
 import { parseImageReference } from "./imageReference.ts";
 import { jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
+import { VerifySpec } from "./verification.ts";
 
 /** `owner/name`: the owner is a namespace claimed by the first account to publish in it. */
 export const TemplateName = z
@@ -139,8 +140,10 @@ export const TemplateDefinition = z
     default_max_price_wei: weiString,
     /** Hosts every run may reach (a model hub, say): part of each run's spec, so the creator's signature covers it. */
     network: NetworkSpec.optional(),
-    /** Same inputs, same outputs: only such jobs can win a challenge (a mediator re-runs them). */
+    /** Same inputs, same outputs: only such jobs can win a challenge judged byte for byte (a mediator re-runs them). */
     deterministic: z.boolean(),
+    /** How a challenge compares a run's outputs (protocol/verification.ts): part of each run's spec. */
+    verify: VerifySpec.optional(),
   })
   .strict()
   .superRefine((definition, ctx) => {
@@ -175,6 +178,7 @@ export const Template = z
     default_max_price_wei: z.string(),
     network: NetworkSpec.nullable().meta({ description: "Hosts every run may reach through its provider's egress proxy; null: none (no network)" }),
     deterministic: z.boolean(),
+    verify: VerifySpec.nullable().meta({ description: "How a challenge compares a run's outputs; null: exactly (the same result hash)" }),
     owner: z.string().meta({ description: "The account that published it" }),
     created_at: z.string(),
   })
