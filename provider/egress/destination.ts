@@ -3,7 +3,6 @@
 // afresh for every connection (never cached, so an answer that changes between
 // lookups, DNS rebinding, cannot reach a private address), and only public
 // addresses, or ones a developer named, are kept.
-import { lookup } from "node:dns/promises";
 import { type EgressRule, ruleAllows, rulesAllow } from "../../protocol/egress.ts";
 import { classifyIp } from "../../protocol/ipRanges.ts";
 
@@ -20,12 +19,6 @@ export type Destination =
   | { ok: false; status: 400 | 403 | 502; reason: string; /** For the provider's log, never the job's answer. */ addresses?: string[] };
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-
-/** Every address `host` has (node's lookup: /etc/hosts, then the system's resolver). */
-export async function resolveAll(host: string): Promise<string[]> {
-  const answers = await lookup(host, { all: true, verbatim: true });
-  return answers.map((answer) => answer.address);
-}
 
 function isHostName(host: string): boolean {
   const labels = host.split(".");

@@ -8,8 +8,8 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { parseEgressRules, type EgressRule, type EgressUsage, type NetworkSpec } from "../../protocol/egress.ts";
-import { resolveAll } from "./destination.ts";
 import { EgressProxy } from "./proxy.ts";
+import { egressResolver } from "./resolver.ts";
 
 export const EGRESS_SOCKET = "egress.sock";
 
@@ -44,15 +44,22 @@ export async function openJobEgress(
     budgetBytes: settings.budgetBytes,
     maxConnections: settings.maxConnections,
     allowAddresses: settings.allowAddresses,
-    resolve: async (host) => {
-      const fixed = settings.fixedAnswers.get(host.toLowerCase());
-      return fixed ? [fixed] : resolveAll(host);
-    },
+    // Without fixed answers, the proxy's own resolver (resolver.ts).
+    ...(settings.fixedAnswers.size > 0 ? { resolve: fixedThenSystem(settings.fixedAnswers) } : {}),
     log: log.child({ job: job.jobId }),
     onBudgetExceeded: onExceeded,
   });
   await proxy.start();
   return { proxySocketPath, usage: () => proxy.usage(), close: () => proxy.close() };
+}
+
+/** Development and tests: names with a fixed answer get it; others are resolved as always. */
+function fixedThenSystem(answers: ReadonlyMap<string, string>): (host: string) => Promise<string[]> {
+  const system = egressResolver({ timeoutMs: 5_000 });
+  return async (host) => {
+    const fixed = answers.get(host.toLowerCase());
+    return fixed ? [fixed] : system(host);
+  };
 }
 
 /** The provider's settings from its configuration. */

@@ -10,7 +10,8 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { EgressRule, EgressUsage } from "../../protocol/egress.ts";
 import type { Admission, EgressContext } from "./context.ts";
-import { checkDestination, type DestinationPolicy, resolveAll } from "./destination.ts";
+import { checkDestination, type DestinationPolicy } from "./destination.ts";
+import { egressResolver } from "./resolver.ts";
 import { forwardRequest } from "./forward.ts";
 import { answerAndClose, openTunnel } from "./tunnel.ts";
 import { EgressMeter } from "./usage.ts";
@@ -25,7 +26,7 @@ export interface EgressProxyOptions {
   budgetBytes: number;
   /** Concurrent tunnels and requests for this job. */
   maxConnections: number;
-  /** Default: node's dns lookup, every address. */
+  /** Default: the system's DNS servers through c-ares, every address (resolver.ts says why not dns.lookup). */
   resolve?: (host: string) => Promise<string[]>;
   /** Extra addresses counted reachable although not public: ONLY for development/tests, named explicitly (e.g. ["127.0.0.1"]). Never default. */
   allowAddresses?: readonly string[];
@@ -40,6 +41,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 const RESOLVE_TIMEOUT_MS = 10_000;
 const REFUSALS_LOGGED_AT_INFO = 50;
+const systemResolver = egressResolver({ timeoutMs: RESOLVE_TIMEOUT_MS / 2 });
 
 export class EgressProxy {
   private readonly server: Server;
@@ -57,7 +59,7 @@ export class EgressProxy {
     this.policy = {
       rules: options.rules,
       deny: options.deny ?? [],
-      resolve: options.resolve ?? resolveAll,
+      resolve: options.resolve ?? systemResolver,
       allowAddresses: options.allowAddresses ?? [],
       resolveTimeoutMs: RESOLVE_TIMEOUT_MS,
     };

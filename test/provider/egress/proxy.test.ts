@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseEgressRules } from "../../../protocol/egress.ts";
-import { resolveAll } from "../../../provider/egress/destination.ts";
 import { EgressProxy } from "../../../provider/egress/proxy.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { freePort } from "../../helpers/freePort.ts";
@@ -170,14 +169,6 @@ describe("a connection the proxy refuses", () => {
     const https = await httpVia(socketPath, `https://hub.test:${hub.httpsPort}/hello`, { headers: { host: "hub.test" } });
     expect(https.status).toBe(400);
     expect((await connectVia(socketPath, "hub.test")).status).toBe(400);
-  });
-});
-
-
-describe("the default resolver", () => {
-  it("answers every address the system has for a name (localhost, from /etc/hosts here)", async () => {
-    expect(await resolveAll("localhost")).toContain("127.0.0.1");
-    await expect(resolveAll("no-such-name.invalid")).rejects.toMatchObject({ code: expect.stringMatching(/ENOTFOUND|EAI_AGAIN/) });
   });
 });
 
