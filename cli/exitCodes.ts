@@ -4,6 +4,8 @@ export const exitCodes = {
   ok: 0,
   /** A job that was waited for ended failed, canceled or timed out. */
   jobUnsuccessful: 1,
+  /** `pond verify`: the two folders of outputs differ under the comparison. */
+  outputsDiffer: 1,
   /** A flag or argument is wrong; the message says which and how to fix it. */
   usage: 2,
   /** Not logged in, or the API key is unknown or revoked (HTTP 401/403). */
@@ -30,7 +32,7 @@ export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
 export const exitCodeHelp = `
 Exit codes:
   0   done (and a job waited for succeeded)
-  1   a job waited for ended failed, canceled or timed out
+  1   a job waited for ended failed, canceled or timed out; pond verify: the outputs differ
   2   a flag or argument is wrong
   3   not logged in, or the API key is unknown or revoked
   4   not found (or not yours)

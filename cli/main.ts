@@ -10,6 +10,7 @@ import { registerJobs } from "./commands/jobs.ts";
 import { registerProvider } from "./commands/provider.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerTemplates } from "./commands/templates.ts";
+import { registerVerify } from "./commands/verify.ts";
 import { registerWebhooks } from "./commands/webhooks.ts";
 import { contextOf } from "./context.ts";
 import { reportCliError } from "./errors.ts";
@@ -30,6 +31,7 @@ registerJobs(program, ctx);
 registerWebhooks(program, ctx);
 registerTemplates(program, ctx);
 registerProvider(program, ctx);
+registerVerify(program, ctx);
 // Subcommands inherit the top-level behaviour: throw instead of exiting, so exit codes stay ours.
 for (const command of program.commands) command.exitOverride().showHelpAfterError();
 
