@@ -1,6 +1,8 @@
 // EIP-712 typed data: defined once here, used by the Worker (verify), the
 // provider and the CLI (sign) and hashed the same way by contracts/src/TypedSignatures.sol.
 import { keccak256, stringToHex, type Address, type Hex, type TypedDataDomain } from "viem";
+import type { JobSpec } from "./jobSpec.ts";
+import { isTolerant } from "./verification.ts";
 
 export const EIP712_NAME = "Pond";
 export const EIP712_VERSION = "1";
@@ -9,12 +11,19 @@ export function pondDomain(chainId: number, verifyingContract: Address): TypedDa
   return { name: EIP712_NAME, version: EIP712_VERSION, chainId, verifyingContract };
 }
 
+/**
+ * What a creator signs to let a job be paid from its escrow. `tolerant` says how a
+ * challenge is judged (protocol/verification.ts): true when the spec declares a
+ * tolerant comparison, so the contract takes the mediator's Verdict instead of
+ * comparing result hashes. Build the message with jobAuthorizationMessage.
+ */
 export const jobAuthorizationTypes = {
   JobAuthorization: [
     { name: "jobId", type: "bytes32" },
     { name: "specHash", type: "bytes32" },
     { name: "maxPrice", type: "uint256" },
     { name: "deadline", type: "uint64" },
+    { name: "tolerant", type: "bool" },
   ],
 } as const;
 
@@ -72,4 +81,9 @@ export function canonicalJson(value: unknown): string {
 /** What a creator's JobAuthorization commits to: the job spec, canonically encoded. */
 export function specHashOf(spec: unknown): Hex {
   return keccak256(stringToHex(canonicalJson(spec)));
+}
+
+/** The JobAuthorization message for `spec`: one builder, so whoever signs it and whoever checks it cannot disagree. */
+export function jobAuthorizationMessage(spec: JobSpec, jobId: Hex, deadline: number) {
+  return { jobId, specHash: specHashOf(spec), maxPrice: BigInt(spec.max_price_wei), deadline: BigInt(deadline), tolerant: isTolerant(spec) };
 }

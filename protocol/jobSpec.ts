@@ -213,8 +213,9 @@ export const JobAuthorizationInput = z
   .strict()
   .meta({
     description:
-      "Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline)`, under the `eip712_domain` GET /v1/chain gives: " +
-      "`jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON " +
+      "Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: " +
+      "`jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); " +
+      "`specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON " +
       "(sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that " +
       "POST /v1/templates/{owner}/{ref}/resolve returns for the same run.",
   });

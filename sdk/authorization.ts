@@ -3,7 +3,7 @@
 // match, run and report the job, and to wait for its inputs from other jobs first.
 import { toHex, type LocalAccount } from "viem";
 import type { ChainInfo } from "../protocol/account.ts";
-import { jobAuthorizationTypes, specHashOf } from "../protocol/eip712.ts";
+import { jobAuthorizationMessage, jobAuthorizationTypes } from "../protocol/eip712.ts";
 import type { JobAuthorizationInput, JobSpec } from "../protocol/jobSpec.ts";
 import { jobLimits } from "../protocol/limits.ts";
 
@@ -29,7 +29,8 @@ export async function signJobAuthorization(wallet: TypedDataSigner, chain: Chain
     domain: { ...chain.eip712_domain, verifyingContract: chain.eip712_domain.verifyingContract as `0x${string}` },
     types: jobAuthorizationTypes,
     primaryType: "JobAuthorization",
-    message: { jobId: jobKey, specHash: specHashOf(spec), maxPrice: BigInt(spec.max_price_wei), deadline: BigInt(deadline) },
+    // Its tolerant flag comes from the spec's `verify`: the contract judges a challenge of the job as signed here.
+    message: jobAuthorizationMessage(spec, jobKey, deadline),
   });
   return { job_key: jobKey, deadline, signature };
 }

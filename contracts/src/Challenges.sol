@@ -10,15 +10,27 @@ import {Settlement} from "./Settlement.sol";
 /// @title Challenges
 /// @notice Within a result's challenge window its creator may dispute it with a bond. A mediator, drawn from the
 ///         registry by the hash of a block that did not exist when the challenge was made, re-runs the job and
-///         signs the result hash it got. Anyone then submits that verdict:
-///         - match: the provider is paid as in settlement; the bond pays the mediator (mediatorBondShareBps) and
+///         answers in one of two ways, fixed by the tolerant flag the creator signed in its JobAuthorization:
+///         - exact job: the mediator signs Mediation(jobId, its result hash) and anyone submits it with
+///           `resolveChallenge`; the contract compares it with the provider's hash: equal upholds, different rejects.
+///         - tolerant job (outputs that differ in their last bits from one machine to the next, compared as the
+///           spec declares): the mediator compares the two runs' outputs itself and signs
+///           Verdict(jobId, the provider's result hash, its re-run's hash, upheld); anyone submits it with
+///           `judgeChallenge`, and the contract follows it.
+///         Each path refuses the other kind of job. Either way:
+///         - upheld: the provider is paid as in settlement; the bond pays the mediator (mediatorBondShareBps) and
 ///           the provider (the rest).
-///         - mismatch: the provider is slashed min(available stake, slashMultiplier × amount); the creator pays
+///         - rejected: the provider is slashed min(available stake, slashMultiplier × amount); the creator pays
 ///           nothing and gets its reservation and bond back, plus the slash less the mediator's share
 ///           (mediatorSlashShareBps).
-///         - no verdict by the mediation deadline: the challenge is void; the bond goes back to the creator and the
+///         - no answer by the mediation deadline: the challenge is void; the bond goes back to the creator and the
 ///           provider is paid as in settlement.
-/// @dev Neither party picks the mediator: the seed is the hash of the block after the challenge, read by a later
+/// @dev Trust: the drawn mediator decides, on both paths. On the exact path it could already sign any hash it
+///      liked (a match or a mismatch); a verdict gives it no more power, only a comparison the contract cannot
+///      do on chain. What bounds it is the same: it is drawn at random from staked providers, it is never a party,
+///      and its signed answer (with the re-run's hash) is public evidence. The flag itself is the creator's signed
+///      word, so no party can switch a job to the other rule at challenge time.
+///      Neither party picks the mediator: the seed is the hash of the block after the challenge, read by a later
 ///      `assignMediator` call. prevrandao is not used (it is constant on Arbitrum). On Arbitrum block hashes come
 ///      from the sequencer, which is trusted not to grind them (see docs/contracts.md).
 abstract contract Challenges is Settlement {
@@ -49,7 +61,8 @@ abstract contract Challenges is Settlement {
     /// @notice The seed block's hash was out of reach (older than 256 blocks): the draw waits for a new seed block.
     event MediatorReseeded(bytes32 indexed jobId, uint64 seedBlock);
     event MediatorAssigned(bytes32 indexed jobId, address indexed mediator, uint64 respondBy);
-    /// @notice How a challenge ended. Money moved as JobSettled, JobReleased and Credited tell.
+    /// @notice How a challenge ended. Money moved as JobSettled, JobReleased and Credited tell. `mediatorResultHash` is
+    ///         the result hash of the mediator's re-run (Mediation's resultHash, or Verdict's rerunHash); zero if voided.
     event ChallengeResolved(
         bytes32 indexed jobId,
         address indexed provider,
@@ -72,6 +85,10 @@ abstract contract Challenges is Settlement {
     error MediationExpired(bytes32 jobId, uint256 respondBy);
     error MediationNotExpired(bytes32 jobId, uint256 respondBy);
     error InvalidMediatorSignature(bytes32 jobId);
+    /// @notice resolveChallenge was called for a tolerant job: its mediator's answer is a verdict (judgeChallenge).
+    error JobIsTolerant(bytes32 jobId);
+    /// @notice judgeChallenge was called for an exact job: its mediator's answer is a result hash (resolveChallenge).
+    error JobIsExact(bytes32 jobId);
 
     /// @notice Disputes a reported job's result. Only its creator, only within the challenge window, with a bond of
     ///         at least challengeBond (all of msg.value is the bond). `resultHash` and `providerSignature` are the
@@ -136,28 +153,25 @@ abstract contract Challenges is Settlement {
         emit MediatorAssigned(jobId, mediator, uint64(slot.timeOf()));
     }
 
-    /// @notice Submits the assigned mediator's signed Mediation(jobId, resultHash) before the mediation deadline.
-    ///         Anyone may call it: the signature is what counts.
+    /// @notice Submits the assigned mediator's signed Mediation(jobId, resultHash) for an exact job, before the
+    ///         mediation deadline: the result is upheld if `resultHash` is the provider's. Anyone may call it: the
+    ///         signature is what counts.
     function resolveChallenge(bytes32 jobId, bytes32 resultHash, bytes calldata mediatorSignature) external {
-        uint256 slot = _jobs[jobId];
-        if (slot.statusOf() != JobStatus.Challenged) revert NotChallenged(jobId);
-        Challenge memory c = _challenges[jobId];
-        if (c.mediator == address(0)) revert MediatorNotAssigned(jobId);
-        if (block.timestamp > slot.timeOf()) revert MediationExpired(jobId, slot.timeOf());
+        (uint256 slot, Challenge memory c) = _answerable(jobId, false);
         if (_signerOf(_mediationHash(jobId, resultHash), mediatorSignature) != c.mediator) revert InvalidMediatorSignature(jobId);
-        delete _challenges[jobId];
-        address provider = _providerById[slot.providerIdOf()];
-        bool upheld = resultHash == c.resultHash;
-        if (upheld) _upholdResult(jobId, slot, provider, c);
-        else _rejectResult(jobId, slot, provider, c);
-        emit ChallengeResolved(
-            jobId,
-            provider,
-            c.mediator,
-            upheld ? ChallengeOutcome.ResultUpheld : ChallengeOutcome.ResultRejected,
-            resultHash,
-            upheld ? 0 : c.lockedStake
-        );
+        _resolve(jobId, slot, c, resultHash == c.resultHash, resultHash);
+    }
+
+    /// @notice Submits the assigned mediator's signed Verdict(jobId, resultHash, rerunHash, upheld) for a tolerant
+    ///         job, before the mediation deadline, where resultHash is the provider's (the challenge's): the result
+    ///         is upheld or rejected as the verdict says. `rerunHash` is the mediator's own re-run's result hash,
+    ///         kept as evidence (ChallengeResolved.mediatorResultHash). Anyone may call it: the signature is what counts.
+    function judgeChallenge(bytes32 jobId, bytes32 rerunHash, bool upheld, bytes calldata mediatorSignature) external {
+        (uint256 slot, Challenge memory c) = _answerable(jobId, true);
+        if (_signerOf(_verdictHash(jobId, c.resultHash, rerunHash, upheld), mediatorSignature) != c.mediator) {
+            revert InvalidMediatorSignature(jobId);
+        }
+        _resolve(jobId, slot, c, upheld, rerunHash);
     }
 
     /// @notice Voids a challenge no mediator answered by its deadline: the bond goes back to the creator and the
@@ -179,7 +193,7 @@ abstract contract Challenges is Settlement {
     /// @notice An open challenge (all zero when there is none).
     function challengeOf(bytes32 jobId) external view returns (ChallengeView memory) {
         uint256 slot = _jobs[jobId];
-        if (slot.statusOf() != JobStatus.Challenged) return ChallengeView(address(0), address(0), address(0), 0, 0, 0, 0, 0, 0);
+        if (slot.statusOf() != JobStatus.Challenged) return ChallengeView(address(0), address(0), address(0), 0, 0, 0, 0, 0, 0, false);
         Challenge storage c = _challenges[jobId];
         return ChallengeView({
             creator: _creatorById[slot.creatorIdOf()],
@@ -190,8 +204,38 @@ abstract contract Challenges is Settlement {
             lockedStake: c.lockedStake,
             resultHash: c.resultHash,
             seedBlock: c.seedBlock,
-            respondBy: uint64(slot.timeOf())
+            respondBy: uint64(slot.timeOf()),
+            tolerant: slot.isTolerant()
         });
+    }
+
+    /// @dev A challenged job a mediator may answer now, by the path its flag calls for: the job word and the challenge.
+    function _answerable(bytes32 jobId, bool byVerdict) private view returns (uint256 slot, Challenge memory c) {
+        slot = _jobs[jobId];
+        if (slot.statusOf() != JobStatus.Challenged) revert NotChallenged(jobId);
+        if (slot.isTolerant() != byVerdict) {
+            if (byVerdict) revert JobIsExact(jobId);
+            revert JobIsTolerant(jobId);
+        }
+        c = _challenges[jobId];
+        if (c.mediator == address(0)) revert MediatorNotAssigned(jobId);
+        if (block.timestamp > slot.timeOf()) revert MediationExpired(jobId, slot.timeOf());
+    }
+
+    /// @dev Ends an answered challenge: the same money rules whichever path gave the answer.
+    function _resolve(bytes32 jobId, uint256 slot, Challenge memory c, bool upheld, bytes32 mediatorResultHash) private {
+        delete _challenges[jobId];
+        address provider = _providerById[slot.providerIdOf()];
+        if (upheld) _upholdResult(jobId, slot, provider, c);
+        else _rejectResult(jobId, slot, provider, c);
+        emit ChallengeResolved(
+            jobId,
+            provider,
+            c.mediator,
+            upheld ? ChallengeOutcome.ResultUpheld : ChallengeOutcome.ResultRejected,
+            mediatorResultHash,
+            upheld ? 0 : c.lockedStake
+        );
     }
 
     function _upholdResult(bytes32 jobId, uint256 slot, address provider, Challenge memory c) private {

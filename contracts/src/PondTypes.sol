@@ -44,9 +44,11 @@ enum CreditReason {
 
 /// @notice How a challenge ended.
 enum ChallengeOutcome {
-    /// The mediator's re-run produced the provider's result hash: the provider is paid and earns most of the bond.
+    /// The mediator's re-run produced the provider's result hash (exact job), or the mediator judged its outputs to
+    /// agree (tolerant job): the provider is paid and earns most of the bond.
     ResultUpheld,
-    /// The mediator's re-run differed: the provider is slashed and the creator refunded.
+    /// The mediator's re-run differed (exact), or disagreed beyond the declared tolerance (tolerant): the provider is
+    /// slashed and the creator refunded.
     ResultRejected,
     /// No mediator answered before the deadline: the bond goes back and the provider is paid.
     Voided
@@ -67,7 +69,11 @@ struct Reservation {
     bytes32 specHash;
     uint256 maxPrice;
     uint64 deadline;
-    /// EIP-712 signature of JobAuthorization(jobId, specHash, maxPrice, deadline) by `creator`.
+    /// Whether a challenge of the job is judged by the mediator's signed verdict (the spec declares a tolerant
+    /// comparison of outputs) instead of by comparing result hashes. Signed by the creator, so no one can change
+    /// how a job is judged once it runs.
+    bool tolerant;
+    /// EIP-712 signature of JobAuthorization(jobId, specHash, maxPrice, deadline, tolerant) by `creator`.
     CompactSignature creatorSignature;
 }
 
@@ -91,6 +97,9 @@ struct JobView {
     address provider;
     /// Reserved: maxPrice; Reported or Challenged: the provider's claim; zero once terminal.
     uint256 amount;
+    /// Whether a challenge is judged by a verdict (judgeChallenge) rather than by result hashes (resolveChallenge),
+    /// as the creator signed it; false once terminal.
+    bool tolerant;
 }
 
 /// @notice The rules fixed at deployment. Immutable, so no one can change them under open jobs.
@@ -138,9 +147,12 @@ struct ChallengeView {
     uint256 amount;
     uint256 bond;
     uint256 lockedStake;
-    /// The result hash the provider signed and the mediator's re-run is compared with.
+    /// The result hash the provider signed: an exact job's mediator re-run must produce it; a tolerant job's
+    /// mediator signs its verdict over it.
     bytes32 resultHash;
     /// The block whose hash will draw the mediator.
     uint64 seedBlock;
     uint64 respondBy;
+    /// Whether the mediator answers with a verdict (judgeChallenge) rather than its result hash (resolveChallenge).
+    bool tolerant;
 }

@@ -34,7 +34,8 @@ abstract contract Reservations is ProviderRegistry, TypedSignatures {
     error ReleaseNotYetAllowed(bytes32 jobId, uint256 allowedAfter);
 
     /// @notice Reserves escrow for each job a creator authorized. Relayer only, and paused with new work.
-    /// @dev Checks each creator's JobAuthorization signature, that its deadline has not passed, that the job id was
+    /// @dev Checks each creator's JobAuthorization signature (its tolerant flag included: the job word keeps it, and
+    ///      it decides how a challenge is judged), that its deadline has not passed, that the job id was
     ///      never used, and that the creator's unreserved balance covers maxPrice. Any failure reverts the batch:
     ///      these are not races but mistakes (or forgeries) to surface. Restricted to the relayer so that no one
     ///      can front-run its batch with one of the same signed authorizations and make the batch revert.
@@ -46,7 +47,8 @@ abstract contract Reservations is ProviderRegistry, TypedSignatures {
             if (block.timestamp > deadline) revert AuthorizationExpired(jobId, deadline);
             if (deadline > JobSlot.MAX_TIME) revert DeadlineOutOfRange(jobId, deadline);
             if (_jobs[jobId] != 0) revert JobIdUsed(jobId);
-            address signer = _signerOf(_jobAuthorizationHash(jobId, r.specHash, maxPrice, deadline), r.creatorSignature);
+            bool tolerant = r.tolerant;
+            address signer = _signerOf(_jobAuthorizationHash(jobId, r.specHash, maxPrice, deadline, tolerant), r.creatorSignature);
             if (signer == address(0) || signer != creator) revert InvalidCreatorSignature(jobId);
             uint256 account = _accounts[creator];
             uint256 creatorId = account.idOf();
@@ -54,7 +56,7 @@ abstract contract Reservations is ProviderRegistry, TypedSignatures {
             uint256 available = account.availableOf();
             if (maxPrice > available) revert InsufficientEscrow(jobId, creator, available, maxPrice);
             _accounts[creator] = account.reserved(maxPrice);
-            _jobs[jobId] = JobSlot.reserved(deadline, maxPrice, creatorId);
+            _jobs[jobId] = JobSlot.reserved(deadline, maxPrice, creatorId, tolerant);
             emit JobReserved(jobId, creator, maxPrice, uint64(deadline));
         }
     }
@@ -90,7 +92,8 @@ abstract contract Reservations is ProviderRegistry, TypedSignatures {
             time: uint64(slot.timeOf()),
             creator: _creatorById[slot.creatorIdOf()],
             provider: _providerById[slot.providerIdOf()],
-            amount: slot.amountOf()
+            amount: slot.amountOf(),
+            tolerant: slot.isTolerant()
         });
     }
 }

@@ -58,13 +58,12 @@ abstract contract Settlement is Reservations {
             if (provider == address(0)) revert InvalidProviderSignature(jobId);
             Provider storage p = _providers[provider];
             if (p.listPosition == 0) revert ProviderNotRegistered(jobId, provider);
-            uint256 creatorId = slot.creatorIdOf();
             if (amount != maxPrice) {
-                address creator = _creatorById[creatorId];
+                address creator = _creatorById[slot.creatorIdOf()];
                 _accounts[creator] = _accounts[creator].released(maxPrice - amount);
             }
             uint256 challengeEnd = block.timestamp + CHALLENGE_WINDOW;
-            _jobs[jobId] = JobSlot.reported(challengeEnd, amount, creatorId, p.id, resultHash);
+            _jobs[jobId] = JobSlot.reported(slot, challengeEnd, amount, p.id, resultHash);
             emit ResultSubmitted(jobId, provider, resultHash, amount, uint64(challengeEnd));
         }
     }

@@ -14,9 +14,10 @@ import {CompactSignature} from "./PondTypes.sol";
 ///      moving the free-memory pointer, so a batch of 100 does not grow memory.
 abstract contract TypedSignatures is EIP712 {
     bytes32 internal constant JOB_AUTHORIZATION_TYPEHASH =
-        keccak256("JobAuthorization(bytes32 jobId,bytes32 specHash,uint256 maxPrice,uint64 deadline)");
+        keccak256("JobAuthorization(bytes32 jobId,bytes32 specHash,uint256 maxPrice,uint64 deadline,bool tolerant)");
     bytes32 internal constant JOB_RESULT_TYPEHASH = keccak256("JobResult(bytes32 jobId,bytes32 resultHash,uint256 amount)");
     bytes32 internal constant MEDIATION_TYPEHASH = keccak256("Mediation(bytes32 jobId,bytes32 resultHash)");
+    bytes32 internal constant VERDICT_TYPEHASH = keccak256("Verdict(bytes32 jobId,bytes32 resultHash,bytes32 rerunHash,bool upheld)");
 
     constructor() EIP712("Pond", "1") {}
 
@@ -25,7 +26,7 @@ abstract contract TypedSignatures is EIP712 {
         return _domainSeparatorV4();
     }
 
-    function _jobAuthorizationHash(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint256 deadline)
+    function _jobAuthorizationHash(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint256 deadline, bool tolerant)
         internal
         pure
         returns (bytes32 structHash)
@@ -38,7 +39,8 @@ abstract contract TypedSignatures is EIP712 {
             mstore(add(ptr, 0x40), specHash)
             mstore(add(ptr, 0x60), maxPrice)
             mstore(add(ptr, 0x80), deadline)
-            structHash := keccak256(ptr, 0xa0)
+            mstore(add(ptr, 0xa0), tolerant)
+            structHash := keccak256(ptr, 0xc0)
         }
     }
 
@@ -62,6 +64,21 @@ abstract contract TypedSignatures is EIP712 {
             mstore(add(ptr, 0x20), jobId)
             mstore(add(ptr, 0x40), resultHash)
             structHash := keccak256(ptr, 0x60)
+        }
+    }
+
+    /// @dev `resultHash` is the provider's signed claim (the challenge record's), so a verdict cannot be replayed
+    ///      against another result of the same job.
+    function _verdictHash(bytes32 jobId, bytes32 resultHash, bytes32 rerunHash, bool upheld) internal pure returns (bytes32 structHash) {
+        bytes32 typeHash = VERDICT_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), jobId)
+            mstore(add(ptr, 0x40), resultHash)
+            mstore(add(ptr, 0x60), rerunHash)
+            mstore(add(ptr, 0x80), upheld)
+            structHash := keccak256(ptr, 0xa0)
         }
     }
 

@@ -497,7 +497,7 @@ export interface paths {
         put?: never;
         /**
          * The job spec a run of this template makes
-         * @description Checks the parameters, applies defaults, and returns the exact version and spec: sign that spec's hash in your JobAuthorization, then create the job with the same template, params and max_price_wei.
+         * @description Checks the parameters, applies defaults, and returns the exact version and spec: sign that spec's hash (and its tolerant flag, from the spec's verify) in your JobAuthorization, then create the job with the same template, params and max_price_wei.
          */
         post: operations["resolveTemplate"];
         delete?: never;
@@ -666,7 +666,7 @@ export interface components {
             url: string;
         };
         CreateJobRequest: {
-            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
+            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
             authorization?: {
                 /** @description Unix seconds, signed as `deadline`: the latest a result may be reported on chain. It must be at least now + match_timeout_s (default 600) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now. */
                 deadline: number;
@@ -715,7 +715,7 @@ export interface components {
             signature: string;
         };
         CreateTemplateJobRequest: {
-            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
+            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
             authorization?: {
                 /** @description Unix seconds, signed as `deadline`: the latest a result may be reported on chain. It must be at least now + match_timeout_s (default 600) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now. */
                 deadline: number;

@@ -72,6 +72,7 @@ describe("owner levers", () => {
       "completeUnbond",
       "deposit",
       "expireChallenge",
+      "judgeChallenge",
       "pause",
       "register",
       "releaseJobs",

@@ -103,6 +103,7 @@ describe("challenge", () => {
       resultHash: result.resultHash,
       seedBlock: receipt.blockNumber + 1n,
       respondBy: timestamp + TIMEOUT,
+      tolerant: false,
     });
     expect(await market().read.providerInfo([provider().address])).toMatchObject({ lockedStake: locked, jobsChallenged: 1 });
     expect(await market().read.jobOf([result.jobId])).toMatchObject({ status: JobStatus.Challenged, time: timestamp + TIMEOUT });

@@ -4,6 +4,8 @@
 //   provider's stake and unbonding stake, and every open challenge's bond;
 // - every balance, reservation, stake, lock and registration equals the model's;
 // - an operation the model says must succeed did, and one it says must fail did not.
+// Jobs are randomly tolerant (their challenge answered by a signed verdict, judgeChallenge)
+// or exact (by the mediator's result hash, resolveChallenge); now and then the other path is tried first, and refused.
 // Transactions carry an explicit gas limit (no pre-flight simulation) and a set
 // block timestamp, so what is judged is exactly what the chain did at that time.
 import fc from "fast-check";
@@ -11,16 +13,7 @@ import { parseEther, type Hex, type LocalAccount, type TransactionReceipt } from
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fundedAccount, startAnvil, type Anvil } from "../helpers/anvil.ts";
 import { CREATORS, ETH, FEE_BPS, GAS, Ledger, opArbitrary, P, PROVIDERS, type JobModel, type Op } from "./invariantModel.ts";
-import {
-  createMarketFixture,
-  hashOf,
-  JobStatus,
-  jobIdOf,
-  signMediation,
-  signReservation,
-  signResult,
-  type MarketFixture,
-} from "./marketFixture.ts";
+import { createMarketFixture, hashOf, JobStatus, jobIdOf, signMediation, signReservation, signResult, signVerdict, type MarketFixture } from "./marketFixture.ts";
 
 let anvil: Anvil;
 let f: MarketFixture;
@@ -66,6 +59,9 @@ async function at(ledger: Ledger, send: () => Promise<Hex>): Promise<Transaction
 
 /** How many operations of each kind went through, and how many were refused as the model expected. */
 const tally = new Map<string, { succeeded: number; refused: number }>();
+/** How answered challenges went, by path (hash or verdict): upheld, rejected, or sent down the other path and refused. */
+const paths = new Map<string, number>();
+const countPath = (path: string) => paths.set(path, (paths.get(path) ?? 0) + 1);
 
 function expectOutcome(op: Op, receipt: TransactionReceipt, shouldSucceed: boolean) {
   expect({ op, status: receipt.status }).toEqual({ op, status: shouldSucceed ? "success" : "reverted" });
@@ -102,8 +98,8 @@ async function apply(ledger: Ledger, op: Op): Promise<void> {
     case "reserve": {
       const creator = f.creators[op.who]!;
       const next = ledger.time + 1n;
-      const jobs = op.jobs.map((j) => ({ id: jobIdOf(`walk-${ledger.jobCounter++}`), maxPrice: (BigInt(j.milli) * ETH) / 1_000n, deadline: next + BigInt(j.deadlineMinutes * 60) }));
-      const reservations = await Promise.all(jobs.map((j) => signReservation(creator, f.domain, { jobId: j.id, maxPrice: j.maxPrice, deadline: j.deadline })));
+      const jobs = op.jobs.map((j) => ({ id: jobIdOf(`walk-${ledger.jobCounter++}`), maxPrice: (BigInt(j.milli) * ETH) / 1_000n, deadline: next + BigInt(j.deadlineMinutes * 60), tolerant: j.tolerant }));
+      const reservations = await Promise.all(jobs.map((j) => signReservation(creator, f.domain, { jobId: j.id, maxPrice: j.maxPrice, deadline: j.deadline, tolerant: j.tolerant })));
       const total = jobs.reduce((sum, j) => sum + j.maxPrice, 0n);
       const ok = !ledger.paused && total <= ledger.available(creator.address);
       const receipt = await at(ledger, () => relayer.write.reserveJobs([reservations], { gas: GAS }));
@@ -111,7 +107,8 @@ async function apply(ledger: Ledger, op: Op): Promise<void> {
       if (!ok) return;
       ledger.reserve(creator.address, total);
       for (const j of jobs) {
-        ledger.jobs.push({ id: j.id, creator, status: JobStatus.Reserved, maxPrice: j.maxPrice, deadline: j.deadline, amount: j.maxPrice, challengeEnd: 0n, respondBy: 0n, seedBlock: 0n, bond: 0n, locked: 0n });
+        const { id, maxPrice, deadline, tolerant } = j;
+        ledger.jobs.push({ id, creator, status: JobStatus.Reserved, maxPrice, deadline, tolerant, amount: maxPrice, challengeEnd: 0n, respondBy: 0n, seedBlock: 0n, bond: 0n, locked: 0n });
       }
       return;
     }
@@ -174,17 +171,7 @@ async function apply(ledger: Ledger, op: Op): Promise<void> {
       const receipt = await at(ledger, () => f.as(job.creator).write.challenge([job.id, job.resultHash!, job.signature!], { value: P.challengeBond, gas: GAS }));
       expectOutcome(op, receipt, ok);
       if (!ok) return;
-      const p = ledger.provider(job.provider!.address);
-      const wanted = BigInt(P.slashMultiplier) * job.amount;
-      let free = p.stake - p.locked;
-      if (wanted > free && p.unbonding > 0n) {
-        const reclaimed = wanted - free < p.unbonding ? wanted - free : p.unbonding;
-        p.unbonding -= reclaimed;
-        p.stake += reclaimed;
-        free += reclaimed;
-      }
-      const locked = wanted < free ? wanted : free;
-      p.locked += locked;
+      const locked = ledger.lock(job);
       Object.assign(job, { status: JobStatus.Challenged, bond: P.challengeBond, locked, respondBy: next + BigInt(P.mediationTimeout), seedBlock: receipt.blockNumber + 1n });
       return;
     }
@@ -212,30 +199,20 @@ async function apply(ledger: Ledger, op: Op): Promise<void> {
     case "resolve": {
       const job = chosen(ledger.jobs.filter((j) => j.status === JobStatus.Challenged && j.mediator), op.pick);
       if (!job) return;
-      const next = ledger.time + 1n;
-      const verdictHash = op.match ? job.resultHash! : hashOf(`honest:${job.id}`);
-      const verdict = await signMediation(job.mediator!, f.domain, job.id, verdictHash);
-      const ok = next <= job.respondBy;
-      const receipt = await at(ledger, () => f.as(stranger).write.resolveChallenge([job.id, verdictHash, verdict], { gas: GAS }));
+      const by = job.tolerant ? "verdict" : "hash";
+      if (op.wrongPath) {
+        // The other path first: it refuses the job (before any other check), so nothing changes.
+        const refused = await answer(ledger, job, op.match, !job.tolerant);
+        expect({ op, wrongPath: refused.status }).toEqual({ op, wrongPath: "reverted" });
+        countPath(`${by}: wrong path refused`);
+      }
+      const ok = ledger.time + 1n <= job.respondBy;
+      const receipt = await answer(ledger, job, op.match, job.tolerant);
       expectOutcome(op, receipt, ok);
       if (!ok) return;
-      const p = ledger.provider(job.provider!.address);
-      if (op.match) {
-        p.locked -= job.locked;
-        const reward = (job.bond * BigInt(P.mediatorBondShareBps)) / 10_000n;
-        ledger.credit(job.mediator!.address, reward);
-        ledger.credit(job.provider!.address, job.bond - reward);
-        ledger.pay(job, treasury);
-      } else {
-        p.locked -= job.locked;
-        p.stake -= job.locked;
-        ledger.dropIfBelowMin(p);
-        ledger.reserve(job.creator.address, -job.amount);
-        const share = (job.locked * BigInt(P.mediatorSlashShareBps)) / 10_000n;
-        ledger.credit(job.mediator!.address, share);
-        ledger.credit(job.creator.address, job.bond + job.locked - share);
-        job.status = JobStatus.Refunded;
-      }
+      countPath(`${by}: ${op.match ? "upheld" : "rejected"}`);
+      if (op.match) ledger.uphold(job, treasury);
+      else ledger.reject(job);
       return;
     }
     case "expire": {
@@ -309,6 +286,22 @@ async function apply(ledger: Ledger, op: Op): Promise<void> {
   }
 }
 
+/**
+ * The drawn mediator's answer, by verdict (judgeChallenge) or by hash (resolveChallenge). An exact job's mediator
+ * signs its re-run's hash (the provider's when they match); a tolerant job's signs a verdict over the provider's hash
+ * with a re-run hash that differs either way (the outputs merely agree, or not).
+ */
+async function answer(ledger: Ledger, job: JobModel, match: boolean, byVerdict: boolean): Promise<TransactionReceipt> {
+  const rerunHash = match && !job.tolerant ? job.resultHash! : hashOf(`rerun:${job.id}`);
+  const market = f.as(stranger).write;
+  if (!byVerdict) {
+    const signed = await signMediation(job.mediator!, f.domain, job.id, rerunHash);
+    return at(ledger, () => market.resolveChallenge([job.id, rerunHash, signed], { gas: GAS }));
+  }
+  const signed = await signVerdict(job.mediator!, f.domain, { jobId: job.id, resultHash: job.resultHash!, rerunHash, upheld: match });
+  return at(ledger, () => market.judgeChallenge([job.id, rerunHash, match, signed], { gas: GAS }));
+}
+
 /** The contract against the ledger: everything owed is held, and every figure is the model's. */
 async function checkInvariants(ledger: Ledger, after: Op): Promise<void> {
   const market = f.as(f.owner);
@@ -351,6 +344,9 @@ async function checkInvariants(ledger: Ledger, after: Op): Promise<void> {
 async function checkJobStatuses(ledger: Ledger): Promise<void> {
   const statuses = await Promise.all(ledger.jobs.map((j) => f.as(f.owner).read.jobOf([j.id])));
   expect(statuses.map((s) => s.status)).toEqual(ledger.jobs.map((j) => j.status));
+  // The signed flag stays in the word while the job is open; a terminal word keeps only its status.
+  const open = [JobStatus.Reserved, JobStatus.Reported, JobStatus.Challenged] as number[];
+  expect(statuses.map((s) => s.tolerant)).toEqual(ledger.jobs.map((j) => open.includes(j.status) && j.tolerant));
 }
 
 describe("market invariants under random operations", () => {
@@ -379,6 +375,11 @@ describe("market invariants under random operations", () => {
     // The walk must reach every part of the game, not just deposits and waits.
     for (const kind of ["deposit", "withdraw", "reserve", "submit", "settle", "release", "challenge", "assign", "resolve", "expire", "register", "addStake", "unbond", "completeUnbond"]) {
       expect({ kind, succeeded: (tally.get(kind)?.succeeded ?? 0) > 0 }).toEqual({ kind, succeeded: true });
+    }
+    // Both paths, both outcomes, and each path refusing the other kind of job.
+    console.log("challenges answered:", Object.fromEntries(paths));
+    for (const path of ["hash", "verdict"].flatMap((by) => ["upheld", "rejected", "wrong path refused"].map((how) => `${by}: ${how}`))) {
+      expect({ path, seen: (paths.get(path) ?? 0) > 0 }).toEqual({ path, seen: true });
     }
   });
 });

@@ -13,13 +13,14 @@ export const ETH = parseEther("1");
 export type Op =
   | { kind: "deposit"; who: number; milli: number }
   | { kind: "withdraw"; who: number; percent: number; overdraw: boolean }
-  | { kind: "reserve"; who: number; jobs: Array<{ milli: number; deadlineMinutes: number }> }
+  | { kind: "reserve"; who: number; jobs: Array<{ milli: number; deadlineMinutes: number; tolerant: boolean }> }
   | { kind: "submit"; picks: number[]; provider: number; percent: number; byRelayer: boolean }
   | { kind: "settle"; picks: number[] }
   | { kind: "release"; picks: number[]; byRelayer: boolean }
   | { kind: "challenge"; pick: number }
   | { kind: "assign"; pick: number }
-  | { kind: "resolve"; pick: number; match: boolean }
+  /** Answered by the job's own path (resolveChallenge, or judgeChallenge for a tolerant job); now and then first by the other, which must refuse. */
+  | { kind: "resolve"; pick: number; match: boolean; wrongPath: boolean }
   | { kind: "expire"; pick: number }
   | { kind: "register"; provider: number; milli: number }
   | { kind: "addStake"; provider: number; milli: number }
@@ -43,7 +44,7 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("reserve" as const),
       who: fc.nat({ max: CREATORS - 1 }),
-      jobs: fc.array(fc.record({ milli: fc.integer({ min: 0, max: 800 }), deadlineMinutes: fc.integer({ min: 1, max: 240 }) }), { minLength: 1, maxLength: 4 }),
+      jobs: fc.array(fc.record({ milli: fc.integer({ min: 0, max: 800 }), deadlineMinutes: fc.integer({ min: 1, max: 240 }), tolerant: fc.boolean() }), { minLength: 1, maxLength: 4 }),
     }),
   },
   {
@@ -60,7 +61,7 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("release" as const), picks: fc.array(pick, { minLength: 1, maxLength: 3 }), byRelayer: usually }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("challenge" as const), pick }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("assign" as const), pick }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("resolve" as const), pick, match: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant("resolve" as const), pick, match: fc.boolean(), wrongPath: rarely }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("expire" as const), pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("register" as const), provider: fc.nat({ max: PROVIDERS - 1 }), milli: fc.integer({ min: 0, max: 2_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("addStake" as const), provider: fc.nat({ max: PROVIDERS - 1 }), milli: fc.integer({ min: 0, max: 1_000 }) }) },
@@ -83,6 +84,8 @@ export interface JobModel {
   status: number;
   maxPrice: bigint;
   deadline: bigint;
+  /** Signed in the authorization: its challenge is answered with a Verdict (judgeChallenge). */
+  tolerant: boolean;
   amount: bigint;
   provider?: LocalAccount;
   resultHash?: Hex;
@@ -139,6 +142,41 @@ export class Ledger {
   }
   dropIfBelowMin(p: ProviderModel) {
     if (p.registered && p.stake < P.minStake) p.registered = false;
+  }
+  /** A challenge locks min(free stake, slashMultiplier × amount), reclaiming unbonding stake first if need be. */
+  lock(job: JobModel): bigint {
+    const p = this.provider(job.provider!.address);
+    const wanted = BigInt(P.slashMultiplier) * job.amount;
+    let free = p.stake - p.locked;
+    if (wanted > free && p.unbonding > 0n) {
+      const reclaimed = wanted - free < p.unbonding ? wanted - free : p.unbonding;
+      p.unbonding -= reclaimed;
+      p.stake += reclaimed;
+      free += reclaimed;
+    }
+    const locked = wanted < free ? wanted : free;
+    p.locked += locked;
+    return locked;
+  }
+  /** A challenge the mediator upheld (either path): the bond pays the mediator and the provider, the job is paid. */
+  uphold(job: JobModel, treasury: Address) {
+    this.provider(job.provider!.address).locked -= job.locked;
+    const reward = (job.bond * BigInt(P.mediatorBondShareBps)) / 10_000n;
+    this.credit(job.mediator!.address, reward);
+    this.credit(job.provider!.address, job.bond - reward);
+    this.pay(job, treasury);
+  }
+  /** A challenge the mediator rejected (either path): the lock is slashed, the creator refunded and compensated. */
+  reject(job: JobModel) {
+    const p = this.provider(job.provider!.address);
+    p.locked -= job.locked;
+    p.stake -= job.locked;
+    this.dropIfBelowMin(p);
+    this.reserve(job.creator.address, -job.amount);
+    const share = (job.locked * BigInt(P.mediatorSlashShareBps)) / 10_000n;
+    this.credit(job.mediator!.address, share);
+    this.credit(job.creator.address, job.bond + job.locked - share);
+    job.status = JobStatus.Refunded;
   }
   /** Settlement's money movement (also a challenge upheld or voided). */
   pay(job: JobModel, treasury: Address) {

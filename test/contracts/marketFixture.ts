@@ -27,7 +27,7 @@ import {
   type WalletClient,
 } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
-import { jobAuthorizationTypes, jobResultTypes, mediationTypes, pondDomain } from "../../protocol/eip712.ts";
+import { jobAuthorizationTypes, jobResultTypes, mediationTypes, pondDomain, verdictTypes } from "../../protocol/eip712.ts";
 import { deployMarket, fundedAccount, type Anvil, type DeployMarketOptions } from "../helpers/anvil.ts";
 
 export type Reservation = ContractFunctionArgs<typeof pondMarketAbi, "nonpayable", "reserveJobs">[0][number];
@@ -61,11 +61,13 @@ export interface JobTerms {
   specHash?: Hex;
   maxPrice: bigint;
   deadline: bigint;
+  /** Whether a challenge is judged by the mediator's verdict (false, an exact job, by default). */
+  tolerant?: boolean;
 }
 
 /** The creator signs a JobAuthorization; the result is what reserveJobs takes. */
 export async function signReservation(creator: LocalAccount, domain: TypedDataDomain, terms: JobTerms): Promise<Reservation> {
-  const message = { jobId: terms.jobId, specHash: terms.specHash ?? hashOf(`spec:${terms.jobId}`), maxPrice: terms.maxPrice, deadline: terms.deadline };
+  const message = { jobId: terms.jobId, specHash: terms.specHash ?? hashOf(`spec:${terms.jobId}`), maxPrice: terms.maxPrice, deadline: terms.deadline, tolerant: terms.tolerant ?? false };
   const signature = await creator.signTypedData({ domain, types: jobAuthorizationTypes, primaryType: "JobAuthorization", message });
   return { ...message, creator: creator.address, creatorSignature: compact(signature) };
 }
@@ -84,6 +86,19 @@ export async function signResult(provider: LocalAccount, domain: TypedDataDomain
 
 export async function signMediation(mediator: LocalAccount, domain: TypedDataDomain, jobId: Hex, resultHash: Hex): Promise<Hex> {
   return mediator.signTypedData({ domain, types: mediationTypes, primaryType: "Mediation", message: { jobId, resultHash } });
+}
+
+export interface Verdict {
+  jobId: Hex;
+  /** The provider's claimed result hash, as the challenge holds it. */
+  resultHash: Hex;
+  rerunHash: Hex;
+  upheld: boolean;
+}
+
+/** A tolerant job's mediator signs its Verdict; judgeChallenge takes it with the rerun hash and the verdict. */
+export async function signVerdict(mediator: LocalAccount, domain: TypedDataDomain, verdict: Verdict): Promise<Hex> {
+  return mediator.signTypedData({ domain, types: verdictTypes, primaryType: "Verdict", message: verdict });
 }
 
 /** Awaits a transaction sent to an automining anvil and returns its receipt, failing if it reverted. */

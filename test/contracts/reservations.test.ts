@@ -39,7 +39,7 @@ describe("reserveJobs", () => {
     const deadline = await inADay();
     const batch = [
       await signReservation(alice, f.domain, { jobId: jobIdOf("a1"), maxPrice: parseEther("0.2"), deadline }),
-      await signReservation(bob, f.domain, { jobId: jobIdOf("b1"), maxPrice: parseEther("0.3"), deadline }),
+      await signReservation(bob, f.domain, { jobId: jobIdOf("b1"), maxPrice: parseEther("0.3"), deadline, tolerant: true }),
       await signReservation(alice, f.domain, { jobId: jobIdOf("a2"), maxPrice: parseEther("0.1"), deadline }),
     ];
     const receipt = await mined(anvil, relayer().write.reserveJobs([batch]));
@@ -52,7 +52,9 @@ describe("reserveJobs", () => {
       creator: bob.address,
       provider: "0x0000000000000000000000000000000000000000",
       amount: parseEther("0.3"),
+      tolerant: true,
     });
+    expect((await relayer().read.jobOf([jobIdOf("a1")])).tolerant).toBe(false);
     expect(eventsIn(receipt, "JobReserved").map((e) => e.args)).toEqual([
       { jobId: jobIdOf("a1"), creator: alice.address, maxPrice: parseEther("0.2"), deadline },
       { jobId: jobIdOf("b1"), creator: bob.address, maxPrice: parseEther("0.3"), deadline },
@@ -116,6 +118,16 @@ describe("reserveJobs", () => {
     for (const altered of [{ ...signed, maxPrice: 2n }, { ...signed, specHash: hashOf("another spec") }, { ...signed, deadline: signed.deadline + 1n }]) {
       expect((await revertOf(relayer().write.reserveJobs([[altered]]))).errorName).toBe("InvalidCreatorSignature");
     }
+  });
+
+  it("refuses a tolerant flag the creator did not sign, either way: how a challenge is judged is the creator's word", async () => {
+    const exact = await signReservation(f.creators[0]!, f.domain, { jobId: jobIdOf("made-tolerant"), maxPrice: 1n, deadline: await inADay() });
+    expect(await revertOf(relayer().write.reserveJobs([[{ ...exact, tolerant: true }]]))).toEqual({ errorName: "InvalidCreatorSignature", args: [jobIdOf("made-tolerant")] });
+    const tolerant = await signReservation(f.creators[0]!, f.domain, { jobId: jobIdOf("made-exact"), maxPrice: 1n, deadline: await inADay(), tolerant: true });
+    expect(await revertOf(relayer().write.reserveJobs([[{ ...tolerant, tolerant: false }]]))).toEqual({ errorName: "InvalidCreatorSignature", args: [jobIdOf("made-exact")] });
+    await mined(anvil, relayer().write.reserveJobs([[exact, tolerant]]));
+    expect((await relayer().read.jobOf([jobIdOf("made-tolerant")])).tolerant).toBe(false);
+    expect((await relayer().read.jobOf([jobIdOf("made-exact")])).tolerant).toBe(true);
   });
 
   it("refuses a signature made for another chain", async () => {

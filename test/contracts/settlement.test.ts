@@ -54,6 +54,7 @@ describe("submitResults", () => {
       creator: creator.address,
       provider: provider.address,
       amount: claim,
+      tolerant: false,
     });
     expect(await relayer().read.accountOf([creator.address])).toEqual([parseEther("1"), claim]);
     expect(eventsIn(receipt, "ResultSubmitted")[0]!.args).toEqual({
@@ -258,6 +259,6 @@ describe("settleJobs", () => {
     await reportedJob("cleared");
     await anvil.increaseTime(WINDOW);
     await mined(anvil, relayer().write.settleJobs([[jobIdOf("cleared")]]));
-    expect(await relayer().read.jobOf([jobIdOf("cleared")])).toEqual({ status: JobStatus.Settled, time: 0n, creator: zeroAddress, provider: zeroAddress, amount: 0n });
+    expect(await relayer().read.jobOf([jobIdOf("cleared")])).toEqual({ status: JobStatus.Settled, time: 0n, creator: zeroAddress, provider: zeroAddress, amount: 0n, tolerant: false });
   });
 });

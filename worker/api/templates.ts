@@ -63,7 +63,7 @@ const resolveRoute = createRoute({
   operationId: "resolveTemplate",
   security: [],
   summary: "The job spec a run of this template makes",
-  description: "Checks the parameters, applies defaults, and returns the exact version and spec: sign that spec's hash in your JobAuthorization, then create the job with the same template, params and max_price_wei.",
+  description: "Checks the parameters, applies defaults, and returns the exact version and spec: sign that spec's hash (and its tolerant flag, from the spec's verify) in your JobAuthorization, then create the job with the same template, params and max_price_wei.",
   request: { params: RefParams, body: { required: true, content: { "application/json": { schema: ResolveTemplateRequest } } } },
   responses: { 200: jsonContent(ResolvedTemplate, "The resolved spec"), 404: problems[404], 422: problems[422] },
 });

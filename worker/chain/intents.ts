@@ -5,23 +5,35 @@ import { z } from "zod";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import { canonicalSignature } from "../../protocol/signature.ts";
 
-export const intentKinds = ["reserve", "result", "release", "settle", "assign", "resolve", "expire"] as const;
+export const intentKinds = ["reserve", "result", "release", "settle", "assign", "resolve", "judge", "expire"] as const;
 export type IntentKind = (typeof intentKinds)[number];
 
 /** Kinds whose contract function takes one job: each intent is its own transaction. */
-export const singleJobKinds: ReadonlySet<IntentKind> = new Set(["assign", "resolve", "expire"]);
+export const singleJobKinds: ReadonlySet<IntentKind> = new Set(["assign", "resolve", "judge", "expire"]);
+
+/** The kinds that carry a mediator's answer: the latest one sent replaces any not yet on chain (relayerStore.ts). */
+export const mediatorAnswerKinds: ReadonlySet<IntentKind> = new Set(["resolve", "judge"]);
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/).transform((v) => v as Hex);
 
-export const ReservePayload = z.object({ creator: hex, specHash: hex, maxPriceWei: z.string(), deadline: z.int(), signature: hex });
+/** `tolerant`: the flag the creator signed (the spec's verify.mode is tolerant); intents stored before it existed were exact. */
+export const ReservePayload = z.object({ creator: hex, specHash: hex, maxPriceWei: z.string(), deadline: z.int(), tolerant: z.boolean().default(false), signature: hex });
 export const ResultPayload = z.object({ resultHash: hex, amountWei: z.string(), signature: hex });
+/** An exact job's mediation: the mediator's result hash and its signature over Mediation(jobId, resultHash). */
 export const ResolvePayload = z.object({ resultHash: hex, signature: hex });
+/**
+ * A tolerant job's mediation (judgeChallenge): the mediator's re-run's result hash, its
+ * verdict, and its signature over Verdict(jobId, the provider's resultHash, rerunHash, upheld).
+ */
+export const JudgePayload = z.object({ rerunHash: hex, upheld: z.boolean(), signature: hex });
+export type JudgePayload = z.infer<typeof JudgePayload>;
 export const EmptyPayload = z.object({});
 
 export type Intent =
   | { kind: "reserve"; jobId: string; chainJobId: Hex; payload: z.infer<typeof ReservePayload>; notBefore?: number }
   | { kind: "result"; jobId: string; chainJobId: Hex; payload: z.infer<typeof ResultPayload>; notBefore?: number }
   | { kind: "resolve"; jobId: string; chainJobId: Hex; payload: z.infer<typeof ResolvePayload>; notBefore?: number }
+  | { kind: "judge"; jobId: string; chainJobId: Hex; payload: JudgePayload; notBefore?: number }
   | { kind: "release" | "settle" | "assign" | "expire"; jobId: string; chainJobId: Hex; payload: Record<string, never>; notBefore?: number };
 
 const payloadSchemas = {
@@ -31,6 +43,7 @@ const payloadSchemas = {
   settle: EmptyPayload,
   assign: EmptyPayload,
   resolve: ResolvePayload,
+  judge: JudgePayload,
   expire: EmptyPayload,
 } as const;
 
@@ -61,6 +74,7 @@ export const dependsOn: Record<IntentKind, IntentKind | undefined> = {
   settle: "result",
   assign: undefined,
   resolve: "assign",
+  judge: "assign",
   expire: undefined,
 };
 
@@ -81,7 +95,7 @@ export function revertVerdict(kind: IntentKind, reason: string): RevertVerdict {
   if (notYetErrors.has(reason)) return "wait";
   if (alreadyDoneErrors.has(reason)) return "done";
   if (reason === "JobIdUsed" && kind === "reserve") return "ask-chain";
-  if (reason === "NotChallenged" && (kind === "assign" || kind === "resolve" || kind === "expire")) return "ask-chain";
+  if (reason === "NotChallenged" && (kind === "assign" || kind === "resolve" || kind === "judge" || kind === "expire")) return "ask-chain";
   return "fail";
 }
 
@@ -112,7 +126,15 @@ export function batchCalldata(kind: IntentKind, intents: readonly Intent[]): Hex
         args: [
           intents.map((intent) => {
             const p = intent.payload as z.infer<typeof ReservePayload>;
-            return { jobId: intent.chainJobId, creator: p.creator as Address, specHash: p.specHash, maxPrice: BigInt(p.maxPriceWei), deadline: BigInt(p.deadline), creatorSignature: compact(p.signature) };
+            return {
+              jobId: intent.chainJobId,
+              creator: p.creator as Address,
+              specHash: p.specHash,
+              maxPrice: BigInt(p.maxPriceWei),
+              deadline: BigInt(p.deadline),
+              tolerant: p.tolerant,
+              creatorSignature: compact(p.signature),
+            };
           }),
         ],
       });
@@ -139,6 +161,11 @@ export function batchCalldata(kind: IntentKind, intents: readonly Intent[]): Hex
       const intent = single(intents);
       const p = intent.payload as z.infer<typeof ResolvePayload>;
       return encodeFunctionData({ abi: pondMarketAbi, functionName: "resolveChallenge", args: [intent.chainJobId, p.resultHash, canonical(p.signature)] });
+    }
+    case "judge": {
+      const intent = single(intents);
+      const p = intent.payload as JudgePayload;
+      return encodeFunctionData({ abi: pondMarketAbi, functionName: "judgeChallenge", args: [intent.chainJobId, p.rerunHash, p.upheld, canonical(p.signature)] });
     }
   }
 }

@@ -2,7 +2,7 @@
 // every transaction (with every hash it was sent under), and the next nonce.
 // Written before anything is broadcast, so a restart never loses or repeats work.
 import { z } from "zod";
-import { dependsOn, intentKinds, parsePayload, type Intent, type IntentKind } from "./intents.ts";
+import { dependsOn, intentKinds, mediatorAnswerKinds, parsePayload, type Intent, type IntentKind } from "./intents.ts";
 
 export interface StoredIntent {
   id: number;
@@ -51,7 +51,7 @@ export class RelayerStore {
 
   /**
    * Adds intents; one already known (same kind and job) is left as it is, except
-   * a verdict (`resolve`): the latest one sent to us replaces any not yet on chain,
+   * a mediator's answer (`resolve`, `judge`): the latest one sent to us replaces any not yet on chain,
    * so an early bogus one cannot stand in for the mediator's. Returns the known
    * intents that had already failed (asked again, their failure is reported again).
    */
@@ -59,7 +59,7 @@ export class RelayerStore {
     const alreadyFailed: StoredIntent[] = [];
     for (const intent of intents) {
       const values = [intent.kind, intent.jobId, intent.chainJobId, JSON.stringify(intent.payload), intent.notBefore ?? 0, now] as const;
-      if (intent.kind === "resolve") {
+      if (mediatorAnswerKinds.has(intent.kind)) {
         // In flight ('sent'), the transaction keeps its own calldata: if it is mined, that verdict stood;
         // if it reverts or is dropped, the intent is sent again with this payload.
         this.sql.exec(

@@ -19,23 +19,25 @@ interface Market {
   startBlock: bigint;
 }
 
-/** A reserve reverted JobIdUsed: done if the job id holds this very reservation (same creator and price). */
+/** A reserve reverted JobIdUsed: done if the job id holds this very reservation (same creator, price and tolerant flag). */
 export async function reservationAnswer(market: Market, intent: Extract<Intent, { kind: "reserve" }>): Promise<ChainAnswer> {
   const { client, address } = market;
   const job = await client.readContract({ address, abi: pondMarketAbi, functionName: "jobOf", args: [intent.chainJobId] });
   const creator = intent.payload.creator.toLowerCase();
   const maxPrice = BigInt(intent.payload.maxPriceWei);
+  const sameFlag = job.tolerant === intent.payload.tolerant;
   switch (onChainStatuses[job.status]) {
     case "none":
       return "wait";
     case "reserved":
-      return job.creator.toLowerCase() === creator && job.amount === maxPrice ? "done" : "fail";
+      return job.creator.toLowerCase() === creator && job.amount === maxPrice && sameFlag ? "done" : "fail";
     case "reported":
     case "challenged":
-      // The word now holds the provider's claim, not the price: the creator is what is left to compare.
-      return job.creator.toLowerCase() === creator ? "done" : "fail";
+      // The word now holds the provider's claim, not the price: the creator and the flag are what is left to compare.
+      return job.creator.toLowerCase() === creator && sameFlag ? "done" : "fail";
     default: {
-      // Settled, released or refunded: the word keeps only the status, so the reservation's own event tells.
+      // Settled, released or refunded: the word keeps only the status, so the reservation's own event tells
+      // (it does not carry the flag: creator and price must do).
       const reserved = await client.getContractEvents({ address, abi: pondMarketAbi, eventName: "JobReserved", args: { jobId: intent.chainJobId }, fromBlock: market.startBlock });
       return reserved.some((event) => event.args.creator?.toLowerCase() === creator && event.args.maxPrice === maxPrice) ? "done" : "fail";
     }
@@ -43,7 +45,7 @@ export async function reservationAnswer(market: Market, intent: Extract<Intent, 
 }
 
 /**
- * A challenge step (assign, resolve, expire) reverted NotChallenged: done if the
+ * A challenge step (assign, resolve, judge, expire) reverted NotChallenged: done if the
  * job's challenge is over (settled or refunded: resolved, voided, or settled
  * before any challenge). Otherwise there is no challenge it could act on.
  */

@@ -6,6 +6,7 @@ import { specHashOf } from "../../protocol/eip712.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
+import { isTolerant } from "../../protocol/verification.ts";
 import { relayerOf } from "../bindings/objects.ts";
 import { isChainConfigured } from "../config/config.ts";
 import type { TransitionListener } from "../jobs/context.ts";
@@ -40,7 +41,15 @@ function reserveIntentOf(row: JobRow): Intent {
     kind: "reserve",
     jobId: row.id,
     chainJobId: row.chainJobId as Hex,
-    payload: { creator: row.account as Hex, specHash: specHashOf(spec), maxPriceWei: spec.max_price_wei, deadline: row.authDeadline!, signature: row.authSignature as Hex },
+    payload: {
+      creator: row.account as Hex,
+      specHash: specHashOf(spec),
+      maxPriceWei: spec.max_price_wei,
+      deadline: row.authDeadline!,
+      // As the creator signed it (worker/chain/authorization.ts checked the signature with this very flag).
+      tolerant: isTolerant(spec),
+      signature: row.authSignature as Hex,
+    },
   };
 }
 

@@ -1,22 +1,29 @@
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobAuthorizationTypes, pondDomain, specHashOf } from "../../../protocol/eip712.ts";
+import { isTolerant } from "../../../protocol/verification.ts";
+import type { ChainInfo } from "../../../protocol/account.ts";
 import type { JobSpec } from "../../../protocol/jobSpec.ts";
+import { signJobAuthorization } from "../../../sdk/authorization.ts";
 import { checkAuthorization, earliestDeadline } from "../../../worker/chain/authorization.ts";
 import { malleableTwin } from "../../helpers/signatures.ts";
 
 const domain = pondDomain(31337, "0x00000000000000000000000000000000000000aa");
 const spec: JobSpec = { image: "busybox", resources: { gpus: 0, cpus: 1, memory_mb: 64 }, timeout_s: 60, max_price_wei: "1000" };
+/** Outputs whose numbers may differ in their last bits: a challenge is judged by the mediator's verdict. */
+const tolerantSpec: JobSpec = { ...spec, verify: { mode: "tolerant", files: [{ path: "metrics.json", format: "json", rtol: 1e-6, atol: 0 }] } };
 const now = Date.parse("2026-11-24T12:00:00Z");
 
-async function sign(account = privateKeyToAccount(generatePrivateKey()), overrides: Partial<{ spec: JobSpec; deadline: number }> = {}) {
+/** The creator's signature, built by hand (not with the code under test): `tolerant` is the spec's unless given. */
+async function sign(account = privateKeyToAccount(generatePrivateKey()), overrides: Partial<{ spec: JobSpec; deadline: number; tolerant: boolean }> = {}) {
+  const signed = overrides.spec ?? spec;
   const deadline = overrides.deadline ?? earliestDeadline(spec, now) + 60;
   const jobKey = `0x${"ab".repeat(32)}` as const;
   const signature = await account.signTypedData({
     domain,
     types: jobAuthorizationTypes,
     primaryType: "JobAuthorization",
-    message: { jobId: jobKey, specHash: specHashOf(overrides.spec ?? spec), maxPrice: BigInt((overrides.spec ?? spec).max_price_wei), deadline: BigInt(deadline) },
+    message: { jobId: jobKey, specHash: specHashOf(signed), maxPrice: BigInt(signed.max_price_wei), deadline: BigInt(deadline), tolerant: overrides.tolerant ?? isTolerant(signed) },
   });
   return { account, authorization: { job_key: jobKey, deadline, signature } };
 }
@@ -49,6 +56,32 @@ describe("checkAuthorization", () => {
   it("refuses a signature over another spec or price", async () => {
     const { account, authorization } = await sign(undefined, { spec: { ...spec, max_price_wei: "999" } });
     await expect(checkAuthorization({ creator: account.address, spec, authorization, domain, nowMs: now })).rejects.toThrow(/not your signature/);
+  });
+
+  it("accepts a tolerant spec's authorization signed with tolerant = true", async () => {
+    const { account, authorization } = await sign(undefined, { spec: tolerantSpec });
+    await expect(checkAuthorization({ creator: account.address, spec: tolerantSpec, authorization, domain, nowMs: now })).resolves.toBe(authorization.signature);
+  });
+
+  it("refuses, as a 422 that says which flag to sign, an authorization whose tolerant flag is not the spec's", async () => {
+    const withoutFlag = await sign(undefined, { spec: tolerantSpec, tolerant: false });
+    const refusal = await checkAuthorization({ creator: withoutFlag.account.address, spec: tolerantSpec, authorization: withoutFlag.authorization, domain, nowMs: now }).catch((error: unknown) => error);
+    expect(refusal).toMatchObject({
+      status: 422,
+      message: "the authorization was signed with tolerant = false, but this spec's verify.mode is tolerant: sign the JobAuthorization again with tolerant = true",
+    });
+    const withFlag = await sign(undefined, { tolerant: true });
+    const exactRefusal = await checkAuthorization({ creator: withFlag.account.address, spec, authorization: withFlag.authorization, domain, nowMs: now }).catch((error: unknown) => error);
+    expect(exactRefusal).toMatchObject({ status: 422, message: expect.stringMatching(/signed with tolerant = true, but this spec is verified exactly .* with tolerant = false/) });
+  });
+
+  it("accepts what the SDK signs for an exact and a tolerant spec: the flag comes from the spec on both sides", async () => {
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const chain = { settles_on_chain: true, eip712_domain: domain } as unknown as ChainInfo;
+    for (const signed of [spec, tolerantSpec]) {
+      const authorization = await signJobAuthorization(wallet, chain, signed);
+      await expect(checkAuthorization({ creator: wallet.address, spec: signed, authorization, domain, nowMs: Date.now() })).resolves.toBe(authorization.signature);
+    }
   });
 
   it("refuses a signature for another contract or chain", async () => {

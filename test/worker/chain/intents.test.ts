@@ -19,12 +19,13 @@ describe("batchCalldata", () => {
       kind: "reserve",
       jobId: `job_${n}`,
       chainJobId: jobId(n),
-      payload: { creator: creator.address, specHash: jobId(99), maxPriceWei: "1000", deadline: 1_900_000_000, signature },
+      payload: { creator: creator.address, specHash: jobId(99), maxPriceWei: "1000", deadline: 1_900_000_000, tolerant: n === 2, signature },
     }));
     const decoded = decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("reserve", intents) });
     expect(decoded.functionName).toBe("reserveJobs");
-    const [reservations] = decoded.args as unknown as [Array<{ jobId: Hex; maxPrice: bigint; creatorSignature: { r: Hex; yParityAndS: Hex } }>];
+    const [reservations] = decoded.args as unknown as [Array<{ jobId: Hex; maxPrice: bigint; tolerant: boolean; creatorSignature: { r: Hex; yParityAndS: Hex } }>];
     expect(reservations.map((r) => r.jobId)).toEqual([jobId(1), jobId(2)]);
+    expect(reservations.map((r) => r.tolerant)).toEqual([false, true]);
     expect(reservations[0]!.maxPrice).toBe(1000n);
     expect(reservations[0]!.creatorSignature.r).toBe(signature.slice(0, 66));
   });
@@ -38,13 +39,16 @@ describe("batchCalldata", () => {
   it("encodes the single-job calls of the challenge game, one job each", () => {
     const resolve: Intent = { kind: "resolve", jobId: "job_1", chainJobId: jobId(1), payload: { resultHash: jobId(5), signature: `0x${"33".repeat(64)}1b` } };
     expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("resolve", [resolve]) })).toMatchObject({ functionName: "resolveChallenge", args: [jobId(1), jobId(5), `0x${"33".repeat(64)}1b`] });
+    const judge: Intent = { kind: "judge", jobId: "job_1", chainJobId: jobId(1), payload: { rerunHash: jobId(6), upheld: false, signature: `0x${"33".repeat(64)}1c` } };
+    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("judge", [judge]) })).toMatchObject({ functionName: "judgeChallenge", args: [jobId(1), jobId(6), false, `0x${"33".repeat(64)}1c`] });
+    expect(() => batchCalldata("judge", [judge, judge])).toThrow(/one job/);
     const assign: Intent = { kind: "assign", jobId: "job_1", chainJobId: jobId(1), payload: {} };
     expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("assign", [assign]) })).toMatchObject({ functionName: "assignMediator" });
     expect(() => batchCalldata("assign", [assign, assign])).toThrow(/one job/);
   });
 
   it("orders work: results and releases after the reservation, settlement after the result, a verdict after the draw", () => {
-    expect(dependsOn).toEqual({ reserve: undefined, result: "reserve", release: "reserve", settle: "result", assign: undefined, resolve: "assign", expire: undefined });
+    expect(dependsOn).toEqual({ reserve: undefined, result: "reserve", release: "reserve", settle: "result", assign: undefined, resolve: "assign", judge: "assign", expire: undefined });
   });
 });
 
@@ -53,7 +57,7 @@ describe("signatures in calldata", () => {
     kind: "reserve",
     jobId: "job_1",
     chainJobId: jobId(1),
-    payload: { creator: `0x${"c1".repeat(20)}`, specHash: jobId(99), maxPriceWei: "1000", deadline, signature },
+    payload: { creator: `0x${"c1".repeat(20)}`, specHash: jobId(99), maxPriceWei: "1000", deadline, tolerant: false, signature },
   });
 
   it("puts a high-s signature on chain in its canonical form, for reservations and verdicts alike", async () => {
@@ -62,6 +66,9 @@ describe("signatures in calldata", () => {
     const resolve = (sig: Hex): Intent => ({ kind: "resolve", jobId: "job_1", chainJobId: jobId(1), payload: { resultHash: jobId(5), signature: sig } });
     const decoded = decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("resolve", [resolve(malleableTwin(signature))]) });
     expect(decoded.args?.[2]).toBe(signature.toLowerCase());
+    const judge = (sig: Hex): Intent => ({ kind: "judge", jobId: "job_1", chainJobId: jobId(1), payload: { rerunHash: jobId(6), upheld: true, signature: sig } });
+    expect(decodeFunctionData({ abi: pondMarketAbi, data: batchCalldata("judge", [judge(malleableTwin(signature))]) }).args?.[3]).toBe(signature.toLowerCase());
+    expect(hopelessReason(judge(`${signature.slice(0, 130)}25` as Hex), 1_800_000_000)).toMatch(/cannot be encoded for the contract: .*its v is 37/);
   });
 
   it("says which intents can never go, whatever their batch: no canonical form, or an authorization that ran out", async () => {
@@ -83,12 +90,15 @@ describe("revertVerdict", () => {
     // Our own reservation, mined under a hash we never saw, or someone else's: only jobOf tells.
     expect(revertVerdict("reserve", "JobIdUsed")).toBe("ask-chain");
     // An early, bogus verdict reverts NotChallenged too: it must not count as the challenge resolved.
-    for (const kind of ["assign", "resolve", "expire"] as const) expect(revertVerdict(kind, "NotChallenged")).toBe("ask-chain");
+    for (const kind of ["assign", "resolve", "judge", "expire"] as const) expect(revertVerdict(kind, "NotChallenged")).toBe("ask-chain");
   });
 
   it("fails what the contract refuses for good", () => {
     expect(revertVerdict("reserve", "InsufficientEscrow")).toBe("fail");
     expect(revertVerdict("resolve", "InvalidMediatorSignature")).toBe("fail");
+    // A verdict sent down the other kind of job's path can never go.
+    expect(revertVerdict("judge", "JobIsExact")).toBe("fail");
+    expect(revertVerdict("resolve", "JobIsTolerant")).toBe("fail");
     expect(revertVerdict("result", "JobIdUsed")).toBe("fail");
   });
 });
@@ -115,6 +125,13 @@ describe("chainIntentsFor", () => {
     expect(chainIntentsFor(row("succeeded", { amountWei: "4", resultSignature: `0x${"22".repeat(65)}`, output }), "processing")).toMatchObject([{ kind: "result", payload: { amountWei: "4", resultHash: jobId(3) } }]);
     for (const status of ["failed", "canceled", "timed_out"]) expect(chainIntentsFor(row(status), "processing").map((i) => i.kind)).toEqual(["release"]);
     expect(chainIntentsFor(row("processing"), "starting")).toEqual([]);
+  });
+
+  it("reserves with the tolerant flag the spec's verify calls for, as the creator signed it", () => {
+    const tolerant = { image: "x", resources: { gpus: 0, cpus: 1, memory_mb: 64 }, timeout_s: 1, max_price_wei: "5", verify: { mode: "tolerant", files: [{ path: "m.json", format: "json", rtol: 0.01, atol: 0 }] } };
+    expect(chainIntentsFor(row("queued"), null)).toMatchObject([{ kind: "reserve", payload: { tolerant: false } }]);
+    expect(chainIntentsFor(row("queued", { spec: tolerant }), null)).toMatchObject([{ kind: "reserve", payload: { tolerant: true } }]);
+    expect(chainIntentsFor(row("queued", { spec: { ...tolerant, verify: { mode: "exact" } } }), null)).toMatchObject([{ kind: "reserve", payload: { tolerant: false } }]);
   });
 
   it("asks nothing of the chain for a job without an authorization", () => {

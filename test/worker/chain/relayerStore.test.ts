@@ -20,7 +20,7 @@ const reserve = (n: number): Intent => ({
   kind: "reserve",
   jobId: `job_${n}`,
   chainJobId: chainJobId(n),
-  payload: { creator: `0x${"c1".repeat(20)}`, specHash: chainJobId(99), maxPriceWei: "1000", deadline: 1_900_000_000, signature: `0x${"11".repeat(65)}` },
+  payload: { creator: `0x${"c1".repeat(20)}`, specHash: chainJobId(99), maxPriceWei: "1000", deadline: 1_900_000_000, tolerant: false, signature: `0x${"11".repeat(65)}` },
 });
 const result = (n: number): Intent => ({ kind: "result", jobId: `job_${n}`, chainJobId: chainJobId(n), payload: { resultHash: chainJobId(5), amountWei: "10", signature: `0x${"22".repeat(65)}` } });
 const settle = (n: number): Intent => ({ kind: "settle", jobId: `job_${n}`, chainJobId: chainJobId(n), payload: {} });
@@ -30,6 +30,13 @@ const resolve = (n: number, hash: number, sig: string): Intent => ({
   jobId: `job_${n}`,
   chainJobId: chainJobId(n),
   payload: { resultHash: chainJobId(hash), signature: `0x${sig.repeat(65)}` },
+});
+
+const judge = (n: number, rerun: number, upheld: boolean, sig: string): Intent => ({
+  kind: "judge",
+  jobId: `job_${n}`,
+  chainJobId: chainJobId(n),
+  payload: { rerunHash: chainJobId(rerun), upheld, signature: `0x${sig.repeat(65)}` },
 });
 
 const idOf = (sql: SqlStorage, kind: string, n: number) => Number(sql.exec("SELECT id FROM intents WHERE kind = ? AND chain_job_id = ?", kind, chainJobId(n)).one().id);
@@ -128,6 +135,28 @@ describe("behavior: a mediator's verdict", () => {
       store.add([resolve(8, 8, "bb")], 0);
       expect(rowOf(sql, "resolve", 8).state).toBe("done");
       expect(JSON.parse(String(rowOf(sql, "resolve", 8).payload))).toMatchObject({ resultHash: chainJobId(7) });
+    }));
+
+  it("replaces a tolerant job's earlier verdict (judge) that is not on chain, behind its draw, and keeps one on chain", () =>
+    withStore((store, sql) => {
+      store.add([assign(10), judge(10, 7, false, "aa")], 0);
+      store.fail(idOf(sql, "judge", 10), "InvalidMediatorSignature");
+      store.add([judge(10, 8, true, "bb")], 0);
+      expect(rowOf(sql, "judge", 10)).toMatchObject({ state: "pending", attempts: 0, error: null });
+      expect(store.ready("judge", dependsOn.judge, FAR, 10)).toEqual([]);
+      store.settle(idOf(sql, "assign", 10));
+      const [ready] = store.ready("judge", dependsOn.judge, FAR, 10);
+      expect(ready!.intent.payload).toEqual({ rerunHash: chainJobId(8), upheld: true, signature: `0x${"bb".repeat(65)}` });
+      store.settle(ready!.id);
+      store.add([judge(10, 9, false, "cc")], 0);
+      expect(JSON.parse(String(rowOf(sql, "judge", 10).payload))).toMatchObject({ rerunHash: chainJobId(8), upheld: true });
+    }));
+
+  it("reads a reservation stored before the tolerant flag existed as exact", () =>
+    withStore((store, sql) => {
+      const { tolerant: _tolerant, ...older } = (reserve(11) as Extract<Intent, { kind: "reserve" }>).payload;
+      sql.exec("INSERT INTO intents (kind, job_id, chain_job_id, payload, created_at) VALUES ('reserve', 'job_11', ?, ?, 0)", chainJobId(11), JSON.stringify(older));
+      expect(store.ready("reserve", undefined, FAR, 10).map((s) => s.intent.payload)).toEqual([{ ...older, tolerant: false }]);
     }));
 
   it("keeps the first of any other kind", () =>
