@@ -126,9 +126,25 @@ export const ResultMessage = z.object({
   warning: z.string().max(M.resultWarning).optional(),
 });
 
-/** A mediator's verdict: its own re-run's result hash, signed (EIP-712 Mediation). */
-export const MediationMessage = z.object({ v, type: z.literal("job.mediation"), job_id: JobId, result_hash: z.string().regex(/^0x[0-9a-f]{64}$/), signature: hex });
+const Bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/);
+/** A mediator's answer for an exact job: its own re-run's result hash, signed (EIP-712 Mediation). */
+export const MediationMessage = z.object({ v, type: z.literal("job.mediation"), job_id: JobId, result_hash: Bytes32, signature: hex });
 export type MediationMessage = z.infer<typeof MediationMessage>;
+/**
+ * A mediator's answer for a tolerant job (protocol/verification.ts): whether the provider's outputs
+ * agree with its re-run's under the declared comparison, signed (EIP-712 Verdict over the
+ * provider's result hash and the re-run's). `detail` says why, for the job's record.
+ */
+export const VerdictMessage = z.object({
+  v,
+  type: z.literal("job.verdict"),
+  job_id: JobId,
+  rerun_hash: Bytes32,
+  upheld: z.boolean(),
+  detail: z.string().max(M.statusDetail),
+  signature: hex,
+});
+export type VerdictMessage = z.infer<typeof VerdictMessage>;
 
 /** WebRTC signaling for a job's data (protocol/signaling.ts), carried on the hub socket the provider already has. */
 export const SignalMessage = z.object({ v, type: z.literal("signal"), job_id: JobId, signal: ClientSignal });
@@ -148,6 +164,7 @@ export const ProviderMessage = z.discriminatedUnion("type", [
   LogMessage,
   ResultMessage,
   MediationMessage,
+  VerdictMessage,
   SignalMessage,
   IceRequestMessage,
   TransferReportMessage,
@@ -184,7 +201,8 @@ export const OfferMessage = z.object({
   expires_at: z.int(),
 });
 /** This provider was drawn to mediate a challenged job: re-run it and sign what it produces. */
-export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: JobId, chain_job_id: chainJobId, spec: JobSpec });
+/** Asks a drawn mediator to re-run a challenged job; `outputs` is the provider's signed manifest, which a tolerant job's re-run is compared with. */
+export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: JobId, chain_job_id: chainJobId, spec: JobSpec, outputs: OutputManifest });
 export type MediateMessage = z.infer<typeof MediateMessage>;
 
 export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: JobId, reason: z.string() });

@@ -29,6 +29,7 @@
 //   tolerance, any other cell must be the same text. Parse errors as for json.
 //   Rows are counted from 1, the first row included; a column is named by the
 //   first row's cell when both tables have the same non-numeric one there.
+// - present: the file is in both sets; its bytes are not compared.
 // - labels: lines split on LF (a CR before it dropped; a final LF adds no
 //   line); the files must have as many lines, and equal lines / lines (1 for
 //   two empty files) must be at least min_agreement.
@@ -77,7 +78,8 @@ export type FileComparison =
       note?: string;
     })
   | (FileVerdict & { by: "numbers" } & NumbersComparison)
-  | (FileVerdict & { by: "labels" } & LabelsComparison);
+  | (FileVerdict & { by: "labels" } & LabelsComparison)
+  | (FileVerdict & { by: "presence" });
 
 export interface OutputComparison {
   agree: boolean;
@@ -141,6 +143,7 @@ async function compareFile(path: string, rule: VerifyRule | undefined, fileA: Ou
     b_size: fileB.size,
     ...(note === undefined ? {} : { note }),
   });
+  if (rule?.format === "present") return { path, rule, ok: true, by: "presence" };
   if (!rule || (fileA.sha256 === fileB.sha256 && fileA.size === fileB.size)) return bytewise();
   const tooLarge = `larger than ${MAX_TOLERANT_FILE_BYTES} bytes, so compared byte for byte`;
   if (fileA.size > MAX_TOLERANT_FILE_BYTES || fileB.size > MAX_TOLERANT_FILE_BYTES) return bytewise(tooLarge);

@@ -53,7 +53,12 @@ export function inputChunkKey(jobId: string, sha256: string): string {
  * needed (a provider keeps them until then), or one input file that is another job's output, by its sha256
  * (`sources/<sha256>`: read from that job's outputs, where outputObjectKey keeps them).
  */
-export type RelayObject = "inputs" | `chunks/${string}` | "inputs-needed" | `sources/${string}`;
+export type RelayObject = "inputs" | `chunks/${string}` | "inputs-needed" | `sources/${string}` | `outputs/${string}`;
+
+/** A mediator's read of one of the challenged job's own outputs, to judge them against its re-run. */
+export function outputObject(sha256: string): RelayObject {
+  return `outputs/${sha256}`;
+}
 
 /** The read of one input file that comes from another job's outputs. */
 export function sourceObject(sha256: string): RelayObject {

@@ -24,9 +24,10 @@ const RulePath = z
   .refine((path) => !path.startsWith("/") && !path.split("/").includes(".."), "must be a path relative to /outputs, without '..'")
   .meta({ description: "An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv`" });
 
+// No defaults filled in by parsing: the spec is hashed as the creator wrote it (protocol/eip712.ts specHashOf).
 const Tolerance = {
-  rtol: z.number().min(0).max(1).default(0).meta({ description: "Relative tolerance: numbers a and b agree when |a − b| ≤ max(rtol·max(|a|, |b|), atol)" }),
-  atol: z.number().min(0).default(0).meta({ description: "Absolute tolerance (see rtol)" }),
+  rtol: z.number().min(0).max(1).optional().meta({ description: "Relative tolerance (default 0): numbers a and b agree when |a − b| ≤ max(rtol·max(|a|, |b|), atol)" }),
+  atol: z.number().min(0).optional().meta({ description: "Absolute tolerance (default 0; see rtol)" }),
 };
 
 export const VerifyRule = z.discriminatedUnion("format", [
@@ -46,6 +47,13 @@ export const VerifyRule = z.discriminatedUnion("format", [
     })
     .strict()
     .meta({ description: "One label per line, compared line by line: the files must have as many lines, and at least min_agreement of them equal" }),
+  z
+    .object({ path: RulePath, format: z.literal("present") })
+    .strict()
+    .meta({
+      description:
+        "Only that both runs wrote the file; its bytes are not compared. For outputs no cheap rule can judge and no two machines write alike (a model's weights): judge them through the files that are compared (its metrics, its predictions)",
+    }),
 ]);
 export type VerifyRule = z.infer<typeof VerifyRule>;
 

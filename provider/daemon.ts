@@ -79,6 +79,7 @@ export class ProviderDaemon {
       domain: () => this.domain,
       graceMs: () => this.graceMs,
       ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
+      ...(options.egress ? { egress: options.egress } : {}),
     });
     this.runner = new JobRunner({ ...options, domain: () => this.domain });
     const failed = (what: string, jobId?: string) => (error: unknown) => this.options.log.error({ err: error, ...(jobId ? { job: jobId } : {}) }, `${what} failed`);

@@ -1,5 +1,7 @@
 // Drawn as mediator: re-run a challenged job in the same sandbox and sign the
-// result hash it produces. A re-run that fails here proves nothing about the
+// result hash it produces (an exact job), or judge the provider's outputs against
+// the re-run's under the job's declared comparison and sign that verdict (a
+// tolerant job: mediation/tolerantVerdict.ts). A re-run that fails here proves nothing about the
 // provider, so nothing is signed and the challenge ends void. Each mediation
 // has its own AbortController, so a shutdown can wait for it or stop it.
 import { rm } from "node:fs/promises";
@@ -7,16 +9,21 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Hex, TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { mediationTypes } from "../protocol/eip712.ts";
+import { mediationTypes, verdictTypes } from "../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type MediateMessage } from "../protocol/hubMessages.ts";
 import { resolvedInputFiles } from "../protocol/jobSpec.ts";
-import { MAX_OUTPUT_FILES } from "../protocol/limits.ts";
+import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
+import type { OutputManifest } from "../protocol/manifest.ts";
+import type { VerifySpec } from "../protocol/verification.ts";
 import type { HubClient } from "./connection/hubClient.ts";
-import type { DockerExecutor } from "./executor/docker.ts";
+import type { DockerExecutor, RunResult } from "./executor/docker.ts";
+import { openJobEgress, type EgressSettings } from "./egress/jobEgress.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import type { LocalCapacity } from "./localCapacity.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
+import { judgeTolerant } from "./mediation/tolerantVerdict.ts";
+import { truncate } from "./truncate.ts";
 import { jobWorkDir } from "./workDir.ts";
 
 /** How long a mediation waits for free capacity before giving up (the challenge then voids). */
@@ -38,6 +45,8 @@ export interface MediatorOptions {
   domain(): TypedDataDomain;
   /** Fetches the job's input_files (from the provider that kept them, else the creator, else the relay) for the re-run. */
   dataPlane?: DataPlane;
+  /** Present when this daemon offers egress: a re-run of a job with network.allow goes through its own proxy, as the job did. */
+  egress?: EgressSettings;
 }
 
 interface Mediation {
@@ -95,9 +104,11 @@ export class Mediator {
         if (!this.options.dataPlane) return log.warn({ job: message.job_id }, "this daemon cannot fetch input files; not signing a verdict");
         await this.options.dataPlane.fetchInputsForMediation(message.job_id, inputFiles, join(workDir, "inputs"), signal);
       }
-      const run = await executor.run({ jobId: message.job_id, spec: message.spec, gpuUuids: gpus, workDir }, { onPhase: () => undefined, onLog: () => undefined, onContainer: guard }, signal);
+      const run = await this.rerun(message, gpus, workDir, guard, signal);
+      if (!run) return;
       if (run.outcome !== "succeeded") return log.warn({ job: message.job_id, outcome: run.outcome, error: run.error }, "the re-run did not succeed; not signing a verdict");
       const manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: this.options.maxOutputBytes });
+      if (message.spec.verify?.mode === "tolerant") return await this.judge(message, message.spec.verify, run.outputsDir, manifest, workDir, signal);
       const signature = await this.options.account.signTypedData({
         domain: this.options.domain(),
         types: mediationTypes,
@@ -111,6 +122,53 @@ export class Mediator {
       await executor.dispose(workDir, containerId).catch((error: unknown) => log.error({ err: error, job: message.job_id }, "could not remove the re-run's container"));
       await rm(workDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The job again, in the same sandbox; behind an egress proxy of its own when the spec allows network egress
+   * (undefined, and no verdict, when this daemon offers none: the re-run could not reach what the job did).
+   */
+  private async rerun(message: MediateMessage, gpuUuids: string[], workDir: string, onContainer: (id: string) => Promise<void> | void, signal: AbortSignal): Promise<RunResult | undefined> {
+    const { executor, egress, log } = this.options;
+    const hooks = { onPhase: () => undefined, onLog: () => undefined, onContainer };
+    const request = { jobId: message.job_id, spec: message.spec, gpuUuids, workDir };
+    const { network } = message.spec;
+    if (!network) return executor.run(request, hooks, signal);
+    if (!egress) {
+      log.warn({ job: message.job_id }, "the job reaches the network and this daemon offers no egress (--egress); not re-running it");
+      return undefined;
+    }
+    const stop = new AbortController();
+    const proxy = await openJobEgress({ jobId: message.job_id, network, workDir }, egress, log, () => stop.abort());
+    try {
+      return await executor.run({ ...request, egress: { proxySocketPath: proxy.proxySocketPath } }, hooks, AbortSignal.any([signal, stop.signal]));
+    } finally {
+      await proxy.close();
+    }
+  }
+
+  /** A tolerant job: the provider's outputs compared with the re-run's under the declared rules, and the signed verdict. */
+  private async judge(message: MediateMessage, verify: VerifySpec, rerunDir: string, rerun: OutputManifest, workDir: string, signal: AbortSignal): Promise<void> {
+    const { log, hub, dataPlane } = this.options;
+    if (!dataPlane) return log.warn({ job: message.job_id }, "this daemon cannot fetch the provider's outputs; not signing a verdict");
+    const judgement = await judgeTolerant({
+      verify,
+      providerOutputs: message.outputs,
+      rerunDir,
+      rerunFiles: rerun.files,
+      scratchDir: join(workDir, "provider-outputs"),
+      fetchProviderFiles: (files, dir) => dataPlane.fetchOutputsForJudging(message.job_id, files, dir, signal),
+    });
+    if (!judgement.decided) return log.warn({ job: message.job_id, why: judgement.why }, "could not judge the provider's outputs; not signing a verdict");
+    const signature = await this.options.account.signTypedData({
+      domain: this.options.domain(),
+      types: verdictTypes,
+      primaryType: "Verdict",
+      message: { jobId: message.chain_job_id as Hex, resultHash: message.outputs.result_hash as Hex, rerunHash: rerun.result_hash as Hex, upheld: judgement.upheld },
+    });
+    const detail = truncate(judgement.detail, hubMessageLimits.statusDetail);
+    hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.verdict", job_id: message.job_id, rerun_hash: rerun.result_hash, upheld: judgement.upheld, detail, signature });
+    log.info({ job: message.job_id, upheld: judgement.upheld, detail }, "mediation verdict sent");
   }
 
   /** Free GPUs for the re-run once the spec fits, or undefined when it did not in time (or the mediation was stopped). */

@@ -53,5 +53,46 @@ export function shippedTemplates(image: string): TemplateDefinitionInput[] {
       default_max_price_wei: "1000000000000000",
       deterministic: true,
     },
+    {
+      name: "pond/jitter",
+      version: "1.0.0",
+      description:
+        "Writes numbers and labels that differ a little on every run, as an ML job's do from one machine to the next: /outputs/metrics.json (a loss curve and an accuracy, each within ±noise of its value) and /outputs/labels.txt (200 labels, up to `flips` of them changed). Its declared comparison keeps honest runs within tolerance, so a challenge upholds them",
+      image,
+      // A fresh seed every run: the jitter a mediator's re-run sees. Values reach awk as variables, never as code.
+      cmd: ["sh", "-c", JITTER_SCRIPT],
+      env: { NOISE: "{{noise}}", FLIPS: "{{flips}}" },
+      params: {
+        type: "object",
+        properties: {
+          noise: { type: "number", description: "Most a number moves from its value, either way", minimum: 0, maximum: JITTER_MAX_NOISE, default: JITTER_MAX_NOISE / 2 },
+          flips: { type: "integer", description: "Most labels changed of the 200", minimum: 0, maximum: JITTER_MAX_FLIPS, default: 2 },
+        },
+      },
+      resources: small,
+      timeout_s: 60,
+      default_max_price_wei: "1000000000000000",
+      deterministic: false,
+      // Two honest runs differ by at most 2 × noise per number and 2 × flips labels: inside these, with room.
+      verify: {
+        mode: "tolerant",
+        files: [
+          { path: "metrics.json", format: "json", atol: 2.5 * JITTER_MAX_NOISE },
+          { path: "labels.txt", format: "labels", min_agreement: 1 - (3 * JITTER_MAX_FLIPS) / JITTER_LABELS },
+        ],
+      },
+    },
   ];
 }
+
+/** pond/jitter's bounds: its verify rule leaves room above what two honest runs can differ by. */
+export const JITTER_MAX_NOISE = 0.0001;
+export const JITTER_MAX_FLIPS = 2;
+export const JITTER_LABELS = 200;
+
+const JITTER_SCRIPT = [
+  "seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')",
+  `awk -v seed="$seed" -v noise="$NOISE" 'BEGIN { srand(seed); printf "{\\"loss\\":["; for (e = 1; e <= 10; e++) printf "%s%.9f", (e > 1 ? "," : ""), 1 / (e + 1) + (2 * rand() - 1) * noise; printf "],\\"accuracy\\":%.9f}\\n", 0.9 + (2 * rand() - 1) * noise }' > /outputs/metrics.json`,
+  `awk -v seed="$seed" -v flips="$FLIPS" -v n=${JITTER_LABELS} 'BEGIN { srand(seed + 1); for (k = 0; k < flips; k++) changed[int(rand() * n)] = 1; for (i = 0; i < n; i++) print ((i in changed) ? (i + 1) % 10 : i % 10) }' > /outputs/labels.txt`,
+  "cat /outputs/metrics.json",
+].join("\n");

@@ -4,6 +4,7 @@ import type { FileComparison, OutputComparison } from "../outputComparison.ts";
 import type { Place } from "./numbers.ts";
 
 export function describeFileComparison(file: FileComparison): string {
+  if (file.by === "presence") return `${file.path}: in both (present rule ${JSON.stringify(file.rule === "exact" ? file.path : file.rule.path)}: bytes not compared)`;
   const rule = file.rule === "exact" ? "exact" : `${file.rule.format} rule ${JSON.stringify(file.rule.path)}, ${toleranceOf(file.rule)}`;
   const head = `${file.path}: ${file.ok ? "agrees" : "DIFFERS"} (${rule})`;
   switch (file.by) {
@@ -44,6 +45,7 @@ export function summarizeComparison(comparison: OutputComparison, whose = "the")
 }
 
 function toleranceOf(rule: Exclude<FileComparison["rule"], "exact">): string {
+  if (rule.format === "present") return "bytes not compared";
   return rule.format === "labels" ? `at least ${percent(rule.min_agreement)} equal` : `rtol ${rule.rtol ?? 0}, atol ${rule.atol ?? 0}`;
 }
 

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
-import type { OutputManifest } from "../../protocol/manifest.ts";
+import type { ManifestFile, OutputManifest } from "../../protocol/manifest.ts";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
@@ -132,6 +132,23 @@ export class DataPlane {
   /** A challenged job's input_files for a mediator's re-run: from the provider that kept them, else its creator, else the relay. */
   async fetchInputsForMediation(jobId: string, files: readonly ResolvedInputFile[], inputsDir: string, signal?: AbortSignal): Promise<FetchedInputs> {
     return this.fetchRest({ jobId, files, inputsDir, onDetail: () => undefined, signal, peers: ["provider", "creator"] });
+  }
+
+  /**
+   * A challenged job's own outputs, as its provider delivered them (each checked against the signed
+   * manifest's size and sha256), for a mediator to judge them against its re-run. Throws an
+   * InputsError with httpStatus 404 when one is not there.
+   */
+  async fetchOutputsForJudging(jobId: string, files: readonly ManifestFile[], dir: string, signal?: AbortSignal): Promise<void> {
+    await fetchFromSources({
+      api: this.options.api,
+      account: this.options.account,
+      jobId,
+      read: "outputs",
+      files: files.map((file) => ({ path: file.path, size: file.size, sha256: file.sha256, from: { job: jobId, output: file.path } })),
+      inputsDir: dir,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /**

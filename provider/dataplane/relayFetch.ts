@@ -17,6 +17,13 @@ const POLL_MS = { first: 250, max: 5_000 };
 
 export class InputsError extends Error {
   override name = "InputsError";
+  constructor(
+    message: string,
+    /** The API's answer when it refused the read (404: the file is not there). */
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface RelayFetchOptions {

@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import { DEFAULT_CHUNK_SIZE, TRANSFER_PROTOCOL_VERSION, type TransferFile, type TransferManifest } from "../../protocol/transfer.ts";
-import { relayReadMessage, sourceObject, uploadHeaders } from "../../protocol/uploads.ts";
+import { outputObject, relayReadMessage, sourceObject, uploadHeaders } from "../../protocol/uploads.ts";
 import { pathInside } from "../../p2p/node/storagePath.ts";
 import type { FetchedInputs } from "./inputsFetch.ts";
 import { InputsError } from "./relayFetch.ts";
@@ -34,6 +34,12 @@ export interface SourceFetchOptions {
   api: string;
   account: PrivateKeyAccount;
   jobId: string;
+  /**
+   * "sources" (the default): the job's inputs that are other jobs' outputs. "outputs": the job's
+   * own outputs, which a mediator reads to judge them against its re-run (each file's `from` names
+   * the job itself).
+   */
+  read?: "sources" | "outputs";
   files: readonly SourceInputFile[];
   inputsDir: string;
   signal?: AbortSignal;
@@ -111,8 +117,10 @@ async function download(options: SourceFetchOptions, file: SourceInputFile, part
   let timer = setTimeout(() => idle.abort(new Error(`no bytes of "${file.path}" for ${IDLE_TIMEOUT_MS / 1000} s`)), IDLE_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
   const timestamp = Date.now();
-  const signature = await options.account.signMessage({ message: relayReadMessage({ jobId: options.jobId, object: sourceObject(file.sha256), timestamp }) });
-  const url = new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/data/sources/${file.sha256}`, options.api);
+  const read = options.read ?? "sources";
+  const object = read === "outputs" ? outputObject(file.sha256) : sourceObject(file.sha256);
+  const signature = await options.account.signMessage({ message: relayReadMessage({ jobId: options.jobId, object, timestamp }) });
+  const url = new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/data/${read}/${file.sha256}`, options.api);
   const handle = await open(partial, "a");
   try {
     const response = await fetch(url, {
@@ -134,7 +142,7 @@ async function download(options: SourceFetchOptions, file: SourceInputFile, part
       const text = (await response.text().catch(() => "")).slice(0, 300);
       const why = `reading "${file.path}" from ${file.from.job}'s outputs failed: HTTP ${response.status} ${text}`;
       // The API's no (not this job's provider any more, no such input): trying again cannot change it.
-      if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) throw new InputsError(why);
+      if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) throw new InputsError(why, response.status);
       throw new Error(why);
     }
     for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {

@@ -118,7 +118,7 @@ export interface paths {
         put?: never;
         /**
          * Create a job
-         * @description Queues a container job, from a spec or from a template (`template`, `params`: see /v1/templates). `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. Where jobs settle on chain, `authorization` (see GET /v1/chain) is required, and a creator may challenge a result: a mediator re-runs the job and compares result hashes, so a job whose outputs are not deterministic loses a challenge.
+         * @description Queues a container job, from a spec or from a template (`template`, `params`: see /v1/templates). `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. Where jobs settle on chain, `authorization` (see GET /v1/chain) is required, and a creator may challenge a result: a mediator re-runs the job and compares result hashes, so a job that declares no comparison and whose outputs are not deterministic loses a challenge. A job whose outputs are numbers or labels that differ a little from machine to machine (most ML jobs) declares `verify: {mode: "tolerant", files: [...]}`: the mediator then compares the two sets of outputs under those rules and its signed verdict settles the challenge (see VerifySpec).
          */
         post: operations["createJob"];
         delete?: never;
@@ -431,6 +431,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers/jobs/{id}/data/outputs/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the job's own outputs, by its sha256, from where its provider delivered them (a mediator drawn for its challenge compares them with its re-run; its provider may read them too; signed like an upload). `Range: bytes=N-` resumes a cut read */
+        get: operations["getJobOutputForMediation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/providers/jobs/{id}/data/sources/{sha256}": {
         parameters: {
             query?: never;
@@ -705,6 +722,7 @@ export interface components {
                 memory_mb: number;
             };
             timeout_s: number;
+            verify?: components["schemas"]["VerifySpec"];
             /** Format: uri */
             webhook?: string;
             webhook_events_filter?: ("job.queued" | "job.started" | "job.logs" | "job.output" | "job.succeeded" | "job.failed" | "job.canceled" | "job.timed_out" | "job.settled" | "job.challenged" | "job.refunded")[];
@@ -889,6 +907,7 @@ export interface components {
                     memory_mb: number;
                 };
                 timeout_s: number;
+                verify?: components["schemas"]["VerifySpec"];
             };
             started_at: string | null;
             /** @enum {string} */
@@ -1077,6 +1096,7 @@ export interface components {
                     memory_mb: number;
                 };
                 timeout_s: number;
+                verify?: components["schemas"]["VerifySpec"];
             };
             /** @description The exact version resolved (owner/name@1.2.0) */
             template: string;
@@ -1143,6 +1163,45 @@ export interface components {
                 memory_mb: number;
             };
             timeout_s: number;
+            /** @description How a challenge compares a run's outputs; null: exactly (the same result hash) */
+            verify: {
+                /** @enum {string} */
+                mode: "exact";
+            } | {
+                files: ({
+                    /** @description Absolute tolerance (default 0; see rtol) */
+                    atol?: number;
+                    /** @enum {string} */
+                    format: "json";
+                    /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                    path: string;
+                    /** @description Relative tolerance (default 0): numbers a and b agree when |a − b| ≤ max(rtol·max(|a|, |b|), atol) */
+                    rtol?: number;
+                } | {
+                    /** @description Absolute tolerance (default 0; see rtol) */
+                    atol?: number;
+                    /** @enum {string} */
+                    format: "csv";
+                    /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                    path: string;
+                    /** @description Relative tolerance (default 0): numbers a and b agree when |a − b| ≤ max(rtol·max(|a|, |b|), atol) */
+                    rtol?: number;
+                } | {
+                    /** @enum {string} */
+                    format: "labels";
+                    /** @description Least share of lines that must be equal, from 0 (exclusive) to 1, e.g. 0.98 */
+                    min_agreement: number;
+                    /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                    path: string;
+                } | {
+                    /** @enum {string} */
+                    format: "present";
+                    /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                    path: string;
+                })[];
+                /** @enum {string} */
+                mode: "tolerant";
+            } | null;
             version: string;
         };
         TemplateDefinition: {
@@ -1173,6 +1232,7 @@ export interface components {
                 memory_mb: number;
             };
             timeout_s: number;
+            verify?: components["schemas"]["VerifySpec"];
             version: string;
         };
         TemplatePage: {
@@ -1218,6 +1278,45 @@ export interface components {
             required?: string[];
             /** @enum {string} */
             type: "object";
+        };
+        /** @description How a challenge compares the provider's outputs with the mediator's re-run. `exact` (the default): the same result hash. `tolerant`: each rule's files are compared as it says (the first rule whose path matches a file applies), every other file must be identical, and both runs must have the same set of files. */
+        VerifySpec: {
+            /** @enum {string} */
+            mode: "exact";
+        } | {
+            files: ({
+                /** @description Absolute tolerance (default 0; see rtol) */
+                atol?: number;
+                /** @enum {string} */
+                format: "json";
+                /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                path: string;
+                /** @description Relative tolerance (default 0): numbers a and b agree when |a − b| ≤ max(rtol·max(|a|, |b|), atol) */
+                rtol?: number;
+            } | {
+                /** @description Absolute tolerance (default 0; see rtol) */
+                atol?: number;
+                /** @enum {string} */
+                format: "csv";
+                /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                path: string;
+                /** @description Relative tolerance (default 0): numbers a and b agree when |a − b| ≤ max(rtol·max(|a|, |b|), atol) */
+                rtol?: number;
+            } | {
+                /** @enum {string} */
+                format: "labels";
+                /** @description Least share of lines that must be equal, from 0 (exclusive) to 1, e.g. 0.98 */
+                min_agreement: number;
+                /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                path: string;
+            } | {
+                /** @enum {string} */
+                format: "present";
+                /** @description An output path relative to /outputs, or a glob of them (`*` within a name, `**` across folders), e.g. `metrics.json`, `preds/*.csv` */
+                path: string;
+            })[];
+            /** @enum {string} */
+            mode: "tolerant";
         };
         WebhookDelivery: {
             attempts: {
@@ -2481,6 +2580,78 @@ export interface operations {
             };
             /** @description Not found (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJobOutputForMediation: {
+        parameters: {
+            query?: never;
+            header: {
+                "x-pond-provider": string;
+                "x-pond-signature": string;
+                "x-pond-timestamp": string;
+            };
+            path: {
+                id: string;
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The range asked for */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The range starts past the file's end */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,13 +16,13 @@ import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import { inputsForChallenge, serveInputsUntilResolved } from "../../cli/dataplane/challengeInputs.ts";
 import { CreatorInputs } from "../../cli/dataplane/creatorInputs.ts";
 import { collectInputs } from "../../cli/dataplane/inputFiles.ts";
-import { sendMarketTx } from "../../cli/marketTx.ts";
 import { createProgress } from "../../cli/progress.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { CreateJobRequest } from "../../protocol/jobSpec.ts";
 import type { PondClient } from "../../sdk/index.ts";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
+import { challengeJob, challengeOutcome } from "../helpers/challengeGame.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { shellJob } from "../helpers/jobs.ts";
 import type { ProviderProcess } from "../helpers/providerProcess.ts";
@@ -55,34 +55,12 @@ async function challengedJob(cmd: string) {
 }
 
 async function challenge(done: Job) {
-  const { client, wallet } = creator;
   expect(done.status).toBe("succeeded");
   expect(done.provider).toBe(accused.address);
-  const job = await client.getJob(done.id);
-  await eventually(async () => {
-    const reported = await stack.anvil.publicClient.getContractEvents({ address: stack.market, abi: pondMarketAbi, eventName: "ResultSubmitted", args: { jobId: job.chain_job_id as Hex }, fromBlock: 0n });
-    return reported.length > 0;
-  }, { what: "the result on chain" });
-  await sendMarketTx(stack.anvil.rpcUrl, wallet, await client.chain(), {
-    functionName: "challenge",
-    jobId: job.chain_job_id as Hex,
-    resultHash: job.output!.result_hash as Hex,
-    providerSignature: job.price.claim_signature as Hex,
-  });
-  await eventually(async () => (await client.getJob(done.id)).settlement === "challenged", { what: "the challenge to be indexed" });
-  // The mediator is drawn from the hash of the block after the challenge, readable
-  // once a later block exists: anvil mines only on demand, so mine two.
-  await stack.anvil.testClient.mine({ blocks: 2 });
-  return job;
+  return challengeJob(stack, creator, done);
 }
 
-async function outcome(chainJobId: Hex) {
-  const [resolved] = await eventually(async () => {
-    const logs = await stack.anvil.publicClient.getContractEvents({ address: stack.market, abi: pondMarketAbi, eventName: "ChallengeResolved", args: { jobId: chainJobId }, fromBlock: 0n });
-    return logs.length > 0 && logs;
-  }, { what: "the mediator's verdict on chain", timeoutMs: 60_000 });
-  return resolved!.args;
-}
+const outcome = (chainJobId: Hex) => challengeOutcome(stack, chainJobId, 60_000);
 
 describe("a challenged job", () => {
   it("whose result an honest re-run cannot reproduce: the provider is slashed and the creator refunded", async () => {

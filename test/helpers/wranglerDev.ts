@@ -16,6 +16,8 @@ export const TEST_SECRETS_KEY = Buffer.alloc(32, 9).toString("base64");
 export interface WranglerDev {
   url: string;
   port: number;
+  /** Its local state (D1, R2, Durable Objects): what `wrangler … --local --persist-to` commands act on. */
+  persist: string;
   process: Spawned;
   /** Kills it as a crash would (SIGKILL), keeping its local state for a restart. */
   kill(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startWranglerDev(vars: Record<string, string> = {}, reuse?
   return {
     url,
     port,
+    persist,
     process: processHandle,
     kill: () => processHandle.stop("SIGKILL"),
     restart: () => startWranglerDev(vars, { persist, port }),

@@ -66,6 +66,19 @@ describe("which rule applies", () => {
     expect(a.reads.sort()).toEqual([".hidden.json", "metrics.json", "other.json", "preds/a/b/p.csv"]);
   });
 
+  it("present: the file must be in both runs, its bytes neither read nor compared", async () => {
+    const verify = tolerant({ path: "model.pt", format: "present" }, { path: "metrics.json", format: "json", atol: 0.01 });
+    const a = setOf({ "model.pt": "weights rounded one way", "metrics.json": '{"accuracy": 0.975}' });
+    const b = setOf({ "model.pt": "weights rounded another", "metrics.json": '{"accuracy": 0.972}' });
+    const comparison = await compareOutputs(verify, a, b);
+    expect(comparison.agree).toBe(true);
+    expect(fileOf(comparison, "model.pt")).toMatchObject({ by: "presence", ok: true });
+    expect(describeFileComparison(fileOf(comparison, "model.pt"))).toBe('model.pt: in both (present rule "model.pt": bytes not compared)');
+    expect([...a.reads, ...b.reads]).not.toContain("model.pt");
+    // Missing from one run: the sets differ, whatever the rule.
+    expect(await compareOutputs(verify, a, setOf({ "metrics.json": '{"accuracy": 0.975}' }))).toMatchObject({ agree: false, only_in_a: ["model.pt"] });
+  });
+
   it("does not read identical files, and compares by sha256 a file too large or not UTF-8, saying why", async () => {
     const verify = tolerant({ path: "*", format: "json", rtol: 0.5 });
     const same = setOf({ "m.json": "[1]" });

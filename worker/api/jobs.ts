@@ -51,7 +51,8 @@ const createJobRoute = createRoute({
   summary: "Create a job",
   description:
     "Queues a container job, from a spec or from a template (`template`, `params`: see /v1/templates). `Idempotency-Key` makes retries safe; `Prefer: wait=N` (N ≤ 60) holds the response until the job finishes or N seconds pass. " +
-    "Where jobs settle on chain, `authorization` (see GET /v1/chain) is required, and a creator may challenge a result: a mediator re-runs the job and compares result hashes, so a job whose outputs are not deterministic loses a challenge.",
+    "Where jobs settle on chain, `authorization` (see GET /v1/chain) is required, and a creator may challenge a result: a mediator re-runs the job and compares result hashes, so a job that declares no comparison and whose outputs are not deterministic loses a challenge. " +
+    "A job whose outputs are numbers or labels that differ a little from machine to machine (most ML jobs) declares `verify: {mode: \"tolerant\", files: [...]}`: the mediator then compares the two sets of outputs under those rules and its signed verdict settles the challenge (see VerifySpec).",
   security: bearer,
   // The key is checked in the same D1 batch that writes the job: one round trip for both.
   middleware: [requireApiKeyInBatch, idempotency] as const,

@@ -1,7 +1,7 @@
 // The provider's side of the data relay (worker/data/relay.ts): a job's input
 // manifest and chunks, read by its provider or a mediator the chain drew, its
 // input files that are other jobs' outputs (streamed from where those outputs
-// are kept), and whether its inputs may still be needed (its provider keeps them
+// are kept), its own outputs (for a mediator judging a tolerant job), and whether its inputs may still be needed (its provider keeps them
 // until then, to serve a mediator), each read signed by the reader's key
 // (protocol/uploads.ts) like an output upload.
 import { createRoute, z } from "@hono/zod-openapi";
@@ -9,7 +9,8 @@ import type { Address } from "viem";
 import { eq } from "drizzle-orm";
 import { inputsNoLongerNeeded, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
-import { InputsNeeded, inputChunkKey, inputManifestKey, outputObjectKey, relayReadMessage, sourceObject, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
+import type { OutputManifest } from "../../protocol/manifest.ts";
+import { InputsNeeded, inputChunkKey, inputManifestKey, outputObject, outputObjectKey, relayReadMessage, sourceObject, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
 import { listsChunk, mayReadInputs, storedManifest } from "../data/relay.ts";
 import { jobs } from "../db/schema.ts";
 import { serveStoredFile } from "../http/download.ts";
@@ -68,6 +69,25 @@ const sourceRoute = createRoute({
   },
 });
 
+const outputRoute = createRoute({
+  method: "get",
+  path: "/jobs/{id}/data/outputs/{sha256}",
+  operationId: "getJobOutputForMediation",
+  // No key: signed in the headers, as above.
+  security: [],
+  summary:
+    "One of the job's own outputs, by its sha256, from where its provider delivered them (a mediator drawn for its challenge compares them with its re-run; its provider may read them too; signed like an upload). `Range: bytes=N-` resumes a cut read",
+  request: { params: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }), headers: signedHeaders },
+  responses: {
+    200: { description: "The file's bytes", content: { "application/octet-stream": { schema: z.string() } } },
+    206: { description: "The range asked for", content: { "application/octet-stream": { schema: z.string() } } },
+    401: problems[401],
+    403: problems[403],
+    404: problems[404],
+    416: { description: "The range starts past the file's end", content: { "application/problem+json": { schema: Problem } } },
+  },
+});
+
 const neededRoute = createRoute({
   method: "get",
   path: "/jobs/{id}/data/inputs-needed",
@@ -91,7 +111,7 @@ async function signedReader(c: Context<AppEnv>, jobId: string, object: RelayObje
   const job = (
     await c
       .get("db")
-      .select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId, status: jobs.status, settlement: jobs.settlement, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles })
+      .select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId, status: jobs.status, settlement: jobs.settlement, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles, output: jobs.output })
       .from(jobs)
       .where(eq(jobs.id, jobId))
   )[0];
@@ -123,6 +143,13 @@ export const providerDataRoutes = router
     const key = outputObjectKey(file.from.job, file.from.output, sha256);
     return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key, sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${file.from.job}'s output ${file.from.output}` });
   })
+  .get("/jobs/:id/data/outputs/:sha256{[0-9a-f]{64}}", async (c) => {
+    const { id, sha256 } = c.req.param();
+    const job = await signedReader(c, id, outputObject(sha256));
+    const file = (job.output as OutputManifest | null)?.files.find((candidate) => candidate.sha256 === sha256);
+    if (!file) throw notFound(`an output of job ${job.id} with sha256 ${sha256}`);
+    return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key: outputObjectKey(job.id, file.path, sha256), sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${job.id}'s output ${file.path}` });
+  })
   .get("/jobs/:id/data/chunks/:sha256{[0-9a-f]{64}}", async (c) => {
     const { id, sha256 } = c.req.param();
     const job = await signedReader(c, id, `chunks/${sha256}`);
@@ -138,3 +165,4 @@ router.openAPIRegistry.registerPath(manifestRoute);
 router.openAPIRegistry.registerPath(chunkRoute);
 router.openAPIRegistry.registerPath(neededRoute);
 router.openAPIRegistry.registerPath(sourceRoute);
+router.openAPIRegistry.registerPath(outputRoute);

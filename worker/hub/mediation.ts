@@ -1,9 +1,13 @@
 // Mediation on the hub's side: the indexer says a provider was drawn to re-run a
-// challenged job; its verdict, and only the drawn mediator's, goes to the relayer
-// as signed (the contract checks the signature again).
+// challenged job; its answer, and only the drawn mediator's, goes to the relayer
+// as signed (the contract checks the signature again): a result hash for an exact
+// job, a verdict for a tolerant one (protocol/verification.ts).
 import type { Address, Hex } from "viem";
-import { mediationTypes } from "../../protocol/eip712.ts";
-import { HUB_PROTOCOL_VERSION, type MediationMessage } from "../../protocol/hubMessages.ts";
+import { mediationTypes, verdictTypes } from "../../protocol/eip712.ts";
+import { HUB_PROTOCOL_VERSION, type MediationMessage, type VerdictMessage } from "../../protocol/hubMessages.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
+import type { OutputManifest } from "../../protocol/manifest.ts";
+import { isTolerant } from "../../protocol/verification.ts";
 import { relayerOf } from "../bindings/objects.ts";
 import { marketDomain } from "../config/chains.ts";
 import { isChainConfigured } from "../config/config.ts";
@@ -18,19 +22,32 @@ export async function askToMediate(state: HubState, address: string, jobId: stri
   const ws = socketOf(state, address);
   if (!ws) return false;
   const job = await jobById(state.jobContext().db, jobId);
-  if (!job) return false;
+  // Only a succeeded job's result can be challenged: it has outputs.
+  if (!job?.output) return false;
   state.store.drawnAsMediator(jobId, address);
-  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: providerSpecOf(job) });
+  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: providerSpecOf(job), outputs: job.output as OutputManifest });
   return true;
 }
 
-export async function onMediation(state: HubState, ws: WebSocket, address: Address, message: MediationMessage): Promise<void> {
-  if (!state.store.isDrawnMediator(message.job_id, address)) {
-    return sendError(ws, "not_mediator", `${address} was not drawn to mediate ${message.job_id}; only the drawn mediator's verdict counts`);
+/** The job a drawn mediator answers for, or undefined once the mediator was told why not. */
+async function mediatedJob(state: HubState, ws: WebSocket, address: Address, jobId: string) {
+  if (!state.store.isDrawnMediator(jobId, address)) {
+    sendError(ws, "not_mediator", `${address} was not drawn to mediate ${jobId}; only the drawn mediator's verdict counts`);
+    return undefined;
   }
-  if (!isChainConfigured(state.config)) return sendError(ws, "no_chain", "this network does not settle on chain: there is no challenge to resolve");
-  const job = await jobById(state.jobContext().db, message.job_id);
-  if (!job) return sendError(ws, "bad_mediation", `there is no job ${message.job_id} to mediate`);
+  if (!isChainConfigured(state.config)) {
+    sendError(ws, "no_chain", "this network does not settle on chain: there is no challenge to resolve");
+    return undefined;
+  }
+  const job = await jobById(state.jobContext().db, jobId);
+  if (!job?.output) sendError(ws, "bad_mediation", `there is no job ${jobId} with outputs to mediate`);
+  return job?.output ? job : undefined;
+}
+
+export async function onMediation(state: HubState, ws: WebSocket, address: Address, message: MediationMessage): Promise<void> {
+  const job = await mediatedJob(state, ws, address, message.job_id);
+  if (!job) return;
+  if (isTolerant(job.spec as JobSpec)) return sendError(ws, "bad_mediation", `${message.job_id} declares a tolerant comparison: answer with a job.verdict, not a result hash`);
   const signed = await checkTypedSignature({
     address,
     domain: marketDomain(state.config),
@@ -46,5 +63,28 @@ export async function onMediation(state: HubState, ws: WebSocket, address: Addre
   // The canonical signature: resolveChallenge recovers it with OpenZeppelin's ECDSA, which refuses a high s.
   await relayerOf(state.env, state.config).enqueue([
     { kind: "resolve", jobId: message.job_id, chainJobId: job.chainJobId as Hex, payload: { resultHash: message.result_hash as Hex, signature: signed.signature } },
+  ]);
+}
+
+export async function onVerdict(state: HubState, ws: WebSocket, address: Address, message: VerdictMessage): Promise<void> {
+  const job = await mediatedJob(state, ws, address, message.job_id);
+  if (!job) return;
+  if (!isTolerant(job.spec as JobSpec)) return sendError(ws, "bad_mediation", `${message.job_id} is compared exactly: answer with a job.mediation carrying your re-run's result hash`);
+  const resultHash = (job.output as OutputManifest).result_hash as Hex;
+  const signed = await checkTypedSignature({
+    address,
+    domain: marketDomain(state.config),
+    types: verdictTypes,
+    primaryType: "Verdict",
+    message: { jobId: job.chainJobId as Hex, resultHash, rerunHash: message.rerun_hash as Hex, upheld: message.upheld },
+    signature: message.signature,
+  });
+  if (!signed.ok) {
+    const why = signed.problem === "malformed" ? `its signature is not usable (${signed.reason})` : `it is not signed by ${address} over that job's result`;
+    return sendError(ws, "bad_mediation", `the verdict on ${message.job_id} was refused: ${why}`);
+  }
+  console.info(`hub: ${address} judged ${message.job_id} ${message.upheld ? "upheld" : "rejected"}: ${message.detail}`);
+  await relayerOf(state.env, state.config).enqueue([
+    { kind: "judge", jobId: message.job_id, chainJobId: job.chainJobId as Hex, payload: { rerunHash: message.rerun_hash as Hex, upheld: message.upheld, signature: signed.signature } },
   ]);
 }

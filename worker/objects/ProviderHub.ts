@@ -11,7 +11,7 @@ import type { ServerSignal } from "../../protocol/signaling.ts";
 import { getConfig } from "../config/config.ts";
 import { HubStore } from "../hub/hubStore.ts";
 import type { HubState } from "../hub/hubState.ts";
-import { askToMediate, onMediation } from "../hub/mediation.ts";
+import { askToMediate, onMediation, onVerdict } from "../hub/mediation.ts";
 import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "../hub/offers.ts";
 import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone, onWarm } from "../hub/presence.ts";
 import { jobEnded, onLog, onResult, onStatus } from "../hub/results.ts";
@@ -85,6 +85,8 @@ export class ProviderHub extends DurableObject<Env> {
             return onResult(state, ws, address, message);
           case "job.mediation":
             return onMediation(state, ws, address, message);
+          case "job.verdict":
+            return onVerdict(state, ws, address, message);
           case "signal":
             return onSignal(state, ws, address, message.job_id, message.signal);
           case "job.transfer":

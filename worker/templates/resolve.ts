@@ -33,6 +33,7 @@ export function resolveTemplate(definition: TemplateDefinition, choices: RunChoi
     ...(definition.match_timeout_s !== undefined ? { match_timeout_s: definition.match_timeout_s } : {}),
     max_price_wei: choices.maxPriceWei ?? definition.default_max_price_wei,
     ...(definition.network ? { network: definition.network } : {}),
+    ...(definition.verify ? { verify: definition.verify } : {}),
   });
   // Within the template's declared bounds, values can still push the spec past the API's (e.g. a huge argument).
   if (!spec.success) return { ok: false, errors: prefixed(fieldErrors(spec.error), "spec") };

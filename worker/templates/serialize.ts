@@ -19,6 +19,7 @@ export function serializeTemplate(row: TemplateRow): Template {
     default_max_price_wei: definition.default_max_price_wei,
     network: definition.network ?? null,
     deterministic: definition.deterministic,
+    verify: definition.verify ?? null,
     owner: row.owner,
     created_at: new Date(row.createdAt).toISOString(),
   };
