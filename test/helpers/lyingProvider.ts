@@ -39,7 +39,7 @@ export async function startLyingProvider(options: LyingProviderOptions): Promise
     v: HUB_PROTOCOL_VERSION,
     type: "advertise",
     resources: options.resources ?? { cpus: 4, memory_mb: 4096, disk_free_mb: 10_000, gpus: [] },
-    pricing: options.pricing ?? { gpu_second_wei: "0", cpu_second_wei: "1" },
+    pricing: options.pricing ?? { gpu_second_wei: "0", cpu_second_wei: "500000000" },
     running: [],
     agent: "lying-provider/test",
   });
