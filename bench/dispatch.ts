@@ -13,6 +13,7 @@ import { TEST_IMAGE } from "../test/helpers/docker.ts";
 import { startProvider } from "../test/helpers/providerProcess.ts";
 import { startWebhookReceiver } from "../test/helpers/webhookReceiver.ts";
 import { startWranglerDev } from "../test/helpers/wranglerDev.ts";
+import { daemonPhases } from "./lib/daemonPhases.ts";
 import { printTable, summarize, writeReport } from "./lib/report.ts";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 200);
@@ -84,6 +85,11 @@ try {
     "plain docker run (baseline)": summarize(baseline),
   };
   printTable(`Dispatch: ${JOBS} jobs, one at a time`, ["phase", "p50 ms", "p99 ms"], Object.entries(phases).map(([name, s]) => [name, s.p50, s.p99]));
+  const inDaemon = daemonPhases(provider.process.output(), jobs.map((job) => job.id));
+  printTable("Inside the provider daemon (its log's clock; container exit on Docker's)", ["phase", "n", "p50 ms", "p99 ms"], Object.entries(inDaemon).map(([name, samples]) => {
+    const s = summarize(samples);
+    return [name, s.n, s.p50, s.p99];
+  }));
   const overheadP50 = phases["Pond total: POST → webhook"].p50 - phases["plain docker run (baseline)"].p50;
   const overheadP99 = phases["Pond total: POST → webhook"].p99 - phases["plain docker run (baseline)"].p99;
   console.log(`\nPond's added overhead: p50 ${overheadP50.toFixed(1)} ms, p99 ${overheadP99.toFixed(1)} ms`);
