@@ -48,7 +48,8 @@ export async function startLyingProvider(options: LyingProviderOptions): Promise
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const offer = await raw.next("job.offer", 3_600_000).catch(() => undefined);
+      // Until the socket closes (stop()): a wait for the next offer must not outlive it.
+      const offer = await Promise.race([raw.next("job.offer", 3_600_000).catch(() => undefined), raw.closed.then(() => undefined)]);
       if (!offer || offer.type !== "job.offer") return;
       const done = runLie(raw, options, domain, offer).then((jobId) => void (jobId && reported.push(jobId)));
       work.add(done);
