@@ -139,6 +139,21 @@ describe("running a template", () => {
     expect(job.spec.max_price_wei).toBe("5");
   });
 
+  it("carries a declared comparison into every run's spec, as published, and refuses a malformed one naming it", async () => {
+    const { key } = await signIn();
+    const name = `${freshNamespace()}/train`;
+    const verify = { mode: "tolerant", files: [{ path: "metrics.json", format: "json", rtol: 0.001 }, { path: "model.pt", format: "present" }] };
+    expect((await publish(key, echoTemplate(name, "1.0.0", { deterministic: false, verify }))).status).toBe(201);
+    const shown = (await (await call(`/v1/templates/${name}@1.0.0`)).json()) as Template;
+    expect(shown.verify).toEqual(verify);
+    const resolved = (await (await post(`/v1/templates/${name}@1.0.0/resolve`, { params: { message: "x" } })).json()) as { spec: Job["spec"] };
+    // Exactly as published, no defaults filled in: the creator signs this spec's hash.
+    expect(resolved.spec.verify).toEqual(verify);
+    const bad = await publish(key, echoTemplate(`${freshNamespace()}/train`, "1.0.0", { verify: { mode: "tolerant", files: [{ path: "../x", format: "labels", min_agreement: 2 }] } }));
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as Problem).errors!.map((e) => e.path)).toEqual(expect.arrayContaining(["verify.files.0.path", "verify.files.0.min_agreement"]));
+  });
+
   it.each([
     ["a missing required parameter", {}, "params.message"],
     ["a parameter it does not declare", { message: "x", extra: 1 }, "params"],
