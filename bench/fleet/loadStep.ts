@@ -1,0 +1,77 @@
+// One measured step: an offered rate held for a while against the fleet as it
+// is, every job created waited for to its end, then read back from the API.
+import type { PondClient } from "../../sdk/index.ts";
+import { summarize } from "../lib/report.ts";
+import type { Fleet } from "./fleetControl.ts";
+import { outcomesOf, readJobs, sustainedRate, timingsOf, waitUntilAllEnded, type Outcomes } from "./jobOutcomes.ts";
+import { offerLoad, type CreateAs } from "./loadGenerator.ts";
+import { CpuMeter } from "./processStats.ts";
+
+export interface StepOptions {
+  creators: PondClient[];
+  fleet: Fleet;
+  cpu: CpuMeter;
+  create: CreateAs;
+  rate: number;
+  durationS: number;
+  runMs: number;
+  maxInFlight: number;
+  drainS: number;
+}
+
+export interface StepResult {
+  providers: number;
+  offeredRate: number;
+  created: number;
+  skipped: number;
+  refused: Record<string, number>;
+  /** Succeeded per second while the load was steady (jobOutcomes.ts sustainedRate). */
+  sustained: number;
+  /** Succeeded over the whole step: first create to last completion. */
+  allIn: number;
+  createPost: ReturnType<typeof summarize>;
+  queueToAssigned: ReturnType<typeof summarize>;
+  createToRunning: ReturnType<typeof summarize>;
+  createToResult: ReturnType<typeof summarize>;
+  outcomes: Outcomes;
+  /** The jobs' settlement status at the end ("none" with the chain off). */
+  settlement: Record<string, number>;
+  /** Cores each process used while the load was offered (1.0 = one whole core): the API was asked nothing else meanwhile. */
+  cores: Record<string, number>;
+}
+
+export async function runStep(options: StepOptions): Promise<StepResult> {
+  const { creators, fleet, cpu, rate, durationS } = options;
+  const results = async () => {
+    const stats = await fleet.stats();
+    return stats.resultsAccepted + stats.resultsRefused;
+  };
+  const resultsBefore = await results();
+  const before = cpu.sample();
+  const load = await offerLoad(creators.length, options.create, rate, durationS, options.maxInFlight);
+  const loaded = cpu.sample();
+  await waitUntilAllEnded(creators, options.drainS * 1000, async () => (await results()) - resultsBefore >= load.created.length);
+  const jobs = await readJobs(creators, load.created);
+  const timings = timingsOf(jobs);
+  // Steady once the first jobs could have finished: a run, and two seconds for the path around it.
+  const warmupMs = Math.min(options.runMs + 2_000, (durationS * 1000) / 2);
+  const succeeded = jobs.filter((job) => job.status === "succeeded");
+  const lastCompletion = Math.max(...succeeded.map((job) => Date.parse(job.completed_at!)));
+  const firstCreate = Math.min(...jobs.map((job) => Date.parse(job.created_at)));
+  return {
+    providers: fleet.size,
+    offeredRate: rate,
+    created: load.created.length,
+    skipped: load.skipped,
+    refused: load.refused,
+    sustained: sustainedRate(jobs, load.startedAt + warmupMs, load.endedAt),
+    allIn: succeeded.length / ((lastCompletion - firstCreate) / 1000),
+    createPost: summarize(load.created.map((job) => job.createMs)),
+    queueToAssigned: summarize(timings.queueToAssigned),
+    createToRunning: summarize(timings.createToRunning),
+    createToResult: summarize(timings.createToResult),
+    outcomes: outcomesOf(jobs),
+    settlement: jobs.reduce<Record<string, number>>((counts, job) => ({ ...counts, [job.settlement]: (counts[job.settlement] ?? 0) + 1 }), {}),
+    cores: CpuMeter.cores(before, loaded),
+  };
+}
