@@ -40,6 +40,8 @@ export function connectRawProvider(api: string, claimed: `0x${string}`, signer: 
     next(type, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${type} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(", ")}`)), timeoutMs);
+        // A long wait given up on (its socket closed) must not keep the process alive until it times out.
+        timer.unref();
         const look = () => {
           const index = messages.findIndex((m) => m.type === type);
           if (index >= 0) {
