@@ -236,7 +236,7 @@ export class ProviderDaemon {
   private hold(record: JobRecord, workDir: string, phase: ActiveJob["phase"]): ActiveJob {
     const { offer } = record;
     this.capacity.hold(offer.job_id, offer.spec.resources, offer.gpu_uuids);
-    const job: ActiveJob = { offer, workDir, record: new JobRecordFile(workDir, record), abort: new AbortController(), phase };
+    const job: ActiveJob = { offer, workDir, record: new JobRecordFile(workDir, record), abort: new AbortController(), phase, ended: () => this.capacity.release(offer.job_id) };
     this.jobs.set(offer.job_id, job);
     return job;
   }

@@ -15,6 +15,7 @@ import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import { openJobEgress, type EgressSettings } from "./egress/jobEgress.ts";
+import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
 import { removeFolder } from "./folderRemoval.ts";
@@ -36,6 +37,8 @@ export interface RunningJob {
   containerId?: string;
   /** Why the daemon stopped the job itself (its egress budget used up): it fails saying so. */
   stopReason?: string;
+  /** Called once its result is sent: its capacity is free for the next job while its container and folder go (a drain still waits for them). */
+  ended?: () => void;
 }
 
 type JobRun = RunResult & JobRunExtras;
@@ -62,6 +65,8 @@ export interface JobRunnerDeps {
   warm?: WarmAdvertiser;
   /** Present when this provider offers egress (--egress): its limits for every job's proxy. */
   egress?: EgressSettings;
+  /** Job folders made ahead with their /outputs mounted (the daemon takes one at accept; the next is made once the job runs). */
+  spares?: SpareJobFolders;
 }
 
 export class JobRunner {
@@ -167,26 +172,26 @@ export class JobRunner {
       run = { outcome: "failed", exitCode: null, error: `the provider could not run the job: ${(error as Error).message}`, pullMs: 0, runMs: 0, outputsDir: join(job.workDir, "outputs") };
     }
     job.phase = "finishing";
+    log.debug({ job: jobId, outcome: run.outcome }, "run ended");
     if (run.warning) {
       log.warn({ job: jobId, warning: run.warning }, "job warning");
       logs.push(`\n[pond: ${run.warning}]\n`);
     }
     const result = this.forCreator(await this.resultOf(job.offer, run), job.workDir);
+    log.debug({ job: jobId }, "result built");
     try {
       await this.deps.outbox.add(result);
     } catch (error) {
       // Still sent: the hub may take it now; only a restart before its ack would lose it.
       log.error({ err: error, job: jobId }, "could not save the result in the outbox; sending it anyway");
     }
+    log.debug({ job: jobId }, "result saved");
     // Kept once the result is safe (a restart from here on re-sends it and never reads the job's folder
     // again), before the folder goes, and served before the hub (and so the creator) hears the job ended.
     if (result.outcome === "succeeded" && result.manifest) await this.deps.dataPlane?.retainOutputs(jobId, run.outputsDir, result.manifest);
+    log.debug({ job: jobId }, "outputs kept");
     // The record's last writes land before its folder goes, and none comes after.
     await job.record.close();
-    // Safe in the outbox, so the container and the folder can go, as a rule before the hub hears the
-    // job ended; but a cleanup that fails never keeps the result back: it is tried again after the send.
-    const containerId = run.containerId ?? job.containerId;
-    const cleaned = await this.discard(job, containerId);
     log.info({ job: jobId, outcome: result.outcome, runMs: run.runMs, ...run.ran }, "job finished");
     // The job's last output is not sent into a connection that is down, and its result goes after it:
     // the hub takes no output for a job it has a result for. While this waits, a reconnect does not
@@ -194,7 +199,14 @@ export class JobRunner {
     await this.hubConnected(job);
     logs.finish();
     hub.send(result);
-    if (!cleaned) await this.discardWithRetry(job, containerId);
+    job.ended?.();
+    // The spare folder this job took is made again now that its result is out, not on a timer that back-to-back
+    // jobs outran (each then formatted and mounted its own /outputs on its way to start).
+    this.deps.spares?.refill();
+    // Safe in the outbox and sent, so the container and the folder go now, off the path to the result (a
+    // restart from here on finds them and clears them); a cleanup that fails is tried again.
+    const containerId = run.containerId ?? job.containerId;
+    if (!(await this.discard(job, containerId))) await this.discardWithRetry(job, containerId);
   }
 
   /** The job is over for this daemon: its container, its output volume and its folder go. False (and logged) when they could not. */

@@ -162,9 +162,11 @@ export class DockerExecutor {
       return result("failed", `could not get image ${request.spec.image}: ${(error as Error).message}`);
     }
     if (signal.aborted) return result("canceled", "canceled before the container started");
+    this.log.debug({ job: request.jobId, image: image.warm }, "image ready");
 
     await writeInputs(join(request.workDir, "inputs"), request.spec.inputs ?? []);
     const volume = await this.prepareOutputs(request);
+    this.log.debug({ job: request.jobId, volume }, "folders ready");
     let network: JobNetwork | undefined;
     if (request.egress) {
       try {
@@ -195,6 +197,7 @@ export class DockerExecutor {
       throw error;
     }
     const pullMs = Date.now() - pullStarted;
+    this.log.debug({ job: request.jobId }, "container created");
     await hooks.onContainer?.(container.id);
     try {
       await container.start();
@@ -248,6 +251,7 @@ export class DockerExecutor {
     const deadline = startedAt + request.spec.timeout_s * 1000;
     // One that ended while no daemon watched (a re-adopted job) is taken as Docker saw it end.
     const waited = STILL_GOING.has(before.Status) ? await this.waitOrStop(container, deadline - Date.now(), signal, outputsDir, volume) : "exited";
+    this.log.debug({ job: request.jobId, ended: waited }, "container ended");
     await logs.finish();
     const state = (await container.inspect()).State;
     const finishedAt = Date.parse(state.FinishedAt);

@@ -3,7 +3,8 @@
 // offer to a running container. So one job folder is made ahead, its volume
 // formatted and mounted, under <dataDir>/spare/, and an accepted job's folder is
 // that one renamed into place (a rename moves the mount under it with it), while
-// the next is made once the job has had time to start. Leftovers of a daemon
+// the next is made once the job's result is out (or, should it never be,
+// after REFILL_DELAY_MS). Leftovers of a daemon
 // that died are unmounted and removed at start.
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rename } from "node:fs/promises";
@@ -59,6 +60,12 @@ export class SpareJobFolders {
       this.scheduleFill();
     }
     return true;
+  }
+
+  /** Makes the next spare now (the job that took the last one has sent its result): sooner than the timer takeInto set. */
+  refill(): void {
+    clearTimeout(this.timer);
+    this.fill();
   }
 
   async close(): Promise<void> {

@@ -76,6 +76,19 @@ describe.skipIf(support.kind !== "filesystem")("spare job folders", () => {
     expect(await outputVolumeOf(join(tempDir(), "jobs", "c"))).toBe("filesystem");
   });
 
+  it("make the next at once when asked to refill (the taker's result is out), without waiting out the refill delay", async () => {
+    const root = join(tempDir(), "spare");
+    // A delay no test waits out: only refill() can make the second spare in time.
+    const spares = new SpareJobFolders({ root, capBytes: CAP, kind: "filesystem", log, refillDelayMs: 3_600_000 });
+    open.push(spares);
+    await spares.start();
+    await takeWhenReady(spares, join(tempDir(), "jobs", "first"));
+    expect(await spares.takeInto(join(tempDir(), "jobs", "unready"))).toBe(false);
+    spares.refill();
+    await takeWhenReady(spares, join(tempDir(), "jobs", "second"));
+    expect(await outputVolumeOf(join(tempDir(), "jobs", "second"))).toBe("filesystem");
+  });
+
   it("are used by the executor as the job's volume: a job writing without end is stopped at the cap", async () => {
     const spares = sparesIn(join(tempDir(), "spare"));
     await spares.start();
