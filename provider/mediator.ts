@@ -4,7 +4,7 @@
 // tolerant job: mediation/tolerantVerdict.ts). A re-run that fails here proves nothing about the
 // provider, so nothing is signed and the challenge ends void. Each mediation
 // has its own AbortController, so a shutdown can wait for it or stop it.
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Hex, TypedDataDomain } from "viem";
@@ -138,6 +138,8 @@ export class Mediator {
       log.warn({ job: message.job_id }, "the job reaches the network and this daemon offers no egress (--egress); not re-running it");
       return undefined;
     }
+    // The proxy listens in the re-run's folder before the container (and its folder's volume) is made.
+    await mkdir(workDir, { recursive: true, mode: 0o700 });
     const stop = new AbortController();
     const proxy = await openJobEgress({ jobId: message.job_id, network, workDir }, egress, log, () => stop.abort());
     try {

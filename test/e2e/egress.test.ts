@@ -11,42 +11,22 @@
 // and lands on the cheaper provider. HTTPS through CONNECT, rebinding and the
 // default refusal of private addresses are tested on the proxy itself
 // (test/provider/egress/).
-import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../sdk/index.ts";
 import type { Job } from "../../protocol/job.ts";
 import { probeEgressSupport } from "../../provider/egress/jobNetwork.ts";
 import { shellJob } from "../helpers/jobs.ts";
+import { hubWeights, startModelHub, WEIGHTS_BYTES, type ModelHub } from "../helpers/modelHub.ts";
 import { namespacesUnavailable } from "../helpers/netns.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
 
-const run = promisify(execFile);
 const id = `${process.pid % 10000}`;
 const octet = 1 + (process.pid % 250);
-const HUB = `10.203.${octet}.2`;
-const HOST_SIDE = `10.203.${octet}.1`;
-const NS = `pondeg${id}`;
-const WEIGHTS_BYTES = 1024 * 1024;
 const BUDGET_MB = 4;
-/** The hub's weights: deterministic, so the job's copy is checked by hash. */
-const weights = Buffer.alloc(WEIGHTS_BYTES, 0);
-for (let i = 0; i < WEIGHTS_BYTES; i++) weights[i] = (i * 31 + 7) & 0xff;
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-
-const HUB_SERVER = `
-const http = require("node:http");
-const weights = Buffer.alloc(${WEIGHTS_BYTES});
-for (let i = 0; i < weights.length; i++) weights[i] = (i * 31 + 7) & 0xff;
-http.createServer((req, res) => {
-  if (req.url === "/weights.bin") return res.end(weights);
-  if (req.url === "/big") { res.writeHead(200, { "content-length": String(16 * weights.length) }); let n = 0; const more = () => { while (n < 16) { n++; if (!res.write(weights)) return res.once("drain", more); } res.end(); }; return more(); }
-  res.writeHead(404).end("no such file");
-}).listen(80, "${HUB}", () => console.log("hub listening"));
-`;
 
 const skipReason = (await namespacesUnavailable()) ?? (await probeEgressSupport().then((s) => (s.ok ? undefined : s.reason)));
 if (skipReason) console.warn(`SKIPPED egress e2e: ${skipReason}`);
@@ -54,31 +34,9 @@ if (skipReason) console.warn(`SKIPPED egress e2e: ${skipReason}`);
 let dev: WranglerDev;
 let plain: ProviderProcess;
 let egress: ProviderProcess;
-let hub: ChildProcess | undefined;
+let hub: ModelHub | undefined;
 let client: PondClient;
-
-const ip = (...args: string[]) => run("ip", args);
-
-async function startHub(): Promise<void> {
-  await ip("netns", "add", NS);
-  await ip("-n", NS, "link", "set", "lo", "up");
-  await ip("link", "add", `peg${id}`, "type", "veth", "peer", "name", `pegn${id}`, "netns", NS);
-  await ip("addr", "add", `${HOST_SIDE}/30`, "dev", `peg${id}`);
-  await ip("link", "set", `peg${id}`, "up");
-  await ip("-n", NS, "addr", "add", `${HUB}/30`, "dev", `pegn${id}`);
-  await ip("-n", NS, "link", "set", `pegn${id}`, "up");
-  hub = spawn("ip", ["netns", "exec", NS, process.execPath, "-e", HUB_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    hub!.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("hub listening") && resolve());
-    hub!.once("exit", (code) => reject(new Error(`the hub stand-in exited with ${code}`)));
-  });
-}
-
-async function stopHub(): Promise<void> {
-  hub?.kill("SIGKILL");
-  await ip("link", "del", `peg${id}`).catch(() => {});
-  await ip("netns", "del", NS).catch(() => {});
-}
+let HUB: string;
 
 const spec = (script: string, extra: Record<string, unknown> = {}) => shellJob(script, { timeout_s: 90, ...extra });
 
@@ -91,7 +49,8 @@ const text = async (job: Job, path: string) => new TextDecoder().decode(await cl
 
 beforeAll(async () => {
   if (skipReason) return;
-  await startHub();
+  hub = await startModelHub(id, 203, octet);
+  HUB = hub.address;
   dev = await startWranglerDev();
   const common = ["--max-cpus", "1", "--max-memory-mb", "1024"];
   plain = await startProvider(dev.url, [...common, "--cpu-second-wei", "1000000000"]);
@@ -105,7 +64,7 @@ beforeAll(async () => {
     "--egress-resolve",
     `model-hub.test=${HUB}`,
     "--egress-resolve",
-    `private-name.test=${HOST_SIDE}`,
+    `private-name.test=${hub.hostSide}`,
     "--egress-budget-mb",
     String(BUDGET_MB),
   ]);
@@ -117,7 +76,7 @@ afterAll(async () => {
   await plain?.remove();
   await egress?.remove();
   await dev?.stop();
-  await stopHub();
+  await hub?.stop();
 });
 
 describe.skipIf(Boolean(skipReason))("a job with network.allow", () => {
@@ -134,7 +93,7 @@ describe.skipIf(Boolean(skipReason))("a job with network.allow", () => {
     expect(job.status, job.error ?? "").toBe("succeeded");
     expect(job.provider, "only the provider offering egress takes it").toBe(egress.address);
     expect(await text(job, "allowed.code")).toBe("0");
-    expect(sha256(await client.downloadOutput(job.id, "weights.bin"))).toBe(sha256(weights));
+    expect(sha256(await client.downloadOutput(job.id, "weights.bin"))).toBe(sha256(hubWeights));
     // Not on the allowlist; allowed by name but resolving to an address nobody named; no route; no DNS.
     for (const refused of ["other.code", "private.code", "raw.code", "dns.code"]) expect(await text(job, refused), refused).not.toBe("0");
     const interfaces = (await text(job, "interfaces.txt")).split("\n").slice(2).map((line) => line.trim().split(":")[0]);
