@@ -48,7 +48,7 @@ export function printFleetRun(run: FleetRun): void {
   const sizeOf = (providers: number) => sizes.find((s) => s.providers === providers)!;
   printTable(
     `Fleet, chain off: ${settings.durationS} s per offered rate, each job "runs" ${settings.runMs} ms, ${settings.creators} creators, HUB_SHARDS=${settings.hubShards}`,
-    ["providers", "offered/s", "created", "succeeded/s", "÷ insert", "queue→assigned p50/p99", "create→running p50/p99", "create→result p50/p99", "POST p99", "not succeeded", "server CPU ms/job (× insert)", "cores: workerd / proxy / fleet / generator"],
+    ["providers", "offered/s", "created", "succeeded/s", "÷ insert", "queue→assigned p50/p99", "create→running p50/p99", "create→result p50/p99", "POST p99", "not succeeded", "providers used (most on one)", "server CPU ms/job (× insert)", "cores: workerd / proxy / fleet / generator"],
     steps.map((s) => [
       String(s.providers),
       String(s.offeredRate),
@@ -60,6 +60,7 @@ export function printFleetRun(run: FleetRun): void {
       pair(s.createToResult),
       String(Math.round(s.createPost.p99)),
       String(notSucceeded(s)),
+      `${s.providersUsed} (${s.mostOnOneProvider})`,
       `${serverMsPerJob(s, sizeOf(s.providers)).toFixed(1)} (${(serverMsPerJob(s, sizeOf(s.providers)) / sizeOf(s.providers).floor.serverMsPerRequest).toFixed(1)}×)`,
       ["workerd", "workerd proxy", "fleet", "load generator"].map((name) => (s.cores[name] ?? Number.NaN).toFixed(2)).join(" / "),
     ]),

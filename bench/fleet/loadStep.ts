@@ -1,5 +1,6 @@
 // One measured step: an offered rate held for a while against the fleet as it
 // is, every job created waited for to its end, then read back from the API.
+import type { Job } from "../../protocol/job.ts";
 import type { PondClient } from "../../sdk/index.ts";
 import { summarize } from "../lib/report.ts";
 import type { Fleet } from "./fleetControl.ts";
@@ -34,6 +35,9 @@ export interface StepResult {
   createToRunning: ReturnType<typeof summarize>;
   createToResult: ReturnType<typeof summarize>;
   outcomes: Outcomes;
+  /** How many providers ran the step's jobs, and the most any one of them ran. */
+  providersUsed: number;
+  mostOnOneProvider: number;
   /** The jobs' settlement status at the end ("none" with the chain off). */
   settlement: Record<string, number>;
   /** Cores each process used while the load was offered (1.0 = one whole core): the API was asked nothing else meanwhile. */
@@ -71,7 +75,15 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     createToRunning: summarize(timings.createToRunning),
     createToResult: summarize(timings.createToResult),
     outcomes: outcomesOf(jobs),
+    ...spreadOf(jobs),
     settlement: jobs.reduce<Record<string, number>>((counts, job) => ({ ...counts, [job.settlement]: (counts[job.settlement] ?? 0) + 1 }), {}),
     cores: CpuMeter.cores(before, loaded),
   };
+}
+
+/** Where the jobs ran: the matcher fills the provider it prefers first, so a tie in price and reputation can put every job on one. */
+function spreadOf(jobs: readonly Job[]): { providersUsed: number; mostOnOneProvider: number } {
+  const perProvider = new Map<string, number>();
+  for (const job of jobs) if (job.provider) perProvider.set(job.provider, (perProvider.get(job.provider) ?? 0) + 1);
+  return { providersUsed: perProvider.size, mostOnOneProvider: Math.max(0, ...perProvider.values()) };
 }
