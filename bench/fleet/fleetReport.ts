@@ -35,12 +35,12 @@ const pair = (s: { p50: number; p99: number }) => `${Math.round(s.p50)} / ${Math
 const notSucceeded = (s: StepResult) => s.created - s.outcomes.succeeded + s.skipped + Object.values(s.refused).reduce((a, b) => a + b, 0);
 
 /**
- * Server CPU per job while the load was steady: the server's cores above what the connected
- * fleet costs idle, over the jobs it completed per second meanwhile.
+ * Server CPU per succeeded job, from the first create until every job had ended (the jobs of an
+ * overloaded step finish after the load stops), less what the connected fleet costs idle.
  */
 export function serverMsPerJob(step: StepResult, size: SizeRecord): number {
-  const cores = SERVER.reduce((sum, name) => sum + (step.cores[name] ?? 0) - (size.idleCores[name] ?? 0), 0);
-  return (cores * 1000) / step.sustained;
+  const net = SERVER.reduce((sum, name) => sum + (step.cpuSeconds[name] ?? 0) - (size.idleCores[name] ?? 0) * step.elapsedS, 0);
+  return (net * 1000) / Math.max(1, step.outcomes.succeeded);
 }
 
 export function printFleetRun(run: FleetRun): void {
@@ -48,13 +48,14 @@ export function printFleetRun(run: FleetRun): void {
   const sizeOf = (providers: number) => sizes.find((s) => s.providers === providers)!;
   printTable(
     `Fleet, chain off: ${settings.durationS} s per offered rate, each job "runs" ${settings.runMs} ms, ${settings.creators} creators, HUB_SHARDS=${settings.hubShards}`,
-    ["providers", "offered/s", "created", "succeeded/s", "÷ insert", "queue→assigned p50/p99", "create→running p50/p99", "create→result p50/p99", "POST p99", "not succeeded", "providers used (most on one)", "server CPU ms/job (× insert)", "cores: workerd / proxy / fleet / generator"],
+    ["providers", "offered/s", "created", "succeeded/s while offered", "÷ insert", "succeeded/s, first create → last result", "queue→assigned p50/p99", "create→running p50/p99", "create→result p50/p99", "POST p99", "not succeeded", "providers used (most on one)", "server CPU ms/job (× insert)", "cores: workerd / proxy / fleet / generator"],
     steps.map((s) => [
       String(s.providers),
       String(s.offeredRate),
       String(s.created),
       s.sustained,
       (s.sustained / sizeOf(s.providers).floor.requestsPerSecond).toFixed(2),
+      s.allIn,
       pair(s.queueToAssigned),
       pair(s.createToRunning),
       pair(s.createToResult),
@@ -104,11 +105,14 @@ function printGoals(run: FleetRun): void {
   const { settings, steps, sizes } = run;
   const smallest = settings.sizes[0]!;
   const largest = settings.sizes[settings.sizes.length - 1]!;
-  const top = steps.filter((s) => s.providers === largest).sort((a, b) => b.sustained - a.sustained)[0];
+  const atLargest = steps.filter((s) => s.providers === largest);
   const floor = sizes.find((s) => s.providers === largest)!.floor.requestsPerSecond;
-  if (top) {
-    const ratio = top.sustained / floor;
-    console.log(`\nbest at ${largest} providers: ${top.sustained.toFixed(1)} jobs/s succeeded = ${ratio.toFixed(2)}× the bare insert's ${floor.toFixed(0)} req/s (goal ≥ ${GOALS.ratioToInsert}×): ${ratio >= GOALS.ratioToInsert ? "met" : "NOT met"}`);
+  if (atLargest.length > 0) {
+    const held = Math.max(...atLargest.map((s) => s.sustained));
+    const capacity = Math.max(...atLargest.map((s) => s.allIn));
+    const ratio = held / floor;
+    console.log(`\nbest at ${largest} providers: ${held.toFixed(1)} jobs/s succeeded while offered = ${ratio.toFixed(2)}× the bare insert's ${floor.toFixed(0)} req/s (goal ≥ ${GOALS.ratioToInsert}×): ${ratio >= GOALS.ratioToInsert ? "met" : "NOT met"}`);
+    console.log(`  and ${capacity.toFixed(1)} jobs/s from a step's first create to its last result (an overloaded step finishes its backlog after the load): ${(capacity / floor).toFixed(2)}×`);
   }
   for (const rate of settings.rates) {
     const small = steps.find((s) => s.providers === smallest && s.offeredRate === rate);

@@ -42,6 +42,12 @@ export interface StepResult {
   settlement: Record<string, number>;
   /** Cores each process used while the load was offered (1.0 = one whole core): the API was asked nothing else meanwhile. */
   cores: Record<string, number>;
+  /**
+   * CPU seconds each process used from the first create until every job had ended, and how long that
+   * was: what the step's jobs cost in all (an overloaded step's creates are paid for while offered, its jobs after).
+   */
+  cpuSeconds: Record<string, number>;
+  elapsedS: number;
 }
 
 export async function runStep(options: StepOptions): Promise<StepResult> {
@@ -55,6 +61,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
   const load = await offerLoad(creators.length, options.create, rate, durationS, options.maxInFlight);
   const loaded = cpu.sample();
   await waitUntilAllEnded(creators, options.drainS * 1000, async () => (await results()) - resultsBefore >= load.created.length);
+  const drained = cpu.sample();
   const jobs = await readJobs(creators, load.created);
   const timings = timingsOf(jobs);
   // Steady once the first jobs could have finished: a run, and two seconds for the path around it.
@@ -78,6 +85,8 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     ...spreadOf(jobs),
     settlement: jobs.reduce<Record<string, number>>((counts, job) => ({ ...counts, [job.settlement]: (counts[job.settlement] ?? 0) + 1 }), {}),
     cores: CpuMeter.cores(before, loaded),
+    cpuSeconds: Object.fromEntries(Object.keys(drained.cpu).map((name) => [name, drained.cpu[name]! - before.cpu[name]!])),
+    elapsedS: (drained.at - before.at) / 1000,
   };
 }
 
