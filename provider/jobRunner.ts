@@ -70,6 +70,9 @@ export interface JobRunnerDeps {
 }
 
 export class JobRunner {
+  /** Settles at the hub's next welcome, for the jobs whose results wait for a connection. */
+  private welcome: Promise<void> | undefined;
+
   constructor(private readonly deps: JobRunnerDeps) {}
 
   /** A fresh run: input files, pull, create, start, wait. */
@@ -241,19 +244,28 @@ export class JobRunner {
 
   /** Once the hub connection is up; or after the hub's grace (past it the job is someone else's anyway), or a cancel. */
   private hubConnected(job: RunningJob): Promise<void> {
-    const { hub } = this.deps;
-    if (hub.connected) return Promise.resolve();
+    if (this.deps.hub.connected) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        hub.off("welcome", done);
         job.abort.signal.removeEventListener("abort", done);
         resolve();
       };
       const timer = setTimeout(done, job.record.current.grace_ms);
-      hub.on("welcome", done);
       job.abort.signal.addEventListener("abort", done, { once: true });
+      void this.nextWelcome().then(done);
     });
+  }
+
+  /** The hub's next welcome: one listener however many jobs wait for it (one each passed Node's limit of 10 and warned). */
+  private nextWelcome(): Promise<void> {
+    this.welcome ??= new Promise((resolve) =>
+      this.deps.hub.once("welcome", () => {
+        this.welcome = undefined;
+        resolve();
+      }),
+    );
+    return this.welcome;
   }
 
   private async guard(job: RunningJob, containerId: string): Promise<void> {

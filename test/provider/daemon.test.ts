@@ -151,6 +151,30 @@ describe("reconnecting", () => {
   });
 });
 
+describe("results waiting for the hub", () => {
+  it("wait on one welcome listener however many jobs end while the hub is away, and all go when it is back", async () => {
+    daemonWith(silentOutbox());
+    welcome();
+    const small = { gpu_uuids: [], spec: { ...offer("x").spec, resources: { gpus: 0, cpus: 0.1, memory_mb: 32 } } };
+    const ids = Array.from({ length: 12 }, (_, i) => `job_w${i}`);
+    for (const id of ids) {
+      hub.emit("message", offer(id, small));
+      await eventually(async () => hub.of("job.accept").some((m) => m.job_id === id), { what: `${id} accepted` });
+      hub.emit("message", { v: 1, type: "job.start", job_id: id });
+    }
+    await eventually(async () => executor.runs.length === ids.length, { what: "every job running" });
+    const listenersBefore = hub.listenerCount("welcome");
+    hub.connected = false;
+    for (const run of executor.runs) run.end("failed");
+    await eventually(async () => logs.filter((l) => l.msg === "job finished").length === ids.length, { what: "every job finished" });
+    // One each would pass Node's limit of 10 (MaxListenersExceededWarning) and grow with the jobs.
+    expect(hub.listenerCount("welcome") - listenersBefore).toBeLessThanOrEqual(1);
+    hub.connected = true;
+    welcome();
+    await eventually(async () => ids.every((id) => hub.of("job.result").some((r) => r.job_id === id)), { what: "every result sent" });
+  });
+});
+
 describe("a restart", () => {
   it("writes what a restart needs into the job's folder before it accepts, with the hub's grace", async () => {
     daemonWith(silentOutbox());
