@@ -16,7 +16,7 @@ import { eventually } from "../../helpers/eventually.ts";
 import { malleableTwin } from "../../helpers/signatures.ts";
 import { call } from "../client.ts";
 import { insertJob } from "../chain/jobRows.ts";
-import { signedResult, uploadOutput } from "../providerOutputs.ts";
+import { finishWithOutputs, signedResult, uploadOutput } from "../providerOutputs.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
 import { assignedJob, EXPENSIVE, specFor, uniqueCpus } from "../assignedJob.ts";
 
@@ -115,6 +115,8 @@ describe("results", () => {
 describe("mediation verdicts", () => {
   it("refuses a verdict from anyone the hub did not ask to mediate", async () => {
     const { key, provider: accused, offer } = await assignedJob();
+    // Only a succeeded job's result can be challenged: the mediator is sent its outputs' manifest.
+    const files = await finishWithOutputs(accused, offer, { "out.txt": new TextEncoder().encode("the result") });
     const verdict = async (from: TestProvider) => ({
       v: HUB_PROTOCOL_VERSION,
       type: "job.mediation",
@@ -135,11 +137,12 @@ describe("mediation verdicts", () => {
     const mediator = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
     const hub = hubOf(env, getConfig(env), mediator.address);
     expect(await hub.mediate(mediator.address, offer.job_id, offer.chain_job_id)).toBe(true);
-    expect((await mediator.next("job.mediate")).job_id).toBe(offer.job_id);
+    const asked = await mediator.next("job.mediate");
+    expect(asked).toMatchObject({ job_id: offer.job_id, outputs: { files: [{ path: "out.txt", sha256: files[0]!.sha256 }] } });
     mediator.send(await verdict(mediator));
     // Past the mediator check; this Worker settles nothing on chain, so there is no challenge to resolve.
     expect(await mediator.next("error")).toMatchObject({ code: "no_chain" });
-    await eventually(async () => expect(await statusOf(key, offer.job_id)).toBe("starting"));
+    await eventually(async () => expect(await statusOf(key, offer.job_id)).toBe("succeeded"));
     await accused.close();
     await mediator.close();
   });
