@@ -2,33 +2,17 @@
 // a temporary directory, judged by its exit code and what it printed. (The
 // --job path fetches the job through the SDK; it needs a running API and is
 // not covered here.)
-import { execFile } from "node:child_process";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { exitCodes } from "../../cli/exitCodes.ts";
 import type { OutputComparison } from "../../protocol/outputComparison.ts";
 import { useTempDir } from "../helpers/tempDir.ts";
+import { runPond } from "../helpers/pondCli.ts";
 
-const run = promisify(execFile);
 const tempDir = useTempDir("cli-verify");
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function pond(args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", ...args], { env: { ...process.env, POND_HOME: join(tempDir(), "home"), NO_COLOR: "1" }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const pond = (args: string[]) => runPond(args, { home: join(tempDir(), "home"), timeoutMs: 60_000 });
 
 async function write(files: Record<string, string>): Promise<void> {
   for (const [path, text] of Object.entries(files)) {

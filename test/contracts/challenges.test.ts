@@ -1,4 +1,4 @@
-import { encodeAbiParameters, keccak256, parseEther, zeroAddress, type Address, type Hex, type LocalAccount } from "viem";
+import { encodeAbiParameters, keccak256, parseEther, zeroAddress, type Address, type Hex } from "viem";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fundedAccount, localMarketParams, startAnvil, type Anvil } from "../helpers/anvil.ts";
 import {
@@ -15,8 +15,8 @@ import {
   signMediation,
   snapshotIsolation,
   type MarketFixture,
-  type ResultSubmission,
 } from "./marketFixture.ts";
+import { challengeSteps } from "./challengeSteps.ts";
 
 let anvil: Anvil;
 let f: MarketFixture;
@@ -43,27 +43,7 @@ const provider = () => f.providers[0]!;
 const accountOf = (account: { address: Address }) => market().read.accountOf([account.address]);
 const withoutFee = (amount: bigint) => amount - (amount * FEE_BPS) / 10_000n;
 
-async function reportedJob(label: string, amount = AMOUNT, maxPrice = amount): Promise<ResultSubmission> {
-  await f.reserve(creator(), [{ jobId: jobIdOf(label), maxPrice }]);
-  const [result] = await f.report(provider(), [{ jobId: jobIdOf(label), resultHash: hashOf(`out:${label}`), amount }]);
-  return result!;
-}
-
-async function challenged(label: string, amount = AMOUNT): Promise<ResultSubmission> {
-  const result = await reportedJob(label, amount);
-  await mined(anvil, f.as(creator()).write.challenge([result.jobId, result.resultHash, result.providerSignature], { value: BOND }));
-  return result;
-}
-
-/** Draws the mediator (mining the seed block first) and returns the provider account it picked. */
-async function withMediator(jobId: Hex): Promise<LocalAccount> {
-  await anvil.testClient.mine({ blocks: 1 });
-  await mined(anvil, market().write.assignMediator([jobId]));
-  const { mediator } = await market().read.challengeOf([jobId]);
-  const account = [...f.providers, ...f.creators].find((a) => a.address === mediator);
-  if (!account) throw new Error(`mediator ${mediator} is not one of the fixture's accounts`);
-  return account;
-}
+const { reportedJob, challenged, withMediator } = challengeSteps(() => ({ anvil, f }));
 
 /** The mediator the contract must draw: probe from hash(seed block hash, job id) mod count, skipping the two parties. */
 async function expectedMediator(jobId: Hex, seedBlock: bigint, excluded: Address[]): Promise<Address> {
@@ -180,7 +160,7 @@ describe("challenge", () => {
   });
 
   it("reclaims unbonding stake when the free stake cannot cover the lock, and that locked stake cannot leave", async () => {
-    const result = await reportedJob("escape", parseEther("0.5"));
+    const result = await reportedJob("escape", { amount: parseEther("0.5") });
     await mined(anvil, f.as(provider()).write.requestUnbond([parseEther("1.5")]));
     const receipt = await mined(anvil, f.as(creator()).write.challenge([result.jobId, result.resultHash, result.providerSignature], { value: BOND }));
     expect(eventsIn(receipt, "UnbondingReclaimed")[0]!.args).toEqual({ provider: provider().address, amount: parseEther("1.5") });
@@ -308,7 +288,7 @@ describe("resolveChallenge", () => {
   });
 
   it("takes a provider slashed below minStake out of the registry", async () => {
-    const result = await challenged("ruined", parseEther("0.5"));
+    const result = await challenged("ruined", { amount: parseEther("0.5") });
     const mediator = await withMediator(result.jobId);
     const verdict = await signMediation(mediator, f.domain, result.jobId, hashOf("different"));
     const receipt = await mined(anvil, market().write.resolveChallenge([result.jobId, hashOf("different"), verdict]));

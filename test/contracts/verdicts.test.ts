@@ -24,6 +24,7 @@ import {
   type MarketFixture,
   type ResultSubmission,
 } from "./marketFixture.ts";
+import { challengeSteps } from "./challengeSteps.ts";
 
 let anvil: Anvil;
 let f: MarketFixture;
@@ -49,25 +50,10 @@ const provider = () => f.providers[0]!;
 const accountOf = (account: { address: Address }) => market().read.accountOf([account.address]);
 const withoutFee = (amount: bigint) => amount - (amount * FEE_BPS) / 10_000n;
 
-async function reportedJob(label: string, tolerant: boolean): Promise<ResultSubmission> {
-  await f.reserve(creator(), [{ jobId: jobIdOf(label), maxPrice: AMOUNT, tolerant }]);
-  const [result] = await f.report(provider(), [{ jobId: jobIdOf(label), resultHash: hashOf(`out:${label}`), amount: AMOUNT }]);
-  return result!;
-}
-
-async function challenged(label: string, tolerant = true): Promise<ResultSubmission> {
-  const result = await reportedJob(label, tolerant);
-  await mined(anvil, f.as(creator()).write.challenge([result.jobId, result.resultHash, result.providerSignature], { value: BOND }));
-  return result;
-}
-
-/** Draws the mediator (mining the seed block first) and returns the provider account it picked. */
-async function withMediator(jobId: Hex): Promise<LocalAccount> {
-  await anvil.testClient.mine({ blocks: 1 });
-  await mined(anvil, market().write.assignMediator([jobId]));
-  const { mediator } = await market().read.challengeOf([jobId]);
-  return f.providers.find((a) => a.address === mediator)!;
-}
+const steps = challengeSteps(() => ({ anvil, f }));
+const { withMediator } = steps;
+/** A tolerant job (unless said otherwise), reported and challenged. */
+const challenged = (label: string, tolerant = true) => steps.challenged(label, { tolerant });
 
 /** The mediator's verdict on the provider's claimed result, signed and ready for judgeChallenge. */
 async function verdictOf(mediator: LocalAccount, result: ResultSubmission, rerunHash: Hex, upheld: boolean) {
@@ -191,7 +177,7 @@ describe("judgeChallenge", () => {
     await mined(anvil, market().write.judgeChallenge(otherVerdict));
     expect(await revertOf(market().write.judgeChallenge(otherVerdict))).toEqual({ errorName: "NotChallenged", args: [other.jobId] });
 
-    const calm = await reportedJob("calm", true);
+    const calm = await steps.reportedJob("calm", { tolerant: true });
     expect(await revertOf(market().write.judgeChallenge(await verdictOf(f.providers[1]!, calm, hashOf("rerun"), true)))).toEqual({ errorName: "NotChallenged", args: [calm.jobId] });
   });
 });

@@ -2,12 +2,10 @@
 // wrangler dev settling on anvil, a staked provider on the Docker engine, and a
 // local registry serving the shipped templates' image pinned by digest. Every
 // answer is checked by its exit code and, with --json, by parsing what it printed.
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exitCodes } from "../../cli/exitCodes.ts";
 import type { Job } from "../../protocol/job.ts";
@@ -17,33 +15,16 @@ import { publishShippedTemplates } from "../../scripts/localTemplates.ts";
 import { shippedTemplates } from "../../templates/shipped.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
+import { runPond, type CliResult } from "../helpers/pondCli.ts";
 
-const run = promisify(execFile);
 
 let stack: ChainStack;
 let registry: LocalRegistry;
 let home: string;
 let providerAddress: string;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `pond …` as a user would, with its own config folder. */
-async function pond(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack.dev.url, ...args], {
-      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", ...env },
-      timeout: 150_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const pond = (args: string[], env: Record<string, string> = {}) => runPond(args, { home, api: stack.dev.url, env });
 
 const json = <T>(result: CliResult): T => {
   expect(result.code, result.stderr).toBe(0);

@@ -4,13 +4,12 @@
 // is not there to serve them), are checked against the spec before the job
 // starts, and outputs come back peer to peer while the provider keeps them and
 // from R2 once it is gone.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Job } from "../../protocol/job.ts";
 import { TRANSFER_PROTOCOL_VERSION, type TransferManifest } from "../../protocol/transfer.ts";
@@ -24,8 +23,8 @@ import { eventually } from "../helpers/eventually.ts";
 import { shellJob } from "../helpers/jobs.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
+import { runPond } from "../helpers/pondCli.ts";
 
-const run = promisify(execFile);
 const LOOPBACK = "127.0.0.1";
 
 let dev: WranglerDev;
@@ -34,25 +33,9 @@ let home: string;
 let work: string;
 let sdk: PondClient;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `pond …` as a user runs it; WebRTC candidates on loopback only (the only network tests may use). */
-async function pond(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", dev.url, ...args], {
-      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000", ...env },
-      timeout: 150_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const pond = (args: string[], env: Record<string, string> = {}) =>
+  runPond(args, { home, api: dev.url, env: { POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000", ...env } });
 
 /** Every process below `pid`, from /proc. */
 function descendantsOf(pid: number): number[] {

@@ -3,11 +3,9 @@
 // creator's machine is gone by the time the bytes move. Real wrangler dev settling
 // on anvil, a staked provider on the Docker engine (its input cache off, so the
 // output must come from the source job's outputs in R2, not from what it kept).
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exitCodes } from "../../cli/exitCodes.ts";
 import type { Job } from "../../protocol/job.ts";
@@ -15,8 +13,8 @@ import { PondClient } from "../../sdk/index.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { containersOfJob, TEST_IMAGE } from "../helpers/docker.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { runPond } from "../helpers/pondCli.ts";
 
-const run = promisify(execFile);
 const BUSYBOX = ["--image", TEST_IMAGE, "--cpus", "0.5", "--memory", "64", "--timeout", "120"];
 /** Long enough that the dependent job is created (a CLI start on a loaded machine) before the source ends; the test checks it was. */
 const SOURCE_WORK_S = 20;
@@ -25,21 +23,7 @@ let stack: ChainStack;
 let home: string;
 let client: PondClient;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function pond(args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack.dev.url, ...args], { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" }, timeout: 150_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const pond = (args: string[]) => runPond(args, { home, api: stack.dev.url });
 
 /** `pond --json run --detach …`: the job as created. */
 async function detached(args: string[]): Promise<Job> {

@@ -3,19 +3,17 @@
 // provider's cache and advertised; the same job again goes to that provider
 // (though the other is cheaper and free) and moves no bytes (route "cache");
 // a cached file damaged on disk is dropped, fetched again, and the job is unharmed.
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PondClient } from "../../sdk/index.ts";
 import { TEST_IMAGE } from "../helpers/docker.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
+import { runPond } from "../helpers/pondCli.ts";
 
-const run = promisify(execFile);
 const LOOPBACK = "127.0.0.1";
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 /** A route that moved the bytes: peer to peer, or the relay when the peer connection is slow to come up on a loaded machine. */
@@ -29,18 +27,7 @@ let home: string;
 let work: string;
 let sdk: PondClient;
 
-async function pond(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", dev.url, ...args], {
-      env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000" },
-      timeout: 150_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const pond = (args: string[]) => runPond(args, { home, api: dev.url, env: { POND_WEBRTC_BIND_ADDRESS: LOOPBACK, POND_P2P_CONNECT_TIMEOUT_MS: "5000" } });
 
 /** The job that checksums its input: run with the CLI, its sum brought back; the job as the API has it after. */
 async function checksumJob(input: string, out: string) {

@@ -50,43 +50,38 @@ const chunkRoute = createRoute({
   responses: { 200: { description: "The chunk's bytes", content: { "application/octet-stream": { schema: z.string() } } }, 401: problems[401], 403: problems[403], 404: problems[404] },
 });
 
-const sourceRoute = createRoute({
-  method: "get",
-  path: "/jobs/{id}/data/sources/{sha256}",
-  operationId: "getSourceJobOutput",
-  // No key: signed in the headers, as above.
-  security: [],
-  summary:
-    "One of the job's input files that is another job's output (an input_files entry with `from`), by its sha256, from that job's outputs in R2 (its provider, or a drawn mediator; signed like an upload). `Range: bytes=N-` resumes a cut read",
-  request: { params: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }), headers: signedHeaders },
-  responses: {
-    200: { description: "The file's bytes", content: { "application/octet-stream": { schema: z.string() } } },
-    206: { description: "The range asked for", content: { "application/octet-stream": { schema: z.string() } } },
-    401: problems[401],
-    403: problems[403],
-    404: problems[404],
-    416: { description: "The range starts past the file's end", content: { "application/problem+json": { schema: Problem } } },
-  },
-});
+/** A signed read of one stored file by its sha256, resumable with `Range: bytes=N-` (served by serveStoredFile). */
+function storedFileRoute(path: string, operationId: string, summary: string) {
+  return createRoute({
+    method: "get",
+    path,
+    operationId,
+    // No key: signed in the headers, as above.
+    security: [],
+    summary: `${summary}. \`Range: bytes=N-\` resumes a cut read`,
+    request: { params: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }), headers: signedHeaders },
+    responses: {
+      200: { description: "The file's bytes", content: { "application/octet-stream": { schema: z.string() } } },
+      206: { description: "The range asked for", content: { "application/octet-stream": { schema: z.string() } } },
+      401: problems[401],
+      403: problems[403],
+      404: problems[404],
+      416: { description: "The range starts past the file's end", content: { "application/problem+json": { schema: Problem } } },
+    },
+  });
+}
 
-const outputRoute = createRoute({
-  method: "get",
-  path: "/jobs/{id}/data/outputs/{sha256}",
-  operationId: "getJobOutputForMediation",
-  // No key: signed in the headers, as above.
-  security: [],
-  summary:
-    "One of the job's own outputs, by its sha256, from where its provider delivered them (a mediator drawn for its challenge compares them with its re-run; its provider may read them too; signed like an upload). `Range: bytes=N-` resumes a cut read",
-  request: { params: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }), headers: signedHeaders },
-  responses: {
-    200: { description: "The file's bytes", content: { "application/octet-stream": { schema: z.string() } } },
-    206: { description: "The range asked for", content: { "application/octet-stream": { schema: z.string() } } },
-    401: problems[401],
-    403: problems[403],
-    404: problems[404],
-    416: { description: "The range starts past the file's end", content: { "application/problem+json": { schema: Problem } } },
-  },
-});
+const sourceRoute = storedFileRoute(
+  "/jobs/{id}/data/sources/{sha256}",
+  "getSourceJobOutput",
+  "One of the job's input files that is another job's output (an input_files entry with `from`), by its sha256, from that job's outputs in R2 (its provider, or a drawn mediator; signed like an upload)",
+);
+
+const outputRoute = storedFileRoute(
+  "/jobs/{id}/data/outputs/{sha256}",
+  "getJobOutputForMediation",
+  "One of the job's own outputs, by its sha256, from where its provider delivered them (a mediator drawn for its challenge compares them with its re-run; its provider may read them too; signed like an upload)",
+);
 
 const neededRoute = createRoute({
   method: "get",

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:test";
 import type { Hex } from "viem";
 import { describe, expect, it } from "vitest";
-import { mediationTypes } from "../../../protocol/eip712.ts";
+import { mediationTypes, verdictTypes } from "../../../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
 import { applySettlement } from "../../../worker/chain/settlementUpdates.ts";
@@ -129,8 +129,24 @@ describe("mediation verdicts", () => {
         message: { jobId: offer.chain_job_id as Hex, resultHash: `0x${"ab".repeat(32)}` },
       }),
     });
-    // The accused vouching for itself is refused.
+    // The accused vouching for itself is refused, as a result hash or as a tolerant job's verdict.
     accused.send(await verdict(accused));
+    expect(await accused.next("error")).toMatchObject({ code: "not_mediator" });
+    const rerunHash = `0x${"cd".repeat(32)}` as Hex;
+    accused.send({
+      v: HUB_PROTOCOL_VERSION,
+      type: "job.verdict",
+      job_id: offer.job_id,
+      rerun_hash: rerunHash,
+      upheld: true,
+      detail: "agree",
+      signature: await accused.account.signTypedData({
+        domain: accused.domain,
+        types: verdictTypes,
+        primaryType: "Verdict",
+        message: { jobId: offer.chain_job_id as Hex, resultHash: `0x${"ab".repeat(32)}`, rerunHash, upheld: true },
+      }),
+    });
     expect(await accused.next("error")).toMatchObject({ code: "not_mediator" });
 
     // Drawn by the indexer (here called directly): its hub now knows it, and the mediator is asked.
