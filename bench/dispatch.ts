@@ -3,6 +3,7 @@
 // phase — queue → match, match → container running, running → result,
 // result → webhook — against a plain Docker run of the same image, command
 // and sandbox measured in the same run. Pond's overhead is the difference.
+import { writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import Docker from "dockerode";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -28,6 +29,24 @@ async function plainDockerRun(docker: Docker): Promise<number> {
   await container.wait();
   await container.remove({ force: true });
   return performance.now() - started;
+}
+
+/**
+ * One at a time means each run finds the machine quiet: the daemon's cleanup of the job before
+ * (container and volume removed, the next spare folder formatted) is over before the next plain
+ * run or Pond job starts, so neither is timed beside it.
+ */
+async function daemonQuiet(jobId: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const output = provider.process.output();
+    const cleaned = output.includes(`"job":"${jobId}"`) && new RegExp(`"job":"${jobId}"[^\n]*"msg":"job cleaned up"`).test(output);
+    const spares = output.split('"msg":"spare job folder ready"').length - 1;
+    const cleanups = output.split('"msg":"job cleaned up"').length - 1;
+    if (cleaned && spares > cleanups) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  console.warn(`the daemon did not say job ${jobId} was cleaned up and a spare folder made within 10 s; going on`);
 }
 
 const arrivals = new Map<string, number>();
@@ -67,6 +86,7 @@ try {
     while (!arrivals.has(created.id)) await new Promise((resolve) => setTimeout(resolve, 1));
     totals.push(arrivals.get(created.id)! - sent);
     jobs.push(await client.getJob(created.id));
+    await daemonQuiet(created.id);
   }
   if (jobs.some((job) => job.status !== "succeeded")) throw new Error("a benchmark job did not succeed");
 
@@ -86,6 +106,8 @@ try {
   };
   printTable(`Dispatch: ${JOBS} jobs, one at a time`, ["phase", "p50 ms", "p99 ms"], Object.entries(phases).map(([name, s]) => [name, s.p50, s.p99]));
   const inDaemon = daemonPhases(provider.process.output(), jobs.map((job) => job.id));
+  // BENCH_DAEMON_LOG=path keeps the daemon's whole debug log, to read a slow phase line by line.
+  if (process.env.BENCH_DAEMON_LOG) await writeFile(process.env.BENCH_DAEMON_LOG, provider.process.output());
   printTable("Inside the provider daemon (its log's clock; container exit on Docker's)", ["phase", "n", "p50 ms", "p99 ms"], Object.entries(inDaemon).map(([name, samples]) => {
     const s = summarize(samples);
     return [name, s.n, s.p50, s.p99];

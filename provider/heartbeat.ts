@@ -3,6 +3,7 @@
 // restarted with the same data folder, from one that is gone. A beat that
 // comes late says something held the daemon's event loop (the hub's
 // heartbeat, and every job's supervision, waited just as long): it is reported.
+import { rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -31,5 +32,11 @@ export async function startHeartbeat(file: string, hooks: HeartbeatHooks): Promi
     void writeFile(file, String(process.pid)).catch(hooks.onError);
   }, BEAT_EVERY_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    /** A clean stop removes the file: the watchdog, with nothing left to guard, need not wait for it to go stale. */
+    stop: () => {
+      clearInterval(timer);
+      rmSync(file, { force: true });
+    },
+  };
 }

@@ -43,6 +43,11 @@ export interface RunningJob {
 
 type JobRun = RunResult & JobRunExtras;
 
+/**
+ * How long an ended job's cleanup waits for the hub's answer to its result. Not longer: the result is safe
+ * in the outbox, and a hub that is away must not keep the job's container and disk.
+ */
+const ACK_WAIT_MS = 2_000;
 /** Pauses before the cleanup of an ended job is tried again: what fails may pass (a write finishing, a volume let go). */
 const CLEANUP_PAUSES_MS = [500, 2_000, 8_000];
 
@@ -72,8 +77,14 @@ export interface JobRunnerDeps {
 export class JobRunner {
   /** Settles at the hub's next welcome, for the jobs whose results wait for a connection. */
   private welcome: Promise<void> | undefined;
+  /** Jobs whose cleanup waits for the hub's answer to their result. */
+  private readonly awaitingAck = new Map<string, () => void>();
 
-  constructor(private readonly deps: JobRunnerDeps) {}
+  constructor(private readonly deps: JobRunnerDeps) {
+    deps.hub.on("message", (message) => {
+      if (message.type === "job.result.ack") this.awaitingAck.get(message.job_id)?.();
+    });
+  }
 
   /** A fresh run: input files, pull, create, start, wait. */
   async run(job: RunningJob): Promise<void> {
@@ -201,15 +212,33 @@ export class JobRunner {
     // resend this result from the outbox (daemon.ts); past the hub's grace it goes as the outbox's.
     await this.hubConnected(job);
     logs.finish();
+    const answered = this.answerTo(jobId);
     hub.send(result);
     job.ended?.();
+    // The cleanup (container removed, volume unmounted, a spare formatted) waits for the hub's answer: on a
+    // busy host it ran beside the hub's checks of this very result and slowed them (bench:dispatch).
+    await answered;
     // The spare folder this job took is made again now that its result is out, not on a timer that back-to-back
     // jobs outran (each then formatted and mounted its own /outputs on its way to start).
     this.deps.spares?.refill();
     // Safe in the outbox and sent, so the container and the folder go now, off the path to the result (a
     // restart from here on finds them and clears them); a cleanup that fails is tried again.
     const containerId = run.containerId ?? job.containerId;
-    if (!(await this.discard(job, containerId))) await this.discardWithRetry(job, containerId);
+    if (await this.discard(job, containerId)) log.debug({ job: jobId }, "job cleaned up");
+    else await this.discardWithRetry(job, containerId);
+  }
+
+  /** Settles when the hub answers the job's result, or after ACK_WAIT_MS. */
+  private answerTo(jobId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.awaitingAck.delete(jobId);
+        resolve();
+      };
+      const timer = setTimeout(done, ACK_WAIT_MS);
+      this.awaitingAck.set(jobId, done);
+    });
   }
 
   /** The job is over for this daemon: its container, its output volume and its folder go. False (and logged) when they could not. */

@@ -92,13 +92,15 @@ program.action(async (flags: Record<string, unknown>) => {
   console.log(`provider address: ${account.address}`);
   log.info({ address: account.address, engine: detection.docker.engine, resources: detection.resources }, "starting");
 
-  // First, so watchdogs of containers an earlier run left see this daemon is back.
+  // First, so the watchdog an earlier run left sees this daemon is back.
   const heartbeatFile = heartbeatFileIn(config.dataDir);
   const heartbeat = await startHeartbeat(heartbeatFile, {
     onError: (error) => log.warn({ err: error }, "could not renew the heartbeat file"),
     onLate: (lateMs) => log.warn({ lateMs }, "the daemon's heartbeat came late: something held its event loop"),
   });
   if (outputs.reason) log.warn(outputs.reason);
+  const watchdogs = new Watchdogs({ dir: join(config.dataDir, "watchdog"), heartbeatFile, backstopMs: WATCHDOG_BACKSTOP_MS, log });
+  await watchdogs.start();
   const executor = new DockerExecutor(docker, log, {
     pullPolicy: config.pull,
     provider: account.address.toLowerCase(),
@@ -142,7 +144,7 @@ program.action(async (flags: Record<string, unknown>) => {
     hub,
     executor,
     outbox,
-    watchdogs: new Watchdogs(heartbeatFile, WATCHDOG_BACKSTOP_MS, log),
+    watchdogs,
     log,
     dataPlane,
     warm,

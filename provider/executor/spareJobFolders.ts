@@ -90,7 +90,10 @@ export class SpareJobFolders {
         await mkdir(dir, { mode: 0o700 });
         await prepareOutputs(dir, this.options.capBytes, "filesystem");
         if (this.closed) await this.discard(dir);
-        else this.ready = dir;
+        else {
+          this.ready = dir;
+          this.options.log.debug({ dir }, "spare job folder ready");
+        }
       } catch (error) {
         // Jobs then make their own volume, as they would without spares.
         this.options.log.warn({ err: error }, "could not make a spare job folder");

@@ -318,6 +318,27 @@ describe("a job's end", () => {
   }
   const folderGone = (workDir: string) => eventually(async () => access(workDir).then(() => false, () => true), { what: "the job's folder to go" });
 
+  it("cleans up once the hub has answered the result, not beside its checks; and without an answer, after a wait", async () => {
+    const run = await started("job_1");
+    run.end("failed");
+    await eventually(async () => hub.of("job.result").length === 1, { what: "the result" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(executor.disposed).toEqual([]);
+    hub.emit("message", { v: 1, type: "job.result.ack", job_id: "job_1", accepted: true });
+    await folderGone(run.request.workDir);
+    expect(executor.disposed).toEqual([{ workDir: run.request.workDir, containerId: "c-fresh" }]);
+
+    // A hub that never answers keeps neither the container nor the disk.
+    const second = offer("job_2", { gpu_uuids: [], spec: { ...offer("job_2").spec, resources: { gpus: 0, cpus: 1, memory_mb: 128 } } });
+    hub.emit("message", second);
+    await eventually(async () => hub.of("job.accept").some((a) => a.job_id === "job_2"));
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_2" });
+    await eventually(async () => executor.runs.length === 2);
+    executor.runs[1]!.end("failed");
+    await eventually(async () => hub.of("job.result").length === 2, { what: "the second result" });
+    await folderGone(executor.runs[1]!.request.workDir);
+  });
+
   it("lets the job record's writes finish before its folder goes, and writes none after", async () => {
     const run = await started("job_1");
     // A chatty job: every chunk forwarded moves the log cursor in the record.
@@ -338,6 +359,9 @@ describe("a job's end", () => {
     try {
       run.end("failed");
       await eventually(async () => hub.of("job.result").length === 1, { what: "the result" });
+      // The cleanup waits for the hub's answer to the result.
+      hub.emit("message", { v: 1, type: "job.result.ack", job_id: "job_1", accepted: true });
+      await eventually(async () => logs.some((l) => l.level === 40));
       expect(logs.some((l) => l.level === 40 && /could not remove the job's container, output volume or folder/.test(l.msg))).toBe(true);
     } finally {
       await promisify(execFile)("umount", [mounted]);

@@ -6,6 +6,7 @@ import { jobAcceptanceTypes } from "../../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { marketDomain } from "../config/chains.ts";
+import { announcingBeside } from "../jobs/announce.ts";
 import { lostTheRace, transitionJob } from "../jobs/transitions.ts";
 import type { Assignment } from "../matching/matcher.ts";
 import { capacityOf, reservationFits } from "./capacity.ts";
@@ -96,9 +97,10 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
     return onDecline(state, address, jobId, "declined");
   }
   state.store.markAccepted(jobId);
+  const announcing = announcingBeside(state.jobContext());
   try {
     await transitionJob(
-      state.jobContext(),
+      announcing.ctx,
       jobId,
       "starting",
       {
@@ -118,6 +120,7 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
     return;
   }
   send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
+  await announcing.settled();
   await resolveOffer(state, jobId, address, "accepted");
 }
 

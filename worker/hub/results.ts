@@ -5,9 +5,9 @@ import type { Address, Hex } from "viem";
 import { HUB_PROTOCOL_VERSION, type ResultMessage } from "../../protocol/hubMessages.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { jobRoomOf } from "../bindings/objects.ts";
+import { announcingBeside } from "../jobs/announce.ts";
 import { marketDomain } from "../config/chains.ts";
 import { lostTheRace, setStatusDetail, transitionIfStill, transitionJob, type TransitionPatch } from "../jobs/transitions.ts";
-import { recordArrival } from "../jobs/transferMetrics.ts";
 import type { HubState } from "./hubState.ts";
 import { jobById, statusAndProvider } from "./jobReads.ts";
 import { publishCapacity } from "./matchmakers.ts";
@@ -39,8 +39,6 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
     ack(status === result.outcome, `the job is already ${status}`);
   };
   if (isTerminal(job.status as JobStatus)) return finished(job.status);
-  // Before the transition, so whoever hears the job ended finds how its inputs and image came (warm or not).
-  if (result.metrics) await recordArrival(ctx.db, job.id, result.metrics);
 
   let to: JobStatus = result.outcome;
   // A warning (e.g. a process killed for memory in a job that exited 0) is the job's last word.
@@ -51,6 +49,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
     // Docker's own times: a container adopted after a restart ran for what its engine says, not for the time the hub waited.
     ...(result.metrics ? { containerRunMs: result.metrics.run_ms } : {}),
     ...(result.metrics?.egress ? { egressUsage: result.metrics.egress } : {}),
+    // With the status, so whoever hears the job ended finds how its inputs and image came (warm or not).
+    ...(result.metrics ? { arrival: result.metrics } : {}),
   };
   let refusal: string | undefined;
   if (result.outcome === "succeeded") {
@@ -74,11 +74,15 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
       patch.error = `the provider's result was refused: ${check.error}`;
     }
   }
+  // The provider hears its ack before the job's listeners (webhooks, room, matching, chain) are through.
+  const announcing = announcingBeside(ctx);
   try {
     // Its "running" was lost with a connection: the job ran, so it passes through processing.
-    if (job.status === "starting" && to === "succeeded") await transitionJob(ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address });
-    await transitionJob(ctx, job.id, to, patch, "hub", { provider: address });
+    if (job.status === "starting" && to === "succeeded") await transitionJob(announcing.ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address }, job);
+    // The row read above, unless it has just passed through processing.
+    await transitionJob(announcing.ctx, job.id, to, patch, "hub", { provider: address }, job.status === "starting" && to === "succeeded" ? undefined : job);
   } catch (error) {
+    await announcing.settled();
     if (!lostTheRace(error)) throw error;
     const now = await statusAndProvider(ctx.db, job.id);
     if (now?.provider !== address) return ack(false, `job ${result.job_id} is no longer assigned to you`);
@@ -86,6 +90,7 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   }
   state.store.release(job.id);
   ack(refusal === undefined, refusal);
+  await announcing.settled();
   await publishCapacity(state, address);
 }
 

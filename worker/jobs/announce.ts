@@ -16,3 +16,18 @@ async function tellListeners(ctx: JobContext, transition: Transition): Promise<v
     if (result.status === "rejected") console.error(`announcing ${transition.row.id} → ${transition.row.status} failed:`, result.reason);
   }
 }
+
+/**
+ * The context with its announcements held: they start at once, but a transition returns without waiting
+ * for them, so the caller can answer first (a provider hears "start" or its result's ack sooner), then
+ * wait for them with `settled`, within the same event.
+ */
+export function announcingBeside(ctx: JobContext): { ctx: JobContext; settled(): Promise<void> } {
+  const pending: Array<Promise<unknown>> = [];
+  return {
+    ctx: { ...ctx, defer: (work) => void pending.push(work) },
+    settled: async () => {
+      await Promise.all(pending);
+    },
+  };
+}

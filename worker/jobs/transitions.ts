@@ -10,6 +10,7 @@ import { eventForStatus } from "../../protocol/webhookEvents.ts";
 import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import { announceTransition } from "./announce.ts";
+import { withArrival, type ResultArrival } from "./transferMetrics.ts";
 import type { EventAudience, JobContext, TransitionOrigin } from "./context.ts";
 import type { JobRow } from "./serialize.ts";
 import { assertTransition, IllegalTransitionError } from "./stateMachine.ts";
@@ -28,6 +29,8 @@ export interface TransitionPatch {
   containerRunMs?: number;
   /** What the job's egress moved, as its provider's proxy counted it. */
   egressUsage?: EgressUsage;
+  /** How its inputs and image came (a result's metrics): written with the status, so whoever hears it ended finds them. */
+  arrival?: ResultArrival;
 }
 
 export interface TransitionGuard {
@@ -58,9 +61,11 @@ export async function transitionJob(
   patch: TransitionPatch,
   origin: TransitionOrigin,
   guard: TransitionGuard = {},
+  /** The row as the caller has just read it: the first try's compare-and-set starts from it rather than reading it again. */
+  seen?: JobRow,
 ): Promise<JobRow> {
   for (let round = 0; round < MAX_RACE_RETRIES; round++) {
-    const current = (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
+    const current = round === 0 && seen?.id === jobId ? seen : (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
     if (!current) throw new JobNotFoundError(jobId);
     const from = current.status as JobStatus;
     assertTransition(from, to);
@@ -117,6 +122,8 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
   if (patch.output !== undefined) columns.output = patch.output;
   if (patch.containerRunMs !== undefined) columns.containerRunMs = Math.round(patch.containerRunMs);
   if (patch.egressUsage !== undefined) columns.egressUsage = patch.egressUsage;
+  const arrival = patch.arrival && withArrival(patch.arrival);
+  if (arrival) Object.assign(columns, { transferMetrics: arrival });
   if (patch.agreement !== undefined) {
     columns.rateWeiPerSecond = patch.agreement.rateWeiPerSecond;
     columns.maxAmountWei = patch.agreement.maxAmountWei;
