@@ -41,6 +41,8 @@ export const ProviderConfig = z.object({
   egressBudgetMb: z.coerce.number().int().min(1),
   /** The most connections one job may hold open through the proxy at once. */
   egressMaxConnections: z.coerce.number().int().min(1).max(1024),
+  /** The most every job's egress together may move a second, in and out, in MiB; none when unset (the provider's uplink is the job's). */
+  egressRateMb: z.coerce.number().positive().max(100_000).optional(),
   /**
    * Addresses counted reachable although not public: for development and tests only (a model hub
    * stand-in on a private address), named one by one; never any by default.
@@ -83,6 +85,7 @@ const envNames: Record<keyof ProviderConfig, string> = {
   egressDeny: "POND_EGRESS_DENY",
   egressBudgetMb: "POND_EGRESS_BUDGET_MB",
   egressMaxConnections: "POND_EGRESS_MAX_CONNECTIONS",
+  egressRateMb: "POND_EGRESS_RATE_MB",
   egressAllowAddresses: "POND_EGRESS_ALLOW_ADDRESSES",
   egressResolve: "POND_EGRESS_RESOLVE",
 };

@@ -57,6 +57,7 @@ const program = new Command("pond-provider")
   .option("--egress-deny <host>", "a host no job may reach here, whatever its allowlist (host, host:port or *.domain; repeatable)", repeatable)
   .option("--egress-budget-mb <mb>", "the most one job may move through the egress proxy, in and out (default 10240)")
   .option("--egress-max-connections <n>", "the most connections one job may hold open through the egress proxy (default 32)")
+  .option("--egress-rate-mb <MiB/s>", "the most all jobs' egress together may move a second, in and out (default: no cap)")
   .option("--egress-allow-addresses <ip>", "development and tests only: count this non-public address reachable (repeatable)", repeatable)
   .option("--egress-resolve <name=ip>", "development and tests only: answer this name with this address instead of a DNS lookup (repeatable)", repeatable);
 

@@ -2,6 +2,7 @@
 // HTTP request): admission, counting, socket tracking and its limits.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import type { EgressRate } from "./rate.ts";
 import type { EgressMeter } from "./usage.ts";
 
 export type Admission =
@@ -16,6 +17,8 @@ export interface EgressContext {
   /** Destroyed on close() and when the budget is passed; its errors end in 'close', where handlers clean up. */
   track(socket: Socket): void;
   meter: EgressMeter;
+  /** The provider's bandwidth cap, shared with every other job's egress; none when unset. */
+  rate?: EgressRate;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   log: Logger;

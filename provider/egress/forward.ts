@@ -5,6 +5,7 @@
 import { type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
+import { relayAt } from "./rate.ts";
 import { connectAdmitted, failureCode } from "./upstream.ts";
 
 /** Headers for one hop only (RFC 9110 §7.6.1), plus the proxy's own. */
@@ -140,10 +141,10 @@ function send(incoming: IncomingMessage, response: ServerResponse, upstream: Soc
     // Cut mid-answer (the socket closed, idle, or the budget passed): the job sees a broken response, not a short one that looks whole.
     answerIn.on("error", () => response.destroy());
     response.writeHead(answerIn.statusCode ?? 502, answerIn.statusMessage, endToEndHeaders(answerIn.rawHeaders));
-    answerIn.pipe(response);
+    relayAt(context.rate, answerIn, response);
   });
   outgoing.on("finish", countWritten);
-  incoming.pipe(outgoing);
+  relayAt(context.rate, incoming, outgoing);
 }
 
 /** The origin gets the URL's authority as Host, whatever the job wrote, so a header cannot select another host on the same server. */

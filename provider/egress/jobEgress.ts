@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { parseEgressRules, type EgressRule, type EgressUsage, type NetworkSpec } from "../../protocol/egress.ts";
 import { EgressProxy } from "./proxy.ts";
+import { EgressRate } from "./rate.ts";
 import { egressResolver } from "./resolver.ts";
 
 export const EGRESS_SOCKET = "egress.sock";
@@ -17,6 +18,8 @@ export interface EgressSettings {
   deny: readonly EgressRule[];
   budgetBytes: number;
   maxConnections: number;
+  /** One bandwidth cap for every job's proxy; none when the provider set none. */
+  rate?: EgressRate;
   /** Development and tests only: non-public addresses counted reachable, each named. */
   allowAddresses: readonly string[];
   /** Development and tests only: fixed answers for names, instead of a lookup. */
@@ -48,6 +51,7 @@ export async function openJobEgress(
     ...(settings.fixedAnswers.size > 0 ? { resolve: fixedThenSystem(settings.fixedAnswers) } : {}),
     log: log.child({ job: job.jobId }),
     onBudgetExceeded: onExceeded,
+    ...(settings.rate ? { rate: settings.rate } : {}),
   });
   await proxy.start();
   return { proxySocketPath, usage: () => proxy.usage(), close: () => proxy.close() };
@@ -67,6 +71,7 @@ export function egressSettingsOf(config: {
   egressDeny: readonly string[];
   egressBudgetMb: number;
   egressMaxConnections: number;
+  egressRateMb?: number;
   egressAllowAddresses: readonly string[];
   egressResolve: readonly string[];
 }): EgressSettings {
@@ -76,5 +81,6 @@ export function egressSettingsOf(config: {
     budgetBytes: config.egressBudgetMb * 1024 * 1024,
     maxConnections: config.egressMaxConnections,
     allowAddresses: config.egressAllowAddresses,
+    ...(config.egressRateMb !== undefined ? { rate: new EgressRate(config.egressRateMb * 1024 * 1024) } : {}),
   };
 }

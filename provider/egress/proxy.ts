@@ -13,6 +13,7 @@ import type { Admission, EgressContext } from "./context.ts";
 import { checkDestination, type DestinationPolicy } from "./destination.ts";
 import { egressResolver } from "./resolver.ts";
 import { forwardRequest } from "./forward.ts";
+import type { EgressRate } from "./rate.ts";
 import { answerAndClose, openTunnel } from "./tunnel.ts";
 import { EgressMeter } from "./usage.ts";
 
@@ -35,6 +36,8 @@ export interface EgressProxyOptions {
   onBudgetExceeded?: (reason: string) => void;
   /** A tunnel or request that moves no byte either way for this long is closed. Default 120 s. */
   idleTimeoutMs?: number;
+  /** The provider's bandwidth cap (--egress-rate-mb), one for all its jobs' proxies. */
+  rate?: EgressRate;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
@@ -77,6 +80,7 @@ export class EgressProxy {
         if (this.closing || this.meter.budgetPassed) socket.destroy();
       },
       meter: this.meter,
+      ...(options.rate ? { rate: options.rate } : {}),
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       log: options.log,

@@ -5,6 +5,7 @@
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
+import { relayAt } from "./rate.ts";
 import { connectAdmitted } from "./upstream.ts";
 
 const AUTHORITY = /^([^:[\]]+|\[[^\]]*\]):(\d{1,5})$/;
@@ -96,6 +97,6 @@ function relay(client: Socket, upstream: Socket, head: Buffer, context: EgressCo
     bytesOut += head.length;
     if (!upstream.destroyed) upstream.write(head);
   }
-  client.pipe(upstream);
-  upstream.pipe(client);
+  relayAt(context.rate, client, upstream);
+  relayAt(context.rate, upstream, client);
 }

@@ -142,8 +142,24 @@ class PreferenceList {
   }
 }
 
-/** Provider indices by reputation (highest first), then by the price keys (lowest first), then address. */
-function byPreference(providers: readonly ProviderCapacity[], priceKeys: (p: ProviderCapacity) => bigint[]) {
+/**
+ * Where a provider falls among its equals (same reputation and price) this round: a hash of its
+ * address and the round's seed. By address alone, every round sent its jobs to the same lowest
+ * address until it was full, and so every job through that provider's one hub.
+ */
+function tieOrder(address: string, seed: number): number {
+  // FNV-1a over the address, then the seed mixed in with murmur3's finalizer, whose avalanche
+  // gives every seed an unrelated order (FNV alone ranked addresses that differ in one character alike).
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < address.length; i++) hash = Math.imul(hash ^ address.charCodeAt(i), 0x01000193);
+  hash ^= seed;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
+}
+
+/** Provider indices by reputation (highest first), then by the price keys (lowest first), then the round's tie order. */
+function byPreference(providers: readonly ProviderCapacity[], priceKeys: (p: ProviderCapacity) => bigint[], ties: Uint32Array) {
   const keys = providers.map(priceKeys);
   return providers
     .map((_, index) => index)
@@ -154,6 +170,7 @@ function byPreference(providers: readonly ProviderCapacity[], priceKeys: (p: Pro
       const ka = keys[a]!;
       const kb = keys[b]!;
       for (let k = 0; k < ka.length; k++) if (ka[k] !== kb[k]) return ka[k]! < kb[k]! ? -1 : 1;
+      if (ties[a] !== ties[b]) return ties[a]! - ties[b]!;
       return pa.address < pb.address ? -1 : pa.address > pb.address ? 1 : 0;
     });
 }
@@ -180,12 +197,15 @@ function ranks(order: readonly number[], size: number): Int32Array {
  * Assigns jobs, in order, to providers. Preference: among providers that fit the job
  * now (and its price), the one that holds the most of its bytes (`savedBytes`); then
  * reputation, then price (GPU rate, then CPU rate). A warm provider that does not fit
- * now is passed over at once, never waited for. Capacities are copied, never mutated in place.
+ * now is passed over at once, never waited for. Providers equal in all of that are taken in an
+ * order `tieSeed` shuffles: a new seed each round spreads jobs over them (and over their hubs).
+ * Capacities are copied, never mutated in place.
  */
-export function matchJobs(providerList: readonly ProviderCapacity[], jobList: readonly QueuedJob[], savedBytes?: SavedBytes): MatchResult {
+export function matchJobs(providerList: readonly ProviderCapacity[], jobList: readonly QueuedJob[], savedBytes?: SavedBytes, tieSeed = 0): MatchResult {
   const providers = providerList.map((p) => ({ ...p, freeGpus: [...p.freeGpus] }));
-  const gpuOrder = byPreference(providers, (p) => [p.gpuSecondWei, p.cpuSecondWei]);
-  const cpuOrder = byPreference(providers, (p) => [p.cpuSecondWei]);
+  const ties = Uint32Array.from(providers, (p) => tieOrder(p.address, tieSeed));
+  const gpuOrder = byPreference(providers, (p) => [p.gpuSecondWei, p.cpuSecondWei], ties);
+  const cpuOrder = byPreference(providers, (p) => [p.cpuSecondWei], ties);
   // Only for a round with warm holders to rank: a round without pays nothing for them.
   const warm = savedBytes && {
     indexOf: new Map(providers.map((p, index) => [p.address, index])),

@@ -43,6 +43,8 @@ export async function runRound(input: RoundInput): Promise<RoundResult> {
     providers,
     waiting.map((row) => row.job),
     input.warm?.savedBytesForRound(),
+    // A new order among equal providers each round, so their jobs (and hubs) share the work.
+    crypto.getRandomValues(new Uint32Array(1))[0]!,
   );
   const offerDeadline = now + 2 * ctx.config.matching.offerTimeoutMs + 1_000;
   await Promise.all(

@@ -4,7 +4,9 @@
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { performance } from "node:perf_hooks";
 import { beforeAll, describe, expect, it } from "vitest";
+import { EgressRate } from "../../../provider/egress/rate.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { connectVia, httpsInTunnel, httpVia } from "./client.ts";
 import { closedSocket, useEgressHarness } from "./harness.ts";
@@ -210,3 +212,57 @@ async function waitForStalledFlood(): Promise<void> {
     { what: "the hub's writer to stall behind the paused reader" },
   );
 }
+
+describe("the provider's bandwidth cap (--egress-rate-mb)", () => {
+  it("holds every job's egress together to it, tunnels and plain HTTP alike, and still carries each download whole", async () => {
+    const rate = new EgressRate(1024 * 1024);
+    const first = await startProxy({ rate });
+    const second = await startProxy({ rate });
+    const size = 1536 * 1024;
+    let received = 0;
+    const started = performance.now();
+    // Sampled while the bytes flow: what has reached the jobs can never be more than the
+    // burst plus the rate for the time gone by (a slower machine only stays further under it).
+    const overCap: string[] = [];
+    const checkCap = () => {
+      const allowed = 128 * 1024 + 64 * 1024 + ((performance.now() - started) / 1000) * rate.bytesPerSecond;
+      if (received > allowed) overCap.push(`${received} bytes after ${Math.round(performance.now() - started)} ms`);
+    };
+    const sampler = setInterval(checkCap, 20);
+    try {
+      const authority = `hub.test:${hub.httpsPort}`;
+      const tunnel = await connectVia(first.socketPath, authority);
+      const counting = (socket: Socket) => socket.on("data", (chunk: Buffer) => (received += chunk.length));
+      counting(tunnel.socket);
+      const plain = new Promise<number>((resolve, reject) => {
+        const outgoing = request({ socketPath: second.socketPath, path: `http://hub.test:${hub.httpPort}/bytes/${size}`, headers: { host: "hub.test" }, agent: false }, (response) => {
+          let body = 0;
+          response.on("data", (chunk: Buffer) => {
+            body += chunk.length;
+            received += chunk.length;
+          });
+          response.on("end", () => resolve(body));
+          response.on("error", reject);
+        });
+        outgoing.on("error", reject);
+        outgoing.end();
+      });
+      const [overTunnel, overPlain] = await Promise.all([downloadInTunnel(tunnel.socket, authority, `/bytes/${size}`), plain]);
+      expect(overTunnel.received).toBe(size);
+      expect(overPlain).toBe(size);
+      checkCap();
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(overCap).toEqual([]);
+  });
+
+  it("makes a chunk past the tokens wait for them, and lets a burst through at once", () => {
+    const rate = new EgressRate(1024 * 1024);
+    expect(rate.take(64 * 1024)).toBe(0);
+    // The burst (128 KiB at 1 MiB/s) is spent: the next 512 KiB wait about half a second for their tokens.
+    rate.take(64 * 1024);
+    expect(rate.take(512 * 1024)).toBeGreaterThan(400);
+    expect(() => new EgressRate(0)).toThrow(/above zero/);
+  });
+});

@@ -91,6 +91,22 @@ describe("matchJobs", () => {
     expect(matchJobs([a, b], [job({}, { excluded: ["0xa"] })]).assignments[0]!.provider).toBe("0xb");
   });
 
+  it("spreads jobs over providers equal in reputation and price, one round after another, and never over a cheaper one", () => {
+    const equals = Array.from({ length: 10 }, (_, i) => provider(`0x${(i + 1).toString(16).padStart(40, "0")}`, { cpuSecondWei: 2n }));
+    const chosen = new Map<string, number>();
+    for (let seed = 1; seed <= 300; seed++) {
+      const [assignment] = matchJobs(equals, [job({})], undefined, seed).assignments;
+      chosen.set(assignment!.provider, (chosen.get(assignment!.provider) ?? 0) + 1);
+    }
+    // By address alone, all 300 went to the first.
+    expect(chosen.size).toBe(10);
+    expect(Math.max(...chosen.values())).toBeLessThan(90);
+    // One round's order is its seed's: the same seed, the same provider.
+    expect(matchJobs(equals, [job({})], undefined, 7).assignments[0]!.provider).toBe(matchJobs(equals, [job({})], undefined, 7).assignments[0]!.provider);
+    const cheaper = provider(`0x${"f".repeat(40)}`, { cpuSecondWei: 1n });
+    for (let seed = 1; seed <= 50; seed++) expect(matchJobs([...equals, cheaper], [job({})], undefined, seed).assignments[0]!.provider).toBe(cheaper.address);
+  });
+
   it("does not change the capacities it was given", () => {
     const host = provider("0xhost", { gpus: [gpu("g0", 80_000)] });
     matchJobs([host], [job({ gpus: 1 })]);
