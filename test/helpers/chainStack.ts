@@ -69,9 +69,12 @@ export async function startChainStack(
         return provider;
       },
       async stop() {
-        for (const p of providers) await p.remove();
-        await stack.dev.stop();
+        // Each part stopped whatever another's stop threw: a failed stop must not leave wrangler and anvil running.
+        const stopped = await Promise.allSettled(providers.map((p) => p.remove()));
+        stopped.push(...(await Promise.allSettled([stack.dev.stop()])));
         await anvil.stop();
+        const failed = stopped.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+        if (failed) throw failed.reason;
       },
     };
     return stack;

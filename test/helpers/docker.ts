@@ -11,5 +11,11 @@ export async function containersOfJob(jobId: string): Promise<Docker.ContainerIn
 /** Removes whatever a killed provider left running (a real provider does this when it restarts). */
 export async function removeContainersOf(provider: string): Promise<void> {
   const leftovers = await docker.listContainers({ all: true, filters: { label: [`dev.pond.provider=${provider.toLowerCase()}`] } });
-  await Promise.all(leftovers.map((info) => docker.getContainer(info.Id).remove({ force: true })));
+  await Promise.all(leftovers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(goingAnyway)));
+}
+
+/** A daemon stopping beside the test may be removing the same container: gone (404) or going (409) is what was wanted. */
+function goingAnyway(error: unknown): void {
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status !== 404 && status !== 409) throw error;
 }

@@ -12,10 +12,11 @@ afterEach(() => {
 });
 
 describe("startHeartbeat", () => {
-  it("writes the daemon's pid at once", async () => {
+  it("writes the daemon's pid at once, and removes the file at a clean stop (the watchdog then need not wait for it to go stale)", async () => {
     const beat = await startHeartbeat(join(tempDir(), "daemon.heartbeat"), { onError: () => undefined });
-    beat.stop();
     expect(await readFile(join(tempDir(), "daemon.heartbeat"), "utf8")).toBe(String(process.pid));
+    beat.stop();
+    await expect(readFile(join(tempDir(), "daemon.heartbeat"), "utf8")).rejects.toThrow(/ENOENT/);
   });
 
   it("reports a beat that comes late, and only that one", async () => {

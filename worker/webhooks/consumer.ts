@@ -6,6 +6,7 @@ import { getConfig } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
 import { attemptDelivery, type AttemptContext } from "./deliver.ts";
+import { deliveryToAttempt } from "./deliveryRead.ts";
 import { nextRetryDelayS } from "./retrySchedule.ts";
 import { resolveWithDoh } from "./urlPolicy.ts";
 
@@ -24,15 +25,13 @@ export async function consumeWebhooks(batch: MessageBatch<WebhookMessage>, env: 
   // Deliveries are independent: one slow endpoint must not hold up the others.
   await Promise.all(
     batch.messages.map(async (message) => {
-      const delivery = (await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, message.body.deliveryId)))[0];
-      if (!delivery || finalStates.has(delivery.state)) return message.ack();
+      const found = await deliveryToAttempt(db, message.body.deliveryId);
+      if (!found || finalStates.has(found.delivery.state)) return message.ack();
+      const { delivery } = found;
 
-      if (delivery.endpointId) {
-        const endpoint = (await db.select({ disabledAt: webhookEndpoints.disabledAt }).from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId)))[0];
-        if (!endpoint || endpoint.disabledAt !== null) {
-          await db.update(webhookDeliveries).set({ state: "disabled", nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery.id));
-          return message.ack();
-        }
+      if (found.endpointClosed) {
+        await db.update(webhookDeliveries).set({ state: "disabled", nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery.id));
+        return message.ack();
       }
 
       // Its schedule was spent before a crash lost the dead-letter hand-off: the sweeper sent it again.
@@ -41,7 +40,7 @@ export async function consumeWebhooks(batch: MessageBatch<WebhookMessage>, env: 
         return message.ack();
       }
 
-      const outcome = await attemptDelivery(ctx, delivery);
+      const outcome = await attemptDelivery(ctx, delivery, found.sealedSecret);
       if (outcome.kind === "delivered") return message.ack();
       if (outcome.kind === "gone") {
         await db.batch([

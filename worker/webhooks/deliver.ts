@@ -4,8 +4,8 @@ import { eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import type { Db } from "../db/client.ts";
 import { webhookAttempts, webhookDeliveries } from "../db/schema.ts";
+import { openSecret } from "../security/secretBox.ts";
 import { parseRetryAfter } from "./retrySchedule.ts";
-import { signingSecretFor } from "./secrets.ts";
 import { assertWebhookUrlAllowed, WebhookUrlError, type ResolveHost } from "./urlPolicy.ts";
 
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -23,15 +23,16 @@ export interface AttemptContext {
   resolve: ResolveHost;
 }
 
-export async function attemptDelivery(ctx: AttemptContext, delivery: DeliveryRow): Promise<AttemptOutcome> {
+/** `sealedSecret`: the secret it is signed with, as stored (deliveryRead.ts). */
+export async function attemptDelivery(ctx: AttemptContext, delivery: DeliveryRow, sealedSecret: string | undefined): Promise<AttemptOutcome> {
   const startedAt = Date.now();
   let statusCode: number | null = null;
   let error: string | null = null;
   let retryAfterS: number | undefined;
   try {
     await assertWebhookUrlAllowed(delivery.url, { isProduction: ctx.isProduction, resolve: ctx.resolve });
-    const secret = await signingSecretFor(ctx.db, ctx.secretsKey, delivery);
-    if (secret === undefined) throw new Error("the signing secret for this delivery no longer exists");
+    if (sealedSecret === undefined) throw new Error("the signing secret for this delivery no longer exists");
+    const secret = await openSecret(ctx.secretsKey, sealedSecret);
     const timestamp = new Date();
     const response = await fetch(delivery.url, {
       method: "POST",

@@ -10,7 +10,7 @@ import { guardsDirIn, logFileIn, pidFileIn } from "../../../provider/watchdog/gu
 import { Watchdogs } from "../../../provider/watchdog/spawn.ts";
 import { docker, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { processAlive } from "../../helpers/processTree.ts";
+import { allProcesses, processAlive } from "../../helpers/processTree.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
 
 const tempDir = useTempDir("watchdog");
@@ -98,6 +98,18 @@ describe("the daemon's watchdog", () => {
     for (const timer of beats.splice(0)) clearInterval(timer);
     await rm(heartbeatFile());
     await eventually(async () => !processAlive(pid), { timeoutMs: 10_000, what: "the watchdog to exit once the daemon has stopped" });
+  });
+
+  it("is started once for guards asked for all at once, before it ever ran", async () => {
+    await beating(heartbeatFile());
+    const watchdogs = new Watchdogs({ dir: watchdogDir(), heartbeatFile: heartbeatFile(), backstopMs: 0, log: pino({ level: "silent" }) });
+    const ids = await Promise.all(Array.from({ length: 6 }, () => sleepingContainer()));
+    await Promise.all(ids.map((containerId) => watchdogs.guard({ jobId: "job_watched", workDir: tempDir(), containerId, graceMs: 60_000, timeoutS: 600 })));
+    const pid = Number.parseInt(await readFile(pidFileIn(watchdogDir()), "utf8"), 10);
+    watchdogPids.push(pid);
+    const watching = allProcesses().filter((p) => p.command.includes(watchdogDir()));
+    expect(watching.map((p) => p.pid)).toEqual([pid]);
+    expect((await guardFiles()).sort()).toEqual(ids.map((id) => `${id}.json`).sort());
   });
 
   it("drops a guard file that is not one and guards the others, and a daemon whose watchdog died starts another", async () => {
