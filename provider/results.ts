@@ -76,35 +76,20 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
   let manifest: OutputManifest;
   try {
     manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: context.maxOutputBytes });
+    const upload = (file: ManifestFile, signal: AbortSignal) =>
+      uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size, signal });
+    await forEachInPool(manifest.files.filter((file) => file.size <= SMALL_OUTPUT_BYTES), SMALL_UPLOADS_AT_ONCE, upload);
+    await forEachInPool(manifest.files.filter((file) => file.size > SMALL_OUTPUT_BYTES), 1, upload);
   } catch (error) {
     return unsuccessfulResult(jobId, "failed", `the outputs could not be delivered: ${(error as Error).message}`, run);
   }
-  const upload = (file: ManifestFile, signal: AbortSignal) =>
-    uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size, signal });
-  const files = manifest.files;
-  const uploads = (async () => {
-    await forEachInPool(files.filter((file) => file.size <= SMALL_OUTPUT_BYTES), SMALL_UPLOADS_AT_ONCE, upload);
-    await forEachInPool(files.filter((file) => file.size > SMALL_OUTPUT_BYTES), 1, upload);
-  })();
-  // The claim covers the manifest, not the upload: it is signed (CPU, at once) while the uploads wait for their
-  // answers, once the event loop has sent their first requests.
   const amount = claimAmountWei(BigInt(offer.rate_wei_per_second), run.runMs, BigInt(offer.max_amount_wei));
-  const signing = new Promise((resolve) => setImmediate(resolve)).then(() =>
-    context.account.signTypedData({
-      domain: context.domain,
-      types: jobResultTypes,
-      primaryType: "JobResult",
-      message: { jobId: offer.chain_job_id as Hex, resultHash: manifest.result_hash as Hex, amount },
-    }),
-  );
-  // Awaited below, after the uploads: a failure meanwhile is not an unhandled rejection.
-  signing.catch(() => undefined);
-  try {
-    await uploads;
-  } catch (error) {
-    return unsuccessfulResult(jobId, "failed", `the outputs could not be delivered: ${(error as Error).message}`, run);
-  }
-  const signature = await signing;
+  const signature = await context.account.signTypedData({
+    domain: context.domain,
+    types: jobResultTypes,
+    primaryType: "JobResult",
+    message: { jobId: offer.chain_job_id as Hex, resultHash: manifest.result_hash as Hex, amount },
+  });
   return {
     v: HUB_PROTOCOL_VERSION,
     type: "job.result",
