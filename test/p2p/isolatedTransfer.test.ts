@@ -65,7 +65,9 @@ describe("behavior: transfers in processes of their own", () => {
     const { serve, fetch, manifest, to, progress } = await pairOfTransfers({ "a.bin": 5 * MiB + 17, "dir/b.bin": 300_000 });
     const [fetched, served] = await Promise.all([fetch.result, serve.result]);
     expect(fetched).toMatchObject({ route: "direct", bytes: 5 * MiB + 17 + 300_000 });
-    expect(served.bytes).toBe(fetched.bytes);
+    // More only when the fetcher, quiet for half its idle timeout on a loaded machine, asked again for
+    // chunks already on their way (receiver.ts): the late duplicates are dropped. Seen once in a full run: +300,000.
+    expect(served.bytes).toBeGreaterThanOrEqual(fetched.bytes);
     expect(fetched.firstByteAt).toBeGreaterThan(0);
     expect(progress.at(-1)).toBe(fetched.bytes);
     for (const file of manifest.files) expect(await sha256OfFile(join(to, file.path)), file.path).toBe(file.sha256);
