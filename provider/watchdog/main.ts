@@ -64,21 +64,24 @@ class Watchdog {
         say("dropping a guard file that is not one", { file, error });
         await rm(file, { force: true }).catch(() => undefined);
       }
+      // Once a round, for every container: the daemon's last beat.
+      const lastHeartbeat = await heartbeatAt(this.args.heartbeat_file);
       // One at a time, each on its own: a container Docker cannot answer for does not keep the others unguarded.
-      for (const guard of listing.guards) await this.look(guard);
-      if (listing.guards.length === 0 && (await this.daemonGone()) && (await this.leave())) return;
+      for (const guard of listing.guards) await this.look(guard, lastHeartbeat);
+      const daemonGone = lastHeartbeat === undefined || Date.now() - lastHeartbeat > IDLE_EXIT_MS;
+      if (listing.guards.length === 0 && daemonGone && (await this.leave())) return;
       await new Promise((resolve) => setTimeout(resolve, LOOK_EVERY_MS));
     }
   }
 
-  private async look(guard: ContainerGuardFile): Promise<void> {
+  private async look(guard: ContainerGuardFile, lastHeartbeat: number | undefined): Promise<void> {
     const about = { container: guard.container, job: guard.job_id };
     try {
       if (!this.firstSeen.has(guard.container)) this.firstSeen.set(guard.container, Date.now());
       const step = nextStep({
         now: Date.now(),
         container: await containerNow(this.docker, guard.container),
-        lastHeartbeat: await heartbeatAt(this.args.heartbeat_file),
+        lastHeartbeat,
         watchingSince: this.firstSeen.get(guard.container)!,
         graceMs: guard.grace_ms,
         timeoutS: guard.timeout_s,
@@ -100,11 +103,6 @@ class Watchdog {
       // Docker restarting, a kill racing the container's own end: look again.
       say("could not look at the container", { ...about, error: (error as Error).message });
     }
-  }
-
-  private async daemonGone(): Promise<boolean> {
-    const beat = await heartbeatAt(this.args.heartbeat_file);
-    return beat === undefined || Date.now() - beat > IDLE_EXIT_MS;
   }
 
   /**

@@ -78,9 +78,10 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   const announcing = announcingBeside(ctx);
   try {
     // Its "running" was lost with a connection: the job ran, so it passes through processing.
-    if (job.status === "starting" && to === "succeeded") await transitionJob(announcing.ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address }, job);
+    const throughProcessing = job.status === "starting" && to === "succeeded";
+    if (throughProcessing) await transitionJob(announcing.ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address }, job);
     // The row read above, unless it has just passed through processing.
-    await transitionJob(announcing.ctx, job.id, to, patch, "hub", { provider: address }, job.status === "starting" && to === "succeeded" ? undefined : job);
+    await transitionJob(announcing.ctx, job.id, to, patch, "hub", { provider: address }, throughProcessing ? undefined : job);
   } catch (error) {
     await announcing.settled();
     if (!lostTheRace(error)) throw error;
