@@ -2,7 +2,7 @@
 // HTTP request): admission, counting, socket tracking and its limits.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import type { EgressRate } from "./rate.ts";
+import type { EgressShare } from "./rate.ts";
 import type { EgressMeter } from "./usage.ts";
 
 export type Admission =
@@ -17,8 +17,8 @@ export interface EgressContext {
   /** Destroyed on close() and when the budget is passed; its errors end in 'close', where handlers clean up. */
   track(socket: Socket): void;
   meter: EgressMeter;
-  /** The provider's bandwidth cap, shared with every other job's egress; none when unset. */
-  rate?: EgressRate;
+  /** This job's part of the provider's bandwidth cap, taking turns with other jobs'; none when unset. */
+  rate?: EgressShare;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   log: Logger;

@@ -13,7 +13,7 @@ import type { Admission, EgressContext } from "./context.ts";
 import { checkDestination, type DestinationPolicy } from "./destination.ts";
 import { egressResolver } from "./resolver.ts";
 import { forwardRequest } from "./forward.ts";
-import type { EgressRate } from "./rate.ts";
+import type { EgressRate, EgressShare } from "./rate.ts";
 import { answerAndClose, openTunnel } from "./tunnel.ts";
 import { EgressMeter } from "./usage.ts";
 
@@ -51,6 +51,7 @@ export class EgressProxy {
   private readonly meter: EgressMeter;
   private readonly policy: DestinationPolicy;
   private readonly context: EgressContext;
+  private readonly share: EgressShare | undefined;
   /** Every socket of this job, the job's side and the hosts', so close() and the budget can end them all. */
   private readonly sockets = new Set<Socket>();
   private active = 0;
@@ -58,6 +59,7 @@ export class EgressProxy {
   private closing = false;
 
   constructor(private readonly options: EgressProxyOptions) {
+    this.share = options.rate?.share();
     this.meter = new EgressMeter(options.budgetBytes, () => this.budgetPassed());
     this.policy = {
       rules: options.rules,
@@ -80,7 +82,7 @@ export class EgressProxy {
         if (this.closing || this.meter.budgetPassed) socket.destroy();
       },
       meter: this.meter,
-      ...(options.rate ? { rate: options.rate } : {}),
+      ...(this.share ? { rate: this.share } : {}),
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       log: options.log,
@@ -115,6 +117,7 @@ export class EgressProxy {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
+    this.share?.close();
     await closed;
   }
 

@@ -1,19 +1,61 @@
 // The provider's cap on egress bandwidth, every job's connections together, in
-// and out (--egress-rate-mb): a token bucket each relayed chunk draws from. A
-// chunk past the tokens waits until they are back; pipe() holds its sender back
-// meanwhile, so a capped connection buffers no more than a chunk or two.
+// and out (--egress-rate-mb): a token bucket each relayed chunk draws from, and
+// jobs served in turn by deficit round robin while they wait for tokens, so a
+// job with many connections gets no more than a job with one. A chunk waiting
+// for its turn holds its pipe (pipe() stops reading meanwhile), so a capped
+// connection buffers no more than a chunk or two.
 import { performance } from "node:perf_hooks";
 import { Transform, type Readable, type Writable } from "node:stream";
 
 /** A burst of an eighth of a second's bytes (at least 64 KiB): enough for one socket read to pass without a wait. */
 const BURST_SECONDS = 1 / 8;
 const MIN_BURST_BYTES = 64 * 1024;
+/** Bytes a waiting job may send per turn: one socket read. */
+const QUANTUM_BYTES = 64 * 1024;
+
+interface Waiting {
+  bytes: number;
+  pass: () => void;
+}
+
+/** One job's part of the provider's cap: its connections queue together and take one turn between other jobs'. */
+export class EgressShare {
+  /** Chunks of this job's connections waiting for tokens, oldest first. */
+  readonly waiting: Waiting[] = [];
+  /** Bytes this job may still send in its current turn (deficit round robin). */
+  deficit = 0;
+  closed = false;
+
+  constructor(private readonly rate: EgressRate) {}
+
+  /** `from` piped into `to` within the cap. */
+  pipe(from: Readable, to: Writable): void {
+    const held = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => this.rate.request(this, chunk.length, () => done(null, chunk)),
+    });
+    // Either end going away ends the link between them.
+    held.on("error", () => undefined);
+    from.pipe(held).pipe(to);
+  }
+
+  /** The job ended: its waiting chunks (of connections already destroyed) stop taking turns and tokens. */
+  close(): void {
+    this.closed = true;
+    this.waiting.length = 0;
+    this.rate.dropped(this);
+  }
+}
 
 export class EgressRate {
   private readonly burstBytes: number;
-  /** Below zero: bytes already let through on credit, paid back by the chunks' waits. */
+  /** Below zero: bytes already let through on credit; nobody passes until it is paid back. */
   private tokens: number;
   private refilledAt = performance.now();
+  /** Jobs with chunks waiting, in turn order; `turn` is the one being served. */
+  private readonly ring: EgressShare[] = [];
+  private turn = 0;
+  private turnStarted = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly bytesPerSecond: number) {
     if (!(bytesPerSecond > 0)) throw new RangeError("an egress rate must be above zero bytes a second");
@@ -21,32 +63,81 @@ export class EgressRate {
     this.tokens = this.burstBytes;
   }
 
-  /** Takes `bytes`; how many milliseconds to hold them before they pass (0: at once). */
-  take(bytes: number): number {
+  /** A new job's part of the cap. */
+  share(): EgressShare {
+    return new EgressShare(this);
+  }
+
+  /** `pass` is called once `bytes` may go: at once while nobody waits and tokens are left, else in the job's turn. */
+  request(share: EgressShare, bytes: number, pass: () => void): void {
+    if (share.closed) return;
+    this.refill();
+    if (this.ring.length === 0 && this.tokens >= 0) {
+      this.tokens -= bytes;
+      pass();
+      return;
+    }
+    share.waiting.push({ bytes, pass });
+    if (share.waiting.length === 1) this.ring.push(share);
+    this.schedule();
+  }
+
+  /** A closed share leaves the ring. */
+  dropped(share: EgressShare): void {
+    const at = this.ring.indexOf(share);
+    if (at < 0) return;
+    this.leaveRing(at);
+    this.schedule();
+  }
+
+  private refill(): void {
     const now = performance.now();
     this.tokens = Math.min(this.burstBytes, this.tokens + ((now - this.refilledAt) / 1000) * this.bytesPerSecond);
     this.refilledAt = now;
-    this.tokens -= bytes;
-    return this.tokens >= 0 ? 0 : (-this.tokens / this.bytesPerSecond) * 1000;
   }
 
-  /** `from` piped into `to` at this rate (with the rest of the provider's egress). */
-  pipe(from: Readable, to: Writable): void {
-    const held = new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
-        const waitMs = this.take(chunk.length);
-        if (waitMs === 0) done(null, chunk);
-        else setTimeout(() => done(null, chunk), waitMs);
-      },
-    });
-    // Either end going away ends the link between them.
-    held.on("error", () => undefined);
-    from.pipe(held).pipe(to);
+  /** Serves waiting chunks while tokens last, each job in its turn, then sleeps until the debt is paid. */
+  private serve(): void {
+    this.timer = undefined;
+    this.refill();
+    while (this.tokens >= 0 && this.ring.length > 0) {
+      const share = this.ring[this.turn]!;
+      if (!this.turnStarted) {
+        share.deficit += QUANTUM_BYTES;
+        this.turnStarted = true;
+      }
+      const head = share.waiting[0]!;
+      if (head.bytes > share.deficit) {
+        this.turnStarted = false;
+        this.turn = (this.turn + 1) % this.ring.length;
+        continue;
+      }
+      share.waiting.shift();
+      share.deficit -= head.bytes;
+      this.tokens -= head.bytes;
+      if (share.waiting.length === 0) this.leaveRing(this.turn);
+      head.pass();
+    }
+    this.schedule();
+  }
+
+  private leaveRing(at: number): void {
+    const [share] = this.ring.splice(at, 1);
+    share!.deficit = 0;
+    if (at < this.turn) this.turn--;
+    else if (at === this.turn) this.turnStarted = false;
+    if (this.turn >= this.ring.length) this.turn = 0;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.ring.length === 0) return;
+    const waitMs = this.tokens >= 0 ? 0 : (-this.tokens / this.bytesPerSecond) * 1000;
+    this.timer = setTimeout(() => this.serve(), waitMs);
   }
 }
 
-/** `from` piped into `to`, at the provider's rate when it has one. */
-export function relayAt(rate: EgressRate | undefined, from: Readable, to: Writable): void {
-  if (rate) rate.pipe(from, to);
+/** `from` piped into `to`, within the job's part of the provider's cap when it has one. */
+export function relayAt(share: EgressShare | undefined, from: Readable, to: Writable): void {
+  if (share) share.pipe(from, to);
   else from.pipe(to);
 }

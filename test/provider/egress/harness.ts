@@ -69,7 +69,8 @@ export function useEgressHarness(): EgressHarness {
     hub: () => hub!,
     dir,
     async startProxy(options = {}) {
-      const socketPath = join(dir(), "egress.sock");
+      // A socket of its own per proxy: a second proxy at the same path would take the first one's place.
+      const socketPath = options.socketPath ?? join(dir(), `egress-${proxies.length}.sock`);
       const proxy = new EgressProxy({
         socketPath,
         rules: parseEgressRules([`hub.test:${hub!.httpsPort}`, `hub.test:${hub!.httpPort}`, `hub.test:${hub!.floodPort}`]),

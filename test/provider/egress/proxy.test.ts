@@ -209,7 +209,7 @@ describe("closing", () => {
     await rename(join(dir(), "moved.sock"), join(dir(), "egress.sock"));
     await new Promise((resolve) => leftover.close(resolve));
     expect(existsSync(join(dir(), "egress.sock"))).toBe(true);
-    const { socketPath } = await startProxy();
+    const { socketPath } = await startProxy({ socketPath: join(dir(), "egress.sock") });
     expect((await httpsVia(socketPath, "hub.test", hub.httpsPort, hub.cert, "/hello")).status).toBe(200);
 
     const regular = join(dir(), "not-a-socket");

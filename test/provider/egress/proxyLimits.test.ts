@@ -257,12 +257,58 @@ describe("the provider's bandwidth cap (--egress-rate-mb)", () => {
     expect(overCap).toEqual([]);
   });
 
-  it("makes a chunk past the tokens wait for them, and lets a burst through at once", () => {
+  it("gives a job with one download as much as a job with eight, while both wait for the cap", async () => {
     const rate = new EgressRate(1024 * 1024);
-    expect(rate.take(64 * 1024)).toBe(0);
-    // The burst (128 KiB at 1 MiB/s) is spent: the next 512 KiB wait about half a second for their tokens.
-    rate.take(64 * 1024);
-    expect(rate.take(512 * 1024)).toBeGreaterThan(400);
+    const greedy = await startProxy({ rate });
+    const modest = await startProxy({ rate });
+    const size = 8 * 1024 * 1024;
+    const received = { greedy: 0, modest: 0 };
+    const downloads: Array<{ destroy: () => void }> = [];
+    const download = (socketPath: string, job: keyof typeof received) => {
+      const outgoing = request({ socketPath, path: `http://hub.test:${hub.httpPort}/bytes/${size}`, headers: { host: "hub.test" }, agent: false }, (response) => {
+        response.on("data", (chunk: Buffer) => (received[job] += chunk.length));
+        response.on("error", () => undefined);
+      });
+      outgoing.on("error", () => undefined);
+      outgoing.end();
+      downloads.push(outgoing);
+    };
+    for (let connection = 0; connection < 8; connection++) download(greedy.socketPath, "greedy");
+    download(modest.socketPath, "modest");
+    try {
+      // About two seconds at the cap: long enough for many turns, far short of any download's end.
+      await eventually(async () => received.greedy + received.modest >= 2 * 1024 * 1024, { what: "2 MiB to arrive through the cap", timeoutMs: 30_000 });
+    } finally {
+      for (const outgoing of downloads) outgoing.destroy();
+    }
+    const total = received.greedy + received.modest;
+    // Served connection by connection, the job with one download would get a ninth; in turns, about half.
+    expect(received.modest / total).toBeGreaterThan(0.35);
+    expect(received.greedy / total).toBeGreaterThan(0.35);
+  });
+
+  it("lets a burst through at once, then makes chunks wait their turn for tokens", async () => {
+    const rate = new EgressRate(1024 * 1024);
+    const first = rate.share();
+    const second = rate.share();
+    const passed: string[] = [];
+    // The burst (128 KiB at 1 MiB/s) passes at once, and one chunk more on credit.
+    for (const name of ["a1", "a2", "a3"]) rate.request(first, 64 * 1024, () => passed.push(name));
+    expect(passed).toEqual(["a1", "a2", "a3"]);
+    // Four more chunks of the first job queue ahead of the second job's one: the second's comes in the first job's next turn.
+    for (const name of ["a4", "a5", "a6", "a7"]) rate.request(first, 64 * 1024, () => passed.push(name));
+    rate.request(second, 64 * 1024, () => passed.push("b1"));
+    expect(passed).toHaveLength(3);
+    await eventually(async () => passed.length === 8, { what: "every chunk to pass" });
+    expect(passed.slice(3, 5)).toEqual(["a4", "b1"]);
+    // A closed job's waiting chunks never pass.
+    const closing = rate.share();
+    let passedAfterClose = false;
+    rate.request(closing, 64 * 1024, () => (passedAfterClose = true));
+    closing.close();
+    rate.request(second, 64 * 1024, () => passed.push("b2"));
+    await eventually(async () => passed.includes("b2"), { what: "the open job's chunk to pass" });
+    expect(passedAfterClose).toBe(false);
     expect(() => new EgressRate(0)).toThrow(/above zero/);
   });
 });
