@@ -1,11 +1,13 @@
 // A job's HTTP CONNECT (what HTTPS_PROXY clients send): the target checked,
 // then a TCP connection to the checked address, relayed both ways through
 // pipe() so a slow side holds the other back instead of filling memory, with
-// every byte counted before it is passed on.
+// every byte counted before it is passed on. A tunnel whose TLS asks for
+// another server name than the one the job connected to is cut (sni.ts).
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
 import { relayAt } from "./rate.ts";
+import { type HelloReading, readClientHello } from "./sni.ts";
 import { connectAdmitted } from "./upstream.ts";
 
 const AUTHORITY = /^([^:[\]]+|\[[^\]]*\]):(\d{1,5})$/;
@@ -95,8 +97,49 @@ function relay(client: Socket, upstream: Socket, head: Buffer, context: EgressCo
   if (head.length > 0) {
     count("out", head.length);
     bytesOut += head.length;
-    if (!upstream.destroyed) upstream.write(head);
   }
-  relayAt(context.rate, client, upstream);
   relayAt(context.rate, upstream, client);
+  awaitHello(client, head, (first, reading) => {
+    const refusal = helloRefusal(reading, target);
+    if (refusal) {
+      context.refuse({ status: 403, reason: refusal, host: target.host, port: target.port });
+      client.destroy();
+      upstream.destroy();
+      return;
+    }
+    if (first.length > 0 && !upstream.destroyed) upstream.write(first);
+    relayAt(context.rate, client, upstream);
+  });
+}
+
+/** Holds the job's first bytes until they show whether, and for which server name, they start TLS. */
+function awaitHello(client: Socket, head: Buffer, decided: (first: Buffer, reading: HelloReading) => void): void {
+  let first = head;
+  const reading = readClientHello(first);
+  if (reading.kind !== "more") return decided(first, reading);
+  // Not read to the end by a server-speaks-first protocol (SSH, SMTP): the host's bytes already flow to the job.
+  const onData = (chunk: Buffer) => {
+    first = Buffer.concat([first, chunk]);
+    const reading = readClientHello(first);
+    if (reading.kind === "more") return;
+    client.removeListener("data", onData);
+    client.removeListener("end", hungUp);
+    client.pause();
+    decided(first, reading);
+  };
+  // The proxy's sockets are half-open capable: a job that hangs up mid-hello is closed here, or it would hold its slot until the idle timeout.
+  const hungUp = () => client.destroy();
+  client.on("data", onData);
+  client.once("end", hungUp);
+}
+
+/** Why a tunnel's first bytes end it: TLS that names another server, or TLS the proxy cannot read. */
+function helloRefusal(reading: HelloReading, target: { host: string; port: number }): string | undefined {
+  if (reading.kind === "unreadable") return `${target.host}:${target.port}: ${reading.why}, so the server name it asks for cannot be checked`;
+  if (reading.kind !== "hello" || reading.serverName === undefined) return undefined;
+  const asked = reading.serverName.toLowerCase().replace(/\.$/, "");
+  if (asked === target.host.toLowerCase()) return undefined;
+  // The name is the job's: only a plausible host name goes into the log and the reason.
+  const named = /^[a-z0-9.-]{1,253}$/.test(asked) ? asked : "a malformed name";
+  return `the tunnel to ${target.host}:${target.port} asks TLS for ${named}, another host`;
 }

@@ -1,0 +1,88 @@
+// The TLS server name a job's tunnel asks for: read from real ClientHellos
+// (Node's own TLS client), whole, in pieces and split over records, and
+// enforced by the proxy against the host the job connected to.
+import { createServer, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readClientHello } from "../../../provider/egress/sni.ts";
+import { eventually } from "../../helpers/eventually.ts";
+import { closedSocket, useEgressHarness } from "./harness.ts";
+import { connectVia, httpsInTunnel } from "./client.ts";
+import type { Hub } from "./hub.ts";
+
+const { startProxy, ...harness } = useEgressHarness();
+let hub: Hub;
+beforeAll(() => {
+  hub = harness.hub();
+});
+
+/** The first bytes Node's TLS client sends to a server, asking for `servername` (none: no SNI, as for an address). */
+async function clientHelloOf(servername?: string): Promise<Buffer> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const hello = new Promise<Buffer>((resolve) => server.once("connection", (socket: Socket) => socket.once("data", (chunk: Buffer) => resolve(chunk))));
+    const client = tlsConnect({ host: "127.0.0.1", port, ...(servername ? { servername } : {}), rejectUnauthorized: false });
+    client.on("error", () => undefined);
+    const bytes = await hello;
+    client.destroy();
+    return bytes;
+  } finally {
+    server.close();
+  }
+}
+
+/** The same hello with its handshake message cut into two TLS records. */
+function inTwoRecords(hello: Buffer): Buffer {
+  const message = hello.subarray(5, 5 + hello.readUInt16BE(3));
+  const cut = 40;
+  const record = (fragment: Buffer) => Buffer.concat([Buffer.from([0x16, 0x03, 0x01, fragment.length >> 8, fragment.length & 0xff]), fragment]);
+  return Buffer.concat([record(message.subarray(0, cut)), record(message.subarray(cut))]);
+}
+
+describe("reading a ClientHello's server name", () => {
+  it("finds the name in a real hello, whole or split over two records, and waits while any part is missing", async () => {
+    const hello = await clientHelloOf("models.example");
+    expect(readClientHello(hello)).toEqual({ kind: "hello", serverName: "models.example" });
+    expect(readClientHello(inTwoRecords(hello))).toEqual({ kind: "hello", serverName: "models.example" });
+    for (const length of [1, 4, 5, 9, 60, hello.length - 1]) expect(readClientHello(hello.subarray(0, length))).toEqual({ kind: "more" });
+    expect(readClientHello(inTwoRecords(hello).subarray(0, 50))).toEqual({ kind: "more" });
+  });
+
+  it("reports a hello without a name, bytes that are not TLS, and handshakes it cannot read", async () => {
+    expect(readClientHello(await clientHelloOf())).toEqual({ kind: "hello" });
+    expect(readClientHello(Buffer.from("SSH-2.0-OpenSSH_9.2\r\n"))).toEqual({ kind: "not-tls" });
+    expect(readClientHello(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00]))).toMatchObject({ kind: "unreadable", why: expect.stringContaining("not a ClientHello") });
+    // A hello whose lengths point past its own end.
+    const hello = await clientHelloOf("models.example");
+    const lying = Buffer.from(hello);
+    lying.writeUInt16BE(0xffff, 5 + 4 + 2 + 32 + 1 + lying[5 + 4 + 2 + 32]!);
+    expect(readClientHello(lying)).toMatchObject({ kind: "unreadable", why: "a malformed TLS ClientHello" });
+    // A handshake announced at 16 MiB is not waited for.
+    expect(readClientHello(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0xff, 0xff, 0xff]))).toMatchObject({ kind: "unreadable", why: expect.stringContaining("over") });
+  });
+});
+
+describe("a tunnel whose TLS asks for another server name", () => {
+  it("is cut before the server hears the hello, and counted as a refusal; the allowed name passes in any case", async () => {
+    const { proxy, socketPath } = await startProxy();
+    const seenBefore = hub.seen.length;
+    const authority = `hub.test:${hub.httpsPort}`;
+    const fronted = await connectVia(socketPath, authority);
+    expect(fronted.status).toBe(200);
+    // other.test is on the hub's certificate and address too: only the name inside TLS differs.
+    const attempt = httpsInTunnel(fronted.socket, "other.test", hub.cert, "/hello").then(
+      () => "answered",
+      () => "cut",
+    );
+    expect(await attempt).toBe("cut");
+    await closedSocket(fronted.socket);
+    expect(hub.seen.length).toBe(seenBefore);
+    await eventually(async () => proxy.usage().refused === 1, { what: "the refusal to be counted" });
+
+    const allowed = await connectVia(socketPath, authority);
+    expect((await httpsInTunnel(allowed.socket, "HUB.test", hub.cert, "/hello")).status).toBe(200);
+    expect(proxy.usage().refused).toBe(1);
+  });
+});
