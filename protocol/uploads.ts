@@ -28,7 +28,12 @@ export const uploadHeaders = {
  * of other bytes under the same path can never replace what the manifest names.
  */
 export function outputObjectKey(jobId: string, path: string, sha256: string): string {
-  return `jobs/${jobId}/outputs/${sha256}/${path}`;
+  return `${outputsPrefix(jobId)}${sha256}/${path}`;
+}
+
+/** Every output R2 keeps of a job is under this prefix. */
+export function outputsPrefix(jobId: string): string {
+  return `jobs/${jobId}/outputs/`;
 }
 
 // ---- the R2 relay of a job's input files ----

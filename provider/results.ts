@@ -13,13 +13,15 @@ import type { EgressUsage } from "../protocol/egress.ts";
 import type { RunResult } from "./executor/docker.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { truncate } from "./truncate.ts";
-import { uploadOutputWithRetry } from "./uploads.ts";
+import { batchesOf, fitsBatch, uploadOutputBatch } from "./uploadBatch.ts";
+import { uploadOutputWithRetry, withUploadRetry } from "./uploads.ts";
 
 /**
- * Small outputs go up many at once: each is mostly a round trip, and ten
- * thousand of them one by one would take many minutes. Big ones go one at a
- * time, each with the whole link, as uploadTimeoutMs counts on.
+ * Small outputs go up in batches (uploadBatch.ts), a few at once; middling ones
+ * many at once, each mostly a round trip; big ones one at a time, each with the
+ * whole link, as uploadTimeoutMs counts on.
  */
+const BATCHES_AT_ONCE = 4;
 const SMALL_OUTPUT_BYTES = 1024 * 1024;
 const SMALL_UPLOADS_AT_ONCE = 16;
 
@@ -78,7 +80,10 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
     manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: context.maxOutputBytes });
     const upload = (file: ManifestFile, signal: AbortSignal) =>
       uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size, signal });
-    await forEachInPool(manifest.files.filter((file) => file.size <= SMALL_OUTPUT_BYTES), SMALL_UPLOADS_AT_ONCE, upload);
+    const batch = (files: ManifestFile[], signal: AbortSignal) =>
+      withUploadRetry(() => uploadOutputBatch({ api: context.api, account: context.account, jobId, outputsDir: run.outputsDir, files, signal }), signal);
+    await forEachInPool(batchesOf(manifest.files), BATCHES_AT_ONCE, batch);
+    await forEachInPool(manifest.files.filter((file) => !fitsBatch(file) && file.size <= SMALL_OUTPUT_BYTES), SMALL_UPLOADS_AT_ONCE, upload);
     await forEachInPool(manifest.files.filter((file) => file.size > SMALL_OUTPUT_BYTES), 1, upload);
   } catch (error) {
     return unsuccessfulResult(jobId, "failed", `the outputs could not be delivered: ${(error as Error).message}`, run);

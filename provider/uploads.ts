@@ -1,4 +1,5 @@
-// Uploads one output file to the API, signed so only this provider could have sent it.
+// Uploads one output file to the API, signed so only this provider could have
+// sent it, and retries what may pass (uploadBatch.ts sends many small ones at once).
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -71,19 +72,23 @@ export async function uploadOutput(options: {
 export const UPLOAD_RETRY_WINDOW_MS = 10 * 60_000;
 const MAX_PAUSE_MS = 15_000;
 
+export type RetryWindow = { windowMs?: number; firstPauseMs?: number };
+
 /** Retries a failed upload with growing pauses (from `firstPauseMs`, at most 15 s) until `windowMs` has passed. */
-export async function uploadOutputWithRetry(
-  options: Parameters<typeof uploadOutput>[0],
-  { windowMs = UPLOAD_RETRY_WINDOW_MS, firstPauseMs = 500 }: { windowMs?: number; firstPauseMs?: number } = {},
-): Promise<void> {
+export function uploadOutputWithRetry(options: Parameters<typeof uploadOutput>[0], retry: RetryWindow = {}): Promise<void> {
+  return withUploadRetry(() => uploadOutput(options), options.signal, retry);
+}
+
+/** `upload` tried until it succeeds, fails for good (isRetryableUpload), `signal` aborts, or the window has passed. */
+export async function withUploadRetry(upload: () => Promise<void>, signal: AbortSignal | undefined, { windowMs = UPLOAD_RETRY_WINDOW_MS, firstPauseMs = 500 }: RetryWindow = {}): Promise<void> {
   const giveUpAt = Date.now() + windowMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await uploadOutput(options);
+      return await upload();
     } catch (error) {
       const pause = Math.min(MAX_PAUSE_MS, firstPauseMs * 2 ** (attempt - 1));
-      if (!isRetryableUpload(error) || options.signal?.aborted || Date.now() + pause > giveUpAt) throw error;
-      await abortablePause(pause, options.signal);
+      if (!isRetryableUpload(error) || signal?.aborted || Date.now() + pause > giveUpAt) throw error;
+      await abortablePause(pause, signal);
     }
   }
 }

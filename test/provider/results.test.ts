@@ -1,4 +1,4 @@
-// A succeeded job's result: its outputs uploaded to a real HTTP server standing in for the API's upload route.
+// A succeeded job's result: its outputs uploaded to a real HTTP server standing in for the API's upload routes.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,12 +9,15 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OfferMessage } from "../../protocol/hubMessages.ts";
 import { pondDomain } from "../../protocol/eip712.ts";
+import { decodeOutputBatch } from "../../protocol/outputBatch.ts";
 import { buildResult } from "../../provider/results.ts";
 
 let dir: string;
 let server: Server;
 let held: Array<{ request: IncomingMessage; response: ServerResponse }>;
 let received: number;
+/** The paths each batch (POST) carried. */
+let batches: string[][];
 /** The most uploads open at once, from their first byte to their answer. */
 let mostAtOnce: number;
 
@@ -26,14 +29,20 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "pond-results-"));
   held = [];
   received = 0;
+  batches = [];
   mostAtOnce = 0;
   // Answers nothing until `awaited` uploads are open (or all that are left): fewer at once would wait for ever.
   let open = 0;
   server = createServer((request, response) => {
     mostAtOnce = Math.max(mostAtOnce, ++open);
     response.on("finish", () => open--);
-    request.resume();
+    const body: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => body.push(chunk));
     request.on("end", () => {
+      if (request.method === "POST") {
+        const batch = decodeOutputBatch(Buffer.concat(body));
+        batches.push(batch.ok ? batch.files.map((file) => file.path) : [`not a batch: ${batch.reason}`]);
+      }
       held.push({ request, response });
       received += 1;
       if (held.length === Math.min(awaited, files - (received - held.length))) for (const done of held.splice(0)) done.response.writeHead(200).end();
@@ -66,14 +75,28 @@ const build = () =>
   );
 
 describe("buildResult", () => {
-  it("uploads small outputs many at a time, at most sixteen at once", async () => {
-    files = 40;
-    awaited = 16;
+  it("uploads small outputs in batches, a few at once", async () => {
+    files = 600;
+    awaited = 3;
     for (let i = 0; i < files; i++) await writeFile(join(dir, `f${i}.txt`), `file ${i}\n`);
     const result = await build();
     expect(result).toMatchObject({ outcome: "succeeded", error: null });
     expect(result.manifest!.files).toHaveLength(files);
+    // 600 files at most 256 a batch: three requests, every file in one of them once.
+    expect(received).toBe(3);
+    expect(batches.map((batch) => batch.length).sort()).toEqual([256, 256, 88].sort());
+    expect(batches.flat().sort()).toEqual(result.manifest!.files.map((file) => file.path).sort());
+    expect(mostAtOnce).toBe(3);
+  });
+
+  it("uploads outputs too big for a batch but under 1 MiB many at a time, at most sixteen at once", async () => {
+    files = 40;
+    awaited = 16;
+    for (let i = 0; i < files; i++) await writeFile(join(dir, `f${i}.bin`), Buffer.alloc(300 * 1024, i));
+    const result = await build();
+    expect(result).toMatchObject({ outcome: "succeeded", error: null });
     expect(received).toBe(files);
+    expect(batches).toEqual([]);
     expect(mostAtOnce).toBe(16);
   });
 
