@@ -5,7 +5,7 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { MAX_OUTPUT_FILES } from "../../../protocol/limits.ts";
-import { BATCH_MAX_BODY_BYTES, BATCH_MAX_FILES, encodeOutputBatch, outputBatchMessage, type BatchEntry } from "../../../protocol/outputBatch.ts";
+import { BATCH_FILE_MAX_BYTES, BATCH_MAX_BODY_BYTES, BATCH_MAX_CONTENT_BYTES, BATCH_MAX_FILES, encodeOutputBatch, outputBatchMessage, type BatchEntry } from "../../../protocol/outputBatch.ts";
 import { outputObjectKey, uploadHeaders } from "../../../protocol/uploads.ts";
 import { assignedJob } from "../assignedJob.ts";
 import { call, ORIGIN } from "../client.ts";
@@ -138,6 +138,20 @@ describe("a batch of outputs", () => {
       expect(answer.detail, what).toMatch(detail);
     }
     expect(await stored(offer.job_id, file)).toBeNull();
+    await provider.close();
+  });
+
+  it("takes a batch at exactly its limits (files at the largest a batch holds, filling its bytes), and refuses one byte more", async () => {
+    const { provider, offer } = await assignedJob();
+    const count = BATCH_MAX_CONTENT_BYTES / BATCH_FILE_MAX_BYTES;
+    const full = await Promise.all(Array.from({ length: count }, (_, i) => entry(`w/${i}.bin`, String.fromCharCode(97 + i).repeat(BATCH_FILE_MAX_BYTES))));
+    expect((await postBatch(provider, offer.job_id, encodeOutputBatch(full))).status).toBe(201);
+    for (const file of full) expect((await stored(offer.job_id, file))?.size, file.path).toBe(BATCH_FILE_MAX_BYTES);
+    const overFile = await entry("over.bin", "x".repeat(BATCH_FILE_MAX_BYTES + 1));
+    expect(await refusal(await postBatch(provider, offer.job_id, encodeOutputBatch([overFile])))).toMatchObject({ status: 400, detail: expect.stringMatching(/listing at 0\.size/) });
+    const overBatch = [...full, await entry("one-more.bin", "y")];
+    expect(await refusal(await postBatch(provider, offer.job_id, encodeOutputBatch(overBatch)))).toMatchObject({ status: 400, detail: expect.stringContaining(`more than ${BATCH_MAX_CONTENT_BYTES} bytes`) });
+    expect(await stored(offer.job_id, overBatch.at(-1)!)).toBeNull();
     await provider.close();
   });
 
