@@ -38,6 +38,11 @@ export class EgressShare {
     from.pipe(held).pipe(to);
   }
 
+  /** `pass` once `bytes` of this job's may go (what a handler holds and writes itself). */
+  hold(bytes: number, pass: () => void): void {
+    this.rate.request(this, bytes, pass);
+  }
+
   /** The job ended: its waiting chunks (of connections already destroyed) stop taking turns and tokens. */
   close(): void {
     this.closed = true;

@@ -26,7 +26,7 @@ export function readClientHello(bytes: Buffer): HelloReading {
   if (bytes[0] !== HANDSHAKE_RECORD) return { kind: "not-tls" };
   const handshake = handshakeBytes(bytes);
   if ("kind" in handshake) return handshake;
-  if (handshake.bytes.length < 4) return { kind: "more" };
+  if (handshake.bytes.length < 4) return handshake.complete ? { kind: "unreadable", why: "a truncated TLS ClientHello" } : { kind: "more" };
   if (handshake.bytes[0] !== CLIENT_HELLO) return { kind: "unreadable", why: "the first TLS handshake message is not a ClientHello" };
   const length = handshake.bytes.readUIntBE(1, 3);
   if (4 + length > MAX_HELLO_BYTES) return { kind: "unreadable", why: `a TLS ClientHello over ${MAX_HELLO_BYTES} bytes` };

@@ -7,7 +7,7 @@ import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
 import { relayAt } from "./rate.ts";
-import { type HelloReading, readClientHello } from "./sni.ts";
+import { type HelloReading, MAX_HELLO_BYTES, readClientHello } from "./sni.ts";
 import { connectAdmitted } from "./upstream.ts";
 
 const AUTHORITY = /^([^:[\]]+|\[[^\]]*\]):(\d{1,5})$/;
@@ -107,8 +107,13 @@ function relay(client: Socket, upstream: Socket, head: Buffer, context: EgressCo
       upstream.destroy();
       return;
     }
-    if (first.length > 0 && !upstream.destroyed) upstream.write(first);
-    relayAt(context.rate, client, upstream);
+    const forward = () => {
+      if (first.length > 0 && !upstream.destroyed) upstream.write(first);
+      relayAt(context.rate, client, upstream);
+    };
+    // The bytes held while reading the hello take their turn under the cap like any other.
+    if (context.rate && first.length > 0) context.rate.hold(first.length, forward);
+    else forward();
   });
 }
 
@@ -117,18 +122,23 @@ function awaitHello(client: Socket, head: Buffer, decided: (first: Buffer, readi
   let first = head;
   const reading = readClientHello(first);
   if (reading.kind !== "more") return decided(first, reading);
-  // Not read to the end by a server-speaks-first protocol (SSH, SMTP): the host's bytes already flow to the job.
-  const onData = (chunk: Buffer) => {
-    first = Buffer.concat([first, chunk]);
-    const reading = readClientHello(first);
-    if (reading.kind === "more") return;
+  const settle = (reading: HelloReading) => {
     client.removeListener("data", onData);
     client.removeListener("end", hungUp);
     client.pause();
     decided(first, reading);
   };
-  // The proxy's sockets are half-open capable: a job that hangs up mid-hello is closed here, or it would hold its slot until the idle timeout.
-  const hungUp = () => client.destroy();
+  // Not read to the end by a server-speaks-first protocol (SSH, SMTP): the host's bytes already flow to the job.
+  const onData = (chunk: Buffer) => {
+    first = Buffer.concat([first, chunk]);
+    // readClientHello bounds what it waits for; this bounds what is held whatever it says.
+    const reading = first.length > MAX_HELLO_BYTES + 1024 ? ({ kind: "unreadable", why: `a TLS ClientHello over ${MAX_HELLO_BYTES} bytes` } as const) : readClientHello(first);
+    if (reading.kind !== "more") settle(reading);
+  };
+  // The proxy's sockets are half-open capable. A job that half-closes before sending a byte
+  // passes on as it is (the host may speak first); one that stops mid-hello is closed, or it
+  // would hold its slot until the idle timeout.
+  const hungUp = () => (first.length === 0 ? settle({ kind: "not-tls" }) : client.destroy());
   client.on("data", onData);
   client.once("end", hungUp);
 }

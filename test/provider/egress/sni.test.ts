@@ -1,7 +1,8 @@
 // The TLS server name a job's tunnel asks for: read from real ClientHellos
 // (Node's own TLS client), whole, in pieces and split over records, and
 // enforced by the proxy against the host the job connected to.
-import { createServer, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
+import { parseEgressRules } from "../../../protocol/egress.ts";
 import { connect as tlsConnect } from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readClientHello } from "../../../provider/egress/sni.ts";
@@ -59,6 +60,8 @@ describe("reading a ClientHello's server name", () => {
     const lying = Buffer.from(hello);
     lying.writeUInt16BE(0xffff, 5 + 4 + 2 + 32 + 1 + lying[5 + 4 + 2 + 32]!);
     expect(readClientHello(lying)).toMatchObject({ kind: "unreadable", why: "a malformed TLS ClientHello" });
+    // An empty handshake record, then anything but another: no hello is coming, however much follows.
+    expect(readClientHello(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x00]), Buffer.alloc(100_000, 0x41)]))).toMatchObject({ kind: "unreadable", why: "a truncated TLS ClientHello" });
     // A handshake announced at 16 MiB is not waited for.
     expect(readClientHello(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0xff, 0xff, 0xff]))).toMatchObject({ kind: "unreadable", why: expect.stringContaining("over") });
   });
@@ -84,5 +87,52 @@ describe("a tunnel whose TLS asks for another server name", () => {
     const allowed = await connectVia(socketPath, authority);
     expect((await httpsInTunnel(allowed.socket, "HUB.test", hub.cert, "/hello")).status).toBe(200);
     expect(proxy.usage().refused).toBe(1);
+  });
+});
+
+/** A host on loopback that records what it received and answers with a banner once the job has half-closed. */
+async function bannerHost(): Promise<{ server: Server; port: number; received: () => number }> {
+  let received = 0;
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.on("error", () => socket.destroy());
+    socket.on("end", () => socket.end("BANNER after your EOF\n"));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as { port: number }).port, received: () => received };
+}
+
+describe("a tunnel's first bytes", () => {
+  it("that start a TLS record and then trickle anything else are cut, held by the proxy no longer than a hello may be", async () => {
+    const host = await bannerHost();
+    try {
+      const { proxy, socketPath } = await startProxy({ rules: parseEgressRules([`hub.test:${host.port}`]) });
+      const tunnel = await connectVia(socketPath, `hub.test:${host.port}`);
+      expect(tunnel.status).toBe(200);
+      tunnel.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x00]));
+      for (let i = 0; i < 20 && !tunnel.socket.destroyed; i++) tunnel.socket.write(Buffer.alloc(16 * 1024, 0x41));
+      await closedSocket(tunnel.socket);
+      await eventually(async () => proxy.usage().refused === 1, { what: "the refusal to be counted" });
+      expect(host.received()).toBe(0);
+    } finally {
+      host.server.close();
+    }
+  });
+
+  it("that are none, the job half-closing at once, pass on: the host may speak first, and its answer reaches the job", async () => {
+    const host = await bannerHost();
+    try {
+      const { proxy, socketPath } = await startProxy({ rules: parseEgressRules([`hub.test:${host.port}`]) });
+      const tunnel = await connectVia(socketPath, `hub.test:${host.port}`);
+      expect(tunnel.status).toBe(200);
+      const chunks: Buffer[] = [];
+      tunnel.socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      tunnel.socket.end();
+      await closedSocket(tunnel.socket);
+      expect(Buffer.concat(chunks).toString()).toBe("BANNER after your EOF\n");
+      expect(proxy.usage().refused).toBe(0);
+    } finally {
+      host.server.close();
+    }
   });
 });
