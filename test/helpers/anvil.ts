@@ -50,6 +50,11 @@ export interface StartAnvilOptions {
   hardfork?: string;
   /** How long to wait for anvil to answer, in ms. */
   startTimeoutMs?: number;
+  /**
+   * Calls made together (Promise.all) go to anvil in one JSON-RPC batch. Less CPU per call
+   * (the invariant walk: 29 s instead of 40), more wait for calls made one by one.
+   */
+  batchCalls?: boolean;
   /** More anvil flags, e.g. ["--steps-tracing"] for opcode-level debug_traceTransaction. */
   extraArgs?: string[];
   /**
@@ -122,7 +127,7 @@ async function launch(port: number, options: StartAnvilOptions): Promise<Anvil> 
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
-  const transport = http(rpcUrl, { retryCount: 0 });
+  const transport = http(rpcUrl, { retryCount: 0, batch: options.batchCalls ?? false });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 });
   const testClient = createTestClient({ chain, transport, mode: "anvil" });
   try {
