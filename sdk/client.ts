@@ -174,8 +174,12 @@ export class PondClient {
   }
 
   async downloadOutput(id: string, path: string): Promise<Uint8Array> {
-    const response = await this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/outputs/${path.split("/").map(encodeURIComponent).join("/")}`);
-    return new Uint8Array(await response.arrayBuffer());
+    return new Uint8Array(await (await this.openOutput(id, path)).arrayBuffer());
+  }
+
+  /** One output file's response, its body still to be read: a file of many GB streams to disk instead of filling memory. */
+  openOutput(id: string, path: string, signal?: AbortSignal): Promise<Response> {
+    return this.raw("GET", `/v1/jobs/${encodeURIComponent(id)}/outputs/${path.split("/").map(encodeURIComponent).join("/")}`, undefined, {}, signal);
   }
 
   /**
