@@ -56,18 +56,24 @@ async function downloadOne(client: PondClient, jobId: string, file: ManifestFile
   let size = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, next) {
-      hash.update(chunk);
       size += chunk.length;
+      // Past the manifest's size it can only be wrong: stop before it fills the disk.
+      if (size > file.size) return next(new OutputIntegrityError(`${file.path} arrived with more than the ${file.size} bytes the manifest says: nothing was written for it`));
+      hash.update(chunk);
       counted(chunk.length);
       next(null, chunk);
     },
   });
   const body = response.body ? Readable.fromWeb(response.body as NodeReadableStream) : Readable.from([]);
-  await pipeline(body, tap, createWriteStream(partial), { signal });
-  const sha256 = hash.digest("hex");
-  if (size !== file.size || sha256 !== file.sha256) {
-    await rm(partial, { force: true });
-    throw new OutputIntegrityError(`${file.path} arrived with ${size} bytes and sha256 ${sha256}; the manifest says ${file.size} bytes and ${file.sha256}: nothing was written for it`);
+  try {
+    await pipeline(body, tap, createWriteStream(partial), { signal });
+    const sha256 = hash.digest("hex");
+    if (size !== file.size || sha256 !== file.sha256) {
+      throw new OutputIntegrityError(`${file.path} arrived with ${size} bytes and sha256 ${sha256}; the manifest says ${file.size} bytes and ${file.sha256}: nothing was written for it`);
+    }
+  } catch (error) {
+    if (error instanceof OutputIntegrityError) await rm(partial, { force: true });
+    throw error;
   }
   await rename(partial, target);
 }

@@ -94,4 +94,26 @@ describe("downloadOutputs", () => {
     expect(existsSync(join(dir(), "weights.bin"))).toBe(false);
     expect(existsSync(join(dir(), "weights.bin.partial"))).toBe(false);
   });
+
+  it("stops reading a file that goes on past the manifest's size, instead of filling the disk", async () => {
+    const file = fileOf("small.txt", Buffer.from("sixteen bytes!!!"));
+    let sent = 0;
+    const { client } = await api(new Map(), (_path, response) => {
+      // Endless, chunked: no length to stop at.
+      response.writeHead(200);
+      const more = () => {
+        while (!response.destroyed && sent < 512 * 1024 * 1024) {
+          sent += 64 * 1024;
+          if (!response.write(Buffer.alloc(64 * 1024, 0x61))) return void response.once("drain", more);
+        }
+        response.end();
+      };
+      more();
+      return true;
+    });
+    const failure = await downloadOutputs(client, jobWith([file]), dir()).catch((error: unknown) => error);
+    expect((failure as Error).message).toBe("small.txt arrived with more than the 16 bytes the manifest says: nothing was written for it");
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(existsSync(join(dir(), "small.txt.partial"))).toBe(false);
+  });
 });
