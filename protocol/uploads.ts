@@ -23,6 +23,16 @@ export const uploadHeaders = {
   sha256: "x-pond-sha256",
 } as const;
 
+/** The headers of a signed upload (with the sha256 it claims) or a signed read (without). */
+export function signedHeaders(claim: { provider: string; timestamp: number; signature: string; sha256?: string }): Record<string, string> {
+  return {
+    [uploadHeaders.provider]: claim.provider,
+    [uploadHeaders.timestamp]: String(claim.timestamp),
+    [uploadHeaders.signature]: claim.signature,
+    ...(claim.sha256 !== undefined ? { [uploadHeaders.sha256]: claim.sha256 } : {}),
+  };
+}
+
 /**
  * Where one output lives in R2. Keyed by content as well as path: a later upload
  * of other bytes under the same path can never replace what the manifest names.

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { BATCH_FILE_MAX_BYTES, BATCH_MAX_CONTENT_BYTES, BATCH_MAX_FILES, encodeOutputBatch, outputBatchMessage } from "../protocol/outputBatch.ts";
 import type { ManifestFile } from "../protocol/manifest.ts";
-import { uploadHeaders } from "../protocol/uploads.ts";
-import { UploadError, uploadTimeoutMs } from "./uploads.ts";
+import { signedHeaders } from "../protocol/uploads.ts";
+import { sendUpload } from "./uploads.ts";
 
 /** Whether a file goes up in a batch rather than on its own. */
 export const fitsBatch = (file: ManifestFile) => file.size <= BATCH_FILE_MAX_BYTES;
@@ -43,20 +43,13 @@ export async function uploadOutputBatch(options: { api: string; account: Private
   const sha256 = createHash("sha256").update(body).digest("hex");
   const timestamp = Date.now();
   const signature = await options.account.signMessage({ message: outputBatchMessage({ jobId: options.jobId, sha256, size: body.length, timestamp }) });
-  const timeout = AbortSignal.timeout(uploadTimeoutMs(body.length));
-  const response = await fetch(new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/outputs`, options.api), {
+  await sendUpload({
+    url: new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/outputs`, options.api),
     method: "POST",
-    headers: {
-      "content-type": "application/octet-stream",
-      [uploadHeaders.provider]: options.account.address,
-      [uploadHeaders.timestamp]: String(timestamp),
-      [uploadHeaders.signature]: signature,
-      [uploadHeaders.sha256]: sha256,
-    },
+    headers: signedHeaders({ provider: options.account.address, timestamp, signature, sha256 }),
     body,
-    signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+    size: body.length,
+    what: `a batch of ${files.length} outputs (${files[0]!.path} …)`,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
-  if (!response.ok) {
-    throw new UploadError(`uploading a batch of ${files.length} outputs (${files[0]!.path} …) failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`, response.status);
-  }
 }

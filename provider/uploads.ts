@@ -3,7 +3,7 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { uploadHeaders, uploadMessage } from "../protocol/uploads.ts";
+import { signedHeaders, uploadMessage } from "../protocol/uploads.ts";
 
 export class UploadError extends Error {
   override name = "UploadError";
@@ -46,22 +46,28 @@ export async function uploadOutput(options: {
   const signature = await options.account.signMessage({
     message: uploadMessage({ jobId: options.jobId, path: options.path, sha256: options.sha256, size: options.size, timestamp }),
   });
-  const url = new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/outputs/${options.path.split("/").map(encodeURIComponent).join("/")}`, options.api);
-  const response = await fetch(url, {
+  await sendUpload({
+    url: new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/outputs/${options.path.split("/").map(encodeURIComponent).join("/")}`, options.api),
     method: "PUT",
-    headers: {
-      "content-type": "application/octet-stream",
-      "content-length": String(options.size),
-      [uploadHeaders.provider]: options.account.address,
-      [uploadHeaders.timestamp]: String(timestamp),
-      [uploadHeaders.signature]: signature,
-      [uploadHeaders.sha256]: options.sha256,
-    },
+    headers: signedHeaders({ provider: options.account.address, timestamp, signature, sha256: options.sha256 }),
     body: Readable.toWeb(createReadStream(options.file)) as ReadableStream,
+    size: options.size,
+    what: options.path,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/** One signed upload request (a file, or a batch: uploadBatch.ts), within uploadTimeoutMs; any answer but 2xx is an UploadError. */
+export async function sendUpload(request: { url: URL; method: "PUT" | "POST"; headers: Record<string, string>; body: BodyInit; size: number; what: string; signal?: AbortSignal }): Promise<void> {
+  const timeout = AbortSignal.timeout(uploadTimeoutMs(request.size));
+  const response = await fetch(request.url, {
+    method: request.method,
+    headers: { "content-type": "application/octet-stream", "content-length": String(request.size), ...request.headers },
+    body: request.body,
     duplex: "half",
-    signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(uploadTimeoutMs(options.size))]) : AbortSignal.timeout(uploadTimeoutMs(options.size)),
+    signal: request.signal ? AbortSignal.any([request.signal, timeout]) : timeout,
   } as RequestInit);
-  if (!response.ok) throw new UploadError(`uploading ${options.path} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`, response.status);
+  if (!response.ok) throw new UploadError(`uploading ${request.what} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`, response.status);
 }
 
 /**

@@ -2,7 +2,7 @@
 // provider's key (protocol/uploads.ts), as its provider or a drawn mediator.
 import type { PrivateKeyAccount } from "viem/accounts";
 import { TransferManifest } from "../../protocol/transfer.ts";
-import { InputsNeeded, relayReadMessage, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
+import { InputsNeeded, relayReadMessage, signedHeaders, type RelayObject } from "../../protocol/uploads.ts";
 
 export class RelayReadError extends Error {
   override name = "RelayReadError";
@@ -64,7 +64,7 @@ export class RelayClient {
     const timestamp = Date.now();
     const signature = await this.account.signMessage({ message: relayReadMessage({ jobId, object, timestamp }) });
     const response = await fetch(new URL(`/v1/providers/jobs/${encodeURIComponent(jobId)}/data/${object}`, this.api), {
-      headers: { [uploadHeaders.provider]: this.account.address, [uploadHeaders.timestamp]: String(timestamp), [uploadHeaders.signature]: signature },
+      headers: signedHeaders({ provider: this.account.address, timestamp, signature }),
       signal: AbortSignal.timeout(CHUNK_TIMEOUT_MS),
     });
     if (!response.ok && !expected.includes(response.status)) throw new RelayReadError(`reading ${object} from the relay failed: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`, response.status);

@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import { DEFAULT_CHUNK_SIZE, TRANSFER_PROTOCOL_VERSION, type TransferFile, type TransferManifest } from "../../protocol/transfer.ts";
-import { outputObject, relayReadMessage, sourceObject, uploadHeaders } from "../../protocol/uploads.ts";
+import { outputObject, relayReadMessage, signedHeaders, sourceObject } from "../../protocol/uploads.ts";
 import { pathInside } from "../../p2p/node/storagePath.ts";
 import type { FetchedInputs } from "./inputsFetch.ts";
 import { InputsError } from "./relayFetch.ts";
@@ -125,9 +125,7 @@ async function download(options: SourceFetchOptions, file: SourceInputFile, part
   try {
     const response = await fetch(url, {
       headers: {
-        [uploadHeaders.provider]: options.account.address,
-        [uploadHeaders.timestamp]: String(timestamp),
-        [uploadHeaders.signature]: signature,
+        ...signedHeaders({ provider: options.account.address, timestamp, signature }),
         ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
       },
       signal,

@@ -7,7 +7,7 @@ import { expect } from "vitest";
 import { jobResultTypes } from "../../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../../protocol/hubMessages.ts";
 import { buildManifest, type ManifestFile } from "../../protocol/manifest.ts";
-import { uploadHeaders, uploadMessage } from "../../protocol/uploads.ts";
+import { signedHeaders, uploadMessage } from "../../protocol/uploads.ts";
 import { ORIGIN } from "./client.ts";
 import type { TestProvider } from "./providerSocket.ts";
 
@@ -22,13 +22,7 @@ export async function uploadOutput(provider: TestProvider, jobId: string, path: 
   const signature = await provider.account.signMessage({ message: uploadMessage({ jobId, path, sha256, size: body.length, timestamp }) });
   const response = await SELF.fetch(`${ORIGIN}/v1/providers/jobs/${jobId}/outputs/${path}`, {
     method: "PUT",
-    headers: {
-      "content-length": String(body.length),
-      [uploadHeaders.provider]: provider.address,
-      [uploadHeaders.timestamp]: String(timestamp),
-      [uploadHeaders.signature]: signature,
-      [uploadHeaders.sha256]: sha256,
-    },
+    headers: { "content-length": String(body.length), ...signedHeaders({ provider: provider.address, timestamp, signature, sha256 }) },
     body,
   });
   expect(response.status).toBe(201);

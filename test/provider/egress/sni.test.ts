@@ -2,9 +2,9 @@
 // (Node's own TLS client), whole, in pieces and split over records, and
 // enforced by the proxy against the host the job connected to.
 import { createServer, type Server, type Socket } from "node:net";
-import { parseEgressRules } from "../../../protocol/egress.ts";
 import { connect as tlsConnect } from "node:tls";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseEgressRules } from "../../../protocol/egress.ts";
 import { readClientHello } from "../../../provider/egress/sni.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { closedSocket, useEgressHarness } from "./harness.ts";
@@ -103,36 +103,34 @@ async function bannerHost(): Promise<{ server: Server; port: number; received: (
 }
 
 describe("a tunnel's first bytes", () => {
+  let host: Awaited<ReturnType<typeof bannerHost>> | undefined;
+  afterEach(() => host?.server.close());
+
+  /** A proxy allowing only the banner host, and a tunnel to it through that proxy. */
+  async function tunnelToBannerHost() {
+    host = await bannerHost();
+    const { proxy, socketPath } = await startProxy({ rules: parseEgressRules([`hub.test:${host.port}`]) });
+    const tunnel = await connectVia(socketPath, `hub.test:${host.port}`);
+    expect(tunnel.status).toBe(200);
+    return { proxy, tunnel: tunnel.socket, received: host.received };
+  }
+
   it("that start a TLS record and then trickle anything else are cut, held by the proxy no longer than a hello may be", async () => {
-    const host = await bannerHost();
-    try {
-      const { proxy, socketPath } = await startProxy({ rules: parseEgressRules([`hub.test:${host.port}`]) });
-      const tunnel = await connectVia(socketPath, `hub.test:${host.port}`);
-      expect(tunnel.status).toBe(200);
-      tunnel.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x00]));
-      for (let i = 0; i < 20 && !tunnel.socket.destroyed; i++) tunnel.socket.write(Buffer.alloc(16 * 1024, 0x41));
-      await closedSocket(tunnel.socket);
-      await eventually(async () => proxy.usage().refused === 1, { what: "the refusal to be counted" });
-      expect(host.received()).toBe(0);
-    } finally {
-      host.server.close();
-    }
+    const { proxy, tunnel, received } = await tunnelToBannerHost();
+    tunnel.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x00]));
+    for (let i = 0; i < 20 && !tunnel.destroyed; i++) tunnel.write(Buffer.alloc(16 * 1024, 0x41));
+    await closedSocket(tunnel);
+    await eventually(async () => proxy.usage().refused === 1, { what: "the refusal to be counted" });
+    expect(received()).toBe(0);
   });
 
   it("that are none, the job half-closing at once, pass on: the host may speak first, and its answer reaches the job", async () => {
-    const host = await bannerHost();
-    try {
-      const { proxy, socketPath } = await startProxy({ rules: parseEgressRules([`hub.test:${host.port}`]) });
-      const tunnel = await connectVia(socketPath, `hub.test:${host.port}`);
-      expect(tunnel.status).toBe(200);
-      const chunks: Buffer[] = [];
-      tunnel.socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-      tunnel.socket.end();
-      await closedSocket(tunnel.socket);
-      expect(Buffer.concat(chunks).toString()).toBe("BANNER after your EOF\n");
-      expect(proxy.usage().refused).toBe(0);
-    } finally {
-      host.server.close();
-    }
+    const { proxy, tunnel } = await tunnelToBannerHost();
+    const chunks: Buffer[] = [];
+    tunnel.on("data", (chunk: Buffer) => chunks.push(chunk));
+    tunnel.end();
+    await closedSocket(tunnel);
+    expect(Buffer.concat(chunks).toString()).toBe("BANNER after your EOF\n");
+    expect(proxy.usage().refused).toBe(0);
   });
 });

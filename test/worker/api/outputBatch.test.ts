@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { MAX_OUTPUT_FILES } from "../../../protocol/limits.ts";
 import { BATCH_FILE_MAX_BYTES, BATCH_MAX_BODY_BYTES, BATCH_MAX_CONTENT_BYTES, BATCH_MAX_FILES, encodeOutputBatch, outputBatchMessage, type BatchEntry } from "../../../protocol/outputBatch.ts";
-import { outputObjectKey, uploadHeaders } from "../../../protocol/uploads.ts";
+import { outputObjectKey, signedHeaders } from "../../../protocol/uploads.ts";
 import { assignedJob } from "../assignedJob.ts";
 import { call, ORIGIN } from "../client.ts";
 import { sha256Hex, signedResult } from "../providerOutputs.ts";
@@ -26,13 +26,7 @@ async function postBatch(provider: TestProvider, jobId: string, body: Uint8Array
   const signature = await (options.signer ?? provider.account).signMessage({ message: outputBatchMessage({ jobId, sha256, size: body.length, timestamp }) });
   return SELF.fetch(`${ORIGIN}/v1/providers/jobs/${jobId}/outputs`, {
     method: "POST",
-    headers: {
-      "content-length": String(body.length),
-      [uploadHeaders.provider]: provider.address,
-      [uploadHeaders.timestamp]: String(timestamp),
-      [uploadHeaders.signature]: signature,
-      [uploadHeaders.sha256]: sha256,
-    },
+    headers: { "content-length": String(body.length), ...signedHeaders({ provider: provider.address, timestamp, signature, sha256 }) },
     body,
   });
 }
@@ -167,13 +161,7 @@ describe("a batch of outputs", () => {
     expect(await refusal(await postBatch(other.provider, offer.job_id, body))).toMatchObject({ status: 403 });
     const tooLarge = await SELF.fetch(`${ORIGIN}/v1/providers/jobs/${offer.job_id}/outputs`, {
       method: "POST",
-      headers: {
-        "content-length": String(BATCH_MAX_BODY_BYTES + 1),
-        [uploadHeaders.provider]: provider.address,
-        [uploadHeaders.timestamp]: String(Date.now()),
-        [uploadHeaders.signature]: "0x00",
-        [uploadHeaders.sha256]: "0".repeat(64),
-      },
+      headers: { "content-length": String(BATCH_MAX_BODY_BYTES + 1), ...signedHeaders({ provider: provider.address, timestamp: Date.now(), signature: "0x00", sha256: "0".repeat(64) }) },
       body: new Uint8Array(BATCH_MAX_BODY_BYTES + 1),
     });
     expect((await refusal(tooLarge)).status).toBe(413);
