@@ -91,6 +91,24 @@ describe("a batch of outputs", () => {
     }
   });
 
+  it("checks a result whose files a provider's own extra uploads push past the listed pages, one by one, and accepts it", async () => {
+    // Empty files' keys (their sha256 is e3b0…) sort before a real file whose sha256 is higher: with 2,100 of
+    // them, such files lie past the two pages of 1,000 keys the hub lists for 50 files, and need a head each.
+    const emptySha = await sha256Hex(new Uint8Array());
+    const candidates = await Promise.all(Array.from({ length: 400 }, (_, i) => entry(`real/${i}.txt`, `result ${i}`)));
+    const high = candidates.filter((file) => file.sha256 > emptySha).slice(0, 5);
+    const real = [...candidates.filter((file) => file.sha256 < emptySha).slice(0, 45), ...high];
+    expect(high).toHaveLength(5);
+    const { provider, offer } = await assignedJob();
+    const junk = await Promise.all(Array.from({ length: 2_100 }, (_, i) => entry(`junk/${i}`, "")));
+    for (const files of [real, ...Array.from({ length: Math.ceil(junk.length / BATCH_MAX_FILES) }, (_, i) => junk.slice(i * BATCH_MAX_FILES, (i + 1) * BATCH_MAX_FILES))]) {
+      expect((await postBatch(provider, offer.job_id, encodeOutputBatch(files))).status).toBe(201);
+    }
+    provider.send(await signedResult(provider, offer, real.map(({ path, size, sha256 }) => ({ path, size, sha256 }))));
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    await provider.close();
+  }, 120_000);
+
   it("stores nothing of a batch with one file whose bytes are not what its listing says, and names that file", async () => {
     const { provider, offer } = await assignedJob();
     const honest = [await entry("a.txt", "aaa"), await entry("c.txt", "ccc")];
