@@ -5,6 +5,7 @@ import { zeroAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { jobAcceptanceTypes, pondDomain } from "../../protocol/eip712.ts";
 import {
+  HEARTBEAT_PING,
   HUB_PROTOCOL_VERSION,
   providerLoginMessage,
   type GpuInfo,
@@ -77,6 +78,13 @@ export async function connectProvider(options: {
   const hello = await take("hello");
   send({ v: HUB_PROTOCOL_VERSION, type: "auth", address: account.address, signature: await account.signMessage({ message: providerLoginMessage(hello.nonce) }) });
   const welcome = await take("welcome");
+  // Pings as the daemon does, so a test that runs longer than the hub's staleness window on a slow
+  // machine keeps its provider (one that stopped pinging was closed mid-test, and its job re-offered
+  // to the next test's provider).
+  const heartbeat = setInterval(() => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(HEARTBEAT_PING);
+  }, welcome.heartbeat_ms);
+  ws.addEventListener("close", () => clearInterval(heartbeat));
   const domain = pondDomain(welcome.chain_id, welcome.verifying_contract as `0x${string}`);
   send({
     v: HUB_PROTOCOL_VERSION,
@@ -113,7 +121,10 @@ export async function connectProvider(options: {
       send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature });
       await take("job.start");
     },
-    close: () => closeAndWait(ws, account.address.toLowerCase()),
+    close: () => {
+      clearInterval(heartbeat);
+      return closeAndWait(ws, account.address.toLowerCase());
+    },
   };
 }
 
