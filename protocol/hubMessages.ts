@@ -146,8 +146,11 @@ export const VerdictMessage = z.object({
 });
 export type VerdictMessage = z.infer<typeof VerdictMessage>;
 
-/** WebRTC signaling for a job's data (protocol/signaling.ts), carried on the hub socket the provider already has. */
-export const SignalMessage = z.object({ v, type: z.literal("signal"), job_id: JobId, signal: ClientSignal });
+/**
+ * WebRTC signaling for a job's data (protocol/signaling.ts), carried on the hub socket the provider already has.
+ * `for_job`: this provider's own job whose inputs are `job_id`'s outputs; it signals as that job's consumer (consumerRole).
+ */
+export const SignalMessage = z.object({ v, type: z.literal("signal"), job_id: JobId, signal: ClientSignal, for_job: JobId.optional() });
 /** A transfer of a job's files this provider took part in (an outputs download it served), for the job's metrics. */
 export const TransferReportMessage = z.object({ v, type: z.literal("job.transfer"), job_id: JobId, direction: TransferDirection, transfer: TransferMeasure });
 export type TransferReportMessage = z.infer<typeof TransferReportMessage>;

@@ -2,7 +2,8 @@
 // JSON text frames, each with `type` and version `v`. A client names the peer it
 // writes to (`dst`); the server stamps `src` from the authenticated connection
 // (never from the frame) and relays. Peers are named by role: "creator",
-// "provider", "mediator". The server only relays: it never reads the payload.
+// "provider", "mediator", and "c-…" for the provider of a later job that takes this
+// job's outputs as inputs (consumerRole). The server only relays: it never reads the payload.
 import { z } from "zod";
 import { parseJsonFrame, type ParsedFrame } from "./jsonFrame.ts";
 
@@ -22,6 +23,18 @@ const v = z.literal(SIGNALING_PROTOCOL_VERSION);
 /** A peer's role in its job: lower-case letters, digits and '-'. */
 export const PeerRole = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a peer role such as "creator" or "provider"');
 export type PeerRole = z.infer<typeof PeerRole>;
+
+const CONSUMER_ROLE = /^c-[0-9a-z]{1,30}$/;
+/**
+ * The role, in a job's rendezvous, of the provider of `consumingJobId`: a pipeline's next job, whose
+ * inputs are this job's outputs, fetched peer to peer from this job's provider. Undefined for an id
+ * too long to fit a role (the API's ids always fit).
+ */
+export function consumerRole(consumingJobId: string): `c-${string}` | undefined {
+  const role = `c-${consumingJobId.slice(consumingJobId.indexOf("_") + 1)}` as const;
+  return CONSUMER_ROLE.test(role) ? role : undefined;
+}
+export const isConsumerRole = (role: string): role is `c-${string}` => CONSUMER_ROLE.test(role);
 
 const sdp = z.string().min(1).max(signalingLimits.maxSdpBytes);
 export const OfferPayload = z.object({ sdp, type: z.literal("offer") });
@@ -46,8 +59,18 @@ export type ClientSignal = z.infer<typeof ClientSignal>;
 
 // ---- server → client ----
 
+/** The most of one source job's outputs a consumer may fetch peer to peer; a job that takes more fetches them from R2. */
+export const MAX_CONSUMED_OUTPUTS = 256;
+
 const src = PeerRole;
-const RelayedOffer = OfferSignal.extend({ src });
+const RelayedOffer = OfferSignal.extend({
+  src,
+  /**
+   * Stamped by the server on a consumer's offer (never taken from a client): the job's outputs, by path,
+   * that the consumer's job takes as inputs. The provider serves those, and no other.
+   */
+  outputs: z.array(z.string().min(1).max(1024)).max(MAX_CONSUMED_OUTPUTS).optional(),
+});
 const RelayedAnswer = AnswerSignal.extend({ src });
 const RelayedCandidate = CandidateSignal.extend({ src });
 const RelayedLeave = LeaveSignal.extend({ src });
@@ -85,8 +108,12 @@ export type PeerPresence = z.infer<typeof PeerPresence>;
 export const ServerSignal = z.discriminatedUnion("type", [RelayedOffer, RelayedAnswer, RelayedCandidate, RelayedLeave, SignalError, PeerPresence]);
 export type ServerSignal = z.infer<typeof ServerSignal>;
 
-/** What the server sends on: the client's message stamped with the sender it authenticated. */
-export function relaySignal(message: ClientSignal, authenticatedSrc: PeerRole): RelayedSignal {
+/**
+ * What the server sends on: the client's message stamped with the sender it authenticated, and a
+ * consumer's offer with the outputs it may take (`consumed`, which the server looked up).
+ */
+export function relaySignal(message: ClientSignal, authenticatedSrc: PeerRole, consumed?: readonly string[]): RelayedSignal {
+  if (message.type === "offer" && consumed) return { ...message, src: authenticatedSrc, outputs: [...consumed] };
   return { ...message, src: authenticatedSrc } as RelayedSignal;
 }
 

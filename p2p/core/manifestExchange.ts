@@ -79,3 +79,26 @@ export function checkManifestFiles(manifest: TransferManifest, expected: readonl
     if (signed.size !== file.size || signed.sha256 !== file.sha256) throw new ManifestMismatchError(`"${file.path}" is listed with ${file.size} bytes and sha256 ${file.sha256}; expected ${signed.size} bytes and ${signed.sha256}`);
   }
 }
+
+/** A file wanted from a sender whose manifest lists more: `sourcePath` there, stored as `path` here. */
+export type SelectedFile = ManifestFile & { sourcePath: string };
+
+/**
+ * The files of the sender's manifest that `wanted` names (by `sourcePath`, checked for size and
+ * sha256), renamed to their `path`, and each one's index in the sender's manifest (what requests
+ * name: ChunkReceiverOptions.senderIndex). Other files of the sender's are never asked for.
+ */
+export function selectManifestFiles(manifest: TransferManifest, wanted: readonly SelectedFile[]): { manifest: TransferManifest; senderIndex: number[] } {
+  const index = new Map(manifest.files.map((file, i) => [file.path, i]));
+  const senderIndex: number[] = [];
+  const files = wanted.map((want) => {
+    const at = index.get(want.sourcePath);
+    if (at === undefined) throw new ManifestMismatchError(`"${want.sourcePath}" is not among the sender's files`);
+    if (senderIndex.includes(at)) throw new ManifestMismatchError(`"${want.sourcePath}" is wanted twice`);
+    const file = manifest.files[at]!;
+    if (file.size !== want.size || file.sha256 !== want.sha256) throw new ManifestMismatchError(`"${want.sourcePath}" is listed with ${file.size} bytes and sha256 ${file.sha256}; expected ${want.size} bytes and ${want.sha256}`);
+    senderIndex.push(at);
+    return { ...file, path: want.path };
+  });
+  return { manifest: { ...manifest, files }, senderIndex };
+}

@@ -45,6 +45,11 @@ export interface ChunkReceiverOptions {
   onProgress?(progress: ReceiveProgress): void;
   /** A frame from the sender that was refused (answered with an error frame, otherwise ignored). */
   onRefusedFrame?(reason: string): void;
+  /**
+   * For a manifest that is a selection of the sender's (selectManifestFiles): each file's index in the
+   * sender's manifest, which requests name and data frames carry. Default: the same index.
+   */
+  senderIndex?: readonly number[];
 }
 
 export interface ChunkReceiverStats {
@@ -91,6 +96,8 @@ export class ChunkReceiver {
   private readonly maxChunkAttempts: number;
   private readonly idleTimeoutMs: number;
   private readonly bytesTotal: number;
+  /** The sender's file index → this manifest's, when they differ. */
+  private readonly localIndex: Map<number, number> | undefined;
 
   constructor(
     private readonly manifest: TransferManifest,
@@ -102,6 +109,7 @@ export class ChunkReceiver {
     this.maxChunkAttempts = options.maxChunkAttempts ?? 3;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.bytesTotal = manifest.files.reduce((sum, file) => sum + file.size, 0);
+    this.localIndex = options.senderIndex && new Map(options.senderIndex.map((remote, local) => [remote, local]));
     this.finished = new Promise<void>((resolve, reject) => {
       this.resolveFinished = resolve;
       this.rejectFinished = reject;
@@ -160,8 +168,12 @@ export class ChunkReceiver {
     }
     if (this.settled) return;
     if (typeof message === "string") return this.onControlFrame(channel, message);
-    const frame = parseDataFrame(message);
-    if (!frame.ok) return this.refuse(channel, frame.error);
+    const parsed = parseDataFrame(message);
+    if (!parsed.ok) return this.refuse(channel, parsed.error);
+    const local = this.localIndex ? this.localIndex.get(parsed.file) : parsed.file;
+    // A file of the sender's that is not in the selection was never asked for: nothing to do, as below.
+    if (local === undefined) return;
+    const frame = { ...parsed, file: local };
     const file = this.manifest.files[frame.file];
     if (!file || frame.chunk >= file.chunks.length) return this.refuse(channel, `no chunk ${frame.chunk} of file ${frame.file} in the manifest`, frame.file, frame.chunk);
     const entry = this.outstanding.get(chunkKey(frame.file, frame.chunk));
@@ -264,7 +276,7 @@ export class ChunkReceiver {
     if (!channel) return;
     for (let i = 0; i < chunks.length; i += MAX_CHUNKS_PER_REQUEST) {
       const slice = chunks.slice(i, i + MAX_CHUNKS_PER_REQUEST);
-      channel.sendText(JSON.stringify({ v: TRANSFER_PROTOCOL_VERSION, type: "request", file, chunks: slice }));
+      channel.sendText(JSON.stringify({ v: TRANSFER_PROTOCOL_VERSION, type: "request", file: this.options.senderIndex?.[file] ?? file, chunks: slice }));
       this.counters.chunksRequested += slice.length;
     }
   }

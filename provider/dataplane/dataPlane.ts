@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
+import { isConsumerRole } from "../../protocol/signaling.ts";
 import type { ManifestFile, OutputManifest } from "../../protocol/manifest.ts";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
@@ -20,7 +21,8 @@ import { JobSignaling } from "./jobSignaling.ts";
 import { RetainedFilesServer } from "./retainedFilesServer.ts";
 import { MAX_INPUT_RETENTION_MS, RetainedInputs } from "./retainedInputs.ts";
 import { RetainedOutputs } from "./retainedOutputs.ts";
-import { fetchFromSources, isFromSource, onlyCreatorFiles, withSourceFiles } from "./sourceFetch.ts";
+import { fetchSourcesFromPeers } from "./peerSourceFetch.ts";
+import { fetchFromSources, isFromSource, onlyCreatorFiles, withSourceFiles, type FetchedFromSources, type SourceInputFile } from "./sourceFetch.ts";
 
 /** How often expired outputs, and inputs no longer needed, are looked for while the daemon runs. */
 const SWEEP_MS = 60_000;
@@ -71,12 +73,14 @@ export class DataPlane {
     const served = { signaling: this.signaling, log, connectTimeoutMs: options.p2pConnectTimeoutMs, ...(options.webrtcBindAddress ? { bindAddress: options.webrtcBindAddress } : {}) };
     this.outputs = new RetainedFilesServer({
       ...served,
-      roles: new Set(["creator"]),
+      // The creator, and a pipeline's next job's provider (the hub let it signal only for a job of its own that takes these).
+      serves: (role) => role === "creator" || isConsumerRole(role),
       what: "outputs",
       processes: this.processes,
-      onServed: (transfer) => void hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.transfer", job_id: transfer.jobId, direction: "outputs", transfer: { route: transfer.route, bytes: transfer.bytes, ms: Math.round(transfer.ms) } }),
+      // The job's metrics count its creator's download; a consumer's fetch is the consuming job's to report.
+      onServed: (transfer) => transfer.to === "creator" && void hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.transfer", job_id: transfer.jobId, direction: "outputs", transfer: { route: transfer.route, bytes: transfer.bytes, ms: Math.round(transfer.ms) } }),
     });
-    this.inputs = new RetainedFilesServer({ ...served, roles: new Set(["mediator"]), what: "inputs", processes: this.processes });
+    this.inputs = new RetainedFilesServer({ ...served, serves: (role) => role === "mediator", what: "inputs", processes: this.processes });
   }
 
   /** At start: outputs and inputs an earlier run kept, served again until they are not needed (expired ones removed). */
@@ -122,7 +126,7 @@ export class DataPlane {
    */
   async fetchInputs(jobId: string, files: readonly ResolvedInputFile[], inputsDir: string, onDetail: (detail: string) => void, signal?: AbortSignal): Promise<TransferMeasure> {
     // The cache first: a file it holds moves no bytes (cachedInputs.ts).
-    const fetched = await fetchThroughCache(this.options.inputCache, files, inputsDir, () => this.fetchRest({ jobId, files, inputsDir, onDetail, signal, peers: ["creator"] }));
+    const fetched = await fetchThroughCache(this.options.inputCache, files, inputsDir, () => this.fetchRest({ jobId, files, inputsDir, onDetail, signal, peers: ["creator"] }, { sourcesPeerToPeer: true }));
     // Kept for a mediator: the creator's files only (one from another job's outputs, a mediator reads from R2 itself).
     const kept = onlyCreatorFiles(fetched, files);
     if (kept.manifest.files.length > 0) await this.retainInputs(jobId, inputsDir, kept);
@@ -131,7 +135,8 @@ export class DataPlane {
 
   /** A challenged job's input_files for a mediator's re-run: from the provider that kept them, else its creator, else the relay. */
   async fetchInputsForMediation(jobId: string, files: readonly ResolvedInputFile[], inputsDir: string, signal?: AbortSignal): Promise<FetchedInputs> {
-    return this.fetchRest({ jobId, files, inputsDir, onDetail: () => undefined, signal, peers: ["provider", "creator"] });
+    // A mediator is not the job's provider: the hub would not let it meet the source jobs' providers.
+    return this.fetchRest({ jobId, files, inputsDir, onDetail: () => undefined, signal, peers: ["provider", "creator"] }, { sourcesPeerToPeer: false });
   }
 
   /**
@@ -153,26 +158,56 @@ export class DataPlane {
 
   /**
    * The files the creator brought, from the peers (else the relay), and side by side those that are
-   * other jobs' outputs, from where those jobs left them (sourceFetch.ts): the creator is not on their path.
+   * other jobs' outputs, from where those jobs left them (peerSourceFetch.ts, sourceFetch.ts): the
+   * creator is not on their path.
    */
-  private async fetchRest(request: Parameters<DataPlane["fetch"]>[0]): Promise<FetchedInputs> {
+  private async fetchRest(request: Parameters<DataPlane["fetch"]>[0], how: { sourcesPeerToPeer: boolean }): Promise<FetchedInputs> {
     const fromSources = request.files.filter(isFromSource);
     if (fromSources.length === 0) return this.fetch(request);
     const started = performance.now();
     const creators = request.files.filter((file) => !isFromSource(file));
     const [own, sourced] = await Promise.all([
       creators.length > 0 ? this.fetch({ ...request, files: creators }) : undefined,
-      fetchFromSources({
-        api: this.options.api,
-        account: this.options.account,
-        jobId: request.jobId,
-        files: fromSources,
-        inputsDir: request.inputsDir,
-        ...(request.signal ? { signal: request.signal } : {}),
-        onProgress: (done, total) => request.onDetail(describeProgress("receiving inputs", done, total, "from the source job's outputs")),
-      }),
+      this.fetchSources(request, fromSources, how.sourcesPeerToPeer),
     ]);
     return withSourceFiles(own, sourced, performance.now() - started);
+  }
+
+  /** Inputs that are other jobs' outputs: from those jobs' providers peer to peer, and what did not come so from R2. */
+  private async fetchSources(request: Parameters<DataPlane["fetch"]>[0], files: SourceInputFile[], peerToPeer: boolean): Promise<FetchedFromSources> {
+    const { jobId, inputsDir, signal } = request;
+    const direct = peerToPeer ? await this.fetchSourcesFromPeers(request, files) : { files: [], bytes: 0, route: undefined };
+    const came = new Set(direct.files.map((file) => file.path));
+    const rest = files.filter((file) => !came.has(file.path));
+    const stored =
+      rest.length === 0
+        ? { bytes: 0, files: [] }
+        : await fetchFromSources({
+            api: this.options.api,
+            account: this.options.account,
+            jobId,
+            files: rest,
+            inputsDir,
+            ...(signal ? { signal } : {}),
+            onProgress: (done, total) => request.onDetail(describeProgress("receiving inputs", done, total, "from the source job's outputs")),
+          });
+    const route = direct.route && direct.bytes >= stored.bytes ? direct.route : "outputs";
+    return { bytes: direct.bytes + stored.bytes, files: [...direct.files, ...stored.files], route };
+  }
+
+  private fetchSourcesFromPeers(request: Parameters<DataPlane["fetch"]>[0], files: SourceInputFile[]) {
+    const { signal } = request;
+    return fetchSourcesFromPeers({
+      ...request,
+      // Outputs this provider serves itself are not fetched from itself over the network (its input cache has them, unless off).
+      files: files.filter((file) => !this.outputs.jobs.includes(file.from.job)),
+      signaling: this.signaling,
+      connectTimeoutMs: this.options.p2pConnectTimeoutMs,
+      ...(this.options.webrtcBindAddress ? { bindAddress: this.options.webrtcBindAddress } : {}),
+      processes: this.processes,
+      log: this.options.log,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   private fetch(request: Pick<Parameters<typeof fetchInputs>[0], "jobId" | "files" | "inputsDir" | "onDetail" | "peers"> & { signal: AbortSignal | undefined }): Promise<FetchedInputs> {

@@ -13,6 +13,7 @@ import { SIGNALING_PROTOCOL_VERSION, type PeerRole } from "../../protocol/signal
 import type { TransferManifest } from "../../protocol/transfer.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { TransferError } from "../../p2p/core/errors.ts";
+import type { SelectedFile } from "../../p2p/core/manifestExchange.ts";
 import type { Route } from "../../p2p/core/transfer.ts";
 import { FsChunkSink } from "../../p2p/node/fsChunkSink.ts";
 import type { FetchJob } from "../../p2p/node/isolated/messages.ts";
@@ -95,7 +96,20 @@ export async function fetchInputs(options: InputsFetchOptions): Promise<FetchedI
   }
 }
 
-async function fromPeer(options: InputsFetchOptions, peer: PeerRole, total: number): Promise<{ route: Route; bytes: number; manifest: TransferManifest }> {
+/**
+ * Where a fetch meets its peer: by default in the job's own rendezvous; for a pipeline's inputs, in
+ * the source job's, as the consumer of its outputs for the job `forJob`, taking the `select`ed ones.
+ */
+export interface PeerMeeting {
+  job: string;
+  forJob?: string;
+  select?: readonly SelectedFile[];
+}
+
+type PeerFetchOptions = Pick<InputsFetchOptions, "jobId" | "files" | "inputsDir" | "signaling" | "connectTimeoutMs" | "bindAddress" | "processes" | "signal" | "onDetail">;
+
+/** The files from one peer, checked (see the file's head); throws when it cannot give them all. */
+export async function fromPeer(options: PeerFetchOptions, peer: PeerRole, total: number, meeting: PeerMeeting = { job: options.jobId }): Promise<{ route: Route; bytes: number; manifest: TransferManifest }> {
   const { jobId, signaling } = options;
   const job: FetchJob = {
     kind: "fetch",
@@ -103,6 +117,7 @@ async function fromPeer(options: InputsFetchOptions, peer: PeerRole, total: numb
     dir: options.inputsDir,
     expected: options.files,
     keepManifest: true,
+    ...(meeting.select ? { select: meeting.select } : {}),
   };
   let route: Route | undefined;
   const process = options.processes?.take();
@@ -111,7 +126,7 @@ async function fromPeer(options: InputsFetchOptions, peer: PeerRole, total: numb
     endWhenRemoteAbsent: true,
     ...(process ? { process } : {}),
     send: (signal) => {
-      if (!signaling.send(jobId, signal)) throw new Error("the hub is not connected");
+      if (!signaling.send(meeting.job, signal, meeting.forJob)) throw new Error("the hub is not connected");
     },
     onConnected: (connected) => {
       route = connected;
@@ -120,7 +135,7 @@ async function fromPeer(options: InputsFetchOptions, peer: PeerRole, total: numb
     onProgress: (bytes) => options.onDetail(describeProgress("receiving inputs", bytes, total, route ?? "direct")),
   });
   const { transfer } = session;
-  const stop = signaling.subscribe(jobId, (frame) => void session.deliver(frame));
+  const stop = signaling.subscribe(meeting.job, (frame) => void session.deliver(frame));
   const onAbort = () => transfer.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {

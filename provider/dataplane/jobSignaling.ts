@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { IceServer } from "../../protocol/iceServers.ts";
-import type { ClientSignal, ServerSignal } from "../../protocol/signaling.ts";
+import { SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import type { HubClient } from "../connection/hubClient.ts";
 
 /** How long an `ice.request` may go unanswered before a transfer goes on without STUN/TURN. */
@@ -35,9 +35,12 @@ export class JobSignaling {
     });
   }
 
-  /** Sends a signal for `jobId`; false when the hub is not connected now. */
-  send(jobId: string, signal: ClientSignal): boolean {
-    return this.hub.send({ v: HUB_PROTOCOL_VERSION, type: "signal", job_id: jobId, signal });
+  /**
+   * Sends a signal for `jobId`; false when the hub is not connected now. `forJob`: a job of this
+   * provider's whose inputs are `jobId`'s outputs, fetched from `jobId`'s provider (the hub checks).
+   */
+  send(jobId: string, signal: ClientSignal, forJob?: string): boolean {
+    return this.hub.send({ v: HUB_PROTOCOL_VERSION, type: "signal", job_id: jobId, signal, ...(forJob ? { for_job: forJob } : {}) });
   }
 
   /** Every frame for `jobId` from now on, until the returned function is called. */
@@ -84,6 +87,9 @@ export class JobSignaling {
     const set = this.listeners.get(jobId);
     if (!set || set.size === 0) {
       this.log.debug({ job: jobId, type: frame.type }, "a signal for a job with no transfer here; ignored");
+      // An offer for files not kept here (expired, or never kept) is told so at once: the peer
+      // goes to the relay now instead of after its connect timeout.
+      if (frame.type === "offer") this.send(jobId, { v: SIGNALING_PROTOCOL_VERSION, type: "leave", dst: frame.src, payload: { reason: "the provider does not keep this job's files" } });
       return;
     }
     for (const listener of [...set]) {

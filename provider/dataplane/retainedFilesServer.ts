@@ -1,13 +1,13 @@
 // Serves files a job left with this provider, peer to peer: its retained outputs to
-// its creator (by CLI or browser), its retained inputs to a mediator drawn for a
-// challenge. A peer in `roles` that offers gets an answering transfer (in a
+// its creator (by CLI or browser) and to the providers of later jobs that take them as
+// inputs, its retained inputs to a mediator drawn for a challenge. A peer in `roles` that offers gets an answering transfer (in a
 // process of its own: p2p/node/isolated), the transfer manifest, then the chunks
 // until it has every file. A new offer from the same peer replaces its session,
 // so a transfer that dropped resumes (the receiver asks only for what it lacks).
-// Each kind of file has its own server and role: a creator's offer to the provider
-// is for the outputs, a mediator's for the inputs, so no offer gets two answers.
+// Each kind of file has its own server and roles: a creator's or a consumer's offer to
+// the provider is for the outputs, a mediator's for the inputs, so no offer gets two answers.
 import type { Logger } from "pino";
-import type { PeerRole, ServerSignal } from "../../protocol/signaling.ts";
+import { isConsumerRole, type PeerRole, type ServerSignal } from "../../protocol/signaling.ts";
 import type { TransferManifest } from "../../protocol/transfer.ts";
 import type { Route } from "../../p2p/core/transfer.ts";
 import type { ServeJob } from "../../p2p/node/isolated/messages.ts";
@@ -31,8 +31,8 @@ export interface KeptFiles {
 }
 
 export interface RetainedFilesServerOptions {
-  /** Peers that may fetch these files; the hub and rendezvous already checked who they are. */
-  roles: ReadonlySet<PeerRole>;
+  /** Whether a peer in this role may fetch these files; the hub and rendezvous already checked who holds it. */
+  serves(role: PeerRole): boolean;
   /** What the files are, in the transfer's name and the logs: "outputs", "inputs". */
   what: string;
   signaling: JobSignaling;
@@ -85,15 +85,17 @@ export class RetainedFilesServer {
   }
 
   private onFrame(entry: Watched, frame: ServerSignal): void {
-    if (frame.type === "offer" && this.options.roles.has(frame.src)) return this.startSession(entry, frame.src, frame);
-    if (!("src" in frame) || !this.options.roles.has(frame.src)) return;
+    if (frame.type === "offer" && this.options.serves(frame.src)) return this.startSession(entry, frame.src, frame);
+    if (!("src" in frame) || !this.options.serves(frame.src)) return;
     const waiting = entry.pending.get(frame.src);
     if (waiting) waiting.push(frame);
     else entry.sessions.get(frame.src)?.deliver(frame);
   }
 
-  private startSession(entry: Watched, remote: PeerRole, offer: ServerSignal): void {
+  private startSession(entry: Watched, remote: PeerRole, offer: Extract<ServerSignal, { type: "offer" }>): void {
     const { jobId } = entry.kept;
+    const manifest = servedManifest(entry.kept.manifest, offer);
+    if (!manifest) return;
     const { log, signaling, connectTimeoutMs, bindAddress, what } = this.options;
     entry.sessions.get(remote)?.transfer.close();
     entry.sessions.delete(remote);
@@ -108,7 +110,7 @@ export class RetainedFilesServer {
       const job: ServeJob = {
         kind: "serve",
         peer: { iceServers, connectTimeoutMs, name: `pond-${what}-${jobId}`, ...(bindAddress ? { bindAddress } : {}) },
-        manifest: entry.kept.manifest,
+        manifest,
         source: { root: entry.kept.root },
       };
       const process = this.options.processes?.take();
@@ -130,4 +132,15 @@ export class RetainedFilesServer {
       session.transfer.close();
     }
   }
+}
+
+/**
+ * What an offer is served: every kept file, or for a consumer (a pipeline's next job's provider) only
+ * the outputs its job takes, which the server stamped on its offer; a consumer's offer without them, none.
+ */
+function servedManifest(manifest: TransferManifest, offer: Extract<ServerSignal, { type: "offer" }>): TransferManifest | undefined {
+  if (!isConsumerRole(offer.src)) return manifest;
+  if (!offer.outputs) return undefined;
+  const taken = new Set(offer.outputs);
+  return { ...manifest, files: manifest.files.filter((file) => taken.has(file.path)) };
 }

@@ -12,6 +12,7 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
+import type { TransferRoute } from "../../protocol/transferMetrics.ts";
 import { DEFAULT_CHUNK_SIZE, TRANSFER_PROTOCOL_VERSION, type TransferFile, type TransferManifest } from "../../protocol/transfer.ts";
 import { outputObject, relayReadMessage, signedHeaders, sourceObject } from "../../protocol/uploads.ts";
 import { pathInside } from "../../p2p/node/storagePath.ts";
@@ -49,6 +50,8 @@ export interface SourceFetchOptions {
 export interface FetchedFromSources {
   /** Bytes that came over the network (a file already in place, or the part of a cut read kept, counts none). */
   bytes: number;
+  /** How most of those bytes came: from the source's provider peer to peer ("direct", "turn"), or R2 ("outputs", the default). */
+  route?: TransferRoute;
   /** Each file as a transfer manifest entry: what keeps and serves it again (the input cache, a mediator). */
   files: TransferFile[];
 }
@@ -220,7 +223,7 @@ class ChunkHasher {
 export function withSourceFiles(own: FetchedInputs | undefined, sourced: FetchedFromSources, ms: number): FetchedInputs {
   const ownBytes = own?.measure.bytes ?? 0;
   return {
-    measure: { route: own && ownBytes > sourced.bytes ? own.measure.route : "outputs", bytes: ownBytes + sourced.bytes, ms: Math.round(ms) },
+    measure: { route: own && ownBytes > sourced.bytes ? own.measure.route : (sourced.route ?? "outputs"), bytes: ownBytes + sourced.bytes, ms: Math.round(ms) },
     manifest: { v: TRANSFER_PROTOCOL_VERSION, files: [...(own?.manifest.files ?? []), ...sourced.files] },
     from: own?.from ?? "relay",
   };

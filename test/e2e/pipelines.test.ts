@@ -2,7 +2,8 @@
 // an earlier job's output, created with --detach before that job ends, so the
 // creator's machine is gone by the time the bytes move. Real wrangler dev settling
 // on anvil, a staked provider on the Docker engine (its input cache off, so the
-// output must come from the source job's outputs in R2, not from what it kept).
+// output must come from the source job's outputs in R2, not from what it kept),
+// and last a second provider that gets such an output peer to peer from the first.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,12 +15,15 @@ import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { containersOfJob, TEST_IMAGE } from "../helpers/docker.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { runPond } from "../helpers/pondCli.ts";
+import type { ProviderProcess } from "../helpers/providerProcess.ts";
 
 const BUSYBOX = ["--image", TEST_IMAGE, "--cpus", "0.5", "--memory", "64", "--timeout", "120"];
 /** Long enough that the dependent job is created (a CLI start on a loaded machine) before the source ends; the test checks it was. */
 const SOURCE_WORK_S = 20;
 
 let stack: ChainStack;
+/** The provider the sources run on. */
+let firstProvider: ProviderProcess;
 let home: string;
 let client: PondClient;
 
@@ -37,7 +41,8 @@ const finished = (id: string) => client.waitForJob(id, { timeoutMs: 240_000, int
 beforeAll(async () => {
   stack = await startChainStack();
   home = await mkdtemp(join(tmpdir(), "pond-pipelines-home-"));
-  await stack.provider(["--input-cache-mb", "0"]);
+  // One CPU: a job asking for more goes to the second provider a test starts.
+  firstProvider = await stack.provider(["--input-cache-mb", "0", "--max-cpus", "1"]);
   for (const args of [["login"], ["faucet", "--rpc-url", stack.anvil.rpcUrl], ["deposit", "1", "--rpc-url", stack.anvil.rpcUrl]]) {
     const result = await pond(args);
     expect(result.code, result.stderr).toBe(0);
@@ -122,5 +127,24 @@ describe("a job whose input is another job's output", () => {
     const refused = await pond(["run", ...BUSYBOX, "--input", `${source.id}:model.pt`, "--", "ls"]);
     expect(refused.code).toBe(exitCodes.usage);
     expect(refused.stderr).toContain(`${source.id} failed (${failedSource.error}); only a succeeded job's outputs can be inputs`);
+  });
+  it("gets its input peer to peer from the provider that made it when another provider runs it, and from R2 once that one is gone", async () => {
+    const made = await finished((await detached([...BUSYBOX, "--", "sh", "-c", "head -c 5000000 /dev/urandom > /outputs/model.pt; echo '{}' > /outputs/metrics.json"])).id);
+    expect(made.provider).toBe(firstProvider.address);
+    const model = made.output!.files.find((file) => file.path === "model.pt")!;
+    // Room for the next job on this one only; no input cache, so the second run below moves the bytes again.
+    const other = await stack.provider(["--input-cache-mb", "0", "--max-cpus", "2"]);
+    const consume = async () => {
+      const result = await pond(["--json", "run", "--image", TEST_IMAGE, "--cpus", "1.5", "--memory", "64", "--timeout", "120", "--input", `${made.id}:model.pt`, "--", "sha256sum", "/inputs/model.pt"]);
+      expect(result.code, result.stderr).toBe(0);
+      const job = JSON.parse(result.stdout) as Job;
+      expect(job.provider).toBe(other.address);
+      expect(job.logs).toContain(`${model.sha256}  /inputs/model.pt`);
+      return job;
+    };
+    // Only the output named moved (not metrics.json), straight from the provider that kept it.
+    expect((await consume()).metrics.transfer.inputs).toMatchObject({ route: "direct", bytes: model.size });
+    await firstProvider.stop("SIGTERM");
+    expect((await consume()).metrics.transfer.inputs).toMatchObject({ route: "outputs", bytes: model.size });
   });
 });

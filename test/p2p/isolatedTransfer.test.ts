@@ -3,12 +3,14 @@
 // connection is stood in for by SIGSTOP: like the libdatachannel deadlock the
 // isolation is for, the process stops beating and never says anything again.
 import { fork } from "node:child_process";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildTransferManifest } from "../../p2p/node/buildTransferManifest.ts";
 import { IsolatedTransfer } from "../../p2p/node/isolated/isolatedTransfer.ts";
 import type { FetchJob, ServeJob } from "../../p2p/node/isolated/messages.ts";
+import type { TransferManifest } from "../../protocol/transfer.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import type { OutgoingSignal } from "../../p2p/node/peer.ts";
 import { eventually } from "../helpers/eventually.ts";
@@ -35,7 +37,15 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-async function pairOfTransfers(sizes: Record<string, number>, options: { hangMs?: number } = {}, processes: { serve?: SpareTransferProcesses; fetch?: SpareTransferProcesses } = {}) {
+/** What the fetching side asks for instead of the sender's whole manifest. */
+type Asking = (manifest: TransferManifest) => Pick<FetchJob, "expected" | "select">;
+
+async function pairOfTransfers(
+  sizes: Record<string, number>,
+  options: { hangMs?: number } = {},
+  processes: { serve?: SpareTransferProcesses; fetch?: SpareTransferProcesses } = {},
+  asking: Asking = (manifest) => ({ expected: manifest.files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) }),
+) {
   const from = join(tempDir(), "from");
   const to = join(tempDir(), "to");
   await writeRandomFiles(from, sizes);
@@ -53,7 +63,7 @@ async function pairOfTransfers(sizes: Record<string, number>, options: { hangMs?
   const started = { serve: processes.serve?.take(), fetch: processes.fetch?.take() };
   serve = new IsolatedTransfer<ServeJob>({ kind: "serve", peer: { ...peer, name: "test-serve" }, manifest, source: { root: from } }, { signal: relay(() => fetch), ...options, ...(started.serve ? { process: started.serve } : {}) });
   fetch = new IsolatedTransfer<FetchJob>(
-    { kind: "fetch", peer: { ...peer, name: "test-fetch" }, dir: to, expected: manifest.files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) },
+    { kind: "fetch", peer: { ...peer, name: "test-fetch" }, dir: to, keepManifest: true, ...asking(manifest) },
     { signal: relay(() => serve), onProgress: (bytes) => progress.push(bytes), ...options, ...(started.fetch ? { process: started.fetch } : {}) },
   );
   open.push(serve, fetch);
@@ -73,6 +83,37 @@ describe("behavior: transfers in processes of their own", () => {
     for (const file of manifest.files) expect(await sha256OfFile(join(to, file.path)), file.path).toBe(file.sha256);
     expect(alive(fetch.pid)).toBe(false);
     expect(alive(serve.pid)).toBe(false);
+  });
+
+  it("takes only the files it selects of a sender that serves more, each under its own name, and asks for no other chunk", { timeout: 60_000 }, async () => {
+    // A pipeline's next job takes one output of three, as its own input path.
+    const { serve, fetch, manifest, to } = await pairOfTransfers({ "metrics.json": 900, "samples/big.bin": 6 * MiB, "model.pt": 3 * MiB + 5 }, {}, {}, (sent) => {
+      const model = sent.files.find((file) => file.path === "model.pt")!;
+      const wanted = { path: "weights/in.pt", size: model.size, sha256: model.sha256 };
+      return { expected: [wanted], select: [{ ...wanted, sourcePath: "model.pt" }] };
+    });
+    const [fetched, served] = await Promise.all([fetch.result, serve.result]);
+    const model = manifest.files.find((file) => file.path === "model.pt")!;
+    expect(fetched.bytes).toBe(model.size);
+    expect(served.bytes).toBeLessThan(model.size + MiB);
+    expect(await sha256OfFile(join(to, "weights/in.pt"))).toBe(model.sha256);
+    expect(await readdir(to, { recursive: true })).toEqual(expect.arrayContaining(["weights", "weights/in.pt"]));
+    expect((await readdir(to, { recursive: true })).filter((name) => !name.startsWith("weights"))).toEqual([]);
+    // What it keeps (to serve again, or for the input cache) is under its own names.
+    expect(fetched.manifest?.files).toEqual([{ ...model, path: "weights/in.pt" }]);
+  });
+
+  it.each([
+    ["an output the sender does not have", (sent: TransferManifest) => ({ path: "in.pt", size: sent.files[0]!.size, sha256: sent.files[0]!.sha256, sourcePath: "other.pt" }), '"other.pt" is not among the sender\'s files'],
+    ["an output at another sha256", (sent: TransferManifest) => ({ path: "in.pt", size: sent.files[0]!.size, sha256: "0".repeat(64), sourcePath: "model.pt" }), "expected"],
+  ])("fails, storing nothing, when the selection names %s", { timeout: 60_000 }, async (_what, wanted, message) => {
+    const { fetch, serve, to } = await pairOfTransfers({ "model.pt": MiB }, {}, {}, (sent) => {
+      const file = wanted(sent);
+      return { expected: [{ path: file.path, size: file.size, sha256: file.sha256 }], select: [file] };
+    });
+    await expect(fetch.result).rejects.toMatchObject({ code: "file_integrity", message: expect.stringContaining(message) });
+    await serve.result.catch(() => {});
+    expect(await readdir(to).catch(() => [])).toEqual([]);
   });
 
   it("kills a transfer process that stops responding, fails only its transfer, and the next one goes through", { timeout: 60_000 }, async () => {

@@ -88,7 +88,7 @@ export class ProviderHub extends DurableObject<Env> {
           case "job.verdict":
             return onVerdict(state, ws, address, message);
           case "signal":
-            return onSignal(state, ws, address, message.job_id, message.signal);
+            return onSignal(state, ws, address, message.job_id, message.signal, message.for_job);
           case "job.transfer":
             return onTransferReport(state, ws, address, message);
         }

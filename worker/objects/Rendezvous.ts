@@ -7,7 +7,7 @@ import { getConfig } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { apiErrorResponse, problemResponse } from "../errors/problem.ts";
 import { issueJoinToken, spendJoinToken } from "../signaling/joinTokens.ts";
-import { creatorJoinRefusalFor, onAlarm, peerArrived, peerLeft, relay, type RendezvousState } from "../signaling/rendezvous.ts";
+import { creatorJoinRefusalFor, onAlarm, peerArrived, peerLeft, relay, type JobPeer, type RendezvousState } from "../signaling/rendezvous.ts";
 import { RendezvousStore } from "../signaling/rendezvousStore.ts";
 
 export class Rendezvous extends DurableObject<Env> {
@@ -60,12 +60,15 @@ export class Rendezvous extends DurableObject<Env> {
     await onAlarm(this.state());
   }
 
-  /** A signal from the job's provider or a drawn mediator, through its hub (which checked who it is). */
-  async relayFromHub(jobId: string, role: "provider" | "mediator", address: string, signal: ClientSignal): Promise<void> {
+  /**
+   * A signal from the job's provider, a drawn mediator or a consumer of its outputs, through its hub
+   * (which checked who it is and, for a consumer, which of the job's outputs its job takes).
+   */
+  async relayFromHub(jobId: string, role: Exclude<JobPeer, "creator">, address: string, signal: ClientSignal, consumed?: readonly string[]): Promise<void> {
     const state = this.state(jobId);
     this.store.setPeerAddress(role, address);
     if (signal.type === "leave") {
-      await relay(state, role, signal);
+      await relay(state, role, signal, consumed);
       this.store.setPresent(role, false);
       await peerLeft(state, role);
       return;
@@ -74,7 +77,7 @@ export class Rendezvous extends DurableObject<Env> {
       this.store.setPresent(role, true);
       await peerArrived(state, role);
     }
-    await relay(state, role, signal);
+    await relay(state, role, signal, consumed);
   }
 
   /** A token a browser can join with once (the API checked the job is the caller's). */

@@ -1,12 +1,13 @@
 // A job's rendezvous: where its peers (the creator, the provider, a drawn
-// mediator) exchange WebRTC offers, answers and candidates. It only relays: it
+// mediator, the providers of later jobs that take its outputs as inputs) exchange
+// WebRTC offers, answers and candidates. It only relays: it
 // never reads a payload, and it stamps every message with the sender the
 // connection authenticated. The creator is connected here by WebSocket; the
 // provider and a mediator through their hub socket. A message for a peer that is
 // not there waits (bounded in count and time) and then comes back as an error.
 import { eq } from "drizzle-orm";
 import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
-import { relaySignal, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
+import { isConsumerRole, relaySignal, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import { hubOf } from "../bindings/objects.ts";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
@@ -15,9 +16,9 @@ import { notFound, type ApiError } from "../errors/problem.ts";
 import { creatorJoinRefusal } from "./joinPolicy.ts";
 import type { RendezvousStore } from "./rendezvousStore.ts";
 
-/** The roles a job's peers have. */
+/** The roles a job's peers have; besides these, consumers of its outputs (protocol/signaling.ts consumerRole). */
 export const peerRoles = ["creator", "provider", "mediator"] as const;
-export type JobPeer = (typeof peerRoles)[number];
+export type JobPeer = (typeof peerRoles)[number] | `c-${string}`;
 
 export const MAX_QUEUED_PER_PEER = 64;
 /** How often a message held for the provider or a mediator is offered to its hub again. */
@@ -32,15 +33,22 @@ export interface RendezvousState {
   jobId: string;
 }
 
-const isPeer = (role: string): role is JobPeer => (peerRoles as readonly string[]).includes(role);
+const isPeer = (role: string): role is JobPeer => (peerRoles as readonly string[]).includes(role) || isConsumerRole(role);
 
-/** A message from a peer: relayed to its `dst`, or held for it, or refused with an error to the sender. */
-export async function relay(state: RendezvousState, src: JobPeer, message: ClientSignal, now = Date.now()): Promise<void> {
-  if (!isPeer(message.dst) || message.dst === src) {
-    await sendTo(state, src, signalError("unknown_peer", `${message.dst} is not a peer of this job: signal "creator", "provider" or "mediator"`, message));
+/** A consumer of the job's outputs talks with the job's provider only, and only the provider with it. */
+const mayReach = (src: JobPeer, dst: JobPeer) => dst !== src && (isConsumerRole(src) || isConsumerRole(dst) ? src === "provider" || dst === "provider" : true);
+
+/**
+ * A message from a peer: relayed to its `dst`, or held for it, or refused with an error to the sender.
+ * `consumed`: for a consumer's offer, the outputs its job takes (stamped on the offer).
+ */
+export async function relay(state: RendezvousState, src: JobPeer, message: ClientSignal, consumed?: readonly string[], now = Date.now()): Promise<void> {
+  if (!isPeer(message.dst) || !mayReach(src, message.dst)) {
+    const peers = isConsumerRole(src) ? 'signal "provider"' : 'signal "creator", "provider" or "mediator"';
+    await sendTo(state, src, signalError("unknown_peer", `${message.dst} is not a peer of this job you may signal: ${peers}`, message));
     return;
   }
-  const frame = relaySignal(message, src);
+  const frame = relaySignal(message, src, consumed);
   if (await sendTo(state, message.dst, frame)) return;
   if (state.store.queuedCount(message.dst) >= MAX_QUEUED_PER_PEER) {
     await sendTo(state, src, signalError("queue_full", `${MAX_QUEUED_PER_PEER} messages already wait for ${message.dst}; this one was dropped`, message));
@@ -90,8 +98,11 @@ async function flush(state: RendezvousState, role: JobPeer): Promise<void> {
   }
 }
 
+/** The job's peers hear of each other coming and going; its consumers hear of the provider only, and nobody of them. */
 async function tellOthers(state: RendezvousState, role: JobPeer, present: boolean): Promise<void> {
-  for (const other of peerRoles) {
+  if (isConsumerRole(role)) return;
+  const others = role === "provider" ? [...peerRoles, ...state.store.consumerRoles()] : peerRoles;
+  for (const other of others) {
     if (other !== role) await sendTo(state, other, { v: SIGNALING_PROTOCOL_VERSION, type: "peer", peer: role, present });
   }
 }

@@ -70,6 +70,11 @@ export class RendezvousStore {
     this.sql.exec("INSERT INTO peers (role, address) VALUES (?, ?) ON CONFLICT(role) DO UPDATE SET address = excluded.address", role, address);
   }
 
+  /** Consumers of the job's outputs that have spoken here (protocol/signaling.ts consumerRole). */
+  consumerRoles(): `c-${string}`[] {
+    return this.sql.exec("SELECT role FROM peers WHERE role LIKE 'c-%'").toArray().map((row) => String(row.role) as `c-${string}`);
+  }
+
   /** Whether a hub-side peer has joined (spoken) and not left. */
   isPresent(role: PeerRole): boolean {
     return this.sql.exec("SELECT 1 FROM meta WHERE key = ?", `present:${role}`).toArray().length > 0;

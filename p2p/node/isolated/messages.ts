@@ -2,6 +2,7 @@
 // (isolatedTransfer.ts) say to each other over the IPC channel.
 import type { IceServer } from "../../../protocol/iceServers.ts";
 import type { ManifestFile } from "../../../protocol/manifest.ts";
+import type { SelectedFile } from "../../core/manifestExchange.ts";
 import type { TransferManifest } from "../../../protocol/transfer.ts";
 import { TransferError, type TransferErrorCode } from "../../core/errors.ts";
 import type { Route } from "../../core/transfer.ts";
@@ -25,6 +26,11 @@ export interface FetchJob {
   expected: readonly ManifestFile[];
   /** Hand back the sender's transfer manifest with the result (a provider keeps a job's inputs to serve them again). */
   keepManifest?: boolean;
+  /**
+   * Set when the sender serves more than `expected` (another job's outputs, say): the files to take
+   * from it, each under its `path` here. `expected` then lists the same files by those paths.
+   */
+  select?: readonly SelectedFile[];
 }
 
 /** Answers an offer, sends `manifest`, and serves its files until the receiver has them all. */
@@ -44,7 +50,7 @@ export interface FetchResult {
   ms: number;
   /** When (Date.now()) the first data frame arrived. */
   firstByteAt?: number;
-  /** The sender's manifest, checked against `expected`, when the job asked to keep it. */
+  /** The sender's manifest (its selection, under this side's paths), checked against `expected`, when the job asked to keep it. */
   manifest?: TransferManifest;
 }
 

@@ -4,13 +4,14 @@
 // stops, which is how a peer connection wedged inside node-datachannel (whose
 // calls then block this thread for good) costs one transfer, not the daemon.
 import { TransferError } from "../../core/errors.ts";
-import { checkManifestFiles, receiveManifest, sendManifest } from "../../core/manifestExchange.ts";
+import { checkManifestFiles, receiveManifest, selectManifestFiles, sendManifest } from "../../core/manifestExchange.ts";
 import type { ChunkSource } from "../../core/storage.ts";
 import { receiveFiles, sendFiles } from "../../core/transfer.ts";
 import { FsChunkSink } from "../fsChunkSink.ts";
 import { FsChunkSource } from "../fsChunkSource.ts";
 import { NodePeer } from "../peer.ts";
 import { RootedChunkSource } from "../rootedChunkSource.ts";
+import type { TransferManifest } from "../../../protocol/transfer.ts";
 import { applyTransferSctpSettings } from "../sctpSettings.ts";
 import { serializeError, type ChildMessage, type FetchJob, type FetchResult, type ParentMessage, type ServeJob, type ServeResult, type TransferJob } from "./messages.ts";
 
@@ -68,11 +69,10 @@ async function fetch(connecting: NodePeer, job: FetchJob): Promise<FetchResult> 
   const sink = new FsChunkSink(job.dir);
   try {
     await connecting.connected;
-    const manifest = await receiveManifest(connecting);
-    checkManifestFiles(manifest, job.expected);
+    const { manifest, senderIndex } = acceptedManifest(await receiveManifest(connecting), job);
     tell({ type: "connected", route: connecting.route() });
     const startedAt = Date.now();
-    const received = await receiveFiles(connecting, manifest, sink, { onProgress: (progress) => tell({ type: "progress", bytes: progress.bytesVerified, total: progress.bytesTotal }) });
+    const received = await receiveFiles(connecting, manifest, sink, { ...(senderIndex ? { senderIndex } : {}), onProgress: (progress) => tell({ type: "progress", bytes: progress.bytesVerified, total: progress.bytesTotal }) });
     const firstDataMs = received.stats.firstDataMs;
     return {
       route: received.route,
@@ -84,6 +84,17 @@ async function fetch(connecting: NodePeer, job: FetchJob): Promise<FetchResult> 
   } finally {
     await sink.close();
   }
+}
+
+/** The sender's manifest checked against the job: whole, or the selection it asks for. */
+function acceptedManifest(sent: TransferManifest, job: FetchJob): { manifest: TransferManifest; senderIndex?: number[] } {
+  if (!job.select) {
+    checkManifestFiles(sent, job.expected);
+    return { manifest: sent };
+  }
+  const selected = selectManifestFiles(sent, job.select);
+  checkManifestFiles(selected.manifest, job.expected);
+  return selected;
 }
 
 async function serve(connecting: NodePeer, job: ServeJob): Promise<ServeResult> {
