@@ -197,7 +197,8 @@ export class ChunkReceiver {
     if (!parsed.ok) return this.refuse(channel, parsed.error);
     const frame = parsed.message;
     if (frame.type !== "error") return this.refuse(channel, `the receiver takes data and error frames; "${frame.type}" is for the sender`);
-    const about = frame.file !== undefined ? ` (file ${frame.file}${frame.chunk !== undefined ? `, chunk ${frame.chunk}` : ""})` : "";
+    const local = frame.file !== undefined && this.localIndex ? this.localIndex.get(frame.file) : frame.file;
+    const about = local !== undefined ? ` (file ${local}${frame.chunk !== undefined ? `, chunk ${frame.chunk}` : ""})` : "";
     this.settle(new SenderFailedError(`${frame.code}${about}: ${frame.message}`));
   }
 
@@ -320,7 +321,9 @@ export class ChunkReceiver {
   private refuse(channel: Channel, reason: string, file?: number, chunk?: number): void {
     this.options.onRefusedFrame?.(reason);
     if (!channel.isOpen()) return;
-    const frame: ErrorFrame = { v: TRANSFER_PROTOCOL_VERSION, type: "error", code: "bad_frame", message: reason.slice(0, 500), file, chunk };
+    // `file` is this manifest's index; the sender knows its own.
+    const senderFile = file === undefined ? undefined : (this.options.senderIndex?.[file] ?? file);
+    const frame: ErrorFrame = { v: TRANSFER_PROTOCOL_VERSION, type: "error", code: "bad_frame", message: reason.slice(0, 500), file: senderFile, chunk };
     channel.sendText(JSON.stringify(frame));
   }
 

@@ -9,7 +9,7 @@
 import { mkdir } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
-import { SIGNALING_PROTOCOL_VERSION, type PeerRole } from "../../protocol/signaling.ts";
+import { consumerRole, SIGNALING_PROTOCOL_VERSION, type PeerRole } from "../../protocol/signaling.ts";
 import type { TransferManifest } from "../../protocol/transfer.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { TransferError } from "../../p2p/core/errors.ts";
@@ -124,6 +124,7 @@ export async function fromPeer(options: PeerFetchOptions, peer: PeerRole, total:
   const session = openSignaledTransfer(job, {
     remote: peer,
     endWhenRemoteAbsent: true,
+    ...(meeting.forJob ? { self: consumerRole(meeting.forJob)! } : {}),
     ...(process ? { process } : {}),
     send: (signal) => {
       if (!signaling.send(meeting.job, signal, meeting.forJob)) throw new Error("the hub is not connected");

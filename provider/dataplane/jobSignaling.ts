@@ -5,9 +5,11 @@
 import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { IceServer } from "../../protocol/iceServers.ts";
-import { SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
+import { isConsumerRole, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import type { HubClient } from "../connection/hubClient.ts";
 
+/** Why a consumer's offer is turned away. */
+export const NOTHING_FOR_YOU = "the provider keeps none of this job's files for you";
 /** How long an `ice.request` may go unanswered before a transfer goes on without STUN/TURN. */
 const ICE_ANSWER_TIMEOUT_MS = 5_000;
 /** Credentials are asked for again this long before they expire. */
@@ -15,7 +17,8 @@ const ICE_RENEW_MARGIN_S = 60;
 /** How long an unanswered or refused ice.request is taken as "none" before it is asked again. */
 const NO_ICE_REMEMBERED_S = 60;
 
-export type SignalListener = (frame: ServerSignal) => void;
+/** Gets every frame for its job; true when it took the frame as its own (an offer it answers). */
+export type SignalListener = (frame: ServerSignal) => boolean | void;
 
 export class JobSignaling {
   private readonly listeners = new Map<string, Set<SignalListener>>();
@@ -84,20 +87,21 @@ export class JobSignaling {
   }
 
   private dispatch(jobId: string, frame: ServerSignal): void {
-    const set = this.listeners.get(jobId);
-    if (!set || set.size === 0) {
-      this.log.debug({ job: jobId, type: frame.type }, "a signal for a job with no transfer here; ignored");
-      // An offer for files not kept here (expired, or never kept) is told so at once: the peer
-      // goes to the relay now instead of after its connect timeout.
-      if (frame.type === "offer") this.send(jobId, { v: SIGNALING_PROTOCOL_VERSION, type: "leave", dst: frame.src, payload: { reason: "the provider does not keep this job's files" } });
-      return;
-    }
-    for (const listener of [...set]) {
+    let taken = false;
+    for (const listener of [...(this.listeners.get(jobId) ?? [])]) {
       try {
-        listener(frame);
+        if (listener(frame) === true) taken = true;
       } catch (error) {
         this.log.warn({ err: error, job: jobId }, "a signal listener failed");
       }
+    }
+    if (taken || frame.type !== "offer") return;
+    this.log.debug({ job: jobId, from: frame.src }, "an offer no transfer here took; ignored");
+    // A consumer's offer for outputs not kept here (expired, or never kept) is told so at once: it goes to
+    // R2 now instead of after its connect timeout. (Only a consumer: the rendezvous takes a leave to it as a
+    // reply to it alone, where one to the creator or a mediator would say this provider left the job.)
+    if (isConsumerRole(frame.src)) {
+      this.send(jobId, { v: SIGNALING_PROTOCOL_VERSION, type: "leave", dst: frame.src, payload: { reason: NOTHING_FOR_YOU } });
     }
   }
 }

@@ -84,18 +84,20 @@ export class RetainedFilesServer {
     for (const jobId of this.jobs) this.unwatch(jobId);
   }
 
-  private onFrame(entry: Watched, frame: ServerSignal): void {
-    if (frame.type === "offer" && this.options.serves(frame.src)) return this.startSession(entry, frame.src, frame);
+  /** True for an offer it answers (JobSignaling turns away a consumer's offer nobody takes). */
+  private onFrame(entry: Watched, frame: ServerSignal): boolean | void {
+    if (frame.type === "offer") return this.options.serves(frame.src) && this.startSession(entry, frame.src, frame);
     if (!("src" in frame) || !this.options.serves(frame.src)) return;
     const waiting = entry.pending.get(frame.src);
     if (waiting) waiting.push(frame);
     else entry.sessions.get(frame.src)?.deliver(frame);
   }
 
-  private startSession(entry: Watched, remote: PeerRole, offer: Extract<ServerSignal, { type: "offer" }>): void {
+  /** Whether it answers: not a consumer's offer without the outputs it may take. */
+  private startSession(entry: Watched, remote: PeerRole, offer: Extract<ServerSignal, { type: "offer" }>): boolean {
     const { jobId } = entry.kept;
     const manifest = servedManifest(entry.kept.manifest, offer);
-    if (!manifest) return;
+    if (!manifest) return false;
     const { log, signaling, connectTimeoutMs, bindAddress, what } = this.options;
     entry.sessions.get(remote)?.transfer.close();
     entry.sessions.delete(remote);
@@ -119,6 +121,7 @@ export class RetainedFilesServer {
       for (const frame of frames) session.deliver(frame);
       void this.serve(entry, remote, session).catch((error: unknown) => log.info({ job: jobId, to: remote, err: (error as Error).message }, `a transfer of ${what} ended before it finished`));
     });
+    return true;
   }
 
   private async serve(entry: Watched, remote: PeerRole, session: SignaledTransfer<ServeJob>): Promise<void> {

@@ -19,9 +19,9 @@ afterEach(async () => {
 });
 
 /** Connects to nobody: only a frame it is handed can end it before its 20 s connect timeout. */
-function fetchFromProvider(endWhenRemoteAbsent: boolean): SignaledTransfer<FetchJob> {
+function fetchFromProvider(endWhenRemoteAbsent: boolean, self?: string): SignaledTransfer<FetchJob> {
   const job: FetchJob = { kind: "fetch", peer: { iceServers: [], connectTimeoutMs: 20_000, bindAddress: "127.0.0.1", name: "test-signaled" }, dir: join(tempDir(), "to"), expected: [] };
-  const session = openSignaledTransfer(job, { remote: "provider", endWhenRemoteAbsent, send: () => {} });
+  const session = openSignaledTransfer(job, { remote: "provider", endWhenRemoteAbsent, send: () => {}, ...(self ? { self } : {}) });
   sessions.push(session);
   return session;
 }
@@ -52,6 +52,17 @@ describe("behavior: a signaled fetch and its absent peer", () => {
     expect(session.deliver({ v, type: "error", code: "peer_absent", message: "gone", dst: "mediator" })).toBe(false);
     expect(session.deliver({ v, type: "peer", peer: "provider", present: true })).toBe(false);
     expect(await endsWithin(session, 1_500)).toBe(false);
+  });
+
+  it("as one of two consumers of a job on one daemon, takes the frames relayed to its own role only", { timeout: 30_000 }, async () => {
+    const session = fetchFromProvider(true, "c-first");
+    const answer = (dst: string): ServerSignal => ({ v, type: "answer", src: "provider", dst, payload: { type: "answer", sdp: "v=0 test" } });
+    const leave = (dst: string): ServerSignal => ({ v, type: "leave", src: "provider", dst, payload: { reason: "done" } });
+    expect(session.deliver(answer("c-second"))).toBe(false);
+    expect(session.deliver(leave("c-second"))).toBe(false);
+    expect(await endsWithin(session, 1_000)).toBe(false);
+    expect(session.deliver(leave("c-first"))).toBe(true);
+    await expect(session.transfer.result).rejects.toMatchObject({ code: "peer_left" });
   });
 
   it("without endWhenRemoteAbsent, leaves absence to its caller", { timeout: 30_000 }, async () => {

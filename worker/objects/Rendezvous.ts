@@ -2,7 +2,7 @@
 // rendezvous (worker/signaling/rendezvous.ts). The creator's sockets hibernate
 // here; the provider and a mediator reach it through their hub.
 import { DurableObject } from "cloudflare:workers";
-import { parseClientSignal, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
+import { isConsumerRole, parseClientSignal, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import { getConfig } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { apiErrorResponse, problemResponse } from "../errors/problem.ts";
@@ -67,7 +67,8 @@ export class Rendezvous extends DurableObject<Env> {
   async relayFromHub(jobId: string, role: Exclude<JobPeer, "creator">, address: string, signal: ClientSignal, consumed?: readonly string[]): Promise<void> {
     const state = this.state(jobId);
     this.store.setPeerAddress(role, address);
-    if (signal.type === "leave") {
+    // A leave to a consumer turns that consumer away (nothing kept for it); any other says the sender left the job.
+    if (signal.type === "leave" && !isConsumerRole(signal.dst)) {
       await relay(state, role, signal, consumed);
       this.store.setPresent(role, false);
       await peerLeft(state, role);

@@ -20,6 +20,11 @@ export interface SignaledTransferOptions {
   endWhenRemoteAbsent?: boolean;
   /** A transfer process started ahead (transferProcesses.ts); else one is started now. */
   process?: ChildProcess;
+  /**
+   * This side's role, when it may hold more than one in the job (a provider fetching a source job's
+   * outputs for two of its jobs at once is two consumers there): frames relayed to another are not this session's.
+   */
+  self?: PeerRole;
 }
 
 export interface SignaledTransfer<J extends TransferJob> {
@@ -51,7 +56,7 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
         }
       }
       if (frame.type !== "offer" && frame.type !== "answer" && frame.type !== "candidate" && frame.type !== "leave") return false;
-      if (frame.src !== options.remote) return false;
+      if (frame.src !== options.remote || (options.self !== undefined && frame.dst !== options.self)) return false;
       // An offer is for an answering peer, an answer for the offering one: another session's, not this one's.
       if ((frame.type === "offer" && offers) || (frame.type === "answer" && !offers)) return false;
       transfer.deliver(frame);

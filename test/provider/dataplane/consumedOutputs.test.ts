@@ -16,7 +16,7 @@ import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.t
 import { IsolatedTransfer } from "../../../p2p/node/isolated/isolatedTransfer.ts";
 import type { FetchJob } from "../../../p2p/node/isolated/messages.ts";
 import type { HubClient } from "../../../provider/connection/hubClient.ts";
-import { JobSignaling } from "../../../provider/dataplane/jobSignaling.ts";
+import { JobSignaling, NOTHING_FOR_YOU } from "../../../provider/dataplane/jobSignaling.ts";
 import { RetainedFilesServer } from "../../../provider/dataplane/retainedFilesServer.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
 import { sha256OfFile, writeRandomFiles } from "../../helpers/testFiles.ts";
@@ -102,16 +102,24 @@ describe("a job's kept outputs served to a pipeline's next job's provider", () =
     await expect(transfer.result).rejects.toMatchObject({ code: "file_integrity", message: expect.stringContaining('"samples/all.bin" is not among the sender\'s files') });
   });
 
-  it("does not answer a consumer's offer that was not stamped at all", { timeout: 60_000 }, async () => {
+  it("serves two stamped outputs as a manifest of their own, from which the consumer takes the second", { timeout: 60_000 }, async () => {
     const source = await sourceProvider();
-    const { transfer } = consumerFetch(source, [wanted(source.manifest, "model.pt", "model.pt")], undefined, { connectTimeoutMs: 2_000 });
-    await expect(transfer.result).rejects.toMatchObject({ code: "connect_timeout" });
+    const all = wanted(source.manifest, "samples/all.bin", "all.bin");
+    const { transfer, dir } = consumerFetch(source, [all], ["model.pt", "samples/all.bin"]);
+    expect((await transfer.result).bytes).toBe(all.size);
+    expect(await sha256OfFile(join(dir, "all.bin"))).toBe(all.sha256);
+  });
+
+  it("turns away at once a consumer's offer that was not stamped at all", { timeout: 60_000 }, async () => {
+    const source = await sourceProvider();
+    const { transfer } = consumerFetch(source, [wanted(source.manifest, "model.pt", "model.pt")], undefined, { connectTimeoutMs: 30_000 });
+    await expect(transfer.result).rejects.toMatchObject({ code: "peer_left", message: expect.stringContaining(NOTHING_FOR_YOU) });
   });
 
   it("tells an offer for a job whose outputs it does not keep (expired, or never kept) to go elsewhere at once", { timeout: 60_000 }, async () => {
     const source = await sourceProvider();
     const { transfer } = consumerFetch(source, [wanted(source.manifest, "model.pt", "model.pt")], ["model.pt"], { connectTimeoutMs: 30_000, jobId: "job_expired000000000000000000001" });
     // Long before its 30 s connect timeout.
-    await expect(transfer.result).rejects.toMatchObject({ code: "peer_left", message: expect.stringContaining("does not keep this job's files") });
+    await expect(transfer.result).rejects.toMatchObject({ code: "peer_left", message: expect.stringContaining(NOTHING_FOR_YOU) });
   });
 });

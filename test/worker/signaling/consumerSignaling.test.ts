@@ -9,6 +9,7 @@ import { consumerRole, SIGNALING_PROTOCOL_VERSION, type ServerSignal } from "../
 import { EXPENSIVE, ownProvider, runningJob, specFor, uniqueCpus } from "../assignedJob.ts";
 import { post, signIn } from "../client.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
+import { joinAsCreator } from "./creatorSocket.ts";
 import { succeed } from "../sourceJobs.ts";
 
 const v = SIGNALING_PROTOCOL_VERSION;
@@ -67,12 +68,31 @@ describe("a pipeline's next job in its source job's rendezvous", () => {
     await end();
   });
 
-  it("talks with the source's provider only: a consumer's signal for the creator or a mediator comes back as an error", async () => {
-    const { source, consumer, nextJob, end } = await pipeline();
+  it("talks with the source's provider only: a consumer's signal for the creator or a mediator comes back as an error, and the creator's for it", async () => {
+    const { key, source, consumer, nextJob, end } = await pipeline();
     for (const dst of ["creator", "mediator"]) {
       signal(consumer, source.jobId, offer(dst), nextJob);
       expect((await signalOn(consumer, "error")).signal).toMatchObject({ code: "unknown_peer", dst, message: expect.stringContaining('signal "provider"') });
     }
+    const creator = (await joinAsCreator(source.jobId, { key })).creator!;
+    creator.send(answer(consumerRole(nextJob)!));
+    expect(await creator.next("error")).toMatchObject({ code: "unknown_peer", dst: consumerRole(nextJob) });
+    expect(await consumer.receives("signal", 300)).toBe(false);
+    creator.ws.close(1000);
+    await end();
+  });
+
+  it("takes the source's provider turning a consumer away (nothing kept for it) as a reply to that consumer alone, not as the provider leaving", async () => {
+    const { key, source, consumer, nextJob, end } = await pipeline();
+    const creator = (await joinAsCreator(source.jobId, { key })).creator!;
+    signal(consumer, source.jobId, offer("provider"), nextJob);
+    await signalOn(source.provider, "offer");
+    signal(source.provider, source.jobId, { v, type: "leave", dst: consumerRole(nextJob), payload: { reason: "nothing kept" } });
+    expect((await signalOn(consumer, "leave")).signal).toMatchObject({ src: "provider", payload: { reason: "nothing kept" } });
+    // The creator hears the provider arrive (its first word), never that it left.
+    expect(await creator.next("peer")).toMatchObject({ peer: "provider", present: true });
+    await expect(creator.next("peer", 500)).rejects.toThrow(/no peer within/);
+    creator.ws.close(1000);
     await end();
   });
 

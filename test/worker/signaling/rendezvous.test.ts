@@ -2,7 +2,7 @@
 // WebSocket, the provider on its hub socket. The rendezvous relays, stamps the
 // sender itself, holds a message for an absent peer and then gives it back as an
 // error, and lets no one else in.
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import { SIGNALING_PROTOCOL_VERSION, type ServerSignal } from "../../../protocol/signaling.ts";
@@ -10,48 +10,12 @@ import { assignedJob, EXPENSIVE, uniqueCpus } from "../assignedJob.ts";
 import { rendezvousOf } from "../../../worker/bindings/objects.ts";
 import { MAX_CREATOR_SOCKETS } from "../../../worker/signaling/joinPolicy.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { call, ORIGIN, post, signIn } from "../client.ts";
+import { call, post, signIn } from "../client.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
+import { joinAsCreator } from "./creatorSocket.ts";
 
 const v = SIGNALING_PROTOCOL_VERSION;
 const offer = (dst: string, extra: Record<string, unknown> = {}) => ({ v, type: "offer", dst, payload: { type: "offer", sdp: "v=0 test-offer" }, ...extra });
-
-interface CreatorSocket {
-  ws: WebSocket;
-  next(type: ServerSignal["type"], timeoutMs?: number): Promise<ServerSignal>;
-  send(message: unknown): void;
-}
-
-async function joinAsCreator(jobId: string, auth: { key?: string; token?: string }): Promise<Response & { creator?: CreatorSocket }> {
-  const url = `${ORIGIN}/v1/jobs/${jobId}/signal${auth.token ? `?token=${encodeURIComponent(auth.token)}` : ""}`;
-  const response = await SELF.fetch(url, { headers: { upgrade: "websocket", ...(auth.key ? { authorization: `Bearer ${auth.key}` } : {}) } });
-  if (response.status !== 101 || !response.webSocket) return response;
-  const ws = response.webSocket;
-  ws.accept();
-  const inbox: ServerSignal[] = [];
-  const wakers = new Set<() => void>();
-  ws.addEventListener("message", (event) => {
-    inbox.push(JSON.parse(String(event.data)) as ServerSignal);
-    for (const wake of [...wakers]) wake();
-  });
-  const next = (type: ServerSignal["type"], timeoutMs = 10_000) =>
-    new Promise<ServerSignal>((resolve, reject) => {
-      const look = () => {
-        const i = inbox.findIndex((m) => m.type === type);
-        if (i < 0) return false;
-        wakers.delete(look);
-        clearTimeout(timer);
-        resolve(inbox.splice(i, 1)[0]!);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        wakers.delete(look);
-        reject(new Error(`no ${type} within ${timeoutMs} ms (have: ${inbox.map((m) => m.type).join(", ") || "nothing"})`));
-      }, timeoutMs);
-      if (!look()) wakers.add(look);
-    });
-  return Object.assign(response, { creator: { ws, next, send: (m: unknown) => ws.send(JSON.stringify(m)) } });
-}
 
 /** The next signal of `type` on the provider's hub socket (presence arrives there too). */
 async function signalOn(provider: TestProvider, type: ServerSignal["type"]) {

@@ -1,0 +1,127 @@
+// The next job's provider fetching its inputs from the source job's provider
+// (provider/dataplane/peerSourceFetch.ts): two daemons' JobSignaling and real
+// transfer processes over 127.0.0.1, their hub sockets stand-ins joined by a
+// router that stamps roles and consumed outputs as the real hub and rendezvous do
+// (tested themselves in test/worker/signaling/consumerSignaling.test.ts).
+import { EventEmitter } from "node:events";
+import { copyFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ResolvedInputFile } from "../../../protocol/jobSpec.ts";
+import { consumerRole, isConsumerRole, type ClientSignal, type ServerSignal } from "../../../protocol/signaling.ts";
+import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.ts";
+import type { HubClient } from "../../../provider/connection/hubClient.ts";
+import { JobSignaling } from "../../../provider/dataplane/jobSignaling.ts";
+import { fetchSourcesFromPeers } from "../../../provider/dataplane/peerSourceFetch.ts";
+import { RetainedFilesServer } from "../../../provider/dataplane/retainedFilesServer.ts";
+import type { SourceInputFile } from "../../../provider/dataplane/sourceFetch.ts";
+import { useTempDir } from "../../helpers/tempDir.ts";
+import { sha256OfFile, writeRandomFiles } from "../../helpers/testFiles.ts";
+
+const MiB = 1024 * 1024;
+const SOURCE = "job_source0000000000000000000001";
+const NEXT = "job_next00000000000000000000000001";
+const log = pino({ level: "silent" });
+const tempDir = useTempDir("peer-source-fetch");
+const closing: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const close of closing.splice(0).reverse()) await close();
+});
+
+type StandIn = EventEmitter & { send(message: { type: string; job_id?: string; signal?: ClientSignal; for_job?: string }): boolean };
+
+/** A hub socket stand-in that answers ice.request and hands signals to `route`. */
+function standInHub(route: (message: { job_id: string; signal: ClientSignal; for_job?: string }) => void): StandIn {
+  const hub = new EventEmitter() as StandIn;
+  hub.send = (message) => {
+    if (message.type === "ice.request") queueMicrotask(() => hub.emit("message", { v: 1, type: "ice.servers", ice_servers: [], expires_at: Math.floor(Date.now() / 1000) + 3600 }));
+    if (message.type === "signal") route(message as never);
+    return true;
+  };
+  return hub;
+}
+
+/**
+ * The source job's provider keeping `outputs` (or keeping nothing), and the next job's provider's
+ * signaling; the next job takes `consumed` of the source's outputs (what the hub stamps).
+ */
+async function twoProviders(outputs: Record<string, number> | undefined, consumed: string[]) {
+  let toSource: (signal: ServerSignal) => void = () => {};
+  let toConsumer: (signal: ServerSignal) => void = () => {};
+  const sourceHub = standInHub(({ signal }) => toConsumer({ ...signal, src: "provider" } as ServerSignal));
+  const consumerHub = standInHub(({ signal, for_job }) => {
+    const relayed = { ...signal, src: consumerRole(for_job!)! } as ServerSignal;
+    toSource(relayed.type === "offer" ? ({ ...relayed, outputs: consumed } as ServerSignal) : relayed);
+  });
+  toSource = (signal) => sourceHub.emit("message", { v: 1, type: "signal", job_id: SOURCE, signal });
+  toConsumer = (signal) => consumerHub.emit("message", { v: 1, type: "signal", job_id: SOURCE, signal });
+  const sourceSignaling = new JobSignaling(sourceHub as unknown as HubClient, log);
+  const server = new RetainedFilesServer({ signaling: sourceSignaling, log, what: "outputs", connectTimeoutMs: 10_000, bindAddress: "127.0.0.1", serves: (role) => isConsumerRole(role) });
+  closing.push(() => server.close());
+  const root = join(tempDir(), "kept");
+  if (outputs) {
+    await writeRandomFiles(root, outputs);
+    server.watch({ jobId: SOURCE, manifest: await buildTransferManifest(root, Object.keys(outputs)), root });
+  }
+  return { root, consumerSignaling: new JobSignaling(consumerHub as unknown as HubClient, log) };
+}
+
+async function input(root: string, output: string, path: string): Promise<SourceInputFile> {
+  const file = join(root, output);
+  const { size } = await stat(file);
+  return { path, size, sha256: await sha256OfFile(file), from: { job: SOURCE, output } } satisfies ResolvedInputFile as SourceInputFile;
+}
+
+const fetchInto = (inputsDir: string, files: SourceInputFile[], signaling: JobSignaling, connectTimeoutMs = 10_000) =>
+  fetchSourcesFromPeers({ jobId: NEXT, files, inputsDir, signaling, connectTimeoutMs, bindAddress: "127.0.0.1", log, onDetail: () => {} });
+
+describe("a pipeline's inputs from the source job's provider", () => {
+  it("takes the outputs its inputs name under their paths, copies an output two inputs name, and leaves nothing staged", { timeout: 60_000 }, async () => {
+    const { root, consumerSignaling } = await twoProviders({ "model.pt": 3 * MiB + 1, "metrics.json": 500, "unused.bin": 2 * MiB }, ["model.pt", "metrics.json"]);
+    const files = [await input(root, "model.pt", "weights/a.pt"), await input(root, "model.pt", "weights/b.pt"), await input(root, "metrics.json", "m.json")];
+    const inputsDir = join(tempDir(), "job", "inputs");
+    const fetched = await fetchInto(inputsDir, files, consumerSignaling);
+    // The model moved once; its second input path is a local copy.
+    expect({ route: fetched.route, bytes: fetched.bytes }).toEqual({ route: "direct", bytes: files[0]!.size + files[2]!.size });
+    expect(fetched.files.map((file) => file.path).sort()).toEqual(["m.json", "weights/a.pt", "weights/b.pt"]);
+    for (const file of files) expect(await sha256OfFile(join(inputsDir, file.path)), file.path).toBe(file.sha256);
+    expect((await readdir(inputsDir, { recursive: true })).sort()).toEqual(["m.json", "weights", "weights/a.pt", "weights/b.pt"]);
+    expect(await readdir(join(dirname(inputsDir), "inputs-peer")).catch(() => [])).toEqual([]);
+  });
+
+  it("fetches nothing the input cache already put in place", { timeout: 60_000 }, async () => {
+    const { root, consumerSignaling } = await twoProviders({ "model.pt": 2 * MiB, "metrics.json": 500 }, ["model.pt", "metrics.json"]);
+    const files = [await input(root, "model.pt", "model.pt"), await input(root, "metrics.json", "metrics.json")];
+    const inputsDir = join(tempDir(), "job", "inputs");
+    await mkdir(inputsDir, { recursive: true });
+    await copyFile(join(root, "model.pt"), join(inputsDir, "model.pt"));
+    const fetched = await fetchInto(inputsDir, files, consumerSignaling);
+    expect({ bytes: fetched.bytes, paths: fetched.files.map((file) => file.path) }).toEqual({ bytes: 500, paths: ["metrics.json"] });
+  });
+
+  it("comes back empty at once, nothing left behind, from a provider that keeps none of the source's outputs", { timeout: 60_000 }, async () => {
+    const { consumerSignaling } = await twoProviders(undefined, ["model.pt"]);
+    const root = join(tempDir(), "elsewhere");
+    await writeRandomFiles(root, { "model.pt": MiB });
+    const inputsDir = join(tempDir(), "job", "inputs");
+    const started = Date.now();
+    const fetched = await fetchInto(inputsDir, [await input(root, "model.pt", "model.pt")], consumerSignaling, 30_000);
+    expect(fetched).toEqual({ files: [], bytes: 0, route: undefined });
+    // Turned away, not left to wait out its 30 s connect timeout.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(await readdir(inputsDir).catch(() => [])).toEqual([]);
+    expect(await readdir(join(dirname(inputsDir), "inputs-peer")).catch(() => [])).toEqual([]);
+  });
+
+  it("leaves for R2 what a source's provider serves wrong, keeping nothing of it", { timeout: 60_000 }, async () => {
+    const { root, consumerSignaling } = await twoProviders({ "model.pt": 2 * MiB }, ["model.pt"]);
+    const file = await input(root, "model.pt", "model.pt");
+    // The kept copy changed on disk after its manifest was made: every chunk fails its sha256.
+    await writeFile(join(root, "model.pt"), Buffer.alloc(file.size, 7));
+    const inputsDir = join(tempDir(), "job", "inputs");
+    const fetched = await fetchInto(inputsDir, [file], consumerSignaling);
+    expect(fetched).toEqual({ files: [], bytes: 0, route: undefined });
+    expect(await readdir(inputsDir).catch(() => [])).toEqual([]);
+  });
+});
