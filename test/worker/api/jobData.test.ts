@@ -1,20 +1,25 @@
 // The R2 relay of a job's input files, in workerd with its real R2 binding:
 // the creator's uploads (the manifest checked against the spec, each chunk's
 // sha256 checked as it is stored), and reads signed by the job's provider.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { Job } from "../../../protocol/job.ts";
 import { TRANSFER_PROTOCOL_VERSION, type TransferManifest } from "../../../protocol/transfer.ts";
 import { relayReadMessage, uploadHeaders, type RelayObject } from "../../../protocol/uploads.ts";
 import { EXPENSIVE, uniqueCpus } from "../assignedJob.ts";
 import { call, post, signIn } from "../client.ts";
-import { connectProvider } from "../providerSocket.ts";
+import { connectProvider, type TestProvider } from "../providerSocket.ts";
 
 async function sha256(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 const content = new TextEncoder().encode("the creator's input\n");
+/** Closed after each test: a socket left open is closed at the file's teardown, whose hub handler then cannot load. */
+const providers: TestProvider[] = [];
+afterEach(async () => {
+  for (const provider of providers.splice(0)) await provider.close();
+});
 
 /** A creator's job with one input file, taken by a provider of its own. */
 async function jobWithInput() {
@@ -22,6 +27,7 @@ async function jobWithInput() {
   const digest = await sha256(content);
   const cpus = uniqueCpus();
   const provider = await connectProvider({ resources: { cpus }, pricing: EXPENSIVE });
+  providers.push(provider);
   const spec = { image: "ghcr.io/pond/example:1.0", resources: { gpus: 0, cpus, memory_mb: 512 }, timeout_s: 60, max_price_wei: "1000000000000000000000", input_files: [{ path: "in/a.txt", size: content.length, sha256: digest }] };
   const response = await post("/v1/jobs", spec, { key });
   expect(response.status).toBe(201);
