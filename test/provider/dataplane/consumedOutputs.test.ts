@@ -6,19 +6,17 @@
 // its offer was stamped with, and nothing else of the job's.
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import type { HubMessage } from "../../../protocol/hubMessages.ts";
 import { consumerRole, isConsumerRole, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../../protocol/signaling.ts";
 import type { TransferManifest } from "../../../protocol/transfer.ts";
 import type { SelectedFile } from "../../../p2p/core/manifestExchange.ts";
 import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.ts";
 import { IsolatedTransfer } from "../../../p2p/node/isolated/isolatedTransfer.ts";
 import type { FetchJob } from "../../../p2p/node/isolated/messages.ts";
-import type { HubClient } from "../../../provider/connection/hubClient.ts";
-import { JobSignaling, NOTHING_FOR_YOU } from "../../../provider/dataplane/jobSignaling.ts";
+import { NOTHING_FOR_YOU } from "../../../provider/dataplane/jobSignaling.ts";
 import { RetainedFilesServer } from "../../../provider/dataplane/retainedFilesServer.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { silentLog, standInHub } from "./standInHub.ts";
 import { sha256OfFile, writeRandomFiles } from "../../helpers/testFiles.ts";
 
 const MiB = 1024 * 1024;
@@ -36,21 +34,14 @@ async function sourceProvider(): Promise<{ manifest: TransferManifest; deliver(s
   const root = join(tempDir(), "kept");
   await writeRandomFiles(root, { "metrics.json": 700, "model.pt": 2 * MiB + 3, "samples/all.bin": 3 * MiB });
   const manifest = await buildTransferManifest(root, ["metrics.json", "model.pt", "samples/all.bin"]);
-  const hub = new EventEmitter() as EventEmitter & { send(message: HubMessage | Record<string, unknown>): boolean };
   const sent = new EventEmitter();
-  hub.send = (message) => {
-    if (message.type === "ice.request") queueMicrotask(() => hub.emit("message", { v: 1, type: "ice.servers", ice_servers: [], expires_at: Math.floor(Date.now() / 1000) + 3600 }));
-    if (message.type === "signal") sent.emit("signal", (message as { signal: ClientSignal }).signal);
-    return true;
-  };
-  const log = pino({ level: "silent" });
-  const signaling = new JobSignaling(hub as unknown as HubClient, log);
-  const server = new RetainedFilesServer({ signaling, log, what: "outputs", connectTimeoutMs: 10_000, bindAddress: "127.0.0.1", serves: (role) => role === "creator" || isConsumerRole(role) });
+  const hub = standInHub(({ signal }) => sent.emit("signal", signal));
+  const server = new RetainedFilesServer({ signaling: hub.signaling, log: silentLog, what: "outputs", connectTimeoutMs: 10_000, bindAddress: "127.0.0.1", serves: (role) => role === "creator" || isConsumerRole(role) });
   server.watch({ jobId: SOURCE_JOB, manifest, root });
   closing.push(() => server.close());
   return {
     manifest,
-    deliver: (signal, jobId = SOURCE_JOB) => hub.emit("message", { v: 1, type: "signal", job_id: jobId, signal }),
+    deliver: (signal, jobId = SOURCE_JOB) => hub.deliver(jobId, signal),
     onSent: (listener) => sent.on("signal", listener),
   };
 }

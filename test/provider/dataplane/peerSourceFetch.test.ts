@@ -3,68 +3,50 @@
 // transfer processes over 127.0.0.1, their hub sockets stand-ins joined by a
 // router that stamps roles and consumed outputs as the real hub and rendezvous do
 // (tested themselves in test/worker/signaling/consumerSignaling.test.ts).
-import { EventEmitter } from "node:events";
 import { copyFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ResolvedInputFile } from "../../../protocol/jobSpec.ts";
-import { consumerRole, isConsumerRole, type ClientSignal, type ServerSignal } from "../../../protocol/signaling.ts";
+import { consumerRole, isConsumerRole, type ServerSignal } from "../../../protocol/signaling.ts";
+import type { JobSignaling } from "../../../provider/dataplane/jobSignaling.ts";
 import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.ts";
-import type { HubClient } from "../../../provider/connection/hubClient.ts";
-import { JobSignaling } from "../../../provider/dataplane/jobSignaling.ts";
 import { fetchSourcesFromPeers } from "../../../provider/dataplane/peerSourceFetch.ts";
 import { RetainedFilesServer } from "../../../provider/dataplane/retainedFilesServer.ts";
 import type { SourceInputFile } from "../../../provider/dataplane/sourceFetch.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
 import { sha256OfFile, writeRandomFiles } from "../../helpers/testFiles.ts";
+import { silentLog, standInHub, type StandInHub } from "./standInHub.ts";
 
 const MiB = 1024 * 1024;
 const SOURCE = "job_source0000000000000000000001";
 const NEXT = "job_next00000000000000000000000001";
-const log = pino({ level: "silent" });
+const log = silentLog;
 const tempDir = useTempDir("peer-source-fetch");
 const closing: Array<() => unknown> = [];
 afterEach(async () => {
   for (const close of closing.splice(0).reverse()) await close();
 });
 
-type StandIn = EventEmitter & { send(message: { type: string; job_id?: string; signal?: ClientSignal; for_job?: string }): boolean };
-
-/** A hub socket stand-in that answers ice.request and hands signals to `route`. */
-function standInHub(route: (message: { job_id: string; signal: ClientSignal; for_job?: string }) => void): StandIn {
-  const hub = new EventEmitter() as StandIn;
-  hub.send = (message) => {
-    if (message.type === "ice.request") queueMicrotask(() => hub.emit("message", { v: 1, type: "ice.servers", ice_servers: [], expires_at: Math.floor(Date.now() / 1000) + 3600 }));
-    if (message.type === "signal") route(message as never);
-    return true;
-  };
-  return hub;
-}
-
 /**
  * The source job's provider keeping `outputs` (or keeping nothing), and the next job's provider's
  * signaling; the next job takes `consumed` of the source's outputs (what the hub stamps).
  */
 async function twoProviders(outputs: Record<string, number> | undefined, consumed: string[]) {
-  let toSource: (signal: ServerSignal) => void = () => {};
-  let toConsumer: (signal: ServerSignal) => void = () => {};
-  const sourceHub = standInHub(({ signal }) => toConsumer({ ...signal, src: "provider" } as ServerSignal));
-  const consumerHub = standInHub(({ signal, for_job }) => {
+  // The hub and rendezvous between them: the source's signals reach the consumer from "provider"; the consumer's
+  // reach the source from its consumer role, its offers stamped with the outputs its job takes.
+  const source: StandInHub = standInHub(({ signal }) => consumer.deliver(SOURCE, { ...signal, src: "provider" } as ServerSignal));
+  const consumer: StandInHub = standInHub(({ signal, for_job }) => {
     const relayed = { ...signal, src: consumerRole(for_job!)! } as ServerSignal;
-    toSource(relayed.type === "offer" ? ({ ...relayed, outputs: consumed } as ServerSignal) : relayed);
+    source.deliver(SOURCE, relayed.type === "offer" ? ({ ...relayed, outputs: consumed } as ServerSignal) : relayed);
   });
-  toSource = (signal) => sourceHub.emit("message", { v: 1, type: "signal", job_id: SOURCE, signal });
-  toConsumer = (signal) => consumerHub.emit("message", { v: 1, type: "signal", job_id: SOURCE, signal });
-  const sourceSignaling = new JobSignaling(sourceHub as unknown as HubClient, log);
-  const server = new RetainedFilesServer({ signaling: sourceSignaling, log, what: "outputs", connectTimeoutMs: 10_000, bindAddress: "127.0.0.1", serves: (role) => isConsumerRole(role) });
+  const server = new RetainedFilesServer({ signaling: source.signaling, log, what: "outputs", connectTimeoutMs: 10_000, bindAddress: "127.0.0.1", serves: (role) => isConsumerRole(role) });
   closing.push(() => server.close());
   const root = join(tempDir(), "kept");
   if (outputs) {
     await writeRandomFiles(root, outputs);
     server.watch({ jobId: SOURCE, manifest: await buildTransferManifest(root, Object.keys(outputs)), root });
   }
-  return { root, consumerSignaling: new JobSignaling(consumerHub as unknown as HubClient, log) };
+  return { root, consumerSignaling: consumer.signaling };
 }
 
 async function input(root: string, output: string, path: string): Promise<SourceInputFile> {
