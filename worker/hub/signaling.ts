@@ -6,7 +6,7 @@
 import type { Address } from "viem";
 import { HUB_PROTOCOL_VERSION, type HubMessage } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
-import { consumerRole, MAX_CONSUMED_OUTPUTS, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
+import { consumerRole, MAX_CONSUMED_OUTPUTS, SIGNALING_PROTOCOL_VERSION, signalingLimits, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import { rendezvousOf } from "../bindings/objects.ts";
 import type { JobPeer } from "../signaling/rendezvous.ts";
 import { iceServersFor, IceServersUnavailable } from "../signaling/iceServers.ts";
@@ -18,7 +18,12 @@ type HubSidePeer = Exclude<JobPeer, "creator">;
 
 export async function onSignal(state: HubState, ws: WebSocket, address: Address, jobId: string, signal: ClientSignal, forJob?: string): Promise<void> {
   const as = forJob === undefined ? await roleIn(state, address, jobId) : await consumerIn(state, address, jobId, forJob);
-  if ("refusal" in as) return sendError(ws, "not_found", as.refusal);
+  if ("refusal" in as) {
+    sendError(ws, "not_found", as.refusal);
+    // A consumer's transfer hears it too, as a signal for its peer that came back: it goes to R2 now, not after its connect timeout.
+    if (forJob !== undefined) send(ws, { v: HUB_PROTOCOL_VERSION, type: "signal", job_id: jobId, signal: refusedSignal(signal, as.refusal) });
+    return;
+  }
   await rendezvousOf(state.env, jobId).relayFromHub(jobId, as.role, address, signal, as.consumed);
 }
 
@@ -47,6 +52,10 @@ async function consumerIn(state: HubState, address: Address, sourceJobId: string
   }
   if (consumed.length > MAX_CONSUMED_OUTPUTS) return { refusal: `job ${forJob} takes ${consumed.length} of ${sourceJobId}'s outputs; more than ${MAX_CONSUMED_OUTPUTS} are fetched from R2` };
   return { role, consumed };
+}
+
+function refusedSignal(signal: ClientSignal, refusal: string): ServerSignal {
+  return { v: SIGNALING_PROTOCOL_VERSION, type: "error", code: "unknown_peer", message: refusal.slice(0, signalingLimits.maxErrorMessageLength), dst: signal.dst, ref_type: signal.type };
 }
 
 /** A rendezvous has a signal for this provider: sent if its socket is here. */

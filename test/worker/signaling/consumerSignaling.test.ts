@@ -101,6 +101,8 @@ describe("a pipeline's next job in its source job's rendezvous", () => {
     const refused = async (provider: TestProvider, jobId: string, forJob: string | undefined) => {
       signal(provider, jobId, offer("provider"), forJob);
       expect(await provider.next("error"), `${jobId} for ${forJob}`).toMatchObject({ code: "not_found" });
+      // As a consumer, its transfer hears it too, as its offer coming back: it need not wait out its connect timeout.
+      if (forJob) expect((await signalOn(provider, "error")).signal).toMatchObject({ code: "unknown_peer", dst: "provider", ref_type: "offer" });
     };
     // Another provider naming the next job.
     const stranger = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
