@@ -8,7 +8,9 @@
 // - where repeat jobs land: on the provider that holds their input whenever it
 //   has room (it is the dearer one, so price alone would send them elsewhere),
 //   and at once on the other when it has none;
-// - the training template end to end, POST to its outputs on disk.
+// - the training template end to end, POST to its outputs on disk;
+// - a pipeline's input (an earlier job's output) fetched by the next job's provider
+//   from the provider that made it, beside the same bytes read from R2.
 // Every figure and ratio is printed; nothing is asserted.
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
@@ -38,6 +40,7 @@ import { printTable, summarize, writeReport } from "./lib/report.ts";
 const WARM_RUNS = Number(process.env.BENCH_ML_WARM_RUNS ?? 5);
 const REPEATS = Number(process.env.BENCH_ML_REPEATS ?? 10);
 const INPUT_BYTES = 1024 ** 3;
+const PIPELINE_BYTES = 256 * 1024 ** 2;
 const GOALS = { warmRatio: 1.3, cachedInputAddsMs: 200, placement: 1 };
 const LOOPBACK = "127.0.0.1";
 const P2P = { enabled: true, connectTimeoutMs: 5_000, bindAddress: LOOPBACK };
@@ -180,6 +183,21 @@ try {
   const trainTotalMs = performance.now() - trainSent;
   const trainMetrics = JSON.parse(await readFile(join(outputsDir, "metrics.json"), "utf8")) as { accuracy: number };
 
+  // ---- a pipeline: the next job's input from the provider that made it, beside the same bytes from R2 ----
+  const busybox = (cmd: string[], extra: Record<string, unknown> = {}) => ({ image: TEST_IMAGE, cmd, resources: { gpus: 0, cpus: 1, memory_mb: 128 }, timeout_s: 900, max_price_wei: "1000000000000000000", ...extra });
+  const made = await client.waitForJob((await client.createJob(busybox(["sh", "-c", `head -c ${PIPELINE_BYTES} /dev/urandom > /outputs/data.bin`]) as never)).id, { timeoutMs: 600_000, intervalMs: 100 });
+  if (made.status !== "succeeded") throw new Error(`the pipeline's source job ${made.status}: ${made.error ?? ""}`);
+  const output = made.output!.files.find((file) => file.path === "data.bin")!;
+  const fromMade = [{ path: "data.bin", size: output.size, sha256: output.sha256, from: { job: made.id, output: "data.bin" } }];
+  // A long job taking the same input lands on its maker (whose cache holds it) and fills it: the next one goes to the other provider.
+  const fill = await client.createJob(busybox(["sleep", "900"], { input_files: fromMade }) as never);
+  const filled = await client.waitForJob(fill.id, { until: (job) => job.status === "processing", timeoutMs: 120_000 });
+  const consumer = await timedJob(busybox(["true"], { input_files: fromMade }));
+  await client.cancelJob(fill.id);
+  const viaR2Started = performance.now();
+  await fetchOutputs(client, { ...P2P, enabled: false }, made, join(work, "pipeline-r2"), quiet, () => undefined);
+  const viaR2Ms = performance.now() - viaR2Started;
+
   // ---- figures ----
   const warmPondP50 = summarize(warmPond).p50;
   const warmPlainP50 = summarize(warmPlain).p50;
@@ -219,6 +237,14 @@ try {
     ["total: POST → model.pt and metrics.json on disk", trainTotalMs],
   ]);
   console.log(`held-out accuracy: ${trainMetrics.accuracy}`);
+
+  const piped = consumer.job.metrics.transfer.inputs;
+  const rate = (ms: number) => (PIPELINE_BYTES / 1024 ** 2 / (ms / 1000)).toFixed(1);
+  printTable(`A pipeline's ${mib(PIPELINE_BYTES)} input (an earlier job's output), the next job on the other provider`, ["how", "route", "ms", "MiB/s"], [
+    ["the next job's provider, from the provider that made it", piped?.route ?? "?", piped?.ms ?? Number.NaN, piped ? rate(piped.ms) : "?"],
+    ["the same output from R2 (the creator's download, same machine)", "R2", viaR2Ms, rate(viaR2Ms)],
+  ]);
+  console.log(`made on ${nameOf(made.provider)}, filled by a job on ${nameOf(filled.provider)}, the next job ran on ${nameOf(consumer.job.provider)}${consumer.job.provider === made.provider ? " (the maker itself: no pipeline transfer measured)" : ""}; peer to peer / R2: ${piped ? (piped.ms / viaR2Ms).toFixed(2) : "?"}× the time`);
   console.log(`load average at end: ${load()}`);
   console.log(
     `report: ${await writeReport("ml", {
@@ -227,6 +253,7 @@ try {
       input: { bytes: INPUT_BYTES, moved: { ms: moved.ms, transfer: movedIn }, cached: cached.map((run) => ({ ms: run.ms, transfer: run.job.metrics.transfer.inputs, provider: nameOf(run.job.provider) })), noInput: noInput.map((run) => run.ms) },
       placement: { holder: nameOf(holder.address), onHolder, repeats: cached.length, overflow: { provider: nameOf(overflow.job.provider), queueMs: overflow.job.metrics.queue_ms } },
       training: { totalMs: trainTotalMs, metrics: trained.metrics, accuracy: trainMetrics.accuracy },
+      pipeline: { bytes: PIPELINE_BYTES, maker: nameOf(made.provider), next: nameOf(consumer.job.provider), transfer: piped, viaR2Ms },
       goals: GOALS,
     })}`,
   );
