@@ -19,6 +19,7 @@ import { jobClasses } from "../../worker/bindings/sharding.ts";
 import { getConfig } from "../../worker/config/config.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { ORIGIN } from "./client.ts";
+import { typedInbox } from "./typedInbox.ts";
 
 export interface TestProvider {
   account: PrivateKeyAccount;
@@ -49,30 +50,13 @@ export async function connectProvider(options: {
   if (response.status !== 101 || !response.webSocket) throw new Error(`upgrade failed: ${response.status} ${await response.text()}`);
   const ws = response.webSocket;
   ws.accept();
-  const messages: HubMessage[] = [];
-  const waiters = new Set<() => void>();
+  const inbox = typedInbox<HubMessage>();
+  const { messages, take } = inbox;
   ws.addEventListener("message", (event) => {
     const text = String(event.data);
     if (text === "pong") return;
-    messages.push(JSON.parse(text) as HubMessage);
-    for (const wake of [...waiters]) wake();
+    inbox.push(JSON.parse(text) as HubMessage);
   });
-  const take = <T extends HubMessage["type"]>(type: T, timeoutMs = 10_000) =>
-    new Promise<Extract<HubMessage, { type: T }>>((resolve, reject) => {
-      const look = () => {
-        const index = messages.findIndex((m) => m.type === type);
-        if (index < 0) return false;
-        waiters.delete(look);
-        clearTimeout(timer);
-        resolve(messages.splice(index, 1)[0] as Extract<HubMessage, { type: T }>);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(look);
-        reject(new Error(`no ${type} within ${timeoutMs} ms (have: ${messages.map((m) => m.type).join(", ") || "nothing"})`));
-      }, timeoutMs);
-      if (!look()) waiters.add(look);
-    });
   const send = (message: unknown) => ws.send(typeof message === "string" ? message : JSON.stringify(message));
 
   const hello = await take("hello");
