@@ -15,6 +15,8 @@ import { prepareOutputs, unmountOutputVolume, type OutputVolumeKind } from "./ou
 
 /** How long after a folder is taken the next is made: its format and mount stay off the taken job's start. */
 export const REFILL_DELAY_MS = 2_000;
+/** A failed make is tried again after the refill delay, doubling each time up to this. */
+const MAX_RETRY_DELAY_MS = 60_000;
 
 export interface SpareJobFoldersOptions {
   /** Where spares are made: on the same filesystem as the job folders, so taking one is a rename. */
@@ -24,6 +26,8 @@ export interface SpareJobFoldersOptions {
   kind: OutputVolumeKind;
   log: Logger;
   refillDelayMs?: number;
+  /** Formats and mounts a spare's /outputs (outputVolume.ts); a test may make it fail. */
+  prepare?: typeof prepareOutputs;
 }
 
 export class SpareJobFolders {
@@ -31,6 +35,8 @@ export class SpareJobFolders {
   private making: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Makes that failed in a row: a loop mount can fail for a moment (loop devices all taken, a busy machine). */
+  private failures = 0;
 
   constructor(private readonly options: SpareJobFoldersOptions) {}
 
@@ -76,9 +82,9 @@ export class SpareJobFolders {
     this.ready = undefined;
   }
 
-  private scheduleFill(): void {
+  private scheduleFill(delayMs = this.options.refillDelayMs ?? REFILL_DELAY_MS): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.fill(), this.options.refillDelayMs ?? REFILL_DELAY_MS);
+    this.timer = setTimeout(() => this.fill(), delayMs);
     this.timer.unref();
   }
 
@@ -88,16 +94,21 @@ export class SpareJobFolders {
     this.making = (async () => {
       try {
         await mkdir(dir, { mode: 0o700 });
-        await prepareOutputs(dir, this.options.capBytes, "filesystem");
+        await (this.options.prepare ?? prepareOutputs)(dir, this.options.capBytes, "filesystem");
+        this.failures = 0;
         if (this.closed) await this.discard(dir);
         else {
           this.ready = dir;
           this.options.log.debug({ dir }, "spare job folder ready");
         }
       } catch (error) {
-        // Jobs then make their own volume, as they would without spares.
-        this.options.log.warn({ err: error }, "could not make a spare job folder");
+        // Meanwhile jobs make their own volume, as they would without spares; and a take never
+        // comes to schedule the next make while none is ready, so the retry is scheduled here.
+        this.failures++;
+        const retryMs = Math.min((this.options.refillDelayMs ?? REFILL_DELAY_MS) * 2 ** (this.failures - 1), MAX_RETRY_DELAY_MS);
+        this.options.log.warn({ err: error, retryMs }, "could not make a spare job folder; trying again later");
         await this.discard(dir);
+        if (!this.closed) this.scheduleFill(retryMs);
       } finally {
         this.making = undefined;
       }

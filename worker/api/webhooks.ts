@@ -5,7 +5,7 @@ import { DEFAULT_ENDPOINT, WebhookDelivery as Delivery, WebhookEndpoint } from "
 import { type WebhookEventType, webhookEventTypes, WebhookEventsFilter } from "../../protocol/webhookEvents.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { jobContextOf } from "../http/context.ts";
-import { dispatchTestEvent } from "../webhooks/outbox.ts";
+import { dispatchTestEvent, MAX_ENDPOINTS_PER_ACCOUNT } from "../webhooks/outbox.ts";
 import { webhookQueue } from "../bindings/queues.ts";
 import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
 import { conflict, notFound, unprocessable } from "../errors/problem.ts";
@@ -16,7 +16,6 @@ import { generateWebhookSecret } from "../webhooks/secrets.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
-const MAX_ENDPOINTS_PER_ACCOUNT = 10;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

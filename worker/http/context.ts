@@ -18,5 +18,5 @@ type RequestLike = { env: Env; get<K extends keyof AppEnv["Variables"]>(key: K):
 
 /** The job context for a request: follow-up work runs after the response. */
 export function jobContextOf(c: RequestLike): JobContext {
-  return jobContextFor(c.env, { config: c.get("config"), db: c.get("db"), baseUrl: c.get("baseUrl"), defer: (work) => c.executionCtx.waitUntil(work) });
+  return jobContextFor(c.env, { config: c.get("config"), db: c.get("db"), baseUrl: c.get("baseUrl"), defer: (work) => c.executionCtx.waitUntil(work), background: (work) => c.executionCtx.waitUntil(work) });
 }

@@ -48,6 +48,12 @@ export interface JobContext {
   baseUrl: string;
   /** Where follow-up work goes when the caller must not wait for it (ctx.waitUntil). */
   defer?: (work: Promise<unknown>) => void;
+  /**
+   * Where work goes that nothing should wait for, not even the announcements `defer` collects (a
+   * webhook's first attempt, as slow as its endpoint): the request's waitUntil, a Durable Object's
+   * own. Without it such work is handed to a queue instead.
+   */
+  background?: (work: Promise<unknown>) => void;
   outbox: TransitionOutbox;
   listeners: readonly TransitionListener[];
 }

@@ -44,7 +44,8 @@ export class ProviderHub extends DurableObject<Env> {
       get config() {
         return getConfig(env);
       },
-      jobContext: () => jobContextFor(env),
+      // A webhook's first attempt outlives the message that caused it (a result's ack, its capacity published).
+      jobContext: () => jobContextFor(env, { background: (work) => ctx.waitUntil(work) }),
     };
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
   }

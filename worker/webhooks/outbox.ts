@@ -8,13 +8,14 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { eventForStatus, type WebhookEventType } from "../../protocol/webhookEvents.ts";
 import { webhookQueue } from "../bindings/queues.ts";
-import { jobs, jobTransitions, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
+import { accounts, jobs, jobTransitions, webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
 import type { JobContext, TransitionListener, TransitionOutbox } from "../jobs/context.ts";
 import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { randomId } from "../security/randomToken.ts";
+import { attemptFirst, type FirstAttempt } from "./firstAttempt.ts";
 
 /** What the outbox needs of a job context. */
-export type OutboxContext = Pick<JobContext, "env" | "db" | "baseUrl" | "config">;
+export type OutboxContext = Pick<JobContext, "env" | "db" | "baseUrl" | "config" | "background">;
 
 const SWEEP_BATCH = 100;
 
@@ -36,48 +37,64 @@ export const announceToWebhooks: TransitionListener = async (ctx, { row, record 
   if (event && record && record.dispatchedAt === null) await dispatchJobEvent(ctx, row, event, record.id);
 };
 
-/** Fans `type` out to every target that wants it; marks the transition dispatched in the same batch. */
+/** An account's endpoints, disabled ones included (api/webhooks.ts refuses more). */
+export const MAX_ENDPOINTS_PER_ACCOUNT = 10;
+
+/**
+ * Fans `type` out to every target that wants it, and marks the transition dispatched, in one D1
+ * batch: the endpoints are read by the statement that writes their deliveries. With a context
+ * that can run work in the background, each delivery's first attempt starts at once
+ * (firstAttempt.ts); otherwise the queue makes it.
+ */
 export async function dispatchJobEvent(
   ctx: OutboxContext,
   job: JobRow,
   type: WebhookEventType,
   transitionId?: number,
 ): Promise<number> {
-  const endpoints = await ctx.db
-    .select({ id: webhookEndpoints.id, url: webhookEndpoints.url, events: webhookEndpoints.events })
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.account, job.account), isNull(webhookEndpoints.disabledAt)));
-
-  const targets: Array<{ endpointId: string | null; url: string }> = endpoints
-    .filter((endpoint) => (endpoint.events as WebhookEventType[]).includes(type))
-    .map((endpoint) => ({ endpointId: endpoint.id, url: endpoint.url }));
-  if (job.webhook && (job.webhookEventsFilter as WebhookEventType[]).includes(type)) {
-    targets.push({ endpointId: null, url: job.webhook });
-  }
-
+  const { db } = ctx;
   const now = Date.now();
   const payload = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data: serializeJob(job, ctx.baseUrl) });
-  const rows = targets.map((target) => ({
-    id: randomId("msg"),
-    account: job.account,
-    endpointId: target.endpointId,
-    url: target.url,
-    eventType: type,
-    jobId: job.id,
-    payload,
-    state: "pending" as const,
-    createdAt: now,
-  }));
+  // Ids for the endpoints' deliveries, made here like every other id; the statement takes one per row.
+  const endpointIds = Array.from({ length: MAX_ENDPOINTS_PER_ACCOUNT }, () => randomId("msg"));
+  const ownUrl = job.webhook && (job.webhookEventsFilter as WebhookEventType[]).includes(type) ? job.webhook : null;
+  const ownId = randomId("msg");
+  const withSecrets = ctx.background !== undefined;
 
-  // One statement per row: D1 caps bound parameters per statement, not per batch.
-  const writes: BatchItem<"sqlite">[] = rows.map((row) => ctx.db.insert(webhookDeliveries).values(row));
-  if (transitionId !== undefined) {
-    writes.push(ctx.db.update(jobTransitions).set({ dispatchedAt: now }).where(eq(jobTransitions.id, transitionId)));
+  const fanOut = db
+    .insert(webhookDeliveries)
+    .select(sql`SELECT
+        COALESCE(json_extract(${JSON.stringify(endpointIds)}, '$[' || (ROW_NUMBER() OVER (ORDER BY ${webhookEndpoints.id}) - 1) || ']'), 'msg_' || lower(hex(randomblob(16)))),
+        ${webhookEndpoints.account}, ${webhookEndpoints.id}, ${webhookEndpoints.url}, ${type}, ${job.id}, ${payload}, 'pending', 0, ${now}, NULL, NULL
+      FROM ${webhookEndpoints}
+      WHERE ${webhookEndpoints.account} = ${job.account} AND ${webhookEndpoints.disabledAt} IS NULL
+        AND EXISTS (SELECT 1 FROM json_each(${webhookEndpoints.events}) AS wanted WHERE wanted.value = ${type})`)
+    .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, url: webhookDeliveries.url });
+  const statements: BatchItem<"sqlite">[] = [fanOut];
+  /** Where each read's answer lands among the batch's results. */
+  const add = (statement: BatchItem<"sqlite">) => statements.push(statement) - 1;
+  const endpointSecretsAt = withSecrets ? add(db.select({ id: webhookEndpoints.id, secretEnc: webhookEndpoints.secretEnc }).from(webhookEndpoints).where(eq(webhookEndpoints.account, job.account))) : -1;
+  let accountSecretAt = -1;
+  if (ownUrl) {
+    add(db.insert(webhookDeliveries).values({ id: ownId, account: job.account, endpointId: null, url: ownUrl, eventType: type, jobId: job.id, payload, state: "pending", createdAt: now }));
+    if (withSecrets) accountSecretAt = add(db.select({ secretEnc: accounts.webhookSecretEnc }).from(accounts).where(eq(accounts.address, job.account)));
   }
-  if (writes.length > 0) await ctx.db.batch(writes as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  if (transitionId !== undefined) add(db.update(jobTransitions).set({ dispatchedAt: now }).where(eq(jobTransitions.id, transitionId)));
+  const results = (await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as unknown[];
 
-  if (rows.length > 0) await webhookQueue(ctx.env).sendBatch(rows.map((row) => ({ body: { deliveryId: row.id } })));
-  return rows.length;
+  const fannedOut = results[0] as Array<{ id: string; endpointId: string | null; url: string }>;
+  const endpointSecrets = new Map(endpointSecretsAt < 0 ? [] : (results[endpointSecretsAt] as Array<{ id: string; secretEnc: string }>).map((e) => [e.id, e.secretEnc]));
+  const accountSecret = accountSecretAt < 0 ? undefined : ((results[accountSecretAt] as Array<{ secretEnc: string | null }>)[0]?.secretEnc ?? undefined);
+  const delivery = (id: string, endpointId: string | null, url: string): FirstAttempt["delivery"] => ({
+    id, account: job.account, endpointId, url, eventType: type, jobId: job.id, payload, state: "pending", attempts: 0, createdAt: now, lastAttemptAt: null, nextAttemptAt: null,
+  });
+  const attempts: FirstAttempt[] = fannedOut.map((row) => ({ delivery: delivery(row.id, row.endpointId, row.url), sealedSecret: endpointSecrets.get(row.endpointId!) }));
+  if (ownUrl) attempts.push({ delivery: delivery(ownId, null, ownUrl), sealedSecret: accountSecret });
+
+  if (attempts.length === 0) return 0;
+  if (ctx.background) ctx.background(attemptFirst(ctx, attempts));
+  else await webhookQueue(ctx.env).sendBatch(attempts.map((attempt) => ({ body: { deliveryId: attempt.delivery.id } })));
+  return attempts.length;
 }
 
 /** The `type` of the event `POST /v1/webhooks/{id}/test` sends: a ping, about no job. */

@@ -22,6 +22,7 @@ export interface JobContextOptions {
   /** Links in what is announced; background work, with no request behind it, uses PUBLIC_URL. */
   baseUrl?: string;
   defer?: (work: Promise<unknown>) => void;
+  background?: (work: Promise<unknown>) => void;
 }
 
 export function jobContextFor(env: Env, options: JobContextOptions = {}): JobContext {
@@ -32,6 +33,7 @@ export function jobContextFor(env: Env, options: JobContextOptions = {}): JobCon
     db: options.db ?? createDb(env.DB),
     baseUrl: options.baseUrl ?? config.publicUrl ?? "",
     ...(options.defer ? { defer: options.defer } : {}),
+    ...(options.background ? { background: options.background } : {}),
     outbox: webhookOutbox,
     listeners,
   };

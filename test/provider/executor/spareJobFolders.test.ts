@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { DockerExecutor } from "../../../provider/executor/docker.ts";
-import { OUTPUT_SLACK_BYTES, outputVolumeOf, probeOutputFilesystem, unmountOutputVolume, VOLUME_SIZE_TOLERANCE } from "../../../provider/executor/outputVolume.ts";
+import { OUTPUT_SLACK_BYTES, outputVolumeOf, prepareOutputs, probeOutputFilesystem, unmountOutputVolume, VOLUME_SIZE_TOLERANCE } from "../../../provider/executor/outputVolume.ts";
 import { SpareJobFolders } from "../../../provider/executor/spareJobFolders.ts";
 import { docker, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
@@ -87,6 +87,22 @@ describe.skipIf(support.kind !== "filesystem")("spare job folders", () => {
     spares.refill();
     await takeWhenReady(spares, join(tempDir(), "jobs", "second"));
     expect(await outputVolumeOf(join(tempDir(), "jobs", "second"))).toBe("filesystem");
+  });
+
+  it("try again after a make that failed, though no job comes to take or refill one", async () => {
+    let calls = 0;
+    const failingOnce: typeof prepareOutputs = async (...args) => {
+      calls++;
+      if (calls === 1) throw new Error("failed to setup loop device (as a busy machine may say)");
+      return prepareOutputs(...args);
+    };
+    const root = join(tempDir(), "spare");
+    const spares = new SpareJobFolders({ root, capBytes: CAP, kind: "filesystem", log, refillDelayMs: 50, prepare: failingOnce });
+    open.push(spares);
+    await spares.start();
+    await takeWhenReady(spares, join(tempDir(), "jobs", "after-a-failure"));
+    expect(calls).toBe(2);
+    expect(await outputVolumeOf(join(tempDir(), "jobs", "after-a-failure"))).toBe("filesystem");
   });
 
   it("are used by the executor as the job's volume: a job writing without end is stopped at the cap", async () => {

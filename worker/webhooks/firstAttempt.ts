@@ -1,0 +1,33 @@
+// A delivery's first attempt, made right after its event is written rather than through
+// the queue: the queue's hop and the consumer's read of what was just written were half of
+// a webhook's time on its way out (and a queue's hop is longer on Cloudflare than here).
+// Retries go through the queue as before. A first attempt cut short (its request or object
+// gone mid-way) leaves its delivery pending, and the sweeper sends it again (outbox.ts).
+import { webhookQueue } from "../bindings/queues.ts";
+import { attemptContextOf, followUpAttempt } from "./attemptFollowUp.ts";
+import { attemptDelivery, type DeliveryRow } from "./deliver.ts";
+import type { OutboxContext } from "./outbox.ts";
+
+export interface FirstAttempt {
+  delivery: DeliveryRow;
+  /** As stored: the endpoint's, or the account default for a job's own URL; undefined when it no longer exists. */
+  sealedSecret: string | undefined;
+}
+
+/** Each delivery on its own: one slow or failing endpoint holds up none of the others. */
+export async function attemptFirst(ctx: OutboxContext, attempts: FirstAttempt[]): Promise<void> {
+  const attemptCtx = attemptContextOf(ctx.config, ctx.db);
+  await Promise.all(
+    attempts.map(async ({ delivery, sealedSecret }) => {
+      try {
+        const outcome = await attemptDelivery(attemptCtx, delivery, sealedSecret);
+        const next = await followUpAttempt(ctx.env, ctx.config, ctx.db, delivery, outcome);
+        if (next.kind === "retry") await webhookQueue(ctx.env).send({ deliveryId: delivery.id }, { delaySeconds: next.delayS });
+      } catch (error) {
+        // D1 or the queue failed around the attempt: the queue takes it over (the sweeper, should that fail too).
+        console.error(`the first attempt of webhook delivery ${delivery.id} did not complete:`, error);
+        await webhookQueue(ctx.env).send({ deliveryId: delivery.id }).catch(() => undefined);
+      }
+    }),
+  );
+}
