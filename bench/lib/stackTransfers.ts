@@ -23,6 +23,7 @@ import { docker, TEST_IMAGE } from "../../test/helpers/docker.ts";
 import { shellJob } from "../../test/helpers/jobs.ts";
 import { startProvider, type ProviderProcess } from "../../test/helpers/providerProcess.ts";
 import { startWranglerDev } from "../../test/helpers/wranglerDev.ts";
+import { tsNode } from "../../test/helpers/tsNode.ts";
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
@@ -80,7 +81,7 @@ async function outputsThroughCli(api: string, work: string, outputMiB: number, r
   const home = join(work, `cli-home-${round}`);
   // Candidates on loopback only, as everything here.
   const env = { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: "127.0.0.1" };
-  const pond = (args: string[]) => run(join(root, "node_modules", ".bin", "tsx"), [join(root, "cli", "main.ts"), "--api", api, ...args], { env, cwd: root, timeout: 600_000, maxBuffer: 64 * MiB });
+  const pond = (args: string[]) => run(...tsNode(join(root, "cli", "main.ts"), ["--api", api, ...args]), { env, cwd: root, timeout: 600_000, maxBuffer: 64 * MiB });
   await pond(["login"]);
   const { stdout, stderr } = await pond(["run", "--image", TEST_IMAGE, "--cpus", "0.5", "--memory", "256", "--timeout", "600", "--output", join(work, `outputs-${round}`), "--", "sh", "-c", `head -c ${outputMiB * MiB} /dev/urandom > /outputs/result.bin`]);
   const line = /outputs: peer to peer, (direct|through TURN), ([\d.]+) MiB in (\d+) ms.*; first byte (-?\d+) ms after the job ended/.exec(stdout);

@@ -24,6 +24,7 @@ import { shellJob } from "../helpers/jobs.ts";
 import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
 import { runPond } from "../helpers/pondCli.ts";
+import { tsNode } from "../helpers/tsNode.ts";
 
 const LOOPBACK = "127.0.0.1";
 
@@ -125,7 +126,7 @@ describe("inputs and outputs with the pond CLI", () => {
 
   it("has the download's transfer processes started, on both sides, before the job ends (loading one is most of the wait for the first byte)", async () => {
     const out = join(work, "out-warm");
-    const started = spawn("node_modules/.bin/tsx", ["cli/main.ts", "--api", dev.url, "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--output", out, "--", "sh", "-c", "sleep 4; echo warm > /outputs/w.txt"], {
+    const started = spawn(...tsNode("cli/main.ts", ["--api", dev.url, "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--output", out, "--", "sh", "-c", "sleep 4; echo warm > /outputs/w.txt"]), {
       env: { ...process.env, POND_HOME: home, NO_COLOR: "1", POND_WEBRTC_BIND_ADDRESS: LOOPBACK },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -17,6 +17,7 @@ import { PondClient } from "../../sdk/index.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { mlImageForTests } from "../helpers/mlImage.ts";
 import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
+import { tsNode } from "../helpers/tsNode.ts";
 
 const run = promisify(execFile);
 const SAMPLE = "templates/ml/examples/digits-sample.csv";
@@ -42,7 +43,7 @@ interface Metrics {
 async function pond(args: string[]): Promise<{ code: number; job: Job; stderr: string }> {
   let result: { code: number; stdout: string; stderr: string };
   try {
-    result = { code: 0, ...(await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack!.dev.url, "--json", ...args], { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" }, timeout: 600_000 })) };
+    result = { code: 0, ...(await run(...tsNode("cli/main.ts", ["--api", stack!.dev.url, "--json", ...args]), { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" }, timeout: 600_000 })) };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
@@ -72,7 +73,7 @@ async function startNetwork(): Promise<void> {
   [stack, registry] = await Promise.all([startChainStack(), startRegistry()]);
   await stack.provider();
   for (const args of [["login"], ["faucet", "--rpc-url", stack.anvil.rpcUrl], ["deposit", "1", "--rpc-url", stack.anvil.rpcUrl]]) {
-    await run("node_modules/.bin/tsx", ["cli/main.ts", "--api", stack.dev.url, ...args], { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" } });
+    await run(...tsNode("cli/main.ts", ["--api", stack.dev.url, ...args]), { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" } });
   }
 }
 

@@ -1,7 +1,8 @@
-// `pond …` as a user runs it, from the checkout (tsx cli/main.ts), with its own
+// `pond …` as a user runs it, from the checkout (`npm run pond`: node --import tsx cli/main.ts), with its own
 // home folder: the exit code and both streams, whether it succeeded or not.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { tsNode } from "./tsNode.ts";
 
 const run = promisify(execFile);
 
@@ -23,7 +24,7 @@ export interface PondCliOptions {
 export async function runPond(args: string[], options: PondCliOptions): Promise<CliResult> {
   const apiArgs = options.api ? ["--api", options.api] : [];
   try {
-    const { stdout, stderr } = await run("node_modules/.bin/tsx", ["cli/main.ts", ...apiArgs, ...args], {
+    const { stdout, stderr } = await run(...tsNode("cli/main.ts", [...apiArgs, ...args]), {
       env: { ...process.env, POND_HOME: options.home, NO_COLOR: "1", ...options.env },
       timeout: options.timeoutMs ?? 150_000,
     });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { leftoverVolumes, unmountOutputVolume } from "../../provider/executor/outputVolume.ts";
 import { removeContainersOf } from "./docker.ts";
 import { spawnProcess, type Spawned } from "./processes.ts";
+import { tsNode } from "./tsNode.ts";
 
 export interface ProviderProcess {
   address: string;
@@ -19,7 +20,7 @@ export interface ProviderProcess {
 
 export async function startProvider(api: string, flags: string[] = [], dataDir?: string): Promise<ProviderProcess> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "pond-provider-")));
-  const handle = spawnProcess("node_modules/.bin/tsx", ["provider/main.ts", "--api", api, "--data-dir", dir, "--log-level", "debug", ...flags], {
+  const handle = spawnProcess(...tsNode("provider/main.ts", ["--api", api, "--data-dir", dir, "--log-level", "debug", ...flags]), {
     name: "provider",
   });
   const line = await handle.waitFor(/provider address: (0x[0-9a-fA-F]{40})/, 60_000);

@@ -14,10 +14,10 @@ import { createNatTopology, namespacesUnavailable, PUBLIC_SERVICE_ADDRESS, type 
 import { spawnProcess, type Spawned } from "../helpers/processes.ts";
 import { useTempDir } from "../helpers/tempDir.ts";
 import { sha256OfFile, writeRandomFiles } from "../helpers/testFiles.ts";
+import { tsNode } from "../helpers/tsNode.ts";
 
 const MiB = 1024 * 1024;
 const root = join(import.meta.dirname, "..", "..");
-const tsx = join(root, "node_modules", ".bin", "tsx");
 const tempDir = useTempDir("p2p-nat");
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -68,7 +68,7 @@ async function transferAcrossOnce(nat: NatKind): Promise<Outcome> {
   await writeRandomFiles(turnDir, {});
   const coturn = await startCoturn({ address: PUBLIC_SERVICE_ADDRESS, secret, dir: turnDir, prefix: ["ip", "netns", "exec", ns.public] });
   cleanups.push(() => coturn.stop());
-  const relay = spawnProcess("ip", ["netns", "exec", ns.public, tsx, join(root, "test", "p2p", "fixtures", "signalingRelay.ts"), PUBLIC_SERVICE_ADDRESS, "8444"], { name: "signaling relay" });
+  const relay = spawnProcess("ip", ["netns", "exec", ns.public, ...tsNode(join(root, "test", "p2p", "fixtures", "signalingRelay.ts"), [PUBLIC_SERVICE_ADDRESS, "8444"]).flat()], { name: "signaling relay" });
   cleanups.push(() => relay.stop());
   const signalingUrl = (await relay.waitFor(/ws:\/\/\S+/, 30_000)).trim();
 
@@ -88,7 +88,7 @@ async function transferAcrossOnce(nat: NatKind): Promise<Outcome> {
   };
   const peer = async (namespace: string, options: object): Promise<Spawned> => {
     const json = JSON.stringify({ signalingUrl, manifestPath, connectTimeoutMs: 30_000, ...options });
-    const child = spawnProcess("ip", ["netns", "exec", namespace, tsx, join(root, "test", "p2p", "fixtures", "transferPeer.ts"), json], { name: namespace });
+    const child = spawnProcess("ip", ["netns", "exec", namespace, ...tsNode(join(root, "test", "p2p", "fixtures", "transferPeer.ts"), [json]).flat()], { name: namespace });
     cleanups.push(() => child.stop());
     return child;
   };

@@ -16,6 +16,7 @@ import { spawnProcess, type Spawned } from "../helpers/processes.ts";
 import { useTempDir } from "../helpers/tempDir.ts";
 import { sha256OfFile, writeRandomFiles } from "../helpers/testFiles.ts";
 import { startWsSignalingRelay } from "../helpers/wsSignalingRelay.ts";
+import { tsNode } from "../helpers/tsNode.ts";
 
 const MiB = 1024 * 1024;
 /** Until the first receiver is killed, the sender serves only this much: the first run cannot finish, however fast. */
@@ -62,7 +63,7 @@ describe("behavior: a killed receiver", () => {
 
     const receiver = (): Spawned => {
       const options = { action: "receive", me: "creator", peer: "provider", offer: true, signalingUrl: relay.url, dir: to, manifestPath, bindAddress: "127.0.0.1" };
-      const child = spawnProcess(join(root, "node_modules", ".bin", "tsx"), [join(root, "test", "p2p", "fixtures", "transferPeer.ts"), JSON.stringify(options)], { name: "receiver" });
+      const child = spawnProcess(...tsNode(join(root, "test", "p2p", "fixtures", "transferPeer.ts"), [JSON.stringify(options)]), { name: "receiver" });
       cleanups.push(() => child.stop("SIGKILL"));
       return child;
     };

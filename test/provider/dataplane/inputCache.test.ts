@@ -14,6 +14,7 @@ import type { TransferFile } from "../../../protocol/transfer.ts";
 import { InputCache } from "../../../provider/dataplane/inputCache.ts";
 import { spawnProcess } from "../../helpers/processes.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { tsNode } from "../../helpers/tsNode.ts";
 
 const dir = useTempDir("input-cache");
 const run = promisify(execFile);
@@ -212,7 +213,7 @@ describe("the input cache", () => {
     await mkdir(fetchedDir);
     for (let i = 0; i < 600; i++) await writeFile(join(fetchedDir, `f${String(i).padStart(3, "0")}.bin`), randomBytes(2_000 + i));
     const root = join(dir(), "cache", "inputs");
-    const inserter = spawnProcess("node_modules/.bin/tsx", ["test/provider/dataplane/inputCacheInserter.ts", root, fetchedDir], { name: "inserter" });
+    const inserter = spawnProcess(...tsNode("test/provider/dataplane/inputCacheInserter.ts", [root, fetchedDir]), { name: "inserter" });
     await inserter.waitFor(/kept 20\n/, 60_000);
     await inserter.stop("SIGKILL");
     expect(inserter.output()).not.toMatch(/done/);
