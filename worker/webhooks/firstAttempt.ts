@@ -4,9 +4,9 @@
 // Retries go through the queue as before. A first attempt cut short (its request or object
 // gone mid-way) leaves its delivery pending, and the sweeper sends it again (outbox.ts).
 import { webhookQueue } from "../bindings/queues.ts";
+import type { JobContext } from "../jobs/context.ts";
 import { attemptContextOf, followUpAttempt } from "./attemptFollowUp.ts";
 import { attemptDelivery, type DeliveryRow } from "./deliver.ts";
-import type { OutboxContext } from "./outbox.ts";
 
 export interface FirstAttempt {
   delivery: DeliveryRow;
@@ -15,7 +15,7 @@ export interface FirstAttempt {
 }
 
 /** Each delivery on its own: one slow or failing endpoint holds up none of the others. */
-export async function attemptFirst(ctx: OutboxContext, attempts: FirstAttempt[]): Promise<void> {
+export async function attemptFirst(ctx: Pick<JobContext, "env" | "db" | "config">, attempts: FirstAttempt[]): Promise<void> {
   const attemptCtx = attemptContextOf(ctx.config, ctx.db);
   await Promise.all(
     attempts.map(async ({ delivery, sealedSecret }) => {
