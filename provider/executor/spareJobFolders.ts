@@ -17,6 +17,8 @@ import { prepareOutputs, unmountOutputVolume, type OutputVolumeKind } from "./ou
 export const REFILL_DELAY_MS = 2_000;
 /** A failed make is tried again after the refill delay, doubling each time up to this. */
 const MAX_RETRY_DELAY_MS = 60_000;
+/** Failures in a row after which only a job's result (refill) tries again: a make that keeps failing is not retried forever. */
+const MAX_RETRIES = 5;
 
 export interface SpareJobFoldersOptions {
   /** Where spares are made: on the same filesystem as the job folders, so taking one is a rename. */
@@ -106,9 +108,10 @@ export class SpareJobFolders {
         // comes to schedule the next make while none is ready, so the retry is scheduled here.
         this.failures++;
         const retryMs = Math.min((this.options.refillDelayMs ?? REFILL_DELAY_MS) * 2 ** (this.failures - 1), MAX_RETRY_DELAY_MS);
-        this.options.log.warn({ err: error, retryMs }, "could not make a spare job folder; trying again later");
+        const retrying = this.failures <= MAX_RETRIES;
+        this.options.log.warn({ err: error, ...(retrying ? { retryMs } : {}) }, retrying ? "could not make a spare job folder; trying again later" : "could not make a spare job folder; trying again after the next job");
         await this.discard(dir);
-        if (!this.closed) this.scheduleFill(retryMs);
+        if (!this.closed && retrying) this.scheduleFill(retryMs);
       } finally {
         this.making = undefined;
       }

@@ -44,7 +44,8 @@ export class ProviderHub extends DurableObject<Env> {
       get config() {
         return getConfig(env);
       },
-      // A webhook's first attempt outlives the message that caused it (a result's ack, its capacity published).
+      // A webhook's first attempt runs on past the message that caused it (a result's ack, its capacity
+      // published) while the object lives; one cut short is sent again by the sweeper.
       jobContext: () => jobContextFor(env, { background: (work) => ctx.waitUntil(work) }),
     };
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));

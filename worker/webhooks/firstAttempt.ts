@@ -5,7 +5,7 @@
 // gone mid-way) leaves its delivery pending, and the sweeper sends it again (outbox.ts).
 import { webhookQueue } from "../bindings/queues.ts";
 import type { JobContext } from "../jobs/context.ts";
-import { attemptContextOf, followUpAttempt } from "./attemptFollowUp.ts";
+import { attemptContextOf, followUpAttempt, type NextStep } from "./attemptFollowUp.ts";
 import { attemptDelivery, type DeliveryRow } from "./deliver.ts";
 
 export interface FirstAttempt {
@@ -19,15 +19,21 @@ export async function attemptFirst(ctx: Pick<JobContext, "env" | "db" | "config"
   const attemptCtx = attemptContextOf(ctx.config, ctx.db);
   await Promise.all(
     attempts.map(async ({ delivery, sealedSecret }) => {
+      let next: NextStep;
       try {
         const outcome = await attemptDelivery(attemptCtx, delivery, sealedSecret);
-        const next = await followUpAttempt(ctx.env, ctx.config, ctx.db, delivery, outcome);
-        if (next.kind === "retry") await webhookQueue(ctx.env).send({ deliveryId: delivery.id }, { delaySeconds: next.delayS });
+        next = await followUpAttempt(ctx.env, ctx.config, ctx.db, delivery, outcome);
       } catch (error) {
-        // D1 or the queue failed around the attempt: the queue takes it over (the sweeper, should that fail too).
+        // D1 failed around the attempt, before any retry was scheduled: the queue takes it over now.
         console.error(`the first attempt of webhook delivery ${delivery.id} did not complete:`, error);
         await webhookQueue(ctx.env).send({ deliveryId: delivery.id }).catch(() => undefined);
+        return;
       }
+      if (next.kind !== "retry") return;
+      // Recorded as retrying, due at its time: should this message be lost, the sweeper sends it then.
+      await webhookQueue(ctx.env)
+        .send({ deliveryId: delivery.id }, { delaySeconds: next.delayS })
+        .catch((error: unknown) => console.error(`the retry of webhook delivery ${delivery.id} was not queued; the sweeper will send it:`, error));
     }),
   );
 }

@@ -10,7 +10,7 @@ import type { Job } from "../../../protocol/job.ts";
 import type { ReceivedWebhook } from "../../helpers/webhookReceiver.ts";
 import { getConfig } from "../../../worker/config/config.ts";
 import { createDb } from "../../../worker/db/client.ts";
-import { jobs, webhookDeliveries } from "../../../worker/db/schema.ts";
+import { jobs, jobTransitions, webhookDeliveries } from "../../../worker/db/schema.ts";
 import type { JobRow } from "../../../worker/jobs/serialize.ts";
 import { dispatchJobEvent, type OutboxContext } from "../../../worker/webhooks/outbox.ts";
 import { call, post, signIn, validJob } from "../client.ts";
@@ -97,6 +97,22 @@ describe("a webhook's first attempt", () => {
     expect(new Set(got.map(([only]) => only!.id)).size).toBe(3);
     expect(await received(other)).toEqual([]);
     expect(sent).toEqual([]);
+  });
+
+  it("marks the transition dispatched in the same batch that writes its deliveries", async () => {
+    const { row, inbox } = await jobWithInbox();
+    const db = createDb(env.DB);
+    const [transition] = await db.select().from(jobTransitions).where(eq(jobTransitions.jobId, row.id));
+    await db.update(jobTransitions).set({ dispatchedAt: null }).where(eq(jobTransitions.id, transition!.id));
+    const { queue } = recordingQueue();
+    const background: Promise<unknown>[] = [];
+    const before = Date.now();
+    await dispatchJobEvent(outboxContext(queue, (work) => background.push(work)), row, "job.canceled", transition!.id);
+    await Promise.all(background);
+
+    const [marked] = await db.select().from(jobTransitions).where(eq(jobTransitions.id, transition!.id));
+    expect(marked!.dispatchedAt).toBeGreaterThanOrEqual(before);
+    expect(await received(inbox)).toHaveLength(1);
   });
 
   it("hands a delivery that failed to the queue, due after the schedule's first delay", async () => {
