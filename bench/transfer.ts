@@ -23,6 +23,7 @@ import { startCoturn } from "../test/helpers/coturn.ts";
 import { createRelayOnlyNamespace, namespacesUnavailable } from "../test/helpers/netns.ts";
 import { spawnProcess } from "../test/helpers/processes.ts";
 import { writeRandomFiles } from "../test/helpers/testFiles.ts";
+import { tsNode } from "../test/helpers/tsNode.ts";
 import { formatNumber, printTable, writeReport } from "./lib/report.ts";
 import { measureThroughStack, stackUnavailable, type StackFigures } from "./lib/stackTransfers.ts";
 import type { ScenarioResult } from "./lib/transferScenario.ts";
@@ -50,7 +51,6 @@ const rttRounds = Math.round(flag("rtt-rounds", 3));
 const rttSizeMiB = flag("rtt-size", Math.min(sizeMiB, 64));
 const outputSizeMiB = flag("output-size", Math.min(sizeMiB, 64));
 const root = join(import.meta.dirname, "..");
-const tsx = join(root, "node_modules", ".bin", "tsx");
 const work = await mkdtemp(join(tmpdir(), "pond-bench-transfer-"));
 
 /** Runs a scenario in a fresh process; one that fails is run once more, and the failure is kept in the report. */
@@ -71,7 +71,7 @@ async function measure(label: string, scenario: ScenarioRequest): Promise<Scenar
 
 async function measureOnce(label: string, scenario: ScenarioRequest): Promise<ScenarioResult> {
   const { namespace, ...rest } = scenario;
-  const command = [tsx, join(root, "bench", "lib", "transferScenario.ts"), JSON.stringify(rest)];
+  const command = tsNode(join(root, "bench", "lib", "transferScenario.ts"), [JSON.stringify(rest)]).flat();
   const child = namespace ? spawnProcess("ip", ["netns", "exec", namespace, ...command], { name: label }) : spawnProcess(command[0]!, command.slice(1), { name: label });
   try {
     // Generous: a loaded machine can be slow, and nothing here waits without a reason to end.

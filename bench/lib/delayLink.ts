@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { tsNode } from "../../test/helpers/tsNode.ts";
 
 export interface Endpoint {
   address: string;
@@ -14,8 +15,7 @@ export class DelayLink {
   private nextId = 0;
 
   constructor(oneWayMs: number) {
-    const tsx = join(import.meta.dirname, "..", "..", "node_modules", ".bin", "tsx");
-    this.child = spawn(tsx, [join(import.meta.dirname, "udpDelayProxyProcess.ts"), String(oneWayMs)], { stdio: ["pipe", "pipe", "inherit"] });
+    this.child = spawn(...tsNode(join(import.meta.dirname, "udpDelayProxyProcess.ts"), [String(oneWayMs)]), { stdio: ["pipe", "pipe", "inherit"] });
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
       const { id, address, port } = JSON.parse(line) as { id: number } & Endpoint;
       this.waiting.get(id)?.({ address, port });

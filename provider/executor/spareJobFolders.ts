@@ -39,8 +39,11 @@ export class SpareJobFolders {
   private closed = false;
   /** Makes that failed in a row: a loop mount can fail for a moment (loop devices all taken, a busy machine). */
   private failures = 0;
+  private readonly refillDelayMs: number;
 
-  constructor(private readonly options: SpareJobFoldersOptions) {}
+  constructor(private readonly options: SpareJobFoldersOptions) {
+    this.refillDelayMs = options.refillDelayMs ?? REFILL_DELAY_MS;
+  }
 
   /** Clears what an earlier daemon left, then makes the first spare. */
   async start(): Promise<void> {
@@ -84,7 +87,7 @@ export class SpareJobFolders {
     this.ready = undefined;
   }
 
-  private scheduleFill(delayMs = this.options.refillDelayMs ?? REFILL_DELAY_MS): void {
+  private scheduleFill(delayMs = this.refillDelayMs): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.fill(), delayMs);
     this.timer.unref();
@@ -107,7 +110,7 @@ export class SpareJobFolders {
         // Meanwhile jobs make their own volume, as they would without spares; and a take never
         // comes to schedule the next make while none is ready, so the retry is scheduled here.
         this.failures++;
-        const retryMs = Math.min((this.options.refillDelayMs ?? REFILL_DELAY_MS) * 2 ** (this.failures - 1), MAX_RETRY_DELAY_MS);
+        const retryMs = Math.min(this.refillDelayMs * 2 ** (this.failures - 1), MAX_RETRY_DELAY_MS);
         const retrying = this.failures <= MAX_RETRIES;
         this.options.log.warn({ err: error, ...(retrying ? { retryMs } : {}) }, retrying ? "could not make a spare job folder; trying again later" : "could not make a spare job folder; trying again after the next job");
         await this.discard(dir);

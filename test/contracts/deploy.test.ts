@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import { networkParams, parseDeployConfig } from "../../scripts/deploy.ts";
 import { startAnvil, type Anvil } from "../helpers/anvil.ts";
+import { tsNode } from "../helpers/tsNode.ts";
 
 const run = promisify(execFile);
-const TSX = join(import.meta.dirname, "..", "..", "node_modules", ".bin", "tsx");
 const SCRIPT = join(import.meta.dirname, "..", "..", "scripts", "deploy.ts");
 const SECRET_KEY = `0x${"ab".repeat(32)}`;
 
@@ -29,7 +29,7 @@ afterAll(async () => {
 describe("scripts/deploy.ts", () => {
   it("deploys to anvil with the local rules, prints the address and writes it where --out says", async () => {
     const out = join(dir, "market.json");
-    const { stdout } = await run(TSX, [SCRIPT, "--network", "anvil", "--rpc-url", anvil.rpcUrl, "--out", out, "--relayer", "0x000000000000000000000000000000000000bEEF"], {
+    const { stdout } = await run(...tsNode(SCRIPT, ["--network", "anvil", "--rpc-url", anvil.rpcUrl, "--out", out, "--relayer", "0x000000000000000000000000000000000000bEEF"]), {
       env: { ...process.env, DEPLOYER_PRIVATE_KEY: "" },
     });
     const deployment = JSON.parse(await readFile(out, "utf8")) as { address: `0x${string}`; chainId: number; relayer: string };

@@ -8,15 +8,10 @@ import { deadLetterQueue } from "../bindings/queues.ts";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema.ts";
-import type { AttemptContext, AttemptOutcome, DeliveryRow } from "./deliver.ts";
+import type { AttemptOutcome, DeliveryRow } from "./deliver.ts";
 import { nextRetryDelayS } from "./retrySchedule.ts";
-import { resolveWithDoh } from "./urlPolicy.ts";
 
 export type NextStep = { kind: "done" } | { kind: "retry"; delayS: number };
-
-export function attemptContextOf(config: Config, db: Db): AttemptContext {
-  return { db, secretsKey: config.secretsKey, timeoutMs: config.webhooks.timeoutMs, isProduction: config.isProduction, resolve: resolveWithDoh };
-}
 
 export async function followUpAttempt(env: Env, config: Config, db: Db, delivery: DeliveryRow, outcome: AttemptOutcome): Promise<NextStep> {
   if (outcome.kind === "delivered") return { kind: "done" };

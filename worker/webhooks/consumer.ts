@@ -5,8 +5,8 @@ import { deadLetterQueue, type WebhookMessage } from "../bindings/queues.ts";
 import { getConfig } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { webhookDeliveries } from "../db/schema.ts";
-import { attemptContextOf, followUpAttempt } from "./attemptFollowUp.ts";
-import { attemptDelivery } from "./deliver.ts";
+import { followUpAttempt } from "./attemptFollowUp.ts";
+import { attemptContextOf, attemptDelivery } from "./deliver.ts";
 import { deliveryToAttempt } from "./deliveryRead.ts";
 
 const finalStates = new Set(["delivered", "dead", "disabled"]);

@@ -2,11 +2,12 @@
 // what happened. Only a 2xx counts as delivered.
 import { eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
+import type { Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
 import { webhookAttempts, webhookDeliveries } from "../db/schema.ts";
 import { openSecret } from "../security/secretBox.ts";
 import { parseRetryAfter } from "./retrySchedule.ts";
-import { assertWebhookUrlAllowed, WebhookUrlError, type ResolveHost } from "./urlPolicy.ts";
+import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError, type ResolveHost } from "./urlPolicy.ts";
 
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 
@@ -21,6 +22,10 @@ export interface AttemptContext {
   timeoutMs: number;
   isProduction: boolean;
   resolve: ResolveHost;
+}
+
+export function attemptContextOf(config: Config, db: Db): AttemptContext {
+  return { db, secretsKey: config.secretsKey, timeoutMs: config.webhooks.timeoutMs, isProduction: config.isProduction, resolve: resolveWithDoh };
 }
 
 /** `sealedSecret`: the secret it is signed with, as stored (deliveryRead.ts). */

@@ -5,8 +5,8 @@
 // gone mid-way) leaves its delivery pending, and the sweeper sends it again (outbox.ts).
 import { webhookQueue } from "../bindings/queues.ts";
 import type { JobContext } from "../jobs/context.ts";
-import { attemptContextOf, followUpAttempt, type NextStep } from "./attemptFollowUp.ts";
-import { attemptDelivery, type DeliveryRow } from "./deliver.ts";
+import { followUpAttempt, type NextStep } from "./attemptFollowUp.ts";
+import { attemptContextOf, attemptDelivery, type DeliveryRow } from "./deliver.ts";
 
 export interface FirstAttempt {
   delivery: DeliveryRow;

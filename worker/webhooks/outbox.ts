@@ -55,7 +55,8 @@ export async function dispatchJobEvent(
   const { db } = ctx;
   const now = Date.now();
   const payload = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data: serializeJob(job, ctx.baseUrl) });
-  // Ids for the endpoints' deliveries, made here like every other id; the statement takes one per row.
+  // Ids for the endpoints' deliveries, made here like every other id; the statement takes one per row
+  // (an account has at most MAX_ENDPOINTS_PER_ACCOUNT endpoints, so there is always one).
   const endpointIds = Array.from({ length: MAX_ENDPOINTS_PER_ACCOUNT }, () => randomId("msg"));
   const ownUrl = job.webhook && (job.webhookEventsFilter as WebhookEventType[]).includes(type) ? job.webhook : null;
   const ownId = randomId("msg");
@@ -64,7 +65,7 @@ export async function dispatchJobEvent(
   const fanOut = db
     .insert(webhookDeliveries)
     .select(sql`SELECT
-        COALESCE(json_extract(${JSON.stringify(endpointIds)}, '$[' || (ROW_NUMBER() OVER (ORDER BY ${webhookEndpoints.id}) - 1) || ']'), 'msg_' || lower(hex(randomblob(16)))),
+        json_extract(${JSON.stringify(endpointIds)}, '$[' || (ROW_NUMBER() OVER (ORDER BY ${webhookEndpoints.id}) - 1) || ']'),
         ${webhookEndpoints.account}, ${webhookEndpoints.id}, ${webhookEndpoints.url}, ${type}, ${job.id}, ${payload}, 'pending', 0, ${now}, NULL, NULL
       FROM ${webhookEndpoints}
       WHERE ${webhookEndpoints.account} = ${job.account} AND ${webhookEndpoints.disabledAt} IS NULL
