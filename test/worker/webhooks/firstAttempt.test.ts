@@ -7,12 +7,13 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
 import type { Job } from "../../../protocol/job.ts";
-import type { ReceivedWebhook } from "../../helpers/webhookReceiver.ts";
+import type { Answer, ReceivedWebhook } from "../../helpers/webhookReceiver.ts";
 import { getConfig } from "../../../worker/config/config.ts";
 import { createDb } from "../../../worker/db/client.ts";
 import { jobs, jobTransitions, webhookDeliveries } from "../../../worker/db/schema.ts";
 import type { JobRow } from "../../../worker/jobs/serialize.ts";
 import { dispatchJobEvent, type OutboxContext } from "../../../worker/webhooks/outbox.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { call, post, signIn, validJob } from "../client.ts";
 
 const receiver = inject("receiverUrl");
@@ -37,7 +38,7 @@ function recordingQueue(): { queue: Queue; sent: Sent[] } {
 }
 
 /** A job whose own webhook (signed with its account's default secret) takes job.canceled, and an inbox for it that answers `statuses` in turn. */
-async function jobWithInbox(statuses: number[] = []): Promise<{ row: JobRow; inbox: string }> {
+async function jobWithInbox(statuses: Answer[] = []): Promise<{ row: JobRow; inbox: string }> {
   const { key } = await signIn();
   const { secret } = (await (await call("/v1/webhooks/default/secret", { key })).json()) as { secret: string };
   const inbox = `first-${Math.random().toString(36).slice(2)}`;
@@ -49,8 +50,8 @@ async function jobWithInbox(statuses: number[] = []): Promise<{ row: JobRow; inb
 
 const received = async (inbox: string) => (await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[];
 
-function outboxContext(queue: Queue, background?: (work: Promise<unknown>) => void): OutboxContext {
-  return { env: { ...env, WEBHOOKS: queue }, db: createDb(env.DB), config: getConfig(env), baseUrl: "https://pond.test", ...(background ? { background } : {}) };
+function outboxContext(queue: Queue, background?: (work: Promise<unknown>) => void, config = getConfig(env)): OutboxContext {
+  return { env: { ...env, WEBHOOKS: queue }, db: createDb(env.DB), config, baseUrl: "https://pond.test", ...(background ? { background } : {}) };
 }
 
 describe("a webhook's first attempt", () => {
@@ -127,6 +128,28 @@ describe("a webhook's first attempt", () => {
     expect(delivery).toMatchObject({ state: "retrying", attempts: 1 });
     // WEBHOOK_RETRY_SCHEDULE is "1,1" in the workerd tests.
     expect(sent).toEqual([{ deliveryId: delivery!.id, delaySeconds: 1 }]);
+  });
+
+  it("of one creator's endpoint that never answers holds up no other creator's, made from the same place", async () => {
+    const hanging = await jobWithInbox(["hang"]);
+    const honest = await jobWithInbox();
+    const { queue, sent } = recordingQueue();
+    const config = getConfig(env);
+    // Long enough that the honest webhook arrives well inside it, however busy the machine.
+    const timeoutMs = 5_000;
+    const background: Promise<unknown>[] = [];
+    const context = outboxContext(queue, (work) => background.push(work), { ...config, webhooks: { ...config.webhooks, timeoutMs } });
+    await dispatchJobEvent(context, hanging.row, "job.canceled");
+    await dispatchJobEvent(context, honest.row, "job.canceled");
+    let hangingSettled = false;
+    void background[0]!.then(() => (hangingSettled = true));
+
+    await eventually(async () => (await received(honest.inbox)).length === 1, { what: "the honest creator's webhook", timeoutMs });
+    expect(hangingSettled).toBe(false);
+    await Promise.all(background);
+    const [timedOut] = await createDb(env.DB).select().from(webhookDeliveries).where(eq(webhookDeliveries.jobId, hanging.row.id));
+    expect(timedOut).toMatchObject({ state: "retrying", attempts: 1 });
+    expect(sent).toEqual([{ deliveryId: timedOut!.id, delaySeconds: 1 }]);
   });
 
   it("is left to the queue by a caller that cannot run work in the background", async () => {
