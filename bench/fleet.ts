@@ -100,8 +100,7 @@ async function chainOff(): Promise<void> {
       }
     }
     if (settings.profileS > 0) {
-      const args = dev.process.child.spawnargs;
-      const profiler = await startWorkerProfile(Number(args[args.indexOf("--inspector-port") + 1]), newestDevBundle());
+      const profiler = await startWorkerProfile(dev.inspectorPort, newestDevBundle());
       const step = await runStep({ creators, fleet, cpu, create, rate: settings.profileRate, durationS: settings.profileS, runMs: settings.runMs, maxInFlight: settings.maxInFlight, drainS: settings.drainS });
       profile = { providers: fleet.size, rate: settings.profileRate, jobs: step.outcomes.succeeded, summary: await profiler.stop() };
     }

@@ -16,6 +16,8 @@ export const TEST_SECRETS_KEY = Buffer.alloc(32, 9).toString("base64");
 export interface WranglerDev {
   url: string;
   port: number;
+  /** The Worker's DevTools inspector (a CPU profile of its isolate: bench/profileWorker.ts). */
+  inspectorPort: number;
   /** Its local state (D1, R2, Durable Objects): what `wrangler … --local --persist-to` commands act on. */
   persist: string;
   process: Spawned;
@@ -41,7 +43,8 @@ export async function startWranglerDev(vars: Record<string, string> = {}, reuse?
   const port = reuse?.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const allVars: Record<string, string> = { SECRETS_KEY: TEST_SECRETS_KEY, PUBLIC_URL: url, ...vars };
-  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist];
+  const inspectorPort = await freePort();
+  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist];
   // Secrets go in a 0600 file beside the state, not on the command line.
   args.push(...(await wranglerVarArgs(allVars, join(persist, "secrets.env"))));
   const processHandle = spawnProcess(WRANGLER, args, { env, name: "wrangler dev" });
@@ -55,6 +58,7 @@ export async function startWranglerDev(vars: Record<string, string> = {}, reuse?
   return {
     url,
     port,
+    inspectorPort,
     persist,
     process: processHandle,
     kill: () => processHandle.stop("SIGKILL"),

@@ -31,6 +31,18 @@ const StoredCapacity = z.object({
 });
 const Addresses = z.array(z.string());
 
+/**
+ * The queries every round makes, each answered from an index (test/worker/matching/matchStore.test.ts
+ * checks their plans): a queue thousands of jobs long must not be read whole 20 times a second.
+ */
+export const ROUND_QUERIES = {
+  lostOffers: "SELECT job_id, offered_to FROM queue WHERE offer_deadline <= ?",
+  // By deadline, not by seq: ordered by seq, SQLite reads the whole queue rather than sort the few overdue jobs.
+  overdue: "SELECT job, excluded, offered_to, detail FROM queue WHERE match_deadline <= ? AND offered_to IS NULL ORDER BY match_deadline, seq",
+  nextOfferDeadline: "SELECT MIN(offer_deadline) AS at FROM queue WHERE offer_deadline IS NOT NULL",
+  nextMatchDeadline: "SELECT MIN(match_deadline) AS at FROM queue WHERE offered_to IS NULL",
+} as const;
+
 export class MatchStore {
   private providerCache: Map<string, ProviderCapacity> | undefined;
 
@@ -40,7 +52,10 @@ export class MatchStore {
       match_deadline INTEGER NOT NULL, excluded TEXT NOT NULL DEFAULT '[]', offered_to TEXT,
       offer_deadline INTEGER, detail TEXT, fresh INTEGER NOT NULL DEFAULT 1)`);
     sql.exec("CREATE INDEX IF NOT EXISTS queue_fresh ON queue(fresh)");
-    sql.exec("CREATE INDEX IF NOT EXISTS queue_match_deadline ON queue(match_deadline)");
+    // Every round asks for the next deadline, overdue jobs and lost offers: with these, none reads the whole queue.
+    sql.exec("DROP INDEX IF EXISTS queue_match_deadline");
+    sql.exec("CREATE INDEX IF NOT EXISTS queue_waiting_deadline ON queue(match_deadline) WHERE offered_to IS NULL");
+    sql.exec("CREATE INDEX IF NOT EXISTS queue_offer_deadline ON queue(offer_deadline) WHERE offer_deadline IS NOT NULL");
     sql.exec("CREATE INDEX IF NOT EXISTS queue_undescribed ON queue(detail) WHERE detail IS NULL");
     sql.exec("CREATE TABLE IF NOT EXISTS providers (address TEXT PRIMARY KEY, capacity TEXT NOT NULL)");
   }
@@ -88,7 +103,7 @@ export class MatchStore {
 
   lostOffers(now: number): Array<{ jobId: string; provider: string }> {
     return this.sql
-      .exec("SELECT job_id, offered_to FROM queue WHERE offer_deadline <= ?", now)
+      .exec(ROUND_QUERIES.lostOffers, now)
       .toArray()
       .map((row) => ({ jobId: String(row.job_id), provider: String(row.offered_to) }));
   }
@@ -100,12 +115,12 @@ export class MatchStore {
 
   /** Waiting jobs whose status detail was never written. */
   undescribed(): QueueRow[] {
-    return this.rows("SELECT job, excluded, offered_to, detail FROM queue WHERE detail IS NULL AND offered_to IS NULL ORDER BY seq");
+    return this.rows("SELECT job, excluded, offered_to, detail FROM queue WHERE detail IS NULL AND offered_to IS NULL ORDER BY match_deadline, seq");
   }
 
   /** Jobs not out on offer whose match deadline has passed. */
   overdue(now: number): QueueRow[] {
-    return this.rows("SELECT job, excluded, offered_to, detail FROM queue WHERE match_deadline <= ? AND offered_to IS NULL ORDER BY seq", now);
+    return this.rows(ROUND_QUERIES.overdue, now);
   }
 
   private rows(query: string, ...bindings: SqlStorageValue[]): QueueRow[] {
@@ -122,9 +137,13 @@ export class MatchStore {
       });
   }
 
+  /** The earliest of the offers' deadlines and the waiting jobs' match deadlines (an offered job's match deadline waits on its offer). */
   nextDeadline(): number | undefined {
-    const row = this.sql.exec("SELECT MIN(COALESCE(offer_deadline, match_deadline)) AS at FROM queue").toArray()[0];
-    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+    const earliest = [ROUND_QUERIES.nextOfferDeadline, ROUND_QUERIES.nextMatchDeadline]
+      .map((query) => this.sql.exec(query).toArray()[0]?.at)
+      .filter((at) => at !== null && at !== undefined)
+      .map(Number);
+    return earliest.length > 0 ? Math.min(...earliest) : undefined;
   }
 
   putProvider(capacity: ProviderCapacity): void {
