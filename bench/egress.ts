@@ -1,14 +1,16 @@
 // `npm run bench:egress`: a job's egress path against a direct download on this
 // machine. An origin (a process of its own, on loopback) serves 1 GiB; this
-// process, standing for the job, fetches it directly, and through the path an
+// process, standing for the job, fetches it directly, and through the paths an
 // egress job's bytes take: the forwarder program (provider/egress/forwarder.ts,
 // here in the root network namespace rather than a job's, which changes nothing
-// it does) to the daemon's proxy (provider/egress/proxy.ts, in a process of its
-// own as in the daemon) over its unix socket, then to the origin. Both as a
-// plain HTTP proxy request and through a CONNECT tunnel (what HTTPS takes; no TLS
-// on either side, so both carry the same bytes). Runs alternate, so the machine's
-// load weighs on each alike. Also the time the path adds to a connection: a small
-// request's time to its whole answer, direct and proxied. Goal: throughput ≥ 0.8×.
+// it does) started by the daemon's proxy (provider/egress/proxy.ts, in a process
+// of its own as in the daemon), which hands each connection over to the proxy;
+// and a forwarder whose daemon is gone (as after a daemon restart), which relays
+// each connection to the proxy's unix socket. Both as a plain HTTP proxy request
+// and through a CONNECT tunnel (what HTTPS takes; no TLS on either side, so both
+// carry the same bytes). Runs alternate, so the machine's load weighs on each
+// alike. Also the time the path adds to a connection: a small request's time to
+// its whole answer, direct and proxied. Goal: throughput ≥ 0.8×.
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, request, type IncomingMessage } from "node:http";
@@ -54,18 +56,24 @@ async function started(command: string, args: string[], stdio: StdioOptions = ["
   });
 }
 
-// Four processes, as on a provider: the job (this one), the forwarder in its namespace, the daemon's proxy, a remote origin.
+const freeLoopbackPort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+
+// As on a provider: the job (this one), the forwarder in its namespace, the daemon's proxy, a remote origin.
 const originPort = Number(await started(process.execPath, ["-e", ORIGIN_SERVER]));
 const work = await mkdtemp(join(tmpdir(), "pond-bench-egress-"));
 const socketPath = join(work, "egress.sock");
-await started(process.execPath, [...process.execArgv, join(import.meta.dirname, "lib/egressProxyProcess.ts"), socketPath, NAME, String(originPort)]);
-const forwarderPort = await new Promise<number>((resolve) => {
-  const probe = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = probe.address() as AddressInfo;
-    probe.close(() => resolve(port));
-  });
-});
-await started(process.execPath, [...process.execArgv, join(import.meta.dirname, "../provider/egress/forwarder.ts"), String(forwarderPort), socketPath, String(process.pid)], ["ignore", "ignore", "inherit", "pipe"], 3);
+// The daemon's proxy starts its forwarder, which hands connections over.
+const forwarderPort = await freeLoopbackPort();
+await started(process.execPath, [...process.execArgv, join(import.meta.dirname, "lib/egressProxyProcess.ts"), socketPath, NAME, String(originPort), String(forwarderPort), String(process.pid), join(work, "forwarder.log")]);
+// A forwarder with no daemon's channel, as one left by a daemon that restarted: it relays to the proxy's socket.
+const relayPort = await freeLoopbackPort();
+await started(process.execPath, [...process.execArgv, join(import.meta.dirname, "../provider/egress/forwarder.ts"), String(relayPort), socketPath, String(process.pid)], ["ignore", "ignore", "inherit", "pipe"], 3);
 
 /** Reads an answer to its end; its body's bytes. */
 function drain(response: IncomingMessage): Promise<number> {
@@ -89,12 +97,12 @@ function get(options: { port: number; path: string; host?: string }): Promise<nu
 }
 
 const direct = (path: string) => get({ port: originPort, path });
-const proxied = (path: string) => get({ port: forwarderPort, path: `http://${NAME}:${originPort}${path}`, host: `${NAME}:${originPort}` });
+const proxied = (path: string, port = forwarderPort) => get({ port, path: `http://${NAME}:${originPort}${path}`, host: `${NAME}:${originPort}` });
 
 /** Through a CONNECT tunnel: the request and its answer as raw bytes, counted to the body's end. */
-function tunneled(path: string, bodyBytes: number): Promise<number> {
+function tunneled(path: string, bodyBytes: number, port = forwarderPort): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect({ host: "127.0.0.1", port: forwarderPort });
+    const socket: Socket = connect({ host: "127.0.0.1", port });
     let header = "";
     let body = -1;
     socket.once("error", reject);
@@ -124,12 +132,19 @@ async function timed(fetch: () => Promise<number>): Promise<{ ms: number; bytes:
   return { ms: performance.now() - started, bytes };
 }
 
-const runs: Record<"direct" | "proxy" | "tunnel", number[]> = { direct: [], proxy: [], tunnel: [] };
+const PATHS = {
+  direct: { label: "direct (no proxy)", fetch: () => direct("/1g") },
+  proxy: { label: "egress, plain HTTP (handed over to the proxy)", fetch: () => proxied("/1g") },
+  tunnel: { label: "egress, CONNECT tunnel (handed over to the proxy)", fetch: () => tunneled("/1g", GIB) },
+  relayedProxy: { label: "after a daemon restart, plain HTTP (relayed to its socket)", fetch: () => proxied("/1g", relayPort) },
+  relayedTunnel: { label: "after a daemon restart, CONNECT tunnel (relayed)", fetch: () => tunneled("/1g", GIB, relayPort) },
+};
+const runs = Object.fromEntries(Object.keys(PATHS).map((name) => [name, [] as number[]])) as Record<keyof typeof PATHS, number[]>;
 for (let round = 0; round < ROUNDS; round++) {
-  const d = await timed(() => direct("/1g"));
-  const p = await timed(() => proxied("/1g"));
-  const t = await timed(() => tunneled("/1g", GIB));
-  for (const [name, run] of [["direct", d], ["proxy", p], ["tunnel", t]] as const) runs[name].push(run.bytes / 1024 ** 2 / (run.ms / 1000));
+  for (const [name, path] of Object.entries(PATHS) as Array<[keyof typeof PATHS, (typeof PATHS)[keyof typeof PATHS]]>) {
+    const run = await timed(path.fetch);
+    runs[name].push(run.bytes / 1024 ** 2 / (run.ms / 1000));
+  }
 }
 
 const latency: Record<"direct" | "proxy", number[]> = { direct: [], proxy: [] };
@@ -140,8 +155,8 @@ for (let i = 0; i < LATENCY_SAMPLES; i++) {
 
 const median = (values: number[]) => summarize(values).p50;
 const directMiBs = median(runs.direct);
-const rows = (["direct", "proxy", "tunnel"] as const).map((name) => [
-  name === "direct" ? "direct (no proxy)" : name === "proxy" ? "egress, plain HTTP (forwarder → proxy)" : "egress, CONNECT tunnel (forwarder → proxy)",
+const rows = (Object.keys(PATHS) as Array<keyof typeof PATHS>).map((name) => [
+  PATHS[name].label,
   ROUNDS,
   median(runs[name]).toFixed(0),
   (median(runs[name]) / directMiBs).toFixed(2),
@@ -150,7 +165,7 @@ printTable("1 GiB from an origin on loopback, MiB/s (median of rounds)", ["path"
 const added = median(latency.proxy) - median(latency.direct);
 console.log(`a small request, whole answer: direct p50 ${median(latency.direct).toFixed(2)} ms, through the egress path p50 ${median(latency.proxy).toFixed(2)} ms: the path adds ${added.toFixed(2)} ms (${LATENCY_SAMPLES} each, alternating; a new connection every time)`);
 const worst = Math.min(median(runs.proxy), median(runs.tunnel)) / directMiBs;
-console.log(`goal: throughput ≥ ${GOAL_RATIO}× direct: ${worst >= GOAL_RATIO ? "met" : "NOT met"} (${worst.toFixed(2)}× for the slower egress path)`);
+console.log(`goal: throughput ≥ ${GOAL_RATIO}× direct: ${worst >= GOAL_RATIO ? "met" : "NOT met"} (${worst.toFixed(2)}× for the slower egress path; the relayed paths only serve jobs a restarted daemon adopted)`);
 const { loadavg } = await import("node:os");
 console.log(`load average at end: ${loadavg().map((v) => v.toFixed(1)).join(" ")}`);
 console.log(`report: ${await writeReport("egress", { runsMiBs: runs, latencyMs: { direct: summarize(latency.direct), proxy: summarize(latency.proxy) }, addedMs: added, ratio: worst })}`);

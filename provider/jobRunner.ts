@@ -14,7 +14,7 @@ import { hubMessageLimits } from "../protocol/limits.ts";
 import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
-import { openJobEgress, type EgressSettings } from "./egress/jobEgress.ts";
+import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egress/jobEgress.ts";
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
@@ -102,7 +102,7 @@ export class JobRunner {
    * Runs the job behind its egress proxy when its spec allows network egress: the proxy listens before the
    * container is made and closes after it ended, its usage going into the result; a budget used up stops the job.
    */
-  private async withEgress(job: RunningJob, execute: (egress?: { proxySocketPath: string }) => Promise<RunResult>): Promise<JobRun> {
+  private async withEgress(job: RunningJob, execute: (egress?: EgressEndpoint) => Promise<RunResult>): Promise<JobRun> {
     const { network } = job.offer.spec;
     if (!network) return execute();
     // The daemon declines such offers without egress; a job adopted after a restart without --egress ends here.
@@ -112,7 +112,7 @@ export class JobRunner {
       job.abort.abort();
     });
     try {
-      const run = await execute({ proxySocketPath: egress.proxySocketPath });
+      const run = await execute(egress);
       const stopped = job.stopReason && run.outcome === "canceled" ? { outcome: "failed" as const, error: job.stopReason } : {};
       return { ...run, ...stopped, egress: egress.usage() };
     } finally {

@@ -143,7 +143,7 @@ export class Mediator {
     const stop = new AbortController();
     const proxy = await openJobEgress({ jobId: message.job_id, network, workDir }, egress, log, () => stop.abort());
     try {
-      return await executor.run({ ...request, egress: { proxySocketPath: proxy.proxySocketPath } }, hooks, AbortSignal.any([signal, stop.signal]));
+      return await executor.run({ ...request, egress: proxy }, hooks, AbortSignal.any([signal, stop.signal]));
     } finally {
       await proxy.close();
     }

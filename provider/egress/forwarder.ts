@@ -1,6 +1,10 @@
 // The only listener an egress job can reach: run by jobNetwork.ts inside the
 // job's network namespace (nsenter --net), it takes connections on
-// 127.0.0.1:<port> and pipes each, both ways, to the daemon's proxy on a unix
+// 127.0.0.1:<port>. While the daemon that started it is there (its IPC
+// channel), each connection is handed to the daemon's proxy as it is (the
+// socket itself, over the channel): the proxy then moves the job's bytes with
+// no copy here. Without the channel (a daemon that restarted, or a start by
+// hand), it pipes each connection, both ways, to the daemon's proxy on a unix
 // socket (a path, so reached through the filesystem, not the namespace). It
 // decides nothing: what may leave is the proxy's call. It outlives the daemon
 // (a process group of its own) and exits once the holder container, whose
@@ -8,6 +12,7 @@
 // Arguments: <port> <unix socket path> <holder pid>. Ready: "listening" on fd 3.
 import { closeSync, statSync, writeSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
+import { HANDOVER_MESSAGE } from "./handover.ts";
 
 const LOOK_EVERY_MS = 1_000;
 /** Each connection holds two sockets here; the proxy bounds what a job may have open, this only bounds this process's files. */
@@ -61,14 +66,23 @@ function relay(job: Socket, socketPath: string): void {
   proxy.pipe(job);
 }
 
+/** Hands the connection to the daemon; relays it here if the channel fails before the daemon has it. */
+function handOver(job: Socket, socketPath: string): void {
+  process.send!(HANDOVER_MESSAGE, job, { keepOpen: false }, (error: Error | null) => {
+    if (error && !job.destroyed) relay(job, socketPath);
+  });
+}
+
 function main(): void {
   const { port, socketPath, holderPid } = parseArgs(process.argv.slice(2));
   const ownNetns = netnsOf("self");
   const open = new Set<Socket>();
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
+  // Paused: a connection handed over must not have been read from here.
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
     open.add(socket);
     socket.once("close", () => open.delete(socket));
-    relay(socket, socketPath);
+    if (process.connected) handOver(socket, socketPath);
+    else relay(socket, socketPath);
   });
   server.maxConnections = MAX_CONNECTIONS;
   server.once("error", (error) => {

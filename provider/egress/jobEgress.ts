@@ -1,10 +1,12 @@
 // A job's egress as the daemon runs it: for a spec with network.allow, the
-// proxy (proxy.ts) listening on <workDir>/egress.sock before the container is
+// proxy (proxy.ts) taking the connections the job's forwarder hands over, and
+// listening on <workDir>/egress.sock for those it relays, before the container is
 // made, so the forwarder in the job's network (jobNetwork.ts) has somewhere to
 // go; started again on the same path for a container adopted after a restart
 // (the forwarder outlives the daemon, the proxy does not); closed when the job
 // ends, its usage reported in the result. The provider's own settings (hosts it
 // never allows, the budget, the connection cap) apply to every job alike.
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { parseEgressRules, type EgressRule, type EgressUsage, type NetworkSpec } from "../../protocol/egress.ts";
@@ -26,8 +28,13 @@ export interface EgressSettings {
   fixedAnswers: ReadonlyMap<string, string>;
 }
 
-export interface JobEgress {
+/** What the job's network needs of its proxy: the socket path relayed connections go to, and the intake for handed-over ones. */
+export interface EgressEndpoint {
   proxySocketPath: string;
+  adopt(socket: Socket): void;
+}
+
+export interface JobEgress extends EgressEndpoint {
   usage(): EgressUsage;
   close(): Promise<void>;
 }
@@ -54,7 +61,7 @@ export async function openJobEgress(
     ...(settings.rate ? { rate: settings.rate } : {}),
   });
   await proxy.start();
-  return { proxySocketPath, usage: () => proxy.usage(), close: () => proxy.close() };
+  return { proxySocketPath, adopt: (socket) => proxy.adopt(socket), usage: () => proxy.usage(), close: () => proxy.close() };
 }
 
 /** Development and tests: names with a fixed answer get it; others are resolved as always. */

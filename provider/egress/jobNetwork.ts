@@ -23,15 +23,24 @@
 // restart: the next daemon's proxy listens again on the same socket path. It
 // exits once the holder is gone, so removing the holder (removeContainer in
 // executor/docker.ts, with its job's container) ends both.
+//
+// While the daemon that started it runs, the forwarder hands each connection
+// over, the socket itself, on an IPC channel between the two (file descriptors
+// cross it; namespaces do not matter to a socket already made): the proxy then
+// reads and writes the job's side directly, and every byte is copied once in
+// user space instead of twice (bench:egress measures both). Once that daemon is
+// gone, the channel is too, and the forwarder relays over the socket path.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { access, constants, open, readFile, realpath } from "node:fs/promises";
+import { Socket } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
 import type { ContainerCreateOptions } from "dockerode";
 import type { Logger } from "pino";
 import { CONTAINER_USER, JOB_LABEL, PROVIDER_LABEL } from "../executor/sandbox.ts";
+import { HANDOVER_MESSAGE } from "./handover.ts";
 
 /** Where, inside the job's namespace, the forwarder listens: the proxy as the job sees it. */
 export const EGRESS_PROXY_PORT = 3128;
@@ -84,6 +93,8 @@ export interface JobNetworkInput {
   /** The forwarder's log goes here. */
   workDir: string;
   proxySocketPath: string;
+  /** The proxy's intake for connections the forwarder hands over (EgressProxy.adopt). */
+  adopt: (socket: Socket) => void;
   log: Logger;
 }
 
@@ -180,7 +191,14 @@ export async function openJobNetwork(docker: Docker, input: JobNetworkInput): Pr
     await holder.start();
     const pid = (await holder.inspect()).State.Pid;
     if (!pid) throw new Error("the network holder container has no process");
-    const forwarderPid = await startForwarder(tools.nsenter, pid, input);
+    const forwarderPid = await startForwarder({
+      via: [tools.nsenter, `--net=/proc/${pid}/ns/net`, "--"],
+      port: EGRESS_PROXY_PORT,
+      proxySocketPath: input.proxySocketPath,
+      holderPid: pid,
+      logPath: join(input.workDir, FORWARDER_LOG),
+      adopt: input.adopt,
+    });
     input.log.info({ job: input.jobId, holder: holder.id, forwarder: forwarderPid }, "job network ready: loopback and the egress proxy only");
     return { networkMode: `container:${holder.id}`, env: { ...EGRESS_ENV }, holderId: holder.id, forwarderPid, close };
   } catch (error) {
@@ -189,16 +207,28 @@ export async function openJobNetwork(docker: Docker, input: JobNetworkInput): Pr
   }
 }
 
-async function startForwarder(nsenter: string, holderPid: number, input: JobNetworkInput): Promise<number> {
-  const logPath = join(input.workDir, FORWARDER_LOG);
-  const out = openSync(logPath, "a");
+export interface ForwarderStart {
+  /** What runs Node in the job's namespace (nsenter and its arguments); none: this namespace (bench:egress). */
+  via: readonly string[];
+  port: number;
+  proxySocketPath: string;
+  /** The forwarder exits once this process, or its namespace, is gone. */
+  holderPid: number;
+  logPath: string;
+  adopt: (socket: Socket) => void;
+}
+
+/** Starts a forwarder, detached, and takes the connections it hands over; its pid once it listens. */
+export async function startForwarder(start: ForwarderStart): Promise<number> {
+  const out = openSync(start.logPath, "a");
   let child: ChildProcess;
   try {
     // The daemon's own Node and loader (watchdog/spawn.ts does the same); inspector flags would fight over the port.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith("--inspect"));
-    const args = [`--net=/proc/${holderPid}/ns/net`, "--", process.execPath, ...execArgv, FORWARDER, String(EGRESS_PROXY_PORT), input.proxySocketPath, String(holderPid)];
-    // fd 3 is a pipe the forwarder writes "listening" to once, then closes.
-    child = spawn(nsenter, args, { detached: true, stdio: ["ignore", out, out, "pipe"] });
+    const node = [process.execPath, ...execArgv, FORWARDER, String(start.port), start.proxySocketPath, String(start.holderPid)];
+    const [command, ...args] = [...start.via, ...node];
+    // fd 3 is a pipe the forwarder writes "listening" to once, then closes; fd 4 the channel connections come over.
+    child = spawn(command!, args, { detached: true, stdio: ["ignore", out, out, "pipe", "ipc"] });
   } finally {
     closeSync(out);
   }
@@ -206,9 +236,15 @@ async function startForwarder(nsenter: string, holderPid: number, input: JobNetw
     await listening(child);
   } catch (error) {
     child.kill("SIGKILL");
-    throw new Error(`the egress forwarder did not start: ${(error as Error).message}${await lastLines(logPath)}`);
+    throw new Error(`the egress forwarder did not start: ${(error as Error).message}${await lastLines(start.logPath)}`);
   }
+  child.on("message", (message: unknown, handle: unknown) => {
+    if (message === HANDOVER_MESSAGE && handle instanceof Socket) start.adopt(handle);
+    else if (handle instanceof Socket) handle.destroy();
+  });
+  // Neither the forwarder nor its channel keeps the daemon running.
   child.unref();
+  child.channel?.unref();
   return child.pid!;
 }
 

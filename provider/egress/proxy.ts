@@ -1,5 +1,6 @@
-// One job's egress proxy: an HTTP proxy on a unix socket (the container's
-// forwarder relays each TCP connection the job makes to it) that lets through
+// One job's egress proxy: an HTTP proxy for the TCP connections the job makes
+// to its forwarder (jobNetwork.ts), which hands each over (adopt) or, after a
+// daemon restart, relays it to a unix socket the proxy listens on, that lets through
 // CONNECT tunnels and plain HTTP requests to the hosts the job's rules allow,
 // resolved here and reached only at public addresses, within the job's byte
 // budget and connection limit. It logs host names, ports, byte counts and
@@ -54,6 +55,8 @@ export class EgressProxy {
   private readonly share: EgressShare | undefined;
   /** Every socket of this job, the job's side and the hosts', so close() and the budget can end them all. */
   private readonly sockets = new Set<Socket>();
+  /** The job's side of each connection, however it came (handed over, or relayed to the unix socket). */
+  private readonly jobSockets = new Set<Socket>();
   private active = 0;
   private refusals = 0;
   private closing = false;
@@ -91,7 +94,11 @@ export class EgressProxy {
     this.server = createServer({ requestTimeout: 0 });
     // Room beyond the slots to answer refusals and hold idle keep-alive connections, while bounding the sockets a job can hold open.
     this.server.maxConnections = options.maxConnections * 2 + 16;
-    this.server.on("connection", (socket: Socket) => this.track(socket));
+    this.server.on("connection", (socket: Socket) => {
+      this.track(socket);
+      this.jobSockets.add(socket);
+      socket.once("close", () => this.jobSockets.delete(socket));
+    });
     this.server.on("connect", (request, socket: Socket, head: Buffer) => void openTunnel(request, socket, head, this.context).catch((error) => this.failed(socket, error)));
     this.server.on("request", (request, response) => void forwardRequest(request, response, this.context).catch((error) => this.failed(response.socket, error)));
     this.server.on("error", (error) => options.log.error({ err: error }, "egress proxy server error"));
@@ -106,6 +113,18 @@ export class EgressProxy {
         resolve();
       });
     });
+  }
+
+  /**
+   * A connection the job made, handed over by its forwarder: served as if it had come to the unix socket,
+   * under the same bound on open connections (which the listening socket applies only to its own).
+   */
+  adopt(socket: Socket): void {
+    if (this.closing || this.jobSockets.size >= this.server.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.server.emit("connection", socket);
   }
 
   usage(): EgressUsage {

@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { ImageArrival, TransferMeasure } from "../../protocol/transferMetrics.ts";
 import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
+import type { EgressEndpoint } from "../egress/jobEgress.ts";
 import { holderOf, isHolder, openJobNetwork, removeHolder, strayHolder, type JobNetwork } from "../egress/jobNetwork.ts";
 import { readContainerLogs } from "./containerLogs.ts";
 import { ensureImage, type PullPolicy } from "./imagePull.ts";
@@ -35,8 +36,8 @@ export interface RunRequest {
   spec: JobSpec;
   gpuUuids: readonly string[];
   workDir: string;
-  /** The job may reach the network through the daemon's proxy on this unix socket (egress/jobNetwork.ts); none when omitted. */
-  egress?: { proxySocketPath: string };
+  /** The job may reach the network through this proxy of the daemon's (egress/jobNetwork.ts); none when omitted. */
+  egress?: EgressEndpoint;
 }
 
 /** A container an earlier daemon started, to be seen through to its end. */
@@ -170,7 +171,7 @@ export class DockerExecutor {
     let network: JobNetwork | undefined;
     if (request.egress) {
       try {
-        network = await openJobNetwork(this.docker, { jobId: request.jobId, provider: this.options.provider, image: request.spec.image, workDir: request.workDir, proxySocketPath: request.egress.proxySocketPath, log: this.log });
+        network = await openJobNetwork(this.docker, { jobId: request.jobId, provider: this.options.provider, image: request.spec.image, workDir: request.workDir, proxySocketPath: request.egress.proxySocketPath, adopt: request.egress.adopt, log: this.log });
       } catch (error) {
         return result("failed", `could not give the job its network: ${dockerMessage(error)}`);
       }

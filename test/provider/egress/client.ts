@@ -13,10 +13,13 @@ export interface ConnectAnswer {
   socket: Socket;
 }
 
-/** Sends CONNECT `authority` through the proxy at `socketPath` and reads its answer. */
-export function connectVia(socketPath: string, authority: string): Promise<ConnectAnswer> {
+/** Where the job reaches the proxy: its unix socket's path, or a port on 127.0.0.1 (a forwarder's). */
+export type ProxyAt = string | { port: number };
+
+/** Sends CONNECT `authority` through the proxy at `proxyAt` and reads its answer. */
+export function connectVia(proxyAt: ProxyAt, authority: string): Promise<ConnectAnswer> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ path: socketPath });
+    const socket = typeof proxyAt === "string" ? connect({ path: proxyAt }) : connect({ host: "127.0.0.1", port: proxyAt.port });
     let buffered = Buffer.alloc(0);
     const onError = (error: Error) => reject(error);
     const onClose = () => reject(new Error(`the proxy closed without answering CONNECT ${authority}`));

@@ -1,8 +1,9 @@
 // An egress job's network against the real Docker engine, real nsenter and a
 // real forwarder process: the container has loopback only, its proxy port
-// reaches a unix socket outside it, and nothing else goes anywhere. A plain
-// unix-socket server stands in for the daemon's proxy (provider/egress/proxy.ts
-// is tested on its own). No packet can leave this machine: the job has no
+// reaches the daemon (each connection handed over, or after a daemon restart
+// relayed to a unix socket outside it), and nothing else goes anywhere. A plain
+// server stands in for the daemon's proxy (provider/egress/proxy.ts is tested
+// on its own). No packet can leave this machine: the job has no
 // interface but loopback, which is what is asserted.
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -38,12 +39,17 @@ const strayPids: number[] = [];
 
 interface StandInProxy {
   seen: string[];
+  /** How each request came: handed over by the forwarder, or relayed by it to the unix socket. */
+  via: Array<"handed over" | "relayed">;
+  adopt(socket: Socket): void;
   close(): Promise<void>;
 }
 
 /** The daemon's proxy, as far as the job's side can tell: it reads one request and answers with its name. */
 async function standInProxy(path: string, name: string): Promise<StandInProxy> {
   const seen: string[] = [];
+  const via: StandInProxy["via"] = [];
+  const adopted = new WeakSet<Socket>();
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -55,6 +61,7 @@ async function standInProxy(path: string, name: string): Promise<StandInProxy> {
       request += chunk.toString("latin1");
       if (!request.includes("\r\n\r\n")) return;
       seen.push(request);
+      via.push(adopted.has(socket) ? "handed over" : "relayed");
       const body = `answer from ${name}\n`;
       socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     });
@@ -65,6 +72,11 @@ async function standInProxy(path: string, name: string): Promise<StandInProxy> {
   });
   return {
     seen,
+    via,
+    adopt: (socket) => {
+      adopted.add(socket);
+      server.emit("connection", socket);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -89,7 +101,10 @@ const spec = (script: string, env?: Record<string, string>) => ({
   ...(env ? { env } : {}),
 });
 
-async function runJob(jobId: string, script: string, options: { egress?: { proxySocketPath: string }; env?: Record<string, string> } = {}) {
+/** The job's egress as the executor wants it, served by a stand-in proxy. */
+const egressTo = (proxy: StandInProxy, proxySocketPath: string) => ({ proxySocketPath, adopt: (socket: Socket) => proxy.adopt(socket) });
+
+async function runJob(jobId: string, script: string, options: { egress?: { proxySocketPath: string; adopt(socket: Socket): void }; env?: Record<string, string> } = {}) {
   const workDir = join(tempDir(), jobId);
   const logs: string[] = [];
   const result = await executor.run(
@@ -200,7 +215,7 @@ describe.skipIf(unsupported)("a job with egress", () => {
     const env = { HTTP_PROXY: "http://attacker.test:1", http_proxy: "http://attacker.test:1", NO_PROXY: "*", no_proxy: "*", KEPT: "yes" };
     const probesExecutor = new DockerExecutor(docker, log, { pullPolicy: "never", provider: probesProvider, maxOutputBytes: 8 * 1024 * 1024 });
     result = await probesExecutor.run(
-      { jobId, spec: spec(`${PROBES}; echo "kept=$KEPT"`, env), gpuUuids: [], workDir, egress: { proxySocketPath: join(dir, "proxy.sock") } },
+      { jobId, spec: spec(`${PROBES}; echo "kept=$KEPT"`, env), gpuUuids: [], workDir, egress: egressTo(proxy, join(dir, "proxy.sock")) },
       { onPhase: () => undefined, onLog: (chunk) => void logs.push(chunk) },
       new AbortController().signal,
     );
@@ -224,10 +239,11 @@ describe.skipIf(unsupported)("a job with egress", () => {
     expect(holder.State.Running).toBe(true);
   });
 
-  it("reaches the daemon's proxy through 127.0.0.1:3128, which answers it", () => {
+  it("reaches the daemon's proxy through 127.0.0.1:3128, which answers it: the connection itself handed over, no relay between", () => {
     expect(output).toContain("answer from the stand-in proxy\nwget=0");
     expect(proxy!.seen).toHaveLength(1);
     expect(proxy!.seen[0]).toMatch(/^GET http:\/\/model-hub\.test\/weights\.bin HTTP\/1\.[01]\r\n/);
+    expect(proxy!.via).toEqual(["handed over"]);
   });
 
   it("has the proxy in its environment, over the job's own values for it", () => {
@@ -260,8 +276,8 @@ describe("a job without egress", () => {
 
 describe.skipIf(unsupported)("a job network's end", () => {
   it("goes with the job's container: dispose removes the holder, and the forwarder exits", async () => {
-    await proxyFor(join(tempDir(), "proxy.sock"), "proxy");
-    const { result, workDir } = await runJob("job_disposed", "true", { egress: { proxySocketPath: join(tempDir(), "proxy.sock") } });
+    const proxy = await proxyFor(join(tempDir(), "proxy.sock"), "proxy");
+    const { result, workDir } = await runJob("job_disposed", "true", { egress: egressTo(proxy, join(tempDir(), "proxy.sock")) });
     expect(result.outcome).toBe("succeeded");
     const holderId = (await docker.getContainer(result.containerId!).inspect()).HostConfig.NetworkMode!.replace(/^container:/, "");
     const forwarder = await forwarderOf((await docker.getContainer(holderId).inspect()).State.Pid);
@@ -275,8 +291,8 @@ describe.skipIf(unsupported)("a job network's end", () => {
   }, 120_000);
 
   it("is never a job's run to recovery: hidden while the job's container joins it, a leftover with no job once none does", async () => {
-    await proxyFor(join(tempDir(), "proxy.sock"), "proxy");
-    const network = await openJobNetwork(docker, { jobId: "job_recovered", provider, image: TEST_IMAGE, workDir: tempDir(), proxySocketPath: join(tempDir(), "proxy.sock"), log });
+    const proxy = await proxyFor(join(tempDir(), "proxy.sock"), "proxy");
+    const network = await openJobNetwork(docker, { jobId: "job_recovered", provider, image: TEST_IMAGE, workDir: tempDir(), ...egressTo(proxy, join(tempDir(), "proxy.sock")), log });
     strayPids.push(network.forwarderPid);
     // Before the job's container is made (a daemon killed here): a leftover, adopted by no job.
     expect(await executor.ownContainers()).toEqual([{ id: network.holderId, jobId: "", state: "running" }]);
@@ -290,7 +306,7 @@ describe.skipIf(unsupported)("a job network's end", () => {
 });
 
 describe.skipIf(unsupported)("a job network's forwarder", () => {
-  it("outlives the daemon that started it, and reaches the next daemon's proxy on the same socket", async () => {
+  it("outlives the daemon that started it, and relays to the next daemon's proxy on the same socket", async () => {
     const socketPath = join(tempDir(), "proxy.sock");
     const first = await proxyFor(socketPath, "the first daemon");
     // A daemon of its own, killed with its whole process group as a crash or `kill -9` of the service would.
@@ -298,7 +314,8 @@ describe.skipIf(unsupported)("a job network's forwarder", () => {
     await writeFile(
       daemonScript,
       `const { pino } = await import(${moduleUrl("pino")}); const { openJobNetwork } = await import(${JSON.stringify(pathToFileURL(JOB_NETWORK_MODULE).href)}); const { default: Docker } = await import(${moduleUrl("dockerode")});
-      const network = await openJobNetwork(new Docker(), { jobId: "job_outlived", provider: ${JSON.stringify(provider)}, image: ${JSON.stringify(TEST_IMAGE)}, workDir: ${JSON.stringify(tempDir())}, proxySocketPath: ${JSON.stringify(socketPath)}, log: pino({ level: "silent" }) });
+      const adopt = (socket) => socket.once("data", () => socket.end("HTTP/1.1 200 OK\\r\\nContent-Length: 36\\r\\nConnection: close\\r\\n\\r\\nanswer from the first daemon itself\\n"));
+      const network = await openJobNetwork(new Docker(), { jobId: "job_outlived", provider: ${JSON.stringify(provider)}, image: ${JSON.stringify(TEST_IMAGE)}, workDir: ${JSON.stringify(tempDir())}, proxySocketPath: ${JSON.stringify(socketPath)}, adopt, log: pino({ level: "silent" }) });
       console.log(JSON.stringify({ holderId: network.holderId, forwarderPid: network.forwarderPid })); setInterval(() => undefined, 60_000);`,
     );
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith("--inspect"));
@@ -317,8 +334,9 @@ describe.skipIf(unsupported)("a job network's forwarder", () => {
     strayPids.push(forwarderPid);
     expect(await processGroupOf(forwarderPid)).not.toBe(await processGroupOf(daemon.pid!));
 
+    // While the daemon that started it runs, the connection is handed to it, not relayed to the socket.
     const before = await inNamespaceOf(holderId, "wget -q -O - -Y on http://one.test/");
-    expect(before.output).toContain("answer from the first daemon");
+    expect(before.output).toContain("answer from the first daemon itself");
     expect(before.code).toBe(0);
     process.kill(-daemon.pid!, "SIGKILL");
     await eventually(async () => daemon.exitCode !== null || daemon.signalCode !== null, { what: "the daemon to die" });
@@ -330,6 +348,7 @@ describe.skipIf(unsupported)("a job network's forwarder", () => {
     expect(after.output).toContain("answer from the next daemon");
     expect(after.code).toBe(0);
     expect(next.seen).toEqual([expect.stringMatching(/^GET http:\/\/two\.test\/ HTTP/)]);
-    expect(first.seen).toEqual([expect.stringMatching(/^GET http:\/\/one\.test\/ HTTP/)]);
+    expect(next.via).toEqual(["relayed"]);
+    expect(first.seen).toEqual([]);
   }, 180_000);
 });

@@ -3,11 +3,14 @@
 // that stop reading), with the hub of hub.ts on 127.0.0.1 allowed explicitly.
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
+import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { performance } from "node:perf_hooks";
 import { beforeAll, describe, expect, it } from "vitest";
+import { startForwarder } from "../../../provider/egress/jobNetwork.ts";
 import { EgressRate } from "../../../provider/egress/rate.ts";
 import { eventually } from "../../helpers/eventually.ts";
+import { freePort } from "../../helpers/freePort.ts";
 import { connectVia, httpsInTunnel, httpVia } from "./client.ts";
 import { closedSocket, useEgressHarness } from "./harness.ts";
 import { FLOOD_BYTES, type Hub } from "./hub.ts";
@@ -121,6 +124,36 @@ describe("the job's connection limit", () => {
     }, { what: "a slot to free" });
     expect((await httpsInTunnel(third.socket, "hub.test", hub.cert, "/hello")).status).toBe(200);
     expect((await httpsInTunnel(second.socket, "hub.test", hub.cert, "/hello")).status).toBe(200);
+  });
+
+  it("counts the connections a forwarder hands over with those relayed to its socket", async () => {
+    const { proxy, socketPath } = await startProxy({ maxConnections: 2 });
+    // The real forwarder program, in this namespace, its holder this process: it hands each connection over its channel.
+    const port = await freePort();
+    let handedOverCount = 0;
+    const adopt = (socket: Socket) => {
+      handedOverCount++;
+      proxy.adopt(socket);
+    };
+    const forwarderPid = await startForwarder({ via: [], port, proxySocketPath: socketPath, holderPid: process.pid, logPath: join(harness.dir(), "forwarder.log"), adopt });
+    try {
+      const handedOver = await connectVia({ port }, `hub.test:${hub.httpsPort}`);
+      const relayed = await connectVia(socketPath, `hub.test:${hub.httpsPort}`);
+      expect([handedOver.status, relayed.status]).toEqual([200, 200]);
+      expect(await connectVia({ port }, `hub.test:${hub.httpsPort}`)).toMatchObject({ status: 429, body: "this job already has 2 connections open, its limit" });
+      expect((await httpsInTunnel(handedOver.socket, "hub.test", hub.cert, "/hello")).body.toString()).toBe("hello from hub.test");
+      // Closed (the request asked for it), the handed-over tunnel frees its slot for the next.
+      const next = await eventually(async () => {
+        const attempt = await connectVia({ port }, `hub.test:${hub.httpsPort}`);
+        return attempt.status === 200 ? attempt : undefined;
+      }, { what: "a slot to free" });
+      expect((await httpsInTunnel(next.socket, "hub.test", hub.cert, "/hello")).status).toBe(200);
+      expect(proxy.usage().hosts).toEqual([expect.objectContaining({ host: "hub.test", port: hub.httpsPort, connections: 3 })]);
+      // Every connection to the forwarder came over its channel: the refused one, and each retry until a slot freed.
+      expect(handedOverCount).toBeGreaterThanOrEqual(3);
+    } finally {
+      process.kill(forwarderPid, "SIGKILL");
+    }
   });
 });
 
