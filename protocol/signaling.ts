@@ -49,10 +49,18 @@ export type CandidatePayload = z.infer<typeof CandidatePayload>;
 
 // ---- client → server ----
 
-const OfferSignal = z.object({ v, type: z.literal("offer"), dst: PeerRole, payload: OfferPayload });
-const AnswerSignal = z.object({ v, type: z.literal("answer"), dst: PeerRole, payload: AnswerPayload });
-const CandidateSignal = z.object({ v, type: z.literal("candidate"), dst: PeerRole, payload: CandidatePayload });
-const LeaveSignal = z.object({ v, type: z.literal("leave"), dst: PeerRole, payload: LeavePayload.default({}) });
+/**
+ * One transfer's frames, both ways: the offering side names it, the answering side repeats the offer's.
+ * A peer that gives up on a transfer and offers again at once must not take a late answer to the first
+ * offer for the second's. Optional: a peer that sends none is matched by role alone, as before.
+ */
+export const SignalSession = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'");
+const session = SignalSession.optional();
+
+const OfferSignal = z.object({ v, type: z.literal("offer"), dst: PeerRole, session, payload: OfferPayload });
+const AnswerSignal = z.object({ v, type: z.literal("answer"), dst: PeerRole, session, payload: AnswerPayload });
+const CandidateSignal = z.object({ v, type: z.literal("candidate"), dst: PeerRole, session, payload: CandidatePayload });
+const LeaveSignal = z.object({ v, type: z.literal("leave"), dst: PeerRole, session, payload: LeavePayload.default({}) });
 
 export const ClientSignal = z.discriminatedUnion("type", [OfferSignal, AnswerSignal, CandidateSignal, LeaveSignal]);
 export type ClientSignal = z.infer<typeof ClientSignal>;

@@ -39,6 +39,13 @@ export interface PeerSourceFetchOptions {
   log: Logger;
   signal?: AbortSignal;
   onDetail(detail: string): void;
+  /** The longest one source's transfer may take; by default its deadline (deadlineFor). */
+  deadlineMs?: number;
+}
+
+/** A source's transfer gets the connect timeout and a grace, then must average MIN_BYTES_PER_S. */
+export function deadlineFor(connectTimeoutMs: number, totalBytes: number): number {
+  return connectTimeoutMs + GRACE_MS + Math.ceil((totalBytes / MIN_BYTES_PER_S) * 1000);
 }
 
 export interface PeerSourceFetched {
@@ -71,7 +78,7 @@ async function fromSourceProvider(options: PeerSourceFetchOptions, sourceJob: st
   const total = files.reduce((sum, file) => sum + file.size, 0);
   const select: SelectedFile[] = files.map((file) => ({ path: file.path, size: file.size, sha256: file.sha256, sourcePath: file.from.output }));
   const staging = join(dirname(inputsDir), "inputs-peer", sourceJob);
-  const deadline = AbortSignal.timeout(options.connectTimeoutMs + GRACE_MS + Math.ceil((total / MIN_BYTES_PER_S) * 1000));
+  const deadline = AbortSignal.timeout(options.deadlineMs ?? deadlineFor(options.connectTimeoutMs, total));
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   try {
     const received = await fromPeer({ ...options, files, inputsDir: staging, signal }, "provider", total, { job: sourceJob, forJob: jobId, select });

@@ -16,6 +16,14 @@ describe("parseClientSignal", () => {
     if (parsed.ok) expect(relaySignal(parsed.message, "creator").src).toBe("creator");
   });
 
+  it("carries a transfer's session through the relay, both ways, and refuses one that is not a plain token", () => {
+    const parsed = parseClientSignal(JSON.stringify({ ...offer, session: "3f0c9a1e-5b7d-4c2a-9e1f-0a1b2c3d4e5f" }));
+    expect(parsed.ok && relaySignal(parsed.message, "creator")).toMatchObject({ session: "3f0c9a1e-5b7d-4c2a-9e1f-0a1b2c3d4e5f", src: "creator" });
+    const answer = parseServerSignal(JSON.stringify({ v: 1, type: "answer", dst: "creator", src: "provider", session: "s1", payload: { type: "answer", sdp: "v=0\r\n" } }));
+    expect(answer.ok && answer.message).toMatchObject({ session: "s1" });
+    for (const session of ["", "a b", "x".repeat(65), 7]) expect(parseClientSignal(JSON.stringify({ ...offer, session })).ok, String(session)).toBe(false);
+  });
+
   it("error: refuses garbage, other versions, unknown types, bad roles, mismatched payloads and oversized SDP with a reason", () => {
     expect(parseClientSignal("{")).toEqual({ ok: false, error: "the signaling v1 frame is not JSON" });
     const bad = [

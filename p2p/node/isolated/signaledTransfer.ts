@@ -2,6 +2,7 @@
 // out as client signals for `remote`; relayed signals from `remote` come in.
 // The transport (the provider's hub socket, the creator's WebSocket) is the caller's.
 import type { ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { SIGNALING_PROTOCOL_VERSION, type ClientSignal, type PeerRole, type ServerSignal } from "../../../protocol/signaling.ts";
 import type { Route } from "../../core/transfer.ts";
 import { IsolatedTransfer } from "./isolatedTransfer.ts";
@@ -36,11 +37,15 @@ export interface SignaledTransfer<J extends TransferJob> {
   deliver(frame: ServerSignal): boolean;
 }
 
-/** A fetch offers; a serve answers. */
+/**
+ * A fetch offers; a serve answers. The fetch names its session (protocol/signaling.ts SignalSession) and the
+ * serve repeats the one its offer named, so neither takes a frame of another transfer between the same peers.
+ */
 export function openSignaledTransfer<J extends TransferJob>(job: J, options: SignaledTransferOptions): SignaledTransfer<J> {
   const offers = job.kind === "fetch";
+  let session: string | undefined = offers ? randomUUID() : undefined;
   const transfer = new IsolatedTransfer(job, {
-    signal: (message) => options.send({ v: SIGNALING_PROTOCOL_VERSION, dst: options.remote, ...message } as ClientSignal),
+    signal: (message) => options.send({ v: SIGNALING_PROTOCOL_VERSION, dst: options.remote, ...(session ? { session } : {}), ...message } as ClientSignal),
     ...(options.onConnected ? { onConnected: options.onConnected } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.process ? { process: options.process } : {}),
@@ -59,6 +64,9 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
       if (frame.src !== options.remote || (options.self !== undefined && frame.dst !== options.self)) return false;
       // An offer is for an answering peer, an answer for the offering one: another session's, not this one's.
       if ((frame.type === "offer" && offers) || (frame.type === "answer" && !offers)) return false;
+      if (frame.type === "offer") session = frame.session;
+      // A frame of another transfer between the same peers (a late answer to an offer given up on); unnamed ones pass.
+      else if (frame.session !== undefined && session !== undefined && frame.session !== session) return false;
       transfer.deliver(frame);
       return true;
     },

@@ -10,7 +10,7 @@ import type { ResolvedInputFile } from "../../../protocol/jobSpec.ts";
 import { consumerRole, isConsumerRole, type ServerSignal } from "../../../protocol/signaling.ts";
 import type { JobSignaling } from "../../../provider/dataplane/jobSignaling.ts";
 import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.ts";
-import { fetchSourcesFromPeers } from "../../../provider/dataplane/peerSourceFetch.ts";
+import { deadlineFor, fetchSourcesFromPeers } from "../../../provider/dataplane/peerSourceFetch.ts";
 import { RetainedFilesServer } from "../../../provider/dataplane/retainedFilesServer.ts";
 import type { SourceInputFile } from "../../../provider/dataplane/sourceFetch.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
@@ -55,8 +55,8 @@ async function input(root: string, output: string, path: string): Promise<Source
   return { path, size, sha256: await sha256OfFile(file), from: { job: SOURCE, output } } satisfies ResolvedInputFile as SourceInputFile;
 }
 
-const fetchInto = (inputsDir: string, files: SourceInputFile[], signaling: JobSignaling, connectTimeoutMs = 10_000) =>
-  fetchSourcesFromPeers({ jobId: NEXT, files, inputsDir, signaling, connectTimeoutMs, bindAddress: "127.0.0.1", log, onDetail: () => {} });
+const fetchInto = (inputsDir: string, files: SourceInputFile[], signaling: JobSignaling, connectTimeoutMs = 10_000, deadlineMs?: number) =>
+  fetchSourcesFromPeers({ jobId: NEXT, files, inputsDir, signaling, connectTimeoutMs, bindAddress: "127.0.0.1", log, onDetail: () => {}, ...(deadlineMs ? { deadlineMs } : {}) });
 
 describe("a pipeline's inputs from the source job's provider", () => {
   it("takes the outputs its inputs name under their paths, copies an output two inputs name, and leaves nothing staged", { timeout: 60_000 }, async () => {
@@ -94,6 +94,27 @@ describe("a pipeline's inputs from the source job's provider", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(await readdir(inputsDir).catch(() => [])).toEqual([]);
     expect(await readdir(join(dirname(inputsDir), "inputs-peer")).catch(() => [])).toEqual([]);
+  });
+
+  it("leaves for R2 a transfer still going at its deadline, keeping nothing of it", { timeout: 60_000 }, async () => {
+    const { root, consumerSignaling } = await twoProviders({ "model.pt": 64 * MiB }, ["model.pt"]);
+    const file = await input(root, "model.pt", "model.pt");
+    const inputsDir = join(tempDir(), "job", "inputs");
+    // A deadline no transfer of 64 MiB meets here (starting the transfer process alone takes longer).
+    const fetched = await fetchInto(inputsDir, [file], consumerSignaling, 10_000, 300);
+    expect(fetched).toEqual({ files: [], bytes: 0, route: undefined });
+    expect(await readdir(inputsDir).catch(() => [])).toEqual([]);
+    expect(await readdir(join(dirname(inputsDir), "inputs-peer")).catch(() => [])).toEqual([]);
+    // Asked again at once, the source's answer to the offer given up on may still be on its way:
+    // the new fetch tells it from its own (their sessions differ) and the files come whole.
+    const again = await fetchInto(inputsDir, [file], consumerSignaling);
+    expect(again.bytes).toBe(file.size);
+    expect(await sha256OfFile(join(inputsDir, "model.pt"))).toBe(file.sha256);
+  });
+
+  it("gives a source the connect timeout and a minute's grace, then 4 MiB/s on average", () => {
+    expect(deadlineFor(10_000, 0)).toBe(70_000);
+    expect(deadlineFor(10_000, 1024 * MiB)).toBe(70_000 + 256_000);
   });
 
   it("leaves for R2 what a source's provider serves wrong, keeping nothing of it", { timeout: 60_000 }, async () => {
