@@ -10,7 +10,8 @@ import { printTable, writeReport } from "./lib/report.ts";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const GOALS = { create: 2, get: 1.5 };
+// Issue 22: a create costs at most 1.25 bare inserts.
+const GOALS = { create: 1.25, get: 1.5 };
 
 interface Measured {
   name: string;
