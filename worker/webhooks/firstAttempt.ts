@@ -2,7 +2,8 @@
 // the queue: the queue's hop and the consumer's read of what was just written were half of
 // a webhook's time on its way out (and a queue's hop is longer on Cloudflare than here).
 // Retries go through the queue as before. A first attempt cut short (its request or object
-// gone mid-way) leaves its delivery pending, and the sweeper sends it again (outbox.ts).
+// gone mid-way) leaves its delivery pending and never attempted, and the sweeper sends it again
+// once the attempt's timeout and the outbox's grace have passed (outbox.ts).
 import { webhookQueue } from "../bindings/queues.ts";
 import type { JobContext } from "../jobs/context.ts";
 import { followUpAttempt, type NextStep } from "./attemptFollowUp.ts";

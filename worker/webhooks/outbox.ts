@@ -3,7 +3,7 @@
 // (dispatchedAtSql), the fan-out (one delivery row per target, the record every
 // attempt hangs off, then one queue message each) follows it, and the sweeper
 // re-sends what a crash left undispatched or unqueued.
-import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { eventForStatus, type WebhookEventType } from "../../protocol/webhookEvents.ts";
@@ -114,7 +114,7 @@ export async function dispatchTestEvent(ctx: OutboxContext, endpoint: { id: stri
 /** What a crash left behind: transitions never fanned out, deliveries whose queue message was lost. */
 export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promise<void> {
   const { db } = ctx;
-  const { outboxGraceMs, lostAfterMs } = ctx.config.webhooks;
+  const { outboxGraceMs, lostAfterMs, timeoutMs } = ctx.config.webhooks;
   const undispatched = await db
     .select({ id: jobTransitions.id, jobId: jobTransitions.jobId, to: jobTransitions.toStatus })
     .from(jobTransitions)
@@ -130,10 +130,18 @@ export async function resendLostWebhooks(ctx: OutboxContext, now: number): Promi
   // Deliveries whose queue message is gone (a crash, a lost send): due this long ago and not
   // attempted since. Claimed by moving their due time to now, so the next sweep leaves them alone.
   const dueAt = sql`COALESCE(${webhookDeliveries.nextAttemptAt}, ${webhookDeliveries.lastAttemptAt}, ${webhookDeliveries.createdAt})`;
+  // A first attempt is made at once (firstAttempt.ts) and ends within the attempt's timeout: one never
+  // made or never recorded past that and the outbox's grace was cut short (its request or object gone).
+  const firstAttemptCutShort = and(
+    eq(webhookDeliveries.state, "pending"),
+    eq(webhookDeliveries.attempts, 0),
+    isNull(webhookDeliveries.nextAttemptAt),
+    lt(webhookDeliveries.createdAt, now - outboxGraceMs - timeoutMs),
+  );
   const lost = db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(inArray(webhookDeliveries.state, ["pending", "retrying"]), lt(dueAt, now - lostAfterMs)))
+    .where(or(and(inArray(webhookDeliveries.state, ["pending", "retrying"]), lt(dueAt, now - lostAfterMs)), firstAttemptCutShort))
     .limit(SWEEP_BATCH);
   const stuck = await db
     .update(webhookDeliveries)

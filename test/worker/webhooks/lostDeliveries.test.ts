@@ -73,4 +73,45 @@ describe("behavior: the sweep of lost deliveries", () => {
     const attempts = await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, lost));
     expect(attempts).toHaveLength(1);
   });
+
+  it("sends a delivery whose first attempt was cut short once that attempt's time and the outbox's grace are past, not before", async () => {
+    const { account, key } = await signIn();
+    const inbox = `cut-${crypto.randomUUID()}`;
+    const created = await post("/v1/webhooks", { url: `${receiver}/hooks/${inbox}`, events: ["job.canceled"] }, { key });
+    const endpoint = (await created.json()) as { id: string; secret: string };
+    await fetch(`${receiver}/inbox/${inbox}`, { method: "PUT", body: JSON.stringify({ secret: endpoint.secret }) });
+    const { outboxGraceMs, timeoutMs, lostAfterMs } = jobContextFor(env, { db }).config.webhooks;
+    const now = Date.now();
+    // Pending and never attempted, as a request or object gone mid-attempt leaves it: one written
+    // just past the attempt's timeout and the grace (well before the general lost-after time), one within them.
+    const row = (id: string, createdAt: number) => ({
+      id,
+      account: account.address.toLowerCase(),
+      endpointId: endpoint.id,
+      url: `${receiver}/hooks/${inbox}`,
+      eventType: "job.canceled",
+      jobId: null,
+      payload: JSON.stringify({ type: "job.canceled", timestamp: new Date(createdAt).toISOString(), data: {} }),
+      state: "pending" as const,
+      attempts: 0,
+      createdAt,
+    });
+    const suffix = crypto.randomUUID().replaceAll("-", "");
+    const cutShort = `msg_cut${suffix}`;
+    const inFlight = `msg_flight${suffix}`;
+    expect(outboxGraceMs + timeoutMs + 1_000).toBeLessThan(lostAfterMs);
+    await db.insert(webhookDeliveries).values([row(cutShort, now - outboxGraceMs - timeoutMs - 1_000), row(inFlight, now - 1_000)]);
+
+    await resendLostWebhooks(jobContextFor(env, { db }), now);
+
+    const [arrived] = await eventually(async () => {
+      const list = (await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[];
+      return list.length > 0 && list;
+    }, { what: "the cut-short delivery to arrive" });
+    expect(arrived!.id).toBe(cutShort);
+    expect(arrived!.verified).toBe(true);
+    const [left] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, inFlight));
+    expect(left).toMatchObject({ state: "pending", attempts: 0, nextAttemptAt: null });
+    expect(await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, inFlight))).toEqual([]);
+  });
 });
