@@ -106,6 +106,8 @@ export const SignalError = z.object({
   dst: PeerRole.optional(),
   /** The type of the message that failed, when known. */
   ref_type: z.enum(["offer", "answer", "candidate", "leave"]).optional(),
+  /** The session the failed message named: a peer that has moved on to another transfer ignores it. */
+  session: SignalSession.optional(),
 });
 export type SignalError = z.infer<typeof SignalError>;
 

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openSignaledTransfer, type SignaledTransfer } from "../../p2p/node/isolated/signaledTransfer.ts";
 import type { FetchJob } from "../../p2p/node/isolated/messages.ts";
-import { SIGNALING_PROTOCOL_VERSION, type ServerSignal } from "../../protocol/signaling.ts";
+import { SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { useTempDir } from "../helpers/tempDir.ts";
 
 const tempDir = useTempDir("p2p-signaled");
@@ -18,10 +19,10 @@ afterEach(async () => {
   }
 });
 
-/** Connects to nobody: only a frame it is handed can end it before its 20 s connect timeout. */
-function fetchFromProvider(endWhenRemoteAbsent: boolean, self?: string): SignaledTransfer<FetchJob> {
+/** Connects to nobody: only a frame it is handed can end it before its 20 s connect timeout. What it sends goes to `sent`. */
+function fetchFromProvider(endWhenRemoteAbsent: boolean, self?: string, sent: ClientSignal[] = []): SignaledTransfer<FetchJob> {
   const job: FetchJob = { kind: "fetch", peer: { iceServers: [], connectTimeoutMs: 20_000, bindAddress: "127.0.0.1", name: "test-signaled" }, dir: join(tempDir(), "to"), expected: [] };
-  const session = openSignaledTransfer(job, { remote: "provider", endWhenRemoteAbsent, send: () => {}, ...(self ? { self } : {}) });
+  const session = openSignaledTransfer(job, { remote: "provider", endWhenRemoteAbsent, send: (signal) => void sent.push(signal), ...(self ? { self } : {}) });
   sessions.push(session);
   return session;
 }
@@ -62,6 +63,19 @@ describe("behavior: a signaled fetch and its absent peer", () => {
     expect(session.deliver(leave("c-second"))).toBe(false);
     expect(await endsWithin(session, 1_000)).toBe(false);
     expect(session.deliver(leave("c-first"))).toBe(true);
+    await expect(session.transfer.result).rejects.toMatchObject({ code: "peer_left" });
+  });
+
+  it("names its session in what it sends, and takes no error about a message of another session as its peer's absence", { timeout: 30_000 }, async () => {
+    const sent: ClientSignal[] = [];
+    const session = fetchFromProvider(true, undefined, sent);
+    const offer = await eventually(async () => sent.find((signal) => signal.type === "offer"), { what: "the fetch's offer" });
+    expect(offer.session).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    const absent = { v, type: "error", code: "peer_absent", message: "the provider did not come for it", dst: "provider", ref_type: "offer" } as const;
+    // About the offer of a fetch given up on: not this one's.
+    expect(session.deliver({ ...absent, session: "an-earlier-session" })).toBe(false);
+    expect(await endsWithin(session, 1_000)).toBe(false);
+    expect(session.deliver({ ...absent, session: offer.session! })).toBe(true);
     await expect(session.transfer.result).rejects.toMatchObject({ code: "peer_left" });
   });
 

@@ -55,7 +55,15 @@ async function consumerIn(state: HubState, address: Address, sourceJobId: string
 }
 
 function refusedSignal(signal: ClientSignal, refusal: string): ServerSignal {
-  return { v: SIGNALING_PROTOCOL_VERSION, type: "error", code: "unknown_peer", message: refusal.slice(0, signalingLimits.maxErrorMessageLength), dst: signal.dst, ref_type: signal.type };
+  return {
+    v: SIGNALING_PROTOCOL_VERSION,
+    type: "error",
+    code: "unknown_peer",
+    message: refusal.slice(0, signalingLimits.maxErrorMessageLength),
+    dst: signal.dst,
+    ref_type: signal.type,
+    ...(signal.session ? { session: signal.session } : {}),
+  };
 }
 
 /** A rendezvous has a signal for this provider: sent if its socket is here. */

@@ -75,6 +75,7 @@ export async function onAlarm(state: RendezvousState, now = Date.now()): Promise
   for (const expired of state.store.takeExpired(now)) {
     if (!isPeer(expired.src)) continue;
     const refType = expired.frame.type === "error" || expired.frame.type === "peer" ? undefined : expired.frame.type;
+    const session = "session" in expired.frame ? expired.frame.session : undefined;
     await sendTo(state, expired.src, {
       v: SIGNALING_PROTOCOL_VERSION,
       type: "error",
@@ -82,6 +83,7 @@ export async function onAlarm(state: RendezvousState, now = Date.now()): Promise
       message: `${expired.dst} did not join within ${state.config.signaling.waitMs / 1000} s; the message was dropped`,
       dst: expired.dst,
       ...(refType ? { ref_type: refType } : {}),
+      ...(session ? { session } : {}),
     });
   }
   const next = state.store.earliestExpiry();
@@ -133,7 +135,7 @@ async function providerOf(state: RendezvousState): Promise<string | undefined> {
 }
 
 function signalError(code: "unknown_peer" | "queue_full", message: string, about: ClientSignal): ServerSignal {
-  return { v: SIGNALING_PROTOCOL_VERSION, type: "error", code, message, dst: about.dst, ref_type: about.type };
+  return { v: SIGNALING_PROTOCOL_VERSION, type: "error", code, message, dst: about.dst, ref_type: about.type, ...(about.session ? { session: about.session } : {}) };
 }
 
 async function alarmNoLaterThan(state: RendezvousState, at: number): Promise<void> {

@@ -53,6 +53,8 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
   return {
     transfer,
     deliver(frame) {
+      // An error about a message of another transfer (an offer given up on) says nothing about this one.
+      if (frame.type === "error" && frame.session !== undefined && session !== undefined && frame.session !== session) return false;
       if (options.endWhenRemoteAbsent) {
         const absent = remoteAbsence(frame, options.remote);
         if (absent) {

@@ -13,6 +13,7 @@ import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.t
 import { deadlineFor, fetchSourcesFromPeers } from "../../../provider/dataplane/peerSourceFetch.ts";
 import { RetainedFilesServer } from "../../../provider/dataplane/retainedFilesServer.ts";
 import type { SourceInputFile } from "../../../provider/dataplane/sourceFetch.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
 import { sha256OfFile, writeRandomFiles } from "../../helpers/testFiles.ts";
 import { silentLog, standInHub, type StandInHub } from "./standInHub.ts";
@@ -27,17 +28,28 @@ afterEach(async () => {
   for (const close of closing.splice(0).reverse()) await close();
 });
 
+/** What the relay between the two does with each frame: `forward` passes it on (now, later, or never). */
+interface Between {
+  toSource(signal: ServerSignal, forward: () => void): void;
+  toConsumer(signal: ServerSignal, forward: () => void): void;
+}
+const straight: Between = { toSource: (_, forward) => forward(), toConsumer: (_, forward) => forward() };
+
 /**
  * The source job's provider keeping `outputs` (or keeping nothing), and the next job's provider's
  * signaling; the next job takes `consumed` of the source's outputs (what the hub stamps).
  */
-async function twoProviders(outputs: Record<string, number> | undefined, consumed: string[]) {
+async function twoProviders(outputs: Record<string, number> | undefined, consumed: string[], between = straight) {
   // The hub and rendezvous between them: the source's signals reach the consumer from "provider"; the consumer's
   // reach the source from its consumer role, its offers stamped with the outputs its job takes.
-  const source: StandInHub = standInHub(({ signal }) => consumer.deliver(SOURCE, { ...signal, src: "provider" } as ServerSignal));
+  const source: StandInHub = standInHub(({ signal }) => {
+    const relayed = { ...signal, src: "provider" } as ServerSignal;
+    between.toConsumer(relayed, () => consumer.deliver(SOURCE, relayed));
+  });
   const consumer: StandInHub = standInHub(({ signal, for_job }) => {
     const relayed = { ...signal, src: consumerRole(for_job!)! } as ServerSignal;
-    source.deliver(SOURCE, relayed.type === "offer" ? ({ ...relayed, outputs: consumed } as ServerSignal) : relayed);
+    const stamped = relayed.type === "offer" ? ({ ...relayed, outputs: consumed } as ServerSignal) : relayed;
+    between.toSource(stamped, () => source.deliver(SOURCE, stamped));
   });
   const server = new RetainedFilesServer({ signaling: source.signaling, log, what: "outputs", connectTimeoutMs: 10_000, bindAddress: "127.0.0.1", serves: (role) => isConsumerRole(role) });
   closing.push(() => server.close());
@@ -105,11 +117,46 @@ describe("a pipeline's inputs from the source job's provider", () => {
     expect(fetched).toEqual({ files: [], bytes: 0, route: undefined });
     expect(await readdir(inputsDir).catch(() => [])).toEqual([]);
     expect(await readdir(join(dirname(inputsDir), "inputs-peer")).catch(() => [])).toEqual([]);
-    // Asked again at once, the source's answer to the offer given up on may still be on its way:
-    // the new fetch tells it from its own (their sessions differ) and the files come whole.
+    // The deadline was this source's: asked again, the files come whole.
     const again = await fetchInto(inputsDir, [file], consumerSignaling);
     expect(again.bytes).toBe(file.size);
     expect(await sha256OfFile(join(inputsDir, "model.pt"))).toBe(file.sha256);
+  });
+
+  it("takes nothing of a fetch it gave up on: the late answer to that offer reaches the next fetch first, which still gets the files", { timeout: 60_000 }, async () => {
+    let firstSession: string | undefined;
+    const held: Array<{ type: string; release: () => void }> = [];
+    const giveUp = new AbortController();
+    const { root, consumerSignaling } = await twoProviders({ "model.pt": 4 * MiB }, ["model.pt"], {
+      toSource: (signal, forward) => {
+        if (signal.type === "offer" && firstSession === undefined) {
+          firstSession = signal.session;
+          // The first fetch gives up as soon as its offer is out.
+          queueMicrotask(() => giveUp.abort());
+        } else if (signal.type === "offer") {
+          // The first offer's answer (and candidates), held until now, arrive before the next offer is even answered.
+          for (const frame of held.splice(0)) frame.release();
+        }
+        forward();
+      },
+      toConsumer: (signal, forward) => {
+        if (firstSession !== undefined && "session" in signal && signal.session === firstSession) held.push({ type: signal.type, release: forward });
+        else forward();
+      },
+    });
+    const file = await input(root, "model.pt", "model.pt");
+    const inputsDir = join(tempDir(), "job", "inputs");
+    const fetch = (signal?: AbortSignal) =>
+      fetchSourcesFromPeers({ jobId: NEXT, files: [file], inputsDir, signaling: consumerSignaling, connectTimeoutMs: 10_000, bindAddress: "127.0.0.1", log, onDetail: () => {}, ...(signal ? { signal } : {}) });
+    await expect(fetch(giveUp.signal)).rejects.toThrow();
+    await eventually(async () => held.some((frame) => frame.type === "answer"), { what: "the source to answer the offer given up on" });
+    const started = Date.now();
+    const fetched = await fetch();
+    expect(fetched.bytes).toBe(file.size);
+    expect(await sha256OfFile(join(inputsDir, "model.pt"))).toBe(file.sha256);
+    expect(held).toEqual([]);
+    // Connected on its own answer, not after waiting out its connect timeout on the stale one.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("gives a source the connect timeout and a minute's grace, then 4 MiB/s on average", () => {

@@ -51,9 +51,10 @@ describe("a job's rendezvous", () => {
     const { key, provider, job } = await assignedJob();
     await provider.close();
     const creator = (await joinAsCreator(job.id, { key })).creator!;
-    creator.send(offer("provider"));
+    creator.send({ ...offer("provider"), session: "offer-1" });
     const error = await creator.next("error", 10_000);
-    expect(error).toMatchObject({ code: "peer_absent", dst: "provider", ref_type: "offer" });
+    // With the session its message named, so a creator that has moved on to another offer can tell it is not about that one.
+    expect(error).toMatchObject({ code: "peer_absent", dst: "provider", ref_type: "offer", session: "offer-1" });
 
     creator.ws.close(1000);
   });
