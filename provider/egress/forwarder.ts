@@ -15,6 +15,8 @@ import { connect, createServer, type Socket } from "node:net";
 import { HANDOVER_MESSAGE } from "./handover.ts";
 
 const LOOK_EVERY_MS = 1_000;
+/** How soon connections the daemon's channel held when it went are relayed instead. */
+const STRANDED_CHECK_MS = 200;
 /** Each connection holds two sockets here; the proxy bounds what a job may have open, this only bounds this process's files. */
 const MAX_CONNECTIONS = 512;
 
@@ -66,10 +68,26 @@ function relay(job: Socket, socketPath: string): void {
   proxy.pipe(job);
 }
 
-/** Hands the connection to the daemon; relays it here if the channel fails before the daemon has it. */
+/** A connection the job has not closed meanwhile: a closed one would leave the proxy's side open for nothing. */
+function relayIfOpen(job: Socket, socketPath: string): void {
+  if (!job.destroyed) relay(job, socketPath);
+}
+
+/** Connections sent to the daemon and not yet through: relayed here instead should the channel go first. */
+const handing = new Set<Socket>();
+
+/**
+ * Hands the connection to the daemon. Kept open here until the send is through: a send that fails calls
+ * back with the error, but those queued behind one in flight are dropped without a word when the daemon
+ * goes (relayStranded relays them); paused, none has been read from.
+ */
 function handOver(job: Socket, socketPath: string): void {
-  process.send!(HANDOVER_MESSAGE, job, { keepOpen: false }, (error: Error | null) => {
-    if (error && !job.destroyed) relay(job, socketPath);
+  handing.add(job);
+  process.send!(HANDOVER_MESSAGE, job, { keepOpen: true }, (error: Error | null) => {
+    if (!handing.delete(job)) return;
+    if (error) relayIfOpen(job, socketPath);
+    // The daemon has the descriptor now: this copy goes (closing one copy ends nothing), and with it its slot here.
+    else job.destroy();
   });
 }
 
@@ -85,6 +103,15 @@ function main(): void {
     else relay(socket, socketPath);
   });
   server.maxConnections = MAX_CONNECTIONS;
+  // The daemon gone, what its channel still held is relayed. Node emits no 'disconnect' while sends
+  // wait for the daemon's acknowledgement (they never get one now): `connected` is what turns at once.
+  const relayStranded = () => {
+    if (process.connected || handing.size === 0) return;
+    for (const job of handing) relayIfOpen(job, socketPath);
+    handing.clear();
+  };
+  process.on("disconnect", relayStranded);
+  setInterval(relayStranded, STRANDED_CHECK_MS).unref();
   server.once("error", (error) => {
     say("could not listen", { error: error.message, port });
     process.exit(1);

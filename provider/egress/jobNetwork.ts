@@ -232,20 +232,27 @@ export async function startForwarder(start: ForwarderStart): Promise<number> {
   } finally {
     closeSync(out);
   }
+  // From the start: a connection handed over before "listening" is read is still taken.
+  child.on("message", (message: unknown, handle: unknown) => {
+    if (message === HANDOVER_MESSAGE && handle instanceof Socket) start.adopt(handle);
+    else closeHandle(handle);
+  });
   try {
     await listening(child);
   } catch (error) {
     child.kill("SIGKILL");
     throw new Error(`the egress forwarder did not start: ${(error as Error).message}${await lastLines(start.logPath)}`);
   }
-  child.on("message", (message: unknown, handle: unknown) => {
-    if (message === HANDOVER_MESSAGE && handle instanceof Socket) start.adopt(handle);
-    else if (handle instanceof Socket) handle.destroy();
-  });
   // Neither the forwarder nor its channel keeps the daemon running.
   child.unref();
   child.channel?.unref();
   return child.pid!;
+}
+
+/** Anything else that came with a message is not the daemon's to keep (a socket, a server): closed. */
+function closeHandle(handle: unknown): void {
+  if (handle instanceof Socket) handle.destroy();
+  else if (handle && typeof (handle as { close?: unknown }).close === "function") (handle as { close(): void }).close();
 }
 
 /** Resolves once the child says it listens; rejects if it exits, cannot be spawned, or takes too long. */

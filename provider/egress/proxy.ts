@@ -124,6 +124,9 @@ export class EgressProxy {
       socket.destroy();
       return;
     }
+    // A socket that came over a channel is made without half-open; the proxy's own are half-open (a job
+    // that ends its sending side still gets the host's answer: tunnel.ts, forward.ts).
+    socket.allowHalfOpen = true;
     this.server.emit("connection", socket);
   }
 

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { parseEgressRules } from "../../../protocol/egress.ts";
+import { startForwarder } from "../../../provider/egress/jobNetwork.ts";
 import { EgressProxy, type EgressProxyOptions } from "../../../provider/egress/proxy.ts";
+import { freePort } from "../../helpers/freePort.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
 import { type Hub, startHub } from "./hub.ts";
 
@@ -41,6 +43,11 @@ export interface EgressHarness {
   dir(): string;
   /** A proxy for hub.test's three ports, 127.0.0.1 allowed explicitly, unless `options` say otherwise. */
   startProxy(options?: Partial<EgressProxyOptions>): Promise<{ proxy: EgressProxy; socketPath: string }>;
+  /**
+   * The real forwarder program in front of `proxy`, in this namespace (its holder this process), handing each
+   * connection over as it does for a job; its port on 127.0.0.1, and how many it handed over so far.
+   */
+  startForwarder(proxy: EgressProxy, socketPath: string): Promise<{ port: number; handedOver(): number }>;
 }
 
 /** Call at the top of a test file. */
@@ -49,6 +56,7 @@ export function useEgressHarness(): EgressHarness {
   let hub: Hub | undefined;
   let certDir: string | undefined;
   const proxies: EgressProxy[] = [];
+  const forwarderPids: number[] = [];
   beforeAll(async () => {
     try {
       execFileSync("which", ["openssl"], { stdio: "ignore" });
@@ -63,6 +71,7 @@ export function useEgressHarness(): EgressHarness {
     if (certDir) await rm(certDir, { recursive: true, force: true });
   });
   afterEach(async () => {
+    for (const pid of forwarderPids.splice(0)) process.kill(pid, "SIGKILL");
     await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
   });
   return {
@@ -84,6 +93,17 @@ export function useEgressHarness(): EgressHarness {
       await proxy.start();
       proxies.push(proxy);
       return { proxy, socketPath };
+    },
+    async startForwarder(proxy, socketPath) {
+      const port = await freePort();
+      let handedOver = 0;
+      const adopt = (socket: Socket) => {
+        handedOver++;
+        proxy.adopt(socket);
+      };
+      const logPath = join(dir(), `forwarder-${forwarderPids.length}.log`);
+      forwarderPids.push(await startForwarder({ via: [], port, proxySocketPath: socketPath, holderPid: process.pid, logPath, adopt }));
+      return { port, handedOver: () => handedOver };
     },
   };
 }

@@ -3,14 +3,11 @@
 // that stop reading), with the hub of hub.ts on 127.0.0.1 allowed explicitly.
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { performance } from "node:perf_hooks";
 import { beforeAll, describe, expect, it } from "vitest";
-import { startForwarder } from "../../../provider/egress/jobNetwork.ts";
 import { EgressRate } from "../../../provider/egress/rate.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { freePort } from "../../helpers/freePort.ts";
 import { connectVia, httpsInTunnel, httpVia } from "./client.ts";
 import { closedSocket, useEgressHarness } from "./harness.ts";
 import { FLOOD_BYTES, type Hub } from "./hub.ts";
@@ -128,15 +125,8 @@ describe("the job's connection limit", () => {
 
   it("counts the connections a forwarder hands over with those relayed to its socket", async () => {
     const { proxy, socketPath } = await startProxy({ maxConnections: 2 });
-    // The real forwarder program, in this namespace, its holder this process: it hands each connection over its channel.
-    const port = await freePort();
-    let handedOverCount = 0;
-    const adopt = (socket: Socket) => {
-      handedOverCount++;
-      proxy.adopt(socket);
-    };
-    const forwarderPid = await startForwarder({ via: [], port, proxySocketPath: socketPath, holderPid: process.pid, logPath: join(harness.dir(), "forwarder.log"), adopt });
-    try {
+    const { port, handedOver: handedOverCount } = await harness.startForwarder(proxy, socketPath);
+    {
       const handedOver = await connectVia({ port }, `hub.test:${hub.httpsPort}`);
       const relayed = await connectVia(socketPath, `hub.test:${hub.httpsPort}`);
       expect([handedOver.status, relayed.status]).toEqual([200, 200]);
@@ -150,10 +140,28 @@ describe("the job's connection limit", () => {
       expect((await httpsInTunnel(next.socket, "hub.test", hub.cert, "/hello")).status).toBe(200);
       expect(proxy.usage().hosts).toEqual([expect.objectContaining({ host: "hub.test", port: hub.httpsPort, connections: 3 })]);
       // Every connection to the forwarder came over its channel: the refused one, and each retry until a slot freed.
-      expect(handedOverCount).toBeGreaterThanOrEqual(3);
-    } finally {
-      process.kill(forwarderPid, "SIGKILL");
+      expect(handedOverCount()).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it("keeps the sockets a job holds open through its forwarder within the bound the proxy's own socket has", async () => {
+    const { proxy, socketPath } = await startProxy({ maxConnections: 1 });
+    const { port, handedOver } = await harness.startForwarder(proxy, socketPath);
+    // Room for 2 × 1 + 16 held sockets (answers and idle keep-alives beside the slots); 25 idle connections, none saying a word.
+    const sockets = await Promise.all(
+      Array.from({ length: 25 }, async (_, i) => {
+        // One at a time through the channel, in order: the last ones are past the bound.
+        await new Promise((resolve) => setTimeout(resolve, i * 20));
+        const socket = connect({ host: "127.0.0.1", port });
+        socket.on("error", () => socket.destroy());
+        socket.resume();
+        return socket;
+      }),
+    );
+    await eventually(async () => handedOver() === 25, { what: "every connection handed over" });
+    await eventually(async () => sockets.filter((socket) => socket.closed).length === 7, { what: "the 7 past the bound to be closed" });
+    expect(sockets.slice(0, 18).every((socket) => !socket.closed)).toBe(true);
+    for (const socket of sockets) socket.destroy();
   });
 });
 

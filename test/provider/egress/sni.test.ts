@@ -106,11 +106,12 @@ describe("a tunnel's first bytes", () => {
   let host: Awaited<ReturnType<typeof bannerHost>> | undefined;
   afterEach(() => host?.server.close());
 
-  /** A proxy allowing only the banner host, and a tunnel to it through that proxy. */
-  async function tunnelToBannerHost() {
+  /** A proxy allowing only the banner host, and a tunnel to it through that proxy (on its socket, or handed over by a forwarder). */
+  async function tunnelToBannerHost(through: "socket" | "forwarder" = "socket") {
     host = await bannerHost();
     const { proxy, socketPath } = await startProxy({ rules: parseEgressRules([`hub.test:${host.port}`]) });
-    const tunnel = await connectVia(socketPath, `hub.test:${host.port}`);
+    const proxyAt = through === "socket" ? socketPath : { port: (await harness.startForwarder(proxy, socketPath)).port };
+    const tunnel = await connectVia(proxyAt, `hub.test:${host.port}`);
     expect(tunnel.status).toBe(200);
     return { proxy, tunnel: tunnel.socket, received: host.received };
   }
@@ -124,8 +125,8 @@ describe("a tunnel's first bytes", () => {
     expect(received()).toBe(0);
   });
 
-  it("that are none, the job half-closing at once, pass on: the host may speak first, and its answer reaches the job", async () => {
-    const { proxy, tunnel } = await tunnelToBannerHost();
+  it.each(["socket", "forwarder"] as const)("that are none, the job half-closing at once, pass on: the host may speak first, and its answer reaches the job (through the %s)", async (through) => {
+    const { proxy, tunnel } = await tunnelToBannerHost(through);
     const chunks: Buffer[] = [];
     tunnel.on("data", (chunk: Buffer) => chunks.push(chunk));
     tunnel.end();
