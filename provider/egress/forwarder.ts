@@ -83,6 +83,8 @@ const handing = new Set<Socket>();
  */
 function handOver(job: Socket, socketPath: string): void {
   handing.add(job);
+  // Held here meanwhile: a failure of it must end it, not the forwarder (an 'error' with no listener throws).
+  job.on("error", () => job.destroy());
   process.send!(HANDOVER_MESSAGE, job, { keepOpen: true }, (error: Error | null) => {
     if (!handing.delete(job)) return;
     if (error) relayIfOpen(job, socketPath);
