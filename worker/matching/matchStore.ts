@@ -115,7 +115,7 @@ export class MatchStore {
 
   /** Waiting jobs whose status detail was never written. */
   undescribed(): QueueRow[] {
-    return this.rows("SELECT job, excluded, offered_to, detail FROM queue WHERE detail IS NULL AND offered_to IS NULL ORDER BY match_deadline, seq");
+    return this.rows("SELECT job, excluded, offered_to, detail FROM queue WHERE detail IS NULL AND offered_to IS NULL ORDER BY seq");
   }
 
   /** Jobs not out on offer whose match deadline has passed. */
