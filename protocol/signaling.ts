@@ -127,6 +127,22 @@ export function relaySignal(message: ClientSignal, authenticatedSrc: PeerRole, c
   return { ...message, src: authenticatedSrc } as RelayedSignal;
 }
 
+/**
+ * The server's error about a message a client sent: whom it was for, its type and the session it named,
+ * so the sender can tell which of its messages failed (and one about a transfer it gave up on from the rest).
+ */
+export function signalErrorAbout(code: SignalErrorCode, message: string, about: { dst: PeerRole; type?: SignalError["ref_type"]; session?: string | undefined }): SignalError {
+  return {
+    v: SIGNALING_PROTOCOL_VERSION,
+    type: "error",
+    code,
+    message: message.slice(0, signalingLimits.maxErrorMessageLength),
+    dst: about.dst,
+    ...(about.type ? { ref_type: about.type } : {}),
+    ...(about.session ? { session: about.session } : {}),
+  };
+}
+
 export function parseClientSignal(raw: string): ParsedFrame<ClientSignal> {
   return parseJsonFrame(ClientSignal, raw, `signaling v${SIGNALING_PROTOCOL_VERSION}`);
 }

@@ -6,7 +6,7 @@
 import type { Address } from "viem";
 import { HUB_PROTOCOL_VERSION, type HubMessage } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
-import { consumerRole, MAX_CONSUMED_OUTPUTS, SIGNALING_PROTOCOL_VERSION, signalingLimits, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
+import { consumerRole, MAX_CONSUMED_OUTPUTS, signalErrorAbout, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import { rendezvousOf } from "../bindings/objects.ts";
 import type { JobPeer } from "../signaling/rendezvous.ts";
 import { iceServersFor, IceServersUnavailable } from "../signaling/iceServers.ts";
@@ -21,7 +21,7 @@ export async function onSignal(state: HubState, ws: WebSocket, address: Address,
   if ("refusal" in as) {
     sendError(ws, "not_found", as.refusal);
     // A consumer's transfer hears it too, as a signal for its peer that came back: it goes to R2 now, not after its connect timeout.
-    if (forJob !== undefined) send(ws, { v: HUB_PROTOCOL_VERSION, type: "signal", job_id: jobId, signal: refusedSignal(signal, as.refusal) });
+    if (forJob !== undefined) send(ws, { v: HUB_PROTOCOL_VERSION, type: "signal", job_id: jobId, signal: signalErrorAbout("unknown_peer", as.refusal, signal) });
     return;
   }
   await rendezvousOf(state.env, jobId).relayFromHub(jobId, as.role, address, signal, as.consumed);
@@ -54,17 +54,6 @@ async function consumerIn(state: HubState, address: Address, sourceJobId: string
   return { role, consumed };
 }
 
-function refusedSignal(signal: ClientSignal, refusal: string): ServerSignal {
-  return {
-    v: SIGNALING_PROTOCOL_VERSION,
-    type: "error",
-    code: "unknown_peer",
-    message: refusal.slice(0, signalingLimits.maxErrorMessageLength),
-    dst: signal.dst,
-    ref_type: signal.type,
-    ...(signal.session ? { session: signal.session } : {}),
-  };
-}
 
 /** A rendezvous has a signal for this provider: sent if its socket is here. */
 export function deliverSignal(state: HubState, address: string, jobId: string, signal: ServerSignal): boolean {

@@ -7,7 +7,7 @@
 // not there waits (bounded in count and time) and then comes back as an error.
 import { eq } from "drizzle-orm";
 import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
-import { isConsumerRole, relaySignal, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
+import { isConsumerRole, relaySignal, signalErrorAbout, SIGNALING_PROTOCOL_VERSION, type ClientSignal, type ServerSignal } from "../../protocol/signaling.ts";
 import { hubOf } from "../bindings/objects.ts";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
@@ -45,13 +45,13 @@ const mayReach = (src: JobPeer, dst: JobPeer) => dst !== src && (isConsumerRole(
 export async function relay(state: RendezvousState, src: JobPeer, message: ClientSignal, consumed?: readonly string[], now = Date.now()): Promise<void> {
   if (!isPeer(message.dst) || !mayReach(src, message.dst)) {
     const peers = isConsumerRole(src) ? 'signal "provider"' : 'signal "creator", "provider" or "mediator"';
-    await sendTo(state, src, signalError("unknown_peer", `${message.dst} is not a peer of this job you may signal: ${peers}`, message));
+    await sendTo(state, src, signalErrorAbout("unknown_peer", `${message.dst} is not a peer of this job you may signal: ${peers}`, message));
     return;
   }
   const frame = relaySignal(message, src, consumed);
   if (await sendTo(state, message.dst, frame)) return;
   if (state.store.queuedCount(message.dst) >= MAX_QUEUED_PER_PEER) {
-    await sendTo(state, src, signalError("queue_full", `${MAX_QUEUED_PER_PEER} messages already wait for ${message.dst}; this one was dropped`, message));
+    await sendTo(state, src, signalErrorAbout("queue_full", `${MAX_QUEUED_PER_PEER} messages already wait for ${message.dst}; this one was dropped`, message));
     return;
   }
   const expiresAt = now + state.config.signaling.waitMs;
@@ -76,15 +76,8 @@ export async function onAlarm(state: RendezvousState, now = Date.now()): Promise
     if (!isPeer(expired.src)) continue;
     const refType = expired.frame.type === "error" || expired.frame.type === "peer" ? undefined : expired.frame.type;
     const session = "session" in expired.frame ? expired.frame.session : undefined;
-    await sendTo(state, expired.src, {
-      v: SIGNALING_PROTOCOL_VERSION,
-      type: "error",
-      code: "peer_absent",
-      message: `${expired.dst} did not join within ${state.config.signaling.waitMs / 1000} s; the message was dropped`,
-      dst: expired.dst,
-      ...(refType ? { ref_type: refType } : {}),
-      ...(session ? { session } : {}),
-    });
+    const message = `${expired.dst} did not join within ${state.config.signaling.waitMs / 1000} s; the message was dropped`;
+    await sendTo(state, expired.src, signalErrorAbout("peer_absent", message, { dst: expired.dst, type: refType, session }));
   }
   const next = state.store.earliestExpiry();
   if (next !== undefined) await state.ctx.storage.setAlarm(Math.min(next, now + RETRY_MS));
@@ -134,9 +127,6 @@ async function providerOf(state: RendezvousState): Promise<string | undefined> {
   return row?.provider ?? undefined;
 }
 
-function signalError(code: "unknown_peer" | "queue_full", message: string, about: ClientSignal): ServerSignal {
-  return { v: SIGNALING_PROTOCOL_VERSION, type: "error", code, message, dst: about.dst, ref_type: about.type, ...(about.session ? { session: about.session } : {}) };
-}
 
 async function alarmNoLaterThan(state: RendezvousState, at: number): Promise<void> {
   const current = await state.ctx.storage.getAlarm();

@@ -44,6 +44,8 @@ export interface SignaledTransfer<J extends TransferJob> {
 export function openSignaledTransfer<J extends TransferJob>(job: J, options: SignaledTransferOptions): SignaledTransfer<J> {
   const offers = job.kind === "fetch";
   let session: string | undefined = offers ? randomUUID() : undefined;
+  // A frame that names another session is about another transfer between the same peers; unnamed ones pass.
+  const ofAnotherSession = (named: string | undefined) => named !== undefined && session !== undefined && named !== session;
   const transfer = new IsolatedTransfer(job, {
     signal: (message) => options.send({ v: SIGNALING_PROTOCOL_VERSION, dst: options.remote, ...(session ? { session } : {}), ...message } as ClientSignal),
     ...(options.onConnected ? { onConnected: options.onConnected } : {}),
@@ -54,7 +56,7 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
     transfer,
     deliver(frame) {
       // An error about a message of another transfer (an offer given up on) says nothing about this one.
-      if (frame.type === "error" && frame.session !== undefined && session !== undefined && frame.session !== session) return false;
+      if (frame.type === "error" && ofAnotherSession(frame.session)) return false;
       if (options.endWhenRemoteAbsent) {
         const absent = remoteAbsence(frame, options.remote);
         if (absent) {
@@ -66,9 +68,9 @@ export function openSignaledTransfer<J extends TransferJob>(job: J, options: Sig
       if (frame.src !== options.remote || (options.self !== undefined && frame.dst !== options.self)) return false;
       // An offer is for an answering peer, an answer for the offering one: another session's, not this one's.
       if ((frame.type === "offer" && offers) || (frame.type === "answer" && !offers)) return false;
+      // A late answer to an offer given up on, say.
       if (frame.type === "offer") session = frame.session;
-      // A frame of another transfer between the same peers (a late answer to an offer given up on); unnamed ones pass.
-      else if (frame.session !== undefined && session !== undefined && frame.session !== session) return false;
+      else if (ofAnotherSession(frame.session)) return false;
       transfer.deliver(frame);
       return true;
     },
