@@ -15,30 +15,41 @@ import { post, signIn } from "../client.ts";
 const receiver = inject("receiverUrl");
 const db = createDb(env.DB);
 
+/** A signed-in account with an endpoint for job.canceled whose inbox at the receiver checks its signatures; and rows for it. */
+async function endpointWithInbox(prefix: string) {
+  const { account, key } = await signIn();
+  const inbox = `${prefix}-${crypto.randomUUID()}`;
+  const created = await post("/v1/webhooks", { url: `${receiver}/hooks/${inbox}`, events: ["job.canceled"] }, { key });
+  const endpoint = (await created.json()) as { id: string; secret: string };
+  await fetch(`${receiver}/inbox/${inbox}`, { method: "PUT", body: JSON.stringify({ secret: endpoint.secret }) });
+  /** A delivery to this endpoint, written at `createdAt`, as the outbox writes one; `columns` say how far it got. */
+  const delivery = (id: string, createdAt: number, columns: Partial<typeof webhookDeliveries.$inferInsert>) => ({
+    id,
+    account: account.address.toLowerCase(),
+    endpointId: endpoint.id,
+    url: `${receiver}/hooks/${inbox}`,
+    eventType: "job.canceled",
+    jobId: null,
+    payload: JSON.stringify({ type: "job.canceled", timestamp: new Date(createdAt).toISOString(), data: {} }),
+    state: "pending" as const,
+    attempts: 0,
+    createdAt,
+    ...columns,
+  });
+  const received = async () => (await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[];
+  const firstArrival = async (what: string) => (await eventually(async () => {
+    const list = await received();
+    return list.length > 0 && list;
+  }, { what }))[0]!;
+  return { delivery, received, firstArrival };
+}
+
 describe("behavior: the sweep of lost deliveries", () => {
   it("sends a retry whose message was lost, leaves a retry still due alone, and dead-letters a spent one without trying it", async () => {
-    const { account, key } = await signIn();
-    const inbox = `lost-${crypto.randomUUID()}`;
-    const created = await post("/v1/webhooks", { url: `${receiver}/hooks/${inbox}`, events: ["job.canceled"] }, { key });
-    const endpoint = (await created.json()) as { id: string; secret: string };
-    await fetch(`${receiver}/inbox/${inbox}`, { method: "PUT", body: JSON.stringify({ secret: endpoint.secret }) });
-
+    const { delivery, received, firstArrival } = await endpointWithInbox("lost");
     const now = Date.now();
     const longAgo = now - 60 * 60_000;
-    const row = (id: string, columns: Partial<typeof webhookDeliveries.$inferInsert>) => ({
-      id,
-      account: account.address.toLowerCase(),
-      endpointId: endpoint.id,
-      url: `${receiver}/hooks/${inbox}`,
-      eventType: "job.canceled",
-      jobId: null,
-      payload: JSON.stringify({ type: "job.canceled", timestamp: new Date(longAgo).toISOString(), data: {} }),
-      state: "retrying" as const,
-      attempts: 1,
-      createdAt: longAgo,
-      lastAttemptAt: longAgo,
-      ...columns,
-    });
+    const row = (id: string, columns: Partial<typeof webhookDeliveries.$inferInsert>) => delivery(id, longAgo, { state: "retrying", attempts: 1, lastAttemptAt: longAgo, ...columns });
     const suffix = crypto.randomUUID().replaceAll("-", "");
     const lost = `msg_lost${suffix}`;
     const waiting = `msg_waiting${suffix}`;
@@ -52,12 +63,9 @@ describe("behavior: the sweep of lost deliveries", () => {
 
     await resendLostWebhooks(jobContextFor(env, { db }), now);
 
-    const [arrived] = await eventually(async () => {
-      const list = (await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[];
-      return list.length > 0 && list;
-    }, { what: "the lost delivery to arrive" });
-    expect(arrived!.id).toBe(lost);
-    expect(arrived!.verified).toBe(true);
+    const arrived = await firstArrival("the lost delivery to arrive");
+    expect(arrived.id).toBe(lost);
+    expect(arrived.verified).toBe(true);
     const states = await eventually(async () => {
       const rows = await db.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, [lost, waiting, spent]));
       const byId = Object.fromEntries(rows.map((r) => [r.id, r.state]));
@@ -66,7 +74,7 @@ describe("behavior: the sweep of lost deliveries", () => {
     expect(states[waiting]).toBe("retrying");
     // The spent delivery was not tried a fourth time on its way to the dead letters.
     expect(await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, spent))).toEqual([]);
-    expect((await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[]).toHaveLength(1);
+    expect(await received()).toHaveLength(1);
 
     // Claimed when sent: a sweep right after does not send them again.
     await resendLostWebhooks(jobContextFor(env, { db }), Date.now());
@@ -75,27 +83,12 @@ describe("behavior: the sweep of lost deliveries", () => {
   });
 
   it("sends a delivery whose first attempt was cut short once that attempt's time and the outbox's grace are past, not before", async () => {
-    const { account, key } = await signIn();
-    const inbox = `cut-${crypto.randomUUID()}`;
-    const created = await post("/v1/webhooks", { url: `${receiver}/hooks/${inbox}`, events: ["job.canceled"] }, { key });
-    const endpoint = (await created.json()) as { id: string; secret: string };
-    await fetch(`${receiver}/inbox/${inbox}`, { method: "PUT", body: JSON.stringify({ secret: endpoint.secret }) });
+    const { delivery, firstArrival } = await endpointWithInbox("cut");
     const { outboxGraceMs, timeoutMs, lostAfterMs } = jobContextFor(env, { db }).config.webhooks;
     const now = Date.now();
     // Pending and never attempted, as a request or object gone mid-attempt leaves it: one written
     // just past the attempt's timeout and the grace (well before the general lost-after time), one within them.
-    const row = (id: string, createdAt: number) => ({
-      id,
-      account: account.address.toLowerCase(),
-      endpointId: endpoint.id,
-      url: `${receiver}/hooks/${inbox}`,
-      eventType: "job.canceled",
-      jobId: null,
-      payload: JSON.stringify({ type: "job.canceled", timestamp: new Date(createdAt).toISOString(), data: {} }),
-      state: "pending" as const,
-      attempts: 0,
-      createdAt,
-    });
+    const row = (id: string, createdAt: number) => delivery(id, createdAt, {});
     const suffix = crypto.randomUUID().replaceAll("-", "");
     const cutShort = `msg_cut${suffix}`;
     const inFlight = `msg_flight${suffix}`;
@@ -104,12 +97,9 @@ describe("behavior: the sweep of lost deliveries", () => {
 
     await resendLostWebhooks(jobContextFor(env, { db }), now);
 
-    const [arrived] = await eventually(async () => {
-      const list = (await (await fetch(`${receiver}/inbox/${inbox}`)).json()) as ReceivedWebhook[];
-      return list.length > 0 && list;
-    }, { what: "the cut-short delivery to arrive" });
-    expect(arrived!.id).toBe(cutShort);
-    expect(arrived!.verified).toBe(true);
+    const arrived = await firstArrival("the cut-short delivery to arrive");
+    expect(arrived.id).toBe(cutShort);
+    expect(arrived.verified).toBe(true);
     const [left] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, inFlight));
     expect(left).toMatchObject({ state: "pending", attempts: 0, nextAttemptAt: null });
     expect(await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, inFlight))).toEqual([]);
