@@ -3,9 +3,7 @@
 // does one D1 insert / one select — the floor any route stands on. Figures are
 // the mean of two runs per route, taken in A-B-B-A order.
 import autocannon from "autocannon";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { PondClient } from "../sdk/index.ts";
-import { startWranglerDev } from "../test/helpers/wranglerDev.ts";
+import { startApiRoutes } from "./lib/apiRoutes.ts";
 import { printTable, writeReport } from "./lib/report.ts";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
@@ -47,25 +45,11 @@ async function pair(nameA: string, a: autocannon.Options, nameB: string, b: auto
   return [mean(runs[0]!, runs[3]!), mean(runs[1]!, runs[2]!)];
 }
 
-const dev = await startWranglerDev({ BENCH_ROUTES: "true", HUB_SHARDS: "4" });
+const { dev, routes } = await startApiRoutes();
 try {
-  const client = new PondClient({ baseUrl: dev.url });
-  await client.signIn(privateKeyToAccount(generatePrivateKey()));
-  const auth = { authorization: `Bearer ${client.apiKey}`, "content-type": "application/json" };
-  const jobBody = JSON.stringify({ image: "ghcr.io/pond/example:1", cmd: ["echo", "hi"], resources: { gpus: 0, cpus: 1, memory_mb: 256 }, timeout_s: 60, max_price_wei: "1000" });
-  const existing = await client.createJob(JSON.parse(jobBody));
-  const row = (await (await fetch(`${dev.url}/bench/insert`, { method: "POST", body: "seed" })).json()) as { id: string };
-
   // Each pair runs twice in A-B-B-A order and is averaged, so drift on a shared machine hits both sides alike.
-  const insertOptions = { url: `${dev.url}/bench/insert`, method: "POST" as const, body: jobBody, headers: { "content-type": "application/json" } };
-  const createOptions = { url: `${dev.url}/v1/jobs`, method: "POST" as const, body: jobBody, headers: auth };
-  const [insert, create] = await pair("bare D1 insert (POST /bench/insert)", insertOptions, "job create (POST /v1/jobs)", createOptions);
-  const [select, get] = await pair(
-    "bare D1 select (GET /bench/select/:id)",
-    { url: `${dev.url}/bench/select/${row.id}` },
-    "job get (GET /v1/jobs/:id)",
-    { url: `${dev.url}/v1/jobs/${existing.id}`, headers: auth },
-  );
+  const [insert, create] = await pair("bare D1 insert (POST /bench/insert)", routes.insert, "job create (POST /v1/jobs)", routes.create);
+  const [select, get] = await pair("bare D1 select (GET /bench/select/:id)", routes.select, "job get (GET /v1/jobs/:id)", routes.get);
 
   const rows = [insert, create, select, get];
   printTable(`API under load: ${CONNECTIONS} connections, ${DURATION_S} s each, wrangler dev (local workerd + D1)`, ["route", "req/s", "p50 ms", "p99 ms", "errors", "non-2xx"], rows.map((r) => [r.name, r.requestsPerSecond, r.p50, r.p99, r.errors, r.non2xx]));
