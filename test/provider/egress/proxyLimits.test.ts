@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EgressRate } from "../../../provider/egress/rate.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { connectVia, httpsInTunnel, httpVia } from "./client.ts";
+import { connectVia, httpsInTunnel, httpVia, type ProxyAt } from "./client.ts";
 import { closedSocket, useEgressHarness } from "./harness.ts";
 import { FLOOD_BYTES, type Hub } from "./hub.ts";
 
@@ -166,9 +166,9 @@ describe("the job's connection limit", () => {
 });
 
 /** One hostile connection: garbage, half a request, a bad target, or a tunnel dropped halfway. Resolves when it is over. */
-function hostileConnection(socketPath: string, kind: number): Promise<void> {
+function hostileConnection(proxyAt: ProxyAt, kind: number): Promise<void> {
   if (kind === 3) {
-    return connectVia(socketPath, `hub.test:${hub.httpsPort}`).then(
+    return connectVia(proxyAt, `hub.test:${hub.httpsPort}`).then(
       (answer) => {
         answer.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
         answer.socket.destroy();
@@ -177,7 +177,7 @@ function hostileConnection(socketPath: string, kind: number): Promise<void> {
     );
   }
   return new Promise((resolve) => {
-    const socket = connect({ path: socketPath });
+    const socket = typeof proxyAt === "string" ? connect({ path: proxyAt }) : connect({ host: "127.0.0.1", port: proxyAt.port });
     socket.on("error", () => socket.destroy());
     socket.on("close", () => resolve());
     socket.resume();
@@ -203,6 +203,34 @@ describe("a hostile job", () => {
     const bodies = await Promise.all(tunnels.map((tunnel) => httpsInTunnel(tunnel.socket, "hub.test", hub.cert, "/hello")));
     expect(bodies.map((answer) => answer.body.toString())).toEqual(Array(4).fill("hello from hub.test"));
     await eventually(async () => hub.openSockets() === 0, { what: "the hub's connections to close" });
+  });
+
+  it("flooding its forwarder with garbage holds up no other job's egress through its own, and gets its own slots back", async () => {
+    const hostile = await startProxy({ maxConnections: 4 });
+    const hostileForwarder = await harness.startForwarder(hostile.proxy, hostile.socketPath);
+    const honest = await startProxy();
+    const honestForwarder = await harness.startForwarder(honest.proxy, honest.socketPath);
+    const flood = (async () => {
+      for (let wave = 0; wave < 10; wave++) {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => hostileConnection({ port: hostileForwarder.port }, i % 4)));
+      }
+    })();
+    // While the flood goes on, the other job's connections are handed over and served.
+    for (let i = 0; i < 3; i++) {
+      const tunnel = await connectVia({ port: honestForwarder.port }, `hub.test:${hub.httpsPort}`);
+      expect(tunnel.status).toBe(200);
+      expect((await httpsInTunnel(tunnel.socket, "hub.test", hub.cert, "/hello")).body.toString()).toBe("hello from hub.test");
+    }
+    await flood;
+    expect(hostileForwarder.handedOver()).toBeGreaterThanOrEqual(200);
+    const tunnels = await eventually(async () => {
+      const answers = await Promise.all(Array.from({ length: 4 }, () => connectVia({ port: hostileForwarder.port }, `hub.test:${hub.httpsPort}`)));
+      if (answers.every((answer) => answer.status === 200)) return answers;
+      for (const answer of answers) answer.socket.destroy();
+      return undefined;
+    }, { what: "the hostile job's four slots free again" });
+    for (const tunnel of tunnels) tunnel.socket.destroy();
+    expect(honest.proxy.usage().refused).toBe(0);
   });
 
   it("that stops reading a large answer in a tunnel holds the host's writer back, instead of filling the proxy's memory", async () => {
