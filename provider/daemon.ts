@@ -12,7 +12,6 @@ import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient, Welcome } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import type { DockerExecutor } from "./executor/docker.ts";
-import { removeFolder } from "./folderRemoval.ts";
 import { JobRecordFile, type JobRecord } from "./jobRecord.ts";
 import { JobRunner, type RunningJob } from "./jobRunner.ts";
 import { LocalCapacity } from "./localCapacity.ts";
@@ -58,6 +57,7 @@ export interface DaemonOptions {
 
 export class ProviderDaemon {
   private readonly jobs = new Map<string, ActiveJob>();
+  private readonly cleanups = new Set<Promise<void>>();
   private readonly capacity: LocalCapacity;
   private readonly mediator: Mediator;
   private readonly runner: JobRunner;
@@ -105,9 +105,9 @@ export class ProviderDaemon {
     return [...this.jobs.keys()];
   }
 
-  /** Jobs or mediations still in hand. */
+  /** Jobs, mediations or cleanups of dropped jobs still in hand. */
   get busy(): boolean {
-    return this.jobs.size > 0 || this.mediator.busy;
+    return this.jobs.size > 0 || this.mediator.busy || this.cleanups.size > 0;
   }
 
   /**
@@ -140,7 +140,7 @@ export class ProviderDaemon {
       if (left <= 0) return false;
       // Wait for what runs now, but look again at least every DRAIN_POLL_MS: work started since is waited for too.
       const running = [...this.jobs.values()].map((job) => job.done);
-      await Promise.race([Promise.allSettled([...running, this.mediator.settled()]), delay(Math.min(left, DRAIN_POLL_MS))]);
+      await Promise.race([Promise.allSettled([...running, ...this.cleanups, this.mediator.settled()]), delay(Math.min(left, DRAIN_POLL_MS))]);
     }
     return true;
   }
@@ -190,9 +190,11 @@ export class ProviderDaemon {
 
     log.info({ job: offer.job_id, image: offer.spec.image, maxAmountWei: offer.max_amount_wei }, "accepting an offer");
     // From here on capacity is held: any failure must give it back and tell the hub.
+    const job = this.hold({ v: 1, offer, accepted_at: Date.now(), grace_ms: this.graceMs }, jobWorkDir(this.options.dataDir, offer.job_id), "accepted");
+    const workDir = job.workDir;
+    // Canceled while the accept was being made: drop() ran, maybe before the folder was whole.
+    const canceled = () => this.jobs.get(offer.job_id) !== job;
     try {
-      const workDir = jobWorkDir(this.options.dataDir, offer.job_id);
-      const job = this.hold({ v: 1, offer, accepted_at: Date.now(), grace_ms: this.graceMs }, workDir, "accepted");
       // On disk before the hub hears yes: a daemon that restarts from here knows the job. A spare folder
       // comes with its /outputs volume mounted already (executor/spareJobFolders.ts).
       if (!(await this.options.spares?.takeInto(workDir))) await mkdir(workDir, { recursive: true, mode: 0o700 });
@@ -203,8 +205,12 @@ export class ProviderDaemon {
         primaryType: "JobAcceptance",
         message: { jobId: offer.chain_job_id as Hex, maxAmount: BigInt(offer.max_amount_wei) },
       });
-      if (!hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature })) this.drop(offer.job_id);
+      // What was made since goes too, and the hub hears no yes.
+      if (canceled()) return this.cleanUp(this.runner.discardUnstarted(job));
+      if (!hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature })) return this.drop(offer.job_id);
+      this.runner.prepare(job);
     } catch (error) {
+      if (canceled()) return this.cleanUp(this.runner.discardUnstarted(job));
       this.drop(offer.job_id);
       log.error({ err: error, job: offer.job_id }, "could not accept the offer");
       decline(`the provider could not accept the job: ${(error as Error).message}`);
@@ -247,11 +253,23 @@ export class ProviderDaemon {
     this.capacity.release(jobId);
   }
 
-  /** A job that never started (canceled, or its accept failed): forgotten, and its folder removed. */
+  /**
+   * A job that never started (canceled, or its accept failed): forgotten, and what it had removed: a container made
+   * ahead, the /outputs volume its folder came with (a spare's is mounted), the folder.
+   */
   private drop(jobId: string): void {
     const job = this.jobs.get(jobId);
+    if (!job) return;
     this.forget(jobId);
-    if (job) void removeFolder(job.workDir).catch((error: unknown) => this.options.log.warn({ err: error, job: jobId }, "could not remove the job's folder"));
+    // Aborted, so a container not yet being made ahead is not made.
+    job.abort.abort();
+    this.cleanUp(this.runner.discardUnstarted(job));
+  }
+
+  /** A dropped job's cleanup, which a drain waits for: a shutdown must not cut an unmount short. */
+  private cleanUp(cleanup: Promise<void>): void {
+    this.cleanups.add(cleanup);
+    void cleanup.finally(() => this.cleanups.delete(cleanup));
   }
 }
 

@@ -16,11 +16,11 @@ import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egress/jobEgress.ts";
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
-import type { DockerExecutor, RunHooks, RunResult } from "./executor/docker.ts";
+import type { DockerExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
-import { removeFolder } from "./folderRemoval.ts";
 import { withoutHostPaths } from "./hostPaths.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
+import { removeLeftovers } from "./leftovers.ts";
 import type { ResultOutbox } from "./outbox.ts";
 import { throttledDetail } from "./dataplane/progressDetail.ts";
 import { buildResult, unsuccessfulResult, type JobRunExtras } from "./results.ts";
@@ -35,6 +35,8 @@ export interface RunningJob {
   abort: AbortController;
   phase: "accepted" | "pulling" | "running" | "finishing";
   containerId?: string;
+  /** Its container, made while the hub confirmed the accept (prepare); settles undefined when it was not. */
+  prepared?: Promise<PreparedContainer | undefined>;
   /** Why the daemon stopped the job itself (its egress budget used up): it fails saying so. */
   stopReason?: string;
   /** Called once its result is sent: its capacity is free for the next job while its container and folder go (a drain still waits for them). */
@@ -48,8 +50,6 @@ type JobRun = RunResult & JobRunExtras;
  * in the outbox, and a hub that is away must not keep the job's container and disk.
  */
 const ACK_WAIT_MS = 2_000;
-/** Pauses before the cleanup of an ended job is tried again: what fails may pass (a write finishing, a volume let go). */
-const CLEANUP_PAUSES_MS = [500, 2_000, 8_000];
 
 export interface JobRunnerDeps {
   api: string;
@@ -86,16 +86,43 @@ export class JobRunner {
     });
   }
 
+  /**
+   * Makes an accepted job's container while the hub confirms the accept (DockerExecutor.prepare says when it can),
+   * so that the hub's start finds it made. A failure here costs nothing: the run makes it then.
+   */
+  prepare(job: RunningJob): void {
+    if (job.abort.signal.aborted) return;
+    job.prepared ??= this.deps.executor
+      .prepare(this.runRequest(job))
+      .then((prepared) => {
+        if (prepared) job.containerId = prepared.containerId;
+        return prepared;
+      })
+      .catch((error: unknown) => {
+        this.deps.log.warn({ err: error, job: job.offer.job_id }, "could not make the container ahead; it is made at the start");
+        return undefined;
+      });
+  }
+
   /** A fresh run: input files, pull, create, start, wait. */
   async run(job: RunningJob): Promise<void> {
     await this.see(job, async (hooks) => {
       const inputsTransfer = await this.receiveInputs(job, hooks);
-      const run = await this.withEgress(job, (egress) =>
-        this.deps.executor.run({ jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir, ...(egress ? { egress } : {}) }, hooks, job.abort.signal),
-      );
+      const prepared = await job.prepared;
+      const run = await this.withEgress(job, (egress) => this.deps.executor.run({ ...this.runRequest(job), ...(egress ? { egress } : {}) }, hooks, job.abort.signal, prepared));
       if (run.image) this.deps.warm?.imageUsed(job.offer.spec.image);
       return inputsTransfer ? { ...run, inputsTransfer } : run;
     });
+  }
+
+  /** A job that never started (canceled, or its accept failed): its container if one was made ahead, its /outputs volume and its folder go. */
+  async discardUnstarted(job: RunningJob): Promise<void> {
+    await job.prepared;
+    await removeLeftovers(this.deps.executor, this.deps.log, { jobId: job.offer.job_id, workDir: job.workDir, containerId: job.containerId });
+  }
+
+  private runRequest(job: RunningJob) {
+    return { jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir };
   }
 
   /**
@@ -223,9 +250,9 @@ export class JobRunner {
     this.deps.spares?.refill();
     // Safe in the outbox and sent, so the container and the folder go now, off the path to the result (a
     // restart from here on finds them and clears them); a cleanup that fails is tried again.
-    const containerId = run.containerId ?? job.containerId;
-    if (await this.discard(job, containerId)) log.debug({ job: jobId }, "job cleaned up");
-    else await this.discardWithRetry(job, containerId);
+    // A container still being made ahead (the job ended before its start: canceled, its inputs failed) is waited for, and goes too.
+    await job.prepared;
+    await removeLeftovers(this.deps.executor, log, { jobId, workDir: job.workDir, containerId: run.containerId ?? job.containerId });
   }
 
   /** Settles when the hub answers the job's result, or after ACK_WAIT_MS. */
@@ -239,26 +266,6 @@ export class JobRunner {
       const timer = setTimeout(done, ACK_WAIT_MS);
       this.awaitingAck.set(jobId, done);
     });
-  }
-
-  /** The job is over for this daemon: its container, its output volume and its folder go. False (and logged) when they could not. */
-  private async discard(job: Pick<RunningJob, "offer" | "workDir">, containerId: string | null | undefined): Promise<boolean> {
-    try {
-      await this.deps.executor.dispose(job.workDir, containerId);
-      await removeFolder(job.workDir);
-      return true;
-    } catch (error) {
-      this.deps.log.warn({ err: error, job: job.offer.job_id }, "could not remove the job's container, output volume or folder");
-      return false;
-    }
-  }
-
-  private async discardWithRetry(job: Pick<RunningJob, "offer" | "workDir">, containerId: string | null | undefined): Promise<void> {
-    for (const pauseMs of CLEANUP_PAUSES_MS) {
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      if (await this.discard(job, containerId)) return this.deps.log.info({ job: job.offer.job_id }, "removed the job's leftovers on a later try");
-    }
-    this.deps.log.error({ job: job.offer.job_id, workDir: job.workDir }, "gave up removing the job's leftovers; the daemon's next start clears them");
   }
 
   /** A result as the creator may read it: no path of this provider's in its words. */

@@ -4,7 +4,7 @@
 // tolerant job: mediation/tolerantVerdict.ts). A re-run that fails here proves nothing about the
 // provider, so nothing is signed and the challenge ends void. Each mediation
 // has its own AbortController, so a shutdown can wait for it or stop it.
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Hex, TypedDataDomain } from "viem";
@@ -19,6 +19,7 @@ import type { HubClient } from "./connection/hubClient.ts";
 import type { DockerExecutor, RunResult } from "./executor/docker.ts";
 import { openJobEgress, type EgressSettings } from "./egress/jobEgress.ts";
 import { manifestOf } from "./executor/outputs.ts";
+import { removeLeftovers } from "./leftovers.ts";
 import type { LocalCapacity } from "./localCapacity.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
@@ -119,8 +120,8 @@ export class Mediator {
       log.info({ job: message.job_id, resultHash: manifest.result_hash }, "mediation verdict sent");
     } finally {
       capacity.release(key);
-      await executor.dispose(workDir, containerId).catch((error: unknown) => log.error({ err: error, job: message.job_id }, "could not remove the re-run's container"));
-      await rm(workDir, { recursive: true, force: true });
+      // Its volume unmounted before the folder goes (rm alone emptied the mounted volume and failed on it), with retries.
+      await removeLeftovers(executor, log, { jobId: message.job_id, workDir, containerId });
     }
   }
 

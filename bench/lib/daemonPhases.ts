@@ -13,6 +13,7 @@ interface LogLine {
 
 const MARKS = {
   accepted: "accepting an offer",
+  ahead: "container made ahead",
   started: "starting the job",
   image: "image ready",
   folders: "folders ready",
@@ -26,25 +27,29 @@ const MARKS = {
   finished: "job finished",
   acked: "result accepted",
 } as const;
+type Mark = keyof typeof MARKS | "exited";
 
-const PHASES = [
-  "accept → hub's start",
-  "hub's start → image ready (inspected, or pulled)",
-  "image ready → folders ready (inputs, /outputs volume)",
-  "folders ready → container created",
-  "created → started (record saved, docker start)",
-  "container exit → the daemon hears it",
-  "heard → run ended (logs drained, state read, outputs measured)",
-  "run ended → result built (outputs hashed, uploaded, signed)",
-  "result built → saved in the outbox",
-  "saved → outputs kept for peer-to-peer",
-  "kept → job finished (record closed, container and folder removed)",
-  "job finished → hub's ack",
-] as const;
-export type DaemonPhases = Record<(typeof PHASES)[number], number[]>;
+/** Each phase from one mark to another; a job adds to the phases whose two marks its log has (a container made ahead skips image → created). */
+const PHASES = {
+  "accept → hub's start": ["accepted", "started"],
+  "accept → container made ahead (beside the hub's answer)": ["accepted", "ahead"],
+  "hub's start → image ready (inspected, or pulled)": ["started", "image"],
+  "image ready → folders ready (inputs, /outputs volume)": ["image", "folders"],
+  "folders ready → container created": ["folders", "created"],
+  "created → started (record saved, docker start)": ["created", "container"],
+  "hub's start → started, made ahead (record saved, docker start)": ["started", "container"],
+  "container exit → the daemon hears it": ["exited", "waited"],
+  "heard → run ended (logs drained, state read, outputs measured)": ["waited", "ran"],
+  "run ended → result built (outputs hashed, uploaded, signed)": ["ran", "built"],
+  "result built → saved in the outbox": ["built", "saved"],
+  "saved → outputs kept for peer-to-peer": ["saved", "kept"],
+  "kept → job finished (record closed, container and folder removed)": ["kept", "finished"],
+  "job finished → hub's ack": ["finished", "acked"],
+} as const satisfies Record<string, readonly [Mark, Mark]>;
+export type DaemonPhases = Record<keyof typeof PHASES, number[]>;
 
 export function daemonPhases(output: string, jobIds: readonly string[]): DaemonPhases {
-  const byJob = new Map<string, Partial<Record<keyof typeof MARKS | "exited", number>>>();
+  const byJob = new Map<string, Partial<Record<Mark, number>>>();
   for (const text of output.split("\n")) {
     if (!text.startsWith("{")) continue;
     let line: LogLine;
@@ -59,14 +64,17 @@ export function daemonPhases(output: string, jobIds: readonly string[]): DaemonP
     if (line.msg === MARKS.finished && line.finishedAt) marks.exited = Date.parse(line.finishedAt);
     byJob.set(line.job, marks);
   }
-  const phases = Object.fromEntries(PHASES.map((phase) => [phase, [] as number[]])) as DaemonPhases;
+  const phases = Object.fromEntries(Object.keys(PHASES).map((phase) => [phase, [] as number[]])) as DaemonPhases;
   for (const id of jobIds) {
-    const m = byJob.get(id);
-    const times = [m?.accepted, m?.started, m?.image, m?.folders, m?.created, m?.container, m?.exited, m?.waited, m?.ran, m?.built, m?.saved, m?.kept, m?.finished, m?.acked];
-    if (times.some((time) => time === undefined)) continue;
-    const [accepted, started, image, folders, created, container, exited, waited, ran, built, saved, kept, finished, acked] = times as number[];
-    const spans = [started! - accepted!, image! - started!, folders! - image!, created! - folders!, container! - created!, waited! - exited!, ran! - waited!, built! - ran!, saved! - built!, kept! - saved!, finished! - kept!, acked! - finished!];
-    PHASES.forEach((phase, i) => phases[phase].push(spans[i]!));
+    const marks = byJob.get(id);
+    if (!marks) continue;
+    // The fine steps of a container made at the start are not mixed with one made ahead: started → container is only the latter's.
+    const ahead = marks.ahead !== undefined;
+    for (const [phase, [from, to]] of Object.entries(PHASES) as Array<[keyof typeof PHASES, readonly [Mark, Mark]]>) {
+      if (!ahead && from === "started" && to === "container") continue;
+      const [a, b] = [marks[from], marks[to]];
+      if (a !== undefined && b !== undefined) phases[phase].push(b - a);
+    }
   }
   return phases;
 }

@@ -14,7 +14,7 @@ import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
 import type { EgressEndpoint } from "../egress/jobEgress.ts";
 import { holderOf, isHolder, openJobNetwork, removeHolder, strayHolder, type JobNetwork } from "../egress/jobNetwork.ts";
 import { readContainerLogs } from "./containerLogs.ts";
-import { ensureImage, type PullPolicy } from "./imagePull.ts";
+import { ensureImage, imageAtHand, type PullPolicy } from "./imagePull.ts";
 import { writeInputs } from "./inputs.ts";
 import { verdictOf, type Ended, type Outcome } from "./outcome.ts";
 import { describeExcess, folderUsage, watchOutputs } from "./outputWatcher.ts";
@@ -74,6 +74,13 @@ export interface RunResult {
   image?: ImageArrival;
   /** When the container started and ended, as Docker recorded them. */
   ran?: { startedAt: string; finishedAt: string };
+}
+
+/** A job's container made ahead of its start (DockerExecutor.prepare). */
+export interface PreparedContainer {
+  containerId: string;
+  image: ImageArrival;
+  volume: OutputVolumeKind;
 }
 
 export interface DockerExecutorOptions {
@@ -141,7 +148,25 @@ export class DockerExecutor {
     await unmountOutputVolume(workDir);
   }
 
-  async run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
+  /**
+   * Makes the job's container while the hub confirms its accept, so that its start waits only for `docker start`:
+   * when nothing on the way waits on the hub's word (the image already here, so no pull; no egress network).
+   * Undefined when it cannot; `run` then does it all. Never started here: a job canceled before its start leaves a
+   * created container for `dispose`, and a daemon's restart removes one (recovery/plan.ts).
+   */
+  async prepare(request: RunRequest): Promise<PreparedContainer | undefined> {
+    // An egress job's container joins a network the run opens (openJobNetwork), its proxy listening first.
+    if (request.spec.network || request.egress) return undefined;
+    const image = await imageAtHand(this.docker, request.spec.image, this.options.pullPolicy);
+    if (!image) return undefined;
+    const volume = await this.prepareFolders(request);
+    const container = await this.createContainer(request);
+    this.log.debug({ job: request.jobId, volume }, "container made ahead");
+    return { containerId: container.id, image, volume };
+  }
+
+  /** Image, folders, network (egress), container, then its start; or only the start of a container `prepare` made. */
+  async run(request: RunRequest, hooks: RunHooks, signal: AbortSignal, prepared?: PreparedContainer): Promise<RunResult> {
     const outputsDir = join(request.workDir, "outputs");
     const pullStarted = Date.now();
     const result = (outcome: Outcome, error: string | null, extra: Partial<RunResult> = {}): RunResult => ({
@@ -154,6 +179,11 @@ export class DockerExecutor {
       containerId: null,
       ...extra,
     });
+    if (prepared) {
+      const container = this.docker.getContainer(prepared.containerId);
+      if (signal.aborted) return result("canceled", "canceled before the container started", { containerId: container.id });
+      return this.launch(container, request, prepared, hooks, signal, pullStarted);
+    }
 
     let image: ImageArrival;
     try {
@@ -165,8 +195,7 @@ export class DockerExecutor {
     if (signal.aborted) return result("canceled", "canceled before the container started");
     this.log.debug({ job: request.jobId, image: image.warm }, "image ready");
 
-    await writeInputs(join(request.workDir, "inputs"), request.spec.inputs ?? []);
-    const volume = await this.prepareOutputs(request);
+    const volume = await this.prepareFolders(request);
     this.log.debug({ job: request.jobId, volume }, "folders ready");
     let network: JobNetwork | undefined;
     if (request.egress) {
@@ -179,36 +208,51 @@ export class DockerExecutor {
     let container: Docker.Container;
     try {
       if (network && signal.aborted) throw new Error("canceled before the container started");
-      container = await this.docker.createContainer(
-        containerOptions({
-          jobId: request.jobId,
-          provider: this.options.provider,
-          spec: request.spec,
-          gpuUuids: request.gpuUuids,
-          inputsDir: join(request.workDir, "inputs"),
-          outputsDir,
-          user: containerUserFor(process.getuid?.(), process.getgid?.()),
-          ...(network ? { network: { mode: network.networkMode, env: network.env } } : {}),
-        }),
-      );
+      container = await this.createContainer(request, network);
     } catch (error) {
       // No container joined the holder, so nothing else would remove it.
       await network?.close();
       if (network && signal.aborted) return result("canceled", "canceled before the container started");
       throw error;
     }
-    const pullMs = Date.now() - pullStarted;
     this.log.debug({ job: request.jobId }, "container created");
+    return this.launch(container, request, { image, volume }, hooks, signal, pullStarted);
+  }
+
+  /** Records the container, starts it and sees it through. */
+  private async launch(container: Docker.Container, request: RunRequest, made: Omit<PreparedContainer, "containerId">, hooks: RunHooks, signal: AbortSignal, pullStarted: number): Promise<RunResult> {
+    const pullMs = Date.now() - pullStarted;
     await hooks.onContainer?.(container.id);
     try {
       await container.start();
     } catch (error) {
-      return result("failed", `the container could not start: ${dockerMessage(error)}`, { pullMs, containerId: container.id });
+      return { outcome: "failed", exitCode: null, error: `the container could not start: ${dockerMessage(error)}`, pullMs, runMs: 0, outputsDir: join(request.workDir, "outputs"), containerId: container.id };
     }
     hooks.onPhase("running");
     hooks.onStarted?.(container.id);
     this.log.info({ job: request.jobId }, "container started");
-    return { ...(await this.supervise(container, request, volume, undefined, hooks, signal, pullMs)), image };
+    return { ...(await this.supervise(container, request, made.volume, undefined, hooks, signal, pullMs)), image: made.image };
+  }
+
+  private createContainer(request: RunRequest, network?: JobNetwork): Promise<Docker.Container> {
+    return this.docker.createContainer(
+      containerOptions({
+        jobId: request.jobId,
+        provider: this.options.provider,
+        spec: request.spec,
+        gpuUuids: request.gpuUuids,
+        inputsDir: join(request.workDir, "inputs"),
+        outputsDir: join(request.workDir, "outputs"),
+        user: containerUserFor(process.getuid?.(), process.getgid?.()),
+        ...(network ? { network: { mode: network.networkMode, env: network.env } } : {}),
+      }),
+    );
+  }
+
+  /** The inline inputs written, and /outputs made ready. */
+  private async prepareFolders(request: RunRequest): Promise<OutputVolumeKind> {
+    await writeInputs(join(request.workDir, "inputs"), request.spec.inputs ?? []);
+    return this.prepareOutputs(request);
   }
 
   /** Sees a container an earlier daemon started through to its end, reading its output on from `logCursor`. */

@@ -16,11 +16,7 @@ const PULL_TIMEOUT_MS = 30 * 60_000;
 export async function ensureImage(docker: Docker, image: string, policy: PullPolicy, onPhase: (phase: "pulling", detail: string) => void, jobSignal: AbortSignal): Promise<ImageArrival> {
   const started = performance.now();
   const arrived = () => ({ warm: present, ms: Math.round(performance.now() - started) });
-  const present = await docker
-    .getImage(image)
-    .inspect()
-    .then(() => true)
-    .catch(() => false);
+  const present = await isPresent(docker, image);
   if (policy === "never" || (policy === "missing" && present)) {
     if (!present) throw new Error("the image is not on this host and the pull policy is 'never'");
     return arrived();
@@ -67,6 +63,21 @@ export async function ensureImage(docker: Docker, image: string, policy: PullPol
     );
   });
   return arrived();
+}
+
+/** The image as the engine has it now, when the policy lets a job use it without a pull; never pulls. */
+export async function imageAtHand(docker: Docker, image: string, policy: PullPolicy): Promise<ImageArrival | undefined> {
+  if (policy === "always") return undefined;
+  const started = performance.now();
+  return (await isPresent(docker, image)) ? { warm: true, ms: Math.round(performance.now() - started) } : undefined;
+}
+
+function isPresent(docker: Docker, image: string): Promise<boolean> {
+  return docker
+    .getImage(image)
+    .inspect()
+    .then(() => true)
+    .catch(() => false);
 }
 
 /**

@@ -1,10 +1,11 @@
 // The daemon's decisions, against a stand-in hub and executor (daemonStandIns.ts):
 // what it tells the hub, what it holds, and what a restart finds. A job's end and
 // the drain are in daemonJobEnd.test.ts; Docker runs in test/e2e.
-import { access, writeFile } from "node:fs/promises";
+import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import type { SpareJobFolders } from "../../provider/executor/spareJobFolders.ts";
 import { readJobRecord } from "../../provider/jobRecord.ts";
 import { ResultOutbox } from "../../provider/outbox.ts";
 import { jobWorkDir } from "../../provider/workDir.ts";
@@ -130,6 +131,68 @@ describe("a restart", () => {
     hub.emit("message", { v: 1, type: "job.cancel", job_id: "job_gone", reason: "the job is no longer assigned to you" });
     expect(daemon.activeJobs).toEqual([]);
     await eventually(async () => access(left.workDir).then(() => false, () => true), { what: "the folder to go" });
+  });
+});
+
+describe("a container made ahead", () => {
+  it("is made once the accept is out, and the hub's start runs that one", async () => {
+    daemonWith(silentOutbox());
+    welcome();
+    await accepted("job_ahead");
+    await eventually(async () => executor.prepared.includes("job_ahead"), { what: "the container made ahead" });
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_ahead" });
+    const [run] = await eventually(async () => executor.runs.length === 1 && executor.runs);
+    expect(run!.prepared).toMatchObject({ containerId: "c-ahead-job_ahead" });
+  });
+
+  it("goes with its /outputs volume and folder when the hub cancels the job before its start", async () => {
+    const daemon = daemonWith(silentOutbox());
+    welcome();
+    await accepted("job_canceled");
+    hub.emit("message", { v: 1, type: "job.cancel", job_id: "job_canceled", reason: "the job is no longer queued" });
+    expect(daemon.activeJobs).toEqual([]);
+    const workDir = jobWorkDir(dir, "job_canceled");
+    // dispose unmounts a spare's volume: removing the folder alone left it mounted, and its loop device taken.
+    await eventually(async () => executor.disposed.some((d) => d.workDir === workDir && d.containerId === "c-ahead-job_canceled"), { what: "the container and volume disposed of" });
+    await eventually(async () => access(workDir).then(() => false, () => true), { what: "the folder to go" });
+    expect(executor.runs).toEqual([]);
+  });
+
+  it("still being made when its job fails before the start (its inputs), goes once made", async () => {
+    let release!: () => void;
+    executor.prepareGate = new Promise<void>((resolve) => (release = resolve));
+    daemonWith(silentOutbox());
+    welcome();
+    const withInputs = offer("job_inputs");
+    // This daemon has no data plane: the inputs fail at once, before the container made ahead is ready.
+    const spec = { ...withInputs.spec, input_files: [{ path: "data.bin", size: 4, sha256: "ab".repeat(32) }] };
+    await accepted("job_inputs", { spec });
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_inputs" });
+    const [result] = await eventually(async () => hub.of("job.result").length > 0 && hub.of("job.result"));
+    expect(result).toMatchObject({ outcome: "failed", error: expect.stringMatching(/cannot receive input files/) });
+    hub.emit("message", { v: 1, type: "job.result.ack", job_id: "job_inputs", accepted: true });
+    release();
+    await eventually(async () => executor.disposed.some((d) => d.containerId === "c-ahead-job_inputs"), { what: "the container made ahead disposed of" });
+    expect(executor.runs).toEqual([]);
+  });
+
+  it("is never made for a job canceled while its accept was being made, and what the accept made goes", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // A spare folder whose rename lands only after the cancel: the folder appears after the drop's own cleanup.
+    const spares = { takeInto: async (workDir: string) => (await held, await mkdir(workDir, { recursive: true }), true) };
+    const daemon = daemonWith(silentOutbox(), { spares: spares as unknown as SpareJobFolders });
+    welcome();
+    hub.emit("message", offer("job_racing"));
+    hub.emit("message", { v: 1, type: "job.cancel", job_id: "job_racing", reason: "the offer expired" });
+    expect(daemon.activeJobs).toEqual([]);
+    release();
+    const workDir = jobWorkDir(dir, "job_racing");
+    await eventually(async () => executor.disposed.filter((d) => d.workDir === workDir).length === 2, { what: "the late folder disposed of too" });
+    await eventually(async () => access(workDir).then(() => false, () => true), { what: "the folder to go" });
+    expect(hub.of("job.accept")).toEqual([]);
+    expect(executor.prepared).toEqual([]);
+    expect(daemon.busy).toBe(false);
   });
 });
 

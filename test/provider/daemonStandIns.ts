@@ -11,7 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach } from "vitest";
 import type { OfferMessage, ProviderMessage, ResultMessage } from "../../protocol/hubMessages.ts";
 import type { HubClient, HubClientEvents } from "../../provider/connection/hubClient.ts";
-import type { DockerExecutor, ResumeRequest, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
+import type { DockerExecutor, PreparedContainer, ResumeRequest, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
 import type { GuardRequest } from "../../provider/watchdog/spawn.ts";
 import { ProviderDaemon } from "../../provider/daemon.ts";
 import { readJobRecord } from "../../provider/jobRecord.ts";
@@ -35,18 +35,27 @@ export class StandInHub extends EventEmitter<HubClientEvents> {
 
 /** Runs nothing: each run (fresh or resumed) waits until the test ends it, or until it is aborted. */
 export class StandInExecutor {
-  readonly runs: Array<{ request: RunRequest | ResumeRequest; hooks: RunHooks; signal: AbortSignal; end(outcome: RunResult["outcome"], error?: string): void }> = [];
+  readonly runs: Array<{ request: RunRequest | ResumeRequest; hooks: RunHooks; signal: AbortSignal; prepared?: PreparedContainer; end(outcome: RunResult["outcome"], error?: string): void }> = [];
   readonly disposed: Array<{ workDir: string; containerId: string | null | undefined }> = [];
+  /** Containers made ahead at accept (DockerExecutor.prepare): one per job, under this id. */
+  readonly prepared: string[] = [];
   /** What a run does on its own as it starts (a container found ended: its output read at once, its end). */
   onStart?: (run: StandInExecutor["runs"][number]) => void;
-  run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
+  /** When set, a container made ahead is ready only once it settles (a slow `docker create`). */
+  prepareGate?: Promise<void>;
+  async prepare(request: RunRequest): Promise<PreparedContainer> {
+    await this.prepareGate;
+    this.prepared.push(request.jobId);
+    return { containerId: `c-ahead-${request.jobId}`, image: { warm: true, ms: 0 }, volume: "folder" };
+  }
+  run(request: RunRequest, hooks: RunHooks, signal: AbortSignal, prepared?: PreparedContainer): Promise<RunResult> {
     // As the real one: the container recorded, then started, then guarded.
     if (!("resumed" in request)) void Promise.resolve(hooks.onContainer?.("c-fresh")).then(() => hooks.onStarted?.("c-fresh"));
     return new Promise((resolve) => {
       const end = (outcome: RunResult["outcome"], error = `the job ${outcome}`) =>
         resolve({ outcome, exitCode: outcome === "failed" ? 1 : null, error: outcome === "succeeded" ? null : error, pullMs: 0, runMs: 10, outputsDir: join(request.workDir, "outputs"), containerId: "resumed" in request ? null : "c-fresh" });
       signal.addEventListener("abort", () => end("canceled"), { once: true });
-      this.runs.push({ request, hooks, signal, end });
+      this.runs.push({ request, hooks, signal, ...(prepared ? { prepared } : {}), end });
       this.onStart?.(this.runs.at(-1)!);
     });
   }
@@ -106,7 +115,7 @@ export function useDaemonStandIns(): void {
   });
 }
 
-export function daemonWith(outbox: ResultOutbox): ProviderDaemon {
+export function daemonWith(outbox: ResultOutbox, extra: Partial<ConstructorParameters<typeof ProviderDaemon>[0]> = {}): ProviderDaemon {
   const log = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   return new ProviderDaemon({
     api: "http://127.0.0.1:9",
@@ -120,6 +129,7 @@ export function daemonWith(outbox: ResultOutbox): ProviderDaemon {
     outbox,
     watchdogs,
     log,
+    ...extra,
   });
 }
 
@@ -135,7 +145,7 @@ export async function leftBehind(jobId: string, containerId?: string) {
   return { record, workDir };
 }
 
-export async function accepted(jobId: string): Promise<void> {
-  hub.emit("message", offer(jobId));
+export async function accepted(jobId: string, overrides: Partial<OfferMessage> = {}): Promise<void> {
+  hub.emit("message", offer(jobId, overrides));
   await eventually(async () => hub.of("job.accept").some((m) => m.job_id === jobId), { what: `${jobId} accepted` });
 }

@@ -94,6 +94,8 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
   if (!signed.ok) {
     const why = signed.problem === "malformed" ? `its signature is not usable (${signed.reason})` : `it is not signed by ${address}`;
     sendError(ws, "bad_signature", `the acceptance of ${jobId} was refused: ${why}; treated as a decline`);
+    // The error names no job the daemon could match: without the cancel it would hold the job (its capacity, its folder) until it reconnects.
+    send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: `its acceptance was refused: ${why}` });
     return onDecline(state, address, jobId, "declined");
   }
   state.store.markAccepted(jobId);

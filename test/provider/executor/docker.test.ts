@@ -186,3 +186,49 @@ describe("a container an earlier daemon left", () => {
     expect(result.outcome).toBe("timed_out");
   });
 });
+
+describe("a container made ahead (while the hub confirms the accept)", () => {
+  const jobIn = (jobId: string, cmd: string, overrides = {}) => ({ jobId, spec: spec(cmd, overrides), gpuUuids: [], workDir: join(tempDir(), jobId) });
+
+  it.skipIf(support.kind !== "filesystem")("is created, never started, and is the container the run starts, its /outputs the one made ahead", async () => {
+    const executor = executorFor("filesystem");
+    const request = jobIn("job_ahead", "echo ran > /outputs/ran.txt; echo hello");
+    const prepared = await executor.prepare(request);
+    expect(prepared).toMatchObject({ image: { warm: true }, volume: "filesystem" });
+    const entry: (typeof executors)[number] = { executor, workDir: request.workDir };
+    executors.push(entry);
+    expect((await docker.getContainer(prepared!.containerId).inspect()).State.Status).toBe("created");
+    const logs: string[] = [];
+    entry.result = await executor.run(request, hooks(logs), new AbortController().signal, prepared);
+    expect(entry.result).toMatchObject({ outcome: "succeeded", exitCode: 0, containerId: prepared!.containerId, image: { warm: true } });
+    expect(logs.join("")).toBe("hello\n");
+    expect(await outputVolumeOf(request.workDir)).toBe("filesystem");
+    expect((await stat(join(entry.result.outputsDir, "ran.txt"))).size).toBe(4);
+  });
+
+  it("is not made when the image is not here: nothing is pulled before the hub's start", async () => {
+    const executor = executorFor("folder");
+    const request = jobIn("job_cold", "true", { image: "127.0.0.1:9/pond/absent:1" });
+    expect(await executor.prepare(request)).toBeUndefined();
+    expect((await executor.ownContainers()).filter((c) => c.jobId === "job_cold")).toEqual([]);
+  });
+
+  it("is not made for a job that may reach the network: its container joins the network the run opens, behind its proxy", async () => {
+    const executor = executorFor("folder");
+    const request = jobIn("job_egress", "true", { network: { allow: ["huggingface.co"] } });
+    expect(await executor.prepare(request)).toBeUndefined();
+    expect((await executor.ownContainers()).filter((c) => c.jobId === "job_egress")).toEqual([]);
+  });
+
+  it("is removed, never having run, when its job is canceled before the start", async () => {
+    const executor = executorFor("folder");
+    const request = jobIn("job_dropped", "echo never > /outputs/never.txt");
+    const prepared = await executor.prepare(request);
+    const aborted = AbortSignal.abort();
+    const result = await executor.run(request, hooks(), aborted, prepared);
+    expect(result).toMatchObject({ outcome: "canceled", containerId: prepared!.containerId });
+    expect((await docker.getContainer(prepared!.containerId).inspect()).State.StartedAt).toBe("0001-01-01T00:00:00Z");
+    await executor.dispose(request.workDir, result.containerId);
+    await expect(docker.getContainer(prepared!.containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+});

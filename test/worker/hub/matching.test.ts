@@ -124,6 +124,21 @@ describe("offers", () => {
     await awake.close();
   });
 
+  it("cancels a badly signed acceptance to its sender, so it holds nothing for the job, and asks the next provider", async () => {
+    const { key } = await signIn();
+    const l4 = model("NVIDIA L4");
+    const forger = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "1" } });
+    const honest = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "2" } });
+    const job = await createJob(key, { gpus: 1, gpu_models: [l4], cpus: 1, memory_mb: 1024 });
+    const offer = await forger.next("job.offer");
+    forger.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature: `0x${"11".repeat(65)}` });
+    const cancel = await forger.next("job.cancel");
+    expect(cancel).toMatchObject({ job_id: job.id, reason: expect.stringMatching(/acceptance was refused/) });
+    expect((await honest.next("job.offer", 10_000)).job_id).toBe(job.id);
+    await forger.close();
+    await honest.close();
+  });
+
   it("refuses to accept a job that was canceled while offered", async () => {
     const { key } = await signIn();
     const t4 = model("NVIDIA T4");
