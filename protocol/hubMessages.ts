@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { EgressUsage } from "./egress.ts";
 import { IceServer } from "./iceServers.ts";
+import { InlineOutputs } from "./inlineOutputs.ts";
 import { JobSpec } from "./jobSpec.ts";
 import { hubMessageLimits as M, logLimits } from "./limits.ts";
 import { OutputManifest, Sha256Hex } from "./manifest.ts";
@@ -105,8 +106,10 @@ export const ResultMessage = z.object({
   outcome: z.enum(["succeeded", "failed", "timed_out", "canceled"]),
   exit_code: z.int().nullable(),
   error: z.string().max(M.resultError).nullable(),
-  /** Present when the outcome is succeeded: every file uploaded, hashed, and signed. */
+  /** Present when the outcome is succeeded: every file hashed and signed, and uploaded unless it is inline. */
   manifest: OutputManifest.nullable(),
+  /** The manifest's smallest files' bytes (protocol/inlineOutputs.ts): not uploaded; the hub stores them. */
+  inline_outputs: InlineOutputs.optional(),
   amount_wei: weiString,
   signature: hex.nullable(),
   metrics: z

@@ -56,12 +56,13 @@ export const Env = z
     }
   });
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").refine((s) => s.length % 4 === 0, "must be base64 (length a multiple of 4)");
+export const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").refine((s) => s.length % 4 === 0, "must be base64 (length a multiple of 4)");
 
-export const InlineInput = z.object({ path: RelativePath, data_base64: base64 }).strict();
+export const InlineInput = z.object({ path: RelativePath, data_base64: Base64 }).strict();
 export type InlineInput = z.infer<typeof InlineInput>;
 
-const decodedLength = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
+/** The bytes a valid base64 string decodes to. */
+export const decodedLength = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
 
 export const Inputs = z
   .array(InlineInput)

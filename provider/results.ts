@@ -1,11 +1,14 @@
-// What a provider reports when a job ends: for a success, the outputs uploaded,
-// their manifest and the signed claim; otherwise the outcome and why.
+// What a provider reports when a job ends: for a success, the outputs uploaded
+// (the smallest carried inline instead), their manifest and the signed claim;
+// otherwise the outcome and why.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hex, TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { forEachInPool } from "../p2p/core/pool.ts";
 import { jobResultTypes } from "../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
+import { inlineShare, type InlineOutput } from "../protocol/inlineOutputs.ts";
 import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
 import type { ManifestFile, OutputManifest } from "../protocol/manifest.ts";
 import { claimAmountWei } from "./billing.ts";
@@ -76,15 +79,20 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
   const jobId = offer.job_id;
   if (run.outcome !== "succeeded") return unsuccessfulResult(jobId, run.outcome, run.error ?? `the job ended ${run.outcome}`, run);
   let manifest: OutputManifest;
+  let inline: InlineOutput[];
   try {
     manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: context.maxOutputBytes });
+    // The smallest go with the result (protocol/inlineOutputs.ts); a job whose outputs all fit makes no upload at all.
+    const inlined = new Set(inlineShare(manifest.files));
+    inline = await Promise.all([...inlined].map(async (file) => ({ path: file.path, data_base64: (await readFile(join(run.outputsDir, file.path))).toString("base64") })));
+    const uploaded = manifest.files.filter((file) => !inlined.has(file));
     const upload = (file: ManifestFile, signal: AbortSignal) =>
       uploadOutputWithRetry({ api: context.api, account: context.account, jobId, path: file.path, file: join(run.outputsDir, file.path), sha256: file.sha256, size: file.size, signal });
     const batch = (files: ManifestFile[], signal: AbortSignal) =>
       withUploadRetry(() => uploadOutputBatch({ api: context.api, account: context.account, jobId, outputsDir: run.outputsDir, files, signal }), signal);
-    await forEachInPool(batchesOf(manifest.files), BATCHES_AT_ONCE, batch);
-    await forEachInPool(manifest.files.filter((file) => !fitsBatch(file) && file.size <= SMALL_OUTPUT_BYTES), SMALL_UPLOADS_AT_ONCE, upload);
-    await forEachInPool(manifest.files.filter((file) => file.size > SMALL_OUTPUT_BYTES), 1, upload);
+    await forEachInPool(batchesOf(uploaded), BATCHES_AT_ONCE, batch);
+    await forEachInPool(uploaded.filter((file) => !fitsBatch(file) && file.size <= SMALL_OUTPUT_BYTES), SMALL_UPLOADS_AT_ONCE, upload);
+    await forEachInPool(uploaded.filter((file) => file.size > SMALL_OUTPUT_BYTES), 1, upload);
   } catch (error) {
     return unsuccessfulResult(jobId, "failed", `the outputs could not be delivered: ${(error as Error).message}`, run);
   }
@@ -103,6 +111,7 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
     exit_code: run.exitCode,
     error: null,
     manifest,
+    ...(inline.length > 0 ? { inline_outputs: inline } : {}),
     amount_wei: amount.toString(),
     signature,
     metrics: metricsOf(run),

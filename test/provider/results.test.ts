@@ -9,6 +9,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OfferMessage } from "../../protocol/hubMessages.ts";
 import { pondDomain } from "../../protocol/eip712.ts";
+import { INLINE_OUTPUTS_MAX_BYTES, INLINE_OUTPUTS_MAX_FILES } from "../../protocol/inlineOutputs.ts";
 import { decodeOutputBatch } from "../../protocol/outputBatch.ts";
 import { buildResult } from "../../provider/results.ts";
 
@@ -82,11 +83,29 @@ describe("buildResult", () => {
     const result = await build();
     expect(result).toMatchObject({ outcome: "succeeded", error: null });
     expect(result.manifest!.files).toHaveLength(files);
-    // 600 files at most 256 a batch: three requests, every file in one of them once.
+    // 64 go inline with the result; the other 536, at most 256 a batch: three requests, every file in one place once.
+    expect(result.inline_outputs).toHaveLength(INLINE_OUTPUTS_MAX_FILES);
     expect(received).toBe(3);
-    expect(batches.map((batch) => batch.length).sort()).toEqual([256, 256, 88].sort());
-    expect(batches.flat().sort()).toEqual(result.manifest!.files.map((file) => file.path).sort());
+    expect(batches.map((batch) => batch.length).sort()).toEqual([256, 256, 24].sort());
+    expect([...batches.flat(), ...result.inline_outputs!.map((o) => o.path)].sort()).toEqual(result.manifest!.files.map((file) => file.path).sort());
     expect(mostAtOnce).toBe(3);
+  });
+
+  it("carries the outputs that fit inline in the result, with their bytes, and uploads only the rest", async () => {
+    files = 1;
+    awaited = 1;
+    await writeFile(join(dir, "metrics.json"), '{"accuracy":0.975}');
+    await writeFile(join(dir, "model.pt"), Buffer.alloc(INLINE_OUTPUTS_MAX_BYTES, 3));
+    await writeFile(join(dir, "empty.txt"), "");
+    const result = await build();
+    expect(result).toMatchObject({ outcome: "succeeded", error: null });
+    // The two smallest fit together; the model would pass the bound beside them and goes up on its own.
+    expect(result.inline_outputs).toEqual([
+      { path: "empty.txt", data_base64: "" },
+      { path: "metrics.json", data_base64: Buffer.from('{"accuracy":0.975}').toString("base64") },
+    ]);
+    expect(received).toBe(1);
+    expect(batches).toEqual([["model.pt"]]);
   });
 
   it("uploads outputs too big for a batch but under 1 MiB many at a time, at most sixteen at once", async () => {

@@ -49,3 +49,10 @@ export async function finishWithOutputs(provider: TestProvider, offer: OfferMess
   expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
   return files;
 }
+
+/** A succeeded result over these files, signed, carrying their bytes inline instead of uploading them. */
+export async function inlineResult(provider: TestProvider, offer: OfferMessage, outputs: Record<string, Uint8Array>): Promise<ResultMessage & { signature: Hex }> {
+  const files = await Promise.all(Object.entries(outputs).map(async ([path, bytes]) => ({ path, size: bytes.length, sha256: await sha256Hex(bytes) })));
+  const inline_outputs = Object.entries(outputs).map(([path, bytes]) => ({ path, data_base64: btoa(String.fromCharCode(...bytes)) }));
+  return { ...(await signedResult(provider, offer, files)), inline_outputs };
+}

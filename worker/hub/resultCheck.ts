@@ -1,5 +1,6 @@
 // Checks a provider's result before the job may succeed: the manifest's hash is
-// recomputed, every file is in R2 with the size and sha256 claimed, the claim
+// recomputed, every file is in R2 with the size and sha256 claimed (the result's
+// inline outputs checked and stored there first), the claim
 // is within what was agreed, and the provider's EIP-712 signature covers it.
 import type { Address, Hex, TypedDataDomain } from "viem";
 import { jobResultTypes } from "../../protocol/eip712.ts";
@@ -8,6 +9,7 @@ import { computeResultHash, type OutputManifest } from "../../protocol/manifest.
 import { outputObjectKey, outputsPrefix } from "../../protocol/uploads.ts";
 import { toHex } from "../security/randomToken.ts";
 import { checkTypedSignature } from "../security/signatures.ts";
+import { storeInlineOutputs } from "./inlineOutputs.ts";
 
 export interface ResultCheckInput {
   jobId: string;
@@ -42,8 +44,12 @@ export async function checkSucceededResult(input: ResultCheckInput, result: Resu
     return { ok: false, error: signed.problem === "malformed" ? `the result signature is not usable: ${signed.reason}` : "the result signature is not the assigned provider's" };
   }
 
-  const listed = await listedSizes(input.bucket, input.jobId, manifest.files.length);
-  for (const file of manifest.files) {
+  // Signed before anything is stored: only the assigned provider's result writes to the job's outputs.
+  const inline = await storeInlineOutputs(input.bucket, input.jobId, manifest, result.inline_outputs ?? []);
+  if (!inline.ok) return inline;
+  const uploaded = manifest.files.filter((file) => !inline.keys.has(outputObjectKey(input.jobId, file.path, file.sha256)));
+  const listed = await listedSizes(input.bucket, input.jobId, uploaded.length);
+  for (const file of uploaded) {
     const key = outputObjectKey(input.jobId, file.path, file.sha256);
     // A listed key is as good as a head: its sha256 is in the key, and R2 checked it when it stored the object.
     const size = listed.get(key) ?? (await headedSize(input.bucket, key, file.sha256));

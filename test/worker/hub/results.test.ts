@@ -5,8 +5,9 @@ import { env } from "cloudflare:test";
 import type { Hex } from "viem";
 import { describe, expect, it } from "vitest";
 import { mediationTypes, verdictTypes } from "../../../protocol/eip712.ts";
-import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
+import { HUB_PROTOCOL_VERSION, type ResultMessage } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
+import { outputsPrefix } from "../../../protocol/uploads.ts";
 import { applySettlement } from "../../../worker/chain/settlementUpdates.ts";
 import { hubOf } from "../../../worker/bindings/objects.ts";
 import { getConfig } from "../../../worker/config/config.ts";
@@ -16,7 +17,7 @@ import { eventually } from "../../helpers/eventually.ts";
 import { malleableTwin } from "../../helpers/signatures.ts";
 import { call } from "../client.ts";
 import { insertJob } from "../chain/jobRows.ts";
-import { finishWithOutputs, signedResult, uploadOutput } from "../providerOutputs.ts";
+import { finishWithOutputs, inlineResult, signedResult, uploadOutput } from "../providerOutputs.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
 import { assignedJob, EXPENSIVE, specFor, uniqueCpus } from "../assignedJob.ts";
 
@@ -96,6 +97,35 @@ describe("results", () => {
   it("welcomes a provider with the hub's grace period, so its watchdogs know when to stop its containers", async () => {
     const provider = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
     expect(provider.welcome.grace_ms).toBe(getConfig(env).matching.providerGraceMs);
+    await provider.close();
+  });
+
+  it("stores a result's inline outputs, each checked against the manifest, and serves them as uploaded ones", async () => {
+    const { key, provider, offer } = await assignedJob();
+    const metrics = new TextEncoder().encode('{"accuracy":0.975}');
+    const uploaded = await uploadOutput(provider, offer.job_id, "model.pt", new TextEncoder().encode("weights"));
+    const result = await inlineResult(provider, offer, { "metrics.json": metrics });
+    provider.send({ ...(await signedResult(provider, offer, [...result.manifest!.files, uploaded])), inline_outputs: result.inline_outputs! });
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    const download = await call(`/v1/jobs/${offer.job_id}/outputs/metrics.json`, { key });
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe('{"accuracy":0.975}');
+    expect(await (await call(`/v1/jobs/${offer.job_id}/outputs/model.pt`, { key })).text()).toBe("weights");
+    await provider.close();
+  });
+
+  it.each([
+    ["bytes that are not the manifest's", (_r: ResultMessage) => ({ inline_outputs: [{ path: "a.txt", data_base64: btoa("b-bytes") }] }), /inline output a\.txt (is 7 bytes|does not have the sha256)/],
+    ["a file the manifest does not name", (r: ResultMessage) => ({ inline_outputs: [...r.inline_outputs!, { path: "extra.txt", data_base64: btoa("x") }] }), /inline output extra\.txt is not in the manifest/],
+  ])("refuses a result whose inline outputs carry %s, storing none of them", async (_case, tamper, why) => {
+    const { key, provider, offer } = await assignedJob();
+    const result = await inlineResult(provider, offer, { "a.txt": new TextEncoder().encode("a-bytes") });
+    provider.send({ ...result, ...tamper(result) });
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: false, error: expect.stringMatching(why) });
+    const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
+    expect(job).toMatchObject({ status: "failed", error: expect.stringMatching(why) });
+    const listed = await env.OUTPUTS.list({ prefix: outputsPrefix(offer.job_id) });
+    expect(listed.objects).toEqual([]);
     await provider.close();
   });
 
