@@ -118,8 +118,10 @@ export class DockerExecutor {
   /** Removes a container, and the holder of its network if it joined one. */
   async removeContainer(id: string): Promise<void> {
     const holder = await holderOf(this.docker, id, this.options.provider);
-    await this.removeOne(id);
+    // The holder first: should the container's removal then fail, a retry still finds the holder gone. In the
+    // other order a holder whose removal failed was found through a container no longer there, and was left.
     if (holder) await removeHolder(this.docker, holder);
+    await this.removeOne(id);
   }
 
   private async removeOne(id: string): Promise<void> {
