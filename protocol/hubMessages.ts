@@ -191,6 +191,8 @@ export const WelcomeMessage = z.object({
   heartbeat_ms: z.int().positive(),
   /** How long the hub keeps a vanished provider's jobs: its containers' watchdogs stop them after that. */
   grace_ms: z.int().positive().optional(),
+  /** The hub takes a result's smallest outputs inline (protocol/inlineOutputs.ts); without it, every output is uploaded. */
+  inline_outputs: z.boolean().optional(),
 });
 export const OfferMessage = z.object({
   v,

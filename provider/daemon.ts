@@ -32,6 +32,8 @@ const DEFAULT_GRACE_MS = 30_000;
 
 interface ActiveJob extends RunningJob {
   done?: Promise<void>;
+  /** The cleanup of a job dropped before its start: a later one waits for it (two umounts of one volume race). */
+  cleanup?: Promise<void>;
 }
 
 export interface DaemonOptions {
@@ -62,6 +64,8 @@ export class ProviderDaemon {
   private readonly mediator: Mediator;
   private readonly runner: JobRunner;
   private domain = pondDomain(0, zeroAddress);
+  /** Whether the hub takes small outputs inline in a result (its welcome says): a hub older than that drops them. */
+  private hubTakesInline = false;
   private graceMs = DEFAULT_GRACE_MS;
   private draining = false;
 
@@ -81,7 +85,7 @@ export class ProviderDaemon {
       ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
       ...(options.egress ? { egress: options.egress } : {}),
     });
-    this.runner = new JobRunner({ ...options, domain: () => this.domain });
+    this.runner = new JobRunner({ ...options, domain: () => this.domain, hubTakesInline: () => this.hubTakesInline });
     const failed = (what: string, jobId?: string) => (error: unknown) => this.options.log.error({ err: error, ...(jobId ? { job: jobId } : {}) }, `${what} failed`);
     options.hub.on("welcome", (welcome) => void this.onWelcome(welcome).catch(failed("greeting the hub")));
     options.hub.on("message", (message) => {
@@ -139,8 +143,11 @@ export class ProviderDaemon {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       // Wait for what runs now, but look again at least every DRAIN_POLL_MS: work started since is waited for too.
-      const running = [...this.jobs.values()].map((job) => job.done);
-      await Promise.race([Promise.allSettled([...running, ...this.cleanups, this.mediator.settled()]), delay(Math.min(left, DRAIN_POLL_MS))]);
+      // Only what is under way: an accepted job not yet started has no `done`, and waiting on nothing
+      // would settle at once and spin this loop, starving the hub's start and every timer.
+      const underWay = [...[...this.jobs.values()].flatMap((job) => (job.done ? [job.done] : [])), ...this.cleanups, ...(this.mediator.busy ? [this.mediator.settled()] : [])];
+      const poll = delay(Math.min(left, DRAIN_POLL_MS));
+      await (underWay.length > 0 ? Promise.race([Promise.allSettled(underWay), poll]) : poll);
     }
     return true;
   }
@@ -157,6 +164,7 @@ export class ProviderDaemon {
 
   private async onWelcome(welcome: Welcome): Promise<void> {
     this.domain = pondDomain(welcome.chain_id, welcome.verifying_contract as Address);
+    this.hubTakesInline = welcome.inline_outputs === true;
     this.graceMs = welcome.grace_ms ?? DEFAULT_GRACE_MS;
     const { hub, resources, pricing, log, outbox } = this.options;
     const warm = this.options.warm?.forAdvertise();
@@ -205,12 +213,12 @@ export class ProviderDaemon {
         primaryType: "JobAcceptance",
         message: { jobId: offer.chain_job_id as Hex, maxAmount: BigInt(offer.max_amount_wei) },
       });
-      // What was made since goes too, and the hub hears no yes.
-      if (canceled()) return this.cleanUp(this.runner.discardUnstarted(job));
+      // What was made since the drop's cleanup (the folder, a spare's volume) goes too, and the hub hears no yes.
+      if (canceled()) return this.cleanUp(job);
       if (!hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature })) return this.drop(offer.job_id);
       this.runner.prepare(job);
     } catch (error) {
-      if (canceled()) return this.cleanUp(this.runner.discardUnstarted(job));
+      if (canceled()) return this.cleanUp(job);
       this.drop(offer.job_id);
       log.error({ err: error, job: offer.job_id }, "could not accept the offer");
       decline(`the provider could not accept the job: ${(error as Error).message}`);
@@ -263,11 +271,13 @@ export class ProviderDaemon {
     this.forget(jobId);
     // Aborted, so a container not yet being made ahead is not made.
     job.abort.abort();
-    this.cleanUp(this.runner.discardUnstarted(job));
+    this.cleanUp(job);
   }
 
-  /** A dropped job's cleanup, which a drain waits for: a shutdown must not cut an unmount short. */
-  private cleanUp(cleanup: Promise<void>): void {
+  /** A dropped job's cleanup, after any before it; a drain waits for it: a shutdown must not cut an unmount short. */
+  private cleanUp(job: ActiveJob): void {
+    const cleanup = (job.cleanup ?? Promise.resolve()).then(() => this.runner.discardUnstarted(job));
+    job.cleanup = cleanup;
     this.cleanups.add(cleanup);
     void cleanup.finally(() => this.cleanups.delete(cleanup));
   }

@@ -64,6 +64,8 @@ export interface JobRunnerDeps {
   log: Logger;
   /** The EIP-712 domain of the current connection. */
   domain(): TypedDataDomain;
+  /** Whether the connected hub takes small outputs inline in a result (its welcome). */
+  hubTakesInline(): boolean;
   /** Transfers of the job's files: inputs before it runs, outputs kept and served after. */
   dataPlane?: DataPlane;
   /** Told when a job's image is now in the engine, so the hub hears it is warm here. */
@@ -314,7 +316,7 @@ export class JobRunner {
   private async resultOf(offer: OfferMessage, run: JobRun): Promise<ResultMessage> {
     const { api, account, maxOutputBytes, log } = this.deps;
     try {
-      return await buildResult({ api, account, domain: this.deps.domain(), maxOutputBytes }, offer, run);
+      return await buildResult({ api, account, domain: this.deps.domain(), maxOutputBytes, inlineOutputs: this.deps.hubTakesInline() }, offer, run);
     } catch (error) {
       log.error({ err: error, job: offer.job_id }, "could not build the result");
       return unsuccessfulResult(offer.job_id, "failed", `the provider could not report the result: ${(error as Error).message}`, run);

@@ -39,6 +39,8 @@ export interface ResultContext {
   /** The EIP-712 domain the hub named in its welcome. */
   domain: TypedDataDomain;
   maxOutputBytes: number;
+  /** Whether the hub takes the smallest outputs inline (its welcome said so); otherwise every output is uploaded. */
+  inlineOutputs: boolean;
 }
 
 type Unsuccessful = Exclude<RunResult["outcome"], "succeeded">;
@@ -83,7 +85,7 @@ export async function buildResult(context: ResultContext, offer: OfferMessage, r
   try {
     manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: context.maxOutputBytes });
     // The smallest go with the result (protocol/inlineOutputs.ts); a job whose outputs all fit makes no upload at all.
-    const inlined = new Set(inlineShare(manifest.files));
+    const inlined = new Set(context.inlineOutputs ? inlineShare(manifest.files) : []);
     inline = await Promise.all([...inlined].map(async (file) => ({ path: file.path, data_base64: (await readFile(join(run.outputsDir, file.path))).toString("base64") })));
     const uploaded = manifest.files.filter((file) => !inlined.has(file));
     const upload = (file: ManifestFile, signal: AbortSignal) =>

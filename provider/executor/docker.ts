@@ -28,6 +28,8 @@ export type { PullPolicy } from "./imagePull.ts";
 export const STOP_GRACE_S = 5;
 /** Between looks at /outputs: a filesystem's counters are one call; a folder is walked (outputWatcher.ts). */
 const OUTPUT_CHECK_MS = { filesystem: 200, folder: 1_000 } as const;
+/** What `launch` says of a container removed before its start. */
+const GONE = Symbol("gone");
 /** Docker states of a container that has not ended yet. */
 const STILL_GOING = new Set(["created", "running", "paused", "restarting"]);
 
@@ -184,7 +186,10 @@ export class DockerExecutor {
     if (prepared) {
       const container = this.docker.getContainer(prepared.containerId);
       if (signal.aborted) return result("canceled", "canceled before the container started", { containerId: container.id });
-      return this.launch(container, request, prepared, hooks, signal, pullStarted);
+      const launched = await this.launch(container, request, prepared, hooks, signal, pullStarted);
+      if (launched !== GONE) return launched;
+      // Removed meanwhile (a `docker container prune` takes created containers): made again below.
+      this.log.warn({ job: request.jobId }, "the container made ahead is gone; making it again");
     }
 
     let image: ImageArrival;
@@ -218,16 +223,18 @@ export class DockerExecutor {
       throw error;
     }
     this.log.debug({ job: request.jobId }, "container created");
-    return this.launch(container, request, { image, volume }, hooks, signal, pullStarted);
+    const launched = await this.launch(container, request, { image, volume }, hooks, signal, pullStarted);
+    return launched === GONE ? result("failed", "the container could not start: it was removed before its start", { containerId: container.id }) : launched;
   }
 
-  /** Records the container, starts it and sees it through. */
-  private async launch(container: Docker.Container, request: RunRequest, made: Omit<PreparedContainer, "containerId">, hooks: RunHooks, signal: AbortSignal, pullStarted: number): Promise<RunResult> {
+  /** Records the container, starts it and sees it through; GONE when it was removed before its start. */
+  private async launch(container: Docker.Container, request: RunRequest, made: Omit<PreparedContainer, "containerId">, hooks: RunHooks, signal: AbortSignal, pullStarted: number): Promise<RunResult | typeof GONE> {
     const pullMs = Date.now() - pullStarted;
     await hooks.onContainer?.(container.id);
     try {
       await container.start();
     } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return GONE;
       return { outcome: "failed", exitCode: null, error: `the container could not start: ${dockerMessage(error)}`, pullMs, runMs: 0, outputsDir: join(request.workDir, "outputs"), containerId: container.id };
     }
     hooks.onPhase("running");

@@ -82,7 +82,7 @@ async function runLie(raw: RawProvider, options: LyingProviderOptions, domain: R
   try {
     await options.forge(offer, outputsDir);
     const result = await buildResult(
-      { api: options.api, account: options.account, domain, maxOutputBytes: 1024 * 1024 * 1024 },
+      { api: options.api, account: options.account, domain, maxOutputBytes: 1024 * 1024 * 1024, inlineOutputs: true },
       offer,
       { outcome: "succeeded", exitCode: 0, error: null, pullMs: 0, runMs: 1_000, outputsDir },
     );

@@ -104,6 +104,26 @@ describe("draining", () => {
     expect(hub.of("job.result").map((r) => r.job_id)).toEqual(["job_1"]);
   });
 
+  it("holding only a job the hub has not started yet, lets timers and the hub's start through while it waits", async () => {
+    const daemon = daemonWith(new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" })));
+    await accepted("job_1");
+    let timerRan = false;
+    let timerRanBeforeDrainEnded: boolean | undefined;
+    // The hub's start after a timer: a drain that waited on nothing spun and starved both until it gave up.
+    setTimeout(() => {
+      timerRan = true;
+      hub.emit("message", { v: 1, type: "job.start", job_id: "job_1" });
+    }, 20);
+    const drain = daemon.drain(5_000).then((idle) => {
+      timerRanBeforeDrainEnded = timerRan;
+      return idle;
+    });
+    await eventually(async () => executor.runs.length === 1, { what: "the job to start" });
+    executor.runs[0]!.end("failed");
+    expect(await drain).toBe(true);
+    expect(timerRanBeforeDrainEnded).toBe(true);
+  });
+
   it("gives up at its timeout; cancelAll then stops what runs and forgets what never started", async () => {
     const daemon = daemonWith(new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" })));
     await accepted("job_1");

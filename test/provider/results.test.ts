@@ -68,9 +68,9 @@ const offer: OfferMessage = {
   expires_at: Date.now() + 60_000,
 };
 
-const build = () =>
+const build = (inlineOutputs = true) =>
   buildResult(
-    { api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, account: privateKeyToAccount(generatePrivateKey()), domain: pondDomain(31337, zeroAddress), maxOutputBytes: 100_000_000 },
+    { api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, account: privateKeyToAccount(generatePrivateKey()), domain: pondDomain(31337, zeroAddress), maxOutputBytes: 100_000_000, inlineOutputs },
     offer,
     { outcome: "succeeded", exitCode: 0, error: null, pullMs: 0, runMs: 1000, outputsDir: dir },
   );
@@ -106,6 +106,16 @@ describe("buildResult", () => {
     ]);
     expect(received).toBe(1);
     expect(batches).toEqual([["model.pt"]]);
+  });
+
+  it("uploads every output, carrying none inline, for a hub whose welcome did not say it takes them", async () => {
+    files = 1;
+    awaited = 1;
+    await writeFile(join(dir, "metrics.json"), '{"accuracy":0.975}');
+    const result = await build(false);
+    expect(result).toMatchObject({ outcome: "succeeded", error: null });
+    expect(result).not.toHaveProperty("inline_outputs");
+    expect(batches).toEqual([["metrics.json"]]);
   });
 
   it("uploads outputs too big for a batch but under 1 MiB many at a time, at most sixteen at once", async () => {

@@ -9,7 +9,7 @@ import { computeResultHash, type OutputManifest } from "../../protocol/manifest.
 import { outputObjectKey, outputsPrefix } from "../../protocol/uploads.ts";
 import { toHex } from "../security/randomToken.ts";
 import { checkTypedSignature } from "../security/signatures.ts";
-import { storeInlineOutputs } from "./inlineOutputs.ts";
+import { checkInlineOutputs, storeInlineOutputs } from "./inlineOutputs.ts";
 
 export interface ResultCheckInput {
   jobId: string;
@@ -44,10 +44,10 @@ export async function checkSucceededResult(input: ResultCheckInput, result: Resu
     return { ok: false, error: signed.problem === "malformed" ? `the result signature is not usable: ${signed.reason}` : "the result signature is not the assigned provider's" };
   }
 
-  // Signed before anything is stored: only the assigned provider's result writes to the job's outputs.
-  const inline = await storeInlineOutputs(input.bucket, input.jobId, manifest, result.inline_outputs ?? []);
+  const inline = await checkInlineOutputs(input.jobId, manifest, result.inline_outputs ?? []);
   if (!inline.ok) return inline;
-  const uploaded = manifest.files.filter((file) => !inline.keys.has(outputObjectKey(input.jobId, file.path, file.sha256)));
+  const inlineKeys = new Set(inline.outputs.map((output) => output.key));
+  const uploaded = manifest.files.filter((file) => !inlineKeys.has(outputObjectKey(input.jobId, file.path, file.sha256)));
   const listed = await listedSizes(input.bucket, input.jobId, uploaded.length);
   for (const file of uploaded) {
     const key = outputObjectKey(input.jobId, file.path, file.sha256);
@@ -57,6 +57,8 @@ export async function checkSucceededResult(input: ResultCheckInput, result: Resu
     if (size === "wrong-sha256") return { ok: false, error: `output ${file.path} does not have the sha256 the manifest claims` };
     if (size !== file.size) return { ok: false, error: `output ${file.path} is ${size} bytes, the manifest says ${file.size}` };
   }
+  // Stored last: the result is signed by the assigned provider and every other file is there, so nothing is kept for a refused one.
+  await storeInlineOutputs(input.bucket, inline.outputs);
   return { ok: true, manifest, amountWei, signature: signed.signature };
 }
 

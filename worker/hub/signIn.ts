@@ -50,6 +50,7 @@ export async function authenticate(state: HubState, ws: WebSocket, attachment: S
     verifying_contract: domain.verifyingContract as Address,
     heartbeat_ms: HEARTBEAT_MS,
     grace_ms: state.config.matching.providerGraceMs,
+    inline_outputs: true,
   });
   await alarmNoLaterThan(state, Date.now() + HEARTBEAT_MS);
 }

@@ -220,6 +220,20 @@ describe("a container made ahead (while the hub confirms the accept)", () => {
     expect((await executor.ownContainers()).filter((c) => c.jobId === "job_egress")).toEqual([]);
   });
 
+  it("removed before the start (a prune of created containers), is made again, and the job runs", async () => {
+    const executor = executorFor("folder");
+    const request = jobIn("job_pruned", "echo again");
+    const prepared = await executor.prepare(request);
+    await docker.getContainer(prepared!.containerId).remove({ force: true });
+    const entry: (typeof executors)[number] = { executor, workDir: request.workDir };
+    executors.push(entry);
+    const logs: string[] = [];
+    entry.result = await executor.run(request, hooks(logs), new AbortController().signal, prepared);
+    expect(entry.result).toMatchObject({ outcome: "succeeded", exitCode: 0 });
+    expect(entry.result.containerId).not.toBe(prepared!.containerId);
+    expect(logs.join("")).toBe("again\n");
+  });
+
   it("is removed, never having run, when its job is canceled before the start", async () => {
     const executor = executorFor("folder");
     const request = jobIn("job_dropped", "echo never > /outputs/never.txt");

@@ -102,6 +102,8 @@ describe("results", () => {
 
   it("stores a result's inline outputs, each checked against the manifest, and serves them as uploaded ones", async () => {
     const { key, provider, offer } = await assignedJob();
+    // Said in the welcome: a provider inlines nothing for a hub that does not say it takes them.
+    expect(provider.welcome.inline_outputs).toBe(true);
     const metrics = new TextEncoder().encode('{"accuracy":0.975}');
     const uploaded = await uploadOutput(provider, offer.job_id, "model.pt", new TextEncoder().encode("weights"));
     const result = await inlineResult(provider, offer, { "metrics.json": metrics });
@@ -126,6 +128,16 @@ describe("results", () => {
     expect(job).toMatchObject({ status: "failed", error: expect.stringMatching(why) });
     const listed = await env.OUTPUTS.list({ prefix: outputsPrefix(offer.job_id) });
     expect(listed.objects).toEqual([]);
+    await provider.close();
+  });
+
+  it("stores no inline output of a result refused for another reason (a file it names was never uploaded)", async () => {
+    const { provider, offer } = await assignedJob();
+    const inline = await inlineResult(provider, offer, { "metrics.json": new TextEncoder().encode("{}") });
+    const never = { path: "model.pt", size: 5, sha256: "ab".repeat(32) };
+    provider.send({ ...(await signedResult(provider, offer, [...inline.manifest!.files, never])), inline_outputs: inline.inline_outputs! });
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: false, error: "output model.pt was not uploaded" });
+    expect((await env.OUTPUTS.list({ prefix: outputsPrefix(offer.job_id) })).objects).toEqual([]);
     await provider.close();
   });
 
