@@ -192,6 +192,7 @@ describe("a container made ahead", () => {
     await eventually(async () => access(workDir).then(() => false, () => true), { what: "the folder to go" });
     expect(hub.of("job.accept")).toEqual([]);
     expect(executor.prepared).toEqual([]);
+    expect(executor.mostDisposingAtOnce).toBe(1);
     expect(daemon.busy).toBe(false);
   });
 });

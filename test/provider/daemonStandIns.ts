@@ -62,8 +62,17 @@ export class StandInExecutor {
   resume(request: ResumeRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
     return this.run({ ...request, resumed: true } as RunRequest, hooks, signal).then((result) => ({ ...result, containerId: request.containerId }));
   }
+  /** The most disposals of one folder under way at once (two umounts of one volume race). */
+  mostDisposingAtOnce = 0;
+  private readonly disposing = new Map<string, number>();
   async dispose(workDir: string, containerId: string | null | undefined): Promise<void> {
     this.disposed.push({ workDir, containerId });
+    const now = (this.disposing.get(workDir) ?? 0) + 1;
+    this.disposing.set(workDir, now);
+    this.mostDisposingAtOnce = Math.max(this.mostDisposingAtOnce, now);
+    // As a real unmount does, it takes a moment.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    this.disposing.set(workDir, now - 1);
   }
 }
 
