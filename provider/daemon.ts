@@ -217,6 +217,12 @@ export class ProviderDaemon {
       if (canceled()) return this.cleanUp(job);
       if (!hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature })) return this.drop(offer.job_id);
       this.runner.prepare(job);
+      // With its container made ahead nothing in it waits on the hub's word (no pull, no egress network), so it
+      // starts now rather than a round trip later, at the hub's start. The hub takes this job's messages in the
+      // order sent (the accept first); should it refuse the accept (the job canceled meanwhile), its cancel stops it.
+      void job.prepared?.then((made) => {
+        if (made && !canceled()) this.onStart(offer.job_id, "its container made ahead");
+      });
     } catch (error) {
       if (canceled()) return this.cleanUp(job);
       this.drop(offer.job_id);
@@ -225,10 +231,10 @@ export class ProviderDaemon {
     }
   }
 
-  private onStart(jobId: string): void {
+  private onStart(jobId: string, on = "the hub's start"): void {
     const job = this.jobs.get(jobId);
     if (!job || job.done) return;
-    this.options.log.info({ job: jobId }, "starting the job");
+    this.options.log.info({ job: jobId, on }, "starting the job");
     job.done = this.runner.run(job).catch((error) => this.options.log.error({ err: error, job: jobId }, "running the job failed"));
     void job.done.finally(() => this.forget(jobId));
   }

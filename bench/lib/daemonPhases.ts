@@ -31,13 +31,13 @@ type Mark = keyof typeof MARKS | "exited";
 
 /** Each phase from one mark to another; a job adds to the phases whose two marks its log has (a container made ahead skips image → created). */
 const PHASES = {
-  "accept → hub's start": ["accepted", "started"],
+  "accept → start (the hub's, or once made ahead)": ["accepted", "started"],
   "accept → container made ahead (beside the hub's answer)": ["accepted", "ahead"],
-  "hub's start → image ready (inspected, or pulled)": ["started", "image"],
+  "start → image ready (inspected, or pulled)": ["started", "image"],
   "image ready → folders ready (inputs, /outputs volume)": ["image", "folders"],
   "folders ready → container created": ["folders", "created"],
   "created → started (record saved, docker start)": ["created", "container"],
-  "hub's start → started, made ahead (record saved, docker start)": ["started", "container"],
+  "start → started, made ahead (record saved, docker start)": ["started", "container"],
   "container exit → the daemon hears it": ["exited", "waited"],
   "heard → run ended (logs drained, state read, outputs measured)": ["waited", "ran"],
   "run ended → result built (outputs hashed, uploaded, signed)": ["ran", "built"],

@@ -135,21 +135,46 @@ describe("a restart", () => {
 });
 
 describe("a container made ahead", () => {
-  it("is made once the accept is out, and the hub's start runs that one", async () => {
+  it("is made once the accept is out and started then, not a round trip later at the hub's start, which changes nothing", async () => {
     daemonWith(silentOutbox());
     welcome();
     await accepted("job_ahead");
-    await eventually(async () => executor.prepared.includes("job_ahead"), { what: "the container made ahead" });
-    hub.emit("message", { v: 1, type: "job.start", job_id: "job_ahead" });
-    const [run] = await eventually(async () => executor.runs.length === 1 && executor.runs);
+    const [run] = await eventually(async () => executor.runs.length === 1 && executor.runs, { what: "the job started" });
     expect(run!.prepared).toMatchObject({ containerId: "c-ahead-job_ahead" });
+    expect(logs.find((l) => l.msg === "starting the job")).toMatchObject({ on: "its container made ahead" });
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_ahead" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(executor.runs).toHaveLength(1);
+  });
+
+  it("is not made for a job that may reach the network, which waits for the hub's start", async () => {
+    daemonWith(silentOutbox(), { egress: {} as never });
+    welcome();
+    const fetching = offer("job_net");
+    await accepted("job_net", { spec: { ...fetching.spec, network: { allow: ["huggingface.co"] } } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const starts = () => logs.filter((l) => l.msg === "starting the job");
+    expect(starts()).toEqual([]);
+    expect(executor.prepared).toEqual([]);
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_net" });
+    await eventually(async () => starts().length === 1, { what: "the job started" });
+    expect(starts()[0]).toMatchObject({ on: "the hub's start" });
+    // These stand-ins give it no egress proxy, so it fails; seen to its end before the test's folder goes.
+    await eventually(async () => hub.of("job.result").length === 1, { what: "its result" });
+    hub.emit("message", { v: 1, type: "job.result.ack", job_id: "job_net", accepted: true });
+    await eventually(async () => executor.disposed.some((d) => d.workDir === jobWorkDir(dir, "job_net")), { what: "its cleanup" });
+    await eventually(async () => access(jobWorkDir(dir, "job_net")).then(() => false, () => true), { what: "its folder to go" });
   });
 
   it("goes with its /outputs volume and folder when the hub cancels the job before its start", async () => {
+    let release!: () => void;
+    // Still being made when the cancel comes (once made, the job starts at once).
+    executor.prepareGate = new Promise<void>((resolve) => (release = resolve));
     const daemon = daemonWith(silentOutbox());
     welcome();
     await accepted("job_canceled");
     hub.emit("message", { v: 1, type: "job.cancel", job_id: "job_canceled", reason: "the job is no longer queued" });
+    release();
     expect(daemon.activeJobs).toEqual([]);
     const workDir = jobWorkDir(dir, "job_canceled");
     // dispose unmounts a spare's volume: removing the folder alone left it mounted, and its loop device taken.

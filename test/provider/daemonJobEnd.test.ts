@@ -105,6 +105,9 @@ describe("draining", () => {
   });
 
   it("holding only a job the hub has not started yet, lets timers and the hub's start through while it waits", async () => {
+    let release!: () => void;
+    // Its container still being made: not started until the hub says so.
+    executor.prepareGate = new Promise<void>((resolve) => (release = resolve));
     const daemon = daemonWith(new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" })));
     await accepted("job_1");
     let timerRan = false;
@@ -113,6 +116,7 @@ describe("draining", () => {
     setTimeout(() => {
       timerRan = true;
       hub.emit("message", { v: 1, type: "job.start", job_id: "job_1" });
+      release();
     }, 20);
     const drain = daemon.drain(5_000).then((idle) => {
       timerRanBeforeDrainEnded = timerRan;
@@ -129,10 +133,14 @@ describe("draining", () => {
     await accepted("job_1");
     hub.emit("message", { v: 1, type: "job.start", job_id: "job_1" });
     await eventually(async () => executor.runs.length === 1);
+    let release!: () => void;
+    // job_2's container still being made: it never starts.
+    executor.prepareGate = new Promise<void>((resolve) => (release = resolve));
     hub.emit("message", offer("job_2", { gpu_uuids: [], spec: { ...offer("x").spec, resources: { gpus: 0, cpus: 0.5, memory_mb: 64 } } }));
     await eventually(async () => hub.of("job.accept").some((m) => m.job_id === "job_2"));
     expect(await daemon.drain(50)).toBe(false);
     daemon.cancelAll();
+    release();
     expect(await daemon.drain(5_000)).toBe(true);
     expect(executor.runs[0]!.signal.aborted).toBe(true);
     expect(hub.of("job.result")).toEqual([expect.objectContaining({ job_id: "job_1", outcome: "canceled" })]);

@@ -43,8 +43,10 @@ export class StandInExecutor {
   onStart?: (run: StandInExecutor["runs"][number]) => void;
   /** When set, a container made ahead is ready only once it settles (a slow `docker create`). */
   prepareGate?: Promise<void>;
-  async prepare(request: RunRequest): Promise<PreparedContainer> {
+  async prepare(request: RunRequest): Promise<PreparedContainer | undefined> {
     await this.prepareGate;
+    // As the real one: none for a job whose network the run opens.
+    if (request.spec.network) return undefined;
     this.prepared.push(request.jobId);
     return { containerId: `c-ahead-${request.jobId}`, image: { warm: true, ms: 0 }, volume: "folder" };
   }
