@@ -155,7 +155,7 @@ async function launch(port: number, options: StartAnvilOptions): Promise<Anvil> 
     async restart() {
       const last = await publicClient.getBlock({ blockTag: "latest" });
       await process_.stop();
-      process_ = await spawnAnvil(port, args, options.startTimeoutMs);
+      process_ = await respawnAnvil(port, args, options.startTimeoutMs);
       // The state file keeps the blocks but not the clock offset that increaseTime() set: without
       // this, time on the restarted chain would run backwards, which no real chain does.
       const behind = Number(last.timestamp) + 1 - Math.floor(Date.now() / 1000);
@@ -175,6 +175,22 @@ async function spawnAnvil(port: number, args: string[], startTimeoutMs = 30_000)
     throw error;
   }
   return spawned;
+}
+
+/**
+ * Starts anvil again on the port the last one had. `stop()` waits for npm's wrapper, and the anvil binary under it
+ * may hold the port a moment longer ("Address already in use", seen in a clean-clone run): such a start is tried again.
+ */
+async function respawnAnvil(port: number, args: string[], startTimeoutMs?: number): Promise<Spawned> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await spawnAnvil(port, args, startTimeoutMs);
+    } catch (error) {
+      if (!/Address already in use/.test(String(error)) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** Last resort when the test process exits without calling stop(): never leave an anvil behind. */
