@@ -282,7 +282,7 @@ export class ProviderDaemon {
 
   /** A dropped job's cleanup, after any before it; a drain waits for it: a shutdown must not cut an unmount short. */
   private cleanUp(job: ActiveJob): void {
-    const cleanup = (job.cleanup ?? Promise.resolve()).then(() => this.runner.discardUnstarted(job));
+    const cleanup = (job.cleanup ?? Promise.resolve()).then(() => this.runner.discard(job));
     job.cleanup = cleanup;
     this.cleanups.add(cleanup);
     void cleanup.finally(() => this.cleanups.delete(cleanup));

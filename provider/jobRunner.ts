@@ -90,7 +90,7 @@ export class JobRunner {
 
   /**
    * Makes an accepted job's container while the hub confirms the accept (DockerExecutor.prepare says when it can),
-   * so that the hub's start finds it made. A failure here costs nothing: the run makes it then.
+   * so that its run only starts it. A failure here costs nothing: the run makes it then.
    */
   prepare(job: RunningJob): void {
     if (job.abort.signal.aborted) return;
@@ -117,10 +117,13 @@ export class JobRunner {
     });
   }
 
-  /** A job that never started (canceled, or its accept failed): its container if one was made ahead, its /outputs volume and its folder go. */
-  async discardUnstarted(job: RunningJob): Promise<void> {
+  /**
+   * The job is over for this daemon: its container (`containerId`, else the one recorded or made ahead, waited for
+   * if still being made), its /outputs volume and its folder go. For a job that never started too.
+   */
+  async discard(job: RunningJob, containerId?: string | null): Promise<void> {
     await job.prepared;
-    await removeLeftovers(this.deps.executor, this.deps.log, { jobId: job.offer.job_id, workDir: job.workDir, containerId: job.containerId });
+    await removeLeftovers(this.deps.executor, this.deps.log, { jobId: job.offer.job_id, workDir: job.workDir, containerId: containerId ?? job.containerId });
   }
 
   private runRequest(job: RunningJob) {
@@ -252,9 +255,8 @@ export class JobRunner {
     this.deps.spares?.refill();
     // Safe in the outbox and sent, so the container and the folder go now, off the path to the result (a
     // restart from here on finds them and clears them); a cleanup that fails is tried again.
-    // A container still being made ahead (the job ended before its start: canceled, its inputs failed) is waited for, and goes too.
-    await job.prepared;
-    await removeLeftovers(this.deps.executor, log, { jobId, workDir: job.workDir, containerId: run.containerId ?? job.containerId });
+    // A container still being made ahead (the job ended before its start: canceled, its inputs failed) goes too.
+    await this.discard(job, run.containerId);
   }
 
   /** Settles when the hub answers the job's result, or after ACK_WAIT_MS. */

@@ -160,7 +160,7 @@ export class DockerExecutor {
    */
   async prepare(request: RunRequest): Promise<PreparedContainer | undefined> {
     // An egress job's container joins a network the run opens (openJobNetwork), its proxy listening first.
-    if (request.spec.network || request.egress) return undefined;
+    if (request.spec.network) return undefined;
     const image = await imageAtHand(this.docker, request.spec.image, this.options.pullPolicy);
     if (!image) return undefined;
     const volume = await this.prepareFolders(request);
@@ -171,18 +171,8 @@ export class DockerExecutor {
 
   /** Image, folders, network (egress), container, then its start; or only the start of a container `prepare` made. */
   async run(request: RunRequest, hooks: RunHooks, signal: AbortSignal, prepared?: PreparedContainer): Promise<RunResult> {
-    const outputsDir = join(request.workDir, "outputs");
     const pullStarted = Date.now();
-    const result = (outcome: Outcome, error: string | null, extra: Partial<RunResult> = {}): RunResult => ({
-      outcome,
-      exitCode: null,
-      error,
-      pullMs: Date.now() - pullStarted,
-      runMs: 0,
-      outputsDir,
-      containerId: null,
-      ...extra,
-    });
+    const result = (outcome: Outcome, error: string | null, extra: Partial<RunResult> = {}) => unstarted(request, pullStarted, outcome, error, extra);
     if (prepared) {
       const container = this.docker.getContainer(prepared.containerId);
       if (signal.aborted) return result("canceled", "canceled before the container started", { containerId: container.id });
@@ -235,7 +225,7 @@ export class DockerExecutor {
       await container.start();
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return GONE;
-      return { outcome: "failed", exitCode: null, error: `the container could not start: ${dockerMessage(error)}`, pullMs, runMs: 0, outputsDir: join(request.workDir, "outputs"), containerId: container.id };
+      return unstarted(request, pullStarted, "failed", `the container could not start: ${dockerMessage(error)}`, { pullMs, containerId: container.id });
     }
     hooks.onPhase("running");
     hooks.onStarted?.(container.id);
@@ -354,6 +344,11 @@ export class DockerExecutor {
     }
     return stopping ?? "exited";
   }
+}
+
+/** The result of a run whose container never ran: nothing of it to report but why. */
+function unstarted(request: RunRequest, pullStarted: number, outcome: Outcome, error: string | null, extra: Partial<RunResult> = {}): RunResult {
+  return { outcome, exitCode: null, error, pullMs: Date.now() - pullStarted, runMs: 0, outputsDir: join(request.workDir, "outputs"), containerId: null, ...extra };
 }
 
 function dockerMessage(error: unknown): string {

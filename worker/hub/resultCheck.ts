@@ -1,6 +1,6 @@
 // Checks a provider's result before the job may succeed: the manifest's hash is
 // recomputed, every file is in R2 with the size and sha256 claimed (the result's
-// inline outputs checked and stored there first), the claim
+// inline outputs checked against the manifest, and stored there once all passed), the claim
 // is within what was agreed, and the provider's EIP-712 signature covers it.
 import type { Address, Hex, TypedDataDomain } from "viem";
 import { jobResultTypes } from "../../protocol/eip712.ts";

@@ -54,7 +54,6 @@ async function consumerIn(state: HubState, address: Address, sourceJobId: string
   return { role, consumed };
 }
 
-
 /** A rendezvous has a signal for this provider: sent if its socket is here. */
 export function deliverSignal(state: HubState, address: string, jobId: string, signal: ServerSignal): boolean {
   return sendTo(state, address, { v: HUB_PROTOCOL_VERSION, type: "signal", job_id: jobId, signal } satisfies HubMessage);

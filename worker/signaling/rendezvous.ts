@@ -127,7 +127,6 @@ async function providerOf(state: RendezvousState): Promise<string | undefined> {
   return row?.provider ?? undefined;
 }
 
-
 async function alarmNoLaterThan(state: RendezvousState, at: number): Promise<void> {
   const current = await state.ctx.storage.getAlarm();
   if (current === null || current > at) await state.ctx.storage.setAlarm(at);
