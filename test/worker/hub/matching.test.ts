@@ -91,12 +91,18 @@ describe("GPU matching through the hubs", () => {
 });
 
 describe("offers", () => {
-  it("goes to the next provider when one declines", async () => {
+  /** Two providers of one GPU model, the first cheaper (so offered the job first), and a job for that model. */
+  async function cheaperFirst(gpuModel: string, vramMb: number) {
     const { key } = await signIn();
-    const a40 = model("NVIDIA A40");
-    const picky = await connectProvider({ resources: { gpus: [gpu(0, a40, 46_068)] }, pricing: { gpu_second_wei: "1" } });
-    const willing = await connectProvider({ resources: { gpus: [gpu(0, a40, 46_068)] }, pricing: { gpu_second_wei: "2" } });
-    const job = await createJob(key, { gpus: 1, gpu_models: [a40], cpus: 1, memory_mb: 1024 });
+    const name = model(gpuModel);
+    const first = await connectProvider({ resources: { gpus: [gpu(0, name, vramMb)] }, pricing: { gpu_second_wei: "1" } });
+    const next = await connectProvider({ resources: { gpus: [gpu(0, name, vramMb)] }, pricing: { gpu_second_wei: "2" } });
+    const job = await createJob(key, { gpus: 1, gpu_models: [name], cpus: 1, memory_mb: 1024 });
+    return { key, job, first, next };
+  }
+
+  it("goes to the next provider when one declines", async () => {
+    const { key, job, first: picky, next: willing } = await cheaperFirst("NVIDIA A40", 46_068);
     const first = await picky.next("job.offer");
     picky.send({ v: HUB_PROTOCOL_VERSION, type: "job.decline", job_id: first.job_id, reason: "busy" });
     const second = await willing.next("job.offer");
@@ -110,11 +116,7 @@ describe("offers", () => {
   });
 
   it("goes to the next provider when one lets the offer expire", async () => {
-    const { key } = await signIn();
-    const a6000 = model("NVIDIA A6000");
-    const silent = await connectProvider({ resources: { gpus: [gpu(0, a6000, 49_140)] }, pricing: { gpu_second_wei: "1" } });
-    const awake = await connectProvider({ resources: { gpus: [gpu(0, a6000, 49_140)] }, pricing: { gpu_second_wei: "2" } });
-    const job = await createJob(key, { gpus: 1, gpu_models: [a6000], cpus: 1, memory_mb: 1024 });
+    const { job, first: silent, next: awake } = await cheaperFirst("NVIDIA A6000", 49_140);
     expect((await silent.next("job.offer")).job_id).toBe(job.id);
     // No answer: the hub withdraws it and the next provider is asked.
     expect((await silent.next("job.cancel", 10_000)).reason).toMatch(/expired/);
@@ -125,11 +127,7 @@ describe("offers", () => {
   });
 
   it("cancels a badly signed acceptance to its sender, so it holds nothing for the job, and asks the next provider", async () => {
-    const { key } = await signIn();
-    const l4 = model("NVIDIA L4");
-    const forger = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "1" } });
-    const honest = await connectProvider({ resources: { gpus: [gpu(0, l4, 23_034)] }, pricing: { gpu_second_wei: "2" } });
-    const job = await createJob(key, { gpus: 1, gpu_models: [l4], cpus: 1, memory_mb: 1024 });
+    const { job, first: forger, next: honest } = await cheaperFirst("NVIDIA L4", 23_034);
     const offer = await forger.next("job.offer");
     forger.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature: `0x${"11".repeat(65)}` });
     const cancel = await forger.next("job.cancel");

@@ -131,6 +131,19 @@ describe("results", () => {
     await provider.close();
   });
 
+  it("stores nothing a provider sends inline for a job it was not given, and the job's own provider finishes it", async () => {
+    const { key, provider, offer } = await assignedJob();
+    const intruder = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
+    intruder.send(await inlineResult(intruder, offer, { "model.pt": new TextEncoder().encode("planted weights") }));
+    expect(await intruder.next("job.result.ack")).toMatchObject({ accepted: false, error: expect.stringMatching(/not assigned to you/) });
+    expect((await env.OUTPUTS.list({ prefix: outputsPrefix(offer.job_id) })).objects).toEqual([]);
+    provider.send(await inlineResult(provider, offer, { "model.pt": new TextEncoder().encode("the real weights") }));
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    expect(await (await call(`/v1/jobs/${offer.job_id}/outputs/model.pt`, { key })).text()).toBe("the real weights");
+    await intruder.close();
+    await provider.close();
+  });
+
   it("stores no inline output of a result refused for another reason (a file it names was never uploaded)", async () => {
     const { provider, offer } = await assignedJob();
     const inline = await inlineResult(provider, offer, { "metrics.json": new TextEncoder().encode("{}") });
