@@ -11,7 +11,7 @@ import { HUB_PROTOCOL_VERSION, type OfferMessage, type ProviderPricing, type Pro
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient, Welcome } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
-import type { DockerExecutor } from "./executor/docker.ts";
+import type { JobExecutor } from "./executor/docker.ts";
 import { JobRecordFile, type JobRecord } from "./jobRecord.ts";
 import { JobRunner, type RunningJob } from "./jobRunner.ts";
 import { LocalCapacity } from "./localCapacity.ts";
@@ -44,7 +44,7 @@ export interface DaemonOptions {
   dataDir: string;
   maxOutputBytes: number;
   hub: HubClient;
-  executor: DockerExecutor;
+  executor: JobExecutor;
   outbox: ResultOutbox;
   watchdogs: ContainerGuard;
   log: Logger;

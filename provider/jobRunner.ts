@@ -16,7 +16,7 @@ import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egress/jobEgress.ts";
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
-import type { DockerExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
+import type { JobExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
 import { withoutHostPaths } from "./hostPaths.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
@@ -58,7 +58,7 @@ export interface JobRunnerDeps {
   account: PrivateKeyAccount;
   maxOutputBytes: number;
   hub: HubClient;
-  executor: DockerExecutor;
+  executor: JobExecutor;
   outbox: ResultOutbox;
   watchdogs: ContainerGuard;
   log: Logger;

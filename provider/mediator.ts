@@ -16,7 +16,7 @@ import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
 import type { OutputManifest } from "../protocol/manifest.ts";
 import type { VerifySpec } from "../protocol/verification.ts";
 import type { HubClient } from "./connection/hubClient.ts";
-import type { DockerExecutor, RunResult } from "./executor/docker.ts";
+import type { JobExecutor, RunResult } from "./executor/docker.ts";
 import { openJobEgress, type EgressSettings } from "./egress/jobEgress.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { removeLeftovers } from "./leftovers.ts";
@@ -36,7 +36,7 @@ export interface MediatorOptions {
   dataDir: string;
   maxOutputBytes: number;
   hub: HubClient;
-  executor: DockerExecutor;
+  executor: JobExecutor;
   capacity: LocalCapacity;
   watchdogs: ContainerGuard;
   log: Logger;

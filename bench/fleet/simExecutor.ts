@@ -4,16 +4,18 @@
 // hashes, uploads, signs and reports exactly as it would a container's.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DockerExecutor, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
-
-/** What the daemon calls on its executor for a fresh run (no containers exist, so none is resumed). */
-export type JobExecutor = Pick<DockerExecutor, "run" | "resume" | "dispose">;
+import type { JobExecutor, PreparedContainer, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
 
 export class SimulatedExecutor implements JobExecutor {
   constructor(
     private readonly runMs: number,
     private readonly provider: string,
   ) {}
+
+  /** Nothing to make ahead: the run does it all, as a real one whose image must be pulled. */
+  async prepare(): Promise<PreparedContainer | undefined> {
+    return undefined;
+  }
 
   async run(request: RunRequest, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
     const outputsDir = join(request.workDir, "outputs");

@@ -8,7 +8,6 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import type { ProviderPricing, ProviderResources } from "../../protocol/hubMessages.ts";
 import { HubClient } from "../../provider/connection/hubClient.ts";
 import { ProviderDaemon } from "../../provider/daemon.ts";
-import type { DockerExecutor } from "../../provider/executor/docker.ts";
 import { ResultOutbox } from "../../provider/outbox.ts";
 import type { ContainerGuard } from "../../provider/watchdog/spawn.ts";
 import { SimulatedExecutor } from "./simExecutor.ts";
@@ -47,8 +46,7 @@ export class SimProvider {
       dataDir: options.dataDir,
       maxOutputBytes: 1024 * 1024,
       hub: this.hub,
-      // The daemon calls only run, resume and dispose on its executor (provider/jobRunner.ts); the simulated one has those.
-      executor: executor as unknown as DockerExecutor,
+      executor,
       outbox: new ResultOutbox(join(options.dataDir, "outbox.json"), log),
       watchdogs: noContainers,
       log,

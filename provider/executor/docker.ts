@@ -100,6 +100,9 @@ export interface OwnContainer {
   state: string;
 }
 
+/** What a daemon calls on its executor for a job: the bench's simulated fleet (bench/fleet/simExecutor.ts) implements the same. */
+export type JobExecutor = Pick<DockerExecutor, "prepare" | "run" | "resume" | "dispose">;
+
 export class DockerExecutor {
   constructor(
     private readonly docker: Docker,
