@@ -1,8 +1,10 @@
 // The hub's durable state, in its Durable Object's SQLite: the providers it
-// has seen and the reservations (offered or running jobs) they hold.
+// has seen and the reservations (offered or running jobs) they hold; and, in
+// memory beside each reservation, its job as last seen (heldJobs.ts).
 import { z } from "zod";
 import { ProviderPricing, ProviderResources } from "../../protocol/hubMessages.ts";
 import type { Reservation } from "./capacity.ts";
+import { HeldJobs } from "./heldJobs.ts";
 
 export interface ProviderRecord {
   address: string;
@@ -25,6 +27,9 @@ export interface ReservationRecord extends Reservation {
 }
 
 export class HubStore {
+  /** Each reserved job as the hub last read or wrote it; goes with its reservation. */
+  readonly heldJobs = new HeldJobs();
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS providers (
       address TEXT PRIMARY KEY, resources TEXT, pricing TEXT, reputation REAL NOT NULL DEFAULT 0,
@@ -123,6 +128,7 @@ export class HubStore {
   release(jobId: string): ReservationRecord | undefined {
     const existing = this.reservation(jobId);
     if (existing) this.sql.exec("DELETE FROM reservations WHERE job_id = ?", jobId);
+    this.heldJobs.drop(jobId);
     return existing;
   }
 

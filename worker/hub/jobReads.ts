@@ -23,9 +23,18 @@ export async function jobsHeldBy(db: Db, address: Address): Promise<HeldJob[]> {
  * matching never has such a job, and their source's end hands it over again.
  */
 export async function jobToOffer(db: Db, jobId: string) {
-  const row = (await db.select({ status: jobs.status, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles, chainJobId: jobs.chainJobId, settlement: jobs.settlement }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  const row = (
+    await db
+      .select({
+        id: jobs.id, status: jobs.status, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles, chainJobId: jobs.chainJobId, settlement: jobs.settlement,
+        // What the accept's transition starts from (heldJobs.ts).
+        provider: jobs.provider, account: jobs.account, webhook: jobs.webhook, webhookEventsFilter: jobs.webhookEventsFilter, maxAmountWei: jobs.maxAmountWei,
+      })
+      .from(jobs)
+      .where(eq(jobs.id, jobId))
+  )[0];
   if (!row || awaitsInputs(row)) return undefined;
-  return { status: row.status, spec: providerSpecOf(row), chainJobId: row.chainJobId, settlement: row.settlement };
+  return { ...row, spec: providerSpecOf(row) };
 }
 
 export async function jobById(db: Db, jobId: string) {

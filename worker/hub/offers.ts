@@ -61,6 +61,7 @@ export async function offerJob(state: HubState, assignment: Assignment): Promise
     maxAmountWei: assignment.maxAmountWei.toString(),
     chainJobId: job.chainJobId,
   });
+  store.heldJobs.keep(job);
   send(ws, {
     v: HUB_PROTOCOL_VERSION,
     type: "job.offer",
@@ -101,7 +102,7 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
   state.store.markAccepted(jobId);
   const announcing = announcingBeside(state.jobContext());
   try {
-    await transitionJob(
+    const started = await transitionJob(
       announcing.ctx,
       jobId,
       "starting",
@@ -111,7 +112,10 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
         agreement: { rateWeiPerSecond: reservation.rateWeiPerSecond, maxAmountWei: reservation.maxAmountWei },
       },
       "hub",
+      {},
+      state.store.heldJobs.get(jobId),
     );
+    state.store.heldJobs.keep(started);
   } catch (error) {
     if (!lostTheRace(error)) throw error;
     // Canceled (or taken) while the offer was out.

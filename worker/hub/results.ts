@@ -18,7 +18,10 @@ export async function onStatus(state: HubState, address: Address, jobId: string,
   const ctx = state.jobContext();
   if (phase === "pulling") return setStatusDetail(ctx.db, jobId, "starting", detail ?? "pulling the image", address);
   // A repeated "running" after a reconnect, or a job canceled meanwhile, changes nothing.
-  await transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address });
+  const held = state.store.heldJobs;
+  const running = await transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address }, held.get(jobId));
+  // Kept only while its reservation is: a job released meanwhile (ended, its provider lost) is not held again.
+  if (running && state.store.reservation(jobId)) held.keep(running);
 }
 
 export async function onLog(state: HubState, address: Address, jobId: string, data: string): Promise<void> {
@@ -30,7 +33,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   const ack = (accepted: boolean, error?: string) =>
     send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.result.ack", job_id: result.job_id, accepted, ...(error ? { error } : {}) });
   const ctx = state.jobContext();
-  const job = await jobById(ctx.db, result.job_id);
+  // As the hub last saw it (its "running"), else read: a stale copy only makes the transition below read it.
+  const job = state.store.heldJobs.get(result.job_id) ?? (await jobById(ctx.db, result.job_id));
   if (!job || job.provider !== address) return ack(false, `job ${result.job_id} is not assigned to you`);
   const finished = async (status: string) => {
     // A result resent after a reconnect, or one for a job ended meanwhile: free its
@@ -79,9 +83,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   try {
     // Its "running" was lost with a connection: the job ran, so it passes through processing.
     const throughProcessing = job.status === "starting" && to === "succeeded";
-    if (throughProcessing) await transitionJob(announcing.ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address }, job);
-    // The row read above, unless it has just passed through processing.
-    await transitionJob(announcing.ctx, job.id, to, patch, "hub", { provider: address }, throughProcessing ? undefined : job);
+    const seen = throughProcessing ? await transitionJob(announcing.ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address }, job) : job;
+    await transitionJob(announcing.ctx, job.id, to, patch, "hub", { provider: address }, seen);
   } catch (error) {
     await announcing.settled();
     if (!lostTheRace(error)) throw error;

@@ -54,6 +54,9 @@ export class NotAssignedError extends Error {
 
 const MAX_RACE_RETRIES = 3;
 
+/** What a compare-and-set starts from: the status it expects, and what decides its guard and its audience. */
+export type SeenJob = Pick<JobRow, "id" | "status" | "provider" | "account" | "webhook" | "webhookEventsFilter">;
+
 export async function transitionJob(
   ctx: JobContext,
   jobId: string,
@@ -61,8 +64,11 @@ export async function transitionJob(
   patch: TransitionPatch,
   origin: TransitionOrigin,
   guard: TransitionGuard = {},
-  /** The row as the caller has just read it: the first try's compare-and-set starts from it rather than reading it again. */
-  seen?: JobRow,
+  /**
+   * The job as the caller last saw it (read, or as its own last transition left it): the first try's
+   * compare-and-set starts from it rather than reading it again. A stale one costs a read, never a wrong write.
+   */
+  seen?: SeenJob,
 ): Promise<JobRow> {
   for (let round = 0; round < MAX_RACE_RETRIES; round++) {
     const current = round === 0 && seen?.id === jobId ? seen : (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
@@ -77,7 +83,9 @@ export async function transitionJob(
       ctx.db
         .update(jobs)
         .set({ status: to, ...columnsFor(from, to, patch, now) })
-        .where(sql`${jobs.id} = ${jobId} AND ${jobs.status} = ${from}`)
+        // The guard's provider too: a row seen before another provider took the job (a stale copy, a read
+        // overtaken) must not let the first one's word through.
+        .where(sql`${jobs.id} = ${jobId} AND ${jobs.status} = ${from}${guard.provider === undefined ? sql`` : sql` AND ${jobs.provider} = ${guard.provider}`}`)
         .returning(),
       // Written only if the compare-and-set above changed the row. Columns in table order.
       ctx.db
@@ -109,7 +117,7 @@ export async function transitionIfStill(...args: Parameters<typeof transitionJob
   }
 }
 
-function audienceOf(job: JobRow): EventAudience {
+function audienceOf(job: SeenJob): EventAudience {
   return { account: job.account, webhook: job.webhook, webhookEventsFilter: job.webhookEventsFilter as string[] };
 }
 
