@@ -21,6 +21,8 @@ export interface Transition {
   origin: TransitionOrigin;
   /** Its job_transitions row; `dispatchedAt` null means webhook deliveries are still owed. */
   record: { id: number; dispatchedAt: number | null } | undefined;
+  /** For a job that ended: the jobs whose inputs come from it, read in the batch that wrote its end. */
+  dependents?: string[];
 }
 
 /** Hears of every transition after it is written; a failure is logged and never undoes it. */

@@ -4,7 +4,6 @@
 // sources' rows each time, so any number of callers (each source's end, the
 // creation that raced one, the sweeper) may resolve one job: the first to write wins.
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { sourceJobsOf, type JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { terminalStatuses } from "../../protocol/jobStatus.ts";
@@ -25,18 +24,6 @@ export async function loadSources(db: Db, account: string, ids: readonly string[
     .from(jobs)
     .where(and(inArray(jobs.id, [...ids]), eq(jobs.account, account)));
   return new Map(rows.map((row) => [row.id, { id: row.id, status: row.status as JobStatus, error: row.error, output: row.output as OutputManifest | null }]));
-}
-
-/** The rows that record which jobs a new job's inputs come from, for its insert's batch. */
-export function inputSourceRows(db: Db, jobId: string, spec: JobSpec): BatchItem<"sqlite">[] {
-  const sources = sourceJobsOf(spec);
-  return sources.length === 0 ? [] : [db.insert(jobInputSources).values(sources.map((sourceJobId) => ({ jobId, sourceJobId })))];
-}
-
-/** The jobs whose inputs come from `sourceJobId`. */
-export async function dependentsOf(db: Db, sourceJobId: string): Promise<string[]> {
-  const rows = await db.select({ jobId: jobInputSources.jobId }).from(jobInputSources).where(eq(jobInputSources.sourceJobId, sourceJobId));
-  return rows.map((row) => row.jobId);
 }
 
 /** Waiting jobs one of whose sources has ended: what a lost announcement left unresolved. */

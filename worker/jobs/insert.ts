@@ -8,7 +8,7 @@ import { jobs, jobTransitions } from "../db/schema.ts";
 import { conflict, unknownApiKey } from "../errors/problem.ts";
 import { announceTransition } from "./announce.ts";
 import type { JobContext } from "./context.ts";
-import { inputSourceRows } from "./inputResolution.ts";
+import { inputSourceRows } from "./inputSourceLinks.ts";
 import type { JobRow } from "./serialize.ts";
 
 /** A new job; its account may be SQL that reads it from the API key in the same batch (requireApiKeyInBatch). */

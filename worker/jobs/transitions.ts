@@ -10,6 +10,7 @@ import { eventForStatus } from "../../protocol/webhookEvents.ts";
 import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import { announceTransition } from "./announce.ts";
+import { dependentsQuery } from "./inputSourceLinks.ts";
 import { withArrival, type ResultArrival } from "./transferMetrics.ts";
 import type { EventAudience, JobContext, TransitionOrigin } from "./context.ts";
 import type { JobRow } from "./serialize.ts";
@@ -79,7 +80,8 @@ export async function transitionJob(
 
     const now = Date.now();
     const detail = patch.statusDetail ?? patch.error ?? null;
-    const [updated, inserted] = await ctx.db.batch([
+    const ended = isTerminal(to);
+    const [updated, inserted, dependents] = await ctx.db.batch([
       ctx.db
         .update(jobs)
         .set({ status: to, ...columnsFor(from, to, patch, now) })
@@ -92,10 +94,12 @@ export async function transitionJob(
         .insert(jobTransitions)
         .select(sql`SELECT NULL, ${jobId}, ${from}, ${to}, ${detail}, ${now}, ${ctx.outbox.dispatchedAtSql(eventForStatus(to), audienceOf(current), now)} WHERE changes() = 1`)
         .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
+      // Who waits for this job's outputs, read in the same round trip rather than by its listener after it.
+      ...(ended ? [dependentsQuery(ctx.db, jobId)] : []),
     ]);
     const row = updated[0];
     if (!row) continue; // Someone else moved the job first: look again.
-    await announceTransition(ctx, { row, from, origin, record: inserted[0] });
+    await announceTransition(ctx, { row, from, origin, record: inserted[0], ...(dependents ? { dependents: dependents.map((d) => d.jobId) } : {}) });
     return row;
   }
   const latest = (await ctx.db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)))[0];

@@ -4,7 +4,8 @@
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import type { JobContext, TransitionListener } from "../jobs/context.ts";
-import { dependentsOf, resolveDependent } from "../jobs/inputResolution.ts";
+import { resolveDependent } from "../jobs/inputResolution.ts";
+import { dependentsOf } from "../jobs/inputSourceLinks.ts";
 import { matchmakerForSpec, queuedJobOf, readyForMatching } from "./scheduling.ts";
 
 /** Dependents resolved at once: each costs a few D1 round trips. */
@@ -25,7 +26,8 @@ export async function resolveAll(ctx: JobContext, jobIds: readonly string[]): Pr
 }
 
 /** A job ended: the jobs whose inputs come from it learn how. */
-export const announceToDependents: TransitionListener = async (ctx, { row }) => {
+export const announceToDependents: TransitionListener = async (ctx, { row, dependents }) => {
   if (!isTerminal(row.status as JobStatus)) return;
-  await resolveAll(ctx, await dependentsOf(ctx.db, row.id));
+  const waiting = dependents ?? (await dependentsOf(ctx.db, row.id));
+  if (waiting.length > 0) await resolveAll(ctx, waiting);
 };
