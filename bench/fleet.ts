@@ -7,8 +7,11 @@
 // latency, jobs that did not finish and why, CPU per process, workerd memory per
 // connected provider; a reconnect storm per fleet size; and the bare D1 insert
 // route's req/s in the same run, so every throughput is also a ratio.
+// Its curve is drawn beside the report (bench/reports/fleet.svg; docs/fleet-curve.svg is one).
+import { writeFile } from "node:fs/promises";
 import type { CreateJobRequest } from "../protocol/jobSpec.ts";
 import { startWranglerDev } from "../test/helpers/wranglerDev.ts";
+import { fleetCurveSvg } from "./fleet/curvePlot.ts";
 import { chainPass } from "./fleet/chainPass.ts";
 import { startFleet } from "./fleet/fleetControl.ts";
 import type { FleetStats } from "./fleet/fleetMessages.ts";
@@ -122,4 +125,10 @@ const paidSpec = { ...spec, max_price_wei: "1000000000000000" };
 const chain = settings.chainProviders > 0 ? await chainPass({ ...settings, providers: settings.chainProviders, rate: settings.chainRate, pollMs: settings.chainPollMs }, paidSpec) : undefined;
 if (chain) printChainPass(chain, settings.durationS);
 else console.log("\nChain on: skipped (BENCH_FLEET_CHAIN_PROVIDERS=0)");
-console.log(`report: ${await writeReport("fleet", { ...run, fleet: fleetStats, profile, chain })}`);
+const report = await writeReport("fleet", { ...run, fleet: fleetStats, profile, chain });
+console.log(`report: ${report}`);
+if (steps.length > 0) {
+  const plot = report.replace(/\.json$/, ".svg");
+  await writeFile(plot, await fleetCurveSvg(steps, `bench:fleet, chain off, ${new Date().toISOString().slice(0, 10)}: ${settings.durationS} s per rate, each job "runs" ${settings.runMs} ms`));
+  console.log(`curve: ${plot}`);
+}
