@@ -204,8 +204,10 @@ function ranks(order: readonly number[], size: number): Int32Array {
 export function matchJobs(providerList: readonly ProviderCapacity[], jobList: readonly QueuedJob[], savedBytes?: SavedBytes, tieSeed = 0): MatchResult {
   const providers = providerList.map((p) => ({ ...p, freeGpus: [...p.freeGpus] }));
   const ties = Uint32Array.from(providers, (p) => tieOrder(p.address, tieSeed));
-  const gpuOrder = byPreference(providers, (p) => [p.gpuSecondWei, p.cpuSecondWei], ties);
-  const cpuOrder = byPreference(providers, (p) => [p.cpuSecondWei], ties);
+  // Each order only for a round with jobs of its kind: a matchmaker serves one job class (bindings/sharding.ts),
+  // so the other sort of every provider (a thousand of them, twenty rounds a second) was wasted.
+  const gpuOrder = jobList.some((job) => job.resources.gpus > 0) ? byPreference(providers, (p) => [p.gpuSecondWei, p.cpuSecondWei], ties) : [];
+  const cpuOrder = jobList.some((job) => job.resources.gpus === 0) ? byPreference(providers, (p) => [p.cpuSecondWei], ties) : [];
   // Only for a round with warm holders to rank: a round without pays nothing for them.
   const warm = savedBytes && {
     indexOf: new Map(providers.map((p, index) => [p.address, index])),
