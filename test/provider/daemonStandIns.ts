@@ -11,7 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach } from "vitest";
 import type { OfferMessage, ProviderMessage, ResultMessage } from "../../protocol/hubMessages.ts";
 import type { HubClient, HubClientEvents } from "../../provider/connection/hubClient.ts";
-import type { DockerExecutor, PreparedContainer, ResumeRequest, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
+import type { PreparedContainer, ResumeRequest, RunHooks, RunRequest, RunResult } from "../../provider/executor/docker.ts";
 import type { GuardRequest } from "../../provider/watchdog/spawn.ts";
 import { ProviderDaemon } from "../../provider/daemon.ts";
 import { readJobRecord } from "../../provider/jobRecord.ts";
@@ -136,7 +136,7 @@ export function daemonWith(outbox: ResultOutbox, extra: Partial<ConstructorParam
     dataDir: dir,
     maxOutputBytes: 1_000_000,
     hub: hub as unknown as HubClient,
-    executor: executor as unknown as DockerExecutor,
+    executor,
     outbox,
     watchdogs,
     log,

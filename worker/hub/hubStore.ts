@@ -69,6 +69,7 @@ export class HubStore {
   forget(address: string, disconnectedBy: number): void {
     const dropped = this.sql.exec("DELETE FROM providers WHERE address = ? AND connected = 0 AND disconnected_at <= ?", address, disconnectedBy).rowsWritten;
     if (dropped > 0) {
+      for (const { job_id } of this.sql.exec<{ job_id: string }>("SELECT job_id FROM reservations WHERE address = ?", address)) this.heldJobs.drop(job_id);
       this.sql.exec("DELETE FROM reservations WHERE address = ?", address);
       this.sql.exec("DELETE FROM mediations WHERE address = ?", address);
     }

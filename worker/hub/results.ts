@@ -19,7 +19,11 @@ export async function onStatus(state: HubState, address: Address, jobId: string,
   if (phase === "pulling") return setStatusDetail(ctx.db, jobId, "starting", detail ?? "pulling the image", address);
   // A repeated "running" after a reconnect, or a job canceled meanwhile, changes nothing.
   const held = state.store.heldJobs;
-  const running = await transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address }, held.get(jobId));
+  const running = await transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address }, held.get(jobId)).catch((error: unknown) => {
+    // The write may have landed: the copy is no longer to be trusted.
+    held.drop(jobId);
+    throw error;
+  });
   // Kept only while its reservation is: a job released meanwhile (ended, its provider lost) is not held again.
   if (running && state.store.reservation(jobId)) held.keep(running);
 }
@@ -33,8 +37,9 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   const ack = (accepted: boolean, error?: string) =>
     send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.result.ack", job_id: result.job_id, accepted, ...(error ? { error } : {}) });
   const ctx = state.jobContext();
-  // As the hub last saw it (its "running"), else read: a stale copy only makes the transition below read it.
-  const job = state.store.heldJobs.get(result.job_id) ?? (await jobById(ctx.db, result.job_id));
+  // As the hub last saw it (its "running"), else read. Only D1's word refuses: a copy that would is read again.
+  const held = state.store.heldJobs.get(result.job_id);
+  const job = held && held.provider === address && (held.status === "starting" || held.status === "processing") ? held : await jobById(ctx.db, result.job_id);
   if (!job || job.provider !== address) return ack(false, `job ${result.job_id} is not assigned to you`);
   const finished = async (status: string) => {
     // A result resent after a reconnect, or one for a job ended meanwhile: free its
@@ -82,8 +87,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   const announcing = announcingBeside(ctx);
   try {
     // Its "running" was lost with a connection: the job ran, so it passes through processing.
-    const throughProcessing = job.status === "starting" && to === "succeeded";
-    const seen = throughProcessing ? await transitionJob(announcing.ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address }, job) : job;
+    // Undefined when it had moved on meanwhile (processing after all, as a stale copy may hide): the step below reads it.
+    const seen = job.status === "starting" && to === "succeeded" ? await transitionIfStill(announcing.ctx, job.id, "processing", { statusDetail: null }, "hub", { provider: address }, job) : job;
     await transitionJob(announcing.ctx, job.id, to, patch, "hub", { provider: address }, seen);
   } catch (error) {
     await announcing.settled();

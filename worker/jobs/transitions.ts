@@ -14,7 +14,7 @@ import { dependentsQuery } from "./inputSourceLinks.ts";
 import { withArrival, type ResultArrival } from "./transferMetrics.ts";
 import type { EventAudience, JobContext, TransitionOrigin } from "./context.ts";
 import type { JobRow } from "./serialize.ts";
-import { assertTransition, IllegalTransitionError } from "./stateMachine.ts";
+import { assertTransition, canTransition, IllegalTransitionError } from "./stateMachine.ts";
 
 export interface TransitionPatch {
   statusDetail?: string | null;
@@ -72,9 +72,12 @@ export async function transitionJob(
   seen?: SeenJob,
 ): Promise<JobRow> {
   for (let round = 0; round < MAX_RACE_RETRIES; round++) {
-    const current = round === 0 && seen?.id === jobId ? seen : (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
+    const fromSeen = round === 0 && seen?.id === jobId;
+    const current = fromSeen ? seen : (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
     if (!current) throw new JobNotFoundError(jobId);
     const from = current.status as JobStatus;
+    // Only D1's word refuses: a copy that would is looked up again.
+    if (fromSeen && (!canTransition(from, to) || (guard.provider !== undefined && current.provider !== guard.provider))) continue;
     assertTransition(from, to);
     if (guard.provider !== undefined && current.provider !== guard.provider) throw new NotAssignedError(jobId, guard.provider);
 

@@ -5,6 +5,11 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
+import { jobs } from "../../../worker/db/schema.ts";
+import { createDb } from "../../../worker/db/client.ts";
+import { transitionJob } from "../../../worker/jobs/transitions.ts";
+import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
+import { eq } from "drizzle-orm";
 import { assignedJob } from "../assignedJob.ts";
 import { call } from "../client.ts";
 import { eventually } from "../../helpers/eventually.ts";
@@ -48,6 +53,28 @@ describe("the hub's copy of a job it holds", () => {
     const job = await jobOf(key, offer.job_id);
     expect(job.status).toBe("processing");
     expect(job.output).toBeNull();
+    await provider.close();
+  });
+
+  it("behind D1 is read again, not believed: a result whose running the copy missed still succeeds the job", async () => {
+    const { key, provider, offer } = await assignedJob();
+    // The running status landed in D1 while the hub's copy still says "starting" (as a write that
+    // landed and then failed to answer would leave it).
+    await env.DB.prepare("UPDATE jobs SET status = 'processing', started_at = ? WHERE id = ?").bind(Date.now(), offer.job_id).run();
+
+    provider.send(await signedResult(provider, offer, []));
+    expect(await provider.next("job.result.ack")).toMatchObject({ job_id: offer.job_id, accepted: true });
+    expect((await jobOf(key, offer.job_id)).status).toBe("succeeded");
+    await provider.close();
+  });
+
+  it("never refuses a transition on its own word: one that D1 allows goes through from a copy that would not", async () => {
+    const { provider, offer } = await assignedJob();
+    const [row] = await createDb(env.DB).select().from(jobs).where(eq(jobs.id, offer.job_id));
+    // A copy from the offer (queued, no provider), though D1 has the job starting on this provider.
+    const stale = { ...row!, status: "queued", provider: null };
+    const moved = await transitionJob(jobContextFor(env), offer.job_id, "processing", { statusDetail: null }, "hub", { provider: provider.address }, stale);
+    expect(moved.status).toBe("processing");
     await provider.close();
   });
 });
