@@ -177,8 +177,12 @@ export class ProviderDaemon {
     for (const [jobId, job] of this.jobs) {
       if (job.phase === "running") hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: jobId, phase: "running" });
     }
-    // A job still being finished here sends its own result, after its last output (jobRunner.ts).
-    for (const result of pending) if (!this.jobs.has(result.job_id)) hub.send(result);
+    // A job still being finished here sends its own result, after its last output (jobRunner.ts); once it has,
+    // the result goes again from here, since the connection that carried it may have been cut before the hub read it.
+    for (const result of pending) {
+      const held = this.jobs.get(result.job_id);
+      if (!held || held.resultSent) hub.send(result);
+    }
     log.info({ address: this.options.account.address, jobs: this.jobs.size, pendingResults: pending.length }, "connected to the hub");
   }
 

@@ -41,6 +41,8 @@ export interface RunningJob {
   stopReason?: string;
   /** Called once its result is sent: its capacity is free for the next job while its container and folder go (a drain still waits for them). */
   ended?: () => void;
+  /** Its result has gone to the hub once. A reconnect before the answer sends it again: the first may have gone down with the old connection. */
+  resultSent?: boolean;
 }
 
 type JobRun = RunResult & JobRunExtras;
@@ -246,6 +248,7 @@ export class JobRunner {
     logs.finish();
     const answered = this.answerTo(jobId);
     hub.send(result);
+    job.resultSent = true;
     job.ended?.();
     // The cleanup (container removed, volume unmounted, a spare formatted) waits for the hub's answer: on a
     // busy host it ran beside the hub's checks of this very result and slowed them (bench:dispatch).

@@ -29,6 +29,35 @@ describe("reconnecting", () => {
 });
 
 describe("results waiting for the hub", () => {
+  it("sends a result again on a reconnect that comes before the hub's answer: the first may have gone down with the old connection", async () => {
+    daemonWith(new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" })));
+    welcome();
+    await accepted("job_cut");
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_cut" });
+    await eventually(async () => executor.runs.length === 1, { what: "the job running" });
+    executor.runs[0]!.end("failed");
+    const sent = () => hub.of("job.result").filter((r) => r.job_id === "job_cut").length;
+    await eventually(async () => sent() === 1, { what: "its result sent" });
+    // Cut and back before the hub answered: the job is still being cleaned up here, its result in the outbox.
+    welcome();
+    await eventually(async () => sent() === 2, { what: "its result sent again" });
+    hub.emit("message", { v: 1, type: "job.result.ack", job_id: "job_cut", accepted: true });
+  });
+
+  it("does not send a result twice on a reconnect while its job is still finishing: the job sends it after its last output", async () => {
+    const outbox = new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" }));
+    daemonWith(outbox);
+    await accepted("job_finishing");
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_finishing" });
+    await eventually(async () => executor.runs.length === 1, { what: "the job running" });
+    // Its result saved, not yet sent: as while the daemon waits for the hub after the run.
+    await outbox.add(failedResult("job_finishing"));
+    welcome();
+    await eventually(async () => hub.of("advertise").length > 0, { what: "the advertise" });
+    expect(hub.of("job.result")).toEqual([]);
+    executor.runs[0]!.end("failed");
+    await eventually(async () => hub.of("job.result").length === 1, { what: "its result sent by the job" });
+  });
   it("wait on one welcome listener however many jobs end while the hub is away, and all go when it is back", async () => {
     daemonWith(silentOutbox());
     welcome();
