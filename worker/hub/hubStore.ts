@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { ProviderPricing, ProviderResources } from "../../protocol/hubMessages.ts";
 import type { Reservation } from "./capacity.ts";
-import { HeldJobs } from "./heldJobs.ts";
+import { HeldJobs, type HeldJob } from "./heldJobs.ts";
 
 export interface ProviderRecord {
   address: string;
@@ -124,6 +124,23 @@ export class HubStore {
 
   markAccepted(jobId: string): void {
     this.sql.exec("UPDATE reservations SET state = 'accepted' WHERE job_id = ?", jobId);
+  }
+
+  /**
+   * A transition of a reserved job that starts from its copy: the copy goes if the transition throws (its
+   * write may have landed), and the job as written is kept while still reserved (a job released meanwhile,
+   * ended or its provider lost, would have nothing to drop its copy).
+   */
+  async fromHeldCopy<T extends HeldJob | undefined>(jobId: string, transition: (seen: HeldJob | undefined) => Promise<T>): Promise<T> {
+    let moved: T;
+    try {
+      moved = await transition(this.heldJobs.get(jobId));
+    } catch (error) {
+      this.heldJobs.drop(jobId);
+      throw error;
+    }
+    if (moved && this.reservation(jobId)) this.heldJobs.keep(moved);
+    return moved;
   }
 
   release(jobId: string): ReservationRecord | undefined {

@@ -102,27 +102,23 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
   state.store.markAccepted(jobId);
   const announcing = announcingBeside(state.jobContext());
   try {
-    const started = await transitionJob(
-      announcing.ctx,
-      jobId,
-      "starting",
-      {
-        provider: address,
-        statusDetail: "assigned; the provider is pulling the image",
-        agreement: { rateWeiPerSecond: reservation.rateWeiPerSecond, maxAmountWei: reservation.maxAmountWei },
-      },
-      "hub",
-      {},
-      state.store.heldJobs.get(jobId),
+    await state.store.fromHeldCopy(jobId, (seen) =>
+      transitionJob(
+        announcing.ctx,
+        jobId,
+        "starting",
+        {
+          provider: address,
+          statusDetail: "assigned; the provider is pulling the image",
+          agreement: { rateWeiPerSecond: reservation.rateWeiPerSecond, maxAmountWei: reservation.maxAmountWei },
+        },
+        "hub",
+        {},
+        seen,
+      ),
     );
-    // Not for a job released while this waited (canceled, its provider lost): nothing would drop it.
-    if (state.store.reservation(jobId)) state.store.heldJobs.keep(started);
   } catch (error) {
-    if (!lostTheRace(error)) {
-      // The write may have landed: the copy is no longer to be trusted.
-      state.store.heldJobs.drop(jobId);
-      throw error;
-    }
+    if (!lostTheRace(error)) throw error;
     // Canceled (or taken) while the offer was out.
     state.store.release(jobId);
     send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer queued" });

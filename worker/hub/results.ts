@@ -18,14 +18,7 @@ export async function onStatus(state: HubState, address: Address, jobId: string,
   const ctx = state.jobContext();
   if (phase === "pulling") return setStatusDetail(ctx.db, jobId, "starting", detail ?? "pulling the image", address);
   // A repeated "running" after a reconnect, or a job canceled meanwhile, changes nothing.
-  const held = state.store.heldJobs;
-  const running = await transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address }, held.get(jobId)).catch((error: unknown) => {
-    // The write may have landed: the copy is no longer to be trusted.
-    held.drop(jobId);
-    throw error;
-  });
-  // Kept only while its reservation is: a job released meanwhile (ended, its provider lost) is not held again.
-  if (running && state.store.reservation(jobId)) held.keep(running);
+  await state.store.fromHeldCopy(jobId, (seen) => transitionIfStill(ctx, jobId, "processing", { statusDetail: null }, "hub", { provider: address }, seen));
 }
 
 export async function onLog(state: HubState, address: Address, jobId: string, data: string): Promise<void> {

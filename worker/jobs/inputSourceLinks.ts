@@ -16,8 +16,3 @@ export function inputSourceRows(db: Db, jobId: string, spec: JobSpec): BatchItem
 export function dependentsQuery(db: Db, sourceJobId: string) {
   return db.select({ jobId: jobInputSources.jobId }).from(jobInputSources).where(eq(jobInputSources.sourceJobId, sourceJobId));
 }
-
-/** The jobs whose inputs come from `sourceJobId`. */
-export async function dependentsOf(db: Db, sourceJobId: string): Promise<string[]> {
-  return (await dependentsQuery(db, sourceJobId)).map((row) => row.jobId);
-}

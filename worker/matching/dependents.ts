@@ -2,10 +2,8 @@
 // resolved against its sources (jobs/inputResolution.ts) and, once every input is
 // known, handed to matching; a source that failed fails it, saying why.
 import type { JobSpec } from "../../protocol/jobSpec.ts";
-import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import type { JobContext, TransitionListener } from "../jobs/context.ts";
 import { resolveDependent } from "../jobs/inputResolution.ts";
-import { dependentsOf } from "../jobs/inputSourceLinks.ts";
 import { matchmakerForSpec, queuedJobOf, readyForMatching } from "./scheduling.ts";
 
 /** Dependents resolved at once: each costs a few D1 round trips. */
@@ -26,8 +24,7 @@ export async function resolveAll(ctx: JobContext, jobIds: readonly string[]): Pr
 }
 
 /** A job ended: the jobs whose inputs come from it learn how. */
-export const announceToDependents: TransitionListener = async (ctx, { row, dependents }) => {
-  if (!isTerminal(row.status as JobStatus)) return;
-  const waiting = dependents ?? (await dependentsOf(ctx.db, row.id));
-  if (waiting.length > 0) await resolveAll(ctx, waiting);
+export const announceToDependents: TransitionListener = async (ctx, { dependents }) => {
+  // Only an end carries them, read in the batch that wrote it (jobs/transitions.ts); the sweeper resolves those of an announcement lost.
+  if (dependents && dependents.length > 0) await resolveAll(ctx, dependents);
 };
