@@ -10,7 +10,7 @@ import { createDb } from "../../../worker/db/client.ts";
 import { transitionJob } from "../../../worker/jobs/transitions.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eq } from "drizzle-orm";
-import { assignedJob } from "../assignedJob.ts";
+import { assignedJob, ownProvider } from "../assignedJob.ts";
 import { call } from "../client.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { inlineResult, signedResult } from "../providerOutputs.ts";
@@ -76,5 +76,22 @@ describe("the hub's copy of a job it holds", () => {
     const moved = await transitionJob(jobContextFor(env), offer.job_id, "processing", { statusDetail: null }, "hub", { provider: provider.address }, stale);
     expect(moved.status).toBe("processing");
     await provider.close();
+  });
+
+  it("is not touched by another provider's word about the job: its running and result are refused, and the job's own provider finishes it", async () => {
+    const { key, provider, offer } = await runningJob();
+    const { provider: intruder } = await ownProvider();
+    intruder.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
+    intruder.send(await signedResult(intruder, offer, []));
+    const refused = await intruder.next("job.result.ack");
+    expect(refused).toMatchObject({ job_id: offer.job_id, accepted: false });
+    expect((await jobOf(key, offer.job_id)).status).toBe("processing");
+
+    provider.send(await signedResult(provider, offer, []));
+    expect(await provider.next("job.result.ack")).toMatchObject({ job_id: offer.job_id, accepted: true });
+    const job = await jobOf(key, offer.job_id);
+    expect(job.status).toBe("succeeded");
+    expect(job.provider).toBe(provider.address);
+    await Promise.all([intruder.close(), provider.close()]);
   });
 });
