@@ -1,53 +1,32 @@
 // A job's plain HTTP request through the proxy (what HTTP_PROXY clients send:
 // `GET http://host:port/path`): the target checked, the request sent to the
-// checked address on a connection of its own, the answer streamed back. Bodies
-// are piped, never buffered, and every byte on the upstream connection counted.
-import { type IncomingMessage, request, type ServerResponse } from "node:http";
+// checked address on a connection of its own, the answer streamed back. Once
+// the host is connected the proxy writes the answer to the job's socket itself,
+// not through the HTTP server's response (which stays unsent; the server still
+// reads the socket, and proxy.ts keeps it from answering anything more there):
+// the request's head written for the host (httpHeads.ts), then the body as it
+// comes (one request a connection: every answer says Connection: close); the host's answer passed on byte for byte after its head, read into a
+// buffer of its own like a tunnel's (hostReads.ts), with Connection: close both
+// ways, so the answer ends when the host closes and no HTTP parser stands
+// between the host's bytes and the job's. Every byte on the host's connection
+// is counted before it is passed on.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { Transform } from "node:stream";
 import type { EgressContext } from "./context.ts";
+import { HostReads } from "./hostReads.ts";
+import { AnswerHeadReader, bodyFraming, type ProxyTarget, proxyTarget, requestHead } from "./httpHeads.ts";
 import { relayAt } from "./rate.ts";
-import { connectAdmitted, failureCode } from "./upstream.ts";
+import { answerAndClose } from "./tunnel.ts";
+import { connectAdmitted } from "./upstream.ts";
 
-/** Headers for one hop only (RFC 9110 §7.6.1), plus the proxy's own. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+const UNSENDABLE = "the request has a path or header that cannot be forwarded";
+/** The job's sockets whose one request is taken: its answer, however it comes, is the only one. */
+const taken = new WeakSet<Socket>();
 
-interface ProxyTarget {
-  host: string;
-  port: number;
-  /** host[:port] as the URL names it: the Host header the origin gets. */
-  authority: string;
-  path: string;
-}
-
-/** The target of an absolute-form request, or why it is not one a proxy forwards. */
-export function proxyTarget(url: string | undefined): ProxyTarget | { error: string } {
-  const match = /^http:\/\/([^/?#]+)([^#]*)/i.exec(url ?? "");
-  if (!match) {
-    return /^https:/i.test(url ?? "")
-      ? { error: "an https URL goes through CONNECT (HTTPS_PROXY), not a plain proxy request" }
-      : { error: "this is an egress proxy: send an absolute-form request (GET http://host/path) or CONNECT host:port" };
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(`http://${match[1]}`);
-  } catch {
-    return { error: "the request's URL is not valid" };
-  }
-  return { host: parsed.hostname, port: parsed.port === "" ? 80 : Number(parsed.port), authority: parsed.host, path: match[2] || "/" };
-}
-
-/** rawHeaders without the hop-by-hop ones, nor any that Connection names. */
-export function endToEndHeaders(rawHeaders: readonly string[]): string[] {
-  const dropped = new Set(HOP_BY_HOP);
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== "connection") continue;
-    for (const name of rawHeaders[i + 1]!.split(",")) dropped.add(name.trim().toLowerCase());
-  }
-  const kept: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (!dropped.has(rawHeaders[i]!.toLowerCase())) kept.push(rawHeaders[i]!, rawHeaders[i + 1]!);
-  }
-  return kept;
+/** Whether this socket's request is taken, so nothing but its answer may be written to it (proxy.ts). */
+export function requestTaken(socket: Socket): boolean {
+  return taken.has(socket);
 }
 
 function answer(response: ServerResponse, status: number, reason: string): void {
@@ -62,10 +41,21 @@ function answer(response: ServerResponse, status: number, reason: string): void 
 }
 
 export async function forwardRequest(incoming: IncomingMessage, response: ServerResponse, context: EgressContext): Promise<void> {
+  // A request pipelined behind the first is left unanswered and goes with the socket: told Connection: close,
+  // the job's client sends it again on a connection of its own.
+  if (taken.has(incoming.socket)) return;
+  taken.add(incoming.socket);
   const target = proxyTarget(incoming.url);
   if ("error" in target) {
     context.refuse({ status: 400, reason: target.error });
     answer(response, 400, target.error);
+    return;
+  }
+  const framing = bodyFraming(incoming.headers);
+  const head = framing && requestHead(incoming.method ?? "GET", target, incoming.rawHeaders, framing);
+  if (!framing || !head) {
+    context.refuse({ status: 400, reason: UNSENDABLE, host: target.host, port: target.port });
+    answer(response, 400, UNSENDABLE);
     return;
   }
   const admission = await context.admit(target.host, target.port);
@@ -75,83 +65,119 @@ export async function forwardRequest(incoming: IncomingMessage, response: Server
     return;
   }
   const { host, port, address, release } = admission;
-  if (response.destroyed) {
+  const client = incoming.socket;
+  // The slot goes with the job's socket: the response may never end (the answer is written past it).
+  client.once("close", release);
+  if (client.destroyed) {
     release();
     return;
   }
-  response.once("close", release);
-  const upstream = await connectAdmitted({ host, port, address }, context);
+  const reads = new HostReads(context.rate);
+  const upstream = await connectAdmitted({ host, port, address }, context, reads.onread);
   if ("unreachable" in upstream) {
     answer(response, 502, upstream.unreachable);
     return;
   }
-  if (response.destroyed) {
+  if (client.destroyed) {
     upstream.destroy();
     return;
   }
-  send(incoming, response, upstream, context, { ...target, host });
+  send({ incoming, response, client, upstream, reads, head, chunkedBody: framing === "chunked" }, context, { ...target, host });
 }
 
-function send(incoming: IncomingMessage, response: ServerResponse, upstream: Socket, context: EgressContext, target: ProxyTarget): void {
+interface Exchange {
+  incoming: IncomingMessage;
+  response: ServerResponse;
+  /** The job's socket. */
+  client: Socket;
+  /** The host's, made with `reads.onread`. */
+  upstream: Socket;
+  reads: HostReads;
+  /** The request's head for the host. */
+  head: Buffer;
+  chunkedBody: boolean;
+}
+
+function send({ incoming, response, client, upstream, reads, head, chunkedBody }: Exchange, context: EgressContext, target: ProxyTarget): void {
   const count = context.meter.connection(target.host, target.port);
-  // Before the HTTP parser's own listener: a chunk that passes the budget has had the job's socket destroyed before it is parsed and passed on.
-  upstream.on("data", (chunk: Buffer) => count("in", chunk.length));
-  let counted = 0;
-  const countOut = (bytes: number) => {
-    counted += bytes;
-    count("out", bytes);
-  };
-  // The body is counted before it is written (registered ahead of pipe()), so the chunk that passes the
-  // budget is not sent; headers and chunked framing once written (bytesWritten includes what is queued).
-  incoming.on("data", (chunk: Buffer) => countOut(chunk.length));
-  const countWritten = () => {
-    const fresh = upstream.bytesWritten - counted;
-    if (fresh > 0) countOut(fresh);
-  };
+  const answerHead = new AnswerHeadReader();
+  let answered = false;
+  let jobGone = false;
+  // Either side closing ends both: the job was told Connection: close, and the host was asked for it.
   const end = () => {
-    countWritten();
     upstream.destroy();
-    incoming.unpipe();
+    client.destroy();
   };
-  // Not the response: what the answer still holds (a slow reader's share) goes on after the socket closes.
-  upstream.once("close", end);
-  response.once("close", end);
-  let outgoing;
-  try {
-    outgoing = request({ createConnection: () => upstream, method: incoming.method, path: target.path, headers: withoutHost(endToEndHeaders(incoming.rawHeaders), target.authority) });
-  } catch {
-    // Node refuses a path or header it would not send (ERR_UNESCAPED_CHARACTERS, ERR_INVALID_CHAR).
-    context.refuse({ status: 400, reason: "the request has a path or header that cannot be forwarded", host: target.host, port: target.port });
-    answer(response, 400, "the request has a path or header that cannot be forwarded");
+  let failedAlready = false;
+  /** Before the answer's head is through, the job hears why instead of a bare close. */
+  const failed = (reason: string) => {
+    if (failedAlready || jobGone) return;
+    failedAlready = true;
+    upstream.removeListener("close", hostClosed);
     upstream.destroy();
-    return;
-  }
-  // The socket's idle time: no byte either way, however long the answer takes to stream.
-  outgoing.setTimeout(context.idleTimeoutMs, () => outgoing.destroy(new Error(`no byte either way for ${context.idleTimeoutMs} ms`)));
-  outgoing.on("error", (error) => {
-    if (response.headersSent) {
-      response.destroy();
-      return;
-    }
-    const reason = `${target.host}:${target.port} did not answer (${failureCode(error)})`;
     context.refuse({ status: 502, reason, host: target.host, port: target.port });
-    answer(response, 502, reason);
+    answerAndClose(client, 502, reason);
+  };
+  // After the head, a clean close is the answer's end (the relay ends the job's socket once its last byte
+  // is written); a failed one cuts the answer, and the job sees it broken rather than short.
+  const hostClosed = (hadError: boolean) => {
+    if (!answered) failed(`${target.host}:${target.port} did not answer (${hadError ? "the connection failed" : "it closed the connection"})`);
+    else if (hadError) end();
+  };
+  upstream.once("close", hostClosed);
+  client.once("close", () => {
+    // The job went first (or its answer is through): nothing is the host's fault.
+    jobGone = true;
+    end();
   });
-  outgoing.on("response", (answerIn) => {
-    // Cut mid-answer (the socket closed, idle, or the budget passed): the job sees a broken response, not a short one that looks whole.
-    answerIn.on("error", () => response.destroy());
-    response.writeHead(answerIn.statusCode ?? 502, answerIn.statusMessage, endToEndHeaders(answerIn.rawHeaders));
-    relayAt(context.rate, answerIn, response);
+  // The host's socket is half-open capable: its end after the head is the answer's (the job's socket is ended
+  // after the last byte and the job closes it, or the idle time does); before it, the host gave no answer.
+  upstream.once("end", () => {
+    if (!answered) failed(`${target.host}:${target.port} closed the connection without an answer`);
   });
-  outgoing.on("finish", countWritten);
-  relayAt(context.rate, incoming, outgoing);
+  // The sockets' idle time: no byte either way, however long the answer takes to stream.
+  const idle = () => {
+    if (!answered) return failed(`${target.host}:${target.port} did not answer (no byte either way for ${context.idleTimeoutMs} ms)`);
+    context.log.debug({ host: target.host, port: target.port }, "egress request idle; closing it");
+    end();
+  };
+  upstream.setTimeout(context.idleTimeoutMs, idle);
+  // Through the response, which the HTTP server asks before it destroys a socket that timed out.
+  response.setTimeout(context.idleTimeoutMs, idle);
+  reads.relay(upstream, client, {
+    count: (bytes) => count("in", bytes),
+    opening: (read) => {
+      const reading = answerHead.push(read);
+      if (reading.kind === "more") return "more";
+      if (reading.kind === "malformed") {
+        failed(`${target.host}:${target.port} sent ${reading.why}`);
+        return "stop";
+      }
+      answered = true;
+      return reading.bytes;
+    },
+  });
+  // Counted before it is written, so the chunk that passes the budget never reaches the host.
+  count("out", head.length);
+  if (upstream.destroyed) return;
+  upstream.write(head);
+  if (!chunkedBody) incoming.on("data", (chunk: Buffer) => count("out", chunk.length));
+  const body = chunkedBody ? incoming.pipe(chunkFramer(count)) : incoming;
+  // The body goes on as the job sends it; the host's side stays open for the answer.
+  relayAt(context.rate, body, upstream, { end: false });
 }
 
-/** The origin gets the URL's authority as Host, whatever the job wrote, so a header cannot select another host on the same server. */
-function withoutHost(rawHeaders: string[], authority: string): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== "host") kept.push(rawHeaders[i]!, rawHeaders[i + 1]!);
-  }
-  return ["Host", authority, ...kept];
+/** The body of a chunked request framed again as chunks, each counted whole (framing too) before it goes. */
+function chunkFramer(count: (direction: "out", bytes: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const framed = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
+      count("out", framed.length);
+      done(null, framed);
+    },
+    flush(done) {
+      count("out", 5);
+      done(null, Buffer.from("0\r\n\r\n"));
+    },
+  });
 }

@@ -6,14 +6,14 @@
 // budget and connection limit. It logs host names, ports, byte counts and
 // reasons only, never what a connection carries.
 import { lstat, unlink } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { EgressRule, EgressUsage } from "../../protocol/egress.ts";
 import type { Admission, EgressContext } from "./context.ts";
 import { checkDestination, type DestinationPolicy } from "./destination.ts";
 import { egressResolver } from "./resolver.ts";
-import { forwardRequest } from "./forward.ts";
+import { forwardRequest, requestTaken } from "./forward.ts";
 import type { EgressRate, EgressShare } from "./rate.ts";
 import { answerAndClose, openTunnel } from "./tunnel.ts";
 import { EgressMeter } from "./usage.ts";
@@ -101,6 +101,7 @@ export class EgressProxy {
     });
     this.server.on("connect", (request, socket: Socket, head: Buffer) => void openTunnel(request, socket, head, this.context).catch((error) => this.failed(socket, error)));
     this.server.on("request", (request, response) => void forwardRequest(request, response, this.context).catch((error) => this.failed(response.socket, error)));
+    this.server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => answerUnreadable(error, socket));
     this.server.on("error", (error) => options.log.error({ err: error }, "egress proxy server error"));
   }
 
@@ -125,7 +126,7 @@ export class EgressProxy {
       return;
     }
     // A socket that came over a channel is made without half-open; the proxy's own are half-open (a job
-    // that ends its sending side still gets the host's answer: tunnel.ts, forward.ts).
+    // that ends its sending side still gets the host's answer in a tunnel: tunnel.ts).
     socket.allowHalfOpen = true;
     this.server.emit("connection", socket);
   }
@@ -194,6 +195,18 @@ export class EgressProxy {
     this.options.log.error({ err: error }, "egress connection failed");
     if (socket) answerAndClose(socket, 500, "the egress proxy failed on this connection");
   }
+}
+
+/**
+ * What Node's server does with a request it cannot read (a 400, 408 or 431, then the socket closed), except
+ * on a socket whose one request is taken: its answer may be on the way (forward.ts), and nothing goes into it.
+ */
+function answerUnreadable(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!requestTaken(socket) && socket.writable) {
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+  }
+  socket.destroy();
 }
 
 /** A socket file left by an earlier daemon blocks listen(); anything else at the path is not ours to remove. */

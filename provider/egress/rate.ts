@@ -24,18 +24,20 @@ export class EgressShare {
   readonly waiting: Waiting[] = [];
   /** Bytes this job may still send in its current turn (deficit round robin). */
   deficit = 0;
+  /** What one turn lets through: the most a read under the cap should take (hostReads.ts). */
+  readonly turnBytes = QUANTUM_BYTES;
   closed = false;
 
   constructor(private readonly rate: EgressRate) {}
 
-  /** `from` piped into `to` within the cap. */
-  pipe(from: Readable, to: Writable): void {
+  /** `from` piped into `to` within the cap; `end: false` leaves `to` open when `from` ends. */
+  pipe(from: Readable, to: Writable, options: { end?: boolean } = {}): void {
     const held = new Transform({
       transform: (chunk: Buffer, _encoding, done) => this.rate.request(this, chunk.length, () => done(null, chunk)),
     });
     // Either end going away ends the link between them.
     held.on("error", () => undefined);
-    from.pipe(held).pipe(to);
+    from.pipe(held).pipe(to, options);
   }
 
   /** `pass` once `bytes` of this job's may go (what a handler holds and writes itself). */
@@ -142,7 +144,7 @@ export class EgressRate {
 }
 
 /** `from` piped into `to`, within the job's part of the provider's cap when it has one. */
-export function relayAt(share: EgressShare | undefined, from: Readable, to: Writable): void {
-  if (share) share.pipe(from, to);
-  else from.pipe(to);
+export function relayAt(share: EgressShare | undefined, from: Readable, to: Writable, options: { end?: boolean } = {}): void {
+  if (share) share.pipe(from, to, options);
+  else from.pipe(to, options);
 }

@@ -1,11 +1,13 @@
 // A job's HTTP CONNECT (what HTTPS_PROXY clients send): the target checked,
-// then a TCP connection to the checked address, relayed both ways through
-// pipe() so a slow side holds the other back instead of filling memory, with
-// every byte counted before it is passed on. A tunnel whose TLS asks for
+// then a TCP connection to the checked address, relayed both ways so a slow
+// side holds the other back instead of filling memory (the host's side read
+// into a buffer of its own, hostReads.ts), with every byte counted before it
+// is passed on. A tunnel whose TLS asks for
 // another server name than the one the job connected to is cut (sni.ts).
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
+import { HostReads } from "./hostReads.ts";
 import { relayAt } from "./rate.ts";
 import { type HelloReading, MAX_HELLO_BYTES, readClientHello } from "./sni.ts";
 import { connectAdmitted } from "./upstream.ts";
@@ -47,7 +49,8 @@ export async function openTunnel(request: IncomingMessage, client: Socket, head:
     release();
     return;
   }
-  const upstream = await connectAdmitted({ host, port, address }, context);
+  const reads = new HostReads(context.rate);
+  const upstream = await connectAdmitted({ host, port, address }, context, reads.onread);
   if ("unreachable" in upstream) {
     release();
     answerAndClose(client, 502, upstream.unreachable);
@@ -58,23 +61,24 @@ export async function openTunnel(request: IncomingMessage, client: Socket, head:
     release();
     return;
   }
-  relay(client, upstream, head, context, { host, port, release });
+  relay(client, upstream, reads, head, context, { host, port, release });
 }
 
-function relay(client: Socket, upstream: Socket, head: Buffer, context: EgressContext, target: { host: string; port: number; release: () => void }): void {
+function relay(client: Socket, upstream: Socket, reads: HostReads, head: Buffer, context: EgressContext, target: { host: string; port: number; release: () => void }): void {
   const count = context.meter.connection(target.host, target.port);
   let bytesOut = 0;
   let bytesIn = 0;
-  // Counted before pipe()'s own 'data' listener runs, so a chunk that passes the
-  // budget is never forwarded: the budget's handler has destroyed both sockets.
+  // Counted before pipe()'s own 'data' listener runs (and each host read before it is
+  // passed on), so a chunk that passes the budget is never forwarded: the budget's
+  // handler has destroyed both sockets.
   client.on("data", (chunk: Buffer) => {
     bytesOut += chunk.length;
     count("out", chunk.length);
   });
-  upstream.on("data", (chunk: Buffer) => {
-    bytesIn += chunk.length;
-    count("in", chunk.length);
-  });
+  const countIn = (bytes: number) => {
+    bytesIn += bytes;
+    count("in", bytes);
+  };
   let open = 2;
   const closed = () => {
     client.destroy();
@@ -98,7 +102,7 @@ function relay(client: Socket, upstream: Socket, head: Buffer, context: EgressCo
     count("out", head.length);
     bytesOut += head.length;
   }
-  relayAt(context.rate, upstream, client);
+  reads.relay(upstream, client, { count: countIn });
   awaitHello(client, head, (first, reading) => {
     const refusal = helloRefusal(reading, target);
     if (refusal) {

@@ -1,14 +1,17 @@
 // The proxy's own connection to a checked address: an IP address, so nothing
 // is looked up again at connect time (a second lookup could answer otherwise).
-import { connect, isIP, type Socket } from "node:net";
+import { connect, isIP, type OnReadOpts, type Socket } from "node:net";
 import type { EgressContext } from "./context.ts";
 
-/** Resolves once connected; `track` sees the socket at once, so close() can end it while it connects. */
-export function connectUpstream(address: string, port: number, timeoutMs: number, track: (socket: Socket) => void): Promise<Socket> {
+/**
+ * Resolves once connected; `track` sees the socket at once, so close() can end it while it connects.
+ * With `onread`, the socket's reads go there instead of to 'data' events (hostReads.ts).
+ */
+export function connectUpstream(address: string, port: number, timeoutMs: number, track: (socket: Socket) => void, onread?: OnReadOpts): Promise<Socket> {
   if (isIP(address) === 0) return Promise.reject(new Error(`${address} is not an IP address`));
   return new Promise((resolve, reject) => {
     // Half-open allowed: a client may end its side and still read the answer.
-    const socket = connect({ host: address, port, allowHalfOpen: true });
+    const socket = connect({ host: address, port, allowHalfOpen: true, ...(onread ? { onread } : {}) });
     track(socket);
     const fail = (error: Error) => {
       socket.destroy();
@@ -32,9 +35,9 @@ export function connectUpstream(address: string, port: number, timeoutMs: number
 }
 
 /** Connects to an admitted destination; one that cannot be reached is counted as refused, its reason (a 502) for the handler to answer. */
-export async function connectAdmitted(target: { host: string; port: number; address: string }, context: EgressContext): Promise<Socket | { unreachable: string }> {
+export async function connectAdmitted(target: { host: string; port: number; address: string }, context: EgressContext, onread?: OnReadOpts): Promise<Socket | { unreachable: string }> {
   try {
-    return await connectUpstream(target.address, target.port, context.connectTimeoutMs, (socket) => context.track(socket));
+    return await connectUpstream(target.address, target.port, context.connectTimeoutMs, (socket) => context.track(socket), onread);
   } catch (error) {
     const reason = `could not connect to ${target.host}:${target.port} (${failureCode(error)})`;
     context.refuse({ status: 502, reason, host: target.host, port: target.port });
