@@ -20,6 +20,8 @@ export interface EgressContext {
   /** This job's part of the provider's bandwidth cap, taking turns with other jobs'; none when unset. */
   rate?: EgressShare;
   idleTimeoutMs: number;
+  /** How much of a host's bytes one read of each of this job's connections takes (hostReads.ts). */
+  hostReadBytes: number;
   connectTimeoutMs: number;
   log: Logger;
 }

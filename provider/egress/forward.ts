@@ -72,7 +72,7 @@ export async function forwardRequest(incoming: IncomingMessage, response: Server
     release();
     return;
   }
-  const reads = new HostReads(context.rate);
+  const reads = new HostReads(context.rate, context.hostReadBytes);
   const upstream = await connectAdmitted({ host, port, address }, context, reads.onread);
   if ("unreachable" in upstream) {
     answer(response, 502, upstream.unreachable);

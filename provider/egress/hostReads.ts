@@ -11,8 +11,17 @@ import type { OnReadOpts, Socket } from "node:net";
 // Type-only imports: the forwarder (forwarder.ts) runs this under Node's type stripping alone.
 import type { EgressShare } from "./rate.ts";
 
-/** One read of the host's socket at most; one such buffer per connection (32 a job by default: 8 MiB). */
+/** One read of the host's socket at most, where a job's connections leave room for it (readBytesFor). */
 export const HOST_READ_BYTES = 256 * 1024;
+/** Node's own read size: the least a connection reads at a time. */
+const MIN_READ_BYTES = 64 * 1024;
+/** What a job's buffers may hold together, all its connections open: 256 KiB each at the default 32. */
+const JOB_READ_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/** The read size for each of a job's connections: 256 KiB at the default 32, down to Node's own 64 KiB for a provider that allows more. */
+export function readBytesFor(maxConnections: number): number {
+  return Math.max(MIN_READ_BYTES, Math.min(HOST_READ_BYTES, Math.floor(JOB_READ_BUFFER_BYTES / maxConnections)));
+}
 
 export interface HostReadRelay {
   /** Counts a read before it is passed on; may end both sockets (the job's budget). */
@@ -36,12 +45,12 @@ export class HostReads {
   readonly onread: OnReadOpts;
 
   /**
-   * `share`: the job's part of the provider's cap, when it has one. Under it, reads of one turn's bytes: a read that goes on credit passes the cap by
-   * no more than one turn, as the cap's burst allows.
+   * `share`: the job's part of the provider's cap, when it has one. Under it, reads of one turn's bytes: a
+   * read that goes on credit passes the cap by no more than one turn, as the cap's burst allows.
    */
-  constructor(share?: EgressShare) {
+  constructor(share?: EgressShare, readBytes = HOST_READ_BYTES) {
     this.share = share;
-    this.buffer = Buffer.allocUnsafe(share ? share.turnBytes : HOST_READ_BYTES);
+    this.buffer = Buffer.allocUnsafe(share ? Math.min(share.turnBytes, readBytes) : readBytes);
     this.onread = {
       buffer: this.buffer,
       callback: (bytes) => {

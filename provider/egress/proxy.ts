@@ -14,6 +14,7 @@ import type { Admission, EgressContext } from "./context.ts";
 import { checkDestination, type DestinationPolicy } from "./destination.ts";
 import { egressResolver } from "./resolver.ts";
 import { forwardRequest, requestTaken } from "./forward.ts";
+import { readBytesFor } from "./hostReads.ts";
 import type { EgressRate, EgressShare } from "./rate.ts";
 import { answerAndClose, openTunnel } from "./tunnel.ts";
 import { EgressMeter } from "./usage.ts";
@@ -87,6 +88,7 @@ export class EgressProxy {
       meter: this.meter,
       ...(this.share ? { rate: this.share } : {}),
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      hostReadBytes: readBytesFor(options.maxConnections),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       log: options.log,
     };

@@ -49,7 +49,7 @@ export async function openTunnel(request: IncomingMessage, client: Socket, head:
     release();
     return;
   }
-  const reads = new HostReads(context.rate);
+  const reads = new HostReads(context.rate, context.hostReadBytes);
   const upstream = await connectAdmitted({ host, port, address }, context, reads.onread);
   if ("unreachable" in upstream) {
     release();

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { HOST_READ_BYTES, HostReads } from "../../../provider/egress/hostReads.ts";
+import { HOST_READ_BYTES, HostReads, readBytesFor } from "../../../provider/egress/hostReads.ts";
 import { EgressRate } from "../../../provider/egress/rate.ts";
 
 const servers: Server[] = [];
@@ -129,5 +129,12 @@ describe("a tunnel's host reads", () => {
     expect(got.length).toBeLessThanOrEqual(budget);
     expect(got.length).toBeLessThanOrEqual(counted - lastRead);
     expect(sha256(got)).toBe(sha256(body.subarray(0, got.length)));
+  });
+
+  it("take less of each read where a provider allows a job more connections, so its buffers stay within 8 MiB", () => {
+    expect(readBytesFor(32)).toBe(HOST_READ_BYTES);
+    expect(readBytesFor(64)).toBe(128 * 1024);
+    expect(readBytesFor(1024)).toBe(64 * 1024);
+    for (const connections of [1, 16, 32, 100, 128]) expect(readBytesFor(connections) * connections, String(connections)).toBeLessThanOrEqual(8 * 1024 * 1024);
   });
 });
