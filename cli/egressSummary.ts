@@ -10,5 +10,8 @@ export function describeEgress(job: Pick<Job, "spec" | "metrics">): string[] {
     lines.push(`  egress ${host.host}:${host.port}: ${host.connections} connection${host.connections === 1 ? "" : "s"}, ${formatBytes(host.bytes_out)} out, ${formatBytes(host.bytes_in)} in`);
   }
   if (usage?.refused) lines.push(`  egress refused ${usage.refused} connection${usage.refused === 1 ? "" : "s"} (hosts not allowed, or not public)`);
+  for (const refusal of usage?.refusals ?? []) {
+    lines.push(`    ${refusal.status} ×${refusal.count}: ${refusal.reason}`);
+  }
   return lines;
 }

@@ -92,11 +92,28 @@ export const EgressHostUsage = z
   .strict();
 export type EgressHostUsage = z.infer<typeof EgressHostUsage>;
 
+/** Bounds of what a job's refusals say (EgressUsage.refusals). */
+export const egressRefusalLimits = { kinds: 16, hostChars: 253, reasonChars: 300 } as const;
+
+/** Refusals alike (one host, port and status), counted, with the proxy's reason for the first. */
+export const EgressRefusal = z
+  .object({
+    host: z.string().max(egressRefusalLimits.hostChars),
+    port: z.int().min(0).max(65_535).optional(),
+    status: z.int().min(100).max(599),
+    reason: z.string().max(egressRefusalLimits.reasonChars),
+    count: z.int().min(1),
+  })
+  .strict();
+export type EgressRefusal = z.infer<typeof EgressRefusal>;
+
 export const EgressUsage = z
   .object({
     hosts: z.array(EgressHostUsage).max(256),
     /** Connections the proxy refused (a host not allowed, a private address, over the budget). */
     refused: z.int().min(0),
+    /** The first kinds of refusal (a host not allowed, one that did not answer), so a creator sees which host to add or check. */
+    refusals: z.array(EgressRefusal).max(egressRefusalLimits.kinds).optional(),
     /** Hosts left out of `hosts` past its bound. */
     hosts_omitted: z.int().min(0).optional(),
   })

@@ -75,7 +75,7 @@ export class EgressProxy {
     this.context = {
       admit: (target, port) => this.admit(target, port),
       refuse: (refusal) => {
-        this.meter.refused();
+        this.meter.refused(refusal);
         // A job that hammers refused hosts must not flood the daemon's log: past the first few, refusals go to debug.
         const level = ++this.refusals <= REFUSALS_LOGGED_AT_INFO ? "info" : "debug";
         options.log[level](refusal, "egress refused");

@@ -1,6 +1,7 @@
 // What one job's egress moved, per host:port, against its byte budget. The
 // proxy counts every byte it relays here; the job's record reports usage().
-import { type EgressHostUsage, type EgressUsage } from "../../protocol/egress.ts";
+import { type EgressHostUsage, type EgressRefusal, egressRefusalLimits, type EgressUsage } from "../../protocol/egress.ts";
+import { truncate } from "../truncate.ts";
 
 /** EgressUsage.hosts holds at most this many; the rest are counted in hosts_omitted. */
 export const MAX_USAGE_HOSTS = 256;
@@ -16,6 +17,8 @@ export class EgressMeter {
   /** Connections to hosts past both bounds: each counted as one more host (so hosts_omitted is at least right). */
   private omittedUnremembered = 0;
   private refusedCount = 0;
+  /** The first kinds of refusal, by host, port and status; later kinds are only counted. */
+  private readonly refusals = new Map<string, EgressRefusal>();
   private total = 0;
   private passed = false;
 
@@ -29,8 +32,22 @@ export class EgressMeter {
     return this.passed;
   }
 
-  refused(): void {
+  /** A connection or request the proxy refused; one with a host says which, so the job's creator can see it. */
+  refused(refusal: { status: number; reason: string; host?: string; port?: number }): void {
     this.refusedCount++;
+    if (refusal.host === undefined) return;
+    const key = `${refusal.host}\n${refusal.port ?? ""}\n${refusal.status}`;
+    const known = this.refusals.get(key);
+    if (known) known.count++;
+    else if (this.refusals.size < egressRefusalLimits.kinds) {
+      this.refusals.set(key, {
+        host: truncate(refusal.host, egressRefusalLimits.hostChars),
+        ...(refusal.port !== undefined ? { port: refusal.port } : {}),
+        status: refusal.status,
+        reason: truncate(refusal.reason, egressRefusalLimits.reasonChars),
+        count: 1,
+      });
+    }
   }
 
   /** A connection to `host`:`port` was made; what it moves goes through the returned counter. */
@@ -55,6 +72,7 @@ export class EgressMeter {
     return {
       hosts: [...this.hosts.values()].map((entry) => ({ ...entry })),
       refused: this.refusedCount,
+      ...(this.refusals.size > 0 ? { refusals: [...this.refusals.values()].map((refusal) => ({ ...refusal })) } : {}),
       ...(hostsOmitted > 0 ? { hosts_omitted: hostsOmitted } : {}),
     };
   }

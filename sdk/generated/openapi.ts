@@ -811,6 +811,13 @@ export interface components {
                         port: number;
                     }[];
                     hosts_omitted?: number;
+                    refusals?: {
+                        count: number;
+                        host: string;
+                        port?: number;
+                        reason: string;
+                        status: number;
+                    }[];
                     refused: number;
                 } | null;
                 /** @description assigned → container running (image pull and start) */

@@ -12,11 +12,13 @@ describe("describeEgress", () => {
   });
 
   it("lists the hosts a job may reach, what it moved to each, and what was refused", () => {
-    const usage = { hosts: [{ host: "huggingface.co", port: 443, connections: 2, bytes_out: 2048, bytes_in: 5 * 1024 * 1024 }], refused: 1 };
+    const refusals = [{ host: "cdn-lfs.huggingface.co", port: 443, status: 403, reason: "cdn-lfs.huggingface.co:443 is not in this job's network allow list", count: 1 }];
+    const usage = { hosts: [{ host: "huggingface.co", port: 443, connections: 2, bytes_out: 2048, bytes_in: 5 * 1024 * 1024 }], refused: 1, refusals };
     expect(describeEgress(job({ allow: ["huggingface.co", "*.hf.co"] }, usage))).toEqual([
       "  network: may reach huggingface.co, *.hf.co",
       "  egress huggingface.co:443: 2 connections, 2.0 KiB out, 5.0 MiB in",
       "  egress refused 1 connection (hosts not allowed, or not public)",
+      "    403 ×1: cdn-lfs.huggingface.co:443 is not in this job's network allow list",
     ]);
   });
 

@@ -103,6 +103,13 @@ describe.skipIf(Boolean(skipReason))("a job with network.allow", () => {
     expect(hubUsage?.connections).toBe(1);
     expect(job.metrics.egress?.hosts.some((entry) => entry.host === "other-host.test")).toBe(false);
     expect(job.metrics.egress?.refused).toBeGreaterThanOrEqual(2);
+    // Which hosts, and why, came through the signed result and the API to the creator.
+    expect(job.metrics.egress?.refusals).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ host: "other-host.test", port: 80, status: 403, reason: "other-host.test:80 is not in this job's network allow list" }),
+        expect.objectContaining({ host: "private-name.test", port: 80, status: 403 }),
+      ]),
+    );
   });
 
   it("that moves more than the provider's budget fails, saying so", async () => {

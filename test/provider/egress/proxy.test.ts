@@ -89,7 +89,15 @@ describe("a connection the proxy refuses", () => {
     expect(plain.status).toBe(403);
     expect(hub.seen.length).toBe(seenBefore);
     expect(resolver.calls).toEqual([]);
-    expect(proxy.usage()).toEqual({ hosts: [], refused: 2 });
+    // The job's creator sees which hosts were refused and why (metrics.egress.refusals).
+    expect(proxy.usage()).toEqual({
+      hosts: [],
+      refused: 2,
+      refusals: [
+        { host: "other.test", port: hub.httpsPort, status: 403, reason: `other.test:${hub.httpsPort} is not in this job's network allow list`, count: 1 },
+        { host: "other.test", port: hub.httpPort, status: 403, reason: `other.test:${hub.httpPort} is not in this job's network allow list`, count: 1 },
+      ],
+    });
   });
 
   it("names a host the provider denies, even where the job's rules allow it, on any port", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EgressUsage } from "../../../protocol/egress.ts";
+import { EgressUsage, egressRefusalLimits } from "../../../protocol/egress.ts";
 import { EgressMeter, MAX_USAGE_HOSTS } from "../../../provider/egress/usage.ts";
 
 describe("EgressMeter", () => {
@@ -10,7 +10,7 @@ describe("EgressMeter", () => {
     first("in", 200);
     meter.connection("hub.test", 443)("in", 5);
     meter.connection("hub.test", 80)("out", 1);
-    meter.refused();
+    meter.refused({ status: 400, reason: "CONNECT needs host:port" });
     expect(meter.usage()).toEqual({
       hosts: [
         { host: "hub.test", port: 443, connections: 2, bytes_out: 10, bytes_in: 205 },
@@ -45,5 +45,24 @@ describe("EgressMeter", () => {
     meter.connection("other.hub.test", 443)("in", 1);
     expect(meter.budgetPassed).toBe(true);
     expect(passed).toEqual([1]);
+  });
+
+  it(`says which hosts were refused and why, alike ones counted together, the first ${egressRefusalLimits.kinds} kinds only`, () => {
+    const meter = new EgressMeter(1000, () => undefined);
+    const notAllowed = (host: string) => ({ status: 403, reason: `${host}:443 is not in this job's network allow list`, host, port: 443 });
+    meter.refused(notAllowed("cdn-lfs.example.org"));
+    meter.refused(notAllowed("cdn-lfs.example.org"));
+    meter.refused({ status: 502, reason: "could not connect to hub.test:443 (ECONNREFUSED)", host: "hub.test", port: 443 });
+    meter.refused({ status: 403, reason: "x".repeat(1000), host: "h".repeat(400), port: 443 });
+    for (let i = 0; i < 40; i++) meter.refused(notAllowed(`h${i}.example.org`));
+    const usage = meter.usage();
+    expect(usage.refused).toBe(44);
+    expect(usage.refusals).toHaveLength(egressRefusalLimits.kinds);
+    expect(usage.refusals!.slice(0, 2)).toEqual([
+      { host: "cdn-lfs.example.org", port: 443, status: 403, reason: "cdn-lfs.example.org:443 is not in this job's network allow list", count: 2 },
+      { host: "hub.test", port: 443, status: 502, reason: "could not connect to hub.test:443 (ECONNREFUSED)", count: 1 },
+    ]);
+    // A job's own long names and reasons are cut to what the result may carry.
+    expect(EgressUsage.safeParse(usage).success).toBe(true);
   });
 });
