@@ -6,6 +6,7 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { EgressUsage } from "../protocol/egress.ts";
 import { OfferMessage } from "../protocol/hubMessages.ts";
 
 const RECORD_FILE = "job.json";
@@ -21,6 +22,8 @@ export const JobRecord = z.object({
   pull_ms: z.number().min(0).optional(),
   /** The last log entry sent whole (Docker's timestamp), and how many bytes went out by then. */
   log: z.object({ cursor: z.string(), forwarded_bytes: z.int().min(0) }).optional(),
+  /** Where the job's egress meter stood when last written: a restarted daemon's proxy goes on from it (egress/usage.ts). */
+  egress: z.object({ usage: EgressUsage, bytes: z.int().min(0) }).optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 

@@ -141,9 +141,15 @@ export class JobRunner {
     if (!network) return execute();
     // The daemon declines such offers without egress; a job adopted after a restart without --egress ends here.
     if (!this.deps.egress) throw new Error("this provider does not offer network egress, which the job's network.allow needs");
-    const egress = await openJobEgress({ jobId: job.offer.job_id, network, workDir: job.workDir }, this.deps.egress, this.deps.log, (reason) => {
-      job.stopReason = reason;
-      job.abort.abort();
+    const { egress: resumeFrom } = job.record.current;
+    const egress = await openJobEgress({ jobId: job.offer.job_id, network, workDir: job.workDir, ...(resumeFrom ? { resumeFrom } : {}) }, this.deps.egress, this.deps.log, {
+      onExceeded: (reason) => {
+        job.stopReason = reason;
+        job.abort.abort();
+      },
+      onProgress: (snapshot) => {
+        job.record.update({ egress: snapshot }).catch((error: unknown) => this.deps.log.warn({ err: error, job: job.offer.job_id }, "could not write the job's egress to its record"));
+      },
     });
     try {
       const run = await execute(egress);

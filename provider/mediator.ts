@@ -142,7 +142,7 @@ export class Mediator {
     // The proxy listens in the re-run's folder before the container (and its folder's volume) is made.
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const stop = new AbortController();
-    const proxy = await openJobEgress({ jobId: message.job_id, network, workDir }, egress, log, () => stop.abort());
+    const proxy = await openJobEgress({ jobId: message.job_id, network, workDir }, egress, log, { onExceeded: () => stop.abort() });
     try {
       return await executor.run({ ...request, egress: proxy }, hooks, AbortSignal.any([signal, stop.signal]));
     } finally {

@@ -4,7 +4,9 @@
 // made, so the forwarder in the job's network (jobNetwork.ts) has somewhere to
 // go; started again on the same path for a container adopted after a restart
 // (the forwarder outlives the daemon, the proxy does not); closed when the job
-// ends, its usage reported in the result. The provider's own settings (hosts it
+// ends, its usage reported in the result. While it runs, where its meter stands
+// is handed to the job's record every few seconds, and a proxy started again
+// goes on from the record's (usage.ts). The provider's own settings (hosts it
 // never allows, the budget, the connection cap) apply to every job alike.
 import type { Socket } from "node:net";
 import { join } from "node:path";
@@ -12,9 +14,12 @@ import type { Logger } from "pino";
 import { parseEgressRules, type EgressRule, type EgressUsage, type NetworkSpec } from "../../protocol/egress.ts";
 import { EgressProxy } from "./proxy.ts";
 import { EgressRate } from "./rate.ts";
+import type { EgressMeterSnapshot } from "./usage.ts";
 import { egressResolver } from "./resolver.ts";
 
 export const EGRESS_SOCKET = "egress.sock";
+/** How often a job's egress meter goes to its record: what a daemon killed at once may forget (and a job move past its budget). */
+export const EGRESS_RECORD_EVERY_MS = 2_000;
 
 export interface EgressSettings {
   deny: readonly EgressRule[];
@@ -39,12 +44,19 @@ export interface JobEgress extends EgressEndpoint {
   close(): Promise<void>;
 }
 
-/** The proxy of a job with network.allow, listening. `onExceeded` stops the job with the reason. */
+export interface JobEgressHooks {
+  /** Stops the job with the reason (its budget passed). */
+  onExceeded(reason: string): void;
+  /** Where the meter stands, every EGRESS_RECORD_EVERY_MS while it moves: for the job's record. */
+  onProgress?(snapshot: EgressMeterSnapshot): void;
+}
+
+/** The proxy of a job with network.allow, listening; resumed from the record's snapshot for an adopted job. */
 export async function openJobEgress(
-  job: { jobId: string; network: NetworkSpec; workDir: string },
+  job: { jobId: string; network: NetworkSpec; workDir: string; resumeFrom?: EgressMeterSnapshot },
   settings: EgressSettings,
   log: Logger,
-  onExceeded: (reason: string) => void,
+  hooks: JobEgressHooks,
 ): Promise<JobEgress> {
   const proxySocketPath = join(job.workDir, EGRESS_SOCKET);
   const proxy = new EgressProxy({
@@ -57,11 +69,28 @@ export async function openJobEgress(
     // Without fixed answers, the proxy's own resolver (resolver.ts).
     ...(settings.fixedAnswers.size > 0 ? { resolve: fixedThenSystem(settings.fixedAnswers) } : {}),
     log: log.child({ job: job.jobId }),
-    onBudgetExceeded: onExceeded,
+    onBudgetExceeded: hooks.onExceeded,
     ...(settings.rate ? { rate: settings.rate } : {}),
+    ...(job.resumeFrom ? { resumeFrom: job.resumeFrom } : {}),
   });
   await proxy.start();
-  return { proxySocketPath, adopt: (socket) => proxy.adopt(socket), usage: () => proxy.usage(), close: () => proxy.close() };
+  let recorded = proxy.snapshot();
+  const record = setInterval(() => {
+    const now = proxy.snapshot();
+    if (now.bytes === recorded.bytes && now.usage.refused === recorded.usage.refused) return;
+    recorded = now;
+    hooks.onProgress?.(now);
+  }, EGRESS_RECORD_EVERY_MS);
+  record.unref();
+  return {
+    proxySocketPath,
+    adopt: (socket) => proxy.adopt(socket),
+    usage: () => proxy.usage(),
+    close: () => {
+      clearInterval(record);
+      return proxy.close();
+    },
+  };
 }
 
 /** Development and tests: names with a fixed answer get it; others are resolved as always. */

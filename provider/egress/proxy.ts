@@ -17,7 +17,7 @@ import { forwardRequest, requestTaken } from "./forward.ts";
 import { readBytesFor } from "./hostReads.ts";
 import type { EgressRate, EgressShare } from "./rate.ts";
 import { answerAndClose, openTunnel } from "./tunnel.ts";
-import { EgressMeter } from "./usage.ts";
+import { EgressMeter, type EgressMeterSnapshot } from "./usage.ts";
 
 export interface EgressProxyOptions {
   socketPath: string;
@@ -40,6 +40,8 @@ export interface EgressProxyOptions {
   idleTimeoutMs?: number;
   /** The provider's bandwidth cap (--egress-rate-mb), one for all its jobs' proxies. */
   rate?: EgressRate;
+  /** Where the job's meter stood, for a job a restarted daemon adopted (its record's). */
+  resumeFrom?: EgressMeterSnapshot;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
@@ -64,7 +66,7 @@ export class EgressProxy {
 
   constructor(private readonly options: EgressProxyOptions) {
     this.share = options.rate?.share();
-    this.meter = new EgressMeter(options.budgetBytes, () => this.budgetPassed());
+    this.meter = new EgressMeter(options.budgetBytes, () => this.budgetPassed(), options.resumeFrom);
     this.policy = {
       rules: options.rules,
       deny: options.deny ?? [],
@@ -116,6 +118,8 @@ export class EgressProxy {
         resolve();
       });
     });
+    // Resumed past its budget (the daemon before went down as it passed): the job is stopped now.
+    if (this.meter.budgetPassed) this.budgetPassed();
   }
 
   /**
@@ -135,6 +139,11 @@ export class EgressProxy {
 
   usage(): EgressUsage {
     return this.meter.usage();
+  }
+
+  /** For the job's record: where a restarted daemon's proxy goes on from. */
+  snapshot(): EgressMeterSnapshot {
+    return this.meter.snapshot();
   }
 
   /** Stops listening (the socket file goes with it) and ends every open connection. */

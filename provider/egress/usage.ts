@@ -1,5 +1,8 @@
 // What one job's egress moved, per host:port, against its byte budget. The
-// proxy counts every byte it relays here; the job's record reports usage().
+// proxy counts every byte it relays here; the job's result reports usage(). A
+// snapshot goes into the job's record as the job runs, so the proxy a restarted
+// daemon starts for the job goes on from it: the budget is the job's, not each
+// daemon's, and the usage reported is the whole job's.
 import { type EgressHostUsage, type EgressRefusal, egressRefusalLimits, type EgressUsage } from "../../protocol/egress.ts";
 import { truncate } from "../truncate.ts";
 
@@ -10,6 +13,13 @@ const MAX_OMITTED_REMEMBERED = 4096;
 
 /** Counts one connection's bytes: "out" leaves for the host, "in" comes back. */
 export type ByteCounter = (direction: "out" | "in", bytes: number) => void;
+
+/** What the job's record keeps of its meter: the usage reported so far, and every byte counted toward the budget. */
+export interface EgressMeterSnapshot {
+  usage: EgressUsage;
+  /** In and out, all hosts (those past the usage's bound too). */
+  bytes: number;
+}
 
 export class EgressMeter {
   private readonly hosts = new Map<string, EgressHostUsage>();
@@ -23,10 +33,25 @@ export class EgressMeter {
   private passed = false;
 
   /** `onBudgetPassed` runs once, on the first byte past `budgetBytes`. */
+  /** Started from `resumeFrom` when given (a daemon that restarted): a job already past its budget is passed at once, without a call. */
   constructor(
     readonly budgetBytes: number,
     private readonly onBudgetPassed: () => void,
-  ) {}
+    resumeFrom?: EgressMeterSnapshot,
+  ) {
+    if (!resumeFrom) return;
+    for (const host of resumeFrom.usage.hosts) this.hosts.set(`${host.host}:${host.port}`, { ...host });
+    // The omitted hosts' names are not kept: each is counted once more if reached again (hosts_omitted stays at least right).
+    this.omittedUnremembered = resumeFrom.usage.hosts_omitted ?? 0;
+    this.refusedCount = resumeFrom.usage.refused;
+    for (const refusal of resumeFrom.usage.refusals ?? []) this.refusals.set(refusalKey(refusal), { ...refusal });
+    this.total = resumeFrom.bytes;
+    this.passed = this.total > budgetBytes;
+  }
+
+  snapshot(): EgressMeterSnapshot {
+    return { usage: this.usage(), bytes: this.total };
+  }
 
   get budgetPassed(): boolean {
     return this.passed;
@@ -36,7 +61,7 @@ export class EgressMeter {
   refused(refusal: { status: number; reason: string; host?: string; port?: number }): void {
     this.refusedCount++;
     if (refusal.host === undefined) return;
-    const key = `${refusal.host}\n${refusal.port ?? ""}\n${refusal.status}`;
+    const key = refusalKey({ host: refusal.host, port: refusal.port, status: refusal.status });
     const known = this.refusals.get(key);
     if (known) known.count++;
     else if (this.refusals.size < egressRefusalLimits.kinds) {
@@ -91,4 +116,9 @@ export class EgressMeter {
     else this.omittedUnremembered++;
     return undefined;
   }
+}
+
+/** Refusals alike share one entry: the same host (as recorded, so cut to its bound), port and status. */
+function refusalKey(refusal: { host: string; port?: number; status: number }): string {
+  return `${truncate(refusal.host, egressRefusalLimits.hostChars)}\n${refusal.port ?? ""}\n${refusal.status}`;
 }

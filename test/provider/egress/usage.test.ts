@@ -65,4 +65,29 @@ describe("EgressMeter", () => {
     // A job's own long names and reasons are cut to what the result may carry.
     expect(EgressUsage.safeParse(usage).success).toBe(true);
   });
+
+  it("resumed from a snapshot (a restarted daemon), goes on counting the same job: its hosts, refusals and budget", () => {
+    const before = new EgressMeter(1000, () => undefined);
+    before.connection("hub.test", 443)("in", 600);
+    before.refused({ status: 403, reason: "cdn.test:443 is not in this job's network allow list", host: "cdn.test", port: 443 });
+    const snapshot = JSON.parse(JSON.stringify(before.snapshot())) as ReturnType<EgressMeter["snapshot"]>;
+    const passed: number[] = [];
+    const after = new EgressMeter(1000, () => passed.push(1), snapshot);
+    expect(after.usage()).toEqual(before.usage());
+    after.connection("hub.test", 443)("in", 400);
+    after.refused({ status: 403, reason: "cdn.test:443 is not in this job's network allow list", host: "cdn.test", port: 443 });
+    expect(after.usage()).toMatchObject({ hosts: [{ host: "hub.test", port: 443, connections: 2, bytes_in: 1000 }], refused: 2, refusals: [{ host: "cdn.test", count: 2 }] });
+    expect(passed).toEqual([]);
+    // The budget is the job's: the byte past it is past it, whichever daemon counts it.
+    after.connection("hub.test", 443)("out", 1);
+    expect(passed).toEqual([1]);
+  });
+
+  it("resumed past its budget is passed at once, and leaves telling to its owner", () => {
+    const passed: number[] = [];
+    const meter = new EgressMeter(100, () => passed.push(1), { usage: { hosts: [], refused: 0 }, bytes: 101 });
+    expect(meter.budgetPassed).toBe(true);
+    meter.connection("hub.test", 443)("in", 1);
+    expect(passed).toEqual([]);
+  });
 });
