@@ -12,11 +12,15 @@
 // default refusal of private addresses are tested on the proxy itself
 // (test/provider/egress/).
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../sdk/index.ts";
 import type { Job } from "../../protocol/job.ts";
 import { probeEgressSupport } from "../../provider/egress/jobNetwork.ts";
+import { jobWorkDir } from "../../provider/workDir.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { shellJob } from "../helpers/jobs.ts";
 import { hubWeights, startModelHub, WEIGHTS_BYTES, type ModelHub } from "../helpers/modelHub.ts";
 import { namespacesUnavailable } from "../helpers/netns.ts";
@@ -110,6 +114,27 @@ describe.skipIf(Boolean(skipReason))("a job with network.allow", () => {
         expect.objectContaining({ host: "private-name.test", port: 80, status: 403 }),
       ]),
     );
+  });
+
+  it("is counted whole across a kill -9 and restart of its provider: one budget, and the whole job's usage", async () => {
+    const script = "wget -q -O /dev/null http://model-hub.test/weights.bin; sleep 25; wget -q -O /dev/null http://model-hub.test/weights.bin; echo ok > /outputs/done.txt";
+    const created = await client.createJob(spec(script, { network: { allow: ["model-hub.test"] } }) as never);
+    await client.waitForJob(created.id, { until: (job) => job.status === "processing" });
+    // The first download is in the job's record (written every 2 s while its egress moves) before the daemon dies.
+    const record = join(jobWorkDir(egress.dataDir, created.id), "job.json");
+    await eventually(async () => {
+      const written = JSON.parse(await readFile(record, "utf8").catch(() => "{}")) as { egress?: { bytes: number } };
+      return (written.egress?.bytes ?? 0) >= WEIGHTS_BYTES;
+    }, { what: "the first download in the job's record", timeoutMs: 20_000 });
+    await egress.stop("SIGKILL");
+    egress = await egress.restart();
+    const done = await client.waitForJob(created.id, { timeoutMs: 150_000 });
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.provider).toBe(egress.address);
+    expect(done.attempt).toBe(0);
+    const hubUsage = done.metrics.egress?.hosts.find((entry) => entry.host === "model-hub.test" && entry.port === 80);
+    expect(hubUsage?.connections).toBe(2);
+    expect(hubUsage?.bytes_in).toBeGreaterThanOrEqual(2 * WEIGHTS_BYTES);
   });
 
   it("that moves more than the provider's budget fails, saying so", async () => {
