@@ -8,7 +8,6 @@
 // the buffer is never overwritten while in use, and a slow job holds the host
 // back instead of filling the daemon's memory.
 import type { OnReadOpts, Socket } from "node:net";
-// Type-only imports: the forwarder (forwarder.ts) runs this under Node's type stripping alone.
 import type { EgressShare } from "./rate.ts";
 
 /** One read of the host's socket at most, where a job's connections leave room for it (readBytesFor). */
