@@ -13,6 +13,7 @@ import { fetchOutputs } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { createHash } from "node:crypto";
 import { describeEgress } from "../egressSummary.ts";
+import { terminalText } from "../terminalText.ts";
 
 export function registerJobs(program: Command, ctx: () => CliContext): void {
   const jobs = program.command("jobs").description("look at and manage your jobs");
@@ -100,12 +101,12 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
 
 export function describeJob(job: Job): string[] {
   const lines = [
-    `${job.id}  ${job.status}${job.status_detail ? ` (${job.status_detail})` : ""}`,
+    `${job.id}  ${job.status}${job.status_detail ? ` (${terminalText(job.status_detail)})` : ""}`,
     `  ${job.template ? `template ${job.template}, ` : ""}image ${job.spec.image}`,
     `  created ${job.created_at}${job.started_at ? `, started ${job.started_at}` : ""}${job.completed_at ? `, completed ${job.completed_at}` : ""}`,
   ];
   if (job.provider) lines.push(`  provider ${job.provider} (attempt ${job.attempt + 1})`);
-  if (job.error) lines.push(`  error: ${job.error}`);
+  if (job.error) lines.push(`  error: ${terminalText(job.error)}`);
   if (job.price.claimed_wei) lines.push(`  claimed ${formatEther(BigInt(job.price.claimed_wei))} ETH; settlement ${job.settlement}`);
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
   lines.push(...describeEgress(job));

@@ -18,6 +18,7 @@ import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import { describeEgress } from "../egressSummary.ts";
+import { terminalText } from "../terminalText.ts";
 
 interface RunOptions {
   image?: string;
@@ -95,7 +96,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
         onStatus: (current) => {
           const percent = percentIn(current.status_detail);
           if (current.status === "starting" && percent !== undefined) c.progress.update(current.status_detail?.startsWith("receiving inputs") ? "provider receiving inputs" : "pulling the image", percent, 100);
-          else if (current.status_detail && current.status_detail !== lastDetail) c.output.note(`[pond: ${current.status_detail}]`);
+          else if (current.status_detail && current.status_detail !== lastDetail) c.output.note(`[pond: ${terminalText(current.status_detail)}]`);
           lastDetail = current.status_detail;
         },
       });
@@ -190,7 +191,7 @@ export function typedParams(template: Pick<Template, "ref" | "params">, raw: Rec
 }
 
 function summary(job: Job, outputDir: string | undefined, download: OutputsDownload | undefined): string[] {
-  const lines = [`job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ""}`];
+  const lines = [`job ${job.id} ${job.status}${job.error ? `: ${terminalText(job.error)}` : ""}`];
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
   const downloaded = download?.files.length ?? 0;
   if (outputDir && downloaded > 0) lines.push(`  ${downloaded} file${downloaded === 1 ? "" : "s"} saved in ${outputDir}, each sha256 checked`);

@@ -9,6 +9,7 @@ import { RelativePath, type InputFile } from "../../protocol/jobSpec.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
 import { PondApiError, type PondClient } from "../../sdk/index.ts";
 import { UsageError } from "../errors.ts";
+import { terminalText } from "../terminalText.ts";
 
 const JOB_REFERENCE = /^(job_[0-9a-z]+)(?::(.*))?$/;
 
@@ -48,7 +49,7 @@ export async function inputsFromJobs(sdk: Pick<PondClient, "getJob">, references
     jobs.set(job.id, job);
     const status = job.status;
     if (status === "failed" || status === "canceled" || status === "timed_out") {
-      throw new UsageError(`--input ${reference.given}: ${job.id} ${ended[status]}${job.error ? ` (${job.error})` : ""}; only a succeeded job's outputs can be inputs`);
+      throw new UsageError(`--input ${reference.given}: ${job.id} ${ended[status]}${job.error ? ` (${terminalText(job.error)})` : ""}; only a succeeded job's outputs can be inputs`);
     }
     if (reference.output === undefined) {
       if (!isTerminal(status)) throw new UsageError(`--input ${reference.given}: ${job.id} has not finished, so its outputs are not known yet; name the one you want, e.g. --input ${job.id}:model.pt`);
