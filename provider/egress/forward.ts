@@ -41,9 +41,12 @@ function answer(response: ServerResponse, status: number, reason: string): void 
 }
 
 export async function forwardRequest(incoming: IncomingMessage, response: ServerResponse, context: EgressContext): Promise<void> {
-  // A request pipelined behind the first is left unanswered and goes with the socket: told Connection: close,
+  // A request pipelined behind the first gets a 503 through the server, queued behind the first's response,
+  // which never ends (its answer is written past it): never sent, but counted by Node's own guard against
+  // pipelined floods, which stops reading the socket once such answers pile up. Left unanswered instead, a
+  // job's flood of them grew the daemon's heap without bound (300 MiB for 200,000). Told Connection: close,
   // the job's client sends it again on a connection of its own.
-  if (taken.has(incoming.socket)) return;
+  if (taken.has(incoming.socket)) return answer(response, 503, "one request a connection: send it again on a new one");
   taken.add(incoming.socket);
   const target = proxyTarget(incoming.url);
   if ("error" in target) {
@@ -125,6 +128,10 @@ function send({ incoming, response, client, upstream, reads, head, chunkedBody }
     else if (hadError) end();
   };
   upstream.once("close", hostClosed);
+  // The answer's last byte is out (the relay ends the job's socket after the host's end): the host's socket has
+  // nothing more to carry. Not left for the job's close, which a job whose socket the server stopped reading
+  // (a pipelined flood) is not heard to make.
+  client.once("finish", () => upstream.destroy());
   client.once("close", () => {
     // The job went first (or its answer is through): nothing is the host's fault.
     jobGone = true;

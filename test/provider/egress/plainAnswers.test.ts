@@ -153,6 +153,34 @@ describe("a plain HTTP request", () => {
     expect((await Promise.all([hello(), hello()])).map((answer) => answer.status)).toEqual([200, 200]);
   });
 
+  it("pipelined by the thousand behind a slow answer are read no further than Node's own guard lets through, and the answer comes whole", async () => {
+    const host = await oddHost(async (socket) => {
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234");
+      await sleep(1_000);
+      socket.end("56789");
+    });
+    const { proxy, socketPath } = await host.proxy();
+    // The proxy's HTTP server (private): how many requests it parsed is what a flood costs the daemon.
+    let parsed = 0;
+    (proxy as unknown as { server: import("node:http").Server }).server.on("request", () => parsed++);
+    const job = connect({ path: socketPath });
+    const chunks: Buffer[] = [];
+    job.on("data", (chunk: Buffer) => chunks.push(chunk));
+    job.on("error", () => undefined);
+    const request = `GET ${host.url("/")} HTTP/1.1\r\nHost: odd.test\r\n\r\n`;
+    job.write(request);
+    await eventually(async () => chunks.length > 0, { what: "the answer to begin" });
+    const flood = request.repeat(1_000);
+    for (let i = 0; i < 100; i++) job.write(flood);
+    await eventually(async () => Buffer.concat(chunks).toString("latin1").endsWith("0123456789"), { what: "the whole answer" });
+    const got = Buffer.concat(chunks).toString("latin1");
+    expect(got.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    // 100,001 requests sent; without the guard every one was parsed and held until the socket closed.
+    expect(parsed).toBeGreaterThan(1);
+    expect(parsed).toBeLessThan(10_000);
+    job.destroy();
+  });
+
   it("followed by bytes the server cannot read gets no error answer written into its own", async () => {
     const host = await oddHost(async (socket) => {
       socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234");
