@@ -32,15 +32,17 @@ export class EgressMeter {
   private total = 0;
   private passed = false;
 
-  /** `onBudgetPassed` runs once, on the first byte past `budgetBytes`. */
-  /** Started from `resumeFrom` when given (a daemon that restarted): a job already past its budget is passed at once, without a call. */
+  /**
+   * `onBudgetPassed` runs once, on the first byte past `budgetBytes`. Started from `resumeFrom` when given (a
+   * daemon that restarted): a job already past its budget is passed at once, without a call.
+   */
   constructor(
     readonly budgetBytes: number,
     private readonly onBudgetPassed: () => void,
     resumeFrom?: EgressMeterSnapshot,
   ) {
     if (!resumeFrom) return;
-    for (const host of resumeFrom.usage.hosts) this.hosts.set(`${host.host}:${host.port}`, { ...host });
+    for (const host of resumeFrom.usage.hosts) this.hosts.set(hostKey(host.host, host.port), { ...host });
     // The omitted hosts' names are not kept: each is counted once more if reached again (hosts_omitted stays at least right).
     this.omittedUnremembered = resumeFrom.usage.hosts_omitted ?? 0;
     this.refusedCount = resumeFrom.usage.refused;
@@ -103,7 +105,7 @@ export class EgressMeter {
   }
 
   private entryFor(host: string, port: number): EgressHostUsage | undefined {
-    const key = `${host}:${port}`;
+    const key = hostKey(host, port);
     const known = this.hosts.get(key);
     if (known) return known;
     if (this.hosts.size < MAX_USAGE_HOSTS) {
@@ -117,6 +119,8 @@ export class EgressMeter {
     return undefined;
   }
 }
+
+const hostKey = (host: string, port: number) => `${host}:${port}`;
 
 /** Refusals alike share one entry: the same host (as recorded, so cut to its bound), port and status. */
 function refusalKey(refusal: { host: string; port?: number; status: number }): string {

@@ -76,10 +76,12 @@ export async function transitionJob(
     const current = fromSeen ? seen : (await ctx.db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
     if (!current) throw new JobNotFoundError(jobId);
     const from = current.status as JobStatus;
+    // The provider the guard names, when the job is not that provider's.
+    const notAssignedTo = guard.provider !== undefined && current.provider !== guard.provider ? guard.provider : undefined;
     // Only D1's word refuses: a copy that would is looked up again.
-    if (fromSeen && (!canTransition(from, to) || (guard.provider !== undefined && current.provider !== guard.provider))) continue;
+    if (fromSeen && (!canTransition(from, to) || notAssignedTo !== undefined)) continue;
     assertTransition(from, to);
-    if (guard.provider !== undefined && current.provider !== guard.provider) throw new NotAssignedError(jobId, guard.provider);
+    if (notAssignedTo !== undefined) throw new NotAssignedError(jobId, notAssignedTo);
 
     const now = Date.now();
     const detail = patch.statusDetail ?? patch.error ?? null;
