@@ -126,10 +126,10 @@ function rewrittenHead(head: string): Buffer | { why: string } | undefined {
   const code = Number(status[2]);
   // 101 is no interim answer, but the request never asks to upgrade (Upgrade is hop-by-hop).
   if (code < 200 && code !== 101) return undefined;
-  const named = (wanted: string) => rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === wanted).length > 0;
   // The body passes with the framing the host gave it: framing the job's client would read otherwise is refused.
-  if (named("transfer-encoding") && (named("content-length") || status[1] === "0")) return { why: "an answer framed both by length and by transfer coding, or chunked in HTTP/1.0" };
   const framing = rawHeaders.flatMap((name, i) => (i % 2 === 0 && name.toLowerCase() === "transfer-encoding" ? [name, rawHeaders[i + 1]!] : []));
+  const sized = rawHeaders.some((name, i) => i % 2 === 0 && name.toLowerCase() === "content-length");
+  if (framing.length > 0 && (sized || status[1] === "0")) return { why: "an answer framed both by length and by transfer coding, or chunked in HTTP/1.0" };
   const answerLines = headerLines([...endToEndHeaders(rawHeaders), ...framing, "Connection", "close"]);
   if (answerLines === undefined) return { why: "an answer with a header that cannot be passed on" };
   return Buffer.from(`HTTP/1.1 ${code} ${status[3] ?? ""}\r\n${answerLines}\r\n`, "latin1");
