@@ -1,8 +1,9 @@
 // The input cache in front of a job's fetch: what the cache holds is linked into
 // the job's inputs folder first; only the rest is fetched (the fetch finds the
-// cached files already complete and asks for none of their bytes), and what it
-// verified is kept for the next job. A job whose every file was cached moves no
-// bytes: route "cache".
+// cached files already complete and asks for none of their bytes, unless their
+// bytes are wrong), and what it verified is kept for the next job. A job whose
+// every file was cached moves no bytes: route "cache". The cache never fails a
+// job: what it cannot do, it logs and leaves to the fetch.
 import { TRANSFER_PROTOCOL_VERSION, type TransferManifest } from "../../protocol/transfer.ts";
 import type { TransferMeasure } from "../../protocol/transferMetrics.ts";
 import type { InputCache } from "./inputCache.ts";
@@ -33,11 +34,10 @@ export async function fetchThroughCache(
   }
   const fetched = await fetch();
   if (cache) {
-    const placedPaths = new Set(placed.files.map((file) => file.path));
-    await cache.keep(
-      fetched.manifest.files.filter((file) => !placedPaths.has(file.path)),
-      inputsDir,
-    );
+    // A placed file the fetch found wrong (and wrote anew) is dropped; its fetched copy is then kept
+    // with the rest. The placed files still cached are skipped by keep.
+    await cache.dropRewritten(placed.files, inputsDir);
+    await cache.keep(fetched.manifest.files, inputsDir);
   }
   return placed.bytes > 0 ? { ...fetched, measure: { ...fetched.measure, cached_bytes: placed.bytes } } : fetched;
 }

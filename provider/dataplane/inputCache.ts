@@ -102,8 +102,10 @@ export class InputCache extends EventEmitter<{ change: [] }> {
     await mkdir(this.options.root, { recursive: true, mode: 0o700 });
     await this.locked(async () => {
       for (const entry of await this.readIndex()) {
-        if (await this.intact(entry)) this.add(entry);
-        else this.options.log.warn({ sha256: entry.sha256 }, "a cached input changed or vanished while the daemon was down; dropped");
+        // Listed twice (an index edited by hand): counted once, or its bytes would count double.
+        if (this.entries.has(entry.sha256)) continue;
+        if ((await this.intact(entry)) && (await this.chunksOf(entry))) this.add(entry);
+        else this.options.log.warn({ sha256: entry.sha256 }, "a cached input (or its chunk record) changed or vanished while the daemon was down; dropped");
       }
       for (const name of await readdir(this.options.root)) {
         if (name === INDEX_FILE) continue;
@@ -130,14 +132,15 @@ export class InputCache extends EventEmitter<{ change: [] }> {
         const entry = this.entries.get(file.sha256);
         if (!entry || entry.size !== file.size) continue;
         try {
-          if (!(await this.intact(entry))) {
-            this.options.log.warn({ sha256: entry.sha256, path: file.path }, "a cached input changed on disk since it was verified; dropped, to be fetched again");
-            await this.drop(entry);
+          // Stored under the hash as its path: the same file may sit at another path in each job.
+          const chunks = (await this.intact(entry)) ? await this.chunksOf(entry) : undefined;
+          if (!chunks) {
+            // Dropped, not skipped: kept, it would be advertised warm and keep its fetched copy out.
+            this.options.log.warn({ sha256: entry.sha256, path: file.path }, "a cached input (or its chunk record) changed on disk since it was verified; dropped, to be fetched again");
             changed = true;
+            await this.drop(entry);
             continue;
           }
-          // Stored under the hash as its path: the same file may sit at another path in each job.
-          const chunks = TransferFile.parse(JSON.parse(await readFile(this.chunksPath(entry.sha256), "utf8")));
           const target = pathInside(inputsDir, file.path);
           await mkdir(dirname(target), { recursive: true });
           await rm(target, { force: true });
@@ -153,6 +156,28 @@ export class InputCache extends EventEmitter<{ change: [] }> {
     });
     if (changed) this.emit("change");
     return placed;
+  }
+
+  /**
+   * Drops each of `placed` (linked into `inputsDir` by `place`) that the job's fetch has since
+   * written anew: the fetch hashes what it finds and rewrites a file that does not match, so the
+   * cached copy's bytes changed in a way its identity did not show. The fetched copy can then be kept.
+   */
+  async dropRewritten(placed: readonly TransferFile[], inputsDir: string): Promise<void> {
+    if (!this.enabled || placed.length === 0) return;
+    let changed = false;
+    await this.locked(async () => {
+      for (const file of placed) {
+        const entry = this.entries.get(file.sha256);
+        const now = await identityOf(pathInside(inputsDir, file.path)).catch(() => undefined);
+        if (!entry || !now || (now.dev === entry.identity.dev && now.ino === entry.identity.ino)) continue;
+        this.options.log.error({ sha256: entry.sha256, path: file.path }, "a job's fetch found a cached input's bytes wrong; dropped");
+        changed = true;
+        await this.drop(entry).catch(() => undefined);
+      }
+      if (changed) await this.writeIndex();
+    });
+    if (changed) this.emit("change");
   }
 
   /**
@@ -257,25 +282,42 @@ export class InputCache extends EventEmitter<{ change: [] }> {
   }
 
   private async readIndex(): Promise<Entry[]> {
-    let raw: string;
+    const path = join(this.options.root, INDEX_FILE);
     try {
-      raw = await readFile(join(this.options.root, INDEX_FILE), "utf8");
+      return Index.parse(JSON.parse(await readFile(path, "utf8"))).entries;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw error;
-    }
-    try {
-      return Index.parse(JSON.parse(raw)).entries;
-    } catch {
-      this.options.log.warn("the input cache's index is unreadable; starting the cache empty");
+      // Not a readable file (a folder, no permission) or not an index: the cache starts empty. Only
+      // that name goes (inside the cache's own folder), so a new index can take its place.
+      this.options.log.warn({ err: error }, "the input cache's index is unreadable; starting the cache empty");
+      await rm(path, { recursive: true, force: true }).catch(() => undefined);
       return [];
     }
   }
 
+  /**
+   * Never throws: a cache whose index cannot be written (a full disk) still serves and keeps files.
+   * The older index on disk stays safe to start from: load checks each entry it lists against its
+   * file, and removes every file it does not list.
+   */
   private async writeIndex(): Promise<void> {
     const path = join(this.options.root, INDEX_FILE);
-    await writeFile(`${path}.tmp`, JSON.stringify({ v: 1, entries: [...this.entries.values()] }));
-    await rename(`${path}.tmp`, path);
+    try {
+      await writeFile(`${path}.tmp`, JSON.stringify({ v: 1, entries: [...this.entries.values()] }));
+      await rename(`${path}.tmp`, path);
+    } catch (error) {
+      this.options.log.warn({ err: error }, "could not write the input cache's index; written again at its next change");
+    }
+  }
+
+  /** A file's chunk hashes, kept beside it; undefined when missing, unparsable, or another file's. */
+  private async chunksOf(entry: Entry): Promise<TransferFile | undefined> {
+    try {
+      const chunks = TransferFile.parse(JSON.parse(await readFile(this.chunksPath(entry.sha256), "utf8")));
+      return chunks.sha256 === entry.sha256 && chunks.size === entry.size ? chunks : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** One change at a time: a place never meets a half-done insert or eviction. */
