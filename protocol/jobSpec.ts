@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NetworkSpec } from "./egress.ts";
 import { parseImageReference } from "./imageReference.ts";
+import { RESULT_MARGIN_S } from "./deadlines.ts";
 import { jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
 import { VerifySpec } from "./verification.ts";
@@ -154,7 +155,8 @@ export const InputFiles = z
   .array(InputFile)
   .max(L.maxInputFileEntries)
   .refine((files) => new Set(files.map((f) => f.path)).size === files.length, "must not repeat a path")
-  .refine((files) => files.reduce((sum, f) => sum + (f.size ?? 0), 0) <= L.maxInputFilesBytes, `must total at most ${L.maxInputFilesBytes} bytes`);
+  .refine((files) => files.reduce((sum, f) => sum + (f.size ?? 0), 0) <= L.maxInputFilesBytes, `must total at most ${L.maxInputFilesBytes} bytes`)
+  .refine((files) => new Set(files.flatMap((f) => (f.from ? [f.from.job] : []))).size <= L.maxSourceJobs, `must come from at most ${L.maxSourceJobs} distinct jobs (from.job); pack the outputs of many jobs into fewer inputs`);
 
 /** Paths named both inline (`inputs`) and as `input_files`, or one inside the other: a spec with any is refused. */
 export function overlappingInputPaths(spec: Pick<JobSpec, "inputs" | "input_files">): string[] {
@@ -205,7 +207,7 @@ export const JobAuthorizationInput = z
     deadline: z.int().positive().meta({
       description:
         "Unix seconds, signed as `deadline`: the latest a result may be reported on chain. " +
-        `It must be at least now + match_timeout_s (default ${L.defaultMatchTimeoutS}) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now.`,
+        `It must be at least now + match_timeout_s (default ${L.defaultMatchTimeoutS}) + timeout_s + ${RESULT_MARGIN_S} s (for the result to reach the chain), and at most 30 days from now.`,
     }),
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-prefixed hex signature").meta({
       description: "The 65-byte signature of the API key's own account over the JobAuthorization, 0x-prefixed hex",

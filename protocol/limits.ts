@@ -21,6 +21,8 @@ export const jobLimits = {
   maxInputFileEntries: 10_000,
   /** Their total: 16 GiB, what a provider's disk and a creator's upload should bear for one job. */
   maxInputFilesBytes: 16 * 1024 * 1024 * 1024,
+  /** Distinct earlier jobs a spec's input files may come from (`from`): each is read and linked in one D1 statement, which binds at most 100 values. */
+  maxSourceJobs: 32,
   maxPathLength: 255,
   /** The furthest an authorization's deadline may be (worker/chain/authorization.ts): funds are not held longer by one job. */
   maxAuthorizationS: 30 * 86_400,

@@ -7,7 +7,7 @@ import { jobAuthorizationMessage, jobAuthorizationTypes } from "../protocol/eip7
 import type { JobAuthorizationInput, JobSpec } from "../protocol/jobSpec.ts";
 import { jobLimits } from "../protocol/limits.ts";
 
-/** Past the server's own margin (worker/chain/authorization.ts), for clock skew and the trip to the API. */
+/** Past the API's own margin (protocol/deadlines.ts RESULT_MARGIN_S), for clock skew and the trip to the API. */
 const AUTHORIZATION_MARGIN_S = 600;
 /** Short of the API's furthest deadline, for clock skew. */
 const LATEST_MARGIN_S = 120;

@@ -3,7 +3,8 @@
 // a stable operationId, which name-based generators turn into method names.
 import { createConfig, lintFromString, type NormalizedProblem } from "@redocly/openapi-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MAX_AUTHORIZATION_S, RESULT_MARGIN_S } from "../../worker/chain/authorization.ts";
+import { RESULT_MARGIN_S } from "../../protocol/deadlines.ts";
+import { MAX_AUTHORIZATION_S } from "../../worker/chain/authorization.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 
 type Operation = { operationId?: string; security?: unknown[]; parameters?: Array<{ in: string; name: string; required?: boolean }>; responses: Record<string, unknown> };

@@ -2,6 +2,7 @@
 // creator, over this very spec and price, with a deadline that leaves room
 // for the job to be matched, run and reported.
 import type { Address, Hex, TypedDataDomain } from "viem";
+import { earliestDeadline } from "../../protocol/deadlines.ts";
 import { jobAuthorizationMessage, jobAuthorizationTypes } from "../../protocol/eip712.ts";
 import type { JobAuthorizationInput, JobSpec } from "../../protocol/jobSpec.ts";
 import { jobLimits } from "../../protocol/limits.ts";
@@ -9,15 +10,8 @@ import { isTolerant } from "../../protocol/verification.ts";
 import { unprocessable } from "../errors/problem.ts";
 import { checkTypedSignature } from "../security/signatures.ts";
 
-/** Time after the job's own timeout for its result to reach the chain. */
-export const RESULT_MARGIN_S = 300;
 /** Funds should not be held for longer than this by one authorization. */
 export const MAX_AUTHORIZATION_S = jobLimits.maxAuthorizationS;
-
-/** The earliest deadline an authorization for this spec may carry (unix seconds). */
-export function earliestDeadline(spec: JobSpec, nowMs: number): number {
-  return Math.ceil(nowMs / 1000) + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + spec.timeout_s + RESULT_MARGIN_S;
-}
 
 /** Checks the authorization and returns its signature in canonical form (protocol/signature.ts), the form to keep and relay. */
 export async function checkAuthorization(args: {

@@ -1,6 +1,6 @@
 // The cron's sweep (every minute): whatever a lost message or a crash left
 // behind is finished here, so no job and no webhook stays stuck forever.
-import { eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, not, sql } from "drizzle-orm";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { jobLimits } from "../../protocol/limits.ts";
@@ -8,8 +8,7 @@ import { restoreChainWork } from "../chain/lostWork.ts";
 import { purgeRelayInputs } from "../data/relayRetention.ts";
 import { idempotencyKeys, jobs } from "../db/schema.ts";
 import type { JobContext } from "../jobs/context.ts";
-import { dependentsWithEndedSources } from "../jobs/inputResolution.ts";
-import { awaitsInputs } from "../jobs/inputSources.ts";
+import { awaitsInputsSql, dependentsWithEndedSources } from "../jobs/inputResolution.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
 import { resolveAll } from "../matching/dependents.ts";
 import { matchmakerForSpec, queuedJobOf, readyForMatching } from "../matching/scheduling.ts";
@@ -28,11 +27,11 @@ export async function sweep(ctx: JobContext, now = Date.now()): Promise<void> {
   // Jobs waiting for inputs from jobs that have ended, whose end nobody heard (a lost announcement, a restart): resolved or failed now.
   await resolveAll(ctx, await dependentsWithEndedSources(db, 1000));
 
-  // Queued jobs: make sure their matchmaker has them; fail those long past their match deadline.
-  const queued = await db.select().from(jobs).where(eq(jobs.status, "queued")).limit(1000);
+  // Queued jobs: make sure their matchmaker has them; fail those long past their match deadline. Not those whose
+  // inputs come from jobs still under way: their match window has not started (their end bounds the wait), and
+  // however many there are, they must not take the page from the rest.
+  const queued = await db.select().from(jobs).where(and(eq(jobs.status, "queued"), not(awaitsInputsSql))).limit(1000);
   for (const job of queued) {
-    // Its inputs come from jobs still under way: its match window has not started (their end bounds the wait).
-    if (awaitsInputs(job)) continue;
     const spec = job.spec as JobSpec;
     // The window starts when its inputs were all known, for a job whose inputs came from other jobs.
     const deadline = (job.inputsReadyAt ?? job.createdAt) + (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) * 1000;

@@ -3,11 +3,11 @@
 // window starting), still waits, or fails saying why. Computed afresh from the
 // sources' rows each time, so any number of callers (each source's end, the
 // creation that raced one, the sweeper) may resolve one job: the first to write wins.
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, not, or, sql, type SQL } from "drizzle-orm";
 import { sourceJobsOf, type JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import { terminalStatuses } from "../../protocol/jobStatus.ts";
-import { jobLimits } from "../../protocol/limits.ts";
+import { earliestDeadline } from "../../protocol/deadlines.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import type { Db } from "../db/client.ts";
 import { jobInputSources, jobs } from "../db/schema.ts";
@@ -26,18 +26,32 @@ export async function loadSources(db: Db, account: string, ids: readonly string[
   return new Map(rows.map((row) => [row.id, { id: row.id, status: row.status as JobStatus, error: row.error, output: row.output as OutputManifest | null }]));
 }
 
-/** Waiting jobs one of whose sources has ended: what a lost announcement left unresolved. */
+/**
+ * Waiting jobs that their sources as they stand would resolve or fail (every source ended, or one ended without
+ * succeeding): what a lost announcement left. Not those that rightly wait for a source still running (a job runs up
+ * to a day), which would fill every sweep's page and hide the rest.
+ */
 export async function dependentsWithEndedSources(db: Db, limit: number): Promise<string[]> {
-  const source = sql`source`;
+  const sourcesWhere = (condition: SQL) =>
+    sql`EXISTS (SELECT 1 FROM ${jobInputSources} JOIN ${jobs} AS source ON source.id = ${jobInputSources.sourceJobId} WHERE ${jobInputSources.jobId} = ${jobs.id} AND ${condition})`;
+  const ended = sql`source.status IN ${[...terminalStatuses]}`;
   const rows = await db
-    .selectDistinct({ jobId: jobInputSources.jobId })
-    .from(jobInputSources)
-    .innerJoin(jobs, eq(jobs.id, jobInputSources.jobId))
-    .innerJoin(sql`${jobs} AS ${source}`, sql`${source}.id = ${jobInputSources.sourceJobId}`)
-    .where(and(eq(jobs.status, "queued"), isNull(jobs.resolvedInputFiles), sql`${source}.status IN ${[...terminalStatuses]}`))
+    .select({ jobId: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.status, "queued"),
+        isNull(jobs.resolvedInputFiles),
+        sourcesWhere(sql`1`),
+        or(not(sourcesWhere(sql`NOT (${ended})`)), sourcesWhere(sql`${ended} AND source.status <> 'succeeded'`)),
+      ),
+    )
     .limit(limit);
   return rows.map((row) => row.jobId);
 }
+
+/** SQL true for a queued job that waits for other jobs' outputs (awaitsInputs): not matched, and its match window not started. */
+export const awaitsInputsSql = sql`(${jobs.resolvedInputFiles} IS NULL AND EXISTS (SELECT 1 FROM ${jobInputSources} WHERE ${jobInputSources.jobId} = ${jobs.id}))`;
 
 /**
  * Resolves one waiting job against its sources as they are now: returns its row if this call made
@@ -56,9 +70,10 @@ export async function resolveDependent(ctx: JobContext, jobId: string, now = Dat
     if (row.statusDetail !== resolution.detail) await ctx.db.update(jobs).set({ statusDetail: resolution.detail }).where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")));
     return undefined;
   }
-  // Paid from escrow: its result must reach the chain by the deadline the creator signed, or it runs unpaid.
-  const leftS = row.authDeadline === null ? Infinity : row.authDeadline - now / 1000;
-  if (leftS < (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + spec.timeout_s) {
+  // Paid from escrow: its result must reach the chain by the deadline the creator signed, or it runs unpaid. Its
+  // match window starts now, so the deadline must leave what creation demands from now on.
+  if (row.authDeadline !== null && row.authDeadline < earliestDeadline(spec, now)) {
+    const leftS = row.authDeadline - now / 1000;
     await transitionIfStill(ctx, jobId, "failed", { error: `its inputs were known only ${Math.max(0, Math.round(leftS))} s before its authorization's deadline: too late to match and run it (sign a deadline that covers the wait for its source jobs)` }, "pipeline");
     return undefined;
   }

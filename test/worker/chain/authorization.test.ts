@@ -5,7 +5,8 @@ import { isTolerant } from "../../../protocol/verification.ts";
 import type { ChainInfo } from "../../../protocol/account.ts";
 import type { JobSpec } from "../../../protocol/jobSpec.ts";
 import { signJobAuthorization } from "../../../sdk/authorization.ts";
-import { checkAuthorization, earliestDeadline } from "../../../worker/chain/authorization.ts";
+import { earliestDeadline } from "../../../protocol/deadlines.ts";
+import { checkAuthorization } from "../../../worker/chain/authorization.ts";
 import { malleableTwin } from "../../helpers/signatures.ts";
 
 const domain = pondDomain(31337, "0x00000000000000000000000000000000000000aa");
