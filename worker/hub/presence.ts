@@ -83,7 +83,11 @@ export function nextAlarmAt(state: HubState): number | undefined {
 
 /** Gone past the grace period: its jobs are requeued or failed, its record dropped. */
 async function onProviderLost(state: HubState, address: Address, disconnectedBy: number): Promise<void> {
-  for (const job of await jobsHeldBy(state.jobContext().db, address)) await settleLostJob(state, job.id, job.attempt, address, "gone");
+  // Only what this hub holds: a provider now connected to another shard (the shard count changed) runs the rest there.
+  const heldHere = new Set(state.store.reservationsOf(address).map((reservation) => reservation.jobId));
+  for (const job of await jobsHeldBy(state.jobContext().db, address)) {
+    if (heldHere.has(job.id)) await settleLostJob(state, job.id, job.attempt, address, "gone");
+  }
   state.store.forget(address, disconnectedBy);
 }
 

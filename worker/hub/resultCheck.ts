@@ -18,6 +18,11 @@ export interface ResultCheckInput {
   maxAmountWei: bigint;
   domain: TypedDataDomain;
   bucket: R2Bucket;
+  /**
+   * Settles false when the job turned out not to be this provider's to finish (the hub's copy of it was stale):
+   * its inline outputs are then not stored. Read beside the checks, so it costs no time on their path.
+   */
+  stillAssigned?: Promise<boolean>;
 }
 
 export type ResultCheck = { ok: true; manifest: OutputManifest; amountWei: bigint; signature: Hex } | { ok: false; error: string };
@@ -58,6 +63,7 @@ export async function checkSucceededResult(input: ResultCheckInput, result: Resu
     if (size !== file.size) return { ok: false, error: `output ${file.path} is ${size} bytes, the manifest says ${file.size}` };
   }
   // Stored last: the result is signed by the assigned provider and every other file is there, so nothing is kept for a refused one.
+  if (inline.outputs.length > 0 && input.stillAssigned && !(await input.stillAssigned)) return { ok: false, error: `job ${input.jobId} is no longer assigned to you` };
   await storeInlineOutputs(input.bucket, inline.outputs);
   return { ok: true, manifest, amountWei, signature: signed.signature };
 }

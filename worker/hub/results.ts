@@ -8,6 +8,7 @@ import { jobRoomOf } from "../bindings/objects.ts";
 import { announcingBeside } from "../jobs/announce.ts";
 import { marketDomain } from "../config/chains.ts";
 import { lostTheRace, setStatusDetail, transitionIfStill, transitionJob, type TransitionPatch } from "../jobs/transitions.ts";
+import type { Db } from "../db/client.ts";
 import type { HubState } from "./hubState.ts";
 import { jobById, statusAndProvider } from "./jobReads.ts";
 import { publishCapacity } from "./matchmakers.ts";
@@ -22,7 +23,9 @@ export async function onStatus(state: HubState, address: Address, jobId: string,
 }
 
 export async function onLog(state: HubState, address: Address, jobId: string, data: string): Promise<void> {
-  if (state.store.reservation(jobId)?.address !== address) return;
+  // Only once the provider's accept has landed (messages of a job are handled in the order sent): one that was only offered the job has no word in its log.
+  const reservation = state.store.reservation(jobId);
+  if (reservation?.address !== address || reservation.state !== "accepted") return;
   await jobRoomOf(state.env, jobId).appendLogs(jobId, data);
 }
 
@@ -32,7 +35,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   const ctx = state.jobContext();
   // As the hub last saw it (its "running"), else read. Only D1's word refuses: a copy that would is read again.
   const held = state.store.heldJobs.get(result.job_id);
-  const job = held && held.provider === address && (held.status === "starting" || held.status === "processing") ? held : await jobById(ctx.db, result.job_id);
+  const fromCopy = held && held.provider === address && (held.status === "starting" || held.status === "processing");
+  const job = fromCopy ? held : await jobById(ctx.db, result.job_id);
   if (!job || job.provider !== address) return ack(false, `job ${result.job_id} is not assigned to you`);
   const finished = async (status: string) => {
     // A result resent after a reconnect, or one for a job ended meanwhile: free its
@@ -64,6 +68,8 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
         maxAmountWei: BigInt(job.maxAmountWei ?? "0"),
         domain: marketDomain(state.config),
         bucket: state.env.OUTPUTS,
+        // A copy may be stale (the job canceled or given to another meanwhile): D1 says before any output is stored.
+        ...(fromCopy && result.inline_outputs?.length ? { stillAssigned: stillAssignedTo(ctx.db, job.id, address) } : {}),
       },
       result,
     );
@@ -94,6 +100,14 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   ack(refusal === undefined, refusal);
   await announcing.settled();
   await publishCapacity(state, address);
+}
+
+/** Whether D1 still has the job running (or starting) on this provider. */
+function stillAssignedTo(db: Db, jobId: string, address: Address): Promise<boolean> {
+  const read = statusAndProvider(db, jobId).then((now) => now?.provider === address && (now.status === "starting" || now.status === "processing"));
+  // A check that ends before it needs the answer leaves it unread: its failure is then nobody's (one read where it is needed throws).
+  read.catch(() => undefined);
+  return read;
 }
 
 /** A job left `starting`/`processing` by someone else's hand (cancel, sweeper): stop it and free its capacity. */

@@ -104,6 +104,8 @@ export class ProviderHub extends DurableObject<Env> {
 
   /** A log piece joins its job's queue unless too much of that job's log already waits there. */
   private async relayLog(address: Address, jobId: string, data: string): Promise<void> {
+    // Before the budget: a neighbour's flood for a job it does not hold must not use up that job's budget (or take its drop note).
+    if (this.state.store.reservation(jobId)?.address !== address) return;
     if (!this.logs.admit(jobId, data.length)) return;
     try {
       await this.inJobOrder(jobId, () => onLog(this.state, address, jobId, this.logs.withDropNote(jobId, data)));
