@@ -6,7 +6,7 @@ import { z } from "zod";
 import { EgressUsage } from "./egress.ts";
 import { IceServer } from "./iceServers.ts";
 import { InlineOutputs } from "./inlineOutputs.ts";
-import { JobSpec } from "./jobSpec.ts";
+import { JobSpec, SecretValues } from "./jobSpec.ts";
 import { hubMessageLimits as M, logLimits } from "./limits.ts";
 import { OutputManifest, Sha256Hex } from "./manifest.ts";
 import { ClientSignal, ServerSignal } from "./signaling.ts";
@@ -208,13 +208,17 @@ export const OfferMessage = z.object({
   max_amount_wei: weiString,
   expires_at: z.int(),
 });
-/** This provider was drawn to mediate a challenged job: re-run it and sign what it produces. */
-/** Asks a drawn mediator to re-run a challenged job; `outputs` is the provider's signed manifest, which a tolerant job's re-run is compared with. */
-export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: JobId, chain_job_id: chainJobId, spec: JobSpec, outputs: OutputManifest });
+/**
+ * Asks a drawn mediator to re-run a challenged job; `outputs` is the provider's signed manifest, which a tolerant job's
+ * re-run is compared with, and `secrets` the values of the spec's secrets, which the re-run needs as the first run did.
+ */
+export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: JobId, chain_job_id: chainJobId, spec: JobSpec, outputs: OutputManifest, secrets: SecretValues.optional() });
 export type MediateMessage = z.infer<typeof MediateMessage>;
 
 export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: JobId, reason: z.string() });
-export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: JobId });
+/** The accepted job may start; `secrets` carries the values of its spec's secrets, sent to this provider alone and only now. */
+export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: JobId, secrets: SecretValues.optional() });
+export type StartMessage = z.infer<typeof StartMessage>;
 export const ResultAckMessage = z.object({
   v,
   type: z.literal("job.result.ack"),

@@ -38,7 +38,9 @@ export const Resources = z
   });
 export type Resources = z.infer<typeof Resources>;
 
-const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, "must be a shell-style variable name");
+export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, "must be a shell-style variable name");
+const GPU_VARIABLE = /^NVIDIA_/i;
+const GPU_VARIABLE_RULE = "must not start with NVIDIA_: the provider sets those itself, so a job sees only the GPUs it was given";
 
 export const Env = z
   .record(EnvName, z.string())
@@ -51,11 +53,26 @@ export const Env = z
   // sets them, never the job. Checked on the record (not the key schema) so the 422 says why.
   .superRefine((env, ctx) => {
     for (const name of Object.keys(env)) {
-      if (/^NVIDIA_/i.test(name)) {
-        ctx.addIssue({ code: "custom", path: [name], message: "must not start with NVIDIA_: the provider sets those itself, so a job sees only the GPUs it was given" });
-      }
+      if (GPU_VARIABLE.test(name)) ctx.addIssue({ code: "custom", path: [name], message: GPU_VARIABLE_RULE });
     }
   });
+
+/**
+ * The names of the job's secret variables (a model hub's token, say): set in its container like `env`, but their
+ * values come beside the spec (`secret_values`), are kept sealed, go only to the provider that runs the job, and are
+ * never shown again. Signed as names only.
+ */
+export const SecretNames = z
+  .array(EnvName.refine((name) => !GPU_VARIABLE.test(name), GPU_VARIABLE_RULE))
+  .min(1)
+  .max(L.maxSecrets)
+  .refine((names) => new Set(names).size === names.length, "must not name a variable twice");
+
+/** The values of a spec's `secrets`, by name. */
+export const SecretValues = z
+  .record(EnvName, z.string().min(1).refine((value) => utf8Bytes(value) <= L.maxSecretBytes, `must be at most ${L.maxSecretBytes} bytes`))
+  .refine((values) => Object.keys(values).length <= L.maxSecrets, `must have at most ${L.maxSecrets} values`);
+export type SecretValues = z.infer<typeof SecretValues>;
 
 export const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").refine((s) => s.length % 4 === 0, "must be base64 (length a multiple of 4)");
 
@@ -177,6 +194,10 @@ export const JobSpec = z
     image: ImageRef,
     cmd: Cmd.optional(),
     env: Env.optional(),
+    secrets: SecretNames.optional().meta({
+      description: "Names of secret variables, set in the container like `env`; their values go in the request's `secret_values`, are stored sealed, reach only the provider that runs the job, and are never returned",
+      example: ["HF_TOKEN"],
+    }),
     inputs: Inputs.optional(),
     input_files: InputFiles.optional().meta({
       description:
@@ -219,7 +240,7 @@ export const JobAuthorizationInput = z
       "Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: " +
       "`jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); " +
       "`specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON " +
-      "(sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that " +
+      "(sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that " +
       "POST /v1/templates/{owner}/{ref}/resolve returns for the same run.",
   });
 export type JobAuthorizationInput = z.infer<typeof JobAuthorizationInput>;
@@ -229,17 +250,27 @@ export const CreateJobRequest = JobSpec.extend({
   webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
   webhook_events_filter: WebhookEventsFilter.optional(),
   authorization: JobAuthorizationInput.optional(),
+  secret_values: SecretValues.optional().meta({
+    description: "The values of the spec's `secrets`, one for each name and no other; not part of the signed spec, stored sealed, and never returned",
+    example: { HF_TOKEN: "hf_…" },
+  }),
 })
   .strict()
   .meta({ id: "CreateJobRequest" });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
+
+/** The spec a create request carries, which its authorization signs: the body without where to announce, the authorization and the secrets' values. */
+export function specOfRequest(request: CreateJobRequest): JobSpec {
+  const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, secret_values: _secrets, ...spec } = request;
+  return spec;
+}
 
 /**
  * The body of `POST /v1/jobs` that runs a template instead of a spec. The API resolves
  * it into a spec first (POST /v1/templates/…/resolve shows the same spec, for signing
  * its authorization); the job records the exact version it came from.
  */
-export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true })
+export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true, secret_values: true })
   .extend({
     template: z.string().min(1).max(200).meta({ description: "owner/name@version, or owner/name@latest", example: "pond/echo@1.0.0" }),
     params: z.record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()])).optional().meta({ description: "Values for the template's parameters" }),
@@ -249,3 +280,14 @@ export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, w
   .strict()
   .meta({ id: "CreateTemplateJobRequest" });
 export type CreateTemplateJobRequest = z.infer<typeof CreateTemplateJobRequest>;
+
+/** What is wrong between a spec's `secrets` and the values sent for them, as 422 details; empty when they match. */
+export function secretValueProblems(spec: JobSpec, values: SecretValues | undefined): Array<{ path: string; message: string }> {
+  const names = spec.secrets ?? [];
+  const given = Object.keys(values ?? {});
+  return [
+    ...names.filter((name) => !given.includes(name)).map((name) => ({ path: `secret_values.${name}`, message: "is missing: every name in secrets needs its value" })),
+    ...given.filter((name) => !names.includes(name)).map((name) => ({ path: `secret_values.${name}`, message: "is not named in the spec's secrets" })),
+    ...names.filter((name) => spec.env?.[name] !== undefined).map((name) => ({ path: `env.${name}`, message: "is also a secret: name it in env or in secrets, not both" })),
+  ];
+}

@@ -13,6 +13,9 @@ export const jobLimits = {
   maxMatchTimeoutS: 86_400,
   maxEnvVars: 128,
   maxEnvBytes: 32 * 1024,
+  /** Secret variables (`secrets`): named in the spec, their values sent beside it and never shown again. */
+  maxSecrets: 16,
+  maxSecretBytes: 4096,
   maxCmdArgs: 256,
   maxCmdBytes: 64 * 1024,
   maxInputFiles: 64,

@@ -8,6 +8,7 @@ import { zeroAddress, type Address, type Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { jobAcceptanceTypes, pondDomain } from "../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ProviderPricing, type ProviderResources } from "../protocol/hubMessages.ts";
+import type { SecretValues } from "../protocol/jobSpec.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient, Welcome } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
@@ -93,7 +94,7 @@ export class ProviderDaemon {
         case "job.offer":
           return void this.onOffer(message).catch(failed("handling an offer", message.job_id));
         case "job.start":
-          return this.onStart(message.job_id);
+          return this.onStart(message.job_id, "the hub's start", message.secrets);
         case "job.cancel":
           return this.onCancel(message.job_id, message.reason);
         case "job.result.ack":
@@ -235,9 +236,10 @@ export class ProviderDaemon {
     }
   }
 
-  private onStart(jobId: string, on = "the hub's start"): void {
+  private onStart(jobId: string, on = "the hub's start", secrets?: SecretValues): void {
     const job = this.jobs.get(jobId);
     if (!job || job.done) return;
+    if (secrets) job.secrets = secrets;
     this.options.log.info({ job: jobId, on }, "starting the job");
     job.done = this.runner.run(job).catch((error) => this.options.log.error({ err: error, job: jobId }, "running the job failed"));
     void job.done.finally(() => this.forget(jobId));

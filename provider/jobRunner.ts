@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { HUB_PROTOCOL_VERSION, type OfferMessage, type ResultMessage } from "../protocol/hubMessages.ts";
-import { resolvedInputFiles } from "../protocol/jobSpec.ts";
+import { resolvedInputFiles, type SecretValues } from "../protocol/jobSpec.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
@@ -18,6 +18,7 @@ import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egres
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { JobExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
+import { secretMask } from "./executor/secretMask.ts";
 import { withoutHostPaths } from "./hostPaths.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
 import { removeLeftovers } from "./leftovers.ts";
@@ -43,6 +44,8 @@ export interface RunningJob {
   ended?: () => void;
   /** Its result has gone to the hub once. A reconnect before the answer sends it again: the first may have gone down with the old connection. */
   resultSent?: boolean;
+  /** The values of its spec's `secrets`, from the hub's start: in memory only, never in its record. */
+  secrets?: SecretValues;
 }
 
 type JobRun = RunResult & JobRunExtras;
@@ -111,6 +114,8 @@ export class JobRunner {
   /** A fresh run: input files, pull, create, start, wait. */
   async run(job: RunningJob): Promise<void> {
     await this.see(job, async (hooks) => {
+      // A hub that started it without them: run without its secrets, it would not be the job its creator asked for.
+      if (job.offer.spec.secrets && !job.secrets) throw new Error("the hub's start carried no values for the job's secrets");
       const inputsTransfer = await this.receiveInputs(job, hooks);
       const prepared = await job.prepared;
       const run = await this.withEgress(job, (egress) => this.deps.executor.run({ ...this.runRequest(job), ...(egress ? { egress } : {}) }, hooks, job.abort.signal, prepared));
@@ -129,7 +134,7 @@ export class JobRunner {
   }
 
   private runRequest(job: RunningJob) {
-    return { jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir };
+    return { jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir, ...(job.secrets ? { secrets: job.secrets } : {}) };
   }
 
   /**
@@ -204,6 +209,7 @@ export class JobRunner {
       send: (data) => hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.log", job_id: jobId, data }),
       onForwarded: (cursor, forwardedBytes) => void job.record.update({ log: { cursor, forwarded_bytes: forwardedBytes } }).catch(saveRecord("the log cursor")),
     });
+    const mask = secretMask(Object.values(job.secrets ?? {}));
     const started = Date.now();
     let run: JobRun;
     try {
@@ -213,7 +219,7 @@ export class JobRunner {
           log.info({ job: jobId, phase, detail }, "job phase");
           hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: jobId, phase, ...(detail ? { detail: truncate(detail, hubMessageLimits.statusDetail) } : {}) });
         },
-        onLog: (chunk, cursor) => logs.push(chunk, cursor),
+        onLog: (chunk, cursor) => logs.push(mask(chunk), cursor),
         onContainer: async (containerId) => {
           job.containerId = containerId;
           // Before it starts: a daemon that restarts from here finds the container to adopt (and guard).

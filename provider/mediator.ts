@@ -132,7 +132,7 @@ export class Mediator {
   private async rerun(message: MediateMessage, gpuUuids: string[], workDir: string, onContainer: (id: string) => Promise<void> | void, signal: AbortSignal): Promise<RunResult | undefined> {
     const { executor, egress, log } = this.options;
     const hooks = { onPhase: () => undefined, onLog: () => undefined, onContainer };
-    const request = { jobId: message.job_id, spec: message.spec, gpuUuids, workDir };
+    const request = { jobId: message.job_id, spec: message.spec, gpuUuids, workDir, ...(message.secrets ? { secrets: message.secrets } : {}) };
     const { network } = message.spec;
     if (!network) return executor.run(request, hooks, signal);
     if (!egress) {

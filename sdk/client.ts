@@ -7,7 +7,7 @@ import type { MessageSigner } from "./siwe.ts";
 import { AccountInfo, ChainInfo, CreatedApiKey, SiweNonce } from "../protocol/account.ts";
 import { Job, JobPage } from "../protocol/job.ts";
 import { ProviderProfile } from "../protocol/network.ts";
-import { JobSpec, type CreateJobRequest, type CreateTemplateJobRequest } from "../protocol/jobSpec.ts";
+import { JobSpec, specOfRequest, type CreateJobRequest, type CreateTemplateJobRequest } from "../protocol/jobSpec.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
@@ -108,8 +108,7 @@ export class PondClient {
       const pinned: CreateJobRequest = { ...request, ...(files ? { input_files: files } : {}) };
       const chain = await this.chain();
       if (!chain.settles_on_chain) return this.createJob(pinned, options);
-      const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, ...spec } = pinned;
-      return this.createJob({ ...pinned, authorization: await signJobAuthorization(wallet, chain, JobSpec.parse(spec), { waitS }) }, options);
+      return this.createJob({ ...pinned, authorization: await signJobAuthorization(wallet, chain, JobSpec.parse(specOfRequest(pinned)), { waitS }) }, options);
     });
   }
 

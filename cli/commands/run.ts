@@ -2,7 +2,7 @@
 // or from an image (`pond run --image busybox -- echo hi`), followed to its end.
 import type { Command } from "commander";
 import type { Job } from "../../protocol/job.ts";
-import { JobSpec, type CreateJobRequest, type InputFile } from "../../protocol/jobSpec.ts";
+import { JobSpec, specOfRequest, type CreateJobRequest, type InputFile } from "../../protocol/jobSpec.ts";
 import type { Template } from "../../protocol/template.ts";
 import { MAX_BODY_BYTES } from "../../protocol/limits.ts";
 import type { PondClient } from "../../sdk/index.ts";
@@ -18,6 +18,7 @@ import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import { describeEgress } from "../egressSummary.ts";
+import { secretValuesOf } from "../secretArguments.ts";
 import { terminalText } from "../terminalText.ts";
 
 interface RunOptions {
@@ -30,6 +31,7 @@ interface RunOptions {
   timeout: number;
   maxPrice?: string;
   env?: string[];
+  secret?: string[];
   allowHost?: string[];
   webhook?: string;
   output?: string;
@@ -52,6 +54,11 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--timeout <s>", "timeout, seconds", integer, 600)
     .option("--max-price <wei>", "the most you will pay, in wei (a template has its own default)")
     .option("--env <KEY=VALUE>", "an environment variable (repeatable)", repeated)
+    .option(
+      "--secret <NAME[=VALUE]>",
+      "a secret variable (a model hub's token): NAME takes its value from your environment, NAME=VALUE as given; set in the job like --env, but stored sealed, sent only to the provider that runs the job, masked in its log, and never shown again (repeatable)",
+      repeated,
+    )
     .option("--allow-host <host>", "a host the job may reach over HTTP(S) through its provider's egress proxy: name, name:port or *.domain (repeatable; only providers offering egress take the job)", repeated)
     .option("--webhook <url>", "where to send this job's signed webhooks")
     .option(
@@ -117,10 +124,12 @@ const AUTHORIZATION_MARGIN_BYTES = 2048;
 
 async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, cmd: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<Job> {
   if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
+  const secrets = secretValuesOf(options.secret);
   const request: CreateJobRequest = {
     image: options.image!,
     ...(cmd.length > 0 ? { cmd } : {}),
     ...(options.env ? { env: pairs(options.env, "--env") } : {}),
+    ...(secrets ? { secrets: Object.keys(secrets), secret_values: secrets } : {}),
     ...(inputFiles?.length ? { input_files: inputFiles } : {}),
     resources: { gpus: options.gpus, cpus: options.cpus, memory_mb: options.memory, ...(options.vram ? { gpu_vram_mb: options.vram } : {}) },
     timeout_s: options.timeout,
@@ -128,7 +137,7 @@ async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(options.allowHost?.length ? { network: { allow: options.allowHost } } : {}),
   };
-  const spec = JobSpec.safeParse(request);
+  const spec = JobSpec.safeParse(specOfRequest(request));
   if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
   refuseOversizedRequest(request, inputFiles);
   return sdk.createPaidJob(request, wallet);
@@ -163,6 +172,7 @@ async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContex
     ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(inputFiles?.length ? { input_files: inputFiles } : {}),
+    ...(options.secret?.length ? { secret_values: secretValuesOf(options.secret) } : {}),
   };
   refuseOversizedRequest(choices, inputFiles);
   return sdk.runTemplate(template.ref, choices, wallet);

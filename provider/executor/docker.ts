@@ -40,6 +40,8 @@ export interface RunRequest {
   workDir: string;
   /** The job may reach the network through this proxy of the daemon's (egress/jobNetwork.ts); none when omitted. */
   egress?: EgressEndpoint;
+  /** The values of the spec's `secrets`, from the hub's start (never written to disk by the daemon). */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 /** A container an earlier daemon started, to be seen through to its end. */
@@ -162,8 +164,9 @@ export class DockerExecutor {
    * created container for `dispose`, and a daemon's restart removes one (recovery/plan.ts).
    */
   async prepare(request: RunRequest): Promise<PreparedContainer | undefined> {
-    // An egress job's container joins a network the run opens (openJobNetwork), its proxy listening first.
-    if (request.spec.network) return undefined;
+    // An egress job's container joins a network the run opens (openJobNetwork), its proxy listening first; one
+    // with secrets gets their values with the hub's start.
+    if (request.spec.network || request.spec.secrets) return undefined;
     const image = await imageAtHand(this.docker, request.spec.image, this.options.pullPolicy);
     if (!image) return undefined;
     const volume = await this.prepareFolders(request);
@@ -247,6 +250,7 @@ export class DockerExecutor {
         outputsDir: join(request.workDir, "outputs"),
         user: containerUserFor(process.getuid?.(), process.getgid?.()),
         ...(network ? { network: { mode: network.networkMode, env: network.env } } : {}),
+        ...(request.secrets ? { secrets: request.secrets } : {}),
       }),
     );
   }

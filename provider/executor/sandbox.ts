@@ -29,6 +29,8 @@ export interface SandboxInput {
   user?: string;
   /** An egress job's network (egress/jobNetwork.ts): the namespace to join, and the proxy's environment. None when omitted. */
   network?: { mode: string; env: Readonly<Record<string, string>> };
+  /** The values of the spec's `secrets`, set like its env (the hub sends them with the job's start). */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 /** Shared memory for data loaders (PyTorch wants more than Docker's 64 MiB): half the memory, 64 MiB to 16 GiB. */
@@ -58,7 +60,7 @@ export function containerOptions(input: SandboxInput): ContainerCreateOptions {
   return {
     Image: spec.image,
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
-    Env: containerEnv(spec.env ?? {}, input.gpuUuids, input.network?.env),
+    Env: containerEnv({ ...spec.env, ...input.secrets }, input.gpuUuids, input.network?.env),
     User: input.user ?? CONTAINER_USER,
     Labels: { [JOB_LABEL]: input.jobId, [PROVIDER_LABEL]: input.provider },
     // Docker gives a container with networking disabled a namespace of its own, whatever its NetworkMode: so only without one.

@@ -683,7 +683,7 @@ export interface components {
             url: string;
         };
         CreateJobRequest: {
-            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
+            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
             authorization?: {
                 /** @description Unix seconds, signed as `deadline`: the latest a result may be reported on chain. It must be at least now + match_timeout_s (default 600) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now. */
                 deadline: number;
@@ -721,6 +721,22 @@ export interface components {
                 gpus: number;
                 memory_mb: number;
             };
+            /**
+             * @description The values of the spec's `secrets`, one for each name and no other; not part of the signed spec, stored sealed, and never returned
+             * @example {
+             *       "HF_TOKEN": "hf_…"
+             *     }
+             */
+            secret_values?: {
+                [key: string]: string;
+            };
+            /**
+             * @description Names of secret variables, set in the container like `env`; their values go in the request's `secret_values`, are stored sealed, reach only the provider that runs the job, and are never returned
+             * @example [
+             *       "HF_TOKEN"
+             *     ]
+             */
+            secrets?: string[];
             timeout_s: number;
             verify?: components["schemas"]["VerifySpec"];
             /** Format: uri */
@@ -733,7 +749,7 @@ export interface components {
             signature: string;
         };
         CreateTemplateJobRequest: {
-            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter` and `authorization`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
+            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
             authorization?: {
                 /** @description Unix seconds, signed as `deadline`: the latest a result may be reported on chain. It must be at least now + match_timeout_s (default 600) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now. */
                 deadline: number;
@@ -752,6 +768,15 @@ export interface components {
             /** @description Values for the template's parameters */
             params?: {
                 [key: string]: string | number | boolean;
+            };
+            /**
+             * @description The values of the spec's `secrets`, one for each name and no other; not part of the signed spec, stored sealed, and never returned
+             * @example {
+             *       "HF_TOKEN": "hf_…"
+             *     }
+             */
+            secret_values?: {
+                [key: string]: string;
             };
             /**
              * @description owner/name@version, or owner/name@latest
@@ -913,6 +938,13 @@ export interface components {
                     gpus: number;
                     memory_mb: number;
                 };
+                /**
+                 * @description Names of secret variables, set in the container like `env`; their values go in the request's `secret_values`, are stored sealed, reach only the provider that runs the job, and are never returned
+                 * @example [
+                 *       "HF_TOKEN"
+                 *     ]
+                 */
+                secrets?: string[];
                 timeout_s: number;
                 verify?: components["schemas"]["VerifySpec"];
             };
@@ -1102,6 +1134,13 @@ export interface components {
                     gpus: number;
                     memory_mb: number;
                 };
+                /**
+                 * @description Names of secret variables, set in the container like `env`; their values go in the request's `secret_values`, are stored sealed, reach only the provider that runs the job, and are never returned
+                 * @example [
+                 *       "HF_TOKEN"
+                 *     ]
+                 */
+                secrets?: string[];
                 timeout_s: number;
                 verify?: components["schemas"]["VerifySpec"];
             };

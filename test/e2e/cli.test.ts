@@ -159,6 +159,19 @@ describe("errors and exit codes", () => {
     expect(job).toMatchObject({ status: "failed", exit_code: 3 });
   });
 
+  it("runs a paid job with a --secret from the environment: the container has the value, and neither its log nor the job shows it", async () => {
+    const secret = `hf_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 32)}`;
+    const script = 'echo "token=$HF_TOKEN"; printf %s "$HF_TOKEN" | sha256sum';
+    const result = await pond(["--json", "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--secret", "HF_TOKEN", "--", "sh", "-c", script], { HF_TOKEN: secret });
+    const job = json<Job>(result);
+    expect(job).toMatchObject({ status: "succeeded", spec: { secrets: ["HF_TOKEN"] } });
+    expect(job.logs).toContain("token=***");
+    // The container had the very value: its hash, which the mask leaves alone, is in the log.
+    expect(job.logs).toContain(createHash("sha256").update(secret).digest("hex"));
+    expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
+    expect(JSON.stringify(json<Job>(await pond(["--json", "jobs", "get", job.id])))).not.toContain(secret);
+  });
+
   it("an unknown job exits 4 with the API's problem as JSON on stderr", async () => {
     const result = await pond(["--json", "jobs", "get", "job_doesnotexist"]);
     expect(result.code).toBe(exitCodes.notFound);

@@ -1,7 +1,7 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
-import { CreateJobRequest, CreateTemplateJobRequest, overlappingInputPaths, sourceJobsOf, type JobSpec } from "../../protocol/jobSpec.ts";
+import { CreateJobRequest, CreateTemplateJobRequest, overlappingInputPaths, secretValueProblems, sourceJobsOf, specOfRequest, type JobSpec } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
@@ -22,6 +22,7 @@ import { insertQueuedJob, type NewJob } from "../jobs/insert.ts";
 import { checkInputSources, type CheckedSources } from "../jobs/sourceChecks.ts";
 import { transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
+import { sealSecret } from "../security/secretBox.ts";
 import type { Admission, PaidJob } from "../chain/admission.ts";
 import { fundingFor, isPaid, unsettledFunding } from "../chain/jobFunding.ts";
 import { resolveAndHandOver } from "../matching/dependents.ts";
@@ -40,8 +41,7 @@ async function specOf(db: Parameters<typeof resolveRun>[0], request: z.infer<typ
     const run = await resolveRun(db, request);
     return { spec: run.spec, template: run.ref };
   }
-  const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, ...spec } = request;
-  return { spec, template: null };
+  return { spec: specOfRequest(request), template: null };
 }
 
 const createJobRoute = createRoute({
@@ -151,6 +151,8 @@ export const jobRoutes = createRouter()
     }
     const { webhook, webhook_events_filter, authorization } = request;
     const { spec, template } = await specOf(c.get("db"), request);
+    const secretProblems = secretValueProblems(spec, request.secret_values);
+    if (secretProblems.length > 0) throw unprocessable(`secret_values must give a value for each name in the spec's secrets, and no other: ${secretProblems.map((p) => `${p.path} ${p.message}`).join("; ")}`, secretProblems);
     const overlap = overlappingInputPaths(spec);
     if (overlap.length > 0) throw unprocessable(`input_files and inputs must name different paths; both name ${overlap.slice(0, 5).join(", ")}`, overlap.slice(0, 5).map((path) => ({ path: "input_files", message: `${path} is also an inline input` })));
     const ctx = jobContextOf(c);
@@ -175,6 +177,7 @@ export const jobRoutes = createRouter()
       webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
       template,
       createdAt,
+      sealedSecrets: request.secret_values ? await sealSecret(config.secretsKey, JSON.stringify(request.secret_values)) : null,
       // Known now when every source has succeeded; else the job waits, saying for what.
       ...(sources ? { resolvedInputFiles: sources.resolved, inputsReadyAt: sources.resolved ? createdAt : null, statusDetail: sources.waitingDetail } : {}),
     };

@@ -1,7 +1,8 @@
 // How long the relay keeps a job's inputs: until the job has ended and its
 // settlement is final (protocol/jobStatus.ts `inputsNoLongerNeeded`). Until then a
 // provider may still fetch them, or a mediator drawn for a challenge. The sweeper
-// deletes them then, and marks the job so it never lists that prefix again.
+// deletes them then, and marks the job so it never lists that prefix again. The
+// job's sealed secrets go in the same step: past it, no run or re-run needs them.
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { finalSettlements, terminalStatuses } from "../../protocol/jobStatus.ts";
@@ -47,7 +48,7 @@ export async function purgeRelayInputs(db: Db, bucket: R2Bucket, now: number): P
   for (const job of due) {
     // A job without input files never had any in the relay: marked, nothing listed.
     if ((job.spec as JobSpec).input_files?.length) objects += await deleteRelayInputs(bucket, job.id);
-    await db.update(jobs).set({ inputsPurgedAt: now }).where(eq(jobs.id, job.id));
+    await db.update(jobs).set({ inputsPurgedAt: now, sealedSecrets: null }).where(eq(jobs.id, job.id));
   }
   return { jobs: due.length, objects };
 }

@@ -85,6 +85,11 @@ export const jobs = sqliteTable(
     resolvedInputFiles: text("resolved_input_files", { mode: "json" }),
     /** When its inputs from other jobs were all known: its match window starts then, not at its creation. */
     inputsReadyAt: integer("inputs_ready_at"),
+    /**
+     * The values of the spec's `secrets`, as JSON sealed under SECRETS_KEY (security/secretBox.ts): opened only for the
+     * provider that runs it (or mediates it), never returned; NULL once the job's data is purged (data/relayRetention.ts).
+     */
+    sealedSecrets: text("sealed_secrets"),
   },
   (t) => [
     uniqueIndex("jobs_id").on(t.id),

@@ -10,7 +10,7 @@ import type { HeldJob } from "./reconcile.ts";
 /** The jobs a provider holds now (assigned and not finished). */
 export async function jobsHeldBy(db: Db, address: Address): Promise<HeldJob[]> {
   const rows = await db
-    .select({ id: jobs.id, status: jobs.status, attempt: jobs.attempt })
+    .select({ id: jobs.id, status: jobs.status, attempt: jobs.attempt, sealedSecrets: jobs.sealedSecrets })
     .from(jobs)
     .where(and(eq(jobs.provider, address), inArray(jobs.status, ["starting", "processing"])));
   return rows.map((row) => ({ ...row, status: row.status as JobStatus }));

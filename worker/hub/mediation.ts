@@ -15,6 +15,7 @@ import { providerSpecOf } from "../jobs/inputSources.ts";
 import { checkTypedSignature } from "../security/signatures.ts";
 import type { HubState } from "./hubState.ts";
 import { jobById } from "./jobReads.ts";
+import { openJobSecrets, UnopenableSecretsError } from "./jobSecrets.ts";
 import { send, sendError, socketOf } from "./sockets.ts";
 
 /** Asks the drawn mediator to re-run the job. Returns whether it was asked (it must be connected). */
@@ -24,8 +25,14 @@ export async function askToMediate(state: HubState, address: string, jobId: stri
   const job = await jobById(state.jobContext().db, jobId);
   // Only a succeeded job's result can be challenged: it has outputs.
   if (!job?.output) return false;
+  // The re-run needs the secrets the first run had; unopenable, it cannot be the same job, and no mediator is asked.
+  const secrets = await openJobSecrets(state.config.secretsKey, job.sealedSecrets).catch((error: unknown) => {
+    if (error instanceof UnopenableSecretsError) return null;
+    throw error;
+  });
+  if (secrets === null) return false;
   state.store.drawnAsMediator(jobId, address);
-  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: providerSpecOf(job), outputs: job.output as OutputManifest });
+  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: providerSpecOf(job), outputs: job.output as OutputManifest, ...(secrets ? { secrets } : {}) });
   return true;
 }
 

@@ -3,7 +3,7 @@
 // accepts with a signature (the job starts), declines, or lets it expire.
 import type { Address, Hex } from "viem";
 import { jobAcceptanceTypes } from "../../protocol/eip712.ts";
-import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
+import { HUB_PROTOCOL_VERSION, type StartMessage } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { marketDomain } from "../config/chains.ts";
 import { announcingBeside } from "../jobs/announce.ts";
@@ -11,7 +11,9 @@ import { lostTheRace, transitionJob } from "../jobs/transitions.ts";
 import type { Assignment } from "../matching/matcher.ts";
 import { capacityOf, reservationFits } from "./capacity.ts";
 import { alarmNoLaterThan, type HubState } from "./hubState.ts";
+import type { JobRow } from "../jobs/serialize.ts";
 import { jobToOffer } from "./jobReads.ts";
+import { startMessage, UnopenableSecretsError } from "./jobSecrets.ts";
 import { publishCapacity, resolveOffer } from "./matchmakers.ts";
 import { unregisteredReason } from "./registration.ts";
 import { send, sendError, sendTo, socketOf } from "./sockets.ts";
@@ -101,8 +103,9 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
   }
   state.store.markAccepted(jobId);
   const announcing = announcingBeside(state.jobContext());
+  let started: JobRow;
   try {
-    await state.store.fromHeldCopy(jobId, (seen) =>
+    started = await state.store.fromHeldCopy(jobId, (seen) =>
       transitionJob(
         announcing.ctx,
         jobId,
@@ -120,15 +123,31 @@ export async function onAccept(state: HubState, ws: WebSocket, address: Address,
   } catch (error) {
     if (!lostTheRace(error)) throw error;
     // Canceled (or taken) while the offer was out.
-    state.store.release(jobId);
-    send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer queued" });
-    await resolveOffer(state, jobId, address, "gone");
-    await publishCapacity(state, address);
-    return;
+    return withdrawAccepted(state, ws, address, jobId, "the job is no longer queued");
   }
-  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
+  let start: StartMessage;
+  try {
+    start = await startMessage(state.config.secretsKey, jobId, started.sealedSecrets);
+  } catch (error) {
+    if (!(error instanceof UnopenableSecretsError)) throw error;
+    // Run without them it would not be the job its creator asked for: it fails, saying why.
+    await transitionJob(announcing.ctx, jobId, "failed", { error: error.message }, "hub").catch((failing: unknown) => {
+      if (!lostTheRace(failing)) throw failing;
+    });
+    await announcing.settled();
+    return withdrawAccepted(state, ws, address, jobId, error.message);
+  }
+  send(ws, start);
   await announcing.settled();
   await resolveOffer(state, jobId, address, "accepted");
+}
+
+/** An accepted job that will not start here after all: the provider lets it go, and its capacity is free again. */
+async function withdrawAccepted(state: HubState, ws: WebSocket, address: Address, jobId: string, reason: string): Promise<void> {
+  state.store.release(jobId);
+  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason });
+  await resolveOffer(state, jobId, address, "gone");
+  await publishCapacity(state, address);
 }
 
 export async function onDecline(state: HubState, address: Address, jobId: string, outcome: "declined" | "expired"): Promise<void> {

@@ -9,7 +9,8 @@ import { jobsHeldBy } from "./jobReads.ts";
 import { publishCapacity, publishWarm, withdrawProvider } from "./matchmakers.ts";
 import { onDecline } from "./offers.ts";
 import { decideLostJob, type LossCause } from "./providerLoss.ts";
-import { reconcileRunning } from "./reconcile.ts";
+import { startMessage, UnopenableSecretsError } from "./jobSecrets.ts";
+import { reconcileRunning, type HeldJob } from "./reconcile.ts";
 import { AUTH_TIMEOUT_MS, HEARTBEAT_MS } from "./signIn.ts";
 import { attachmentOf, authedSockets, send } from "./sockets.ts";
 
@@ -26,9 +27,21 @@ export async function onAdvertise(state: HubState, ws: WebSocket, address: Addre
     if (state.store.reservation(jobId)?.address === address) state.store.release(jobId);
     send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: "the job is no longer assigned to you" });
   }
-  for (const jobId of start) send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.start", job_id: jobId });
+  for (const job of start) await sendStartAgain(state, ws, address, job);
   // An advertise without a warm set (an older daemon, or one that has not looked yet) says nothing held is known: an empty set.
   await publishCapacity(state, address, message.warm ?? { images: [], inputs: [] });
+}
+
+/** A start the old connection may have lost, sent again with the job's secrets; a job whose secrets cannot be opened fails instead. */
+async function sendStartAgain(state: HubState, ws: WebSocket, address: Address, job: HeldJob): Promise<void> {
+  try {
+    send(ws, await startMessage(state.config.secretsKey, job.id, job.sealedSecrets));
+  } catch (error) {
+    if (!(error instanceof UnopenableSecretsError)) throw error;
+    await transitionIfStill(state.jobContext(), job.id, "failed", { error: error.message }, "hub");
+    if (state.store.reservation(job.id)?.address === address) state.store.release(job.id);
+    send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: job.id, reason: error.message });
+  }
 }
 
 /** The provider's images and cached inputs changed since it advertised. */

@@ -6,6 +6,8 @@ export interface HeldJob {
   id: string;
   status: JobStatus;
   attempt: number;
+  /** Its secrets, sealed: a start sent again carries them (hub/jobSecrets.ts). */
+  sealedSecrets?: string | null;
 }
 
 export interface Reconciliation {
@@ -14,7 +16,7 @@ export interface Reconciliation {
   /** Reported by the daemon but no longer its own (ended, or given to another): stop them. */
   cancel: string[];
   /** Still starting: the start may have been lost with the old connection (starting twice is a no-op). */
-  start: string[];
+  start: HeldJob[];
 }
 
 export function reconcileRunning(held: readonly HeldJob[], reported: readonly string[]): Reconciliation {
@@ -23,6 +25,6 @@ export function reconcileRunning(held: readonly HeldJob[], reported: readonly st
   return {
     lost: held.filter((job) => !reportedIds.has(job.id)),
     cancel: [...reportedIds].filter((id) => !heldById.has(id)),
-    start: [...reportedIds].filter((id) => heldById.get(id)?.status === "starting"),
+    start: held.filter((job) => job.status === "starting" && reportedIds.has(job.id)),
   };
 }

@@ -66,6 +66,18 @@ describe("behavior: relay inputs retention", () => {
     expect(await keptObjects(challenged.id)).toBe(0);
   });
 
+  it("drops a job's sealed secrets in the same step, and keeps them while a challenge may still draw a mediator", async () => {
+    const now = Date.now();
+    const ended = now - INPUTS_GRACE_MS - 60_000;
+    const sealed = "v1.c2VhbGVk.c2VhbGVk";
+    const settled = await insertJob("secrets-settled", { status: "succeeded", settlement: "settled", completedAt: ended, sealedSecrets: sealed });
+    const challenged = await insertJob("secrets-challenged", { status: "succeeded", settlement: "challenged", completedAt: ended, sealedSecrets: sealed });
+    await sweepAll(now);
+    const sealedOf = async (id: string) => (await db.select({ sealed: jobs.sealedSecrets }).from(jobs).where(eq(jobs.id, id)))[0]!.sealed;
+    expect(await sealedOf(settled.id)).toBeNull();
+    expect(await sealedOf(challenged.id)).toBe(sealed);
+  });
+
   it("refuses an upload for a job that ended with a final settlement, saying why, and takes one for a running job", async () => {
     const { key, account } = await signIn();
     const address = account.address.toLowerCase();

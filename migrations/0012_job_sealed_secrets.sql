@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `sealed_secrets` text;
