@@ -50,11 +50,16 @@ export interface WarmKeys {
   inputs?: ReadonlyArray<{ sha256: string; size: number }>;
 }
 
+/** Whether a provider has room now for a job of the kind (GPU or not) being matched. */
+export type HasRoom = (address: string) => boolean;
+
 /**
  * Bytes each provider already holds for a job (image layers, cached inputs), by address; none when
- * no provider holds any. Jobs with the same keys should get the same map: its holders are ranked once a round.
+ * no provider holds any. Only holders `hasRoom` accepts need be listed: busy ones would only be passed
+ * over (matchJobs always gives it). Jobs with the same keys and `hasRoom` should get the same map: its
+ * holders are ranked once a round.
  */
-export type SavedBytes = (job: QueuedJob) => ReadonlyMap<string, number> | undefined;
+export type SavedBytes = (job: QueuedJob, hasRoom?: HasRoom) => ReadonlyMap<string, number> | undefined;
 
 export interface Assignment {
   jobId: string;
@@ -236,6 +241,12 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
     cpuOrder.filter((i) => providers[i]!.freeMilliCpus >= MIN_MILLI_CPUS && providers[i]!.freeMemoryMb >= MIN_MEMORY_MB),
     providers.length,
   );
+  // One predicate per list, the same all round: a provider it turns down now has no room for the rest of the round.
+  const roomIn = (list: PreferenceList): HasRoom => (address) => {
+    const index = warm!.indexOf.get(address);
+    return index !== undefined && list.has(index);
+  };
+  const hasRoom = warm && { gpu: roomIn(withGpu), cpu: roomIn(withCpu) };
   // Capacity only shrinks during a round, so a shape that found no home at some
   // price finds none at that price or less for the rest of the round.
   const failedAtPrice = new Map<string, bigint>();
@@ -284,7 +295,7 @@ export function matchJobs(providerList: readonly ProviderCapacity[], jobList: re
       };
     };
     let chosen: Assignment | undefined;
-    const saved = warm && savedBytes!(job);
+    const saved = hasRoom && savedBytes!(job, resources.gpus > 0 ? hasRoom.gpu : hasRoom.cpu);
     if (saved && saved.size > 0) {
       // The providers that hold some of its bytes, most bytes first, then as the usual order has them.
       const holders = holdersOf(saved, resources.gpus > 0);

@@ -5,12 +5,14 @@
 import type { WarmSet } from "../../protocol/hubMessages.ts";
 import { parseImageReference } from "../../protocol/imageReference.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
-import type { QueuedJob, SavedBytes, WarmKeys } from "./matcher.ts";
+import type { HasRoom, SavedBytes, WarmKeys } from "./matcher.ts";
 
-/** Holders read per key at most: a round's cost stays bounded however many providers hold a popular image. */
+/** Holders with room listed per key at most: the matcher ranks no more, however many providers hold a popular image. */
 const HOLDERS_PER_KEY = 256;
 /** A job's biggest input files are looked up, no more: they are most of what there is to save. */
 const INPUT_KEYS_PER_JOB = 16;
+/** Room as a caller that gives none sees it (a bench, a test): every holder's. */
+const anyone: HasRoom = () => true;
 
 /** What a provider could hold for this job: its image if pinned by digest, its biggest input files known by sha256. */
 export function warmKeysOf(spec: Pick<JobSpec, "image" | "input_files">): WarmKeys | undefined {
@@ -26,9 +28,12 @@ export function warmKeysOf(spec: Pick<JobSpec, "image" | "input_files">): WarmKe
 export class WarmStore {
   constructor(private readonly sql: SqlStorage) {
     sql.exec("CREATE TABLE IF NOT EXISTS warm_images (address TEXT NOT NULL, digest TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (address, digest))");
-    sql.exec("CREATE INDEX IF NOT EXISTS warm_images_digest ON warm_images(digest)");
+    // Covering, and by size within a digest: a digest's smallest claim is one seek, its holders one range read.
+    sql.exec("DROP INDEX IF EXISTS warm_images_digest");
+    sql.exec("CREATE INDEX IF NOT EXISTS warm_images_holders ON warm_images(digest, bytes, address)");
     sql.exec("CREATE TABLE IF NOT EXISTS warm_inputs (address TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (address, sha256))");
-    sql.exec("CREATE INDEX IF NOT EXISTS warm_inputs_sha256 ON warm_inputs(sha256)");
+    sql.exec("DROP INDEX IF EXISTS warm_inputs_sha256");
+    sql.exec("CREATE INDEX IF NOT EXISTS warm_inputs_holders ON warm_inputs(sha256, address)");
   }
 
   /** The provider's whole set, replacing what it said before. */
@@ -44,38 +49,61 @@ export class WarmStore {
   }
 
   /**
-   * The matcher's view for one round: per job, the bytes each holder saves it (its image's size
-   * where it holds the image's digest, plus the sizes of the job's inputs it has cached). Each key
-   * is read once a round, however many jobs share it.
+   * The matcher's view for one round: per job, the bytes each holder with room saves it (the image's
+   * size where it holds the image's digest, plus the sizes of the job's inputs it has cached). Each key
+   * is read once a round per kind of room (GPU or CPU jobs), however many jobs share it.
    */
   savedBytesForRound(): SavedBytes {
-    const imageHolders = readOnce((digest) =>
-      this.sql
-        .exec("SELECT address, bytes FROM warm_images WHERE digest = ? LIMIT ?", digest, HOLDERS_PER_KEY)
-        .toArray()
-        .map((row) => [String(row.address), Number(row.bytes)] as [string, number]),
-    );
-    const inputHolders = readOnce((sha256) =>
-      this.sql
-        .exec("SELECT address FROM warm_inputs WHERE sha256 = ? LIMIT ?", sha256, HOLDERS_PER_KEY)
-        .toArray()
-        .map((row) => String(row.address)),
-    );
+    const byRoom = new Map<HasRoom, (warm: WarmKeys) => ReadonlyMap<string, number> | undefined>();
+    return (job, hasRoom = anyone) => {
+      if (!job.warm) return undefined;
+      let lookup = byRoom.get(hasRoom);
+      if (!lookup) byRoom.set(hasRoom, (lookup = this.lookup(hasRoom)));
+      return lookup(job.warm);
+    };
+  }
+
+  private lookup(hasRoom: HasRoom): (warm: WarmKeys) => ReadonlyMap<string, number> | undefined {
+    const imageHolders = readOnce((digest) => ({
+      // One size per digest, the smallest any holder claims: the digest names one image, so no holder
+      // outranks another by claiming it is bigger (sizes are the providers' word, bounded only by the protocol).
+      bytes: Number(this.sql.exec("SELECT MIN(bytes) AS bytes FROM warm_images WHERE digest = ?", digest).one().bytes ?? 0),
+      holders: withRoom(this.sql.exec("SELECT address FROM warm_images WHERE digest = ?", digest), hasRoom),
+    }));
+    // An input's size is the job spec's, the same for every holder.
+    const inputHolders = readOnce((sha256) => withRoom(this.sql.exec("SELECT address FROM warm_inputs WHERE sha256 = ?", sha256), hasRoom));
     // One map per distinct set of keys: the matcher ranks each map's holders once a round.
     const byKeys = new Map<string, Map<string, number> | undefined>();
-    return (job: QueuedJob) => {
-      if (!job.warm) return undefined;
-      const keys = `${job.warm.image ?? ""}|${(job.warm.inputs ?? []).map((input) => `${input.sha256}:${input.size}`).join(",")}`;
+    return (warm) => {
+      const keys = `${warm.image ?? ""}|${(warm.inputs ?? []).map((input) => `${input.sha256}:${input.size}`).join(",")}`;
       if (byKeys.has(keys)) return byKeys.get(keys);
       const saved = new Map<string, number>();
-      if (job.warm.image) for (const [address, bytes] of imageHolders(job.warm.image)) saved.set(address, bytes);
-      for (const input of job.warm.inputs ?? []) {
+      if (warm.image) {
+        const image = imageHolders(warm.image);
+        for (const address of image.holders) saved.set(address, image.bytes);
+      }
+      for (const input of warm.inputs ?? []) {
         for (const address of inputHolders(input.sha256)) saved.set(address, (saved.get(address) ?? 0) + input.size);
       }
       byKeys.set(keys, saved.size > 0 ? saved : undefined);
       return byKeys.get(keys);
     };
   }
+}
+
+/**
+ * The first HOLDERS_PER_KEY holders that have room this round. Busy ones are skipped, not counted: counted,
+ * the first 256 to advertise a popular image hid every later holder while they were busy. A read costs at
+ * most the key's holders (no more than the providers the round already ranks), once per key a round.
+ */
+function withRoom(rows: SqlStorageCursor<Record<string, SqlStorageValue>>, hasRoom: HasRoom): string[] {
+  const found: string[] = [];
+  for (const [address] of rows.raw()) {
+    if (!hasRoom(String(address))) continue;
+    found.push(String(address));
+    if (found.length === HOLDERS_PER_KEY) break;
+  }
+  return found;
 }
 
 /** `read`, called at most once per key: a round asks for the same key once per job that has it. */

@@ -4,7 +4,7 @@
 // Rows are written straight into D1, in the states the API and the hub leave them (a
 // waiting job is `queued` with resolved_input_files NULL, linked to its sources).
 import { env } from "cloudflare:test";
-import { eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { beforeAll, describe, expect, it } from "vitest";
 import { unsettledFunding } from "../../../worker/chain/jobFunding.ts";

@@ -1,8 +1,9 @@
 // What providers hold warm, through the real hubs and matchmakers: a warm set a
 // provider sends reaches the matchmakers that serve it and steers a job whose
 // image (pinned by digest) or input files it holds there, over a cheaper
-// provider that fits as well; it goes when the provider goes; and a result's
-// word on how warm the job was is what the job shows.
+// provider that fits as well; it goes when the provider goes; a malformed or
+// oversized set is refused, the last good one kept; and a result's word on how
+// warm the job was is what the job shows.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION, type WarmSet } from "../../../protocol/hubMessages.ts";
@@ -86,6 +87,35 @@ describe("warm providers", () => {
     await pricey.close();
     expect(await holders("warm_inputs", sha256)).toEqual([]);
     await cheap.close();
+  });
+
+  it("refuses an oversized or malformed warm set with bad_frame, keeps the provider's last good set and its connection", async () => {
+    const p = await connectProvider({ resources: { cpus: 3 } });
+    const good = hex(32);
+    p.send({ v: HUB_PROTOCOL_VERSION, type: "warm", warm: { images: [], inputs: [good] } satisfies WarmSet });
+    await eventually(async () => (await holders("warm_inputs", good)).includes(p.address), { what: "the good set to land" });
+
+    const bad: unknown[] = [
+      { images: [], inputs: Array.from({ length: 257 }, () => hex(32)) },
+      { images: Array.from({ length: 65 }, () => ({ digest: `sha256:${hex(32)}`, bytes: 1 })), inputs: [] },
+      { images: [{ digest: `sha256:${hex(32)}`, bytes: -1 }], inputs: [] },
+      { images: [{ digest: "sha256:../../etc", bytes: 1 }], inputs: [] },
+      { images: [], inputs: ["X".repeat(64)] },
+      { images: [], inputs: Array.from({ length: 100_000 }, () => "a") },
+    ];
+    for (const warm of bad) {
+      p.send({ v: HUB_PROTOCOL_VERSION, type: "warm", warm });
+      const error = await p.next("error");
+      expect(error.code).toBe("bad_frame");
+      expect(error.message.length).toBeLessThan(5_000);
+    }
+    // Nothing of the refused sets landed; the last good one is still there, and the socket still works.
+    expect(await holders("warm_inputs", good)).toContain(p.address);
+    const next = hex(32);
+    p.send({ v: HUB_PROTOCOL_VERSION, type: "warm", warm: { images: [], inputs: [next] } });
+    await eventually(async () => (await holders("warm_inputs", next)).includes(p.address), { what: "a later good set to land" });
+    expect(await holders("warm_inputs", good)).not.toContain(p.address);
+    await p.close();
   });
 
   it("shows whether the job's image and inputs were warm, as the provider's result says", async () => {
