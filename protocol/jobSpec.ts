@@ -38,12 +38,18 @@ export const Resources = z
   });
 export type Resources = z.infer<typeof Resources>;
 
-export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, "must be a shell-style variable name");
+// `__proto__` would be dropped by the record it keys (and by every JavaScript object after it), never set.
+export const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, "must be a shell-style variable name")
+  .refine((name) => name !== "__proto__", "must not be __proto__");
+
 const GPU_VARIABLE = /^NVIDIA_/i;
 const GPU_VARIABLE_RULE = "must not start with NVIDIA_: the provider sets those itself, so a job sees only the GPUs it was given";
 
 export const Env = z
-  .record(EnvName, z.string())
+  // A container's runtime refuses a variable holding NUL, quoting it whole in its error: refused here, saying why.
+  .record(EnvName, z.string().refine((value) => !value.includes("\0"), "must not contain a NUL character"))
   .refine((env) => Object.keys(env).length <= L.maxEnvVars, `must have at most ${L.maxEnvVars} variables`)
   .refine(
     (env) => Object.entries(env).reduce((sum, [k, v]) => sum + utf8Bytes(k) + utf8Bytes(v) + 2, 0) <= L.maxEnvBytes,
@@ -68,9 +74,19 @@ export const SecretNames = z
   .max(L.maxSecrets)
   .refine((names) => new Set(names).size === names.length, "must not name a variable twice");
 
-/** The values of a spec's `secrets`, by name. */
+/**
+ * The values of a spec's `secrets`, by name: at least 4 characters (the log masks each value; a shorter one would
+ * mask ordinary words) and no control characters (no secret needs them, and an engine's error would quote one whole).
+ */
 export const SecretValues = z
-  .record(EnvName, z.string().min(1).refine((value) => utf8Bytes(value) <= L.maxSecretBytes, `must be at most ${L.maxSecretBytes} bytes`))
+  .record(
+    EnvName,
+    z
+      .string()
+      .min(L.minSecretChars, `must be at least ${L.minSecretChars} characters`)
+      .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "must not contain control characters")
+      .refine((value) => utf8Bytes(value) <= L.maxSecretBytes, `must be at most ${L.maxSecretBytes} bytes`),
+  )
   .refine((values) => Object.keys(values).length <= L.maxSecrets, `must have at most ${L.maxSecrets} values`);
 export type SecretValues = z.infer<typeof SecretValues>;
 
@@ -270,7 +286,7 @@ export function specOfRequest(request: CreateJobRequest): JobSpec {
  * it into a spec first (POST /v1/templates/…/resolve shows the same spec, for signing
  * its authorization); the job records the exact version it came from.
  */
-export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true, secret_values: true })
+export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true })
   .extend({
     template: z.string().min(1).max(200).meta({ description: "owner/name@version, or owner/name@latest", example: "pond/echo@1.0.0" }),
     params: z.record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()])).optional().meta({ description: "Values for the template's parameters" }),
@@ -288,6 +304,6 @@ export function secretValueProblems(spec: JobSpec, values: SecretValues | undefi
   return [
     ...names.filter((name) => !given.includes(name)).map((name) => ({ path: `secret_values.${name}`, message: "is missing: every name in secrets needs its value" })),
     ...given.filter((name) => !names.includes(name)).map((name) => ({ path: `secret_values.${name}`, message: "is not named in the spec's secrets" })),
-    ...names.filter((name) => spec.env?.[name] !== undefined).map((name) => ({ path: `env.${name}`, message: "is also a secret: name it in env or in secrets, not both" })),
+    ...names.filter((name) => Object.hasOwn(spec.env ?? {}, name)).map((name) => ({ path: `env.${name}`, message: "is also a secret: name it in env or in secrets, not both" })),
   ];
 }

@@ -15,6 +15,7 @@ export const jobLimits = {
   maxEnvBytes: 32 * 1024,
   /** Secret variables (`secrets`): named in the spec, their values sent beside it and never shown again. */
   maxSecrets: 16,
+  minSecretChars: 4,
   maxSecretBytes: 4096,
   maxCmdArgs: 256,
   maxCmdBytes: 64 * 1024,

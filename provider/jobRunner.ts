@@ -18,7 +18,7 @@ import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egres
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { JobExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
-import { secretMask } from "./executor/secretMask.ts";
+import { maskSecrets, SecretMask } from "./executor/secretMask.ts";
 import { withoutHostPaths } from "./hostPaths.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
 import { removeLeftovers } from "./leftovers.ts";
@@ -181,6 +181,8 @@ export class JobRunner {
   async resume(job: RunningJob, containerId: string): Promise<void> {
     job.containerId = containerId;
     const { record } = job;
+    // Never in the record, and no start brings them again for a job already running: its container has them, for the mask.
+    if (job.offer.spec.secrets) job.secrets ??= await this.deps.executor.secretsOf(containerId, job.offer.spec.secrets);
     await this.guard(job, containerId);
     // Adopted at start, before the hub is connected: what the container printed meanwhile would be read and dropped.
     await this.hubConnected(job);
@@ -209,7 +211,12 @@ export class JobRunner {
       send: (data) => hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.log", job_id: jobId, data }),
       onForwarded: (cursor, forwardedBytes) => void job.record.update({ log: { cursor, forwarded_bytes: forwardedBytes } }).catch(saveRecord("the log cursor")),
     });
-    const mask = secretMask(Object.values(job.secrets ?? {}));
+    const mask = new SecretMask(Object.values(job.secrets ?? {}));
+    // A piece whose end the mask holds back moves no cursor: a restart reads that entry again rather than lose its end.
+    const forward = (chunk: string, cursor?: string) => {
+      const text = mask.push(chunk);
+      if (text) logs.push(text, mask.holding ? undefined : cursor);
+    };
     const started = Date.now();
     let run: JobRun;
     try {
@@ -219,7 +226,7 @@ export class JobRunner {
           log.info({ job: jobId, phase, detail }, "job phase");
           hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: jobId, phase, ...(detail ? { detail: truncate(detail, hubMessageLimits.statusDetail) } : {}) });
         },
-        onLog: (chunk, cursor) => logs.push(mask(chunk), cursor),
+        onLog: forward,
         onContainer: async (containerId) => {
           job.containerId = containerId;
           // Before it starts: a daemon that restarts from here finds the container to adopt (and guard).
@@ -235,9 +242,10 @@ export class JobRunner {
     log.debug({ job: jobId, outcome: run.outcome }, "run ended");
     if (run.warning) {
       log.warn({ job: jobId, warning: run.warning }, "job warning");
-      logs.push(`\n[pond: ${run.warning}]\n`);
+      forward(`\n[pond: ${run.warning}]\n`);
     }
-    const result = this.forCreator(await this.resultOf(job.offer, run), job.workDir);
+    logs.push(mask.flush());
+    const result = this.forCreator(await this.resultOf(job.offer, run), job);
     log.debug({ job: jobId }, "result built");
     try {
       await this.deps.outbox.add(result);
@@ -288,12 +296,15 @@ export class JobRunner {
   }
 
   /** A result as the creator may read it: no path of this provider's in its words. */
-  private forCreator(result: ResultMessage, workDir: string): ResultMessage {
+  /** What the creator may read of a result's texts: no provider paths, no secret's value (an engine's error may quote the environment). */
+  private forCreator(result: ResultMessage, job: RunningJob): ResultMessage {
     const { dataDir } = this.deps;
+    const secrets = Object.values(job.secrets ?? {});
+    const clean = (text: string, limit: number) => truncate(maskSecrets(withoutHostPaths(text, job.workDir, dataDir), secrets), limit);
     return {
       ...result,
-      error: result.error === null ? null : truncate(withoutHostPaths(result.error, workDir, dataDir), hubMessageLimits.resultError),
-      ...(result.warning ? { warning: truncate(withoutHostPaths(result.warning, workDir, dataDir), hubMessageLimits.resultWarning) } : {}),
+      error: result.error === null ? null : clean(result.error, hubMessageLimits.resultError),
+      ...(result.warning ? { warning: clean(result.warning, hubMessageLimits.resultWarning) } : {}),
     };
   }
 

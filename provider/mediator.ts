@@ -17,6 +17,7 @@ import type { OutputManifest } from "../protocol/manifest.ts";
 import type { VerifySpec } from "../protocol/verification.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { JobExecutor, RunResult } from "./executor/docker.ts";
+import { maskSecrets } from "./executor/secretMask.ts";
 import { openJobEgress, type EgressSettings } from "./egress/jobEgress.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { removeLeftovers } from "./leftovers.ts";
@@ -107,7 +108,10 @@ export class Mediator {
       }
       const run = await this.rerun(message, gpus, workDir, guard, signal);
       if (!run) return;
-      if (run.outcome !== "succeeded") return log.warn({ job: message.job_id, outcome: run.outcome, error: run.error }, "the re-run did not succeed; not signing a verdict");
+      if (run.outcome !== "succeeded") {
+        const error = run.error && maskSecrets(run.error, Object.values(message.secrets ?? {}));
+        return log.warn({ job: message.job_id, outcome: run.outcome, error }, "the re-run did not succeed; not signing a verdict");
+      }
       const manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: this.options.maxOutputBytes });
       if (message.spec.verify?.mode === "tolerant") return await this.judge(message, message.spec.verify, run.outputsDir, manifest, workDir, signal);
       const signature = await this.options.account.signTypedData({

@@ -12,6 +12,11 @@ export class SimulatedExecutor implements JobExecutor {
     private readonly provider: string,
   ) {}
 
+  /** No container keeps an environment here: nothing to read back. */
+  async secretsOf(): Promise<Record<string, string> | undefined> {
+    return undefined;
+  }
+
   /** Nothing to make ahead: the run does it all, as a real one whose image must be pulled. */
   async prepare(): Promise<PreparedContainer | undefined> {
     return undefined;

@@ -166,13 +166,13 @@ async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContex
   if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
   if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
   if (options.allowHost?.length) throw new UsageError("a template declares the hosts its runs may reach (pond templates show lists them): drop --allow-host, or use --image");
+  if (options.secret?.length) throw new UsageError("templates take no secrets: drop --secret, or run the image with --image (pond templates show names it)");
   const template = await sdk.getTemplate(ref);
   const choices = {
     params: typedParams(template, pairs(options.param, "-p")),
     ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(inputFiles?.length ? { input_files: inputFiles } : {}),
-    ...(options.secret?.length ? { secret_values: secretValuesOf(options.secret) } : {}),
   };
   refuseOversizedRequest(choices, inputFiles);
   return sdk.runTemplate(template.ref, choices, wallet);

@@ -103,7 +103,7 @@ export interface OwnContainer {
 }
 
 /** What a daemon calls on its executor for a job: the bench's simulated fleet (bench/fleet/simExecutor.ts) implements the same. */
-export type JobExecutor = Pick<DockerExecutor, "prepare" | "run" | "resume" | "dispose">;
+export type JobExecutor = Pick<DockerExecutor, "prepare" | "run" | "resume" | "dispose" | "secretsOf">;
 
 export class DockerExecutor {
   constructor(
@@ -173,6 +173,22 @@ export class DockerExecutor {
     const container = await this.createContainer(request);
     this.log.debug({ job: request.jobId, volume }, "container made ahead");
     return { containerId: container.id, image, volume };
+  }
+
+  /** The values a job's container was made with for these secret names (an adopted job's, to mask its log); none if it is gone. */
+  async secretsOf(containerId: string, names: readonly string[]): Promise<Record<string, string> | undefined> {
+    const env = await this.docker
+      .getContainer(containerId)
+      .inspect()
+      .then((info) => info.Config.Env ?? [], () => undefined);
+    if (!env) return undefined;
+    const wanted = new Set(names);
+    const values: Record<string, string> = {};
+    for (const entry of env) {
+      const eq = entry.indexOf("=");
+      if (eq > 0 && wanted.has(entry.slice(0, eq))) values[entry.slice(0, eq)] = entry.slice(eq + 1);
+    }
+    return values;
   }
 
   /** Image, folders, network (egress), container, then its start; or only the start of a container `prepare` made. */

@@ -770,15 +770,6 @@ export interface components {
                 [key: string]: string | number | boolean;
             };
             /**
-             * @description The values of the spec's `secrets`, one for each name and no other; not part of the signed spec, stored sealed, and never returned
-             * @example {
-             *       "HF_TOKEN": "hf_…"
-             *     }
-             */
-            secret_values?: {
-                [key: string]: string;
-            };
-            /**
              * @description owner/name@version, or owner/name@latest
              * @example pond/echo@1.0.0
              */

@@ -43,6 +43,12 @@ export class StandInExecutor {
   onStart?: (run: StandInExecutor["runs"][number]) => void;
   /** When set, a container made ahead is ready only once it settles (a slow `docker create`). */
   prepareGate?: Promise<void>;
+  /** Each container's environment, as `secretsOf` reads it back (an adopted job's secrets). */
+  readonly containerEnv = new Map<string, Record<string, string>>();
+  async secretsOf(containerId: string, names: readonly string[]): Promise<Record<string, string> | undefined> {
+    const env = this.containerEnv.get(containerId);
+    return env && Object.fromEntries(names.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])));
+  }
   async prepare(request: RunRequest): Promise<PreparedContainer | undefined> {
     await this.prepareGate;
     // As the real one: none for a job whose network the run opens, or whose secrets come with the hub's start.

@@ -34,6 +34,8 @@ export interface TestProvider {
   /** Whether a message of this type arrives within `ms` (for asserting that nothing comes). */
   receives(type: HubMessage["type"], ms: number): Promise<boolean>;
   accept(offer: OfferMessage): Promise<void>;
+  /** Sends a signed accept, without waiting for what the hub answers. */
+  sendAccept(offer: OfferMessage): Promise<void>;
   /** Closes the socket and resolves once the hub has handled it (see closeAndWait). */
   close(): Promise<void>;
 }
@@ -78,6 +80,16 @@ export async function connectProvider(options: {
     running: [],
   });
 
+  const sendAccept = async (offer: OfferMessage) => {
+    const signature = await account.signTypedData({
+      domain,
+      types: jobAcceptanceTypes,
+      primaryType: "JobAcceptance",
+      message: { jobId: offer.chain_job_id as Hex, maxAmount: BigInt(offer.max_amount_wei) },
+    });
+    send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature });
+  };
+
   return {
     account,
     address: account.address.toLowerCase(),
@@ -95,14 +107,9 @@ export async function connectProvider(options: {
         return false;
       }
     },
+    sendAccept,
     async accept(offer) {
-      const signature = await account.signTypedData({
-        domain,
-        types: jobAcceptanceTypes,
-        primaryType: "JobAcceptance",
-        message: { jobId: offer.chain_job_id as Hex, maxAmount: BigInt(offer.max_amount_wei) },
-      });
-      send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature });
+      await sendAccept(offer);
       await take("job.start");
     },
     close: () => {

@@ -151,7 +151,9 @@ export const jobRoutes = createRouter()
     }
     const { webhook, webhook_events_filter, authorization } = request;
     const { spec, template } = await specOf(c.get("db"), request);
-    const secretProblems = secretValueProblems(spec, request.secret_values);
+    // A template run brings none (its schema refuses the field): templates take no secrets.
+    const secretValues = "template" in request ? undefined : request.secret_values;
+    const secretProblems = secretValueProblems(spec, secretValues);
     if (secretProblems.length > 0) throw unprocessable(`secret_values must give a value for each name in the spec's secrets, and no other: ${secretProblems.map((p) => `${p.path} ${p.message}`).join("; ")}`, secretProblems);
     const overlap = overlappingInputPaths(spec);
     if (overlap.length > 0) throw unprocessable(`input_files and inputs must name different paths; both name ${overlap.slice(0, 5).join(", ")}`, overlap.slice(0, 5).map((path) => ({ path: "input_files", message: `${path} is also an inline input` })));
@@ -177,7 +179,7 @@ export const jobRoutes = createRouter()
       webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
       template,
       createdAt,
-      sealedSecrets: request.secret_values ? await sealSecret(config.secretsKey, JSON.stringify(request.secret_values)) : null,
+      sealedSecrets: secretValues ? await sealSecret(config.secretsKey, JSON.stringify(secretValues)) : null,
       // Known now when every source has succeeded; else the job waits, saying for what.
       ...(sources ? { resolvedInputFiles: sources.resolved, inputsReadyAt: sources.resolved ? createdAt : null, statusDetail: sources.waitingDetail } : {}),
     };

@@ -9,7 +9,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { idempotencyKeys } from "../db/schema.ts";
-import { sha256Hex } from "../security/randomToken.ts";
+import { hmacSha256Hex } from "../security/randomToken.ts";
 import type { AppEnv } from "./appEnv.ts";
 import { badRequest, conflict, unprocessable } from "../errors/problem.ts";
 
@@ -41,7 +41,8 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
 
   const db = c.get("db");
   const account = c.get("account");
-  const requestHash = await sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname}\n${await c.req.text()}`);
+  // Keyed: a body may hold secrets (a job's secret_values), and a plain hash of it in D1 would let whoever reads D1 test guesses.
+  const requestHash = await hmacSha256Hex(c.get("config").secretsKey, `${c.req.method} ${new URL(c.req.url).pathname}\n${await c.req.text()}`);
   const now = Date.now();
 
   // Claim the key, or take over one that has expired; otherwise someone holds it.

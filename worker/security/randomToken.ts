@@ -40,6 +40,12 @@ export function toHex(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** HMAC-SHA256 of `input` under a base64 key, as hex. */
+export async function hmacSha256Hex(keyBase64: string, input: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", fromBase64(keyBase64), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))));
+}
+
 export async function sha256Hex(input: string | Uint8Array): Promise<string> {
   const data = typeof input === "string" ? new TextEncoder().encode(input) : input;
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));

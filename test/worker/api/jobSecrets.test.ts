@@ -3,30 +3,17 @@
 // that runs the job (again when it reconnects); refused with a 422 saying what to fix.
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import type { Hex } from "viem";
 import { describe, expect, it } from "vitest";
-import { jobAcceptanceTypes } from "../../../protocol/eip712.ts";
-import { HUB_PROTOCOL_VERSION, type OfferMessage } from "../../../protocol/hubMessages.ts";
+import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
 import { createDb } from "../../../worker/db/client.ts";
 import { jobs } from "../../../worker/db/schema.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { ownProvider, specFor } from "../assignedJob.ts";
 import { call, post, signIn, validJob } from "../client.ts";
-import type { TestProvider } from "../providerSocket.ts";
 
 const db = createDb(env.DB);
 const token = () => `hf_${crypto.randomUUID().replaceAll("-", "")}`;
-
-async function sendAccept(provider: TestProvider, offer: OfferMessage): Promise<void> {
-  const signature = await provider.account.signTypedData({
-    domain: provider.domain,
-    types: jobAcceptanceTypes,
-    primaryType: "JobAcceptance",
-    message: { jobId: offer.chain_job_id as Hex, maxAmount: BigInt(offer.max_amount_wei) },
-  });
-  provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.accept", job_id: offer.job_id, signature });
-}
 
 async function problemOf(response: Response): Promise<{ status: number; detail: string; errors: Array<{ path: string }> }> {
   expect(response.headers.get("content-type")).toContain("application/problem+json");
@@ -55,7 +42,7 @@ describe("behavior: job secrets", () => {
     expect(JSON.stringify(offer)).not.toContain(secret);
     expect(offer.spec.secrets).toEqual(["HF_TOKEN"]);
 
-    await sendAccept(provider, offer);
+    await provider.sendAccept(offer);
     const start = await provider.next("job.start");
     expect(start.secrets).toEqual({ HF_TOKEN: secret });
 
@@ -72,17 +59,19 @@ describe("behavior: job secrets", () => {
     await provider.close();
   });
 
-  it("refuses values that do not match the names, a name also in env, an oversized value and too many names, with a 422 naming each", async () => {
+  it("refuses values that do not match the names, a name also in env, a value too short, too long or with a control character, and too many names, with a 422 naming each", async () => {
     const { key } = await signIn();
     const cases: Array<{ body: Record<string, unknown>; path: string }> = [
       { body: { secrets: ["HF_TOKEN"] }, path: "secret_values.HF_TOKEN" },
-      { body: { secrets: ["HF_TOKEN"], secret_values: { HF_TOKEN: "x", OTHER: "y" } }, path: "secret_values.OTHER" },
-      { body: { secret_values: { HF_TOKEN: "x" } }, path: "secret_values.HF_TOKEN" },
-      { body: { env: { HF_TOKEN: "visible" }, secrets: ["HF_TOKEN"], secret_values: { HF_TOKEN: "x" } }, path: "env.HF_TOKEN" },
+      { body: { secrets: ["HF_TOKEN"], secret_values: { HF_TOKEN: "xxxx", OTHER: "yyyy" } }, path: "secret_values.OTHER" },
+      { body: { secret_values: { HF_TOKEN: "xxxx" } }, path: "secret_values.HF_TOKEN" },
+      { body: { env: { HF_TOKEN: "visible" }, secrets: ["HF_TOKEN"], secret_values: { HF_TOKEN: "xxxx" } }, path: "env.HF_TOKEN" },
       { body: { secrets: ["HF_TOKEN"], secret_values: { HF_TOKEN: "x".repeat(4097) } }, path: "secret_values.HF_TOKEN" },
       { body: { secrets: ["NVIDIA_VISIBLE_DEVICES"], secret_values: { NVIDIA_VISIBLE_DEVICES: "all" } }, path: "secrets.0" },
-      { body: { secrets: ["A", "A"], secret_values: { A: "x" } }, path: "secrets" },
-      { body: { secrets: Array.from({ length: 17 }, (_, i) => `S${i}`), secret_values: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`S${i}`, "x"])) }, path: "secrets" },
+      { body: { secrets: ["A", "A"], secret_values: { A: "xxxx" } }, path: "secrets" },
+      { body: { secrets: ["HF_TOKEN"], secret_values: { HF_TOKEN: "abc" } }, path: "secret_values.HF_TOKEN" },
+      { body: { secrets: ["HF_TOKEN"], secret_values: { HF_TOKEN: "line\nbreak" } }, path: "secret_values.HF_TOKEN" },
+      { body: { secrets: Array.from({ length: 17 }, (_, i) => `S${i}`), secret_values: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`S${i}`, "xxxx"])) }, path: "secrets" },
     ];
     for (const { body, path } of cases) {
       const problem = await problemOf(await post("/v1/jobs", { ...validJob(), ...body }, { key }));
@@ -101,7 +90,7 @@ describe("behavior: job secrets", () => {
     const job = (await response.json()) as Job;
     await db.update(jobs).set({ sealedSecrets: "v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAA" }).where(eq(jobs.id, job.id));
     const offer = await provider.next("job.offer");
-    await sendAccept(provider, offer);
+    await provider.sendAccept(offer);
     const cancel = await provider.next("job.cancel");
     expect(cancel.job_id).toBe(job.id);
     expect(cancel.reason).toContain("secrets could not be opened");
