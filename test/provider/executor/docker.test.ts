@@ -1,6 +1,8 @@
 // The executor against the real Docker engine: the output cap on a size-limited
 // filesystem (and its fallback, a watched folder), a process killed for memory
-// in a job that exits 0, and a container an earlier daemon left, seen through.
+// in a job that exits 0, a container an earlier daemon left, seen through, and a
+// job's secrets in its environment.
+import { createHash } from "node:crypto";
 import { lstat, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -244,5 +246,23 @@ describe("a container made ahead (while the hub confirms the accept)", () => {
     expect((await docker.getContainer(prepared!.containerId).inspect()).State.StartedAt).toBe("0001-01-01T00:00:00Z");
     await executor.dispose(request.workDir, result.containerId);
     await expect(docker.getContainer(prepared!.containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+});
+
+describe("a job's secrets", () => {
+  it("are set in the container's environment, made at the run (not ahead), and read back from it by name for an adopted job's mask", async () => {
+    const executor = executorFor("folder");
+    const workDir = join(tempDir(), "job_secret");
+    const entry: (typeof executors)[number] = { executor, workDir };
+    executors.push(entry);
+    const secret = "hf_the_value_the_job_needs";
+    const request = { jobId: "job_secret", spec: spec('printf %s "$HF_TOKEN" | sha256sum', { secrets: ["HF_TOKEN"], env: { PLAIN: "shown" } }), gpuUuids: [], workDir, secrets: { HF_TOKEN: secret } };
+    expect(await executor.prepare(request)).toBeUndefined();
+    const logs: string[] = [];
+    entry.result = await executor.run(request, hooks(logs), new AbortController().signal);
+    expect(entry.result.outcome).toBe("succeeded");
+    expect(logs.join("")).toContain(createHash("sha256").update(secret).digest("hex"));
+    expect(await executor.secretsOf(entry.result.containerId!, ["HF_TOKEN", "MISSING"])).toEqual({ HF_TOKEN: secret });
+    expect(await executor.secretsOf("no-such-container", ["HF_TOKEN"])).toBeUndefined();
   });
 });
