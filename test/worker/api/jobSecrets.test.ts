@@ -5,6 +5,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
+import { jobLimits } from "../../../protocol/limits.ts";
 import type { Job } from "../../../protocol/job.ts";
 import { createDb } from "../../../worker/db/client.ts";
 import { jobs } from "../../../worker/db/schema.ts";
@@ -56,6 +57,18 @@ describe("behavior: job secrets", () => {
       expect(response.status).toBe(200);
       expect(await response.text()).not.toContain(secret);
     }
+    await provider.close();
+  });
+
+  it("takes a job at the limits (16 secrets of 4 KiB each) and sends every value whole with its start", async () => {
+    const { key } = await signIn();
+    const { provider, cpus } = await ownProvider();
+    const values = Object.fromEntries(Array.from({ length: jobLimits.maxSecrets }, (_, i) => [`SECRET_${i}`, `${i}`.padEnd(jobLimits.maxSecretBytes, "v")]));
+    const created = await post("/v1/jobs", { ...specFor(cpus), secrets: Object.keys(values), secret_values: values }, { key });
+    expect(created.status).toBe(201);
+    const offer = await provider.next("job.offer");
+    await provider.sendAccept(offer);
+    expect((await provider.next("job.start")).secrets).toEqual(values);
     await provider.close();
   });
 
