@@ -25,7 +25,7 @@ export async function sweep(ctx: JobContext, now = Date.now()): Promise<void> {
   await resendLostWebhooks(ctx, now);
 
   // Jobs waiting for inputs from jobs that have ended, whose end nobody heard (a lost announcement, a restart): resolved or failed now.
-  await resolveAll(ctx, await dependentsWithEndedSources(db, 1000));
+  await resolveAll(ctx, await dependentsWithEndedSources(db, 1000, now));
 
   // Queued jobs: make sure their matchmaker has them; fail those long past their match deadline. Not those whose
   // inputs come from jobs still under way: their match window has not started (their end bounds the wait), and

@@ -26,15 +26,22 @@ export async function loadSources(db: Db, account: string, ids: readonly string[
   return new Map(rows.map((row) => [row.id, { id: row.id, status: row.status as JobStatus, error: row.error, output: row.output as OutputManifest | null }]));
 }
 
+/** How long after a source's end its waiting dependents are looked at again whatever their other sources do. */
+export const RECENTLY_ENDED_MS = 10 * 60_000;
+
 /**
- * Waiting jobs that their sources as they stand would resolve or fail (every source ended, or one ended without
- * succeeding): what a lost announcement left. Not those that rightly wait for a source still running (a job runs up
- * to a day), which would fill every sweep's page and hide the rest.
+ * Waiting jobs that their sources as they stand may resolve or fail: what a lost announcement left. Every source
+ * ended, or one ended without succeeding; or one ended in the last RECENTLY_ENDED_MS (it may have succeeded without
+ * the output the job names, which fails the job at once, and SQL does not read manifests). Those certain to move come
+ * first; those only worth a look after. Not those that rightly wait for a source still running (a job runs up to a
+ * day) after an old success, which would fill every page.
  */
-export async function dependentsWithEndedSources(db: Db, limit: number): Promise<string[]> {
+export async function dependentsWithEndedSources(db: Db, limit: number, now = Date.now()): Promise<string[]> {
   const sourcesWhere = (condition: SQL) =>
     sql`EXISTS (SELECT 1 FROM ${jobInputSources} JOIN ${jobs} AS source ON source.id = ${jobInputSources.sourceJobId} WHERE ${jobInputSources.jobId} = ${jobs.id} AND ${condition})`;
   const ended = sql`source.status IN ${[...terminalStatuses]}`;
+  // Certain to be resolved or failed now: these come first in the page, ahead of those only worth a look.
+  const settled = or(not(sourcesWhere(sql`NOT (${ended})`)), sourcesWhere(sql`${ended} AND source.status <> 'succeeded'`))!;
   const rows = await db
     .select({ jobId: jobs.id })
     .from(jobs)
@@ -43,9 +50,10 @@ export async function dependentsWithEndedSources(db: Db, limit: number): Promise
         eq(jobs.status, "queued"),
         isNull(jobs.resolvedInputFiles),
         sourcesWhere(sql`1`),
-        or(not(sourcesWhere(sql`NOT (${ended})`)), sourcesWhere(sql`${ended} AND source.status <> 'succeeded'`)),
+        or(settled, sourcesWhere(sql`${ended} AND source.completed_at > ${now - RECENTLY_ENDED_MS}`)),
       ),
     )
+    .orderBy(sql`CASE WHEN ${settled} THEN 0 ELSE 1 END`)
     .limit(limit);
   return rows.map((row) => row.jobId);
 }

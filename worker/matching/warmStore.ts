@@ -65,9 +65,14 @@ export class WarmStore {
 
   private lookup(hasRoom: HasRoom): (warm: WarmKeys) => ReadonlyMap<string, number> | undefined {
     const imageHolders = readOnce((digest) => ({
-      // One size per digest, the smallest any holder claims: the digest names one image, so no holder
-      // outranks another by claiming it is bigger (sizes are the providers' word, bounded only by the protocol).
-      bytes: Number(this.sql.exec("SELECT MIN(bytes) AS bytes FROM warm_images WHERE digest = ?", digest).one().bytes ?? 0),
+      // One size per digest, the (lower) median of its holders' claims: the digest names one image, so no holder
+      // outranks another by claiming it is bigger, and a few claiming 0 do not make it worth nothing to every
+      // holder (sizes are the providers' word, bounded only by the protocol). One range read of the index.
+      bytes: Number(
+        this.sql
+          .exec("SELECT bytes FROM warm_images WHERE digest = ? ORDER BY bytes LIMIT 1 OFFSET ((SELECT COUNT(*) FROM warm_images WHERE digest = ?) - 1) / 2", digest, digest)
+          .toArray()[0]?.bytes ?? 0,
+      ),
       holders: withRoom(this.sql.exec("SELECT address FROM warm_images WHERE digest = ?", digest), hasRoom),
     }));
     // An input's size is the job spec's, the same for every holder.

@@ -106,14 +106,15 @@ describe("the matchmaker's warm index", () => {
     expect(assigned).toBe(address(1));
   });
 
-  it("counts a digest's smallest claimed size for every holder", async () => {
+  it("counts one size for every holder of a digest, the median claim: neither one claiming it huge nor one claiming 0 moves it", async () => {
     const digest = `sha256:${hex(32)}`;
     const saved = await inFreshStore((warm) => {
       warm.replace(address(1), { images: [{ digest, bytes: 2_000_000_000 }], inputs: [] });
       warm.replace(address(2), { images: [{ digest, bytes: Number.MAX_SAFE_INTEGER }], inputs: [] });
+      warm.replace(address(3), { images: [{ digest, bytes: 0 }], inputs: [] });
       return [...(warm.savedBytesForRound()(pinnedTo(digest), () => true) ?? [])];
     });
-    expect(new Map(saved)).toEqual(new Map([[address(1), 2_000_000_000], [address(2), 2_000_000_000]]));
+    expect(new Map(saved)).toEqual(new Map([1, 2, 3].map((n) => [address(n), 2_000_000_000])));
   });
 
   it("never waits for a busy warm holder: the job goes to the free cold provider in the same round", async () => {
