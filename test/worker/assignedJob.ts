@@ -1,9 +1,11 @@
 // A creator, a provider of its own, and a job of the creator's that the provider
 // accepted, through the real API and hub: for tests about what happens next.
 import { expect } from "vitest";
-import type { OfferMessage } from "../../protocol/hubMessages.ts";
+import { HUB_PROTOCOL_VERSION, type OfferMessage } from "../../protocol/hubMessages.ts";
 import type { Job } from "../../protocol/job.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { post, signIn } from "./client.ts";
+import { jobOf } from "./jobReads.ts";
 import { connectProvider, type TestProvider } from "./providerSocket.ts";
 
 /**
@@ -38,4 +40,13 @@ export async function runningJob(key: string): Promise<{ provider: TestProvider;
   expect(offer.job_id).toBe(job.id);
   await provider.accept(offer);
   return { provider, offer, job };
+}
+
+/** A job its provider has started, as the hub's copy has it ("processing"). */
+export async function processingJob(): Promise<Awaited<ReturnType<typeof assignedJob>>> {
+  const assigned = await assignedJob();
+  const { key, provider, offer } = assigned;
+  provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
+  await eventually(async () => expect((await jobOf(key, offer.job_id)).status).toBe("processing"));
+  return assigned;
 }

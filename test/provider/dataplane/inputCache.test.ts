@@ -2,39 +2,24 @@
 // links (never copies), placed into a job's inputs folder, least recently used
 // out past the budget, checked again before each use, found again after a
 // restart, and never left half-inserted by a process killed mid-insert.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { appendFile, link, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.ts";
-import type { TransferFile } from "../../../protocol/transfer.ts";
 import { InputCache } from "../../../provider/dataplane/inputCache.ts";
 import { spawnProcess } from "../../helpers/processes.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { asInput, cacheIn, fetched, sha256 } from "./inputCacheFixtures.ts";
 import { tsNode } from "../../helpers/tsNode.ts";
 
 const dir = useTempDir("input-cache");
 const run = promisify(execFile);
 const log = pino({ level: "silent" });
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-const asInput = (file: TransferFile, path = file.path) => ({ path, size: file.size, sha256: file.sha256 });
 
-function cacheIn(root: string, budgetBytes = 64 * 1024 * 1024, now?: () => number) {
-  return new InputCache({ root: join(root, "cache", "inputs"), budgetBytes, log, ...(now ? { now } : {}) });
-}
 
-/** Files as a fetch leaves them, verified, in a job's inputs folder, with their transfer manifest entries. */
-async function fetched(root: string, job: string, files: Record<string, Uint8Array>): Promise<{ inputs: string; files: TransferFile[] }> {
-  const inputs = join(root, "jobs", job, "inputs");
-  for (const [path, bytes] of Object.entries(files)) {
-    await mkdir(join(inputs, path, ".."), { recursive: true });
-    await writeFile(join(inputs, path), bytes);
-  }
-  return { inputs, files: (await buildTransferManifest(inputs, Object.keys(files))).files };
-}
 
 describe("the input cache", () => {
   it("keeps a fetched file as a hard link and places it in the next job's folder as another, moving no bytes", async () => {

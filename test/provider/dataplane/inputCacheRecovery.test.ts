@@ -2,35 +2,19 @@
 // chunk record lost or not its own, an index listing a file twice, an index that
 // is not a readable file or cannot be written, junk and links left in its folder,
 // racing inserts, and files changed under it while jobs use them.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rm, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { buildTransferManifest } from "../../../p2p/node/buildTransferManifest.ts";
 import type { TransferFile } from "../../../protocol/transfer.ts";
 import { InputCache } from "../../../provider/dataplane/inputCache.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { asInput, cacheIn, fetched, sha256 } from "./inputCacheFixtures.ts";
 
 const dir = useTempDir("input-cache-recovery");
-const log = pino({ level: "silent" });
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-const asInput = (file: TransferFile, path = file.path) => ({ path, size: file.size, sha256: file.sha256 });
 const cacheRoot = () => join(dir(), "cache", "inputs");
 
-function cacheIn(root: string, budgetBytes = 64 * 1024 * 1024, now?: () => number) {
-  return new InputCache({ root: join(root, "cache", "inputs"), budgetBytes, log, ...(now ? { now } : {}) });
-}
 
-/** Files as a fetch leaves them, verified, in a job's inputs folder, with their transfer manifest entries. */
-async function fetched(root: string, job: string, files: Record<string, Uint8Array>): Promise<{ inputs: string; files: TransferFile[] }> {
-  const inputs = join(root, "jobs", job, "inputs");
-  for (const [path, bytes] of Object.entries(files)) {
-    await mkdir(join(inputs, path, ".."), { recursive: true });
-    await writeFile(join(inputs, path), bytes);
-  }
-  return { inputs, files: (await buildTransferManifest(inputs, Object.keys(files))).files };
-}
 
 /** A cache holding one file of `size` random bytes. */
 async function cacheHolding(size: number): Promise<{ cache: InputCache; bytes: Buffer; file: TransferFile }> {

@@ -4,31 +4,19 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
-import type { Job } from "../../../protocol/job.ts";
 import { jobs } from "../../../worker/db/schema.ts";
 import { createDb } from "../../../worker/db/client.ts";
 import { transitionJob } from "../../../worker/jobs/transitions.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eq } from "drizzle-orm";
-import { assignedJob, ownProvider } from "../assignedJob.ts";
-import { call } from "../client.ts";
-import { eventually } from "../../helpers/eventually.ts";
+import { assignedJob, ownProvider, processingJob } from "../assignedJob.ts";
+import { jobOf } from "../jobReads.ts";
 import { inlineResult, signedResult } from "../providerOutputs.ts";
 
-const jobOf = async (key: string, id: string) => (await (await call(`/v1/jobs/${id}`, { key })).json()) as Job;
-
-/** A job its provider has started, as the hub's copy has it ("processing"). */
-async function runningJob() {
-  const assigned = await assignedJob();
-  const { key, provider, offer } = assigned;
-  provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
-  await eventually(async () => expect((await jobOf(key, offer.job_id)).status).toBe("processing"));
-  return assigned;
-}
 
 describe("the hub's copy of a job it holds", () => {
   it("loses to a status D1 has and the hub never heard: a result for a job canceled meanwhile is refused, and the job stays canceled", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     await env.DB.prepare("UPDATE jobs SET status = 'canceled', completed_at = ? WHERE id = ?").bind(Date.now(), offer.job_id).run();
 
     provider.send(await signedResult(provider, offer, []));
@@ -42,7 +30,7 @@ describe("the hub's copy of a job it holds", () => {
   });
 
   it("loses to a provider D1 has and the hub never heard: the first provider's result does not end the job another now runs", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     const other = "0x000000000000000000000000000000000000dEaD";
     await env.DB.prepare("UPDATE jobs SET provider = ? WHERE id = ?").bind(other.toLowerCase(), offer.job_id).run();
 
@@ -79,7 +67,7 @@ describe("the hub's copy of a job it holds", () => {
   });
 
   it("is not touched by another provider's word about the job: its running and result are refused, and the job's own provider finishes it", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     const { provider: intruder } = await ownProvider();
     intruder.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
     intruder.send(await signedResult(intruder, offer, []));

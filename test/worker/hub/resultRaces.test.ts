@@ -6,29 +6,19 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
-import { outputsPrefix } from "../../../protocol/uploads.ts";
 import { hubOf, jobRoomOf } from "../../../worker/bindings/objects.ts";
 import { shardOf } from "../../../worker/bindings/sharding.ts";
 import { getConfig } from "../../../worker/config/config.ts";
 import type { ProviderHub } from "../../../worker/objects/ProviderHub.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { assignedJob, EXPENSIVE, specFor, uniqueCpus } from "../assignedJob.ts";
+import { EXPENSIVE, processingJob, specFor, uniqueCpus } from "../assignedJob.ts";
 import { call, post, signIn } from "../client.ts";
+import { jobOf, roomCount, storedOutputs } from "../jobReads.ts";
 import { inlineResult, signedResult } from "../providerOutputs.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const jobOf = async (key: string, id: string) => (await (await call(`/v1/jobs/${id}`, { key })).json()) as Job;
-const storedOutputs = async (jobId: string) => (await env.OUTPUTS.list({ prefix: outputsPrefix(jobId) })).objects.map((o) => o.key);
 const bytes = (text: string) => new TextEncoder().encode(text);
-
-async function runningJob() {
-  const assigned = await assignedJob();
-  const { key, provider, offer } = assigned;
-  provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
-  await eventually(async () => expect((await jobOf(key, offer.job_id)).status).toBe("processing"));
-  return assigned;
-}
 
 /** The hub object's in-memory state, as a restart would leave it: no held copies, no job queues. */
 function forgetMemory(provider: TestProvider, jobId?: string) {
@@ -40,19 +30,9 @@ function forgetMemory(provider: TestProvider, jobId?: string) {
   });
 }
 
-async function roomCount(jobId: string, text: string): Promise<number> {
-  return runInDurableObject(jobRoomOf(env, jobId), (_room, state) => {
-    try {
-      return state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM room_events WHERE instr(data, ?) > 0", text).one().n;
-    } catch {
-      return 0;
-    }
-  });
-}
-
 describe("without a held copy (the cases of strangerWrites.test.ts)", () => {
   it("without a held copy (read from D1), a provider D1 no longer names stores nothing inline", async () => {
-    const { provider, offer } = await runningJob();
+    const { provider, offer } = await processingJob();
     expect(await forgetMemory(provider, offer.job_id)).toBe(true);
     await env.DB.prepare("UPDATE jobs SET provider = ? WHERE id = ?").bind("0x000000000000000000000000000000000000dead", offer.job_id).run();
     provider.send(await inlineResult(provider, offer, { "model.pt": bytes("planted weights") }));
@@ -62,7 +42,7 @@ describe("without a held copy (the cases of strangerWrites.test.ts)", () => {
   });
 
   it("with the same slow room but no neighbour's flood, the job's own lines all get through", async () => {
-    const { provider, offer } = await runningJob();
+    const { provider, offer } = await processingJob();
     const jobId = offer.job_id;
     const slowRoom = runInDurableObject(jobRoomOf(env, jobId), (_room, state) => state.blockConcurrencyWhile(() => sleep(4_000)));
     await sleep(300);
@@ -79,7 +59,7 @@ describe("without a held copy (the cases of strangerWrites.test.ts)", () => {
 
 describe("results under races and hostile input", () => {
   it("after the hub forgets its copies (as a restart would), a running job's inline result is still checked, stored and succeeds it", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     expect(await forgetMemory(provider, offer.job_id)).toBe(true);
     provider.send(await inlineResult(provider, offer, { "metrics.json": bytes('{"a":1}') }));
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
@@ -90,7 +70,7 @@ describe("results under races and hostile input", () => {
   });
 
   it("two results sent back to back: the first ends the job, the second changes nothing (output, claim, stored bytes)", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     const first = await inlineResult(provider, offer, { "out.txt": bytes("first") });
     const second = await inlineResult(provider, offer, { "out.txt": bytes("second!") });
     provider.send(first);
@@ -109,7 +89,7 @@ describe("results under races and hostile input", () => {
   });
 
   it("a result racing its creator's cancel: exactly one wins, and the job is consistent with it", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     provider.send(await signedResult(provider, offer, []));
     const cancel = await post(`/v1/jobs/${offer.job_id}/cancel`, {}, { key });
     const ack = await provider.next("job.result.ack");
@@ -135,7 +115,7 @@ describe("results under races and hostile input", () => {
     ["a repeated path", () => [{ path: "a", data_base64: btoa("x") }, { path: "a", data_base64: btoa("x") }]],
     ["base64 garbage", () => [{ path: "a", data_base64: "!!!notbase64" }]],
   ])("refuses a result whose inline outputs carry %s, keeps the job running and lets its real result through", async (_case, inline) => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     provider.send({ ...(await inlineResult(provider, offer, { a: bytes("x") })), inline_outputs: inline() });
     expect(await provider.next("error")).toMatchObject({ code: "bad_frame" });
     expect((await jobOf(key, offer.job_id)).status).toBe("processing");
@@ -146,7 +126,7 @@ describe("results under races and hostile input", () => {
   });
 
   it("a manifest listing a file both inline and as an upload that never happened is not taken on the inline copy's word alone for the other path", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     const inline = await inlineResult(provider, offer, { "a.txt": bytes("aaa") });
     // The same bytes named twice: one path inline, one claimed uploaded (never was).
     const files = [...inline.manifest!.files, { ...inline.manifest!.files[0]!, path: "b.txt" }];

@@ -7,46 +7,24 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
-import { outputsPrefix } from "../../../protocol/uploads.ts";
 import { hubOf, jobRoomOf } from "../../../worker/bindings/objects.ts";
 import { shardOf } from "../../../worker/bindings/sharding.ts";
 import { getConfig } from "../../../worker/config/config.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { assignedJob, EXPENSIVE, ownProvider, specFor, uniqueCpus } from "../assignedJob.ts";
-import { call, post, signIn } from "../client.ts";
+import { EXPENSIVE, ownProvider, processingJob, specFor, uniqueCpus } from "../assignedJob.ts";
+import { post, signIn } from "../client.ts";
+import { jobOf, roomCount, storedOutputs } from "../jobReads.ts";
 import { inlineResult } from "../providerOutputs.ts";
 import { connectProvider } from "../providerSocket.ts";
 import { MAX_PENDING_LOG_CHARS } from "../../../worker/hub/logIntake.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const jobOf = async (key: string, id: string) => (await (await call(`/v1/jobs/${id}`, { key })).json()) as Job;
-const storedOutputs = async (jobId: string) => (await env.OUTPUTS.list({ prefix: outputsPrefix(jobId) })).objects.map((o) => o.key);
-
-/** A job its provider has started, as the hub's copy has it ("processing"). */
-async function runningJob() {
-  const assigned = await assignedJob();
-  const { key, provider, offer } = assigned;
-  provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.status", job_id: offer.job_id, phase: "running" });
-  await eventually(async () => expect((await jobOf(key, offer.job_id)).status).toBe("processing"));
-  return assigned;
-}
-
-/** How many of the job's room events contain `text` (0 when the room has none yet). */
-async function roomCount(jobId: string, text: string): Promise<number> {
-  return runInDurableObject(jobRoomOf(env, jobId), (_room, state) => {
-    try {
-      return state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM room_events WHERE instr(data, ?) > 0", text).one().n;
-    } catch {
-      return 0;
-    }
-  });
-}
 
 describe("a stale held copy gives a provider that is not the job's no write into its outputs", () => {
   // resultCheck.ts stores a result's inline outputs once the result is "signed by the assigned provider"; with the
   // held copy, "assigned" is the copy's word, and the compare-and-set that would refuse it comes only after the store.
   it("stores nothing a provider sends inline for a job D1 has given to another provider, though the hub's copy still names it", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     const other = "0x000000000000000000000000000000000000dead";
     await env.DB.prepare("UPDATE jobs SET provider = ? WHERE id = ?").bind(other, offer.job_id).run();
 
@@ -61,7 +39,7 @@ describe("a stale held copy gives a provider that is not the job's no write into
   });
 
   it("stores nothing a provider sends inline for a job its creator canceled, though the hub's copy still says processing", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     await env.DB.prepare("UPDATE jobs SET status = 'canceled', completed_at = ? WHERE id = ?").bind(Date.now(), offer.job_id).run();
 
     provider.send(await inlineResult(provider, offer, { "model.pt": new TextEncoder().encode("late weights") }));
@@ -106,7 +84,7 @@ describe("job.log from a provider that does not run the job", () => {
 
 describe("another provider's log flood for a job", () => {
   it("relays the job's own provider's log, or at least notes a drop, while a neighbour on its hub floods job.log for that job", async () => {
-    const { key, provider, offer } = await runningJob();
+    const { key, provider, offer } = await processingJob();
     const jobId = offer.job_id;
     const shards = getConfig(env).hubShards;
     // A hostile provider hashed to the same hub shard.
