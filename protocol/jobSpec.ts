@@ -286,7 +286,7 @@ export function specOfRequest(request: CreateJobRequest): JobSpec {
  * it into a spec first (POST /v1/templates/…/resolve shows the same spec, for signing
  * its authorization); the job records the exact version it came from.
  */
-export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true })
+export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true, secret_values: true })
   .extend({
     template: z.string().min(1).max(200).meta({ description: "owner/name@version, or owner/name@latest", example: "pond/echo@1.0.0" }),
     params: z.record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()])).optional().meta({ description: "Values for the template's parameters" }),

@@ -4,7 +4,7 @@
 // (or a form) knows what to pass, and the API checks it before the job exists.
 import { z } from "zod";
 import { NetworkSpec } from "./egress.ts";
-import { Cmd, CreateTemplateJobRequest, Env, ImageRef, JobSpec, Resources } from "./jobSpec.ts";
+import { Cmd, CreateTemplateJobRequest, Env, ImageRef, JobSpec, Resources, SecretNames } from "./jobSpec.ts";
 import { parseImageReference } from "./imageReference.ts";
 import { jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
@@ -132,6 +132,8 @@ export const TemplateDefinition = z
     image: PinnedImage,
     cmd: Cmd.optional(),
     env: Env.optional(),
+    /** Secret variables every run must bring its own value for (a model hub's token): the template names them, never holds them. */
+    secrets: SecretNames.optional(),
     params: ParamsSchema.default({ type: "object", properties: {} }),
     resources: Resources,
     timeout_s: z.int().min(L.minTimeoutS).max(L.maxTimeoutS),
@@ -155,6 +157,9 @@ export const TemplateDefinition = z
     };
     definition.cmd?.forEach((arg, i) => check(arg, ["cmd", i]));
     for (const [key, value] of Object.entries(definition.env ?? {})) check(value, ["env", key]);
+    definition.secrets?.forEach((name, i) => {
+      if (Object.hasOwn(definition.env ?? {}, name)) ctx.addIssue({ code: "custom", path: ["secrets", i], message: `${name} is also in env: a variable is a secret or not, not both` });
+    });
   })
   .meta({ id: "TemplateDefinition" });
 export type TemplateDefinition = z.infer<typeof TemplateDefinition>;
@@ -171,6 +176,7 @@ export const Template = z
     image: z.string(),
     cmd: z.array(z.string()).nullable(),
     env: z.record(z.string(), z.string()).nullable(),
+    secrets: z.array(z.string()).nullable().meta({ description: "Secret variables each run brings a value for in `secret_values` (pond run --secret NAME); null: none" }),
     params: ParamsSchema,
     resources: Resources,
     timeout_s: z.int(),

@@ -26,6 +26,7 @@ interface RunOptions {
   param?: string[];
   gpus: number;
   vram?: number;
+  gpuModel?: string[];
   cpus: number;
   memory: number;
   timeout: number;
@@ -49,6 +50,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("-p, --param <KEY=VALUE>", "a template parameter (repeatable)", repeated)
     .option("--gpus <n>", "GPUs", integer, 0)
     .option("--vram <mb>", "VRAM per GPU, MiB", integer)
+    .option("--gpu-model <name>", "only GPUs whose model contains this, any case, e.g. H100 (repeatable: any of them; needs --gpus)", repeated)
     .option("--cpus <n>", "CPUs", decimal, 1)
     .option("--memory <mb>", "memory, MiB", integer, 1024)
     .option("--timeout <s>", "timeout, seconds", integer, 600)
@@ -131,7 +133,13 @@ async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["
     ...(options.env ? { env: pairs(options.env, "--env") } : {}),
     ...(secrets ? { secrets: Object.keys(secrets), secret_values: secrets } : {}),
     ...(inputFiles?.length ? { input_files: inputFiles } : {}),
-    resources: { gpus: options.gpus, cpus: options.cpus, memory_mb: options.memory, ...(options.vram ? { gpu_vram_mb: options.vram } : {}) },
+    resources: {
+      gpus: options.gpus,
+      cpus: options.cpus,
+      memory_mb: options.memory,
+      ...(options.vram ? { gpu_vram_mb: options.vram } : {}),
+      ...(options.gpuModel?.length ? { gpu_models: options.gpuModel } : {}),
+    },
     timeout_s: options.timeout,
     max_price_wei: options.maxPrice ?? "1000000000000000",
     ...(options.webhook ? { webhook: options.webhook } : {}),
@@ -166,16 +174,29 @@ async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContex
   if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
   if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
   if (options.allowHost?.length) throw new UsageError("a template declares the hosts its runs may reach (pond templates show lists them): drop --allow-host, or use --image");
-  if (options.secret?.length) throw new UsageError("templates take no secrets: drop --secret, or run the image with --image (pond templates show names it)");
+  if (options.gpuModel?.length) throw new UsageError("a template declares the resources its runs use (pond templates show lists them): drop --gpu-model, or use --image");
   const template = await sdk.getTemplate(ref);
+  const secrets = templateSecrets(template, options.secret);
   const choices = {
     params: typedParams(template, pairs(options.param, "-p")),
+    ...(secrets ? { secret_values: secrets } : {}),
     ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(inputFiles?.length ? { input_files: inputFiles } : {}),
   };
   refuseOversizedRequest(choices, inputFiles);
   return sdk.runTemplate(template.ref, choices, wallet);
+}
+
+/** The values of the secrets a template names, from `--secret`: each one it names, and no other. */
+function templateSecrets(template: Pick<Template, "ref" | "secrets">, raw: string[] | undefined): Record<string, string> | undefined {
+  const values = secretValuesOf(raw);
+  const named = template.secrets ?? [];
+  const unknown = Object.keys(values ?? {}).filter((name) => !named.includes(name));
+  if (unknown.length > 0) throw new UsageError(`${template.ref} takes no secret ${unknown.join(", ")}${named.length ? `; it takes ${named.join(", ")}` : "; it takes none"}`);
+  const missing = named.filter((name) => values?.[name] === undefined);
+  if (missing.length > 0) throw new UsageError(`${template.ref} needs ${missing.map((name) => `--secret ${name}`).join(" ")} (the value from your environment, or NAME=VALUE)`);
+  return values;
 }
 
 /** `-p` values are text; each becomes the type its parameter declares, so "3" reaches an integer as 3. */

@@ -57,6 +57,7 @@ function describeTemplate(template: Template): string[] {
   lines.push(`  resources: ${r.gpus} GPU${r.gpus === 1 ? "" : "s"}${r.gpu_vram_mb ? ` (${r.gpu_vram_mb} MiB VRAM each)` : ""}, ${r.cpus} CPU, ${r.memory_mb} MiB; timeout ${template.timeout_s} s`);
   lines.push(`  default price ceiling ${formatEther(BigInt(template.default_max_price_wei))} ETH`);
   lines.push(template.network ? `  network: may reach ${template.network.allow.join(", ")} (providers offering egress only)` : "  network: none");
+  if (template.secrets) lines.push(`  secrets: ${template.secrets.join(", ")} (each run brings its own: --secret NAME)`);
   const required = new Set(template.params.required ?? []);
   for (const [name, param] of Object.entries(template.params.properties)) {
     const facts = [param.type, required.has(name) ? "required" : "optional", "default" in param && param.default !== undefined ? `default ${JSON.stringify(param.default)}` : ""].filter(Boolean);

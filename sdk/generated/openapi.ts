@@ -770,6 +770,15 @@ export interface components {
                 [key: string]: string | number | boolean;
             };
             /**
+             * @description The values of the spec's `secrets`, one for each name and no other; not part of the signed spec, stored sealed, and never returned
+             * @example {
+             *       "HF_TOKEN": "hf_…"
+             *     }
+             */
+            secret_values?: {
+                [key: string]: string;
+            };
+            /**
              * @description owner/name@version, or owner/name@latest
              * @example pond/echo@1.0.0
              */
@@ -1199,6 +1208,8 @@ export interface components {
                 gpus: number;
                 memory_mb: number;
             };
+            /** @description Secret variables each run brings a value for in `secret_values` (pond run --secret NAME); null: none */
+            secrets: string[] | null;
             timeout_s: number;
             /** @description How a challenge compares a run's outputs; null: exactly (the same result hash) */
             verify: {
@@ -1268,6 +1279,7 @@ export interface components {
                 gpus: number;
                 memory_mb: number;
             };
+            secrets?: string[];
             timeout_s: number;
             verify?: components["schemas"]["VerifySpec"];
             version: string;

@@ -113,6 +113,41 @@ describe("templates", () => {
     expect(again.stderr).toMatch(/already published and never changes/);
   });
 
+  it("runs a template that names a secret with the run's own --secret, and says which is missing before anything runs", async () => {
+    const file = join(home, "secret-template.json");
+    const image = (await (await fetch(`${stack.dev.url}/v1/templates/pond/echo@1.0.0`)).json() as Template).image;
+    const name = `cli${Date.now().toString(36)}/hub-fetch`;
+    const cmd = ["sh", "-c", 'echo "token=$HF_TOKEN"; printf %s "$HF_TOKEN" | sha256sum'];
+    await writeFile(file, JSON.stringify({ name, version: "0.1.0", description: "uses a hub token", image, cmd, secrets: ["HF_TOKEN"], resources: { gpus: 0, cpus: 0.5, memory_mb: 64 }, timeout_s: 30, default_max_price_wei: "1000000000000000", deterministic: false }));
+    expect(json<Template>(await pond(["--json", "templates", "publish", file])).secrets).toEqual(["HF_TOKEN"]);
+    expect((await pond(["templates", "show", `${name}@0.1.0`])).stdout).toMatch(/secrets: HF_TOKEN \(each run brings its own/);
+
+    const missing = await pond(["run", `${name}@0.1.0`]);
+    expect(missing.code).toBe(exitCodes.usage);
+    expect(missing.stderr).toMatch(/needs --secret HF_TOKEN/);
+    const extra = await pond(["run", `${name}@0.1.0`, "--secret", "HF_TOKEN=abcdef", "--secret", "OTHER=ghijkl"]);
+    expect(extra.code).toBe(exitCodes.usage);
+    expect(extra.stderr).toMatch(/takes no secret OTHER; it takes HF_TOKEN/);
+
+    const secret = `hf_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 32)}`;
+    const result = await pond(["--json", "run", `${name}@0.1.0`, "--secret", "HF_TOKEN"], { HF_TOKEN: secret });
+    const job = json<Job>(result);
+    expect(job).toMatchObject({ status: "succeeded", template: `${name}@0.1.0`, spec: { secrets: ["HF_TOKEN"] } });
+    expect(job.logs).toContain("token=***");
+    expect(job.logs).toContain(createHash("sha256").update(secret).digest("hex"));
+    expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
+  });
+
+  it("asks for a GPU model with --gpu-model (only with --gpus, said before anything is sent)", async () => {
+    const result = await pond(["run", "--image", "pond-test/busybox:2", "--gpu-model", "H100", "--", "true"]);
+    expect(result.code).toBe(exitCodes.usage);
+    expect(result.stderr).toMatch(/gpu_models need gpus > 0/);
+    // This machine's provider has no GPU: the job waits, asking for the models given, until cancelled.
+    const queued = json<Job>(await pond(["--json", "run", "--image", "pond-test/busybox:2", "--gpus", "1", "--gpu-model", "H100", "--gpu-model", "H200", "--detach", "--", "true"]));
+    expect(queued.spec.resources.gpu_models).toEqual(["H100", "H200"]);
+    expect((await pond(["jobs", "cancel", queued.id])).code).toBe(0);
+  });
+
   it("says which parameter is wrong before anything runs", async () => {
     const wrong = await pond(["run", "pond/echo@1.0.0", "-p", "times=two"]);
     expect(wrong.code).toBe(exitCodes.usage);

@@ -151,8 +151,8 @@ export const jobRoutes = createRouter()
     }
     const { webhook, webhook_events_filter, authorization } = request;
     const { spec, template } = await specOf(c.get("db"), request);
-    // A template run brings none (its schema refuses the field): templates take no secrets.
-    const secretValues = "template" in request ? undefined : request.secret_values;
+    // A template names its secrets (now in the spec); the run brings their values, as a spec's request does.
+    const secretValues = request.secret_values;
     const secretProblems = secretValueProblems(spec, secretValues);
     if (secretProblems.length > 0) throw unprocessable(`secret_values must give a value for each name in the spec's secrets, and no other: ${secretProblems.map((p) => `${p.path} ${p.message}`).join("; ")}`, secretProblems);
     const overlap = overlappingInputPaths(spec);

@@ -28,6 +28,7 @@ export function resolveTemplate(definition: TemplateDefinition, choices: RunChoi
     image: definition.image,
     ...(definition.cmd ? { cmd: definition.cmd.map(fill) } : {}),
     ...(definition.env ? { env: Object.fromEntries(Object.entries(definition.env).map(([key, value]) => [key, fill(value)])) } : {}),
+    ...(definition.secrets ? { secrets: definition.secrets } : {}),
     resources: definition.resources,
     timeout_s: definition.timeout_s,
     ...(definition.match_timeout_s !== undefined ? { match_timeout_s: definition.match_timeout_s } : {}),

@@ -12,6 +12,7 @@ export function serializeTemplate(row: TemplateRow): Template {
     image: definition.image,
     cmd: definition.cmd ?? null,
     env: definition.env ?? null,
+    secrets: definition.secrets ?? null,
     params: definition.params,
     resources: definition.resources,
     timeout_s: definition.timeout_s,

@@ -86,7 +86,7 @@ describe("job secrets at the edges", () => {
     if (response.status === 422) expect(text, text).not.toContain("is missing");
   });
 
-  it("refuses secret_values on a template run (templates take no secrets) with a 422 naming the field and not echoing the value", async () => {
+  it("refuses secret_values for a secret the template does not name with a 422 naming the field and not echoing the value", async () => {
     const { key } = await signIn();
     const name = `${freshNamespace()}/plain`;
     expect((await post("/v1/templates", template(name), { key })).status).toBe(201);
