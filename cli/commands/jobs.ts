@@ -14,6 +14,7 @@ import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { createHash } from "node:crypto";
 import { describeEgress } from "../egressSummary.ts";
 import { terminalText } from "../terminalText.ts";
+import { waitForJobs } from "../waitJobs.ts";
 
 export function registerJobs(program: Command, ctx: () => CliContext): void {
   const jobs = program.command("jobs").description("look at and manage your jobs");
@@ -52,6 +53,25 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
     .action(async (id: string) => {
       const c = ctx();
       c.output.result(await (await c.client()).cancelJob(id), (job) => `job ${job.id} ${job.status}`);
+    });
+
+  jobs
+    .command("wait")
+    .argument("<ids...>")
+    .option("--timeout <s>", "give up after this many seconds (the jobs go on); default: until every job ends", integer)
+    .description("wait until every job named ends, printing each as it does; exits 1 unless all succeeded")
+    .action(async (ids: string[], options: { timeout?: number }) => {
+      const c = ctx();
+      const { jobs: seen, open } = await waitForJobs(await c.client(), ids, {
+        ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}),
+        onEnded: (job) => c.output.note(endedLine(job)),
+      });
+      c.output.result(seen, (all) => {
+        const succeeded = all.filter((job) => job.status === "succeeded").length;
+        const ended = all.length - open.length;
+        return [`${succeeded} of ${all.length} succeeded${ended > succeeded ? `, ${ended - succeeded} did not` : ""}${open.length ? `; still open after ${options.timeout} s: ${open.join(" ")}` : ""}`];
+      });
+      if (seen.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
     });
 
   jobs
@@ -97,6 +117,11 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
       if (options.out) await writeFile(options.out, bytes);
       else process.stdout.write(bytes);
     });
+}
+
+function endedLine(job: Job): string {
+  const exit = job.exit_code === null || job.exit_code === undefined ? "" : ` (exit ${job.exit_code})`;
+  return `${job.id} ${job.status}${exit}${job.error ? `: ${terminalText(job.error)}` : ""}`;
 }
 
 export function describeJob(job: Job): string[] {

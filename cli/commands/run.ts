@@ -17,6 +17,7 @@ import { fetchOutputs, warmUp, type OutputsDownload } from "../dataplane/outputs
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
+import { formatEther } from "viem";
 import { describeEgress } from "../egressSummary.ts";
 import { secretValuesOf } from "../secretArguments.ts";
 import { terminalText } from "../terminalText.ts";
@@ -226,6 +227,7 @@ function summary(job: Job, outputDir: string | undefined, download: OutputsDownl
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
   const downloaded = download?.files.length ?? 0;
   if (outputDir && downloaded > 0) lines.push(`  ${downloaded} file${downloaded === 1 ? "" : "s"} saved in ${outputDir}, each sha256 checked`);
+  if (job.price.claimed_wei !== null) lines.push(`  cost ${formatEther(BigInt(job.price.claimed_wei))} ETH (the provider's claim; settlement ${job.settlement})`);
   lines.push(...howDataMoved(job.metrics.transfer.inputs, download?.transfer ?? null));
   lines.push(...describeEgress(job));
   // Printed after the logs: keep them apart.

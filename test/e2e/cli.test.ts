@@ -207,6 +207,25 @@ describe("errors and exit codes", () => {
     expect(JSON.stringify(json<Job>(await pond(["--json", "jobs", "get", job.id])))).not.toContain(secret);
   });
 
+  it("says what a run cost: the provider's claim, in ETH, and where its settlement stands", async () => {
+    const result = await pond(["run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--", "echo", "hi"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}cost \d+(\.\d+)? ETH \(the provider's claim; settlement \w+\)$/m);
+  });
+
+  it("waits for detached jobs together (a sweep), printing each as it ends, and exits 1 when one did not succeed", async () => {
+    const detach = async (script: string) => json<Job>(await pond(["--json", "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--detach", "--", "sh", "-c", script])).id;
+    const ids = [await detach("echo lr=0.1"), await detach("echo lr=1; exit 3"), await detach("sleep 1; echo lr=0.01")];
+    const waited = await pond(["jobs", "wait", ...ids]);
+    expect(waited.code).toBe(exitCodes.jobUnsuccessful);
+    expect(waited.stdout).toMatch(/^2 of 3 succeeded, 1 did not$/m);
+    for (const id of ids) expect(waited.stderr).toContain(id);
+    expect(waited.stderr).toMatch(new RegExp(`${ids[1]} failed \\(exit 3\\)`));
+    const again = json<Job[]>(await pond(["--json", "jobs", "wait", ids[0]!, ids[2]!]));
+    expect(again.map((job) => [job.id, job.status])).toEqual([[ids[0], "succeeded"], [ids[2], "succeeded"]]);
+    expect((await pond(["jobs", "wait", ids[0]!, "job_doesnotexist"])).code).toBe(exitCodes.notFound);
+  });
+
   it("an unknown job exits 4 with the API's problem as JSON on stderr", async () => {
     const result = await pond(["--json", "jobs", "get", "job_doesnotexist"]);
     expect(result.code).toBe(exitCodes.notFound);
