@@ -9,6 +9,7 @@ import { Job, JobPage } from "../protocol/job.ts";
 import { ProviderProfile } from "../protocol/network.ts";
 import { JobSpec, specOfRequest, type CreateJobRequest, type CreateTemplateJobRequest } from "../protocol/jobSpec.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
+import { JobQuote } from "../protocol/quote.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
 import { PondApiError, problemFrom } from "./errors.ts";
@@ -149,6 +150,11 @@ export class PondClient {
 
   async listJobs(query: { status?: Job["status"]; limit?: number; cursor?: string } = {}) {
     return JobPage.parse(await this.unwrap(await this.api.GET("/v1/jobs", { params: { query } })));
+  }
+
+  /** What a job (a spec, or a template run) would meet if created now: who could run it, their rates, whether one has room. Creates nothing. */
+  async quoteJob(request: CreateJobRequest | CreateTemplateJobRequest): Promise<JobQuote> {
+    return JobQuote.parse(await this.unwrap(await this.api.POST("/v1/jobs/quote", { body: request })));
   }
 
   async cancelJob(id: string): Promise<Job> {

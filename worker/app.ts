@@ -5,6 +5,7 @@ import { accountRoutes } from "./api/account.ts";
 import { authRoutes } from "./api/auth.ts";
 import { benchRoutes } from "./api/bench.ts";
 import { jobDataRoutes } from "./api/jobData.ts";
+import { jobQuoteRoutes } from "./api/jobQuotes.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { jobStreamRoutes } from "./api/jobStreams.ts";
 import { networkRoutes } from "./api/network.ts";
@@ -36,6 +37,7 @@ base.use("/v1/templates/*", limitBody, requireJsonBody);
 export const app = base
   .route("/v1", accountRoutes)
   .route("/v1/auth", authRoutes)
+  .route("/v1/jobs", jobQuoteRoutes)
   .route("/v1/jobs", jobRoutes)
   .route("/v1/jobs", jobStreamRoutes)
   .route("/v1/jobs", jobDataRoutes)

@@ -2,12 +2,9 @@
 // or from an image (`pond run --image busybox -- echo hi`), followed to its end.
 import type { Command } from "commander";
 import type { Job } from "../../protocol/job.ts";
-import { JobSpec, specOfRequest, type CreateJobRequest, type InputFile } from "../../protocol/jobSpec.ts";
-import type { Template } from "../../protocol/template.ts";
-import { MAX_BODY_BYTES } from "../../protocol/limits.ts";
+import type { InputFile } from "../../protocol/jobSpec.ts";
 import type { PondClient } from "../../sdk/index.ts";
-import { decimal, integer, pairs, repeated, type CliContext } from "../context.ts";
-import { UsageError } from "../errors.ts";
+import { decimal, integer, repeated, type CliContext } from "../context.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
 import { CreatorInputs } from "../dataplane/creatorInputs.ts";
@@ -19,28 +16,10 @@ import { percentIn } from "../progress.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import { formatEther } from "viem";
 import { describeEgress } from "../egressSummary.ts";
-import { secretValuesOf } from "../secretArguments.ts";
+import { imageRequest, refuseRepeatedInputPaths, templateRun, type RunOptions } from "../runRequests.ts";
+import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
 
-interface RunOptions {
-  image?: string;
-  param?: string[];
-  gpus: number;
-  vram?: number;
-  gpuModel?: string[];
-  cpus: number;
-  memory: number;
-  timeout: number;
-  maxPrice?: string;
-  env?: string[];
-  secret?: string[];
-  allowHost?: string[];
-  webhook?: string;
-  output?: string;
-  input?: string[];
-  detach?: boolean;
-  wait: boolean;
-}
 
 export function registerRun(program: Command, ctx: () => CliContext): void {
   program
@@ -70,10 +49,12 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       repeated,
     )
     .option("--output <dir>", "download the outputs into this folder when the job ends, peer to peer or from R2 (each sha256 checked)")
+    .option("--dry-run", "create nothing: say which providers online could run the job, their rates, and whether one has room now at your price")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
     .action(async (args: string[], options: RunOptions) => {
       const c = ctx();
+      if (options.dryRun) return quote(c, args, options);
       // Loading a transfer process takes long on a loaded machine: one starts now, to be ready when the job ends.
       const downloader = options.output && c.p2p.enabled && !options.detach && options.wait ? new SpareTransferProcesses({ refill: false }) : undefined;
       const sdk = await c.client();
@@ -84,7 +65,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       const inputs = local.length ? await collectInputs(local) : undefined;
       const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
       refuseRepeatedInputPaths(specFiles);
-      const job = options.image ? await runImage(sdk, wallet, args, options, specFiles) : await runTemplate(sdk, wallet, args, options, specFiles);
+      const job = options.image ? await sdk.createPaidJob(imageRequest(args, options, specFiles), wallet) : await runTemplateJob(sdk, wallet, args, options, specFiles);
       c.output.note(`job ${job.id} queued${job.template ? ` (${job.template})` : ""}`);
       for (const file of jobFiles) c.output.note(`[pond: /inputs/${file.path} comes from ${file.from!.job}'s outputs; the provider fetches it from there]`);
       const sending = inputs ? new CreatorInputs(sdk, inputs, job.id, c.progress, (text) => c.output.note(text)) : undefined;
@@ -122,104 +103,19 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     });
 }
 
-/** What createPaidJob adds to the request: the EIP-712 authorization and its fields. */
-const AUTHORIZATION_MARGIN_BYTES = 2048;
-
-async function runImage(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, cmd: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<Job> {
-  if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
-  const secrets = secretValuesOf(options.secret);
-  const request: CreateJobRequest = {
-    image: options.image!,
-    ...(cmd.length > 0 ? { cmd } : {}),
-    ...(options.env ? { env: pairs(options.env, "--env") } : {}),
-    ...(secrets ? { secrets: Object.keys(secrets), secret_values: secrets } : {}),
-    ...(inputFiles?.length ? { input_files: inputFiles } : {}),
-    resources: {
-      gpus: options.gpus,
-      cpus: options.cpus,
-      memory_mb: options.memory,
-      ...(options.vram ? { gpu_vram_mb: options.vram } : {}),
-      ...(options.gpuModel?.length ? { gpu_models: options.gpuModel } : {}),
-    },
-    timeout_s: options.timeout,
-    max_price_wei: options.maxPrice ?? "1000000000000000",
-    ...(options.webhook ? { webhook: options.webhook } : {}),
-    ...(options.allowHost?.length ? { network: { allow: options.allowHost } } : {}),
-  };
-  const spec = JobSpec.safeParse(specOfRequest(request));
-  if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
-  refuseOversizedRequest(request, inputFiles);
-  return sdk.createPaidJob(request, wallet);
+/** `--dry-run`: the quote for the job as it would be sent (its inputs only count as files, so none is read). */
+async function quote(c: CliContext, args: string[], options: RunOptions): Promise<void> {
+  const sdk = await c.client();
+  const request = options.image ? imageRequest(args, options) : await templateRun(sdk, args, options).then(({ ref, choices }) => ({ template: ref, ...choices }));
+  // The values stay here: a quote has no use for them.
+  const { secret_values: _values, webhook: _webhook, ...asked } = request;
+  const answer = await sdk.quoteJob(asked);
+  c.output.result(answer, (q) => describeQuote(q, options.image ? `${options.image}` : `${args[0]}`));
 }
 
-/** Two inputs that would land at one /inputs path: a local one and another job's output, or two jobs' outputs. */
-function refuseRepeatedInputPaths(files: readonly InputFile[]): void {
-  const seen = new Set<string>();
-  for (const file of files) {
-    if (seen.has(file.path)) throw new UsageError(`two --input values land at /inputs/${file.path}: keep one (or rename the local one)`);
-    seen.add(file.path);
-  }
-}
-
-/** The API reads at most MAX_BODY_BYTES; the authorization adds well under the margin. Refused here, saying what to do, rather than by a 413. */
-function refuseOversizedRequest(request: object, inputFiles: InputFile[] | undefined): void {
-  const bytes = new TextEncoder().encode(JSON.stringify(request)).byteLength + AUTHORIZATION_MARGIN_BYTES;
-  if (bytes > MAX_BODY_BYTES) {
-    const listed = inputFiles?.length ? ` (${inputFiles.length} --input files, each listed with its path and sha256)` : "";
-    throw new UsageError(`this job's request would be about ${bytes} bytes${listed}; the API takes at most ${MAX_BODY_BYTES}. Pack many small files into one archive (tar) and send that as the --input`);
-  }
-}
-
-async function runTemplate(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, args: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<Job> {
-  const [ref, ...rest] = args;
-  if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
-  if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
-  if (options.allowHost?.length) throw new UsageError("a template declares the hosts its runs may reach (pond templates show lists them): drop --allow-host, or use --image");
-  if (options.gpuModel?.length) throw new UsageError("a template declares the resources its runs use (pond templates show lists them): drop --gpu-model, or use --image");
-  const template = await sdk.getTemplate(ref);
-  const secrets = templateSecrets(template, options.secret);
-  const choices = {
-    params: typedParams(template, pairs(options.param, "-p")),
-    ...(secrets ? { secret_values: secrets } : {}),
-    ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
-    ...(options.webhook ? { webhook: options.webhook } : {}),
-    ...(inputFiles?.length ? { input_files: inputFiles } : {}),
-  };
-  refuseOversizedRequest(choices, inputFiles);
-  return sdk.runTemplate(template.ref, choices, wallet);
-}
-
-/** The values of the secrets a template names, from `--secret`: each one it names, and no other. */
-function templateSecrets(template: Pick<Template, "ref" | "secrets">, raw: string[] | undefined): Record<string, string> | undefined {
-  const values = secretValuesOf(raw);
-  const named = template.secrets ?? [];
-  const unknown = Object.keys(values ?? {}).filter((name) => !named.includes(name));
-  if (unknown.length > 0) throw new UsageError(`${template.ref} takes no secret ${unknown.join(", ")}${named.length ? `; it takes ${named.join(", ")}` : "; it takes none"}`);
-  const missing = named.filter((name) => values?.[name] === undefined);
-  if (missing.length > 0) throw new UsageError(`${template.ref} needs ${missing.map((name) => `--secret ${name}`).join(" ")} (the value from your environment, or NAME=VALUE)`);
-  return values;
-}
-
-/** `-p` values are text; each becomes the type its parameter declares, so "3" reaches an integer as 3. */
-export function typedParams(template: Pick<Template, "ref" | "params">, raw: Record<string, string>): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const [name, text] of Object.entries(raw)) {
-    const declared = template.params.properties[name];
-    if (!declared) {
-      const known = Object.keys(template.params.properties);
-      throw new UsageError(`${template.ref} has no parameter "${name}"${known.length ? `; it takes ${known.join(", ")}` : "; it takes none"}`);
-    }
-    if (declared.type === "string") out[name] = text;
-    else if (declared.type === "boolean") {
-      if (text !== "true" && text !== "false") throw new UsageError(`-p ${name} must be true or false, got "${text}"`);
-      out[name] = text === "true";
-    } else {
-      const n = Number(text);
-      if (text.trim() === "" || !Number.isFinite(n) || (declared.type === "integer" && !Number.isInteger(n))) throw new UsageError(`-p ${name} must be ${declared.type === "integer" ? "a whole number" : "a number"}, got "${text}"`);
-      out[name] = n;
-    }
-  }
-  return out;
+async function runTemplateJob(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, args: string[], options: RunOptions, inputFiles: InputFile[]): Promise<Job> {
+  const { ref, choices } = await templateRun(sdk, args, options, inputFiles);
+  return sdk.runTemplate(ref, choices, wallet);
 }
 
 function summary(job: Job, outputDir: string | undefined, download: OutputsDownload | undefined): string[] {

@@ -329,6 +329,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Quote a job before creating it
+         * @description Takes the body POST /v1/jobs takes (a spec, or a template run) and answers what the job would meet if created now: the providers online that could run it, how many have room and are within its max_price_wei, their rates, and the most the cheapest could claim. Nothing is created or reserved; secret values, if sent, are ignored.
+         */
+        post: operations["quoteJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/network": {
         parameters: {
             query?: never;
@@ -983,6 +1003,27 @@ export interface components {
             /** @description URL of the previous (newer) page, or null */
             previous: string | null;
             results: components["schemas"]["Job"][];
+        };
+        JobQuote: {
+            /** @description What the figures mean for this job, in a sentence */
+            detail: string;
+            /** @description Whether a provider that fits, within the price, has room now: the job would be offered at once (the matcher prefers providers holding its image and inputs, then reputation, then price) */
+            matches_now: boolean;
+            /** @description The most the cheapest provider that fits could claim: its rate over the whole timeout (a job pays for the seconds it runs); null when none fits */
+            max_cost_wei: string | null;
+            /** @description Of those, how many could run the job at all: its GPUs (count, VRAM, model), CPUs and memory, and egress if it names hosts, whether busy or not */
+            providers_fit: number;
+            /** @description Of those that fit, how many have room for it now */
+            providers_free: number;
+            /** @description Providers connected now that serve this kind of job (with GPUs or without) */
+            providers_online: number;
+            /** @description Of those that fit, how many charge at most max_price_wei for the whole timeout */
+            providers_within_price: number;
+            /** @description What the providers that fit charge for this job, per second; null when none fits */
+            rate_wei_per_second: {
+                highest: string;
+                lowest: string;
+            } | null;
         };
         JobTransition: {
             at: string;
@@ -2385,6 +2426,84 @@ export interface operations {
             };
             /** @description Not found (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    quoteJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateJobRequest"] | components["schemas"]["CreateTemplateJobRequest"];
+            };
+        };
+        responses: {
+            /** @description The quote */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobQuote"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

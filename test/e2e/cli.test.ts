@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exitCodes } from "../../cli/exitCodes.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { ProviderProfile } from "../../protocol/network.ts";
+import type { JobQuote } from "../../protocol/quote.ts";
 import type { Template } from "../../protocol/template.ts";
 import { publishShippedTemplates } from "../../scripts/localTemplates.ts";
 import { shippedTemplates } from "../../templates/shipped.ts";
@@ -205,6 +206,19 @@ describe("errors and exit codes", () => {
     expect(job.logs).toContain(createHash("sha256").update(secret).digest("hex"));
     expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
     expect(JSON.stringify(json<Job>(await pond(["--json", "jobs", "get", job.id])))).not.toContain(secret);
+  });
+
+  it("quotes a run with --dry-run (an image or a template) from the providers online, creating nothing", async () => {
+    const before = json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--limit", "100"])).results.length;
+    const human = await pond(["run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--dry-run", "--", "echo", "hi"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/nothing created/);
+    expect(human.stdout).toMatch(/providers online 1; able to run it 1; with room now 1; within your price 1/);
+    expect(human.stdout).toMatch(/would be offered at once/);
+    const tooCheap = json<JobQuote>(await pond(["--json", "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--max-price", "1", "--dry-run", "--", "true"]));
+    expect(tooCheap).toMatchObject({ providers_fit: 1, providers_within_price: 0, matches_now: false });
+    expect(json<JobQuote>(await pond(["--json", "run", "pond/echo@1.0.0", "-p", "message=hi", "--dry-run"])).matches_now).toBe(true);
+    expect(json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--limit", "100"])).results).toHaveLength(before);
   });
 
   it("says what a run cost: the provider's claim, in ETH, and where its settlement stands", async () => {

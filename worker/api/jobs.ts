@@ -1,7 +1,7 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
-import { CreateJobRequest, CreateTemplateJobRequest, overlappingInputPaths, secretValueProblems, sourceJobsOf, specOfRequest, type JobSpec } from "../../protocol/jobSpec.ts";
+import { overlappingInputPaths, secretValueProblems, sourceJobsOf } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
@@ -13,12 +13,13 @@ import { jobContextOf } from "../http/context.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { parsePreferWait } from "../http/preferWait.ts";
 import { apiErrorFromData, conflict, notFound, unprocessable } from "../errors/problem.ts";
-import { validationError, type UnionChoice } from "../errors/validation.ts";
+import { validationError } from "../errors/validation.ts";
 import { decodeCursor, encodeCursor, paginate, type Cursor } from "../db/cursor.ts";
 import { findJob, listJobRows, listTransitions } from "../jobs/repository.ts";
 import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
 import { insertQueuedJob, type NewJob } from "../jobs/insert.ts";
+import { CreateJobBody, meantShape, specOf } from "./jobRequestBody.ts";
 import { checkInputSources, type CheckedSources } from "../jobs/sourceChecks.ts";
 import { transitionJob } from "../jobs/transitions.ts";
 import { randomId } from "../security/randomToken.ts";
@@ -26,23 +27,10 @@ import { sealSecret } from "../security/secretBox.ts";
 import type { Admission, PaidJob } from "../chain/admission.ts";
 import { fundingFor, isPaid, unsettledFunding } from "../chain/jobFunding.ts";
 import { resolveAndHandOver } from "../matching/dependents.ts";
-import { resolveRun } from "../templates/runs.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const JobIdParam = z.object({ id: z.string().max(64) });
-/** A spec, or a template run that the API resolves into one. */
-const CreateJobBody = z.union([CreateJobRequest, CreateTemplateJobRequest]);
-/** A body with a `template` is a template run: its issues are reported against that shape, else against a spec's. */
-const meantShape: UnionChoice = (branches) => (branches[1]?.some((issue) => issue.path[0] === "template") ? 0 : 1);
-
-async function specOf(db: Parameters<typeof resolveRun>[0], request: z.infer<typeof CreateJobBody>): Promise<{ spec: JobSpec; template: string | null }> {
-  if ("template" in request) {
-    const run = await resolveRun(db, request);
-    return { spec: run.spec, template: run.ref };
-  }
-  return { spec: specOfRequest(request), template: null };
-}
 
 const createJobRoute = createRoute({
   method: "post",

@@ -105,7 +105,7 @@ function pickGpus(gpus: readonly GpuSlot[], resources: Resources): GpuSlot[] | u
   return fitting.sort((a, b) => a.vramMb - b.vramMb || a.index - b.index).slice(0, resources.gpus);
 }
 
-function hardwareFits(p: { gpus: readonly GpuSlot[]; milliCpus: number; memoryMb: number }, resources: Resources): boolean {
+export function hardwareFits(p: { gpus: readonly GpuSlot[]; milliCpus: number; memoryMb: number }, resources: Resources): boolean {
   return p.milliCpus >= milliCpusOf(resources) && p.memoryMb >= resources.memory_mb && pickGpus(p.gpus, resources) !== undefined;
 }
 

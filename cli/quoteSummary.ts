@@ -1,0 +1,17 @@
+// `pond run --dry-run`'s answer for a person: the market a job would meet now.
+import { formatEther } from "viem";
+import type { JobQuote } from "../protocol/quote.ts";
+
+export function describeQuote(quote: JobQuote, what: string): string[] {
+  const lines = [
+    `${what}: nothing created`,
+    `  providers online ${quote.providers_online}; able to run it ${quote.providers_fit}; with room now ${quote.providers_free}; within your price ${quote.providers_within_price}`,
+  ];
+  if (quote.rate_wei_per_second) {
+    const { lowest, highest } = quote.rate_wei_per_second;
+    const rate = lowest === highest ? `${formatEther(BigInt(lowest))}` : `${formatEther(BigInt(lowest))} to ${formatEther(BigInt(highest))}`;
+    lines.push(`  rate ${rate} ETH a second; at most ${formatEther(BigInt(quote.max_cost_wei!))} ETH from the cheapest if it runs its whole timeout`);
+  }
+  lines.push(`  ${quote.detail}`);
+  return lines;
+}

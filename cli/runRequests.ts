@@ -1,0 +1,134 @@
+// What `pond run` sends: the create request of an image run, or a template run's
+// choices, built from the command line and checked here, so a mistake is a
+// message saying what to fix rather than the API's 422.
+import { JobSpec, specOfRequest, type CreateJobRequest, type InputFile } from "../protocol/jobSpec.ts";
+import { MAX_BODY_BYTES } from "../protocol/limits.ts";
+import type { Template } from "../protocol/template.ts";
+import type { PondClient, TemplateRunChoices } from "../sdk/index.ts";
+import { pairs } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { secretValuesOf } from "./secretArguments.ts";
+
+export interface RunOptions {
+  image?: string;
+  param?: string[];
+  gpus: number;
+  vram?: number;
+  gpuModel?: string[];
+  cpus: number;
+  memory: number;
+  timeout: number;
+  maxPrice?: string;
+  env?: string[];
+  secret?: string[];
+  allowHost?: string[];
+  webhook?: string;
+  output?: string;
+  input?: string[];
+  detach?: boolean;
+  dryRun?: boolean;
+  wait: boolean;
+}
+
+/** What createPaidJob adds to the request: the EIP-712 authorization and its fields. */
+const AUTHORIZATION_MARGIN_BYTES = 2048;
+
+/** The create request of an image run, checked as the API would check its spec. */
+export function imageRequest(cmd: string[], options: RunOptions, inputFiles?: InputFile[]): CreateJobRequest {
+  if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
+  const secrets = secretValuesOf(options.secret);
+  const request: CreateJobRequest = {
+    image: options.image!,
+    ...(cmd.length > 0 ? { cmd } : {}),
+    ...(options.env ? { env: pairs(options.env, "--env") } : {}),
+    ...(secrets ? { secrets: Object.keys(secrets), secret_values: secrets } : {}),
+    ...(inputFiles?.length ? { input_files: inputFiles } : {}),
+    resources: {
+      gpus: options.gpus,
+      cpus: options.cpus,
+      memory_mb: options.memory,
+      ...(options.vram ? { gpu_vram_mb: options.vram } : {}),
+      ...(options.gpuModel?.length ? { gpu_models: options.gpuModel } : {}),
+    },
+    timeout_s: options.timeout,
+    max_price_wei: options.maxPrice ?? "1000000000000000",
+    ...(options.webhook ? { webhook: options.webhook } : {}),
+    ...(options.allowHost?.length ? { network: { allow: options.allowHost } } : {}),
+  };
+  const spec = JobSpec.safeParse(specOfRequest(request));
+  if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
+  refuseOversizedRequest(request, inputFiles);
+  return request;
+}
+
+/** Two inputs that would land at one /inputs path: a local one and another job's output, or two jobs' outputs. */
+export function refuseRepeatedInputPaths(files: readonly InputFile[]): void {
+  const seen = new Set<string>();
+  for (const file of files) {
+    if (seen.has(file.path)) throw new UsageError(`two --input values land at /inputs/${file.path}: keep one (or rename the local one)`);
+    seen.add(file.path);
+  }
+}
+
+/** The API reads at most MAX_BODY_BYTES; the authorization adds well under the margin. Refused here, saying what to do, rather than by a 413. */
+function refuseOversizedRequest(request: object, inputFiles: InputFile[] | undefined): void {
+  const bytes = new TextEncoder().encode(JSON.stringify(request)).byteLength + AUTHORIZATION_MARGIN_BYTES;
+  if (bytes > MAX_BODY_BYTES) {
+    const listed = inputFiles?.length ? ` (${inputFiles.length} --input files, each listed with its path and sha256)` : "";
+    throw new UsageError(`this job's request would be about ${bytes} bytes${listed}; the API takes at most ${MAX_BODY_BYTES}. Pack many small files into one archive (tar) and send that as the --input`);
+  }
+}
+
+/** A template run: the exact template (read from the API) and the run's choices, checked against what it declares. */
+export async function templateRun(sdk: PondClient, args: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<{ ref: string; choices: TemplateRunChoices }> {
+  const [ref, ...rest] = args;
+  if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
+  if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
+  if (options.allowHost?.length) throw new UsageError("a template declares the hosts its runs may reach (pond templates show lists them): drop --allow-host, or use --image");
+  if (options.gpuModel?.length) throw new UsageError("a template declares the resources its runs use (pond templates show lists them): drop --gpu-model, or use --image");
+  const template = await sdk.getTemplate(ref);
+  const secrets = templateSecrets(template, options.secret);
+  const choices = {
+    params: typedParams(template, pairs(options.param, "-p")),
+    ...(secrets ? { secret_values: secrets } : {}),
+    ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
+    ...(options.webhook ? { webhook: options.webhook } : {}),
+    ...(inputFiles?.length ? { input_files: inputFiles } : {}),
+  };
+  refuseOversizedRequest(choices, inputFiles);
+  return { ref: template.ref, choices };
+}
+
+/** The values of the secrets a template names, from `--secret`: each one it names, and no other. */
+function templateSecrets(template: Pick<Template, "ref" | "secrets">, raw: string[] | undefined): Record<string, string> | undefined {
+  const values = secretValuesOf(raw);
+  const named = template.secrets ?? [];
+  const unknown = Object.keys(values ?? {}).filter((name) => !named.includes(name));
+  if (unknown.length > 0) throw new UsageError(`${template.ref} takes no secret ${unknown.join(", ")}${named.length ? `; it takes ${named.join(", ")}` : "; it takes none"}`);
+  const missing = named.filter((name) => values?.[name] === undefined);
+  if (missing.length > 0) throw new UsageError(`${template.ref} needs ${missing.map((name) => `--secret ${name}`).join(" ")} (the value from your environment, or NAME=VALUE)`);
+  return values;
+}
+
+/** `-p` values are text; each becomes the type its parameter declares, so "3" reaches an integer as 3. */
+export function typedParams(template: Pick<Template, "ref" | "params">, raw: Record<string, string>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [name, text] of Object.entries(raw)) {
+    const declared = template.params.properties[name];
+    if (!declared) {
+      const known = Object.keys(template.params.properties);
+      throw new UsageError(`${template.ref} has no parameter "${name}"${known.length ? `; it takes ${known.join(", ")}` : "; it takes none"}`);
+    }
+    if (declared.type === "string") out[name] = text;
+    else if (declared.type === "boolean") {
+      if (text !== "true" && text !== "false") throw new UsageError(`-p ${name} must be true or false, got "${text}"`);
+      out[name] = text === "true";
+    } else {
+      const n = Number(text);
+      if (text.trim() === "" || !Number.isFinite(n) || (declared.type === "integer" && !Number.isInteger(n))) throw new UsageError(`-p ${name} must be ${declared.type === "integer" ? "a whole number" : "a number"}, got "${text}"`);
+      out[name] = n;
+    }
+  }
+  return out;
+}
+

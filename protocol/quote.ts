@@ -1,0 +1,24 @@
+// What a job would meet if created now: who online could run it, what they
+// charge, and whether one has room for it at its price. Read, never reserved.
+import { z } from "zod";
+
+export const JobQuote = z
+  .object({
+    providers_online: z.int().meta({ description: "Providers connected now that serve this kind of job (with GPUs or without)" }),
+    providers_fit: z.int().meta({ description: "Of those, how many could run the job at all: its GPUs (count, VRAM, model), CPUs and memory, and egress if it names hosts, whether busy or not" }),
+    providers_free: z.int().meta({ description: "Of those that fit, how many have room for it now" }),
+    providers_within_price: z.int().meta({ description: "Of those that fit, how many charge at most max_price_wei for the whole timeout" }),
+    rate_wei_per_second: z
+      .object({ lowest: z.string(), highest: z.string() })
+      .nullable()
+      .meta({ description: "What the providers that fit charge for this job, per second; null when none fits" }),
+    max_cost_wei: z.string().nullable().meta({
+      description: "The most the cheapest provider that fits could claim: its rate over the whole timeout (a job pays for the seconds it runs); null when none fits",
+    }),
+    matches_now: z.boolean().meta({
+      description: "Whether a provider that fits, within the price, has room now: the job would be offered at once (the matcher prefers providers holding its image and inputs, then reputation, then price)",
+    }),
+    detail: z.string().meta({ description: "What the figures mean for this job, in a sentence" }),
+  })
+  .meta({ id: "JobQuote" });
+export type JobQuote = z.infer<typeof JobQuote>;

@@ -1,0 +1,61 @@
+// POST /v1/jobs/quote through the real Worker, hub and matchmaker: a provider
+// online answers for a job it fits (a spec or a template run), at its rate, and
+// nothing is created or offered; bad requests get the create route's problems.
+import { describe, expect, it } from "vitest";
+import type { Job } from "../../../protocol/job.ts";
+import type { JobQuote } from "../../../protocol/quote.ts";
+import { eventually } from "../../helpers/eventually.ts";
+import { EXPENSIVE, ownProvider, specFor } from "../assignedJob.ts";
+import { call, post, signIn } from "../client.ts";
+
+type Problem = { status: number; errors?: Array<{ path: string }> };
+
+async function quoteOf(key: string, body: unknown): Promise<JobQuote> {
+  const response = await post("/v1/jobs/quote", body, { key });
+  expect(response.status).toBe(200);
+  return (await response.json()) as JobQuote;
+}
+
+describe("POST /v1/jobs/quote", () => {
+  it("answers for a spec and a template run from the providers online, at their rate, creating and offering nothing", async () => {
+    const { key } = await signIn();
+    const { provider, cpus } = await ownProvider();
+    // The provider's rate for this job: its CPU price over the job's thousandths of a CPU, rounded up.
+    const rate = (BigInt(Math.ceil(cpus * 1000)) * BigInt(EXPENSIVE.cpu_second_wei) + 999n) / 1000n;
+    const quote = await eventually(async () => {
+      const q = await quoteOf(key, specFor(cpus));
+      return q.matches_now && q;
+    }, { what: "the provider to be quoted" });
+    expect(quote).toMatchObject({ providers_fit: 1, providers_free: 1, providers_within_price: 1, rate_wei_per_second: { lowest: `${rate}`, highest: `${rate}` }, max_cost_wei: `${rate * 60n}` });
+
+    const name = `q${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}/job`;
+    const template = { name, version: "1.0.0", description: "quoted", image: `registry.example/q@sha256:${"ef".repeat(32)}`, resources: specFor(cpus).resources, timeout_s: 120, default_max_price_wei: "1000", deterministic: true };
+    expect((await post("/v1/templates", template, { key })).status).toBe(201);
+    const cheap = await quoteOf(key, { template: `${name}@1.0.0` });
+    expect(cheap).toMatchObject({ providers_fit: 1, providers_within_price: 0, matches_now: false, max_cost_wei: `${rate * 120n}` });
+    expect(cheap.detail).toMatch(/charges more than max_price_wei/);
+    expect((await quoteOf(key, { template: `${name}@1.0.0`, max_price_wei: `${rate * 120n}` })).matches_now).toBe(true);
+
+    const listed = (await (await call("/v1/jobs?limit=100", { key })).json()) as { results: Job[] };
+    expect(listed.results).toEqual([]);
+    expect(await provider.receives("job.offer", 300)).toBe(false);
+    await provider.close();
+  });
+
+  it("says no provider has what a job too big for all of them needs", async () => {
+    const { key } = await signIn();
+    const quote = await quoteOf(key, { ...specFor(1), resources: { gpus: 8, gpu_models: ["B300"], cpus: 1, memory_mb: 512 } });
+    expect(quote).toMatchObject({ providers_fit: 0, providers_free: 0, rate_wei_per_second: null, max_cost_wei: null, matches_now: false });
+    expect(quote.detail).toMatch(/no (connected provider has 8 GPUs of model B300|provider is connected)/);
+  });
+
+  it("refuses without a key (401), names a malformed field (422) and answers 404 for an unknown template", async () => {
+    const { key } = await signIn();
+    expect((await post("/v1/jobs/quote", specFor(1))).status).toBe(401);
+    const malformed = await post("/v1/jobs/quote", { ...specFor(1), timeout_s: -1 }, { key });
+    expect(malformed.status).toBe(422);
+    expect(malformed.headers.get("content-type")).toContain("application/problem+json");
+    expect(((await malformed.json()) as Problem).errors!.map((e) => e.path)).toContain("timeout_s");
+    expect((await post("/v1/jobs/quote", { template: "nobody/nothing@1.0.0" }, { key })).status).toBe(404);
+  });
+});
