@@ -4,6 +4,7 @@
 // by the hub's auto-response without waking it.
 import { z } from "zod";
 import { EgressUsage } from "./egress.ts";
+import { JobGpuUsage } from "./gpuUsage.ts";
 import { IceServer } from "./iceServers.ts";
 import { InlineOutputs } from "./inlineOutputs.ts";
 import { JobSpec, SecretValues } from "./jobSpec.ts";
@@ -123,6 +124,8 @@ export const ResultMessage = z.object({
       image: ImageArrival.optional(),
       /** What its network egress moved, per host, when its spec allowed any. */
       egress: EgressUsage.optional(),
+      /** What the job's GPUs did, sampled while it ran, when it had any. */
+      gpu: JobGpuUsage.optional(),
     })
     .optional(),
   /** Worth telling the creator whatever the outcome (e.g. a process killed for memory in a job that exited 0). */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EgressUsage } from "./egress.ts";
+import { JobGpuUsage } from "./gpuUsage.ts";
 import { JobTransferMetrics } from "./transferMetrics.ts";
 import { JobSpec, ResolvedInputFile } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
@@ -15,6 +16,9 @@ export const JobMetrics = z.object({
   egress: EgressUsage.nullable()
     .default(null)
     .meta({ description: "For a job with network.allow: what it moved through its provider's egress proxy, per host (bytes out and in, TLS included; never contents), and how many connections were refused. Null otherwise" }),
+  gpu: JobGpuUsage.nullable()
+    .default(null)
+    .meta({ description: "For a job with GPUs: each GPU's utilization, memory, power and temperature while it ran, as its provider sampled them with nvidia-smi (the provider's report, not proven). Null without GPUs or samples" }),
 });
 
 export const Job = z

@@ -19,6 +19,7 @@ import { LocalCapacity } from "./localCapacity.ts";
 import { Mediator } from "./mediator.ts";
 import type { ResultOutbox } from "./outbox.ts";
 import type { EgressSettings } from "./egress/jobEgress.ts";
+import type { GpuSampler } from "./resources/gpuSampler.ts";
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { Adoption } from "./recovery/plan.ts";
 import { truncate } from "./truncate.ts";
@@ -56,6 +57,8 @@ export interface DaemonOptions {
   spares?: SpareJobFolders;
   /** Present when this provider offers egress (--egress, and the host can): the limits of every job's proxy. */
   egress?: EgressSettings;
+  /** Present when this host has GPUs: each job's GPU figures go into its result. */
+  gpuSampler?: GpuSampler;
 }
 
 export class ProviderDaemon {

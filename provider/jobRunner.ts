@@ -14,6 +14,7 @@ import { hubMessageLimits } from "../protocol/limits.ts";
 import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
+import type { GpuSampler, StopSampling } from "./resources/gpuSampler.ts";
 import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egress/jobEgress.ts";
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { JobExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
@@ -79,6 +80,8 @@ export interface JobRunnerDeps {
   egress?: EgressSettings;
   /** Job folders made ahead with their /outputs mounted (the daemon takes one at accept; the next is made once the job runs). */
   spares?: SpareJobFolders;
+  /** Present when this host has GPUs: what each job's GPUs did goes into its result. */
+  gpuSampler?: GpuSampler;
 }
 
 export class JobRunner {
@@ -113,7 +116,7 @@ export class JobRunner {
 
   /** A fresh run: input files, pull, create, start, wait. */
   async run(job: RunningJob): Promise<void> {
-    await this.see(job, async (hooks) => {
+    await this.see(job, { running: false }, async (hooks) => {
       // A hub that started it without them: run without its secrets, it would not be the job its creator asked for.
       if (job.offer.spec.secrets && !job.secrets) throw new Error("the hub's start carried no values for the job's secrets");
       const inputsTransfer = await this.receiveInputs(job, hooks);
@@ -186,7 +189,7 @@ export class JobRunner {
     await this.guard(job, containerId);
     // Adopted at start, before the hub is connected: what the container printed meanwhile would be read and dropped.
     await this.hubConnected(job);
-    await this.see(job, (hooks) =>
+    await this.see(job, { running: true }, (hooks) =>
       this.withEgress(job, () => this.deps.executor.resume(
         {
           jobId: job.offer.job_id,
@@ -203,7 +206,7 @@ export class JobRunner {
     );
   }
 
-  private async see(job: RunningJob, execute: (hooks: RunHooks) => Promise<JobRun>): Promise<void> {
+  private async see(job: RunningJob, container: { running: boolean }, execute: (hooks: RunHooks) => Promise<JobRun>): Promise<void> {
     const { hub, log } = this.deps;
     const jobId = job.offer.job_id;
     const saveRecord = (what: string) => (error: unknown) => log.warn({ err: error, job: jobId }, `could not save ${what} in the job record`);
@@ -218,6 +221,10 @@ export class JobRunner {
       if (text) logs.push(text, mask.holding ? undefined : cursor);
     };
     const started = Date.now();
+    // From the container's start (an adopted one runs already): samples of its pull would only dilute the figures.
+    let stopGpuSampling: StopSampling | undefined;
+    const sampleGpus = () => (stopGpuSampling ??= this.deps.gpuSampler?.track(jobId, job.offer.gpu_uuids));
+    if (container.running) sampleGpus();
     let run: JobRun;
     try {
       run = await execute({
@@ -233,11 +240,16 @@ export class JobRunner {
           await job.record.update({ container_id: containerId, pull_ms: Date.now() - started }).catch(saveRecord("the container"));
         },
         // Its watchdog is a process of its own, loaded while the container runs rather than before it starts.
-        onStarted: (containerId) => void this.guard(job, containerId),
+        onStarted: (containerId) => {
+          sampleGpus();
+          void this.guard(job, containerId);
+        },
       });
     } catch (error) {
       run = { outcome: "failed", exitCode: null, error: `the provider could not run the job: ${(error as Error).message}`, pullMs: 0, runMs: 0, outputsDir: join(job.workDir, "outputs") };
     }
+    const gpu = stopGpuSampling?.();
+    if (gpu) run = { ...run, gpu };
     job.phase = "finishing";
     log.debug({ job: jobId, outcome: run.outcome }, "run ended");
     if (run.warning) {

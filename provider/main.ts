@@ -21,6 +21,7 @@ import { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import { egressSettingsOf } from "./egress/jobEgress.ts";
 import { probeEgressSupport } from "./egress/jobNetwork.ts";
 import { detectResources } from "./resources/detect.ts";
+import { GpuSampler } from "./resources/gpuSampler.ts";
 import { WarmAdvertiser } from "./warmAdvertiser.ts";
 import { Watchdogs } from "./watchdog/spawn.ts";
 
@@ -135,6 +136,8 @@ program.action(async (flags: Record<string, unknown>) => {
   await dataPlane.start();
   const spares = new SpareJobFolders({ root: join(config.dataDir, "spare"), capBytes: config.maxOutputBytes, kind: outputs.kind, log });
   await spares.start();
+  // The same nvidia-smi that found the GPUs: what each job's GPUs did goes into its result.
+  const gpuSampler = detection.resources.gpus.length > 0 ? new GpuSampler({ nvidiaSmi: config.nvidiaSmi, log }) : undefined;
   const daemon = new ProviderDaemon({
     api: config.api,
     account,
@@ -151,6 +154,7 @@ program.action(async (flags: Record<string, unknown>) => {
     warm,
     spares,
     ...(egress ? { egress } : {}),
+    ...(gpuSampler ? { gpuSampler } : {}),
   });
   daemon.carryOn(recovered.adopt, recovered.awaitStart);
   hub.start();
@@ -181,6 +185,7 @@ program.action(async (flags: Record<string, unknown>) => {
     if (removed > 0) log.warn({ removed }, "removed containers still running at shutdown");
     await spares.close();
     heartbeat.stop();
+    gpuSampler?.stop();
     warm.stop();
     dataPlane.stop();
     hub.stop();

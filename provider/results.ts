@@ -13,6 +13,7 @@ import { hubMessageLimits, MAX_OUTPUT_FILES } from "../protocol/limits.ts";
 import type { ManifestFile, OutputManifest } from "../protocol/manifest.ts";
 import { claimAmountWei } from "./billing.ts";
 import type { EgressUsage } from "../protocol/egress.ts";
+import type { JobGpuUsage } from "../protocol/gpuUsage.ts";
 import type { RunResult } from "./executor/docker.ts";
 import { manifestOf } from "./executor/outputs.ts";
 import { truncate } from "./truncate.ts";
@@ -28,9 +29,10 @@ const BATCHES_AT_ONCE = 4;
 const SMALL_OUTPUT_BYTES = 1024 * 1024;
 const SMALL_UPLOADS_AT_ONCE = 16;
 
-/** What the daemon adds to the executor's run: what the job's egress moved. */
+/** What the daemon adds to the executor's run: what the job's egress moved, what its GPUs did. */
 export interface JobRunExtras {
   egress?: EgressUsage;
+  gpu?: JobGpuUsage;
 }
 
 export interface ResultContext {
@@ -69,6 +71,7 @@ function metricsOf(run: Pick<RunResult, "pullMs" | "runMs" | "inputsTransfer" | 
     ...(run.inputsTransfer ? { inputs_transfer: run.inputsTransfer } : {}),
     ...(run.image ? { image: run.image } : {}),
     ...(run.egress ? { egress: run.egress } : {}),
+    ...(run.gpu ? { gpu: run.gpu } : {}),
   };
 }
 

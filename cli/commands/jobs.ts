@@ -13,6 +13,7 @@ import { fetchOutputs } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { createHash } from "node:crypto";
 import { describeEgress } from "../egressSummary.ts";
+import { describeGpus } from "../gpuSummary.ts";
 import { terminalText } from "../terminalText.ts";
 import { waitForJobs } from "../waitJobs.ts";
 
@@ -135,5 +136,6 @@ export function describeJob(job: Job): string[] {
   if (job.price.claimed_wei) lines.push(`  claimed ${formatEther(BigInt(job.price.claimed_wei))} ETH; settlement ${job.settlement}`);
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);
   lines.push(...describeEgress(job));
+  lines.push(...describeGpus(job));
   return lines;
 }

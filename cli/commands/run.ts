@@ -16,6 +16,7 @@ import { percentIn } from "../progress.ts";
 import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesses.ts";
 import { formatEther } from "viem";
 import { describeEgress } from "../egressSummary.ts";
+import { describeGpus } from "../gpuSummary.ts";
 import { imageRequest, refuseRepeatedInputPaths, templateRun, type RunOptions } from "../runRequests.ts";
 import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
@@ -126,6 +127,7 @@ function summary(job: Job, outputDir: string | undefined, download: OutputsDownl
   if (job.price.claimed_wei !== null) lines.push(`  cost ${formatEther(BigInt(job.price.claimed_wei))} ETH (the provider's claim; settlement ${job.settlement})`);
   lines.push(...howDataMoved(job.metrics.transfer.inputs, download?.transfer ?? null));
   lines.push(...describeEgress(job));
+  lines.push(...describeGpus(job));
   // Printed after the logs: keep them apart.
   return ["", ...lines];
 }

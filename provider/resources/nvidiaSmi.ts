@@ -19,7 +19,7 @@ function splitRow(line: string): string[] {
 }
 
 /** "memory.total [MiB]" → "memory.total". */
-function fieldName(header: string): string {
+export function fieldName(header: string): string {
   return header.replace(/\s*\[[^\]]*\]\s*$/, "").trim();
 }
 

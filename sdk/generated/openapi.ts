@@ -818,6 +818,26 @@ export interface components {
             total: number;
             vram_mb: number;
         };
+        GpuUsage: {
+            /** @description GPU memory in use, MiB (memory.used) */
+            memory_used_mb: {
+                max: number;
+                mean: number;
+            };
+            /** @description Power drawn, watts, where the GPU reports it */
+            power_w?: {
+                max: number;
+                mean: number;
+            };
+            samples: number;
+            temperature_c_max?: number;
+            /** @description The share of time a kernel ran on the GPU (nvidia-smi utilization.gpu) */
+            utilization_pct: {
+                max: number;
+                mean: number;
+            };
+            uuid: string;
+        };
         /** @description A file the job finds at /inputs/<path>, checked against size and sha256 before it starts. Without `from` it comes from you (peer to peer, or the relay) and size and sha256 are required. With `from` it is an output of an earlier job of yours, fetched by the provider from where that job left it: size and sha256 must be that output's (GET /v1/jobs/{id} `output`) once that job has succeeded, and may be left out only while it has not finished. Then your signature covers the reference, and the bytes are fixed by that job's own signed result: its provider's EIP-712 JobResult signature over its manifest's hash, which names every output's sha256. The job waits in `queued` until that job succeeds (its match window starts then) and fails, saying why, if it does not. */
         InputFile: {
             from?: components["schemas"]["InputSource"];
@@ -864,6 +884,14 @@ export interface components {
                         status: number;
                     }[];
                     refused: number;
+                } | null;
+                /**
+                 * @description For a job with GPUs: each GPU's utilization, memory, power and temperature while it ran, as its provider sampled them with nvidia-smi (the provider's report, not proven). Null without GPUs or samples
+                 * @default null
+                 */
+                gpu: {
+                    gpus: components["schemas"]["GpuUsage"][];
+                    interval_ms: number;
                 } | null;
                 /** @description assigned → container running (image pull and start) */
                 pull_ms: number | null;

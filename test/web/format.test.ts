@@ -1,7 +1,7 @@
 // The dashboard's formatting of wei, durations, sizes and identifiers.
 import { describe, expect, it } from "vitest";
 import { formatBytes } from "../../protocol/byteSize.ts";
-import { formatAgo, formatDuration, formatMb, formatTransfer, plural, shortHex } from "../../web/format/units.ts";
+import { formatAgo, formatDuration, formatGpuUsage, formatMb, formatTransfer, plural, shortHex } from "../../web/format/units.ts";
 import { formatEth, formatWei } from "../../web/format/wei.ts";
 
 describe("formatEth", () => {
@@ -17,6 +17,13 @@ describe("formatEth", () => {
   it("says dust is less than the smallest shown digit instead of zero", () => {
     expect(formatEth("1")).toBe("< 0.0001 ETH");
     expect(formatEth("1", 6)).toBe("< 0.000001 ETH");
+  });
+});
+
+describe("formatGpuUsage", () => {
+  it("says how busy a GPU was, mean and peak, and its peak memory", () => {
+    expect(formatGpuUsage({ utilization_pct: { mean: 87.46, max: 100 }, memory_used_mb: { max: 71_234 } })).toBe("87% busy (peak 100%) · 70 GiB peak memory");
+    expect(formatGpuUsage({ utilization_pct: { mean: 0.4, max: 3 }, memory_used_mb: { max: 512 } })).toBe("0% busy (peak 3%) · 512 MiB peak memory");
   });
 });
 

@@ -76,6 +76,7 @@ export const jobs = sqliteTable(
     containerRunMs: integer("container_run_ms"),
     /** What the job's network egress moved, per host, as its provider's proxy counted it (protocol/egress.ts EgressUsage). */
     egressUsage: text("egress_usage", { mode: "json" }),
+    gpuUsage: text("gpu_usage", { mode: "json" }),
     /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */
     inputsPurgedAt: integer("inputs_purged_at"),
     /**

@@ -55,6 +55,7 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
     // Docker's own times: a container adopted after a restart ran for what its engine says, not for the time the hub waited.
     ...(result.metrics ? { containerRunMs: result.metrics.run_ms } : {}),
     ...(result.metrics?.egress ? { egressUsage: result.metrics.egress } : {}),
+    ...(result.metrics?.gpu ? { gpuUsage: result.metrics.gpu } : {}),
     // With the status, so whoever hears the job ended finds how its inputs and image came (warm or not).
     ...(result.metrics ? { arrival: result.metrics } : {}),
   };

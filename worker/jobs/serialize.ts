@@ -1,5 +1,6 @@
 // A jobs row as the API shows it (protocol/job.ts).
 import type { EgressUsage } from "../../protocol/egress.ts";
+import type { JobGpuUsage } from "../../protocol/gpuUsage.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobTransferMetrics } from "../../protocol/transferMetrics.ts";
@@ -36,6 +37,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
       run_ms: row.containerRunMs ?? span(row.startedAt, row.completedAt),
       transfer: (row.transferMetrics as JobTransferMetrics | null) ?? { inputs: null, outputs: null },
       egress: (row.egressUsage as EgressUsage | null) ?? null,
+      gpu: (row.gpuUsage as JobGpuUsage | null) ?? null,
     },
     provider: row.provider,
     attempt: row.attempt,

@@ -4,6 +4,7 @@
 // context's listeners (announce.ts). New jobs are written by insert.ts.
 import { eq, sql } from "drizzle-orm";
 import type { EgressUsage } from "../../protocol/egress.ts";
+import type { JobGpuUsage } from "../../protocol/gpuUsage.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
 import { eventForStatus } from "../../protocol/webhookEvents.ts";
@@ -30,6 +31,8 @@ export interface TransitionPatch {
   containerRunMs?: number;
   /** What the job's egress moved, as its provider's proxy counted it. */
   egressUsage?: EgressUsage;
+  /** What the job's GPUs did, as its provider sampled them. */
+  gpuUsage?: JobGpuUsage;
   /** How its inputs and image came (a result's metrics): written with the status, so whoever hears it ended finds them. */
   arrival?: ResultArrival;
 }
@@ -139,6 +142,7 @@ function columnsFor(from: JobStatus, to: JobStatus, patch: TransitionPatch, now:
   if (patch.output !== undefined) columns.output = patch.output;
   if (patch.containerRunMs !== undefined) columns.containerRunMs = Math.round(patch.containerRunMs);
   if (patch.egressUsage !== undefined) columns.egressUsage = patch.egressUsage;
+  if (patch.gpuUsage !== undefined) columns.gpuUsage = patch.gpuUsage;
   const arrival = patch.arrival && withArrival(patch.arrival);
   if (arrival) Object.assign(columns, { transferMetrics: arrival });
   if (patch.agreement !== undefined) {

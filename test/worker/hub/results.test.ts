@@ -64,6 +64,28 @@ describe("results", () => {
     await provider.close();
   });
 
+  it("shows what the job's GPUs did, as its provider sampled them, and refuses figures out of range without ending the job", async () => {
+    const { key, provider, offer } = await assignedJob();
+    const gpu = { interval_ms: 5_000, gpus: [{ uuid: "GPU-7672367b-961e-e906-7bea-2d6937309e3f", samples: 12, utilization_pct: { mean: 87.5, max: 100 }, memory_used_mb: { mean: 61_000, max: 71_234 }, power_w: { mean: 612.3, max: 698.26 }, temperature_c_max: 71 }] };
+    const result = await signedResult(provider, offer, []);
+    provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu: { ...gpu, gpus: [{ ...gpu.gpus[0]!, utilization_pct: { mean: 150, max: 150 } }] } } });
+    expect((await provider.next("error")).code).toBe("bad_frame");
+    expect(await statusOf(key, offer.job_id)).not.toBe("succeeded");
+    provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu } });
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
+    expect(job.metrics.gpu).toEqual(gpu);
+    await provider.close();
+  });
+
+  it("shows no GPU figures for a job whose provider sent none", async () => {
+    const { key, provider, offer } = await assignedJob();
+    provider.send(await signedResult(provider, offer, []));
+    expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
+    expect(((await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job).metrics.gpu).toBeNull();
+    await provider.close();
+  });
+
   it("keeps a result signed in the high-s form as its canonical signature, the form the settlement batch takes", async () => {
     const { key, provider, offer } = await assignedJob();
     const result = await signedResult(provider, offer, []);

@@ -1,0 +1,51 @@
+// One sample of every GPU's load, read from `nvidia-smi --query-gpu=… --format=csv`
+// (with or without the header and units, as parseGpuQuery takes them). A value a
+// GPU does not report ("[N/A]", "[Not Supported]") is left out, never guessed.
+import { fieldName } from "./nvidiaSmi.ts";
+
+/** The fields the sampler asks for, in order. */
+export const SAMPLE_FIELDS = ["uuid", "utilization.gpu", "memory.used", "power.draw", "temperature.gpu"] as const;
+
+export interface GpuSample {
+  uuid: string;
+  utilizationPct: number;
+  memoryUsedMb: number;
+  powerW?: number;
+  temperatureC?: number;
+}
+
+/** "697.87 W" → 697.87; "[N/A]", "" and the like → undefined. */
+function reading(value: string | undefined): number | undefined {
+  const match = /^(-?\d+(?:\.\d+)?)(?:\s*[A-Za-z%]+)?$/.exec(value?.trim() ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A reading outside what any GPU reports is no reading. */
+const within = (value: number | undefined, min: number, max: number) => (value !== undefined && value >= min && value <= max ? value : undefined);
+
+/** The GPUs' readings; a row without a UUID, utilization or memory reading is skipped (a GPU fallen off the bus says "[GPU requires reset]"). */
+export function parseGpuSamples(csv: string, fields: readonly string[] = SAMPLE_FIELDS): GpuSample[] {
+  const lines = csv.split(/\r?\n/).filter((line) => line.trim().length > 0);
+  const hasHeader = lines.length > 0 && !/^\s*(\d|GPU-|MIG-)/.test(lines[0]!.split(",")[0] ?? "");
+  const columns = hasHeader ? lines.shift()!.split(",").map(fieldName) : [...fields];
+  const at = (name: string) => columns.indexOf(name);
+  const samples: GpuSample[] = [];
+  for (const line of lines) {
+    const cells = line.split(",").map((cell) => cell.trim());
+    const uuid = cells[at("uuid")];
+    const utilizationPct = reading(cells[at("utilization.gpu")]);
+    const memoryUsedMb = reading(cells[at("memory.used")]);
+    if (!uuid || !/^(GPU|MIG)-[0-9a-fA-F-]+$/.test(uuid) || utilizationPct === undefined || memoryUsedMb === undefined) continue;
+    const powerW = within(reading(cells[at("power.draw")]), 0, 100_000);
+    const temperatureC = within(reading(cells[at("temperature.gpu")]), -100, 200);
+    // Kept within what a result may carry (protocol/gpuUsage.ts): a driver's odd reading never costs the job its result.
+    samples.push({
+      uuid,
+      utilizationPct: Math.min(100, Math.max(0, utilizationPct)),
+      memoryUsedMb: Math.min(10_000_000, Math.max(0, memoryUsedMb)),
+      ...(powerW !== undefined ? { powerW } : {}),
+      ...(temperatureC !== undefined ? { temperatureC } : {}),
+    });
+  }
+  return samples;
+}
