@@ -9,8 +9,10 @@ export function describeQuote(quote: JobQuote, what: string): string[] {
   ];
   if (quote.rate_wei_per_second) {
     const { lowest, highest } = quote.rate_wei_per_second;
-    const rate = lowest === highest ? `${formatEther(BigInt(lowest))}` : `${formatEther(BigInt(lowest))} to ${formatEther(BigInt(highest))}`;
-    lines.push(`  rate ${rate} ETH a second; at most ${formatEther(BigInt(quote.max_cost_wei!))} ETH from the cheapest if it runs its whole timeout`);
+    lines.push(`  rates ${lowest === highest ? formatEther(BigInt(lowest)) : `${formatEther(BigInt(lowest))} to ${formatEther(BigInt(highest))}`} ETH a second`);
+  }
+  if (quote.offered_rate_wei_per_second && quote.max_cost_wei) {
+    lines.push(`  offered now at ${formatEther(BigInt(quote.offered_rate_wei_per_second))} ETH a second: at most ${formatEther(BigInt(quote.max_cost_wei))} ETH if it runs its whole timeout`);
   }
   lines.push(`  ${quote.detail}`);
   return lines;

@@ -7,7 +7,14 @@ import type { Template } from "../protocol/template.ts";
 import type { PondClient, TemplateRunChoices } from "../sdk/index.ts";
 import { pairs } from "./context.ts";
 import { UsageError } from "./errors.ts";
-import { secretValuesOf } from "./secretArguments.ts";
+import { secretNamesOf, secretValuesOf } from "./secretArguments.ts";
+
+/** A request made to create a job, or only to quote it: a quote carries the secrets' names, never their values. */
+export type RequestPurpose = "create" | "quote";
+
+/** Flags whose values a template fixes, by their option names: given with a template, they would be ignored. */
+export const TEMPLATE_FIXED_FLAGS = { gpus: "--gpus", vram: "--vram", gpuModel: "--gpu-model", cpus: "--cpus", memory: "--memory", timeout: "--timeout", env: "--env", allowHost: "--allow-host" } as const;
+export type TemplateFixedFlag = keyof typeof TEMPLATE_FIXED_FLAGS;
 
 export interface RunOptions {
   image?: string;
@@ -34,14 +41,16 @@ export interface RunOptions {
 const AUTHORIZATION_MARGIN_BYTES = 2048;
 
 /** The create request of an image run, checked as the API would check its spec. */
-export function imageRequest(cmd: string[], options: RunOptions, inputFiles?: InputFile[]): CreateJobRequest {
+export function imageRequest(cmd: string[], options: RunOptions, inputFiles?: InputFile[], purpose: RequestPurpose = "create"): CreateJobRequest {
   if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
-  const secrets = secretValuesOf(options.secret);
+  const secrets = purpose === "create" ? secretValuesOf(options.secret) : undefined;
+  const secretNames = secretNamesOf(options.secret);
   const request: CreateJobRequest = {
     image: options.image!,
     ...(cmd.length > 0 ? { cmd } : {}),
     ...(options.env ? { env: pairs(options.env, "--env") } : {}),
-    ...(secrets ? { secrets: Object.keys(secrets), secret_values: secrets } : {}),
+    ...(secretNames.length ? { secrets: secretNames } : {}),
+    ...(secrets ? { secret_values: secrets } : {}),
     ...(inputFiles?.length ? { input_files: inputFiles } : {}),
     resources: {
       gpus: options.gpus,
@@ -80,14 +89,23 @@ function refuseOversizedRequest(request: object, inputFiles: InputFile[] | undef
 }
 
 /** A template run: the exact template (read from the API) and the run's choices, checked against what it declares. */
-export async function templateRun(sdk: PondClient, args: string[], options: RunOptions, inputFiles?: InputFile[]): Promise<{ ref: string; choices: TemplateRunChoices }> {
+export async function templateRun(
+  sdk: PondClient,
+  args: string[],
+  options: RunOptions,
+  inputFiles: InputFile[] | undefined,
+  given: readonly TemplateFixedFlag[],
+  purpose: RequestPurpose = "create",
+): Promise<{ ref: string; choices: TemplateRunChoices }> {
   const [ref, ...rest] = args;
   if (!ref) throw new UsageError("say what to run: a template (pond run owner/name@1.0.0 -p key=value) or an image (pond run --image busybox -- echo hi)");
   if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
-  if (options.allowHost?.length) throw new UsageError("a template declares the hosts its runs may reach (pond templates show lists them): drop --allow-host, or use --image");
-  if (options.gpuModel?.length) throw new UsageError("a template declares the resources its runs use (pond templates show lists them): drop --gpu-model, or use --image");
+  if (given.length > 0) {
+    const flags = given.map((name) => TEMPLATE_FIXED_FLAGS[name]).join(", ");
+    throw new UsageError(`a template declares its resources, timeout, environment and network (pond templates show lists them): drop ${flags}, or run its image with --image`);
+  }
   const template = await sdk.getTemplate(ref);
-  const secrets = templateSecrets(template, options.secret);
+  const secrets = templateSecrets(template, options.secret, purpose);
   const choices = {
     params: typedParams(template, pairs(options.param, "-p")),
     ...(secrets ? { secret_values: secrets } : {}),
@@ -100,14 +118,14 @@ export async function templateRun(sdk: PondClient, args: string[], options: RunO
 }
 
 /** The values of the secrets a template names, from `--secret`: each one it names, and no other. */
-function templateSecrets(template: Pick<Template, "ref" | "secrets">, raw: string[] | undefined): Record<string, string> | undefined {
-  const values = secretValuesOf(raw);
+function templateSecrets(template: Pick<Template, "ref" | "secrets">, raw: string[] | undefined, purpose: RequestPurpose): Record<string, string> | undefined {
+  const given = secretNamesOf(raw);
   const named = template.secrets ?? [];
-  const unknown = Object.keys(values ?? {}).filter((name) => !named.includes(name));
+  const unknown = given.filter((name) => !named.includes(name));
   if (unknown.length > 0) throw new UsageError(`${template.ref} takes no secret ${unknown.join(", ")}${named.length ? `; it takes ${named.join(", ")}` : "; it takes none"}`);
-  const missing = named.filter((name) => values?.[name] === undefined);
+  const missing = named.filter((name) => !given.includes(name));
   if (missing.length > 0) throw new UsageError(`${template.ref} needs ${missing.map((name) => `--secret ${name}`).join(" ")} (the value from your environment, or NAME=VALUE)`);
-  return values;
+  return purpose === "create" ? secretValuesOf(raw) : undefined;
 }
 
 /** `-p` values are text; each becomes the type its parameter declares, so "3" reaches an integer as 3. */

@@ -12,8 +12,12 @@ export const JobQuote = z
       .object({ lowest: z.string(), highest: z.string() })
       .nullable()
       .meta({ description: "What the providers that fit charge for this job, per second; null when none fits" }),
+    offered_rate_wei_per_second: z.string().nullable().meta({
+      description: "The rate of the provider the matcher would offer the job to now (the most reputable with room, then the cheapest); null when none would be offered it at once",
+    }),
     max_cost_wei: z.string().nullable().meta({
-      description: "The most the cheapest provider that fits could claim: its rate over the whole timeout (a job pays for the seconds it runs); null when none fits",
+      description:
+        "The most the job could be charged if created now: that provider's rate over the whole timeout (a job pays for the seconds it runs); null when it would wait, and could then go to any provider within max_price_wei. A provider holding the job's image or inputs may be preferred over this one, always within max_price_wei",
     }),
     matches_now: z.boolean().meta({
       description: "Whether a provider that fits, within the price, has room now: the job would be offered at once (the matcher prefers providers holding its image and inputs, then reputation, then price)",

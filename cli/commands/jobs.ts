@@ -63,6 +63,7 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
     .description("wait until every job named ends, printing each as it does; exits 1 unless all succeeded")
     .action(async (ids: string[], options: { timeout?: number }) => {
       const c = ctx();
+      if (options.timeout !== undefined && options.timeout < 1) throw new UsageError(`--timeout is in seconds and at least 1; got ${options.timeout}`);
       const { jobs: seen, open } = await waitForJobs(await c.client(), ids, {
         ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}),
         onEnded: (job) => c.output.note(endedLine(job)),

@@ -17,7 +17,9 @@ import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesse
 import { formatEther } from "viem";
 import { describeEgress } from "../egressSummary.ts";
 import { describeGpus } from "../gpuSummary.ts";
-import { imageRequest, refuseRepeatedInputPaths, templateRun, type RunOptions } from "../runRequests.ts";
+import { imageRequest, refuseRepeatedInputPaths, templateRun, TEMPLATE_FIXED_FLAGS, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
+import { UsageError } from "../errors.ts";
+import { lstat } from "node:fs/promises";
 import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
 
@@ -53,9 +55,11 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--dry-run", "create nothing: say which providers online could run the job, their rates, and whether one has room now at your price")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
-    .action(async (args: string[], options: RunOptions) => {
+    .action(async (args: string[], options: RunOptions, command: Command) => {
       const c = ctx();
-      if (options.dryRun) return quote(c, args, options);
+      // Those a template fixes, given here: refused with a template rather than ignored.
+      const given = (Object.keys(TEMPLATE_FIXED_FLAGS) as TemplateFixedFlag[]).filter((name) => command.getOptionValueSource(name) === "cli");
+      if (options.dryRun) return quote(c, args, options, given);
       // Loading a transfer process takes long on a loaded machine: one starts now, to be ready when the job ends.
       const downloader = options.output && c.p2p.enabled && !options.detach && options.wait ? new SpareTransferProcesses({ refill: false }) : undefined;
       const sdk = await c.client();
@@ -66,7 +70,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       const inputs = local.length ? await collectInputs(local) : undefined;
       const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
       refuseRepeatedInputPaths(specFiles);
-      const job = options.image ? await sdk.createPaidJob(imageRequest(args, options, specFiles), wallet) : await runTemplateJob(sdk, wallet, args, options, specFiles);
+      const job = options.image ? await sdk.createPaidJob(imageRequest(args, options, specFiles), wallet) : await runTemplateJob(sdk, wallet, args, options, specFiles, given);
       c.output.note(`job ${job.id} queued${job.template ? ` (${job.template})` : ""}`);
       for (const file of jobFiles) c.output.note(`[pond: /inputs/${file.path} comes from ${file.from!.job}'s outputs; the provider fetches it from there]`);
       const sending = inputs ? new CreatorInputs(sdk, inputs, job.id, c.progress, (text) => c.output.note(text)) : undefined;
@@ -104,18 +108,33 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     });
 }
 
-/** `--dry-run`: the quote for the job as it would be sent (its inputs only count as files, so none is read). */
-async function quote(c: CliContext, args: string[], options: RunOptions): Promise<void> {
+/**
+ * `--dry-run`: the quote for the job as it would be sent. Its --input files are checked (a local one is there,
+ * another job's output is yours and exists) but not read or hashed: where they are does not change who could run it.
+ * Its secrets go by name, their values unread.
+ */
+async function quote(c: CliContext, args: string[], options: RunOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   const sdk = await c.client();
-  const request = options.image ? imageRequest(args, options) : await templateRun(sdk, args, options).then(({ ref, choices }) => ({ template: ref, ...choices }));
-  // The values stay here: a quote has no use for them.
-  const { secret_values: _values, webhook: _webhook, ...asked } = request;
+  const { local, fromJobs } = await splitInputArguments(options.input ?? []);
+  for (const path of local) await lstat(path).catch(() => Promise.reject(new UsageError(`--input ${path}: no such file or folder`)));
+  await inputsFromJobs(sdk, fromJobs);
+  const request = options.image
+    ? imageRequest(args, options, undefined, "quote")
+    : await templateRun(sdk, args, options, undefined, given, "quote").then(({ ref, choices }) => ({ template: ref, ...choices }));
+  const { webhook: _webhook, ...asked } = request;
   const answer = await sdk.quoteJob(asked);
   c.output.result(answer, (q) => describeQuote(q, options.image ? `${options.image}` : `${args[0]}`));
 }
 
-async function runTemplateJob(sdk: PondClient, wallet: Awaited<ReturnType<CliContext["wallet"]>>, args: string[], options: RunOptions, inputFiles: InputFile[]): Promise<Job> {
-  const { ref, choices } = await templateRun(sdk, args, options, inputFiles);
+async function runTemplateJob(
+  sdk: PondClient,
+  wallet: Awaited<ReturnType<CliContext["wallet"]>>,
+  args: string[],
+  options: RunOptions,
+  inputFiles: InputFile[],
+  given: readonly TemplateFixedFlag[],
+): Promise<Job> {
+  const { ref, choices } = await templateRun(sdk, args, options, inputFiles, given);
   return sdk.runTemplate(ref, choices, wallet);
 }
 

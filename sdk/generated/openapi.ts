@@ -1037,8 +1037,10 @@ export interface components {
             detail: string;
             /** @description Whether a provider that fits, within the price, has room now: the job would be offered at once (the matcher prefers providers holding its image and inputs, then reputation, then price) */
             matches_now: boolean;
-            /** @description The most the cheapest provider that fits could claim: its rate over the whole timeout (a job pays for the seconds it runs); null when none fits */
+            /** @description The most the job could be charged if created now: that provider's rate over the whole timeout (a job pays for the seconds it runs); null when it would wait, and could then go to any provider within max_price_wei. A provider holding the job's image or inputs may be preferred over this one, always within max_price_wei */
             max_cost_wei: string | null;
+            /** @description The rate of the provider the matcher would offer the job to now (the most reputable with room, then the cheapest); null when none would be offered it at once */
+            offered_rate_wei_per_second: string | null;
             /** @description Of those, how many could run the job at all: its GPUs (count, VRAM, model), CPUs and memory, and egress if it names hosts, whether busy or not */
             providers_fit: number;
             /** @description Of those that fit, how many have room for it now */

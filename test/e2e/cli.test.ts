@@ -129,6 +129,8 @@ describe("templates", () => {
     const extra = await pond(["run", `${name}@0.1.0`, "--secret", "HF_TOKEN=abcdef", "--secret", "OTHER=ghijkl"]);
     expect(extra.code).toBe(exitCodes.usage);
     expect(extra.stderr).toMatch(/takes no secret OTHER; it takes HF_TOKEN/);
+    // A quote needs the names only: no value is read (HF_TOKEN is not set here).
+    expect(json<JobQuote>(await pond(["--json", "run", `${name}@0.1.0`, "--secret", "HF_TOKEN", "--dry-run"])).matches_now).toBe(true);
 
     const secret = `hf_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 32)}`;
     const result = await pond(["--json", "run", `${name}@0.1.0`, "--secret", "HF_TOKEN"], { HF_TOKEN: secret });
@@ -218,6 +220,13 @@ describe("errors and exit codes", () => {
     const tooCheap = json<JobQuote>(await pond(["--json", "run", "--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128", "--max-price", "1", "--dry-run", "--", "true"]));
     expect(tooCheap).toMatchObject({ providers_fit: 1, providers_within_price: 0, matches_now: false });
     expect(json<JobQuote>(await pond(["--json", "run", "pond/echo@1.0.0", "-p", "message=hi", "--dry-run"])).matches_now).toBe(true);
+    const missingInput = await pond(["run", "--image", "pond-test/busybox:2", "--input", join(home, "no-such-file.bin"), "--dry-run", "--", "true"]);
+    expect(missingInput.code).toBe(exitCodes.usage);
+    expect(missingInput.stderr).toMatch(/no-such-file\.bin: no such file or folder/);
+    // A template fixes its resources: a flag that would be ignored is refused, naming it.
+    const overridden = await pond(["run", "pond/echo@1.0.0", "-p", "message=hi", "--cpus", "2", "--env", "A=b", "--dry-run"]);
+    expect(overridden.code).toBe(exitCodes.usage);
+    expect(overridden.stderr).toMatch(/drop --cpus, --env, or run its image with --image/);
     expect(json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--limit", "100"])).results).toHaveLength(before);
   });
 
@@ -238,6 +247,7 @@ describe("errors and exit codes", () => {
     const again = json<Job[]>(await pond(["--json", "jobs", "wait", ids[0]!, ids[2]!]));
     expect(again.map((job) => [job.id, job.status])).toEqual([[ids[0], "succeeded"], [ids[2], "succeeded"]]);
     expect((await pond(["jobs", "wait", ids[0]!, "job_doesnotexist"])).code).toBe(exitCodes.notFound);
+    expect((await pond(["jobs", "wait", ids[0]!, "--timeout", "0"])).code).toBe(exitCodes.usage);
   });
 
   it("an unknown job exits 4 with the API's problem as JSON on stderr", async () => {

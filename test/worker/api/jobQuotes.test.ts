@@ -7,6 +7,7 @@ import type { JobQuote } from "../../../protocol/quote.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { EXPENSIVE, ownProvider, specFor } from "../assignedJob.ts";
 import { call, post, signIn } from "../client.ts";
+import { connectProvider } from "../providerSocket.ts";
 
 type Problem = { status: number; errors?: Array<{ path: string }> };
 
@@ -26,13 +27,13 @@ describe("POST /v1/jobs/quote", () => {
       const q = await quoteOf(key, specFor(cpus));
       return q.matches_now && q;
     }, { what: "the provider to be quoted" });
-    expect(quote).toMatchObject({ providers_fit: 1, providers_free: 1, providers_within_price: 1, rate_wei_per_second: { lowest: `${rate}`, highest: `${rate}` }, max_cost_wei: `${rate * 60n}` });
+    expect(quote).toMatchObject({ providers_fit: 1, providers_free: 1, providers_within_price: 1, rate_wei_per_second: { lowest: `${rate}`, highest: `${rate}` }, offered_rate_wei_per_second: `${rate}`, max_cost_wei: `${rate * 60n}` });
 
     const name = `q${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}/job`;
     const template = { name, version: "1.0.0", description: "quoted", image: `registry.example/q@sha256:${"ef".repeat(32)}`, resources: specFor(cpus).resources, timeout_s: 120, default_max_price_wei: "1000", deterministic: true };
     expect((await post("/v1/templates", template, { key })).status).toBe(201);
     const cheap = await quoteOf(key, { template: `${name}@1.0.0` });
-    expect(cheap).toMatchObject({ providers_fit: 1, providers_within_price: 0, matches_now: false, max_cost_wei: `${rate * 120n}` });
+    expect(cheap).toMatchObject({ providers_fit: 1, providers_within_price: 0, matches_now: false, max_cost_wei: null });
     expect(cheap.detail).toMatch(/charges more than max_price_wei/);
     expect((await quoteOf(key, { template: `${name}@1.0.0`, max_price_wei: `${rate * 120n}` })).matches_now).toBe(true);
 
@@ -42,11 +43,20 @@ describe("POST /v1/jobs/quote", () => {
     await provider.close();
   });
 
-  it("says no provider has what a job too big for all of them needs", async () => {
+  it("asks the GPU class's matchmaker for a GPU job, and says no provider has the cards it needs", async () => {
     const { key } = await signIn();
-    const quote = await quoteOf(key, { ...specFor(1), resources: { gpus: 8, gpu_models: ["B300"], cpus: 1, memory_mb: 512 } });
-    expect(quote).toMatchObject({ providers_fit: 0, providers_free: 0, rate_wei_per_second: null, max_cost_wei: null, matches_now: false });
-    expect(quote.detail).toMatch(/no (connected provider has 8 GPUs of model B300|provider is connected)/);
+    const h100 = { index: 0, uuid: `GPU-${crypto.randomUUID()}`, model: "NVIDIA H100 80GB HBM3", vram_mb: 81_559 };
+    const provider = await connectProvider({ resources: { cpus: 4, gpus: [h100] }, pricing: { gpu_second_wei: "7", cpu_second_wei: "0" } });
+    const gpuJob = (resources: Record<string, unknown>) => ({ ...specFor(1), resources: { cpus: 1, memory_mb: 512, ...resources } });
+    const fits = await eventually(async () => {
+      const q = await quoteOf(key, gpuJob({ gpus: 1, gpu_models: ["h100"] }));
+      return q.matches_now && q;
+    }, { what: "the GPU provider to be quoted" });
+    expect(fits).toMatchObject({ providers_fit: 1, offered_rate_wei_per_second: "7", max_cost_wei: "420" });
+    const none = await quoteOf(key, gpuJob({ gpus: 8, gpu_models: ["B300"] }));
+    expect(none).toMatchObject({ providers_fit: 0, providers_free: 0, rate_wei_per_second: null, max_cost_wei: null, matches_now: false });
+    expect(none.detail).toBe("no connected provider has 8 GPUs of model B300, 1 CPU, 512 MiB memory");
+    await provider.close();
   });
 
   it("refuses without a key (401), names a malformed field (422) and answers 404 for an unknown template", async () => {
