@@ -51,13 +51,14 @@ class Sums {
   }
 
   usage(uuid: string): GpuUsage {
-    const tenth = (x: number) => Math.round(x * 10) / 10;
+    // To a tenth, and never past the peak (the hub refuses a mean above its max).
+    const mean = (sum: number, count: number, max: number) => Math.min(Math.round((sum / count) * 10) / 10, max);
     return {
       uuid,
       samples: this.samples,
-      utilization_pct: { mean: tenth(this.utilization / this.samples), max: this.utilizationMax },
-      memory_used_mb: { mean: tenth(this.memory / this.samples), max: this.memoryMax },
-      ...(this.powerSamples > 0 ? { power_w: { mean: tenth(this.power / this.powerSamples), max: this.powerMax } } : {}),
+      utilization_pct: { mean: mean(this.utilization, this.samples, this.utilizationMax), max: this.utilizationMax },
+      memory_used_mb: { mean: mean(this.memory, this.samples, this.memoryMax), max: this.memoryMax },
+      ...(this.powerSamples > 0 ? { power_w: { mean: mean(this.power, this.powerSamples, this.powerMax), max: this.powerMax } } : {}),
       ...(this.temperatureMax !== undefined ? { temperature_c_max: this.temperatureMax } : {}),
     };
   }
@@ -65,6 +66,8 @@ class Sums {
 
 export class GpuSampler {
   private readonly jobs = new Map<string, Map<string, Sums>>();
+  /** Moves on at every stop: a read under way across a stop schedules no more. */
+  private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   /** An nvidia-smi run under way: its end schedules the next. */
   private reading: ChildProcess | undefined;
@@ -93,6 +96,7 @@ export class GpuSampler {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.generation++;
     const reading = this.reading;
     this.reading = undefined;
     reading?.kill("SIGKILL");
@@ -109,30 +113,32 @@ export class GpuSampler {
     this.timer = undefined;
     // A read from before a stop may still be ending: never two at once.
     if (this.reading) return void (this.timer = this.next(this.intervalMs));
+    const generation = this.generation;
     const samples = await this.read();
+    if (generation !== this.generation) return;
     for (const job of this.jobs.values()) {
       for (const sample of samples) job.get(sample.uuid)?.add(sample);
     }
     // Only after the read: two never overlap, however slow nvidia-smi is.
-    if (this.jobs.size > 0 && !this.timer && !this.reading) this.timer = this.next(this.intervalMs);
+    if (this.jobs.size > 0 && !this.timer) this.timer = this.next(this.intervalMs);
   }
 
   private read(): Promise<GpuSample[]> {
     const args = [`--query-gpu=${SAMPLE_FIELDS.join(",")}`, "--format=csv,noheader,nounits"];
     return new Promise((resolve) => {
-      const child = execFile(this.options.nvidiaSmi, args, { timeout: this.options.timeoutMs ?? 4_000, maxBuffer: MAX_OUTPUT_BYTES, encoding: "utf8" }, (error, stdout) => {
+      const child = execFile(this.options.nvidiaSmi, args, { timeout: this.options.timeoutMs ?? 4_000, killSignal: "SIGKILL", maxBuffer: MAX_OUTPUT_BYTES, encoding: "utf8" }, (error, stdout) => {
         const stopped = this.reading !== child;
         if (!stopped) this.reading = undefined;
+        // Killed by stop(): no failure of nvidia-smi's.
+        if (error && stopped) return resolve([]);
+        // An exit code of its own (a GPU fallen off the bus, a corrupt infoROM) still comes with the other GPUs' rows.
+        const samples = error && typeof error.code !== "number" ? [] : parseGpuSamples(stdout, SAMPLE_FIELDS, { header: false });
         if (error) {
-          // Killed by stop(): no failure of nvidia-smi's.
-          if (stopped) return resolve([]);
           // Said once a spell, not every few seconds.
-          if (!this.failing) this.options.log.warn({ err: error }, "nvidia-smi failed: jobs' GPU figures miss these samples");
+          if (!this.failing) this.options.log.warn({ err: error, gpusRead: samples.length }, "nvidia-smi failed: jobs' GPU figures miss what it could not read");
           this.failing = true;
-          return resolve([]);
-        }
-        this.failing = false;
-        resolve(parseGpuSamples(stdout));
+        } else this.failing = false;
+        resolve(samples);
       });
       this.reading = child;
     });

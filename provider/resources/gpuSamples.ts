@@ -23,10 +23,14 @@ function reading(value: string | undefined): number | undefined {
 /** A reading outside what any GPU reports is no reading. */
 const within = (value: number | undefined, min: number, max: number) => (value !== undefined && value >= min && value <= max ? value : undefined);
 
-/** The GPUs' readings; a row without a UUID, utilization or memory reading is skipped (a GPU fallen off the bus says "[GPU requires reset]"). */
-export function parseGpuSamples(csv: string, fields: readonly string[] = SAMPLE_FIELDS): GpuSample[] {
+/**
+ * The GPUs' readings; a row without a UUID, utilization or memory reading is skipped (a GPU fallen off the bus says
+ * "[GPU requires reset]", and a driver's warning line has no UUID). Without `header`, a first line that does not
+ * start like a row is taken for the header (the captured forms); the sampler asks for none and says so.
+ */
+export function parseGpuSamples(csv: string, fields: readonly string[] = SAMPLE_FIELDS, options: { header?: boolean } = {}): GpuSample[] {
   const lines = csv.split(/\r?\n/).filter((line) => line.trim().length > 0);
-  const hasHeader = lines.length > 0 && !/^\s*(\d|GPU-|MIG-)/.test(lines[0]!.split(",")[0] ?? "");
+  const hasHeader = options.header ?? (lines.length > 0 && !/^\s*(\d|GPU-|MIG-)/.test(lines[0]!.split(",")[0] ?? ""));
   const columns = hasHeader ? lines.shift()!.split(",").map(fieldName) : [...fields];
   const at = (name: string) => columns.indexOf(name);
   const samples: GpuSample[] = [];

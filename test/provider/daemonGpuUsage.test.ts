@@ -23,8 +23,12 @@ describe("a job's GPU usage", () => {
   it("goes into the result of a job with GPUs, sampled from its container's start, for its own GPUs only", async () => {
     const { sampler, calls } = await samplerOfStandIn();
     daemonWith(silentOutbox(), { gpuSampler: sampler });
-    await accepted("job_1");
-    hub.emit("message", { v: 1, type: "job.start", job_id: "job_1" });
+    // A job with secrets waits for the hub's start (its container is not made ahead): accepted, its GPUs held, not
+    // started, nothing is sampled yet (a sample every 20 ms would have come by now).
+    await accepted("job_1", { spec: { ...offer("job_1").spec, secrets: ["HF_TOKEN"] } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await calls()).toBe(0);
+    hub.emit("message", { v: 1, type: "job.start", job_id: "job_1", secrets: { HF_TOKEN: "hf_abcdef" } });
     await eventually(async () => executor.runs.length === 1);
     await eventually(async () => (await calls()) >= 3, { what: "three samples" });
     executor.runs[0]!.end("failed", "exit 1");

@@ -45,12 +45,12 @@ const ROUTE_NAMES = {
   outputs: "from the source job's outputs",
 } as const;
 
-/** How one transfer of a job's files went, e.g. "1.2 MiB peer to peer in 40 ms". */
 /** One GPU's figures as its provider sampled them: "87% busy (peak 100%) · 70 GiB peak memory". */
 export function formatGpuUsage(gpu: { utilization_pct: { mean: number; max: number }; memory_used_mb: { max: number } }): string {
   return `${Math.round(gpu.utilization_pct.mean)}% busy (peak ${Math.round(gpu.utilization_pct.max)}%) · ${formatMb(gpu.memory_used_mb.max)} peak memory`;
 }
 
+/** How one transfer of a job's files went, e.g. "1.2 MiB peer to peer in 40 ms". */
 export function formatTransfer(measure: { route: keyof typeof ROUTE_NAMES; bytes: number; ms: number } | null | undefined): string {
   if (!measure) return "—";
   return `${formatBytes(measure.bytes)} ${ROUTE_NAMES[measure.route]} in ${formatDuration(measure.ms)}`;

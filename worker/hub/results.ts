@@ -5,6 +5,7 @@ import type { Address, Hex } from "viem";
 import { HUB_PROTOCOL_VERSION, type ResultMessage } from "../../protocol/hubMessages.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { jobRoomOf } from "../bindings/objects.ts";
+import { gpuFiguresOfJob } from "./gpuFigures.ts";
 import { announcingBeside } from "../jobs/announce.ts";
 import { marketDomain } from "../config/chains.ts";
 import { lostTheRace, setStatusDetail, transitionIfStill, transitionJob, type TransitionPatch } from "../jobs/transitions.ts";
@@ -47,6 +48,7 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
   if (isTerminal(job.status as JobStatus)) return finished(job.status);
 
   let to: JobStatus = result.outcome;
+  const gpuFigures = gpuFiguresOfJob(result.metrics?.gpu, state.store.reservation(job.id)?.gpuUuids);
   // A warning (e.g. a process killed for memory in a job that exited 0) is the job's last word.
   const patch: TransitionPatch = {
     exitCode: result.exit_code,
@@ -55,7 +57,7 @@ export async function onResult(state: HubState, ws: WebSocket, address: Address,
     // Docker's own times: a container adopted after a restart ran for what its engine says, not for the time the hub waited.
     ...(result.metrics ? { containerRunMs: result.metrics.run_ms } : {}),
     ...(result.metrics?.egress ? { egressUsage: result.metrics.egress } : {}),
-    ...(result.metrics?.gpu ? { gpuUsage: result.metrics.gpu } : {}),
+    ...(gpuFigures ? { gpuUsage: gpuFigures } : {}),
     // With the status, so whoever hears the job ended finds how its inputs and image came (warm or not).
     ...(result.metrics ? { arrival: result.metrics } : {}),
   };

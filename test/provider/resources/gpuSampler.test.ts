@@ -57,9 +57,10 @@ describe("GpuSampler", () => {
     const gpus = sampler(await standIn());
     const stopA = gpus.track("job_a", ["GPU-aaaa-1"]);
     const stopB = gpus.track("job_b", ["GPU-bbbb-2"]);
-    await eventually(async () => (await calls()) >= 2, { what: "two samples" });
+    // Calls never overlap: once call n has begun, calls before it have been credited.
+    await eventually(async () => (await calls()) >= 3, { what: "two samples credited" });
     const b = stopB()!;
-    await eventually(async () => (await calls()) >= 5, { what: "five samples" });
+    await eventually(async () => (await calls()) >= 6, { what: "five samples credited" });
     const a = stopA()!;
     expect(await readFile(join(dir, "args"), "utf8")).toBe("--query-gpu=uuid,utilization.gpu,memory.used,power.draw,temperature.gpu --format=csv,noheader,nounits\n");
 
@@ -100,7 +101,7 @@ describe("GpuSampler", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(warnings).toHaveBeenCalledTimes(1);
     await rm(join(dir, "failing"));
-    await eventually(async () => (await calls()) >= 2, { what: "samples after the failure" });
+    await eventually(async () => (await calls()) >= 3, { what: "two samples credited after the failure" });
     expect(stop()!.gpus[0]!.samples).toBeGreaterThanOrEqual(2);
   });
 
@@ -108,7 +109,7 @@ describe("GpuSampler", () => {
     // Each call marks itself running for 300 ms; a second call while the mark is there leaves a trace.
     const gpus = sampler(await standIn(`[ -e ${dir}/running ] && touch ${dir}/overlap; touch ${dir}/running; sleep 0.3; rm -f ${dir}/running`), { timeoutMs: 2_000, intervalMs: 5 });
     const stop = gpus.track("job_a", ["GPU-aaaa-1"]);
-    await eventually(async () => (await calls()) >= 3, { what: "three slow samples" });
+    await eventually(async () => (await calls()) >= 4, { what: "three slow samples credited" });
     expect(existsSync(join(dir, "overlap"))).toBe(false);
     expect(stop()!.gpus[0]!.samples).toBeGreaterThanOrEqual(3);
 
@@ -116,6 +117,38 @@ describe("GpuSampler", () => {
     const stopHanging = hanging.track("job_b", ["GPU-aaaa-1"]);
     await eventually(async () => warnings.mock.calls.length > 0, { what: "the hung call to be killed" });
     expect(stopHanging()).toBeUndefined();
+  });
+
+  it("kills a call that ignores SIGTERM, and samples on", async () => {
+    // The shell ignores TERM and hands that on to its sleep: only SIGKILL ends the first call.
+    const gpus = sampler(await standIn(`[ -e ${dir}/hung ] || { touch ${dir}/hung; echo $$ > ${dir}/hanging.pid; trap '' TERM; exec sleep 30; }`), { timeoutMs: 100, intervalMs: 20 });
+    const stop = gpus.track("job_a", ["GPU-aaaa-1"]);
+    // Within the 30 s the hung call would last unkilled.
+    await eventually(async () => (await calls()) >= 3, { what: "two samples credited after the hung call" });
+    const pid = Number((await readFile(join(dir, "hanging.pid"), "utf8")).trim());
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(stop()!.gpus[0]!.samples).toBeGreaterThanOrEqual(2);
+  });
+
+  it("keeps the rows of the GPUs it could read when nvidia-smi exits with an error for one, and skips a warning line", async () => {
+    // nvidia-smi exits 15 when a GPU has fallen off the bus, still printing the others.
+    const path = join(dir, "nvidia-smi");
+    await writeFile(path, `#!/bin/sh\necho x >> ${dir}/calls-list\necho "WARNING: infoROM is corrupted at gpu 0000:41:00.0"\necho "GPU-aaaa-1, 40, 1000, 100, 50"\necho "GPU-bbbb-2, [GPU is lost], [GPU is lost], [N/A], [N/A]"\nexit 15\n`, { mode: 0o755 });
+    const gpus = sampler(path);
+    const stop = gpus.track("job_a", ["GPU-aaaa-1", "GPU-bbbb-2"]);
+    await eventually(async () => (await readFile(join(dir, "calls-list"), "utf8").catch(() => "")).length >= 4, { what: "two samples" });
+    expect(stop()!.gpus).toEqual([{ uuid: "GPU-aaaa-1", samples: expect.any(Number), utilization_pct: { mean: 40, max: 40 }, memory_used_mb: { mean: 1000, max: 1000 }, power_w: { mean: 100, max: 100 }, temperature_c_max: 50 }]);
+    expect(warnings).toHaveBeenCalledTimes(1);
+  });
+
+  it("samples no more once stopped, though a call was under way and jobs are still tracked", async () => {
+    const gpus = sampler(await standIn("sleep 0.2"), { intervalMs: 10 });
+    gpus.track("job_a", ["GPU-aaaa-1"]);
+    await eventually(async () => existsSync(join(dir, "args")), { what: "a call under way" });
+    gpus.stop();
+    const after = await calls();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await calls()).toBe(after);
   });
 
   it("ends a call still running when it stops, rather than leave it behind the daemon", async () => {

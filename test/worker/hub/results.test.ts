@@ -15,7 +15,7 @@ import { announceToMatching } from "../../../worker/matching/scheduling.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { malleableTwin } from "../../helpers/signatures.ts";
-import { call } from "../client.ts";
+import { call, post, signIn } from "../client.ts";
 import { insertJob } from "../chain/jobRows.ts";
 import { finishWithOutputs, inlineResult, signedResult, uploadOutput } from "../providerOutputs.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
@@ -64,17 +64,28 @@ describe("results", () => {
     await provider.close();
   });
 
-  it("shows what the job's GPUs did, as its provider sampled them, and refuses figures out of range without ending the job", async () => {
-    const { key, provider, offer } = await assignedJob();
-    const gpu = { interval_ms: 5_000, gpus: [{ uuid: "GPU-7672367b-961e-e906-7bea-2d6937309e3f", samples: 12, utilization_pct: { mean: 87.5, max: 100 }, memory_used_mb: { mean: 61_000, max: 71_234 }, power_w: { mean: 612.3, max: 698.26 }, temperature_c_max: 71 }] };
+  it("shows what the job's GPUs did, for the GPUs reserved for it only, and refuses figures out of range without ending the job", async () => {
+    const { key } = await signIn();
+    const model = `NVIDIA H100 ${crypto.randomUUID()}`;
+    const gpus = [0, 1].map((index) => ({ index, uuid: `GPU-${crypto.randomUUID()}`, model, vram_mb: 81_559 }));
+    const provider = await connectProvider({ resources: { cpus: uniqueCpus(), gpus }, pricing: EXPENSIVE });
+    const response = await post("/v1/jobs", { ...specFor(1), resources: { gpus: 1, gpu_models: [model], cpus: 1, memory_mb: 512 } }, { key });
+    expect(response.status).toBe(201);
+    const offer = await provider.next("job.offer");
+    await provider.accept(offer);
+    const [mine] = offer.gpu_uuids;
+    const other = gpus.find((gpu) => gpu.uuid !== mine)!.uuid;
+    const figures = (uuid: string, mean = 87.5) => ({ uuid, samples: 12, utilization_pct: { mean, max: 100 }, memory_used_mb: { mean: 61_000, max: 71_234 }, power_w: { mean: 612.3, max: 698.26 }, temperature_c_max: 71 });
     const result = await signedResult(provider, offer, []);
-    provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu: { ...gpu, gpus: [{ ...gpu.gpus[0]!, utilization_pct: { mean: 150, max: 150 } }] } } });
+    provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu: { interval_ms: 5_000, gpus: [figures(mine!, 150)] } } });
     expect((await provider.next("error")).code).toBe("bad_frame");
     expect(await statusOf(key, offer.job_id)).not.toBe("succeeded");
-    provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu } });
+    // Another GPU's figures, and a mean past its peak, are not the creator's to see.
+    const sent = { interval_ms: 5_000, gpus: [figures(mine!), figures(other), { ...figures(`GPU-${crypto.randomUUID()}`), memory_used_mb: { mean: 9, max: 1 } }] };
+    provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu: sent } });
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
     const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;
-    expect(job.metrics.gpu).toEqual(gpu);
+    expect(job.metrics.gpu).toEqual({ interval_ms: 5_000, gpus: [figures(mine!)] });
     await provider.close();
   });
 
