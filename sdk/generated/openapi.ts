@@ -1037,10 +1037,12 @@ export interface components {
             detail: string;
             /** @description Whether a provider that fits, within the price, has room now: the job would be offered at once (the matcher prefers providers holding its image and inputs, then reputation, then price) */
             matches_now: boolean;
-            /** @description The most the job could be charged if created now: that provider's rate over the whole timeout (a job pays for the seconds it runs); null when it would wait, and could then go to any provider within max_price_wei. A provider holding the job's image or inputs may be preferred over this one, always within max_price_wei */
+            /** @description The most the job could be charged if created now: that provider's rate over the whole timeout (a job pays for the seconds it runs); null when it would wait, and could then go to any provider within max_price_wei */
             max_cost_wei: string | null;
-            /** @description The rate of the provider the matcher would offer the job to now (the most reputable with room, then the cheapest); null when none would be offered it at once */
+            /** @description The rate of the provider the matcher would offer the job to now (the one with room holding most of its bytes, then the most reputable, then the cheapest); null when none would be offered it at once */
             offered_rate_wei_per_second: string | null;
+            /** @description How many of the job's bytes (its image, pinned by digest, and its biggest inputs) the provider it would go to already holds: what it would not have to pull or move; 0 when none, or when it would wait */
+            offered_warm_bytes: number;
             /** @description Of those, how many could run the job at all: its GPUs (count, VRAM, model), CPUs and memory, and egress if it names hosts, whether busy or not */
             providers_fit: number;
             /** @description Of those that fit, how many have room for it now */

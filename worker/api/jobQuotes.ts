@@ -7,7 +7,7 @@ import { requireApiKey } from "../auth/requireApiKey.ts";
 import { validationError } from "../errors/validation.ts";
 import { CreateJobBody, meantShape, specOf } from "./jobRequestBody.ts";
 import { matchmakerForSpec } from "../matching/scheduling.ts";
-import { quoteJob } from "../matching/quote.ts";
+import { warmKeysOf } from "../matching/warmStore.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const quoteRoute = createRoute({
@@ -28,9 +28,9 @@ export const jobQuoteRoutes = createRouter().openapi(
   quoteRoute,
   async (c) => {
     const { spec } = await specOf(c.get("db"), c.req.valid("json"));
-    const providers = await matchmakerForSpec(c.env, spec).onlineProviders();
-    const quote = quoteJob({ resources: spec.resources, maxPriceWei: BigInt(spec.max_price_wei), timeoutS: spec.timeout_s, ...(spec.network ? { needsEgress: true } : {}) }, providers);
-    return c.json(quote, 200);
+    const warm = warmKeysOf(spec);
+    const job = { resources: spec.resources, maxPriceWei: BigInt(spec.max_price_wei), timeoutS: spec.timeout_s, ...(spec.network ? { needsEgress: true } : {}), ...(warm ? { warm } : {}) };
+    return c.json(await matchmakerForSpec(c.env, spec).quote(job), 200);
   },
   (result) => {
     if (!result.success) throw validationError(result.error, result.target === "json" ? "request body" : result.target, meantShape);

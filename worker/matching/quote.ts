@@ -3,11 +3,12 @@
 // instead of assigned, and the matcher's own pick for what the job would cost,
 // so a creator can see what a job would meet before paying.
 import type { JobQuote } from "../../protocol/quote.ts";
-import { explainNeverFits, hardwareFits, matchJobs, rateFor, type ProviderCapacity, type QueuedJob } from "./matcher.ts";
+import { explainNeverFits, hardwareFits, matchJobs, rateFor, type ProviderCapacity, type QueuedJob, type SavedBytes } from "./matcher.ts";
 
-export type QuotedJob = Pick<QueuedJob, "resources" | "maxPriceWei" | "timeoutS" | "needsEgress">;
+export type QuotedJob = Pick<QueuedJob, "resources" | "maxPriceWei" | "timeoutS" | "needsEgress" | "warm">;
 
-export function quoteJob(job: QuotedJob, providers: readonly ProviderCapacity[]): JobQuote {
+/** `savedBytes`: the matchmaker's index of what providers hold warm, so the pick is the one its round would make. */
+export function quoteJob(job: QuotedJob, providers: readonly ProviderCapacity[], savedBytes?: SavedBytes): JobQuote {
   const fitting = providers.filter(
     (p) => (!job.needsEgress || p.egress === true) && hardwareFits({ gpus: p.totalGpus, milliCpus: p.totalMilliCpus, memoryMb: p.totalMemoryMb }, job.resources),
   );
@@ -16,8 +17,10 @@ export function quoteJob(job: QuotedJob, providers: readonly ProviderCapacity[])
   const timeout = BigInt(job.timeoutS);
   const lowest = rates.length ? rates.reduce((a, b) => (a < b ? a : b)) : undefined;
   const highest = rates.length ? rates.reduce((a, b) => (a > b ? a : b)) : undefined;
-  // Who the matcher would pick now (warm holders aside: the matchmaker's own index is not read here).
-  const [pick] = matchJobs(fitting, [{ ...job, id: "quote", matchDeadline: Number.MAX_SAFE_INTEGER }]).assignments;
+  // Who the matcher would pick now, preferring a provider that holds the job's image or inputs, as its round does.
+  const queued: QueuedJob = { ...job, id: "quote", matchDeadline: Number.MAX_SAFE_INTEGER };
+  const [pick] = matchJobs(fitting, [queued], savedBytes).assignments;
+  const warmBytes = pick ? (savedBytes?.(queued)?.get(pick.provider) ?? 0) : 0;
   return {
     providers_online: providers.length,
     providers_fit: fitting.length,
@@ -26,6 +29,7 @@ export function quoteJob(job: QuotedJob, providers: readonly ProviderCapacity[])
     rate_wei_per_second: lowest === undefined ? null : { lowest: lowest.toString(), highest: highest!.toString() },
     offered_rate_wei_per_second: pick ? pick.rateWeiPerSecond.toString() : null,
     max_cost_wei: pick ? pick.maxAmountWei.toString() : null,
+    offered_warm_bytes: warmBytes,
     matches_now: pick !== undefined,
     detail: pick
       ? "a provider that fits, within the price, has room now: the job would be offered at once"

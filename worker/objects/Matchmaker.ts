@@ -9,6 +9,8 @@ import { MatchStore, type OfferResolution } from "../matching/matchStore.ts";
 import { runRound } from "../matching/round.ts";
 import { WarmStore } from "../matching/warmStore.ts";
 import { jobContextFor } from "../wiring/jobContext.ts";
+import { quoteJob, type QuotedJob } from "../matching/quote.ts";
+import type { JobQuote } from "../../protocol/quote.ts";
 
 const ROUND_GAP_MS = 50;
 const DESCRIBE_EVERY_MS = 1_000;
@@ -90,6 +92,11 @@ export class Matchmaker extends DurableObject<Env> {
   /** The providers online as this matchmaker's copy has them (the dashboard's network page). */
   async onlineProviders(): Promise<ProviderCapacity[]> {
     return this.store.providers();
+  }
+
+  /** What a job would meet if queued now: the round's own view (capacity and what is warm where), nothing queued. */
+  async quote(job: QuotedJob): Promise<JobQuote> {
+    return quoteJob(job, this.store.providers(), this.warm.savedBytesForRound());
   }
 
   // ---- the round ----

@@ -8,6 +8,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION, type WarmSet } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
+import type { JobQuote } from "../../../protocol/quote.ts";
 import { matchmakerOf } from "../../../worker/bindings/objects.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { assignedJob, uniqueCpus } from "../assignedJob.ts";
@@ -48,6 +49,25 @@ async function twoProviders(): Promise<{ cpus: number; cheap: TestProvider; pric
 }
 
 describe("warm providers", () => {
+  it("are what a quote names: the dearer provider holding the job's image, with the bytes it saves", async () => {
+    const { key } = await signIn();
+    const { cpus, cheap, pricey } = await twoProviders();
+    const digest = `sha256:${hex(32)}`;
+    pricey.send({ v: HUB_PROTOCOL_VERSION, type: "warm", warm: { images: [{ digest, bytes: 1_070_000_000 }], inputs: [] } });
+    await eventually(async () => (await holders("warm_images", digest)).includes(pricey.address), { what: "the warm set to reach the matchmaker" });
+    const quoteOf = async (image: string) => {
+      const response = await post("/v1/jobs/quote", { image, resources: { gpus: 0, cpus, memory_mb: 256 }, timeout_s: 60, max_price_wei: "1000000000000000000" }, { key });
+      expect(response.status).toBe(200);
+      return (await response.json()) as JobQuote;
+    };
+    const rateOf = (weiPerCpuSecond: bigint) => ((BigInt(Math.ceil(cpus * 1000)) * weiPerCpuSecond + 999n) / 1000n).toString();
+    expect(await quoteOf(`registry.example.com/ml/torch@${digest}`)).toMatchObject({ matches_now: true, offered_rate_wei_per_second: rateOf(2n), offered_warm_bytes: 1_070_000_000 });
+    // By tag, nothing is known to be held: the cheaper one, cold.
+    expect(await quoteOf("registry.example.com/ml/torch:1.13")).toMatchObject({ matches_now: true, offered_rate_wei_per_second: rateOf(1n), offered_warm_bytes: 0 });
+    await cheap.close();
+    await pricey.close();
+  });
+
   it("sends a job pinned to an image digest to the provider that holds it, over a cheaper one", async () => {
     const { key } = await signIn();
     const { cpus, cheap, pricey } = await twoProviders();

@@ -42,6 +42,7 @@ describe("quoteJob", () => {
       rate_wei_per_second: { lowest: "50", highest: "100" },
       offered_rate_wei_per_second: "100",
       max_cost_wei: "6000",
+      offered_warm_bytes: 0,
       matches_now: true,
       detail: expect.stringContaining("would be offered at once"),
     });
