@@ -1,5 +1,6 @@
 // `pond run --dry-run`'s answer for a person: the market a job would meet now.
 import { formatEther } from "viem";
+import { formatBytes } from "../protocol/byteSize.ts";
 import type { JobQuote } from "../protocol/quote.ts";
 
 export function describeQuote(quote: JobQuote, what: string): string[] {
@@ -12,7 +13,8 @@ export function describeQuote(quote: JobQuote, what: string): string[] {
     lines.push(`  rates ${lowest === highest ? formatEther(BigInt(lowest)) : `${formatEther(BigInt(lowest))} to ${formatEther(BigInt(highest))}`} ETH a second`);
   }
   if (quote.offered_rate_wei_per_second && quote.max_cost_wei) {
-    lines.push(`  offered now at ${formatEther(BigInt(quote.offered_rate_wei_per_second))} ETH a second: at most ${formatEther(BigInt(quote.max_cost_wei))} ETH if it runs its whole timeout`);
+    const warm = quote.offered_warm_bytes > 0 ? ` by a provider already holding ${formatBytes(quote.offered_warm_bytes)} of it (image, inputs)` : "";
+    lines.push(`  offered now${warm} at ${formatEther(BigInt(quote.offered_rate_wei_per_second))} ETH a second: at most ${formatEther(BigInt(quote.max_cost_wei))} ETH if it runs its whole timeout`);
   }
   lines.push(`  ${quote.detail}`);
   return lines;
