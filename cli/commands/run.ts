@@ -109,18 +109,19 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
 }
 
 /**
- * `--dry-run`: the quote for the job as it would be sent. Its --input files are checked (a local one is there,
- * another job's output is yours and exists) but not read or hashed: where they are does not change who could run it.
- * Its secrets go by name, their values unread.
+ * `--dry-run`: the quote for the job as it would be sent. Another job's outputs go in as the run would send them (their
+ * sizes and sha256 from that job, so a provider still holding them counts as warm); a local file is checked to be there
+ * but not read or hashed, so a provider that has it cached does not count. Its secrets go by name, their values unread.
  */
 async function quote(c: CliContext, args: string[], options: RunOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   const sdk = await c.client();
   const { local, fromJobs } = await splitInputArguments(options.input ?? []);
   for (const path of local) await lstat(path).catch(() => Promise.reject(new UsageError(`--input ${path}: no such file or folder`)));
-  await inputsFromJobs(sdk, fromJobs);
+  const jobFiles = await inputsFromJobs(sdk, fromJobs);
+  refuseRepeatedInputPaths(jobFiles);
   const request = options.image
-    ? imageRequest(args, options, undefined, "quote")
-    : await templateRun(sdk, args, options, undefined, given, "quote").then(({ ref, choices }) => ({ template: ref, ...choices }));
+    ? imageRequest(args, options, jobFiles, "quote")
+    : await templateRun(sdk, args, options, jobFiles, given, "quote").then(({ ref, choices }) => ({ template: ref, ...choices }));
   const { webhook: _webhook, ...asked } = request;
   const answer = await sdk.quoteJob(asked);
   c.output.result(answer, (q) => describeQuote(q, options.image ? `${options.image}` : `${args[0]}`));

@@ -19,8 +19,12 @@ export function quoteJob(job: QuotedJob, providers: readonly ProviderCapacity[],
   const highest = rates.length ? rates.reduce((a, b) => (a > b ? a : b)) : undefined;
   // Who the matcher would pick now, preferring a provider that holds the job's image or inputs, as its round does.
   const queued: QueuedJob = { ...job, id: "quote", matchDeadline: Number.MAX_SAFE_INTEGER };
-  const [pick] = matchJobs(fitting, [queued], savedBytes).assignments;
-  const warmBytes = pick ? (savedBytes?.(queued)?.get(pick.provider) ?? 0) : 0;
+  // The holders the matcher itself was given (those with room), so the pick's bytes are read from the same list.
+  let seen: ReadonlyMap<string, number> | undefined;
+  const watched: SavedBytes | undefined = savedBytes && ((j, hasRoom) => (seen = savedBytes(j, hasRoom)));
+  const [pick] = matchJobs(fitting, [queued], watched).assignments;
+  // Sizes are the providers' claims: their sum is kept a safe integer.
+  const warmBytes = pick ? Math.min(seen?.get(pick.provider) ?? 0, Number.MAX_SAFE_INTEGER) : 0;
   return {
     providers_online: providers.length,
     providers_fit: fitting.length,

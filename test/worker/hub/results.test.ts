@@ -80,8 +80,8 @@ describe("results", () => {
     provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu: { interval_ms: 5_000, gpus: [figures(mine!, 150)] } } });
     expect((await provider.next("error")).code).toBe("bad_frame");
     expect(await statusOf(key, offer.job_id)).not.toBe("succeeded");
-    // Another GPU's figures, and a mean past its peak, are not the creator's to see.
-    const sent = { interval_ms: 5_000, gpus: [figures(mine!), figures(other), { ...figures(`GPU-${crypto.randomUUID()}`), memory_used_mb: { mean: 9, max: 1 } }] };
+    // Figures of the provider's other GPU, or of one it does not have, are not the creator's to see (gpuFigures.test.ts: the rest of the rules).
+    const sent = { interval_ms: 5_000, gpus: [figures(mine!), figures(other), figures(`GPU-${crypto.randomUUID()}`)] };
     provider.send({ ...result, metrics: { pull_ms: 12, run_ms: 60_000, gpu: sent } });
     expect(await provider.next("job.result.ack")).toMatchObject({ accepted: true });
     const job = (await (await call(`/v1/jobs/${offer.job_id}`, { key })).json()) as Job;

@@ -66,6 +66,17 @@ describe("quoteJob", () => {
     expect(empty.detail).toMatch(/no provider is connected/);
   });
 
+  it("names the warm provider the matcher picks from the holders with room, with its bytes kept a safe integer", () => {
+    const providers = [provider("0xcold", [gpu("a", 81_559)], { gpuSecondWei: 50n }), provider("0xwarm", [gpu("b", 81_559)], { gpuSecondWei: 100n })];
+    // The index answers by room: asked with the round's filter, the warm one; asked without, a list missing it (as past its 256 busy holders).
+    const savedBytes = (_job: unknown, hasRoom?: unknown) => new Map(hasRoom ? [["0xwarm", Number.MAX_SAFE_INTEGER + 1_000]] : [["0xelsewhere", 5]]);
+    expect(quoteJob(h100Job(6_000n, { warm: { image: "sha256:x" } }), providers, savedBytes)).toMatchObject({
+      offered_rate_wei_per_second: "100",
+      offered_warm_bytes: Number.MAX_SAFE_INTEGER,
+    });
+    expect(quoteJob(h100Job(6_000n), providers)).toMatchObject({ offered_rate_wei_per_second: "50", offered_warm_bytes: 0 });
+  });
+
   it("prefers reputation over price, as the matcher does: the cost is the reputable provider's", () => {
     const providers = [provider("0xcheap", [gpu("a", 81_559)], { gpuSecondWei: 50n }), provider("0xtrusted", [gpu("b", 81_559)], { gpuSecondWei: 100n, reputation: 10 })];
     expect(quoteJob(h100Job(6_000n), providers)).toMatchObject({ rate_wei_per_second: { lowest: "50", highest: "100" }, offered_rate_wei_per_second: "100", max_cost_wei: "6000" });
