@@ -64,6 +64,16 @@ describe("warm providers", () => {
     expect(await quoteOf(`registry.example.com/ml/torch@${digest}`)).toMatchObject({ matches_now: true, offered_rate_wei_per_second: rateOf(2n), offered_warm_bytes: 1_070_000_000 });
     // By tag, nothing is known to be held: the cheaper one, cold.
     expect(await quoteOf("registry.example.com/ml/torch:1.13")).toMatchObject({ matches_now: true, offered_rate_wei_per_second: rateOf(1n), offered_warm_bytes: 0 });
+    // An input it has cached, named as another job's output (as pond run --dry-run sends one): warm by its size.
+    const sha256 = hex(32);
+    cheap.send({ v: HUB_PROTOCOL_VERSION, type: "warm", warm: { images: [], inputs: [sha256] } });
+    await eventually(async () => (await holders("warm_inputs", sha256)).includes(cheap.address), { what: "the cached input to reach the matchmaker" });
+    const withInput = await post(
+      "/v1/jobs/quote",
+      { image: "registry.example.com/ml/torch:1.13", input_files: [{ path: "model.pt", size: 23_000, sha256, from: { job: "job_earlier", output: "model.pt" } }], resources: { gpus: 0, cpus, memory_mb: 256 }, timeout_s: 60, max_price_wei: "1000000000000000000" },
+      { key },
+    );
+    expect(await withInput.json()).toMatchObject({ offered_rate_wei_per_second: rateOf(1n), offered_warm_bytes: 23_000 });
     await cheap.close();
     await pricey.close();
   });
