@@ -134,7 +134,9 @@ describe("a job on a real provider and Docker engine", () => {
   it("pulls an image the provider does not have, pinned by digest, reporting the pull", async () => {
     const registry = await startRegistry();
     try {
-      const image = await registry.push(TEST_IMAGE, "pond/busybox", `pull-${Date.now()}`, { removeLocal: true });
+      // A repository of its own: an engine that pushed the same image to a registry on this port before keeps its
+      // digest under the old repository's name, and would have the image without a pull.
+      const image = await registry.push(TEST_IMAGE, `pond/busybox-pull-${Date.now()}`, "1", { removeLocal: true });
       expect(image).toMatch(/@sha256:[0-9a-f]{64}$/);
       await expect(docker.getImage(image).inspect()).rejects.toThrow();
       const done = await client.waitForJob((await client.createJob({ ...job("echo pulled > /outputs/pulled.txt"), image })).id, { timeoutMs: 60_000 });
