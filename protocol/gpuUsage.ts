@@ -4,12 +4,15 @@
 import { z } from "zod";
 import { jobLimits } from "./limits.ts";
 
+/** A GPU's (or MIG slice's) UUID as nvidia-smi prints it. */
+export const GPU_UUID = /^(GPU|MIG)-[0-9a-fA-F-]+$/;
+
 const Percent = z.number().min(0).max(100);
 const Span = <T extends z.ZodNumber>(value: T) => z.object({ mean: value, max: value }).strict();
 
 export const GpuUsage = z
   .object({
-    uuid: z.string().max(128).regex(/^(GPU|MIG)-[0-9a-fA-F-]+$/, "must be a GPU's UUID as nvidia-smi prints it"),
+    uuid: z.string().max(128).regex(GPU_UUID, "must be a GPU's UUID as nvidia-smi prints it"),
     /** How many samples the figures come from. */
     samples: z.int().min(1),
     utilization_pct: Span(Percent).meta({ description: "The share of time a kernel ran on the GPU (nvidia-smi utilization.gpu)" }),

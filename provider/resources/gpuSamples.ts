@@ -1,7 +1,8 @@
 // One sample of every GPU's load, read from `nvidia-smi --query-gpu=… --format=csv`
 // (with or without the header and units, as parseGpuQuery takes them). A value a
 // GPU does not report ("[N/A]", "[Not Supported]") is left out, never guessed.
-import { fieldName } from "./nvidiaSmi.ts";
+import { GPU_UUID } from "../../protocol/gpuUsage.ts";
+import { fieldName, readingOf, splitRow } from "./nvidiaSmi.ts";
 
 /** The fields the sampler asks for, in order. */
 export const SAMPLE_FIELDS = ["uuid", "utilization.gpu", "memory.used", "power.draw", "temperature.gpu"] as const;
@@ -12,12 +13,6 @@ export interface GpuSample {
   memoryUsedMb: number;
   powerW?: number;
   temperatureC?: number;
-}
-
-/** "697.87 W" → 697.87; "[N/A]", "" and the like → undefined. */
-function reading(value: string | undefined): number | undefined {
-  const match = /^(-?\d+(?:\.\d+)?)(?:\s*[A-Za-z%]+)?$/.exec(value?.trim() ?? "");
-  return match ? Number(match[1]) : undefined;
 }
 
 /** A reading outside what any GPU reports is no reading. */
@@ -31,17 +26,17 @@ const within = (value: number | undefined, min: number, max: number) => (value !
 export function parseGpuSamples(csv: string, fields: readonly string[] = SAMPLE_FIELDS, options: { header?: boolean } = {}): GpuSample[] {
   const lines = csv.split(/\r?\n/).filter((line) => line.trim().length > 0);
   const hasHeader = options.header ?? (lines.length > 0 && !/^\s*(\d|GPU-|MIG-)/.test(lines[0]!.split(",")[0] ?? ""));
-  const columns = hasHeader ? lines.shift()!.split(",").map(fieldName) : [...fields];
+  const columns = hasHeader ? splitRow(lines.shift()!).map(fieldName) : [...fields];
   const at = (name: string) => columns.indexOf(name);
   const samples: GpuSample[] = [];
   for (const line of lines) {
-    const cells = line.split(",").map((cell) => cell.trim());
+    const cells = splitRow(line);
     const uuid = cells[at("uuid")];
-    const utilizationPct = reading(cells[at("utilization.gpu")]);
-    const memoryUsedMb = reading(cells[at("memory.used")]);
-    if (!uuid || !/^(GPU|MIG)-[0-9a-fA-F-]+$/.test(uuid) || utilizationPct === undefined || memoryUsedMb === undefined) continue;
-    const powerW = within(reading(cells[at("power.draw")]), 0, 100_000);
-    const temperatureC = within(reading(cells[at("temperature.gpu")]), -100, 200);
+    const utilizationPct = readingOf(cells[at("utilization.gpu")]);
+    const memoryUsedMb = readingOf(cells[at("memory.used")]);
+    if (!uuid || !GPU_UUID.test(uuid) || utilizationPct === undefined || memoryUsedMb === undefined) continue;
+    const powerW = within(readingOf(cells[at("power.draw")]), 0, 100_000);
+    const temperatureC = within(readingOf(cells[at("temperature.gpu")]), -100, 200);
     // Kept within what a result may carry (protocol/gpuUsage.ts): a driver's odd reading never costs the job its result.
     samples.push({
       uuid,

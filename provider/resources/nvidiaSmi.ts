@@ -14,7 +14,7 @@ export class GpuQueryError extends Error {
   override name = "GpuQueryError";
 }
 
-function splitRow(line: string): string[] {
+export function splitRow(line: string): string[] {
   return line.split(",").map((cell) => cell.trim());
 }
 
@@ -23,11 +23,17 @@ export function fieldName(header: string): string {
   return header.replace(/\s*\[[^\]]*\]\s*$/, "").trim();
 }
 
-/** "81559 MiB" → 81559; refuses "[N/A]" and other non-numbers. */
+/** "81559 MiB" → 81559, "697.87 W" → 697.87; "[N/A]", "" and other non-numbers → undefined. */
+export function readingOf(value: string | undefined): number | undefined {
+  const match = /^(-?\d+(?:\.\d+)?)(?:\s*[A-Za-z%]+)?$/.exec(value?.trim() ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A reading that must be there: refuses "[N/A]" and other non-numbers. */
 function numberOf(value: string, field: string, line: number): number {
-  const match = /^(-?\d+(?:\.\d+)?)(?:\s*[A-Za-z%]+)?$/.exec(value);
-  if (!match) throw new GpuQueryError(`nvidia-smi line ${line}: ${field} is "${value}", not a number`);
-  return Number(match[1]);
+  const reading = readingOf(value);
+  if (reading === undefined) throw new GpuQueryError(`nvidia-smi line ${line}: ${field} is "${value}", not a number`);
+  return reading;
 }
 
 /**

@@ -340,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Quote a job before creating it
-         * @description Takes the body POST /v1/jobs takes (a spec, or a template run) and answers what the job would meet if created now: the providers online that could run it, how many have room and are within its max_price_wei, their rates, and the most the cheapest could claim. Nothing is created or reserved; secret values, if sent, are ignored.
+         * @description Takes the body POST /v1/jobs takes (a spec, or a template run) and answers what the job would meet if created now: the providers online that could run it, how many have room and are within its max_price_wei, their rates, and the rate and most cost of the provider it would be offered to now (as the matchmaker's round would pick it, warm providers first). Nothing is created or reserved; secret values, if sent, are ignored.
          */
         post: operations["quoteJob"];
         delete?: never;

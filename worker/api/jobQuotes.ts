@@ -6,8 +6,7 @@ import { JobQuote } from "../../protocol/quote.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { validationError } from "../errors/validation.ts";
 import { CreateJobBody, meantShape, specOf } from "./jobRequestBody.ts";
-import { matchmakerForSpec } from "../matching/scheduling.ts";
-import { warmKeysOf } from "../matching/warmStore.ts";
+import { matchmakerForSpec, matchTermsOf } from "../matching/scheduling.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const quoteRoute = createRoute({
@@ -17,7 +16,7 @@ const quoteRoute = createRoute({
   summary: "Quote a job before creating it",
   description:
     "Takes the body POST /v1/jobs takes (a spec, or a template run) and answers what the job would meet if created now: the providers online that could run it, " +
-    "how many have room and are within its max_price_wei, their rates, and the most the cheapest could claim. Nothing is created or reserved; secret values, if sent, are ignored.",
+    "how many have room and are within its max_price_wei, their rates, and the rate and most cost of the provider it would be offered to now (as the matchmaker's round would pick it, warm providers first). Nothing is created or reserved; secret values, if sent, are ignored.",
   security: bearer,
   middleware: [requireApiKey] as const,
   request: { body: { required: true, content: { "application/json": { schema: CreateJobBody } } } },
@@ -28,9 +27,7 @@ export const jobQuoteRoutes = createRouter().openapi(
   quoteRoute,
   async (c) => {
     const { spec } = await specOf(c.get("db"), c.req.valid("json"));
-    const warm = warmKeysOf(spec);
-    const job = { resources: spec.resources, maxPriceWei: BigInt(spec.max_price_wei), timeoutS: spec.timeout_s, ...(spec.network ? { needsEgress: true } : {}), ...(warm ? { warm } : {}) };
-    return c.json(await matchmakerForSpec(c.env, spec).quote(job), 200);
+    return c.json(await matchmakerForSpec(c.env, spec).quote(matchTermsOf(spec)), 200);
   },
   (result) => {
     if (!result.success) throw validationError(result.error, result.target === "json" ? "request body" : result.target, meantShape);

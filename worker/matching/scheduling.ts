@@ -16,20 +16,27 @@ export function matchmakerForSpec(env: Env, spec: JobSpec) {
   return matchmakerOf(env, jobClassOf(spec.resources));
 }
 
-export function queuedJobOf(row: JobRow): QueuedJob {
-  const spec = row.spec as JobSpec;
-  const matchTimeoutS = spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS;
-  // With its inputs from other jobs resolved: a provider holding those outputs is warm for it too.
-  const warm = warmKeysOf(providerSpecOf(row));
+/** What the matcher weighs of a spec: its resources, price, timeout, what may be warm for it, and whether it needs egress (a queued job's, or a quote's). */
+export function matchTermsOf(spec: JobSpec): Omit<QueuedJob, "id" | "matchDeadline" | "excluded"> {
+  const warm = warmKeysOf(spec);
   return {
-    id: row.id,
     resources: spec.resources,
     maxPriceWei: BigInt(spec.max_price_wei),
     timeoutS: spec.timeout_s,
-    // A requeued job gets a fresh match window from the moment it came back.
-    matchDeadline: Date.now() + matchTimeoutS * 1000,
     ...(warm ? { warm } : {}),
     ...(spec.network ? { needsEgress: true } : {}),
+  };
+}
+
+export function queuedJobOf(row: JobRow): QueuedJob {
+  const spec = row.spec as JobSpec;
+  const matchTimeoutS = spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS;
+  return {
+    id: row.id,
+    // With its inputs from other jobs resolved: a provider holding those outputs is warm for it too.
+    ...matchTermsOf(providerSpecOf(row)),
+    // A requeued job gets a fresh match window from the moment it came back.
+    matchDeadline: Date.now() + matchTimeoutS * 1000,
   };
 }
 
