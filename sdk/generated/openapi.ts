@@ -340,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Quote a job before creating it
-         * @description Takes the body POST /v1/jobs takes (a spec, or a template run) and answers what the job would meet if created now: the providers online that could run it, how many have room and are within its max_price_wei, their rates, and the rate and most cost of the provider it would be offered to now (as the matchmaker's round would pick it, warm providers first). Nothing is created or reserved; secret values, if sent, are ignored.
+         * @description Takes the body POST /v1/jobs takes (a spec, or a template run) and answers what the job would meet if created now: the providers online that could run it, how many have room and are within its max_price_wei, their rates, and the rate and most cost of the provider it would be offered to now (as the matchmaker's round would pick it, warm providers first). Nothing is created or reserved; secret values, if sent, are ignored. At most 60 quotes a minute per account (429 with Retry-After past that): each runs the matcher inside the matchmaker every job of its class shares.
          */
         post: operations["quoteJob"];
         delete?: never;
@@ -2536,6 +2536,15 @@ export interface operations {
             };
             /** @description Validation failed; `errors` names every failing field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to ask again */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

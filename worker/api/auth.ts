@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { CreatedApiKey, SiweNonce } from "../../protocol/account.ts";
 import { displayPrefix, generateApiKey, hashApiKey } from "../auth/apiKeys.ts";
-import { assertNonceAllowed } from "../auth/nonceLimit.ts";
+import { assertNonceAllowed } from "../auth/rateLimits.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { issueNonce, verifySignIn, type SiweExpectations } from "../auth/siwe.ts";
 import { chainOf } from "../config/chains.ts";

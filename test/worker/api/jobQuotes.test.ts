@@ -59,6 +59,30 @@ describe("POST /v1/jobs/quote", () => {
     await provider.close();
   });
 
+  it("bounds one account's quotes a minute (429 with Retry-After), leaving other accounts' quotes and every job's matching alone", async () => {
+    const flooder = await signIn();
+    let limited: Response | undefined;
+    // The QUOTE_LIMITER binding's limit per account and minute (wrangler.toml): 60; within two windows' allowance.
+    for (let i = 0; i <= 2 * 60 && !limited; i++) {
+      const response = await post("/v1/jobs/quote", specFor(1), { key: flooder.key });
+      if (response.status === 429) limited = response;
+      else expect(response.status).toBe(200);
+    }
+    expect(limited, "a 429 within two windows' allowance").toBeDefined();
+    expect(limited!.headers.get("content-type")).toBe("application/problem+json");
+    expect(limited!.headers.get("retry-after")).toBe("60");
+    expect(((await limited!.json()) as { detail: string }).detail).toMatch(/too many quotes asked by this account/);
+
+    const { key } = await signIn();
+    const { provider, cpus } = await ownProvider();
+    // Another account is quoted as ever (quoteOf checks the 200), its provider found.
+    await eventually(async () => (await quoteOf(key, specFor(cpus))).matches_now, { what: "another account's quote" });
+    // A job is still matched and offered at once.
+    const job = (await (await post("/v1/jobs", specFor(cpus), { key })).json()) as Job;
+    expect((await provider.next("job.offer")).job_id).toBe(job.id);
+    await provider.close();
+  });
+
   it("refuses without a key (401), names a malformed field (422) and answers 404 for an unknown template", async () => {
     const { key } = await signIn();
     expect((await post("/v1/jobs/quote", specFor(1))).status).toBe(401);
