@@ -9,6 +9,9 @@ import { EXPENSIVE, ownProvider, specFor } from "../assignedJob.ts";
 import { call, post, signIn } from "../client.ts";
 import { connectProvider } from "../providerSocket.ts";
 
+/** Polled no faster than this, a test's wait for a provider stays within the account's 60 quotes a minute. */
+const QUOTE_POLL_MS = 500;
+
 type Problem = { status: number; errors?: Array<{ path: string }> };
 
 async function quoteOf(key: string, body: unknown): Promise<JobQuote> {
@@ -26,7 +29,7 @@ describe("POST /v1/jobs/quote", () => {
     const quote = await eventually(async () => {
       const q = await quoteOf(key, specFor(cpus));
       return q.matches_now && q;
-    }, { what: "the provider to be quoted" });
+    }, { what: "the provider to be quoted", intervalMs: QUOTE_POLL_MS });
     expect(quote).toMatchObject({ providers_fit: 1, providers_free: 1, providers_within_price: 1, rate_wei_per_second: { lowest: `${rate}`, highest: `${rate}` }, offered_rate_wei_per_second: `${rate}`, max_cost_wei: `${rate * 60n}` });
 
     const name = `q${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}/job`;
@@ -51,7 +54,7 @@ describe("POST /v1/jobs/quote", () => {
     const fits = await eventually(async () => {
       const q = await quoteOf(key, gpuJob({ gpus: 1, gpu_models: ["h100"] }));
       return q.matches_now && q;
-    }, { what: "the GPU provider to be quoted" });
+    }, { what: "the GPU provider to be quoted", intervalMs: QUOTE_POLL_MS });
     expect(fits).toMatchObject({ providers_fit: 1, offered_rate_wei_per_second: "7", max_cost_wei: "420" });
     const none = await quoteOf(key, gpuJob({ gpus: 8, gpu_models: ["B300"] }));
     expect(none).toMatchObject({ providers_fit: 0, providers_free: 0, rate_wei_per_second: null, max_cost_wei: null, matches_now: false });
@@ -76,7 +79,7 @@ describe("POST /v1/jobs/quote", () => {
     const { key } = await signIn();
     const { provider, cpus } = await ownProvider();
     // Another account is quoted as ever (quoteOf checks the 200), its provider found.
-    await eventually(async () => (await quoteOf(key, specFor(cpus))).matches_now, { what: "another account's quote" });
+    await eventually(async () => (await quoteOf(key, specFor(cpus))).matches_now, { what: "another account's quote", intervalMs: QUOTE_POLL_MS });
     // A job is still matched and offered at once.
     const job = (await (await post("/v1/jobs", specFor(cpus), { key })).json()) as Job;
     expect((await provider.next("job.offer")).job_id).toBe(job.id);
