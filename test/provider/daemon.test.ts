@@ -30,7 +30,7 @@ describe("reconnecting", () => {
 
 describe("results waiting for the hub", () => {
   it("sends a result again on a reconnect that comes before the hub's answer: the first may have gone down with the old connection", async () => {
-    daemonWith(new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" })));
+    const daemon = daemonWith(new ResultOutbox(join(dir, "outbox.json"), pino({ level: "silent" })));
     welcome();
     await accepted("job_cut");
     hub.emit("message", { v: 1, type: "job.start", job_id: "job_cut" });
@@ -42,6 +42,8 @@ describe("results waiting for the hub", () => {
     welcome();
     await eventually(async () => sent() === 2, { what: "its result sent again" });
     hub.emit("message", { v: 1, type: "job.result.ack", job_id: "job_cut", accepted: true });
+    // The ack rewrites the outbox and the job's folder is being removed: both done before the test's folder goes.
+    await eventually(async () => logs.some((l) => l.msg === "result accepted") && !daemon.busy, { what: "the result acknowledged and the job cleaned up" });
   });
 
   it("does not send a result twice on a reconnect while its job is still finishing: the job sends it after its last output", async () => {

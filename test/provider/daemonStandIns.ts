@@ -128,7 +128,8 @@ export function useDaemonStandIns(): void {
     logs = [];
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    // A daemon a test left may still be writing its last file; rm retries ENOTEMPTY rather than failing the test.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   });
 }
 
