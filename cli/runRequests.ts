@@ -13,7 +13,7 @@ import { secretNamesOf, secretValuesOf } from "./secretArguments.ts";
 export type RequestPurpose = "create" | "quote";
 
 /** Flags whose values a template fixes, by their option names: given with a template, they would be ignored. */
-export const TEMPLATE_FIXED_FLAGS = { gpus: "--gpus", vram: "--vram", gpuModel: "--gpu-model", cpus: "--cpus", memory: "--memory", timeout: "--timeout", env: "--env", allowHost: "--allow-host" } as const;
+export const TEMPLATE_FIXED_FLAGS = { gpus: "--gpus", vram: "--vram", gpuModel: "--gpu-model", cpus: "--cpus", memory: "--memory", timeout: "--timeout", env: "--env", allowHost: "--allow-host", checkpointEvery: "--checkpoint-every" } as const;
 export type TemplateFixedFlag = keyof typeof TEMPLATE_FIXED_FLAGS;
 
 export interface RunOptions {
@@ -29,6 +29,7 @@ export interface RunOptions {
   env?: string[];
   secret?: string[];
   allowHost?: string[];
+  checkpointEvery?: number;
   webhook?: string;
   output?: string;
   input?: string[];
@@ -63,6 +64,7 @@ export function imageRequest(cmd: string[], options: RunOptions, inputFiles?: In
     max_price_wei: options.maxPrice ?? "1000000000000000",
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(options.allowHost?.length ? { network: { allow: options.allowHost } } : {}),
+    ...(options.checkpointEvery !== undefined ? { checkpoint: { interval_s: options.checkpointEvery } } : {}),
   };
   const spec = JobSpec.safeParse(specOfRequest(request));
   if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
@@ -102,7 +104,7 @@ export async function templateRun(
   if (rest.length > 0) throw new UsageError(`a template brings its own command; drop "${rest.join(" ")}" or use --image`);
   if (given.length > 0) {
     const flags = given.map((name) => TEMPLATE_FIXED_FLAGS[name]).join(", ");
-    throw new UsageError(`a template declares its resources, timeout, environment and network (pond templates show lists them): drop ${flags}, or run its image with --image`);
+    throw new UsageError(`a template declares its resources, timeout, environment, network and checkpoints (pond templates show lists them): drop ${flags}, or run its image with --image`);
   }
   const template = await sdk.getTemplate(ref);
   const secrets = templateSecrets(template, options.secret, purpose);

@@ -3,6 +3,7 @@
 // schemas on both ends. Heartbeats are the bare strings "ping"/"pong", answered
 // by the hub's auto-response without waking it.
 import { z } from "zod";
+import { CheckpointFiles, SavedCheckpoint } from "./checkpoint.ts";
 import { EgressUsage } from "./egress.ts";
 import { JobGpuUsage } from "./gpuUsage.ts";
 import { IceServer } from "./iceServers.ts";
@@ -160,6 +161,9 @@ export const SignalMessage = z.object({ v, type: z.literal("signal"), job_id: Jo
 /** A transfer of a job's files this provider took part in (an outputs download it served), for the job's metrics. */
 export const TransferReportMessage = z.object({ v, type: z.literal("job.transfer"), job_id: JobId, direction: TransferDirection, transfer: TransferMeasure });
 export type TransferReportMessage = z.infer<typeof TransferReportMessage>;
+/** The job's checkpoint as its provider found it in /outputs/checkpoint, every file uploaded first (protocol/checkpoint.ts). */
+export const CheckpointMessage = z.object({ v, type: z.literal("job.checkpoint"), job_id: JobId, files: CheckpointFiles });
+export type CheckpointMessage = z.infer<typeof CheckpointMessage>;
 /** Asks for STUN/TURN servers with fresh credentials, before a transfer. */
 export const IceRequestMessage = z.object({ v, type: z.literal("ice.request") });
 
@@ -177,6 +181,7 @@ export const ProviderMessage = z.discriminatedUnion("type", [
   SignalMessage,
   IceRequestMessage,
   TransferReportMessage,
+  CheckpointMessage,
 ]);
 export type ProviderMessage = z.infer<typeof ProviderMessage>;
 export type ResultMessage = z.infer<typeof ResultMessage>;
@@ -210,6 +215,8 @@ export const OfferMessage = z.object({
   rate_wei_per_second: weiString,
   max_amount_wei: weiString,
   expires_at: z.int(),
+  /** A requeued job's latest checkpoint (spec.checkpoint): put back in /outputs/checkpoint before it starts. */
+  checkpoint: SavedCheckpoint.optional(),
 });
 /**
  * Asks a drawn mediator to re-run a challenged job; `outputs` is the provider's signed manifest, which a tolerant job's

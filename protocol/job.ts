@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SavedCheckpoint } from "./checkpoint.ts";
 import { EgressUsage } from "./egress.ts";
 import { JobGpuUsage } from "./gpuUsage.ts";
 import { JobTransferMetrics } from "./transferMetrics.ts";
@@ -44,6 +45,10 @@ export const Job = z
     metrics: JobMetrics,
     provider: z.string().nullable(),
     attempt: z.int(),
+    checkpoint: SavedCheckpoint.nullable()
+      // A default, so a client still reads a job from a server that predates it.
+      .default(null)
+      .meta({ description: "For a job with spec.checkpoint: the latest checkpoint its provider saved (kept across attempts: a requeued job resumes from it). Null until one is saved" }),
     settlement: SettlementStatus,
     chain_job_id: z.string().meta({ description: "The job's id in the market contract (the authorization's job_key)" }),
     price: z

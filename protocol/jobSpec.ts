@@ -2,7 +2,7 @@ import { z } from "zod";
 import { NetworkSpec } from "./egress.ts";
 import { parseImageReference } from "./imageReference.ts";
 import { RESULT_MARGIN_S } from "./deadlines.ts";
-import { jobLimits as L } from "./limits.ts";
+import { checkpointLimits, jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
 import { VerifySpec } from "./verification.ts";
 import { WebhookEventsFilter } from "./webhookEvents.ts";
@@ -205,6 +205,26 @@ export const Cmd = z
   .max(L.maxCmdArgs)
   .refine((cmd) => cmd.reduce((sum, arg) => sum + utf8Bytes(arg), 0) <= L.maxCmdBytes, `must total at most ${L.maxCmdBytes} bytes`);
 
+/** Checkpoints (protocol/checkpoint.ts): here, not there, since a checkpoint's files are manifest entries and the manifest's paths come from this module. */
+export const CheckpointSpec = z
+  .object({
+    interval_s: z
+      .int()
+      .min(checkpointLimits.minIntervalS)
+      .max(checkpointLimits.maxIntervalS)
+      .optional()
+      .meta({ description: `Seconds between two saves of /outputs/checkpoint by the provider (default ${checkpointLimits.defaultIntervalS}; at least ${checkpointLimits.minIntervalS}, at most ${checkpointLimits.maxIntervalS})` }),
+  })
+  .strict()
+  .meta({
+    id: "CheckpointSpec",
+    description:
+      "The job saves its state in /outputs/checkpoint (POND_CHECKPOINT_DIR); its provider saves what is there every interval_s. Should the job be requeued (its provider lost), " +
+      "the next provider puts the latest saved checkpoint back in /outputs/checkpoint before the job starts, so it can go on from there. Write each file under a temporary name and rename it into place: " +
+      "a file that changes while it is read is left for the next save.",
+  });
+export type CheckpointSpec = z.infer<typeof CheckpointSpec>;
+
 export const JobSpec = z
   .object({
     image: ImageRef,
@@ -225,6 +245,7 @@ export const JobSpec = z
     max_price_wei: weiString,
     network: NetworkSpec.optional(),
     verify: VerifySpec.optional(),
+    checkpoint: CheckpointSpec.optional(),
   })
   .strict();
 export type JobSpec = z.infer<typeof JobSpec>;

@@ -33,6 +33,16 @@ export const jobLimits = {
   maxImageLength: 512,
 } as const;
 
+/** Checkpoints (protocol/checkpoint.ts). */
+export const checkpointLimits = {
+  /** Files one checkpoint may hold: a model, an optimizer, a sampler state, a few shards. */
+  maxFiles: 64,
+  /** How often a provider may save one, at most; the hub refuses them closer together. */
+  minIntervalS: 10,
+  defaultIntervalS: 60,
+  maxIntervalS: 3600,
+} as const;
+
 /** Largest request body the API reads. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -4,7 +4,7 @@
 // (or a form) knows what to pass, and the API checks it before the job exists.
 import { z } from "zod";
 import { NetworkSpec } from "./egress.ts";
-import { Cmd, CreateTemplateJobRequest, Env, ImageRef, JobSpec, Resources, SecretNames } from "./jobSpec.ts";
+import { CheckpointSpec, Cmd, CreateTemplateJobRequest, Env, ImageRef, JobSpec, Resources, SecretNames } from "./jobSpec.ts";
 import { parseImageReference } from "./imageReference.ts";
 import { jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
@@ -146,6 +146,8 @@ export const TemplateDefinition = z
     deterministic: z.boolean(),
     /** How a challenge compares a run's outputs (protocol/verification.ts): part of each run's spec. */
     verify: VerifySpec.optional(),
+    /** Every run saves its state in /outputs/checkpoint and resumes from it after a requeue (protocol/checkpoint.ts). */
+    checkpoint: CheckpointSpec.optional(),
   })
   .strict()
   .superRefine((definition, ctx) => {
@@ -185,6 +187,10 @@ export const Template = z
     network: NetworkSpec.nullable().meta({ description: "Hosts every run may reach through its provider's egress proxy; null: none (no network)" }),
     deterministic: z.boolean(),
     verify: VerifySpec.nullable().meta({ description: "How a challenge compares a run's outputs; null: exactly (the same result hash)" }),
+    checkpoint: CheckpointSpec.nullable()
+      // A default, so a client still reads a template from a server that predates it.
+      .default(null)
+      .meta({ description: "Whether runs save checkpoints in /outputs/checkpoint, resumed from after a requeue; null: they do not" }),
     owner: z.string().meta({ description: "The account that published it" }),
     created_at: z.string(),
   })

@@ -68,11 +68,16 @@ export function inputChunkKey(jobId: string, sha256: string): string {
  * needed (a provider keeps them until then), or one input file that is another job's output, by its sha256
  * (`sources/<sha256>`: read from that job's outputs, where outputObjectKey keeps them).
  */
-export type RelayObject = "inputs" | `chunks/${string}` | "inputs-needed" | `sources/${string}` | `outputs/${string}`;
+export type RelayObject = "inputs" | `chunks/${string}` | "inputs-needed" | `sources/${string}` | `outputs/${string}` | `checkpoint/${string}`;
 
 /** A mediator's read of one of the challenged job's own outputs, to judge them against its re-run. */
 export function outputObject(sha256: string): RelayObject {
   return `outputs/${sha256}`;
+}
+
+/** A requeued job's provider reads one file of the job's latest checkpoint (protocol/checkpoint.ts), to resume from it. */
+export function checkpointObject(sha256: string): RelayObject {
+  return `checkpoint/${sha256}`;
 }
 
 /** The read of one input file that comes from another job's outputs. */

@@ -15,6 +15,8 @@ import type { TransferMeasure } from "../protocol/transferMetrics.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import type { GpuSampler, StopSampling } from "./resources/gpuSampler.ts";
+import type { CheckpointSaver } from "./checkpoints/checkpointSaver.ts";
+import { restoreCheckpoint, resumesFromCheckpoint, startSaving } from "./checkpoints/jobCheckpoints.ts";
 import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egress/jobEgress.ts";
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { JobExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
@@ -101,7 +103,8 @@ export class JobRunner {
    * so that its run only starts it. A failure here costs nothing: the run makes it then.
    */
   prepare(job: RunningJob): void {
-    if (job.abort.signal.aborted) return;
+    // A checkpoint to resume from is fetched first, once the hub's start says the job is this provider's.
+    if (job.abort.signal.aborted || resumesFromCheckpoint(job.offer)) return;
     job.prepared ??= this.deps.executor
       .prepare(this.runRequest(job))
       .then((prepared) => {
@@ -120,8 +123,10 @@ export class JobRunner {
       // A hub that started it without them: run without its secrets, it would not be the job its creator asked for.
       if (job.offer.spec.secrets && !job.secrets) throw new Error("the hub's start carried no values for the job's secrets");
       const inputsTransfer = await this.receiveInputs(job, hooks);
+      const checkpoint = await restoreCheckpoint(this.deps, job, throttledDetail((detail) => hooks.onPhase("pulling", detail)), job.abort.signal);
       const prepared = await job.prepared;
-      const run = await this.withEgress(job, (egress) => this.deps.executor.run({ ...this.runRequest(job), ...(egress ? { egress } : {}) }, hooks, job.abort.signal, prepared));
+      const request = { ...this.runRequest(job), ...(checkpoint ? { checkpoint } : {}) };
+      const run = await this.withEgress(job, (egress) => this.deps.executor.run({ ...request, ...(egress ? { egress } : {}) }, hooks, job.abort.signal, prepared));
       if (run.image) this.deps.warm?.imageUsed(job.offer.spec.image);
       return inputsTransfer ? { ...run, inputsTransfer } : run;
     });
@@ -223,8 +228,12 @@ export class JobRunner {
     const started = Date.now();
     // From the container's start (an adopted one runs already): samples of its pull would only dilute the figures.
     let stopGpuSampling: StopSampling | undefined;
-    const sampleGpus = () => (stopGpuSampling ??= this.deps.gpuSampler?.track(jobId, job.offer.gpu_uuids));
-    if (container.running) sampleGpus();
+    let checkpoints: CheckpointSaver | undefined;
+    const whileRunning = () => {
+      stopGpuSampling ??= this.deps.gpuSampler?.track(jobId, job.offer.gpu_uuids);
+      checkpoints ??= startSaving(this.deps, job, (text) => forward(`\n[pond: ${text}]\n`));
+    };
+    if (container.running) whileRunning();
     let run: JobRun;
     try {
       run = await execute({
@@ -241,7 +250,7 @@ export class JobRunner {
         },
         // Its watchdog is a process of its own, loaded while the container runs rather than before it starts.
         onStarted: (containerId) => {
-          sampleGpus();
+          whileRunning();
           void this.guard(job, containerId);
         },
       });
@@ -250,6 +259,8 @@ export class JobRunner {
     }
     const gpu = stopGpuSampling?.();
     if (gpu) run = { ...run, gpu };
+    // Before the result: no checkpoint of this job reaches the hub after it.
+    await checkpoints?.stop();
     job.phase = "finishing";
     log.debug({ job: jobId, outcome: run.outcome }, "run ended");
     if (run.warning) {

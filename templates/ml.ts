@@ -37,6 +37,8 @@ export function mlTemplates(image: string): TemplateDefinitionInput[] {
       timeout_s: 1800,
       default_max_price_wei: price,
       deterministic,
+      // Where training stands is saved every few seconds; a run requeued after its provider was lost goes on from the latest kept.
+      checkpoint: { interval_s: 30 },
     },
     {
       name: "pond/digits-eval",

@@ -12,6 +12,7 @@ import { table } from "../output.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { createHash } from "node:crypto";
+import { describeCheckpoint } from "../checkpointSummary.ts";
 import { describeEgress } from "../egressSummary.ts";
 import { describeGpus } from "../gpuSummary.ts";
 import { terminalText } from "../terminalText.ts";
@@ -133,6 +134,7 @@ export function describeJob(job: Job): string[] {
     `  created ${job.created_at}${job.started_at ? `, started ${job.started_at}` : ""}${job.completed_at ? `, completed ${job.completed_at}` : ""}`,
   ];
   if (job.provider) lines.push(`  provider ${job.provider} (attempt ${job.attempt + 1})`);
+  lines.push(...describeCheckpoint(job));
   if (job.error) lines.push(`  error: ${terminalText(job.error)}`);
   if (job.price.claimed_wei) lines.push(`  claimed ${formatEther(BigInt(job.price.claimed_wei))} ETH; settlement ${job.settlement}`);
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);

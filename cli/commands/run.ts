@@ -45,6 +45,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       repeated,
     )
     .option("--allow-host <host>", "a host the job may reach over HTTP(S) through its provider's egress proxy: name, name:port or *.domain (repeatable; only providers offering egress take the job)", repeated)
+    .option("--checkpoint-every <s>", "the job saves its state in $POND_CHECKPOINT_DIR (/outputs/checkpoint); its provider saves that folder every this many seconds (at least 10), and a requeued job starts with the latest one there", integer)
     .option("--webhook <url>", "where to send this job's signed webhooks")
     .option(
       "--input <path>",

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { formatEther } from "viem";
 import { TemplateDefinition, type Template } from "../../protocol/template.ts";
+import { checkpointLimits } from "../../protocol/limits.ts";
 import { integer, type CliContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { table } from "../output.ts";
@@ -57,6 +58,7 @@ function describeTemplate(template: Template): string[] {
   lines.push(`  resources: ${r.gpus} GPU${r.gpus === 1 ? "" : "s"}${r.gpu_vram_mb ? ` (${r.gpu_vram_mb} MiB VRAM each)` : ""}, ${r.cpus} CPU, ${r.memory_mb} MiB; timeout ${template.timeout_s} s`);
   lines.push(`  default price ceiling ${formatEther(BigInt(template.default_max_price_wei))} ETH`);
   lines.push(template.network ? `  network: may reach ${template.network.allow.join(", ")} (providers offering egress only)` : "  network: none");
+  if (template.checkpoint) lines.push(`  checkpoints: saved from /outputs/checkpoint every ${template.checkpoint.interval_s ?? checkpointLimits.defaultIntervalS} s; a requeued run resumes from the latest`);
   if (template.secrets) lines.push(`  secrets: ${template.secrets.join(", ")} (each run brings its own: --secret NAME)`);
   const required = new Set(template.params.required ?? []);
   for (const [name, param] of Object.entries(template.params.properties)) {

@@ -14,7 +14,7 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import type { ResolvedInputFile } from "../../protocol/jobSpec.ts";
 import type { TransferRoute } from "../../protocol/transferMetrics.ts";
 import { DEFAULT_CHUNK_SIZE, TRANSFER_PROTOCOL_VERSION, type TransferFile, type TransferManifest } from "../../protocol/transfer.ts";
-import { outputObject, relayReadMessage, signedHeaders, sourceObject } from "../../protocol/uploads.ts";
+import { checkpointObject, outputObject, relayReadMessage, signedHeaders, sourceObject } from "../../protocol/uploads.ts";
 import { pathInside } from "../../p2p/node/storagePath.ts";
 import type { FetchedInputs } from "./inputsFetch.ts";
 import { InputsError } from "./relayFetch.ts";
@@ -38,9 +38,9 @@ export interface SourceFetchOptions {
   /**
    * "sources" (the default): the job's inputs that are other jobs' outputs. "outputs": the job's
    * own outputs, which a mediator reads to judge them against its re-run (each file's `from` names
-   * the job itself).
+   * the job itself). "checkpoint": the job's latest checkpoint, which a requeued job's provider puts back.
    */
-  read?: "sources" | "outputs";
+  read?: "sources" | "outputs" | "checkpoint";
   files: readonly SourceInputFile[];
   inputsDir: string;
   signal?: AbortSignal;
@@ -121,7 +121,7 @@ async function download(options: SourceFetchOptions, file: SourceInputFile, part
   const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
   const timestamp = Date.now();
   const read = options.read ?? "sources";
-  const object = read === "outputs" ? outputObject(file.sha256) : sourceObject(file.sha256);
+  const object = read === "outputs" ? outputObject(file.sha256) : read === "checkpoint" ? checkpointObject(file.sha256) : sourceObject(file.sha256);
   const signature = await options.account.signMessage({ message: relayReadMessage({ jobId: options.jobId, object, timestamp }) });
   const url = new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/data/${read}/${file.sha256}`, options.api);
   const handle = await open(partial, "a");

@@ -18,6 +18,7 @@ import { ensureImage, imageAtHand, type PullPolicy } from "./imagePull.ts";
 import { writeInputs } from "./inputs.ts";
 import { verdictOf, type Ended, type Outcome } from "./outcome.ts";
 import { describeExcess, folderUsage, watchOutputs } from "./outputWatcher.ts";
+import { placeCheckpoint, type RestoredCheckpoint } from "../checkpoints/checkpointRestore.ts";
 import { freshVolumeIn, outputVolumeOf, prepareOutputs, unmountOutputVolume, volumeUsage, type OutputVolumeKind } from "./outputVolume.ts";
 import { containerOptions, containerUserFor, JOB_LABEL, PROVIDER_LABEL } from "./sandbox.ts";
 
@@ -42,6 +43,8 @@ export interface RunRequest {
   egress?: EgressEndpoint;
   /** The values of the spec's `secrets`, from the hub's start (never written to disk by the daemon). */
   secrets?: Readonly<Record<string, string>>;
+  /** The checkpoint a requeued job resumes from (spec.checkpoint), fetched already: put in /outputs/checkpoint before its start. */
+  checkpoint?: RestoredCheckpoint;
 }
 
 /** A container an earlier daemon started, to be seen through to its end. */
@@ -271,10 +274,12 @@ export class DockerExecutor {
     );
   }
 
-  /** The inline inputs written, and /outputs made ready. */
+  /** The inline inputs written, and /outputs made ready (with its checkpoint folder, for a job that saves them). */
   private async prepareFolders(request: RunRequest): Promise<OutputVolumeKind> {
     await writeInputs(join(request.workDir, "inputs"), request.spec.inputs ?? []);
-    return this.prepareOutputs(request);
+    const volume = await this.prepareOutputs(request);
+    if (request.spec.checkpoint) await placeCheckpoint(join(request.workDir, "outputs"), request.checkpoint);
+    return volume;
   }
 
   /** Sees a container an earlier daemon started through to its end, reading its output on from `logCursor`. */

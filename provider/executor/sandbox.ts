@@ -1,6 +1,7 @@
 // How a job's container is locked down. Pure: the Docker create options for a
 // spec, so every restriction is visible in one place and unit-tested.
 import type { ContainerCreateOptions } from "dockerode";
+import { CHECKPOINT_DIR_IN_CONTAINER } from "../../protocol/checkpoint.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 
 export const JOB_LABEL = "dev.pond.job";
@@ -60,7 +61,7 @@ export function containerOptions(input: SandboxInput): ContainerCreateOptions {
   return {
     Image: spec.image,
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
-    Env: containerEnv({ ...spec.env, ...input.secrets }, input.gpuUuids, input.network?.env),
+    Env: containerEnv({ ...spec.env, ...input.secrets }, input.gpuUuids, { ...(spec.checkpoint ? { POND_CHECKPOINT_DIR: CHECKPOINT_DIR_IN_CONTAINER } : {}), ...input.network?.env }),
     User: input.user ?? CONTAINER_USER,
     Labels: { [JOB_LABEL]: input.jobId, [PROVIDER_LABEL]: input.provider },
     // Docker gives a container with networking disabled a namespace of its own, whatever its NetworkMode: so only without one.

@@ -400,6 +400,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers/jobs/{id}/data/checkpoint/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One file of the job's latest checkpoint (spec.checkpoint), by its sha256: a requeued job's provider puts them back before the job starts (its provider, or a drawn mediator; signed like an upload). `Range: bytes=N-` resumes a cut read */
+        get: operations["getJobCheckpointFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/providers/jobs/{id}/data/chunks/{sha256}": {
         parameters: {
             query?: never;
@@ -684,6 +701,11 @@ export interface components {
             relayer_address: string | null;
             settles_on_chain: boolean;
         };
+        /** @description The job saves its state in /outputs/checkpoint (POND_CHECKPOINT_DIR); its provider saves what is there every interval_s. Should the job be requeued (its provider lost), the next provider puts the latest saved checkpoint back in /outputs/checkpoint before the job starts, so it can go on from there. Write each file under a temporary name and rename it into place: a file that changes while it is read is left for the next save. */
+        CheckpointSpec: {
+            /** @description Seconds between two saves of /outputs/checkpoint by the provider (default 60; at least 10, at most 3600) */
+            interval_s?: number;
+        };
         CreatedApiKey: {
             address: string;
             id: string;
@@ -712,6 +734,7 @@ export interface components {
                 /** @description The 65-byte signature of the API key's own account over the JobAuthorization, 0x-prefixed hex */
                 signature: string;
             };
+            checkpoint?: components["schemas"]["CheckpointSpec"];
             cmd?: string[];
             env?: {
                 [key: string]: string;
@@ -855,6 +878,24 @@ export interface components {
             attempt: number;
             /** @description The job's id in the market contract (the authorization's job_key) */
             chain_job_id: string;
+            /**
+             * @description For a job with spec.checkpoint: the latest checkpoint its provider saved (kept across attempts: a requeued job resumes from it). Null until one is saved
+             * @default null
+             */
+            checkpoint: {
+                /** @description The job's attempt it was saved in (0 the first) */
+                attempt: number;
+                bytes: number;
+                files: {
+                    path: string;
+                    sha256: string;
+                    size: number;
+                }[];
+                /** @description The provider that saved it: a checkpoint is its writer's word */
+                provider: string;
+                /** @description When the hub accepted it, ms since the epoch */
+                saved_at: number;
+            } | null;
             completed_at: string | null;
             created_at: string;
             error: string | null;
@@ -957,6 +998,7 @@ export interface components {
             /** @enum {string} */
             settlement: "none" | "reserving" | "pending" | "challenged" | "settled" | "refunded" | "unfunded";
             spec: {
+                checkpoint?: components["schemas"]["CheckpointSpec"];
                 cmd?: string[];
                 env?: {
                     [key: string]: string;
@@ -1178,6 +1220,7 @@ export interface components {
         };
         ResolvedTemplate: {
             spec: {
+                checkpoint?: components["schemas"]["CheckpointSpec"];
                 cmd?: string[];
                 env?: {
                     [key: string]: string;
@@ -1251,6 +1294,14 @@ export interface components {
             uri: string;
         };
         Template: {
+            /**
+             * @description Whether runs save checkpoints in /outputs/checkpoint, resumed from after a requeue; null: they do not
+             * @default null
+             */
+            checkpoint: {
+                /** @description Seconds between two saves of /outputs/checkpoint by the provider (default 60; at least 10, at most 3600) */
+                interval_s?: number;
+            } | null;
             cmd: string[] | null;
             created_at: string;
             default_max_price_wei: string;
@@ -1326,6 +1377,7 @@ export interface components {
             version: string;
         };
         TemplateDefinition: {
+            checkpoint?: components["schemas"]["CheckpointSpec"];
             cmd?: string[];
             /**
              * @description Amount in wei, as a decimal string
@@ -2627,6 +2679,78 @@ export interface operations {
             };
             /** @description Validation failed; `errors` names every failing field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJobCheckpointFile: {
+        parameters: {
+            query?: never;
+            header: {
+                "x-pond-provider": string;
+                "x-pond-signature": string;
+                "x-pond-timestamp": string;
+            };
+            path: {
+                id: string;
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The range asked for */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The range starts past the file's end */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -28,6 +28,8 @@ let stack: ChainStack | undefined;
 let registry: LocalRegistry | undefined;
 let home: string;
 let dir: string;
+/** The image as this machine built it (not the registry's copy). */
+let mlImage: string;
 
 interface Metrics {
   accuracy: number;
@@ -84,6 +86,7 @@ beforeAll(async () => {
   const [image, network] = await Promise.allSettled([mlImageForTests(), startNetwork()]);
   if (image.status === "rejected") throw image.reason;
   if (network.status === "rejected") throw network.reason;
+  mlImage = image.value;
   await publishMlTemplates({ api: stack!.dev.url, registry: registry!, stateDir: home, localImage: image.value });
 }, 40 * 60_000);
 
@@ -173,6 +176,40 @@ describe("pond/digits-train, -eval and -predict", () => {
       const inputs = evaluated!.metrics.transfer.inputs!;
       if (inputs.route === "cache") expect({ provider: evaluated!.provider, cached_bytes: inputs.cached_bytes }).toEqual({ provider: trained!.provider, cached_bytes: model.size });
       else expect(inputs).toMatchObject({ route: "outputs", bytes: model.size });
+    }, JOB_TEST_TIMEOUT_MS);
+
+    it("resumes training from the state in its checkpoint folder, ending with the model and metrics an unbroken run makes", async () => {
+      // The container as Pond runs a checkpointing job (POND_CHECKPOINT_DIR in /outputs), here by Docker alone so the
+      // test can take the state mid-run, as a provider lost then would have left it for the next one.
+      const folders = Object.fromEntries(await Promise.all(["unbroken", "resumed", "state"].map(async (name) => [name, await mkdtemp(join(dir, `${name}-`))] as const)));
+      await run("chmod", ["777", ...Object.values(folders)]);
+      const train = (outputs: string) => [
+        "run", "--rm", "--network", "none", "--cpus", "1", "--user", "65534:65534", "-e", "POND_CHECKPOINT_DIR=/outputs/checkpoint", "-v", `${outputs}:/outputs`,
+        mlImage, "python3", "/opt/pond/digits/train.py", "--epochs", "400", "--seed", "3",
+      ];
+      const unbroken = run("docker", train(folders.unbroken!), { timeout: 300_000 });
+      // Taken while it trains (written every 2 s, each time renamed into place whole).
+      const state = join(folders.unbroken!, "checkpoint", "training.pt");
+      let taken = false;
+      const watching = (async () => {
+        for (let waited = 0; waited < 300_000 && !taken; waited += 100) {
+          taken = await run("cp", [state, join(folders.state!, "training.pt")]).then(() => true, () => false);
+          if (!taken) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })();
+      await unbroken;
+      await watching;
+      expect(taken, "no training state was saved while 400 epochs trained").toBe(true);
+      // Left behind by an unbroken run: model.pt is the result.
+      await expect(readFile(state)).rejects.toThrow(/ENOENT/);
+
+      await run("mkdir", ["-m", "777", join(folders.resumed!, "checkpoint")]);
+      await run("cp", [join(folders.state!, "training.pt"), join(folders.resumed!, "checkpoint", "training.pt")]);
+      await run("chmod", ["666", join(folders.resumed!, "checkpoint", "training.pt")]);
+      const resumed = await run("docker", train(folders.resumed!), { timeout: 300_000 });
+      expect(resumed.stdout).toMatch(/resuming after epoch \d+ from the checkpoint/);
+      expect(await readFile(join(folders.resumed!, "metrics.json"), "utf8")).toBe(await readFile(join(folders.unbroken!, "metrics.json"), "utf8"));
+      expect(await sha256(join(folders.resumed!, "model.pt"))).toBe(await sha256(join(folders.unbroken!, "model.pt")));
     }, JOB_TEST_TIMEOUT_MS);
 
     it("fails a run without a model, saying to send one", async () => {

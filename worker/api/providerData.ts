@@ -10,7 +10,8 @@ import { eq } from "drizzle-orm";
 import { inputsNoLongerNeeded, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
-import { InputsNeeded, inputChunkKey, inputManifestKey, outputObject, outputObjectKey, relayReadMessage, sourceObject, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
+import { checkpointOutputPath, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
+import { checkpointObject, InputsNeeded, inputChunkKey, inputManifestKey, outputObject, outputObjectKey, relayReadMessage, sourceObject, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
 import { listsChunk, mayReadInputs, storedManifest } from "../data/relay.ts";
 import { jobs } from "../db/schema.ts";
 import { serveStoredFile } from "../http/download.ts";
@@ -83,6 +84,12 @@ const outputRoute = storedFileRoute(
   "One of the job's own outputs, by its sha256, from where its provider delivered them (a mediator drawn for its challenge compares them with its re-run; its provider may read them too; signed like an upload)",
 );
 
+const checkpointRoute = storedFileRoute(
+  "/jobs/{id}/data/checkpoint/{sha256}",
+  "getJobCheckpointFile",
+  "One file of the job's latest checkpoint (spec.checkpoint), by its sha256: a requeued job's provider puts them back before the job starts (its provider, or a drawn mediator; signed like an upload)",
+);
+
 const neededRoute = createRoute({
   method: "get",
   path: "/jobs/{id}/data/inputs-needed",
@@ -106,7 +113,7 @@ async function signedReader(c: Context<AppEnv>, jobId: string, object: RelayObje
   const job = (
     await c
       .get("db")
-      .select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId, status: jobs.status, settlement: jobs.settlement, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles, output: jobs.output })
+      .select({ id: jobs.id, provider: jobs.provider, chainJobId: jobs.chainJobId, status: jobs.status, settlement: jobs.settlement, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles, output: jobs.output, checkpoint: jobs.checkpoint })
       .from(jobs)
       .where(eq(jobs.id, jobId))
   )[0];
@@ -145,6 +152,14 @@ export const providerDataRoutes = router
     if (!file) throw notFound(`an output of job ${job.id} with sha256 ${sha256}`);
     return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key: outputObjectKey(job.id, file.path, sha256), sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${job.id}'s output ${file.path}` });
   })
+  .get("/jobs/:id/data/checkpoint/:sha256{[0-9a-f]{64}}", async (c) => {
+    const { id, sha256 } = c.req.param();
+    const job = await signedReader(c, id, checkpointObject(sha256));
+    const file = (job.checkpoint as SavedCheckpoint | null)?.files.find((candidate) => candidate.sha256 === sha256);
+    if (!file) throw notFound(`a file of job ${job.id}'s latest checkpoint with sha256 ${sha256}`);
+    const path = checkpointOutputPath(file.path);
+    return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key: outputObjectKey(job.id, path, sha256), sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${job.id}'s checkpoint file ${file.path}` });
+  })
   .get("/jobs/:id/data/chunks/:sha256{[0-9a-f]{64}}", async (c) => {
     const { id, sha256 } = c.req.param();
     const job = await signedReader(c, id, `chunks/${sha256}`);
@@ -161,3 +176,4 @@ router.openAPIRegistry.registerPath(chunkRoute);
 router.openAPIRegistry.registerPath(neededRoute);
 router.openAPIRegistry.registerPath(sourceRoute);
 router.openAPIRegistry.registerPath(outputRoute);
+router.openAPIRegistry.registerPath(checkpointRoute);

@@ -77,6 +77,8 @@ export const jobs = sqliteTable(
     /** What the job's network egress moved, per host, as its provider's proxy counted it (protocol/egress.ts EgressUsage). */
     egressUsage: text("egress_usage", { mode: "json" }),
     gpuUsage: text("gpu_usage", { mode: "json" }),
+    /** The latest checkpoint its provider saved (protocol/checkpoint.ts SavedCheckpoint), kept across attempts: a requeued job resumes from it. */
+    checkpoint: text("checkpoint", { mode: "json" }),
     /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */
     inputsPurgedAt: integer("inputs_purged_at"),
     /**

@@ -29,6 +29,8 @@ export async function jobToOffer(db: Db, jobId: string) {
         id: jobs.id, status: jobs.status, spec: jobs.spec, resolvedInputFiles: jobs.resolvedInputFiles, chainJobId: jobs.chainJobId, settlement: jobs.settlement,
         // What the accept's transition starts from (heldJobs.ts).
         provider: jobs.provider, account: jobs.account, webhook: jobs.webhook, webhookEventsFilter: jobs.webhookEventsFilter, maxAmountWei: jobs.maxAmountWei,
+        // A requeued job resumes from it (protocol/checkpoint.ts).
+        checkpoint: jobs.checkpoint,
       })
       .from(jobs)
       .where(eq(jobs.id, jobId))

@@ -4,6 +4,7 @@
 import type { Address, Hex } from "viem";
 import { jobAcceptanceTypes } from "../../protocol/eip712.ts";
 import { HUB_PROTOCOL_VERSION, type StartMessage } from "../../protocol/hubMessages.ts";
+import type { SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { marketDomain } from "../config/chains.ts";
 import { announcingBeside } from "../jobs/announce.ts";
@@ -64,16 +65,19 @@ export async function offerJob(state: HubState, assignment: Assignment): Promise
     chainJobId: job.chainJobId,
   });
   store.heldJobs.keep(job);
+  const spec = job.spec as JobSpec;
+  const checkpoint = spec.checkpoint && job.checkpoint ? (job.checkpoint as SavedCheckpoint) : undefined;
   send(ws, {
     v: HUB_PROTOCOL_VERSION,
     type: "job.offer",
     job_id: assignment.jobId,
     chain_job_id: job.chainJobId,
-    spec: job.spec as JobSpec,
+    spec,
     gpu_uuids: assignment.gpuUuids,
     rate_wei_per_second: assignment.rateWeiPerSecond.toString(),
     max_amount_wei: assignment.maxAmountWei.toString(),
     expires_at: expiresAt,
+    ...(checkpoint ? { checkpoint } : {}),
   });
   await alarmNoLaterThan(state, expiresAt);
   // Published before answering, so the matchmaker's next round sees the reservation.

@@ -92,7 +92,7 @@ async function listedSizes(bucket: R2Bucket, jobId: string, files: number): Prom
 }
 
 /** One stored output's size from a head, or why it does not count. */
-async function headedSize(bucket: R2Bucket, key: string, sha256: string): Promise<number | "wrong-sha256" | undefined> {
+export async function headedSize(bucket: R2Bucket, key: string, sha256: string): Promise<number | "wrong-sha256" | undefined> {
   const object = await bucket.head(key);
   if (!object) return undefined;
   const stored = object.checksums.sha256;

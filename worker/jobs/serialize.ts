@@ -1,4 +1,5 @@
 // A jobs row as the API shows it (protocol/job.ts).
+import type { SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import type { EgressUsage } from "../../protocol/egress.ts";
 import type { JobGpuUsage } from "../../protocol/gpuUsage.ts";
 import type { Job } from "../../protocol/job.ts";
@@ -41,6 +42,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
     },
     provider: row.provider,
     attempt: row.attempt,
+    checkpoint: (row.checkpoint as SavedCheckpoint | null) ?? null,
     settlement: row.settlement as SettlementStatus,
     chain_job_id: row.chainJobId,
     price: { rate_wei_per_second: row.rateWeiPerSecond, max_wei: row.maxAmountWei, claimed_wei: row.amountWei, claim_signature: row.resultSignature },

@@ -11,6 +11,7 @@ import type { ServerSignal } from "../../protocol/signaling.ts";
 import { getConfig } from "../config/config.ts";
 import { HubStore } from "../hub/hubStore.ts";
 import type { HubState } from "../hub/hubState.ts";
+import { onCheckpoint } from "../hub/checkpoints.ts";
 import { askToMediate, onMediation, onVerdict } from "../hub/mediation.ts";
 import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "../hub/offers.ts";
 import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone, onWarm } from "../hub/presence.ts";
@@ -93,6 +94,8 @@ export class ProviderHub extends DurableObject<Env> {
             return onSignal(state, ws, address, message.job_id, message.signal, message.for_job);
           case "job.transfer":
             return onTransferReport(state, ws, address, message);
+          case "job.checkpoint":
+            return onCheckpoint(state, ws, address, message);
         }
       });
     } catch (error) {

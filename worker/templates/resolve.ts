@@ -35,6 +35,7 @@ export function resolveTemplate(definition: TemplateDefinition, choices: RunChoi
     max_price_wei: choices.maxPriceWei ?? definition.default_max_price_wei,
     ...(definition.network ? { network: definition.network } : {}),
     ...(definition.verify ? { verify: definition.verify } : {}),
+    ...(definition.checkpoint ? { checkpoint: definition.checkpoint } : {}),
   });
   // Within the template's declared bounds, values can still push the spec past the API's (e.g. a huge argument).
   if (!spec.success) return { ok: false, errors: prefixed(fieldErrors(spec.error), "spec") };

@@ -21,6 +21,7 @@ export function serializeTemplate(row: TemplateRow): Template {
     network: definition.network ?? null,
     deterministic: definition.deterministic,
     verify: definition.verify ?? null,
+    checkpoint: definition.checkpoint ?? null,
     owner: row.owner,
     created_at: new Date(row.createdAt).toISOString(),
   };

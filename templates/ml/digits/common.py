@@ -156,6 +156,52 @@ def load_checkpoint(path: Path, device: torch.device) -> tuple[nn.Module, dict]:
     return model, {**meta, "normalisation": checkpoint["normalisation"]}
 
 
+TRAINING_STATE_FORMAT = "pond/digits-training-state"
+
+
+def save_training_state(folder: Path, state: dict) -> None:
+    """Where training stands (weights, Adam's moments, the batches' generator, the epoch and the loss curve), written
+    under a temporary name and renamed into place, so the provider's save (POND_CHECKPOINT_DIR) never takes half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    optimiser = state["optimiser"].state_dict()
+    temporary = folder / "training.pt.tmp"
+    torch.save(
+        {
+            "format": TRAINING_STATE_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            # Plain numbers as JSON text, as in save_checkpoint: PyTorch 1.13's weights-only reader refuses pickled floats.
+            "meta": json.dumps({"epoch": state["epoch"], "losses": state["losses"], "params": state["params"], "optimiser_groups": optimiser["param_groups"]}),
+            "state_dict": {key: value.cpu() for key, value in state["model"].state_dict().items()},
+            "optimiser_state": {index: {key: value.cpu() for key, value in moments.items()} for index, moments in optimiser["state"].items()},
+            "generator": state["generator"].get_state(),
+        },
+        temporary,
+    )
+    os.replace(temporary, folder / "training.pt")
+
+
+def load_training_state(folder: Path, params: dict, model: nn.Module, optimiser: torch.optim.Optimizer, generator: torch.Generator) -> tuple[int, list[float]] | None:
+    """The epoch and loss curve training resumes from, with the model, optimiser and generator put back; None when
+    there is no state to resume. A state from other parameters is an error, not silently a different run.
+    weights_only: the file came from the job's previous provider, so it is read as tensors and plain values, never run."""
+    path = folder / "training.pt"
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise InputError(f"the checkpoint {path.name} cannot be read ({type(error).__name__}); start the job again without it") from error
+    if not isinstance(state, dict) or state.get("format") != TRAINING_STATE_FORMAT or state.get("version") != CHECKPOINT_VERSION:
+        raise InputError(f"the checkpoint {path.name} is not a training state of this template (version {CHECKPOINT_VERSION})")
+    meta = json.loads(state["meta"])
+    if meta["params"] != params:
+        raise InputError(f"the checkpoint was saved by a run with {meta['params']}, not {params}")
+    model.load_state_dict(state["state_dict"])
+    optimiser.load_state_dict({"state": state["optimiser_state"], "param_groups": meta["optimiser_groups"]})
+    generator.set_state(state["generator"])
+    return meta["epoch"], meta["losses"]
+
+
 def find_input(folder: Path, suffixes: tuple[str, ...], what: str) -> Path:
     """The one input file with one of these suffixes: a creator sends it with `--input FILE`."""
     found = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes) if folder.is_dir() else []

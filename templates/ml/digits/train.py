@@ -2,15 +2,24 @@
 
 Writes model.pt (the weights, with the architecture and normalisation evaluate.py and predict.py
 need) and metrics.json (held-out accuracy and loss, loss per epoch, the parameters and the
-environment). The same parameters on the same machine give the same model and metrics."""
+environment). The same parameters on the same machine give the same model and metrics.
 
+Where Pond gives the job a checkpoint folder (POND_CHECKPOINT_DIR), where training stands is saved
+there every few seconds; a run that finds a state there (its job was requeued after its provider
+was lost) goes on from it, and ends with the same model an unbroken run would have made."""
+
+import os
 import resource
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from common import CLASSES, PIXELS, InputError, arguments, build_model, environment, evaluate, held_out_split, normalise, run, save_checkpoint, setup_torch, write_json
+from common import CLASSES, PIXELS, InputError, arguments, build_model, environment, evaluate, held_out_split, load_training_state, normalise, run, save_checkpoint, save_training_state, setup_torch, write_json
+
+# How often, at most, where training stands is written to the checkpoint folder.
+SAVE_EVERY_S = 2.0
 
 
 def peak_memory_mb() -> float:
@@ -45,10 +54,16 @@ def main() -> None:
     order = torch.Generator().manual_seed(args.seed)
     print(f"training {architecture} on {len(y_train)} images, {len(y_test)} held out; {params}; {environment(device)}")
 
+    checkpoints = Path(os.environ["POND_CHECKPOINT_DIR"]) if os.environ.get("POND_CHECKPOINT_DIR") else None
+    resumed = load_training_state(checkpoints, params, model, optimiser, order) if checkpoints else None
+    first_epoch, losses = (resumed[0] + 1, resumed[1]) if resumed else (1, [])
+    if resumed:
+        print(f"resuming after epoch {resumed[0]} from the checkpoint in {checkpoints}")
+
     started = time.monotonic()
-    losses = []
+    last_save = started
     report_every = max(1, args.epochs // 15)
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(first_epoch, args.epochs + 1):
         model.train()
         total = 0.0
         for batch in torch.randperm(len(y), generator=order).split(args.batch_size):
@@ -61,13 +76,20 @@ def main() -> None:
         losses.append(total / len(y))
         if epoch % report_every == 0 or epoch == args.epochs:
             print(f"epoch {epoch}/{args.epochs}  loss {losses[-1]:.4f}")
+        if checkpoints and epoch < args.epochs and time.monotonic() - last_save >= SAVE_EVERY_S:
+            save_training_state(checkpoints, {"epoch": epoch, "losses": losses, "params": params, "model": model, "optimiser": optimiser, "generator": order})
+            last_save = time.monotonic()
     seconds = time.monotonic() - started
 
     held_out = evaluate(model, normalise(x_test, normalisation, device), torch.as_tensor(y_test, device=device))
     print(f"held-out accuracy {held_out['accuracy']:.4f} ({held_out['correct']}/{held_out['total']}), trained in {seconds:.2f} s, peak memory {peak_memory_mb():.0f} MiB")
     args.outputs.mkdir(parents=True, exist_ok=True)
     save_checkpoint(args.outputs / "model.pt", model, architecture, normalisation, params)
+    # Done: model.pt is the result, and a training state left in /outputs/checkpoint would only be an output to download.
+    if checkpoints:
+        (checkpoints / "training.pt").unlink(missing_ok=True)
     # Times go to the log, not here: metrics.json is the same file every time the run is repeated.
+    # Whether it resumed goes to the log, not here: a resumed run's metrics.json is the unbroken run's.
     write_json(args.outputs / "metrics.json", {"task": "digits-train", **held_out, "loss_per_epoch": losses, "params": params, **environment(device)})
 
 

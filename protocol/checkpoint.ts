@@ -1,0 +1,42 @@
+// Checkpoints: a long job's way to survive losing its provider. A job whose spec
+// has `checkpoint` finds /outputs/checkpoint/ (POND_CHECKPOINT_DIR) and saves
+// its state there; its provider uploads what it finds every `interval_s` and
+// tells the hub, which keeps the latest set on the job. Should the job be
+// requeued, the next provider is offered that set and puts it back in place
+// before the container starts, so training goes on from there instead of from
+// the start. A checkpoint is its writer's word, like a result: see
+// docs/creators.md, "Checkpoints".
+import { z } from "zod";
+import { checkpointLimits } from "./limits.ts";
+import { ManifestFile } from "./manifest.ts";
+
+/** The folder under /outputs a job saves its checkpoint in; what is there at the end is an output like any other. */
+export const CHECKPOINT_FOLDER = "checkpoint";
+/** Where the container finds it, also in its environment as POND_CHECKPOINT_DIR. */
+export const CHECKPOINT_DIR_IN_CONTAINER = `/outputs/${CHECKPOINT_FOLDER}`;
+
+/** A checkpoint's files, each path relative to the checkpoint folder. */
+export const CheckpointFiles = z
+  .array(ManifestFile)
+  .min(1)
+  .max(checkpointLimits.maxFiles)
+  .refine((files) => new Set(files.map((file) => file.path)).size === files.length, "must not name a path twice");
+export type CheckpointFiles = z.infer<typeof CheckpointFiles>;
+
+/** The latest checkpoint the hub accepted for a job: what `GET /v1/jobs/{id}` shows and a requeued job's offer carries. */
+export const SavedCheckpoint = z
+  .object({
+    files: CheckpointFiles,
+    bytes: z.int().min(0),
+    saved_at: z.int().meta({ description: "When the hub accepted it, ms since the epoch" }),
+    provider: z.string().regex(/^0x[0-9a-f]{40}$/).meta({ description: "The provider that saved it: a checkpoint is its writer's word" }),
+    attempt: z.int().min(0).meta({ description: "The job's attempt it was saved in (0 the first)" }),
+  })
+  .strict()
+  .meta({ id: "SavedCheckpoint" });
+export type SavedCheckpoint = z.infer<typeof SavedCheckpoint>;
+
+/** The output path a checkpoint file is uploaded under (its R2 key is that of an output: protocol/uploads.ts). */
+export function checkpointOutputPath(path: string): string {
+  return `${CHECKPOINT_FOLDER}/${path}`;
+}

@@ -1,0 +1,79 @@
+// A job that saves checkpoints survives losing its provider: real daemons, real
+// Docker and `wrangler dev`. The first provider is killed (SIGKILL) after the job's
+// first checkpoint is kept; past the grace the job is requeued, and the second
+// provider puts that checkpoint back in /outputs/checkpoint before the job starts,
+// so it goes on from the step it had saved instead of from the start.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { PondClient } from "../../sdk/index.ts";
+import { removeContainersOf } from "../helpers/docker.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { shellJob } from "../helpers/jobs.ts";
+import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
+import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
+
+const GRACE_MS = 4_000;
+const STEPS = 24;
+let dev: WranglerDev;
+let client: PondClient;
+const started: ProviderProcess[] = [];
+
+// One step a second; each step's state written under a temporary name and renamed into place, as the docs ask.
+const counting = [
+  'd="$POND_CHECKPOINT_DIR"',
+  'n=$(cat "$d/step" 2>/dev/null || echo 0)',
+  'echo "$n" > /outputs/resumed_from.txt',
+  `while [ "$n" -lt ${STEPS} ]; do n=$((n + 1)); echo "$n" > "$d/step.tmp"; mv "$d/step.tmp" "$d/step"; sleep 1; done`,
+  'echo "$n" > /outputs/final.txt',
+].join("; ");
+
+async function provider(flags: string[]): Promise<ProviderProcess> {
+  const p = await startProvider(dev.url, flags);
+  started.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  dev = await startWranglerDev({ PROVIDER_GRACE_MS: String(GRACE_MS), OFFER_TIMEOUT_MS: "3000" });
+  client = new PondClient({ baseUrl: dev.url });
+  await client.signIn(privateKeyToAccount(generatePrivateKey()));
+});
+
+afterEach(async () => {
+  for (const p of started.splice(0)) {
+    await p.remove();
+    await removeContainersOf(p.address);
+  }
+});
+
+afterAll(async () => {
+  await dev?.stop();
+});
+
+describe("a job that saves checkpoints", () => {
+  it("resumes on another provider from the checkpoint its first provider saved before it was killed", async () => {
+    const first = await provider(["--cpu-second-wei", "1", "--max-cpus", "1", "--max-memory-mb", "1024"]);
+    const created = await client.createJob(shellJob(counting, { timeout_s: 120, checkpoint: { interval_s: 10 } }));
+    const saved = await eventually(async () => (await client.getJob(created.id)).checkpoint ?? false, { timeoutMs: 40_000, what: "the first checkpoint kept" });
+    expect(saved).toMatchObject({ provider: first.address, attempt: 0 });
+    expect(saved.files.map((file) => file.path)).toEqual(["step"]);
+    expect(first.process.output()).toMatch(/checkpoint saved/);
+
+    await first.stop("SIGKILL");
+    const second = await provider(["--cpu-second-wei", "5", "--max-cpus", "1", "--max-memory-mb", "1024"]);
+    const done = await client.waitForJob(created.id, { timeoutMs: 90_000 });
+    expect(done.status).toBe("succeeded");
+    expect(done.provider).toBe(second.address);
+    expect(done.attempt).toBe(1);
+    expect(second.process.output()).toMatch(/checkpoint restored/);
+
+    const text = async (path: string) => new TextDecoder().decode(await client.downloadOutput(done.id, path)).trim();
+    const resumedFrom = Number(await text("resumed_from.txt"));
+    // At least the first save's step (it came 10 s into the run), never the start.
+    expect(resumedFrom).toBeGreaterThanOrEqual(5);
+    expect(resumedFrom).toBeLessThan(STEPS);
+    expect(await text("final.txt")).toBe(String(STEPS));
+    // What the job left in its checkpoint folder is an output like any other.
+    expect(await text("checkpoint/step")).toBe(String(STEPS));
+  });
+});

@@ -1,0 +1,56 @@
+// A provider's report that it saved its job's checkpoint (protocol/checkpoint.ts):
+// every file must be uploaded already (R2 checked its sha256 as it stored it),
+// the job must be this provider's and running, and saves come no closer than
+// checkpointLimits.minIntervalS. The latest is kept on the job across its
+// attempts; a requeued job's next offer carries it.
+import type { Address } from "viem";
+import { and, eq, inArray } from "drizzle-orm";
+import { checkpointOutputPath, type CheckpointFiles, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
+import type { CheckpointMessage } from "../../protocol/hubMessages.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
+import { checkpointLimits } from "../../protocol/limits.ts";
+import { outputObjectKey } from "../../protocol/uploads.ts";
+import { jobs } from "../db/schema.ts";
+import type { HubState } from "./hubState.ts";
+import { headedSize } from "./resultCheck.ts";
+import { sendError } from "./sockets.ts";
+
+const RUNNING = ["starting", "processing"];
+
+export async function onCheckpoint(state: HubState, ws: WebSocket, address: Address, message: CheckpointMessage): Promise<void> {
+  const jobId = message.job_id;
+  const refuse = (why: string) => sendError(ws, "checkpoint_refused", `the checkpoint of job ${jobId} was not kept: ${why}`);
+  // Only once its accept landed here (a job's messages are handled in the order sent).
+  const reservation = state.store.reservation(jobId);
+  if (reservation?.address !== address || reservation.state !== "accepted") return refuse("it is not a job of yours running here");
+  const db = state.jobContext().db;
+  const job = (await db.select({ status: jobs.status, provider: jobs.provider, attempt: jobs.attempt, spec: jobs.spec, checkpoint: jobs.checkpoint }).from(jobs).where(eq(jobs.id, jobId)))[0];
+  if (!job || job.provider !== address || !RUNNING.includes(job.status)) return refuse("it is not a job of yours running here");
+  if (!(job.spec as JobSpec).checkpoint) return refuse("its spec asks for no checkpoints");
+  const bytes = message.files.reduce((sum, file) => sum + file.size, 0);
+  if (bytes > state.config.maxOutputBytes) return refuse(`its files hold ${bytes} bytes, more than the ${state.config.maxOutputBytes} a job's outputs may`);
+  const previous = job.checkpoint as SavedCheckpoint | null;
+  const now = Date.now();
+  if (previous && previous.attempt === job.attempt && now - previous.saved_at < checkpointLimits.minIntervalS * 1000) {
+    return refuse(`the last was kept ${now - previous.saved_at} ms ago; at most one every ${checkpointLimits.minIntervalS} s`);
+  }
+  const missing = await notStored(state.env.OUTPUTS, jobId, message.files);
+  if (missing) return refuse(missing);
+  const saved: SavedCheckpoint = { files: message.files, bytes, saved_at: now, provider: address, attempt: job.attempt };
+  // Still this provider's and running: a cancel or a requeue since the read above wins.
+  await db
+    .update(jobs)
+    .set({ checkpoint: saved })
+    .where(and(eq(jobs.id, jobId), eq(jobs.provider, address), inArray(jobs.status, RUNNING)));
+}
+
+/** Why one of the files is not in R2 as named, or undefined when all are. */
+async function notStored(bucket: R2Bucket, jobId: string, files: CheckpointFiles): Promise<string | undefined> {
+  for (const file of files) {
+    const size = await headedSize(bucket, outputObjectKey(jobId, checkpointOutputPath(file.path), file.sha256), file.sha256);
+    if (size === undefined) return `${file.path} was not uploaded`;
+    if (size === "wrong-sha256") return `${file.path} does not have the sha256 named`;
+    if (size !== file.size) return `${file.path} is ${size} bytes, not the ${file.size} named`;
+  }
+  return undefined;
+}
