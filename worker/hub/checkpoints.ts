@@ -2,7 +2,8 @@
 // every file must be uploaded already (R2 checked its sha256 as it stored it),
 // the job must be this provider's and running, and saves come no closer than
 // checkpointLimits.minIntervalS. The latest is kept on the job across its
-// attempts; a requeued job's next offer carries it.
+// attempts (a requeued job's next offer carries it), and the files of the one
+// before that it no longer names are deleted from R2.
 import type { Address } from "viem";
 import { and, eq, inArray } from "drizzle-orm";
 import { checkpointOutputPath, type CheckpointFiles, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
@@ -38,10 +39,21 @@ export async function onCheckpoint(state: HubState, ws: WebSocket, address: Addr
   if (missing) return refuse(missing);
   const saved: SavedCheckpoint = { files: message.files, bytes, saved_at: now, provider: address, attempt: job.attempt };
   // Still this provider's and running: a cancel or a requeue since the read above wins.
-  await db
+  const kept = await db
     .update(jobs)
     .set({ checkpoint: saved })
-    .where(and(eq(jobs.id, jobId), eq(jobs.provider, address), inArray(jobs.status, RUNNING)));
+    .where(and(eq(jobs.id, jobId), eq(jobs.provider, address), inArray(jobs.status, RUNNING)))
+    .returning({ id: jobs.id });
+  // Only the latest is ever read again: what the one before held, and this one does not, goes, so a job that
+  // saves every few seconds for a day keeps one checkpoint in R2, not thousands.
+  if (kept.length > 0 && previous) await state.env.OUTPUTS.delete(superseded(jobId, previous.files, message.files));
+}
+
+/** The R2 keys of `before`'s files that `now` does not name. */
+export function superseded(jobId: string, before: CheckpointFiles, now: CheckpointFiles): string[] {
+  const key = (file: CheckpointFiles[number]) => outputObjectKey(jobId, checkpointOutputPath(file.path), file.sha256);
+  const keep = new Set(now.map(key));
+  return before.map(key).filter((candidate) => !keep.has(candidate));
 }
 
 /** Why one of the files is not in R2 as named, or undefined when all are. */

@@ -2,12 +2,12 @@
 // its provider uploads the files and reports them, the job shows the latest, and a
 // requeued job's next offer carries it to the provider that resumes it, who alone
 // may read its files back.
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { CheckpointFiles } from "../../../protocol/checkpoint.ts";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
-import { checkpointObject, relayReadMessage, uploadHeaders } from "../../../protocol/uploads.ts";
+import { checkpointObject, outputObjectKey, relayReadMessage, uploadHeaders } from "../../../protocol/uploads.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { EXPENSIVE, ownProvider, specFor } from "../assignedJob.ts";
 import { call, ORIGIN, post, signIn } from "../client.ts";
@@ -84,6 +84,10 @@ describe("a job's checkpoint", () => {
       return current?.attempt === 1 && current;
     }, { what: "the second attempt's checkpoint kept" });
     expect(resaved).toMatchObject({ files: later, provider: second.address });
+    // The first attempt's files the second's checkpoint no longer names are gone from R2; the rest stay.
+    const stored = async (file: CheckpointFiles[number]) => (await env.OUTPUTS.head(outputObjectKey(job.id, `checkpoint/${file.path}`, file.sha256))) !== null;
+    expect(await Promise.all(files.map(stored))).toEqual([false, false]);
+    expect(await stored(later[0]!)).toBe(true);
     expect((await post(`/v1/jobs/${job.id}/cancel`, {}, { key })).status).toBe(200);
     await first.close();
     await second.close();
