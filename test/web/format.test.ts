@@ -1,7 +1,7 @@
 // The dashboard's formatting of wei, durations, sizes and identifiers.
 import { describe, expect, it } from "vitest";
 import { formatBytes } from "../../protocol/byteSize.ts";
-import { formatAgo, formatDuration, formatGpuUsage, formatMb, formatTransfer, plural, shortHex } from "../../web/format/units.ts";
+import { formatAgo, formatCheckpoint, formatDuration, formatGpuUsage, formatMb, formatTransfer, plural, shortHex } from "../../web/format/units.ts";
 import { formatEth, formatWei } from "../../web/format/wei.ts";
 
 describe("formatEth", () => {
@@ -24,6 +24,14 @@ describe("formatGpuUsage", () => {
   it("says how busy a GPU was, mean and peak, and its peak memory", () => {
     expect(formatGpuUsage({ utilization_pct: { mean: 87.46, max: 100 }, memory_used_mb: { max: 71_234 } })).toBe("87% busy (peak 100%) · 70 GiB peak memory");
     expect(formatGpuUsage({ utilization_pct: { mean: 0.4, max: 3 }, memory_used_mb: { max: 512 } })).toBe("0% busy (peak 3%) · 512 MiB peak memory");
+  });
+});
+
+describe("formatCheckpoint", () => {
+  it("says how much the latest holds, how long ago and in which attempt it was saved, or that there is none yet", () => {
+    const now = Date.UTC(2026, 11, 7, 8, 0, 0);
+    expect(formatCheckpoint(null, now)).toBe("none saved yet");
+    expect(formatCheckpoint({ files: [{}, {}], bytes: 3 * 1024 * 1024, saved_at: now - 40_000, attempt: 1 }, now)).toBe("2 files, 3.0 MiB, saved 40 s ago in attempt 2");
   });
 });
 

@@ -50,6 +50,12 @@ export function formatGpuUsage(gpu: { utilization_pct: { mean: number; max: numb
   return `${Math.round(gpu.utilization_pct.mean)}% busy (peak ${Math.round(gpu.utilization_pct.max)}%) · ${formatMb(gpu.memory_used_mb.max)} peak memory`;
 }
 
+/** A job's latest checkpoint: "2 files, 1.2 MiB, saved 40 s ago in attempt 1", or that none is saved yet. */
+export function formatCheckpoint(checkpoint: { files: readonly unknown[]; bytes: number; saved_at: number; attempt: number } | null, now: number): string {
+  if (!checkpoint) return "none saved yet";
+  return `${plural(checkpoint.files.length, "file")}, ${formatBytes(checkpoint.bytes)}, saved ${formatAgo(new Date(checkpoint.saved_at).toISOString(), now)} in attempt ${checkpoint.attempt + 1}`;
+}
+
 /** How one transfer of a job's files went, e.g. "1.2 MiB peer to peer in 40 ms". */
 export function formatTransfer(measure: { route: keyof typeof ROUTE_NAMES; bytes: number; ms: number } | null | undefined): string {
   if (!measure) return "—";

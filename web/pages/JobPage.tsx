@@ -6,7 +6,7 @@ import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { requestJson } from "../api/http.ts";
 import { ProblemView } from "../components/ProblemView.tsx";
 import { StatusBadge } from "../components/StatusBadge.tsx";
-import { formatDuration, formatGpuUsage, formatMb, formatTransfer, shortHex } from "../format/units.ts";
+import { formatCheckpoint, formatDuration, formatGpuUsage, formatMb, formatTransfer, shortHex } from "../format/units.ts";
 import { formatWei } from "../format/wei.ts";
 import { LiveLog } from "../job/LiveLog.tsx";
 import { Outputs } from "../job/Outputs.tsx";
@@ -52,6 +52,7 @@ function JobView(props: { job: Job; onStatus: (status: JobStatus) => void }) {
           <dt>Times</dt><dd>queued {formatDuration(job.metrics.queue_ms)} · pull {formatDuration(job.metrics.pull_ms)} · ran {formatDuration(job.metrics.run_ms)}</dd>
           <dt>Data</dt><dd data-testid="job-transfer">inputs {formatTransfer(job.metrics.transfer.inputs)} · outputs {formatTransfer(job.metrics.transfer.outputs)}</dd>
           {job.metrics.gpu ? <><dt>GPUs</dt><dd data-testid="job-gpus">{job.metrics.gpu.gpus.map((gpu) => <div>{formatGpuUsage(gpu)}</div>)}</dd></> : null}
+          {job.spec.checkpoint ? <><dt>Checkpoint</dt><dd data-testid="job-checkpoint">{formatCheckpoint(job.checkpoint, Date.now())}</dd></> : null}
           <dt>Exit code</dt><dd>{job.exit_code ?? "—"}</dd>
         </dl>
       </section>
