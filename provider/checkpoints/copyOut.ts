@@ -3,14 +3,11 @@
 // is opened without following a last link, and the opened file's real path
 // (from /proc/self/fd) must be the path asked for, so no link on the way led
 // elsewhere; from then on only that open file is read, into a folder the
-// container cannot see, hashed on the way.
-import { createHash } from "node:crypto";
+// container cannot see, and that copy is hashed.
 import { constants } from "node:fs";
-import { open, readlink, rename, rm } from "node:fs/promises";
+import { chmod, copyFile, open, readlink, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-
-/** Read and written a MiB at a time. */
-const PIECE_BYTES = 1024 * 1024;
+import { sha256OfFile } from "../../p2p/node/fileSha256.ts";
 
 export interface CopiedFile {
   size: number;
@@ -41,24 +38,13 @@ export async function copyOut(full: string, stageDir: string): Promise<CopyOutco
   try {
     const before = await handle.stat();
     if (!before.isFile()) return { ok: false, why: "not-a-file" };
-    const hash = createHash("sha256");
-    const out = await open(partial, "w", 0o600);
-    try {
-      const buffer = Buffer.allocUnsafe(PIECE_BYTES);
-      for (let position = 0; ; ) {
-        const { bytesRead } = await handle.read(buffer, 0, PIECE_BYTES, position);
-        if (bytesRead === 0) break;
-        const piece = buffer.subarray(0, bytesRead);
-        hash.update(piece);
-        await out.write(piece);
-        position += bytesRead;
-      }
-    } finally {
-      await out.close();
-    }
+    // Through the open file's own /proc entry: the kernel copies that very file (copy_file_range), whatever
+    // its path now leads to, at a plain copy's speed; the hash then reads the daemon's copy, which no job can touch.
+    await copyFile(`/proc/self/fd/${handle.fd}`, partial);
+    await chmod(partial, 0o600);
+    const sha256 = await sha256OfFile(partial);
     const after = await handle.stat();
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return { ok: false, why: "moving" };
-    const sha256 = hash.digest("hex");
     await rename(partial, join(stageDir, sha256));
     return { ok: true, file: { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino, sha256 } };
   } finally {
