@@ -7,7 +7,7 @@
 // the start. A checkpoint is its writer's word, like a result: see
 // docs/creators.md, "Checkpoints".
 import { z } from "zod";
-import { checkpointLimits } from "./limits.ts";
+import { checkpointLimits, jobLimits } from "./limits.ts";
 import { ManifestFile } from "./manifest.ts";
 
 /** The folder under /outputs a job saves its checkpoint in; what is there at the end is an output like any other. */
@@ -15,12 +15,15 @@ export const CHECKPOINT_FOLDER = "checkpoint";
 /** Where the container finds it, also in its environment as POND_CHECKPOINT_DIR. */
 export const CHECKPOINT_DIR_IN_CONTAINER = `/outputs/${CHECKPOINT_FOLDER}`;
 
-/** A checkpoint's files, each path relative to the checkpoint folder. */
+/** A checkpoint's files, each path relative to the checkpoint folder, uploaded as the output checkpoint/<path>. */
 export const CheckpointFiles = z
   .array(ManifestFile)
   .min(1)
   .max(checkpointLimits.maxFiles)
-  .refine((files) => new Set(files.map((file) => file.path)).size === files.length, "must not name a path twice");
+  .refine((files) => new Set(files.map((file) => file.path)).size === files.length, "must not name a path twice")
+  .refine((files) => files.every((file) => file.path.length <= jobLimits.maxPathLength - CHECKPOINT_FOLDER.length - 1), "must have paths short enough to be outputs under checkpoint/")
+  // A file and a folder of one name cannot both be put back.
+  .refine((files) => !files.some((file) => files.some((other) => other.path.startsWith(`${file.path}/`))), "must not name a file and a path inside it");
 export type CheckpointFiles = z.infer<typeof CheckpointFiles>;
 
 /** The latest checkpoint the hub accepted for a job: what `GET /v1/jobs/{id}` shows and a requeued job's offer carries. */

@@ -203,6 +203,8 @@ export class ProviderDaemon {
     if (misfit) return decline(misfit);
     // The matcher sends such a job only where egress was advertised; this guards a hub that did not.
     if (offer.spec.network && !this.options.egress) return decline("this provider does not offer network egress, which the job's network.allow needs");
+    // Put back in its /outputs before it starts: one bigger than this provider's volume would fail the job, not move it on.
+    if (offer.checkpoint && offer.checkpoint.bytes > this.options.maxOutputBytes) return decline(`the job's checkpoint holds ${offer.checkpoint.bytes} bytes, more than the ${this.options.maxOutputBytes} this provider keeps for a job's outputs`);
 
     log.info({ job: offer.job_id, image: offer.spec.image, maxAmountWei: offer.max_amount_wei }, "accepting an offer");
     // From here on capacity is held: any failure must give it back and tell the hub.

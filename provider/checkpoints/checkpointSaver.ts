@@ -1,24 +1,26 @@
 // Saves a running job's checkpoint (protocol/checkpoint.ts): every interval, what
-// the job left in /outputs/checkpoint is copied out (copyOut.ts: the container
-// may swap a file for a link at any time; a file only when its size, time or
-// inode changed) and hashed, each file not yet stored is uploaded from that
+// the job left in /outputs/checkpoint is copied out of its reach (folderBeneath.ts:
+// no link followed anywhere, each copy bounded) and hashed, a file only when its
+// size, times or inode changed; each file not yet stored is uploaded from that
 // copy, and the hub is told the set. One save at a time, the next an interval
-// after the last ended, so the hub never sees two closer than that. A file that
-// changed while it was read, or one under a temporary name, waits for the next
-// save; a link or a device stops that save and the job is told why.
-import { lstat, mkdir, realpath, rm } from "node:fs/promises";
+// after the last ended. A file that changed while it was read, or one under a
+// temporary name, waits for the next save; a link, a device, or more than the
+// provider's output cap stops that save and the job is told why. The copies live
+// in a folder of the daemon's only until they are stored, so it holds at most
+// about twice the cap (the last save's and this one's) while a save runs.
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { FileHandle } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { CheckpointFiles } from "../../protocol/checkpoint.ts";
+import { checkpointOutputPath, type CheckpointFiles } from "../../protocol/checkpoint.ts";
 import { RelativePath } from "../../protocol/jobSpec.ts";
-import { checkpointLimits } from "../../protocol/limits.ts";
+import { checkpointLimits, jobLimits } from "../../protocol/limits.ts";
 import type { ManifestFile } from "../../protocol/manifest.ts";
-import { walkOutputs } from "../executor/outputs.ts";
-import { copyOut, identityOf, type CopiedFile } from "./copyOut.ts";
+import { copyBeneath, identityBeneath, openFolder, walkBeneath, type CopiedFile } from "./folderBeneath.ts";
 
 export interface CheckpointSaverOptions {
   jobId: string;
-  /** The job's checkpoint folder on this host (`<workDir>/outputs/checkpoint`). */
+  /** The job's checkpoint folder on this host (`<workDir>/outputs/checkpoint`): its parent, the job's /outputs, is the daemon's. */
   dir: string;
   /** A folder of the daemon's, out of the container's sight, for the copies uploads read (removed at stop). */
   stageDir: string;
@@ -44,19 +46,21 @@ export function isTemporaryName(path: string): boolean {
   return name.startsWith(".") || name.endsWith(".tmp") || name.endsWith(".partial");
 }
 
-function tooBig(bytes: number, maxBytes: number): string {
-  return `it holds ${bytes} bytes or more, past the ${maxBytes} this provider keeps for a job`;
-}
+/** The longest path a checkpoint file may have: its upload's path, checkpoint/<path>, must be an output path. */
+const MAX_PATH = jobLimits.maxPathLength - checkpointOutputPath("").length;
+const quoted = (path: string) => JSON.stringify(path.length > 80 ? `${path.slice(0, 80)}…` : path);
+
+class Refused extends Error {}
 
 export class CheckpointSaver {
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private readonly abort = new AbortController();
+  /** The files as last copied, by path: one unchanged since is not read again. */
   private readonly hashes = new Map<string, CopiedFile>();
-  /** The folder's real path, found at the first save: every file's opened path must be under it, with no link. */
-  private root: string | undefined;
-  private readonly stored: Set<string>;
+  /** `path NUL sha256` of the files in the set the hub last kept (or this job resumed from): in R2, not uploaded again. */
+  private stored: Set<string>;
   private lastReported = "";
   private lastNotice = "";
 
@@ -97,75 +101,103 @@ export class CheckpointSaver {
   }
 
   private async saveOnce(): Promise<SaveOutcome> {
-    const { log, jobId, stageDir } = this.options;
-    this.root ??= await realpath(this.options.dir).catch(() => undefined);
-    if (!this.root) return "empty";
-    await mkdir(stageDir, { recursive: true, mode: 0o700 });
-    const listed = await this.list(this.root);
-    if (typeof listed === "string") return this.refuse(listed);
-    if (listed.length === 0) return "empty";
+    const root = await openFolder(this.options.dir);
+    if (root === "gone") return "empty";
+    if (typeof root === "string") return this.refuse("/outputs/checkpoint is not a folder (a link or a file where the folder was)");
+    await mkdir(this.options.stageDir, { recursive: true, mode: 0o700 });
+    try {
+      return await this.saveFrom(root);
+    } catch (error) {
+      if (error instanceof Refused) return this.refuse(error.message);
+      throw error;
+    } finally {
+      await root.close();
+      await this.tidyStage();
+    }
+  }
+
+  private async saveFrom(root: FileHandle): Promise<SaveOutcome> {
+    const { log, jobId, stageDir, maxBytes } = this.options;
+    const paths = await this.list(root);
+    // Copies of files no longer there are not needed again.
+    for (const path of this.hashes.keys()) if (!paths.includes(path)) this.hashes.delete(path);
+    if (paths.length === 0) return "empty";
     const files: ManifestFile[] = [];
-    for (const path of listed) {
-      const file = await this.snapshot(this.root, path);
-      if (file === "not-a-file") return this.refuse(`${JSON.stringify(path)} is not a regular file (links and devices are not saved)`);
+    let bytes = 0;
+    for (const path of paths) {
+      const file = await this.snapshot(root, path, maxBytes - bytes);
       if (file === undefined) return "unsettled";
+      bytes += file.size;
       files.push(file);
     }
-    const bytes = files.reduce((sum, file) => sum + file.size, 0);
-    if (bytes > this.options.maxBytes) return this.refuse(tooBig(bytes, this.options.maxBytes));
     files.sort((a, b) => (a.path < b.path ? -1 : 1));
     const key = JSON.stringify(files);
     if (key === this.lastReported) return "unchanged";
     for (const file of files) {
-      const id = `${file.path}\0${file.sha256}`;
-      if (this.stored.has(id)) continue;
+      if (this.stored.has(idOf(file))) continue;
       this.abort.signal.throwIfAborted();
       await this.options.upload(file, join(stageDir, file.sha256), this.abort.signal);
-      this.stored.add(id);
     }
-    // Every file is stored now: their copies have done their work (an unchanged file is not copied again).
-    await Promise.all(files.map((file) => rm(join(stageDir, file.sha256), { force: true })));
-    if (this.stopped) return "unsettled";
-    if (!this.options.report(files)) return "unsettled";
+    if (this.stopped || !this.options.report(files)) return "unsettled";
+    // The hub keeps this set and deletes the last one's other files: only these are stored from now on.
+    this.stored = new Set(files.map(idOf));
     this.lastReported = key;
     log.info({ job: jobId, files: files.length, bytes }, "checkpoint saved");
     return "saved";
   }
 
-  /** The paths a checkpoint would hold now, or why none can be taken. */
-  private async list(root: string): Promise<string[] | string> {
+  /** The paths a checkpoint would hold now; Refused saying why none can be taken. */
+  private async list(root: FileHandle): Promise<string[]> {
     const paths: string[] = [];
-    let bytes = 0;
-    for await (const entry of walkOutputs(root)) {
+    for await (const entry of walkBeneath(root)) {
+      if (entry.kind === "refused" || entry.kind === "other") throw new Refused(`${quoted(entry.path)} is not a regular file or folder (links and devices are not saved)`);
       if (entry.kind === "folder" || isTemporaryName(entry.path)) continue;
-      if (entry.kind === "other") return `${JSON.stringify(entry.path)} is not a regular file (links and devices are not saved)`;
-      if (!RelativePath.safeParse(entry.path).success) return `${JSON.stringify(entry.path)} has a name outputs may not have (letters, digits, . _ - and / only)`;
+      if (entry.path.length > MAX_PATH) throw new Refused(`${quoted(entry.path)} is longer than the ${MAX_PATH} characters a checkpoint file's path may have`);
+      if (!RelativePath.safeParse(entry.path).success) throw new Refused(`${quoted(entry.path)} has a name outputs may not have (letters, digits, . _ - and / only)`);
       paths.push(entry.path);
-      if (paths.length > checkpointLimits.maxFiles) return `it holds more than ${checkpointLimits.maxFiles} files`;
-      // Before anything is copied: too much is refused without reading it (the copies' own sizes are checked again).
-      bytes += (await lstat(entry.full).catch(() => undefined))?.size ?? 0;
-      if (bytes > this.options.maxBytes) return tooBig(bytes, this.options.maxBytes);
+      if (paths.length > checkpointLimits.maxFiles) throw new Refused(`it holds more than ${checkpointLimits.maxFiles} files`);
     }
     return paths;
   }
 
   /**
-   * The file's entry: copied out and hashed again only when its identity changed (an unchanged one's copy is
-   * there until it is stored). Undefined when it went or changed while it was read: the next save takes it.
+   * The file's entry: copied out and hashed again only when its identity changed (an unchanged one's copy is kept
+   * until it is stored). Undefined when it went or changed while it was read: the next save takes it. Refused past
+   * `budget` bytes, before more than that is copied.
    */
-  private async snapshot(root: string, path: string): Promise<ManifestFile | "not-a-file" | undefined> {
-    const full = `${root}/${path}`;
+  private async snapshot(root: FileHandle, path: string, budget: number): Promise<ManifestFile | undefined> {
+    const tooBig = () => new Refused(`it holds more than the ${this.options.maxBytes} bytes this provider keeps for a job`);
     const known = this.hashes.get(path);
     if (known) {
-      const now = await identityOf(full);
-      if (now === "not-a-file") return now;
+      const now = await identityBeneath(root, path);
       if (now === "gone") return undefined;
-      if (now.size === known.size && now.mtimeMs === known.mtimeMs && now.ino === known.ino) return { path, size: known.size, sha256: known.sha256 };
+      if (typeof now === "string") throw new Refused(`${quoted(path)} is not a regular file (links and devices are not saved)`);
+      if (now.size === known.size && now.mtimeMs === known.mtimeMs && now.ctimeMs === known.ctimeMs && now.ino === known.ino) {
+        if (known.size > budget) throw tooBig();
+        return { path, size: known.size, sha256: known.sha256 };
+      }
     }
-    const copied = await copyOut(full, this.options.stageDir);
-    if (!copied.ok) return copied.why === "not-a-file" ? "not-a-file" : undefined;
-    this.hashes.set(path, copied.file);
-    return { path, size: copied.file.size, sha256: copied.file.sha256 };
+    const partial = join(this.options.stageDir, `copy-${Math.random().toString(36).slice(2)}`);
+    try {
+      const copied = await copyBeneath(root, path, partial, budget, this.abort.signal);
+      if (!copied.ok) {
+        if (copied.why === "too-big") throw tooBig();
+        if (copied.why === "not-a-file" || copied.why === "not-a-folder") throw new Refused(`${quoted(path)} is not a regular file (links and devices are not saved)`);
+        return undefined;
+      }
+      await rename(partial, join(this.options.stageDir, copied.file.sha256));
+      this.hashes.set(path, copied.file);
+      return { path, size: copied.file.size, sha256: copied.file.sha256 };
+    } finally {
+      await rm(partial, { force: true });
+    }
+  }
+
+  /** Keeps in the stage folder only the copies a later upload may still need: of files still there, not yet stored. */
+  private async tidyStage(): Promise<void> {
+    const needed = new Set([...this.hashes].filter(([path, file]) => !this.stored.has(`${path}\0${file.sha256}`)).map(([, file]) => file.sha256));
+    const present = await readdir(this.options.stageDir).catch(() => [] as string[]);
+    await Promise.all(present.filter((name) => !needed.has(name)).map((name) => rm(join(this.options.stageDir, name), { force: true })));
   }
 
   private refuse(why: string): SaveOutcome {
@@ -176,3 +208,5 @@ export class CheckpointSaver {
     return "refused";
   }
 }
+
+const idOf = (file: ManifestFile) => `${file.path}\0${file.sha256}`;

@@ -274,6 +274,17 @@ describe("offers", () => {
     expect(daemon.activeJobs).toEqual([]);
     expect(hub.of("job.accept")).toEqual([]);
   });
+
+  it("declines a requeued job whose checkpoint would not fit in its /outputs, so it goes to a provider where it does", async () => {
+    const daemon = daemonWith(silentOutbox());
+    welcome();
+    const resuming = offer("job_ckpt");
+    const checkpoint = { files: [{ path: "model.pt", size: 2_000_000, sha256: "a".repeat(64) }], bytes: 2_000_000, saved_at: Date.now(), provider: `0x${"1".repeat(40)}`, attempt: 0 };
+    hub.emit("message", { ...resuming, spec: { ...resuming.spec, checkpoint: {} }, checkpoint });
+    const [decline] = await eventually(async () => hub.of("job.decline").length > 0 && hub.of("job.decline"));
+    expect(decline).toMatchObject({ job_id: "job_ckpt", reason: "the job's checkpoint holds 2000000 bytes, more than the 1000000 this provider keeps for a job's outputs" });
+    expect(daemon.activeJobs).toEqual([]);
+  });
 });
 
 describe("results", () => {

@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CheckpointFiles } from "../../../protocol/checkpoint.ts";
 import { CheckpointSaver, isTemporaryName } from "../../../provider/checkpoints/checkpointSaver.ts";
-import { copyOut } from "../../../provider/checkpoints/copyOut.ts";
+import { copyBeneath, openFolder } from "../../../provider/checkpoints/folderBeneath.ts";
 
 let root: string;
 let dir: string;
@@ -109,7 +109,57 @@ describe("saving a checkpoint", () => {
   });
 });
 
+describe("what a save keeps", () => {
+  it("uploads a file again when it comes back to content the hub has since let go (A, then B, then A)", async () => {
+    const s = saver();
+    for (const content of ["A", "B", "A"]) {
+      await writeFile(join(dir, "status"), content);
+      // A new inode each time, as a rename into place makes.
+      expect(await s.save()).toBe("saved");
+      await rm(join(dir, "status"));
+    }
+    expect(uploads.map((upload) => upload.bytes)).toEqual(["A", "B", "A"]);
+  });
+
+  it("keeps no copy it no longer needs after a failed upload and a change", async () => {
+    await writeFile(join(dir, "model.pt"), "weights 1");
+    let failing = true;
+    const s = saver({ upload: async () => { if (failing) throw new Error("the API is away"); } });
+    await expect(s.save()).rejects.toThrow(/the API is away/);
+    // The copy waits for the next try.
+    expect(await readdir(stageDir)).toHaveLength(1);
+    await rm(join(dir, "model.pt"));
+    await writeFile(join(dir, "model.pt"), "weights 2");
+    failing = false;
+    expect(await s.save()).toBe("saved");
+    expect(uploads).toEqual([{ path: "model.pt", bytes: "weights 2" }]);
+    expect(await readdir(stageDir)).toEqual([]);
+  });
+});
+
 describe("a hostile job's checkpoint folder", () => {
+  it("is refused when the folder itself is a link, and nothing under the link is read", async () => {
+    const elsewhere = join(root, "host-folder");
+    await mkdir(elsewhere);
+    await writeFile(join(elsewhere, "id_ed25519"), "the provider's own key");
+    await rm(dir, { recursive: true });
+    await symlink(elsewhere, dir);
+    expect(await saver().save()).toBe("refused");
+    expect(notices).toEqual(["checkpoint not saved: /outputs/checkpoint is not a folder (a link or a file where the folder was)"]);
+    expect(uploads).toEqual([]);
+  });
+
+  it("never copies more than the budget, whatever the file's size", async () => {
+    await writeFile(join(dir, "big"), Buffer.alloc(4096));
+    const folder = await openFolder(dir);
+    if (typeof folder === "string") throw new Error(folder);
+    await mkdir(stageDir, { recursive: true });
+    expect(await copyBeneath(folder, "big", join(stageDir, "copy"), 4095)).toEqual({ ok: false, why: "too-big" });
+    const whole = await copyBeneath(folder, "big", join(stageDir, "copy"), 4096);
+    await folder.close();
+    expect(whole.ok && whole.file.size).toBe(4096);
+  });
+
   it("is refused when it holds a link, whichever way it points, and the job is told once", async () => {
     const secret = join(root, "host-secret");
     await writeFile(secret, "the provider's own file");
@@ -118,7 +168,7 @@ describe("a hostile job's checkpoint folder", () => {
     const s = saver();
     expect(await s.save()).toBe("refused");
     expect(await s.save()).toBe("refused");
-    expect(notices).toEqual(['checkpoint not saved: "stolen" is not a regular file (links and devices are not saved)']);
+    expect(notices).toEqual(['checkpoint not saved: "stolen" is not a regular file or folder (links and devices are not saved)']);
     expect(uploads).toEqual([]);
     expect(reports).toEqual([]);
   });
@@ -133,14 +183,21 @@ describe("a hostile job's checkpoint folder", () => {
     await rm(join(dir, "sub"), { recursive: true });
     await symlink(elsewhere, join(dir, "sub"));
     await mkdir(stageDir, { recursive: true });
-    expect(await copyOut(join(dir, "sub", "state"), stageDir)).toEqual({ ok: false, why: "not-a-file" });
+    const folder = await openFolder(dir);
+    if (typeof folder === "string") throw new Error(folder);
+    expect(await copyBeneath(folder, "sub/state", join(stageDir, "copy"), 1024)).toEqual({ ok: false, why: "not-a-folder" });
+    await folder.close();
     expect(await readdir(stageDir)).toEqual([]);
+    // And the whole save refuses it, naming it.
+    expect(await saver().save()).toBe("refused");
+    expect(notices).toEqual(['checkpoint not saved: "sub" is not a regular file or folder (links and devices are not saved)']);
+    expect(uploads).toEqual([]);
   });
 
   it("is refused past the provider's byte cap before anything is copied, and past the file count", async () => {
     await writeFile(join(dir, "big"), Buffer.alloc(2048));
     expect(await saver({ maxBytes: 1024 }).save()).toBe("refused");
-    expect(notices[0]).toMatch(/past the 1024 this provider keeps for a job/);
+    expect(notices[0]).toMatch(/more than the 1024 bytes this provider keeps for a job/);
     expect(await readdir(stageDir)).toEqual([]);
     await rm(join(dir, "big"));
     await Promise.all(Array.from({ length: 65 }, (_, i) => writeFile(join(dir, `shard-${i}`), "x")));

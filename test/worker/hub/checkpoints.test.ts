@@ -102,7 +102,7 @@ describe("a job's checkpoint", () => {
     const first = await saveCheckpoint(provider, job.id, { "model.pt": "one" });
     await eventually(async () => (await jobOf(key, job.id)).checkpoint !== null, { what: "the first checkpoint kept" });
     await saveCheckpoint(provider, job.id, { "model.pt": "two" });
-    expect((await provider.next("error")).message).toMatch(/at most one every 10 s/);
+    expect((await provider.next("error")).message).toMatch(/save at most once every 10 s/);
     expect((await jobOf(key, job.id)).checkpoint!.files).toEqual(first);
 
     const stranger = await connectProvider({});
