@@ -76,4 +76,16 @@ describe("a job that saves checkpoints", () => {
     // What the job left in its checkpoint folder is an output like any other.
     expect(await text("checkpoint/step")).toBe(String(STEPS));
   });
+
+  it("saves nothing from a checkpoint folder the job made a link to the host's files, says why in its log, and the job is unharmed", async () => {
+    await provider(["--max-cpus", "1", "--max-memory-mb", "1024"]);
+    // Inside the container the link points at its own /etc; on the provider the same link would lead to the host's.
+    const hostile = 'rm -rf /outputs/checkpoint; ln -s /etc /outputs/checkpoint; sleep 14; rm /outputs/checkpoint; echo done > /outputs/done.txt';
+    const created = await client.createJob(shellJob(hostile, { timeout_s: 60, checkpoint: { interval_s: 10 } }));
+    const done = await client.waitForJob(created.id, { timeoutMs: 60_000 });
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.logs).toContain("[pond: checkpoint not saved: /outputs/checkpoint is not a folder (a link or a file where the folder was)]");
+    expect(done.checkpoint).toBeNull();
+    expect(done.output!.files.map((file) => file.path)).toEqual(["done.txt"]);
+  });
 });
