@@ -121,6 +121,14 @@ describe("what a save keeps", () => {
     expect(uploads.map((upload) => upload.bytes)).toEqual(["A", "B", "A"]);
   });
 
+  it("saves a set at its limits: 64 files holding exactly the provider's cap", async () => {
+    await Promise.all(Array.from({ length: 64 }, (_, i) => writeFile(join(dir, `shard-${String(i).padStart(2, "0")}`), Buffer.alloc(16, i))));
+    expect(await saver({ maxBytes: 64 * 16 }).save()).toBe("saved");
+    expect(reports[0]).toHaveLength(64);
+    expect(uploads).toHaveLength(64);
+    expect(notices).toEqual([]);
+  });
+
   it("keeps no copy it no longer needs after a failed upload and a change", async () => {
     await writeFile(join(dir, "model.pt"), "weights 1");
     let failing = true;
