@@ -6,17 +6,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../sdk/index.ts";
-import { removeContainersOf } from "../helpers/docker.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { shellJob } from "../helpers/jobs.ts";
-import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
+import { TestProviders } from "../helpers/testProviders.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
 
 const GRACE_MS = 4_000;
 const STEPS = 24;
 let dev: WranglerDev;
 let client: PondClient;
-const started: ProviderProcess[] = [];
+const providers = new TestProviders();
 
 // One step a second; each step's state written under a temporary name and renamed into place, as the docs ask.
 const counting = [
@@ -27,11 +26,7 @@ const counting = [
   'echo "$n" > /outputs/final.txt',
 ].join("; ");
 
-async function provider(flags: string[]): Promise<ProviderProcess> {
-  const p = await startProvider(dev.url, flags);
-  started.push(p);
-  return p;
-}
+const provider = (flags: string[]) => providers.start(dev.url, flags);
 
 beforeAll(async () => {
   dev = await startWranglerDev({ PROVIDER_GRACE_MS: String(GRACE_MS), OFFER_TIMEOUT_MS: "3000" });
@@ -40,10 +35,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const p of started.splice(0)) {
-    await p.remove();
-    await removeContainersOf(p.address);
-  }
+  await providers.removeAll();
 });
 
 afterAll(async () => {

@@ -8,9 +8,8 @@ import { HUB_PROTOCOL_VERSION } from "../../protocol/hubMessages.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { CreateJobRequest } from "../../protocol/jobSpec.ts";
 import { uploadHeaders, uploadMessage } from "../../protocol/uploads.ts";
-import { removeContainersOf } from "../helpers/docker.ts";
 import { shellJob } from "../helpers/jobs.ts";
-import { startProvider, type ProviderProcess } from "../helpers/providerProcess.ts";
+import { TestProviders } from "../helpers/testProviders.ts";
 import { connectRawProvider } from "../helpers/rawProvider.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcpProxy.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
@@ -18,16 +17,12 @@ import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
 const GRACE_MS = 4_000;
 let dev: WranglerDev;
 let client: PondClient;
-const started: ProviderProcess[] = [];
+const providers = new TestProviders();
 const proxies: TcpProxy[] = [];
 
 const job = (cmd: string, overrides: Partial<CreateJobRequest> = {}) => shellJob(cmd, { timeout_s: 60, ...overrides });
 
-async function provider(api: string, flags: string[]): Promise<ProviderProcess> {
-  const p = await startProvider(api, flags);
-  started.push(p);
-  return p;
-}
+const provider = (api: string, flags: string[]) => providers.start(api, flags);
 
 async function transitions(id: string) {
   return ((await client.request("GET", `/v1/jobs/${id}/transitions`)) as { results: Array<{ from: string | null; to: string; detail: string | null }> }).results;
@@ -40,10 +35,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const p of started.splice(0)) {
-    await p.remove();
-    await removeContainersOf(p.address);
-  }
+  await providers.removeAll();
   for (const proxy of proxies.splice(0)) await proxy.close();
 });
 
