@@ -1,5 +1,6 @@
 // A job's checkpoint as the CLI prints it: whether it saves them, the latest kept
-// (when, by which provider, in which attempt), and whether this attempt resumed from one.
+// (when, by which provider, in which attempt), and the one its attempt resumed from.
+import type { CheckpointSet } from "../protocol/checkpoint.ts";
 import type { Job } from "../protocol/job.ts";
 import { checkpointLimits } from "../protocol/limits.ts";
 
@@ -11,9 +12,14 @@ export function describeCheckpoint(job: Pick<Job, "spec" | "checkpoint" | "attem
   const every = `every ${asked.interval_s ?? checkpointLimits.defaultIntervalS} s`;
   const saved = job.checkpoint;
   if (!saved) return [`  checkpoint: none saved yet (${every})`];
-  const files = `${saved.files.length} file${saved.files.length === 1 ? "" : "s"}, ${mib(saved.bytes)}`;
-  const when = `${new Date(saved.saved_at).toISOString()} by ${saved.provider} in attempt ${saved.attempt + 1}`;
   // Saved in an earlier attempt: the offer of every later one carried it.
   const resumed = saved.attempt < job.attempt ? (job.status === "queued" ? "; the next attempt resumes from it" : "; this attempt resumed from it") : "";
-  return [`  checkpoint: ${files}, saved ${when} (${every})${resumed}`];
+  const lines = [`  checkpoint: ${described(saved)} (${every})${resumed}`];
+  if (saved.resumed_from) lines.push(`  resumed from: ${described(saved.resumed_from)}`);
+  return lines;
+}
+
+function described(set: CheckpointSet): string {
+  const files = `${set.files.length} file${set.files.length === 1 ? "" : "s"}, ${mib(set.bytes)}`;
+  return `${files}, saved ${new Date(set.saved_at).toISOString()} by ${set.provider} in attempt ${set.attempt + 1}`;
 }

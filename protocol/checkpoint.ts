@@ -26,18 +26,43 @@ export const CheckpointFiles = z
   .refine((files) => !files.some((file) => files.some((other) => other.path.startsWith(`${file.path}/`))), "must not name a file and a path inside it");
 export type CheckpointFiles = z.infer<typeof CheckpointFiles>;
 
-/** The latest checkpoint the hub accepted for a job: what `GET /v1/jobs/{id}` shows and a requeued job's offer carries. */
-export const SavedCheckpoint = z
+/** One checkpoint the hub kept: its files, and when, by whom and in which attempt it was saved. */
+export const CheckpointSet = z
   .object({
     files: CheckpointFiles,
     bytes: z.int().min(0),
-    saved_at: z.int().meta({ description: "When the hub accepted it, ms since the epoch" }),
+    saved_at: z.int().meta({ description: "When the hub kept it, ms since the epoch" }),
     provider: z.string().regex(/^0x[0-9a-f]{40}$/).meta({ description: "The provider that saved it: a checkpoint is its writer's word" }),
     attempt: z.int().min(0).meta({ description: "The job's attempt it was saved in (0 the first)" }),
   })
   .strict()
+  .meta({ id: "CheckpointSet" });
+export type CheckpointSet = z.infer<typeof CheckpointSet>;
+
+/**
+ * The latest checkpoint the hub kept for a job: what `GET /v1/jobs/{id}` shows and a requeued job's offer carries.
+ * `resumed_from`: the one the attempt that saved it started from, once a later attempt saves its own (a challenge's
+ * mediator re-runs that attempt from the same one, so an honest provider is judged on its own work).
+ */
+export const SavedCheckpoint = CheckpointSet.extend({
+  resumed_from: CheckpointSet.optional().meta({ description: "The checkpoint the attempt that saved this one resumed from, if it resumed" }),
+})
+  .strict()
   .meta({ id: "SavedCheckpoint" });
 export type SavedCheckpoint = z.infer<typeof SavedCheckpoint>;
+
+/** The checkpoint the job's current attempt (`attempt`) started from, if any: the latest, when an earlier attempt saved it. */
+export function resumedFromOf(checkpoint: SavedCheckpoint | null | undefined, attempt: number): CheckpointSet | undefined {
+  if (!checkpoint) return undefined;
+  if (checkpoint.attempt < attempt) return setOf(checkpoint);
+  return checkpoint.resumed_from;
+}
+
+/** A checkpoint without what it resumed from. */
+export function setOf(checkpoint: SavedCheckpoint): CheckpointSet {
+  const { resumed_from: _resumedFrom, ...set } = checkpoint;
+  return set;
+}
 
 /** The output path a checkpoint file is uploaded under (its R2 key is that of an output: protocol/uploads.ts). */
 export function checkpointOutputPath(path: string): string {

@@ -3,7 +3,7 @@
 // schemas on both ends. Heartbeats are the bare strings "ping"/"pong", answered
 // by the hub's auto-response without waking it.
 import { z } from "zod";
-import { CheckpointFiles, SavedCheckpoint } from "./checkpoint.ts";
+import { CheckpointFiles, CheckpointSet, SavedCheckpoint } from "./checkpoint.ts";
 import { EgressUsage } from "./egress.ts";
 import { JobGpuUsage } from "./gpuUsage.ts";
 import { IceServer } from "./iceServers.ts";
@@ -220,9 +220,20 @@ export const OfferMessage = z.object({
 });
 /**
  * Asks a drawn mediator to re-run a challenged job; `outputs` is the provider's signed manifest, which a tolerant job's
- * re-run is compared with, and `secrets` the values of the spec's secrets, which the re-run needs as the first run did.
+ * re-run is compared with, `secrets` the values of the spec's secrets, which the re-run needs as the first run did, and
+ * `checkpoint` the one the challenged attempt resumed from.
  */
-export const MediateMessage = z.object({ v, type: z.literal("job.mediate"), job_id: JobId, chain_job_id: chainJobId, spec: JobSpec, outputs: OutputManifest, secrets: SecretValues.optional() });
+export const MediateMessage = z.object({
+  v,
+  type: z.literal("job.mediate"),
+  job_id: JobId,
+  chain_job_id: chainJobId,
+  spec: JobSpec,
+  outputs: OutputManifest,
+  secrets: SecretValues.optional(),
+  /** The checkpoint the challenged attempt resumed from (spec.checkpoint): the re-run starts from it too. */
+  checkpoint: CheckpointSet.optional(),
+});
 export type MediateMessage = z.infer<typeof MediateMessage>;
 
 export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: JobId, reason: z.string() });

@@ -76,6 +76,7 @@ export class ProviderDaemon {
   constructor(private readonly options: DaemonOptions) {
     this.capacity = new LocalCapacity(options.resources);
     this.mediator = new Mediator({
+      api: options.api,
       account: options.account,
       dataDir: options.dataDir,
       maxOutputBytes: options.maxOutputBytes,

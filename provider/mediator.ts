@@ -25,6 +25,7 @@ import type { LocalCapacity } from "./localCapacity.ts";
 import type { ContainerGuard } from "./watchdog/spawn.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
 import { judgeTolerant } from "./mediation/tolerantVerdict.ts";
+import { fetchCheckpoint, type RestoredCheckpoint } from "./checkpoints/checkpointRestore.ts";
 import { truncate } from "./truncate.ts";
 import { jobWorkDir } from "./workDir.ts";
 
@@ -33,6 +34,7 @@ const MEDIATION_WAIT_MS = 5 * 60_000;
 const CAPACITY_POLL_MS = 2_000;
 
 export interface MediatorOptions {
+  api: string;
   account: PrivateKeyAccount;
   dataDir: string;
   maxOutputBytes: number;
@@ -106,7 +108,11 @@ export class Mediator {
         if (!this.options.dataPlane) return log.warn({ job: message.job_id }, "this daemon cannot fetch input files; not signing a verdict");
         await this.options.dataPlane.fetchInputsForMediation(message.job_id, inputFiles, join(workDir, "inputs"), signal);
       }
-      const run = await this.rerun(message, gpus, workDir, guard, signal);
+      // The challenged attempt resumed from a checkpoint: so does the re-run, judging the provider on its own work.
+      const checkpoint = message.checkpoint && message.spec.checkpoint
+        ? await fetchCheckpoint({ api: this.options.api, account: this.options.account, jobId: message.job_id, checkpoint: message.checkpoint, workDir, signal })
+        : undefined;
+      const run = await this.rerun(message, gpus, workDir, guard, signal, checkpoint);
       if (!run) return;
       if (run.outcome !== "succeeded") {
         const error = run.error && maskSecrets(run.error, Object.values(message.secrets ?? {}));
@@ -133,10 +139,10 @@ export class Mediator {
    * The job again, in the same sandbox; behind an egress proxy of its own when the spec allows network egress
    * (undefined, and no verdict, when this daemon offers none: the re-run could not reach what the job did).
    */
-  private async rerun(message: MediateMessage, gpuUuids: string[], workDir: string, onContainer: (id: string) => Promise<void> | void, signal: AbortSignal): Promise<RunResult | undefined> {
+  private async rerun(message: MediateMessage, gpuUuids: string[], workDir: string, onContainer: (id: string) => Promise<void> | void, signal: AbortSignal, checkpoint?: RestoredCheckpoint): Promise<RunResult | undefined> {
     const { executor, egress, log } = this.options;
     const hooks = { onPhase: () => undefined, onLog: () => undefined, onContainer };
-    const request = { jobId: message.job_id, spec: message.spec, gpuUuids, workDir, ...(message.secrets ? { secrets: message.secrets } : {}) };
+    const request = { jobId: message.job_id, spec: message.spec, gpuUuids, workDir, ...(message.secrets ? { secrets: message.secrets } : {}), ...(checkpoint ? { checkpoint } : {}) };
     const { network } = message.spec;
     if (!network) return executor.run(request, hooks, signal);
     if (!egress) {

@@ -7,7 +7,7 @@ import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { pathInside } from "../../p2p/node/storagePath.ts";
-import { CHECKPOINT_FOLDER, checkpointOutputPath, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
+import { CHECKPOINT_FOLDER, checkpointOutputPath, type CheckpointSet } from "../../protocol/checkpoint.ts";
 import type { ManifestFile } from "../../protocol/manifest.ts";
 import { fetchFromSources } from "../dataplane/sourceFetch.ts";
 
@@ -26,7 +26,7 @@ export async function fetchCheckpoint(options: {
   api: string;
   account: PrivateKeyAccount;
   jobId: string;
-  checkpoint: SavedCheckpoint;
+  checkpoint: CheckpointSet;
   workDir: string;
   signal?: AbortSignal;
   onProgress?(done: number, total: number): void;

@@ -407,7 +407,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One file of the job's latest checkpoint (spec.checkpoint), by its sha256: a requeued job's provider puts them back before the job starts (its provider, or a drawn mediator; signed like an upload). `Range: bytes=N-` resumes a cut read */
+        /** One file of the job's latest checkpoint (spec.checkpoint), or of the one its last attempt resumed from, by its sha256: a requeued job's provider puts the latest back before the job starts, a drawn mediator the one the challenged attempt resumed from (signed like an upload). `Range: bytes=N-` resumes a cut read */
         get: operations["getJobCheckpointFile"];
         put?: never;
         post?: never;
@@ -893,7 +893,22 @@ export interface components {
                 }[];
                 /** @description The provider that saved it: a checkpoint is its writer's word */
                 provider: string;
-                /** @description When the hub accepted it, ms since the epoch */
+                /** @description The checkpoint the attempt that saved this one resumed from, if it resumed */
+                resumed_from?: {
+                    /** @description The job's attempt it was saved in (0 the first) */
+                    attempt: number;
+                    bytes: number;
+                    files: {
+                        path: string;
+                        sha256: string;
+                        size: number;
+                    }[];
+                    /** @description The provider that saved it: a checkpoint is its writer's word */
+                    provider: string;
+                    /** @description When the hub kept it, ms since the epoch */
+                    saved_at: number;
+                };
+                /** @description When the hub kept it, ms since the epoch */
                 saved_at: number;
             } | null;
             completed_at: string | null;

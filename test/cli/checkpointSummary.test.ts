@@ -21,4 +21,12 @@ describe("describeCheckpoint", () => {
     expect(describeCheckpoint(job({ ...asked, attempt: 1 }))[0]).toMatch(/; this attempt resumed from it$/);
     expect(describeCheckpoint(job({ ...asked, attempt: 1, status: "queued" }))[0]).toMatch(/; the next attempt resumes from it$/);
   });
+
+  it("names the one the attempt that saved the latest resumed from", () => {
+    const later = { ...saved, provider: "0xdef", attempt: 1, saved_at: saved.saved_at + 60_000, resumed_from: saved };
+    expect(describeCheckpoint(job({ spec: { ...spec, checkpoint: {} }, checkpoint: later, attempt: 1 }))).toEqual([
+      "  checkpoint: 1 file, 3.0 MiB, saved 2026-12-07T08:01:00.000Z by 0xdef in attempt 2 (every 60 s)",
+      "  resumed from: 1 file, 3.0 MiB, saved 2026-12-07T08:00:00.000Z by 0xabc in attempt 1",
+    ]);
+  });
 });

@@ -87,7 +87,7 @@ const outputRoute = storedFileRoute(
 const checkpointRoute = storedFileRoute(
   "/jobs/{id}/data/checkpoint/{sha256}",
   "getJobCheckpointFile",
-  "One file of the job's latest checkpoint (spec.checkpoint), by its sha256: a requeued job's provider puts them back before the job starts (its provider, or a drawn mediator; signed like an upload)",
+  "One file of the job's latest checkpoint (spec.checkpoint), or of the one its last attempt resumed from, by its sha256: a requeued job's provider puts the latest back before the job starts, a drawn mediator the one the challenged attempt resumed from (signed like an upload)",
 );
 
 const neededRoute = createRoute({
@@ -155,8 +155,10 @@ export const providerDataRoutes = router
   .get("/jobs/:id/data/checkpoint/:sha256{[0-9a-f]{64}}", async (c) => {
     const { id, sha256 } = c.req.param();
     const job = await signedReader(c, id, checkpointObject(sha256));
-    const file = (job.checkpoint as SavedCheckpoint | null)?.files.find((candidate) => candidate.sha256 === sha256);
-    if (!file) throw notFound(`a file of job ${job.id}'s latest checkpoint with sha256 ${sha256}`);
+    // The latest (a requeued job's provider resumes from it), or the one the last attempt resumed from (its mediator does).
+    const checkpoint = job.checkpoint as SavedCheckpoint | null;
+    const file = [...(checkpoint?.files ?? []), ...(checkpoint?.resumed_from?.files ?? [])].find((candidate) => candidate.sha256 === sha256);
+    if (!file) throw notFound(`a file of job ${job.id}'s checkpoints with sha256 ${sha256}`);
     const path = checkpointOutputPath(file.path);
     return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key: outputObjectKey(job.id, path, sha256), sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${job.id}'s checkpoint file ${file.path}` });
   })

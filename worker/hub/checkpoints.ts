@@ -2,11 +2,12 @@
 // every file must be uploaded already (R2 checked its sha256 as it stored it),
 // the job must be this provider's and running, and saves come no closer than
 // half of checkpointLimits.minIntervalS. The latest is kept on the job across its
-// attempts (a requeued job's next offer carries it), and the files of the one
-// before that it no longer names are deleted from R2.
+// attempts (a requeued job's next offer carries it) with the one its attempt
+// resumed from (a mediator re-runs the attempt from that), and the files of the
+// one before that neither names are deleted from R2.
 import type { Address } from "viem";
 import { and, eq, inArray } from "drizzle-orm";
-import { checkpointOutputPath, type CheckpointFiles, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
+import { checkpointOutputPath, resumedFromOf, type CheckpointFiles, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import type { CheckpointMessage } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { checkpointLimits } from "../../protocol/limits.ts";
@@ -39,23 +40,26 @@ export async function onCheckpoint(state: HubState, ws: WebSocket, address: Addr
   }
   const missing = await notStored(state.env.OUTPUTS, jobId, message.files);
   if (missing) return refuse(missing);
-  const saved: SavedCheckpoint = { files: message.files, bytes, saved_at: now, provider: address, attempt: job.attempt };
+  // The one this attempt started from stays named (and stored): a mediator re-runs the attempt from it.
+  const resumedFrom = resumedFromOf(previous, job.attempt);
+  const saved: SavedCheckpoint = { files: message.files, bytes, saved_at: now, provider: address, attempt: job.attempt, ...(resumedFrom ? { resumed_from: resumedFrom } : {}) };
   // Still this provider's and running: a cancel or a requeue since the read above wins.
   const kept = await db
     .update(jobs)
     .set({ checkpoint: saved })
     .where(and(eq(jobs.id, jobId), eq(jobs.provider, address), inArray(jobs.status, RUNNING)))
     .returning({ id: jobs.id });
-  // Only the latest is ever read again: what the one before held, and this one does not, goes, so a job that
-  // saves every few seconds for a day keeps one checkpoint in R2, not thousands.
-  if (kept.length > 0 && previous) await state.env.OUTPUTS.delete(superseded(jobId, previous.files, message.files));
+  // Only the latest, and the one its attempt started from, are ever read again: what the one before named, and
+  // this one does not, goes, so a job that saves every few seconds for a day keeps two checkpoints in R2, not thousands.
+  if (kept.length > 0 && previous) await state.env.OUTPUTS.delete(superseded(jobId, previous, saved));
 }
 
-/** The R2 keys of `before`'s files that `now` does not name. */
-export function superseded(jobId: string, before: CheckpointFiles, now: CheckpointFiles): string[] {
+/** The R2 keys of the files `before` named (itself and what it resumed from) that `now` does not. */
+export function superseded(jobId: string, before: SavedCheckpoint, now: SavedCheckpoint): string[] {
   const key = (file: CheckpointFiles[number]) => outputObjectKey(jobId, checkpointOutputPath(file.path), file.sha256);
-  const keep = new Set(now.map(key));
-  return before.map(key).filter((candidate) => !keep.has(candidate));
+  const named = (checkpoint: SavedCheckpoint) => [...checkpoint.files, ...(checkpoint.resumed_from?.files ?? [])].map(key);
+  const keep = new Set(named(now));
+  return [...new Set(named(before))].filter((candidate) => !keep.has(candidate));
 }
 
 /** Why one of the files is not in R2 as named, or undefined when all are. */

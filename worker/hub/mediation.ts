@@ -14,6 +14,7 @@ import { isChainConfigured } from "../config/config.ts";
 import { providerSpecOf } from "../jobs/inputSources.ts";
 import { checkTypedSignature } from "../security/signatures.ts";
 import type { HubState } from "./hubState.ts";
+import { resumedFromOf, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import { jobById } from "./jobReads.ts";
 import { openJobSecrets, UnopenableSecretsError } from "./jobSecrets.ts";
 import { send, sendError, socketOf } from "./sockets.ts";
@@ -32,7 +33,17 @@ export async function askToMediate(state: HubState, address: string, jobId: stri
   });
   if (secrets === null) return false;
   state.store.drawnAsMediator(jobId, address);
-  send(ws, { v: HUB_PROTOCOL_VERSION, type: "job.mediate", job_id: jobId, chain_job_id: chainJobId, spec: providerSpecOf(job), outputs: job.output as OutputManifest, ...(secrets ? { secrets } : {}) });
+  const checkpoint = resumedFromOf(job.checkpoint as SavedCheckpoint | null, job.attempt);
+  send(ws, {
+    v: HUB_PROTOCOL_VERSION,
+    type: "job.mediate",
+    job_id: jobId,
+    chain_job_id: chainJobId,
+    spec: providerSpecOf(job),
+    outputs: job.output as OutputManifest,
+    ...(secrets ? { secrets } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
+  });
   return true;
 }
 

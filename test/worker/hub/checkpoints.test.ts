@@ -9,9 +9,11 @@ import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job } from "../../../protocol/job.ts";
 import { checkpointObject, outputObjectKey, relayReadMessage, uploadHeaders } from "../../../protocol/uploads.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { EXPENSIVE, ownProvider, specFor } from "../assignedJob.ts";
+import { hubOf } from "../../../worker/bindings/objects.ts";
+import { getConfig } from "../../../worker/config/config.ts";
+import { EXPENSIVE, ownProvider, specFor, uniqueCpus } from "../assignedJob.ts";
 import { call, ORIGIN, post, signIn } from "../client.ts";
-import { uploadOutput } from "../providerOutputs.ts";
+import { finishWithOutputs, uploadOutput } from "../providerOutputs.ts";
 import { connectProvider, type TestProvider } from "../providerSocket.ts";
 
 const jobOf = async (key: string, id: string) => (await (await call(`/v1/jobs/${id}`, { key })).json()) as Job;
@@ -83,15 +85,34 @@ describe("a job's checkpoint", () => {
       const current = (await jobOf(key, job.id)).checkpoint;
       return current?.attempt === 1 && current;
     }, { what: "the second attempt's checkpoint kept" });
-    expect(resaved).toMatchObject({ files: later, provider: second.address });
-    // The first attempt's files the second's checkpoint no longer names are gone from R2; the rest stay.
+    // It names the one its attempt resumed from, whose files stay in R2 (and readable) for a mediator.
+    const { resumed_from: resumedFrom, ...own } = resaved;
+    expect(own).toMatchObject({ files: later, provider: second.address });
+    const { resumed_from: _none, ...firstSet } = saved;
+    expect(resumedFrom).toEqual(firstSet);
     const stored = async (file: CheckpointFiles[number]) => (await env.OUTPUTS.head(outputObjectKey(job.id, `checkpoint/${file.path}`, file.sha256))) !== null;
-    expect(await Promise.all(files.map(stored))).toEqual([false, false]);
-    expect(await stored(later[0]!)).toBe(true);
-    expect((await post(`/v1/jobs/${job.id}/cancel`, {}, { key })).status).toBe(200);
+    expect(await Promise.all([...files, ...later].map(stored))).toEqual([true, true, true]);
+    expect((await signedRead(second, job.id, model.sha256)).status).toBe(200);
+
+    // A later save of the same attempt lets go of the set before it, never of the one the attempt resumed from.
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
+    const latest = await saveCheckpoint(second, job.id, { "model.pt": "weights after epoch 11" });
+    const third = await eventually(async () => {
+      const current = (await jobOf(key, job.id)).checkpoint;
+      return current?.files[0]?.sha256 === latest[0]!.sha256 && current;
+    }, { what: "the third checkpoint kept" });
+    expect(third.resumed_from).toEqual(firstSet);
+    expect(await Promise.all([...files, ...later, ...latest].map(stored))).toEqual([true, true, false, true]);
+
+    // The job ends on the second; a mediator drawn for its challenge re-runs it from where the second started.
+    await finishWithOutputs(second, again, { "model.pt": new TextEncoder().encode("weights after epoch 12") });
+    const mediator = await connectProvider({ resources: { cpus: uniqueCpus() }, pricing: EXPENSIVE });
+    expect(await hubOf(env, getConfig(env), mediator.address).mediate(mediator.address, job.id, again.chain_job_id)).toBe(true);
+    expect((await mediator.next("job.mediate")).checkpoint).toEqual(firstSet);
     await first.close();
     await second.close();
-  });
+    await mediator.close();
+  }, 30_000);
 
   it("is refused when a file was not uploaded, when it comes too soon after the last, from a job that asked for none, and from another provider", async () => {
     const { key, provider, job } = await checkpointingJob();
