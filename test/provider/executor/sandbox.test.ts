@@ -51,6 +51,13 @@ describe("containerOptions", () => {
     expect(containerEnv({ NVIDIA_VISIBLE_DEVICES: "all", nvidia_driver_capabilities: "all", A: "1" }, ["GPU-a"])).toEqual(["A=1", "NVIDIA_VISIBLE_DEVICES=GPU-a"]);
   });
 
+  it("tells a job that saves checkpoints where, in a variable of Pond's that the job's own cannot replace", () => {
+    const saving = containerOptions({ jobId: "j", provider: "p", spec: { ...spec, env: { POND_CHECKPOINT_DIR: "/etc" }, checkpoint: {} }, gpuUuids: [], inputsDir: "/i", outputsDir: "/o" });
+    expect(saving.Env).toEqual(["POND_CHECKPOINT_DIR=/outputs/checkpoint", "NVIDIA_VISIBLE_DEVICES=void"]);
+    const plain = containerOptions({ jobId: "j", provider: "p", spec, gpuUuids: [], inputsDir: "/i", outputsDir: "/o" });
+    expect(plain.Env).not.toContain("POND_CHECKPOINT_DIR=/outputs/checkpoint");
+  });
+
   it("runs as nobody under a root daemon, else as the daemon's own user", () => {
     expect(containerUserFor(0, 0)).toBe(CONTAINER_USER);
     expect(containerUserFor(1000, 1000)).toBe("1000:1000");
