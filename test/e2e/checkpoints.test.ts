@@ -11,20 +11,23 @@ import { shellJob } from "../helpers/jobs.ts";
 import { TestProviders } from "../helpers/testProviders.ts";
 import { startWranglerDev, type WranglerDev } from "../helpers/wranglerDev.ts";
 
-const GRACE_MS = 4_000;
+// Long enough for a killed daemon to start again and keep its job; a lost one's job is requeued after it.
+const GRACE_MS = 12_000;
 const STEPS = 24;
 let dev: WranglerDev;
 let client: PondClient;
 const providers = new TestProviders();
 
 // One step a second; each step's state written under a temporary name and renamed into place, as the docs ask.
-const counting = [
-  'd="$POND_CHECKPOINT_DIR"',
-  'n=$(cat "$d/step" 2>/dev/null || echo 0)',
-  'echo "$n" > /outputs/resumed_from.txt',
-  `while [ "$n" -lt ${STEPS} ]; do n=$((n + 1)); echo "$n" > "$d/step.tmp"; mv "$d/step.tmp" "$d/step"; sleep 1; done`,
-  'echo "$n" > /outputs/final.txt',
-].join("; ");
+const countingTo = (steps: number) =>
+  [
+    'd="$POND_CHECKPOINT_DIR"',
+    'n=$(cat "$d/step" 2>/dev/null || echo 0)',
+    'echo "$n" > /outputs/resumed_from.txt',
+    `while [ "$n" -lt ${steps} ]; do n=$((n + 1)); echo "$n" > "$d/step.tmp"; mv "$d/step.tmp" "$d/step"; sleep 1; done`,
+    'echo "$n" > /outputs/final.txt',
+  ].join("; ");
+const counting = countingTo(STEPS);
 
 const provider = (flags: string[]) => providers.start(dev.url, flags);
 
@@ -67,6 +70,31 @@ describe("a job that saves checkpoints", () => {
     expect(await text("final.txt")).toBe(String(STEPS));
     // What the job left in its checkpoint folder is an output like any other.
     expect(await text("checkpoint/step")).toBe(String(STEPS));
+  });
+
+  it("goes on saving after its daemon is killed (-9) and started again: the container is adopted, its checkpoints still kept", async () => {
+    const first = await provider(["--max-cpus", "1", "--max-memory-mb", "1024"]);
+    const steps = 45;
+    const created = await client.createJob(shellJob(countingTo(steps), { timeout_s: 120, checkpoint: { interval_s: 10 } }));
+    const before = await eventually(async () => (await client.getJob(created.id)).checkpoint ?? false, { timeoutMs: 40_000, what: "the first checkpoint kept" });
+    await first.stop("SIGKILL");
+    const again = await providers.restart(first);
+    const after = await eventually(async () => {
+      const current = (await client.getJob(created.id)).checkpoint;
+      return current && current.saved_at > before.saved_at ? current : false;
+    }, { timeoutMs: 40_000, what: "a checkpoint kept after the restart" });
+    expect(after).toMatchObject({ provider: first.address, attempt: 0 });
+    expect(after.files[0]!.sha256).not.toBe(before.files[0]!.sha256);
+    expect(again.process.output()).toMatch(/adopting a container left running by an earlier run/);
+    expect(again.process.output()).toMatch(/checkpoint saved/);
+
+    const done = await client.waitForJob(created.id, { timeoutMs: 90_000 });
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.attempt).toBe(0);
+    const text = async (path: string) => new TextDecoder().decode(await client.downloadOutput(done.id, path)).trim();
+    // Never restarted: the container went on through the daemon's restart.
+    expect(await text("resumed_from.txt")).toBe("0");
+    expect(await text("final.txt")).toBe(String(steps));
   });
 
   it("saves nothing from a checkpoint folder the job made a link to the host's files, says why in its log, and the job is unharmed", async () => {

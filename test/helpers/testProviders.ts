@@ -12,8 +12,16 @@ export class TestProviders {
     return p;
   }
 
+  /** Starts `p` again with its key and data folder (after a kill, say). */
+  async restart(p: ProviderProcess): Promise<ProviderProcess> {
+    const again = await p.restart();
+    this.started.push(again);
+    return again;
+  }
+
   async removeAll(): Promise<void> {
-    for (const p of this.started.splice(0)) {
+    // The latest first: a restarted daemon shares its data folder with the handle it replaced.
+    for (const p of this.started.splice(0).reverse()) {
       await p.remove();
       await removeContainersOf(p.address);
     }
