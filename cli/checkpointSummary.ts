@@ -1,10 +1,10 @@
 // A job's checkpoint as the CLI prints it: whether it saves them, the latest kept
 // (when, by which provider, in which attempt), and the one its attempt resumed from.
+import { formatBytes } from "../protocol/byteSize.ts";
 import type { CheckpointSet } from "../protocol/checkpoint.ts";
 import type { Job } from "../protocol/job.ts";
 import { checkpointLimits } from "../protocol/limits.ts";
 
-const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 export function describeCheckpoint(job: Pick<Job, "spec" | "checkpoint" | "attempt" | "status">): string[] {
   const asked = job.spec.checkpoint;
@@ -20,6 +20,6 @@ export function describeCheckpoint(job: Pick<Job, "spec" | "checkpoint" | "attem
 }
 
 function described(set: CheckpointSet): string {
-  const files = `${set.files.length} file${set.files.length === 1 ? "" : "s"}, ${mib(set.bytes)}`;
+  const files = `${set.files.length} file${set.files.length === 1 ? "" : "s"}, ${formatBytes(set.bytes)}`;
   return `${files}, saved ${new Date(set.saved_at).toISOString()} by ${set.provider} in attempt ${set.attempt + 1}`;
 }

@@ -2,7 +2,7 @@
 // choices, built from the command line and checked here, so a mistake is a
 // message saying what to fix rather than the API's 422.
 import { JobSpec, specOfRequest, type CreateJobRequest, type InputFile } from "../protocol/jobSpec.ts";
-import { MAX_BODY_BYTES } from "../protocol/limits.ts";
+import { checkpointLimits, MAX_BODY_BYTES } from "../protocol/limits.ts";
 import type { Template } from "../protocol/template.ts";
 import type { PondClient, TemplateRunChoices } from "../sdk/index.ts";
 import { pairs } from "./context.ts";
@@ -44,6 +44,10 @@ const AUTHORIZATION_MARGIN_BYTES = 2048;
 /** The create request of an image run, checked as the API would check its spec. */
 export function imageRequest(cmd: string[], options: RunOptions, inputFiles?: InputFile[], purpose: RequestPurpose = "create"): CreateJobRequest {
   if (options.param?.length) throw new UsageError("-p sets a template's parameters: give a template ref instead of --image, or pass the values with --env");
+  const every = options.checkpointEvery;
+  if (every !== undefined && (every < checkpointLimits.minIntervalS || every > checkpointLimits.maxIntervalS)) {
+    throw new UsageError(`--checkpoint-every is how many seconds between two saves of the job's checkpoint: from ${checkpointLimits.minIntervalS} to ${checkpointLimits.maxIntervalS}, not ${every}`);
+  }
   const secrets = purpose === "create" ? secretValuesOf(options.secret) : undefined;
   const secretNames = secretNamesOf(options.secret);
   const request: CreateJobRequest = {
