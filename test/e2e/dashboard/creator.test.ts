@@ -90,7 +90,8 @@ describe("a creator's job page", () => {
     await page.screenshot({ path: `${await screenshotDir()}/job.png`, fullPage: true });
     await page.close();
     // The provider said what it served, and the job shows it.
-    const served = await eventually(async () => (await alice.client.getJob(job.id)).metrics.transfer.outputs, { what: "the outputs transfer in the job's metrics" });
+    // Null until the provider's report lands: eventually takes null for an answer, so it waits for the report itself.
+    const served = await eventually(async () => (await alice.client.getJob(job.id)).metrics.transfer.outputs ?? false, { what: "the outputs transfer in the job's metrics" });
     expect(served).toMatchObject({ route: "direct", bytes: file.size });
   });
 

@@ -16,13 +16,16 @@ let samplers: GpuSampler[] = [];
 const warnings = vi.fn();
 const log = { warn: warnings } as unknown as Logger;
 
-/** Call n answers GPU-aaaa-1 at n×10 % and GPU-bbbb-2 at (100 − n) %, without a power reading; it fails while `failing` exists. */
+/**
+ * Call n answers GPU-aaaa-1 at n×10 % and GPU-bbbb-2 at (100 − n) %, without a power reading; it fails while `failing` exists.
+ * Its arguments are written whole (renamed into place): a call under way while the test reads them must not show an empty file.
+ */
 async function standIn(extra = ""): Promise<string> {
   const path = join(dir, "nvidia-smi");
   await writeFile(
     path,
     `#!/bin/sh
-echo "$@" > ${dir}/args
+echo "$@" > ${dir}/args.tmp && mv ${dir}/args.tmp ${dir}/args
 [ -e ${dir}/failing ] && { echo "NVIDIA-SMI has failed" >&2; exit 9; }
 ${extra}
 n=$(( $(cat ${dir}/calls 2>/dev/null || echo 0) + 1 ))
@@ -49,7 +52,8 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const s of samplers) s.stop();
   samplers = [];
-  await rm(dir, { recursive: true, force: true });
+  // A stopped sampler's last call may still be writing there: rm retries ENOTEMPTY.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
 
 describe("GpuSampler", () => {
