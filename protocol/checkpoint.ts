@@ -9,11 +9,15 @@
 import { z } from "zod";
 import { checkpointLimits, jobLimits } from "./limits.ts";
 import { ManifestFile } from "./manifest.ts";
+import { outputObjectKey } from "./uploads.ts";
 
 /** The folder under /outputs a job saves its checkpoint in; what is there at the end is an output like any other. */
 export const CHECKPOINT_FOLDER = "checkpoint";
 /** Where the container finds it, also in its environment as POND_CHECKPOINT_DIR. */
 export const CHECKPOINT_DIR_IN_CONTAINER = `/outputs/${CHECKPOINT_FOLDER}`;
+
+/** The longest path a checkpoint file may have: it is uploaded as the output checkpoint/<path>, which must be an output path. */
+export const MAX_CHECKPOINT_PATH = jobLimits.maxPathLength - CHECKPOINT_FOLDER.length - 1;
 
 /** A checkpoint's files, each path relative to the checkpoint folder, uploaded as the output checkpoint/<path>. */
 export const CheckpointFiles = z
@@ -21,7 +25,7 @@ export const CheckpointFiles = z
   .min(1)
   .max(checkpointLimits.maxFiles)
   .refine((files) => new Set(files.map((file) => file.path)).size === files.length, "must not name a path twice")
-  .refine((files) => files.every((file) => file.path.length <= jobLimits.maxPathLength - CHECKPOINT_FOLDER.length - 1), "must have paths short enough to be outputs under checkpoint/")
+  .refine((files) => files.every((file) => file.path.length <= MAX_CHECKPOINT_PATH), "must have paths short enough to be outputs under checkpoint/")
   // A file and a folder of one name cannot both be put back.
   .refine((files) => !files.some((file) => files.some((other) => other.path.startsWith(`${file.path}/`))), "must not name a file and a path inside it");
 export type CheckpointFiles = z.infer<typeof CheckpointFiles>;
@@ -59,12 +63,17 @@ export function resumedFromOf(checkpoint: SavedCheckpoint | null | undefined, at
 }
 
 /** A checkpoint without what it resumed from. */
-export function setOf(checkpoint: SavedCheckpoint): CheckpointSet {
+function setOf(checkpoint: SavedCheckpoint): CheckpointSet {
   const { resumed_from: _resumedFrom, ...set } = checkpoint;
   return set;
 }
 
-/** The output path a checkpoint file is uploaded under (its R2 key is that of an output: protocol/uploads.ts). */
+/** The output path a checkpoint file is uploaded under. */
 export function checkpointOutputPath(path: string): string {
   return `${CHECKPOINT_FOLDER}/${path}`;
+}
+
+/** Where R2 keeps a checkpoint file of the job: the key of the output it was uploaded as. */
+export function checkpointObjectKey(jobId: string, file: Pick<ManifestFile, "path" | "sha256">): string {
+  return outputObjectKey(jobId, checkpointOutputPath(file.path), file.sha256);
 }

@@ -12,9 +12,9 @@ import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FileHandle } from "node:fs/promises";
 import type { Logger } from "pino";
-import { checkpointOutputPath, type CheckpointFiles } from "../../protocol/checkpoint.ts";
+import { MAX_CHECKPOINT_PATH, type CheckpointFiles } from "../../protocol/checkpoint.ts";
 import { RelativePath } from "../../protocol/jobSpec.ts";
-import { checkpointLimits, jobLimits } from "../../protocol/limits.ts";
+import { checkpointLimits } from "../../protocol/limits.ts";
 import type { ManifestFile } from "../../protocol/manifest.ts";
 import { copyBeneath, identityBeneath, openFolder, walkBeneath, type CopiedFile } from "./folderBeneath.ts";
 
@@ -34,8 +34,8 @@ export interface CheckpointSaverOptions {
   /** Something the job's author should read in its log (once per distinct problem). */
   notice(text: string): void;
   log: Logger;
-  /** Files already stored (a checkpoint this job resumed from): `path NUL sha256`. */
-  stored?: Iterable<string>;
+  /** Files already stored (the checkpoint this job resumed from). */
+  stored?: readonly ManifestFile[];
 }
 
 export type SaveOutcome = "saved" | "unchanged" | "empty" | "unsettled" | "refused";
@@ -46,8 +46,6 @@ export function isTemporaryName(path: string): boolean {
   return name.startsWith(".") || name.endsWith(".tmp") || name.endsWith(".partial");
 }
 
-/** The longest path a checkpoint file may have: its upload's path, checkpoint/<path>, must be an output path. */
-const MAX_PATH = jobLimits.maxPathLength - checkpointOutputPath("").length;
 const quoted = (path: string) => JSON.stringify(path.length > 80 ? `${path.slice(0, 80)}…` : path);
 
 class Refused extends Error {}
@@ -65,7 +63,7 @@ export class CheckpointSaver {
   private lastNotice = "";
 
   constructor(private readonly options: CheckpointSaverOptions) {
-    this.stored = new Set(options.stored ?? []);
+    this.stored = new Set((options.stored ?? []).map(idOf));
   }
 
   start(): void {
@@ -152,7 +150,7 @@ export class CheckpointSaver {
     for await (const entry of walkBeneath(root)) {
       if (entry.kind === "refused" || entry.kind === "other") throw new Refused(`${quoted(entry.path)} is not a regular file or folder (links and devices are not saved)`);
       if (entry.kind === "folder" || isTemporaryName(entry.path)) continue;
-      if (entry.path.length > MAX_PATH) throw new Refused(`${quoted(entry.path)} is longer than the ${MAX_PATH} characters a checkpoint file's path may have`);
+      if (entry.path.length > MAX_CHECKPOINT_PATH) throw new Refused(`${quoted(entry.path)} is longer than the ${MAX_CHECKPOINT_PATH} characters a checkpoint file's path may have`);
       if (!RelativePath.safeParse(entry.path).success) throw new Refused(`${quoted(entry.path)} has a name outputs may not have (letters, digits, . _ - and / only)`);
       paths.push(entry.path);
       if (paths.length > checkpointLimits.maxFiles) throw new Refused(`it holds more than ${checkpointLimits.maxFiles} files`);

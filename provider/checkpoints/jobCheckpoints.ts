@@ -8,6 +8,7 @@ import { CHECKPOINT_FOLDER, checkpointOutputPath } from "../../protocol/checkpoi
 import { HUB_PROTOCOL_VERSION, type OfferMessage } from "../../protocol/hubMessages.ts";
 import { checkpointLimits } from "../../protocol/limits.ts";
 import type { HubClient } from "../connection/hubClient.ts";
+import { describeProgress } from "../dataplane/progressDetail.ts";
 import { uploadOutput } from "../uploads.ts";
 import { CheckpointSaver } from "./checkpointSaver.ts";
 import { fetchCheckpoint, type RestoredCheckpoint } from "./checkpointRestore.ts";
@@ -31,7 +32,6 @@ export async function restoreCheckpoint(deps: CheckpointDeps, job: { offer: Offe
   if (!resumesFromCheckpoint(offer)) return undefined;
   const checkpoint = offer.checkpoint!;
   const started = Date.now();
-  const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(1);
   const restored = await fetchCheckpoint({
     api: deps.api,
     account: deps.account,
@@ -39,7 +39,8 @@ export async function restoreCheckpoint(deps: CheckpointDeps, job: { offer: Offe
     checkpoint,
     workDir: job.workDir,
     signal,
-    onProgress: (done, total) => detail(`fetching the checkpoint saved at ${new Date(checkpoint.saved_at).toISOString()}: ${mib(done)} of ${mib(total)} MiB`),
+    // In percent, as the inputs' progress: throttledDetail thins those out (every chunk reports).
+    onProgress: (done, total) => detail(describeProgress(`fetching the checkpoint saved at ${new Date(checkpoint.saved_at).toISOString()}`, done, total, "from the API's store")),
   }).catch((error: unknown) => {
     throw new Error(`could not fetch the checkpoint to resume from: ${(error as Error).message}`);
   });
@@ -64,7 +65,7 @@ export function startSaving(deps: CheckpointDeps, job: { offer: OfferMessage; wo
     notice,
     log: deps.log,
     // What it resumed from is stored already, under the same keys.
-    stored: (offer.checkpoint?.files ?? []).map((file) => `${file.path}\0${file.sha256}`),
+    stored: offer.checkpoint?.files ?? [],
   });
   saver.start();
   return saver;

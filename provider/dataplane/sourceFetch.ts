@@ -19,6 +19,9 @@ import { pathInside } from "../../p2p/node/storagePath.ts";
 import type { FetchedInputs } from "./inputsFetch.ts";
 import { InputsError } from "./relayFetch.ts";
 
+/** What each kind of read signs for one file. */
+const OBJECT_OF = { sources: sourceObject, outputs: outputObject, checkpoint: checkpointObject } as const;
+
 /** A read that delivers nothing for this long is cut (and resumed). */
 const IDLE_TIMEOUT_MS = 60_000;
 /** Tries per file: a cut read resumes from what was written. */
@@ -121,7 +124,7 @@ async function download(options: SourceFetchOptions, file: SourceInputFile, part
   const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
   const timestamp = Date.now();
   const read = options.read ?? "sources";
-  const object = read === "outputs" ? outputObject(file.sha256) : read === "checkpoint" ? checkpointObject(file.sha256) : sourceObject(file.sha256);
+  const object = OBJECT_OF[read](file.sha256);
   const signature = await options.account.signMessage({ message: relayReadMessage({ jobId: options.jobId, object, timestamp }) });
   const url = new URL(`/v1/providers/jobs/${encodeURIComponent(options.jobId)}/data/${read}/${file.sha256}`, options.api);
   const handle = await open(partial, "a");

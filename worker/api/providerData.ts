@@ -10,7 +10,7 @@ import { eq } from "drizzle-orm";
 import { inputsNoLongerNeeded, type JobStatus, type SettlementStatus } from "../../protocol/jobStatus.ts";
 import { Problem } from "../../protocol/problem.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
-import { checkpointOutputPath, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
+import { checkpointObjectKey, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import { checkpointObject, InputsNeeded, inputChunkKey, inputManifestKey, outputObject, outputObjectKey, relayReadMessage, sourceObject, UPLOAD_SIGNATURE_TTL_MS, uploadHeaders, type RelayObject } from "../../protocol/uploads.ts";
 import { listsChunk, mayReadInputs, storedManifest } from "../data/relay.ts";
 import { jobs } from "../db/schema.ts";
@@ -159,8 +159,7 @@ export const providerDataRoutes = router
     const checkpoint = job.checkpoint as SavedCheckpoint | null;
     const file = [...(checkpoint?.files ?? []), ...(checkpoint?.resumed_from?.files ?? [])].find((candidate) => candidate.sha256 === sha256);
     if (!file) throw notFound(`a file of job ${job.id}'s checkpoints with sha256 ${sha256}`);
-    const path = checkpointOutputPath(file.path);
-    return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key: outputObjectKey(job.id, path, sha256), sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${job.id}'s checkpoint file ${file.path}` });
+    return serveStoredFile(c.req.raw, c.env.OUTPUTS, { key: checkpointObjectKey(job.id, file), sha256, size: file.size, filename: file.path.split("/").pop()!, description: `${job.id}'s checkpoint file ${file.path}` });
   })
   .get("/jobs/:id/data/chunks/:sha256{[0-9a-f]{64}}", async (c) => {
     const { id, sha256 } = c.req.param();

@@ -7,11 +7,10 @@
 // one before that neither names are deleted from R2.
 import type { Address } from "viem";
 import { and, eq, inArray } from "drizzle-orm";
-import { checkpointOutputPath, resumedFromOf, type CheckpointFiles, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
+import { checkpointObjectKey, resumedFromOf, type CheckpointFiles, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import type { CheckpointMessage } from "../../protocol/hubMessages.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { checkpointLimits } from "../../protocol/limits.ts";
-import { outputObjectKey } from "../../protocol/uploads.ts";
 import { jobs } from "../db/schema.ts";
 import type { HubState } from "./hubState.ts";
 import { headedSize } from "./resultCheck.ts";
@@ -56,8 +55,7 @@ export async function onCheckpoint(state: HubState, ws: WebSocket, address: Addr
 
 /** The R2 keys of the files `before` named (itself and what it resumed from) that `now` does not. */
 export function superseded(jobId: string, before: SavedCheckpoint, now: SavedCheckpoint): string[] {
-  const key = (file: CheckpointFiles[number]) => outputObjectKey(jobId, checkpointOutputPath(file.path), file.sha256);
-  const named = (checkpoint: SavedCheckpoint) => [...checkpoint.files, ...(checkpoint.resumed_from?.files ?? [])].map(key);
+  const named = (checkpoint: SavedCheckpoint) => [...checkpoint.files, ...(checkpoint.resumed_from?.files ?? [])].map((file) => checkpointObjectKey(jobId, file));
   const keep = new Set(named(now));
   return [...new Set(named(before))].filter((candidate) => !keep.has(candidate));
 }
@@ -65,7 +63,7 @@ export function superseded(jobId: string, before: SavedCheckpoint, now: SavedChe
 /** Why one of the files is not in R2 as named, or undefined when all are. */
 async function notStored(bucket: R2Bucket, jobId: string, files: CheckpointFiles): Promise<string | undefined> {
   for (const file of files) {
-    const size = await headedSize(bucket, outputObjectKey(jobId, checkpointOutputPath(file.path), file.sha256), file.sha256);
+    const size = await headedSize(bucket, checkpointObjectKey(jobId, file), file.sha256);
     if (size === undefined) return `${file.path} was not uploaded`;
     if (size === "wrong-sha256") return `${file.path} does not have the sha256 named`;
     if (size !== file.size) return `${file.path} is ${size} bytes, not the ${file.size} named`;

@@ -1,11 +1,20 @@
 // Putting a fetched checkpoint in a job's /outputs before its start: where the
 // files land, that the job's unprivileged user can replace them, and that a
 // path out of the folder is refused.
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pino } from "pino";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { HubClient } from "../../../provider/connection/hubClient.ts";
 import { placeCheckpoint, restoredCheckpointDir } from "../../../provider/checkpoints/checkpointRestore.ts";
+import { restoreCheckpoint } from "../../../provider/checkpoints/jobCheckpoints.ts";
+import { throttledDetail } from "../../../provider/dataplane/progressDetail.ts";
+import type { OfferMessage } from "../../../protocol/hubMessages.ts";
 
 let workDir: string;
 beforeEach(async () => {
@@ -41,5 +50,39 @@ describe("placeCheckpoint", () => {
     const dir = restoredCheckpointDir(workDir);
     await mkdir(dir, { recursive: true });
     await expect(placeCheckpoint(join(workDir, "outputs"), { dir, files: [{ path: "../escape", size: 1, sha256: "a".repeat(64) }] })).rejects.toThrow(/not a path inside/);
+  });
+});
+
+describe("restoreCheckpoint", () => {
+  it("fetches the offer's checkpoint reporting progress in percent, which the status throttle thins out, not a message a chunk", async () => {
+    const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    // Sent in 64 KiB pieces, as a network delivers them: every piece reports progress.
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-length": String(bytes.length) });
+      let at = 0;
+      const next = () => (at < bytes.length ? response.write(bytes.subarray(at, (at += 64 * 1024)), next) : response.end());
+      next();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const checkpoint = { files: [{ path: "model.pt", size: bytes.length, sha256 }], bytes: bytes.length, saved_at: Date.UTC(2026, 11, 7), provider: `0x${"1".repeat(40)}`, attempt: 0 };
+      const offer = { job_id: "job_resumed", spec: { checkpoint: {} }, checkpoint } as unknown as OfferMessage;
+      const details: string[] = [];
+      const sent: string[] = [];
+      const deps = { api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, account: privateKeyToAccount(generatePrivateKey()), hub: {} as HubClient, log: pino({ level: "silent" }), maxOutputBytes: bytes.length };
+      const throttled = throttledDetail((detail) => sent.push(detail));
+      const restored = await restoreCheckpoint(deps, { offer, workDir }, (detail) => {
+        details.push(detail);
+        throttled(detail);
+      }, new AbortController().signal);
+      expect(await readFile(join(restored!.dir, "model.pt"))).toEqual(bytes);
+      expect(details.length).toBeGreaterThan(10);
+      for (const detail of details) expect(detail).toMatch(/^fetching the checkpoint saved at 2026-12-07T00:00:00\.000Z: \d+% of 3\.0 MiB, from the API's store$/);
+      expect(sent.at(-1)).toMatch(/: 100% of 3\.0 MiB/);
+      expect(sent.length).toBeLessThan(details.length);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -18,7 +18,7 @@ let reports: CheckpointFiles[];
 let notices: string[];
 let hubUp: boolean;
 
-function saver(options: { maxBytes?: number; stored?: string[]; upload?: () => Promise<void> } = {}) {
+function saver(options: { maxBytes?: number; stored?: Array<{ path: string; size: number; sha256: string }>; upload?: () => Promise<void> } = {}) {
   return new CheckpointSaver({
     jobId: "job_test",
     dir,
@@ -99,7 +99,7 @@ describe("saving a checkpoint", () => {
     const { createHash } = await import("node:crypto");
     const sha = createHash("sha256").update("restored").digest("hex");
     hubUp = false;
-    const s = saver({ stored: [`model.pt\0${sha}`] });
+    const s = saver({ stored: [{ path: "model.pt", size: 8, sha256: sha }] });
     expect(await s.save()).toBe("unsettled");
     expect(uploads).toEqual([]);
     hubUp = true;
