@@ -50,6 +50,8 @@ const quoted = (path: string) => JSON.stringify(path.length > 80 ? `${path.slice
 
 class Refused extends Error {}
 
+const notRegular = (path: string) => new Refused(`${quoted(path)} is not a regular file or folder (links and devices are not saved)`);
+
 export class CheckpointSaver {
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<unknown> = Promise.resolve();
@@ -148,7 +150,7 @@ export class CheckpointSaver {
   private async list(root: FileHandle): Promise<string[]> {
     const paths: string[] = [];
     for await (const entry of walkBeneath(root)) {
-      if (entry.kind === "refused" || entry.kind === "other") throw new Refused(`${quoted(entry.path)} is not a regular file or folder (links and devices are not saved)`);
+      if (entry.kind === "refused" || entry.kind === "other") throw notRegular(entry.path);
       if (entry.kind === "folder" || isTemporaryName(entry.path)) continue;
       if (entry.path.length > MAX_CHECKPOINT_PATH) throw new Refused(`${quoted(entry.path)} is longer than the ${MAX_CHECKPOINT_PATH} characters a checkpoint file's path may have`);
       if (!RelativePath.safeParse(entry.path).success) throw new Refused(`${quoted(entry.path)} has a name outputs may not have (letters, digits, . _ - and / only)`);
@@ -169,7 +171,7 @@ export class CheckpointSaver {
     if (known) {
       const now = await identityBeneath(root, path);
       if (now === "gone") return undefined;
-      if (typeof now === "string") throw new Refused(`${quoted(path)} is not a regular file (links and devices are not saved)`);
+      if (typeof now === "string") throw notRegular(path);
       if (now.size === known.size && now.mtimeMs === known.mtimeMs && now.ctimeMs === known.ctimeMs && now.ino === known.ino) {
         if (known.size > budget) throw tooBig();
         return { path, size: known.size, sha256: known.sha256 };
@@ -180,7 +182,7 @@ export class CheckpointSaver {
       const copied = await copyBeneath(root, path, partial, budget, this.abort.signal);
       if (!copied.ok) {
         if (copied.why === "too-big") throw tooBig();
-        if (copied.why === "not-a-file" || copied.why === "not-a-folder") throw new Refused(`${quoted(path)} is not a regular file (links and devices are not saved)`);
+        if (copied.why === "not-a-file" || copied.why === "not-a-folder") throw notRegular(path);
         return undefined;
       }
       await rename(partial, join(this.options.stageDir, copied.file.sha256));
@@ -193,7 +195,7 @@ export class CheckpointSaver {
 
   /** Keeps in the stage folder only the copies a later upload may still need: of files still there, not yet stored. */
   private async tidyStage(): Promise<void> {
-    const needed = new Set([...this.hashes].filter(([path, file]) => !this.stored.has(`${path}\0${file.sha256}`)).map(([, file]) => file.sha256));
+    const needed = new Set([...this.hashes].filter(([path, file]) => !this.stored.has(idOf({ path, sha256: file.sha256 }))).map(([, file]) => file.sha256));
     const present = await readdir(this.options.stageDir).catch(() => [] as string[]);
     await Promise.all(present.filter((name) => !needed.has(name)).map((name) => rm(join(this.options.stageDir, name), { force: true })));
   }
@@ -207,4 +209,4 @@ export class CheckpointSaver {
   }
 }
 
-const idOf = (file: ManifestFile) => `${file.path}\0${file.sha256}`;
+const idOf = (file: Pick<ManifestFile, "path" | "sha256">) => `${file.path}\0${file.sha256}`;

@@ -141,6 +141,20 @@ describe("a job's checkpoint", () => {
     await plain.provider.close();
   });
 
+  it("flooded with a provider's bogus reports, refuses each, keeps nothing, and then keeps its honest one", async () => {
+    const { key, provider, job } = await checkpointingJob();
+    const bogus = [{ path: "model.pt", size: 5, sha256: "b".repeat(64) }];
+    for (let i = 0; i < 50; i++) provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.checkpoint", job_id: job.id, files: bogus });
+    for (let i = 0; i < 50; i++) expect((await provider.next("error")).message).toMatch(/model\.pt was not uploaded/);
+    expect((await jobOf(key, job.id)).checkpoint).toBeNull();
+    // The refusals left nothing behind that stands in the way of a real save (no interval counted from them).
+    const files = await saveCheckpoint(provider, job.id, { "model.pt": "weights" });
+    const kept = await eventually(async () => (await jobOf(key, job.id)).checkpoint ?? false, { what: "the honest checkpoint kept" });
+    expect(kept.files).toEqual(files);
+    expect((await post(`/v1/jobs/${job.id}/cancel`, {}, { key })).status).toBe(200);
+    await provider.close();
+  });
+
   it("is asked for with an interval the API bounds", async () => {
     const { key } = await signIn();
     const response = await post("/v1/jobs", { ...specFor(1), checkpoint: { interval_s: 5 } }, { key });
