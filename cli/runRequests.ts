@@ -2,6 +2,7 @@
 // choices, built from the command line and checked here, so a mistake is a
 // message saying what to fix rather than the API's 422.
 import { JobSpec, specOfRequest, type CreateJobRequest, type InputFile } from "../protocol/jobSpec.ts";
+import { JobLabels } from "../protocol/labels.ts";
 import { checkpointLimits, MAX_BODY_BYTES } from "../protocol/limits.ts";
 import type { Template } from "../protocol/template.ts";
 import type { PondClient, TemplateRunChoices } from "../sdk/index.ts";
@@ -30,6 +31,7 @@ export interface RunOptions {
   secret?: string[];
   allowHost?: string[];
   checkpointEvery?: number;
+  label?: string[];
   webhook?: string;
   output?: string;
   input?: string[];
@@ -69,11 +71,19 @@ export function imageRequest(cmd: string[], options: RunOptions, inputFiles?: In
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(options.allowHost?.length ? { network: { allow: options.allowHost } } : {}),
     ...(options.checkpointEvery !== undefined ? { checkpoint: { interval_s: options.checkpointEvery } } : {}),
+    ...(options.label?.length ? { labels: checkedLabels(pairs(options.label, "--label")) } : {}),
   };
   const spec = JobSpec.safeParse(specOfRequest(request));
   if (!spec.success) throw new UsageError(spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
   refuseOversizedRequest(request, inputFiles);
   return request;
+}
+
+/** A job's labels, checked as the API checks them, so a mistake names the flag. */
+export function checkedLabels(labels: Record<string, string>): Record<string, string> {
+  const checked = JobLabels.safeParse(labels);
+  if (!checked.success) throw new UsageError(`--label: ${checked.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`.trim()).join("; ")}`);
+  return checked.data;
 }
 
 /** Two inputs that would land at one /inputs path: a local one and another job's output, or two jobs' outputs. */
@@ -118,6 +128,7 @@ export async function templateRun(
     ...(options.maxPrice ? { max_price_wei: options.maxPrice } : {}),
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(inputFiles?.length ? { input_files: inputFiles } : {}),
+    ...(options.label?.length ? { labels: checkedLabels(pairs(options.label, "--label")) } : {}),
   };
   refuseOversizedRequest(choices, inputFiles);
   return { ref: template.ref, choices };

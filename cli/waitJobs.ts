@@ -3,6 +3,7 @@
 // pause between passes grows, so a long wait for many jobs asks little of the API.
 import type { Job } from "../protocol/job.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
+import { terminalText } from "./terminalText.ts";
 
 export interface JobReader {
   getJob(id: string): Promise<Job>;
@@ -50,4 +51,10 @@ export async function waitForJobs(reader: JobReader, ids: readonly string[], opt
     pause = Math.min(pause * 1.5, options.maxPauseMs ?? 5_000);
   }
   return { jobs: [...new Set(ids)].map((id) => latest.get(id)!), open };
+}
+
+/** The line printed as a job is seen ended: how, with its exit code and error. */
+export function endedLine(job: Job): string {
+  const exit = job.exit_code === null || job.exit_code === undefined ? "" : ` (exit ${job.exit_code})`;
+  return `${job.id} ${job.status}${exit}${job.error ? `: ${terminalText(job.error)}` : ""}`;
 }

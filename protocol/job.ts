@@ -2,6 +2,7 @@ import { z } from "zod";
 import { SavedCheckpoint } from "./checkpoint.ts";
 import { EgressUsage } from "./egress.ts";
 import { JobGpuUsage } from "./gpuUsage.ts";
+import { JobLabels } from "./labels.ts";
 import { JobTransferMetrics } from "./transferMetrics.ts";
 import { JobSpec, ResolvedInputFile } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
@@ -66,6 +67,8 @@ export const Job = z
     webhook: z.string().nullable(),
     webhook_events_filter: z.array(WebhookEventType),
     template: z.string().nullable().meta({ description: "The template version the spec was resolved from (owner/name@1.2.0), if any" }),
+    // A default, so a client still reads a job from a server that predates labels.
+    labels: JobLabels.default({}),
   })
   .meta({ id: "Job" });
 export type Job = z.infer<typeof Job>;

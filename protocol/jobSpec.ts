@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NetworkSpec } from "./egress.ts";
+import { JobLabels } from "./labels.ts";
 import { parseImageReference } from "./imageReference.ts";
 import { RESULT_MARGIN_S } from "./deadlines.ts";
 import { checkpointLimits, jobLimits as L } from "./limits.ts";
@@ -291,14 +292,15 @@ export const CreateJobRequest = JobSpec.extend({
     description: "The values of the spec's `secrets`, one for each name and no other; not part of the signed spec, stored sealed, and never returned",
     example: { HF_TOKEN: "hf_…" },
   }),
+  labels: JobLabels.optional(),
 })
   .strict()
   .meta({ id: "CreateJobRequest" });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
 
-/** The spec a create request carries, which its authorization signs: the body without where to announce, the authorization and the secrets' values. */
+/** The spec a create request carries, which its authorization signs: the body without where to announce, the authorization, the secrets' values and the labels. */
 export function specOfRequest(request: CreateJobRequest): JobSpec {
-  const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, secret_values: _secrets, ...spec } = request;
+  const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, secret_values: _secrets, labels: _labels, ...spec } = request;
   return spec;
 }
 
@@ -307,7 +309,7 @@ export function specOfRequest(request: CreateJobRequest): JobSpec {
  * it into a spec first (POST /v1/templates/…/resolve shows the same spec, for signing
  * its authorization); the job records the exact version it came from.
  */
-export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true, secret_values: true })
+export const CreateTemplateJobRequest = CreateJobRequest.pick({ webhook: true, webhook_events_filter: true, authorization: true, secret_values: true, labels: true })
   .extend({
     template: z.string().min(1).max(200).meta({ description: "owner/name@version, or owner/name@latest", example: "pond/echo@1.0.0" }),
     params: z.record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()])).optional().meta({ description: "Values for the template's parameters" }),

@@ -43,6 +43,15 @@ export const checkpointLimits = {
   maxIntervalS: 3600,
 } as const;
 
+/** Labels on a job (protocol/labels.ts): a few short names, the creator's own. */
+export const labelLimits = {
+  maxLabels: 16,
+  maxKeyLength: 63,
+  maxValueLength: 128,
+  /** `label=` filters one listing may combine (every one must match). */
+  maxFilters: 4,
+} as const;
+
 /** Largest request body the API reads. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -148,7 +148,8 @@ export class PondClient {
     return Job.parse(await this.unwrap(await this.api.GET("/v1/jobs/{id}", { params: { path: { id } } })));
   }
 
-  async listJobs(query: { status?: Job["status"]; limit?: number; cursor?: string } = {}) {
+  /** `label`: `key=value` filters, every one of which a listed job carries. */
+  async listJobs(query: { status?: Job["status"]; label?: string[]; limit?: number; cursor?: string } = {}) {
     return JobPage.parse(await this.unwrap(await this.api.GET("/v1/jobs", { params: { query } })));
   }
 

@@ -4,7 +4,9 @@ import type { Command } from "commander";
 import { formatEther } from "viem";
 import type { Job } from "../../protocol/job.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
-import { integer, type CliContext } from "../context.ts";
+import { LabelFilter } from "../../protocol/labels.ts";
+import { labelLimits } from "../../protocol/limits.ts";
+import { integer, repeated, type CliContext } from "../context.ts";
 import { OutputIntegrityError, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
@@ -16,7 +18,7 @@ import { describeCheckpoint } from "../checkpointSummary.ts";
 import { describeEgress } from "../egressSummary.ts";
 import { describeGpus } from "../gpuSummary.ts";
 import { terminalText } from "../terminalText.ts";
-import { waitForJobs } from "../waitJobs.ts";
+import { endedLine, waitForJobs } from "../waitJobs.ts";
 
 export function registerJobs(program: Command, ctx: () => CliContext): void {
   const jobs = program.command("jobs").description("look at and manage your jobs");
@@ -25,17 +27,29 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
     .command("list")
     .description("your jobs, newest first")
     .option("--status <status>", `only jobs in this status (${JobStatus.options.join(", ")})`)
+    .option("--label <KEY=VALUE>", `only jobs carrying this label (repeatable, up to ${labelLimits.maxFilters}: all of them)`, repeated)
     .option("--limit <n>", "how many", integer, 20)
     .option("--cursor <cursor>", "continue from a page's `next` cursor")
-    .action(async (options: { status?: string; limit: number; cursor?: string }) => {
+    .action(async (options: { status?: string; label?: string[]; limit: number; cursor?: string }) => {
       const c = ctx();
       const status = options.status === undefined ? undefined : JobStatus.safeParse(options.status);
       if (status && !status.success) throw new UsageError(`--status must be one of ${JobStatus.options.join(", ")}`);
-      const page = await (await c.client()).listJobs({ ...(status ? { status: status.data } : {}), limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
+      const labels = (options.label ?? []).map((text) => LabelFilter.safeParse(text));
+      const bad = labels.findIndex((filter) => !filter.success);
+      if (bad >= 0) throw new UsageError(`--label ${options.label![bad]}: ${labels[bad]!.error!.issues[0]!.message}`);
+      if (labels.length > labelLimits.maxFilters) throw new UsageError(`--label may be given at most ${labelLimits.maxFilters} times`);
+      const page = await (await c.client()).listJobs({
+        ...(status ? { status: status.data } : {}),
+        ...(options.label?.length ? { label: options.label } : {}),
+        limit: options.limit,
+        ...(options.cursor ? { cursor: options.cursor } : {}),
+      });
       const next = page.next ? new URL(page.next).searchParams.get("cursor") : null;
+      // The next page is read with the same filters.
+      const again = [...(options.status ? [` --status ${options.status}`] : []), ...(options.label ?? []).map((label) => ` --label ${label}`)].join("");
       c.output.result({ ...page, next_cursor: next }, (p) => [
-        ...table(p.results.map((job) => [job.id, job.status, job.created_at, job.template ?? job.spec.image])),
-        ...(next ? [`more: pond jobs list --cursor ${next}`] : []),
+        ...table(p.results.map((job) => [job.id, job.status, job.created_at, job.template ?? job.spec.image, describeLabels(job)])),
+        ...(next ? [`more: pond jobs list${again} --cursor ${next}`] : []),
       ]);
     });
 
@@ -122,17 +136,13 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
     });
 }
 
-function endedLine(job: Job): string {
-  const exit = job.exit_code === null || job.exit_code === undefined ? "" : ` (exit ${job.exit_code})`;
-  return `${job.id} ${job.status}${exit}${job.error ? `: ${terminalText(job.error)}` : ""}`;
-}
-
 export function describeJob(job: Job): string[] {
   const lines = [
     `${job.id}  ${job.status}${job.status_detail ? ` (${terminalText(job.status_detail)})` : ""}`,
     `  ${job.template ? `template ${job.template}, ` : ""}image ${job.spec.image}`,
     `  created ${job.created_at}${job.started_at ? `, started ${job.started_at}` : ""}${job.completed_at ? `, completed ${job.completed_at}` : ""}`,
   ];
+  if (Object.keys(job.labels).length) lines.push(`  labels ${describeLabels(job)}`);
   if (job.provider) lines.push(`  provider ${job.provider} (attempt ${job.attempt + 1})`);
   lines.push(...describeCheckpoint(job));
   if (job.error) lines.push(`  error: ${terminalText(job.error)}`);
@@ -142,3 +152,5 @@ export function describeJob(job: Job): string[] {
   lines.push(...describeGpus(job));
   return lines;
 }
+
+const describeLabels = (job: Job) => terminalText(Object.entries(job.labels).map(([key, value]) => `${key}=${value}`).join(" "));

@@ -19,6 +19,7 @@ import { describeEgress } from "../egressSummary.ts";
 import { describeGpus } from "../gpuSummary.ts";
 import { imageRequest, refuseRepeatedInputPaths, templateRun, TEMPLATE_FIXED_FLAGS, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { UsageError } from "../errors.ts";
+import { runSweep, type SweepOptions } from "../sweep/runSweep.ts";
 import { lstat } from "node:fs/promises";
 import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
@@ -53,13 +54,21 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       repeated,
     )
     .option("--output <dir>", "download the outputs into this folder when the job ends, peer to peer or from R2 (each sha256 checked)")
+    .option("--label <KEY=VALUE>", "a label of your own on the job, for pond jobs list --label (repeatable; never sent to the provider)", repeated)
+    .option("--grid <NAME=V1,V2,…>", "a sweep: one job for every combination of these values of a template's parameter (of an environment variable with --image), waited for together and ranked (repeatable; at most 100 jobs)", repeated)
+    .option("--metric <name>", "with --grid: rank the jobs by this number in their metrics file (highest first)")
+    .option("--minimize", "with --grid and --metric: lowest first (a loss)")
+    .option("--metrics-file <path>", "with --grid: the output holding each job's metrics, a JSON object", "metrics.json")
     .option("--dry-run", "create nothing: say which providers online could run the job, their rates, and whether one has room now at your price")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
-    .action(async (args: string[], options: RunOptions, command: Command) => {
+    .action(async (args: string[], options: SweepOptions, command: Command) => {
       const c = ctx();
       // Those a template fixes, given here: refused with a template rather than ignored.
       const given = (Object.keys(TEMPLATE_FIXED_FLAGS) as TemplateFixedFlag[]).filter((name) => command.getOptionValueSource(name) === "cli");
+      if (options.grid) return runSweep(c, args, options, given);
+      const sweepOnly = (["metric", "minimize", "metricsFile"] as const).filter((name) => command.getOptionValueSource(name) === "cli");
+      if (sweepOnly.length) throw new UsageError(`${sweepOnly.map((name) => `--${name.replace(/[A-Z]/g, (l) => `-${l.toLowerCase()}`)}`).join(", ")} rank a sweep's jobs: give the values to sweep with --grid NAME=A,B`);
       if (options.dryRun) return quote(c, args, options, given);
       // Loading a transfer process takes long on a loaded machine: one starts now, to be ready when the job ends.
       const downloader = options.output && c.p2p.enabled && !options.detach && options.wait ? new SpareTransferProcesses({ refill: false }) : undefined;

@@ -747,6 +747,7 @@ export interface components {
                 data_base64: string;
                 path: string;
             }[];
+            labels?: components["schemas"]["JobLabels"];
             /** @description Seconds to wait for a provider before failing (default 600) */
             match_timeout_s?: number;
             /**
@@ -803,6 +804,7 @@ export interface components {
             };
             /** @description Files this run brings, found by the job under /inputs as with a spec's input_files (e.g. pond/checksum's) */
             input_files?: components["schemas"]["InputFile"][];
+            labels?: components["schemas"]["JobLabels"];
             /**
              * @description Your own price ceiling instead of the template's default
              * @example 1000000000000000
@@ -916,6 +918,7 @@ export interface components {
             error: string | null;
             exit_code: number | null;
             id: string;
+            labels?: components["schemas"]["JobLabels"];
             /** @description The last lines of the job's output */
             logs: string;
             metrics: {
@@ -1081,6 +1084,16 @@ export interface components {
                 started: number;
             }[];
             hours: number;
+        };
+        /**
+         * @description The creator's names for the job, filtered on by GET /v1/jobs?label=key=value; not part of the signed spec, never sent to providers
+         * @example {
+         *       "experiment": "digits-lr",
+         *       "pond.sweep": "swp_4f2a"
+         *     }
+         */
+        JobLabels: {
+            [key: string]: string;
         };
         JobPage: {
             /** @description URL of the next (older) page, or null */
@@ -1812,6 +1825,8 @@ export interface operations {
         parameters: {
             query?: {
                 cursor?: string;
+                /** @description key=value: only jobs carrying that label (repeatable, up to 4: jobs carrying all of them) */
+                label?: string | string[];
                 limit?: number;
                 status?: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out";
             };

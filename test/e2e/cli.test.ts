@@ -179,6 +179,73 @@ describe("templates", () => {
   });
 });
 
+describe("sweeps", () => {
+  const busybox = ["--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128"];
+  const jobCount = async () => json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--limit", "100"])).results.length;
+
+  it("runs one job a point of a grid, ranks them by their metrics, names the one that failed, and reads the sweep back", async () => {
+    // X=2 exits 3 after writing its metrics: one bad point among honest ones.
+    const script = 'printf \'{"score": %s, "loss": %s}\' "$X" "$((10 - X))" > /outputs/metrics.json; [ "$X" != 2 ] || exit 3';
+    const ran = await pond(["run", ...busybox, "--grid", "X=1,2,3", "--label", "experiment=e2e", "--metric", "score", "--", "sh", "-c", script]);
+    expect(ran.code, ran.stderr).toBe(exitCodes.jobUnsuccessful);
+    const sweep = /sweep (swp_[0-9a-f]{10}): 2 of 3 succeeded/.exec(ran.stdout)?.[1];
+    expect(sweep, ran.stdout).toBeDefined();
+    expect(ran.stdout).toMatch(/^\* +job_\w+ +3 +succeeded +3 +7$/m);
+    expect(ran.stdout).toMatch(/^ {2}job_\w+ \(X=2\) failed/m);
+    expect(ran.stdout).toMatch(/^best by score \(highest\): job_\w+ \(X=3\): score 3$/m);
+
+    // One job failed, so reading the sweep back exits 1 too, its JSON printed all the same.
+    const show = await pond(["--json", "sweep", "show", sweep!, "--metric", "loss", "--minimize"]);
+    expect(show.code).toBe(exitCodes.jobUnsuccessful);
+    const shown = JSON.parse(show.stdout) as { jobs: Array<{ id: string; point: Record<string, string>; status: string; metrics: Record<string, number> | null }>; best: string };
+    expect(shown.jobs.map((j) => [j.point, j.status, j.metrics])).toEqual([
+      [{ X: "1" }, "succeeded", { score: 1, loss: 9 }],
+      [{ X: "2" }, "failed", null],
+      [{ X: "3" }, "succeeded", { score: 3, loss: 7 }],
+    ]);
+    expect(shown.best).toBe(shown.jobs[2]!.id);
+    const listed = json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--label", `pond.sweep=${sweep}`, "--label", "experiment=e2e"]));
+    expect(listed.results.map((job) => job.labels["pond.sweep/X"]).sort()).toEqual(["1", "2", "3"]);
+    expect(listed.results[0]!.spec).not.toHaveProperty("labels");
+  });
+
+  it("sweeps a template's parameters, and refuses a grid with one value the template refuses before creating any job", async () => {
+    const before = await jobCount();
+    const bad = await pond(["run", "pond/echo@1.0.0", "-p", "message=hi", "--grid", "times=1,101"]);
+    expect(bad.code).toBe(exitCodes.usage);
+    expect(bad.stderr).toMatch(/--grid times=101: .*times/);
+    expect(await jobCount()).toBe(before);
+
+    const ran = await pond(["--json", "run", "pond/echo@1.0.0", "--grid", "message=a,b", "--grid", "times=1,2"]);
+    const result = json<{ jobs: Array<{ point: Record<string, string>; status: string }> }>(ran);
+    expect(result.jobs.map((j) => [j.point.message, j.point.times, j.status])).toEqual([
+      ["a", "1", "succeeded"],
+      ["a", "2", "succeeded"],
+      ["b", "1", "succeeded"],
+      ["b", "2", "succeeded"],
+    ]);
+  });
+
+  it("refuses a sweep its escrow cannot cover as a whole, creating none of it", async () => {
+    const before = await jobCount();
+    // Three jobs at up to 0.5 ETH each against the 1 ETH deposited.
+    const refused = await pond(["run", ...busybox, "--max-price", "500000000000000000", "--grid", "X=1,2,3", "--", "true"]);
+    expect(refused.code).toBe(exitCodes.refused);
+    expect(refused.stderr).toMatch(/this sweep's 3 jobs may cost up to 1\.5 ETH together .* free: deposit more/);
+    expect(await jobCount()).toBe(before);
+  });
+
+  it("detaches a sweep and cancels what of it is still open", async () => {
+    const detached = json<{ sweep: string; jobs: Job[] }>(await pond(["--json", "run", ...busybox, "--detach", "--grid", "N=1,2", "--", "sleep", "60"]));
+    expect(detached.jobs).toHaveLength(2);
+    const canceled = json<Job[]>(await pond(["--json", "sweep", "cancel", detached.sweep]));
+    expect(canceled.map((job) => job.status)).toEqual(["canceled", "canceled"]);
+    expect((await pond(["sweep", "cancel", detached.sweep])).stdout).toMatch(/no job left open/);
+    expect((await pond(["sweep", "show", "swp_0000000000"])).code).toBe(exitCodes.notFound);
+    expect((await pond(["sweep", "show", "nonsense"])).code).toBe(exitCodes.usage);
+  });
+});
+
 describe("providers", () => {
   it("shows a provider's stake, reputation and jobs as indexed", async () => {
     const profile = json<ProviderProfile>(await pond(["--json", "provider", "status", "--address", providerAddress]));

@@ -3,6 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
 import { overlappingInputPaths, secretValueProblems, sourceJobsOf } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
+import { LabelFilter } from "../../protocol/labels.ts";
+import { labelLimits } from "../../protocol/limits.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
 import { eq } from "drizzle-orm";
@@ -82,6 +84,12 @@ const listJobsRoute = createRoute({
   request: {
     query: z.object({
       status: JobStatus.optional(),
+      // Repeated, every one must match; one given comes as a string, several as an array.
+      label: z
+        .union([LabelFilter, z.array(LabelFilter).max(labelLimits.maxFilters)])
+        .optional()
+        .transform((given) => (given === undefined ? [] : Array.isArray(given) ? given : [given]))
+        .meta({ description: `key=value: only jobs carrying that label (repeatable, up to ${labelLimits.maxFilters}: jobs carrying all of them)` }),
       limit: z.coerce.number().int().min(1).max(100).default(20),
       cursor: z.string().max(200).optional(),
     }),
@@ -165,6 +173,7 @@ export const jobRoutes = createRouter()
       spec,
       webhook: webhook ?? null,
       webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
+      labels: request.labels && Object.keys(request.labels).length > 0 ? request.labels : null,
       template,
       createdAt,
       sealedSecrets: secretValues ? await sealSecret(config.secretsKey, JSON.stringify(secretValues)) : null,
@@ -204,12 +213,13 @@ export const jobRoutes = createRouter()
       cursor = decodeCursor(query.cursor);
       if (!cursor) throw unprocessable("the cursor is not one this API gave out", [{ path: "cursor", message: "unknown cursor" }]);
     }
-    const fetched = await listJobRows(c.get("db"), c.get("account"), { status: query.status, limit: query.limit, cursor });
+    const fetched = await listJobRows(c.get("db"), c.get("account"), { status: query.status, labels: query.label, limit: query.limit, cursor });
     const { rows, links } = paginate(fetched, query.limit, cursor);
     const pageUrl = (target: Cursor | undefined) => {
       if (!target) return null;
       const url = new URL(`${c.get("baseUrl")}/v1/jobs`);
       if (query.status) url.searchParams.set("status", query.status);
+      for (const { key, value } of query.label) url.searchParams.append("label", `${key}=${value}`);
       url.searchParams.set("limit", String(query.limit));
       url.searchParams.set("cursor", encodeCursor(target));
       return url.toString();

@@ -79,6 +79,8 @@ export const jobs = sqliteTable(
     gpuUsage: text("gpu_usage", { mode: "json" }),
     /** The latest checkpoint its provider saved (protocol/checkpoint.ts SavedCheckpoint), kept across attempts: a requeued job resumes from it. */
     checkpoint: text("checkpoint", { mode: "json" }),
+    /** The creator's labels (protocol/labels.ts), as given; job_labels indexes them for listing. */
+    labels: text("labels", { mode: "json" }),
     /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */
     inputsPurgedAt: integer("inputs_purged_at"),
     /**
@@ -119,6 +121,19 @@ export const jobInputSources = sqliteTable(
     sourceJobId: text("source_job_id").notNull(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.sourceJobId] }), index("job_input_sources_source").on(t.sourceJobId)],
+);
+
+/** One label of a job, with its account and order, so a listing filtered by label reads an index (worker/jobs/labels.ts). */
+export const jobLabels = sqliteTable(
+  "job_labels",
+  {
+    jobId: text("job_id").notNull(),
+    account: text("account").notNull(),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.key] }), index("job_labels_account_key_value_seq").on(t.account, t.key, t.value, t.seq)],
 );
 
 /** Who owns a template namespace (the `owner` of `owner/name`): the first account to publish in it. */

@@ -3,12 +3,14 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
+import type { JobLabels } from "../../protocol/labels.ts";
 import { violatesConstraint } from "../db/constraints.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import { conflict, unknownApiKey } from "../errors/problem.ts";
 import { announceTransition } from "./announce.ts";
 import type { JobContext } from "./context.ts";
 import { inputSourceRows } from "./inputSourceLinks.ts";
+import { labelRows } from "./labels.ts";
 import type { JobRow } from "./serialize.ts";
 
 /** A new job; its account may be SQL that reads it from the API key in the same batch (requireApiKeyInBatch). */
@@ -33,6 +35,7 @@ export async function insertQueuedJob(ctx: JobContext, row: NewJob, alongside: B
         .returning({ id: jobTransitions.id, dispatchedAt: jobTransitions.dispatchedAt }),
       // Which jobs its inputs come from: a source's end finds it by these (matching/dependents.ts).
       ...inputSourceRows(ctx.db, row.id, row.spec as JobSpec),
+      ...labelRows(ctx.db, row.id, row.labels as JobLabels | null | undefined),
       ...alongside,
     ])
     .catch((error: unknown) => {

@@ -4,6 +4,8 @@ import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import type { Cursor } from "../db/cursor.ts";
+import type { LabelFilter } from "../../protocol/labels.ts";
+import { labelConditions } from "./labels.ts";
 import type { JobRow } from "./serialize.ts";
 
 export async function findJob(db: Db, account: string, id: string): Promise<JobRow | undefined> {
@@ -14,9 +16,9 @@ export async function findJob(db: Db, account: string, id: string): Promise<JobR
 export async function listJobRows(
   db: Db,
   account: string,
-  options: { status?: JobStatus; limit: number; cursor?: Cursor },
+  options: { status?: JobStatus; labels?: readonly LabelFilter[]; limit: number; cursor?: Cursor },
 ): Promise<JobRow[]> {
-  const conditions: SQL[] = [eq(jobs.account, account)];
+  const conditions: SQL[] = [eq(jobs.account, account), ...labelConditions(db, account, options.labels ?? [])];
   if (options.status) conditions.push(eq(jobs.status, options.status));
   const newer = options.cursor?.direction === "newer";
   if (options.cursor) conditions.push(newer ? gt(jobs.seq, options.cursor.seq) : lt(jobs.seq, options.cursor.seq));

@@ -3,6 +3,7 @@ import type { SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import type { EgressUsage } from "../../protocol/egress.ts";
 import type { JobGpuUsage } from "../../protocol/gpuUsage.ts";
 import type { Job } from "../../protocol/job.ts";
+import type { JobLabels } from "../../protocol/labels.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
 import type { JobTransferMetrics } from "../../protocol/transferMetrics.ts";
 import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
@@ -53,5 +54,6 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
     webhook: row.webhook,
     webhook_events_filter: row.webhookEventsFilter as WebhookEventType[],
     template: row.template,
+    labels: (row.labels as JobLabels | null) ?? {},
   };
 }

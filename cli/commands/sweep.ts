@@ -1,0 +1,56 @@
+// `pond sweep …`: a sweep (`pond run … --grid`) read back from the API by its id,
+// its jobs found by their label: the table again, or the jobs still open stopped.
+import type { Command } from "commander";
+import type { Job } from "../../protocol/job.ts";
+import { isTerminal } from "../../protocol/jobStatus.ts";
+import { PondApiError, type PondClient } from "../../sdk/index.ts";
+import type { CliContext } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { exitCodes } from "../exitCodes.ts";
+import { SWEEP_LABEL, sweepLimits } from "../sweep/grid.ts";
+import { describeSweep, sweepResults } from "../sweep/sweepResults.ts";
+
+export function registerSweep(program: Command, ctx: () => CliContext): void {
+  const sweep = program.command("sweep").description("a sweep made by pond run … --grid, read back by its id");
+
+  sweep
+    .command("show")
+    .argument("<sweep-id>")
+    .option("--metric <name>", "rank the jobs by this number in their metrics file (highest first)")
+    .option("--minimize", "with --metric: lowest first (a loss)")
+    .option("--metrics-file <path>", "the output that holds each job's metrics, a JSON object", "metrics.json")
+    .description("each job of the sweep: its point, how it ended, and its metrics; exits 1 unless all succeeded")
+    .action(async (id: string, options: { metric?: string; minimize?: boolean; metricsFile: string }) => {
+      const c = ctx();
+      if (options.minimize && !options.metric) throw new UsageError("--minimize ranks by --metric: name the metric too");
+      const sdk = await c.client();
+      const jobs = await sweepJobs(sdk, id);
+      c.output.result(await sweepResults(sdk, id, jobs, { metricsFile: options.metricsFile, ...(options.metric ? { metric: options.metric } : {}), minimize: Boolean(options.minimize) }), describeSweep);
+      if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
+    });
+
+  sweep
+    .command("cancel")
+    .argument("<sweep-id>")
+    .description("cancel every job of the sweep that has not ended")
+    .action(async (id: string) => {
+      const c = ctx();
+      const sdk = await c.client();
+      const open = (await sweepJobs(sdk, id)).filter((job) => !isTerminal(job.status));
+      const canceled: Job[] = [];
+      for (const job of open) {
+        // One that ended since the listing is left as it ended.
+        const done = await sdk.cancelJob(job.id).catch((error: unknown) => (error instanceof PondApiError && error.problem.status === 409 ? undefined : Promise.reject(error)));
+        if (done) canceled.push(done);
+      }
+      c.output.result(canceled, (jobs) => (jobs.length ? jobs.map((job) => `${job.id} ${job.status}`) : [`sweep ${id}: no job left open`]));
+    });
+}
+
+/** The sweep's jobs, oldest first (the grid's order): one page holds a whole sweep. */
+async function sweepJobs(sdk: PondClient, id: string): Promise<Job[]> {
+  if (!/^swp_[0-9a-f]{10}$/.test(id)) throw new UsageError(`"${id}" is not a sweep id (pond run … --grid prints one: swp_ and 10 hex digits)`);
+  const page = await sdk.listJobs({ label: [`${SWEEP_LABEL}=${id}`], limit: sweepLimits.maxJobs });
+  if (page.results.length === 0) throw new UsageError(`no sweep ${id} among your jobs`, exitCodes.notFound);
+  return page.results.reverse();
+}

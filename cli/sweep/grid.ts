@@ -1,0 +1,77 @@
+// A sweep's grid: `--grid lr=0.1,0.01 --grid hidden=32,64` is every combination of
+// the values given (here four), each one job. Its points are labelled on the jobs
+// they become, so the sweep can be read back from the API alone (`pond sweep show`).
+import { labelLimits } from "../../protocol/limits.ts";
+import { UsageError } from "../errors.ts";
+
+/** The label every job of a sweep carries, its value the sweep's id. */
+export const SWEEP_LABEL = "pond.sweep";
+/** Each point's value of an axis is labelled `pond.sweep/<name>`. */
+export const AXIS_LABEL_PREFIX = `${SWEEP_LABEL}/`;
+
+export const sweepLimits = {
+  /** Jobs one sweep may create: the API lists at most 100 a page, so one read shows a whole sweep. */
+  maxJobs: 100,
+  /** Names it varies: with the sweep's own label and the run's --label ones, within a job's 16 labels. */
+  maxAxes: 8,
+} as const;
+
+export interface Axis {
+  name: string;
+  values: string[];
+}
+
+/** One combination: a value for each axis, in the axes' order. */
+export type Point = Array<[name: string, value: string]>;
+
+/** The axes of `--grid NAME=v1,v2,…` flags, checked: distinct names, distinct values, each short enough to be a label. */
+export function parseGrid(flags: readonly string[]): Axis[] {
+  const axes: Axis[] = [];
+  for (const flag of flags) {
+    const at = flag.indexOf("=");
+    const name = at < 0 ? "" : flag.slice(0, at);
+    if (at <= 0 || flag.slice(at + 1) === "") throw new UsageError(`--grid must be NAME=VALUE,VALUE,…, got "${flag}"`);
+    if (axes.some((axis) => axis.name === name)) throw new UsageError(`--grid ${name} is given twice: put all its values in one (--grid ${name}=a,b,c)`);
+    if (`${AXIS_LABEL_PREFIX}${name}`.length > labelLimits.maxKeyLength || !/^[A-Za-z0-9._-]+$/.test(name)) {
+      throw new UsageError(`--grid ${name.slice(0, 80)}: a name is letters, digits, '.', '_' and '-', at most ${labelLimits.maxKeyLength - AXIS_LABEL_PREFIX.length} of them`);
+    }
+    const values = flag.slice(at + 1).split(",").map((value) => value.trim());
+    if (values.some((value) => value === "")) throw new UsageError(`--grid ${name} has an empty value: "${flag.slice(at + 1)}"`);
+    const repeated = values.find((value, i) => values.indexOf(value) !== i);
+    if (repeated !== undefined) throw new UsageError(`--grid ${name} lists ${repeated} twice`);
+    const long = values.find((value) => value.length > labelLimits.maxValueLength);
+    if (long !== undefined) throw new UsageError(`--grid ${name}: a value may be at most ${labelLimits.maxValueLength} characters (one is ${long.length})`);
+    axes.push({ name, values });
+  }
+  if (axes.length > sweepLimits.maxAxes) throw new UsageError(`a sweep varies at most ${sweepLimits.maxAxes} names; this one varies ${axes.length}`);
+  const jobs = axes.reduce((count, axis) => count * axis.values.length, 1);
+  if (jobs > sweepLimits.maxJobs) {
+    throw new UsageError(`this grid is ${axes.map((axis) => axis.values.length).join(" × ")} = ${jobs} jobs; a sweep is at most ${sweepLimits.maxJobs}: fewer values, or split it in several sweeps`);
+  }
+  return axes;
+}
+
+/** Every combination, the last axis varying fastest (as nested loops in the order given would). */
+export function pointsOf(axes: readonly Axis[]): Point[] {
+  return axes.reduce<Point[]>((points, axis) => points.flatMap((point) => axis.values.map((value): Point => [...point, [axis.name, value]])), [[]]);
+}
+
+/** The labels of one point's job: the sweep, and where the point lies on each axis. */
+export function pointLabels(sweepId: string, point: Point): Record<string, string> {
+  return { [SWEEP_LABEL]: sweepId, ...Object.fromEntries(point.map(([name, value]) => [`${AXIS_LABEL_PREFIX}${name}`, value])) };
+}
+
+/** A job's point, read back from its labels, in the order they were written. */
+export function pointOfLabels(labels: Record<string, string>): Point {
+  return Object.entries(labels)
+    .filter(([key]) => key.startsWith(AXIS_LABEL_PREFIX))
+    .map(([key, value]): [string, string] => [key.slice(AXIS_LABEL_PREFIX.length), value]);
+}
+
+export const describePoint = (point: Point) => point.map(([name, value]) => `${name}=${value}`).join(", ");
+
+/** A new sweep's id: short enough to type, random enough not to meet another of the same creator's. */
+export function newSweepId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(5));
+  return `swp_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}

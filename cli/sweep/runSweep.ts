@@ -1,0 +1,135 @@
+// `pond run … --grid NAME=a,b`: a sweep. Every point's request is built and checked
+// before the first job is created (a template's parameters by the API's own resolve,
+// an image's spec as `pond run` checks it) and the whole grid is priced against the
+// escrow, so a mistake in one value or a short escrow creates nothing. Then one job a
+// point, labelled with the sweep and its point, waited for together; the table ranks
+// them by a number their metrics file reports.
+import { join } from "node:path";
+import { formatEther } from "viem";
+import type { Job } from "../../protocol/job.ts";
+import type { CreateJobRequest, InputFile } from "../../protocol/jobSpec.ts";
+import { PondApiError, type PondClient, type TemplateRunChoices } from "../../sdk/index.ts";
+import { pairs, type CliContext } from "../context.ts";
+import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
+import { fetchOutputs } from "../dataplane/outputsDownload.ts";
+import { UsageError } from "../errors.ts";
+import { exitCodes } from "../exitCodes.ts";
+import { checkedLabels, imageRequest, refuseRepeatedInputPaths, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
+import { endedLine, waitForJobs } from "../waitJobs.ts";
+import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, parseGrid, pointLabels, pointsOf, type Point } from "./grid.ts";
+import { describeSweep, sweepResults } from "./sweepResults.ts";
+
+export interface SweepOptions extends RunOptions {
+  grid?: string[];
+  label?: string[];
+  metric?: string;
+  minimize?: boolean;
+  metricsFile: string;
+}
+
+/** One point's job, ready to send: what differs between an image's and a template's is how it is created. */
+interface PlannedJob {
+  point: Point;
+  maxPriceWei: bigint;
+  create: (labels: Record<string, string>) => Promise<Job>;
+}
+
+export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
+  if (options.dryRun) throw new UsageError("--dry-run quotes one job: drop --grid and give one point's values (-p or --env)");
+  const { local, fromJobs } = await splitInputArguments(options.input ?? []);
+  if (local.length) {
+    throw new UsageError("a sweep's jobs take their --input from an earlier job's outputs (job_…:PATH), not from this machine: run one job that leaves the file among its outputs first, or put it in the image");
+  }
+  const axes = parseGrid(options.grid ?? []);
+  const points = pointsOf(axes);
+  const sweepId = newSweepId();
+  const own = pairs(options.label, "--label");
+  const taken = Object.keys(own).find((key) => key === SWEEP_LABEL || key.startsWith(AXIS_LABEL_PREFIX));
+  if (taken) throw new UsageError(`--label ${taken}: labels starting ${SWEEP_LABEL} are the sweep's own`);
+  const labelsOf = (point: Point) => checkedLabels({ ...own, ...pointLabels(sweepId, point) });
+  labelsOf(points[0]!);
+  const sdk = await c.client();
+  const wallet = await c.wallet();
+  const jobFiles = await inputsFromJobs(sdk, fromJobs);
+  refuseRepeatedInputPaths(jobFiles);
+
+  const planned = options.image ? planImageJobs(sdk, args, options, points, jobFiles, wallet) : await planTemplateJobs(sdk, args, options, points, jobFiles, given, wallet);
+  await refuseUnaffordable(sdk, planned);
+  c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${axes.map((axis) => `${axis.values.length} ${axis.name}`).join(" × ")}); pond sweep show ${sweepId} reads it back]`);
+
+  const created: Job[] = [];
+  for (const job of planned) {
+    try {
+      created.push(await job.create(labelsOf(job.point)));
+    } catch (error) {
+      if (created.length > 0) c.output.note(`[pond: sweep ${sweepId}: ${created.length} of ${planned.length} jobs created before ${describePoint(job.point)} was refused; they go on (pond sweep cancel ${sweepId} stops them)]`);
+      throw error;
+    }
+  }
+  if (options.detach || !options.wait) {
+    return c.output.result({ sweep: sweepId, jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${describePoint(planned[i]!.point)}`)]);
+  }
+
+  const { jobs } = await waitForJobs(sdk, created.map((job) => job.id), { onEnded: (job) => c.output.note(endedLine(job)) });
+  if (options.output) {
+    for (const job of jobs.filter((j) => j.status === "succeeded" && j.output?.files.length)) {
+      await fetchOutputs(sdk, c.p2p, job, join(options.output, job.id), c.progress, (text) => c.output.note(text));
+    }
+  }
+  const results = await sweepResults(sdk, sweepId, jobs, { metricsFile: options.metricsFile, ...(options.metric ? { metric: options.metric } : {}), minimize: Boolean(options.minimize) });
+  c.output.result(results, describeSweep);
+  if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
+  if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
+}
+
+/** An image's sweep varies environment variables: each point's are set beside --env's, and checked as `pond run` checks a spec. */
+function planImageJobs(sdk: PondClient, cmd: string[], options: SweepOptions, points: Point[], jobFiles: InputFile[], wallet: Parameters<PondClient["createPaidJob"]>[1]): PlannedJob[] {
+  const fixed = pairs(options.env, "--env");
+  return points.map((point) => {
+    const clash = point.find(([name]) => Object.hasOwn(fixed, name));
+    if (clash) throw new UsageError(`--grid ${clash[0]} and --env ${clash[0]} both set it: keep one`);
+    const request: CreateJobRequest = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, jobFiles);
+    return { point, maxPriceWei: BigInt(request.max_price_wei), create: (labels) => sdk.createPaidJob({ ...request, labels }, wallet) };
+  });
+}
+
+/** A template's sweep varies its parameters: every point is resolved by the API before any job exists, so a value it refuses is named first. */
+async function planTemplateJobs(
+  sdk: PondClient,
+  args: string[],
+  options: SweepOptions,
+  points: Point[],
+  jobFiles: InputFile[],
+  given: readonly TemplateFixedFlag[],
+  wallet: Parameters<PondClient["runTemplate"]>[2],
+): Promise<PlannedJob[]> {
+  const fixed = pairs(options.param, "-p");
+  const clash = points[0]!.find(([name]) => Object.hasOwn(fixed, name));
+  if (clash) throw new UsageError(`--grid ${clash[0]} and -p ${clash[0]} both set it: keep one`);
+  const planned: PlannedJob[] = [];
+  for (const point of points) {
+    const { ref, choices } = await templateRun(sdk, args, { ...options, param: [...(options.param ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, jobFiles, given);
+    const resolved = await sdk.resolveTemplate(ref, { params: choices.params, ...(choices.max_price_wei ? { max_price_wei: choices.max_price_wei } : {}), ...(choices.input_files ? { input_files: choices.input_files } : {}) }).catch((error: unknown) => {
+      if (error instanceof PondApiError && error.problem.status === 422) throw new UsageError(`--grid ${describePoint(point)}: ${error.message}${error.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join("") ?? ""}`);
+      throw error;
+    });
+    planned.push({ point, maxPriceWei: BigInt(resolved.spec.max_price_wei), create: (labels) => sdk.runTemplate(ref, { ...choices, labels } satisfies TemplateRunChoices, wallet) });
+  }
+  return planned;
+}
+
+/**
+ * Where jobs are paid from escrow, the whole sweep must fit what is free in it, or none is created. The API's own
+ * check (each job admitted against the escrow, one at a time) still decides; this only spares a half-made sweep.
+ */
+async function refuseUnaffordable(sdk: PondClient, planned: readonly PlannedJob[]): Promise<void> {
+  if (!(await sdk.chain()).settles_on_chain) return;
+  const total = planned.reduce((sum, job) => sum + job.maxPriceWei, 0n);
+  const free = BigInt((await sdk.account()).escrow.available_wei);
+  if (total > free) {
+    throw new UsageError(
+      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price); your escrow has ${formatEther(free)} ETH free: deposit more (pond deposit), lower --max-price, or sweep fewer points`,
+      exitCodes.refused,
+    );
+  }
+}

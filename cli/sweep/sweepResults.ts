@@ -1,0 +1,117 @@
+// A sweep's results: each job's point, how it ended, and the numbers its metrics
+// file reports, ranked by the one asked for, as a table for a person or as JSON.
+import type { Job } from "../../protocol/job.ts";
+import { isTerminal } from "../../protocol/jobStatus.ts";
+import { table } from "../output.ts";
+import { terminalText } from "../terminalText.ts";
+import { describePoint, pointOfLabels, type Point } from "./grid.ts";
+
+/** Read whole, then parsed: a metrics file is a few numbers, not a data set. */
+const MAX_METRICS_BYTES = 1024 * 1024;
+/** Metric columns shown at most (the one ranked by first); --json has them all. */
+const MAX_METRIC_COLUMNS = 6;
+
+export interface MetricsReader {
+  downloadOutput(id: string, path: string): Promise<Uint8Array>;
+}
+
+export interface SweepJobResult {
+  id: string;
+  point: Record<string, string>;
+  status: Job["status"];
+  error: string | null;
+  /** The metrics file's top-level numbers; null when it has none to read (the job did not succeed, or left none). */
+  metrics: Record<string, number> | null;
+  /** Why metrics is null for a job that succeeded. */
+  metrics_note?: string;
+}
+
+export interface SweepResults {
+  sweep: string;
+  jobs: SweepJobResult[];
+  /** The job best by `metric`, when one was asked for and any job reported it. */
+  best: string | null;
+  metric: string | null;
+  minimize: boolean;
+}
+
+/** The numbers in a job's metrics file (`path` among its outputs), or why there are none. */
+export async function readMetrics(reader: MetricsReader, job: Job, path: string): Promise<{ metrics: Record<string, number> | null; note?: string }> {
+  if (job.status !== "succeeded") return { metrics: null };
+  const file = job.output?.files.find((f) => f.path === path);
+  if (!file) return { metrics: null, note: `left no ${path}` };
+  if (file.size > MAX_METRICS_BYTES) return { metrics: null, note: `its ${path} is ${file.size} bytes; a metrics file is read only up to ${MAX_METRICS_BYTES}` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(await reader.downloadOutput(job.id, path)));
+  } catch (error) {
+    return { metrics: null, note: error instanceof SyntaxError ? `its ${path} is not JSON` : `its ${path} could not be read: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { metrics: null, note: `its ${path} is not a JSON object` };
+  const numbers = Object.entries(parsed).filter((entry): entry is [string, number] => typeof entry[1] === "number" && Number.isFinite(entry[1]));
+  return { metrics: Object.fromEntries(numbers) };
+}
+
+/** Each job's result, read a few at a time; the order of `jobs` is kept. */
+export async function sweepResults(reader: MetricsReader, sweep: string, jobs: readonly Job[], options: { metricsFile: string; metric?: string; minimize: boolean }): Promise<SweepResults> {
+  const results: SweepJobResult[] = [];
+  for (let i = 0; i < jobs.length; i += 8) {
+    const batch = jobs.slice(i, i + 8);
+    const read = await Promise.all(batch.map((job) => readMetrics(reader, job, options.metricsFile)));
+    batch.forEach((job, k) => {
+      const { metrics, note } = read[k]!;
+      results.push({ id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, error: job.error, metrics, ...(note ? { metrics_note: note } : {}) });
+    });
+  }
+  return { sweep, jobs: results, best: bestOf(results, options.metric, options.minimize), metric: options.metric ?? null, minimize: options.minimize };
+}
+
+function bestOf(jobs: readonly SweepJobResult[], metric: string | undefined, minimize: boolean): string | null {
+  if (metric === undefined) return null;
+  let best: SweepJobResult | undefined;
+  for (const job of jobs) {
+    const value = job.metrics?.[metric];
+    if (value === undefined) continue;
+    const held = best?.metrics?.[metric];
+    if (held === undefined || (minimize ? value < held : value > held)) best = job;
+  }
+  return best?.id ?? null;
+}
+
+const number = (value: number) => String(Number(value.toPrecision(4)));
+
+/** The results for a person: a table ranked by the metric (grid order without one), then how it went. */
+export function describeSweep(results: SweepResults): string[] {
+  const { metric, minimize } = results;
+  const axes = [...new Set(results.jobs.flatMap((job) => Object.keys(job.point)))];
+  const seen = [...new Set(results.jobs.flatMap((job) => Object.keys(job.metrics ?? {})))];
+  const columns = (metric !== undefined && metric !== null ? [metric, ...seen.filter((name) => name !== metric)] : seen).slice(0, MAX_METRIC_COLUMNS);
+  const ranked = metric === null ? [...results.jobs] : [...results.jobs].sort((a, b) => compareBy(a, b, metric, minimize));
+  const rows = ranked.map((job) => [
+    job.id === results.best ? "*" : " ",
+    job.id,
+    ...axes.map((name) => job.point[name] ?? "-"),
+    job.status,
+    ...columns.map((name) => (job.metrics?.[name] === undefined ? "-" : number(job.metrics[name]!))),
+  ]);
+  const succeeded = results.jobs.filter((job) => job.status === "succeeded").length;
+  const lines = [`sweep ${results.sweep}: ${succeeded} of ${results.jobs.length} succeeded`, ...table([[" ", "job", ...axes, "status", ...columns], ...rows])];
+  for (const job of results.jobs) {
+    const where = describePoint(Object.entries(job.point) as Point);
+    if (isTerminal(job.status) && job.status !== "succeeded") lines.push(`  ${job.id} (${where}) ${job.status}${job.error ? `: ${terminalText(job.error)}` : ""}`);
+    else if (job.metrics_note) lines.push(`  ${job.id} (${where}) ${job.metrics_note}`);
+  }
+  const best = results.jobs.find((job) => job.id === results.best);
+  if (best && metric !== null) lines.push(`best by ${metric} (${minimize ? "lowest" : "highest"}): ${best.id} (${describePoint(Object.entries(best.point) as Point)}): ${metric} ${number(best.metrics![metric]!)}`);
+  else if (metric !== null) lines.push(`no job reported ${metric}${seen.length ? `; they reported ${seen.join(", ")}` : ""}`);
+  else if (seen.length) lines.push(`rank them with --metric NAME (one of ${seen.join(", ")}; --minimize for a loss)`);
+  return lines;
+}
+
+/** Jobs with the metric first, best to worst; those without it after, in their grid order. */
+function compareBy(a: SweepJobResult, b: SweepJobResult, metric: string, minimize: boolean): number {
+  const x = a.metrics?.[metric];
+  const y = b.metrics?.[metric];
+  if (x === undefined || y === undefined) return (x === undefined ? 1 : 0) - (y === undefined ? 1 : 0);
+  return minimize ? x - y : y - x;
+}
