@@ -134,6 +134,26 @@ describe("pond/digits-train, -eval and -predict", () => {
       expect(second.loss_per_epoch).not.toEqual(first.loss_per_epoch);
     }, JOB_TEST_TIMEOUT_MS);
 
+    it("sweeps the learning rate: one job a value, ranked by held-out accuracy, each one's outputs downloaded", async () => {
+      const out = join(dir, "sweep");
+      let result: { stdout: string; stderr: string };
+      try {
+        result = await run(...tsNode("cli/main.ts", ["--api", stack!.dev.url, "--json", "run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--grid", "lr=0.001,0.1", "--metric", "accuracy", "--output", out]), { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" }, timeout: 600_000 });
+      } catch (error) {
+        throw new Error(`the sweep failed: ${(error as { stderr?: string }).stderr}`);
+      }
+      const sweep = JSON.parse(result.stdout) as { best: string; jobs: Array<{ id: string; point: { lr: string }; status: string; metrics: { accuracy: number; loss: number } }> };
+      expect(sweep.jobs.map((job) => [job.point.lr, job.status])).toEqual([["0.001", "succeeded"], ["0.1", "succeeded"]]);
+      // lr=0.001 is the template's default: the same model as the first test's, so the same accuracy.
+      expect(sweep.jobs[0]!.metrics.accuracy).toBe((await readJson<Metrics>(join(trained(), "metrics.json"))).accuracy);
+      for (const job of sweep.jobs) {
+        const downloaded = await readJson<Metrics & { params: { lr: number } }>(join(out, job.id, "metrics.json"));
+        expect({ accuracy: downloaded.accuracy, lr: downloaded.params.lr }).toEqual({ accuracy: job.metrics.accuracy, lr: Number(job.point.lr) });
+      }
+      const best = sweep.jobs.reduce((a, b) => (b.metrics.accuracy > a.metrics.accuracy ? b : a));
+      expect(sweep.best).toBe(best.id);
+    }, JOB_TEST_TIMEOUT_MS);
+
     it("labels images with the trained model", async () => {
       const out = join(dir, "predict");
       await succeeds(["run", "pond/digits-predict@1.0.0", "--input", join(trained(), "model.pt"), "--input", SAMPLE, "--output", out]);

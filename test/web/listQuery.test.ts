@@ -8,6 +8,14 @@ describe("the job list query", () => {
     const query = { status: "succeeded" as const, limit: 100, cursor: "eyJkIjoibyIsInMiOjQyfQ" };
     expect(readListQuery(listQueryString(query))).toEqual(query);
     expect(listQueryString({ limit: 20 })).toBe("?limit=20");
+    const labelled = { labels: ["pond.sweep=swp_0123456789", "note=a=b c"], limit: 20 };
+    expect(listQueryString(labelled)).toBe("?label=pond.sweep%3Dswp_0123456789&label=note%3Da%3Db+c&limit=20");
+    expect(readListQuery(listQueryString(labelled))).toEqual(labelled);
+  });
+
+  it("keeps only label filters the API would take, at most four", () => {
+    const many = Array.from({ length: 6 }, (_, i) => `label=k${i}%3Dv`).join("&");
+    expect(readListQuery(`?label=novalue&label=%20bad%3D1&${many}`).labels).toEqual(["k0=v", "k1=v", "k2=v", "k3=v"]);
   });
 
   it("falls back to defaults for values it does not know", () => {

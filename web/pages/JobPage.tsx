@@ -46,6 +46,7 @@ function JobView(props: { job: Job; onStatus: (status: JobStatus) => void }) {
         {job.error ? <p class="error">{job.error}</p> : null}
         <dl class="facts">
           <dt>Image</dt><dd class="mono">{job.spec.image}</dd>
+          {Object.keys(job.labels).length ? <><dt>Labels</dt><dd data-testid="job-labels">{Object.entries(job.labels).map(([key, value]) => <a class="mono label" href={`/jobs?label=${encodeURIComponent(`${key}=${value}`)}`}>{key}={value}</a>)}</dd></> : null}
           <dt>Command</dt><dd class="mono">{job.spec.cmd?.join(" ") ?? "(the image's own)"}</dd>
           <dt>Resources</dt><dd>{job.spec.resources.gpus} GPU · {job.spec.resources.cpus} CPU · {formatMb(job.spec.resources.memory_mb)}</dd>
           <dt>Provider</dt><dd>{job.provider ? <a class="mono" href={`/providers/${job.provider}`}>{shortHex(job.provider, 6)}</a> : "not assigned yet"}</dd>

@@ -31,7 +31,7 @@ export function JobsPage() {
 
   const onStatus = (event: Event) => {
     const value = (event.target as HTMLSelectElement).value;
-    go({ limit: query.limit, ...(value ? { status: value as JobStatus } : {}) });
+    go({ limit: query.limit, ...(query.labels ? { labels: query.labels } : {}), ...(value ? { status: value as JobStatus } : {}) });
   };
   const onLimit = (event: Event) => go({ ...query, cursor: undefined, limit: Number((event.target as HTMLSelectElement).value) });
 
@@ -56,6 +56,12 @@ export function JobsPage() {
               {PAGE_SIZES.map((size) => <option value={String(size)} selected={query.limit === size}>{size}</option>)}
             </select>
           </label>
+          {query.labels ? (
+            <span data-testid="label-filter">
+              labelled <span class="mono">{query.labels.join(", ")}</span>{" "}
+              <a href="/jobs" onClick={(event: Event) => (event.preventDefault(), go({ limit: query.limit, ...(query.status ? { status: query.status } : {}) }))}>all jobs</a>
+            </span>
+          ) : null}
           <span class="spacer" />
           <button type="button" class="button" data-testid="newer-page" disabled={!newer} onClick={() => go({ ...query, cursor: newer })}>← Newer</button>
           <button type="button" class="button" data-testid="older-page" disabled={!older} onClick={() => go({ ...query, cursor: older })}>Older →</button>

@@ -126,6 +126,27 @@ describe("the job list", () => {
   });
 });
 
+describe("labels", () => {
+  it("shows a job's labels, each a link to the jobs carrying it", async () => {
+    const spec = { image: "busybox:1.36", cmd: ["true"], resources: { gpus: 0, cpus: 1, memory_mb: 128 }, timeout_s: 60, max_price_wei: "1000" };
+    const labelled = [];
+    for (const point of ["1", "2"]) labelled.push(await creator.createJob({ ...spec, labels: { "pond.sweep": "swp_00000000aa", "pond.sweep/lr": point } }));
+    await creator.createJob({ ...spec, labels: { "pond.sweep": "swp_00000000bb" } });
+    const page = await browser.newPage();
+    await signInWithKey(page, dev.url, creator.apiKey!);
+    await page.goto(`${dev.url}/jobs/${labelled[0]!.id}`);
+    const labels = page.getByTestId("job-labels");
+    await expect.poll(() => labels.textContent()).toBe("pond.sweep=swp_00000000aapond.sweep/lr=1");
+    await labels.getByText("pond.sweep=swp_00000000aa").click();
+    await page.waitForURL((url) => url.searchParams.get("label") === "pond.sweep=swp_00000000aa");
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-job-id]").length === 2);
+    expect(await listedJobIds(page)).toEqual(labelled.map((job) => job.id).reverse());
+    expect(await page.getByTestId("label-filter").textContent()).toContain("pond.sweep=swp_00000000aa");
+    expect(browser.complaints).toEqual([]);
+    await page.close();
+  });
+});
+
 describe("the pages' Content-Security-Policy", () => {
   it("is enforced by the browser: a script slipped into the page does not run", async () => {
     const page = await browser.newPage();
