@@ -18,6 +18,21 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A failure part-way through work that left something behind (a sweep's jobs created before one was refused):
+ * reported as its cause is, with what was left named for a person and, under `left`, for a script (--json).
+ */
+export class PartialFailure extends Error {
+  override name = "PartialFailure";
+  constructor(
+    readonly failure: unknown,
+    readonly whatWasLeft: string,
+    readonly left: Record<string, unknown>,
+  ) {
+    super(whatWasLeft);
+  }
+}
+
 /** Something this machine lacks (a Docker engine, a folder it can write): the message says what to install or fix. */
 export class EnvironmentError extends Error {
   override name = "EnvironmentError";
@@ -25,6 +40,7 @@ export class EnvironmentError extends Error {
 
 /** The one line to print for `error`, without the `pond: ` prefix. */
 export function describeCliError(error: unknown): string {
+  if (error instanceof PartialFailure) return `${describeCliError(error.failure)}\n${error.whatWasLeft}`;
   if (error instanceof PondApiError) {
     const fields = error.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join("") ?? "";
     return `${error.message}${fields}`;
@@ -49,6 +65,7 @@ export class OutputIntegrityError extends Error {
 }
 
 export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof PartialFailure) return exitCodeOf(error.failure);
   if (error instanceof UsageError) return error.exitCode;
   if (error instanceof OutputIntegrityError) return exitCodes.integrity;
   if (error instanceof EnvironmentError || error instanceof KeyFileError) return exitCodes.environment;
@@ -100,8 +117,10 @@ export function reportCliError(error: unknown, options: { debug: boolean; json: 
   const code = exitCodeOf(error);
   const message = describeCliError(error);
   if (options.json) {
-    const problem = error instanceof PondApiError ? { problem: error.problem } : {};
-    console.error(JSON.stringify({ error: { message, exit_code: code, ...problem } }));
+    const cause = error instanceof PartialFailure ? error.failure : error;
+    const problem = cause instanceof PondApiError ? { problem: cause.problem } : {};
+    const left = error instanceof PartialFailure ? { left: error.left } : {};
+    console.error(JSON.stringify({ error: { message, exit_code: code, ...problem, ...left } }));
   } else {
     console.error(`pond: ${message}`);
     if (code === exitCodes.internal) console.error("pond: this looks like a bug in pond; rerun with POND_DEBUG=1 and report what it prints");

@@ -106,7 +106,7 @@ function refuseOversizedRequest(request: object, inputFiles: InputFile[] | undef
 
 /** A template run: the exact template (read from the API) and the run's choices, checked against what it declares. */
 export async function templateRun(
-  sdk: PondClient,
+  sdk: Pick<PondClient, "getTemplate">,
   args: string[],
   options: RunOptions,
   inputFiles: InputFile[] | undefined,

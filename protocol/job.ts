@@ -2,7 +2,6 @@ import { z } from "zod";
 import { SavedCheckpoint } from "./checkpoint.ts";
 import { EgressUsage } from "./egress.ts";
 import { JobGpuUsage } from "./gpuUsage.ts";
-import { JobLabels } from "./labels.ts";
 import { JobTransferMetrics } from "./transferMetrics.ts";
 import { JobSpec, ResolvedInputFile } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
@@ -67,8 +66,8 @@ export const Job = z
     webhook: z.string().nullable(),
     webhook_events_filter: z.array(WebhookEventType),
     template: z.string().nullable().meta({ description: "The template version the spec was resolved from (owner/name@1.2.0), if any" }),
-    // A default, so a client still reads a job from a server that predates labels.
-    labels: JobLabels.default({}),
+    // Read loosely (a server may come to allow more), and a default for a server that predates labels.
+    labels: z.record(z.string(), z.string()).default({}).meta({ description: "The creator's labels (see JobLabels)" }),
   })
   .meta({ id: "Job" });
 export type Job = z.infer<typeof Job>;

@@ -5,8 +5,10 @@ import { z } from "zod";
 import { labelLimits as L } from "./limits.ts";
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._\/-]*$/;
-// Printable text: no control characters, so a label is safe to print in a terminal table.
-const VALUE = /^[^\u0000-\u001f\u007f]*$/;
+// No control character (C0, DEL, C1) nor bidirectional override: the set cli/terminalText.ts escapes.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+// A lone surrogate is stored differently in the job's JSON and in the index, and could never be found again.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const LabelKey = z
   .string()
@@ -14,7 +16,11 @@ export const LabelKey = z
   .max(L.maxKeyLength)
   .regex(KEY, "must start with a letter or digit and hold only letters, digits, '.', '_', '-' and '/'");
 
-export const LabelValue = z.string().max(L.maxValueLength).regex(VALUE, "must not contain control characters");
+export const LabelValue = z
+  .string()
+  .max(L.maxValueLength)
+  .refine((value) => !UNSAFE.test(value), "must not contain control characters or bidirectional overrides")
+  .refine((value) => !LONE_SURROGATE.test(value), "must be well-formed text (a lone surrogate)");
 
 export const JobLabels = z
   .record(z.string(), LabelValue)

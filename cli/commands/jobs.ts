@@ -46,7 +46,7 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
       });
       const next = page.next ? new URL(page.next).searchParams.get("cursor") : null;
       // The next page is read with the same filters.
-      const again = [...(options.status ? [` --status ${options.status}`] : []), ...(options.label ?? []).map((label) => ` --label ${label}`)].join("");
+      const again = [...(options.status ? [` --status ${options.status}`] : []), ...(options.label ?? []).map((label) => ` --label ${shellWord(label)}`)].join("");
       c.output.result({ ...page, next_cursor: next }, (p) => [
         ...table(p.results.map((job) => [job.id, job.status, job.created_at, job.template ?? job.spec.image, describeLabels(job)])),
         ...(next ? [`more: pond jobs list${again} --cursor ${next}`] : []),
@@ -154,3 +154,6 @@ export function describeJob(job: Job): string[] {
 }
 
 const describeLabels = (job: Job) => terminalText(Object.entries(job.labels).map(([key, value]) => `${key}=${value}`).join(" "));
+
+/** A word a shell reads back as it is: quoted unless plainly safe (a label's value may hold spaces or `$`). */
+const shellWord = (word: string) => (/^[A-Za-z0-9._\/=:,+@%-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);

@@ -5,7 +5,7 @@ import type { Job } from "../../protocol/job.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
 import { PondApiError, type PondClient } from "../../sdk/index.ts";
 import type { CliContext } from "../context.ts";
-import { UsageError } from "../errors.ts";
+import { describeCliError, PartialFailure, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { SWEEP_LABEL, sweepLimits } from "../sweep/grid.ts";
 import { describeSweep, sweepResults } from "../sweep/sweepResults.ts";
@@ -38,12 +38,20 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       const sdk = await c.client();
       const open = (await sweepJobs(sdk, id)).filter((job) => !isTerminal(job.status));
       const canceled: Job[] = [];
+      const failures: Array<{ id: string; error: string }> = [];
+      // Every open job is tried, whatever becomes of one: a failure is reported at the end, not in place of the rest.
       for (const job of open) {
-        // One that ended since the listing is left as it ended.
-        const done = await sdk.cancelJob(job.id).catch((error: unknown) => (error instanceof PondApiError && error.problem.status === 409 ? undefined : Promise.reject(error)));
-        if (done) canceled.push(done);
+        try {
+          canceled.push(await sdk.cancelJob(job.id));
+        } catch (error) {
+          // One that ended since the listing is left as it ended.
+          if (!(error instanceof PondApiError && error.problem.status === 409)) failures.push({ id: job.id, error: describeCliError(error) });
+        }
       }
       c.output.result(canceled, (jobs) => (jobs.length ? jobs.map((job) => `${job.id} ${job.status}`) : [`sweep ${id}: no job left open`]));
+      if (failures.length) {
+        throw new PartialFailure(new Error(failures.map((f) => `${f.id}: ${f.error}`).join("; ")), `sweep ${id}: ${canceled.length} canceled, ${failures.length} could not be (run pond sweep cancel ${id} again)`, { canceled: canceled.map((job) => job.id), failed: failures });
+      }
     });
 }
 

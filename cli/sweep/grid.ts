@@ -1,7 +1,9 @@
 // A sweep's grid: `--grid lr=0.1,0.01 --grid hidden=32,64` is every combination of
 // the values given (here four), each one job. Its points are labelled on the jobs
 // they become, so the sweep can be read back from the API alone (`pond sweep show`).
+import { LabelValue } from "../../protocol/labels.ts";
 import { labelLimits } from "../../protocol/limits.ts";
+import { terminalText } from "../terminalText.ts";
 import { UsageError } from "../errors.ts";
 
 /** The label every job of a sweep carries, its value the sweep's id. */
@@ -39,8 +41,11 @@ export function parseGrid(flags: readonly string[]): Axis[] {
     if (values.some((value) => value === "")) throw new UsageError(`--grid ${name} has an empty value: "${flag.slice(at + 1)}"`);
     const repeated = values.find((value, i) => values.indexOf(value) !== i);
     if (repeated !== undefined) throw new UsageError(`--grid ${name} lists ${repeated} twice`);
-    const long = values.find((value) => value.length > labelLimits.maxValueLength);
-    if (long !== undefined) throw new UsageError(`--grid ${name}: a value may be at most ${labelLimits.maxValueLength} characters (one is ${long.length})`);
+    // Each value becomes a label of its job: one the API would refuse is refused here, before any job is created.
+    for (const value of values) {
+      const checked = LabelValue.safeParse(value);
+      if (!checked.success) throw new UsageError(`--grid ${name}: the value ${terminalText(JSON.stringify(value.slice(0, 40)))} ${checked.error.issues[0]!.message}`);
+    }
     axes.push({ name, values });
   }
   if (axes.length > sweepLimits.maxAxes) throw new UsageError(`a sweep varies at most ${sweepLimits.maxAxes} names; this one varies ${axes.length}`);

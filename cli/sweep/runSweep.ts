@@ -12,7 +12,8 @@ import { PondApiError, type PondClient, type TemplateRunChoices } from "../../sd
 import { pairs, type CliContext } from "../context.ts";
 import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
-import { UsageError } from "../errors.ts";
+import { PartialFailure, UsageError } from "../errors.ts";
+import { terminalText } from "../terminalText.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, imageRequest, refuseRepeatedInputPaths, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { endedLine, waitForJobs } from "../waitJobs.ts";
@@ -36,6 +37,8 @@ interface PlannedJob {
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   if (options.dryRun) throw new UsageError("--dry-run quotes one job: drop --grid and give one point's values (-p or --env)");
+  if (options.minimize && !options.metric) throw new UsageError("--minimize ranks by --metric: name the metric too");
+  if (options.output && (options.detach || !options.wait)) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
   const { local, fromJobs } = await splitInputArguments(options.input ?? []);
   if (local.length) {
     throw new UsageError("a sweep's jobs take their --input from an earlier job's outputs (job_…:PATH), not from this machine: run one job that leaves the file among its outputs first, or put it in the image");
@@ -47,7 +50,8 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   const taken = Object.keys(own).find((key) => key === SWEEP_LABEL || key.startsWith(AXIS_LABEL_PREFIX));
   if (taken) throw new UsageError(`--label ${taken}: labels starting ${SWEEP_LABEL} are the sweep's own`);
   const labelsOf = (point: Point) => checkedLabels({ ...own, ...pointLabels(sweepId, point) });
-  labelsOf(points[0]!);
+  // Every point's labels, checked now: a value the API would refuse leaves no half-made sweep.
+  for (const point of points) labelsOf(point);
   const sdk = await c.client();
   const wallet = await c.wallet();
   const jobFiles = await inputsFromJobs(sdk, fromJobs);
@@ -62,12 +66,16 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
     try {
       created.push(await job.create(labelsOf(job.point)));
     } catch (error) {
-      if (created.length > 0) c.output.note(`[pond: sweep ${sweepId}: ${created.length} of ${planned.length} jobs created before ${describePoint(job.point)} was refused; they go on (pond sweep cancel ${sweepId} stops them)]`);
-      throw error;
+      if (created.length === 0) throw error;
+      // What was created goes on: said for a person, and under `left` for a script, so it can be stopped.
+      throw new PartialFailure(error, `sweep ${sweepId}: ${created.length} of ${planned.length} jobs were created before ${terminalText(describePoint(job.point))} was refused; they go on (pond sweep cancel ${sweepId} stops them)`, {
+        sweep: sweepId,
+        created: created.map((done) => done.id),
+      });
     }
   }
   if (options.detach || !options.wait) {
-    return c.output.result({ sweep: sweepId, jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${describePoint(planned[i]!.point)}`)]);
+    return c.output.result({ sweep: sweepId, jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
   const { jobs } = await waitForJobs(sdk, created.map((job) => job.id), { onEnded: (job) => c.output.note(endedLine(job)) });
@@ -93,7 +101,11 @@ function planImageJobs(sdk: PondClient, cmd: string[], options: SweepOptions, po
   });
 }
 
-/** A template's sweep varies its parameters: every point is resolved by the API before any job exists, so a value it refuses is named first. */
+/**
+ * A template's sweep varies its parameters. The template is read once and its exact version pinned for every point
+ * (a newer `@latest` cannot slip in part-way), and every point is resolved by the API before any job exists, a few
+ * at a time, so a value it refuses is named first.
+ */
 async function planTemplateJobs(
   sdk: PondClient,
   args: string[],
@@ -106,21 +118,33 @@ async function planTemplateJobs(
   const fixed = pairs(options.param, "-p");
   const clash = points[0]!.find(([name]) => Object.hasOwn(fixed, name));
   if (clash) throw new UsageError(`--grid ${clash[0]} and -p ${clash[0]} both set it: keep one`);
+  if (!args[0]) throw new UsageError("say what to sweep: a template (pond run owner/name@1.0.0 --grid key=a,b) or an image (pond run --image busybox --grid KEY=a,b -- cmd)");
+  const template = await sdk.getTemplate(args[0]);
+  const pinned = { getTemplate: async () => template };
+  const plan = async (point: Point): Promise<PlannedJob> => {
+    const valued = { ...options, param: [...(options.param ?? []), ...point.map(([name, value]) => `${name}=${value}`)] };
+    const { ref, choices } = await templateRun(pinned, [template.ref, ...args.slice(1)], valued, jobFiles, given).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
+    const resolved = await sdk.resolveTemplate(ref, { params: choices.params, ...(choices.max_price_wei ? { max_price_wei: choices.max_price_wei } : {}), ...(choices.input_files ? { input_files: choices.input_files } : {}) }).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
+    return { point, maxPriceWei: BigInt(resolved.spec.max_price_wei), create: (labels) => sdk.runTemplate(ref, { ...choices, labels } satisfies TemplateRunChoices, wallet) };
+  };
   const planned: PlannedJob[] = [];
-  for (const point of points) {
-    const { ref, choices } = await templateRun(sdk, args, { ...options, param: [...(options.param ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, jobFiles, given);
-    const resolved = await sdk.resolveTemplate(ref, { params: choices.params, ...(choices.max_price_wei ? { max_price_wei: choices.max_price_wei } : {}), ...(choices.input_files ? { input_files: choices.input_files } : {}) }).catch((error: unknown) => {
-      if (error instanceof PondApiError && error.problem.status === 422) throw new UsageError(`--grid ${describePoint(point)}: ${error.message}${error.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join("") ?? ""}`);
-      throw error;
-    });
-    planned.push({ point, maxPriceWei: BigInt(resolved.spec.max_price_wei), create: (labels) => sdk.runTemplate(ref, { ...choices, labels } satisfies TemplateRunChoices, wallet) });
-  }
+  for (let i = 0; i < points.length; i += RESOLVES_AT_ONCE) planned.push(...(await Promise.all(points.slice(i, i + RESOLVES_AT_ONCE).map(plan))));
   return planned;
 }
 
+const RESOLVES_AT_ONCE = 8;
+
+/** A refusal of one point's values (the CLI's own, or the API's 422), said with the point it was. */
+function namedByPoint(error: unknown, point: Point): unknown {
+  const where = `--grid ${terminalText(describePoint(point))}`;
+  if (error instanceof UsageError) return new UsageError(`${where}: ${error.message}`, error.exitCode);
+  if (error instanceof PondApiError && error.problem.status === 422) return new UsageError(`${where}: ${error.message}${error.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join("") ?? ""}`);
+  return error;
+}
+
 /**
- * Where jobs are paid from escrow, the whole sweep must fit what is free in it, or none is created. The API's own
- * check (each job admitted against the escrow, one at a time) still decides; this only spares a half-made sweep.
+ * Where jobs are paid from escrow, the whole sweep must fit what is free in it as indexed, or none is created: a
+ * half-made sweep is what this spares. The API admits each job against the escrow on its own, one at a time.
  */
 async function refuseUnaffordable(sdk: PondClient, planned: readonly PlannedJob[]): Promise<void> {
   if (!(await sdk.chain()).settles_on_chain) return;
@@ -128,7 +152,7 @@ async function refuseUnaffordable(sdk: PondClient, planned: readonly PlannedJob[
   const free = BigInt((await sdk.account()).escrow.available_wei);
   if (total > free) {
     throw new UsageError(
-      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price); your escrow has ${formatEther(free)} ETH free: deposit more (pond deposit), lower --max-price, or sweep fewer points`,
+      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price); your escrow has ${formatEther(free)} ETH free (pond balance; a deposit counts once indexed, seconds after its transaction): deposit more (pond deposit), lower --max-price, or sweep fewer points`,
       exitCodes.refused,
     );
   }

@@ -70,15 +70,23 @@ function bestOf(jobs: readonly SweepJobResult[], metric: string | undefined, min
   if (metric === undefined) return null;
   let best: SweepJobResult | undefined;
   for (const job of jobs) {
-    const value = job.metrics?.[metric];
+    const value = metricOf(job, metric);
     if (value === undefined) continue;
-    const held = best?.metrics?.[metric];
+    const held = best && metricOf(best, metric);
     if (held === undefined || (minimize ? value < held : value > held)) best = job;
   }
   return best?.id ?? null;
 }
 
 const number = (value: number) => String(Number(value.toPrecision(4)));
+/** Names listed in a hint at most: a metrics file may hold thousands of keys. */
+const MAX_NAMES_LISTED = 12;
+const listed = (names: readonly string[]) => terminalText(names.slice(0, MAX_NAMES_LISTED).join(", ") + (names.length > MAX_NAMES_LISTED ? `, … (${names.length} in all)` : ""));
+
+/** The job's own number by that name: never one its object inherits (`--metric constructor`). */
+export function metricOf(job: Pick<SweepJobResult, "metrics">, name: string): number | undefined {
+  return job.metrics && Object.hasOwn(job.metrics, name) ? job.metrics[name] : undefined;
+}
 
 /** The results for a person: a table ranked by the metric (grid order without one), then how it went. */
 export function describeSweep(results: SweepResults): string[] {
@@ -87,31 +95,36 @@ export function describeSweep(results: SweepResults): string[] {
   const seen = [...new Set(results.jobs.flatMap((job) => Object.keys(job.metrics ?? {})))];
   const columns = (metric !== undefined && metric !== null ? [metric, ...seen.filter((name) => name !== metric)] : seen).slice(0, MAX_METRIC_COLUMNS);
   const ranked = metric === null ? [...results.jobs] : [...results.jobs].sort((a, b) => compareBy(a, b, metric, minimize));
+  // Names and values come from the jobs' own files and labels: escaped before they reach the terminal.
   const rows = ranked.map((job) => [
     job.id === results.best ? "*" : " ",
     job.id,
-    ...axes.map((name) => job.point[name] ?? "-"),
+    ...axes.map((name) => terminalText(job.point[name] ?? "-")),
     job.status,
-    ...columns.map((name) => (job.metrics?.[name] === undefined ? "-" : number(job.metrics[name]!))),
+    ...columns.map((name) => {
+      const value = metricOf(job, name);
+      return value === undefined ? "-" : number(value);
+    }),
   ]);
   const succeeded = results.jobs.filter((job) => job.status === "succeeded").length;
-  const lines = [`sweep ${results.sweep}: ${succeeded} of ${results.jobs.length} succeeded`, ...table([[" ", "job", ...axes, "status", ...columns], ...rows])];
+  const lines = [`sweep ${results.sweep}: ${succeeded} of ${results.jobs.length} succeeded`, ...table([[" ", "job", ...axes.map(terminalText), "status", ...columns.map(terminalText)], ...rows])];
   for (const job of results.jobs) {
-    const where = describePoint(Object.entries(job.point) as Point);
+    const where = terminalText(describePoint(Object.entries(job.point) as Point));
     if (isTerminal(job.status) && job.status !== "succeeded") lines.push(`  ${job.id} (${where}) ${job.status}${job.error ? `: ${terminalText(job.error)}` : ""}`);
-    else if (job.metrics_note) lines.push(`  ${job.id} (${where}) ${job.metrics_note}`);
+    else if (job.metrics_note) lines.push(`  ${job.id} (${where}) ${terminalText(job.metrics_note)}`);
   }
   const best = results.jobs.find((job) => job.id === results.best);
-  if (best && metric !== null) lines.push(`best by ${metric} (${minimize ? "lowest" : "highest"}): ${best.id} (${describePoint(Object.entries(best.point) as Point)}): ${metric} ${number(best.metrics![metric]!)}`);
-  else if (metric !== null) lines.push(`no job reported ${metric}${seen.length ? `; they reported ${seen.join(", ")}` : ""}`);
-  else if (seen.length) lines.push(`rank them with --metric NAME (one of ${seen.join(", ")}; --minimize for a loss)`);
+  const shown = metric === null ? "" : terminalText(metric);
+  if (best && metric !== null) lines.push(`best by ${shown} (${minimize ? "lowest" : "highest"}): ${best.id} (${terminalText(describePoint(Object.entries(best.point) as Point))}): ${shown} ${number(metricOf(best, metric)!)}`);
+  else if (metric !== null) lines.push(`no job reported ${shown}${seen.length ? `; they reported ${listed(seen)}` : ""}`);
+  else if (seen.length) lines.push(`rank them with --metric NAME (one of ${listed(seen)}; --minimize for a loss)`);
   return lines;
 }
 
 /** Jobs with the metric first, best to worst; those without it after, in their grid order. */
 function compareBy(a: SweepJobResult, b: SweepJobResult, metric: string, minimize: boolean): number {
-  const x = a.metrics?.[metric];
-  const y = b.metrics?.[metric];
+  const x = metricOf(a, metric);
+  const y = metricOf(b, metric);
   if (x === undefined || y === undefined) return (x === undefined ? 1 : 0) - (y === undefined ? 1 : 0);
   return minimize ? x - y : y - x;
 }

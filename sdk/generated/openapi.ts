@@ -918,7 +918,13 @@ export interface components {
             error: string | null;
             exit_code: number | null;
             id: string;
-            labels?: components["schemas"]["JobLabels"];
+            /**
+             * @description The creator's labels (see JobLabels)
+             * @default {}
+             */
+            labels: {
+                [key: string]: string;
+            };
             /** @description The last lines of the job's output */
             logs: string;
             metrics: {
@@ -1826,7 +1832,7 @@ export interface operations {
             query?: {
                 cursor?: string;
                 /** @description key=value: only jobs carrying that label (repeatable, up to 4: jobs carrying all of them) */
-                label?: string | string[];
+                label?: string[];
                 limit?: number;
                 status?: "queued" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "timed_out";
             };

@@ -1,7 +1,8 @@
 import { encodeErrorResult, ExecutionRevertedError, HttpRequestError, InvalidAddressError, parseEther, RpcRequestError } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeCliError, UsageError } from "../../cli/errors.ts";
+import { describeCliError, exitCodeOf, PartialFailure, reportCliError, UsageError } from "../../cli/errors.ts";
+import { exitCodes } from "../../cli/exitCodes.ts";
 import { sendMarketTx } from "../../cli/marketTx.ts";
 import { PondApiError } from "../../sdk/index.ts";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
@@ -17,6 +18,22 @@ describe("describeCliError", () => {
   it("lists the fields an API problem names", () => {
     const error = new PondApiError({ type: "about:blank", title: "Unprocessable", status: 422, detail: "the spec is not valid", errors: [{ path: "env.NVIDIA_X", message: "must not start with NVIDIA_" }] });
     expect(describeCliError(error)).toBe("Unprocessable (422): the spec is not valid\n  env.NVIDIA_X: must not start with NVIDIA_");
+  });
+
+  it("reports a failure part-way by its cause's message and exit code, with what it left, for a person and under `left` for a script", () => {
+    const refusal = new PondApiError({ type: "about:blank", title: "Payment Required", status: 402, detail: "your escrow has 0 wei free" });
+    const partial = new PartialFailure(refusal, "sweep swp_0123456789: 2 of 3 jobs were created", { sweep: "swp_0123456789", created: ["job_a", "job_b"] });
+    expect(describeCliError(partial)).toBe("Payment Required (402): your escrow has 0 wei free\nsweep swp_0123456789: 2 of 3 jobs were created");
+    expect(exitCodeOf(partial)).toBe(exitCodes.refused);
+    const printed: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => void printed.push(line);
+    try {
+      expect(reportCliError(partial, { debug: false, json: true })).toBe(exitCodes.refused);
+    } finally {
+      console.error = original;
+    }
+    expect(JSON.parse(printed[0]!)).toMatchObject({ error: { exit_code: exitCodes.refused, problem: { status: 402 }, left: { sweep: "swp_0123456789", created: ["job_a", "job_b"] } } });
   });
 
   it("gives viem's short message, not its page of details", () => {

@@ -46,7 +46,11 @@ describe("a sweep's grid", () => {
     expect(refused(["lr=0.1", "lr=0.2"])).toMatch(/given twice/);
     expect(refused(["a b=1"])).toMatch(/letters, digits/);
     expect(refused([`${"n".repeat(60)}=1`])).toMatch(/at most 52/);
-    expect(refused([`msg=${"x".repeat(129)}`])).toMatch(/at most 128 characters/);
+    expect(refused([`msg=${"x".repeat(129)}`])).toMatch(/Too big: .*128/);
+    // Control characters in any value, not only the first point's: refused before a job exists.
+    expect(refused(["msg=ok,a\tb"])).toMatch(/the value "a\\tb" must not contain control characters/);
+    expect(refused(["msg=ok,\u001b[2J"])).toMatch(/must not contain control characters/);
+    expect(refused(["msg=ok,\u001b[2J"])).not.toMatch(/\u001b/);
   });
 
   it("labels each point so that it reads back the same, within the API's label rules", () => {

@@ -87,4 +87,20 @@ describe("a sweep's results", () => {
     expect(results.jobs[0]!.metrics_note).toMatch(/is 2097152 bytes; a metrics file is read only up to 1048576/);
     expect(source.reads).toBe(0);
   });
+
+  it("escapes what a job's own file names, lists few of its names, and never ranks by an inherited property", async () => {
+    const keys = Object.fromEntries([["\u001b[2Jwiped", 1], ...Array.from({ length: 30 }, (_, i) => [`m${i}`, i])]);
+    const hostile = job("job_x", "\u009b31m", "succeeded", { "metrics.json": JSON.stringify(keys) });
+    const source = reader([hostile], { job_x: { "metrics.json": JSON.stringify(keys) } });
+    for (const metric of [undefined, "nope", "constructor", "__proto__", "toString"]) {
+      const results = await sweepResults(source, "s", [hostile], { metricsFile: "metrics.json", ...(metric ? { metric } : {}), minimize: false });
+      expect(results.best).toBeNull();
+      const text = describeSweep(results).join("\n");
+      expect(text).not.toMatch(/[\u001b\u009b]/);
+      expect(text).toContain("\\u001b[2Jwiped");
+    }
+    const hint = describeSweep(await sweepResults(source, "s", [hostile], { metricsFile: "metrics.json", minimize: false })).at(-1)!;
+    expect(hint).toMatch(/one of \\u001b\[2Jwiped, m0, .*, m10, … \(31 in all\)/);
+  });
 });
+

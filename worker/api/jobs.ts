@@ -84,12 +84,11 @@ const listJobsRoute = createRoute({
   request: {
     query: z.object({
       status: JobStatus.optional(),
-      // Repeated, every one must match; one given comes as a string, several as an array.
+      // Repeated, every one must match.
+      // One given comes as a string, several as an array: taken as a list either way, so an error names the bad one.
       label: z
-        .union([LabelFilter, z.array(LabelFilter).max(labelLimits.maxFilters)])
-        .optional()
-        .transform((given) => (given === undefined ? [] : Array.isArray(given) ? given : [given]))
-        .meta({ description: `key=value: only jobs carrying that label (repeatable, up to ${labelLimits.maxFilters}: jobs carrying all of them)` }),
+        .preprocess((given) => (given === undefined ? [] : [given].flat()), z.array(LabelFilter).max(labelLimits.maxFilters, `may be given at most ${labelLimits.maxFilters} times`))
+        .openapi({ type: "array", items: { type: "string" }, description: `key=value: only jobs carrying that label (repeatable, up to ${labelLimits.maxFilters}: jobs carrying all of them)` }),
       limit: z.coerce.number().int().min(1).max(100).default(20),
       cursor: z.string().max(200).optional(),
     }),

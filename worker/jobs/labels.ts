@@ -1,8 +1,10 @@
 // The job_labels table: a job's labels, one row each with its account and order,
 // written with the job and read by a listing filtered on them.
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, exists, getTableColumns, gt, lt, sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { JobLabels, LabelFilter } from "../../protocol/labels.ts";
+import type { Cursor } from "../db/cursor.ts";
 import type { Db } from "../db/client.ts";
 import { jobLabels, jobs } from "../db/schema.ts";
 
@@ -19,15 +21,28 @@ export function labelRows(db: Db, jobId: string, labels: JobLabels | null | unde
   ];
 }
 
-/** The conditions on `jobs` that keep an account's jobs carrying every label filtered on, each read from the index. */
-export function labelConditions(db: Db, account: string, filters: readonly LabelFilter[]): SQL[] {
-  return filters.map(({ key, value }) =>
-    inArray(
-      jobs.id,
-      db
-        .select({ id: jobLabels.jobId })
-        .from(jobLabels)
-        .where(and(eq(jobLabels.account, account), eq(jobLabels.key, key), eq(jobLabels.value, value))),
-    ),
-  );
+/**
+ * A page of an account's jobs carrying every label in `filters` (at least one), walked from the first label's index
+ * in the jobs' order: a page reads about as many rows as it returns, however many jobs the account has. Each further
+ * label is one lookup of the job's own row by its key.
+ */
+export function labelledJobsQuery(db: Db, account: string, filters: readonly LabelFilter[], options: { status?: string; limit: number; cursor?: Cursor }) {
+  const [first, ...rest] = filters;
+  if (!first) throw new Error("labelledJobsQuery needs a label to walk");
+  const newer = options.cursor?.direction === "newer";
+  const conditions: SQL[] = [eq(jobLabels.account, account), eq(jobLabels.key, first.key), eq(jobLabels.value, first.value), eq(jobs.id, jobLabels.jobId), eq(jobs.account, account)];
+  if (options.cursor) conditions.push(newer ? gt(jobLabels.seq, options.cursor.seq) : lt(jobLabels.seq, options.cursor.seq));
+  if (options.status) conditions.push(eq(jobs.status, options.status));
+  for (const { key, value } of rest) {
+    const other = alias(jobLabels, "other");
+    conditions.push(exists(db.select({ one: sql`1` }).from(other).where(and(eq(other.jobId, jobLabels.jobId), eq(other.key, key), eq(other.value, value)))));
+  }
+  return db
+    .select(getTableColumns(jobs))
+    .from(jobLabels)
+    // CROSS JOIN: SQLite keeps the label's index as the outer loop, so the order comes from it with no sort.
+    .crossJoin(jobs)
+    .where(and(...conditions))
+    .orderBy(newer ? asc(jobLabels.seq) : desc(jobLabels.seq))
+    .limit(options.limit + 1);
 }

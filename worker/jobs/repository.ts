@@ -5,7 +5,7 @@ import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
 import type { Cursor } from "../db/cursor.ts";
 import type { LabelFilter } from "../../protocol/labels.ts";
-import { labelConditions } from "./labels.ts";
+import { labelledJobsQuery } from "./labels.ts";
 import type { JobRow } from "./serialize.ts";
 
 export async function findJob(db: Db, account: string, id: string): Promise<JobRow | undefined> {
@@ -18,7 +18,8 @@ export async function listJobRows(
   account: string,
   options: { status?: JobStatus; labels?: readonly LabelFilter[]; limit: number; cursor?: Cursor },
 ): Promise<JobRow[]> {
-  const conditions: SQL[] = [eq(jobs.account, account), ...labelConditions(db, account, options.labels ?? [])];
+  if (options.labels?.length) return labelledJobsQuery(db, account, options.labels, options);
+  const conditions: SQL[] = [eq(jobs.account, account)];
   if (options.status) conditions.push(eq(jobs.status, options.status));
   const newer = options.cursor?.direction === "newer";
   if (options.cursor) conditions.push(newer ? gt(jobs.seq, options.cursor.seq) : lt(jobs.seq, options.cursor.seq));

@@ -3,15 +3,14 @@
 // filtered on by the listing, which reads them from their index and only ever
 // finds the caller's own jobs.
 import { env } from "cloudflare:test";
-import { and, desc, eq } from "drizzle-orm";
 import { keccak256, stringToHex } from "viem";
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../../protocol/job.ts";
 import { labelLimits } from "../../../protocol/limits.ts";
 import { admissionOf } from "../../../worker/bindings/objects.ts";
 import type { PaidJob } from "../../../worker/chain/admission.ts";
-import { accounts, chainAccounts, jobs } from "../../../worker/db/schema.ts";
-import { labelConditions } from "../../../worker/jobs/labels.ts";
+import { accounts, chainAccounts } from "../../../worker/db/schema.ts";
+import { labelledJobsQuery } from "../../../worker/jobs/labels.ts";
 import { listJobRows } from "../../../worker/jobs/repository.ts";
 import { db, unmatchableSpec } from "../chain/jobRows.ts";
 import { call, ORIGIN, post, signIn, validJob } from "../client.ts";
@@ -61,7 +60,9 @@ describe("job labels", () => {
     expect(ids(await list(key, `label=pond.sweep=${id}&label=lr=0.1`))).toEqual([c.id, a.id]);
     expect(ids(await list(key, `label=pond.sweep=${id}&label=lr=0.1&label=seed=2`))).toEqual([c.id]);
     expect(ids(await list(key, `label=pond.sweep=${id}&label=lr=1`))).toEqual([]);
-    expect(ids(await list(stranger.key, `label=pond.sweep=${id}`))).toHaveLength(1);
+    const strangers = await list(stranger.key, `label=pond.sweep=${id}`);
+    expect(strangers.results.map((job) => job.labels)).toEqual([{ "pond.sweep": id, lr: "0.1" }]);
+    expect(ids(strangers)).not.toContain(a.id);
     // A value with '=' in it: the first '=' ends the key.
     const odd = await create(key, { formula: "a=b+c" });
     expect(ids(await list(key, "label=formula=a%3Db%2Bc"))).toEqual([odd.id]);
@@ -92,6 +93,9 @@ describe("job labels", () => {
       [{ ["k".repeat(labelLimits.maxKeyLength + 1)]: "v" }, /63/],
       [{ k: "v".repeat(labelLimits.maxValueLength + 1) }, /128/],
       [{ k: "line\nbreak" }, /control characters/],
+      [{ k: "\u009b31mred" }, /control characters/],
+      [{ k: "\u202eesrever" }, /bidirectional overrides/],
+      [{ k: "half \ud800 a pair" }, /lone surrogate/],
     ];
     for (const [labels, message] of cases) {
       const response = await post("/v1/jobs", { ...validJob(), labels }, { key });
@@ -103,12 +107,21 @@ describe("job labels", () => {
     expect((await list(key, "")).results).toEqual([]);
   });
 
-  it("refuses a label filter that is not key=value, or more filters than it combines", async () => {
+  it("refuses a label filter that is not key=value, or more filters than it combines, naming the one", async () => {
     const { key } = await signIn();
-    for (const query of ["label=novalue", "label=%20x=1", `label=${"k".repeat(64)}=v`, Array.from({ length: labelLimits.maxFilters + 1 }, (_, i) => `label=k${i}=v`).join("&")]) {
+    const many = Array.from({ length: labelLimits.maxFilters + 1 }, (_, i) => `label=k${i}=v`).join("&");
+    const cases: Array<[string, string, RegExp]> = [
+      ["label=novalue", "label.0", /must be key=value/],
+      ["label=%20x=1", "label.0", /must be key=value/],
+      [`label=${"k".repeat(64)}=v`, "label.0", /must be key=value/],
+      ["label=a=1&label=novalue", "label.1", /must be key=value/],
+      [many, "label", /at most 4 times/],
+    ];
+    for (const [query, path, message] of cases) {
       const response = await call(`/v1/jobs?${query}`, { key });
       expect(response.status, query).toBe(422);
-      expect(((await response.json()) as Problem).errors!.some((e) => e.path.startsWith("label"))).toBe(true);
+      const errors = ((await response.json()) as Problem).errors!;
+      expect(errors, query).toEqual([{ path, message: expect.stringMatching(message) }]);
     }
   });
 
@@ -160,19 +173,20 @@ describe("job labels", () => {
     expect(rows.map((row) => [row.id, row.labels])).toEqual([[id, { "pond.sweep": "paid" }]]);
   });
 
-  it("reads a filtered listing from the labels' index, not by scanning the account's jobs", async () => {
+  it("walks a filtered listing from the first label's index in the jobs' order: no scan of the account's jobs, no sort", async () => {
     const account = "0x00000000000000000000000000000000000000c1";
-    const query = db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.account, account), ...labelConditions(db, account, [{ key: "pond.sweep", value: "x" }])))
-      .orderBy(desc(jobs.seq))
-      .toSQL();
-    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
-      .bind(...query.params)
-      .all<{ detail: string }>();
-    const details = plan.results.map((row) => row.detail).join("\n");
-    expect(details).toMatch(/job_labels_account_key_value_seq/);
-    expect(details).not.toMatch(/SCAN jobs/);
+    const filters = [{ key: "pond.sweep", value: "x" }, { key: "lr", value: "0.1" }];
+    for (const options of [{ limit: 100 }, { limit: 20, status: "succeeded", cursor: { direction: "older" as const, seq: 1000 } }, { limit: 20, cursor: { direction: "newer" as const, seq: 10 } }]) {
+      const query = labelledJobsQuery(db, account, filters, options).toSQL();
+      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+        .bind(...query.params)
+        .all<{ id: number; parent: number; detail: string }>();
+      const outer = plan.results.filter((row) => row.parent === 0).map((row) => row.detail);
+      expect(outer[0], outer.join("\n")).toMatch(/^SEARCH job_labels USING (COVERING )?INDEX job_labels_account_key_value_seq \(account=\? AND key=\? AND value=\?( AND seq[<>]\?)?\)$/);
+      // Then, per label row: the other label by its key in the job's own rows, and the job by its id.
+      expect(outer.slice(1).sort()).toEqual(["SEARCH jobs USING INDEX jobs_id (id=?)", "SEARCH other EXISTS USING INDEX sqlite_autoindex_job_labels_1 (job_id=? AND key=?)"]);
+      const details = plan.results.map((row) => row.detail).join("\n");
+      expect(details).not.toMatch(/TEMP B-TREE|SCAN/);
+    }
   });
 });
