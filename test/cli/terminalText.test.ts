@@ -25,6 +25,7 @@ describe("terminalText", () => {
       status_detail: HOSTILE,
       error: HOSTILE,
       template: null,
+      labels: { note: HOSTILE },
       spec: { image: "busybox", resources: { gpus: 0, cpus: 1, memory_mb: 64 }, timeout_s: 60, max_price_wei: "1", network: { allow: ["hub.test"] } },
       created_at: "2026-12-06T00:00:00.000Z",
       started_at: null,

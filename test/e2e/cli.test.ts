@@ -245,6 +245,19 @@ describe("sweeps", () => {
     expect((await pond(["sweep", "show", "swp_0000000000"])).code).toBe(exitCodes.notFound);
     expect((await pond(["sweep", "show", "nonsense"])).code).toBe(exitCodes.usage);
   });
+
+  it("makes a sweep at its limit, 100 jobs, reads all of them back, and cancels them all", async () => {
+    const values = Array.from({ length: 100 }, (_, i) => i).join(",");
+    const detached = json<{ sweep: string; jobs: Job[] }>(await pond(["--json", "run", ...busybox, "--detach", "--max-price", "1000000000000", "--grid", `N=${values}`, "--", "sleep", "600"]));
+    expect(detached.jobs).toHaveLength(100);
+    const show = await pond(["--json", "sweep", "show", detached.sweep]);
+    const shown = JSON.parse(show.stdout) as { jobs: Array<{ id: string; point: { N: string } }> };
+    expect(shown.jobs.map((job) => job.point.N)).toEqual(values.split(","));
+    expect(shown.jobs.map((job) => job.id)).toEqual(detached.jobs.map((job) => job.id));
+    const canceled = json<Job[]>(await pond(["--json", "sweep", "cancel", detached.sweep]));
+    expect(canceled.map((job) => job.status)).toEqual(Array(100).fill("canceled"));
+    expect((await pond(["run", ...busybox, "--grid", `N=${values},100`, "--", "true"])).stderr).toMatch(/101 jobs; a sweep is at most 100/);
+  }, 180_000);
 });
 
 describe("providers", () => {
