@@ -26,6 +26,8 @@ export class CreatorInputs {
     private readonly jobId: string,
     private readonly progress: Progress,
     private readonly note: (text: string) => void,
+    /** Several jobs served from one set of files (a sweep's): their transfer processes, and the files' owner closes them. */
+    private readonly shared?: { processes: SpareTransferProcesses },
   ) {}
 
   /** Answers the provider's offers from now on; without peer to peer, uploads to the relay at once. */
@@ -34,7 +36,7 @@ export class CreatorInputs {
     // Before joining: an offer that waited for this side is delivered the moment it joins.
     // Started now, loaded by the time the provider offers (which the job's start waits for); a later offer
     // (a dropped transfer offered again) starts its own.
-    this.processes = new SpareTransferProcesses({ refill: false });
+    this.processes = this.shared?.processes ?? new SpareTransferProcesses({ refill: false });
     const ice = await this.sdk.data.iceServers().catch(() => ({ ice_servers: [] }));
     try {
       this.socket = await SignalingSocket.open(this.sdk.baseUrl, this.sdk.apiKey, this.jobId);
@@ -80,9 +82,9 @@ export class CreatorInputs {
   async finish(): Promise<void> {
     this.server?.close();
     this.socket?.close();
-    this.processes?.close();
+    if (!this.shared) this.processes?.close();
     await this.upload;
-    await this.inputs.source.close();
+    if (!this.shared) await this.inputs.source.close();
   }
 
   /** Bytes this side put in the relay: none unless a peer asked for the relay, or the creator detached. */

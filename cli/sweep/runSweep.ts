@@ -17,7 +17,8 @@ import { terminalText } from "../terminalText.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, imageRequest, refuseRepeatedInputPaths, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { endedLine, waitForJobs } from "../waitJobs.ts";
-import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, parseGrid, pointLabels, pointsOf, type Point } from "./grid.ts";
+import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, type Axis, parseGrid, pointLabels, pointsOf, type Point } from "./grid.ts";
+import { SweepInputs } from "./sweepInputs.ts";
 import { describeSweep, sweepResults } from "./sweepResults.ts";
 
 export interface SweepOptions extends RunOptions {
@@ -40,8 +41,8 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   if (options.minimize && !options.metric) throw new UsageError("--minimize ranks by --metric: name the metric too");
   if (options.output && (options.detach || !options.wait)) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
   const { local, fromJobs } = await splitInputArguments(options.input ?? []);
-  if (local.length) {
-    throw new UsageError("a sweep's jobs take their --input from an earlier job's outputs (job_…:PATH), not from this machine: run one job that leaves the file among its outputs first, or put it in the image");
+  if (local.length && (options.detach || !options.wait)) {
+    throw new UsageError("a detached sweep's --input files would go to the relay once for every job: wait for the sweep (its jobs' providers get them peer to peer), or send them once as an earlier job's outputs (--input job_…:PATH)");
   }
   const axes = parseGrid(options.grid ?? []);
   const points = pointsOf(axes);
@@ -55,7 +56,30 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   const sdk = await c.client();
   const wallet = await c.wallet();
   const jobFiles = await inputsFromJobs(sdk, fromJobs);
-  refuseRepeatedInputPaths(jobFiles);
+  const inputs = local.length ? await SweepInputs.collect(local, (text) => c.output.note(text)) : undefined;
+  try {
+    const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
+    refuseRepeatedInputPaths(specFiles);
+    await planCreateAndWait(c, sdk, wallet, { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs });
+  } finally {
+    await inputs?.finish();
+  }
+}
+
+interface SweepPlan {
+  args: string[];
+  options: SweepOptions;
+  given: readonly TemplateFixedFlag[];
+  axes: Axis[];
+  points: Point[];
+  sweepId: string;
+  labelsOf: (point: Point) => Record<string, string>;
+  specFiles: InputFile[];
+  inputs: SweepInputs | undefined;
+}
+
+async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJob"]>[1], plan: SweepPlan): Promise<void> {
+  const { args, options, given, axes, points, sweepId, labelsOf, specFiles: jobFiles, inputs } = plan;
 
   const planned = options.image ? planImageJobs(sdk, args, options, points, jobFiles, wallet) : await planTemplateJobs(sdk, args, options, points, jobFiles, given, wallet);
   await refuseUnaffordable(sdk, planned);
@@ -64,7 +88,9 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   const created: Job[] = [];
   for (const job of planned) {
     try {
-      created.push(await job.create(labelsOf(job.point)));
+      const made = await job.create(labelsOf(job.point));
+      created.push(made);
+      await inputs?.serve(sdk, made.id, c.p2p);
     } catch (error) {
       if (created.length === 0) throw error;
       // What was created goes on: said for a person, and under `left` for a script, so it can be stopped.

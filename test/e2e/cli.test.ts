@@ -227,6 +227,30 @@ describe("sweeps", () => {
     ]);
   });
 
+  it("sends a sweep's --input file from this machine to every job's provider, hashed once, the same bytes in each", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pond-cli-sweep-"));
+    try {
+      const data = join(dir, "data.txt");
+      await writeFile(data, "0123456789\n".repeat(100_000));
+      const script = 'printf \'{"bytes": %s, "k": %s}\' "$(wc -c < /inputs/data.txt)" "$K" > /outputs/metrics.json; sha256sum /inputs/data.txt';
+      const result = json<{ jobs: Array<{ id: string; status: string; metrics: { bytes: number; k: number } }> }>(await pond(["--json", "run", ...busybox, "--input", data, "--grid", "K=1,2,3", "--", "sh", "-c", script]));
+      expect(result.jobs.map((job) => [job.status, job.metrics])).toEqual([1, 2, 3].map((k) => ["succeeded", { bytes: 1_100_000, k }]));
+      const digest = createHash("sha256").update(await readFile(data)).digest("hex");
+      for (const { id } of result.jobs) {
+        const job = json<Job>(await pond(["--json", "jobs", "get", id]));
+        expect(job.spec.input_files).toEqual([{ path: "data.txt", size: 1_100_000, sha256: digest }]);
+        expect(job.logs).toContain(digest);
+        // Peer to peer from this machine, or from the provider's cache once an earlier job brought it: never the relay.
+        expect(["direct", "cache"]).toContain(job.metrics.transfer.inputs?.route);
+      }
+      const detached = await pond(["run", ...busybox, "--detach", "--input", data, "--grid", "K=1,2", "--", "true"]);
+      expect(detached.code).toBe(exitCodes.usage);
+      expect(detached.stderr).toMatch(/a detached sweep's --input files would go to the relay once for every job/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a sweep its escrow cannot cover as a whole, creating none of it", async () => {
     const before = await newestJob();
     // Three jobs at up to 0.5 ETH each against the 1 ETH deposited.
