@@ -3,16 +3,14 @@
 // filtered on by the listing, which reads them from their index and only ever
 // finds the caller's own jobs.
 import { env } from "cloudflare:test";
-import { keccak256, stringToHex } from "viem";
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../../protocol/job.ts";
 import { labelLimits } from "../../../protocol/limits.ts";
 import { admissionOf } from "../../../worker/bindings/objects.ts";
-import type { PaidJob } from "../../../worker/chain/admission.ts";
 import { accounts, chainAccounts } from "../../../worker/db/schema.ts";
 import { labelledJobsQuery } from "../../../worker/jobs/labels.ts";
 import { listJobRows } from "../../../worker/jobs/repository.ts";
-import { db, unmatchableSpec } from "../chain/jobRows.ts";
+import { db, paidJob } from "../chain/jobRows.ts";
 import { call, ORIGIN, post, signIn, validJob } from "../client.ts";
 
 type Page = { results: Job[]; next: string | null; previous: string | null };
@@ -153,24 +151,10 @@ describe("job labels", () => {
     const account = `0x${crypto.randomUUID().replaceAll("-", "").padEnd(40, "0")}`;
     await db.insert(accounts).values({ address: account, webhookSecretEnc: "x" });
     await db.insert(chainAccounts).values({ address: account, balanceWei: "1000000", reservedWei: "0" });
-    const id = `job_labels_${crypto.randomUUID().replaceAll("-", "")}`;
-    const job: PaidJob = {
-      id,
-      account,
-      status: "queued",
-      spec: { ...unmatchableSpec, max_price_wei: "1000" },
-      chainJobId: keccak256(stringToHex(id)),
-      authSignature: `0x${"11".repeat(65)}`,
-      authDeadline: 1_900_000_000,
-      settlement: "reserving",
-      webhook: null,
-      webhookEventsFilter: [],
-      createdAt: Date.now(),
-      labels: { "pond.sweep": "paid" },
-    };
+    const job = paidJob(account, 1000n, { labels: { "pond.sweep": "paid" } });
     expect((await admissionOf(env, account).admit(job, ORIGIN)).admitted).toBe(true);
     const rows = await listJobRows(db, account, { labels: [{ key: "pond.sweep", value: "paid" }], limit: 10 });
-    expect(rows.map((row) => [row.id, row.labels])).toEqual([[id, { "pond.sweep": "paid" }]]);
+    expect(rows.map((row) => [row.id, row.labels])).toEqual([[job.id, { "pond.sweep": "paid" }]]);
   });
 
   it("walks a filtered listing from the first label's index in the jobs' order: no scan of the account's jobs, no sort", async () => {

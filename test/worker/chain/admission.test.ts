@@ -5,12 +5,11 @@
 // API on anvil).
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
-import { keccak256, stringToHex } from "viem";
 import { describe, expect, it } from "vitest";
 import type { PaidJob } from "../../../worker/chain/admission.ts";
 import { admissionOf } from "../../../worker/bindings/objects.ts";
 import { accounts, chainAccounts, jobs } from "../../../worker/db/schema.ts";
-import { db, unmatchableSpec } from "./jobRows.ts";
+import { db, paidJob } from "./jobRows.ts";
 
 const PRICE = 10_000_000_000_000_000n; // 0.01 ETH
 const newCreator = () => `0x${crypto.randomUUID().replaceAll("-", "").padEnd(40, "0")}`;
@@ -20,23 +19,6 @@ async function creatorWithEscrow(balanceWei: bigint, reservedWei = 0n): Promise<
   await db.insert(accounts).values({ address, webhookSecretEnc: "x" });
   await db.insert(chainAccounts).values({ address, balanceWei: balanceWei.toString(), reservedWei: reservedWei.toString() });
   return address;
-}
-
-function paidJob(account: string, priceWei: bigint): PaidJob {
-  const id = `job_admit_${crypto.randomUUID().replaceAll("-", "")}`;
-  return {
-    id,
-    account,
-    status: "queued",
-    spec: { ...unmatchableSpec, max_price_wei: priceWei.toString() },
-    chainJobId: keccak256(stringToHex(id)),
-    authSignature: `0x${"11".repeat(65)}`,
-    authDeadline: 1_900_000_000,
-    settlement: "reserving",
-    webhook: null,
-    webhookEventsFilter: [],
-    createdAt: Date.now(),
-  };
 }
 
 const admit = (job: PaidJob) => admissionOf(env, job.account).admit(job, "https://pond.test");

@@ -5,6 +5,7 @@ import { keccak256, stringToHex, type Hex } from "viem";
 import { createDb } from "../../../worker/db/client.ts";
 import { accounts, jobs } from "../../../worker/db/schema.ts";
 import type { JobRow } from "../../../worker/jobs/serialize.ts";
+import type { PaidJob } from "../../../worker/chain/admission.ts";
 
 export const db = createDb(env.DB);
 export const CREATOR = "0x00000000000000000000000000000000000000c1";
@@ -46,3 +47,22 @@ export const claimed = (resultHash: Hex = `0x${"ab".repeat(32)}`) => ({
   amountWei: "10",
   resultSignature: `0x${"22".repeat(65)}`,
 });
+
+/** A paid job as the API hands it to its creator's admission object (worker/chain/admission.ts). */
+export function paidJob(account: string, priceWei: bigint, columns: Partial<PaidJob> = {}): PaidJob {
+  const id = `job_admit_${crypto.randomUUID().replaceAll("-", "")}`;
+  return {
+    id,
+    account,
+    status: "queued",
+    spec: { ...unmatchableSpec, max_price_wei: priceWei.toString() },
+    chainJobId: keccak256(stringToHex(id)),
+    authSignature: `0x${"11".repeat(65)}`,
+    authDeadline: 1_900_000_000,
+    settlement: "reserving",
+    webhook: null,
+    webhookEventsFilter: [],
+    createdAt: Date.now(),
+    ...columns,
+  };
+}
