@@ -29,7 +29,7 @@ export class PartialFailure extends Error {
     readonly whatWasLeft: string,
     readonly left: Record<string, unknown>,
   ) {
-    super(whatWasLeft);
+    super(whatWasLeft, { cause: failure });
   }
 }
 
@@ -125,6 +125,7 @@ export function reportCliError(error: unknown, options: { debug: boolean; json: 
     console.error(`pond: ${message}`);
     if (code === exitCodes.internal) console.error("pond: this looks like a bug in pond; rerun with POND_DEBUG=1 and report what it prints");
   }
-  if (options.debug && error instanceof Error && error.stack) console.error(error.stack);
+  const shown = error instanceof PartialFailure ? error.failure : error;
+  if (options.debug && shown instanceof Error && shown.stack) console.error(shown.stack);
   return code;
 }

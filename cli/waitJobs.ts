@@ -3,6 +3,9 @@
 // pause between passes grows, so a long wait for many jobs asks little of the API.
 import type { Job } from "../protocol/job.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
+import { PondApiError } from "../sdk/index.ts";
+import { exitCodeOf } from "./errors.ts";
+import { exitCodes } from "./exitCodes.ts";
 import { terminalText } from "./terminalText.ts";
 
 export interface JobReader {
@@ -28,6 +31,11 @@ export interface WaitOutcome {
 }
 
 const READS_AT_ONCE = 8;
+/** Passes in a row in which the API could not be read before the wait gives up: with the pause grown to 5 s, about a minute. */
+const MAX_FAILED_PASSES = 12;
+
+/** The API unreachable or failing (5xx, a dropped connection): worth reading again later, unlike a 404. */
+const isTransient = (error: unknown) => exitCodeOf(error) === exitCodes.unreachable || (error instanceof PondApiError && error.status === 429);
 
 export async function waitForJobs(reader: JobReader, ids: readonly string[], options: WaitOptions = {}): Promise<WaitOutcome> {
   const now = options.now ?? Date.now;
@@ -36,20 +44,28 @@ export async function waitForJobs(reader: JobReader, ids: readonly string[], opt
   const latest = new Map<string, Job>();
   let open = [...new Set(ids)];
   let pause = options.firstPauseMs ?? 500;
+  let failedPasses = 0;
   for (;;) {
+    // A long wait outlives a blip in the API: a job that could not be read stays open until the next pass.
+    let lastFailure: unknown;
     for (let i = 0; i < open.length; i += READS_AT_ONCE) {
       const batch = open.slice(i, i + READS_AT_ONCE);
-      const read = await Promise.all(batch.map((id) => reader.getJob(id)));
+      const read = await Promise.all(batch.map((id) => reader.getJob(id).catch((error: unknown) => (isTransient(error) ? ((lastFailure = error), undefined) : Promise.reject(error)))));
       read.forEach((job, k) => {
+        if (!job) return;
         latest.set(batch[k]!, job);
         if (isTerminal(job.status)) options.onEnded?.(job);
       });
     }
-    open = open.filter((id) => !isTerminal(latest.get(id)!.status));
+    failedPasses = lastFailure === undefined ? 0 : failedPasses + 1;
+    if (failedPasses >= MAX_FAILED_PASSES) throw lastFailure;
+    open = open.filter((id) => !isTerminal(latest.get(id)?.status ?? "queued"));
     if (open.length === 0 || now() >= deadline) break;
     await sleep(Math.min(pause, deadline - now()));
     pause = Math.min(pause * 1.5, options.maxPauseMs ?? 5_000);
   }
+  // A job never read yet (the API failing from the first pass until the timeout) cannot be shown: that failure is the answer.
+  if (ids.some((id) => !latest.has(id))) throw new Error("the API could not be read for these jobs before the wait's timeout");
   return { jobs: [...new Set(ids)].map((id) => latest.get(id)!), open };
 }
 

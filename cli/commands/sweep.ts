@@ -38,19 +38,21 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       const sdk = await c.client();
       const open = (await sweepJobs(sdk, id)).filter((job) => !isTerminal(job.status));
       const canceled: Job[] = [];
-      const failures: Array<{ id: string; error: string }> = [];
+      const failures: Array<{ id: string; error: unknown }> = [];
       // Every open job is tried, whatever becomes of one: a failure is reported at the end, not in place of the rest.
       for (const job of open) {
         try {
           canceled.push(await sdk.cancelJob(job.id));
         } catch (error) {
           // One that ended since the listing is left as it ended.
-          if (!(error instanceof PondApiError && error.problem.status === 409)) failures.push({ id: job.id, error: describeCliError(error) });
+          if (!(error instanceof PondApiError && error.problem.status === 409)) failures.push({ id: job.id, error });
         }
       }
       c.output.result(canceled, (jobs) => (jobs.length ? jobs.map((job) => `${job.id} ${job.status}`) : [`sweep ${id}: no job left open`]));
       if (failures.length) {
-        throw new PartialFailure(new Error(failures.map((f) => `${f.id}: ${f.error}`).join("; ")), `sweep ${id}: ${canceled.length} canceled, ${failures.length} could not be (run pond sweep cancel ${id} again)`, { canceled: canceled.map((job) => job.id), failed: failures });
+        // Reported as the first failure is (its exit code and problem), with every one named.
+        const failed = failures.map((f) => ({ id: f.id, error: describeCliError(f.error) }));
+        throw new PartialFailure(failures[0]!.error, `sweep ${id}: ${canceled.length} canceled, ${failures.length} could not be (${failed.map((f) => `${f.id}: ${f.error}`).join("; ")}); run pond sweep cancel ${id} again`, { canceled: canceled.map((job) => job.id), failed });
       }
     });
 }

@@ -19,6 +19,8 @@ export class CreatorInputs {
   private processes: SpareTransferProcesses | undefined;
   private upload: Promise<void> | undefined;
   private uploaded = 0;
+  /** Set by finish: a serve still on its way stops, and nothing is uploaded after. */
+  private finished = false;
 
   constructor(
     private readonly sdk: PondClient,
@@ -43,6 +45,7 @@ export class CreatorInputs {
     } catch (error) {
       return void this.toRelay((error as Error).message);
     }
+    if (this.finished) return this.socket.close();
     const total = this.inputs.manifest.files.reduce((sum, file) => sum + file.size, 0);
     this.server = new InputsServer({
       socket: this.socket,
@@ -64,7 +67,7 @@ export class CreatorInputs {
 
   /** Uploads to the relay (once, however often it is asked) and waits for it. */
   toRelay(why: string): Promise<void> {
-    if (!this.upload) {
+    if (!this.upload && !this.finished) {
       this.note(`[pond: uploading inputs to the relay: ${why}]`);
       this.upload = uploadToRelay(this.sdk, this.jobId, this.inputs.manifest, this.inputs.source, (done, total) => this.progress.update("uploading inputs", done, total)).then(
         (done) => {
@@ -75,11 +78,12 @@ export class CreatorInputs {
         (error: unknown) => this.note(`[pond: uploading inputs to the relay failed: ${(error as Error).message}]`),
       );
     }
-    return this.upload;
+    return this.upload ?? Promise.resolve();
   }
 
   /** Stops serving; an upload under way (the peer asked for the relay) is waited for. */
   async finish(): Promise<void> {
+    this.finished = true;
     this.server?.close();
     this.socket?.close();
     if (!this.shared) this.processes?.close();

@@ -44,6 +44,9 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   if (local.length && (options.detach || !options.wait)) {
     throw new UsageError("a detached sweep's --input files would go to the relay once for every job: wait for the sweep (its jobs' providers get them peer to peer), or send them once as an earlier job's outputs (--input job_…:PATH)");
   }
+  if (local.length && !c.p2p.enabled) {
+    throw new UsageError("with POND_P2P=off a sweep's --input files would go to the relay once for every job: turn peer to peer on, or send them once as an earlier job's outputs (--input job_…:PATH)");
+  }
   const axes = parseGrid(options.grid ?? []);
   const points = pointsOf(axes);
   const sweepId = newSweepId();
@@ -93,11 +96,14 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
       await inputs?.serve(sdk, made.id, c.p2p);
     } catch (error) {
       if (created.length === 0) throw error;
+      const where = `sweep ${sweepId}: at least ${created.length} of ${planned.length} jobs were created before ${terminalText(describePoint(job.point))} failed`;
+      if (inputs) {
+        // Their --input files are served only while this command runs: left alone, they would wait for them and fail.
+        const canceled = await cancelAll(sdk, created);
+        throw new PartialFailure(error, `${where}; ${canceled.length} canceled, since their --input files come from this machine only while the sweep runs`, { sweep: sweepId, canceled });
+      }
       // What was created goes on: said for a person, and under `left` for a script, so it can be stopped.
-      throw new PartialFailure(error, `sweep ${sweepId}: ${created.length} of ${planned.length} jobs were created before ${terminalText(describePoint(job.point))} was refused; they go on (pond sweep cancel ${sweepId} stops them)`, {
-        sweep: sweepId,
-        created: created.map((done) => done.id),
-      });
+      throw new PartialFailure(error, `${where}; they go on (pond sweep cancel ${sweepId} stops them)`, { sweep: sweepId, created: created.map((done) => done.id) });
     }
   }
   if (options.detach || !options.wait) {
@@ -122,7 +128,12 @@ function planImageJobs(sdk: PondClient, cmd: string[], options: SweepOptions, po
   return points.map((point) => {
     const clash = point.find(([name]) => Object.hasOwn(fixed, name));
     if (clash) throw new UsageError(`--grid ${clash[0]} and --env ${clash[0]} both set it: keep one`);
-    const request: CreateJobRequest = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, jobFiles);
+    let request: CreateJobRequest;
+    try {
+      request = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, jobFiles);
+    } catch (error) {
+      throw namedByPoint(error, point);
+    }
     return { point, maxPriceWei: BigInt(request.max_price_wei), create: (labels) => sdk.createPaidJob({ ...request, labels }, wallet) };
   });
 }
@@ -159,6 +170,12 @@ async function planTemplateJobs(
 }
 
 const RESOLVES_AT_ONCE = 8;
+
+/** Cancels what it can of `jobs`, and says which. */
+async function cancelAll(sdk: PondClient, jobs: readonly Job[]): Promise<string[]> {
+  const outcomes = await Promise.allSettled(jobs.map((job) => sdk.cancelJob(job.id)));
+  return jobs.flatMap((job, i) => (outcomes[i]!.status === "fulfilled" ? [job.id] : []));
+}
 
 /** A refusal of one point's values (the CLI's own, or the API's 422), said with the point it was. */
 function namedByPoint(error: unknown, point: Point): unknown {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../protocol/job.ts";
 import { waitForJobs, type JobReader } from "../../cli/waitJobs.ts";
+import { PondApiError } from "../../sdk/index.ts";
 
 /** A job is open until it has been read `endsAfter` times, then ends with `status`. */
 function scriptedReader(script: Record<string, { endsAfter: number; status: Job["status"] }>): JobReader & { reads: string[] } {
@@ -70,4 +71,21 @@ describe("waitForJobs", () => {
   it("passes on the API's error for a job it cannot read", async () => {
     await expect(waitForJobs(scriptedReader({}), ["job_missing"], fakeClock())).rejects.toThrow(/not found/);
   });
+
+  it("outlives a blip in the API (a 503, a dropped connection), reading the jobs again on the next pass", async () => {
+    const scripted = scriptedReader({ a: { endsAfter: 2, status: "succeeded" }, b: { endsAfter: 1, status: "failed" } });
+    const failures = [new PondApiError({ type: "about:blank", title: "Service Unavailable", status: 503, detail: "try again" }), new TypeError("fetch failed")];
+    let calls = 0;
+    const reader: JobReader = { getJob: (id) => (++calls <= 3 && failures.length ? Promise.reject(failures.shift()!) : scripted.getJob(id)) };
+    const outcome = await waitForJobs(reader, ["a", "b"], fakeClock());
+    expect(outcome.jobs.map((job) => `${job.id}:${job.status}`)).toEqual(["a:succeeded", "b:failed"]);
+  });
+
+  it("gives up on an API that stays down, with its error, after a dozen passes", async () => {
+    const clock = fakeClock();
+    const down: JobReader = { getJob: () => Promise.reject(new PondApiError({ type: "about:blank", title: "Bad Gateway", status: 502, detail: "upstream down" })) };
+    await expect(waitForJobs(down, ["a"], { ...clock, firstPauseMs: 10, maxPauseMs: 10 })).rejects.toThrow(/Bad Gateway/);
+    expect(clock.pauses).toHaveLength(11);
+  });
 });
+

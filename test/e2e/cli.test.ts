@@ -260,6 +260,34 @@ describe("sweeps", () => {
     expect(await newestJob()).toBe(before);
   });
 
+  it("two sweeps racing for one escrow: never more admitted than it holds, and the one refused says what it left", async () => {
+    const free = BigInt(json<{ escrow: { available_wei: string } }>(await pond(["--json", "balance"])).escrow.available_wei);
+    // Each sweep alone fits (3 × a fifth of what is free); both together do not.
+    const price = free / 5n;
+    const sweep = () => pond(["--json", "run", ...busybox, "--detach", "--max-price", price.toString(), "--grid", "N=1,2,3", "--", "sleep", "600"]);
+    const results = await Promise.all([sweep(), sweep()]);
+    const made = results.filter((r) => r.code === 0).map((r) => JSON.parse(r.stdout) as { sweep: string; jobs: Job[] });
+    const refused = results.filter((r) => r.code !== 0);
+    expect(made.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeLessThanOrEqual(1);
+    let admitted = made.reduce((sum, m) => sum + m.jobs.length, 0);
+    const toCancel = made.map((m) => m.sweep);
+    for (const r of refused) {
+      expect(r.code).toBe(exitCodes.refused);
+      const error = (JSON.parse(r.stderr.trim().split("\n").at(-1)!) as { error: { message: string; left?: { sweep: string; created: string[] } } }).error;
+      // Refused before it began (the other had reserved its share) or part-way, naming what it left running.
+      if (error.left) {
+        expect(error.message).toMatch(/at least \d of 3 jobs were created before N=\d failed; they go on/);
+        const listed = json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--label", `pond.sweep=${error.left.sweep}`]));
+        expect(listed.results.map((job) => job.id).sort()).toEqual([...error.left.created].sort());
+        admitted += error.left.created.length;
+        toCancel.push(error.left.sweep);
+      } else expect(error.message).toMatch(/may cost up to .* ETH together/);
+    }
+    expect(BigInt(admitted) * price).toBeLessThanOrEqual(free);
+    for (const id of toCancel) expect((await pond(["sweep", "cancel", id])).code).toBe(0);
+  });
+
   it("detaches a sweep and cancels what of it is still open", async () => {
     const detached = json<{ sweep: string; jobs: Job[] }>(await pond(["--json", "run", ...busybox, "--detach", "--grid", "N=1,2", "--", "sleep", "60"]));
     expect(detached.jobs).toHaveLength(2);

@@ -71,6 +71,15 @@ describe("job labels", () => {
     const second = await list(key, new URL(first.next!).search.slice(1));
     expect(ids(second)).toEqual([a.id]);
     expect(second.next).toBeNull();
+    // And back: the previous link walks the same index the other way.
+    const back = await list(key, new URL(second.previous!).search.slice(1));
+    expect(ids(back)).toEqual([c.id]);
+    expect(back.previous).toBeNull();
+    // With a status too: only those of the labelled jobs in it.
+    const canceled = await post(`/v1/jobs/${b.id}/cancel`, {}, { key });
+    expect(canceled.status).toBe(200);
+    expect(ids(await list(key, `label=pond.sweep=${id}&status=canceled`))).toEqual([b.id]);
+    expect(ids(await list(key, `label=pond.sweep=${id}&label=lr=0.1&status=canceled`))).toEqual([]);
   });
 
   it("gives each of 20 jobs created at once exactly its own labels", async () => {
