@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
-const benches = ["match.ts", "gas.ts", "dispatch.ts", "api.ts", "transfer.ts", "egress.ts", "verify.ts", "checkpoint.ts", "ml.ts", "fleet.ts"];
+const benches = ["match.ts", "gas.ts", "dispatch.ts", "api.ts", "transfer.ts", "egress.ts", "verify.ts", "checkpoint.ts", "sweep.ts", "ml.ts", "fleet.ts"];
 
 for (const bench of benches) {
   console.log(`\n=== ${bench} ===`);

@@ -12,42 +12,24 @@ import type { Job } from "../../protocol/job.ts";
 import type { ProviderProfile } from "../../protocol/network.ts";
 import type { JobQuote } from "../../protocol/quote.ts";
 import type { Template } from "../../protocol/template.ts";
-import { publishShippedTemplates } from "../../scripts/localTemplates.ts";
 import { shippedTemplates } from "../../templates/shipped.ts";
-import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
-import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
-import { runPond, type CliResult } from "../helpers/pondCli.ts";
+import type { ChainStack } from "../helpers/chainStack.ts";
+import { printedJson, startCliNetwork, type CliNetwork } from "../helpers/cliNetwork.ts";
 
-
+let network: CliNetwork;
 let stack: ChainStack;
-let registry: LocalRegistry;
 let home: string;
 let providerAddress: string;
-
-/** Runs `pond …` as a user would, with its own config folder. */
-const pond = (args: string[], env: Record<string, string> = {}) => runPond(args, { home, api: stack.dev.url, env });
-
-const json = <T>(result: CliResult): T => {
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as T;
-};
+const pond = (args: string[], env: Record<string, string> = {}) => network.pond(args, env);
+const json = printedJson;
 
 beforeAll(async () => {
-  stack = await startChainStack();
-  home = await mkdtemp(join(tmpdir(), "pond-cli-home-"));
-  registry = await startRegistry();
-  await publishShippedTemplates({ api: stack.dev.url, registry, stateDir: home });
-  providerAddress = (await stack.provider()).address;
-  // The creator's own first minutes: sign in, get test ETH, pay into escrow.
-  expect((await pond(["login"])).code).toBe(0);
-  expect((await pond(["faucet", "--rpc-url", stack.anvil.rpcUrl])).code).toBe(0);
-  expect((await pond(["deposit", "1", "--rpc-url", stack.anvil.rpcUrl])).code).toBe(0);
+  network = await startCliNetwork("cli");
+  ({ stack, home, providerAddress } = network);
 }, 240_000);
 
 afterAll(async () => {
-  await stack?.stop();
-  await registry?.stop();
-  if (home) await rm(home, { recursive: true, force: true });
+  await network?.stop();
 });
 
 describe("templates", () => {
@@ -177,139 +159,6 @@ describe("templates", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
-});
-
-describe("sweeps", () => {
-  const busybox = ["--image", "pond-test/busybox:2", "--cpus", "0.5", "--memory", "128"];
-  /** The account's newest job: unchanged by a command that created nothing. */
-  const newestJob = async () => json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--limit", "1"])).results[0]?.id;
-
-  it("runs one job a point of a grid, ranks them by their metrics, names the one that failed, and reads the sweep back", async () => {
-    // X=2 exits 3 after writing its metrics: one bad point among honest ones.
-    const script = 'printf \'{"score": %s, "loss": %s}\' "$X" "$((10 - X))" > /outputs/metrics.json; [ "$X" != 2 ] || exit 3';
-    const ran = await pond(["run", ...busybox, "--grid", "X=1,2,3", "--label", "experiment=e2e", "--metric", "score", "--", "sh", "-c", script]);
-    expect(ran.code, ran.stderr).toBe(exitCodes.jobUnsuccessful);
-    const sweep = /sweep (swp_[0-9a-f]{10}): 2 of 3 succeeded/.exec(ran.stdout)?.[1];
-    expect(sweep, ran.stdout).toBeDefined();
-    expect(ran.stdout).toMatch(/^\* +job_\w+ +3 +succeeded +3 +7$/m);
-    expect(ran.stdout).toMatch(/^ {2}job_\w+ \(X=2\) failed/m);
-    expect(ran.stdout).toMatch(/^best by score \(highest\): job_\w+ \(X=3\): score 3$/m);
-
-    // One job failed, so reading the sweep back exits 1 too, its JSON printed all the same.
-    const show = await pond(["--json", "sweep", "show", sweep!, "--metric", "loss", "--minimize"]);
-    expect(show.code).toBe(exitCodes.jobUnsuccessful);
-    const shown = JSON.parse(show.stdout) as { jobs: Array<{ id: string; point: Record<string, string>; status: string; metrics: Record<string, number> | null }>; best: string };
-    expect(shown.jobs.map((j) => [j.point, j.status, j.metrics])).toEqual([
-      [{ X: "1" }, "succeeded", { score: 1, loss: 9 }],
-      [{ X: "2" }, "failed", null],
-      [{ X: "3" }, "succeeded", { score: 3, loss: 7 }],
-    ]);
-    expect(shown.best).toBe(shown.jobs[2]!.id);
-    const listed = json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--label", `pond.sweep=${sweep}`, "--label", "experiment=e2e"]));
-    expect(listed.results.map((job) => job.labels["pond.sweep/X"]).sort()).toEqual(["1", "2", "3"]);
-    expect(listed.results[0]!.spec).not.toHaveProperty("labels");
-  });
-
-  it("sweeps a template's parameters, and refuses a grid with one value the template refuses before creating any job", async () => {
-    const before = await newestJob();
-    const bad = await pond(["run", "pond/echo@1.0.0", "-p", "message=hi", "--grid", "times=1,101"]);
-    expect(bad.code).toBe(exitCodes.usage);
-    expect(bad.stderr).toMatch(/--grid times=101: .*times/);
-    expect(await newestJob()).toBe(before);
-
-    const ran = await pond(["--json", "run", "pond/echo@1.0.0", "--grid", "message=a,b", "--grid", "times=1,2"]);
-    const result = json<{ jobs: Array<{ point: Record<string, string>; status: string }> }>(ran);
-    expect(result.jobs.map((j) => [j.point.message, j.point.times, j.status])).toEqual([
-      ["a", "1", "succeeded"],
-      ["a", "2", "succeeded"],
-      ["b", "1", "succeeded"],
-      ["b", "2", "succeeded"],
-    ]);
-  });
-
-  it("sends a sweep's --input file from this machine to every job's provider, hashed once, the same bytes in each", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "pond-cli-sweep-"));
-    try {
-      const data = join(dir, "data.txt");
-      await writeFile(data, "0123456789\n".repeat(100_000));
-      const script = 'printf \'{"bytes": %s, "k": %s}\' "$(wc -c < /inputs/data.txt)" "$K" > /outputs/metrics.json; sha256sum /inputs/data.txt';
-      const result = json<{ jobs: Array<{ id: string; status: string; metrics: { bytes: number; k: number } }> }>(await pond(["--json", "run", ...busybox, "--input", data, "--grid", "K=1,2,3", "--", "sh", "-c", script]));
-      expect(result.jobs.map((job) => [job.status, job.metrics])).toEqual([1, 2, 3].map((k) => ["succeeded", { bytes: 1_100_000, k }]));
-      const digest = createHash("sha256").update(await readFile(data)).digest("hex");
-      for (const { id } of result.jobs) {
-        const job = json<Job>(await pond(["--json", "jobs", "get", id]));
-        expect(job.spec.input_files).toEqual([{ path: "data.txt", size: 1_100_000, sha256: digest }]);
-        expect(job.logs).toContain(digest);
-        // Peer to peer from this machine, or from the provider's cache once an earlier job brought it: never the relay.
-        expect(["direct", "cache"]).toContain(job.metrics.transfer.inputs?.route);
-      }
-      const detached = await pond(["run", ...busybox, "--detach", "--input", data, "--grid", "K=1,2", "--", "true"]);
-      expect(detached.code).toBe(exitCodes.usage);
-      expect(detached.stderr).toMatch(/a detached sweep's --input files would go to the relay once for every job/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("refuses a sweep its escrow cannot cover as a whole, creating none of it", async () => {
-    const before = await newestJob();
-    // Three jobs at up to 0.5 ETH each against the 1 ETH deposited.
-    const refused = await pond(["run", ...busybox, "--max-price", "500000000000000000", "--grid", "X=1,2,3", "--", "true"]);
-    expect(refused.code).toBe(exitCodes.refused);
-    expect(refused.stderr).toMatch(/this sweep's 3 jobs may cost up to 1\.5 ETH together .* free \(pond balance; .*\): deposit more/);
-    expect(await newestJob()).toBe(before);
-  });
-
-  it("two sweeps racing for one escrow: never more admitted than it holds, and the one refused says what it left", async () => {
-    const free = BigInt(json<{ escrow: { available_wei: string } }>(await pond(["--json", "balance"])).escrow.available_wei);
-    // Each sweep alone fits (3 × a fifth of what is free); both together do not.
-    const price = free / 5n;
-    const sweep = () => pond(["--json", "run", ...busybox, "--detach", "--max-price", price.toString(), "--grid", "N=1,2,3", "--", "sleep", "600"]);
-    const results = await Promise.all([sweep(), sweep()]);
-    const made = results.filter((r) => r.code === 0).map((r) => JSON.parse(r.stdout) as { sweep: string; jobs: Job[] });
-    const refused = results.filter((r) => r.code !== 0);
-    expect(made.length).toBeGreaterThanOrEqual(1);
-    expect(refused.length).toBeLessThanOrEqual(1);
-    let admitted = made.reduce((sum, m) => sum + m.jobs.length, 0);
-    const toCancel = made.map((m) => m.sweep);
-    for (const r of refused) {
-      expect(r.code).toBe(exitCodes.refused);
-      const error = (JSON.parse(r.stderr.trim().split("\n").at(-1)!) as { error: { message: string; left?: { sweep: string; created: string[] } } }).error;
-      // Refused before it began (the other had reserved its share) or part-way, naming what it left running.
-      if (error.left) {
-        expect(error.message).toMatch(/at least \d of 3 jobs were created before N=\d failed; they go on/);
-        const listed = json<{ results: Job[] }>(await pond(["--json", "jobs", "list", "--label", `pond.sweep=${error.left.sweep}`]));
-        expect(listed.results.map((job) => job.id).sort()).toEqual([...error.left.created].sort());
-        admitted += error.left.created.length;
-        toCancel.push(error.left.sweep);
-      } else expect(error.message).toMatch(/may cost up to .* ETH together/);
-    }
-    expect(BigInt(admitted) * price).toBeLessThanOrEqual(free);
-    for (const id of toCancel) expect((await pond(["sweep", "cancel", id])).code).toBe(0);
-  });
-
-  it("detaches a sweep and cancels what of it is still open", async () => {
-    const detached = json<{ sweep: string; jobs: Job[] }>(await pond(["--json", "run", ...busybox, "--detach", "--grid", "N=1,2", "--", "sleep", "60"]));
-    expect(detached.jobs).toHaveLength(2);
-    const canceled = json<Job[]>(await pond(["--json", "sweep", "cancel", detached.sweep]));
-    expect(canceled.map((job) => job.status)).toEqual(["canceled", "canceled"]);
-    expect((await pond(["sweep", "cancel", detached.sweep])).stdout).toMatch(/no job left open/);
-    expect((await pond(["sweep", "show", "swp_0000000000"])).code).toBe(exitCodes.notFound);
-    expect((await pond(["sweep", "show", "nonsense"])).code).toBe(exitCodes.usage);
-  });
-
-  it("makes a sweep at its limit, 100 jobs, reads all of them back, and cancels them all", async () => {
-    const values = Array.from({ length: 100 }, (_, i) => i).join(",");
-    const detached = json<{ sweep: string; jobs: Job[] }>(await pond(["--json", "run", ...busybox, "--detach", "--max-price", "1000000000000", "--grid", `N=${values}`, "--", "sleep", "600"]));
-    expect(detached.jobs).toHaveLength(100);
-    const show = await pond(["--json", "sweep", "show", detached.sweep]);
-    const shown = JSON.parse(show.stdout) as { jobs: Array<{ id: string; point: { N: string } }> };
-    expect(shown.jobs.map((job) => job.point.N)).toEqual(values.split(","));
-    expect(shown.jobs.map((job) => job.id)).toEqual(detached.jobs.map((job) => job.id));
-    const canceled = json<Job[]>(await pond(["--json", "sweep", "cancel", detached.sweep]));
-    expect(canceled.map((job) => job.status)).toEqual(Array(100).fill("canceled"));
-    expect((await pond(["run", ...busybox, "--grid", `N=${values},100`, "--", "true"])).stderr).toMatch(/101 jobs; a sweep is at most 100/);
-  }, 180_000);
 });
 
 describe("providers", () => {
