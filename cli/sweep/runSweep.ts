@@ -85,7 +85,7 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
   const { args, options, given, axes, points, sweepId, labelsOf, specFiles: jobFiles, inputs } = plan;
 
   const planned = options.image ? planImageJobs(sdk, args, options, points, jobFiles, wallet) : await planTemplateJobs(sdk, args, options, points, jobFiles, given, wallet);
-  await refuseUnaffordable(sdk, planned);
+  await refuseUnaffordable(sdk, planned, (text) => c.output.note(text));
   c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${axes.map((axis) => `${axis.values.length} ${axis.name}`).join(" × ")}); pond sweep show ${sweepId} reads it back]`);
 
   const created: Job[] = [];
@@ -189,14 +189,23 @@ function namedByPoint(error: unknown, point: Point): unknown {
  * Where jobs are paid from escrow, the whole sweep must fit what is free in it as indexed, or none is created: a
  * half-made sweep is what this spares. The API admits each job against the escrow on its own, one at a time.
  */
-async function refuseUnaffordable(sdk: PondClient, planned: readonly PlannedJob[]): Promise<void> {
+async function refuseUnaffordable(sdk: PondClient, planned: readonly PlannedJob[], note: (text: string) => void): Promise<void> {
   if (!(await sdk.chain()).settles_on_chain) return;
   const total = planned.reduce((sum, job) => sum + job.maxPriceWei, 0n);
-  const free = BigInt((await sdk.account()).escrow.available_wei);
+  let free = BigInt((await sdk.account()).escrow.available_wei);
+  // A deposit made a moment ago is not indexed yet (the API reads the chain every few seconds): read again before refusing.
+  for (let read = 1; total > free && read <= ESCROW_REREADS; read++) {
+    if (read === 1) note("[pond: the escrow as indexed does not cover this sweep; reading it again in case a deposit is on its way]");
+    await new Promise((resolve) => setTimeout(resolve, ESCROW_REREAD_MS));
+    free = BigInt((await sdk.account()).escrow.available_wei);
+  }
   if (total > free) {
     throw new UsageError(
-      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price); your escrow has ${formatEther(free)} ETH free (pond balance; a deposit counts once indexed, seconds after its transaction): deposit more (pond deposit), lower --max-price, or sweep fewer points`,
+      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price); your escrow has ${formatEther(free)} ETH free (pond balance): deposit more (pond deposit), lower --max-price, or sweep fewer points`,
       exitCodes.refused,
     );
   }
 }
+
+const ESCROW_REREADS = 4;
+const ESCROW_REREAD_MS = 1500;
