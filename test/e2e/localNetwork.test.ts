@@ -43,6 +43,12 @@ function demoCommands(output: string): string[] {
     .filter((line) => line.startsWith("npm run pond -- "));
 }
 
+/** Lazily unmounts whatever is mounted beneath `dir`, deepest first, so the folder can be removed. */
+async function unmountBeneath(dir: string): Promise<void> {
+  const mounts = (await readFile("/proc/self/mounts", "utf8")).split("\n").map((line) => line.split(" ")[1] ?? "").filter((point) => point.startsWith(`${dir}/`));
+  for (const point of mounts.sort().reverse()) await new Promise((resolve) => spawn("umount", ["--lazy", point]).once("exit", resolve).once("error", resolve));
+}
+
 describe("npm start", () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
@@ -51,7 +57,14 @@ describe("npm start", () => {
 
   it("comes up, runs its printed demo through the CLI, and stops on Ctrl-C leaving no process or port behind", { timeout: 900_000 }, async () => {
     const [stateDir, cliHome] = await Promise.all([mkdtemp(join(tmpdir(), "pond-local-state-")), mkdtemp(join(tmpdir(), "pond-local-cli-"))]);
-    cleanups.push(() => rm(stateDir, { recursive: true, force: true }), () => rm(cliHome, { recursive: true, force: true }));
+    // A provider killed mid-test (the test failed before its Ctrl-C) leaves its spare job folder's volume mounted.
+    cleanups.push(
+      async () => {
+        await unmountBeneath(stateDir);
+        await rm(stateDir, { recursive: true, force: true });
+      },
+      () => rm(cliHome, { recursive: true, force: true }),
+    );
     const [port, chainPort, registryPort] = [await freePort(), await freePort(), await freePort()];
     const api = `http://127.0.0.1:${port}`;
 
@@ -89,7 +102,7 @@ describe("npm start", () => {
     const mlCommands = printed.filter((line) => line.includes("pond/digits-"));
     expect(commands.map((line) => line.split(" ")[4])).toEqual(["login", "faucet", "deposit", "templates", "run", "run", "run"]);
     if (mlCommands.length === 0) expect(network.output()).toMatch(/their image is still being built|the ML templates \(pond\/digits-train, -eval, -predict\) are missing/);
-    else expect(mlCommands.map((line) => /pond\/digits-\w+/.exec(line)![0])).toEqual(["pond/digits-train", "pond/digits-eval", "pond/digits-predict"]);
+    else expect(mlCommands.map((line) => /pond\/digits-\w+/.exec(line)![0])).toEqual(["pond/digits-train", "pond/digits-eval", "pond/digits-predict", "pond/digits-train"]);
     const env = { POND_HOME: cliHome };
     const results = [];
     for (const line of [...commands, ...mlCommands]) {
@@ -98,7 +111,7 @@ describe("npm start", () => {
       results.push(result);
       remember();
     }
-    const [login, faucet, deposit, templates, echo, countdown, run, train, evaluate, predict] = results;
+    const [login, faucet, deposit, templates, echo, countdown, run, train, evaluate, predict, sweep] = results;
     if (mlCommands.length > 0) {
       const trained = JSON.parse(await readFile(join(stateDir, "digits", "metrics.json"), "utf8")) as { accuracy: number };
       const evaluated = JSON.parse(await readFile(join(stateDir, "digits", "eval", "metrics.json"), "utf8")) as { accuracy: number };
@@ -106,6 +119,9 @@ describe("npm start", () => {
       expect(evaluate!.stdout).toMatch(/job \S+ succeeded/);
       expect(evaluated.accuracy).toBe(trained.accuracy);
       expect(predict!.stdout).toMatch(/job \S+ succeeded/);
+      // The sweep: a job per learning rate, all succeeded, the best named.
+      expect(sweep!.stdout).toMatch(/^sweep swp_[0-9a-f]{10}: 3 of 3 succeeded$/m);
+      expect(sweep!.stdout).toMatch(/^best by accuracy \(highest\): job_\w+ \(lr=0\.0?0?1\): accuracy 0\.\d+$/m);
     }
     expect(login!.stdout).toContain(`logged in to ${api} as 0x`);
     expect(faucet!.stdout).toMatch(/now holds 100 ETH/);

@@ -217,9 +217,18 @@ describe("a hostile job's checkpoint folder", () => {
   it("stops during a slow upload: the save gives up, nothing is reported, and stop waits for it", async () => {
     await writeFile(join(dir, "model.pt"), "weights");
     let release!: () => void;
-    const s = saver({ upload: () => new Promise<void>((resolve) => (release = resolve)) });
+    let uploading!: () => void;
+    // Stopped once the upload has begun (the copy before it takes longer on a loaded machine than any fixed wait).
+    const begun = new Promise<void>((resolve) => (uploading = resolve));
+    const s = saver({
+      upload: () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          uploading();
+        }),
+    });
     const saving = s.save();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await begun;
     const stopping = s.stop();
     release();
     await stopping;
