@@ -84,8 +84,7 @@ const listJobsRoute = createRoute({
   request: {
     query: z.object({
       status: JobStatus.optional(),
-      // Repeated, every one must match.
-      // One given comes as a string, several as an array: taken as a list either way, so an error names the bad one.
+      // Repeated, every one must match. One given comes as a string, several as an array: a list either way, so an error names the bad one.
       label: z
         .preprocess((given) => (given === undefined ? [] : [given].flat()), z.array(LabelFilter).max(labelLimits.maxFilters, `may be given at most ${labelLimits.maxFilters} times`))
         .openapi({ type: "array", items: { type: "string" }, description: `key=value: only jobs carrying that label (repeatable, up to ${labelLimits.maxFilters}: jobs carrying all of them)` }),

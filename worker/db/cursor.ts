@@ -2,6 +2,8 @@
 // templates and any list that grows while it is read. Newest first: `next`
 // walks to older rows, `previous` back to newer ones. Keyset (not offset)
 // paging is what keeps pages free of duplicates and gaps while rows are added.
+import { asc, desc, gt, lt, type SQL } from "drizzle-orm";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 
 export type PageDirection = "older" | "newer";
@@ -27,6 +29,12 @@ export function decodeCursor(value: string): Cursor | undefined {
     // atob and JSON.parse throw on garbage: that is a bad cursor, reported by the caller.
     return undefined;
   }
+}
+
+/** Where a page read by `seq` starts (none on the first page) and its order: toward older rows, or back toward newer ones. */
+export function keyset(seq: AnySQLiteColumn, cursor: Cursor | undefined): { from: SQL | undefined; order: SQL } {
+  const newer = cursor?.direction === "newer";
+  return { from: cursor ? (newer ? gt(seq, cursor.seq) : lt(seq, cursor.seq)) : undefined, order: newer ? asc(seq) : desc(seq) };
 }
 
 export interface PageLinks {

@@ -1,10 +1,10 @@
 // The job_labels table: a job's labels, one row each with its account and order,
 // written with the job and read by a listing filtered on them.
-import { and, asc, desc, eq, exists, getTableColumns, gt, lt, sql, type SQL } from "drizzle-orm";
+import { and, eq, exists, getTableColumns, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { JobLabels, LabelFilter } from "../../protocol/labels.ts";
-import type { Cursor } from "../db/cursor.ts";
+import { keyset, type Cursor } from "../db/cursor.ts";
 import type { Db } from "../db/client.ts";
 import { jobLabels, jobs } from "../db/schema.ts";
 
@@ -29,9 +29,10 @@ export function labelRows(db: Db, jobId: string, labels: JobLabels | null | unde
 export function labelledJobsQuery(db: Db, account: string, filters: readonly LabelFilter[], options: { status?: string; limit: number; cursor?: Cursor }) {
   const [first, ...rest] = filters;
   if (!first) throw new Error("labelledJobsQuery needs a label to walk");
-  const newer = options.cursor?.direction === "newer";
+  // Walked by the label row's copy of the job's seq, so its index gives the order.
+  const page = keyset(jobLabels.seq, options.cursor);
   const conditions: SQL[] = [eq(jobLabels.account, account), eq(jobLabels.key, first.key), eq(jobLabels.value, first.value), eq(jobs.id, jobLabels.jobId), eq(jobs.account, account)];
-  if (options.cursor) conditions.push(newer ? gt(jobLabels.seq, options.cursor.seq) : lt(jobLabels.seq, options.cursor.seq));
+  if (page.from) conditions.push(page.from);
   if (options.status) conditions.push(eq(jobs.status, options.status));
   for (const { key, value } of rest) {
     const other = alias(jobLabels, "other");
@@ -43,6 +44,6 @@ export function labelledJobsQuery(db: Db, account: string, filters: readonly Lab
     // CROSS JOIN: SQLite keeps the label's index as the outer loop, so the order comes from it with no sort.
     .crossJoin(jobs)
     .where(and(...conditions))
-    .orderBy(newer ? asc(jobLabels.seq) : desc(jobLabels.seq))
+    .orderBy(page.order)
     .limit(options.limit + 1);
 }

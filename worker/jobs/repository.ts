@@ -1,9 +1,9 @@
 // Reading jobs, always within one account: another account's job is simply not found.
-import { and, asc, desc, eq, gt, lt, type SQL } from "drizzle-orm";
+import { and, asc, eq, type SQL } from "drizzle-orm";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { Db } from "../db/client.ts";
 import { jobs, jobTransitions } from "../db/schema.ts";
-import type { Cursor } from "../db/cursor.ts";
+import { keyset, type Cursor } from "../db/cursor.ts";
 import type { LabelFilter } from "../../protocol/labels.ts";
 import { labelledJobsQuery } from "./labels.ts";
 import type { JobRow } from "./serialize.ts";
@@ -21,13 +21,13 @@ export async function listJobRows(
   if (options.labels?.length) return labelledJobsQuery(db, account, options.labels, options);
   const conditions: SQL[] = [eq(jobs.account, account)];
   if (options.status) conditions.push(eq(jobs.status, options.status));
-  const newer = options.cursor?.direction === "newer";
-  if (options.cursor) conditions.push(newer ? gt(jobs.seq, options.cursor.seq) : lt(jobs.seq, options.cursor.seq));
+  const page = keyset(jobs.seq, options.cursor);
+  if (page.from) conditions.push(page.from);
   return db
     .select()
     .from(jobs)
     .where(and(...conditions))
-    .orderBy(newer ? asc(jobs.seq) : desc(jobs.seq))
+    .orderBy(page.order)
     .limit(options.limit + 1);
 }
 

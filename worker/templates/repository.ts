@@ -1,11 +1,11 @@
 // Published template versions in D1. A version is written once: the unique
 // index on (name, version) refuses a second publish, and a namespace belongs to
 // the first account that published in it.
-import { and, desc, eq, gt, lt, sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { compareSemVer, type TemplateDefinition, type TemplateRef } from "../../protocol/template.ts";
 import type { Db } from "../db/client.ts";
 import { violatesConstraint } from "../db/constraints.ts";
-import type { Cursor } from "../db/cursor.ts";
+import { keyset, type Cursor } from "../db/cursor.ts";
 import { templateNamespaces, templates } from "../db/schema.ts";
 import { ApiError, conflict } from "../errors/problem.ts";
 
@@ -62,12 +62,12 @@ export async function listTemplateRows(db: Db, options: { name?: string; query?:
     const pattern = `%${options.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     conditions.push(sql`(${templates.name} LIKE ${pattern} ESCAPE '\\' OR ${templates.description} LIKE ${pattern} ESCAPE '\\')`);
   }
-  const newer = options.cursor?.direction === "newer";
-  if (options.cursor) conditions.push(newer ? gt(templates.seq, options.cursor.seq) : lt(templates.seq, options.cursor.seq));
+  const page = keyset(templates.seq, options.cursor);
+  if (page.from) conditions.push(page.from);
   return db
     .select()
     .from(templates)
     .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(newer ? templates.seq : desc(templates.seq))
+    .orderBy(page.order)
     .limit(options.limit + 1);
 }
