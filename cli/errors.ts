@@ -116,8 +116,9 @@ function formatMarketError(name: string, inputs: readonly AbiParameter[], args: 
 export function reportCliError(error: unknown, options: { debug: boolean; json: boolean }): ExitCode {
   const code = exitCodeOf(error);
   const message = describeCliError(error);
+  // What went wrong: a partial failure's own cause (its problem, its stack).
+  const cause = error instanceof PartialFailure ? error.failure : error;
   if (options.json) {
-    const cause = error instanceof PartialFailure ? error.failure : error;
     const problem = cause instanceof PondApiError ? { problem: cause.problem } : {};
     const left = error instanceof PartialFailure ? { left: error.left } : {};
     console.error(JSON.stringify({ error: { message, exit_code: code, ...problem, ...left } }));
@@ -125,7 +126,6 @@ export function reportCliError(error: unknown, options: { debug: boolean; json: 
     console.error(`pond: ${message}`);
     if (code === exitCodes.internal) console.error("pond: this looks like a bug in pond; rerun with POND_DEBUG=1 and report what it prints");
   }
-  const shown = error instanceof PartialFailure ? error.failure : error;
-  if (options.debug && shown instanceof Error && shown.stack) console.error(shown.stack);
+  if (options.debug && cause instanceof Error && cause.stack) console.error(cause.stack);
   return code;
 }

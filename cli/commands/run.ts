@@ -26,6 +26,9 @@ import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
 
 
+/** Flags that rank a sweep's jobs, by their option names: given without --grid, they would be ignored. */
+const SWEEP_ONLY_FLAGS = { metric: "--metric", minimize: "--minimize", metricsFile: "--metrics-file" } as const;
+
 export function registerRun(program: Command, ctx: () => CliContext): void {
   program
     .command("run")
@@ -68,8 +71,8 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       // Those a template fixes, given here: refused with a template rather than ignored.
       const given = (Object.keys(TEMPLATE_FIXED_FLAGS) as TemplateFixedFlag[]).filter((name) => command.getOptionValueSource(name) === "cli");
       if (options.grid) return runSweep(c, args, options, given);
-      const sweepOnly = (["metric", "minimize", "metricsFile"] as const).filter((name) => command.getOptionValueSource(name) === "cli");
-      if (sweepOnly.length) throw new UsageError(`${sweepOnly.map((name) => `--${name.replace(/[A-Z]/g, (l) => `-${l.toLowerCase()}`)}`).join(", ")} rank a sweep's jobs: give the values to sweep with --grid NAME=A,B`);
+      const sweepOnly = (Object.keys(SWEEP_ONLY_FLAGS) as (keyof typeof SWEEP_ONLY_FLAGS)[]).filter((name) => command.getOptionValueSource(name) === "cli");
+      if (sweepOnly.length) throw new UsageError(`${sweepOnly.map((name) => SWEEP_ONLY_FLAGS[name]).join(", ")} rank a sweep's jobs: give the values to sweep with --grid NAME=A,B`);
       if (options.dryRun) return quote(c, args, options, given);
       // Loading a transfer process takes long on a loaded machine: one starts now, to be ready when the job ends.
       const downloader = options.output && c.p2p.enabled && !options.detach && options.wait ? new SpareTransferProcesses({ refill: false }) : undefined;

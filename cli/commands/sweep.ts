@@ -8,7 +8,7 @@ import type { CliContext } from "../context.ts";
 import { describeCliError, PartialFailure, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { SWEEP_LABEL, sweepLimits } from "../sweep/grid.ts";
-import { describeSweep, sweepResults } from "../sweep/sweepResults.ts";
+import { describeSweep, rankingOf, sweepResults } from "../sweep/sweepResults.ts";
 
 export function registerSweep(program: Command, ctx: () => CliContext): void {
   const sweep = program.command("sweep").description("a sweep made by pond run … --grid, read back by its id");
@@ -22,10 +22,10 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
     .description("each job of the sweep: its point, how it ended, and its metrics; exits 1 unless all succeeded")
     .action(async (id: string, options: { metric?: string; minimize?: boolean; metricsFile: string }) => {
       const c = ctx();
-      if (options.minimize && !options.metric) throw new UsageError("--minimize ranks by --metric: name the metric too");
+      const ranking = rankingOf(options);
       const sdk = await c.client();
       const jobs = await sweepJobs(sdk, id);
-      c.output.result(await sweepResults(sdk, id, jobs, { metricsFile: options.metricsFile, ...(options.metric ? { metric: options.metric } : {}), minimize: Boolean(options.minimize) }), describeSweep);
+      c.output.result(await sweepResults(sdk, id, jobs, ranking), describeSweep);
       if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
     });
 

@@ -17,14 +17,15 @@ import { endedLine, waitForJobs } from "../waitJobs.ts";
 import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, type Axis, parseGrid, pointLabels, pointsOf, type Point } from "./grid.ts";
 import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, refuseUnaffordable, type SweepOptions } from "./sweepPlan.ts";
-import { describeSweep, sweepResults } from "./sweepResults.ts";
+import { describeSweep, rankingOf, sweepResults, type Ranking } from "./sweepResults.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   if (options.dryRun) throw new UsageError("--dry-run quotes one job: drop --grid and give one point's values (-p or --env)");
-  if (options.minimize && !options.metric) throw new UsageError("--minimize ranks by --metric: name the metric too");
-  if (options.output && (options.detach || !options.wait)) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
+  const ranking = rankingOf(options);
+  const waits = !options.detach && options.wait;
+  if (options.output && !waits) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
   const { local, fromJobs } = await splitInputArguments(options.input ?? []);
-  if (local.length && (options.detach || !options.wait)) {
+  if (local.length && !waits) {
     throw new UsageError("a detached sweep's --input files would go to the relay once for every job: wait for the sweep (its jobs' providers get them peer to peer), or send them once as an earlier job's outputs (--input job_…:PATH)");
   }
   if (local.length && !c.p2p.enabled) {
@@ -46,7 +47,7 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   try {
     const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
     refuseRepeatedInputPaths(specFiles);
-    await planCreateAndWait(c, sdk, wallet, { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs });
+    await planCreateAndWait(c, sdk, wallet, { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs, waits, ranking });
   } finally {
     await inputs?.finish();
   }
@@ -62,12 +63,13 @@ interface SweepPlan {
   labelsOf: (point: Point) => Record<string, string>;
   specFiles: InputFile[];
   inputs: SweepInputs | undefined;
+  waits: boolean;
+  ranking: Ranking;
 }
 
 async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJob"]>[1], plan: SweepPlan): Promise<void> {
-  const { args, options, given, axes, points, sweepId, labelsOf, specFiles: jobFiles, inputs } = plan;
-
-  const planned = options.image ? planImageJobs(sdk, args, options, points, jobFiles, wallet) : await planTemplateJobs(sdk, args, options, points, jobFiles, given, wallet);
+  const { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs, waits, ranking } = plan;
+  const planned = options.image ? planImageJobs(sdk, args, options, points, specFiles, wallet) : await planTemplateJobs(sdk, args, options, points, specFiles, given, wallet);
   await refuseUnaffordable(sdk, planned, (text) => c.output.note(text));
   c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${axes.map((axis) => `${axis.values.length} ${axis.name}`).join(" × ")}); pond sweep show ${sweepId} reads it back]`);
 
@@ -89,7 +91,7 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
       throw new PartialFailure(error, `${where}; they go on (pond sweep cancel ${sweepId} stops them)`, { sweep: sweepId, created: created.map((done) => done.id) });
     }
   }
-  if (options.detach || !options.wait) {
+  if (!waits) {
     return c.output.result({ sweep: sweepId, jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
@@ -99,7 +101,7 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
       await fetchOutputs(sdk, c.p2p, job, join(options.output, job.id), c.progress, (text) => c.output.note(text));
     }
   }
-  const results = await sweepResults(sdk, sweepId, jobs, { metricsFile: options.metricsFile, ...(options.metric ? { metric: options.metric } : {}), minimize: Boolean(options.minimize) });
+  const results = await sweepResults(sdk, sweepId, jobs, ranking);
   c.output.result(results, describeSweep);
   if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
   if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;

@@ -3,11 +3,12 @@
 // checks it), and the whole of it priced against the escrow, so a mistake in one
 // value or a short escrow creates nothing.
 import { formatEther } from "viem";
+import { forEachInPool } from "../../p2p/core/pool.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { CreateJobRequest, InputFile } from "../../protocol/jobSpec.ts";
 import { PondApiError, type PondClient, type TemplateRunChoices } from "../../sdk/index.ts";
 import { pairs } from "../context.ts";
-import { UsageError } from "../errors.ts";
+import { describeCliError, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { imageRequest, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
@@ -30,14 +31,14 @@ export interface PlannedJob {
 }
 
 /** An image's sweep varies environment variables: each point's are set beside --env's, and checked as `pond run` checks a spec. */
-export function planImageJobs(sdk: PondClient, cmd: string[], options: SweepOptions, points: Point[], jobFiles: InputFile[], wallet: Parameters<PondClient["createPaidJob"]>[1]): PlannedJob[] {
+export function planImageJobs(sdk: PondClient, cmd: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[], wallet: Parameters<PondClient["createPaidJob"]>[1]): PlannedJob[] {
   const fixed = pairs(options.env, "--env");
   return points.map((point) => {
     const clash = point.find(([name]) => Object.hasOwn(fixed, name));
     if (clash) throw new UsageError(`--grid ${clash[0]} and --env ${clash[0]} both set it: keep one`);
     let request: CreateJobRequest;
     try {
-      request = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, jobFiles);
+      request = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, inputFiles);
     } catch (error) {
       throw namedByPoint(error, point);
     }
@@ -55,7 +56,7 @@ export async function planTemplateJobs(
   args: string[],
   options: SweepOptions,
   points: Point[],
-  jobFiles: InputFile[],
+  inputFiles: InputFile[],
   given: readonly TemplateFixedFlag[],
   wallet: Parameters<PondClient["runTemplate"]>[2],
 ): Promise<PlannedJob[]> {
@@ -67,13 +68,13 @@ export async function planTemplateJobs(
   const pinned = { getTemplate: async () => template };
   const plan = async (point: Point): Promise<PlannedJob> => {
     const valued = { ...options, param: [...(options.param ?? []), ...point.map(([name, value]) => `${name}=${value}`)] };
-    const { ref, choices } = await templateRun(pinned, [template.ref, ...args.slice(1)], valued, jobFiles, given).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
+    const { ref, choices } = await templateRun(pinned, [template.ref, ...args.slice(1)], valued, inputFiles, given).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
     const resolved = await sdk.resolveTemplate(ref, { params: choices.params, ...(choices.max_price_wei ? { max_price_wei: choices.max_price_wei } : {}), ...(choices.input_files ? { input_files: choices.input_files } : {}) }).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
     return { point, maxPriceWei: BigInt(resolved.spec.max_price_wei), create: (labels) => sdk.runTemplate(ref, { ...choices, labels } satisfies TemplateRunChoices, wallet) };
   };
-  const planned: PlannedJob[] = [];
-  for (let i = 0; i < points.length; i += RESOLVES_AT_ONCE) planned.push(...(await Promise.all(points.slice(i, i + RESOLVES_AT_ONCE).map(plan))));
-  return planned;
+  const planned = new Map<Point, PlannedJob>();
+  await forEachInPool(points, RESOLVES_AT_ONCE, async (point) => void planned.set(point, await plan(point)));
+  return points.map((point) => planned.get(point)!);
 }
 
 const RESOLVES_AT_ONCE = 8;
@@ -82,7 +83,7 @@ const RESOLVES_AT_ONCE = 8;
 function namedByPoint(error: unknown, point: Point): unknown {
   const where = `--grid ${terminalText(describePoint(point))}`;
   if (error instanceof UsageError) return new UsageError(`${where}: ${error.message}`, error.exitCode);
-  if (error instanceof PondApiError && error.problem.status === 422) return new UsageError(`${where}: ${error.message}${error.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join("") ?? ""}`);
+  if (error instanceof PondApiError && error.problem.status === 422) return new UsageError(`${where}: ${describeCliError(error)}`);
   return error;
 }
 

@@ -1,7 +1,9 @@
 // A sweep's results: each job's point, how it ended, and the numbers its metrics
 // file reports, ranked by the one asked for, as a table for a person or as JSON.
 import type { Job } from "../../protocol/job.ts";
+import { forEachInPool } from "../../p2p/core/pool.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
+import { UsageError } from "../errors.ts";
 import { table } from "../output.ts";
 import { terminalText } from "../terminalText.ts";
 import { describePoint, pointOfLabels, type Point } from "./grid.ts";
@@ -52,19 +54,31 @@ export async function readMetrics(reader: MetricsReader, job: Job, path: string)
   return { metrics: Object.fromEntries(numbers) };
 }
 
-/** Each job's result, read a few at a time; the order of `jobs` is kept. */
-export async function sweepResults(reader: MetricsReader, sweep: string, jobs: readonly Job[], options: { metricsFile: string; metric?: string; minimize: boolean }): Promise<SweepResults> {
-  const results: SweepJobResult[] = [];
-  for (let i = 0; i < jobs.length; i += 8) {
-    const batch = jobs.slice(i, i + 8);
-    const read = await Promise.all(batch.map((job) => readMetrics(reader, job, options.metricsFile)));
-    batch.forEach((job, k) => {
-      const { metrics, note } = read[k]!;
-      results.push({ id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, error: job.error, metrics, ...(note ? { metrics_note: note } : {}) });
-    });
-  }
-  return { sweep, jobs: results, best: bestOf(results, options.metric, options.minimize), metric: options.metric ?? null, minimize: options.minimize };
+/** How a sweep's jobs are ranked: the metrics file, and the number in it to rank by, highest first unless minimized. */
+export interface Ranking {
+  metricsFile: string;
+  metric?: string;
+  minimize: boolean;
 }
+
+/** The ranking a command's flags ask for (`pond run … --grid`, `pond sweep show`): --minimize only with --metric. */
+export function rankingOf(flags: { metricsFile: string; metric?: string; minimize?: boolean }): Ranking {
+  if (flags.minimize && !flags.metric) throw new UsageError("--minimize ranks by --metric: name the metric too");
+  return { metricsFile: flags.metricsFile, ...(flags.metric ? { metric: flags.metric } : {}), minimize: Boolean(flags.minimize) };
+}
+
+/** Each job's result, read a few at a time; the order of `jobs` is kept. */
+export async function sweepResults(reader: MetricsReader, sweep: string, jobs: readonly Job[], ranking: Ranking): Promise<SweepResults> {
+  const read = new Map<string, Awaited<ReturnType<typeof readMetrics>>>();
+  await forEachInPool(jobs, READS_AT_ONCE, async (job) => void read.set(job.id, await readMetrics(reader, job, ranking.metricsFile)));
+  const results = jobs.map((job): SweepJobResult => {
+    const { metrics, note } = read.get(job.id)!;
+    return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
+  });
+  return { sweep, jobs: results, best: bestOf(results, ranking.metric, ranking.minimize), metric: ranking.metric ?? null, minimize: ranking.minimize };
+}
+
+const READS_AT_ONCE = 8;
 
 function bestOf(jobs: readonly SweepJobResult[], metric: string | undefined, minimize: boolean): string | null {
   if (metric === undefined) return null;

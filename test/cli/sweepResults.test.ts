@@ -79,6 +79,14 @@ describe("a sweep's results", () => {
     expect(lines.at(-1)).toBe("rank them with --metric NAME (one of accuracy, loss; --minimize for a loss)");
   });
 
+  it("takes a metrics file nested a million deep, within the bound, as no metrics, the other jobs' read as ever", async () => {
+    const nested = "[".repeat(500_000) + "]".repeat(500_000);
+    const deep = job("job_deep", "1", "succeeded", { "metrics.json": nested });
+    const results = await sweepResults(reader([deep, jobs[1]!], { job_deep: { "metrics.json": nested }, ...files }), "s", [deep, jobs[1]!], { metricsFile: "metrics.json", metric: "accuracy", minimize: false });
+    expect(results.jobs.map((j) => [j.id, j.metrics_note ?? null])).toEqual([["job_deep", "its metrics.json is not a JSON object"], ["job_b", null]]);
+    expect(results.best).toBe("job_b");
+  });
+
   it("does not read a metrics file past its bound", async () => {
     const huge = job("job_h", "1", "succeeded", { "metrics.json": "" });
     (huge.output!.files[0] as { size: number }).size = 2 * 1024 * 1024;
