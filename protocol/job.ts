@@ -80,6 +80,10 @@ export const JobPage = z
   })
   .meta({ id: "JobPage" });
 
+/** A batch create's answer: the jobs, in the order they were asked for. */
+export const JobBatch = z.object({ jobs: z.array(Job) }).meta({ id: "JobBatch" });
+export type JobBatch = z.infer<typeof JobBatch>;
+
 export const JobTransition = z
   .object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })
   .meta({ id: "JobTransition" });

@@ -31,6 +31,8 @@ export const jobLimits = {
   /** The furthest an authorization's deadline may be (worker/chain/authorization.ts): funds are not held longer by one job. */
   maxAuthorizationS: 30 * 86_400,
   maxImageLength: 512,
+  /** Jobs one batch create may hold (POST /v1/jobs/batch): a sweep's whole grid (cli/sweep/grid.ts), admitted together. */
+  maxBatchJobs: 100,
 } as const;
 
 /** Checkpoints (protocol/checkpoint.ts). */

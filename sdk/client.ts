@@ -3,11 +3,12 @@
 // step by a test); responses are checked with the same protocol schemas the
 // server validates with. The CLI is built on it.
 import createClient, { type Client } from "openapi-fetch";
+import { forEachInPool } from "../p2p/core/pool.ts";
 import type { MessageSigner } from "./siwe.ts";
 import { AccountInfo, ChainInfo, CreatedApiKey, SiweNonce } from "../protocol/account.ts";
-import { Job, JobPage } from "../protocol/job.ts";
+import { Job, JobBatch, JobPage } from "../protocol/job.ts";
 import { ProviderProfile } from "../protocol/network.ts";
-import { JobSpec, specOfRequest, type CreateJobRequest, type CreateTemplateJobRequest } from "../protocol/jobSpec.ts";
+import { JobSpec, specOfRequest, type CreateJobRequest, type CreateTemplateJobRequest, type InputFile } from "../protocol/jobSpec.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
 import { JobQuote } from "../protocol/quote.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
@@ -33,6 +34,12 @@ export interface CreateOptions {
 }
 
 export type TemplateRunChoices = Omit<CreateTemplateJobRequest, "template" | "authorization">;
+
+/** One job of createPaidJobs: a spec's request, or a template run (a ref such as `owner/name@1.0.0`, and its choices). */
+export type BatchJob = { request: CreateJobRequest } | { template: string; choices: TemplateRunChoices };
+
+/** Template runs resolved at once while a batch is signed. */
+const RESOLVES_AT_ONCE = 8;
 
 /** openapi-fetch's answer: the body when it succeeded, else the problem it carried. */
 type Answer<T> = { data?: T; error?: unknown; response: Response };
@@ -100,17 +107,22 @@ export class PondClient {
   }
 
   /**
+   * Creates up to 100 jobs as one (POST /v1/jobs/batch): all of them, in the order given, or none when any is
+   * refused (the problem names it, `jobs.N` in its `errors`). Paid jobs must fit the escrow together.
+   */
+  async createJobs(requests: Array<CreateJobRequest | CreateTemplateJobRequest>, options: Pick<CreateOptions, "idempotencyKey"> = {}): Promise<Job[]> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
+    return JobBatch.parse(await this.unwrap(await this.api.POST("/v1/jobs/batch", { body: { jobs: requests }, headers }))).jobs;
+  }
+
+  /**
    * Creates a job, signing its JobAuthorization with the creator's wallet when the API settles on chain.
    * Input files that name a finished job's output get its size and sha256 first (sdk/inputSources.ts),
    * and the deadline covers the wait for those still under way.
    */
   async createPaidJob(request: CreateJobRequest, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
-    return this.withPinnedInputs(request.input_files, async ({ files, waitS }) => {
-      const pinned: CreateJobRequest = { ...request, ...(files ? { input_files: files } : {}) };
-      const chain = await this.chain();
-      if (!chain.settles_on_chain) return this.createJob(pinned, options);
-      return this.createJob({ ...pinned, authorization: await signJobAuthorization(wallet, chain, JobSpec.parse(specOfRequest(pinned)), { waitS }) }, options);
-    });
+    return this.withPinnedInputs(request.input_files, async (pinned) => this.createJob(await this.signedRequest({ request }, pinned, wallet, await this.chain()), options));
   }
 
   /**
@@ -119,17 +131,53 @@ export class PondClient {
    * exact version resolved, so a newer `@latest` cannot slip in between.
    */
   async runTemplate(ref: string, choices: TemplateRunChoices, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
-    return this.withPinnedInputs(choices.input_files, async ({ files, waitS }) => {
-      const pinned: TemplateRunChoices = { ...choices, ...(files ? { input_files: files } : {}) };
-      const resolved = await this.resolveTemplate(ref, { params: pinned.params, max_price_wei: pinned.max_price_wei, input_files: pinned.input_files });
-      const chain = await this.chain();
-      const request: CreateTemplateJobRequest = {
-        ...pinned,
-        template: resolved.template,
-        ...(chain.settles_on_chain ? { authorization: await signJobAuthorization(wallet, chain, resolved.spec, { waitS }) } : {}),
-      };
-      return this.createJob(request, options);
-    });
+    return this.withPinnedInputs(choices.input_files, async (pinned) => this.createJob(await this.signedRequest({ template: ref, choices }, pinned, wallet, await this.chain()), options));
+  }
+
+  /**
+   * Creates jobs as one, all or none (createJobs): each a spec, as createPaidJob takes it, or a template run, as
+   * runTemplate does, signed by the wallet where the API settles on chain. Input files are pinned once for each list
+   * of them the jobs share; template runs are resolved a few at a time.
+   */
+  async createPaidJobs(jobs: readonly BatchJob[], wallet: TypedDataSigner, options: Pick<CreateOptions, "idempotencyKey"> = {}): Promise<Job[]> {
+    const chain = await this.chain();
+    const build = async () => {
+      const pins = new Map<readonly InputFile[] | undefined, Promise<PinnedInputs>>();
+      const pinned = (files: readonly InputFile[] | undefined) => pins.get(files) ?? pins.set(files, pinInputSources((id) => this.getJob(id), files)).get(files)!;
+      const requests: Array<CreateJobRequest | CreateTemplateJobRequest> = new Array(jobs.length);
+      let open = 0;
+      await forEachInPool([...jobs.keys()], RESOLVES_AT_ONCE, async (i) => {
+        const job = jobs[i]!;
+        const pins = await pinned("request" in job ? job.request.input_files : job.choices.input_files);
+        open += pins.open;
+        requests[i] = await this.signedRequest(job, pins, wallet, chain);
+      });
+      return { requests, open };
+    };
+    const first = await build();
+    try {
+      return await this.createJobs(first.requests, options);
+    } catch (error) {
+      // A source that finished since it was pinned: its exact bytes must be signed now.
+      if (first.open === 0 || !isInputSourceMismatch(error)) throw error;
+      return this.createJobs((await build()).requests, options);
+    }
+  }
+
+  /** One job's create request, its input files pinned, a template run resolved, signed where the API settles on chain. */
+  private async signedRequest(job: BatchJob, { files, waitS }: PinnedInputs, wallet: TypedDataSigner, chain: ChainInfo): Promise<CreateJobRequest | CreateTemplateJobRequest> {
+    if ("request" in job) {
+      const pinned: CreateJobRequest = { ...job.request, ...(files ? { input_files: files } : {}) };
+      if (!chain.settles_on_chain) return pinned;
+      return { ...pinned, authorization: await signJobAuthorization(wallet, chain, JobSpec.parse(specOfRequest(pinned)), { waitS }) };
+    }
+    const choices: TemplateRunChoices = { ...job.choices, ...(files ? { input_files: files } : {}) };
+    const resolved = await this.resolveTemplate(job.template, { params: choices.params, max_price_wei: choices.max_price_wei, input_files: choices.input_files });
+    return {
+      ...choices,
+      template: resolved.template,
+      ...(chain.settles_on_chain ? { authorization: await signJobAuthorization(wallet, chain, resolved.spec, { waitS }) } : {}),
+    };
   }
 
   /** Creates with `files` pinned; once more if a source finished between this look and the API's (which then wants its exact bytes signed). */

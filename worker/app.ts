@@ -6,6 +6,7 @@ import { authRoutes } from "./api/auth.ts";
 import { benchRoutes } from "./api/bench.ts";
 import { jobDataRoutes } from "./api/jobData.ts";
 import { jobQuoteRoutes } from "./api/jobQuotes.ts";
+import { jobBatchRoutes } from "./api/jobBatch.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { jobStreamRoutes } from "./api/jobStreams.ts";
 import { networkRoutes } from "./api/network.ts";
@@ -38,6 +39,7 @@ export const app = base
   .route("/v1", accountRoutes)
   .route("/v1/auth", authRoutes)
   .route("/v1/jobs", jobQuoteRoutes)
+  .route("/v1/jobs", jobBatchRoutes)
   .route("/v1/jobs", jobRoutes)
   .route("/v1/jobs", jobStreamRoutes)
   .route("/v1/jobs", jobDataRoutes)

@@ -2,7 +2,7 @@
 // the values given (here four), each one job. Its points are labelled on the jobs
 // they become, so the sweep can be read back from the API alone (`pond sweep show`).
 import { LabelValue } from "../../protocol/labels.ts";
-import { labelLimits } from "../../protocol/limits.ts";
+import { jobLimits, labelLimits } from "../../protocol/limits.ts";
 import { terminalText } from "../terminalText.ts";
 import { UsageError } from "../errors.ts";
 
@@ -12,8 +12,8 @@ export const SWEEP_LABEL = "pond.sweep";
 export const AXIS_LABEL_PREFIX = `${SWEEP_LABEL}/`;
 
 export const sweepLimits = {
-  /** Jobs one sweep may create: the API lists at most 100 a page, so one read shows a whole sweep. */
-  maxJobs: 100,
+  /** Jobs one sweep may create: one batch create, all or none (and one page of the listing shows them all). */
+  maxJobs: jobLimits.maxBatchJobs,
   /** Names it varies: with the sweep's own label and the run's --label ones, within a job's 16 labels. */
   maxAxes: 8,
 } as const;

@@ -1,22 +1,22 @@
 // `pond run … --grid NAME=a,b`: a sweep. Planned whole first (sweepPlan.ts: a mistake
-// in one value or a short escrow creates nothing), then one job a point, labelled
-// with the sweep and its point, waited for together; the table ranks them by a
-// number their metrics file reports (sweepResults.ts).
+// in one value is named by its point), then one job a point, labelled with the sweep
+// and its point, created as one batch (all or none: a refused point or a short escrow
+// leaves nothing), waited for together; the table ranks them by a number their
+// metrics file reports (sweepResults.ts).
 import { join } from "node:path";
-import type { Job } from "../../protocol/job.ts";
 import type { InputFile } from "../../protocol/jobSpec.ts";
 import type { PondClient } from "../../sdk/index.ts";
 import { pairs, type CliContext } from "../context.ts";
 import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
-import { PartialFailure, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { terminalText } from "../terminalText.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, refuseRepeatedInputPaths, type TemplateFixedFlag } from "../runRequests.ts";
 import { endedLine, waitForJobs } from "../waitJobs.ts";
 import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, type Axis, parseGrid, pointLabels, pointsOf, type Point } from "./grid.ts";
 import { SweepInputs } from "./sweepInputs.ts";
-import { planImageJobs, planTemplateJobs, refuseUnaffordable, type SweepOptions } from "./sweepPlan.ts";
+import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepOptions } from "./sweepPlan.ts";
 import { describeSweep, rankingOf, sweepResults, type Ranking } from "./sweepResults.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
@@ -67,30 +67,13 @@ interface SweepPlan {
   ranking: Ranking;
 }
 
-async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJob"]>[1], plan: SweepPlan): Promise<void> {
+async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJobs"]>[1], plan: SweepPlan): Promise<void> {
   const { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs, waits, ranking } = plan;
-  const planned = options.image ? planImageJobs(sdk, args, options, points, specFiles, wallet) : await planTemplateJobs(sdk, args, options, points, specFiles, given, wallet);
-  await refuseUnaffordable(sdk, planned, (text) => c.output.note(text));
+  const planned = options.image ? planImageJobs(args, options, points, specFiles) : await planTemplateJobs(sdk, args, options, points, specFiles, given);
   c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${axes.map((axis) => `${axis.values.length} ${axis.name}`).join(" × ")}); pond sweep show ${sweepId} reads it back]`);
 
-  const created: Job[] = [];
-  for (const job of planned) {
-    try {
-      const made = await job.create(labelsOf(job.point));
-      created.push(made);
-      await inputs?.serve(sdk, made.id, c.p2p);
-    } catch (error) {
-      if (created.length === 0) throw error;
-      const where = `sweep ${sweepId}: at least ${created.length} of ${planned.length} jobs were created before ${terminalText(describePoint(job.point))} failed`;
-      if (inputs) {
-        // Their --input files are served only while this command runs: left alone, they would wait for them and fail.
-        const canceled = await cancelAll(sdk, created);
-        throw new PartialFailure(error, `${where}; ${canceled.length} canceled, since their --input files come from this machine only while the sweep runs`, { sweep: sweepId, canceled });
-      }
-      // What was created goes on: said for a person, and under `left` for a script, so it can be stopped.
-      throw new PartialFailure(error, `${where}; they go on (pond sweep cancel ${sweepId} stops them)`, { sweep: sweepId, created: created.map((done) => done.id) });
-    }
-  }
+  const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet).catch((error: unknown) => Promise.reject(sweepRefusal(error, planned)));
+  for (const job of created) await inputs?.serve(sdk, job.id, c.p2p);
   if (!waits) {
     return c.output.result({ sweep: sweepId, jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
@@ -105,10 +88,4 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
   c.output.result(results, describeSweep);
   if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
   if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
-}
-
-/** Cancels what it can of `jobs`, and says which. */
-async function cancelAll(sdk: PondClient, jobs: readonly Job[]): Promise<string[]> {
-  const outcomes = await Promise.allSettled(jobs.map((job) => sdk.cancelJob(job.id)));
-  return jobs.flatMap((job, i) => (outcomes[i]!.status === "fulfilled" ? [job.id] : []));
 }

@@ -1,14 +1,14 @@
-// A sweep's plan: every point's job built and checked before the first is created
-// (a template's parameters by the API's own resolve, an image's spec as `pond run`
-// checks it), and the whole of it priced against the escrow, so a mistake in one
-// value or a short escrow creates nothing.
+// A sweep's plan: every point's job built and checked before any is sent (a
+// template's parameters by the API's own resolve, an image's spec as `pond run`
+// checks it), so a mistake in one value is named by its point. The jobs then go to
+// the API as one batch, all created or none (runSweep.ts), and a refusal of one of
+// them, or of the escrow for all of them, is said here in the sweep's terms.
 import { formatEther } from "viem";
 import { forEachInPool } from "../../p2p/core/pool.ts";
-import type { Job } from "../../protocol/job.ts";
 import type { CreateJobRequest, InputFile } from "../../protocol/jobSpec.ts";
-import { PondApiError, type PondClient, type TemplateRunChoices } from "../../sdk/index.ts";
+import { PondApiError, type BatchJob, type PondClient, type TemplateRunChoices } from "../../sdk/index.ts";
 import { pairs } from "../context.ts";
-import { describeCliError, UsageError } from "../errors.ts";
+import { describeCliError, exitCodeOf, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { imageRequest, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
@@ -23,15 +23,15 @@ export interface SweepOptions extends RunOptions {
   metricsFile: string;
 }
 
-/** One point's job, ready to send: what differs between an image's and a template's is how it is created. */
+/** One point's job, ready to send with its labels: a spec, or a run of the template's pinned version. */
 export interface PlannedJob {
   point: Point;
   maxPriceWei: bigint;
-  create: (labels: Record<string, string>) => Promise<Job>;
+  job: (labels: Record<string, string>) => BatchJob;
 }
 
 /** An image's sweep varies environment variables: each point's are set beside --env's, and checked as `pond run` checks a spec. */
-export function planImageJobs(sdk: PondClient, cmd: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[], wallet: Parameters<PondClient["createPaidJob"]>[1]): PlannedJob[] {
+export function planImageJobs(cmd: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[]): PlannedJob[] {
   const fixed = pairs(options.env, "--env");
   return points.map((point) => {
     const clash = point.find(([name]) => Object.hasOwn(fixed, name));
@@ -42,7 +42,7 @@ export function planImageJobs(sdk: PondClient, cmd: string[], options: SweepOpti
     } catch (error) {
       throw namedByPoint(error, point);
     }
-    return { point, maxPriceWei: BigInt(request.max_price_wei), create: (labels) => sdk.createPaidJob({ ...request, labels }, wallet) };
+    return { point, maxPriceWei: BigInt(request.max_price_wei), job: (labels) => ({ request: { ...request, labels } }) };
   });
 }
 
@@ -58,7 +58,6 @@ export async function planTemplateJobs(
   points: Point[],
   inputFiles: InputFile[],
   given: readonly TemplateFixedFlag[],
-  wallet: Parameters<PondClient["runTemplate"]>[2],
 ): Promise<PlannedJob[]> {
   const fixed = pairs(options.param, "-p");
   const clash = points[0]!.find(([name]) => Object.hasOwn(fixed, name));
@@ -70,7 +69,7 @@ export async function planTemplateJobs(
     const valued = { ...options, param: [...(options.param ?? []), ...point.map(([name, value]) => `${name}=${value}`)] };
     const { ref, choices } = await templateRun(pinned, [template.ref, ...args.slice(1)], valued, inputFiles, given).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
     const resolved = await sdk.resolveTemplate(ref, { params: choices.params, ...(choices.max_price_wei ? { max_price_wei: choices.max_price_wei } : {}), ...(choices.input_files ? { input_files: choices.input_files } : {}) }).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
-    return { point, maxPriceWei: BigInt(resolved.spec.max_price_wei), create: (labels) => sdk.runTemplate(ref, { ...choices, labels } satisfies TemplateRunChoices, wallet) };
+    return { point, maxPriceWei: BigInt(resolved.spec.max_price_wei), job: (labels) => ({ template: ref, choices: { ...choices, labels } satisfies TemplateRunChoices }) };
   };
   const planned = new Map<Point, PlannedJob>();
   await forEachInPool(points, RESOLVES_AT_ONCE, async (point) => void planned.set(point, await plan(point)));
@@ -88,26 +87,20 @@ function namedByPoint(error: unknown, point: Point): unknown {
 }
 
 /**
- * Where jobs are paid from escrow, the whole sweep must fit what is free in it as indexed, or none is created: a
- * half-made sweep is what this spares. The API admits each job against the escrow on its own, one at a time.
+ * The batch's refusal said in the sweep's terms: a job the API refused is named by its point (`jobs.3` is the fourth
+ * point), and an escrow that cannot cover every job at once by the sweep's whole price.
  */
-export async function refuseUnaffordable(sdk: PondClient, planned: readonly PlannedJob[], note: (text: string) => void): Promise<void> {
-  if (!(await sdk.chain()).settles_on_chain) return;
-  const total = planned.reduce((sum, job) => sum + job.maxPriceWei, 0n);
-  let free = BigInt((await sdk.account()).escrow.available_wei);
-  // A deposit made a moment ago is not indexed yet (the API reads the chain every few seconds): read again before refusing.
-  for (let read = 1; total > free && read <= ESCROW_REREADS; read++) {
-    if (read === 1) note("[pond: the escrow as indexed does not cover this sweep; reading it again in case a deposit is on its way]");
-    await new Promise((resolve) => setTimeout(resolve, ESCROW_REREAD_MS));
-    free = BigInt((await sdk.account()).escrow.available_wei);
-  }
-  if (total > free) {
-    throw new UsageError(
-      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price); your escrow has ${formatEther(free)} ETH free (pond balance): deposit more (pond deposit), lower --max-price, or sweep fewer points`,
+export function sweepRefusal(error: unknown, planned: readonly PlannedJob[]): unknown {
+  if (!(error instanceof PondApiError)) return error;
+  if (error.problem.status === 402) {
+    const total = planned.reduce((sum, job) => sum + job.maxPriceWei, 0n);
+    return new UsageError(
+      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price), more than your escrow has free (pond balance): deposit more (pond deposit), lower --max-price, or sweep fewer points; none was created (${error.problem.detail ?? error.message})`,
       exitCodes.refused,
     );
   }
+  const place = /^jobs\.(\d+)/.exec(error.problem.errors?.[0]?.path ?? error.problem.detail ?? "");
+  const point = place ? planned[Number(place[1])]?.point : undefined;
+  if (!point) return error;
+  return new UsageError(`--grid ${terminalText(describePoint(point))}: ${describeCliError(error)}\nnone of the sweep's jobs was created`, error.problem.status === 422 ? exitCodes.usage : exitCodeOf(error));
 }
-
-const ESCROW_REREADS = 4;
-const ESCROW_REREAD_MS = 1500;

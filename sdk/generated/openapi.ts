@@ -329,6 +329,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create several jobs, all or none
+         * @description Up to 100 jobs, each as POST /v1/jobs takes one (a spec or a template run, each with its own `authorization` where jobs settle on chain), created together: if any is refused, none is created and the problem names it (`jobs.N…` in `errors`). Paid jobs are admitted against the escrow together, so it must cover all of their max prices at once. The answer lists the jobs in the order sent. `Idempotency-Key` makes retries safe.
+         */
+        post: operations["createJobBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/quote": {
         parameters: {
             query?: never;
@@ -724,6 +744,9 @@ export interface components {
             secret_note?: string;
             url: string;
         };
+        CreateJobBatch: {
+            jobs: (components["schemas"]["CreateJobRequest"] | components["schemas"]["CreateTemplateJobRequest"])[];
+        };
         CreateJobRequest: {
             /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
             authorization?: {
@@ -1090,6 +1113,9 @@ export interface components {
                 started: number;
             }[];
             hours: number;
+        };
+        JobBatch: {
+            jobs: components["schemas"]["Job"][];
         };
         /**
          * @description The creator's names for the job, filtered on by GET /v1/jobs?label=key=value; not part of the signed spec, never sent to providers
@@ -2546,6 +2572,95 @@ export interface operations {
             };
             /** @description Not found (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createJobBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateJobBatch"];
+            };
+        };
+        responses: {
+            /** @description Jobs created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobBatch"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The escrow does not cover the jobs' max prices together */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,35 +1,27 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
 import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
-import { overlappingInputPaths, secretValueProblems, sourceJobsOf } from "../../protocol/jobSpec.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { LabelFilter } from "../../protocol/labels.ts";
 import { labelLimits } from "../../protocol/limits.ts";
 import { Problem } from "../../protocol/problem.ts";
-import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
 import { eq } from "drizzle-orm";
-import { checkApiKeyNow, keyCheckedInBatch, requireApiKey, requireApiKeyInBatch, requireApiKeyWith } from "../auth/requireApiKey.ts";
+import { keyCheckedInBatch, requireApiKey, requireApiKeyInBatch, requireApiKeyWith } from "../auth/requireApiKey.ts";
 import { jobs } from "../db/schema.ts";
-import { admissionOf, jobRoomOf } from "../bindings/objects.ts";
+import { jobRoomOf } from "../bindings/objects.ts";
 import { jobContextOf } from "../http/context.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { parsePreferWait } from "../http/preferWait.ts";
-import { apiErrorFromData, conflict, notFound, unprocessable } from "../errors/problem.ts";
+import { conflict, notFound, unprocessable } from "../errors/problem.ts";
 import { validationError } from "../errors/validation.ts";
 import { decodeCursor, encodeCursor, paginate, type Cursor } from "../db/cursor.ts";
 import { findJob, listJobRows, listTransitions } from "../jobs/repository.ts";
 import { serializeJob, type JobRow } from "../jobs/serialize.ts";
 import { IllegalTransitionError } from "../jobs/stateMachine.ts";
-import { insertQueuedJob, type NewJob } from "../jobs/insert.ts";
-import { CreateJobBody, meantShape, specOf } from "./jobRequestBody.ts";
-import { checkInputSources, type CheckedSources } from "../jobs/sourceChecks.ts";
+import { CreateJobBody, meantShape } from "./jobRequestBody.ts";
+import { buildNewJob, writeNewJobs } from "./newJobs.ts";
 import { transitionJob } from "../jobs/transitions.ts";
-import { randomId } from "../security/randomToken.ts";
-import { sealSecret } from "../security/secretBox.ts";
-import type { Admission, PaidJob } from "../chain/admission.ts";
-import { fundingFor, isPaid, unsettledFunding } from "../chain/jobFunding.ts";
 import { resolveAndHandOver } from "../matching/dependents.ts";
-import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const JobIdParam = z.object({ id: z.string().max(64) });
@@ -121,67 +113,15 @@ const transitionsRoute = createRoute({
   },
 });
 
-async function admitPaid(env: Env, job: PaidJob, baseUrl: string): Promise<JobRow> {
-  // Typed back from the stub's: RPC typing drops a row whose JSON columns are `unknown`, though they clone as they are.
-  const admission = (await admissionOf(env, job.account).admit(job, baseUrl)) as unknown as Admission;
-  if (!admission.admitted) throw apiErrorFromData(admission.refusal);
-  return admission.row;
-}
-
 // Each route names its own authentication, so the one read can batch its query with the key lookup.
 export const jobRoutes = createRouter()
   .openapi(createJobRoute, async (c) => {
-    const request = c.req.valid("json");
-    const config = c.get("config");
-    if (request.webhook) {
-      // A webhook's host is looked up in DNS: only for a caller whose key is good.
-      await checkApiKeyNow(c);
-      try {
-        await assertWebhookUrlAllowed(request.webhook, { isProduction: config.isProduction, resolve: resolveWithDoh });
-      } catch (error) {
-        if (error instanceof WebhookUrlError) throw unprocessable(error.message, [{ path: "webhook", message: error.message }]);
-        throw error;
-      }
-    }
-    const { webhook, webhook_events_filter, authorization } = request;
-    const { spec, template } = await specOf(c.get("db"), request);
-    // A template names its secrets (now in the spec); the run brings their values, as a spec's request does.
-    const secretValues = request.secret_values;
-    const secretProblems = secretValueProblems(spec, secretValues);
-    if (secretProblems.length > 0) throw unprocessable(`secret_values must give a value for each name in the spec's secrets, and no other: ${secretProblems.map((p) => `${p.path} ${p.message}`).join("; ")}`, secretProblems);
-    const overlap = overlappingInputPaths(spec);
-    if (overlap.length > 0) throw unprocessable(`input_files and inputs must name different paths; both name ${overlap.slice(0, 5).join(", ")}`, overlap.slice(0, 5).map((path) => ({ path: "input_files", message: `${path} is also an inline input` })));
     const ctx = jobContextOf(c);
-    // Inputs from other jobs' outputs are checked against those jobs, the caller's own only: the account is needed first.
-    let sources: CheckedSources | undefined;
-    if (sourceJobsOf(spec).length > 0) {
-      await checkApiKeyNow(c);
-      sources = await checkInputSources(c.get("db"), c.get("account"), spec);
-    }
-    const id = randomId("job");
-    const createdAt = Date.now();
     const keyCheck = keyCheckedInBatch(c, ctx.db);
-    // Without a key check in the batch, the middleware has checked it (and funding needs the account).
-    const funding = keyCheck ? unsettledFunding(id) : await fundingFor({ config, account: c.get("account"), jobId: id, spec, ...(authorization ? { authorization } : {}) });
-    const job: NewJob = {
-      id,
-      ...funding,
-      account: keyCheck?.account ?? c.get("account"),
-      status: "queued",
-      spec,
-      webhook: webhook ?? null,
-      webhookEventsFilter: webhook_events_filter ?? [...webhookEventTypes],
-      labels: request.labels && Object.keys(request.labels).length > 0 ? request.labels : null,
-      template,
-      createdAt,
-      sealedSecrets: secretValues ? await sealSecret(config.secretsKey, JSON.stringify(secretValues)) : null,
-      // Known now when every source has succeeded; else the job waits, saying for what.
-      ...(sources ? { resolvedInputFiles: sources.resolved, inputsReadyAt: sources.resolved ? createdAt : null, statusDetail: sources.waitingDetail } : {}),
-    };
-    // A paid job is checked against the escrow and written by its creator's admission object, one at a time.
-    let row = isPaid(funding) ? await admitPaid(c.env, job as PaidJob, c.get("baseUrl")) : await insertQueuedJob(ctx, job, keyCheck ? [keyCheck.touch] : []);
+    const built = await buildNewJob(c, c.req.valid("json"), keyCheck);
+    let row = (await writeNewJobs(c, ctx, [built], keyCheck))[0]!;
     const account = row.account as `0x${string}`;
-    if (sources && !sources.resolved) {
+    if (built.sources && !built.sources.resolved) {
       // A source that ended between the check and the insert told no dependent: this one is resolved here (else by the sweeper).
       await resolveAndHandOver(ctx, row.id);
       row = (await findJob(c.get("db"), account, row.id)) ?? row;

@@ -11,6 +11,7 @@ import { parseEventLogs, type Address, type Hex } from "viem";
 import { pondMarketAbi } from "../../contracts/generated/pondMarket.ts";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../db/client.ts";
+import { inPieces } from "../db/listParameters.ts";
 import { chainAccounts, chainBlocks, chainCursor, chainEvents, chainProviders, jobs } from "../db/schema.ts";
 import type { ChainPublicClient } from "./clients.ts";
 import { emptyTouched, jobIdOf, settlementEvents, touch, type Touched } from "./eventKeys.ts";
@@ -211,8 +212,8 @@ async function followUp(deps: IndexerDeps, unprocessed: readonly EventRow[]): Pr
   if (unprocessed.length === 0) return [];
   const ids = [...new Set(unprocessed.filter((e) => followUpEvents.has(e.name) && e.chainJobId !== null).map((e) => e.chainJobId!))];
   const known: Array<{ id: string; chainJobId: string }> = [];
-  for (let i = 0; i < ids.length; i += 90) {
-    known.push(...(await deps.db.select({ id: jobs.id, chainJobId: jobs.chainJobId }).from(jobs).where(inArray(jobs.chainJobId, ids.slice(i, i + 90)))));
+  for (const piece of inPieces(ids)) {
+    known.push(...(await deps.db.select({ id: jobs.id, chainJobId: jobs.chainJobId }).from(jobs).where(inArray(jobs.chainJobId, piece))));
   }
   const apiIdOf = new Map(known.map((j) => [j.chainJobId, j.id]));
 

@@ -4,6 +4,7 @@
 // reserves), and waiting jobs are told why they wait.
 import { and, eq, inArray } from "drizzle-orm";
 import { hubOf } from "../bindings/objects.ts";
+import { inPieces } from "../db/listParameters.ts";
 import { jobs } from "../db/schema.ts";
 import type { JobContext } from "../jobs/context.ts";
 import { transitionIfStill } from "../jobs/transitions.ts";
@@ -12,8 +13,6 @@ import type { MatchStore, QueueRow } from "./matchStore.ts";
 import type { WarmStore } from "./warmStore.ts";
 
 const WAITING_DETAIL = "waiting for a provider with free capacity";
-/** D1 caps bound parameters per statement. */
-const IDS_PER_UPDATE = 90;
 
 export interface RoundInput {
   store: MatchStore;
@@ -78,7 +77,7 @@ async function describeWaiting({ store, ctx }: RoundInput, rows: QueueRow[], pro
   if (changed.size === 0) return;
   const { db } = ctx;
   const updates = [...changed].flatMap(([detail, ids]) =>
-    chunks(ids, IDS_PER_UPDATE).map((chunk) => db.update(jobs).set({ statusDetail: detail }).where(and(inArray(jobs.id, chunk), eq(jobs.status, "queued")))),
+    inPieces(ids).map((chunk) => db.update(jobs).set({ statusDetail: detail }).where(and(inArray(jobs.id, chunk), eq(jobs.status, "queued")))),
   );
   await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
 }
@@ -88,10 +87,4 @@ async function failUnmatched({ store, ctx }: RoundInput, job: QueuedJob, provide
   const error = `the network had no capacity for this job within its match timeout${reason ? `: ${reason}` : ""}`;
   store.remove(job.id);
   await transitionIfStill(ctx, job.id, "failed", { error }, "matchmaker");
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

@@ -161,7 +161,7 @@ describe("job labels", () => {
     await db.insert(accounts).values({ address: account, webhookSecretEnc: "x" });
     await db.insert(chainAccounts).values({ address: account, balanceWei: "1000000", reservedWei: "0" });
     const job = paidJob(account, 1000n, { labels: { "pond.sweep": "paid" } });
-    expect((await admissionOf(env, account).admit(job, ORIGIN)).admitted).toBe(true);
+    expect((await admissionOf(env, account).admit([job], ORIGIN)).admitted).toBe(true);
     const rows = await listJobRows(db, account, { labels: [{ key: "pond.sweep", value: "paid" }], limit: 10 });
     expect(rows.map((row) => [row.id, row.labels])).toEqual([[job.id, { "pond.sweep": "paid" }]]);
   });

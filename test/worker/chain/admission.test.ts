@@ -1,12 +1,13 @@
-// Paid jobs are admitted against their creator's escrow one at a time, by the
-// creator's admission object: concurrent creates cannot each spend the same wei.
+// Paid jobs are admitted against their creator's escrow one create (a job, or a
+// batch of them, all or none) at a time, by the creator's admission object:
+// concurrent creates cannot each spend the same wei.
 // The escrow is written into D1 as the indexer would leave it (no chain runs in
 // these workerd tests; test/e2e/reservations.test.ts does the same through the
 // API on anvil).
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { PaidJob } from "../../../worker/chain/admission.ts";
+import type { Admission, PaidJob } from "../../../worker/chain/admission.ts";
 import { admissionOf } from "../../../worker/bindings/objects.ts";
 import { accounts, chainAccounts, jobs } from "../../../worker/db/schema.ts";
 import { db, paidJob } from "./jobRows.ts";
@@ -21,7 +22,9 @@ async function creatorWithEscrow(balanceWei: bigint, reservedWei = 0n): Promise<
   return address;
 }
 
-const admit = (job: PaidJob) => admissionOf(env, job.account).admit(job, "https://pond.test");
+// Typed back from the stub's, as the route does: RPC typing drops a row whose JSON columns are `unknown`.
+const admitAll = async (batch: PaidJob[]) => (await admissionOf(env, batch[0]!.account).admit(batch, "https://pond.test")) as unknown as Admission;
+const admit = (job: PaidJob) => admitAll([job]);
 const reservingOf = (account: string) => db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.account, account), eq(jobs.settlement, "reserving")));
 
 describe("admission of paid jobs", () => {
@@ -58,5 +61,52 @@ describe("admission of paid jobs", () => {
     const again = { ...paidJob(creator, PRICE), chainJobId: first.chainJobId };
     const outcome = await admit(again);
     expect(outcome).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used" } });
+  });
+
+  it("admits a batch whole or not at all: the escrow must cover its jobs together", async () => {
+    const creator = await creatorWithEscrow(5n * PRICE);
+    const tooMany = Array.from({ length: 6 }, () => paidJob(creator, PRICE));
+    const refused = await admitAll(tooMany);
+    expect(refused).toMatchObject({ admitted: false, refusal: { status: 402, slug: "insufficient-escrow" } });
+    expect(refused.admitted ? "" : refused.refusal.detail).toMatch(/these 6 jobs may cost up to 60000000000000000 wei together: deposit at least 10000000000000000 wei more/);
+    expect(await reservingOf(creator)).toHaveLength(0);
+    const fits = await admitAll(tooMany.slice(0, 5));
+    expect(fits.admitted && fits.rows.map((row) => row.id)).toEqual(tooMany.slice(0, 5).map((job) => job.id));
+    expect(await reservingOf(creator)).toHaveLength(5);
+  });
+
+  it("never lets batches racing for one escrow spend more than it holds, each admitted whole or refused whole", async () => {
+    // 0.1 ETH: room for two batches of four, not three.
+    const creator = await creatorWithEscrow(10n * PRICE);
+    const batches = Array.from({ length: 6 }, () => Array.from({ length: 4 }, () => paidJob(creator, PRICE)));
+    const outcomes = await Promise.all(batches.map(admitAll));
+    expect(outcomes.filter((o) => o.admitted)).toHaveLength(2);
+    const reserving = new Set((await reservingOf(creator)).map((row) => row.id));
+    expect(reserving.size).toBe(8);
+    // Every batch is all in or all out.
+    for (const batch of batches) expect(new Set(batch.map((job) => reserving.has(job.id))).size).toBe(1);
+  });
+
+  it("refuses a whole batch, writing none of it, when one of its job keys was used before", async () => {
+    const creator = await creatorWithEscrow(10n * PRICE);
+    const first = paidJob(creator, PRICE);
+    expect((await admit(first)).admitted).toBe(true);
+    const batch = [paidJob(creator, PRICE), { ...paidJob(creator, PRICE), chainJobId: first.chainJobId }, paidJob(creator, PRICE)];
+    expect(await admitAll(batch)).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used" } });
+    expect(await reservingOf(creator)).toHaveLength(1);
+  });
+
+  it("checks the keys of a batch longer than one statement can bind (100 jobs)", async () => {
+    const creator = await creatorWithEscrow(200n * PRICE);
+    const first = paidJob(creator, PRICE);
+    expect((await admit(first)).admitted).toBe(true);
+    const batch = Array.from({ length: 100 }, () => paidJob(creator, PRICE));
+    // The used key sits past the first 90, in the second statement's list.
+    batch[95] = { ...batch[95]!, chainJobId: first.chainJobId };
+    expect(await admitAll(batch)).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used" } });
+    batch[95] = paidJob(creator, PRICE);
+    const admitted = await admitAll(batch);
+    expect(admitted.admitted && admitted.rows).toHaveLength(100);
+    expect(await reservingOf(creator)).toHaveLength(101);
   });
 });
