@@ -19,7 +19,8 @@ export class UsageError extends Error {
 }
 
 /**
- * A failure part-way through work that left something behind (a sweep's jobs created before one was refused):
+ * A failure part-way through work that left something behind (a sweep created though its answer was lost, a cancel
+ * that reached some of its jobs):
  * reported as its cause is, with what was left named for a person and, under `left`, for a script (--json).
  */
 export class PartialFailure extends Error {

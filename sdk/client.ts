@@ -10,6 +10,7 @@ import { Job, JobBatch, JobPage } from "../protocol/job.ts";
 import { ProviderProfile } from "../protocol/network.ts";
 import { JobSpec, specOfRequest, type CreateJobRequest, type CreateTemplateJobRequest, type InputFile } from "../protocol/jobSpec.ts";
 import { isTerminal } from "../protocol/jobStatus.ts";
+import { MAX_BODY_BYTES } from "../protocol/limits.ts";
 import { JobQuote } from "../protocol/quote.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
@@ -40,6 +41,13 @@ export type BatchJob = { request: CreateJobRequest } | { template: string; choic
 
 /** Template runs resolved at once while a batch is signed. */
 const RESOLVES_AT_ONCE = 8;
+
+/** An API refusal met while job `i` of a batch was made ready (its template's resolve), said as the batch would say it. */
+function batchPlaced(error: PondApiError, i: number): PondApiError {
+  const { problem } = error;
+  const errors = problem.errors?.length ? problem.errors.map((field) => ({ ...field, path: `jobs.${i}.${field.path}` })) : [{ path: `jobs.${i}`, message: problem.detail }];
+  return new PondApiError({ ...problem, detail: `jobs.${i}: ${problem.detail}`, errors });
+}
 
 /** openapi-fetch's answer: the body when it succeeded, else the problem it carried. */
 type Answer<T> = { data?: T; error?: unknown; response: Response };
@@ -113,6 +121,10 @@ export class PondClient {
   async createJobs(requests: Array<CreateJobRequest | CreateTemplateJobRequest>, options: Pick<CreateOptions, "idempotencyKey"> = {}): Promise<Job[]> {
     const headers: Record<string, string> = {};
     if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
+    const bytes = new TextEncoder().encode(JSON.stringify({ jobs: requests })).length;
+    if (bytes > MAX_BODY_BYTES) {
+      throw new RangeError(`these ${requests.length} jobs come to ${bytes} bytes together, more than the ${MAX_BODY_BYTES} the API takes in one request: create fewer at once, or give each fewer input files (pack them in one archive)`);
+    }
     return JobBatch.parse(await this.unwrap(await this.api.POST("/v1/jobs/batch", { body: { jobs: requests }, headers }))).jobs;
   }
 
@@ -142,15 +154,20 @@ export class PondClient {
   async createPaidJobs(jobs: readonly BatchJob[], wallet: TypedDataSigner, options: Pick<CreateOptions, "idempotencyKey"> = {}): Promise<Job[]> {
     const chain = await this.chain();
     const build = async () => {
-      const pins = new Map<readonly InputFile[] | undefined, Promise<PinnedInputs>>();
-      const pinned = (files: readonly InputFile[] | undefined) => pins.get(files) ?? pins.set(files, pinInputSources((id) => this.getJob(id), files)).get(files)!;
+      const pinnings = new Map<readonly InputFile[] | undefined, Promise<PinnedInputs>>();
+      const pinned = (files: readonly InputFile[] | undefined) => pinnings.get(files) ?? pinnings.set(files, pinInputSources((id) => this.getJob(id), files)).get(files)!;
       const requests: Array<CreateJobRequest | CreateTemplateJobRequest> = new Array(jobs.length);
       let open = 0;
       await forEachInPool([...jobs.keys()], RESOLVES_AT_ONCE, async (i) => {
         const job = jobs[i]!;
-        const pins = await pinned("request" in job ? job.request.input_files : job.choices.input_files);
-        open += pins.open;
-        requests[i] = await this.signedRequest(job, pins, wallet, chain);
+        try {
+          const pins = await pinned("request" in job ? job.request.input_files : job.choices.input_files);
+          open += pins.open;
+          requests[i] = await this.signedRequest(job, pins, wallet, chain);
+        } catch (error) {
+          // Named by its place, as the API names a job of the batch it refuses.
+          throw error instanceof PondApiError ? batchPlaced(error, i) : error;
+        }
       });
       return { requests, open };
     };

@@ -5,11 +5,11 @@
 // metrics file reports (sweepResults.ts).
 import { join } from "node:path";
 import type { InputFile } from "../../protocol/jobSpec.ts";
-import type { PondClient } from "../../sdk/index.ts";
+import { PondApiError, type PondClient } from "../../sdk/index.ts";
 import { pairs, type CliContext } from "../context.ts";
 import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
-import { UsageError } from "../errors.ts";
+import { PartialFailure, UsageError } from "../errors.ts";
 import { terminalText } from "../terminalText.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, refuseRepeatedInputPaths, type TemplateFixedFlag } from "../runRequests.ts";
@@ -70,9 +70,11 @@ interface SweepPlan {
 async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJobs"]>[1], plan: SweepPlan): Promise<void> {
   const { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs, waits, ranking } = plan;
   const planned = options.image ? planImageJobs(args, options, points, specFiles) : await planTemplateJobs(sdk, args, options, points, specFiles, given);
+  const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet).catch(async (error: unknown) => {
+    if (error instanceof PondApiError && error.status < 500) throw sweepRefusal(error, planned);
+    throw await whatWasLeft(sdk, sweepId, error, inputs !== undefined);
+  });
   c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${axes.map((axis) => `${axis.values.length} ${axis.name}`).join(" × ")}); pond sweep show ${sweepId} reads it back]`);
-
-  const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet).catch((error: unknown) => Promise.reject(sweepRefusal(error, planned)));
   for (const job of created) await inputs?.serve(sdk, job.id, c.p2p);
   if (!waits) {
     return c.output.result({ sweep: sweepId, jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
@@ -88,4 +90,24 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
   c.output.result(results, describeSweep);
   if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
   if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
+}
+
+/**
+ * A batch create that failed without a refusal (an answer lost, a server error) may still have created the sweep: its
+ * jobs are looked for by the sweep's label. Found, they are said (under `left` for a script) or, when their --input
+ * files come only from this command, canceled; unknown, the sweep's id says where to look.
+ */
+export async function whatWasLeft(sdk: PondClient, sweepId: string, error: unknown, servesInputs: boolean): Promise<unknown> {
+  const found = await sdk.listJobs({ label: [`${SWEEP_LABEL}=${sweepId}`], limit: 100 }).then(
+    (page) => page.results,
+    () => undefined,
+  );
+  if (found === undefined) return new PartialFailure(error, `sweep ${sweepId}: whether its jobs were created is not known; pond sweep show ${sweepId} says, and pond sweep cancel ${sweepId} stops them`, { sweep: sweepId });
+  if (found.length === 0) return error;
+  if (servesInputs) {
+    const outcomes = await Promise.allSettled(found.map((job) => sdk.cancelJob(job.id)));
+    const canceled = found.flatMap((job, i) => (outcomes[i]!.status === "fulfilled" ? [job.id] : []));
+    return new PartialFailure(error, `sweep ${sweepId}: its ${found.length} jobs were created though the answer was lost; ${canceled.length} canceled, since their --input files come from this machine only while the sweep runs`, { sweep: sweepId, canceled });
+  }
+  return new PartialFailure(error, `sweep ${sweepId}: its ${found.length} jobs were created though the answer was lost; they go on (pond sweep cancel ${sweepId} stops them)`, { sweep: sweepId, created: found.map((job) => job.id) });
 }

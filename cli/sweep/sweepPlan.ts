@@ -1,10 +1,8 @@
-// A sweep's plan: every point's job built and checked before any is sent (a
-// template's parameters by the API's own resolve, an image's spec as `pond run`
-// checks it), so a mistake in one value is named by its point. The jobs then go to
-// the API as one batch, all created or none (runSweep.ts), and a refusal of one of
-// them, or of the escrow for all of them, is said here in the sweep's terms.
-import { formatEther } from "viem";
-import { forEachInPool } from "../../p2p/core/pool.ts";
+// A sweep's plan: every point's job built before any is sent (an image's spec
+// checked as `pond run` checks it; a template's values, by the API's own resolve, as
+// the batch is made). The jobs go to the API as one batch, all created or none
+// (runSweep.ts), and a refusal of one of them, or of the escrow for all of them, is
+// said here in the sweep's terms: a value by its point.
 import type { CreateJobRequest, InputFile } from "../../protocol/jobSpec.ts";
 import { PondApiError, type BatchJob, type PondClient, type TemplateRunChoices } from "../../sdk/index.ts";
 import { pairs } from "../context.ts";
@@ -26,7 +24,6 @@ export interface SweepOptions extends RunOptions {
 /** One point's job, ready to send with its labels: a spec, or a run of the template's pinned version. */
 export interface PlannedJob {
   point: Point;
-  maxPriceWei: bigint;
   job: (labels: Record<string, string>) => BatchJob;
 }
 
@@ -42,41 +39,31 @@ export function planImageJobs(cmd: string[], options: SweepOptions, points: Poin
     } catch (error) {
       throw namedByPoint(error, point);
     }
-    return { point, maxPriceWei: BigInt(request.max_price_wei), job: (labels) => ({ request: { ...request, labels } }) };
+    return { point, job: (labels) => ({ request: { ...request, labels } }) };
   });
 }
 
 /**
  * A template's sweep varies its parameters. The template is read once and its exact version pinned for every point
- * (a newer `@latest` cannot slip in part-way), and every point is resolved by the API before any job exists, a few
- * at a time, so a value it refuses is named first.
+ * (a newer `@latest` cannot slip in part-way); each point's values are then resolved by the API as the batch is made
+ * (and signed), so a value the template refuses is named by its point and nothing is created.
  */
-export async function planTemplateJobs(
-  sdk: PondClient,
-  args: string[],
-  options: SweepOptions,
-  points: Point[],
-  inputFiles: InputFile[],
-  given: readonly TemplateFixedFlag[],
-): Promise<PlannedJob[]> {
+export async function planTemplateJobs(sdk: PondClient, args: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[], given: readonly TemplateFixedFlag[]): Promise<PlannedJob[]> {
   const fixed = pairs(options.param, "-p");
   const clash = points[0]!.find(([name]) => Object.hasOwn(fixed, name));
   if (clash) throw new UsageError(`--grid ${clash[0]} and -p ${clash[0]} both set it: keep one`);
   if (!args[0]) throw new UsageError("say what to sweep: a template (pond run owner/name@1.0.0 --grid key=a,b) or an image (pond run --image busybox --grid KEY=a,b -- cmd)");
   const template = await sdk.getTemplate(args[0]);
   const pinned = { getTemplate: async () => template };
-  const plan = async (point: Point): Promise<PlannedJob> => {
+  const planned: PlannedJob[] = [];
+  for (const point of points) {
     const valued = { ...options, param: [...(options.param ?? []), ...point.map(([name, value]) => `${name}=${value}`)] };
     const { ref, choices } = await templateRun(pinned, [template.ref, ...args.slice(1)], valued, inputFiles, given).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
-    const resolved = await sdk.resolveTemplate(ref, { params: choices.params, ...(choices.max_price_wei ? { max_price_wei: choices.max_price_wei } : {}), ...(choices.input_files ? { input_files: choices.input_files } : {}) }).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
-    return { point, maxPriceWei: BigInt(resolved.spec.max_price_wei), job: (labels) => ({ template: ref, choices: { ...choices, labels } satisfies TemplateRunChoices }) };
-  };
-  const planned = new Map<Point, PlannedJob>();
-  await forEachInPool(points, RESOLVES_AT_ONCE, async (point) => void planned.set(point, await plan(point)));
-  return points.map((point) => planned.get(point)!);
+    planned.push({ point, job: (labels) => ({ template: ref, choices: { ...choices, labels } satisfies TemplateRunChoices }) });
+  }
+  return planned;
 }
 
-const RESOLVES_AT_ONCE = 8;
 
 /** A refusal of one point's values (the CLI's own, or the API's 422), said with the point it was. */
 function namedByPoint(error: unknown, point: Point): unknown {
@@ -93,9 +80,8 @@ function namedByPoint(error: unknown, point: Point): unknown {
 export function sweepRefusal(error: unknown, planned: readonly PlannedJob[]): unknown {
   if (!(error instanceof PondApiError)) return error;
   if (error.problem.status === 402) {
-    const total = planned.reduce((sum, job) => sum + job.maxPriceWei, 0n);
     return new UsageError(
-      `this sweep's ${planned.length} jobs may cost up to ${formatEther(total)} ETH together (each up to its max price), more than your escrow has free (pond balance): deposit more (pond deposit), lower --max-price, or sweep fewer points; none was created (${error.problem.detail ?? error.message})`,
+      `this sweep's ${planned.length} jobs together may cost more than your escrow has free (pond balance): deposit more (pond deposit), lower --max-price, or sweep fewer points; none was created (${error.problem.detail})`,
       exitCodes.refused,
     );
   }

@@ -6,7 +6,7 @@ import { JobBatch } from "../../protocol/job.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
-import { ApiError, conflict, unprocessable, type FieldError } from "../errors/problem.ts";
+import { ApiError, unprocessable, type FieldError } from "../errors/problem.ts";
 import { validationError } from "../errors/validation.ts";
 import { jobContextOf } from "../http/context.ts";
 import { idempotency } from "../http/idempotency.ts";
@@ -14,7 +14,9 @@ import { findJob } from "../jobs/repository.ts";
 import { serializeJob } from "../jobs/serialize.ts";
 import { resolveAll } from "../matching/dependents.ts";
 import { CreateJobBody, meantShape } from "./jobRequestBody.ts";
-import { buildNewJob, writeNewJobs, type BuiltJob } from "./newJobs.ts";
+import { findTemplate } from "../templates/repository.ts";
+import type { TemplateFinder } from "../templates/runs.ts";
+import { buildNewJob, checkWebhookUrl, writeNewJobs, type BuiltJob } from "./newJobs.ts";
 import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 
 const CreateJobBatchBody = z
@@ -56,16 +58,20 @@ export const jobBatchRoutes = createRouter().openapi(
     const requests = c.req.valid("json").jobs;
     const ctx = jobContextOf(c);
     refuseRepeatedKeys(requests);
-    const outcomes = await Promise.allSettled(requests.map((request) => buildNewJob(c, request, undefined)));
+    // Read once for the whole batch: each distinct webhook URL checked, each template found.
+    await checkWebhooks(c, requests);
+    const shared = { webhooksChecked: true, findTemplate: memoized(findTemplate) };
+    const outcomes = await Promise.allSettled(requests.map((request) => buildNewJob(c, request, undefined, shared)));
     const built = outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : undefined));
     if (built.some((job) => job === undefined)) throw refusalOf(outcomes);
     const jobs = built as BuiltJob[];
     const rows = await writeNewJobs(c, ctx, jobs, undefined);
+    // Written from here on: nothing below may turn the answer into an error the caller would take for "not created".
     // A source that ended between the checks and the insert told no dependent: those are resolved here (else by the sweeper).
     const waits = (i: number) => jobs[i]!.sources !== undefined && !jobs[i]!.sources!.resolved;
     const waiting = rows.filter((_, i) => waits(i));
     if (waiting.length > 0) await resolveAll(ctx, waiting.map((row) => row.id));
-    const current = await Promise.all(rows.map(async (row, i) => (waits(i) ? ((await findJob(c.get("db"), c.get("account"), row.id)) ?? row) : row)));
+    const current = await Promise.all(rows.map(async (row, i) => (waits(i) ? ((await findJob(c.get("db"), c.get("account"), row.id).catch(() => undefined)) ?? row) : row)));
     return c.json({ jobs: current.map((row) => serializeJob(row, c.get("baseUrl"))) }, 201);
   },
   (result) => {
@@ -81,9 +87,35 @@ function refuseRepeatedKeys(requests: readonly CreateJobBody[]): void {
     const key = request.authorization?.job_key;
     if (key === undefined) return;
     const earlier = first.get(key);
-    if (earlier !== undefined) throw conflict("job-key-used", `jobs.${earlier} and jobs.${i} carry the same authorization job_key: every job needs a fresh random key`);
+    if (earlier !== undefined) {
+      const message = `the same job_key as jobs.${earlier}: every job needs a fresh random key`;
+      throw unprocessable(`jobs.${earlier} and jobs.${i} carry the same authorization job_key: every job needs a fresh random key`, [{ path: `jobs.${i}.authorization.job_key`, message }]);
+    }
     first.set(key, i);
   });
+}
+
+/** Each distinct webhook URL of the batch, checked once (a DNS lookup each); a refused one is named by its first job. */
+async function checkWebhooks(c: Parameters<typeof checkWebhookUrl>[0], requests: readonly CreateJobBody[]): Promise<void> {
+  const firstUse = new Map<string, number>();
+  requests.forEach((request, i) => request.webhook !== undefined && !firstUse.has(request.webhook) && firstUse.set(request.webhook, i));
+  for (const [url, i] of firstUse) await checkWebhookUrl(c, url).catch((error: unknown) => Promise.reject(placed(error, i)));
+}
+
+/** A finder that reads each template once however many runs of the batch name it. */
+function memoized(find: TemplateFinder): TemplateFinder {
+  const found = new Map<string, ReturnType<TemplateFinder>>();
+  return (db, ref) => {
+    const key = `${ref.name}@${ref.version}`;
+    if (!found.has(key)) found.set(key, find(db, ref));
+    return found.get(key)!;
+  };
+}
+
+/** A refusal of the batch's job `i`, said with its place. */
+function placed(error: unknown, i: number): unknown {
+  if (!(error instanceof ApiError)) return error;
+  return new ApiError(error.status, error.slug, error.title, `jobs.${i}: ${error.message}`, error.errors?.map((field) => ({ ...field, path: `jobs.${i}.${field.path}` })), error.headers);
 }
 
 /**
@@ -94,15 +126,15 @@ function refuseRepeatedKeys(requests: readonly CreateJobBody[]): void {
 function refusalOf(outcomes: readonly PromiseSettledResult<BuiltJob>[]): unknown {
   const refused = outcomes.flatMap((outcome, i) => (outcome.status === "rejected" ? [{ i, error: outcome.reason as unknown }] : []));
   const other = refused.find(({ error }) => !(error instanceof ApiError) || error.status !== 422);
-  if (other) {
-    const { i, error } = other;
-    if (!(error instanceof ApiError)) return error;
-    return new ApiError(error.status, error.slug, error.title, `jobs.${i}: ${error.message}`, error.errors?.map((field) => ({ ...field, path: `jobs.${i}.${field.path}` })), error.headers);
-  }
+  if (other) return placed(other.error, other.i);
   const fields: FieldError[] = refused.flatMap(({ i, error }) => {
     const problem = error as ApiError;
     return problem.errors?.length ? problem.errors.map((field) => ({ path: `jobs.${i}.${field.path}`, message: field.message })) : [{ path: `jobs.${i}`, message: problem.message }];
   });
   const details = refused.map(({ i, error }) => `jobs.${i}: ${(error as ApiError).message}`);
-  return unprocessable(`${refused.length} of the batch's ${outcomes.length} jobs ${refused.length === 1 ? "was" : "were"} refused, so none was created; ${details.slice(0, 3).join("; ")}${details.length > 3 ? "; …" : ""}`, fields);
+  const detail = `${refused.length} of the batch's ${outcomes.length} jobs ${refused.length === 1 ? "was" : "were"} refused, so none was created; ${details.slice(0, 3).join("; ")}${details.length > 3 ? "; …" : ""}`;
+  // Refused all for one reason a client acts on (an input source that finished meanwhile: sign its bytes): that reason's type.
+  const slugs = new Set(refused.map(({ error }) => (error as ApiError).slug));
+  const only = refused[0]!.error as ApiError;
+  return slugs.size === 1 ? new ApiError(422, only.slug, only.title, detail, fields) : unprocessable(detail, fields);
 }

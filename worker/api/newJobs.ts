@@ -17,7 +17,15 @@ import { checkInputSources, type CheckedSources } from "../jobs/sourceChecks.ts"
 import { randomId } from "../security/randomToken.ts";
 import { sealSecret } from "../security/secretBox.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
+import type { TemplateFinder } from "../templates/runs.ts";
 import { specOf, type CreateJobBody } from "./jobRequestBody.ts";
+
+/** What the jobs of one batch share, read once for all of them. */
+export interface SharedReads {
+  /** Every webhook URL of the batch was checked already. */
+  webhooksChecked?: boolean;
+  findTemplate?: TemplateFinder;
+}
 
 /** A job ready to write, and what its inputs from other jobs were found to be. */
 export interface BuiltJob {
@@ -32,20 +40,11 @@ export interface BuiltJob {
  * (the creator's authorization checked where jobs settle on chain). Refusals are the API's 4xx; nothing is written.
  * `keyCheck`: the API key is checked by the write's own batch, so the account is not known yet.
  */
-export async function buildNewJob(c: Context<AppEnv>, request: CreateJobBody, keyCheck: BatchedKeyCheck | undefined): Promise<BuiltJob> {
+export async function buildNewJob(c: Context<AppEnv>, request: CreateJobBody, keyCheck: BatchedKeyCheck | undefined, shared: SharedReads = {}): Promise<BuiltJob> {
+  if (request.webhook && !shared.webhooksChecked) await checkWebhookUrl(c, request.webhook);
   const config = c.get("config");
-  if (request.webhook) {
-    // A webhook's host is looked up in DNS: only for a caller whose key is good.
-    await checkApiKeyNow(c);
-    try {
-      await assertWebhookUrlAllowed(request.webhook, { isProduction: config.isProduction, resolve: resolveWithDoh });
-    } catch (error) {
-      if (error instanceof WebhookUrlError) throw unprocessable(error.message, [{ path: "webhook", message: error.message }]);
-      throw error;
-    }
-  }
   const { webhook, webhook_events_filter, authorization } = request;
-  const { spec, template } = await specOf(c.get("db"), request);
+  const { spec, template } = await specOf(c.get("db"), request, shared.findTemplate);
   // A template names its secrets (now in the spec); the run brings their values, as a spec's request does.
   const secretValues = request.secret_values;
   const secretProblems = secretValueProblems(spec, secretValues);
@@ -78,6 +77,17 @@ export async function buildNewJob(c: Context<AppEnv>, request: CreateJobBody, ke
     ...(sources ? { resolvedInputFiles: sources.resolved, inputsReadyAt: sources.resolved ? createdAt : null, statusDetail: sources.waitingDetail } : {}),
   };
   return { job, paid: isPaid(funding), sources };
+}
+
+/** A webhook's URL, allowed or refused with a 422 naming it. Its host is looked up in DNS: only for a caller whose key is good. */
+export async function checkWebhookUrl(c: Context<AppEnv>, url: string): Promise<void> {
+  await checkApiKeyNow(c);
+  try {
+    await assertWebhookUrlAllowed(url, { isProduction: c.get("config").isProduction, resolve: resolveWithDoh });
+  } catch (error) {
+    if (error instanceof WebhookUrlError) throw unprocessable(error.message, [{ path: "webhook", message: error.message }]);
+    throw error;
+  }
 }
 
 /**

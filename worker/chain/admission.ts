@@ -52,8 +52,9 @@ export async function admitPaidJobs(ctx: JobContext, batch: readonly PaidJob[], 
 
 /** The escrow, read in one round trip with whether a job key is taken (the unique index settles a race across accounts). */
 async function escrowUnlessKeysUsed(ctx: JobContext, account: string, batch: readonly PaidJob[]): Promise<Escrow> {
-  const keyReads = inPieces(batch.map((job) => job.chainJobId)).map((keys) => ctx.db.select({ id: jobs.id }).from(jobs).where(inArray(jobs.chainJobId, keys)));
+  const keyReads = inPieces(batch.map((job) => job.chainJobId)).map((keys) => ctx.db.select({ key: jobs.chainJobId }).from(jobs).where(inArray(jobs.chainJobId, keys)));
   const [row, reserving, ...taken] = await ctx.db.batch([...escrowReads(ctx.db, account), ...keyReads]);
-  if (taken.some((found) => found.length > 0)) throw jobKeyUsed();
+  const used = new Set(taken.flat().map((found) => found.key));
+  if (used.size > 0) throw jobKeyUsed(batch.length === 1 ? undefined : batch.findIndex((job) => used.has(job.chainJobId)));
   return escrowFrom(row, reserving);
 }

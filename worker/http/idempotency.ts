@@ -79,14 +79,21 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     await db.delete(idempotencyKeys).where(where);
     return;
   }
-  await db
-    .update(idempotencyKeys)
-    .set({
-      state: "done",
-      responseStatus: c.res.status,
-      responseBody: c.get("replayBody") ?? (await c.res.clone().text()),
-      responseContentType: c.res.headers.get("content-type"),
-      responseHeaders: replayedHeadersOf(c.res),
-    })
-    .where(where);
+  try {
+    await db
+      .update(idempotencyKeys)
+      .set({
+        state: "done",
+        responseStatus: c.res.status,
+        responseBody: c.get("replayBody") ?? (await c.res.clone().text()),
+        responseContentType: c.res.headers.get("content-type"),
+        responseHeaders: replayedHeadersOf(c.res),
+      })
+      .where(where);
+  } catch (error) {
+    // The request ran (jobs may exist): its answer still goes out rather than a 500 that reads as "nothing happened".
+    // Not kept (an answer past D1's 2 MB value, say), the key is released, not left in flight for a day.
+    console.error(`could not keep the answer under an Idempotency-Key (${c.req.method} ${new URL(c.req.url).pathname}); the key is released:`, error);
+    await db.delete(idempotencyKeys).where(where).catch(() => undefined);
+  }
 });

@@ -16,20 +16,18 @@ import type { JobRow } from "./serialize.ts";
 /** A new job; its account may be SQL that reads it from the API key in the same batch (requireApiKeyInBatch). */
 export type NewJob = Omit<typeof jobs.$inferInsert, "account"> & { account: string | SQL };
 
-export const jobKeyUsed = () => conflict("job-key-used", "that authorization's job_key was already used: every job needs a fresh random key");
+/** `place`: which job of a batch carries the key (`jobs.N`). */
+export const jobKeyUsed = (place?: number) =>
+  conflict("job-key-used", `${place === undefined ? "that authorization's" : `jobs.${place}: its authorization's`} job_key was already used: every job needs a fresh random key`);
 
 /** Whether an insert failed on the unique index of jobs.chain_job_id: another job took the same key first. */
 export function isJobKeyTaken(error: unknown): boolean {
   return violatesConstraint(error, /UNIQUE constraint failed: jobs\.chain_job_id/);
 }
 
-/** Records `row` and its first transition, with any statements that must share its fate (`alongside`). */
-export async function insertQueuedJob(ctx: JobContext, row: NewJob, alongside: BatchItem<"sqlite">[] = []): Promise<JobRow> {
-  return (await insertQueuedJobs(ctx, [row], alongside))[0]!;
-}
-
 /**
- * Records every one of `rows` with its first transition in one D1 batch, which is one transaction: all of them, or
+ * Records every one of `rows` with its first transition, with any statements that must share their fate
+ * (`alongside`), in one D1 batch, which is one transaction: all of them, or
  * (one refused: a job key used twice, an unknown key) none. Each is announced once all are written.
  */
 export async function insertQueuedJobs(ctx: JobContext, rows: readonly NewJob[], alongside: BatchItem<"sqlite">[] = []): Promise<JobRow[]> {

@@ -13,10 +13,13 @@ export interface ResolvedRun {
   spec: JobSpec;
 }
 
-export async function resolveRun(db: Db, run: Pick<CreateTemplateJobRequest, "template" | "params" | "max_price_wei" | "input_files">): Promise<ResolvedRun> {
+/** How a run finds its template: a batch of runs shares one read of each (api/jobBatch.ts). */
+export type TemplateFinder = typeof findTemplate;
+
+export async function resolveRun(db: Db, run: Pick<CreateTemplateJobRequest, "template" | "params" | "max_price_wei" | "input_files">, find: TemplateFinder = findTemplate): Promise<ResolvedRun> {
   const ref = parseTemplateRef(run.template);
   if (!ref) throw unprocessable(`"${run.template}" is not a template reference: use owner/name@1.2.0 or owner/name@latest`, [{ path: "template", message: "not a template reference" }]);
-  const row = await findTemplate(db, ref);
+  const row = await find(db, ref);
   if (!row) throw notFound(`template ${formatTemplateRef(ref)}`);
   const resolved = resolveTemplate(row.definition as TemplateDefinition, { ...(run.params ? { params: run.params } : {}), ...(run.max_price_wei ? { maxPriceWei: run.max_price_wei } : {}) });
   if (!resolved.ok) {

@@ -160,8 +160,9 @@ describe("batch create", () => {
     const over = await refused(key, Array.from({ length: jobLimits.maxBatchJobs + 1 }, validJob), 422);
     expect(over.errors).toEqual([expect.objectContaining({ path: "jobs", message: expect.stringContaining(`at most ${jobLimits.maxBatchJobs}`) })]);
     const authorization = { job_key: `0x${"12".repeat(32)}`, deadline: 1_900_000_000, signature: `0x${"11".repeat(65)}` };
-    const repeated = await refused(key, [validJob(), { ...validJob(), authorization }, validJob(), { ...validJob(), authorization }], 409);
+    const repeated = await refused(key, [validJob(), { ...validJob(), authorization }, validJob(), { ...validJob(), authorization }], 422);
     expect(repeated.detail).toMatch(/jobs\.1 and jobs\.3 carry the same authorization job_key/);
+    expect(repeated.errors!.map((error) => error.path)).toEqual(["jobs.3.authorization.job_key"]);
   });
 
   it("creates a batch of the full size, and concurrent batches each whole, none mixed into another", async () => {

@@ -110,6 +110,22 @@ describe("creating a job from another job's outputs", () => {
     }
   });
 
+  it("refuses a batch whose jobs name a succeeded source's output without its bytes with that same type, so a client signs them and sends it again", async () => {
+    const { key } = await signIn();
+    const { job: source, files } = await succeededJob(key, { "model.pt": MODEL });
+    const batch = async (entry: Record<string, unknown>) => {
+      const response = await post("/v1/jobs/batch", { jobs: [specFor(256), { ...specFor(256), input_files: [entry] }, { ...specFor(256), input_files: [entry] }] }, { key });
+      return { status: response.status, body: (await response.json()) as { type: string; detail: string; errors: Array<{ path: string }>; jobs: Job[] } };
+    };
+    const refused = await batch(from(source.id));
+    expect(refused.status).toBe(422);
+    expect(refused.body.type).toBe("https://pond.dev/problems/input-source-mismatch");
+    expect(refused.body.errors.map((error) => error.path)).toEqual(["jobs.1.input_files.0.size", "jobs.1.input_files.0.sha256", "jobs.2.input_files.0.size", "jobs.2.input_files.0.sha256"]);
+    const pinned = await batch({ ...from(source.id), size: files[0]!.size, sha256: files[0]!.sha256 });
+    expect(pinned.status).toBe(201);
+    expect(pinned.body.jobs.map((job) => job.resolved_input_files?.length ?? 0)).toEqual([0, 1, 1]);
+  });
+
   it("refuses an entry with size but no sha256, and a creator's file without either", async () => {
     const { key } = await signIn();
     const refused = await create(key, { ...specFor(256), input_files: [{ ...from("job_abc"), size: 3 }, { path: "data.csv" }] });

@@ -92,7 +92,7 @@ describe("admission of paid jobs", () => {
     const first = paidJob(creator, PRICE);
     expect((await admit(first)).admitted).toBe(true);
     const batch = [paidJob(creator, PRICE), { ...paidJob(creator, PRICE), chainJobId: first.chainJobId }, paidJob(creator, PRICE)];
-    expect(await admitAll(batch)).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used" } });
+    expect(await admitAll(batch)).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used", detail: expect.stringMatching(/^jobs\.1: its authorization's job_key was already used/) } });
     expect(await reservingOf(creator)).toHaveLength(1);
   });
 
@@ -103,7 +103,7 @@ describe("admission of paid jobs", () => {
     const batch = Array.from({ length: 100 }, () => paidJob(creator, PRICE));
     // The used key sits past the first 90, in the second statement's list.
     batch[95] = { ...batch[95]!, chainJobId: first.chainJobId };
-    expect(await admitAll(batch)).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used" } });
+    expect(await admitAll(batch)).toMatchObject({ admitted: false, refusal: { status: 409, slug: "job-key-used", detail: expect.stringMatching(/^jobs\.95: /) } });
     batch[95] = paidJob(creator, PRICE);
     const admitted = await admitAll(batch);
     expect(admitted.admitted && admitted.rows).toHaveLength(100);

@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { keccak256, stringToHex } from "viem";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../worker/errors/problem.ts";
-import { insertQueuedJob } from "../../../worker/jobs/insert.ts";
+import { insertQueuedJobs } from "../../../worker/jobs/insert.ts";
 import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { CREATOR, db, unmatchableSpec } from "./jobRows.ts";
 import { accounts } from "../../../worker/db/schema.ts";
@@ -28,8 +28,8 @@ describe("a job key", () => {
       createdAt: Date.now(),
     });
 
-    await insertQueuedJob(ctx, row(`job_first_${crypto.randomUUID().replaceAll("-", "")}`));
-    const second = await insertQueuedJob(ctx, row(`job_second_${crypto.randomUUID().replaceAll("-", "")}`)).catch((error: unknown) => error);
+    await insertQueuedJobs(ctx, [row(`job_first_${crypto.randomUUID().replaceAll("-", "")}`)]);
+    const second = await insertQueuedJobs(ctx, [row(`job_second_${crypto.randomUUID().replaceAll("-", "")}`)]).catch((error: unknown) => error);
     expect(second).toBeInstanceOf(ApiError);
     expect((second as ApiError).toProblem()).toMatchObject({ status: 409, type: "https://pond.dev/problems/job-key-used" });
     await Promise.allSettled(announcements);

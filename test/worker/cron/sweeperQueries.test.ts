@@ -1,6 +1,6 @@
 // The sweeper's SQL against the JS it stands for: awaitsInputsSql against awaitsInputs, and
 // dependentsWithEndedSources against what resolution (resolveDependent) would change. Rows
-// written straight into D1 as insertQueuedJob leaves them (the job and its source links).
+// written straight into D1 as insertQueuedJobs leaves them (the job and its source links).
 import { env } from "cloudflare:test";
 import { and, eq, inArray, not } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +24,7 @@ const from = (job: string, path: string, output = "model.pt") => ({ path, from: 
 function row(jobId: string, columns: Partial<typeof jobs.$inferInsert> = {}): typeof jobs.$inferInsert {
   return { id: jobId, account: CREATOR, status: "queued", spec: base, ...unsettledFunding(jobId), webhookEventsFilter: [], createdAt: Date.now(), ...columns };
 }
-/** As insertQueuedJob writes it: the job and one link per distinct source. */
+/** As insertQueuedJobs writes it: the job and one link per distinct source. */
 async function queuedJob(jobId: string, spec: JobSpec, columns: Partial<typeof jobs.$inferInsert> = {}): Promise<void> {
   await db.insert(jobs).values(row(jobId, { spec, ...columns }));
   const sources = sourceJobsOf(spec);
