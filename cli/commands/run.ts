@@ -26,8 +26,8 @@ import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
 
 
-/** Flags that rank a sweep's jobs, by their option names: given without --grid, they would be ignored. */
-const SWEEP_ONLY_FLAGS = { metric: "--metric", minimize: "--minimize", metricsFile: "--metrics-file" } as const;
+/** Flags of a sweep only, by their option names: given without --grid or --sample, they would be ignored. */
+const SWEEP_ONLY_FLAGS = { metric: "--metric", minimize: "--minimize", metricsFile: "--metrics-file", trials: "--trials", seed: "--seed" } as const;
 
 export function registerRun(program: Command, ctx: () => CliContext): void {
   program
@@ -60,9 +60,12 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--output <dir>", "download the outputs into this folder when the job ends, peer to peer or from R2 (each sha256 checked)")
     .option("--label <KEY=VALUE>", "a label of your own on the job, for pond jobs list --label (repeatable; never sent to the provider)", repeated)
     .option("--grid <NAME=V1,V2,…>", "a sweep: one job for every combination of these values of a template's parameter (of an environment variable with --image), waited for together and ranked (repeatable; at most 100 jobs)", repeated)
-    .option("--metric <name>", "with --grid: rank the jobs by this number in their metrics file (highest first)")
-    .option("--minimize", "with --grid and --metric: lowest first (a loss)")
-    .option("--metrics-file <path>", "with --grid: the output holding each job's metrics, a JSON object", "metrics.json")
+    .option("--sample <NAME=KIND:…>", "a random search: draw this name's value for each of --trials jobs, from uniform:LOW,HIGH, log:LOW,HIGH (log-uniform), int:LOW,HIGH or choice:A,B,… (repeatable; with --grid, every grid point gets its own trials)", repeated)
+    .option("--trials <n>", "with --sample: how many random points to draw (at most 100 jobs in all)", integer)
+    .option("--seed <n>", "with --sample: the seed to draw them with; the same flags and seed draw the same points (a sweep without one prints the one it used)", integer)
+    .option("--metric <name>", "with --grid or --sample: rank the jobs by this number in their metrics file (highest first)")
+    .option("--minimize", "with --metric: lowest first (a loss)")
+    .option("--metrics-file <path>", "with --grid or --sample: the output holding each job's metrics, a JSON object", "metrics.json")
     .option("--dry-run", "create nothing: say which providers online could run the job, their rates, and whether one has room now at your price")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
@@ -70,9 +73,9 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       // Those a template fixes, given here: refused with a template rather than ignored.
       const given = (Object.keys(TEMPLATE_FIXED_FLAGS) as TemplateFixedFlag[]).filter((name) => command.getOptionValueSource(name) === "cli");
-      if (options.grid) return runSweep(c, args, options, given);
+      if (options.grid || options.sample) return runSweep(c, args, options, given);
       const sweepOnly = (Object.keys(SWEEP_ONLY_FLAGS) as (keyof typeof SWEEP_ONLY_FLAGS)[]).filter((name) => command.getOptionValueSource(name) === "cli");
-      if (sweepOnly.length) throw new UsageError(`${sweepOnly.map((name) => SWEEP_ONLY_FLAGS[name]).join(", ")} rank a sweep's jobs: give the values to sweep with --grid NAME=A,B`);
+      if (sweepOnly.length) throw new UsageError(`${sweepOnly.map((name) => SWEEP_ONLY_FLAGS[name]).join(", ")} belong to a sweep: give the values to sweep with --grid NAME=A,B or --sample NAME=KIND:…`);
       if (options.dryRun) return quote(c, args, options, given);
       // Loading a transfer process takes long on a loaded machine: one starts now, to be ready when the job ends.
       const downloader = options.output && c.p2p.enabled && !options.detach && options.wait ? new SpareTransferProcesses({ refill: false }) : undefined;

@@ -31,29 +31,40 @@ export function parseGrid(flags: readonly string[]): Axis[] {
   const axes: Axis[] = [];
   for (const flag of flags) {
     const at = flag.indexOf("=");
-    const name = at < 0 ? "" : flag.slice(0, at);
-    if (at <= 0 || flag.slice(at + 1) === "") throw new UsageError(`--grid must be NAME=VALUE,VALUE,…, got "${flag}"`);
+    if (at <= 0 || flag.slice(at + 1) === "") throw new UsageError(`--grid must be NAME=VALUE,VALUE,…, got "${terminalText(flag.slice(0, 80))}"`);
+    const name = checkedAxisName(flag.slice(0, at), "--grid");
     if (axes.some((axis) => axis.name === name)) throw new UsageError(`--grid ${name} is given twice: put all its values in one (--grid ${name}=a,b,c)`);
-    if (`${AXIS_LABEL_PREFIX}${name}`.length > labelLimits.maxKeyLength || !/^[A-Za-z0-9._-]+$/.test(name)) {
-      throw new UsageError(`--grid ${name.slice(0, 80)}: a name is letters, digits, '.', '_' and '-', at most ${labelLimits.maxKeyLength - AXIS_LABEL_PREFIX.length} of them`);
-    }
     const values = flag.slice(at + 1).split(",").map((value) => value.trim());
-    if (values.some((value) => value === "")) throw new UsageError(`--grid ${name} has an empty value: "${flag.slice(at + 1)}"`);
+    if (values.some((value) => value === "")) throw new UsageError(`--grid ${name} has an empty value: "${terminalText(flag.slice(at + 1, at + 81))}"`);
     const repeated = values.find((value, i) => values.indexOf(value) !== i);
-    if (repeated !== undefined) throw new UsageError(`--grid ${name} lists ${repeated} twice`);
-    // Each value becomes a label of its job: one the API would refuse is refused here, before any job is created.
-    for (const value of values) {
-      const checked = LabelValue.safeParse(value);
-      if (!checked.success) throw new UsageError(`--grid ${name}: the value ${terminalText(JSON.stringify(value.slice(0, 40)))} ${checked.error.issues[0]!.message}`);
-    }
-    axes.push({ name, values });
+    if (repeated !== undefined) throw new UsageError(`--grid ${name} lists ${terminalText(repeated.slice(0, 40))} twice`);
+    axes.push({ name, values: values.map((value) => checkedValue(name, value, "--grid")) });
   }
   if (axes.length > sweepLimits.maxAxes) throw new UsageError(`a sweep varies at most ${sweepLimits.maxAxes} names; this one varies ${axes.length}`);
-  const jobs = axes.reduce((count, axis) => count * axis.values.length, 1);
-  if (jobs > sweepLimits.maxJobs) {
-    throw new UsageError(`this grid is ${axes.map((axis) => axis.values.length).join(" × ")} = ${jobs} jobs; a sweep is at most ${sweepLimits.maxJobs}: fewer values, or split it in several sweeps`);
-  }
+  refuseOversized(axes.reduce((count, axis) => count * axis.values.length, 1), () => `this grid is ${axes.map((axis) => axis.values.length).join(" × ")}`);
   return axes;
+}
+
+/** A name a sweep varies: it becomes part of a label key (`pond.sweep/<name>`), so it is held to a key's rules. */
+export function checkedAxisName(name: string, flag: string): string {
+  if (name === "" || `${AXIS_LABEL_PREFIX}${name}`.length > labelLimits.maxKeyLength || !/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw new UsageError(`${flag} ${terminalText(name.slice(0, 80))}: a name is letters, digits, '.', '_' and '-', at most ${labelLimits.maxKeyLength - AXIS_LABEL_PREFIX.length} of them`);
+  }
+  return name;
+}
+
+/** Each value becomes a label of its job: one the API would refuse is refused here, before any job is created. */
+export function checkedValue(name: string, value: string, flag: string): string {
+  const checked = LabelValue.safeParse(value);
+  if (!checked.success) throw new UsageError(`${flag} ${name}: the value ${terminalText(JSON.stringify(value.slice(0, 40)))} ${checked.error.issues[0]!.message}`);
+  return value;
+}
+
+/** A sweep of more jobs than one batch creates is refused, saying how big it is (`size`: "this grid is 10 × 11"). */
+export function refuseOversized(jobs: number, size: () => string): void {
+  if (jobs > sweepLimits.maxJobs) {
+    throw new UsageError(`${size()} = ${jobs} jobs; a sweep is at most ${sweepLimits.maxJobs}: fewer values, or split it in several sweeps`);
+  }
 }
 
 /** Every combination, the last axis varying fastest (as nested loops in the order given would). */

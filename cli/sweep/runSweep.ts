@@ -14,13 +14,14 @@ import { terminalText } from "../terminalText.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, refuseRepeatedInputPaths, type TemplateFixedFlag } from "../runRequests.ts";
 import { endedLine, waitForJobs } from "../waitJobs.ts";
-import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, type Axis, parseGrid, pointLabels, pointsOf, type Point } from "./grid.ts";
+import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, pointLabels, type Point } from "./grid.ts";
+import { sweepPointsOf } from "./sweepPoints.ts";
 import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepOptions } from "./sweepPlan.ts";
 import { describeSweep, rankingOf, sweepResults, type Ranking } from "./sweepResults.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
-  if (options.dryRun) throw new UsageError("--dry-run quotes one job: drop --grid and give one point's values (-p or --env)");
+  if (options.dryRun) throw new UsageError("--dry-run quotes one job: drop --grid and --sample, and give one point's values (-p or --env)");
   const ranking = rankingOf(options);
   const waits = !options.detach && options.wait;
   if (options.output && !waits) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
@@ -31,8 +32,7 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   if (local.length && !c.p2p.enabled) {
     throw new UsageError("with POND_P2P=off a sweep's --input files would go to the relay once for every job: turn peer to peer on, or send them once as an earlier job's outputs (--input job_…:PATH)");
   }
-  const axes = parseGrid(options.grid ?? []);
-  const points = pointsOf(axes);
+  const { points, description, seed } = sweepPointsOf(options);
   const sweepId = newSweepId();
   const own = pairs(options.label, "--label");
   const taken = Object.keys(own).find((key) => key === SWEEP_LABEL || key.startsWith(AXIS_LABEL_PREFIX));
@@ -47,7 +47,7 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   try {
     const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
     refuseRepeatedInputPaths(specFiles);
-    await planCreateAndWait(c, sdk, wallet, { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs, waits, ranking });
+    await planCreateAndWait(c, sdk, wallet, { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking });
   } finally {
     await inputs?.finish();
   }
@@ -57,8 +57,10 @@ interface SweepPlan {
   args: string[];
   options: SweepOptions;
   given: readonly TemplateFixedFlag[];
-  axes: Axis[];
   points: Point[];
+  /** How its points were made, for its first line. */
+  description: string;
+  seed: number | undefined;
   sweepId: string;
   labelsOf: (point: Point) => Record<string, string>;
   specFiles: InputFile[];
@@ -68,16 +70,16 @@ interface SweepPlan {
 }
 
 async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJobs"]>[1], plan: SweepPlan): Promise<void> {
-  const { args, options, given, axes, points, sweepId, labelsOf, specFiles, inputs, waits, ranking } = plan;
+  const { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking } = plan;
   const planned = options.image ? planImageJobs(args, options, points, specFiles) : await planTemplateJobs(sdk, args, options, points, specFiles, given);
   const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet).catch(async (error: unknown) => {
     if (error instanceof PondApiError && error.status < 500) throw sweepRefusal(error, planned);
     throw await whatWasLeft(sdk, sweepId, error, inputs !== undefined);
   });
-  c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${axes.map((axis) => `${axis.values.length} ${axis.name}`).join(" × ")}); pond sweep show ${sweepId} reads it back]`);
+  c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${description}); pond sweep show ${sweepId} reads it back]`);
   for (const job of created) await inputs?.serve(sdk, job.id, c.p2p);
   if (!waits) {
-    return c.output.result({ sweep: sweepId, jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
+    return c.output.result({ sweep: sweepId, ...(seed !== undefined ? { seed } : {}), jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
   const { jobs } = await waitForJobs(sdk, created.map((job) => job.id), { onEnded: (job) => c.output.note(endedLine(job)) });

@@ -11,10 +11,10 @@ import { exitCodes } from "../exitCodes.ts";
 import { imageRequest, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
 import { describePoint, type Point } from "./grid.ts";
+import type { SweepFlags } from "./sweepPoints.ts";
 
 /** `pond run`'s options, with a sweep's own. */
-export interface SweepOptions extends RunOptions {
-  grid?: string[];
+export interface SweepOptions extends RunOptions, SweepFlags {
   label?: string[];
   metric?: string;
   minimize?: boolean;

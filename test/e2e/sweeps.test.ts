@@ -55,6 +55,27 @@ describe("sweeps", () => {
     expect(listed.results[0]!.spec).not.toHaveProperty("labels");
   });
 
+  it("runs a random search from a seed, ranks it, and draws the same points again from the same seed", async () => {
+    const script = 'printf \'{"score": %s}\' "$((X * 10 + Y))" > /outputs/metrics.json';
+    const search = ["--sample", "X=int:1,9", "--sample", "Y=choice:1,2", "--trials", "3", "--seed", "5"];
+    const ran = await pond(["run", ...busybox, ...search, "--metric", "score", "--", "sh", "-c", script]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toMatch(/3 jobs \(3 trials of X int 1\.\.9, Y from 1\|2 \(seed 5\)\)/);
+    const sweep = /sweep (swp_[0-9a-f]{10}): 3 of 3 succeeded/.exec(ran.stdout)?.[1];
+    expect(sweep, ran.stdout).toBeDefined();
+    const shown = JSON.parse((await pond(["--json", "sweep", "show", sweep!, "--metric", "score"])).stdout) as { jobs: Array<{ id: string; point: Record<string, string>; metrics: Record<string, number> }>; best: string };
+    // Each job ran with the values it was labelled with, and the best is the highest.
+    for (const job of shown.jobs) expect(job.metrics.score).toBe(Number(job.point.X) * 10 + Number(job.point.Y));
+    const best = shown.jobs.reduce((a, b) => (b.metrics.score! > a.metrics.score! ? b : a));
+    expect(shown.best).toBe(best.id);
+    // The same seed draws the same points; the detached sweep says its seed for a script.
+    const again = json<{ sweep: string; seed: number; jobs: Job[] }>(await pond(["--json", "run", ...busybox, ...search, "--detach", "--", "sleep", "600"]));
+    expect(again.seed).toBe(5);
+    expect(again.jobs.map((job) => [job.labels["pond.sweep/X"], job.labels["pond.sweep/Y"]])).toEqual(shown.jobs.map((job) => [job.point.X, job.point.Y]));
+    expect((await pond(["sweep", "cancel", again.sweep])).code).toBe(0);
+    expect((await pond(["run", ...busybox, "--trials", "3", "--", "true"])).stderr).toMatch(/--trials belong to a sweep/);
+  });
+
   it("sweeps a template's parameters, and refuses a grid with one value the template refuses before creating any job", async () => {
     const before = await newestJob();
     const bad = await pond(["run", "pond/echo@1.0.0", "-p", "message=hi", "--grid", "times=1,101"]);
