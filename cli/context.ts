@@ -8,6 +8,7 @@ import { UsageError } from "./errors.ts";
 import { exitCodes } from "./exitCodes.ts";
 import { createOutput, type Output } from "./output.ts";
 import { createProgress, type Progress } from "./progress.ts";
+import { terminalText } from "./terminalText.ts";
 
 export interface GlobalOptions {
   api?: string;
@@ -68,10 +69,10 @@ export function contextOf(program: Command): CliContext {
   };
 }
 
-/** Parses an integer flag, or says what is wrong with it. */
+/** Parses an integer flag, written in decimal digits (not "", "0x1F" nor "1e20", which Number takes), or says what is wrong with it. */
 export function integer(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new UsageError(`"${value}" is not a whole number`);
+  if (!/^\s*[-+]?\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`"${terminalText(value.slice(0, 40))}" is not a whole number`);
   return n;
 }
 

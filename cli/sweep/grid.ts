@@ -60,10 +60,10 @@ export function checkedValue(name: string, value: string, flag: string): string 
   return value;
 }
 
-/** A sweep of more jobs than one batch creates is refused, saying how big it is (`size`: "this grid is 10 × 11"). */
-export function refuseOversized(jobs: number, size: () => string): void {
+/** A sweep of more jobs than one batch creates is refused, saying how big it is (`size`: "this grid is 10 × 11") and what to cut. */
+export function refuseOversized(jobs: number, size: () => string, fewer = "fewer values"): void {
   if (jobs > sweepLimits.maxJobs) {
-    throw new UsageError(`${size()} = ${jobs} jobs; a sweep is at most ${sweepLimits.maxJobs}: fewer values, or split it in several sweeps`);
+    throw new UsageError(`${size()} = ${jobs} jobs; a sweep is at most ${sweepLimits.maxJobs}: ${fewer}, or split it in several sweeps`);
   }
 }
 

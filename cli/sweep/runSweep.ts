@@ -33,6 +33,8 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
     throw new UsageError("with POND_P2P=off a sweep's --input files would go to the relay once for every job: turn peer to peer on, or send them once as an earlier job's outputs (--input job_…:PATH)");
   }
   const { points, description, seed } = sweepPointsOf(options);
+  const distinct = new Set(points.map((point) => JSON.stringify(point))).size;
+  if (distinct < points.length) c.output.note(`[pond: only ${distinct} of the ${points.length} points drawn differ: their ranges are narrow or their choices few]`);
   const sweepId = newSweepId();
   const own = pairs(options.label, "--label");
   const taken = Object.keys(own).find((key) => key === SWEEP_LABEL || key.startsWith(AXIS_LABEL_PREFIX));
@@ -89,7 +91,7 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
     }
   }
   const results = await sweepResults(sdk, sweepId, jobs, ranking);
-  c.output.result(results, describeSweep);
+  c.output.result({ ...results, ...(seed !== undefined ? { seed } : {}) }, describeSweep);
   if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
   if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
 }

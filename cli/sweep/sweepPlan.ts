@@ -11,7 +11,7 @@ import { exitCodes } from "../exitCodes.ts";
 import { imageRequest, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
 import { describePoint, type Point } from "./grid.ts";
-import type { SweepFlags } from "./sweepPoints.ts";
+import { flagOfName, type SweepFlags } from "./sweepPoints.ts";
 
 /** `pond run`'s options, with a sweep's own. */
 export interface SweepOptions extends RunOptions, SweepFlags {
@@ -32,7 +32,7 @@ export function planImageJobs(cmd: string[], options: SweepOptions, points: Poin
   const fixed = pairs(options.env, "--env");
   return points.map((point) => {
     const clash = point.find(([name]) => Object.hasOwn(fixed, name));
-    if (clash) throw new UsageError(`--grid ${clash[0]} and --env ${clash[0]} both set it: keep one`);
+    if (clash) throw new UsageError(`${flagOfName(options, clash[0])} ${clash[0]} and --env ${clash[0]} both set it: keep one`);
     let request: CreateJobRequest;
     try {
       request = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, inputFiles);
@@ -51,7 +51,7 @@ export function planImageJobs(cmd: string[], options: SweepOptions, points: Poin
 export async function planTemplateJobs(sdk: PondClient, args: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[], given: readonly TemplateFixedFlag[]): Promise<PlannedJob[]> {
   const fixed = pairs(options.param, "-p");
   const clash = points[0]!.find(([name]) => Object.hasOwn(fixed, name));
-  if (clash) throw new UsageError(`--grid ${clash[0]} and -p ${clash[0]} both set it: keep one`);
+  if (clash) throw new UsageError(`${flagOfName(options, clash[0])} ${clash[0]} and -p ${clash[0]} both set it: keep one`);
   if (!args[0]) throw new UsageError("say what to sweep: a template (pond run owner/name@1.0.0 --grid key=a,b) or an image (pond run --image busybox --grid KEY=a,b -- cmd)");
   const template = await sdk.getTemplate(args[0]);
   const pinned = { getTemplate: async () => template };
@@ -67,7 +67,7 @@ export async function planTemplateJobs(sdk: PondClient, args: string[], options:
 
 /** A refusal of one point's values (the CLI's own, or the API's 422), said with the point it was. */
 function namedByPoint(error: unknown, point: Point): unknown {
-  const where = `--grid ${terminalText(describePoint(point))}`;
+  const where = `the point ${terminalText(describePoint(point))}`;
   if (error instanceof UsageError) return new UsageError(`${where}: ${error.message}`, error.exitCode);
   if (error instanceof PondApiError && error.problem.status === 422) return new UsageError(`${where}: ${describeCliError(error)}`);
   return error;
@@ -88,5 +88,5 @@ export function sweepRefusal(error: unknown, planned: readonly PlannedJob[]): un
   const place = /^jobs\.(\d+)/.exec(error.problem.errors?.[0]?.path ?? error.problem.detail ?? "");
   const point = place ? planned[Number(place[1])]?.point : undefined;
   if (!point) return error;
-  return new UsageError(`--grid ${terminalText(describePoint(point))}: ${describeCliError(error)}\nnone of the sweep's jobs was created`, error.problem.status === 422 ? exitCodes.usage : exitCodeOf(error));
+  return new UsageError(`the point ${terminalText(describePoint(point))}: ${describeCliError(error)}\nnone of the sweep's jobs was created`, error.problem.status === 422 ? exitCodes.usage : exitCodeOf(error));
 }

@@ -17,11 +17,14 @@ export interface SweepFlags {
 
 export interface SweepPoints {
   points: Point[];
-  /** "2 seed × 3 hidden", "20 trials of lr log 0.0001..0.1 (seed 7)". */
+  /** "2 seed × 3 hidden", "20 trials of lr log 0.0001..0.1; seed 7". */
   description: string;
   /** The seed the trials were drawn with, when there are any. */
   seed?: number;
 }
+
+/** The flag a point's name came from, to name it in a message. */
+export const flagOfName = (flags: SweepFlags, name: string) => (flags.sample?.some((flag) => flag.startsWith(`${name}=`)) ? "--sample" : "--grid");
 
 export function sweepPointsOf(flags: SweepFlags): SweepPoints {
   const axes = parseGrid(flags.grid ?? []);
@@ -38,9 +41,9 @@ export function sweepPointsOf(flags: SweepFlags): SweepPoints {
   if (trials === undefined) throw new UsageError("--sample draws random points: say how many with --trials N");
   if (trials < 1) throw new UsageError("--trials must be 1 or more");
   const grid = pointsOf(axes);
-  refuseOversized(grid.length * trials, () => (axes.length ? `${gridPart} grid points × ${trials} trials` : `${trials} trials`));
+  refuseOversized(grid.length * trials, () => (axes.length ? `${gridPart} grid points × ${trials} trials` : `${trials} trials`), "fewer trials");
   if (flags.seed !== undefined && (flags.seed < 0 || flags.seed > MAX_SEED)) throw new UsageError(`--seed is a whole number from 0 to ${MAX_SEED}`);
   const seed = flags.seed ?? newSeed();
-  const drawn = `${trials} trials of ${sampled.map(describeDistribution).join(", ")} (seed ${seed})`;
-  return { points: samplePoints(grid, sampled, trials, seed), description: axes.length ? `${gridPart}, ${drawn} each` : drawn, seed };
+  const drawn = `${trials} trials of ${sampled.map(describeDistribution).join(", ")}`;
+  return { points: samplePoints(grid, sampled, trials, seed), description: `${axes.length ? `${gridPart}, ${drawn} each` : drawn}; seed ${seed}`, seed };
 }

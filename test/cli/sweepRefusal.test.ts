@@ -19,10 +19,10 @@ describe("a sweep's refusal", () => {
   it("names the point of the job the API refused, and says nothing was created", () => {
     const said = sweepRefusal(problem(422, "1 of the batch's 3 jobs was refused", [{ path: "jobs.2.env", message: "too long" }]), planned);
     expect(said).toBeInstanceOf(UsageError);
-    expect((said as UsageError).message).toMatch(/^--grid LR=0\.001: .*jobs\.2\.env: too long\nnone of the sweep's jobs was created$/s);
+    expect((said as UsageError).message).toMatch(/^the point LR=0\.001: .*jobs\.2\.env: too long\nnone of the sweep's jobs was created$/s);
     expect((said as UsageError).exitCode).toBe(exitCodes.usage);
     // A refusal that is not about what a job says keeps its own exit code.
-    expect((sweepRefusal(problem(404, "jobs.1: the template was not found"), planned) as UsageError).message).toMatch(/^--grid LR=0\.01: /);
+    expect((sweepRefusal(problem(404, "jobs.1: the template was not found"), planned) as UsageError).message).toMatch(/^the point LR=0\.01: /);
   });
 
   it("says a short escrow by the whole sweep's price, with the API's own figures", () => {

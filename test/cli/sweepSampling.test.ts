@@ -35,6 +35,9 @@ describe("a sweep's random search", () => {
     expect(refused(() => parseSamples(["lr=log:0,1"]))).toMatch(/above 0/);
     expect(refused(() => parseSamples(["n=int:1,2.5"]))).toMatch(/whole numbers/);
     expect(refused(() => parseSamples(["act=choice:relu"]))).toMatch(/two values or more/);
+    expect(refused(() => parseSamples(["act=choice:relu,relu,gelu"]))).toMatch(/lists relu twice/);
+    expect(refused(() => parseSamples(["x=uniform:-1e308,1e308"]))).toMatch(/within ±1000000000000000/);
+    expect(refused(() => parseSamples(["lr=log:1e-20,1"]))).toMatch(/start at 1e-15 or above/);
     expect(refused(() => parseSamples(["a b=uniform:0,1"]))).toMatch(/a name is letters/);
     expect(refused(() => parseSamples(["lr=log:1e-4,1", "lr=log:1e-3,1"]))).toMatch(/given twice/);
     expect(refused(() => parseSamples([`act=choice:relu,${"x".repeat(200)}`]))).toMatch(/--sample act: the value/);
@@ -54,10 +57,10 @@ describe("a sweep's random search", () => {
       expect(Number(value.dropout)).toBeLessThanOrEqual(0.5);
       expect(Number.isInteger(Number(value.hidden))).toBe(true);
       expect(["relu", "gelu", "silu"]).toContain(value.act);
-      // Four significant digits: a table stays readable.
-      expect(value.lr!.replace(/^0\.0*|e.*$|\./g, "").length).toBeLessThanOrEqual(4);
+      // Short, and never in exponent form: a table stays readable, a shell or a parser reads it as written.
+      expect(value.lr).toMatch(/^0\.0*\d{1,4}$/);
     }
-    expect(first.description).toBe("100 trials of lr log 0.0001..0.1, dropout uniform 0..0.5, hidden int 16..256, act from relu|gelu|silu (seed 7)");
+    expect(first.description).toBe("100 trials of lr log 0.0001..0.1, dropout uniform 0..0.5, hidden int 16..256, act from relu|gelu|silu; seed 7");
   });
 
   it("spreads a log range over its decades, where a uniform one would crowd its top", () => {
@@ -75,7 +78,7 @@ describe("a sweep's random search", () => {
     expect(points.map((point) => point.map(([name]) => name))).toEqual(Array(6).fill(["seed", "lr"]));
     expect(points.map((point) => point[0]![1])).toEqual(["1", "1", "1", "2", "2", "2"]);
     expect(seed).toBe(42);
-    expect(description).toBe("2 seed, 3 trials of lr log 0.0001..0.1 (seed 42) each");
+    expect(description).toBe("2 seed, 3 trials of lr log 0.0001..0.1 each; seed 42");
     expect(refused(() => sweepPointsOf({ grid: ["seed=1,2,3"], sample: ["lr=log:1e-4,0.1"], trials: 34 }))).toMatch(/3 seed grid points × 34 trials = 102 jobs; a sweep is at most 100/);
     expect(sweepPointsOf({ sample: ["lr=log:1e-4,0.1"], trials: 100 }).points).toHaveLength(100);
     expect(refused(() => sweepPointsOf({ sample: ["lr=log:1e-4,0.1"], trials: 101 }))).toMatch(/101 trials = 101 jobs/);
@@ -93,7 +96,35 @@ describe("a sweep's random search", () => {
     expect(refused(() => sweepPointsOf({ sample: nine, trials: 2 }))).toMatch(/at most 8 names; this one varies 9/);
     // Without a seed one is drawn, said, and used.
     const unseeded = sweepPointsOf({ sample: ["lr=log:1e-4,0.1"], trials: 5 });
-    expect(unseeded.description).toContain(`(seed ${unseeded.seed})`);
+    expect(unseeded.description).toContain(`; seed ${unseeded.seed}`);
     expect(samplePoints([[]], parseSamples(["lr=log:1e-4,0.1"]), 5, unseeded.seed!)).toEqual(unseeded.points);
+  });
+
+  it("starts small seeds far apart: the first draw of seeds 0 to 199 spreads over the whole range", () => {
+    const firsts = Array.from({ length: 200 }, (_, seed) => Number(valuesOf({ sample: ["u=uniform:0,1"], trials: 1, seed }, "u")[0]));
+    const deciles = Array.from({ length: 10 }, (_, d) => firsts.filter((u) => u >= d / 10 && u < (d + 1) / 10).length);
+    for (const count of deciles) expect(count).toBeGreaterThan(5);
+    // Neighbouring seeds' first integers are not a count down.
+    const ints = [0, 1, 2, 3, 4].map((seed) => valuesOf({ sample: ["n=int:16,128"], trials: 1, seed }, "n")[0]);
+    expect(new Set(ints.map((n, i) => Number(n) - i)).size).toBeGreaterThan(1);
+  });
+
+  it("rounds a narrow range to a step fine enough to keep it, never outside it, and never to an exponent", () => {
+    const within = (spec: string, low: number, high: number) => {
+      const values = valuesOf({ sample: [`x=${spec}`], trials: 100, seed: 9 }, "x");
+      for (const value of values) {
+        expect(value).not.toMatch(/e/i);
+        expect(Number(value)).toBeGreaterThanOrEqual(low);
+        expect(Number(value)).toBeLessThanOrEqual(high);
+      }
+      return new Set(values).size;
+    };
+    expect(within("uniform:1.00001,1.00009", 1.00001, 1.00009)).toBeGreaterThan(20);
+    expect(within("uniform:0.12345,0.12346", 0.12345, 0.12346)).toBeGreaterThan(20);
+    expect(within("uniform:10000,10010", 10000, 10010)).toBeGreaterThan(20);
+    expect(within("log:0.999,0.99999", 0.999, 0.99999)).toBeGreaterThan(20);
+    expect(within("log:1e-8,1e-6", 1e-8, 1e-6)).toBeGreaterThan(20);
+    expect(within("uniform:-0.001,0.001", -0.001, 0.001)).toBeGreaterThan(20);
+    expect(valuesOf({ sample: ["x=uniform:-0.001,0.001"], trials: 100, seed: 9 }, "x")).not.toContain("-0");
   });
 });

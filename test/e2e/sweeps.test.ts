@@ -60,7 +60,7 @@ describe("sweeps", () => {
     const search = ["--sample", "X=int:1,9", "--sample", "Y=choice:1,2", "--trials", "3", "--seed", "5"];
     const ran = await pond(["run", ...busybox, ...search, "--metric", "score", "--", "sh", "-c", script]);
     expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stderr).toMatch(/3 jobs \(3 trials of X int 1\.\.9, Y from 1\|2 \(seed 5\)\)/);
+    expect(ran.stderr).toMatch(/3 jobs \(3 trials of X int 1\.\.9, Y from 1\|2; seed 5\)/);
     const sweep = /sweep (swp_[0-9a-f]{10}): 3 of 3 succeeded/.exec(ran.stdout)?.[1];
     expect(sweep, ran.stdout).toBeDefined();
     const shown = JSON.parse((await pond(["--json", "sweep", "show", sweep!, "--metric", "score"])).stdout) as { jobs: Array<{ id: string; point: Record<string, string>; metrics: Record<string, number> }>; best: string };
@@ -73,6 +73,10 @@ describe("sweeps", () => {
     expect(again.seed).toBe(5);
     expect(again.jobs.map((job) => [job.labels["pond.sweep/X"], job.labels["pond.sweep/Y"]])).toEqual(shown.jobs.map((job) => [job.point.X, job.point.Y]));
     expect((await pond(["sweep", "cancel", again.sweep])).code).toBe(0);
+    // So does a waited sweep's --json, with its results.
+    const waited = json<{ seed: number; jobs: Array<{ point: Record<string, string> }> }>(await pond(["--json", "run", ...busybox, ...search, "--metric", "score", "--", "sh", "-c", script]));
+    expect(waited.seed).toBe(5);
+    expect(waited.jobs.map((job) => job.point)).toEqual(shown.jobs.map((job) => job.point));
     expect((await pond(["run", ...busybox, "--trials", "3", "--", "true"])).stderr).toMatch(/--trials belong to a sweep/);
   });
 
@@ -80,7 +84,7 @@ describe("sweeps", () => {
     const before = await newestJob();
     const bad = await pond(["run", "pond/echo@1.0.0", "-p", "message=hi", "--grid", "times=1,101"]);
     expect(bad.code).toBe(exitCodes.usage);
-    expect(bad.stderr).toMatch(/--grid times=101: .*times/);
+    expect(bad.stderr).toMatch(/the point times=101: .*times/);
     expect(await newestJob()).toBe(before);
 
     const ran = await pond(["--json", "run", "pond/echo@1.0.0", "--grid", "message=a,b", "--grid", "times=1,2"]);
