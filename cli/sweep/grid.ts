@@ -72,9 +72,16 @@ export function pointsOf(axes: readonly Axis[]): Point[] {
   return axes.reduce<Point[]>((points, axis) => points.flatMap((point) => axis.values.map((value): Point => [...point, [axis.name, value]])), [[]]);
 }
 
-/** The labels of one point's job: the sweep, and where the point lies on each axis. */
-export function pointLabels(sweepId: string, point: Point): Record<string, string> {
-  return { [SWEEP_LABEL]: sweepId, ...Object.fromEntries(point.map(([name, value]) => [`${AXIS_LABEL_PREFIX}${name}`, value])) };
+/** A random search's seed, on each of its jobs: `pond sweep show` says it, so the same points can be drawn again. */
+export const SEED_LABEL = `${SWEEP_LABEL}.seed`;
+
+/** The labels of one point's job: the sweep, where the point lies on each axis, and the seed its values were drawn with. */
+export function pointLabels(sweepId: string, point: Point, seed?: number): Record<string, string> {
+  return {
+    [SWEEP_LABEL]: sweepId,
+    ...(seed !== undefined ? { [SEED_LABEL]: String(seed) } : {}),
+    ...Object.fromEntries(point.map(([name, value]) => [`${AXIS_LABEL_PREFIX}${name}`, value])),
+  };
 }
 
 /** A job's point, read back from its labels, in the order they were written. */

@@ -14,7 +14,7 @@ import { terminalText } from "../terminalText.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, refuseRepeatedInputPaths, type TemplateFixedFlag } from "../runRequests.ts";
 import { endedLine, waitForJobs } from "../waitJobs.ts";
-import { AXIS_LABEL_PREFIX, describePoint, newSweepId, SWEEP_LABEL, pointLabels, type Point } from "./grid.ts";
+import { describePoint, newSweepId, SWEEP_LABEL, pointLabels, type Point } from "./grid.ts";
 import { sweepPointsOf } from "./sweepPoints.ts";
 import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepOptions } from "./sweepPlan.ts";
@@ -37,9 +37,9 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   if (distinct < points.length) c.output.note(`[pond: only ${distinct} of the ${points.length} points drawn differ: their ranges are narrow or their choices few]`);
   const sweepId = newSweepId();
   const own = pairs(options.label, "--label");
-  const taken = Object.keys(own).find((key) => key === SWEEP_LABEL || key.startsWith(AXIS_LABEL_PREFIX));
+  const taken = Object.keys(own).find((key) => key.startsWith(SWEEP_LABEL));
   if (taken) throw new UsageError(`--label ${taken}: labels starting ${SWEEP_LABEL} are the sweep's own`);
-  const labelsOf = (point: Point) => checkedLabels({ ...own, ...pointLabels(sweepId, point) });
+  const labelsOf = (point: Point) => checkedLabels({ ...own, ...pointLabels(sweepId, point, seed) });
   // Every point's labels, checked now: a value the API would refuse leaves no half-made sweep.
   for (const point of points) labelsOf(point);
   const sdk = await c.client();
@@ -91,7 +91,7 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
     }
   }
   const results = await sweepResults(sdk, sweepId, jobs, ranking);
-  c.output.result({ ...results, ...(seed !== undefined ? { seed } : {}) }, describeSweep);
+  c.output.result(results, describeSweep);
   if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
   if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
 }

@@ -6,7 +6,7 @@ import { isTerminal } from "../../protocol/jobStatus.ts";
 import { UsageError } from "../errors.ts";
 import { table } from "../output.ts";
 import { terminalText } from "../terminalText.ts";
-import { describePoint, pointOfLabels, type Point } from "./grid.ts";
+import { describePoint, pointOfLabels, SEED_LABEL, type Point } from "./grid.ts";
 
 /** Read whole, then parsed: a metrics file is a few numbers, not a data set. */
 const MAX_METRICS_BYTES = 1024 * 1024;
@@ -35,6 +35,8 @@ export interface SweepResults {
   best: string | null;
   metric: string | null;
   minimize: boolean;
+  /** A random search's seed (its jobs' `pond.sweep.seed` label): the same flags with it draw the same points. */
+  seed?: number;
 }
 
 /** The numbers in a job's metrics file (`path` among its outputs), or why there are none. */
@@ -75,7 +77,8 @@ export async function sweepResults(reader: MetricsReader, sweep: string, jobs: r
     const { metrics, note } = read.get(job.id)!;
     return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
   });
-  return { sweep, jobs: results, best: bestOf(results, ranking.metric, ranking.minimize), metric: ranking.metric ?? null, minimize: ranking.minimize };
+  const seed = jobs[0]?.labels[SEED_LABEL];
+  return { sweep, jobs: results, best: bestOf(results, ranking.metric, ranking.minimize), metric: ranking.metric ?? null, minimize: ranking.minimize, ...(seed !== undefined && /^\d+$/.test(seed) ? { seed: Number(seed) } : {}) };
 }
 
 const READS_AT_ONCE = 8;
@@ -121,7 +124,7 @@ export function describeSweep(results: SweepResults): string[] {
     }),
   ]);
   const succeeded = results.jobs.filter((job) => job.status === "succeeded").length;
-  const lines = [`sweep ${results.sweep}: ${succeeded} of ${results.jobs.length} succeeded`, ...table([[" ", "job", ...axes.map(terminalText), "status", ...columns.map(terminalText)], ...rows])];
+  const lines = [`sweep ${results.sweep}: ${succeeded} of ${results.jobs.length} succeeded${results.seed !== undefined ? ` (drawn with --seed ${results.seed})` : ""}`, ...table([[" ", "job", ...axes.map(terminalText), "status", ...columns.map(terminalText)], ...rows])];
   for (const job of results.jobs) {
     const where = terminalText(describePoint(Object.entries(job.point) as Point));
     if (isTerminal(job.status) && job.status !== "succeeded") lines.push(`  ${job.id} (${where}) ${job.status}${job.error ? `: ${terminalText(job.error)}` : ""}`);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../cli/errors.ts";
 import { checkedLabels } from "../../cli/runRequests.ts";
-import { pointLabels } from "../../cli/sweep/grid.ts";
+import { pointLabels, pointOfLabels } from "../../cli/sweep/grid.ts";
 import { parseSamples, samplePoints } from "../../cli/sweep/sampling.ts";
 import { sweepPointsOf, type SweepFlags } from "../../cli/sweep/sweepPoints.ts";
 
@@ -82,8 +82,12 @@ describe("a sweep's random search", () => {
     expect(refused(() => sweepPointsOf({ grid: ["seed=1,2,3"], sample: ["lr=log:1e-4,0.1"], trials: 34 }))).toMatch(/3 seed grid points × 34 trials = 102 jobs; a sweep is at most 100/);
     expect(sweepPointsOf({ sample: ["lr=log:1e-4,0.1"], trials: 100 }).points).toHaveLength(100);
     expect(refused(() => sweepPointsOf({ sample: ["lr=log:1e-4,0.1"], trials: 101 }))).toMatch(/101 trials = 101 jobs/);
-    // Each point's labels are ones the API takes.
-    for (const point of points) checkedLabels(pointLabels("swp_0123456789", point));
+    // Each point's labels are ones the API takes; the seed rides beside the point, not as a name of it.
+    for (const point of points) {
+      const labels = checkedLabels(pointLabels("swp_0123456789", point, seed));
+      expect(labels["pond.sweep.seed"]).toBe("42");
+      expect(pointOfLabels(labels)).toEqual(point);
+    }
   });
 
   it("says what is missing or clashes: trials without a range, a range without trials, a name twice, a seed out of range", () => {

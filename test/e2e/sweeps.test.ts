@@ -61,9 +61,11 @@ describe("sweeps", () => {
     const ran = await pond(["run", ...busybox, ...search, "--metric", "score", "--", "sh", "-c", script]);
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stderr).toMatch(/3 jobs \(3 trials of X int 1\.\.9, Y from 1\|2; seed 5\)/);
-    const sweep = /sweep (swp_[0-9a-f]{10}): 3 of 3 succeeded/.exec(ran.stdout)?.[1];
+    const sweep = /sweep (swp_[0-9a-f]{10}): 3 of 3 succeeded \(drawn with --seed 5\)/.exec(ran.stdout)?.[1];
     expect(sweep, ran.stdout).toBeDefined();
-    const shown = JSON.parse((await pond(["--json", "sweep", "show", sweep!, "--metric", "score"])).stdout) as { jobs: Array<{ id: string; point: Record<string, string>; metrics: Record<string, number> }>; best: string };
+    const shown = JSON.parse((await pond(["--json", "sweep", "show", sweep!, "--metric", "score"])).stdout) as { jobs: Array<{ id: string; point: Record<string, string>; metrics: Record<string, number> }>; best: string; seed: number };
+    // Read back from anywhere, the sweep still says what drew it.
+    expect(shown.seed).toBe(5);
     // Each job ran with the values it was labelled with, and the best is the highest.
     for (const job of shown.jobs) expect(job.metrics.score).toBe(Number(job.point.X) * 10 + Number(job.point.Y));
     const best = shown.jobs.reduce((a, b) => (b.metrics.score! > a.metrics.score! ? b : a));
