@@ -16,22 +16,12 @@ import { checkedLabels, refuseRepeatedInputPaths, type TemplateFixedFlag } from 
 import { endedLine, waitForJobs } from "../waitJobs.ts";
 import { describePoint, newSweepId, SWEEP_LABEL, pointLabels, type Point } from "./grid.ts";
 import { sweepPointsOf } from "./sweepPoints.ts";
+import { quoteSweep } from "./sweepQuote.ts";
 import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepOptions } from "./sweepPlan.ts";
 import { describeSweep, rankingOf, sweepResults, type Ranking } from "./sweepResults.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
-  if (options.dryRun) throw new UsageError("--dry-run quotes one job: drop --grid and --sample, and give one point's values (-p or --env)");
-  const ranking = rankingOf(options);
-  const waits = !options.detach && options.wait;
-  if (options.output && !waits) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
-  const { local, fromJobs } = await splitInputArguments(options.input ?? []);
-  if (local.length && !waits) {
-    throw new UsageError("a detached sweep's --input files would go to the relay once for every job: wait for the sweep (its jobs' providers get them peer to peer), or send them once as an earlier job's outputs (--input job_…:PATH)");
-  }
-  if (local.length && !c.p2p.enabled) {
-    throw new UsageError("with POND_P2P=off a sweep's --input files would go to the relay once for every job: turn peer to peer on, or send them once as an earlier job's outputs (--input job_…:PATH)");
-  }
   const { points, description, seed } = sweepPointsOf(options);
   const distinct = new Set(points.map((point) => JSON.stringify(point))).size;
   if (distinct < points.length) c.output.note(`[pond: only ${distinct} of the ${points.length} points drawn differ: their ranges are narrow or their choices few]`);
@@ -43,6 +33,17 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   // Every point's labels, checked now: a value the API would refuse leaves no half-made sweep.
   for (const point of points) labelsOf(point);
   const sdk = await c.client();
+  if (options.dryRun) return quoteSweep(c, sdk, { args, options, given, points, description, seed });
+  const ranking = rankingOf(options);
+  const waits = !options.detach && options.wait;
+  if (options.output && !waits) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
+  const { local, fromJobs } = await splitInputArguments(options.input ?? []);
+  if (local.length && !waits) {
+    throw new UsageError("a detached sweep's --input files would go to the relay once for every job: wait for the sweep (its jobs' providers get them peer to peer), or send them once as an earlier job's outputs (--input job_…:PATH)");
+  }
+  if (local.length && !c.p2p.enabled) {
+    throw new UsageError("with POND_P2P=off a sweep's --input files would go to the relay once for every job: turn peer to peer on, or send them once as an earlier job's outputs (--input job_…:PATH)");
+  }
   const wallet = await c.wallet();
   const jobFiles = await inputsFromJobs(sdk, fromJobs);
   const inputs = local.length ? await SweepInputs.collect(local, (text) => c.output.note(text)) : undefined;

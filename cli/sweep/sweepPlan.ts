@@ -8,7 +8,7 @@ import { PondApiError, type BatchJob, type PondClient, type TemplateRunChoices }
 import { pairs } from "../context.ts";
 import { describeCliError, exitCodeOf, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
-import { imageRequest, templateRun, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
+import { imageRequest, templateRun, type RequestPurpose, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
 import { describePoint, type Point } from "./grid.ts";
 import { flagOfName, type SweepFlags } from "./sweepPoints.ts";
@@ -28,14 +28,14 @@ export interface PlannedJob {
 }
 
 /** An image's sweep varies environment variables: each point's are set beside --env's, and checked as `pond run` checks a spec. */
-export function planImageJobs(cmd: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[]): PlannedJob[] {
+export function planImageJobs(cmd: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[], purpose: RequestPurpose = "create"): PlannedJob[] {
   const fixed = pairs(options.env, "--env");
   return points.map((point) => {
     const clash = point.find(([name]) => Object.hasOwn(fixed, name));
     if (clash) throw new UsageError(`${flagOfName(options, clash[0])} ${clash[0]} and --env ${clash[0]} both set it: keep one`);
     let request: CreateJobRequest;
     try {
-      request = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, inputFiles);
+      request = imageRequest(cmd, { ...options, env: [...(options.env ?? []), ...point.map(([name, value]) => `${name}=${value}`)] }, inputFiles, purpose);
     } catch (error) {
       throw namedByPoint(error, point);
     }
@@ -48,7 +48,15 @@ export function planImageJobs(cmd: string[], options: SweepOptions, points: Poin
  * (a newer `@latest` cannot slip in part-way); each point's values are then resolved by the API as the batch is made
  * (and signed), so a value the template refuses is named by its point and nothing is created.
  */
-export async function planTemplateJobs(sdk: PondClient, args: string[], options: SweepOptions, points: Point[], inputFiles: InputFile[], given: readonly TemplateFixedFlag[]): Promise<PlannedJob[]> {
+export async function planTemplateJobs(
+  sdk: PondClient,
+  args: string[],
+  options: SweepOptions,
+  points: Point[],
+  inputFiles: InputFile[],
+  given: readonly TemplateFixedFlag[],
+  purpose: RequestPurpose = "create",
+): Promise<PlannedJob[]> {
   const fixed = pairs(options.param, "-p");
   const clash = points[0]!.find(([name]) => Object.hasOwn(fixed, name));
   if (clash) throw new UsageError(`${flagOfName(options, clash[0])} ${clash[0]} and -p ${clash[0]} both set it: keep one`);
@@ -58,7 +66,7 @@ export async function planTemplateJobs(sdk: PondClient, args: string[], options:
   const planned: PlannedJob[] = [];
   for (const point of points) {
     const valued = { ...options, param: [...(options.param ?? []), ...point.map(([name, value]) => `${name}=${value}`)] };
-    const { ref, choices } = await templateRun(pinned, [template.ref, ...args.slice(1)], valued, inputFiles, given).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
+    const { ref, choices } = await templateRun(pinned, [template.ref, ...args.slice(1)], valued, inputFiles, given, purpose).catch((error: unknown) => Promise.reject(namedByPoint(error, point)));
     planned.push({ point, job: (labels) => ({ template: ref, choices: { ...choices, labels } satisfies TemplateRunChoices }) });
   }
   return planned;

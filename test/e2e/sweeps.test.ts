@@ -82,6 +82,24 @@ describe("sweeps", () => {
     expect((await pond(["run", ...busybox, "--trials", "3", "--", "true"])).stderr).toMatch(/--trials belong to a sweep/);
   });
 
+  it("quotes a sweep with --dry-run: its points, the market, and the most it could cost together, creating nothing", async () => {
+    const before = await newestJob();
+    const asked = ["run", ...busybox, "--sample", "X=int:1,9", "--grid", "Y=a,b", "--trials", "2", "--dry-run"];
+    const said = await pond([...asked, "--", "true"]);
+    expect(said.code, said.stderr).toBe(0);
+    expect(said.stdout).toMatch(/a sweep of 4 jobs \(2 Y, 2 trials of X int 1\.\.9 each; seed \d+\), nothing created/);
+    expect(said.stdout).toMatch(/^ +4 +Y=b, X=\d$/m);
+    expect(said.stdout).toMatch(/together: at most [\d.]+ ETH at the rate offered now, if every job ran its whole timeout; your escrow has [\d.]+ ETH free/);
+    const seed = Number(/run it with --seed (\d+) to draw these points/.exec(said.stdout)?.[1]);
+    const quoted = json<{ jobs: number; seed: number; points: Array<Record<string, string>>; quote: { max_cost_wei: string }; max_cost_wei: string }>(await pond(["--json", ...asked, "--seed", String(seed), "--", "true"]));
+    expect(quoted.jobs).toBe(4);
+    expect(quoted.seed).toBe(seed);
+    expect(BigInt(quoted.max_cost_wei)).toBe(4n * BigInt(quoted.quote.max_cost_wei));
+    // The same seed: the points the first dry run listed.
+    expect(quoted.points.map((point) => `Y=${point.Y}, X=${point.X}`)).toEqual([...said.stdout.matchAll(/^ +\d+ +(Y=\w, X=\d)$/gm)].map((m) => m[1]));
+    expect(await newestJob()).toBe(before);
+  });
+
   it("sweeps a template's parameters, and refuses a grid with one value the template refuses before creating any job", async () => {
     const before = await newestJob();
     const bad = await pond(["run", "pond/echo@1.0.0", "-p", "message=hi", "--grid", "times=1,101"]);
