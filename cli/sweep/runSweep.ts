@@ -18,7 +18,7 @@ import { describePoint, newSweepId, SWEEP_LABEL, pointLabels, type Point } from 
 import { sweepPointsOf } from "./sweepPoints.ts";
 import { quoteSweep } from "./sweepQuote.ts";
 import { SweepInputs } from "./sweepInputs.ts";
-import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepOptions } from "./sweepPlan.ts";
+import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepAsked, type SweepOptions } from "./sweepPlan.ts";
 import { describeSweep, rankingOf, sweepResults, type Ranking } from "./sweepResults.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
@@ -56,14 +56,7 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   }
 }
 
-interface SweepPlan {
-  args: string[];
-  options: SweepOptions;
-  given: readonly TemplateFixedFlag[];
-  points: Point[];
-  /** How its points were made, for its first line. */
-  description: string;
-  seed: number | undefined;
+interface SweepPlan extends SweepAsked {
   sweepId: string;
   labelsOf: (point: Point) => Record<string, string>;
   specFiles: InputFile[];

@@ -21,6 +21,17 @@ export interface SweepOptions extends RunOptions, SweepFlags {
   metricsFile: string;
 }
 
+/** What a sweep was asked as: `pond run`'s arguments and options, and the points they make. */
+export interface SweepAsked {
+  args: string[];
+  options: SweepOptions;
+  given: readonly TemplateFixedFlag[];
+  points: Point[];
+  /** How its points were made ("3 lr × 2 hidden", "20 trials of …; seed 7"), for its first line. */
+  description: string;
+  seed: number | undefined;
+}
+
 /** One point's job, ready to send with its labels: a spec, or a run of the template's pinned version. */
 export interface PlannedJob {
   point: Point;

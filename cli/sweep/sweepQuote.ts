@@ -11,10 +11,10 @@ import type { CliContext } from "../context.ts";
 import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { UsageError } from "../errors.ts";
 import { describeQuote } from "../quoteSummary.ts";
-import { refuseRepeatedInputPaths, type TemplateFixedFlag } from "../runRequests.ts";
+import { refuseRepeatedInputPaths } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
-import { describePoint, type Point } from "./grid.ts";
-import { planImageJobs, planTemplateJobs, type SweepOptions } from "./sweepPlan.ts";
+import { describePoint } from "./grid.ts";
+import { planImageJobs, planTemplateJobs, type SweepAsked } from "./sweepPlan.ts";
 
 export interface SweepQuote {
   jobs: number;
@@ -30,16 +30,7 @@ export interface SweepQuote {
   escrow_free_wei?: string;
 }
 
-export interface SweepToQuote {
-  args: string[];
-  options: SweepOptions;
-  given: readonly TemplateFixedFlag[];
-  points: Point[];
-  description: string;
-  seed: number | undefined;
-}
-
-export async function quoteSweep(c: CliContext, sdk: PondClient, sweep: SweepToQuote): Promise<void> {
+export async function quoteSweep(c: CliContext, sdk: PondClient, sweep: SweepAsked): Promise<void> {
   const { args, options, given, points, description, seed } = sweep;
   // As a single --dry-run: a local input must exist, but is not hashed; another job's outputs count as sent.
   const { local, fromJobs } = await splitInputArguments(options.input ?? []);
