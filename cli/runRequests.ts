@@ -86,6 +86,13 @@ export function checkedLabels(labels: Record<string, string>): Record<string, st
   return checked.data;
 }
 
+/** What a quote asks: the create's request, less where its webhooks would go (nothing is created to send them). */
+export function quoteOf<T extends { webhook?: string | undefined }>(request: T): T {
+  const { webhook: _webhook, ...asked } = request;
+  // Still a T: its webhook is optional.
+  return asked as T;
+}
+
 /** Two inputs that would land at one /inputs path: a local one and another job's output, or two jobs' outputs. */
 export function refuseRepeatedInputPaths(files: readonly InputFile[]): void {
   const seen = new Set<string>();

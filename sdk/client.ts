@@ -134,7 +134,7 @@ export class PondClient {
    * and the deadline covers the wait for those still under way.
    */
   async createPaidJob(request: CreateJobRequest, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
-    return this.withPinnedInputs(request.input_files, async (pinned) => this.createJob(await this.signedRequest({ request }, pinned, wallet, await this.chain()), options));
+    return this.withPinnedInputs(() => this.pinned(request.input_files), async (pinned) => this.createJob(await this.signedRequest({ request }, pinned, wallet, await this.chain()), options));
   }
 
   /**
@@ -143,7 +143,7 @@ export class PondClient {
    * exact version resolved, so a newer `@latest` cannot slip in between.
    */
   async runTemplate(ref: string, choices: TemplateRunChoices, wallet: TypedDataSigner, options: CreateOptions = {}): Promise<Job> {
-    return this.withPinnedInputs(choices.input_files, async (pinned) => this.createJob(await this.signedRequest({ template: ref, choices }, pinned, wallet, await this.chain()), options));
+    return this.withPinnedInputs(() => this.pinned(choices.input_files), async (pinned) => this.createJob(await this.signedRequest({ template: ref, choices }, pinned, wallet, await this.chain()), options));
   }
 
   /**
@@ -155,7 +155,7 @@ export class PondClient {
     const chain = await this.chain();
     const build = async () => {
       const pinnings = new Map<readonly InputFile[] | undefined, Promise<PinnedInputs>>();
-      const pinned = (files: readonly InputFile[] | undefined) => pinnings.get(files) ?? pinnings.set(files, pinInputSources((id) => this.getJob(id), files)).get(files)!;
+      const pinned = (files: readonly InputFile[] | undefined) => pinnings.get(files) ?? pinnings.set(files, this.pinned(files)).get(files)!;
       const requests: Array<CreateJobRequest | CreateTemplateJobRequest> = new Array(jobs.length);
       let open = 0;
       await forEachInPool([...jobs.keys()], RESOLVES_AT_ONCE, async (i) => {
@@ -171,14 +171,7 @@ export class PondClient {
       });
       return { requests, open };
     };
-    const first = await build();
-    try {
-      return await this.createJobs(first.requests, options);
-    } catch (error) {
-      // A source that finished since it was pinned: its exact bytes must be signed now.
-      if (first.open === 0 || !isInputSourceMismatch(error)) throw error;
-      return this.createJobs((await build()).requests, options);
-    }
+    return this.withPinnedInputs(build, ({ requests }) => this.createJobs(requests, options));
   }
 
   /** One job's create request, its input files pinned, a template run resolved, signed where the API settles on chain. */
@@ -197,15 +190,22 @@ export class PondClient {
     };
   }
 
-  /** Creates with `files` pinned; once more if a source finished between this look and the API's (which then wants its exact bytes signed). */
-  private async withPinnedInputs(files: CreateJobRequest["input_files"], create: (pinned: PinnedInputs) => Promise<Job>): Promise<Job> {
-    const getJob = (id: string) => this.getJob(id);
-    const first = await pinInputSources(getJob, files);
+  /** Input files that name earlier jobs' outputs, pinned to what those jobs left (sdk/inputSources.ts). */
+  private pinned(files: readonly InputFile[] | undefined): Promise<PinnedInputs> {
+    return pinInputSources((id) => this.getJob(id), files);
+  }
+
+  /**
+   * Creates with the input files `pin` pins (`open`: entries whose source had not finished); once more, pinned
+   * again, if a source finished between this look and the API's (which then wants its exact bytes signed).
+   */
+  private async withPinnedInputs<P extends { open: number }, R>(pin: () => Promise<P>, create: (pinned: P) => Promise<R>): Promise<R> {
+    const first = await pin();
     try {
       return await create(first);
     } catch (error) {
       if (first.open === 0 || !isInputSourceMismatch(error)) throw error;
-      return create(await pinInputSources(getJob, files));
+      return create(await pin());
     }
   }
 

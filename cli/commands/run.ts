@@ -9,7 +9,7 @@ import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
 import { CreatorInputs } from "../dataplane/creatorInputs.ts";
 import { collectInputs } from "../dataplane/inputFiles.ts";
-import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
+import { inputsFromJobs, quotedInputFiles, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { fetchOutputs, warmUp, type OutputsDownload } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
 import { percentIn } from "../progress.ts";
@@ -17,11 +17,10 @@ import { SpareTransferProcesses } from "../../p2p/node/isolated/transferProcesse
 import { formatEther } from "viem";
 import { describeEgress } from "../egressSummary.ts";
 import { describeGpus } from "../gpuSummary.ts";
-import { imageRequest, refuseRepeatedInputPaths, templateRun, TEMPLATE_FIXED_FLAGS, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
+import { imageRequest, quoteOf, refuseRepeatedInputPaths, templateRun, TEMPLATE_FIXED_FLAGS, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { UsageError } from "../errors.ts";
 import { runSweep } from "../sweep/runSweep.ts";
 import type { SweepOptions } from "../sweep/sweepPlan.ts";
-import { lstat } from "node:fs/promises";
 import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
 
@@ -132,15 +131,11 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
  */
 async function quote(c: CliContext, args: string[], options: RunOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   const sdk = await c.client();
-  const { local, fromJobs } = await splitInputArguments(options.input ?? []);
-  for (const path of local) await lstat(path).catch(() => Promise.reject(new UsageError(`--input ${path}: no such file or folder`)));
-  const jobFiles = await inputsFromJobs(sdk, fromJobs);
-  refuseRepeatedInputPaths(jobFiles);
+  const jobFiles = await quotedInputFiles(sdk, options.input);
   const request = options.image
     ? imageRequest(args, options, jobFiles, "quote")
     : await templateRun(sdk, args, options, jobFiles, given, "quote").then(({ ref, choices }) => ({ template: ref, ...choices }));
-  const { webhook: _webhook, ...asked } = request;
-  const answer = await sdk.quoteJob(asked);
+  const answer = await sdk.quoteJob(quoteOf(request));
   c.output.result(answer, (q) => describeQuote(q, options.image ? `${options.image}` : `${args[0]}`));
 }
 

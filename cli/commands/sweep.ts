@@ -3,11 +3,11 @@
 import type { Command } from "commander";
 import type { Job } from "../../protocol/job.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
-import { PondApiError, type PondClient } from "../../sdk/index.ts";
+import type { PondClient } from "../../sdk/index.ts";
 import type { CliContext } from "../context.ts";
 import { describeCliError, PartialFailure, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
-import { SWEEP_LABEL, sweepLimits } from "../sweep/grid.ts";
+import { cancelEach, jobsOfSweep } from "../sweep/sweepJobs.ts";
 import { describeSweep, rankingOf, sweepResults } from "../sweep/sweepResults.ts";
 
 export function registerSweep(program: Command, ctx: () => CliContext): void {
@@ -37,17 +37,8 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const sdk = await c.client();
       const open = (await sweepJobs(sdk, id)).filter((job) => !isTerminal(job.status));
-      const canceled: Job[] = [];
-      const failures: Array<{ id: string; error: unknown }> = [];
       // Every open job is tried, whatever becomes of one: a failure is reported at the end, not in place of the rest.
-      for (const job of open) {
-        try {
-          canceled.push(await sdk.cancelJob(job.id));
-        } catch (error) {
-          // One that ended since the listing is left as it ended.
-          if (!(error instanceof PondApiError && error.problem.status === 409)) failures.push({ id: job.id, error });
-        }
-      }
+      const { canceled, failures } = await cancelEach(sdk, open);
       c.output.result(canceled, (jobs) => (jobs.length ? jobs.map((job) => `${job.id} ${job.status}`) : [`sweep ${id}: no job left open`]));
       if (failures.length) {
         // Reported as the first failure is (its exit code and problem), with every one named.
@@ -57,10 +48,10 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
     });
 }
 
-/** The sweep's jobs, oldest first (the grid's order): one page holds a whole sweep. */
+/** The sweep's jobs, oldest first (the grid's order), or why there are none. */
 async function sweepJobs(sdk: PondClient, id: string): Promise<Job[]> {
   if (!/^swp_[0-9a-f]{10}$/.test(id)) throw new UsageError(`"${id}" is not a sweep id (pond run … --grid prints one: swp_ and 10 hex digits)`);
-  const page = await sdk.listJobs({ label: [`${SWEEP_LABEL}=${id}`], limit: sweepLimits.maxJobs });
-  if (page.results.length === 0) throw new UsageError(`no sweep ${id} among your jobs`, exitCodes.notFound);
-  return page.results.reverse();
+  const jobs = await jobsOfSweep(sdk, id);
+  if (jobs.length === 0) throw new UsageError(`no sweep ${id} among your jobs`, exitCodes.notFound);
+  return jobs;
 }

@@ -9,6 +9,7 @@ import { RelativePath, type InputFile } from "../../protocol/jobSpec.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
 import { PondApiError, type PondClient } from "../../sdk/index.ts";
 import { UsageError } from "../errors.ts";
+import { refuseRepeatedInputPaths } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
 
 const JOB_REFERENCE = /^(job_[0-9a-z]+)(?::(.*))?$/;
@@ -77,4 +78,16 @@ async function jobOf(sdk: Pick<PondClient, "getJob">, reference: JobOutputRefere
     if (error instanceof PondApiError && error.status === 404) throw new UsageError(`--input ${reference.given}: there is no job ${reference.job} of yours (and no such file or folder here)`);
     throw error;
   }
+}
+
+/**
+ * The input files a quote (--dry-run) counts: another job's outputs as a run would send them; a local file or folder
+ * must exist, but is not hashed (nothing is sent, and a provider that has it cached is not counted).
+ */
+export async function quotedInputFiles(sdk: PondClient, inputs: readonly string[] | undefined): Promise<InputFile[]> {
+  const { local, fromJobs } = await splitInputArguments(inputs ?? []);
+  for (const path of local) await lstat(path).catch(() => Promise.reject(new UsageError(`--input ${terminalText(path)}: no such file or folder`)));
+  const jobFiles = await inputsFromJobs(sdk, fromJobs);
+  refuseRepeatedInputPaths(jobFiles);
+  return jobFiles;
 }

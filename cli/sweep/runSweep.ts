@@ -15,6 +15,7 @@ import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, refuseRepeatedInputPaths, type TemplateFixedFlag } from "../runRequests.ts";
 import { endedLine, waitForJobs } from "../waitJobs.ts";
 import { describePoint, newSweepId, SWEEP_LABEL, pointLabels, type Point } from "./grid.ts";
+import { cancelEach, jobsOfSweep } from "./sweepJobs.ts";
 import { sweepPointsOf } from "./sweepPoints.ts";
 import { quoteSweep } from "./sweepQuote.ts";
 import { SweepInputs } from "./sweepInputs.ts";
@@ -96,15 +97,11 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
  * files come only from this command, canceled; unknown, the sweep's id says where to look.
  */
 export async function whatWasLeft(sdk: PondClient, sweepId: string, error: unknown, servesInputs: boolean): Promise<unknown> {
-  const found = await sdk.listJobs({ label: [`${SWEEP_LABEL}=${sweepId}`], limit: 100 }).then(
-    (page) => page.results,
-    () => undefined,
-  );
+  const found = await jobsOfSweep(sdk, sweepId).catch(() => undefined);
   if (found === undefined) return new PartialFailure(error, `sweep ${sweepId}: whether its jobs were created is not known; pond sweep show ${sweepId} says, and pond sweep cancel ${sweepId} stops them`, { sweep: sweepId });
   if (found.length === 0) return error;
   if (servesInputs) {
-    const outcomes = await Promise.allSettled(found.map((job) => sdk.cancelJob(job.id)));
-    const canceled = found.flatMap((job, i) => (outcomes[i]!.status === "fulfilled" ? [job.id] : []));
+    const canceled = (await cancelEach(sdk, found)).canceled.map((job) => job.id);
     return new PartialFailure(error, `sweep ${sweepId}: its ${found.length} jobs were created though the answer was lost; ${canceled.length} canceled, since their --input files come from this machine only while the sweep runs`, { sweep: sweepId, canceled });
   }
   return new PartialFailure(error, `sweep ${sweepId}: its ${found.length} jobs were created though the answer was lost; they go on (pond sweep cancel ${sweepId} stops them)`, { sweep: sweepId, created: found.map((job) => job.id) });

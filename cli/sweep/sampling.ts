@@ -12,10 +12,7 @@ import { terminalText } from "../terminalText.ts";
 import { checkedAxisName, checkedValue, type Point } from "./grid.ts";
 
 /** How one name's values are drawn. */
-export type Distribution =
-  | { kind: "uniform" | "log"; low: number; high: number }
-  | { kind: "int"; low: number; high: number }
-  | { kind: "choice"; values: string[] };
+export type Distribution = { kind: "uniform" | "log" | "int"; low: number; high: number } | { kind: "choice"; values: string[] };
 
 export interface SampledAxis {
   name: string;

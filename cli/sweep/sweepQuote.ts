@@ -3,15 +3,13 @@
 // seed that draws them again); the market is quoted for its first point (a sweep's
 // points share their resources and image), and the most the whole sweep could be
 // charged at the rate offered now is that point's times the number of jobs.
-import { lstat } from "node:fs/promises";
 import { formatEther } from "viem";
 import type { JobQuote } from "../../protocol/quote.ts";
 import type { BatchJob, PondClient } from "../../sdk/index.ts";
 import type { CliContext } from "../context.ts";
-import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
-import { UsageError } from "../errors.ts";
+import { quotedInputFiles } from "../dataplane/jobInputs.ts";
 import { describeQuote } from "../quoteSummary.ts";
-import { refuseRepeatedInputPaths } from "../runRequests.ts";
+import { quoteOf } from "../runRequests.ts";
 import { terminalText } from "../terminalText.ts";
 import { describePoint } from "./grid.ts";
 import { planImageJobs, planTemplateJobs, type SweepAsked } from "./sweepPlan.ts";
@@ -32,13 +30,9 @@ export interface SweepQuote {
 
 export async function quoteSweep(c: CliContext, sdk: PondClient, sweep: SweepAsked): Promise<void> {
   const { args, options, given, points, description, seed } = sweep;
-  // As a single --dry-run: a local input must exist, but is not hashed; another job's outputs count as sent.
-  const { local, fromJobs } = await splitInputArguments(options.input ?? []);
-  for (const path of local) await lstat(path).catch(() => Promise.reject(new UsageError(`--input ${terminalText(path)}: no such file or folder`)));
-  const jobFiles = await inputsFromJobs(sdk, fromJobs);
-  refuseRepeatedInputPaths(jobFiles);
+  const jobFiles = await quotedInputFiles(sdk, options.input);
   const planned = options.image ? planImageJobs(args, options, points, jobFiles, "quote") : await planTemplateJobs(sdk, args, options, points, jobFiles, given, "quote");
-  const quote = await sdk.quoteJob(quoteBody(planned[0]!.job({})));
+  const quote = await sdk.quoteJob(quoteOf(requestOf(planned[0]!.job({}))));
   const chain = await sdk.chain();
   const free = chain.settles_on_chain ? (await sdk.account()).escrow.available_wei : undefined;
   const result: SweepQuote = {
@@ -53,11 +47,8 @@ export async function quoteSweep(c: CliContext, sdk: PondClient, sweep: SweepAsk
   c.output.result(result, (answer) => describeSweepQuote(answer, options.image ?? args[0] ?? "the sweep", options.seed !== undefined));
 }
 
-/** A quote asks what a create would send, less where its webhooks would go (nothing is created to send them). */
-function quoteBody(job: BatchJob) {
-  const { webhook: _webhook, ...asked } = "request" in job ? job.request : { template: job.template, ...job.choices };
-  return asked;
-}
+/** The create request a planned job would send. */
+const requestOf = (job: BatchJob) => ("request" in job ? job.request : { template: job.template, ...job.choices });
 
 /** `seedGiven`: the points were drawn from --seed, which the person has already; else the seed drawn is said. */
 export function describeSweepQuote(answer: SweepQuote, what: string, seedGiven = false): string[] {

@@ -42,12 +42,13 @@ describe("a sweep's refusal", () => {
 describe("a sweep whose batch create failed without a refusal", () => {
   const job = (id: string) => ({ id }) as Job;
   const lost = new TypeError("fetch failed");
+  /** `found` in the sweep's order, oldest first; listed newest first, as the API lists them. */
   const sdkFinding = (found: Job[] | Error, canceled: string[] = []) =>
     ({
       listJobs: async (query: { label: string[] }) => {
         expect(query.label).toEqual(["pond.sweep=swp_0123456789"]);
         if (found instanceof Error) throw found;
-        return { results: found, next: null, previous: null };
+        return { results: [...found].reverse(), next: null, previous: null };
       },
       cancelJob: async (id: string) => {
         if (id === "job_stuck") throw new Error("refused");

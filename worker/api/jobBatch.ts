@@ -127,11 +127,10 @@ function refusalOf(outcomes: readonly PromiseSettledResult<BuiltJob>[]): unknown
   const refused = outcomes.flatMap((outcome, i) => (outcome.status === "rejected" ? [{ i, error: outcome.reason as unknown }] : []));
   const other = refused.find(({ error }) => !(error instanceof ApiError) || error.status !== 422);
   if (other) return placed(other.error, other.i);
-  const fields: FieldError[] = refused.flatMap(({ i, error }) => {
-    const problem = error as ApiError;
-    return problem.errors?.length ? problem.errors.map((field) => ({ path: `jobs.${i}.${field.path}`, message: field.message })) : [{ path: `jobs.${i}`, message: problem.message }];
-  });
-  const details = refused.map(({ i, error }) => `jobs.${i}: ${(error as ApiError).message}`);
+  // Each said with its place, as any other refusal is; one that names no field is the job's own.
+  const said = refused.map(({ i, error }) => ({ i, own: error as ApiError, problem: placed(error, i) as ApiError }));
+  const fields: FieldError[] = said.flatMap(({ i, own, problem }) => (problem.errors?.length ? problem.errors : [{ path: `jobs.${i}`, message: own.message }]));
+  const details = said.map(({ problem }) => problem.message);
   const detail = `${refused.length} of the batch's ${outcomes.length} jobs ${refused.length === 1 ? "was" : "were"} refused, so none was created; ${details.slice(0, 3).join("; ")}${details.length > 3 ? "; …" : ""}`;
   // Refused all for one reason a client acts on (an input source that finished meanwhile: sign its bytes): that reason's type.
   const slugs = new Set(refused.map(({ error }) => (error as ApiError).slug));

@@ -178,6 +178,30 @@ describe("batch create", () => {
     }
   });
 
+  it("keeps one creator's batches, a refused one and full ones, from touching another creator's creates made beside them", async () => {
+    const hostile = await signIn();
+    const honest = await signIn();
+    const [theirs, refusedTag, otherTheirs, mine] = [tag(), tag(), tag(), tag()];
+    const full = (value: string) => Array.from({ length: jobLimits.maxBatchJobs }, (_, i) => ({ ...validJob(), labels: { batch: value, i: String(i) } }));
+    const refusedBatch = [...full(refusedTag).slice(1), { ...validJob(), timeout_s: 0, labels: { batch: refusedTag } }];
+    const [fullA, bad, fullB, single, batch] = await Promise.all([
+      post("/v1/jobs/batch", { jobs: full(theirs) }, { key: hostile.key }),
+      post("/v1/jobs/batch", { jobs: refusedBatch }, { key: hostile.key }),
+      post("/v1/jobs/batch", { jobs: full(otherTheirs) }, { key: hostile.key }),
+      post("/v1/jobs", { ...validJob(), labels: { batch: mine } }, { key: honest.key }),
+      post("/v1/jobs/batch", { jobs: [1, 2, 3].map((i) => ({ ...validJob(), labels: { batch: mine, i: String(i) } })) }, { key: honest.key }),
+    ]);
+    expect([fullA.status, bad.status, fullB.status, single.status, batch.status]).toEqual([201, 422, 201, 201, 201]);
+    // The honest creator's jobs are exactly the four asked for; none of the other's reached them, nor theirs the other.
+    const own = await labelled(honest.key, mine);
+    expect(own).toHaveLength(4);
+    expect(await labelled(honest.key, theirs)).toEqual([]);
+    expect(await labelled(hostile.key, theirs)).toHaveLength(jobLimits.maxBatchJobs);
+    expect(await labelled(hostile.key, otherTheirs)).toHaveLength(jobLimits.maxBatchJobs);
+    expect(await labelled(hostile.key, refusedTag)).toEqual([]);
+    expect(await labelled(hostile.key, mine)).toEqual([]);
+  });
+
   it("answers a retry with the same Idempotency-Key with the same jobs, creating none again", async () => {
     const { key } = await signIn();
     const value = tag();

@@ -87,6 +87,16 @@ describe("admission of paid jobs", () => {
     for (const batch of batches) expect(new Set(batch.map((job) => reserving.has(job.id))).size).toBe(1);
   });
 
+  it("keeps creators apart: one creator's batches refused for a short escrow do not hold another's batch", async () => {
+    const [poor, rich] = await Promise.all([creatorWithEscrow(PRICE), creatorWithEscrow(4n * PRICE)]);
+    const poorBatches = Array.from({ length: 5 }, () => Array.from({ length: 10 }, () => paidJob(poor, PRICE)));
+    const richBatch = Array.from({ length: 4 }, () => paidJob(rich, PRICE));
+    const [poorOutcomes, richOutcome] = await Promise.all([Promise.all(poorBatches.map(admitAll)), admitAll(richBatch)]);
+    expect(poorOutcomes.every((o) => !o.admitted)).toBe(true);
+    expect(richOutcome.admitted && richOutcome.rows.map((row) => row.id)).toEqual(richBatch.map((job) => job.id));
+    expect(await reservingOf(poor)).toHaveLength(0);
+  });
+
   it("refuses a whole batch, writing none of it, when one of its job keys was used before", async () => {
     const creator = await creatorWithEscrow(10n * PRICE);
     const first = paidJob(creator, PRICE);
