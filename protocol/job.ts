@@ -5,6 +5,8 @@ import { JobGpuUsage } from "./gpuUsage.ts";
 import { JobTransferMetrics } from "./transferMetrics.ts";
 import { JobSpec, ResolvedInputFile } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
+import { plainText } from "./labels.ts";
+import { LatestReported } from "./reportedMetrics.ts";
 import { OutputManifest } from "./manifest.ts";
 import { WebhookEventType } from "./webhookEvents.ts";
 
@@ -43,6 +45,14 @@ export const Job = z
     exit_code: z.int().nullable(),
     logs: z.string().meta({ description: "The last lines of the job's output" }),
     metrics: JobMetrics,
+    reported_metrics: LatestReported.nullable()
+      // A default, so a client still reads a job from a server that predates it.
+      .default(null)
+      .meta({
+        description:
+          "Each metric's newest point (`step`, `value`), as the job reported them on lines of its output that start with `POND_METRICS ` (copied here about every second while it runs). " +
+          "Every point: `GET /v1/jobs/{id}/reported-metrics`. Null before any",
+      }),
     provider: z.string().nullable(),
     attempt: z.int(),
     checkpoint: SavedCheckpoint.nullable()
@@ -62,7 +72,7 @@ export const Job = z
     created_at: z.string(),
     started_at: z.string().nullable(),
     completed_at: z.string().nullable(),
-    urls: z.object({ get: z.string(), cancel: z.string(), logs: z.string(), outputs: z.string() }),
+    urls: z.object({ get: z.string(), cancel: z.string(), logs: z.string(), outputs: z.string(), reported_metrics: z.string().optional() }),
     webhook: z.string().nullable(),
     webhook_events_filter: z.array(WebhookEventType),
     template: z.string().nullable().meta({ description: "The template version the spec was resolved from (owner/name@1.2.0), if any" }),
@@ -88,3 +98,12 @@ export const JobTransition = z
   .object({ from: JobStatus.nullable(), to: JobStatus, detail: z.string().nullable(), at: z.string() })
   .meta({ id: "JobTransition" });
 export const JobTransitions = z.object({ results: z.array(JobTransition) });
+
+/** `POST /v1/jobs/{id}/cancel`'s body, which may be left out: why, for whoever reads the job later. */
+export const CancelJobRequest = z
+  .object({ reason: plainText(200).min(1).optional().meta({ description: "Why it was canceled: the job's status_detail then says so" }) })
+  .strict()
+  .meta({ id: "CancelJobRequest" });
+
+/** A job's status_detail once its creator has canceled it, with the reason they gave. */
+export const canceledByCreator = (reason?: string) => (reason ? `canceled by its creator: ${reason}` : "canceled by its creator");

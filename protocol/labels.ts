@@ -16,11 +16,15 @@ export const LabelKey = z
   .max(L.maxKeyLength)
   .regex(KEY, "must start with a letter or digit and hold only letters, digits, '.', '_', '-' and '/'");
 
-export const LabelValue = z
-  .string()
-  .max(L.maxValueLength)
-  .refine((value) => !UNSAFE.test(value), "must not contain control characters or bidirectional overrides")
-  .refine((value) => !LONE_SURROGATE.test(value), "must be well-formed text (a lone surrogate)");
+/** Text a person reads back as it was written: at most `max` characters, nothing a terminal would act on. */
+export const plainText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !UNSAFE.test(value), "must not contain control characters or bidirectional overrides")
+    .refine((value) => !LONE_SURROGATE.test(value), "must be well-formed text (a lone surrogate)");
+
+export const LabelValue = plainText(L.maxValueLength);
 
 export const JobLabels = z
   .record(z.string(), LabelValue)

@@ -54,6 +54,17 @@ export const labelLimits = {
   maxFilters: 4,
 } as const;
 
+/** Metrics a job reports in its output (protocol/reportedMetrics.ts): what its room keeps of them. */
+export const reportedMetricLimits = {
+  /** Names one job may report; a line naming more is ignored whole and counted. */
+  maxNames: 32,
+  maxNameLength: 64,
+  /** A metric line longer than this is ignored (an ordinary log line can be anything). */
+  maxLineChars: 4096,
+  /** Points kept a name: past it every other point is let go, the newest kept, so a long run stays its whole curve. */
+  maxPointsPerName: 1000,
+} as const;
+
 /** Largest request body the API reads. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -12,6 +12,7 @@ import { JobSpec, specOfRequest, type CreateJobRequest, type CreateTemplateJobRe
 import { isTerminal } from "../protocol/jobStatus.ts";
 import { MAX_BODY_BYTES } from "../protocol/limits.ts";
 import { JobQuote } from "../protocol/quote.ts";
+import { ReportedMetrics } from "../protocol/reportedMetrics.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
 import { PondApiError, problemFrom } from "./errors.ts";
@@ -223,8 +224,15 @@ export class PondClient {
     return JobQuote.parse(await this.unwrap(await this.api.POST("/v1/jobs/quote", { body: request })));
   }
 
-  async cancelJob(id: string): Promise<Job> {
-    return Job.parse(await this.unwrap(await this.api.POST("/v1/jobs/{id}/cancel", { params: { path: { id } } })));
+  /** `reason`, when given, is kept in the job's status_detail (`canceled by its creator: …`). */
+  async cancelJob(id: string, reason?: string): Promise<Job> {
+    return Job.parse(await this.unwrap(await this.api.POST("/v1/jobs/{id}/cancel", { params: { path: { id } }, ...(reason ? { body: { reason } } : {}) })));
+  }
+
+  /** The metrics a job reported in its output (`POND_METRICS {...}` lines), every point kept; `names`: only these. */
+  async reportedMetrics(id: string, names?: readonly string[]): Promise<ReportedMetrics> {
+    const query = names?.length ? { names: names.join(",") } : {};
+    return ReportedMetrics.parse(await this.unwrap(await this.api.GET("/v1/jobs/{id}/reported-metrics", { params: { path: { id }, query } })));
   }
 
   async transitions(id: string) {

@@ -10,6 +10,8 @@ import { integer, repeated, type CliContext } from "../context.ts";
 import { OutputIntegrityError, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { followLogs } from "../followLogs.ts";
+import { followReportedMetrics } from "../followMetrics.ts";
+import { describeLatestReported, describeReportedMetrics } from "../reportedMetricsView.ts";
 import { table } from "../output.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
 import { howDataMoved } from "../dataplane/transferSummary.ts";
@@ -102,6 +104,23 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
     });
 
   jobs
+    .command("metrics")
+    .argument("<id>")
+    .option("--name <NAME>", "only this metric (repeatable)", repeated)
+    .option("--follow", "print each step's values as the job reports them, until it ends")
+    .description("the metrics a job reported in its output (POND_METRICS lines): each one's newest value, range and curve")
+    .action(async (id: string, options: { name?: string[]; follow?: boolean }) => {
+      const c = ctx();
+      const sdk = await c.client();
+      if (!options.follow) return c.output.result(await sdk.reportedMetrics(id, options.name), describeReportedMetrics);
+      if (c.output.json) throw new UsageError("--follow prints rows for a person; --json without it gives every point");
+      const { job, reported } = await followReportedMetrics(sdk, id, { ...(options.name ? { names: options.name } : {}), write: (line) => process.stdout.write(`${line}\n`) });
+      c.output.result(reported, describeReportedMetrics);
+      c.output.note(endedLine(job));
+      if (job.status !== "succeeded") process.exitCode = exitCodes.jobUnsuccessful;
+    });
+
+  jobs
     .command("outputs")
     .argument("<id>")
     .description("the files a job produced, with their sizes and sha256")
@@ -145,6 +164,7 @@ export function describeJob(job: Job): string[] {
   if (Object.keys(job.labels).length) lines.push(`  labels ${describeLabels(job)}`);
   if (job.provider) lines.push(`  provider ${job.provider} (attempt ${job.attempt + 1})`);
   lines.push(...describeCheckpoint(job));
+  lines.push(...describeLatestReported(job));
   if (job.error) lines.push(`  error: ${terminalText(job.error)}`);
   if (job.price.claimed_wei) lines.push(`  claimed ${formatEther(BigInt(job.price.claimed_wei))} ETH; settlement ${job.settlement}`);
   for (const file of job.output?.files ?? []) lines.push(`  output ${file.path} (${file.size} bytes, sha256 ${file.sha256})`);

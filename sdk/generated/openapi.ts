@@ -153,7 +153,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a job */
+        /**
+         * Cancel a job
+         * @description A body is optional: `{"reason": "…"}` puts why in the job's status_detail (`canceled by its creator: …`).
+         */
         post: operations["cancelJob"];
         delete?: never;
         options?: never;
@@ -264,6 +267,26 @@ export interface paths {
          * @description The ETag is the file's sha256 (also in `x-pond-sha256`): `If-None-Match` with it answers 304. One byte range (`Range: bytes=first-`, `first-last` or `-suffix`) answers 206, so an interrupted download resumes (`curl -C -`); a range past the end answers 416 with `Content-Range: bytes *\/<size>`. With `If-Range` naming another ETag, or several ranges, the whole file is sent.
          */
         get: operations["getJobOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/reported-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The metrics a job reported in its output, every point kept
+         * @description A job reports metrics by writing lines such as `POND_METRICS {"step": 3, "loss": 0.21}` to its output (a JSON object of names and numbers; `step`, a whole number, is optional). Each name's points are kept in the order reported; a step reported again replaces it and every later one (a run resumed from a checkpoint), and past 1000 points one of every two is let go, the newest always kept. Lines that start with POND_METRICS but cannot be read are counted under `ignored`, with the latest reason. Like the log, these are the provider's report, not proven.
+         */
+        get: operations["getJobReportedMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -708,6 +731,10 @@ export interface components {
             last_used_at: string | null;
             prefix: string;
         };
+        CancelJobRequest: {
+            /** @description Why it was canceled: the job's status_detail then says so */
+            reason?: string;
+        };
         ChainInfo: {
             chain: string;
             chain_id: number;
@@ -1038,6 +1065,16 @@ export interface components {
             };
             provider: string | null;
             /**
+             * @description Each metric's newest point (`step`, `value`), as the job reported them on lines of its output that start with `POND_METRICS ` (copied here about every second while it runs). Every point: `GET /v1/jobs/{id}/reported-metrics`. Null before any
+             * @default null
+             */
+            reported_metrics: {
+                [key: string]: {
+                    step: number;
+                    value: number | null;
+                };
+            } | null;
+            /**
              * @description The spec's input_files as the provider checks them: an entry that names another job's output (`from`) with that output's size and sha256 from its job's manifest. Null for a job without input_files, and while an entry still waits for its job to finish (status_detail says which)
              * @default null
              */
@@ -1097,6 +1134,7 @@ export interface components {
                 get: string;
                 logs: string;
                 outputs: string;
+                reported_metrics?: string;
             };
             webhook: string | null;
             webhook_events_filter: ("job.queued" | "job.started" | "job.logs" | "job.output" | "job.succeeded" | "job.failed" | "job.canceled" | "job.timed_out" | "job.settled" | "job.challenged" | "job.refunded")[];
@@ -1271,6 +1309,30 @@ export interface components {
             };
             stake_wei: string;
             unbonding_at: string | null;
+        };
+        ReportedMetrics: {
+            /** @description Lines that started with POND_METRICS but were not read, and why the latest was not */
+            ignored: {
+                last_reason: string | null;
+                lines: number;
+            };
+            job_id: string;
+            series: {
+                [key: string]: {
+                    /** @description 1, or one point of every `every` is kept: past 1000 points every other one is let go (the newest always stays), so a long run keeps its whole curve */
+                    every: number;
+                    /** @description In the order reported; a step reported again (a run resumed from a checkpoint) replaces it and every later step */
+                    points: {
+                        step: number;
+                        /** @description When the API received it */
+                        time: string;
+                        /** @description Null where the job reported NaN or ±Infinity */
+                        value: number | null;
+                    }[];
+                    /** @description Points the job reported under this name in all */
+                    reported: number;
+                };
+            };
         };
         ResolvedInputFile: {
             from?: components["schemas"]["InputSource"];
@@ -2036,7 +2098,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelJobRequest"];
+            };
+        };
         responses: {
             /** @description The canceled job */
             200: {
@@ -2067,6 +2133,15 @@ export interface operations {
             };
             /** @description Conflict with the resource's current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2437,6 +2512,49 @@ export interface operations {
             };
             /** @description The range starts past the file's end; `Content-Range` gives its length */
             416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJobReportedMetrics: {
+        parameters: {
+            query?: {
+                /** @description Only these names, comma-separated */
+                names?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each name's points */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportedMetrics"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,6 +17,7 @@ import { PondClient } from "../../sdk/index.ts";
 import { startChainStack, type ChainStack } from "../helpers/chainStack.ts";
 import { mlImageForTests } from "../helpers/mlImage.ts";
 import { startRegistry, type LocalRegistry } from "../helpers/registry.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { tsNode } from "../helpers/tsNode.ts";
 
 const run = promisify(execFile);
@@ -111,6 +112,25 @@ describe("pond/digits-train, -eval and -predict", () => {
     expect(metrics.loss_per_epoch.at(-1)!).toBeLessThan(metrics.loss_per_epoch[0]! / 10);
     // Chance is 10%: a model that learned the digits gets most of the held-out ones right.
     expect(metrics.accuracy).toBeGreaterThan(0.9);
+
+    // The curve it reported while it ran (POND_METRICS lines) is the one its metrics.json keeps.
+    const creator = await creatorClient();
+    const reported = await eventually(async () => {
+      const series = await creator.reportedMetrics(job.id);
+      expect(series.series.loss?.points).toHaveLength(30);
+      return series;
+    });
+    expect(reported.series.loss!.points.map((point) => [point.step, point.value])).toEqual(metrics.loss_per_epoch.map((loss, i) => [i + 1, loss]));
+    expect(reported.series.val_accuracy!.points.at(-1)).toMatchObject({ step: 30, value: metrics.accuracy });
+    expect(reported.ignored.lines).toBe(0);
+    const latest = await eventually(async () => {
+      const shown = await creator.getJob(job.id);
+      expect(shown.reported_metrics?.loss?.step).toBe(30);
+      return shown.reported_metrics!;
+    });
+    expect(latest.val_accuracy).toEqual({ step: 30, value: metrics.accuracy });
+    const { stdout: table } = await run(...tsNode("cli/main.ts", ["--api", stack!.dev.url, "jobs", "metrics", job.id]), { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" } });
+    expect(table).toMatch(new RegExp(`^val_accuracy\\s+30\\s+${String(Number(metrics.accuracy.toPrecision(4))).replace(".", "\\.")}\\s`, "m"));
 
     const evaluation = await succeeds(["run", "pond/digits-eval@1.0.0", "--input", join(trained(), "model.pt"), "--output", join(dir, "eval")]);
     expect(evaluation.spec.input_files).toEqual([expect.objectContaining({ path: "model.pt", sha256: await sha256(join(trained(), "model.pt")) })]);

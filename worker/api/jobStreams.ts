@@ -1,7 +1,10 @@
-// A job's live and stored output: its log as server-sent events, and its files.
+// A job's live and stored output: its log as server-sent events, the metrics it
+// reports in that log, and its files.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { JobStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
+import { reportedMetricLimits } from "../../protocol/limits.ts";
+import { ReportedMetrics } from "../../protocol/reportedMetrics.ts";
 import { outputObjectKey } from "../../protocol/uploads.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
 import { jobRoomOf } from "../bindings/objects.ts";
@@ -29,6 +32,29 @@ const logsRoute = createRoute({
     401: problems[401],
     404: problems[404],
     429: problems[429],
+  },
+});
+
+const reportedMetricsRoute = createRoute({
+  method: "get",
+  path: "/{id}/reported-metrics",
+  operationId: "getJobReportedMetrics",
+  summary: "The metrics a job reported in its output, every point kept",
+  description:
+    "A job reports metrics by writing lines such as `POND_METRICS {\"step\": 3, \"loss\": 0.21}` to its output (a JSON object of names and numbers; `step`, a whole number, is optional). " +
+    "Each name's points are kept in the order reported; a step reported again replaces it and every later one (a run resumed from a checkpoint), " +
+    `and past ${reportedMetricLimits.maxPointsPerName} points one of every two is let go, the newest always kept. ` +
+    "Lines that start with POND_METRICS but cannot be read are counted under `ignored`, with the latest reason. Like the log, these are the provider's report, not proven.",
+  security: bearer,
+  middleware: [requireApiKey] as const,
+  request: {
+    params: z.object({ id: z.string() }),
+    query: z.object({ names: z.string().optional().meta({ description: "Only these names, comma-separated" }) }),
+  },
+  responses: {
+    200: { description: "Each name's points", content: { "application/json": { schema: ReportedMetrics } } },
+    401: problems[401],
+    404: problems[404],
   },
 });
 
@@ -68,6 +94,13 @@ export const jobStreamRoutes = router
     if (answer.kind === "refused") throw apiErrorFromData(answer.error);
     if (answer.kind === "nothing-left") return c.body(null, 204);
     return new Response(answer.body, { headers: SSE_HEADERS });
+  })
+  .openapi(reportedMetricsRoute, async (c) => {
+    const job = await findJob(c.get("db"), c.get("account"), c.req.valid("param").id);
+    if (!job) throw notFound("job");
+    const names = c.req.valid("query").names?.split(",").map((name) => name.trim()).filter((name) => name !== "");
+    const reported = await jobRoomOf(c.env, job.id).reportedSeries(names);
+    return c.json({ job_id: job.id, ...reported }, 200);
   })
   // `{path}` in the OpenAPI document; the router matches nested paths with a regex.
   .get("/:id/outputs/:path{.+}", requireApiKey, async (c) => {

@@ -1,6 +1,6 @@
 // Jobs: create, read, list, cancel, and the live views of one job.
 import { createRoute, z } from "@hono/zod-openapi";
-import { Job, JobPage, JobTransitions } from "../../protocol/job.ts";
+import { CancelJobRequest, canceledByCreator, Job, JobPage, JobTransitions } from "../../protocol/job.ts";
 import { JobStatus } from "../../protocol/jobStatus.ts";
 import { LabelFilter } from "../../protocol/labels.ts";
 import { labelLimits } from "../../protocol/limits.ts";
@@ -94,8 +94,9 @@ const cancelJobRoute = createRoute({
   summary: "Cancel a job",
   security: bearer,
   middleware: [requireApiKey, idempotency] as const,
-  request: { params: JobIdParam },
-  responses: { 200: jsonContent(Job, "The canceled job"), 401: problems[401], 404: problems[404], 409: problems[409] },
+  description: "A body is optional: `{\"reason\": \"…\"}` puts why in the job's status_detail (`canceled by its creator: …`).",
+  request: { params: JobIdParam, body: { required: false, content: { "application/json": { schema: CancelJobRequest } } } },
+  responses: { 200: jsonContent(Job, "The canceled job"), 422: problems[422], 401: problems[401], 404: problems[404], 409: problems[409] },
 });
 
 const transitionsRoute = createRoute({
@@ -172,7 +173,7 @@ export const jobRoutes = createRouter()
     const existing = await findJob(c.get("db"), c.get("account"), id);
     if (!existing) throw notFound("job");
     try {
-      const row = await transitionJob(jobContextOf(c), id, "canceled", { statusDetail: "canceled by its creator" }, "api");
+      const row = await transitionJob(jobContextOf(c), id, "canceled", { statusDetail: canceledByCreator(c.req.valid("json")?.reason) }, "api");
       return c.json(serializeJob(row, c.get("baseUrl")), 200);
     } catch (error) {
       if (error instanceof IllegalTransitionError) throw conflict("job-finished", error.message);

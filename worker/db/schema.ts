@@ -79,6 +79,8 @@ export const jobs = sqliteTable(
     gpuUsage: text("gpu_usage", { mode: "json" }),
     /** The latest checkpoint its provider saved (protocol/checkpoint.ts SavedCheckpoint), kept across attempts: a requeued job resumes from it. */
     checkpoint: text("checkpoint", { mode: "json" }),
+    /** Each metric's newest point, as the job reported them in its output (protocol/reportedMetrics.ts LatestReported); the job's room keeps the curves. */
+    reportedMetrics: text("reported_metrics", { mode: "json" }),
     /** The creator's labels (protocol/labels.ts), as given; job_labels indexes them for listing. */
     labels: text("labels", { mode: "json" }),
     /** When the sweeper deleted its inputs from the relay (worker/data/relayRetention.ts). */

@@ -5,6 +5,7 @@ import type { JobGpuUsage } from "../../protocol/gpuUsage.ts";
 import type { Job } from "../../protocol/job.ts";
 import type { JobLabels } from "../../protocol/labels.ts";
 import type { JobSpec } from "../../protocol/jobSpec.ts";
+import type { LatestReported } from "../../protocol/reportedMetrics.ts";
 import type { JobTransferMetrics } from "../../protocol/transferMetrics.ts";
 import type { JobStatus, SettlementStatus } from "../../protocol/jobStatus.ts";
 import type { OutputManifest } from "../../protocol/manifest.ts";
@@ -19,7 +20,7 @@ const span = (from: number | null, to: number | null) => (from !== null && to !=
 
 export function jobUrls(baseUrl: string, id: string) {
   const get = `${baseUrl}/v1/jobs/${id}`;
-  return { get, cancel: `${get}/cancel`, logs: `${get}/logs`, outputs: `${get}/outputs` };
+  return { get, cancel: `${get}/cancel`, logs: `${get}/logs`, outputs: `${get}/outputs`, reported_metrics: `${get}/reported-metrics` };
 }
 
 export function serializeJob(row: JobRow, baseUrl: string): Job {
@@ -41,6 +42,7 @@ export function serializeJob(row: JobRow, baseUrl: string): Job {
       egress: (row.egressUsage as EgressUsage | null) ?? null,
       gpu: (row.gpuUsage as JobGpuUsage | null) ?? null,
     },
+    reported_metrics: (row.reportedMetrics as LatestReported | null) ?? null,
     provider: row.provider,
     attempt: row.attempt,
     checkpoint: (row.checkpoint as SavedCheckpoint | null) ?? null,

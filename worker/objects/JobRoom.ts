@@ -1,16 +1,19 @@
 // One Durable Object per job, created on demand: the place live things about a
 // job meet. It holds waiters for `Prefer: wait`, the job's numbered events in a
-// bounded buffer (rooms/logBuffer.ts), and the server-sent-event streams of
-// `GET /v1/jobs/:id/logs` (rooms/followers.ts, rooms/logStream.ts).
+// bounded buffer (rooms/logBuffer.ts), the server-sent-event streams of
+// `GET /v1/jobs/:id/logs` (rooms/followers.ts, rooms/logStream.ts), and the
+// metrics the job reports in its output (rooms/reportedMetrics.ts).
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
 import { logLimits } from "../../protocol/limits.ts";
+import type { ReportedMetrics } from "../../protocol/reportedMetrics.ts";
 import { jobs } from "../db/schema.ts";
 import { apiErrorData, tooManyRequests, type ApiErrorData } from "../errors/problem.ts";
 import { Followers } from "../rooms/followers.ts";
 import { LogBuffer } from "../rooms/logBuffer.ts";
 import { openingFor, type OpeningRequest } from "../rooms/logStream.ts";
+import { ReportedMetricsStore } from "../rooms/reportedMetrics.ts";
 import { sseEvent } from "../rooms/sse.ts";
 import { dispatchJobEvent } from "../webhooks/outbox.ts";
 import { jobContextFor } from "../wiring/jobContext.ts";
@@ -33,6 +36,7 @@ export type LogStreamAnswer = { kind: "stream"; body: ReadableStream<Uint8Array>
 export class JobRoom extends DurableObject<Env> {
   private state: RoomState | undefined;
   private readonly buffer: LogBuffer;
+  private readonly reported: ReportedMetricsStore;
   private readonly followers = new Followers();
   private readonly waiters = new Set<(status: JobStatus) => void>();
   private persisting: Promise<void> = Promise.resolve();
@@ -40,6 +44,7 @@ export class JobRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.buffer = new LogBuffer(ctx.storage.sql);
+    this.reported = new ReportedMetricsStore(ctx.storage.sql);
   }
 
   private async load(): Promise<RoomState> {
@@ -90,6 +95,12 @@ export class JobRoom extends DurableObject<Env> {
     }
     const seq = this.buffer.append("log", chunk);
     this.followers.send(sseEvent("log", { data: chunk }, seq), seq);
+    try {
+      this.reported.ingest(chunk, Date.now());
+    } catch (error) {
+      // The log is kept whatever its metric lines hold.
+      console.error(`job ${jobId}: reading reported metrics failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null) await this.ctx.storage.setAlarm(Date.now() + PERSIST_EVERY_MS);
   }
@@ -115,7 +126,11 @@ export class JobRoom extends DurableObject<Env> {
     if (!state.jobId || state.persistedSeq === logSeq) return;
     const tail = this.buffer.tail();
     const ctx = jobContextFor(this.env);
-    const [row] = await ctx.db.update(jobs).set({ logsTail: tail }).where(eq(jobs.id, state.jobId)).returning();
+    const reportedMetrics = this.reported.latest();
+    const [row] = await ctx.db
+      .update(jobs)
+      .set({ logsTail: tail, ...(reportedMetrics ? { reportedMetrics } : {}) })
+      .where(eq(jobs.id, state.jobId)).returning();
     state.persistedSeq = logSeq;
     const now = Date.now();
     const announce = row && !isTerminal(row.status as JobStatus) && now - state.lastLogsEventAt >= LOGS_EVENT_EVERY_MS;
@@ -126,6 +141,11 @@ export class JobRoom extends DurableObject<Env> {
     if (announce) {
       await dispatchJobEvent(ctx, row, "job.logs");
     }
+  }
+
+  /** `GET /v1/jobs/:id/reported-metrics`: each name's kept points (of `names`, when given). */
+  async reportedSeries(names?: string[]): Promise<Omit<ReportedMetrics, "job_id">> {
+    return this.reported.series(names);
   }
 
   /** `GET /v1/jobs/:id/logs`: the events the reader has not seen, then live ones until the job ends. */

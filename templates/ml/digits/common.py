@@ -222,6 +222,11 @@ def environment(device: torch.device) -> dict:
     }
 
 
+def report_metrics(step: int, **values: float) -> None:
+    """One line Pond reads as the job's metrics at `step` (GET /v1/jobs/{id}/reported-metrics, pond jobs metrics)."""
+    print("POND_METRICS " + json.dumps({"step": step, **values}), flush=True)
+
+
 def write_json(path: Path, value: dict) -> None:
     """Indented, with each list of numbers (a loss curve, a confusion matrix's row) on one line."""
     text = json.dumps(value, indent=2)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from common import CLASSES, PIXELS, InputError, arguments, build_model, environment, evaluate, held_out_split, load_training_state, normalise, run, save_checkpoint, save_training_state, setup_torch, write_json
+from common import CLASSES, PIXELS, InputError, arguments, build_model, environment, evaluate, held_out_split, load_training_state, normalise, report_metrics, run, save_checkpoint, save_training_state, setup_torch, write_json
 
 # How often, at most, where training stands is written to the checkpoint folder.
 SAVE_EVERY_S = 2.0
@@ -48,6 +48,7 @@ def main() -> None:
     normalisation = {"mean": train_pixels.mean(dim=0), "std": train_pixels.std(dim=0).clamp(min=1.0)}
     x = normalise(x_train, normalisation, device)
     y = torch.as_tensor(y_train, device=device)
+    x_held_out, y_held_out = normalise(x_test, normalisation, device), torch.as_tensor(y_test, device=device)
     architecture = {"inputs": PIXELS, "hidden": args.hidden, "classes": CLASSES}
     model = build_model(architecture).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -74,6 +75,11 @@ def main() -> None:
             optimiser.step()
             total += float(loss) * len(batch)
         losses.append(total / len(y))
+        # Judged on the held-out split every epoch, for the curve Pond shows while it runs; it draws
+        # nothing from the seeded generator, so the model is the one a run without it makes.
+        with torch.no_grad():
+            judged = evaluate(model, x_held_out, y_held_out)
+        report_metrics(epoch, loss=losses[-1], val_loss=judged["loss"], val_accuracy=judged["accuracy"])
         if epoch % report_every == 0 or epoch == args.epochs:
             print(f"epoch {epoch}/{args.epochs}  loss {losses[-1]:.4f}")
         if checkpoints and epoch < args.epochs and time.monotonic() - last_save >= SAVE_EVERY_S:
@@ -81,7 +87,7 @@ def main() -> None:
             last_save = time.monotonic()
     seconds = time.monotonic() - started
 
-    held_out = evaluate(model, normalise(x_test, normalisation, device), torch.as_tensor(y_test, device=device))
+    held_out = evaluate(model, x_held_out, y_held_out)
     print(f"held-out accuracy {held_out['accuracy']:.4f} ({held_out['correct']}/{held_out['total']}), trained in {seconds:.2f} s, peak memory {peak_memory_mb():.0f} MiB")
     args.outputs.mkdir(parents=True, exist_ok=True)
     save_checkpoint(args.outputs / "model.pt", model, architecture, normalisation, params)

@@ -151,6 +151,7 @@ describe("POST /v1/jobs/:id/cancel", () => {
     expect(canceled.status).toBe(200);
     const body = (await canceled.json()) as Job;
     expect(body.status).toBe("canceled");
+    expect(body.status_detail).toBe("canceled by its creator");
     expect(body.completed_at).not.toBeNull();
 
     const again = await call(`/v1/jobs/${job.id}/cancel`, { method: "POST", key });
@@ -162,6 +163,25 @@ describe("POST /v1/jobs/:id/cancel", () => {
       [null, "queued"],
       ["queued", "canceled"],
     ]);
+  });
+});
+
+describe("POST /v1/jobs/:id/cancel with a reason", () => {
+  it("keeps the reason in the job's status_detail, and refuses one a terminal would act on, or a field it does not know, with 422", async () => {
+    const { key } = await signIn();
+    const job = (await (await createJob(key)).json()) as Job;
+    for (const body of [{ reason: "stopped \u001b[2Jearly" }, { reason: "" }, { reason: "x".repeat(201) }, { why: "no" }]) {
+      const refused = await post(`/v1/jobs/${job.id}/cancel`, body, { key });
+      expect(refused.status, JSON.stringify(body)).toBe(422);
+      expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    }
+    expect(((await (await call(`/v1/jobs/${job.id}`, { key })).json()) as Job).status).toBe("queued");
+
+    const canceled = await post(`/v1/jobs/${job.id}/cancel`, { reason: "stopped early at step 7" }, { key });
+    expect(canceled.status).toBe(200);
+    expect(((await canceled.json()) as Job).status_detail).toBe("canceled by its creator: stopped early at step 7");
+    const transitions = (await (await call(`/v1/jobs/${job.id}/transitions`, { key })).json()) as { results: Array<{ to: string; detail: string | null }> };
+    expect(transitions.results.at(-1)).toMatchObject({ to: "canceled", detail: "canceled by its creator: stopped early at step 7" });
   });
 });
 

@@ -1,0 +1,90 @@
+// A job's reported metrics for a person: each name's curve as a sparkline with
+// its newest, lowest and highest values, and, followed live, one row a step.
+import type { Job } from "../protocol/job.ts";
+import type { ReportedMetrics } from "../protocol/reportedMetrics.ts";
+import { table } from "./output.ts";
+import { terminalText } from "./terminalText.ts";
+
+const BARS = "▁▂▃▄▅▆▇█";
+/** Characters a curve is drawn in: its points are averaged into this many buckets. */
+const CURVE_WIDTH = 32;
+
+const shown = (value: number | null) => (value === null ? "NaN" : String(Number(value.toPrecision(4))));
+
+/** The points' values as bars, lowest to highest; a point that is not a number is a space. */
+export function sparkline(values: readonly (number | null)[], width: number = CURVE_WIDTH): string {
+  const buckets: (number | null)[] = [];
+  const per = Math.max(1, values.length / width);
+  for (let start = 0; start < values.length; start += per) {
+    const group = values.slice(Math.floor(start), Math.floor(start + per)).filter((value): value is number => value !== null);
+    buckets.push(group.length ? group.reduce((sum, value) => sum + value, 0) / group.length : null);
+  }
+  const numbers = buckets.filter((value): value is number => value !== null);
+  const low = Math.min(...numbers);
+  const span = Math.max(...numbers) - low;
+  return buckets.map((value) => (value === null ? " " : BARS[span === 0 ? 3 : Math.round(((value - low) / span) * (BARS.length - 1))])).join("");
+}
+
+/** A table of each name's newest point, its range and its curve; then what was not read. */
+export function describeReportedMetrics(reported: ReportedMetrics): string[] {
+  const names = Object.keys(reported.series);
+  const lines: string[] = [];
+  if (names.length === 0) lines.push(`job ${reported.job_id} has reported no metrics (lines of its output that start with POND_METRICS, e.g. POND_METRICS {"step": 1, "loss": 0.5})`);
+  else {
+    const rows = names.map((name) => {
+      const { points, every } = reported.series[name]!;
+      const newest = points.at(-1)!;
+      const numbers = points.map((point) => point.value).filter((value): value is number => value !== null);
+      const range = numbers.length ? `${shown(Math.min(...numbers))} … ${shown(Math.max(...numbers))}` : "-";
+      return [terminalText(name), String(newest.step), shown(newest.value), range, sparkline(points.map((point) => point.value)) + (every > 1 ? ` (1 point of ${every})` : "")];
+    });
+    lines.push(...table([["metric", "step", "newest", "lowest … highest", "curve"], ...rows]));
+  }
+  if (reported.ignored.lines > 0) {
+    lines.push(`${reported.ignored.lines} line${reported.ignored.lines === 1 ? "" : "s"} starting with POND_METRICS not read; the latest because ${terminalText(reported.ignored.last_reason ?? "")}`);
+  }
+  return lines;
+}
+
+/** The newest point of each name on one line, for `pond jobs get`. */
+export function describeLatestReported(job: Pick<Job, "reported_metrics">): string[] {
+  const latest = Object.entries(job.reported_metrics ?? {});
+  if (latest.length === 0) return [];
+  const step = Math.max(...latest.map(([, point]) => point.step));
+  return [`  reported at step ${step}: ${latest.map(([name, point]) => `${terminalText(name)} ${shown(point.value)}${point.step === step ? "" : ` (step ${point.step})`}`).join(", ")}`];
+}
+
+/**
+ * Follows a job's metrics: each call with the newest series prints the steps not printed
+ * yet, one row each. A run that goes back (resumed from a checkpoint) is said so, and
+ * rows go on from its newest step.
+ */
+export class MetricRows {
+  private printed = -1;
+  private columns: string[] = [];
+
+  rows(reported: ReportedMetrics): string[] {
+    const byStep = new Map<number, Map<string, number | null>>();
+    let newest = -1;
+    for (const [name, { points }] of Object.entries(reported.series)) {
+      newest = Math.max(newest, points.at(-1)?.step ?? -1);
+      for (const point of points) {
+        const values = byStep.get(point.step) ?? new Map<string, number | null>();
+        values.set(name, point.value);
+        byStep.set(point.step, values);
+      }
+    }
+    const lines: string[] = [];
+    if (newest >= 0 && newest < this.printed) {
+      lines.push(`(back to step ${newest}: the run resumed from a checkpoint)`);
+      this.printed = newest - 1;
+    }
+    this.columns = [...new Set([...this.columns, ...Object.keys(reported.series)])];
+    for (const step of [...byStep.keys()].filter((step) => step > this.printed).sort((a, b) => a - b)) {
+      const values = byStep.get(step)!;
+      lines.push(`step ${step}  ${this.columns.filter((name) => values.has(name)).map((name) => `${terminalText(name)} ${shown(values.get(name)!)}`).join("  ")}`);
+      this.printed = step;
+    }
+    return lines;
+  }
+}

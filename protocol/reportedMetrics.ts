@@ -1,0 +1,90 @@
+// Metrics a job reports while it runs (a training loss, an accuracy), as lines of
+// its own output: `POND_METRICS {"step": 3, "loss": 0.21}`. Any image can write
+// them (a print is enough), they travel with the log, and the job's room keeps
+// each name's curve (worker/rooms/reportedMetrics.ts). Like the log they are the
+// provider's report, not proven: the job's signed outputs are what a result is.
+import { z } from "zod";
+import { reportedMetricLimits } from "./limits.ts";
+
+/** What a metric line starts with, the space included. */
+export const METRICS_MARKER = "POND_METRICS ";
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_.\/-]*$/;
+
+/** One line's report: the step it is for (null: the one after the name's last), and each value (null: NaN or ±Infinity). */
+export interface MetricReport {
+  step: number | null;
+  values: [name: string, value: number | null][];
+}
+
+export type MetricLine = { kind: "report"; report: MetricReport } | { kind: "ignored"; reason: string };
+
+// Python's json.dumps writes a diverged loss as NaN: not JSON, but a run that
+// diverges should show it, so those words stand for null (not a number).
+const NOT_FINITE = /(?<=[:\[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g;
+
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return JSON.parse(text.replace(NOT_FINITE, "null"));
+  }
+}
+
+/** A line of output that starts with METRICS_MARKER, read as a report; anything else about it is a reason it was ignored. */
+export function parseMetricLine(line: string): MetricLine {
+  const ignored = (reason: string): MetricLine => ({ kind: "ignored", reason });
+  if (line.length > reportedMetricLimits.maxLineChars) return ignored(`a metrics line is at most ${reportedMetricLimits.maxLineChars} characters; this one has ${line.length}`);
+  let body: unknown;
+  try {
+    body = parsedJson(line.slice(METRICS_MARKER.length));
+  } catch {
+    return ignored(`what follows ${METRICS_MARKER.trim()} is not JSON`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return ignored(`what follows ${METRICS_MARKER.trim()} must be a JSON object of names and numbers`);
+  let step: number | null = null;
+  const values: MetricReport["values"] = [];
+  for (const [name, value] of Object.entries(body)) {
+    if (name === "step") {
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) return ignored(`"step" must be a whole number from 0; it is ${JSON.stringify(value)}`);
+      step = value;
+      continue;
+    }
+    if (name.length > reportedMetricLimits.maxNameLength || !NAME.test(name)) {
+      return ignored(`${JSON.stringify(name.slice(0, 80))} is not a metric name: letters, digits and _ . / -, starting with a letter or _, at most ${reportedMetricLimits.maxNameLength}`);
+    }
+    if (value !== null && (typeof value !== "number" || !Number.isFinite(value))) return ignored(`"${name}" must be a number; it is ${JSON.stringify(value)?.slice(0, 40)}`);
+    values.push([name, value]);
+  }
+  if (values.length === 0) return ignored("a metrics line names no metric");
+  return { kind: "report", report: { step, values } };
+}
+
+export const ReportedPoint = z.object({
+  step: z.int(),
+  value: z.number().nullable().meta({ description: "Null where the job reported NaN or ±Infinity" }),
+  time: z.string().meta({ description: "When the API received it" }),
+});
+
+export const ReportedSeries = z.object({
+  points: z.array(ReportedPoint).meta({ description: "In the order reported; a step reported again (a run resumed from a checkpoint) replaces it and every later step" }),
+  reported: z.int().meta({ description: "Points the job reported under this name in all" }),
+  every: z.int().meta({
+    description: `1, or one point of every \`every\` is kept: past ${reportedMetricLimits.maxPointsPerName} points every other one is let go (the newest always stays), so a long run keeps its whole curve`,
+  }),
+});
+
+export const ReportedMetrics = z
+  .object({
+    job_id: z.string(),
+    series: z.record(z.string(), ReportedSeries),
+    ignored: z
+      .object({ lines: z.int(), last_reason: z.string().nullable() })
+      .meta({ description: "Lines that started with POND_METRICS but were not read, and why the latest was not" }),
+  })
+  .meta({ id: "ReportedMetrics" });
+export type ReportedMetrics = z.infer<typeof ReportedMetrics>;
+
+/** Each name's newest point, as the job object carries it (`reported_metrics`). */
+export const LatestReported = z.record(z.string(), z.object({ step: z.int(), value: z.number().nullable() }));
+export type LatestReported = z.infer<typeof LatestReported>;
