@@ -17,6 +17,8 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Called once for each job, as it is seen ended. */
   onEnded?: (job: Job) => void;
+  /** Called after each pass with every job as last read (a sweep's early stopping looks here); a blip in the API it meets is let pass. */
+  onPass?: (jobs: Job[]) => Promise<void>;
   firstPauseMs?: number;
   maxPauseMs?: number;
   now?: () => number;
@@ -57,6 +59,10 @@ export async function waitForJobs(reader: JobReader, ids: readonly string[], opt
         if (isTerminal(job.status)) options.onEnded?.(job);
       });
     }
+    await options.onPass?.([...latest.values()]).catch((error: unknown) => {
+      if (!isTransient(error)) throw error;
+      lastFailure ??= error;
+    });
     failedPasses = lastFailure === undefined ? 0 : failedPasses + 1;
     if (failedPasses >= MAX_FAILED_PASSES) throw lastFailure;
     open = open.filter((id) => !isTerminal(latest.get(id)?.status ?? "queued"));

@@ -67,10 +67,11 @@ export function registerJobs(program: Command, ctx: () => CliContext): void {
   jobs
     .command("cancel")
     .argument("<id>")
+    .option("--reason <text>", "why: kept in the job's status_detail, for whoever reads it later")
     .description("stop a job (a running container is stopped, then killed)")
-    .action(async (id: string) => {
+    .action(async (id: string, options: { reason?: string }) => {
       const c = ctx();
-      c.output.result(await (await c.client()).cancelJob(id), (job) => `job ${job.id} ${job.status}`);
+      c.output.result(await (await c.client()).cancelJob(id, options.reason), (job) => `job ${job.id} ${job.status}${job.status_detail ? ` (${terminalText(job.status_detail)})` : ""}`);
     });
 
   jobs

@@ -26,7 +26,7 @@ import { terminalText } from "../terminalText.ts";
 
 
 /** Flags of a sweep only, by their option names: given without --grid or --sample, they would be ignored. */
-const SWEEP_ONLY_FLAGS = { metric: "--metric", minimize: "--minimize", metricsFile: "--metrics-file", trials: "--trials", seed: "--seed" } as const;
+const SWEEP_ONLY_FLAGS = { metric: "--metric", minimize: "--minimize", metricsFile: "--metrics-file", trials: "--trials", seed: "--seed", stopEarly: "--stop-early", stopEarlyAfter: "--stop-early-after" } as const;
 
 export function registerRun(program: Command, ctx: () => CliContext): void {
   program
@@ -65,6 +65,8 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--metric <name>", "with --grid or --sample: rank the jobs by this number in their metrics file (highest first)")
     .option("--minimize", "with --metric: lowest first (a loss)")
     .option("--metrics-file <path>", "with --grid or --sample: the output holding each job's metrics, a JSON object", "metrics.json")
+    .option("--stop-early <NAME:min|max>", "with --grid or --sample: while the sweep is waited for, cancel a running job whose best NAME so far (a metric the jobs report on POND_METRICS lines) is worse than the median of the others' averages at the same step")
+    .option("--stop-early-after <step>", "with --stop-early: judge no job before it has reported this step", integer)
     .option("--dry-run", "create nothing: say which providers online could run the job, their rates, and whether one has room now at your price")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")

@@ -1,14 +1,17 @@
 // `pond sweep …`: a sweep (`pond run … --grid`) read back from the API by its id,
-// its jobs found by their label: the table again, or the jobs still open stopped.
+// its jobs found by their label: the table again, waited for (stopping early as it
+// goes), or the jobs still open stopped.
 import type { Command } from "commander";
 import type { Job } from "../../protocol/job.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
 import type { PondClient } from "../../sdk/index.ts";
-import type { CliContext } from "../context.ts";
+import { integer, type CliContext } from "../context.ts";
 import { describeCliError, PartialFailure, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { cancelEach, jobsOfSweep } from "../sweep/sweepJobs.ts";
-import { describeSweep, rankingOf, sweepResults } from "../sweep/sweepResults.ts";
+import { earlyStopperOf } from "../sweep/earlyStopping.ts";
+import { describeSweep, rankingOf, sweepResults, sweepSucceeded } from "../sweep/sweepResults.ts";
+import { endedLine, waitForJobs } from "../waitJobs.ts";
 
 export function registerSweep(program: Command, ctx: () => CliContext): void {
   const sweep = program.command("sweep").description("a sweep made by pond run … --grid, read back by its id");
@@ -26,7 +29,39 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       const sdk = await c.client();
       const jobs = await sweepJobs(sdk, id);
       c.output.result(await sweepResults(sdk, id, jobs, ranking), describeSweep);
-      if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
+      if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
+    });
+
+  sweep
+    .command("wait")
+    .argument("<sweep-id>")
+    .option("--stop-early <NAME:min|max>", "while waiting, cancel a running job whose best NAME so far (a metric the jobs report) is worse than the median of the others' averages at the same step")
+    .option("--stop-early-after <step>", "with --stop-early: judge no job before it has reported this step", integer)
+    .option("--metric <name>", "rank the jobs by this number in their metrics file (highest first)")
+    .option("--minimize", "with --metric: lowest first (a loss)")
+    .option("--metrics-file <path>", "the output that holds each job's metrics, a JSON object", "metrics.json")
+    .option("--timeout <s>", "give up after this many seconds (the jobs go on)", integer)
+    .description("wait until every job of the sweep has ended (one made with --detach, from any machine), then the table; exits 1 unless each succeeded or was stopped early")
+    .action(async (id: string, options: { stopEarly?: string; stopEarlyAfter?: number; metric?: string; minimize?: boolean; metricsFile: string; timeout?: number }) => {
+      const c = ctx();
+      const ranking = rankingOf(options);
+      if (options.timeout !== undefined && options.timeout < 1) throw new UsageError(`--timeout is in seconds and at least 1; got ${options.timeout}`);
+      const sdk = await c.client();
+      const stopper = earlyStopperOf(sdk, options, (text) => c.output.note(text));
+      const found = await sweepJobs(sdk, id);
+      const { jobs, open } = await waitForJobs(
+        sdk,
+        found.map((job) => job.id),
+        {
+          onEnded: (job) => c.output.note(endedLine(job)),
+          ...(stopper ? { onPass: (seen: Job[]) => stopper.look(seen) } : {}),
+          ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}),
+        },
+      );
+      if (stopper) c.output.note(stopper.summary(jobs));
+      if (open.length) c.output.note(`[pond: ${open.length} still open after ${options.timeout} s; they go on]`);
+      c.output.result(await sweepResults(sdk, id, jobs, ranking), describeSweep);
+      if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
     });
 
   sweep

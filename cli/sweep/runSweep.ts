@@ -20,7 +20,8 @@ import { sweepPointsOf } from "./sweepPoints.ts";
 import { quoteSweep } from "./sweepQuote.ts";
 import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepAsked, type SweepOptions } from "./sweepPlan.ts";
-import { describeSweep, rankingOf, sweepResults, type Ranking } from "./sweepResults.ts";
+import { describeSweep, rankingOf, sweepResults, sweepSucceeded, type Ranking } from "./sweepResults.ts";
+import { earlyStopperOf, type EarlyStopper } from "./earlyStopping.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   const { points, description, seed } = sweepPointsOf(options);
@@ -34,9 +35,11 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   // Every point's labels, checked now: a value the API would refuse leaves no half-made sweep.
   for (const point of points) labelsOf(point);
   const sdk = await c.client();
+  const stopper = earlyStopperOf(sdk, options, (text) => c.output.note(text));
   if (options.dryRun) return quoteSweep(c, sdk, { args, options, given, points, description, seed });
   const ranking = rankingOf(options);
   const waits = !options.detach && options.wait;
+  if (stopper && !waits) throw new UsageError(`--stop-early acts while pond waits on the sweep: drop --detach, or detach and run pond sweep wait <sweep> --stop-early ${options.stopEarly} later`);
   if (options.output && !waits) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
   const { local, fromJobs } = await splitInputArguments(options.input ?? []);
   if (local.length && !waits) {
@@ -51,7 +54,7 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   try {
     const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
     refuseRepeatedInputPaths(specFiles);
-    await planCreateAndWait(c, sdk, wallet, { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking });
+    await planCreateAndWait(c, sdk, wallet, { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopper });
   } finally {
     await inputs?.finish();
   }
@@ -64,10 +67,11 @@ interface SweepPlan extends SweepAsked {
   inputs: SweepInputs | undefined;
   waits: boolean;
   ranking: Ranking;
+  stopper: EarlyStopper | undefined;
 }
 
 async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJobs"]>[1], plan: SweepPlan): Promise<void> {
-  const { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking } = plan;
+  const { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopper } = plan;
   const planned = options.image ? planImageJobs(args, options, points, specFiles) : await planTemplateJobs(sdk, args, options, points, specFiles, given);
   const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet).catch(async (error: unknown) => {
     if (error instanceof PondApiError && error.status < 500) throw sweepRefusal(error, planned);
@@ -79,7 +83,8 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
     return c.output.result({ sweep: sweepId, ...(seed !== undefined ? { seed } : {}), jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
-  const { jobs } = await waitForJobs(sdk, created.map((job) => job.id), { onEnded: (job) => c.output.note(endedLine(job)) });
+  const { jobs } = await waitForJobs(sdk, created.map((job) => job.id), { onEnded: (job) => c.output.note(endedLine(job)), ...(stopper ? { onPass: (seen) => stopper.look(seen) } : {}) });
+  if (stopper) c.output.note(stopper.summary(jobs));
   if (options.output) {
     for (const job of jobs.filter((j) => j.status === "succeeded" && j.output?.files.length)) {
       await fetchOutputs(sdk, c.p2p, job, join(options.output, job.id), c.progress, (text) => c.output.note(text));
@@ -88,7 +93,7 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
   const results = await sweepResults(sdk, sweepId, jobs, ranking);
   c.output.result(results, describeSweep);
   if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
-  if (jobs.some((job) => job.status !== "succeeded")) process.exitCode = exitCodes.jobUnsuccessful;
+  if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface SweepOptions extends RunOptions, SweepFlags {
   metric?: string;
   minimize?: boolean;
   metricsFile: string;
+  stopEarly?: string;
+  stopEarlyAfter?: number;
 }
 
 /** What a sweep was asked as: `pond run`'s arguments and options, and the points they make. */

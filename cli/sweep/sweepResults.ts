@@ -6,6 +6,7 @@ import { isTerminal } from "../../protocol/jobStatus.ts";
 import { UsageError } from "../errors.ts";
 import { table } from "../output.ts";
 import { terminalText } from "../terminalText.ts";
+import { stoppedEarly } from "./earlyStopping.ts";
 import { describePoint, pointOfLabels, SEED_LABEL, type Point } from "./grid.ts";
 
 /** Read whole, then parsed: a metrics file is a few numbers, not a data set. */
@@ -21,6 +22,8 @@ export interface SweepJobResult {
   id: string;
   point: Record<string, string>;
   status: Job["status"];
+  /** Why it is where it is (a job stopped early: at which step, and why). */
+  status_detail: string | null;
   error: string | null;
   /** The metrics file's top-level numbers; null when it has none to read (the job did not succeed, or left none). */
   metrics: Record<string, number> | null;
@@ -75,7 +78,7 @@ export async function sweepResults(reader: MetricsReader, sweep: string, jobs: r
   await forEachInPool(jobs, READS_AT_ONCE, async (job) => void read.set(job.id, await readMetrics(reader, job, ranking.metricsFile)));
   const results = jobs.map((job): SweepJobResult => {
     const { metrics, note } = read.get(job.id)!;
-    return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
+    return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, status_detail: job.status_detail, error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
   });
   const seed = jobs[0]?.labels[SEED_LABEL];
   return { sweep, jobs: results, best: bestOf(results, ranking.metric, ranking.minimize), metric: ranking.metric ?? null, minimize: ranking.minimize, ...(seed !== undefined && /^\d+$/.test(seed) ? { seed: Number(seed) } : {}) };
@@ -124,10 +127,12 @@ export function describeSweep(results: SweepResults): string[] {
     }),
   ]);
   const succeeded = results.jobs.filter((job) => job.status === "succeeded").length;
-  const lines = [`sweep ${results.sweep}: ${succeeded} of ${results.jobs.length} succeeded${results.seed !== undefined ? ` (drawn with --seed ${results.seed})` : ""}`, ...table([[" ", "job", ...axes.map(terminalText), "status", ...columns.map(terminalText)], ...rows])];
+  const stopped = results.jobs.filter(stoppedEarly).length;
+  const lines = [`sweep ${results.sweep}: ${succeeded} of ${results.jobs.length} succeeded${stopped ? `, ${stopped} stopped early` : ""}${results.seed !== undefined ? ` (drawn with --seed ${results.seed})` : ""}`, ...table([[" ", "job", ...axes.map(terminalText), "status", ...columns.map(terminalText)], ...rows])];
   for (const job of results.jobs) {
     const where = terminalText(describePoint(Object.entries(job.point) as Point));
-    if (isTerminal(job.status) && job.status !== "succeeded") lines.push(`  ${job.id} (${where}) ${job.status}${job.error ? `: ${terminalText(job.error)}` : ""}`);
+    const why = job.error ?? job.status_detail;
+    if (isTerminal(job.status) && job.status !== "succeeded") lines.push(`  ${job.id} (${where}) ${job.status}${why ? `: ${terminalText(why)}` : ""}`);
     else if (job.metrics_note) lines.push(`  ${job.id} (${where}) ${terminalText(job.metrics_note)}`);
   }
   const best = results.jobs.find((job) => job.id === results.best);
@@ -137,6 +142,9 @@ export function describeSweep(results: SweepResults): string[] {
   else if (seen.length) lines.push(`rank them with --metric NAME (one of ${listed(seen)}; --minimize for a loss)`);
   return lines;
 }
+
+/** Whether a sweep went as asked: every job succeeded, or was stopped early by its rule. */
+export const sweepSucceeded = (jobs: readonly Pick<Job, "status" | "status_detail">[]) => jobs.every((job) => job.status === "succeeded" || stoppedEarly(job));
 
 /** Jobs with the metric first, best to worst; those without it after, in their grid order. */
 function compareBy(a: SweepJobResult, b: SweepJobResult, metric: string, minimize: boolean): number {

@@ -171,6 +171,48 @@ describe("sweeps", () => {
     expect((await pond(["sweep", "cancel", made[0]!.sweep])).code).toBe(0);
   });
 
+  describe("early stopping", () => {
+    // Each point reports its loss a step at a time: 1 for the honest points, which end after 12
+    // steps, and 9 for X=9, which would go on for 10 minutes unless it is stopped.
+    const reporting = [
+      "sh",
+      "-c",
+      'loss=1; steps=12; [ "$X" != 9 ] || { loss=9; steps=2000; }; i=0; while [ $i -lt $steps ]; do i=$((i+1)); echo "POND_METRICS {\\"step\\": $i, \\"loss\\": $loss}"; sleep 0.3; done',
+    ];
+
+    it("stops the point whose loss is above the others' median while the sweep is waited for, and counts it as stopped, not failed", async () => {
+      const ran = await pond(["run", ...busybox, "--grid", "X=1,2,3,9", "--stop-early", "loss:min", "--", ...reporting]);
+      expect(ran.code, `${ran.stdout}\n${ran.stderr}`).toBe(0);
+      const sweep = /sweep (swp_[0-9a-f]{10}): 3 of 4 succeeded, 1 stopped early/.exec(ran.stdout)?.[1];
+      expect(sweep, ran.stdout).toBeDefined();
+      expect(ran.stderr).toMatch(/\[pond: job_\w+ stopped early at step \d+: its best loss 9 is above the median 1 of 3 other runs' averages there\]/);
+      expect(ran.stderr).toMatch(/\[pond: 1 of 4 jobs stopped early by loss \(lower is better\)\]/);
+      expect(ran.stdout).toMatch(/^ {2}job_\w+ \(X=9\) canceled: canceled by its creator: stopped early at step \d+/m);
+
+      // Read back from anywhere, it is still a sweep that went as asked.
+      const show = await pond(["--json", "sweep", "show", sweep!]);
+      expect(show.code).toBe(0);
+      const shown = JSON.parse(show.stdout) as { jobs: Array<{ point: { X: string }; status: string; status_detail: string | null }> };
+      expect(shown.jobs.map((job) => [job.point.X, job.status])).toEqual([["1", "succeeded"], ["2", "succeeded"], ["3", "succeeded"], ["9", "canceled"]]);
+    });
+
+    it("stops early from pond sweep wait, for a sweep made with --detach, and refuses --stop-early with --detach itself", async () => {
+      const refused = await pond(["run", ...busybox, "--grid", "X=1,9", "--stop-early", "loss:min", "--detach", "--", "true"]);
+      expect(refused.code).toBe(exitCodes.usage);
+      expect(refused.stderr).toMatch(/--stop-early acts while pond waits on the sweep/);
+      expect((await pond(["run", ...busybox, "--grid", "X=1,9", "--stop-early", "loss", "--", "true"])).stderr).toMatch(/which way is better, e\.g\. val_loss:min/);
+
+      const detached = json<{ sweep: string; jobs: Job[] }>(await pond(["--json", "run", ...busybox, "--detach", "--grid", "X=9,1,2,3", "--", ...reporting]));
+      const waited = await pond(["--json", "sweep", "wait", detached.sweep, "--stop-early", "loss:min", "--stop-early-after", "2"]);
+      expect(waited.code, waited.stderr).toBe(0);
+      const results = JSON.parse(waited.stdout) as { jobs: Array<{ id: string; point: { X: string }; status: string; status_detail: string | null }> };
+      const stopped = results.jobs.filter((job) => job.status === "canceled");
+      expect(stopped.map((job) => job.point.X)).toEqual(["9"]);
+      const step = Number(/stopped early at step (\d+)/.exec(stopped[0]!.status_detail ?? "")?.[1]);
+      expect(step).toBeGreaterThanOrEqual(2);
+    });
+  });
+
   it("detaches a sweep and cancels what of it is still open", async () => {
     const detached = json<{ sweep: string; jobs: Job[] }>(await pond(["--json", "run", ...busybox, "--detach", "--grid", "N=1,2", "--", "sleep", "60"]));
     expect(detached.jobs).toHaveLength(2);
