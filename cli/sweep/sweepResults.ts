@@ -24,6 +24,8 @@ export interface SweepJobResult {
   status: Job["status"];
   /** Why it is where it is (a job stopped early: at which step, and why). */
   status_detail: string | null;
+  /** The newest step the job reported metrics at, while it runs or after (POND_METRICS lines); null before any. */
+  reported_step: number | null;
   error: string | null;
   /** The metrics file's top-level numbers; null when it has none to read (the job did not succeed, or left none). */
   metrics: Record<string, number> | null;
@@ -78,13 +80,18 @@ export async function sweepResults(reader: MetricsReader, sweep: string, jobs: r
   await forEachInPool(jobs, READS_AT_ONCE, async (job) => void read.set(job.id, await readMetrics(reader, job, ranking.metricsFile)));
   const results = jobs.map((job): SweepJobResult => {
     const { metrics, note } = read.get(job.id)!;
-    return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, status_detail: job.status_detail, error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
+    return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, status_detail: job.status_detail, reported_step: newestStep(job), error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
   });
   const seed = jobs[0]?.labels[SEED_LABEL];
   return { sweep, jobs: results, best: bestOf(results, ranking.metric, ranking.minimize), metric: ranking.metric ?? null, minimize: ranking.minimize, ...(seed !== undefined && /^\d+$/.test(seed) ? { seed: Number(seed) } : {}) };
 }
 
 const READS_AT_ONCE = 8;
+
+const newestStep = (job: Job) => {
+  const steps = Object.values(job.reported_metrics ?? {}).map((point) => point.step);
+  return steps.length ? Math.max(...steps) : null;
+};
 
 function bestOf(jobs: readonly SweepJobResult[], metric: string | undefined, minimize: boolean): string | null {
   if (metric === undefined) return null;
@@ -120,7 +127,8 @@ export function describeSweep(results: SweepResults): string[] {
     job.id === results.best ? "*" : " ",
     job.id,
     ...axes.map((name) => terminalText(job.point[name] ?? "-")),
-    job.status,
+    // Where a job still running stands, from the metrics it reports.
+    !isTerminal(job.status) && job.reported_step !== null ? `${job.status} (step ${job.reported_step})` : job.status,
     ...columns.map((name) => {
       const value = metricOf(job, name);
       return value === undefined ? "-" : number(value);

@@ -112,3 +112,19 @@ describe("a sweep's results", () => {
   });
 });
 
+
+describe("a sweep still running, or stopped early in part", () => {
+  it("says where each running job stands by the step it reported, and why a stopped one was stopped", async () => {
+    const running = { ...job("job_r", "0.1", "processing"), status_detail: null, reported_metrics: { loss: { step: 12, value: 0.5 }, val_loss: { step: 11, value: 0.6 } } } as Job;
+    const quiet = { ...job("job_q", "0.2", "processing"), status_detail: null, reported_metrics: null } as Job;
+    const stopped = { ...job("job_s", "1", "canceled"), status_detail: "canceled by its creator: stopped early at step 4: its best loss 9 is above the median 1 of 3 other runs' averages there", reported_metrics: { loss: { step: 4, value: 9 } } } as Job;
+    const done = job("job_b", "0.01", "succeeded", files.job_b);
+    const results = await sweepResults(reader([], files), "swp_0123456789", [running, quiet, stopped, done], { metricsFile: "metrics.json", minimize: false });
+    expect(results.jobs.map((j) => j.reported_step)).toEqual([12, null, 4, null]);
+    const lines = describeSweep(results);
+    expect(lines[0]).toBe("sweep swp_0123456789: 1 of 4 succeeded, 1 stopped early");
+    expect(lines.find((line) => line.includes("job_r"))).toMatch(/job_r\s+0\.1\s+processing \(step 12\)/);
+    expect(lines.find((line) => line.includes("job_q"))).toMatch(/job_q\s+0\.2\s+processing(\s|$)/);
+    expect(lines).toContain("  job_s (lr=1) canceled: canceled by its creator: stopped early at step 4: its best loss 9 is above the median 1 of 3 other runs' averages there");
+  });
+});

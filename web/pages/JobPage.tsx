@@ -10,6 +10,7 @@ import { formatCheckpoint, formatDuration, formatGpuUsage, formatMb, formatTrans
 import { formatWei } from "../format/wei.ts";
 import { LiveLog } from "../job/LiveLog.tsx";
 import { Outputs } from "../job/Outputs.tsx";
+import { ReportedMetricsCard } from "../job/ReportedMetricsCard.tsx";
 import { Timeline } from "../job/Timeline.tsx";
 import { useLiveLog } from "../job/useLiveLog.ts";
 import { markContentRendered } from "../live/markRendered.ts";
@@ -72,6 +73,7 @@ function JobView(props: { job: Job; onStatus: (status: JobStatus) => void }) {
           </dl>
         </section>
       </div>
+      <ReportedMetricsCard job={job} />
       <section class="card">
         <h2>Log</h2>
         <LiveLog text={log.text || (isTerminal(job.status) ? job.logs : "")} state={log.state} {...(log.error ? { error: log.error } : {})} />

@@ -45,7 +45,7 @@ afterAll(async () => {
 
 describe("a creator's job page", () => {
   it("shows a running job's log lines as they arrive, after signing in with a key", async () => {
-    const command = `for i in $(seq 1 ${TICKS}); do echo "tick $i"; sleep 1; done; echo "all ${TICKS} ticks" > /outputs/result.txt`;
+    const command = `for i in $(seq 1 ${TICKS}); do echo "tick $i"; echo "POND_METRICS {\\"step\\": $i, \\"loss\\": $((100 - i))}"; sleep 1; done; echo "all ${TICKS} ticks" > /outputs/result.txt`;
     job = await alice.client.createPaidJob(
       { ...shellJob(command, { max_price_wei: parseEther("0.01").toString(), timeout_s: 90 }), webhook: `${receiver.url}/hooks/alice`, webhook_events_filter: ["job.started", "job.succeeded"] },
       alice.wallet,
@@ -64,11 +64,19 @@ describe("a creator's job page", () => {
     await expect.poll(() => page.getByTestId("log-state").textContent()).toContain("live");
     await log.filter({ hasText: "tick 6" }).waitFor({ timeout: 60_000 });
     expect(await page.getByTestId("job-status").textContent()).toBe("processing");
+    // The curve it reports appears while it runs, drawn, and grows.
+    const loss = page.getByTestId("metric-loss");
+    await loss.getByTestId("metric-caption").waitFor({ timeout: 30_000 });
+    const runningCaption = (await loss.getByTestId("metric-caption").textContent()) ?? "";
+    expect(runningCaption).toMatch(/^step \d+: \d+ \(lowest \d+, highest 99\)$/);
+    expect(Number(/^step (\d+)/.exec(runningCaption)![1])).toBeLessThan(TICKS);
+    expect(await loss.locator("canvas").count()).toBeGreaterThan(0);
 
     await page.getByTestId("job-status").filter({ hasText: "succeeded" }).waitFor({ timeout: 120_000 });
     const lines = ((await log.textContent()) ?? "").split("\n").filter((line) => line.startsWith("tick"));
     expect(lines).toEqual(Array.from({ length: TICKS }, (_, i) => `tick ${i + 1}`));
     expect(await page.getByTestId("timeline").textContent()).toMatch(/queued.*starting.*processing.*succeeded/);
+    await expect.poll(() => loss.getByTestId("metric-caption").textContent(), { timeout: 30_000 }).toBe(`step ${TICKS}: ${100 - TICKS} (lowest ${100 - TICKS}, highest 99)`);
   });
 
   it("lists the outputs with their sha256, and downloads one peer to peer from the provider, checked against it", async () => {
