@@ -195,10 +195,10 @@ Ctrl-C stops everything.`);
 
 /** Outputs go under the state folder, as the echo example's do, so the demo leaves nothing in the checkout. */
 const digits = join(state, "digits");
-const ML_EXAMPLES = `  npm run pond -- run pond/digits-train@1.0.0 -p epochs=30 --output ${digits}        # a model and its accuracy: model.pt, metrics.json
+const ML_EXAMPLES = `  npm run pond -- run pond/digits-train@1.1.0 -p epochs=30 --output ${digits}        # a model and its accuracy: model.pt, metrics.json
   npm run pond -- run pond/digits-eval@1.0.0 --input ${join(digits, "model.pt")} --output ${join(digits, "eval")}
   npm run pond -- run pond/digits-predict@1.0.0 --input ${join(digits, "model.pt")} --input templates/ml/examples/digits-sample.csv --output ${join(digits, "predict")}
-  npm run pond -- run pond/digits-train@1.0.0 -p epochs=30 --grid lr=0.001,0.01,0.1 --metric accuracy        # a sweep: a job per value, ranked`;
+  npm run pond -- run pond/digits-train@1.1.0 -p epochs=30 --grid lr=0.001,0.01,0.1 --metric accuracy        # a sweep: a job per value, ranked`;
 
 function mlMissing(why: string): string {
   return `\npond: the ML templates (pond/digits-train, -eval, -predict) are missing: their PyTorch image could not be built. The others work.

@@ -18,9 +18,10 @@ export function mlTemplates(image: string): TemplateDefinitionInput[] {
   return [
     {
       name: "pond/digits-train",
-      version: "1.0.0",
+      // 1.1.0: reports loss, val_loss and val_accuracy each epoch (POND_METRICS lines).
+      version: "1.1.0",
       description:
-        "Trains a PyTorch MLP on scikit-learn's 8×8 digits; writes /outputs/model.pt and /outputs/metrics.json (held-out accuracy, loss per epoch). Seeded: the same parameters give the same model",
+        "Trains a PyTorch MLP on scikit-learn's 8×8 digits; reports loss, val_loss and val_accuracy each epoch as it trains (pond jobs metrics); writes /outputs/model.pt and /outputs/metrics.json (held-out accuracy, loss per epoch). Seeded: the same parameters give the same model",
       image,
       cmd: ["python3", `${code}/train.py`, "--epochs", "{{epochs}}", "--hidden", "{{hidden}}", "--lr", "{{lr}}", "--batch-size", "{{batch_size}}", "--seed", "{{seed}}"],
       params: {

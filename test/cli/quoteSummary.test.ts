@@ -20,8 +20,8 @@ const quote = (overrides: Partial<JobQuote> = {}): JobQuote => ({
 
 describe("describeQuote", () => {
   it("says who could run it, their rates, and the rate and most cost of the warm provider it would go to", () => {
-    expect(describeQuote(quote(), "pond/digits-train@1.0.0")).toEqual([
-      "pond/digits-train@1.0.0: nothing created",
+    expect(describeQuote(quote(), "pond/digits-train@1.1.0")).toEqual([
+      "pond/digits-train@1.1.0: nothing created",
       "  providers online 3; able to run it 2; with room now 1; within your price 2",
       "  rates 0.00005 to 0.0001 ETH a second",
       `  offered now by a provider already holding ${formatBytes(1_070_000_000)} of it (image, inputs) at 0.0001 ETH a second: at most 0.006 ETH if it runs its whole timeout`,

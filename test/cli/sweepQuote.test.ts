@@ -27,15 +27,15 @@ const answer: SweepQuote = {
 
 describe("a sweep's dry run", () => {
   it("lists its points, the market for one job, the whole sweep's most at the rate offered, and the seed to draw them again", () => {
-    const lines = describeSweepQuote(answer, "pond/digits-train@1.0.0");
-    expect(lines[0]).toBe("pond/digits-train@1.0.0: a sweep of 3 jobs (3 trials of lr log 0.0001..0.1; seed 7), nothing created");
+    const lines = describeSweepQuote(answer, "pond/digits-train@1.1.0");
+    expect(lines[0]).toBe("pond/digits-train@1.1.0: a sweep of 3 jobs (3 trials of lr log 0.0001..0.1; seed 7), nothing created");
     expect(lines.slice(1, 4)).toEqual(["    1  lr=0.003", "    2  lr=0.04", "    3  lr=\\u001b[2Jx"]);
     expect(lines).toContain("  each job, as its first point would meet the market now:");
     expect(lines.some((line) => /providers online 2; able to run it 2; with room now 1/.test(line))).toBe(true);
     expect(lines).toContain("  together: at most 0.0000018 ETH at the rate offered now, if every job ran its whole timeout; your escrow has 1 ETH free");
     expect(lines.at(-1)).toBe("  run it with --seed 7 to draw these points");
     // Given --seed, the person has it already.
-    expect(describeSweepQuote(answer, "pond/digits-train@1.0.0", true).some((line) => line.includes("--seed"))).toBe(false);
+    expect(describeSweepQuote(answer, "pond/digits-train@1.1.0", true).some((line) => line.includes("--seed"))).toBe(false);
   });
 
   it("says when no provider would take the jobs at once, and leaves out what a grid has not (a seed, an escrow)", () => {

@@ -15,6 +15,7 @@ import type { Template } from "../../protocol/template.ts";
 import { shippedTemplates } from "../../templates/shipped.ts";
 import type { ChainStack } from "../helpers/chainStack.ts";
 import { printedJson, startCliNetwork, type CliNetwork } from "../helpers/cliNetwork.ts";
+import { publishTemplates } from "../../scripts/localTemplates.ts";
 
 let network: CliNetwork;
 let stack: ChainStack;
@@ -33,6 +34,20 @@ afterAll(async () => {
 });
 
 describe("templates", () => {
+  it("npm start's publishing says when a version published by an earlier start has another image or command, and keeps it", async () => {
+    const shipped = shippedTemplates("pond-test/busybox:2").find((definition) => definition.name === "pond/echo")!;
+    const published = json<Template>(await pond(["--json", "templates", "show", "pond/echo@1.0.0"]));
+    const warnings: string[] = [];
+    const again = (definition: typeof shipped) => publishTemplates({ api: network.stack.dev.url, stateDir: network.home, warn: (text) => warnings.push(text) }, [definition]);
+    expect(await again({ ...shipped, image: published.image })).toEqual(["pond/echo@1.0.0"]);
+    expect(warnings).toEqual([]);
+    expect(await again({ ...shipped, image: "127.0.0.1:1/pond/busybox@sha256:" + "0".repeat(64) })).toEqual(["pond/echo@1.0.0"]);
+    expect(warnings).toEqual([`pond: pond/echo@1.0.0 was published by an earlier start with another image (${published.image}); a version never changes, so its runs keep that one. Give the template a new version in templates/ to publish this checkout's, or start from an empty state (remove .pond/).`]);
+    await again({ ...shipped, image: published.image, cmd: ["sh", "-c", "echo changed"] });
+    expect(warnings[1]).toMatch(/^pond: pond\/echo@1\.0\.0 was published by an earlier start with another command \(\[/);
+    expect(json<Template>(await pond(["--json", "templates", "show", "pond/echo@1.0.0"])).image).toBe(published.image);
+  });
+
   it("lists the shipped templates and shows one's parameters", async () => {
     const page = json<{ results: Template[] }>(await pond(["--json", "templates", "list"]));
     expect(page.results.map((t) => t.ref)).toEqual(expect.arrayContaining(["pond/echo@1.0.0", "pond/checksum@1.0.0", "pond/countdown@1.0.0"]));

@@ -103,8 +103,8 @@ describe("pond/digits-train, -eval and -predict", () => {
   const trained = () => join(dir, "train");
 
   it("trains a model whose accuracy digits-eval, given its model.pt, reports the same", async () => {
-    const job = await succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--output", trained()]);
-    expect(job.template).toBe("pond/digits-train@1.0.0");
+    const job = await succeeds(["run", "pond/digits-train@1.1.0", "-p", "epochs=30", "--output", trained()]);
+    expect(job.template).toBe("pond/digits-train@1.1.0");
     expect(job.logs).toMatch(/held-out accuracy 0\.\d+ \(\d+\/360\)/);
     const metrics = await readJson<Metrics>(join(trained(), "metrics.json"));
     expect(metrics).toMatchObject({ total: 360, device: "cpu", threads: 1, params: { epochs: 30, hidden: 64, lr: 0.001, batch_size: 32, seed: 0 } });
@@ -143,8 +143,8 @@ describe("pond/digits-train, -eval and -predict", () => {
     it("gives the same model and metrics for the same seed, and others for another seed", async () => {
       const [again, other] = [join(dir, "again"), join(dir, "seed1")];
       await Promise.all([
-        succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--output", again]),
-        succeeds(["run", "pond/digits-train@1.0.0", "-p", "epochs=30", "-p", "seed=1", "--output", other]),
+        succeeds(["run", "pond/digits-train@1.1.0", "-p", "epochs=30", "--output", again]),
+        succeeds(["run", "pond/digits-train@1.1.0", "-p", "epochs=30", "-p", "seed=1", "--output", other]),
       ]);
       expect(await readFile(join(again, "metrics.json"), "utf8")).toBe(await readFile(join(trained(), "metrics.json"), "utf8"));
       expect(await sha256(join(again, "model.pt"))).toBe(await sha256(join(trained(), "model.pt")));
@@ -158,7 +158,7 @@ describe("pond/digits-train, -eval and -predict", () => {
       const out = join(dir, "sweep");
       let result: { stdout: string; stderr: string };
       try {
-        result = await run(...tsNode("cli/main.ts", ["--api", stack!.dev.url, "--json", "run", "pond/digits-train@1.0.0", "-p", "epochs=30", "--grid", "lr=0.001,0.1", "--metric", "accuracy", "--output", out]), { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" }, timeout: 600_000 });
+        result = await run(...tsNode("cli/main.ts", ["--api", stack!.dev.url, "--json", "run", "pond/digits-train@1.1.0", "-p", "epochs=30", "--grid", "lr=0.001,0.1", "--metric", "accuracy", "--output", out]), { env: { ...process.env, POND_HOME: home, NO_COLOR: "1" }, timeout: 600_000 });
       } catch (error) {
         throw new Error(`the sweep failed: ${(error as { stderr?: string }).stderr}`);
       }
@@ -195,7 +195,7 @@ describe("pond/digits-train, -eval and -predict", () => {
         return job;
       };
       // The most epochs the template takes (tens of seconds): the evaluation is created while it trains, which the test checks.
-      const train = await detach(["pond/digits-train@1.0.0", "-p", "epochs=1000", "-p", "seed=2"]);
+      const train = await detach(["pond/digits-train@1.1.0", "-p", "epochs=1000", "-p", "seed=2"]);
       const evaluation = await detach(["pond/digits-eval@1.0.0", "--input", `${train.id}:model.pt`]);
       expect(evaluation).toMatchObject({ status: "queued", resolved_input_files: null });
       const [trained, evaluated] = await Promise.all([train, evaluation].map((job) => creator.waitForJob(job.id, { timeoutMs: JOB_TEST_TIMEOUT_MS, intervalMs: 1000 })));

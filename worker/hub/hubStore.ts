@@ -15,7 +15,8 @@ export interface ProviderRecord {
   disconnectedAt: number | null;
 }
 
-export type ReservationState = "offered" | "accepted";
+/** `stopping`: the job ended by someone else's hand while it ran; what it holds is freed when its provider says it stopped. */
+export type ReservationState = "offered" | "accepted" | "stopping";
 
 export interface ReservationRecord extends Reservation {
   address: string;
@@ -126,6 +127,12 @@ export class HubStore {
     this.sql.exec("UPDATE reservations SET state = 'accepted' WHERE job_id = ?", jobId);
   }
 
+  /** The job was ended while it ran: its capacity stays held until its provider's result (or `deadline`), its copy goes. */
+  markStopping(jobId: string, deadline: number): void {
+    this.sql.exec("UPDATE reservations SET state = 'stopping', offer_expires_at = ? WHERE job_id = ?", deadline, jobId);
+    this.heldJobs.drop(jobId);
+  }
+
   /**
    * A transition of a reserved job that starts from its copy: the copy goes if the transition throws (its
    * write may have landed), and the job as written is kept while still reserved (a job released meanwhile,
@@ -154,8 +161,14 @@ export class HubStore {
     return this.sql.exec("SELECT * FROM reservations WHERE state = 'offered' AND offer_expires_at <= ?", now).toArray().map(toReservation);
   }
 
+  /** Stops its provider never confirmed within their deadline. */
+  overdueStops(now: number): ReservationRecord[] {
+    return this.sql.exec("SELECT * FROM reservations WHERE state = 'stopping' AND offer_expires_at <= ?", now).toArray().map(toReservation);
+  }
+
+  /** The next offer or stop deadline, for the alarm. */
   earliestOfferExpiry(): number | undefined {
-    const row = this.sql.exec("SELECT MIN(offer_expires_at) AS at FROM reservations WHERE state = 'offered'").toArray()[0];
+    const row = this.sql.exec("SELECT MIN(offer_expires_at) AS at FROM reservations WHERE state IN ('offered', 'stopping')").toArray()[0];
     return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
   }
 }

@@ -10,7 +10,7 @@ import { announcingBeside } from "../jobs/announce.ts";
 import { marketDomain } from "../config/chains.ts";
 import { lostTheRace, setStatusDetail, transitionIfStill, transitionJob, type TransitionPatch } from "../jobs/transitions.ts";
 import type { Db } from "../db/client.ts";
-import type { HubState } from "./hubState.ts";
+import { alarmNoLaterThan, type HubState } from "./hubState.ts";
 import { jobById, statusAndProvider } from "./jobReads.ts";
 import { publishCapacity } from "./matchmakers.ts";
 import { checkSucceededResult } from "./resultCheck.ts";
@@ -26,7 +26,8 @@ export async function onStatus(state: HubState, address: Address, jobId: string,
 export async function onLog(state: HubState, address: Address, jobId: string, data: string): Promise<void> {
   // Only once the provider's accept has landed (messages of a job are handled in the order sent): one that was only offered the job has no word in its log.
   const reservation = state.store.reservation(jobId);
-  if (reservation?.address !== address || reservation.state !== "accepted") return;
+  // A job being stopped still has its last words.
+  if (reservation?.address !== address || reservation.state === "offered") return;
   await jobRoomOf(state.env, jobId).appendLogs(jobId, data);
 }
 
@@ -113,9 +114,32 @@ function stillAssignedTo(db: Db, jobId: string, address: Address): Promise<boole
   return read;
 }
 
-/** A job left `starting`/`processing` by someone else's hand (cancel, sweeper): stop it and free its capacity. */
+/** How long a provider may take to stop a job ended under it before the hub frees its capacity anyway. */
+export const STOPPING_GRACE_MS = 60_000;
+
+/**
+ * A job left `starting`/`processing` by someone else's hand (cancel, sweeper): stop it. A job that was
+ * only offered frees its capacity now; one its provider accepted holds it until the provider says the
+ * container has stopped (its result), since offering that room meanwhile would be declined for want of
+ * it, and a decline keeps that provider from the job for good.
+ */
 export async function jobEnded(state: HubState, address: string, jobId: string, status: JobStatus): Promise<void> {
-  const released = state.store.release(jobId);
+  const reservation = state.store.reservation(jobId);
   sendTo(state, address, { v: HUB_PROTOCOL_VERSION, type: "job.cancel", job_id: jobId, reason: `the job is ${status}` });
-  if (released) await publishCapacity(state, address as Address);
+  if (!reservation) return;
+  if (reservation.state === "offered") {
+    state.store.release(jobId);
+    return publishCapacity(state, address as Address);
+  }
+  const deadline = Date.now() + STOPPING_GRACE_MS;
+  state.store.markStopping(jobId, deadline);
+  await alarmNoLaterThan(state, deadline);
+}
+
+/** Stops past their grace: the provider never said, so what they held is freed. */
+export async function releaseOverdueStops(state: HubState, now: number): Promise<void> {
+  for (const stop of state.store.overdueStops(now)) {
+    state.store.release(stop.jobId);
+    await publishCapacity(state, stop.address as Address);
+  }
 }

@@ -15,7 +15,7 @@ import { onCheckpoint } from "../hub/checkpoints.ts";
 import { askToMediate, onMediation, onVerdict } from "../hub/mediation.ts";
 import { expireOffers, offerJob, onAccept, onDecline, type OfferOutcome } from "../hub/offers.ts";
 import { checkPresence, nextAlarmAt, onAdvertise, onSocketGone, onWarm } from "../hub/presence.ts";
-import { jobEnded, onLog, onResult, onStatus } from "../hub/results.ts";
+import { jobEnded, onLog, onResult, onStatus, releaseOverdueStops } from "../hub/results.ts";
 import { deliverSignal, onIceRequest, onSignal } from "../hub/signaling.ts";
 import { LogIntake } from "../hub/logIntake.ts";
 import { onTransferReport } from "../hub/transfers.ts";
@@ -141,6 +141,7 @@ export class ProviderHub extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     await expireOffers(this.state, now);
+    await releaseOverdueStops(this.state, now);
     await checkPresence(this.state, now);
     const next = nextAlarmAt(this.state);
     if (next !== undefined) await this.ctx.storage.setAlarm(next);
