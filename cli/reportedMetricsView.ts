@@ -1,7 +1,7 @@
 // A job's reported metrics for a person: each name's curve as a sparkline with
-// its newest, lowest and highest values, and, followed live, one row a step.
+// its newest, lowest and highest values.
 import type { Job } from "../protocol/job.ts";
-import type { ReportedMetrics } from "../protocol/reportedMetrics.ts";
+import { formatMetricValue, type ReportedMetrics } from "../protocol/reportedMetrics.ts";
 import { table } from "./output.ts";
 import { terminalText } from "./terminalText.ts";
 
@@ -9,7 +9,7 @@ const BARS = "▁▂▃▄▅▆▇█";
 /** Characters a curve is drawn in: its points are averaged into this many buckets. */
 const CURVE_WIDTH = 32;
 
-const shown = (value: number | null) => (value === null ? "NaN" : String(Number(value.toPrecision(4))));
+const shown = formatMetricValue;
 
 /** The points' values as bars, lowest to highest; a point that is not a number is a space. */
 export function sparkline(values: readonly (number | null)[], width: number = CURVE_WIDTH): string {
@@ -52,39 +52,4 @@ export function describeLatestReported(job: Pick<Job, "reported_metrics">): stri
   if (latest.length === 0) return [];
   const step = Math.max(...latest.map(([, point]) => point.step));
   return [`  reported at step ${step}: ${latest.map(([name, point]) => `${terminalText(name)} ${shown(point.value)}${point.step === step ? "" : ` (step ${point.step})`}`).join(", ")}`];
-}
-
-/**
- * Follows a job's metrics: each call with the newest series prints the steps not printed
- * yet, one row each. A run that goes back (resumed from a checkpoint) is said so, and
- * rows go on from its newest step.
- */
-export class MetricRows {
-  private printed = -1;
-  private columns: string[] = [];
-
-  rows(reported: ReportedMetrics): string[] {
-    const byStep = new Map<number, Map<string, number | null>>();
-    let newest = -1;
-    for (const [name, { points }] of Object.entries(reported.series)) {
-      newest = Math.max(newest, points.at(-1)?.step ?? -1);
-      for (const point of points) {
-        const values = byStep.get(point.step) ?? new Map<string, number | null>();
-        values.set(name, point.value);
-        byStep.set(point.step, values);
-      }
-    }
-    const lines: string[] = [];
-    if (newest >= 0 && newest < this.printed) {
-      lines.push(`(back to step ${newest}: the run resumed from a checkpoint)`);
-      this.printed = newest - 1;
-    }
-    this.columns = [...new Set([...this.columns, ...Object.keys(reported.series)])];
-    for (const step of [...byStep.keys()].filter((step) => step > this.printed).sort((a, b) => a - b)) {
-      const values = byStep.get(step)!;
-      lines.push(`step ${step}  ${this.columns.filter((name) => values.has(name)).map((name) => `${terminalText(name)} ${shown(values.get(name)!)}`).join("  ")}`);
-      this.printed = step;
-    }
-    return lines;
-  }
 }

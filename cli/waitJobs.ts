@@ -37,7 +37,7 @@ const READS_AT_ONCE = 8;
 const MAX_FAILED_PASSES = 12;
 
 /** The API unreachable or failing (5xx, a dropped connection): worth reading again later, unlike a 404. */
-const isTransient = (error: unknown) => exitCodeOf(error) === exitCodes.unreachable || (error instanceof PondApiError && error.status === 429);
+export const isTransient = (error: unknown) => exitCodeOf(error) === exitCodes.unreachable || (error instanceof PondApiError && error.status === 429);
 
 export async function waitForJobs(reader: JobReader, ids: readonly string[], options: WaitOptions = {}): Promise<WaitOutcome> {
   const now = options.now ?? Date.now;

@@ -107,3 +107,9 @@ export const CancelJobRequest = z
 
 /** A job's status_detail once its creator has canceled it, with the reason they gave. */
 export const canceledByCreator = (reason?: string) => (reason ? `canceled by its creator: ${reason}` : "canceled by its creator");
+
+/** What a sweep's early stopping (cli/sweep/earlyStopping.ts) gives as the start of each cancel's reason. */
+export const STOPPED_EARLY = "stopped early";
+
+/** Whether a job was stopped by a sweep's early stopping: its cancel's reason says so. */
+export const stoppedEarly = (job: Pick<Job, "status" | "status_detail">) => job.status === "canceled" && (job.status_detail?.startsWith(canceledByCreator(STOPPED_EARLY)) ?? false);

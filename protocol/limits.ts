@@ -63,6 +63,8 @@ export const reportedMetricLimits = {
   maxLineChars: 4096,
   /** Points kept a name: past it every other point is let go, the newest kept, so a long run stays its whole curve. */
   maxPointsPerName: 1000,
+  /** The highest step: a quadrillion (tokens seen, say), far inside what every JSON reader keeps exact. */
+  maxStep: 1e15,
 } as const;
 
 /** Largest request body the API reads. */

@@ -9,7 +9,16 @@ import { reportedMetricLimits } from "./limits.ts";
 /** What a metric line starts with, the space included. */
 export const METRICS_MARKER = "POND_METRICS ";
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_.\/-]*$/;
+/** A metric's name: letters, digits and _ . / -, not starting with a digit or a punctuation mark. */
+export const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_.\/-]*$/;
+// A property every object has: a series under it would vanish into the prototype.
+const RESERVED = new Set(["__proto__"]);
+
+/** A value as people read it: four significant digits, NaN for a value that is not a number. */
+export const formatMetricValue = (value: number | null) => (value === null ? "NaN" : String(Number(value.toPrecision(4))));
+
+/** JSON from a job, for a reason: control, invisible and direction characters escaped, whatever reads it. */
+const escaped = (json: string) => json.replace(/[\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 /** One line's report: the step it is for (null: the one after the name's last), and each value (null: NaN or ±Infinity). */
 export interface MetricReport {
@@ -46,14 +55,17 @@ export function parseMetricLine(line: string): MetricLine {
   const values: MetricReport["values"] = [];
   for (const [name, value] of Object.entries(body)) {
     if (name === "step") {
-      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) return ignored(`"step" must be a whole number from 0; it is ${JSON.stringify(value)}`);
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > reportedMetricLimits.maxStep) {
+        return ignored(`"step" must be a whole number from 0 to ${reportedMetricLimits.maxStep}; it is ${escaped(JSON.stringify(value) ?? String(value)).slice(0, 40)}`);
+      }
       step = value;
       continue;
     }
-    if (name.length > reportedMetricLimits.maxNameLength || !NAME.test(name)) {
-      return ignored(`${JSON.stringify(name.slice(0, 80))} is not a metric name: letters, digits and _ . / -, starting with a letter or _, at most ${reportedMetricLimits.maxNameLength}`);
+    if (name.length > reportedMetricLimits.maxNameLength || !METRIC_NAME.test(name) || RESERVED.has(name)) {
+      return ignored(`${escaped(JSON.stringify(name.slice(0, 80)))} is not a metric name: letters, digits and _ . / -, starting with a letter or _, at most ${reportedMetricLimits.maxNameLength}`);
     }
-    if (value !== null && (typeof value !== "number" || !Number.isFinite(value))) return ignored(`"${name}" must be a number; it is ${JSON.stringify(value)?.slice(0, 40)}`);
+    if (typeof value === "number" && !Number.isFinite(value)) return ignored(`"${name}" is too large for a number (past ±1.8e308)`);
+    if (value !== null && typeof value !== "number") return ignored(`"${name}" must be a number; it is ${escaped(JSON.stringify(value) ?? String(value)).slice(0, 40)}`);
     values.push([name, value]);
   }
   if (values.length === 0) return ignored("a metrics line names no metric");

@@ -20,6 +20,7 @@ import { describeGpus } from "../gpuSummary.ts";
 import { imageRequest, quoteOf, refuseRepeatedInputPaths, templateRun, TEMPLATE_FIXED_FLAGS, type RunOptions, type TemplateFixedFlag } from "../runRequests.ts";
 import { UsageError } from "../errors.ts";
 import { runSweep } from "../sweep/runSweep.ts";
+import { withStopEarlyOptions } from "../sweep/earlyStopping.ts";
 import type { SweepOptions } from "../sweep/sweepPlan.ts";
 import { describeQuote } from "../quoteSummary.ts";
 import { terminalText } from "../terminalText.ts";
@@ -29,7 +30,7 @@ import { terminalText } from "../terminalText.ts";
 const SWEEP_ONLY_FLAGS = { metric: "--metric", minimize: "--minimize", metricsFile: "--metrics-file", trials: "--trials", seed: "--seed", stopEarly: "--stop-early", stopEarlyAfter: "--stop-early-after" } as const;
 
 export function registerRun(program: Command, ctx: () => CliContext): void {
-  program
+  const run = program
     .command("run")
     .description("run a template (owner/name@version) or an image, wait for it, and print its logs")
     .argument("[template-or-cmd...]", "a template ref, or with --image the command to run")
@@ -65,8 +66,6 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     .option("--metric <name>", "with --grid or --sample: rank the jobs by this number in their metrics file (highest first)")
     .option("--minimize", "with --metric: lowest first (a loss)")
     .option("--metrics-file <path>", "with --grid or --sample: the output holding each job's metrics, a JSON object", "metrics.json")
-    .option("--stop-early <NAME:min|max>", "with --grid or --sample: while the sweep is waited for, cancel a running job whose best NAME so far (a metric the jobs report on POND_METRICS lines) is worse than the median of the others' averages at the same step")
-    .option("--stop-early-after <step>", "with --stop-early: judge no job before it has reported this step", integer)
     .option("--dry-run", "create nothing: say which providers online could run the job, their rates, and whether one has room now at your price")
     .option("--detach", "return once the job is queued, printing its id")
     .option("--no-wait", "the same as --detach")
@@ -124,6 +123,8 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
       c.output.result(final, (j) => summary(j, options.output, download));
       if (done.status !== "succeeded") process.exitCode = exitCodes.jobUnsuccessful;
     });
+  // A sweep's early stopping: its flags are shared with pond sweep wait.
+  withStopEarlyOptions(run);
 }
 
 /**

@@ -9,7 +9,7 @@ import { integer, type CliContext } from "../context.ts";
 import { describeCliError, PartialFailure, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { cancelEach, jobsOfSweep } from "../sweep/sweepJobs.ts";
-import { earlyStopperOf } from "../sweep/earlyStopping.ts";
+import { earlyStopperOf, withStopEarlyOptions } from "../sweep/earlyStopping.ts";
 import { describeSweep, rankingOf, sweepResults, sweepSucceeded } from "../sweep/sweepResults.ts";
 import { endedLine, waitForJobs } from "../waitJobs.ts";
 
@@ -32,11 +32,7 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
     });
 
-  sweep
-    .command("wait")
-    .argument("<sweep-id>")
-    .option("--stop-early <NAME:min|max>", "while waiting, cancel a running job whose best NAME so far (a metric the jobs report) is worse than the median of the others' averages at the same step")
-    .option("--stop-early-after <step>", "with --stop-early: judge no job before it has reported this step", integer)
+  withStopEarlyOptions(sweep.command("wait").argument("<sweep-id>"))
     .option("--metric <name>", "rank the jobs by this number in their metrics file (highest first)")
     .option("--minimize", "with --metric: lowest first (a loss)")
     .option("--metrics-file <path>", "the output that holds each job's metrics, a JSON object", "metrics.json")

@@ -1,12 +1,11 @@
 // A sweep's results: each job's point, how it ended, and the numbers its metrics
 // file reports, ranked by the one asked for, as a table for a person or as JSON.
-import type { Job } from "../../protocol/job.ts";
+import { stoppedEarly, type Job } from "../../protocol/job.ts";
 import { forEachInPool } from "../../p2p/core/pool.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
 import { UsageError } from "../errors.ts";
 import { table } from "../output.ts";
 import { terminalText } from "../terminalText.ts";
-import { stoppedEarly } from "./earlyStopping.ts";
 import { describePoint, pointOfLabels, SEED_LABEL, type Point } from "./grid.ts";
 
 /** Read whole, then parsed: a metrics file is a few numbers, not a data set. */

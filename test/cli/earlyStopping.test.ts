@@ -1,12 +1,13 @@
 // A sweep's early stopping: the median stopping rule on the jobs' reported curves,
 // and the stopper that reads them as the sweep is waited for and cancels, with a reason.
 import { describe, expect, it } from "vitest";
-import { EarlyStopper, medianStops, stoppedEarly, stopRuleOf, type Curve, type StopRule } from "../../cli/sweep/earlyStopping.ts";
+import { EarlyStopper, stopRuleOf } from "../../cli/sweep/earlyStopping.ts";
+import { medianStops, type Curve, type StopRule } from "../../cli/sweep/medianRule.ts";
 import { sweepSucceeded } from "../../cli/sweep/sweepResults.ts";
 import { UsageError } from "../../cli/errors.ts";
 import { waitForJobs } from "../../cli/waitJobs.ts";
 import type { Job } from "../../protocol/job.ts";
-import { canceledByCreator } from "../../protocol/job.ts";
+import { canceledByCreator, stoppedEarly } from "../../protocol/job.ts";
 import type { ReportedMetrics } from "../../protocol/reportedMetrics.ts";
 import { PondApiError } from "../../sdk/index.ts";
 
@@ -81,6 +82,13 @@ class StandInApi {
   readonly reads: string[] = [];
   readonly cancels: Array<[string, string | undefined]> = [];
   endedMeanwhile = new Set<string>();
+  /** Canceled by an earlier call whose answer was lost: the job says so, the cancel is refused as finished. */
+  canceledBefore = new Map<string, string>();
+
+  async getJob(id: string): Promise<Job> {
+    const reason = this.canceledBefore.get(id);
+    return reason ? job(id, "canceled", undefined, canceledByCreator(reason)) : job(id, "succeeded");
+  }
 
   async reportedMetrics(id: string): Promise<ReportedMetrics> {
     this.reads.push(id);
@@ -89,7 +97,7 @@ class StandInApi {
   }
 
   async cancelJob(id: string, reason?: string): Promise<Job> {
-    if (this.endedMeanwhile.has(id)) throw new PondApiError({ type: "job-finished", title: "Conflict", status: 409, detail: "already succeeded" });
+    if (this.endedMeanwhile.has(id) || this.canceledBefore.has(id)) throw new PondApiError({ type: "job-finished", title: "Conflict", status: 409, detail: "already succeeded" });
     this.cancels.push([id, reason]);
     return job(id, "canceled", undefined, canceledByCreator(reason));
   }
@@ -117,6 +125,17 @@ describe("the early stopper", () => {
     expect(api.reads).toEqual([]);
     expect(api.cancels).toHaveLength(1);
     expect(stopper.summary([...jobs.slice(0, 5).map((j) => ({ ...j, status: "succeeded" as const })), job("queued", "canceled")])).toBe("[pond: 1 of 6 jobs stopped early by loss (lower is better)]");
+  });
+
+  it("counts a job whose earlier cancel went through though its answer was lost", async () => {
+    const api = new StandInApi();
+    const stopper = new EarlyStopper(api, lossRule, () => undefined);
+    for (const id of ["a", "b", "c"]) api.curves.set(id, curve(1, 1));
+    api.curves.set("bad", curve(5, 5));
+    api.canceledBefore.set("bad", "stopped early at step 2: its best loss 5 is above the median 1 of 3 other runs' averages there");
+    await stopper.look(["a", "b", "c"].map((id) => job(id, "succeeded", 2)).concat(job("bad", "processing", 2)));
+    expect([...stopper.stopped.keys()]).toEqual(["bad"]);
+    expect(api.cancels).toEqual([]);
   });
 
   it("says so when no job reports the metric", async () => {

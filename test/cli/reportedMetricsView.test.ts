@@ -3,8 +3,9 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../protocol/job.ts";
 import type { ReportedMetrics } from "../../protocol/reportedMetrics.ts";
-import { followReportedMetrics } from "../../cli/followMetrics.ts";
-import { describeLatestReported, describeReportedMetrics, MetricRows, sparkline } from "../../cli/reportedMetricsView.ts";
+import { followReportedMetrics, MetricRows } from "../../cli/followMetrics.ts";
+import { describeLatestReported, describeReportedMetrics, sparkline } from "../../cli/reportedMetricsView.ts";
+import { PondApiError } from "../../sdk/index.ts";
 
 const at = new Date(0).toISOString();
 const series = (points: [number, number | null][], every = 1) => ({ points: points.map(([step, value]) => ({ step, value, time: at })), reported: points.length * every, every });
@@ -60,28 +61,58 @@ describe("following a job's metrics", () => {
     expect(rows.rows(reported({ loss: series([[1, 0.5], [2, 0.41], [3, 0.33], [4, 0.22]]) }))).toEqual(["step 4  loss 0.22"]);
   });
 
-  it("reads until the job has ended, its last metrics after its end", async () => {
-    const states: [Job["status"], ReportedMetrics][] = [
-      ["processing", reported({ loss: series([[1, 1]]) })],
-      ["processing", reported({ loss: series([[1, 1], [2, 0.5]]) })],
-      ["succeeded", reported({ loss: series([[1, 1], [2, 0.5], [3, 0.25]]) })],
-    ];
-    let looks = 0;
-    let current = states[0]!;
+  it("gives a value that comes after its step's row a row of its own", () => {
+    const rows = new MetricRows();
+    expect(rows.rows(reported({ loss: series([[10, 0.5]]) }))).toEqual(["step 10  loss 0.5"]);
+    expect(rows.rows(reported({ loss: series([[10, 0.5]]), val_loss: series([[10, 0.7]]) }))).toEqual(["step 10  val_loss 0.7"]);
+  });
+
+  it("reads the points only when the job says they moved, waits out a blip in the API, and reads them once more at the end", async () => {
+    const latest = (step: number) => ({ loss: { step, value: 1 / step } });
+    // What each look at the job finds: its status and newest step, or a 503.
+    const looks: Array<[Job["status"], number] | "503"> = [["processing", 1], ["processing", 1], "503", ["processing", 2], ["succeeded", 3]];
+    const curves: Record<number, ReportedMetrics> = {
+      1: reported({ loss: series([[1, 1]]) }),
+      2: reported({ loss: series([[1, 1], [2, 0.5]]) }),
+      3: reported({ loss: series([[1, 1], [2, 0.5], [3, 0.25]]) }),
+    };
+    let look = 0;
+    let step = 1;
+    let reads = 0;
     const written: string[] = [];
     const ended = await followReportedMetrics(
       {
         getJob: async () => {
-          current = states[Math.min(looks++, states.length - 1)]!;
-          return { id: "job_1", status: current[0] } as Job;
+          const now = looks[Math.min(look++, looks.length - 1)]!;
+          if (now === "503") throw new PondApiError({ type: "about:blank", title: "Unavailable", status: 503, detail: "try again" });
+          step = now[1];
+          return { id: "job_1", status: now[0], reported_metrics: latest(step) } as unknown as Job;
         },
-        reportedMetrics: async () => current[1],
+        reportedMetrics: async () => {
+          reads++;
+          return curves[step]!;
+        },
       },
       "job_1",
       { write: (line) => written.push(line), sleep: async () => undefined },
     );
     expect(written).toEqual(["step 1  loss 1", "step 2  loss 0.5", "step 3  loss 0.25"]);
     expect(ended.job.status).toBe("succeeded");
-    expect(looks).toBe(3);
+    expect(reads).toBe(3);
+  });
+
+  it("gives up on an API that keeps failing, and at once on a refusal", async () => {
+    const failing = (status: number) => ({
+      getJob: async (): Promise<Job> => {
+        throw new PondApiError({ type: "about:blank", title: "No", status, detail: "no" });
+      },
+      reportedMetrics: async (): Promise<ReportedMetrics> => reported({}),
+    });
+    let sleeps = 0;
+    await expect(followReportedMetrics(failing(503), "job_1", { write: () => undefined, sleep: async () => void sleeps++ })).rejects.toThrow(/503/);
+    expect(sleeps).toBe(14);
+    sleeps = 0;
+    await expect(followReportedMetrics(failing(404), "job_1", { write: () => undefined, sleep: async () => void sleeps++ })).rejects.toThrow(/404/);
+    expect(sleeps).toBe(0);
   });
 });

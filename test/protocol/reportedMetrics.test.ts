@@ -30,6 +30,9 @@ describe("parseMetricLine", () => {
     ["a nested object", '{"loss": {"train": 1}}', '"loss" must be a number'],
     ["a boolean", '{"done": true}', '"done" must be a number'],
     ["a negative step", '{"step": -1, "loss": 1}', '"step" must be a whole number'],
+    ["a step past the bound", '{"step": 9007199254740993, "loss": 1}', '"step" must be a whole number from 0 to 1000000000000000'],
+    ["a value too large for a number", '{"loss": 1e999}', '"loss" is too large for a number'],
+    ["a name that is every object's prototype", '{"__proto__": 1}', "is not a metric name"],
     ["a fractional step", '{"step": 1.5, "loss": 1}', '"step" must be a whole number'],
     ["a name with a space", '{"val loss": 1}', "is not a metric name"],
     ["a name starting with a digit", '{"1st": 1}', "is not a metric name"],
@@ -38,6 +41,13 @@ describe("parseMetricLine", () => {
     const parsed = parseMetricLine(line(body));
     expect(parsed.kind).toBe("ignored");
     expect(parsed.kind === "ignored" && parsed.reason).toContain(reason);
+  });
+
+  it("escapes what a terminal or a page would act on in the reason it gives", () => {
+    const parsed = parseMetricLine(line('{"a\u202eb": 1}'));
+    expect(parsed.kind === "ignored" && parsed.reason).toContain("a\\u202eb");
+    const value = parseMetricLine(line('{"loss": "\u0085x"}'));
+    expect(value.kind === "ignored" && value.reason).toContain("\\u0085x");
   });
 
   it("ignores a name or a line past its bound", () => {

@@ -1,6 +1,7 @@
 // The metrics a job reports in its output (POND_METRICS lines), a curve each:
-// read again every few seconds while it runs, once more when it ends, and not
-// at all for a job that reports none.
+// read again whenever the job says its newest points moved and once when it
+// ends, and not at all for a job that reports none.
+import { useEffect, useState } from "hono/jsx/dom";
 import { isTerminal } from "../../protocol/jobStatus.ts";
 import type { Job } from "../../protocol/job.ts";
 import { ReportedMetrics } from "../../protocol/reportedMetrics.ts";
@@ -8,8 +9,8 @@ import { requestJson } from "../api/http.ts";
 import { MetricChart } from "../charts/MetricChart.tsx";
 import { usePoll } from "../live/usePoll.ts";
 
-const WHILE_RUNNING_MS = 3_000;
-const AFTER_END_MS = 3_600_000;
+/** The points are read when the job says they moved, not on a timer. */
+const NOT_ON_A_TIMER_MS = 3_600_000;
 
 /** Nothing until the job has reported a metric (the job, read every few seconds, says when). */
 export function ReportedMetricsCard(props: { job: Job }) {
@@ -18,21 +19,27 @@ export function ReportedMetricsCard(props: { job: Job }) {
 
 function Curves(props: { job: Job }) {
   const { job } = props;
-  const ended = isTerminal(job.status);
+  // Read again when the job (itself read every few seconds) says its newest points moved, and once at its end.
+  const moved = `${JSON.stringify(job.reported_metrics)} ${isTerminal(job.status)}`;
   const metrics = usePoll(
     (signal) => requestJson(ReportedMetrics, `/v1/jobs/${encodeURIComponent(job.id)}/reported-metrics`, { auth: true, signal }),
-    // The last read after the end catches the points that came with it.
-    ended ? AFTER_END_MS : WHILE_RUNNING_MS,
+    NOT_ON_A_TIMER_MS,
+    moved,
   );
-  const series = Object.entries(metrics.data?.series ?? {});
+  // What was shown stays while the points are read again.
+  const [shown, setShown] = useState<ReportedMetrics | undefined>();
+  useEffect(() => {
+    if (metrics.data) setShown(metrics.data);
+  }, [metrics.data]);
+  const series = Object.entries(shown?.series ?? {});
   if (series.length === 0) return null;
-  const ignored = metrics.data?.ignored;
+  const ignored = shown?.ignored;
   return (
     <section class="card" data-testid="reported-metrics">
       <h2>Metrics</h2>
       <div class="metric-charts">
         {series.map(([name, points]) => (
-          <MetricChart name={name} series={points} />
+          <MetricChart key={name} name={name} series={points} />
         ))}
       </div>
       {ignored?.lines ? (

@@ -11,6 +11,7 @@ import { jobs } from "../db/schema.ts";
 import { jobRoomOf } from "../bindings/objects.ts";
 import { jobContextOf } from "../http/context.ts";
 import { idempotency } from "../http/idempotency.ts";
+import { emptyBodyIsNone } from "../http/requestGuards.ts";
 import { parsePreferWait } from "../http/preferWait.ts";
 import { conflict, notFound, unprocessable } from "../errors/problem.ts";
 import { validationError } from "../errors/validation.ts";
@@ -93,7 +94,7 @@ const cancelJobRoute = createRoute({
   operationId: "cancelJob",
   summary: "Cancel a job",
   security: bearer,
-  middleware: [requireApiKey, idempotency] as const,
+  middleware: [requireApiKey, idempotency, emptyBodyIsNone] as const,
   description: "A body is optional: `{\"reason\": \"…\"}` puts why in the job's status_detail (`canceled by its creator: …`).",
   request: { params: JobIdParam, body: { required: false, content: { "application/json": { schema: CancelJobRequest } } } },
   responses: { 200: jsonContent(Job, "The canceled job"), 422: problems[422], 401: problems[401], 404: problems[404], 409: problems[409] },

@@ -24,6 +24,20 @@ export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/**
+ * For a route whose body may be left out: an empty body, whatever content type it is sent
+ * with (`curl -d ''`), is no body, so it is neither refused as bad JSON nor as a media type.
+ */
+export const emptyBodyIsNone = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.header("content-type") !== undefined && (await c.req.raw.clone().text()) === "") {
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete("content-type");
+    headers.delete("content-length");
+    c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers });
+  }
+  await next();
+});
+
 /** The relay's uploads (a chunk is raw bytes; a manifest may pass 1 MiB): each route bounds its own body. */
 const RELAY_UPLOAD = /^\/v1\/jobs\/[^/]+\/data\/(inputs|chunks\/[0-9a-f]{64})$/;
 

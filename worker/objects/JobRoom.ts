@@ -36,7 +36,7 @@ export type LogStreamAnswer = { kind: "stream"; body: ReadableStream<Uint8Array>
 export class JobRoom extends DurableObject<Env> {
   private state: RoomState | undefined;
   private readonly buffer: LogBuffer;
-  private readonly reported: ReportedMetricsStore;
+  private reportedStore: ReportedMetricsStore | undefined;
   private readonly followers = new Followers();
   private readonly waiters = new Set<(status: JobStatus) => void>();
   private persisting: Promise<void> = Promise.resolve();
@@ -44,7 +44,6 @@ export class JobRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.buffer = new LogBuffer(ctx.storage.sql);
-    this.reported = new ReportedMetricsStore(ctx.storage.sql);
   }
 
   private async load(): Promise<RoomState> {
@@ -56,8 +55,16 @@ export class JobRoom extends DurableObject<Env> {
     await this.ctx.storage.put("state", this.state);
   }
 
+  /** Made on first use, so that whatever it meets in storage, the log and the waiters go on without it. */
+  private get reported(): ReportedMetricsStore {
+    this.reportedStore ??= new ReportedMetricsStore(this.ctx.storage.sql, (body) => this.ctx.storage.transactionSync(body));
+    return this.reportedStore;
+  }
+
   async statusChanged(status: JobStatus): Promise<void> {
     const state = await this.load();
+    // A requeued job's next attempt starts its output afresh.
+    if (status === "queued" || status === "starting") this.reportedSafely((reported) => reported.lineBreak());
     state.status = status;
     await this.save();
     const seq = this.buffer.append("status", status);
@@ -95,12 +102,7 @@ export class JobRoom extends DurableObject<Env> {
     }
     const seq = this.buffer.append("log", chunk);
     this.followers.send(sseEvent("log", { data: chunk }, seq), seq);
-    try {
-      this.reported.ingest(chunk, Date.now());
-    } catch (error) {
-      // The log is kept whatever its metric lines hold.
-      console.error(`job ${jobId}: reading reported metrics failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    this.reportedSafely((reported) => reported.ingest(chunk, Date.now()));
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null) await this.ctx.storage.setAlarm(Date.now() + PERSIST_EVERY_MS);
   }
@@ -126,7 +128,7 @@ export class JobRoom extends DurableObject<Env> {
     if (!state.jobId || state.persistedSeq === logSeq) return;
     const tail = this.buffer.tail();
     const ctx = jobContextFor(this.env);
-    const reportedMetrics = this.reported.latest();
+    const reportedMetrics = this.reportedSafely((reported) => reported.latest());
     const [row] = await ctx.db
       .update(jobs)
       .set({ logsTail: tail, ...(reportedMetrics ? { reportedMetrics } : {}) })
@@ -146,6 +148,16 @@ export class JobRoom extends DurableObject<Env> {
   /** `GET /v1/jobs/:id/reported-metrics`: each name's kept points (of `names`, when given). */
   async reportedSeries(names?: string[]): Promise<Omit<ReportedMetrics, "job_id">> {
     return this.reported.series(names);
+  }
+
+  /** The log is kept, and the job's end told, whatever its metric lines hold: a failure there is logged, not thrown. */
+  private reportedSafely<T>(use: (reported: ReportedMetricsStore) => T): T | undefined {
+    try {
+      return use(this.reported);
+    } catch (error) {
+      console.error(`job room ${this.state?.jobId ?? this.ctx.id.toString()}: reported metrics: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
   }
 
   /** `GET /v1/jobs/:id/logs`: the events the reader has not seen, then live ones until the job ends. */

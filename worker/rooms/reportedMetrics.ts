@@ -4,7 +4,7 @@
 // storage stay bounded however much a job prints. Output comes in pieces cut
 // anywhere, so a metric line cut in two is carried to the next piece.
 import { reportedMetricLimits } from "../../protocol/limits.ts";
-import { METRICS_MARKER, parseMetricLine, type LatestReported, type MetricReport, type ReportedMetrics } from "../../protocol/reportedMetrics.ts";
+import { METRICS_MARKER, parseMetricLine, type LatestReported, type ReportedMetrics } from "../../protocol/reportedMetrics.ts";
 
 interface NameState {
   /** Points reported under the name, in all: the newest one's ordinal. */
@@ -20,29 +20,64 @@ type Carry = { kind: "start" } | { kind: "skip" } | { kind: "metric"; text: stri
 
 const MARKER_WORD = METRICS_MARKER.trim();
 
+/** Runs `body` as one transaction: all of its writes land, or none (the room's `storage.transactionSync`). */
+export type Transaction = <T>(body: () => T) => T;
+
 export class ReportedMetricsStore {
   private readonly names = new Map<string, NameState>();
+  /** Names whose row is behind `names`, written once a piece has been read. */
+  private readonly changed = new Set<string>();
   private carry: Carry = { kind: "start" };
   private ignored = { lines: 0, lastReason: null as string | null };
 
   constructor(
     private readonly sql: SqlStorage,
+    private readonly transaction: Transaction,
     private readonly maxPointsPerName: number = reportedMetricLimits.maxPointsPerName,
   ) {
     sql.exec("CREATE TABLE IF NOT EXISTS reported_points (name TEXT NOT NULL, n INTEGER NOT NULL, step INTEGER NOT NULL, value REAL, at INTEGER NOT NULL, PRIMARY KEY (name, n))");
     sql.exec("CREATE TABLE IF NOT EXISTS reported_names (name TEXT PRIMARY KEY, reported INTEGER NOT NULL, every INTEGER NOT NULL, kept INTEGER NOT NULL, last_step INTEGER NOT NULL, last_value REAL)");
     sql.exec("CREATE TABLE IF NOT EXISTS reported_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    for (const row of sql.exec<{ name: string; reported: number; every: number; kept: number; last_step: number; last_value: number | null }>("SELECT * FROM reported_names")) {
+    this.load();
+  }
+
+  /** What is kept, into memory: at the start, and again after a piece whose reading failed (its writes undone). */
+  private load(): void {
+    this.names.clear();
+    this.changed.clear();
+    this.carry = { kind: "start" };
+    this.ignored = { lines: 0, lastReason: null };
+    for (const row of this.sql.exec<{ name: string; reported: number; every: number; kept: number; last_step: number; last_value: number | null }>("SELECT * FROM reported_names")) {
       this.names.set(row.name, { reported: row.reported, every: row.every, kept: row.kept, lastStep: row.last_step, lastValue: row.last_value });
     }
-    for (const row of sql.exec<{ key: string; value: string }>("SELECT key, value FROM reported_state")) {
+    for (const row of this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM reported_state")) {
       if (row.key === "carry") this.carry = JSON.parse(row.value) as Carry;
       if (row.key === "ignored") this.ignored = JSON.parse(row.value) as typeof this.ignored;
     }
   }
 
-  /** Reads the metric lines in a piece of output received at `now`. */
+  /** Reads the metric lines in a piece of output received at `now`: all of it is kept, or (if reading fails) none, the store as before. */
   ingest(piece: string, now: number): void {
+    // Most output: whole lines, none of them a metric.
+    if (this.carry.kind === "start" && piece.endsWith("\n") && !piece.includes(MARKER_WORD)) return;
+    try {
+      this.transaction(() => {
+        this.read(piece, now);
+        this.writeChanged();
+      });
+    } catch (error) {
+      this.load();
+      throw error;
+    }
+  }
+
+  /** A new attempt's output starts on a line of its own: what the last one left unfinished is dropped. */
+  lineBreak(): void {
+    if (this.carry.kind === "start") return;
+    this.setCarry({ kind: "start" }, this.carry);
+  }
+
+  private read(piece: string, now: number): void {
     const before = this.carry;
     let text = piece;
     let position = 0;
@@ -63,7 +98,7 @@ export class ReportedMetricsStore {
       const end = text.indexOf("\n", position);
       if (end < 0) break;
       const line = text.slice(position, text[end - 1] === "\r" ? end - 1 : end);
-      if (line.startsWith(METRICS_MARKER)) this.read(line, now);
+      if (line.startsWith(METRICS_MARKER)) this.readLine(line, now);
       position = end + 1;
     }
     this.setCarry(this.carryAfter(text.slice(position)), before);
@@ -92,26 +127,28 @@ export class ReportedMetricsStore {
     this.ignored = { lines: this.ignored.lines + 1, lastReason: reason };
   }
 
-  private read(line: string, now: number): void {
+  private readLine(line: string, now: number): void {
     const parsed = parseMetricLine(line);
     if (parsed.kind === "ignored") return this.ignore(parsed.reason);
     const added = parsed.report.values.filter(([name]) => !this.names.has(name)).length;
     if (this.names.size + added > reportedMetricLimits.maxNames) {
       return this.ignore(`a job reports at most ${reportedMetricLimits.maxNames} metric names; this line would make ${this.names.size + added}`);
     }
-    for (const [name, value] of parsed.report.values) this.record(name, value, parsed.report.step, now);
+    const steps = parsed.report.values.map(([name]) => parsed.report.step ?? (this.names.get(name)?.lastStep ?? -1) + 1);
+    if (steps.some((step) => step > reportedMetricLimits.maxStep)) return this.ignore(`steps go up to ${reportedMetricLimits.maxStep}`);
+    parsed.report.values.forEach(([name, value], i) => this.record(name, value, steps[i]!, now));
   }
 
-  private record(name: string, value: number | null, reportedStep: MetricReport["step"], now: number): void {
+  private record(name: string, value: number | null, step: number, now: number): void {
     const state = this.names.get(name) ?? { reported: 0, every: 1, kept: 0, lastStep: -1, lastValue: null };
-    const step = reportedStep ?? state.lastStep + 1;
     if (step <= state.lastStep) {
       // The run went back (resumed from a checkpoint): what it reported past here is replaced.
       this.sql.exec("DELETE FROM reported_points WHERE name = ? AND step >= ?", name, step);
       state.kept = this.count(name);
     } else if (state.reported % state.every !== 0) {
-      // The newest point stays even off the stride, until a newer one comes.
-      state.kept -= this.sql.exec("DELETE FROM reported_points WHERE name = ? AND n = ?", name, state.reported).rowsWritten;
+      // The newest point stays even off the stride, until a newer one comes (it is always there).
+      this.sql.exec("DELETE FROM reported_points WHERE name = ? AND n = ?", name, state.reported);
+      state.kept -= 1;
     }
     state.reported += 1;
     this.sql.exec("INSERT INTO reported_points (name, n, step, value, at) VALUES (?, ?, ?, ?, ?)", name, state.reported, step, value, now);
@@ -124,15 +161,23 @@ export class ReportedMetricsStore {
     state.lastStep = step;
     state.lastValue = value;
     this.names.set(name, state);
-    this.sql.exec(
-      "INSERT OR REPLACE INTO reported_names (name, reported, every, kept, last_step, last_value) VALUES (?, ?, ?, ?, ?, ?)",
-      name,
-      state.reported,
-      state.every,
-      state.kept,
-      state.lastStep,
-      state.lastValue,
-    );
+    this.changed.add(name);
+  }
+
+  private writeChanged(): void {
+    for (const name of this.changed) {
+      const state = this.names.get(name)!;
+      this.sql.exec(
+        "INSERT OR REPLACE INTO reported_names (name, reported, every, kept, last_step, last_value) VALUES (?, ?, ?, ?, ?, ?)",
+        name,
+        state.reported,
+        state.every,
+        state.kept,
+        state.lastStep,
+        state.lastValue,
+      );
+    }
+    this.changed.clear();
   }
 
   private count(name: string): number {

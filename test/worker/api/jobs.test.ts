@@ -166,6 +166,18 @@ describe("POST /v1/jobs/:id/cancel", () => {
   });
 });
 
+describe("POST /v1/jobs/:id/cancel with an empty body", () => {
+  it("cancels as without a body, whatever content type an empty body is sent with", async () => {
+    const { key } = await signIn();
+    for (const type of ["application/json", "application/x-www-form-urlencoded"]) {
+      const job = (await (await createJob(key)).json()) as Job;
+      const canceled = await call(`/v1/jobs/${job.id}/cancel`, { method: "POST", key, body: "", headers: { "content-type": type } });
+      expect(canceled.status, `${type}: ${await canceled.clone().text()}`).toBe(200);
+      expect(((await canceled.json()) as Job).status_detail).toBe("canceled by its creator");
+    }
+  });
+});
+
 describe("POST /v1/jobs/:id/cancel with a reason", () => {
   it("keeps the reason in the job's status_detail, and refuses one a terminal would act on, or a field it does not know, with 422", async () => {
     const { key } = await signIn();

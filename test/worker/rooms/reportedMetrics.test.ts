@@ -9,24 +9,37 @@ import { ReportedMetrics } from "../../../protocol/reportedMetrics.ts";
 import { jobRoomOf } from "../../../worker/bindings/objects.ts";
 import { jobs } from "../../../worker/db/schema.ts";
 import type { JobRoom } from "../../../worker/objects/JobRoom.ts";
-import { ReportedMetricsStore } from "../../../worker/rooms/reportedMetrics.ts";
+import { ReportedMetricsStore, type Transaction } from "../../../worker/rooms/reportedMetrics.ts";
 import { db, insertJob } from "../chain/jobRows.ts";
 import { call, signIn } from "../client.ts";
 
 const TABLES = ["reported_points", "reported_names", "reported_state"];
 
 /** Runs `use` with stores on a fresh room's SQLite; `fresh()` drops what the last store kept and makes a new one. */
-async function withStores<T>(use: (fresh: (maxPoints?: number) => ReportedMetricsStore, reopen: () => ReportedMetricsStore) => T | Promise<T>): Promise<T> {
+async function withStores<T>(
+  use: (fresh: (maxPoints?: number) => ReportedMetricsStore, reopen: () => ReportedMetricsStore, failNext: () => void) => T | Promise<T>,
+): Promise<T> {
   const room = env.JOB_ROOM.get(env.JOB_ROOM.newUniqueId());
   return runInDurableObject(room, (_instance, state) => {
     const sql = state.storage.sql;
     let maxPoints: number | undefined;
+    let failing = false;
+    // The room's own transactions; one may be made to fail at its end, its writes undone.
+    const transaction: Transaction = (body) =>
+      state.storage.transactionSync(() => {
+        const result = body();
+        if (failing) {
+          failing = false;
+          throw new Error("the disk is full");
+        }
+        return result;
+      });
     const fresh = (max?: number) => {
       for (const table of TABLES) sql.exec(`DROP TABLE IF EXISTS ${table}`);
       maxPoints = max;
-      return new ReportedMetricsStore(sql, max);
+      return new ReportedMetricsStore(sql, transaction, max);
     };
-    return use(fresh, () => new ReportedMetricsStore(sql, maxPoints));
+    return use(fresh, () => new ReportedMetricsStore(sql, transaction, maxPoints), () => (failing = true));
   });
 }
 
@@ -128,6 +141,48 @@ describe("a room's reported metrics", () => {
       store.ingest('"}\nPOND_METRICS {"step": 1, "m1": 2}\n', 3);
       expect(store.series().ignored).toEqual({ lines: 2, last_reason: `a metrics line is at most ${reportedMetricLimits.maxLineChars} characters` });
       expect(store.latest()!.m1).toEqual({ step: 1, value: 2 });
+    });
+  });
+});
+
+describe("a room's reported metrics, at their edges", () => {
+  it("keeps steps within the bound, automatic ones too, and never takes __proto__ as a name", async () => {
+    await withStores((fresh) => {
+      const store = fresh();
+      store.ingest(`POND_METRICS {"step": ${reportedMetricLimits.maxStep}, "tokens": 1}\nPOND_METRICS {"tokens": 2}\n`, 1);
+      expect(valuesOf(store)).toEqual({ tokens: [[reportedMetricLimits.maxStep, 1]] });
+      expect(store.series().ignored.last_reason).toBe(`steps go up to ${reportedMetricLimits.maxStep}`);
+      store.ingest(`POND_METRICS {"step": ${reportedMetricLimits.maxStep + 1}, "tokens": 3}\nPOND_METRICS {"__proto__": 1}\n`, 2);
+      expect(store.series().ignored.lines).toBe(3);
+      expect(store.series().ignored.last_reason).toContain('"__proto__" is not a metric name');
+      expect(Object.keys(store.series().series)).toEqual(["tokens"]);
+    });
+  });
+
+  it("keeps all of a piece or none of it when its reading fails, and reads the next as if it never came", async () => {
+    await withStores((fresh, reopen, failNext) => {
+      const store = fresh();
+      store.ingest('POND_METRICS {"step": 1, "loss": 1}\nPOND_METRICS {"step": 2, "lo', 1);
+      failNext();
+      expect(() => store.ingest('ss": 2}\nPOND_METRICS {"step": 3, "loss": 3, "acc": 0.5}\nPOND_METRICS {"st', 2)).toThrow("the disk is full");
+      // As before the piece: one point, and the same half line waiting.
+      expect(valuesOf(store)).toEqual({ loss: [[1, 1]] });
+      expect(valuesOf(reopen())).toEqual({ loss: [[1, 1]] });
+      store.ingest('ss": 2}\n', 3);
+      expect(valuesOf(store)).toEqual({ loss: [[1, 1], [2, 2]] });
+      expect(store.latest()).toEqual({ loss: { step: 2, value: 2 } });
+    });
+  });
+
+  it("starts a new attempt's output on a line of its own", async () => {
+    await withStores((fresh, reopen) => {
+      const store = fresh();
+      store.ingest('POND_METRICS {"step": 7, "loss": 0.', 1);
+      store.lineBreak();
+      reopen().ingest('POND_METRICS {"step": 1, "loss": 2}\n', 2);
+      const again = reopen();
+      expect(valuesOf(again)).toEqual({ loss: [[1, 2]] });
+      expect(again.series().ignored.lines).toBe(0);
     });
   });
 });
