@@ -1,9 +1,9 @@
 // Jobs queued, started and finished per hour as grouped bars, drawn by uPlot
 // (canvas): made once, fed new columns on every refresh, resized with its container.
-import { useEffect, useRef } from "hono/jsx/dom";
 import uPlot from "uplot";
 import type { ActivityBucket } from "../../protocol/network.ts";
 import { activityColumns, activitySeries } from "./activitySeries.ts";
+import { useUplot } from "./useUplot.ts";
 
 const HEIGHT = 240;
 const HOUR_S = 3_600;
@@ -47,26 +47,7 @@ function options(width: number): uPlot.Options {
 }
 
 export function ActivityChart(props: { buckets: readonly ActivityBucket[] }) {
-  const host = useRef<HTMLDivElement>(null);
-  const chart = useRef<uPlot | null>(null);
-
-  useEffect(() => {
-    const element = host.current;
-    if (!element) return;
-    const plot = new uPlot(options(element.clientWidth || 600), activityColumns(props.buckets), element);
-    chart.current = plot;
-    const resize = new ResizeObserver(() => plot.setSize({ width: element.clientWidth, height: HEIGHT }));
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-      chart.current = null;
-    };
-  }, []);
-
-  useEffect(() => {
-    chart.current?.setData(activityColumns(props.buckets));
-  }, [props.buckets]);
+  const host = useUplot(options, () => activityColumns(props.buckets), props.buckets, 600);
 
   const last = props.buckets.at(-1);
   return (
