@@ -29,7 +29,8 @@ export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
  * with (`curl -d ''`), is no body, so it is neither refused as bad JSON nor as a media type.
  */
 export const emptyBodyIsNone = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.header("content-type") !== undefined && (await c.req.raw.clone().text()) === "") {
+  // Read through Hono's cache: the idempotency check before may have read it already.
+  if (c.req.header("content-type") !== undefined && (await c.req.text()) === "") {
     const headers = new Headers(c.req.raw.headers);
     headers.delete("content-type");
     headers.delete("content-length");
