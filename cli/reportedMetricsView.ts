@@ -1,7 +1,7 @@
 // A job's reported metrics for a person: each name's curve as a sparkline with
 // its newest, lowest and highest values.
 import type { Job } from "../protocol/job.ts";
-import { formatMetricValue, type ReportedMetrics } from "../protocol/reportedMetrics.ts";
+import { formatMetricValue, newestReportedStep, valueRange, type ReportedMetrics } from "../protocol/reportedMetrics.ts";
 import { table } from "./output.ts";
 import { terminalText } from "./terminalText.ts";
 
@@ -9,7 +9,6 @@ const BARS = "▁▂▃▄▅▆▇█";
 /** Characters a curve is drawn in: its points are averaged into this many buckets. */
 const CURVE_WIDTH = 32;
 
-const shown = formatMetricValue;
 
 /** The points' values as bars, lowest to highest; a point that is not a number is a space. */
 export function sparkline(values: readonly (number | null)[], width: number = CURVE_WIDTH): string {
@@ -34,9 +33,9 @@ export function describeReportedMetrics(reported: ReportedMetrics): string[] {
     const rows = names.map((name) => {
       const { points, every } = reported.series[name]!;
       const newest = points.at(-1)!;
-      const numbers = points.map((point) => point.value).filter((value): value is number => value !== null);
-      const range = numbers.length ? `${shown(Math.min(...numbers))} … ${shown(Math.max(...numbers))}` : "-";
-      return [terminalText(name), String(newest.step), shown(newest.value), range, sparkline(points.map((point) => point.value)) + (every > 1 ? ` (1 point of ${every})` : "")];
+      const range = valueRange(points);
+      const within = range ? `${formatMetricValue(range.lowest)} … ${formatMetricValue(range.highest)}` : "-";
+      return [terminalText(name), String(newest.step), formatMetricValue(newest.value), within, sparkline(points.map((point) => point.value)) + (every > 1 ? ` (1 point of ${every})` : "")];
     });
     lines.push(...table([["metric", "step", "newest", "lowest … highest", "curve"], ...rows]));
   }
@@ -48,8 +47,8 @@ export function describeReportedMetrics(reported: ReportedMetrics): string[] {
 
 /** The newest point of each name on one line, for `pond jobs get`. */
 export function describeLatestReported(job: Pick<Job, "reported_metrics">): string[] {
+  const step = newestReportedStep(job.reported_metrics);
+  if (step === null) return [];
   const latest = Object.entries(job.reported_metrics ?? {});
-  if (latest.length === 0) return [];
-  const step = Math.max(...latest.map(([, point]) => point.step));
-  return [`  reported at step ${step}: ${latest.map(([name, point]) => `${terminalText(name)} ${shown(point.value)}${point.step === step ? "" : ` (step ${point.step})`}`).join(", ")}`];
+  return [`  reported at step ${step}: ${latest.map(([name, point]) => `${terminalText(name)} ${formatMetricValue(point.value)}${point.step === step ? "" : ` (step ${point.step})`}`).join(", ")}`];
 }

@@ -100,3 +100,15 @@ export type ReportedMetrics = z.infer<typeof ReportedMetrics>;
 /** Each name's newest point, as the job object carries it (`reported_metrics`). */
 export const LatestReported = z.record(z.string(), z.object({ step: z.int(), value: z.number().nullable() }));
 export type LatestReported = z.infer<typeof LatestReported>;
+
+/** The newest step any name has reached; null before any. */
+export function newestReportedStep(latest: LatestReported | null): number | null {
+  const steps = Object.values(latest ?? {}).map((point) => point.step);
+  return steps.length ? Math.max(...steps) : null;
+}
+
+/** The lowest and highest of a series' numbers (its NaNs left out); undefined when it has none. */
+export function valueRange(points: readonly { value: number | null }[]): { lowest: number; highest: number } | undefined {
+  const numbers = points.map((point) => point.value).filter((value): value is number => value !== null);
+  return numbers.length ? { lowest: Math.min(...numbers), highest: Math.max(...numbers) } : undefined;
+}

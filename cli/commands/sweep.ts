@@ -8,10 +8,9 @@ import type { PondClient } from "../../sdk/index.ts";
 import { integer, type CliContext } from "../context.ts";
 import { describeCliError, PartialFailure, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
-import { cancelEach, jobsOfSweep } from "../sweep/sweepJobs.ts";
+import { cancelEach, jobsOfSweep, waitForSweep } from "../sweep/sweepJobs.ts";
 import { earlyStopperOf, withStopEarlyOptions } from "../sweep/earlyStopping.ts";
-import { describeSweep, rankingOf, sweepResults, sweepSucceeded } from "../sweep/sweepResults.ts";
-import { endedLine, waitForJobs } from "../waitJobs.ts";
+import { rankingOf, showSweep } from "../sweep/sweepResults.ts";
 
 export function registerSweep(program: Command, ctx: () => CliContext): void {
   const sweep = program.command("sweep").description("a sweep made by pond run … --grid, read back by its id");
@@ -28,8 +27,7 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       const ranking = rankingOf(options);
       const sdk = await c.client();
       const jobs = await sweepJobs(sdk, id);
-      c.output.result(await sweepResults(sdk, id, jobs, ranking), describeSweep);
-      if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
+      await showSweep(c, sdk, id, jobs, ranking);
     });
 
   withStopEarlyOptions(sweep.command("wait").argument("<sweep-id>"))
@@ -45,19 +43,10 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       const sdk = await c.client();
       const stopper = earlyStopperOf(sdk, options, (text) => c.output.note(text));
       const found = await sweepJobs(sdk, id);
-      const { jobs, open } = await waitForJobs(
-        sdk,
-        found.map((job) => job.id),
-        {
-          onEnded: (job) => c.output.note(endedLine(job)),
-          ...(stopper ? { onPass: (seen: Job[]) => stopper.look(seen) } : {}),
-          ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}),
-        },
-      );
-      if (stopper) c.output.note(stopper.summary(jobs));
-      if (open.length) c.output.note(`[pond: ${open.length} still open after ${options.timeout} s; they go on]`);
-      c.output.result(await sweepResults(sdk, id, jobs, ranking), describeSweep);
-      if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
+      const note = (text: string) => c.output.note(text);
+      const { jobs, open } = await waitForSweep(sdk, found.map((job) => job.id), { note, stopper, ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}) });
+      if (open.length) note(`[pond: ${open.length} still open after ${options.timeout} s; they go on]`);
+      await showSweep(c, sdk, id, jobs, ranking);
     });
 
   sweep

@@ -22,8 +22,6 @@ export interface StopDecision {
   reason: string;
 }
 
-const shown = formatMetricValue;
-
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -65,7 +63,7 @@ export function medianStops(curves: ReadonlyMap<string, Curve>, running: Readonl
     if (others.length < rule.minOthers) continue;
     const middle = median(others);
     if (rule.minimize ? best > middle : best < middle) {
-      decisions.push({ id, reason: `${STOPPED_EARLY} at step ${step}: its best ${name} ${shown(best)} is ${rule.minimize ? "above" : "below"} the median ${shown(middle)} of ${others.length} other runs' averages there` });
+      decisions.push({ id, reason: `${STOPPED_EARLY} at step ${step}: its best ${name} ${formatMetricValue(best)} is ${rule.minimize ? "above" : "below"} the median ${formatMetricValue(middle)} of ${others.length} other runs' averages there` });
     }
   }
   return decisions;

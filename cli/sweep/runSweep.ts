@@ -11,16 +11,14 @@ import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
 import { PartialFailure, UsageError } from "../errors.ts";
 import { terminalText } from "../terminalText.ts";
-import { exitCodes } from "../exitCodes.ts";
 import { checkedLabels, refuseRepeatedInputPaths, type TemplateFixedFlag } from "../runRequests.ts";
-import { endedLine, waitForJobs } from "../waitJobs.ts";
 import { describePoint, newSweepId, SWEEP_LABEL, pointLabels, type Point } from "./grid.ts";
-import { cancelEach, jobsOfSweep } from "./sweepJobs.ts";
+import { cancelEach, jobsOfSweep, waitForSweep } from "./sweepJobs.ts";
 import { sweepPointsOf } from "./sweepPoints.ts";
 import { quoteSweep } from "./sweepQuote.ts";
 import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepAsked, type SweepOptions } from "./sweepPlan.ts";
-import { describeSweep, rankingOf, sweepResults, sweepSucceeded, type Ranking } from "./sweepResults.ts";
+import { rankingOf, showSweep, type Ranking } from "./sweepResults.ts";
 import { earlyStopperOf, type EarlyStopper } from "./earlyStopping.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
@@ -83,17 +81,14 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
     return c.output.result({ sweep: sweepId, ...(seed !== undefined ? { seed } : {}), jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
-  const { jobs } = await waitForJobs(sdk, created.map((job) => job.id), { onEnded: (job) => c.output.note(endedLine(job)), ...(stopper ? { onPass: (seen) => stopper.look(seen) } : {}) });
-  if (stopper) c.output.note(stopper.summary(jobs));
+  const { jobs } = await waitForSweep(sdk, created.map((job) => job.id), { note: (text) => c.output.note(text), stopper });
   if (options.output) {
     for (const job of jobs.filter((j) => j.status === "succeeded" && j.output?.files.length)) {
       await fetchOutputs(sdk, c.p2p, job, join(options.output, job.id), c.progress, (text) => c.output.note(text));
     }
   }
-  const results = await sweepResults(sdk, sweepId, jobs, ranking);
-  c.output.result(results, describeSweep);
+  await showSweep(c, sdk, sweepId, jobs, ranking);
   if (options.output) c.output.note(`[pond: each succeeded job's outputs are in ${options.output}/<job id>, each sha256 checked]`);
-  if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
 }
 
 /**

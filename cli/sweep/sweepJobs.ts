@@ -1,14 +1,33 @@
 // A sweep's jobs, found by the label each carries (one page holds a whole sweep),
-// and canceling them: what `pond sweep show|cancel` read and stop, and what a
-// sweep whose create lost its answer looks for (runSweep.ts).
+// waited for, and canceled: what `pond sweep show|wait|cancel` read, wait on and
+// stop, what `pond run --grid` waits on, and what a sweep whose create lost its
+// answer looks for (runSweep.ts).
 import type { Job } from "../../protocol/job.ts";
 import { PondApiError, type PondClient } from "../../sdk/index.ts";
+import { endedLine, waitForJobs, type WaitOutcome } from "../waitJobs.ts";
+import type { EarlyStopper } from "./earlyStopping.ts";
 import { SWEEP_LABEL, sweepLimits } from "./grid.ts";
 
 /** The sweep's jobs, oldest first (the grid's order); none when it has none among the caller's jobs. */
 export async function jobsOfSweep(sdk: Pick<PondClient, "listJobs">, sweepId: string): Promise<Job[]> {
   const page = await sdk.listJobs({ label: [`${SWEEP_LABEL}=${sweepId}`], limit: sweepLimits.maxJobs });
   return page.results.reverse();
+}
+
+/** Waits until the jobs have ended (or `timeoutMs` passed), noting each as it ends, stopping early as `stopper` says. */
+export async function waitForSweep(
+  sdk: PondClient,
+  ids: readonly string[],
+  options: { note: (text: string) => void; stopper: EarlyStopper | undefined; timeoutMs?: number },
+): Promise<WaitOutcome> {
+  const { note, stopper } = options;
+  const outcome = await waitForJobs(sdk, ids, {
+    onEnded: (job) => note(endedLine(job)),
+    ...(stopper ? { onPass: (seen: Job[]) => stopper.look(seen) } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
+  if (stopper) note(stopper.summary(outcome.jobs));
+  return outcome;
 }
 
 /**

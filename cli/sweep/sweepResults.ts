@@ -3,7 +3,10 @@
 import { stoppedEarly, type Job } from "../../protocol/job.ts";
 import { forEachInPool } from "../../p2p/core/pool.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
+import { formatMetricValue, newestReportedStep } from "../../protocol/reportedMetrics.ts";
+import type { CliContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
+import { exitCodes } from "../exitCodes.ts";
 import { table } from "../output.ts";
 import { terminalText } from "../terminalText.ts";
 import { describePoint, pointOfLabels, SEED_LABEL, type Point } from "./grid.ts";
@@ -79,18 +82,13 @@ export async function sweepResults(reader: MetricsReader, sweep: string, jobs: r
   await forEachInPool(jobs, READS_AT_ONCE, async (job) => void read.set(job.id, await readMetrics(reader, job, ranking.metricsFile)));
   const results = jobs.map((job): SweepJobResult => {
     const { metrics, note } = read.get(job.id)!;
-    return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, status_detail: job.status_detail, reported_step: newestStep(job), error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
+    return { id: job.id, point: Object.fromEntries(pointOfLabels(job.labels)), status: job.status, status_detail: job.status_detail, reported_step: newestReportedStep(job.reported_metrics), error: job.error, metrics, ...(note ? { metrics_note: note } : {}) };
   });
   const seed = jobs[0]?.labels[SEED_LABEL];
   return { sweep, jobs: results, best: bestOf(results, ranking.metric, ranking.minimize), metric: ranking.metric ?? null, minimize: ranking.minimize, ...(seed !== undefined && /^\d+$/.test(seed) ? { seed: Number(seed) } : {}) };
 }
 
 const READS_AT_ONCE = 8;
-
-const newestStep = (job: Job) => {
-  const steps = Object.values(job.reported_metrics ?? {}).map((point) => point.step);
-  return steps.length ? Math.max(...steps) : null;
-};
 
 function bestOf(jobs: readonly SweepJobResult[], metric: string | undefined, minimize: boolean): string | null {
   if (metric === undefined) return null;
@@ -104,7 +102,6 @@ function bestOf(jobs: readonly SweepJobResult[], metric: string | undefined, min
   return best?.id ?? null;
 }
 
-const number = (value: number) => String(Number(value.toPrecision(4)));
 /** Names listed in a hint at most: a metrics file may hold thousands of keys. */
 const MAX_NAMES_LISTED = 12;
 const listed = (names: readonly string[]) => terminalText(names.slice(0, MAX_NAMES_LISTED).join(", ") + (names.length > MAX_NAMES_LISTED ? `, … (${names.length} in all)` : ""));
@@ -130,7 +127,7 @@ export function describeSweep(results: SweepResults): string[] {
     !isTerminal(job.status) && job.reported_step !== null ? `${job.status} (step ${job.reported_step})` : job.status,
     ...columns.map((name) => {
       const value = metricOf(job, name);
-      return value === undefined ? "-" : number(value);
+      return value === undefined ? "-" : formatMetricValue(value);
     }),
   ]);
   const succeeded = results.jobs.filter((job) => job.status === "succeeded").length;
@@ -144,10 +141,16 @@ export function describeSweep(results: SweepResults): string[] {
   }
   const best = results.jobs.find((job) => job.id === results.best);
   const shown = metric === null ? "" : terminalText(metric);
-  if (best && metric !== null) lines.push(`best by ${shown} (${minimize ? "lowest" : "highest"}): ${best.id} (${terminalText(describePoint(Object.entries(best.point) as Point))}): ${shown} ${number(metricOf(best, metric)!)}`);
+  if (best && metric !== null) lines.push(`best by ${shown} (${minimize ? "lowest" : "highest"}): ${best.id} (${terminalText(describePoint(Object.entries(best.point) as Point))}): ${shown} ${formatMetricValue(metricOf(best, metric)!)}`);
   else if (metric !== null) lines.push(`no job reported ${shown}${seen.length ? `; they reported ${listed(seen)}` : ""}`);
   else if (seen.length) lines.push(`rank them with --metric NAME (one of ${listed(seen)}; --minimize for a loss)`);
   return lines;
+}
+
+/** The sweep's table (or its JSON), and an exit code that says whether it went as asked. */
+export async function showSweep(c: CliContext, reader: MetricsReader, sweep: string, jobs: readonly Job[], ranking: Ranking): Promise<void> {
+  c.output.result(await sweepResults(reader, sweep, jobs, ranking), describeSweep);
+  if (!sweepSucceeded(jobs)) process.exitCode = exitCodes.jobUnsuccessful;
 }
 
 /** Whether a sweep went as asked: every job succeeded, or was stopped early by its rule. */

@@ -1,6 +1,6 @@
 // A reported metric's points as uPlot's aligned columns (x the step, y the value, a
 // gap where the job reported NaN), and the line that says where it stands. Pure.
-import type { ReportedSeries } from "../../protocol/reportedMetrics.ts";
+import { formatMetricValue, valueRange, type ReportedSeries } from "../../protocol/reportedMetrics.ts";
 import type { z } from "zod";
 
 type Series = z.infer<typeof ReportedSeries>;
@@ -9,14 +9,12 @@ export function metricColumns(series: Series): [number[], (number | null)[]] {
   return [series.points.map((point) => point.step), series.points.map((point) => point.value)];
 }
 
-const shown = (value: number | null) => (value === null ? "NaN" : String(Number(value.toPrecision(4))));
-
 /** "step 30: 0.0128 (lowest 0.0128, highest 1.928)", and how thinned a long curve is. */
 export function metricCaption(series: Series): string {
   const newest = series.points.at(-1);
   if (!newest) return "no points yet";
-  const numbers = series.points.map((point) => point.value).filter((value): value is number => value !== null);
-  const range = numbers.length ? ` (lowest ${shown(Math.min(...numbers))}, highest ${shown(Math.max(...numbers))})` : "";
+  const range = valueRange(series.points);
+  const within = range ? ` (lowest ${formatMetricValue(range.lowest)}, highest ${formatMetricValue(range.highest)})` : "";
   const thinned = series.every > 1 ? `; one point of every ${series.every} of ${series.reported} shown` : "";
-  return `step ${newest.step}: ${shown(newest.value)}${range}${thinned}`;
+  return `step ${newest.step}: ${formatMetricValue(newest.value)}${within}${thinned}`;
 }

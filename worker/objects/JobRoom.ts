@@ -63,8 +63,9 @@ export class JobRoom extends DurableObject<Env> {
 
   async statusChanged(status: JobStatus): Promise<void> {
     const state = await this.load();
-    // A requeued job's next attempt starts its output afresh.
-    if (status === "queued" || status === "starting") this.reportedSafely((reported) => reported.lineBreak());
+    // A requeued job's next attempt starts its output afresh. Only a requeue reaches the room as
+    // `queued` (a new job skips it), so a job's usual start does not open the metrics store.
+    if (status === "queued") this.reportedSafely((reported) => reported.lineBreak());
     state.status = status;
     await this.save();
     const seq = this.buffer.append("status", status);
