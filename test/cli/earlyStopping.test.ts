@@ -64,6 +64,24 @@ describe("the median stopping rule", () => {
     expect(medianStops(ties, new Set(ties.keys()), lossRule)).toEqual([]);
   });
 
+  it("lets one run that lies about its metrics move the median by its rank only, however far it lies", () => {
+    // Reported metrics are the providers' word: one provider of the sweep may report a loss no run could reach.
+    const honest = new Map([
+      ["a", curve(1, 1)],
+      ["b", curve(1.2, 1.2)],
+      ["c", curve(3, 3)],
+      ["d", curve(3.2, 3.2)],
+      ["judged", curve(2, 2)],
+    ]);
+    const judgedAlone = (curves: Map<string, Curve>) => medianStops(curves, new Set(["judged"]), lossRule).map((stop) => stop.id);
+    expect(judgedAlone(honest)).toEqual([]);
+    // A lie of any size counts as the best rank, as an honest run a little better than all would.
+    const withRun = (value: number) => new Map([...honest, ["liar", curve(value, value)]]);
+    expect(judgedAlone(withRun(-1e300))).toEqual(judgedAlone(withRun(0.9)));
+    expect(judgedAlone(withRun(1e300))).toEqual(judgedAlone(withRun(3.3)));
+    expect(judgedAlone(withRun(1e300))).toEqual([]);
+  });
+
   it("reads its flags, saying what to fix", () => {
     expect(stopRuleOf("val_loss:min")).toEqual({ metric: "val_loss", minimize: true, graceSteps: 1, minOthers: 3 });
     expect(stopRuleOf("val/accuracy:max", 5)).toMatchObject({ metric: "val/accuracy", minimize: false, graceSteps: 5 });

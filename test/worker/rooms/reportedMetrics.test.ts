@@ -187,6 +187,26 @@ describe("a room's reported metrics, at their edges", () => {
   });
 });
 
+describe("one job flooding its metrics beside an honest one", () => {
+  it("leaves the honest job's points, newest and reasons as they are: each job's room is its own", async () => {
+    const flooding = await insertJob("reported_flood", { status: "processing" });
+    const honest = await insertJob("reported_honest", { status: "processing" });
+    const flood = Array.from({ length: 2000 }, (_, i) => `POND_METRICS {"step": ${i}, "m${i % 40}": ${i}}\n`).join("");
+    await Promise.all([
+      jobRoomOf(env, flooding.id).appendLogs(flooding.id, flood),
+      jobRoomOf(env, honest.id).appendLogs(honest.id, 'POND_METRICS {"step": 1, "loss": 0.5}\nPOND_METRICS {"step": 2, "loss": 0.25}\n'),
+    ]);
+    const [floodSeries, honestSeries] = await Promise.all([jobRoomOf(env, flooding.id).reportedSeries(), jobRoomOf(env, honest.id).reportedSeries()]);
+    // 40 names a line in turn: the first 32 are kept, lines naming the rest refused.
+    expect(Object.keys(floodSeries.series)).toHaveLength(reportedMetricLimits.maxNames);
+    expect(floodSeries.ignored.lines).toBe(400);
+    expect(honestSeries).toEqual({
+      series: { loss: { points: [expect.objectContaining({ step: 1, value: 0.5 }), expect.objectContaining({ step: 2, value: 0.25 })], reported: 2, every: 1 } },
+      ignored: { lines: 0, last_reason: null },
+    });
+  });
+});
+
 describe("GET /v1/jobs/{id}/reported-metrics", () => {
   it("serves the job's points to its owner, puts the newest on the job, and answers anyone else 404", async () => {
     const owner = await signIn();
