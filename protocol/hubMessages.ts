@@ -92,7 +92,14 @@ export const AdvertiseMessage = z.object({
 /** What the provider holds warm changed since it advertised (an image pulled, an input cached or evicted). */
 export const WarmMessage = z.object({ v, type: z.literal("warm"), warm: WarmSet });
 export const AcceptMessage = z.object({ v, type: z.literal("job.accept"), job_id: JobId, signature: hex });
-export const DeclineMessage = z.object({ v, type: z.literal("job.decline"), job_id: JobId, reason: z.string().max(M.declineReason) });
+export const DeclineMessage = z.object({
+  v,
+  type: z.literal("job.decline"),
+  job_id: JobId,
+  reason: z.string().max(M.declineReason),
+  /** Declined for now, not for good: the provider's room is still in use. It is offered the job again after a while. */
+  busy: z.boolean().optional(),
+});
 export const StatusMessage = z.object({
   v,
   type: z.literal("job.status"),

@@ -193,15 +193,17 @@ export class ProviderDaemon {
 
   private async onOffer(offer: OfferMessage): Promise<void> {
     const { hub, log } = this.options;
-    const decline = (reason: string) => {
-      log.info({ job: offer.job_id, reason }, "declining an offer");
-      hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.decline", job_id: offer.job_id, reason: truncate(reason, hubMessageLimits.declineReason) });
+    // Busy: declined for now (the room still in use here), so the hub may offer it again later.
+    const decline = (reason: string, busy = false) => {
+      log.info({ job: offer.job_id, reason, busy }, "declining an offer");
+      hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.decline", job_id: offer.job_id, reason: truncate(reason, hubMessageLimits.declineReason), ...(busy ? { busy } : {}) });
     };
     if (this.draining) return decline("the provider is shutting down");
-    if (this.jobs.has(offer.job_id)) return decline("already running this job");
+    // Still being finished here (a requeue that overtook its end): it may run here once that is done.
+    if (this.jobs.has(offer.job_id)) return decline("already running this job", true);
     if (offer.expires_at < Date.now()) return;
     const misfit = this.capacity.misfit(offer.spec.resources, offer.gpu_uuids);
-    if (misfit) return decline(misfit);
+    if (misfit) return decline(misfit.reason, misfit.busy);
     // The matcher sends such a job only where egress was advertised; this guards a hub that did not.
     if (offer.spec.network && !this.options.egress) return decline("this provider does not offer network egress, which the job's network.allow needs");
     // Put back in its /outputs before it starts: one bigger than this provider's volume would fail the job, not move it on.

@@ -3,6 +3,12 @@
 import type { ProviderResources } from "../protocol/hubMessages.ts";
 import type { Resources } from "../protocol/jobSpec.ts";
 
+/** Why an offer does not fit; `busy` when it would once the jobs held here end. */
+export interface Misfit {
+  reason: string;
+  busy: boolean;
+}
+
 interface Holding {
   gpuUuids: readonly string[];
   cpus: number;
@@ -15,18 +21,19 @@ export class LocalCapacity {
   constructor(private readonly total: ProviderResources) {}
 
   /** Why this job does not fit now, or undefined if it does. */
-  misfit(resources: Resources, gpuUuids: readonly string[]): string | undefined {
+  misfit(resources: Resources, gpuUuids: readonly string[]): Misfit | undefined {
     const known = new Set(this.total.gpus.map((gpu) => gpu.uuid));
     const busy = new Set([...this.held.values()].flatMap((h) => h.gpuUuids));
     const unknown = gpuUuids.find((uuid) => !known.has(uuid));
-    if (unknown) return `GPU ${unknown} is not on this host`;
+    if (unknown) return { reason: `GPU ${unknown} is not on this host`, busy: false };
+    if (gpuUuids.length !== resources.gpus) return { reason: `the offer names ${gpuUuids.length} GPUs for a job that needs ${resources.gpus}`, busy: false };
     const taken = gpuUuids.find((uuid) => busy.has(uuid));
-    if (taken) return `GPU ${taken} is busy`;
-    if (gpuUuids.length !== resources.gpus) return `the offer names ${gpuUuids.length} GPUs for a job that needs ${resources.gpus}`;
+    if (taken) return { reason: `GPU ${taken} is busy`, busy: true };
     const usedCpus = [...this.held.values()].reduce((sum, h) => sum + h.cpus, 0);
     const usedMemory = [...this.held.values()].reduce((sum, h) => sum + h.memoryMb, 0);
-    if (usedCpus + resources.cpus > this.total.cpus + 1e-9) return "not enough free CPUs";
-    if (usedMemory + resources.memory_mb > this.total.memory_mb) return "not enough free memory";
+    // More than the whole machine has is a decline for good; more than is free now, for now.
+    if (usedCpus + resources.cpus > this.total.cpus + 1e-9) return { reason: "not enough free CPUs", busy: resources.cpus <= this.total.cpus + 1e-9 };
+    if (usedMemory + resources.memory_mb > this.total.memory_mb) return { reason: "not enough free memory", busy: resources.memory_mb <= this.total.memory_mb };
     return undefined;
   }
 

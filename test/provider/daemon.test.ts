@@ -264,6 +264,20 @@ describe("offers", () => {
     await accepted("job_good");
   });
 
+  it("declines an offer for a GPU its jobs still hold as busy (ask again later), and one for a GPU it lacks for good", async () => {
+    daemonWith(silentOutbox());
+    welcome();
+    await accepted("job_holding");
+    hub.emit("message", offer("job_later"));
+    const stranger = offer("job_never");
+    hub.emit("message", { ...stranger, gpu_uuids: ["GPU-not-here"] });
+    const declines = await eventually(async () => hub.of("job.decline").length === 2 && hub.of("job.decline"));
+    const byJob = new Map(declines.map((d) => [d.job_id, d]));
+    expect(byJob.get("job_later")).toMatchObject({ reason: expect.stringMatching(/is busy$/), busy: true });
+    expect(byJob.get("job_never")).toMatchObject({ reason: "GPU GPU-not-here is not on this host" });
+    expect(byJob.get("job_never")).not.toHaveProperty("busy");
+  });
+
   it("declines a job whose spec names hosts to reach when it offers no egress, holding nothing", async () => {
     const daemon = daemonWith(silentOutbox());
     welcome();

@@ -154,7 +154,8 @@ async function withdrawAccepted(state: HubState, ws: WebSocket, address: Address
   await publishCapacity(state, address);
 }
 
-export async function onDecline(state: HubState, address: Address, jobId: string, outcome: "declined" | "expired"): Promise<void> {
+/** The provider declined the offer (for good, or "busy": for now) or let it expire: its room is free again. */
+export async function onDecline(state: HubState, address: Address, jobId: string, outcome: "declined" | "busy" | "expired"): Promise<void> {
   const reservation = state.store.reservation(jobId);
   if (!reservation || reservation.address !== address || reservation.state !== "offered") return;
   state.store.release(jobId);

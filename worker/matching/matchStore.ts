@@ -2,10 +2,14 @@
 // its class's jobs (FIFO) and its copy of the providers' published capacity.
 import { z } from "zod";
 import { Resources } from "../../protocol/jobSpec.ts";
+import { HoldOffs } from "./holdOffs.ts";
 import type { ProviderCapacity, QueuedJob } from "./matcher.ts";
 
-/** How an offer a matchmaker made ended, as the provider's hub reports it. */
-export type OfferResolution = "accepted" | "declined" | "expired" | "gone";
+/**
+ * How an offer a matchmaker made ended, as the provider's hub reports it: "busy" is a decline for
+ * now (the provider's room still in use), "declined" one for good.
+ */
+export type OfferResolution = "accepted" | "declined" | "busy" | "expired" | "gone";
 
 export interface QueueRow {
   job: QueuedJob;
@@ -45,6 +49,7 @@ export const ROUND_QUERIES = {
 
 export class MatchStore {
   private providerCache: Map<string, ProviderCapacity> | undefined;
+  private readonly holdOffs: HoldOffs;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS queue (
@@ -58,6 +63,7 @@ export class MatchStore {
     sql.exec("CREATE INDEX IF NOT EXISTS queue_offer_deadline ON queue(offer_deadline) WHERE offer_deadline IS NOT NULL");
     sql.exec("CREATE INDEX IF NOT EXISTS queue_undescribed ON queue(detail) WHERE detail IS NULL");
     sql.exec("CREATE TABLE IF NOT EXISTS providers (address TEXT PRIMARY KEY, capacity TEXT NOT NULL)");
+    this.holdOffs = new HoldOffs(sql);
   }
 
   has(jobId: string): boolean {
@@ -67,12 +73,13 @@ export class MatchStore {
   /** (Re)queues a job at the back, with no exclusions: a requeued job starts afresh. */
   put(job: QueuedJob): void {
     const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline, ...(job.warm ? { warm: job.warm } : {}), ...(job.needsEgress ? { needsEgress: true } : {}) };
-    if (this.has(job.id)) this.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
+    if (this.has(job.id)) this.remove(job.id);
     this.sql.exec("INSERT INTO queue (job_id, job, match_deadline) VALUES (?, ?, ?)", job.id, JSON.stringify(stored), job.matchDeadline);
   }
 
   remove(jobId: string): void {
     this.sql.exec("DELETE FROM queue WHERE job_id = ?", jobId);
+    this.holdOffs.forget(jobId);
   }
 
   offered(jobId: string, provider: string, deadline: number): void {
@@ -91,6 +98,18 @@ export class MatchStore {
     const excluded = new Set(Addresses.parse(JSON.parse(String(row.excluded))));
     excluded.add(provider);
     this.sql.exec("UPDATE queue SET excluded = ?, offered_to = NULL, offer_deadline = NULL WHERE job_id = ?", JSON.stringify([...excluded]), jobId);
+  }
+
+  /** The offer came to nothing for now: that provider is asked again after a while (holdOffs.ts); the job waits for the next round. */
+  holdOff(jobId: string, provider: string, now: number, baseMs: number): void {
+    if (!this.has(jobId)) return;
+    this.holdOffs.hold(jobId, provider, now, baseMs);
+    this.sql.exec("UPDATE queue SET offered_to = NULL, offer_deadline = NULL WHERE job_id = ?", jobId);
+  }
+
+  /** Lifts the hold-offs that ended by `now`; true if any was (every waiting job must then be looked at again). */
+  liftEndedHoldOffs(now: number): boolean {
+    return this.holdOffs.liftEnded(now);
   }
 
   setDetail(jobId: string, detail: string): void {
@@ -124,25 +143,32 @@ export class MatchStore {
   }
 
   private rows(query: string, ...bindings: SqlStorageValue[]): QueueRow[] {
+    const heldOff = this.holdOffs.current();
     return this.sql
       .exec(query, ...bindings)
       .toArray()
       .map((row) => {
         const stored = StoredJob.parse(JSON.parse(String(row.job)));
+        const excluded = Addresses.parse(JSON.parse(String(row.excluded)));
         return {
-          job: { ...stored, maxPriceWei: BigInt(stored.maxPriceWei), excluded: Addresses.parse(JSON.parse(String(row.excluded))) },
+          job: { ...stored, maxPriceWei: BigInt(stored.maxPriceWei), excluded: [...excluded, ...(heldOff.get(stored.id) ?? [])] },
           offeredTo: null,
           detail: row.detail === null ? null : String(row.detail),
         };
       });
   }
 
-  /** The earliest of the offers' deadlines and the waiting jobs' match deadlines (an offered job's match deadline waits on its offer). */
+  /**
+   * The earliest of the offers' deadlines, the waiting jobs' match deadlines (an offered job's match
+   * deadline waits on its offer) and the ends of hold-offs.
+   */
   nextDeadline(): number | undefined {
     const earliest = [ROUND_QUERIES.nextOfferDeadline, ROUND_QUERIES.nextMatchDeadline]
       .map((query) => this.sql.exec(query).toArray()[0]?.at)
       .filter((at) => at !== null && at !== undefined)
       .map(Number);
+    const holdOffEnd = this.holdOffs.nextEnd();
+    if (holdOffEnd !== undefined) earliest.push(holdOffEnd);
     return earliest.length > 0 ? Math.min(...earliest) : undefined;
   }
 

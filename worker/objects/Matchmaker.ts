@@ -8,6 +8,7 @@ import type { ProviderCapacity, QueuedJob } from "../matching/matcher.ts";
 import { MatchStore, type OfferResolution } from "../matching/matchStore.ts";
 import { runRound } from "../matching/round.ts";
 import { WarmStore } from "../matching/warmStore.ts";
+import { getConfig } from "../config/config.ts";
 import { jobContextFor } from "../wiring/jobContext.ts";
 import { quoteJob, type QuotedJob } from "../matching/quote.ts";
 import type { JobQuote } from "../../protocol/quote.ts";
@@ -81,8 +82,10 @@ export class Matchmaker extends DurableObject<Env> {
   async offerResolved(jobId: string, provider: string, outcome: OfferResolution): Promise<void> {
     if (this.store.offeredTo(jobId) === undefined) return;
     if (outcome === "accepted" || outcome === "gone") return this.store.remove(jobId);
-    // Declined or unanswered: the next provider gets a turn.
-    this.store.exclude(jobId, provider);
+    // Declined or unanswered: the next provider gets a turn. One that declined for good is not asked again;
+    // one that was busy, or did not answer (a cut connection, a restart), is asked again after a while.
+    if (outcome === "declined") this.store.exclude(jobId, provider);
+    else this.store.holdOff(jobId, provider, Date.now(), getConfig(this.env).matching.offerTimeoutMs);
     this.capacityChanged = true;
     await this.scheduleRound();
   }
@@ -108,6 +111,8 @@ export class Matchmaker extends DurableObject<Env> {
     this.roundRequested = false;
     // The hub answers every offer; a deadline passing here means the answer was lost.
     for (const lost of this.store.lostOffers(now)) await this.offerResolved(lost.jobId, lost.provider, "expired");
+    // A provider held off from a job may be asked again: every waiting job is looked at.
+    if (this.store.liftEndedHoldOffs(now)) this.capacityChanged = true;
 
     const fullRound = this.capacityChanged;
     this.capacityChanged = false;

@@ -81,7 +81,7 @@ export class ProviderHub extends DurableObject<Env> {
           case "job.accept":
             return onAccept(state, ws, address, message.job_id, message.signature as Hex);
           case "job.decline":
-            return onDecline(state, address, message.job_id, "declined");
+            return onDecline(state, address, message.job_id, message.busy ? "busy" : "declined");
           case "job.status":
             return onStatus(state, address, message.job_id, message.phase, message.detail);
           case "job.result":
