@@ -17,6 +17,8 @@ const workerdPlugin = () =>
         // Short, so retry and dead-letter paths run in seconds; the real schedule is unit-tested.
         WEBHOOK_RETRY_SCHEDULE: "1,1",
         OFFER_TIMEOUT_MS: "1500",
+        // A batch's early stopping judges often, so its tests see a stop within a second or two.
+        SWEEP_JUDGE_INTERVAL_MS: "250",
         // Short, so a signal for an absent peer comes back as an error in a test's time.
         SIGNAL_WAIT_MS: "1500",
         // A coturn-style TURN REST backend, so /v1/ice-servers has credentials to issue.

@@ -17,8 +17,6 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Called once for each job, as it is seen ended. */
   onEnded?: (job: Job) => void;
-  /** Called after each pass with every job as last read (a sweep's early stopping looks here); a blip in the API it meets is let pass. */
-  onPass?: (jobs: Job[]) => Promise<void>;
   firstPauseMs?: number;
   maxPauseMs?: number;
   now?: () => number;
@@ -59,10 +57,6 @@ export async function waitForJobs(reader: JobReader, ids: readonly string[], opt
         if (isTerminal(job.status)) options.onEnded?.(job);
       });
     }
-    await options.onPass?.([...latest.values()]).catch((error: unknown) => {
-      if (!isTransient(error)) throw error;
-      lastFailure ??= error;
-    });
     failedPasses = lastFailure === undefined ? 0 : failedPasses + 1;
     if (failedPasses >= MAX_FAILED_PASSES) throw lastFailure;
     open = open.filter((id) => !isTerminal(latest.get(id)?.status ?? "queued"));
@@ -75,8 +69,9 @@ export async function waitForJobs(reader: JobReader, ids: readonly string[], opt
   return { jobs: [...new Set(ids)].map((id) => latest.get(id)!), open };
 }
 
-/** The line printed as a job is seen ended: how, with its exit code and error. */
+/** The line printed as a job is seen ended: how, with its exit code and error, or why it was canceled. */
 export function endedLine(job: Job): string {
   const exit = job.exit_code === null || job.exit_code === undefined ? "" : ` (exit ${job.exit_code})`;
-  return `${job.id} ${job.status}${exit}${job.error ? `: ${terminalText(job.error)}` : ""}`;
+  const why = job.error ?? (job.status === "canceled" ? job.status_detail : null);
+  return `${job.id} ${job.status}${exit}${why ? `: ${terminalText(why)}` : ""}`;
 }

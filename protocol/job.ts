@@ -7,6 +7,7 @@ import { JobSpec, ResolvedInputFile } from "./jobSpec.ts";
 import { JobStatus, SettlementStatus } from "./jobStatus.ts";
 import { plainText } from "./labels.ts";
 import { LatestReported } from "./reportedMetrics.ts";
+import { StopEarly } from "./stopEarly.ts";
 import { OutputManifest } from "./manifest.ts";
 import { WebhookEventType } from "./webhookEvents.ts";
 
@@ -91,7 +92,9 @@ export const JobPage = z
   .meta({ id: "JobPage" });
 
 /** A batch create's answer: the jobs, in the order they were asked for. */
-export const JobBatch = z.object({ jobs: z.array(Job) }).meta({ id: "JobBatch" });
+export const JobBatch = z
+  .object({ jobs: z.array(Job), stop_early: StopEarly.optional().meta({ description: "The early stopping the batch was created with, as the API applies it" }) })
+  .meta({ id: "JobBatch" });
 export type JobBatch = z.infer<typeof JobBatch>;
 
 export const JobTransition = z
@@ -108,7 +111,7 @@ export const CancelJobRequest = z
 /** A job's status_detail once its creator has canceled it, with the reason they gave. */
 export const canceledByCreator = (reason?: string) => (reason ? `canceled by its creator: ${reason}` : "canceled by its creator");
 
-/** What a sweep's early stopping (cli/sweep/earlyStopping.ts) gives as the start of each cancel's reason. */
+/** What a batch's early stopping (protocol/medianRule.ts) gives as the start of each cancel's reason. */
 export const STOPPED_EARLY = "stopped early";
 
 /** Whether a job was stopped by a sweep's early stopping: its cancel's reason says so. */

@@ -17,7 +17,7 @@ export const workerLayers: readonly (readonly string[])[] = [
   ["config"],
   ["bindings"],
   ["jobs", "templates"],
-  ["webhooks", "matching", "rooms", "signaling", "data"],
+  ["webhooks", "matching", "rooms", "signaling", "data", "sweeps"],
   ["chain", "stats"],
   ["hub"],
   ["wiring"],

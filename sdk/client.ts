@@ -13,6 +13,7 @@ import { isTerminal } from "../protocol/jobStatus.ts";
 import { MAX_BODY_BYTES } from "../protocol/limits.ts";
 import { JobQuote } from "../protocol/quote.ts";
 import { ReportedMetrics } from "../protocol/reportedMetrics.ts";
+import type { StopEarly } from "../protocol/stopEarly.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
 import { PondApiError, problemFrom } from "./errors.ts";
@@ -36,6 +37,11 @@ export interface CreateOptions {
 }
 
 export type TemplateRunChoices = Omit<CreateTemplateJobRequest, "template" | "authorization">;
+
+export interface BatchOptions extends Pick<CreateOptions, "idempotencyKey"> {
+  /** Early stopping for the batch (a sweep): the API cancels the runs the median stopping rule stops, as they report. */
+  stopEarly?: StopEarly;
+}
 
 /** One job of createPaidJobs: a spec's request, or a template run (a ref such as `owner/name@1.0.0`, and its choices). */
 export type BatchJob = { request: CreateJobRequest } | { template: string; choices: TemplateRunChoices };
@@ -119,14 +125,15 @@ export class PondClient {
    * Creates up to 100 jobs as one (POST /v1/jobs/batch): all of them, in the order given, or none when any is
    * refused (the problem names it, `jobs.N` in its `errors`). Paid jobs must fit the escrow together.
    */
-  async createJobs(requests: Array<CreateJobRequest | CreateTemplateJobRequest>, options: Pick<CreateOptions, "idempotencyKey"> = {}): Promise<Job[]> {
+  async createJobs(requests: Array<CreateJobRequest | CreateTemplateJobRequest>, options: BatchOptions = {}): Promise<Job[]> {
     const headers: Record<string, string> = {};
     if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
-    const bytes = new TextEncoder().encode(JSON.stringify({ jobs: requests })).length;
+    const body = { jobs: requests, ...(options.stopEarly ? { stop_early: options.stopEarly } : {}) };
+    const bytes = new TextEncoder().encode(JSON.stringify(body)).length;
     if (bytes > MAX_BODY_BYTES) {
       throw new RangeError(`these ${requests.length} jobs come to ${bytes} bytes together, more than the ${MAX_BODY_BYTES} the API takes in one request: create fewer at once, or give each fewer input files (pack them in one archive)`);
     }
-    return JobBatch.parse(await this.unwrap(await this.api.POST("/v1/jobs/batch", { body: { jobs: requests }, headers }))).jobs;
+    return JobBatch.parse(await this.unwrap(await this.api.POST("/v1/jobs/batch", { body, headers }))).jobs;
   }
 
   /**
@@ -152,7 +159,7 @@ export class PondClient {
    * runTemplate does, signed by the wallet where the API settles on chain. Input files are pinned once for each list
    * of them the jobs share; template runs are resolved a few at a time.
    */
-  async createPaidJobs(jobs: readonly BatchJob[], wallet: TypedDataSigner, options: Pick<CreateOptions, "idempotencyKey"> = {}): Promise<Job[]> {
+  async createPaidJobs(jobs: readonly BatchJob[], wallet: TypedDataSigner, options: BatchOptions = {}): Promise<Job[]> {
     const chain = await this.chain();
     const build = async () => {
       const pinnings = new Map<readonly InputFile[] | undefined, Promise<PinnedInputs>>();

@@ -15,6 +15,7 @@ export { JobRoom } from "./objects/JobRoom.ts";
 export { Matchmaker } from "./objects/Matchmaker.ts";
 export { ProviderHub } from "./objects/ProviderHub.ts";
 export { Rendezvous } from "./objects/Rendezvous.ts";
+export { SweepJudge } from "./objects/SweepJudge.ts";
 
 export default {
   fetch: app.fetch,

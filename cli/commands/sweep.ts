@@ -1,6 +1,6 @@
 // `pond sweep …`: a sweep (`pond run … --grid`) read back from the API by its id,
-// its jobs found by their label: the table again, waited for (stopping early as it
-// goes), or the jobs still open stopped.
+// its jobs found by their label: the table again, waited for, or the jobs still
+// open stopped.
 import type { Command } from "commander";
 import type { Job } from "../../protocol/job.ts";
 import { isTerminal } from "../../protocol/jobStatus.ts";
@@ -9,7 +9,6 @@ import { integer, type CliContext } from "../context.ts";
 import { describeCliError, PartialFailure, UsageError } from "../errors.ts";
 import { exitCodes } from "../exitCodes.ts";
 import { cancelEach, jobsOfSweep, waitForSweep } from "../sweep/sweepJobs.ts";
-import { earlyStopperOf, withStopEarlyOptions } from "../sweep/earlyStopping.ts";
 import { rankingOf, showSweep } from "../sweep/sweepResults.ts";
 
 export function registerSweep(program: Command, ctx: () => CliContext): void {
@@ -30,21 +29,22 @@ export function registerSweep(program: Command, ctx: () => CliContext): void {
       await showSweep(c, sdk, id, jobs, ranking);
     });
 
-  withStopEarlyOptions(sweep.command("wait").argument("<sweep-id>"))
+  sweep
+    .command("wait")
+    .argument("<sweep-id>")
     .option("--metric <name>", "rank the jobs by this number in their metrics file (highest first)")
     .option("--minimize", "with --metric: lowest first (a loss)")
     .option("--metrics-file <path>", "the output that holds each job's metrics, a JSON object", "metrics.json")
     .option("--timeout <s>", "give up after this many seconds (the jobs go on)", integer)
     .description("wait until every job of the sweep has ended (one made with --detach, from any machine), then the table; exits 1 unless each succeeded or was stopped early")
-    .action(async (id: string, options: { stopEarly?: string; stopEarlyAfter?: number; metric?: string; minimize?: boolean; metricsFile: string; timeout?: number }) => {
+    .action(async (id: string, options: { metric?: string; minimize?: boolean; metricsFile: string; timeout?: number }) => {
       const c = ctx();
       const ranking = rankingOf(options);
       if (options.timeout !== undefined && options.timeout < 1) throw new UsageError(`--timeout is in seconds and at least 1; got ${options.timeout}`);
       const sdk = await c.client();
-      const stopper = earlyStopperOf(sdk, options, (text) => c.output.note(text));
       const found = await sweepJobs(sdk, id);
       const note = (text: string) => c.output.note(text);
-      const { jobs, open } = await waitForSweep(sdk, found.map((job) => job.id), { note, stopper, ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}) });
+      const { jobs, open } = await waitForSweep(sdk, found.map((job) => job.id), { note, ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}) });
       if (open.length) note(`[pond: ${open.length} still open after ${options.timeout} s; they go on]`);
       await showSweep(c, sdk, id, jobs, ranking);
     });

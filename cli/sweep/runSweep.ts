@@ -19,7 +19,8 @@ import { quoteSweep } from "./sweepQuote.ts";
 import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepAsked, type SweepOptions } from "./sweepPlan.ts";
 import { rankingOf, showSweep, type Ranking } from "./sweepResults.ts";
-import { earlyStopperOf, type EarlyStopper } from "./earlyStopping.ts";
+import { stopEarlyOf, stopEarlySummary } from "./earlyStopping.ts";
+import { MIN_STOP_EARLY_JOBS, type StopEarly } from "../../protocol/stopEarly.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   const { points, description, seed } = sweepPointsOf(options);
@@ -33,11 +34,13 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   // Every point's labels, checked now: a value the API would refuse leaves no half-made sweep.
   for (const point of points) labelsOf(point);
   const sdk = await c.client();
-  const stopper = earlyStopperOf(sdk, options, (text) => c.output.note(text));
+  const stopEarly = stopEarlyOf(options);
+  if (stopEarly && points.length < MIN_STOP_EARLY_JOBS) {
+    throw new UsageError(`--stop-early needs a sweep of at least ${MIN_STOP_EARLY_JOBS} jobs (each is judged against at least ${MIN_STOP_EARLY_JOBS - 1} others); this one has ${points.length}`);
+  }
   if (options.dryRun) return quoteSweep(c, sdk, { args, options, given, points, description, seed });
   const ranking = rankingOf(options);
   const waits = !options.detach && options.wait;
-  if (stopper && !waits) throw new UsageError(`--stop-early acts while pond waits on the sweep: drop --detach, or detach and run pond sweep wait <sweep> --stop-early ${options.stopEarly} later`);
   if (options.output && !waits) throw new UsageError("--output downloads when the jobs end, and --detach does not wait for them: drop one (pond jobs download <id> --output dir fetches a job's later)");
   const { local, fromJobs } = await splitInputArguments(options.input ?? []);
   if (local.length && !waits) {
@@ -52,7 +55,7 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   try {
     const specFiles = [...(inputs?.specFiles ?? []), ...jobFiles];
     refuseRepeatedInputPaths(specFiles);
-    await planCreateAndWait(c, sdk, wallet, { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopper });
+    await planCreateAndWait(c, sdk, wallet, { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopEarly });
   } finally {
     await inputs?.finish();
   }
@@ -65,23 +68,25 @@ interface SweepPlan extends SweepAsked {
   inputs: SweepInputs | undefined;
   waits: boolean;
   ranking: Ranking;
-  stopper: EarlyStopper | undefined;
+  stopEarly: StopEarly | undefined;
 }
 
 async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJobs"]>[1], plan: SweepPlan): Promise<void> {
-  const { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopper } = plan;
+  const { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopEarly } = plan;
   const planned = options.image ? planImageJobs(args, options, points, specFiles) : await planTemplateJobs(sdk, args, options, points, specFiles, given);
-  const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet).catch(async (error: unknown) => {
+  const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet, stopEarly ? { stopEarly } : {}).catch(async (error: unknown) => {
     if (error instanceof PondApiError && error.status < 500) throw sweepRefusal(error, planned);
     throw await whatWasLeft(sdk, sweepId, error, inputs !== undefined);
   });
   c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${description}); pond sweep show ${sweepId} reads it back]`);
+  if (stopEarly) c.output.note(`[pond: the API stops a running job whose best ${stopEarly.metric} is worse than the median of the others' at its step, from step ${stopEarly.after_step}]`);
   for (const job of created) await inputs?.serve(sdk, job.id, c.p2p);
   if (!waits) {
     return c.output.result({ sweep: sweepId, ...(seed !== undefined ? { seed } : {}), jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
-  const { jobs } = await waitForSweep(sdk, created.map((job) => job.id), { note: (text) => c.output.note(text), stopper });
+  const { jobs } = await waitForSweep(sdk, created.map((job) => job.id), { note: (text) => c.output.note(text) });
+  if (stopEarly) c.output.note(stopEarlySummary(stopEarly, jobs));
   if (options.output) {
     for (const job of jobs.filter((j) => j.status === "succeeded" && j.output?.files.length)) {
       await fetchOutputs(sdk, c.p2p, job, join(options.output, job.id), c.progress, (text) => c.output.note(text));

@@ -5,7 +5,6 @@
 import type { Job } from "../../protocol/job.ts";
 import { PondApiError, type PondClient } from "../../sdk/index.ts";
 import { endedLine, waitForJobs, type WaitOutcome } from "../waitJobs.ts";
-import type { EarlyStopper } from "./earlyStopping.ts";
 import { SWEEP_LABEL, sweepLimits } from "./grid.ts";
 
 /** The sweep's jobs, oldest first (the grid's order); none when it has none among the caller's jobs. */
@@ -14,20 +13,10 @@ export async function jobsOfSweep(sdk: Pick<PondClient, "listJobs">, sweepId: st
   return page.results.reverse();
 }
 
-/** Waits until the jobs have ended (or `timeoutMs` passed), noting each as it ends, stopping early as `stopper` says. */
-export async function waitForSweep(
-  sdk: PondClient,
-  ids: readonly string[],
-  options: { note: (text: string) => void; stopper: EarlyStopper | undefined; timeoutMs?: number },
-): Promise<WaitOutcome> {
-  const { note, stopper } = options;
-  const outcome = await waitForJobs(sdk, ids, {
-    onEnded: (job) => note(endedLine(job)),
-    ...(stopper ? { onPass: (seen: Job[]) => stopper.look(seen) } : {}),
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-  });
-  if (stopper) note(stopper.summary(outcome.jobs));
-  return outcome;
+/** Waits until the jobs have ended (or `timeoutMs` passed), noting each as it ends. */
+export async function waitForSweep(sdk: PondClient, ids: readonly string[], options: { note: (text: string) => void; timeoutMs?: number }): Promise<WaitOutcome> {
+  const { note } = options;
+  return waitForJobs(sdk, ids, { onEnded: (job) => note(endedLine(job)), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
 }
 
 /**

@@ -363,7 +363,7 @@ export interface paths {
         put?: never;
         /**
          * Create several jobs, all or none
-         * @description Up to 100 jobs, each as POST /v1/jobs takes one (a spec or a template run, each with its own `authorization` where jobs settle on chain), created together: if any is refused, none is created and the problem names it (`jobs.N…` in `errors`). Paid jobs are admitted against the escrow together, so it must cover all of their max prices at once. The answer lists the jobs in the order sent. `Idempotency-Key` makes retries safe.
+         * @description Up to 100 jobs, each as POST /v1/jobs takes one (a spec or a template run, each with its own `authorization` where jobs settle on chain), created together: if any is refused, none is created and the problem names it (`jobs.N…` in `errors`). Paid jobs are admitted against the escrow together, so it must cover all of their max prices at once. The answer lists the jobs in the order sent. `Idempotency-Key` makes retries safe. With `stop_early`, the API stops the batch's losing runs as they report (the median stopping rule).
          */
         post: operations["createJobBatch"];
         delete?: never;
@@ -773,6 +773,21 @@ export interface components {
         };
         CreateJobBatch: {
             jobs: (components["schemas"]["CreateJobRequest"] | components["schemas"]["CreateTemplateJobRequest"])[];
+            /** @description Early stopping for the batch's jobs (a sweep), applied by the API as they report, whoever waits: a running job whose best `metric` so far is worse than the median of the other jobs' running averages at its step (at least 3 others: running ones that reached it, every ended one) is canceled, its status_detail saying why; one whose newest value is not a number, whatever the others did. Needs at least 4 jobs. */
+            stop_early?: {
+                /**
+                 * @description No job is stopped before it has reported this step
+                 * @default 1
+                 */
+                after_step: number;
+                /** @description A metric the jobs report on `POND_METRICS` lines, e.g. `val_loss` */
+                metric: string;
+                /**
+                 * @description Which way is better: `min` for a loss, `max` for an accuracy
+                 * @enum {string}
+                 */
+                mode: "min" | "max";
+            };
         };
         CreateJobRequest: {
             /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
@@ -1154,6 +1169,21 @@ export interface components {
         };
         JobBatch: {
             jobs: components["schemas"]["Job"][];
+            /** @description The early stopping the batch was created with, as the API applies it */
+            stop_early?: {
+                /**
+                 * @description No job is stopped before it has reported this step
+                 * @default 1
+                 */
+                after_step: number;
+                /** @description A metric the jobs report on `POND_METRICS` lines, e.g. `val_loss` */
+                metric: string;
+                /**
+                 * @description Which way is better: `min` for a loss, `max` for an accuracy
+                 * @enum {string}
+                 */
+                mode: "min" | "max";
+            };
         };
         /**
          * @description The creator's names for the job, filtered on by GET /v1/jobs?label=key=value; not part of the signed spec, never sent to providers

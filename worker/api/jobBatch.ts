@@ -4,8 +4,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { JobBatch } from "../../protocol/job.ts";
 import { jobLimits } from "../../protocol/limits.ts";
+import { MIN_OTHERS, MIN_STOP_EARLY_JOBS, StopEarly } from "../../protocol/stopEarly.ts";
 import { Problem } from "../../protocol/problem.ts";
 import { requireApiKey } from "../auth/requireApiKey.ts";
+import { sweepJudgeOf } from "../bindings/objects.ts";
 import { ApiError, unprocessable, type FieldError } from "../errors/problem.ts";
 import { validationError } from "../errors/validation.ts";
 import { jobContextOf } from "../http/context.ts";
@@ -22,6 +24,11 @@ import { bearer, createRouter, jsonContent, problems } from "./openapi.ts";
 const CreateJobBatchBody = z
   .object({
     jobs: z.array(CreateJobBody).min(1).max(jobLimits.maxBatchJobs, `may hold at most ${jobLimits.maxBatchJobs} jobs: send several batches`),
+    stop_early: StopEarly.optional().meta({
+      description:
+        "Early stopping for the batch's jobs (a sweep), applied by the API as they report, whoever waits: a running job whose best `metric` so far is worse than the median of the other jobs' running averages at its step " +
+        `(at least ${MIN_OTHERS} others: running ones that reached it, every ended one) is canceled, its status_detail saying why; one whose newest value is not a number, whatever the others did. Needs at least ${MIN_STOP_EARLY_JOBS} jobs.`,
+    }),
   })
   .meta({ id: "CreateJobBatch" });
 
@@ -33,7 +40,7 @@ const createJobBatchRoute = createRoute({
   description:
     `Up to ${jobLimits.maxBatchJobs} jobs, each as POST /v1/jobs takes one (a spec or a template run, each with its own \`authorization\` where jobs settle on chain), ` +
     "created together: if any is refused, none is created and the problem names it (`jobs.N…` in `errors`). Paid jobs are admitted against the escrow together, so it must cover all of their max prices at once. " +
-    "The answer lists the jobs in the order sent. `Idempotency-Key` makes retries safe.",
+    "The answer lists the jobs in the order sent. `Idempotency-Key` makes retries safe. With `stop_early`, the API stops the batch's losing runs as they report (the median stopping rule).",
   security: bearer,
   middleware: [requireApiKey, idempotency] as const,
   request: {
@@ -55,9 +62,13 @@ const createJobBatchRoute = createRoute({
 export const jobBatchRoutes = createRouter().openapi(
   createJobBatchRoute,
   async (c) => {
-    const requests = c.req.valid("json").jobs;
+    const { jobs: requests, stop_early: stopEarly } = c.req.valid("json");
     const ctx = jobContextOf(c);
     refuseRepeatedKeys(requests);
+    if (stopEarly && requests.length < MIN_STOP_EARLY_JOBS) {
+      const message = `needs at least ${MIN_STOP_EARLY_JOBS} jobs: each is judged against at least ${MIN_OTHERS} others`;
+      throw unprocessable(`stop_early ${message}; this batch has ${requests.length}`, [{ path: "stop_early", message }]);
+    }
     // Read once for the whole batch: each distinct webhook URL checked, each template found.
     await checkWebhooks(c, requests);
     const shared = { webhooksChecked: true, findTemplate: memoized(findTemplate) };
@@ -65,6 +76,11 @@ export const jobBatchRoutes = createRouter().openapi(
     const built = outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : undefined));
     if (built.some((job) => job === undefined)) throw refusalOf(outcomes);
     const jobs = built as BuiltJob[];
+    // Started before the write, so written jobs are never left unjudged; a write that fails leaves a judge that finds none and ends.
+    if (stopEarly) {
+      const jobIds = jobs.map(({ job }) => job.id);
+      await sweepJudgeOf(c.env, jobIds[0]!).start({ account: c.get("account"), jobIds, stopEarly, startedAt: Date.now() });
+    }
     const rows = await writeNewJobs(c, ctx, jobs, undefined);
     // Written from here on: nothing below may turn the answer into an error the caller would take for "not created".
     // A source that ended between the checks and the insert told no dependent: those are resolved here (else by the sweeper).
@@ -72,7 +88,7 @@ export const jobBatchRoutes = createRouter().openapi(
     const waiting = rows.filter((_, i) => waits(i));
     if (waiting.length > 0) await resolveAll(ctx, waiting.map((row) => row.id));
     const current = await Promise.all(rows.map(async (row, i) => (waits(i) ? ((await findJob(c.get("db"), c.get("account"), row.id).catch(() => undefined)) ?? row) : row)));
-    return c.json({ jobs: current.map((row) => serializeJob(row, c.get("baseUrl"))) }, 201);
+    return c.json({ jobs: current.map((row) => serializeJob(row, c.get("baseUrl"))), ...(stopEarly ? { stop_early: stopEarly } : {}) }, 201);
   },
   (result) => {
     if (!result.success) throw validationError(result.error, result.target === "json" ? "request body" : result.target, meantShape);

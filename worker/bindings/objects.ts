@@ -36,3 +36,8 @@ export function indexerOf(env: Env) {
 export function admissionOf(env: Env, account: string) {
   return env.ADMISSION.get(env.ADMISSION.idFromName(account.toLowerCase()));
 }
+
+/** A batch's early-stopping judge, named by the batch's first job (one judge a batch). */
+export function sweepJudgeOf(env: Env, firstJobId: string) {
+  return env.SWEEP_JUDGE.get(env.SWEEP_JUDGE.idFromName(firstJobId));
+}

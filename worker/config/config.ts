@@ -55,6 +55,8 @@ const ConfigSchema = z.object({
   OFFER_TIMEOUT_MS: seconds.default(5_000),
   PROVIDER_GRACE_MS: seconds.default(30_000),
   MAX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  // How often a batch's early stopping judges its jobs (worker/sweeps/judge.ts).
+  SWEEP_JUDGE_INTERVAL_MS: seconds.default(2_000),
   MAX_OUTPUT_BYTES: seconds.default(1024 * 1024 * 1024),
   BENCH_ROUTES: flag.default(false),
   CHAIN: z.enum(["anvil", "arbitrum-sepolia", "arbitrum"]).default("anvil"),
@@ -119,6 +121,7 @@ function toConfig(raw: z.infer<typeof ConfigSchema>) {
       maxJobAttempts: raw.MAX_JOB_ATTEMPTS,
     },
     maxOutputBytes: raw.MAX_OUTPUT_BYTES,
+    sweepJudgeIntervalMs: raw.SWEEP_JUDGE_INTERVAL_MS,
     benchRoutes: raw.BENCH_ROUTES,
     chain: {
       name: raw.CHAIN,

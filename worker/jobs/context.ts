@@ -10,7 +10,7 @@ import type { JobRow } from "./serialize.ts";
 
 /** Who caused a transition, so its follow-ups skip the one who already knows. */
 /** "pipeline": a job whose input comes from another job, failed because that job did (inputResolution.ts). */
-export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper" | "chain" | "pipeline";
+export type TransitionOrigin = "api" | "hub" | "matchmaker" | "sweeper" | "chain" | "pipeline" | "judge";
 
 /** A status change, once written. */
 export interface Transition {

@@ -1,10 +1,9 @@
 // The median stopping rule (as in Google Vizier and Ray Tune), pure: a running job
 // whose best value of the metric so far is worse than the median of the other jobs'
 // running averages at the same step is stopped, so the providers' time goes to the
-// points still in the race.
-import { STOPPED_EARLY } from "../../protocol/job.ts";
-import { formatMetricValue } from "../../protocol/reportedMetrics.ts";
-import { terminalText } from "../terminalText.ts";
+// points still in the race. A sweep's judge applies it (worker/sweeps/).
+import { STOPPED_EARLY } from "./job.ts";
+import { formatMetricValue } from "./reportedMetrics.ts";
 
 export interface StopRule {
   metric: string;
@@ -44,7 +43,8 @@ function runningAverageAt(curve: Curve, step: number, going: boolean): number | 
  */
 export function medianStops(curves: ReadonlyMap<string, Curve>, running: ReadonlySet<string>, rule: StopRule): StopDecision[] {
   const decisions: StopDecision[] = [];
-  const name = terminalText(rule.metric);
+  // A metric's name is METRIC_NAME's characters only (stopEarly.ts): safe to say as it is.
+  const name = rule.metric;
   for (const id of running) {
     const curve = curves.get(id);
     const newest = curve?.at(-1);
