@@ -27,11 +27,47 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** A curve (its steps ascending, as a job room keeps them) read once: its running sums, so an average up to any step is a search. */
+interface Summary {
+  steps: number[];
+  /** The sum and count of the numbers among the first i + 1 points. */
+  sums: number[];
+  counts: number[];
+}
+
+function summarize(curve: Curve): Summary {
+  const summary: Summary = { steps: [], sums: [], counts: [] };
+  let sum = 0;
+  let count = 0;
+  for (const point of curve) {
+    if (point.value !== null) {
+      sum += point.value;
+      count++;
+    }
+    summary.steps.push(point.step);
+    summary.sums.push(sum);
+    summary.counts.push(count);
+  }
+  return summary;
+}
+
 /** The mean of a curve's numbers up to `step`; undefined for a run still going that has not reached it (one that ended counts whole). */
-function runningAverageAt(curve: Curve, step: number, going: boolean): number | undefined {
-  if (going && (curve.at(-1)?.step ?? -1) < step) return undefined;
-  const values = curve.filter((point) => point.step <= step && point.value !== null).map((point) => point.value!);
-  return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : undefined;
+function runningAverageAt(summary: Summary, step: number, going: boolean): number | undefined {
+  const { steps } = summary;
+  if (going && (steps.at(-1) ?? -1) < step) return undefined;
+  // The last point at or before `step`.
+  let low = 0;
+  let high = steps.length - 1;
+  let at = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (steps[middle]! <= step) {
+      at = middle;
+      low = middle + 1;
+    } else high = middle - 1;
+  }
+  const count = at < 0 ? 0 : summary.counts[at]!;
+  return count > 0 ? summary.sums[at]! / count : undefined;
 }
 
 /**
@@ -45,6 +81,8 @@ export function medianStops(curves: ReadonlyMap<string, Curve>, running: Readonl
   const decisions: StopDecision[] = [];
   // A metric's name is METRIC_NAME's characters only (stopEarly.ts): safe to say as it is.
   const name = rule.metric;
+  // Each curve summed once, not once for every running job it is compared with.
+  const summaries = new Map([...curves].map(([id, curve]) => [id, summarize(curve)]));
   for (const id of running) {
     const curve = curves.get(id);
     const newest = curve?.at(-1);
@@ -54,11 +92,11 @@ export function medianStops(curves: ReadonlyMap<string, Curve>, running: Readonl
       decisions.push({ id, reason: `${STOPPED_EARLY} at step ${step}: its ${name} is not a number` });
       continue;
     }
-    const own = curve.filter((point) => point.value !== null).map((point) => point.value!);
-    const best = rule.minimize ? Math.min(...own) : Math.max(...own);
-    const others = [...curves]
+    let best = rule.minimize ? Infinity : -Infinity;
+    for (const point of curve) if (point.value !== null) best = rule.minimize ? Math.min(best, point.value) : Math.max(best, point.value);
+    const others = [...summaries]
       .filter(([other]) => other !== id)
-      .map(([other, otherCurve]) => runningAverageAt(otherCurve, step, running.has(other)))
+      .map(([other, summary]) => runningAverageAt(summary, step, running.has(other)))
       .filter((value): value is number => value !== undefined);
     if (others.length < rule.minOthers) continue;
     const middle = median(others);

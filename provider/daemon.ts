@@ -198,7 +198,8 @@ export class ProviderDaemon {
       log.info({ job: offer.job_id, reason, busy }, "declining an offer");
       hub.send({ v: HUB_PROTOCOL_VERSION, type: "job.decline", job_id: offer.job_id, reason: truncate(reason, hubMessageLimits.declineReason), ...(busy ? { busy } : {}) });
     };
-    if (this.draining) return decline("the provider is shutting down");
+    // Going away for now (a restart drains first): it may take jobs again once it is back.
+    if (this.draining) return decline("the provider is shutting down", true);
     // Still being finished here (a requeue that overtook its end): it may run here once that is done.
     if (this.jobs.has(offer.job_id)) return decline("already running this job", true);
     if (offer.expires_at < Date.now()) return;
@@ -240,7 +241,8 @@ export class ProviderDaemon {
       if (canceled()) return this.cleanUp(job);
       this.drop(offer.job_id);
       log.error({ err: error, job: offer.job_id }, "could not accept the offer");
-      decline(`the provider could not accept the job: ${(error as Error).message}`);
+      // A failure here (its disk, its key) says nothing about the job: asked again after a while, not never.
+      decline(`the provider could not accept the job: ${(error as Error).message}`, true);
     }
   }
 

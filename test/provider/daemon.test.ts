@@ -260,7 +260,7 @@ describe("offers", () => {
     // Past the schema (as a hub bug could send it): signing fails on the chain job id.
     hub.emit("message", offer("job_bad", { chain_job_id: "0x12" }));
     const [decline] = await eventually(async () => hub.of("job.decline").length > 0 && hub.of("job.decline"));
-    expect(decline).toMatchObject({ job_id: "job_bad", reason: expect.stringMatching(/could not accept the job/) });
+    expect(decline).toMatchObject({ job_id: "job_bad", reason: expect.stringMatching(/could not accept the job/), busy: true });
     await accepted("job_good");
   });
 

@@ -3,6 +3,7 @@
 // cover them together leaves nothing half-made, and one round trip creates them.
 import { createRoute, z } from "@hono/zod-openapi";
 import { JobBatch } from "../../protocol/job.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { jobLimits } from "../../protocol/limits.ts";
 import { MIN_OTHERS, MIN_STOP_EARLY_JOBS, StopEarly } from "../../protocol/stopEarly.ts";
 import { Problem } from "../../protocol/problem.ts";
@@ -15,6 +16,7 @@ import { idempotency } from "../http/idempotency.ts";
 import { findJob } from "../jobs/repository.ts";
 import { serializeJob } from "../jobs/serialize.ts";
 import { resolveAll } from "../matching/dependents.ts";
+import { judgeEndsBy } from "../sweeps/judge.ts";
 import { CreateJobBody, meantShape } from "./jobRequestBody.ts";
 import { findTemplate } from "../templates/repository.ts";
 import type { TemplateFinder } from "../templates/runs.ts";
@@ -76,12 +78,18 @@ export const jobBatchRoutes = createRouter().openapi(
     const built = outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : undefined));
     if (built.some((job) => job === undefined)) throw refusalOf(outcomes);
     const jobs = built as BuiltJob[];
-    // Started before the write, so written jobs are never left unjudged; a write that fails leaves a judge that finds none and ends.
-    if (stopEarly) {
-      const jobIds = jobs.map(({ job }) => job.id);
-      await sweepJudgeOf(c.env, jobIds[0]!).start({ account: c.get("account"), jobIds, stopEarly, startedAt: Date.now() });
+    // Started before the write, so written jobs are never left unjudged; a refused write takes it back (one that
+    // fails unheard leaves a judge that finds no job and lets go).
+    const judge = stopEarly && sweepJudgeOf(c.env, jobs[0]!.job.id);
+    if (judge) {
+      const now = Date.now();
+      const endBy = judgeEndsBy(now, jobs.map(({ job }) => job.spec as JobSpec), ctx.config.matching.maxJobAttempts);
+      await judge.start({ account: c.get("account"), jobIds: jobs.map(({ job }) => job.id), stopEarly, startedAt: now, endBy });
     }
-    const rows = await writeNewJobs(c, ctx, jobs, undefined);
+    const rows = await writeNewJobs(c, ctx, jobs, undefined).catch(async (error: unknown) => {
+      if (judge && error instanceof ApiError) await judge.abandon().catch(() => undefined);
+      throw error;
+    });
     // Written from here on: nothing below may turn the answer into an error the caller would take for "not created".
     // A source that ended between the checks and the insert told no dependent: those are resolved here (else by the sweeper).
     const waits = (i: number) => jobs[i]!.sources !== undefined && !jobs[i]!.sources!.resolved;

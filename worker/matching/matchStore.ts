@@ -73,13 +73,12 @@ export class MatchStore {
   /** (Re)queues a job at the back, with no exclusions: a requeued job starts afresh. */
   put(job: QueuedJob): void {
     const stored = { id: job.id, resources: job.resources, maxPriceWei: job.maxPriceWei.toString(), timeoutS: job.timeoutS, matchDeadline: job.matchDeadline, ...(job.warm ? { warm: job.warm } : {}), ...(job.needsEgress ? { needsEgress: true } : {}) };
-    if (this.has(job.id)) this.remove(job.id);
+    if (this.has(job.id)) this.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
     this.sql.exec("INSERT INTO queue (job_id, job, match_deadline) VALUES (?, ?, ?)", job.id, JSON.stringify(stored), job.matchDeadline);
   }
 
   remove(jobId: string): void {
     this.sql.exec("DELETE FROM queue WHERE job_id = ?", jobId);
-    this.holdOffs.forget(jobId);
   }
 
   offered(jobId: string, provider: string, deadline: number): void {
@@ -100,11 +99,18 @@ export class MatchStore {
     this.sql.exec("UPDATE queue SET excluded = ?, offered_to = NULL, offer_deadline = NULL WHERE job_id = ?", JSON.stringify([...excluded]), jobId);
   }
 
-  /** The offer came to nothing for now: that provider is asked again after a while (holdOffs.ts); the job waits for the next round. */
+  /**
+   * The offer came to nothing for now (busy, unanswered): the job waits for the next round, and the provider
+   * is offered nothing for a while (holdOffs.ts).
+   */
   holdOff(jobId: string, provider: string, now: number, baseMs: number): void {
-    if (!this.has(jobId)) return;
-    this.holdOffs.hold(jobId, provider, now, baseMs);
     this.sql.exec("UPDATE queue SET offered_to = NULL, offer_deadline = NULL WHERE job_id = ?", jobId);
+    this.holdOffs.hold(provider, now, baseMs);
+  }
+
+  /** The provider accepted an offer: whatever it was held off for is behind it. */
+  accepted(provider: string): void {
+    this.holdOffs.forget(provider);
   }
 
   /** Lifts the hold-offs that ended by `now`; true if any was (every waiting job must then be looked at again). */
@@ -143,15 +149,13 @@ export class MatchStore {
   }
 
   private rows(query: string, ...bindings: SqlStorageValue[]): QueueRow[] {
-    const heldOff = this.holdOffs.current();
     return this.sql
       .exec(query, ...bindings)
       .toArray()
       .map((row) => {
         const stored = StoredJob.parse(JSON.parse(String(row.job)));
-        const excluded = Addresses.parse(JSON.parse(String(row.excluded)));
         return {
-          job: { ...stored, maxPriceWei: BigInt(stored.maxPriceWei), excluded: [...excluded, ...(heldOff.get(stored.id) ?? [])] },
+          job: { ...stored, maxPriceWei: BigInt(stored.maxPriceWei), excluded: Addresses.parse(JSON.parse(String(row.excluded))) },
           offeredTo: null,
           detail: row.detail === null ? null : String(row.detail),
         };
@@ -190,6 +194,13 @@ export class MatchStore {
   /** Every provider's capacity (callers copy before they change one: the matcher does). */
   providers(): ProviderCapacity[] {
     return [...this.cachedProviders().values()];
+  }
+
+  /** The providers a round may offer jobs to: every one not held off. */
+  providersToOffer(): ProviderCapacity[] {
+    const heldOff = this.holdOffs.current();
+    const all = this.providers();
+    return heldOff.size === 0 ? all : all.filter((provider) => !heldOff.has(provider.address));
   }
 
   /**

@@ -39,7 +39,8 @@ export async function runRound(input: RoundInput): Promise<RoundResult> {
   store.markSeen();
 
   const { assignments, unmatched } = matchJobs(
-    providers,
+    // Held-off providers are offered nothing; why a job waits is still said against every provider online.
+    store.providersToOffer(),
     waiting.map((row) => row.job),
     input.warm?.savedBytesForRound(),
     // A new order among equal providers each round, so their jobs (and hubs) share the work.

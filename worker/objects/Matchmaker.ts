@@ -80,10 +80,16 @@ export class Matchmaker extends DurableObject<Env> {
   }
 
   async offerResolved(jobId: string, provider: string, outcome: OfferResolution): Promise<void> {
-    if (this.store.offeredTo(jobId) === undefined) return;
-    if (outcome === "accepted" || outcome === "gone") return this.store.remove(jobId);
-    // Declined or unanswered: the next provider gets a turn. One that declined for good is not asked again;
-    // one that was busy, or did not answer (a cut connection, a restart), is asked again after a while.
+    const offeredTo = this.store.offeredTo(jobId);
+    if (offeredTo === undefined) return;
+    if (outcome === "accepted" || outcome === "gone") {
+      if (outcome === "accepted") this.store.accepted(provider);
+      return this.store.remove(jobId);
+    }
+    // A late word on an earlier offer (this object's own deadline came first) leaves the one out now alone.
+    if (offeredTo !== provider) return;
+    // Declined or unanswered: the next provider gets a turn. One that declined for good is not offered this job
+    // again; one that was busy, or did not answer (a cut connection, a restart), is offered nothing for a while.
     if (outcome === "declined") this.store.exclude(jobId, provider);
     else this.store.holdOff(jobId, provider, Date.now(), getConfig(this.env).matching.offerTimeoutMs);
     this.capacityChanged = true;
@@ -111,7 +117,7 @@ export class Matchmaker extends DurableObject<Env> {
     this.roundRequested = false;
     // The hub answers every offer; a deadline passing here means the answer was lost.
     for (const lost of this.store.lostOffers(now)) await this.offerResolved(lost.jobId, lost.provider, "expired");
-    // A provider held off from a job may be asked again: every waiting job is looked at.
+    // A provider held off may be offered jobs again: every waiting job is looked at.
     if (this.store.liftEndedHoldOffs(now)) this.capacityChanged = true;
 
     const fullRound = this.capacityChanged;

@@ -5,7 +5,9 @@
 // their creator's cancel would. A job that ended meanwhile is left as it ended.
 import { and, eq, inArray } from "drizzle-orm";
 import { canceledByCreator } from "../../protocol/job.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
 import { isTerminal, type JobStatus } from "../../protocol/jobStatus.ts";
+import { jobLimits } from "../../protocol/limits.ts";
 import { medianStops, type Curve } from "../../protocol/medianRule.ts";
 import { LatestReported } from "../../protocol/reportedMetrics.ts";
 import { stopRuleOf, type StopEarly } from "../../protocol/stopEarly.ts";
@@ -22,6 +24,27 @@ export interface SweepCase {
   jobIds: string[];
   stopEarly: StopEarly;
   startedAt: number;
+  /** Past this no job of the batch can still run (`judgeEndsBy`): the judge lets the batch go whatever it finds. */
+  endBy: number;
+}
+
+/** Beyond a job's match timeout and its attempts' timeouts: a wait for its inputs' source jobs, say. */
+const LIFE_MARGIN_MS = 24 * 60 * 60_000;
+
+/** When the last job of a batch must have ended: the longest of its match timeout plus every attempt's timeout, and a margin. */
+export function judgeEndsBy(now: number, specs: readonly Pick<JobSpec, "timeout_s" | "match_timeout_s">[], maxAttempts: number): number {
+  const longestS = Math.max(...specs.map((spec) => (spec.match_timeout_s ?? jobLimits.defaultMatchTimeoutS) + maxAttempts * spec.timeout_s));
+  return now + longestS * 1000 + LIFE_MARGIN_MS;
+}
+
+/** Curves read from the jobs' rooms at once. */
+const READS_AT_ONCE = 8;
+/** The longest pause between passes, in intervals: while nothing moves, or passes fail, the pause doubles up to it. */
+export const MAX_PAUSE_FACTOR = 15;
+
+/** The pause before the next pass: the interval while curves move, else twice the last, up to MAX_PAUSE_FACTOR intervals. */
+export function nextPauseMs(lastPauseMs: number, intervalMs: number, moved: boolean): number {
+  return moved ? intervalMs : Math.min(Math.max(lastPauseMs, intervalMs) * 2, intervalMs * MAX_PAUSE_FACTOR);
 }
 
 export interface JudgedJob {
@@ -44,6 +67,8 @@ export interface PassOutcome {
   found: number;
   /** Every job found has ended: nothing is left to judge. */
   over: boolean;
+  /** A curve was read (some job reported since the last pass). */
+  moved: boolean;
   stopped: Array<{ id: string; reason: string }>;
 }
 
@@ -60,10 +85,14 @@ export class Judgement {
   async pass(): Promise<PassOutcome> {
     const rule = stopRuleOf(this.sweep.stopEarly);
     const found = await this.ports.readJobs(this.sweep.account, this.sweep.jobIds, rule.metric);
-    for (const job of found) {
-      if (job.newestStep === undefined || job.newestStep === this.readAtStep.get(job.id)) continue;
-      this.curves.set(job.id, await this.ports.readCurve(job.id, rule.metric));
-      this.readAtStep.set(job.id, job.newestStep);
+    const moved = found.filter((job) => job.newestStep !== undefined && job.newestStep !== this.readAtStep.get(job.id));
+    for (let i = 0; i < moved.length; i += READS_AT_ONCE) {
+      await Promise.all(
+        moved.slice(i, i + READS_AT_ONCE).map(async (job) => {
+          this.curves.set(job.id, await this.ports.readCurve(job.id, rule.metric));
+          this.readAtStep.set(job.id, job.newestStep!);
+        }),
+      );
     }
     const running = new Set(found.filter((job) => job.status === "processing").map((job) => job.id));
     const stopped: PassOutcome["stopped"] = [];
@@ -71,7 +100,7 @@ export class Judgement {
       if (await this.ports.cancel(decision.id, decision.reason)) stopped.push(decision);
     }
     const open = found.filter((job) => !isTerminal(job.status) && !stopped.some((s) => s.id === job.id));
-    return { found: found.length, over: found.length > 0 && open.length === 0, stopped };
+    return { found: found.length, over: found.length > 0 && open.length === 0, moved: moved.length > 0, stopped };
   }
 }
 

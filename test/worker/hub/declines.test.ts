@@ -1,5 +1,6 @@
 // A provider that turns an offer down for now (busy, or gone mid-offer and back)
-// is asked again after a while; one that turns it down for good never is. Before,
+// is offered nothing for a while, then may be asked again; one that turns a job
+// down for good is never offered that job again. Before,
 // every decline kept that provider from the job for good, so a provider with its
 // room still in use, or a daemon restarted while an offer was out, left a job to
 // fail its match timeout beside a provider that could run it.
@@ -50,12 +51,13 @@ describe("declined offers", () => {
     await provider.close();
   });
 
-  it("lets a provider that says busy to every offer keep no job from an honest one beside it", async () => {
+  it("lets a provider that says busy to every offer keep no job from an honest one beside it, nor be offered one job after another", async () => {
     const { key } = await signIn();
     const name = `liar A10 ${crypto.randomUUID().slice(0, 8)}`;
-    // Cheaper, so asked first every time it is not held off.
-    const liar = await connectProvider({ resources: { gpus: [gpu(0, name, 24_576), gpu(1, name, 24_576), gpu(2, name, 24_576)] }, pricing: { gpu_second_wei: "1" } });
-    const honest = await connectProvider({ resources: { gpus: [gpu(0, name, 24_576), gpu(1, name, 24_576), gpu(2, name, 24_576)] }, pricing: { gpu_second_wei: "2" } });
+    const gpus = () => Array.from({ length: 4 }, (_, i) => gpu(i, name, 24_576));
+    // Cheaper, so offered first every time it is not held off.
+    const liar = await connectProvider({ resources: { gpus: gpus() }, pricing: { gpu_second_wei: "1" } });
+    const honest = await connectProvider({ resources: { gpus: gpus() }, pricing: { gpu_second_wei: "2" } });
     let lies = 0;
     liar.ws.addEventListener("message", (event) => {
       const message = JSON.parse(String(event.data)) as { type: string; job_id?: string };
@@ -63,19 +65,20 @@ describe("declined offers", () => {
       lies++;
       liar.send({ v: HUB_PROTOCOL_VERSION, type: "job.decline", job_id: message.job_id, reason: "GPU busy", busy: true });
     });
-    const ids = [];
-    for (let i = 0; i < 3; i++) {
-      const response = await post("/v1/jobs", { ...validJob(), resources: { gpus: 1, gpu_models: [name], cpus: 1, memory_mb: 1024 } }, { key });
-      ids.push(((await response.json()) as Job).id);
-    }
-    const offered = [];
-    for (let i = 0; i < 3; i++) {
+    const create = async () => ((await (await post("/v1/jobs", { ...validJob(), resources: { gpus: 1, gpu_models: [name], cpus: 1, memory_mb: 1024 } }, { key })).json()) as Job).id;
+    const runOnHonest = async () => {
       const offer = await honest.next("job.offer", 10_000);
       await honest.accept(offer);
-      offered.push(offer.job_id);
-    }
-    expect(offered.sort()).toEqual(ids.sort());
-    expect(lies).toBeGreaterThan(0);
+      return offer.job_id;
+    };
+    const first = await create();
+    expect(await runOnHonest()).toBe(first);
+    expect(lies).toBe(1);
+    // Held off as a provider, not job by job: the jobs that come while it is go straight to the honest one.
+    const more = [await create(), await create(), await create()];
+    const offered = [await runOnHonest(), await runOnHonest(), await runOnHonest()];
+    expect(offered.sort()).toEqual(more.sort());
+    expect(lies).toBe(1);
     await liar.close();
     await honest.close();
   });

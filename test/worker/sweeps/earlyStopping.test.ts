@@ -20,12 +20,12 @@ async function getJob(key: string, id: string): Promise<Job> {
 
 /** A provider with `n` GPUs of a model no other test uses, and a batch of `n` jobs for it. */
 async function batchOn(n: number, extra: Record<string, unknown>) {
-  const { key } = await signIn();
+  const { key, account } = await signIn();
   const name = `sweep A10 ${crypto.randomUUID().slice(0, 8)}`;
   const provider = await connectProvider({ resources: { cpus: 16, gpus: Array.from({ length: n }, (_, i) => gpu(i, name, 24_576)) } });
   const jobs = Array.from({ length: n }, () => ({ ...validJob(), resources: { gpus: 1, gpu_models: [name], cpus: 1, memory_mb: 1024 } }));
   const response = await post("/v1/jobs/batch", { jobs, ...extra }, { key });
-  return { key, provider, response };
+  return { key, account, provider, response };
 }
 
 async function runAll(provider: TestProvider, n: number): Promise<string[]> {
@@ -100,5 +100,31 @@ describe("a batch with stop_early", () => {
     expect(await badName.provider.receives("job.offer", 200)).toBe(false);
     await few.provider.close();
     await badName.provider.close();
+  });
+
+  it("judges only its creator's jobs: a judge started for another account stops none of them", async () => {
+    const { key, account, provider, response } = await batchOn(4, {});
+    const ids = ((await response.json()) as JobBatch).jobs.map((job) => job.id);
+    const [bad, ...good] = (await runAll(provider, 4)) as [string, ...string[]];
+    for (const id of good) provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.log", job_id: id, data: lossLines(1, 0.9) });
+    provider.send({ v: HUB_PROTOCOL_VERSION, type: "job.log", job_id: bad, data: lossLines(5, 4.9) });
+    const now = Date.now();
+    const rule = { jobIds: ids, stopEarly: { metric: "loss", mode: "min" as const, after_step: 1 }, startedAt: now, endBy: now + 3_600_000 };
+    await sweepJudgeOf(env, `stranger-${ids[0]}`).start({ ...rule, account: `0x${"5".repeat(40)}` });
+    expect(await provider.receives("job.cancel", 2_000)).toBe(false);
+    expect((await getJob(key, bad)).status).toBe("processing");
+    // The same judge for their creator stops the losing one: the account was all that held it back.
+    await sweepJudgeOf(env, `creator-${ids[0]}`).start({ ...rule, account: account.address.toLowerCase() });
+    expect((await provider.next("job.cancel", 15_000)).job_id).toBe(bad);
+    await provider.close();
+  });
+
+  it("keeps nothing for a batch it was started for and then told was refused", async () => {
+    const judge = sweepJudgeOf(env, "refused-batch");
+    const now = Date.now();
+    await judge.start({ account: `0x${"6".repeat(40)}`, jobIds: ["job_refused"], stopEarly: { metric: "loss", mode: "min", after_step: 1 }, startedAt: now, endBy: now + 3_600_000 });
+    await judge.abandon();
+    const left = await runInDurableObject(judge, async (_judge, state) => ({ keys: (await state.storage.list()).size, alarm: await state.storage.getAlarm() }));
+    expect(left).toEqual({ keys: 0, alarm: null });
   });
 });

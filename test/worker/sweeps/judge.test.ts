@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { JobStatus } from "../../../protocol/jobStatus.ts";
 import type { Curve } from "../../../protocol/medianRule.ts";
-import { Judgement, type JudgedJob, type JudgePorts } from "../../../worker/sweeps/judge.ts";
+import { judgeEndsBy, Judgement, MAX_PAUSE_FACTOR, nextPauseMs, type JudgedJob, type JudgePorts } from "../../../worker/sweeps/judge.ts";
 
 const curve = (...values: number[]): Curve => values.map((value, i) => ({ step: i + 1, value }));
 
@@ -33,7 +33,7 @@ class StandInPorts implements JudgePorts {
   }
 }
 
-const sweep = { account: "0xcreator", jobIds: ["a", "b", "c", "bad", "late"], stopEarly: { metric: "loss", mode: "min" as const, after_step: 1 }, startedAt: 0 };
+const sweep = { account: "0xcreator", jobIds: ["a", "b", "c", "bad", "late"], stopEarly: { metric: "loss", mode: "min" as const, after_step: 1 }, startedAt: 0, endBy: 1e13 };
 
 describe("a judge's pass", () => {
   it("reads only the curves that moved, cancels the run the rule stops once, and not one that ended meanwhile", async () => {
@@ -68,12 +68,12 @@ describe("a judge's pass", () => {
     const ports = new StandInPorts();
     const judgement = new Judgement(sweep, ports);
     // Before the batch's write has landed.
-    expect(await judgement.pass()).toEqual({ found: 0, over: false, stopped: [] });
+    expect(await judgement.pass()).toEqual({ found: 0, over: false, moved: false, stopped: [] });
     for (const id of sweep.jobIds) ports.set(id, "succeeded", []);
     ports.set("a", "processing", []);
     expect((await judgement.pass()).over).toBe(false);
     ports.set("a", "failed", []);
-    expect(await judgement.pass()).toEqual({ found: 5, over: true, stopped: [] });
+    expect(await judgement.pass()).toEqual({ found: 5, over: true, moved: false, stopped: [] });
   });
 
   it("ends the batch in the pass that stops its last running job", async () => {
@@ -82,5 +82,19 @@ describe("a judge's pass", () => {
     ports.set("bad", "processing", [5, 5]);
     const outcome = await new Judgement({ ...sweep, jobIds: ["a", "b", "c", "bad"] }, ports).pass();
     expect(outcome).toMatchObject({ found: 4, over: true, stopped: [{ id: "bad" }] });
+  });
+
+  it("looks less often while nothing moves, down to a bound, and at its pace again once a curve moves", () => {
+    const pauses = [];
+    let pause = 0;
+    for (let i = 0; i < 6; i++) pauses.push((pause = nextPauseMs(pause, 2_000, false)));
+    expect(pauses).toEqual([4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    expect(MAX_PAUSE_FACTOR * 2_000).toBe(30_000);
+    expect(nextPauseMs(pause, 2_000, true)).toBe(2_000);
+  });
+
+  it("lets a batch go once no job of it can still run: its longest match timeout and every attempt's timeout, and a day", () => {
+    const specs = [{ timeout_s: 60 }, { timeout_s: 600, match_timeout_s: 30 }];
+    expect(judgeEndsBy(1_000, specs, 3)).toBe(1_000 + (30 + 3 * 600) * 1000 + 24 * 60 * 60_000);
   });
 });
