@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -58,11 +59,14 @@ describe("restoreCheckpoint", () => {
     const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     // Sent in 64 KiB pieces, as a network delivers them: every piece reports progress.
+    // Piped (backpressure left to the stream): with writes chained on their callbacks this test ran into its 30 s
+    // twice on a loaded machine, 2026-12-07 (where it waited was not found; 60 runs alone never did).
+    const pieces = function* () {
+      for (let at = 0; at < bytes.length; at += 64 * 1024) yield bytes.subarray(at, at + 64 * 1024);
+    };
     const server = createServer((_request, response) => {
       response.writeHead(200, { "content-length": String(bytes.length) });
-      let at = 0;
-      const next = () => (at < bytes.length ? response.write(bytes.subarray(at, (at += 64 * 1024)), next) : response.end());
-      next();
+      Readable.from(pieces(), { objectMode: false }).pipe(response);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
@@ -82,6 +86,7 @@ describe("restoreCheckpoint", () => {
       expect(sent.at(-1)).toMatch(/: 100% of 3\.0 MiB/);
       expect(sent.length).toBeLessThan(details.length);
     } finally {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });

@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import { HUB_PROTOCOL_VERSION } from "../../../protocol/hubMessages.ts";
 import type { Job, JobBatch } from "../../../protocol/job.ts";
 import { sweepJudgeOf } from "../../../worker/bindings/objects.ts";
+import { workerJudgePorts } from "../../../worker/sweeps/judge.ts";
+import { jobContextFor } from "../../../worker/wiring/jobContext.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { call, post, signIn, validJob } from "../client.ts";
 import { connectProvider, gpu, type TestProvider } from "../providerSocket.ts";
@@ -64,6 +66,11 @@ describe("a batch with stop_early", () => {
     for (const id of good) fail(provider, id);
     const firstId = batch.jobs[0]!.id;
     await eventually(async () => (await runInDurableObject(sweepJudgeOf(env, firstId), async (_judge, state) => (await state.storage.list()).size)) === 0, { what: "the judge to let the ended batch go", timeoutMs: 10_000 });
+    // A cancel of a job that has ended is no stop, and no error: the judge's pass goes on.
+    const ports = workerJudgePorts(jobContextFor(env));
+    await eventually(async () => (await getJob(key, good[0]!)).status === "failed", { what: "the result taken" });
+    expect(await ports.cancel(good[0]!, "stopped early at step 2: …")).toBe(false);
+    expect((await getJob(key, good[0]!)).status).toBe("failed");
     await provider.close();
   });
 
