@@ -16,7 +16,7 @@ import { ReportedMetrics } from "../protocol/reportedMetrics.ts";
 import type { StopEarly } from "../protocol/stopEarly.ts";
 import { ResolvedTemplate, Template, TemplatePage, type TemplateDefinitionInput } from "../protocol/template.ts";
 import { signJobAuthorization, type TypedDataSigner } from "./authorization.ts";
-import { PondApiError, problemFrom } from "./errors.ts";
+import { PondApiError, problemFrom, StopEarlyIgnoredError } from "./errors.ts";
 import { isInputSourceMismatch, pinInputSources, type PinnedInputs } from "./inputSources.ts";
 import { readEventStream, type ServerEvent } from "./events.ts";
 import type { paths } from "./generated/openapi.ts";
@@ -123,7 +123,8 @@ export class PondClient {
 
   /**
    * Creates up to 100 jobs as one (POST /v1/jobs/batch): all of them, in the order given, or none when any is
-   * refused (the problem names it, `jobs.N` in its `errors`). Paid jobs must fit the escrow together.
+   * refused (the problem names it, `jobs.N` in its `errors`). Paid jobs must fit the escrow together. With
+   * `stopEarly`, an API that did not take it throws StopEarlyIgnoredError, which holds the jobs it created.
    */
   async createJobs(requests: Array<CreateJobRequest | CreateTemplateJobRequest>, options: BatchOptions = {}): Promise<Job[]> {
     const headers: Record<string, string> = {};
@@ -133,7 +134,10 @@ export class PondClient {
     if (bytes > MAX_BODY_BYTES) {
       throw new RangeError(`these ${requests.length} jobs come to ${bytes} bytes together, more than the ${MAX_BODY_BYTES} the API takes in one request: create fewer at once, or give each fewer input files (pack them in one archive)`);
     }
-    return JobBatch.parse(await this.unwrap(await this.api.POST("/v1/jobs/batch", { body, headers }))).jobs;
+    const batch = JobBatch.parse(await this.unwrap(await this.api.POST("/v1/jobs/batch", { body, headers })));
+    // Created all the same: said, with the jobs, rather than passed over as if it would stop early.
+    if (options.stopEarly && !batch.stop_early) throw new StopEarlyIgnoredError(batch.jobs);
+    return batch.jobs;
   }
 
   /**

@@ -1,4 +1,6 @@
-// What the SDK throws when the API says no: the RFC 9457 problem, as sent.
+// What the SDK throws when the API says no (the RFC 9457 problem, as sent), or
+// does less than it was asked.
+import type { Job } from "../protocol/job.ts";
 import { Problem } from "../protocol/problem.ts";
 
 export class PondApiError extends Error {
@@ -8,6 +10,17 @@ export class PondApiError extends Error {
   }
   get status(): number {
     return this.problem.status;
+  }
+}
+
+/**
+ * A batch created with `stopEarly` by an API that did not take it (one older than this SDK leaves the
+ * field out of its answer): the jobs exist, here, and each will run to its end.
+ */
+export class StopEarlyIgnoredError extends Error {
+  constructor(readonly jobs: Job[]) {
+    super(`the API created the ${jobs.length} jobs but did not take stop_early (it is older than this SDK): each will run to its end`);
+    this.name = "StopEarlyIgnoredError";
   }
 }
 

@@ -5,7 +5,7 @@
 // metrics file reports (sweepResults.ts).
 import { join } from "node:path";
 import type { InputFile } from "../../protocol/jobSpec.ts";
-import { PondApiError, type PondClient } from "../../sdk/index.ts";
+import { PondApiError, StopEarlyIgnoredError, type PondClient } from "../../sdk/index.ts";
 import { pairs, type CliContext } from "../context.ts";
 import { inputsFromJobs, splitInputArguments } from "../dataplane/jobInputs.ts";
 import { fetchOutputs } from "../dataplane/outputsDownload.ts";
@@ -74,19 +74,25 @@ interface SweepPlan extends SweepAsked {
 async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJobs"]>[1], plan: SweepPlan): Promise<void> {
   const { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopEarly } = plan;
   const planned = options.image ? planImageJobs(args, options, points, specFiles) : await planTemplateJobs(sdk, args, options, points, specFiles, given);
+  let stopsEarly = stopEarly !== undefined;
   const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet, stopEarly ? { stopEarly } : {}).catch(async (error: unknown) => {
+    if (error instanceof StopEarlyIgnoredError) {
+      stopsEarly = false;
+      c.output.note("[pond: this API does not take --stop-early (it is older than this pond): every job of the sweep runs to its end]");
+      return error.jobs;
+    }
     if (error instanceof PondApiError && error.status < 500) throw sweepRefusal(error, planned);
     throw await whatWasLeft(sdk, sweepId, error, inputs !== undefined);
   });
   c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${description}); pond sweep show ${sweepId} reads it back]`);
-  if (stopEarly) c.output.note(`[pond: the API stops a running job whose best ${stopEarly.metric} is worse than the median of the others' at its step, from step ${stopEarly.after_step}]`);
+  if (stopEarly && stopsEarly) c.output.note(`[pond: the API stops a running job whose best ${stopEarly.metric} is worse than the median of the others' at its step, from step ${stopEarly.after_step}]`);
   for (const job of created) await inputs?.serve(sdk, job.id, c.p2p);
   if (!waits) {
     return c.output.result({ sweep: sweepId, ...(seed !== undefined ? { seed } : {}), jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
   const { jobs } = await waitForSweep(sdk, created.map((job) => job.id), { note: (text) => c.output.note(text) });
-  if (stopEarly) c.output.note(stopEarlySummary(stopEarly, jobs));
+  if (stopEarly && stopsEarly) c.output.note(stopEarlySummary(stopEarly, jobs));
   if (options.output) {
     for (const job of jobs.filter((j) => j.status === "succeeded" && j.output?.files.length)) {
       await fetchOutputs(sdk, c.p2p, job, join(options.output, job.id), c.progress, (text) => c.output.note(text));

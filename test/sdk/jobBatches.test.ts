@@ -6,7 +6,7 @@
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../../protocol/limits.ts";
-import { PondApiError, PondClient } from "../../sdk/index.ts";
+import { PondApiError, PondClient, StopEarlyIgnoredError } from "../../sdk/index.ts";
 
 const chain = { settles_on_chain: false, chain: "local", chain_id: 31337, market_address: null, relayer_address: null, eip712_domain: { name: "Pond", version: "1", chainId: 31337, verifyingContract: `0x${"0".repeat(40)}` } };
 const spec = { image: "busybox", cmd: ["true"], resources: { gpus: 0, cpus: 0.5, memory_mb: 64 }, timeout_s: 60, max_price_wei: "1" };
@@ -49,5 +49,50 @@ describe("the SDK's batch create", () => {
     expect(refusal).toBeInstanceOf(PondApiError);
     expect((refusal as PondApiError).problem).toMatchObject({ status: 422, detail: "jobs.1: the run has invalid values: params.lr", errors: [{ path: "jobs.1.params.lr", message: "must be a number" }] });
     expect(sent.some((request) => request.path === "/v1/jobs/batch")).toBe(false);
+  });
+
+  it("sends stop_early with the batch, and says so, holding the created jobs, when the API answers without it", async () => {
+    const stopEarly = { metric: "val_loss", mode: "min", after_step: 20 } as const;
+    // A queued job as the API answers one: the SDK reads each through its schema.
+    const job = (id: string) => ({
+      id,
+      status: "queued",
+      status_detail: null,
+      spec,
+      output: null,
+      error: null,
+      exit_code: null,
+      metrics: { queue_ms: null, pull_ms: null, run_ms: null },
+      provider: null,
+      attempt: 0,
+      settlement: "none",
+      chain_job_id: "0x01",
+      price: { rate_wei_per_second: null, max_wei: null, claimed_wei: null, claim_signature: null },
+      created_at: new Date(0).toISOString(),
+      started_at: null,
+      completed_at: null,
+      logs: "",
+      urls: { get: "", cancel: "", logs: "", outputs: "" },
+      webhook: null,
+      webhook_events_filter: [],
+      template: null,
+    });
+    let echo = true;
+    const { sent, client } = standIn((_method, path, body) => {
+      if (path !== "/v1/jobs/batch") return json({}, 500);
+      const jobs = (body as { jobs: unknown[] }).jobs.map((_, i) => job(`job_${i}`));
+      return json({ jobs, ...(echo ? { stop_early: stopEarly } : {}) }, 201);
+    });
+    const specs = [spec, spec, spec, spec];
+    const created = await client.createJobs(specs, { stopEarly });
+    expect(created.map((j) => j.id)).toEqual(["job_0", "job_1", "job_2", "job_3"]);
+    expect(sent[0]!.body).toMatchObject({ stop_early: stopEarly });
+    echo = false;
+    const ignored = await client.createJobs(specs, { stopEarly }).catch((error: unknown) => error);
+    expect(ignored).toBeInstanceOf(StopEarlyIgnoredError);
+    expect((ignored as StopEarlyIgnoredError).message).toMatch(/created the 4 jobs but did not take stop_early/);
+    expect((ignored as StopEarlyIgnoredError).jobs.map((j) => j.id)).toEqual(["job_0", "job_1", "job_2", "job_3"]);
+    // Without stopEarly, an answer without it is what was asked for.
+    expect(await client.createJobs(specs)).toHaveLength(4);
   });
 });
