@@ -97,7 +97,7 @@ export const DeclineMessage = z.object({
   type: z.literal("job.decline"),
   job_id: JobId,
   reason: z.string().max(M.declineReason),
-  /** Declined for now, not for good: the provider's room is still in use. It is offered the job again after a while. */
+  /** Declined for now, not for good (its room still in use, a drain, a failed accept): the provider is offered nothing for a while, then may be offered this job again. */
   busy: z.boolean().optional(),
 });
 export const StatusMessage = z.object({

@@ -13,6 +13,11 @@ export const METRICS_MARKER = "POND_METRICS ";
 export const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_.\/-]*$/;
 // A property every object has: a series under it would vanish into the prototype.
 const RESERVED = new Set(["__proto__"]);
+/** A name METRIC_NAME allows that no job may report under. */
+export const isReservedMetricName = (name: string) => RESERVED.has(name);
+
+/** Whether a job may report under this name: METRIC_NAME's characters, not too long, not reserved (stopEarly.ts says the same). */
+export const isMetricName = (name: string) => name.length <= reportedMetricLimits.maxNameLength && METRIC_NAME.test(name) && !isReservedMetricName(name);
 
 /** A value as people read it: four significant digits, NaN for a value that is not a number. */
 export const formatMetricValue = (value: number | null) => (value === null ? "NaN" : String(Number(value.toPrecision(4))));
@@ -61,7 +66,7 @@ export function parseMetricLine(line: string): MetricLine {
       step = value;
       continue;
     }
-    if (name.length > reportedMetricLimits.maxNameLength || !METRIC_NAME.test(name) || RESERVED.has(name)) {
+    if (!isMetricName(name)) {
       return ignored(`${escaped(JSON.stringify(name.slice(0, 80)))} is not a metric name: letters, digits and _ . / -, starting with a letter or _, at most ${reportedMetricLimits.maxNameLength}`);
     }
     if (typeof value === "number" && !Number.isFinite(value)) return ignored(`"${name}" is too large for a number (past ±1.8e308)`);

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { reportedMetricLimits } from "./limits.ts";
 import type { StopRule } from "./medianRule.ts";
-import { METRIC_NAME } from "./reportedMetrics.ts";
+import { isReservedMetricName, METRIC_NAME } from "./reportedMetrics.ts";
 
 /** Others a job is judged against at its step, at the least (Vizier's and Ray Tune's default is 3). */
 export const MIN_OTHERS = 3;
@@ -18,6 +18,8 @@ export const StopEarly = z
       .string()
       .max(reportedMetricLimits.maxNameLength)
       .regex(METRIC_NAME, "is a name the jobs report on POND_METRICS lines: a letter or _, then letters, digits, _ . / -")
+      // The one name the pattern allows that no job may report under: no job's curve could ever be judged by it.
+      .refine((name) => !isReservedMetricName(name), "is not a name a job may report metrics under")
       .meta({ description: "A metric the jobs report on `POND_METRICS` lines, e.g. `val_loss`" }),
     mode: z.enum(["min", "max"]).meta({ description: "Which way is better: `min` for a loss, `max` for an accuracy" }),
     after_step: z

@@ -5,8 +5,7 @@
 import type { Command } from "commander";
 import { stoppedEarly, type Job } from "../../protocol/job.ts";
 import { reportedMetricLimits } from "../../protocol/limits.ts";
-import { METRIC_NAME } from "../../protocol/reportedMetrics.ts";
-import type { StopEarly } from "../../protocol/stopEarly.ts";
+import { StopEarly } from "../../protocol/stopEarly.ts";
 import { integer } from "../context.ts";
 import { UsageError } from "../errors.ts";
 
@@ -22,13 +21,14 @@ export function stopEarlyOf(flags: { stopEarly?: string; stopEarlyAfter?: number
     if (flags.stopEarlyAfter !== undefined) throw new UsageError("--stop-early-after goes with --stop-early NAME:min|max");
     return undefined;
   }
-  const match = /^(.+):(min|max)$/.exec(flags.stopEarly);
-  if (!match || !METRIC_NAME.test(match[1]!) || match[1]!.length > reportedMetricLimits.maxNameLength) {
+  // Checked by the schema the API takes it with, so a rule this accepts is one the API does.
+  const [, metric, mode] = /^(.+):(min|max)$/.exec(flags.stopEarly) ?? [];
+  const parsed = StopEarly.safeParse({ metric, mode, after_step: flags.stopEarlyAfter ?? 1 });
+  if (parsed.success) return parsed.data;
+  if (parsed.error.issues.some((issue) => issue.path[0] !== "after_step")) {
     throw new UsageError(`--stop-early ${JSON.stringify(flags.stopEarly)}: name a metric the jobs report and which way is better, e.g. val_loss:min or val_accuracy:max`);
   }
-  const afterStep = flags.stopEarlyAfter ?? 1;
-  if (!Number.isSafeInteger(afterStep) || afterStep < 1) throw new UsageError(`--stop-early-after is a step, at least 1; got ${afterStep}`);
-  return { metric: match[1]!, mode: match[2] as StopEarly["mode"], after_step: afterStep };
+  throw new UsageError(`--stop-early-after is a step, at least 1 and at most ${reportedMetricLimits.maxStep}; got ${flags.stopEarlyAfter}`);
 }
 
 /** Said once the sweep has ended: how many jobs the rule stopped, or that none reported the metric. */

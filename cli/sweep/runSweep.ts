@@ -20,7 +20,7 @@ import { SweepInputs } from "./sweepInputs.ts";
 import { planImageJobs, planTemplateJobs, sweepRefusal, type SweepAsked, type SweepOptions } from "./sweepPlan.ts";
 import { rankingOf, showSweep, type Ranking } from "./sweepResults.ts";
 import { stopEarlyOf, stopEarlySummary } from "./earlyStopping.ts";
-import { MIN_STOP_EARLY_JOBS, type StopEarly } from "../../protocol/stopEarly.ts";
+import { MIN_OTHERS, MIN_STOP_EARLY_JOBS, type StopEarly } from "../../protocol/stopEarly.ts";
 
 export async function runSweep(c: CliContext, args: string[], options: SweepOptions, given: readonly TemplateFixedFlag[]): Promise<void> {
   const { points, description, seed } = sweepPointsOf(options);
@@ -36,7 +36,7 @@ export async function runSweep(c: CliContext, args: string[], options: SweepOpti
   const sdk = await c.client();
   const stopEarly = stopEarlyOf(options);
   if (stopEarly && points.length < MIN_STOP_EARLY_JOBS) {
-    throw new UsageError(`--stop-early needs a sweep of at least ${MIN_STOP_EARLY_JOBS} jobs (each is judged against at least ${MIN_STOP_EARLY_JOBS - 1} others); this one has ${points.length}`);
+    throw new UsageError(`--stop-early needs a sweep of at least ${MIN_STOP_EARLY_JOBS} jobs (each is judged against at least ${MIN_OTHERS} others); this one has ${points.length}`);
   }
   if (options.dryRun) return quoteSweep(c, sdk, { args, options, given, points, description, seed });
   const ranking = rankingOf(options);
@@ -74,10 +74,11 @@ interface SweepPlan extends SweepAsked {
 async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Parameters<PondClient["createPaidJobs"]>[1], plan: SweepPlan): Promise<void> {
   const { args, options, given, points, description, seed, sweepId, labelsOf, specFiles, inputs, waits, ranking, stopEarly } = plan;
   const planned = options.image ? planImageJobs(args, options, points, specFiles) : await planTemplateJobs(sdk, args, options, points, specFiles, given);
-  let stopsEarly = stopEarly !== undefined;
+  // The rule as the API took it: none when an older API created the jobs without it.
+  let applied = stopEarly;
   const created = await sdk.createPaidJobs(planned.map((job) => job.job(labelsOf(job.point))), wallet, stopEarly ? { stopEarly } : {}).catch(async (error: unknown) => {
     if (error instanceof StopEarlyIgnoredError) {
-      stopsEarly = false;
+      applied = undefined;
       c.output.note("[pond: this API does not take --stop-early (it is older than this pond): every job of the sweep runs to its end]");
       return error.jobs;
     }
@@ -85,14 +86,14 @@ async function planCreateAndWait(c: CliContext, sdk: PondClient, wallet: Paramet
     throw await whatWasLeft(sdk, sweepId, error, inputs !== undefined);
   });
   c.output.note(`[pond: sweep ${sweepId}: ${planned.length} jobs (${description}); pond sweep show ${sweepId} reads it back]`);
-  if (stopEarly && stopsEarly) c.output.note(`[pond: the API stops a running job whose best ${stopEarly.metric} is worse than the median of the others' at its step, from step ${stopEarly.after_step}]`);
+  if (applied) c.output.note(`[pond: the API stops a running job whose best ${applied.metric} is worse than the median of the others' at its step, from step ${applied.after_step}]`);
   for (const job of created) await inputs?.serve(sdk, job.id, c.p2p);
   if (!waits) {
     return c.output.result({ sweep: sweepId, ...(seed !== undefined ? { seed } : {}), jobs: created }, (result) => [`sweep ${result.sweep}`, ...result.jobs.map((job, i) => `  ${job.id}  ${terminalText(describePoint(planned[i]!.point))}`)]);
   }
 
   const { jobs } = await waitForSweep(sdk, created.map((job) => job.id), { note: (text) => c.output.note(text) });
-  if (stopEarly && stopsEarly) c.output.note(stopEarlySummary(stopEarly, jobs));
+  if (applied) c.output.note(stopEarlySummary(applied, jobs));
   if (options.output) {
     for (const job of jobs.filter((j) => j.status === "succeeded" && j.output?.files.length)) {
       await fetchOutputs(sdk, c.p2p, job, join(options.output, job.id), c.progress, (text) => c.output.note(text));

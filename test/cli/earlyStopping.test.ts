@@ -19,6 +19,10 @@ describe("early stopping's flags", () => {
     expect(() => stopEarlyOf({ stopEarly: "val_loss" })).toThrow(UsageError);
     expect(() => stopEarlyOf({ stopEarly: "val_loss:lowest" })).toThrow(/which way is better/);
     expect(() => stopEarlyOf({ stopEarly: "loss:min", stopEarlyAfter: 0 })).toThrow(/--stop-early-after is a step, at least 1/);
+    // What the API would refuse is refused here, by the same schema.
+    expect(() => stopEarlyOf({ stopEarly: "loss:min", stopEarlyAfter: 1e16 })).toThrow(/--stop-early-after is a step, at least 1 and at most 1000000000000000; got 10000000000000000/);
+    expect(() => stopEarlyOf({ stopEarly: "__proto__:min" })).toThrow(/which way is better/);
+    expect(() => stopEarlyOf({ stopEarly: `${"x".repeat(65)}:min` })).toThrow(/which way is better/);
     expect(() => stopEarlyOf({ stopEarlyAfter: 3 })).toThrow(/goes with --stop-early/);
   });
 

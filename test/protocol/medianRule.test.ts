@@ -85,6 +85,8 @@ describe("stop_early", () => {
       { metric: "val loss", mode: "min" },
       { metric: "1loss", mode: "min" },
       { metric: "x".repeat(65), mode: "min" },
+      // A name no job may report under (a series under it would vanish into the prototype).
+      { metric: "__proto__", mode: "min" },
       { metric: "loss", mode: "lowest" },
       { metric: "loss", mode: "min", after_step: 0 },
       { metric: "loss", mode: "min", after_step: 1.5 },

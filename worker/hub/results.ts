@@ -120,8 +120,8 @@ export const STOPPING_GRACE_MS = 60_000;
 /**
  * A job left `starting`/`processing` by someone else's hand (cancel, sweeper): stop it. A job that was
  * only offered frees its capacity now; one its provider accepted holds it until the provider says the
- * container has stopped (its result), since offering that room meanwhile would be declined for want of
- * it, and a decline keeps that provider from the job for good.
+ * container has stopped (its result), since offering that room meanwhile would be declined as busy,
+ * and a busy provider is offered nothing for a while (matching/holdOffs.ts).
  */
 export async function jobEnded(state: HubState, address: string, jobId: string, status: JobStatus): Promise<void> {
   const reservation = state.store.reservation(jobId);
