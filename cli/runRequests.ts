@@ -8,13 +8,13 @@ import type { Template } from "../protocol/template.ts";
 import type { PondClient, TemplateRunChoices } from "../sdk/index.ts";
 import { pairs } from "./context.ts";
 import { UsageError } from "./errors.ts";
-import { secretNamesOf, secretValuesOf } from "./secretArguments.ts";
+import { registryPasswordOf, secretNamesOf, secretValuesOf } from "./secretArguments.ts";
 
 /** A request made to create a job, or only to quote it: a quote carries the secrets' names, never their values. */
 export type RequestPurpose = "create" | "quote";
 
 /** Flags whose values a template fixes, by their option names: given with a template, they would be ignored. */
-export const TEMPLATE_FIXED_FLAGS = { gpus: "--gpus", vram: "--vram", gpuModel: "--gpu-model", cpus: "--cpus", memory: "--memory", timeout: "--timeout", env: "--env", allowHost: "--allow-host", checkpointEvery: "--checkpoint-every" } as const;
+export const TEMPLATE_FIXED_FLAGS = { gpus: "--gpus", vram: "--vram", gpuModel: "--gpu-model", cpus: "--cpus", memory: "--memory", timeout: "--timeout", env: "--env", allowHost: "--allow-host", checkpointEvery: "--checkpoint-every", registryUser: "--registry-user" } as const;
 export type TemplateFixedFlag = keyof typeof TEMPLATE_FIXED_FLAGS;
 
 export interface RunOptions {
@@ -30,6 +30,7 @@ export interface RunOptions {
   env?: string[];
   secret?: string[];
   allowHost?: string[];
+  registryUser?: string;
   checkpointEvery?: number;
   label?: string[];
   webhook?: string;
@@ -70,6 +71,8 @@ export function imageRequest(cmd: string[], options: RunOptions, inputFiles?: In
     max_price_wei: options.maxPrice ?? "1000000000000000",
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(options.allowHost?.length ? { network: { allow: options.allowHost } } : {}),
+    ...(options.registryUser !== undefined ? { registry_auth: { username: options.registryUser } } : {}),
+    ...(options.registryUser !== undefined && purpose === "create" ? { registry_password: registryPasswordOf(options.registryUser) } : {}),
     ...(options.checkpointEvery !== undefined ? { checkpoint: { interval_s: options.checkpointEvery } } : {}),
     ...(options.label?.length ? { labels: checkedLabels(pairs(options.label, "--label")) } : {}),
   };

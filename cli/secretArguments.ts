@@ -29,3 +29,12 @@ export function secretValuesOf(args: readonly string[] | undefined, environment:
   }
   return values;
 }
+
+/** Where `--registry-user`'s password or token comes from: the environment, like --secret's values. */
+export const REGISTRY_PASSWORD_VARIABLE = "POND_REGISTRY_PASSWORD";
+
+export function registryPasswordOf(user: string, environment: NodeJS.ProcessEnv = process.env): string {
+  const password = environment[REGISTRY_PASSWORD_VARIABLE];
+  if (!password) throw new UsageError(`--registry-user ${user}: put the registry's password or token for ${user} in ${REGISTRY_PASSWORD_VARIABLE} (export ${REGISTRY_PASSWORD_VARIABLE}=…)`);
+  return password;
+}

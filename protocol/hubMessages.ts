@@ -9,6 +9,7 @@ import { JobGpuUsage } from "./gpuUsage.ts";
 import { IceServer } from "./iceServers.ts";
 import { InlineOutputs } from "./inlineOutputs.ts";
 import { JobSpec, SecretValues } from "./jobSpec.ts";
+import { RegistryPassword } from "./registryAuth.ts";
 import { hubMessageLimits as M, logLimits } from "./limits.ts";
 import { OutputManifest, Sha256Hex } from "./manifest.ts";
 import { ClientSignal, ServerSignal } from "./signaling.ts";
@@ -238,14 +239,19 @@ export const MediateMessage = z.object({
   spec: JobSpec,
   outputs: OutputManifest,
   secrets: SecretValues.optional(),
+  /** The password for the spec's registry_auth: the re-run pulls the image as the first run did. */
+  registry_password: RegistryPassword.optional(),
   /** The checkpoint the challenged attempt resumed from (spec.checkpoint): the re-run starts from it too. */
   checkpoint: CheckpointSet.optional(),
 });
 export type MediateMessage = z.infer<typeof MediateMessage>;
 
 export const CancelMessage = z.object({ v, type: z.literal("job.cancel"), job_id: JobId, reason: z.string() });
-/** The accepted job may start; `secrets` carries the values of its spec's secrets, sent to this provider alone and only now. */
-export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: JobId, secrets: SecretValues.optional() });
+/**
+ * The accepted job may start; `secrets` carries the values of its spec's secrets and `registry_password` the password for
+ * its registry_auth, sent to this provider alone and only now.
+ */
+export const StartMessage = z.object({ v, type: z.literal("job.start"), job_id: JobId, secrets: SecretValues.optional(), registry_password: RegistryPassword.optional() });
 export type StartMessage = z.infer<typeof StartMessage>;
 export const ResultAckMessage = z.object({
   v,

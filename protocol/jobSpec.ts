@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NetworkSpec } from "./egress.ts";
 import { JobLabels } from "./labels.ts";
 import { parseImageReference } from "./imageReference.ts";
+import { RegistryAuth, RegistryPassword } from "./registryAuth.ts";
 import { RESULT_MARGIN_S } from "./deadlines.ts";
 import { checkpointLimits, jobLimits as L } from "./limits.ts";
 import { weiString } from "./wei.ts";
@@ -245,6 +246,7 @@ export const JobSpec = z
     match_timeout_s: z.int().min(1).max(L.maxMatchTimeoutS).optional().meta({ description: `Seconds to wait for a provider before failing (default ${L.defaultMatchTimeoutS})` }),
     max_price_wei: weiString,
     network: NetworkSpec.optional(),
+    registry_auth: RegistryAuth.optional(),
     verify: VerifySpec.optional(),
     checkpoint: CheckpointSpec.optional(),
   })
@@ -278,7 +280,7 @@ export const JobAuthorizationInput = z
       "Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: " +
       "`jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); " +
       "`specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON " +
-      "(sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that " +
+      "(sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization`, `secret_values`, `registry_password` and `labels`; for a template run, it is the `spec` that " +
       "POST /v1/templates/{owner}/{ref}/resolve returns for the same run.",
   });
 export type JobAuthorizationInput = z.infer<typeof JobAuthorizationInput>;
@@ -292,15 +294,18 @@ export const CreateJobRequest = JobSpec.extend({
     description: "The values of the spec's `secrets`, one for each name and no other; not part of the signed spec, stored sealed, and never returned",
     example: { HF_TOKEN: "hf_…" },
   }),
+  registry_password: RegistryPassword.optional().meta({
+    description: "The password or token for the spec's `registry_auth` user; not part of the signed spec, stored sealed, sent only to the provider that runs the job (never into its container), and never returned",
+  }),
   labels: JobLabels.optional(),
 })
   .strict()
   .meta({ id: "CreateJobRequest" });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
 
-/** The spec a create request carries, which its authorization signs: the body without where to announce, the authorization, the secrets' values and the labels. */
+/** The spec a create request carries, which its authorization signs: the body without where to announce, the authorization, the secrets' values, the registry's password and the labels. */
 export function specOfRequest(request: CreateJobRequest): JobSpec {
-  const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, secret_values: _secrets, labels: _labels, ...spec } = request;
+  const { webhook: _webhook, webhook_events_filter: _filter, authorization: _authorization, secret_values: _secrets, registry_password: _password, labels: _labels, ...spec } = request;
   return spec;
 }
 

@@ -98,7 +98,7 @@ export class ProviderDaemon {
         case "job.offer":
           return void this.onOffer(message).catch(failed("handling an offer", message.job_id));
         case "job.start":
-          return this.onStart(message.job_id, "the hub's start", message.secrets);
+          return this.onStart(message.job_id, "the hub's start", message);
         case "job.cancel":
           return this.onCancel(message.job_id, message.reason);
         case "job.result.ack":
@@ -246,10 +246,11 @@ export class ProviderDaemon {
     }
   }
 
-  private onStart(jobId: string, on = "the hub's start", secrets?: SecretValues): void {
+  private onStart(jobId: string, on = "the hub's start", start?: { secrets?: SecretValues | undefined; registry_password?: string | undefined }): void {
     const job = this.jobs.get(jobId);
     if (!job || job.done) return;
-    if (secrets) job.secrets = secrets;
+    if (start?.secrets) job.secrets = start.secrets;
+    if (start?.registry_password !== undefined) job.registryPassword = start.registry_password;
     this.options.log.info({ job: jobId, on }, "starting the job");
     job.done = this.runner.run(job).catch((error) => this.options.log.error({ err: error, job: jobId }, "running the job failed"));
     void job.done.finally(() => this.forget(jobId));

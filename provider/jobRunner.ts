@@ -49,6 +49,8 @@ export interface RunningJob {
   resultSent?: boolean;
   /** The values of its spec's `secrets`, from the hub's start: in memory only, never in its record. */
   secrets?: SecretValues;
+  /** The password for its spec's registry_auth, from the hub's start: in memory only, never in its record or its container. */
+  registryPassword?: string;
 }
 
 type JobRun = RunResult & JobRunExtras;
@@ -122,6 +124,7 @@ export class JobRunner {
     await this.see(job, { running: false }, async (hooks) => {
       // A hub that started it without them: run without its secrets, it would not be the job its creator asked for.
       if (job.offer.spec.secrets && !job.secrets) throw new Error("the hub's start carried no values for the job's secrets");
+      if (job.offer.spec.registry_auth && job.registryPassword === undefined) throw new Error("the hub's start carried no password for the job's registry_auth");
       const inputsTransfer = await this.receiveInputs(job, hooks);
       const checkpoint = await restoreCheckpoint(this.deps, job, throttledDetail((detail) => hooks.onPhase("pulling", detail)), job.abort.signal);
       const prepared = await job.prepared;
@@ -142,7 +145,16 @@ export class JobRunner {
   }
 
   private runRequest(job: RunningJob) {
-    return { jobId: job.offer.job_id, spec: job.offer.spec, gpuUuids: job.offer.gpu_uuids, workDir: job.workDir, ...(job.secrets ? { secrets: job.secrets } : {}) };
+    const { registry_auth: registryAuth } = job.offer.spec;
+    const credentials = registryAuth && job.registryPassword !== undefined ? { username: registryAuth.username, password: job.registryPassword } : undefined;
+    return {
+      jobId: job.offer.job_id,
+      spec: job.offer.spec,
+      gpuUuids: job.offer.gpu_uuids,
+      workDir: job.workDir,
+      ...(job.secrets ? { secrets: job.secrets } : {}),
+      ...(credentials ? { registryCredentials: credentials } : {}),
+    };
   }
 
   /**

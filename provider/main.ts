@@ -10,6 +10,7 @@ import { ProviderDaemon } from "./daemon.ts";
 import { DataPlane } from "./dataplane/dataPlane.ts";
 import { InputCache } from "./dataplane/inputCache.ts";
 import { prepullImages } from "./executor/imagePull.ts";
+import { PrivateImages } from "./executor/privateImages.ts";
 import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
 import { KeyFileError, loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { createLogger } from "./log.ts";
@@ -108,6 +109,7 @@ program.action(async (flags: Record<string, unknown>) => {
     provider: account.address.toLowerCase(),
     maxOutputBytes: config.maxOutputBytes,
     outputVolume: outputs.kind,
+    privateImages: await PrivateImages.load(join(config.dataDir, "private-repositories.json")),
   });
   const outbox = new ResultOutbox(join(config.dataDir, "outbox.json"), log);
   await outbox.load();

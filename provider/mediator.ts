@@ -115,7 +115,7 @@ export class Mediator {
       const run = await this.rerun(message, gpus, workDir, guard, signal, checkpoint);
       if (!run) return;
       if (run.outcome !== "succeeded") {
-        const error = run.error && maskSecrets(run.error, Object.values(message.secrets ?? {}));
+        const error = run.error && maskSecrets(run.error, [...Object.values(message.secrets ?? {}), ...(message.registry_password ? [message.registry_password] : [])]);
         return log.warn({ job: message.job_id, outcome: run.outcome, error }, "the re-run did not succeed; not signing a verdict");
       }
       const manifest = await manifestOf(run.outputsDir, { maxFiles: MAX_OUTPUT_FILES, maxTotalBytes: this.options.maxOutputBytes });
@@ -142,7 +142,17 @@ export class Mediator {
   private async rerun(message: MediateMessage, gpuUuids: string[], workDir: string, onContainer: (id: string) => Promise<void> | void, signal: AbortSignal, checkpoint?: RestoredCheckpoint): Promise<RunResult | undefined> {
     const { executor, egress, log } = this.options;
     const hooks = { onPhase: () => undefined, onLog: () => undefined, onContainer };
-    const request = { jobId: message.job_id, spec: message.spec, gpuUuids, workDir, ...(message.secrets ? { secrets: message.secrets } : {}), ...(checkpoint ? { checkpoint } : {}) };
+    const { registry_auth: registryAuth } = message.spec;
+    const credentials = registryAuth && message.registry_password !== undefined ? { username: registryAuth.username, password: message.registry_password } : undefined;
+    const request = {
+      jobId: message.job_id,
+      spec: message.spec,
+      gpuUuids,
+      workDir,
+      ...(message.secrets ? { secrets: message.secrets } : {}),
+      ...(credentials ? { registryCredentials: credentials } : {}),
+      ...(checkpoint ? { checkpoint } : {}),
+    };
     const { network } = message.spec;
     if (!network) return executor.run(request, hooks, signal);
     if (!egress) {

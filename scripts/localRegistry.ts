@@ -10,7 +10,7 @@ export interface LocalRegistry {
   host: string;
   process: Spawned;
   /** Pushes a local image as `repository:tag` and returns its pinned reference (`host/repository@sha256:…`). */
-  push(localImage: string, repository: string, tag: string, options?: { removeLocal?: boolean }): Promise<string>;
+  push(localImage: string, repository: string, tag: string, options?: { removeLocal?: boolean; auth?: { username: string; password: string } }): Promise<string>;
   /**
    * Drops this engine's names for `repository` in this registry (tags and digests; the registry keeps
    * the images) from every image but `except` (a local image's name): each such name would otherwise
@@ -32,15 +32,20 @@ async function follow(stream: NodeJS.ReadableStream): Promise<Array<{ error?: st
   );
 }
 
-/** Starts a registry storing into `dir` (kept: a restart serves the same images) on 127.0.0.1:`port`. */
-export async function startRegistry(options: { dir: string; port: number }): Promise<LocalRegistry> {
+/**
+ * Starts a registry storing into `dir` (kept: a restart serves the same images) on 127.0.0.1:`port`; with `htpasswd`
+ * (a file of bcrypt hashes) every request needs one of its users, as a private registry's do.
+ */
+export async function startRegistry(options: { dir: string; port: number; htpasswd?: string }): Promise<LocalRegistry> {
   await mkdir(options.dir, { recursive: true });
   const config = join(options.dir, "config.yml");
-  await writeFile(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${options.dir}/data\nhttp:\n  addr: 127.0.0.1:${options.port}\n`);
+  const auth = options.htpasswd ? `auth:\n  htpasswd:\n    realm: pond-local\n    path: ${options.htpasswd}\n` : "";
+  await writeFile(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${options.dir}/data\nhttp:\n  addr: 127.0.0.1:${options.port}\n${auth}`);
   const registry = spawnProcess("docker-registry", ["serve", config], { name: "docker-registry" });
   const host = `127.0.0.1:${options.port}`;
   const deadline = Date.now() + 30_000;
-  while (!(await fetch(`http://${host}/v2/`).then((r) => r.ok).catch(() => false))) {
+  // One that asks for credentials (401) is up too.
+  while (!(await fetch(`http://${host}/v2/`).then((r) => r.ok || r.status === 401).catch(() => false))) {
     if (Date.now() > deadline) {
       await registry.stop();
       throw new Error(`the local registry did not answer on ${host} within 30 s:\n${registry.output().slice(-2000)}`);
@@ -50,11 +55,11 @@ export async function startRegistry(options: { dir: string; port: number }): Pro
   return {
     host,
     process: registry,
-    async push(localImage, repository, tag, { removeLocal = false } = {}) {
+    async push(localImage, repository, tag, { removeLocal = false, auth } = {}) {
       const reference = `${host}/${repository}:${tag}`;
       await docker.getImage(localImage).tag({ repo: `${host}/${repository}`, tag });
       // The engine wants an X-Registry-Auth header even for a registry without auth.
-      const events = await follow(await docker.getImage(reference).push({ authconfig: { serveraddress: host } }));
+      const events = await follow(await docker.getImage(reference).push({ authconfig: { serveraddress: host, ...auth } }));
       const digest = events.map((event) => event.aux?.Digest).find((d) => d !== undefined);
       if (!digest) throw new Error(`pushing ${reference} reported no digest`);
       if (removeLocal) await docker.getImage(reference).remove();
@@ -83,8 +88,8 @@ export async function startRegistry(options: { dir: string; port: number }): Pro
 }
 
 /** A registry in a temporary folder, removed when it stops (for tests). */
-export async function startTemporaryRegistry(dir: string, port: number): Promise<LocalRegistry> {
-  const registry = await startRegistry({ dir, port });
+export async function startTemporaryRegistry(dir: string, port: number, htpasswd?: string): Promise<LocalRegistry> {
+  const registry = await startRegistry({ dir, port, ...(htpasswd ? { htpasswd } : {}) });
   return {
     ...registry,
     async stop() {

@@ -15,6 +15,8 @@ import type { EgressEndpoint } from "../egress/jobEgress.ts";
 import { holderOf, isHolder, openJobNetwork, removeHolder, strayHolder, type JobNetwork } from "../egress/jobNetwork.ts";
 import { readContainerLogs } from "./containerLogs.ts";
 import { ensureImage, imageAtHand, type PullPolicy } from "./imagePull.ts";
+import type { PrivateImages, RegistryCredentials } from "./privateImages.ts";
+import { maskSecrets } from "./secretMask.ts";
 import { writeInputs } from "./inputs.ts";
 import { verdictOf, type Ended, type Outcome } from "./outcome.ts";
 import { describeExcess, folderUsage, watchOutputs } from "./outputWatcher.ts";
@@ -43,6 +45,8 @@ export interface RunRequest {
   egress?: EgressEndpoint;
   /** The values of the spec's `secrets`, from the hub's start (never written to disk by the daemon). */
   secrets?: Readonly<Record<string, string>>;
+  /** The spec's registry_auth with its password, from the hub's start: the image is pulled (or its copy here checked) with it. */
+  registryCredentials?: RegistryCredentials;
   /** The checkpoint a requeued job resumes from (spec.checkpoint), fetched already: put in /outputs/checkpoint before its start. */
   checkpoint?: RestoredCheckpoint;
 }
@@ -97,6 +101,8 @@ export interface DockerExecutorOptions {
   maxOutputBytes: number;
   /** A size-limited filesystem for /outputs, or a plain folder (outputVolume.ts probes which). */
   outputVolume?: OutputVolumeKind;
+  /** The repositories this daemon pulled with a job's credentials: their copies here are not every job's. */
+  privateImages: PrivateImages;
 }
 
 export interface OwnContainer {
@@ -168,9 +174,9 @@ export class DockerExecutor {
    */
   async prepare(request: RunRequest): Promise<PreparedContainer | undefined> {
     // An egress job's container joins a network the run opens (openJobNetwork), its proxy listening first; one
-    // with secrets gets their values with the hub's start.
-    if (request.spec.network || request.spec.secrets) return undefined;
-    const image = await imageAtHand(this.docker, request.spec.image, this.options.pullPolicy);
+    // with secrets gets their values with the hub's start, as one with registry_auth gets the password it pulls with.
+    if (request.spec.network || request.spec.secrets || request.spec.registry_auth) return undefined;
+    const image = await imageAtHand(this.docker, request.spec.image, this.options.pullPolicy, this.options.privateImages);
     if (!image) return undefined;
     const volume = await this.prepareFolders(request);
     const container = await this.createContainer(request);
@@ -209,10 +215,13 @@ export class DockerExecutor {
 
     let image: ImageArrival;
     try {
-      image = await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal);
+      const access = { privateImages: this.options.privateImages, credentials: request.registryCredentials };
+      image = await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal, access);
     } catch (error) {
       if (signal.aborted) return result("canceled", "canceled while the image was being pulled");
-      return result("failed", `could not get image ${request.spec.image}: ${(error as Error).message}`);
+      // Never the password, should an engine or a registry quote it.
+      const why = maskSecrets(`could not get image ${request.spec.image}: ${(error as Error).message}`, request.registryCredentials ? [request.registryCredentials.password] : []);
+      return result("failed", why);
     }
     if (signal.aborted) return result("canceled", "canceled before the container started");
     this.log.debug({ job: request.jobId, image: image.warm }, "image ready");

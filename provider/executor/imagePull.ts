@@ -1,9 +1,11 @@
 // Gets a job's image per the pull policy, reporting progress while it pulls:
 // a failed pull (unknown tag, denied, disk full) comes as an event inside a
 // 200 stream, and an aborted one may simply end the stream; both are failures.
+// A copy already here is used only as far as privateImages.ts allows.
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 import type { ImageArrival } from "../../protocol/transferMetrics.ts";
+import { authConfigFor, heldImageNames, type PrivateImages, type RegistryCredentials } from "./privateImages.ts";
 import { PullProgress, type PullEvent } from "./pullProgress.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
@@ -12,15 +14,33 @@ const PROGRESS_EVERY_MS = 1_000;
 /** The longest a pull may take; the job's own timeout starts only once it runs. */
 const PULL_TIMEOUT_MS = 30 * 60_000;
 
+export interface ImageAccess {
+  privateImages: PrivateImages;
+  /** The job's registry_auth with its password: what the pull, or the check of a private copy, asks with. */
+  credentials?: RegistryCredentials | undefined;
+}
+
 /** Whether the image was warm (in the engine already: its layers move no bytes) and how long having it took. */
-export async function ensureImage(docker: Docker, image: string, policy: PullPolicy, onPhase: (phase: "pulling", detail: string) => void, jobSignal: AbortSignal): Promise<ImageArrival> {
+export async function ensureImage(
+  docker: Docker,
+  image: string,
+  policy: PullPolicy,
+  onPhase: (phase: "pulling", detail: string) => void,
+  jobSignal: AbortSignal,
+  access?: ImageAccess,
+): Promise<ImageArrival> {
   const started = performance.now();
+  const names = await heldImageNames(docker, image);
+  const present = names !== undefined;
   const arrived = () => ({ warm: present, ms: Math.round(performance.now() - started) });
-  const present = await isPresent(docker, image);
   if (policy === "never" || (policy === "missing" && present)) {
-    if (!present) throw new Error("the image is not on this host and the pull policy is 'never'");
+    if (!names) throw new Error("the image is not on this host and the pull policy is 'never'");
+    await access?.privateImages.confirmAccess(docker, image, names, access.credentials);
     return arrived();
   }
+  const credentials = access?.credentials;
+  // Before any byte arrives: a daemon killed mid-pull still knows the copy is private.
+  if (credentials) await access.privateImages.markPrivate(image);
   onPhase("pulling", `pulling ${image}`);
   const progress = new PullProgress();
   let lastReport = 0;
@@ -29,7 +49,7 @@ export async function ensureImage(docker: Docker, image: string, policy: PullPol
   const why = () => (deadline.aborted ? new Error(`the pull did not finish within ${PULL_TIMEOUT_MS / 60_000} minutes`) : new Error("the pull was canceled"));
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.pull(image, { abortSignal: signal });
+    stream = await docker.pull(image, { abortSignal: signal, ...(credentials ? { authconfig: authConfigFor(image, credentials) } : {}) });
   } catch (error) {
     throw signal.aborted ? why() : error;
   }
@@ -65,19 +85,15 @@ export async function ensureImage(docker: Docker, image: string, policy: PullPol
   return arrived();
 }
 
-/** The image as the engine has it now, when the policy lets a job use it without a pull; never pulls. */
-export async function imageAtHand(docker: Docker, image: string, policy: PullPolicy): Promise<ImageArrival | undefined> {
+/**
+ * The image as the engine has it now, when the policy lets a job use it without a pull and it is not a private copy
+ * (whose use waits for the job's credentials and the registry's answer, at the run); never pulls.
+ */
+export async function imageAtHand(docker: Docker, image: string, policy: PullPolicy, privateImages: PrivateImages): Promise<ImageArrival | undefined> {
   if (policy === "always") return undefined;
   const started = performance.now();
-  return (await isPresent(docker, image)) ? { warm: true, ms: Math.round(performance.now() - started) } : undefined;
-}
-
-function isPresent(docker: Docker, image: string): Promise<boolean> {
-  return docker
-    .getImage(image)
-    .inspect()
-    .then(() => true)
-    .catch(() => false);
+  const names = await heldImageNames(docker, image);
+  return names && !privateImages.holdsPrivately(names) ? { warm: true, ms: Math.round(performance.now() - started) } : undefined;
 }
 
 /**

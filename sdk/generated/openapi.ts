@@ -790,7 +790,7 @@ export interface components {
             };
         };
         CreateJobRequest: {
-            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
+            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization`, `secret_values`, `registry_password` and `labels`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
             authorization?: {
                 /** @description Unix seconds, signed as `deadline`: the latest a result may be reported on chain. It must be at least now + match_timeout_s (default 600) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now. */
                 deadline: number;
@@ -821,6 +821,9 @@ export interface components {
              */
             max_price_wei: string;
             network?: components["schemas"]["NetworkSpec"];
+            registry_auth?: components["schemas"]["RegistryAuth"];
+            /** @description The password or token for the spec's `registry_auth` user; not part of the signed spec, stored sealed, sent only to the provider that runs the job (never into its container), and never returned */
+            registry_password?: string;
             resources: {
                 cpus: number;
                 /** @description Accept only these GPU models (substring match, case-insensitive) */
@@ -858,7 +861,7 @@ export interface components {
             signature: string;
         };
         CreateTemplateJobRequest: {
-            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization` and `secret_values`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
+            /** @description Required where jobs settle on chain. The EIP-712 typed data `JobAuthorization(bytes32 jobId, bytes32 specHash, uint256 maxPrice, uint64 deadline, bool tolerant)`, under the `eip712_domain` GET /v1/chain gives: `jobId` is `job_key`; `maxPrice` is `max_price_wei`; `deadline` is `deadline`; `tolerant` is true exactly when the spec's `verify.mode` is `tolerant` (a challenge is then judged by the mediator's verdict, not by comparing result hashes); `specHash` is keccak256 of the UTF-8 bytes of the job spec in RFC 8785 (JCS) canonical JSON (sorted keys, no whitespace). The spec is this request body without `webhook`, `webhook_events_filter`, `authorization`, `secret_values`, `registry_password` and `labels`; for a template run, it is the `spec` that POST /v1/templates/{owner}/{ref}/resolve returns for the same run. */
             authorization?: {
                 /** @description Unix seconds, signed as `deadline`: the latest a result may be reported on chain. It must be at least now + match_timeout_s (default 600) + timeout_s + 300 s (for the result to reach the chain), and at most 30 days from now. */
                 deadline: number;
@@ -1118,6 +1121,7 @@ export interface components {
                  */
                 max_price_wei: string;
                 network?: components["schemas"]["NetworkSpec"];
+                registry_auth?: components["schemas"]["RegistryAuth"];
                 resources: {
                     cpus: number;
                     /** @description Accept only these GPU models (substring match, case-insensitive) */
@@ -1340,6 +1344,14 @@ export interface components {
             stake_wei: string;
             unbonding_at: string | null;
         };
+        /** @description The image is private: its provider pulls it as this registry user, with the request's `registry_password`. A provider holding the image already still asks the registry whether these credentials may read it before the job uses its copy. */
+        RegistryAuth: {
+            /**
+             * @description The registry account the provider pulls the image as
+             * @example my-ci-bot
+             */
+            username: string;
+        };
         ReportedMetrics: {
             /** @description Lines that started with POND_METRICS but were not read, and why the latest was not */
             ignored: {
@@ -1393,6 +1405,7 @@ export interface components {
                  */
                 max_price_wei: string;
                 network?: components["schemas"]["NetworkSpec"];
+                registry_auth?: components["schemas"]["RegistryAuth"];
                 resources: {
                     cpus: number;
                     /** @description Accept only these GPU models (substring match, case-insensitive) */

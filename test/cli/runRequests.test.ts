@@ -27,3 +27,34 @@ describe("a whole-number flag", () => {
     expect(() => integer("\u001b[2J")).toThrow(/"\\u001b\[2J" is not a whole number/);
   });
 });
+
+describe("imageRequest's registry credentials (--registry-user)", () => {
+  const saved = process.env.POND_REGISTRY_PASSWORD;
+  const withPassword = <T>(value: string | undefined, run: () => T): T => {
+    if (value === undefined) delete process.env.POND_REGISTRY_PASSWORD;
+    else process.env.POND_REGISTRY_PASSWORD = value;
+    try {
+      return run();
+    } finally {
+      if (saved === undefined) delete process.env.POND_REGISTRY_PASSWORD;
+      else process.env.POND_REGISTRY_PASSWORD = saved;
+    }
+  };
+
+  it("names the user in the spec and takes the password from POND_REGISTRY_PASSWORD, beside the spec", () => {
+    const request = withPassword("ghp_token", () => imageRequest(["true"], options({ image: "ghcr.io/me/model:1", registryUser: "me" })));
+    expect(request.registry_auth).toEqual({ username: "me" });
+    expect(request.registry_password).toBe("ghp_token");
+  });
+
+  it("asks a quote with the user alone: a quote reads no password", () => {
+    const request = withPassword(undefined, () => imageRequest(["true"], options({ registryUser: "me" }), undefined, "quote"));
+    expect(request.registry_auth).toEqual({ username: "me" });
+    expect(request.registry_password).toBeUndefined();
+  });
+
+  it("says where the password goes when it is not set, and refuses a user name the API would", () => {
+    expect(() => withPassword(undefined, () => imageRequest(["true"], options({ registryUser: "me" })))).toThrow("--registry-user me: put the registry's password or token for me in POND_REGISTRY_PASSWORD");
+    expect(() => withPassword("ghp_token", () => imageRequest(["true"], options({ registryUser: "me:you" })))).toThrow(/registry_auth\.username: must be a registry user name/);
+  });
+});

@@ -15,6 +15,8 @@ import type { Template } from "../../protocol/template.ts";
 import { shippedTemplates } from "../../templates/shipped.ts";
 import type { ChainStack } from "../helpers/chainStack.ts";
 import { printedJson, startCliNetwork, type CliNetwork } from "../helpers/cliNetwork.ts";
+import { docker, imageOfItsOwn } from "../helpers/docker.ts";
+import { startRegistry } from "../helpers/registry.ts";
 import { publishTemplates } from "../../scripts/localTemplates.ts";
 
 let network: CliNetwork;
@@ -205,6 +207,33 @@ describe("errors and exit codes", () => {
     expect(job.logs).toContain(createHash("sha256").update(secret).digest("hex"));
     expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
     expect(JSON.stringify(json<Job>(await pond(["--json", "jobs", "get", job.id])))).not.toContain(secret);
+  });
+
+  it("runs a private image with --registry-user, the password from the environment; a run without it fails though the provider holds the image", async () => {
+    const password = `reg_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 32)}`;
+    const registry = await startRegistry({ alice: password });
+    const source = await imageOfItsOwn(`cli-${process.pid}`);
+    const image = await registry.push(source, "alice/private", "1", { auth: { username: "alice", password }, removeLocal: true });
+    await docker.getImage(source).remove();
+    try {
+      const args = ["--json", "run", "--image", image, "--cpus", "0.5", "--memory", "128"];
+      const result = await pond([...args, "--registry-user", "alice", "--", "echo", "private-ok"], { POND_REGISTRY_PASSWORD: password });
+      const job = json<Job>(result);
+      expect(job, job.error ?? "").toMatchObject({ status: "succeeded", spec: { registry_auth: { username: "alice" } }, metrics: { transfer: { image: { warm: false } } } });
+      expect(job.logs).toContain("private-ok");
+      expect(`${result.stdout}${result.stderr}`).not.toContain(password);
+      expect(JSON.stringify(json<Job>(await pond(["--json", "jobs", "get", job.id])))).not.toContain(password);
+
+      const without = await pond([...args, "--", "echo", "should-not-run"]);
+      expect(without.code).toBe(exitCodes.jobUnsuccessful);
+      const refused = JSON.parse(without.stdout) as Job;
+      expect(refused.status).toBe("failed");
+      expect(refused.error).toContain(`the registry did not let this job read ${image} (asked without registry_auth)`);
+      expect(refused.logs ?? "").not.toContain("should-not-run");
+    } finally {
+      await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+      await registry.stop();
+    }
   });
 
   it("quotes a run with --dry-run (an image or a template) from the providers online, creating nothing", async () => {

@@ -19,3 +19,17 @@ function goingAnyway(error: unknown): void {
   const status = (error as { statusCode?: number }).statusCode;
   if (status !== 404 && status !== 409) throw error;
 }
+
+/**
+ * A copy of TEST_IMAGE with an image id of its own (a label makes it), named `pond-test/own:<tag>`: no other test's
+ * registry names are on it, as they are on TEST_IMAGE's. Remove the name when done and the image goes with it.
+ */
+export async function imageOfItsOwn(tag: string): Promise<string> {
+  const maker = await docker.createContainer({ Image: TEST_IMAGE, Cmd: ["true"] });
+  try {
+    await maker.commit({ repo: "pond-test/own", tag, changes: `LABEL dev.pond.test.own=${tag}` });
+  } finally {
+    await maker.remove();
+  }
+  return `pond-test/own:${tag}`;
+}

@@ -143,4 +143,16 @@ describe("the error text of a failed run", () => {
     await eventually(async () => logs.some((l) => l.msg.includes("did not succeed")), { what: "the mediator's warning" });
     expect(JSON.stringify(logs)).not.toContain(SECRET);
   });
+
+  it("re-runs a private image's job for a mediation with the registry password the hub sent, and keeps it out of the daemon's log", async () => {
+    daemonWith(silentOutbox());
+    welcome();
+    const spec = { ...offer("job_med").spec, registry_auth: { username: "ci-bot" } };
+    hub.emit("message", { v: 1, type: "job.mediate", job_id: "job_med", chain_job_id: `0x${"cd".repeat(32)}`, spec, outputs: { files: [], result_hash: `0x${"00".repeat(32)}` }, registry_password: SECRET } as never);
+    const [run] = await eventually(async () => executor.runs.length === 1 && executor.runs, { what: "the re-run" });
+    expect(run!.request).toMatchObject({ registryCredentials: { username: "ci-bot", password: SECRET } });
+    run!.end("failed", `could not get image: denied for ${SECRET}`);
+    await eventually(async () => logs.some((l) => l.msg.includes("did not succeed")), { what: "the mediator's warning" });
+    expect(JSON.stringify(logs)).not.toContain(SECRET);
+  });
 });

@@ -51,8 +51,8 @@ export class StandInExecutor {
   }
   async prepare(request: RunRequest): Promise<PreparedContainer | undefined> {
     await this.prepareGate;
-    // As the real one: none for a job whose network the run opens, or whose secrets come with the hub's start.
-    if (request.spec.network || request.spec.secrets) return undefined;
+    // As the real one: none for a job whose network the run opens, or whose secrets or registry password come with the hub's start.
+    if (request.spec.network || request.spec.secrets || request.spec.registry_auth) return undefined;
     this.prepared.push(request.jobId);
     return { containerId: `c-ahead-${request.jobId}`, image: { warm: true, ms: 0 }, volume: "folder" };
   }

@@ -3,6 +3,7 @@
 // fund a job the same way.
 import type { Context } from "hono";
 import { overlappingInputPaths, secretValueProblems, sourceJobsOf } from "../../protocol/jobSpec.ts";
+import { registryPasswordProblems } from "../../protocol/registryAuth.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
 import { checkApiKeyNow, type BatchedKeyCheck } from "../auth/requireApiKey.ts";
 import { admissionOf } from "../bindings/objects.ts";
@@ -14,8 +15,8 @@ import type { JobContext } from "../jobs/context.ts";
 import { insertQueuedJobs, type NewJob } from "../jobs/insert.ts";
 import type { JobRow } from "../jobs/serialize.ts";
 import { checkInputSources, type CheckedSources } from "../jobs/sourceChecks.ts";
+import { sealJobSecrets } from "../security/jobSecrets.ts";
 import { randomId } from "../security/randomToken.ts";
-import { sealSecret } from "../security/secretBox.ts";
 import { assertWebhookUrlAllowed, resolveWithDoh, WebhookUrlError } from "../webhooks/urlPolicy.ts";
 import type { TemplateFinder } from "../templates/runs.ts";
 import { specOf, type CreateJobBody } from "./jobRequestBody.ts";
@@ -49,6 +50,10 @@ export async function buildNewJob(c: Context<AppEnv>, request: CreateJobBody, ke
   const secretValues = request.secret_values;
   const secretProblems = secretValueProblems(spec, secretValues);
   if (secretProblems.length > 0) throw unprocessable(`secret_values must give a value for each name in the spec's secrets, and no other: ${secretProblems.map((p) => `${p.path} ${p.message}`).join("; ")}`, secretProblems);
+  // A template run brings no registry password: a template's image is one any runner can pull.
+  const registryPassword = "registry_password" in request ? request.registry_password : undefined;
+  const registryProblems = registryPasswordProblems(spec, registryPassword);
+  if (registryProblems.length > 0) throw unprocessable(`registry_auth and registry_password go together: registry_password ${registryProblems[0]!.message}`, registryProblems);
   const overlap = overlappingInputPaths(spec);
   if (overlap.length > 0) throw unprocessable(`input_files and inputs must name different paths; both name ${overlap.slice(0, 5).join(", ")}`, overlap.slice(0, 5).map((path) => ({ path: "input_files", message: `${path} is also an inline input` })));
   // Inputs from other jobs' outputs are checked against those jobs, the caller's own only: the account is needed first.
@@ -72,7 +77,7 @@ export async function buildNewJob(c: Context<AppEnv>, request: CreateJobBody, ke
     labels: request.labels && Object.keys(request.labels).length > 0 ? request.labels : null,
     template,
     createdAt,
-    sealedSecrets: secretValues ? await sealSecret(config.secretsKey, JSON.stringify(secretValues)) : null,
+    sealedSecrets: await sealJobSecrets(config.secretsKey, { ...(secretValues ? { secrets: secretValues } : {}), ...(registryPassword !== undefined ? { registry_password: registryPassword } : {}) }),
     // Known now when every source has succeeded; else the job waits, saying for what.
     ...(sources ? { resolvedInputFiles: sources.resolved, inputsReadyAt: sources.resolved ? createdAt : null, statusDetail: sources.waitingDetail } : {}),
   };

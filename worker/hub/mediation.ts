@@ -16,7 +16,7 @@ import { checkTypedSignature } from "../security/signatures.ts";
 import type { HubState } from "./hubState.ts";
 import { resumedFromOf, type SavedCheckpoint } from "../../protocol/checkpoint.ts";
 import { jobById } from "./jobReads.ts";
-import { openJobSecrets, UnopenableSecretsError } from "./jobSecrets.ts";
+import { openJobSecrets, UnopenableSecretsError } from "../security/jobSecrets.ts";
 import { send, sendError, socketOf } from "./sockets.ts";
 
 /** Asks the drawn mediator to re-run the job. Returns whether it was asked (it must be connected). */
@@ -41,7 +41,7 @@ export async function askToMediate(state: HubState, address: string, jobId: stri
     chain_job_id: chainJobId,
     spec: providerSpecOf(job),
     outputs: job.output as OutputManifest,
-    ...(secrets ? { secrets } : {}),
+    ...secrets,
     ...(checkpoint ? { checkpoint } : {}),
   });
   return true;

@@ -21,6 +21,7 @@ import { containersOfJob, docker, removeContainersOf, TEST_IMAGE } from "../../h
 import { eventually } from "../../helpers/eventually.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
 import { processAlive } from "../../helpers/processTree.ts";
+import { PrivateImages } from "../../../provider/executor/privateImages.ts";
 
 const support = await probeEgressSupport();
 if (!support.ok) console.warn(`SKIPPED: the job network tests need what a provider offering egress needs: ${support.reason}`);
@@ -29,7 +30,7 @@ const unsupported = !support.ok;
 const tempDir = useTempDir("egress-net");
 const provider = `0xegressnet${process.pid}`;
 const log = pino({ level: "silent" });
-const executor = new DockerExecutor(docker, log, { pullPolicy: "never", provider, maxOutputBytes: 8 * 1024 * 1024 });
+const executor = new DockerExecutor(docker, log, { pullPolicy: "never", privateImages: PrivateImages.inMemory(), provider, maxOutputBytes: 8 * 1024 * 1024 });
 const JOB_NETWORK_MODULE = fileURLToPath(new URL("../../../provider/egress/jobNetwork.ts", import.meta.url));
 /** A package of this checkout, for a script written outside it. */
 const moduleUrl = (name: string) => JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve(name)).href);
@@ -213,7 +214,7 @@ describe.skipIf(unsupported)("a job with egress", () => {
     const logs: string[] = [];
     // The job's own values for Pond's proxy variables: they must not win.
     const env = { HTTP_PROXY: "http://attacker.test:1", http_proxy: "http://attacker.test:1", NO_PROXY: "*", no_proxy: "*", KEPT: "yes" };
-    const probesExecutor = new DockerExecutor(docker, log, { pullPolicy: "never", provider: probesProvider, maxOutputBytes: 8 * 1024 * 1024 });
+    const probesExecutor = new DockerExecutor(docker, log, { pullPolicy: "never", privateImages: PrivateImages.inMemory(), provider: probesProvider, maxOutputBytes: 8 * 1024 * 1024 });
     result = await probesExecutor.run(
       { jobId, spec: spec(`${PROBES}; echo "kept=$KEPT"`, env), gpuUuids: [], workDir, egress: egressTo(proxy, join(dir, "proxy.sock")) },
       { onPhase: () => undefined, onLog: (chunk) => void logs.push(chunk) },

@@ -15,6 +15,7 @@ import { removeFolder } from "../../../provider/folderRemoval.ts";
 import { docker, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { PrivateImages } from "../../../provider/executor/privateImages.ts";
 
 const tempDir = useTempDir("executor");
 const CAP = 8 * 1024 * 1024;
@@ -24,7 +25,7 @@ const log = pino({ level: "silent" });
 const executors: Array<{ executor: DockerExecutor; workDir: string; result?: RunResult }> = [];
 
 function executorFor(outputVolume: "filesystem" | "folder") {
-  return new DockerExecutor(docker, log, { pullPolicy: "never", provider, maxOutputBytes: CAP, outputVolume });
+  return new DockerExecutor(docker, log, { pullPolicy: "never", privateImages: PrivateImages.inMemory(), provider, maxOutputBytes: CAP, outputVolume });
 }
 const spec = (cmd: string, overrides = {}) => ({ image: TEST_IMAGE, cmd: ["sh", "-c", cmd], resources: { gpus: 0, cpus: 0.5, memory_mb: 64 }, timeout_s: 60, max_price_wei: "1", ...overrides });
 const hooks = (logs: string[] = []) => ({ onPhase: () => undefined, onLog: (chunk: string) => void logs.push(chunk) });

@@ -12,6 +12,7 @@ import { SpareJobFolders } from "../../../provider/executor/spareJobFolders.ts";
 import { docker, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { useTempDir } from "../../helpers/tempDir.ts";
+import { PrivateImages } from "../../../provider/executor/privateImages.ts";
 
 const tempDir = useTempDir("spares");
 const CAP = 8 * 1024 * 1024;
@@ -111,7 +112,7 @@ describe.skipIf(support.kind !== "filesystem")("spare job folders", () => {
     const workDir = join(tempDir(), "jobs", "job_1");
     await takeWhenReady(spares, workDir);
     const image = await stat(join(workDir, "outputs.img"));
-    const executor = new DockerExecutor(docker, log, { pullPolicy: "never", provider: `0xspare${process.pid}`, maxOutputBytes: CAP, outputVolume: "filesystem" });
+    const executor = new DockerExecutor(docker, log, { pullPolicy: "never", privateImages: PrivateImages.inMemory(), provider: `0xspare${process.pid}`, maxOutputBytes: CAP, outputVolume: "filesystem" });
     const spec = { image: TEST_IMAGE, cmd: ["sh", "-c", "while true; do head -c 1048576 /dev/zero >> /outputs/huge.bin; done"], resources: { gpus: 0, cpus: 0.5, memory_mb: 64 }, timeout_s: 60, max_price_wei: "1" };
     const result = await executor.run({ jobId: "job_1", spec, gpuUuids: [], workDir }, { onPhase: () => undefined, onLog: () => undefined }, new AbortController().signal);
     try {
