@@ -39,8 +39,14 @@ export async function ensureImage(
     return arrived();
   }
   const credentials = access?.credentials;
-  // Before any byte arrives: a daemon killed mid-pull still knows the copy is private.
-  if (credentials) await access.privateImages.markPrivate(image);
+  const pull = () => pullImage(docker, image, onPhase, jobSignal, credentials);
+  // Marked before any byte arrives: a daemon killed mid-pull still knows the copy is private.
+  await (credentials ? access.privateImages.pullingWithCredentials(docker, image, pull) : pull());
+  return arrived();
+}
+
+/** One pull, its progress reported every second; a failure in the stream, an abort or the time limit rejects. */
+async function pullImage(docker: Docker, image: string, onPhase: (phase: "pulling", detail: string) => void, jobSignal: AbortSignal, credentials: RegistryCredentials | undefined): Promise<void> {
   onPhase("pulling", `pulling ${image}`);
   const progress = new PullProgress();
   let lastReport = 0;
@@ -82,7 +88,6 @@ export async function ensureImage(
       },
     );
   });
-  return arrived();
 }
 
 /**

@@ -36,6 +36,8 @@ export function authConfigFor(image: string, credentials: RegistryCredentials): 
 
 export class PrivateImages {
   private writing: Promise<void> = Promise.resolve();
+  /** Pulls with credentials under way, by repository. */
+  private readonly pulls = new Map<string, number>();
 
   private constructor(
     private readonly file: string | undefined,
@@ -60,15 +62,43 @@ export class PrivateImages {
     return new PrivateImages(undefined, new Set());
   }
 
-  /** Marks `image`'s repository private, on disk before it resolves: call before pulling with credentials. */
-  async markPrivate(image: string): Promise<void> {
+  /**
+   * A pull with a job's credentials: `image`'s repository is marked private on disk before it starts. Should it fail,
+   * the mark goes again when no other such pull of the repository is under way and the engine files no image under it,
+   * so jobs that name repositories they cannot pull do not grow the ledger.
+   */
+  async pullingWithCredentials<T>(docker: Docker, image: string, pull: () => Promise<T>): Promise<T> {
     const repository = repositoryOf(image);
-    if (!repository || this.repositories.has(repository)) return;
-    this.repositories.add(repository);
+    if (!repository) return pull();
+    this.pulls.set(repository, (this.pulls.get(repository) ?? 0) + 1);
+    try {
+      if (!this.repositories.has(repository)) {
+        this.repositories.add(repository);
+        await this.save();
+      } else {
+        // Marked in memory by a pull just begun, maybe not on disk yet (or not at all: then this pull waits for another write).
+        await this.writing.catch(() => this.save());
+      }
+      return await pull();
+    } catch (error) {
+      if (this.pulls.get(repository) === 1 && !(await filesUnder(docker, repository))) {
+        this.repositories.delete(repository);
+        await this.save();
+      }
+      throw error;
+    } finally {
+      const left = this.pulls.get(repository)! - 1;
+      if (left === 0) this.pulls.delete(repository);
+      else this.pulls.set(repository, left);
+    }
+  }
+
+  private async save(): Promise<void> {
     const { file } = this;
     if (!file) return;
     const names = JSON.stringify([...this.repositories]);
-    this.writing = this.writing.then(async () => {
+    // After the last write whatever became of it: one that failed (a full disk) fails its own pull, not every later one.
+    this.writing = this.writing.catch(() => undefined).then(async () => {
       await mkdir(dirname(file), { recursive: true });
       await writeFile(`${file}.partial`, names, { mode: 0o600 });
       await rename(`${file}.partial`, file);
@@ -113,4 +143,11 @@ export async function heldImageNames(docker: Docker, image: string): Promise<str
       (info) => [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])],
       () => undefined,
     );
+}
+
+/** Whether the engine files any image under `repository` (when unsure, yes: a mark is never dropped on a guess). */
+async function filesUnder(docker: Docker, repository: string): Promise<boolean> {
+  const images = await docker.listImages().catch(() => undefined);
+  if (!images) return true;
+  return images.some((info) => [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].some((name) => repositoryOf(name) === repository));
 }

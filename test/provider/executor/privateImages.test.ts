@@ -74,7 +74,7 @@ async function runJob(executor: DockerExecutor, image: string, credentials?: { u
 const savedLedger = async () => JSON.parse(await readFile(ledgerFile, "utf8")) as string[];
 
 describe("private images", () => {
-  it("marks the repository before pulling: a pull refused (a wrong password) leaves the mark, and the password is never quoted", async () => {
+  it("fails a pull with a wrong password saying so, never quoting it, and keeps no mark for a repository it holds nothing of", async () => {
     const executor = await executorWith(await PrivateImages.load(ledgerFile));
     const wrong = `wrong-${PASSWORD}`;
     const result = await runJob(executor, pinned, { username: "alice", password: wrong });
@@ -82,7 +82,24 @@ describe("private images", () => {
     expect(result.error).toContain(`could not get image ${pinned}`);
     expect(result.error).not.toContain(wrong);
     expect(result.containerId ?? null).toBeNull();
-    expect(await savedLedger()).toEqual([repositoryOf(pinned)]);
+    expect(await savedLedger()).toEqual([]);
+  });
+
+  it("has the mark on disk before the pull moves a byte (a daemon killed mid-pull still knows), and keeps it while another pull of the repository is under way", async () => {
+    const ledger = await PrivateImages.load(ledgerFile);
+    const repository = repositoryOf(pinned)!;
+    let release!: () => void;
+    const slow = ledger.pullingWithCredentials(docker, pinned, async () => {
+      expect(await savedLedger()).toEqual([repository]);
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await expect(ledger.pullingWithCredentials(docker, pinned, async () => Promise.reject(new Error("denied")))).rejects.toThrow("denied");
+    // The other pull may still bring the image: the mark stays.
+    expect(await savedLedger()).toEqual([repository]);
+    release();
+    await slow;
+    await expect(ledger.pullingWithCredentials(docker, pinned, async () => Promise.reject(new Error("denied")))).rejects.toThrow("denied");
+    expect(await savedLedger()).toEqual([]);
   });
 
   it("pulls the image as the job's registry user, then lets its copy serve a job only once the registry lets that job read it", async () => {
