@@ -104,12 +104,13 @@ program.action(async (flags: Record<string, unknown>) => {
   if (outputs.reason) log.warn(outputs.reason);
   const watchdogs = new Watchdogs({ dir: join(config.dataDir, "watchdog"), heartbeatFile, backstopMs: WATCHDOG_BACKSTOP_MS, log });
   await watchdogs.start();
+  const privateImages = await PrivateImages.load(join(config.dataDir, "private-images.json"), docker);
   const executor = new DockerExecutor(docker, log, {
     pullPolicy: config.pull,
     provider: account.address.toLowerCase(),
     maxOutputBytes: config.maxOutputBytes,
     outputVolume: outputs.kind,
-    privateImages: await PrivateImages.load(join(config.dataDir, "private-repositories.json")),
+    privateImages,
   });
   const outbox = new ResultOutbox(join(config.dataDir, "outbox.json"), log);
   await outbox.load();
@@ -122,7 +123,7 @@ program.action(async (flags: Record<string, unknown>) => {
   });
   await inputCache.load();
   log.info({ budgetMb: Math.round(inputCache.budgetBytes / 1024 / 1024), cachedMb: Math.round(inputCache.usedBytes / 1024 / 1024) }, "input cache");
-  const warm = new WarmAdvertiser({ hub, docker, cache: inputCache, log, prepull: config.prepull });
+  const warm = new WarmAdvertiser({ hub, docker, cache: inputCache, log, prepull: config.prepull, privateImages });
   const dataPlane = new DataPlane({
     api: config.api,
     account,

@@ -51,7 +51,7 @@ export function registerRun(program: Command, ctx: () => CliContext): void {
     )
     .option(
       "--registry-user <name>",
-      "pull a private --image as this registry user, with the password or token in $POND_REGISTRY_PASSWORD: stored sealed, sent only to the provider that runs the job (never into its container), and never shown again",
+      "pull a private --image as this registry user, with the password or token in $POND_REGISTRY_PASSWORD: stored sealed, sent only to the provider that runs the job (and a mediator that re-runs it), never into its container, and never shown again",
     )
     .option("--allow-host <host>", "a host the job may reach over HTTP(S) through its provider's egress proxy: name, name:port or *.domain (repeatable; only providers offering egress take the job)", repeated)
     .option("--checkpoint-every <s>", "the job saves its state in $POND_CHECKPOINT_DIR (/outputs/checkpoint); its provider saves that folder every this many seconds (at least 10), and a requeued job starts with the latest one there", integer)

@@ -14,7 +14,7 @@ import { MAX_OUTPUT_FILES } from "../../protocol/limits.ts";
 import type { EgressEndpoint } from "../egress/jobEgress.ts";
 import { holderOf, isHolder, openJobNetwork, removeHolder, strayHolder, type JobNetwork } from "../egress/jobNetwork.ts";
 import { readContainerLogs } from "./containerLogs.ts";
-import { ensureImage, imageAtHand, type PullPolicy } from "./imagePull.ts";
+import { ensureImage, imageAtHand, type ImageReady, type PullPolicy } from "./imagePull.ts";
 import type { PrivateImages, RegistryCredentials } from "./privateImages.ts";
 import { maskSecrets } from "./secretMask.ts";
 import { writeInputs } from "./inputs.ts";
@@ -176,12 +176,12 @@ export class DockerExecutor {
     // An egress job's container joins a network the run opens (openJobNetwork), its proxy listening first; one
     // with secrets gets their values with the hub's start, as one with registry_auth gets the password it pulls with.
     if (request.spec.network || request.spec.secrets || request.spec.registry_auth) return undefined;
-    const image = await imageAtHand(this.docker, request.spec.image, this.options.pullPolicy, this.options.privateImages);
-    if (!image) return undefined;
+    const ready = await imageAtHand(this.docker, request.spec.image, this.options.pullPolicy, this.options.privateImages);
+    if (!ready) return undefined;
     const volume = await this.prepareFolders(request);
-    const container = await this.createContainer(request);
+    const container = await this.createContainer(request, ready.imageId);
     this.log.debug({ job: request.jobId, volume }, "container made ahead");
-    return { containerId: container.id, image, volume };
+    return { containerId: container.id, image: ready.arrival, volume };
   }
 
   /** The values a job's container was made with for these secret names (an adopted job's, to mask its log); none if it is gone. */
@@ -213,10 +213,10 @@ export class DockerExecutor {
       this.log.warn({ job: request.jobId }, "the container made ahead is gone; making it again");
     }
 
-    let image: ImageArrival;
+    let ready: ImageReady;
     try {
       const access = { privateImages: this.options.privateImages, credentials: request.registryCredentials };
-      image = await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal, access);
+      ready = await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal, access);
     } catch (error) {
       if (signal.aborted) return result("canceled", "canceled while the image was being pulled");
       // Never the password, should an engine or a registry quote it.
@@ -224,6 +224,7 @@ export class DockerExecutor {
       return result("failed", why);
     }
     if (signal.aborted) return result("canceled", "canceled before the container started");
+    const { arrival: image, imageId } = ready;
     this.log.debug({ job: request.jobId, image: image.warm }, "image ready");
 
     const volume = await this.prepareFolders(request);
@@ -231,7 +232,7 @@ export class DockerExecutor {
     let network: JobNetwork | undefined;
     if (request.egress) {
       try {
-        network = await openJobNetwork(this.docker, { jobId: request.jobId, provider: this.options.provider, image: request.spec.image, workDir: request.workDir, proxySocketPath: request.egress.proxySocketPath, adopt: request.egress.adopt, log: this.log });
+        network = await openJobNetwork(this.docker, { jobId: request.jobId, provider: this.options.provider, image: imageId, workDir: request.workDir, proxySocketPath: request.egress.proxySocketPath, adopt: request.egress.adopt, log: this.log });
       } catch (error) {
         return result("failed", `could not give the job its network: ${dockerMessage(error)}`);
       }
@@ -239,7 +240,7 @@ export class DockerExecutor {
     let container: Docker.Container;
     try {
       if (network && signal.aborted) throw new Error("canceled before the container started");
-      container = await this.createContainer(request, network);
+      container = await this.createContainer(request, imageId, network);
     } catch (error) {
       // No container joined the holder, so nothing else would remove it.
       await network?.close();
@@ -267,7 +268,7 @@ export class DockerExecutor {
     return { ...(await this.supervise(container, request, made.volume, undefined, hooks, signal, pullMs)), image: made.image };
   }
 
-  private createContainer(request: RunRequest, network?: JobNetwork): Promise<Docker.Container> {
+  private createContainer(request: RunRequest, imageId: string, network?: JobNetwork): Promise<Docker.Container> {
     return this.docker.createContainer(
       containerOptions({
         jobId: request.jobId,
@@ -279,6 +280,7 @@ export class DockerExecutor {
         user: containerUserFor(process.getuid?.(), process.getgid?.()),
         ...(network ? { network: { mode: network.networkMode, env: network.env } } : {}),
         ...(request.secrets ? { secrets: request.secrets } : {}),
+        imageId,
       }),
     );
   }

@@ -5,7 +5,7 @@
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 import type { ImageArrival } from "../../protocol/transferMetrics.ts";
-import { authConfigFor, heldImageNames, type PrivateImages, type RegistryCredentials } from "./privateImages.ts";
+import { authConfigFor, heldImage, type HeldImage, type PrivateImages, type RegistryCredentials } from "./privateImages.ts";
 import { PullProgress, type PullEvent } from "./pullProgress.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
@@ -20,7 +20,13 @@ export interface ImageAccess {
   credentials?: RegistryCredentials | undefined;
 }
 
-/** Whether the image was warm (in the engine already: its layers move no bytes) and how long having it took. */
+/** The job's image as it will run: whether it was warm (in the engine already: its layers move no bytes), and its id. */
+export interface ImageReady {
+  arrival: ImageArrival;
+  /** What the container is made from: the copy that was checked, whatever a later pull does to the name. */
+  imageId: string;
+}
+
 export async function ensureImage(
   docker: Docker,
   image: string,
@@ -28,21 +34,25 @@ export async function ensureImage(
   onPhase: (phase: "pulling", detail: string) => void,
   jobSignal: AbortSignal,
   access?: ImageAccess,
-): Promise<ImageArrival> {
+): Promise<ImageReady> {
   const started = performance.now();
-  const names = await heldImageNames(docker, image);
-  const present = names !== undefined;
-  const arrived = () => ({ warm: present, ms: Math.round(performance.now() - started) });
-  if (policy === "never" || (policy === "missing" && present)) {
-    if (!names) throw new Error("the image is not on this host and the pull policy is 'never'");
-    await access?.privateImages.confirmAccess(docker, image, names, access.credentials);
-    return arrived();
+  const held = await heldImage(docker, image);
+  const ready = async (copy: HeldImage): Promise<ImageReady> => {
+    await access?.privateImages.confirmAccess(docker, image, copy, access.credentials);
+    return { arrival: { warm: held !== undefined, ms: Math.round(performance.now() - started) }, imageId: copy.id };
+  };
+  if (policy === "never" || (policy === "missing" && held)) {
+    if (!held) throw new Error("the image is not on this host and the pull policy is 'never'");
+    return ready(held);
   }
   const credentials = access?.credentials;
   const pull = () => pullImage(docker, image, onPhase, jobSignal, credentials);
   // Marked before any byte arrives: a daemon killed mid-pull still knows the copy is private.
   await (credentials ? access.privateImages.pullingWithCredentials(docker, image, pull) : pull());
-  return arrived();
+  const pulled = await heldImage(docker, image);
+  if (!pulled) throw new Error("the pull ended but the engine has no such image");
+  // Checked after a pull too: one whose manifest names a private copy's id lands on that copy without a download.
+  return ready(pulled);
 }
 
 /** One pull, its progress reported every second; a failure in the stream, an abort or the time limit rejects. */
@@ -94,11 +104,12 @@ async function pullImage(docker: Docker, image: string, onPhase: (phase: "pullin
  * The image as the engine has it now, when the policy lets a job use it without a pull and it is not a private copy
  * (whose use waits for the job's credentials and the registry's answer, at the run); never pulls.
  */
-export async function imageAtHand(docker: Docker, image: string, policy: PullPolicy, privateImages: PrivateImages): Promise<ImageArrival | undefined> {
+export async function imageAtHand(docker: Docker, image: string, policy: PullPolicy, privateImages: PrivateImages): Promise<ImageReady | undefined> {
   if (policy === "always") return undefined;
   const started = performance.now();
-  const names = await heldImageNames(docker, image);
-  return names && !privateImages.holdsPrivately(names) ? { warm: true, ms: Math.round(performance.now() - started) } : undefined;
+  const held = await heldImage(docker, image);
+  if (!held || privateImages.isPrivate(held)) return undefined;
+  return { arrival: { warm: true, ms: Math.round(performance.now() - started) }, imageId: held.id };
 }
 
 /**
@@ -109,7 +120,7 @@ export async function prepullImages(docker: Docker, images: readonly string[], l
   const ready: string[] = [];
   for (const image of images) {
     try {
-      const { warm, ms } = await ensureImage(docker, image, "missing", (_phase, detail) => log.debug({ image, detail }, "pre-pulling"), signal);
+      const { warm, ms } = (await ensureImage(docker, image, "missing", (_phase, detail) => log.debug({ image, detail }, "pre-pulling"), signal)).arrival;
       log.info({ image, ms, alreadyThere: warm }, "pre-pulled an image; it stays warm");
       ready.push(image);
     } catch (error) {

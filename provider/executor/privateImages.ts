@@ -1,11 +1,13 @@
 // Images pulled with a job's registry credentials (spec.registry_auth) stay in the engine like any other, warm for
-// the next job. But a copy here must not open a private image to a job that could not pull it, whether it names
-// the image by its repository, by its image id, or by an id's prefix. So the daemon keeps the repositories it
-// pulled with credentials (on disk, written before the pull, so a kill -9 mid-pull forgets none), and a job whose
-// image the engine holds under such a repository uses that copy only after the registry, asked with the job's own
-// credentials (none if it brought none), answers for the job's reference as it would for a pull. Kubernetes meets
-// the same problem with AlwaysPullImages and its check of images pulled with a secret.
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+// the next job. But a copy here must not open a private image to a job that could not pull it, whatever the job
+// calls it: its repository, its image id or a prefix of it, or another repository whose manifest names the same
+// image id (the engine then skips the download and files the copy under that name too). So the daemon keeps a
+// ledger (on disk) of the image ids it pulled with credentials that were not in the engine before, each with the
+// references it was pulled as; such a copy serves a job only once one of those references' registries, asked with
+// the job's own credentials (none if it brought none), answers for it, as it would for a pull. While a pull with
+// credentials is under way its repository is marked too (written before the pull, so a daemon killed mid-pull
+// treats what it finds filed there as private). Kubernetes meets the same problem with AlwaysPullImages.
+import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import type Docker from "dockerode";
 import { parseImageReference } from "../../protocol/imageReference.ts";
@@ -15,8 +17,17 @@ export interface RegistryCredentials {
   password: string;
 }
 
+/** An image in the engine: its id and the names it is filed under (RepoTags and RepoDigests). */
+export interface HeldImage {
+  id: string;
+  names: string[];
+}
+
 /** A job may not use the engine's copy of its image: the job fails with this message, as for a pull refused. */
 export class ImageAccessError extends Error {}
+
+/** Registries asked about one copy at most: one per reference it was pulled as. */
+const MAX_OWNER_CHECKS = 4;
 
 /** The repository a reference names, as the engine files it (`busybox` is `docker.io/library/busybox`); undefined for no reference. */
 export function repositoryOf(reference: string): string | undefined {
@@ -24,8 +35,9 @@ export function repositoryOf(reference: string): string | undefined {
   if (!name) return undefined;
   const [first, ...rest] = name.split("/");
   const isHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost" || first!.startsWith("["));
-  if (!isHost) return `docker.io/${rest.length === 0 ? "library/" : ""}${name}`;
-  return first === "index.docker.io" ? `docker.io/${rest.join("/")}` : name;
+  const [host, path] = isHost ? [first!, rest.join("/")] : ["docker.io", name];
+  if (host !== "docker.io" && host !== "index.docker.io") return name;
+  return `docker.io/${path.includes("/") ? "" : "library/"}${path}`;
 }
 
 /** The X-Registry-Auth the engine pulls or asks with; the engine uses it for the reference's own registry. */
@@ -34,120 +46,196 @@ export function authConfigFor(image: string, credentials: RegistryCredentials): 
   return { username: credentials.username, password: credentials.password, serveraddress: repository.slice(0, repository.indexOf("/")) };
 }
 
+interface Ledger {
+  /** Repositories a pull with credentials is (or was, when the daemon died) under way for. */
+  pending: string[];
+  /** Image id → the references it was pulled as, with credentials. */
+  owned: Record<string, string[]>;
+}
+
 export class PrivateImages {
   private writing: Promise<void> = Promise.resolve();
-  /** Pulls with credentials under way, by repository. */
-  private readonly pulls = new Map<string, number>();
+  /** Pulls with credentials under way, by repository, and the image ids the engine held before the first of them. */
+  private readonly pulls = new Map<string, { count: number; before: Promise<Set<string> | undefined> }>();
 
   private constructor(
     private readonly file: string | undefined,
-    private readonly repositories: Set<string>,
+    private readonly pending: Set<string>,
+    private readonly owned: Map<string, string[]>,
   ) {}
 
-  /** The ledger kept in `file`, as an earlier daemon left it (none yet: empty). */
-  static async load(file: string): Promise<PrivateImages> {
-    const saved = await readFile(file, "utf8").then(
-      (text) => JSON.parse(text) as unknown,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === "ENOENT") return [];
-        throw error;
-      },
-    );
-    if (!Array.isArray(saved) || !saved.every((name) => typeof name === "string")) throw new Error(`${file} is not a list of repository names; move it aside to start over`);
-    return new PrivateImages(file, new Set(saved));
+  /** The ledger kept in `file`, as an earlier daemon left it; what it found filed under a pending repository is now owned. */
+  static async load(file: string, docker: Docker): Promise<PrivateImages> {
+    const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    let saved: Ledger = { pending: [], owned: {} };
+    try {
+      if (text !== undefined) saved = parseLedger(JSON.parse(text));
+    } catch (error) {
+      throw new Error(
+        `${file} is not the ledger of private images this daemon writes (${(error as Error).message}). Starting without it would let any job use the private images ` +
+          "it lists: remove those images from Docker (docker image rm) and then the file, or restore it",
+      );
+    }
+    const ledger = new PrivateImages(file, new Set(saved.pending), new Map(Object.entries(saved.owned)));
+    await ledger.settleAfterRestart(docker);
+    return ledger;
   }
 
   /** A ledger that lives as long as its daemon (tests, the bench's simulated fleet). */
   static inMemory(): PrivateImages {
-    return new PrivateImages(undefined, new Set());
+    return new PrivateImages(undefined, new Set(), new Map());
+  }
+
+  /** Whether a job may use this copy only once its registry says so. */
+  isPrivate(held: HeldImage): boolean {
+    return this.owned.has(held.id) || held.names.some((name) => this.pending.has(repositoryOf(name) ?? ""));
   }
 
   /**
-   * A pull with a job's credentials: `image`'s repository is marked private on disk before it starts. Should it fail,
-   * the mark goes again when no other such pull of the repository is under way and the engine files no image under it,
-   * so jobs that name repositories they cannot pull do not grow the ledger.
+   * A pull with a job's credentials. Its repository is marked on disk before it starts; when the last such pull of the
+   * repository ends, whatever the engine files there that it did not hold before is owned, and the mark goes.
    */
   async pullingWithCredentials<T>(docker: Docker, image: string, pull: () => Promise<T>): Promise<T> {
     const repository = repositoryOf(image);
     if (!repository) return pull();
-    this.pulls.set(repository, (this.pulls.get(repository) ?? 0) + 1);
+    const under = this.pulls.get(repository) ?? { count: 0, before: imageIds(docker) };
+    under.count += 1;
+    this.pulls.set(repository, under);
     try {
-      if (!this.repositories.has(repository)) {
-        this.repositories.add(repository);
+      if (!this.pending.has(repository)) {
+        this.pending.add(repository);
         await this.save();
       } else {
-        // Marked in memory by a pull just begun, maybe not on disk yet (or not at all: then this pull waits for another write).
+        // Marked in memory by a pull just begun, maybe not on disk yet (or not at all: then this pull writes it).
         await this.writing.catch(() => this.save());
       }
+      // What the engine held before, read before any pull starts: a pull that only files an id already here adds none.
+      await under.before;
       return await pull();
-    } catch (error) {
-      if (this.pulls.get(repository) === 1 && !(await filesUnder(docker, repository))) {
-        this.repositories.delete(repository);
-        await this.save();
-      }
-      throw error;
     } finally {
-      const left = this.pulls.get(repository)! - 1;
-      if (left === 0) this.pulls.delete(repository);
-      else this.pulls.set(repository, left);
+      await this.endPull(docker, repository, under);
     }
+  }
+
+  /**
+   * Throws ImageAccessError unless the job may use the engine's copy `held` of `image`: one that is not private is
+   * anyone's; a private one only once a registry it was pulled from answers the job's credentials for it.
+   */
+  async confirmAccess(docker: Docker, image: string, held: HeldImage, credentials: RegistryCredentials | undefined): Promise<void> {
+    if (!this.isPrivate(held)) return;
+    const pulledAs = [...(this.owned.get(held.id) ?? []), ...held.names.filter((name) => this.pending.has(repositoryOf(name) ?? ""))];
+    for (const reference of [...new Set(pulledAs)].slice(0, MAX_OWNER_CHECKS)) {
+      const asked = await docker
+        .getImage(reference)
+        .distribution(credentials ? { authconfig: authConfigFor(reference, credentials) } : {})
+        .then(() => true, () => false);
+      if (asked) return;
+    }
+    // Not the registry's answer: it would name where the private copy came from.
+    throw new ImageAccessError(`the registry did not let this job read ${image} (asked ${credentials ? `as ${credentials.username}` : "without registry_auth"})`);
+  }
+
+  private async endPull(docker: Docker, repository: string, under: { count: number; before: Promise<Set<string> | undefined> }): Promise<void> {
+    if (under.count === 1) {
+      const [before, filed] = await Promise.all([under.before, filedUnder(docker, repository)]);
+      // Another pull of it began meanwhile: the last one out settles the repository.
+      if (under.count === 1 && before && filed) {
+        for (const { id, reference } of filed) {
+          if (!before.has(id) || this.owned.has(id)) this.own(id, reference);
+        }
+        this.pending.delete(repository);
+        this.pulls.delete(repository);
+        await this.save().catch(() => undefined);
+        return;
+      }
+    }
+    under.count -= 1;
+    if (under.count === 0) this.pulls.delete(repository);
+  }
+
+  private async settleAfterRestart(docker: Docker): Promise<void> {
+    const images = await docker.listImages().catch(() => undefined);
+    if (!images) return;
+    const present = new Set(images.map((info) => info.Id));
+    for (const id of this.owned.keys()) if (!present.has(id)) this.owned.delete(id);
+    for (const repository of this.pending) {
+      for (const { id, reference } of filedAmong(images, repository)) this.own(id, reference);
+    }
+    this.pending.clear();
+    await this.save();
+  }
+
+  private own(id: string, reference: string): void {
+    const references = this.owned.get(id) ?? [];
+    if (!references.includes(reference)) this.owned.set(id, [...references, reference].slice(-MAX_OWNER_CHECKS));
   }
 
   private async save(): Promise<void> {
     const { file } = this;
     if (!file) return;
-    const names = JSON.stringify([...this.repositories]);
+    const ledger: Ledger = { pending: [...this.pending], owned: Object.fromEntries(this.owned) };
     // After the last write whatever became of it: one that failed (a full disk) fails its own pull, not every later one.
-    this.writing = this.writing.catch(() => undefined).then(async () => {
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(`${file}.partial`, names, { mode: 0o600 });
-      await rename(`${file}.partial`, file);
-    });
+    this.writing = this.writing.catch(() => undefined).then(() => writeDurably(file, JSON.stringify(ledger)));
     await this.writing;
-  }
-
-  /** Whether the engine's image named by `names` (its RepoTags and RepoDigests) came, under any of them, with credentials. */
-  holdsPrivately(names: readonly string[]): boolean {
-    return names.some((name) => {
-      const repository = repositoryOf(name);
-      return repository !== undefined && this.repositories.has(repository);
-    });
-  }
-
-  /**
-   * Throws ImageAccessError unless the job may use the engine's copy of `image`: a copy that is not private is anyone's;
-   * a private one only under the repository it is filed under, and once the registry answers the job's credentials.
-   */
-  async confirmAccess(docker: Docker, image: string, names: readonly string[], credentials: RegistryCredentials | undefined): Promise<void> {
-    if (!this.holdsPrivately(names)) return;
-    const repository = repositoryOf(image);
-    if (!repository || !names.some((name) => repositoryOf(name) === repository)) {
-      throw new ImageAccessError(`${image} is held on this provider as a private image under another name: name it by its registry's repository, with registry_auth`);
-    }
-    try {
-      await docker.getImage(image).distribution(credentials ? { authconfig: authConfigFor(image, credentials) } : {});
-    } catch (error) {
-      const answer = (error as { json?: { message?: string } }).json?.message ?? (error as Error).message;
-      const asked = credentials ? `as ${credentials.username}` : "without registry_auth";
-      throw new ImageAccessError(`the registry did not let this job read ${image} (asked ${asked}): ${answer}`);
-    }
   }
 }
 
-/** The names the engine files its copy of `image` under, or undefined when it has none. */
-export async function heldImageNames(docker: Docker, image: string): Promise<string[] | undefined> {
+/** The engine's copy of `image`, or undefined when it has none. */
+export async function heldImage(docker: Docker, image: string): Promise<HeldImage | undefined> {
   return docker
     .getImage(image)
     .inspect()
     .then(
-      (info) => [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])],
+      (info) => ({ id: info.Id, names: [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])] }),
       () => undefined,
     );
 }
 
-/** Whether the engine files any image under `repository` (when unsure, yes: a mark is never dropped on a guess). */
-async function filesUnder(docker: Docker, repository: string): Promise<boolean> {
+function parseLedger(value: unknown): Ledger {
+  const ledger = value as Partial<Ledger> | null;
+  const strings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === "string");
+  if (!ledger || !strings(ledger.pending) || typeof ledger.owned !== "object" || ledger.owned === null || !Object.values(ledger.owned).every(strings)) {
+    throw new Error("it holds no pending list and owned map");
+  }
+  return ledger as Ledger;
+}
+
+async function imageIds(docker: Docker): Promise<Set<string> | undefined> {
+  return docker.listImages().then((images) => new Set(images.map((info) => info.Id)), () => undefined);
+}
+
+/** The images the engine files under `repository`, each with one reference there (a digest's when it has one); undefined when unsure. */
+async function filedUnder(docker: Docker, repository: string): Promise<Array<{ id: string; reference: string }> | undefined> {
   const images = await docker.listImages().catch(() => undefined);
-  if (!images) return true;
-  return images.some((info) => [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].some((name) => repositoryOf(name) === repository));
+  return images && filedAmong(images, repository);
+}
+
+function filedAmong(images: readonly Docker.ImageInfo[], repository: string): Array<{ id: string; reference: string }> {
+  return images.flatMap((info) => {
+    const names = [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])].filter((name) => repositoryOf(name) === repository);
+    return names.length > 0 ? [{ id: info.Id, reference: names[0]! }] : [];
+  });
+}
+
+/** Written whole or not at all, and on the disk before it resolves (a power loss leaves the old ledger, never an empty one). */
+async function writeDurably(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const partial = `${file}.partial`;
+  const handle = await open(partial, "w", 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(partial, file);
+  const folder = await open(dirname(file), "r");
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
 }

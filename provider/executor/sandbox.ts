@@ -32,6 +32,8 @@ export interface SandboxInput {
   network?: { mode: string; env: Readonly<Record<string, string>> };
   /** The values of the spec's `secrets`, set like its env (the hub sends them with the job's start). */
   secrets?: Readonly<Record<string, string>>;
+  /** The id of the image copy checked for this job (imagePull.ts): what the container is made from; the spec's reference when omitted (a bench's plain run). */
+  imageId?: string;
 }
 
 /** Shared memory for data loaders (PyTorch wants more than Docker's 64 MiB): half the memory, 64 MiB to 16 GiB. */
@@ -59,7 +61,7 @@ export function containerOptions(input: SandboxInput): ContainerCreateOptions {
   const { spec } = input;
   const memoryBytes = spec.resources.memory_mb * 1024 * 1024;
   return {
-    Image: spec.image,
+    Image: input.imageId ?? spec.image,
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
     Env: containerEnv({ ...spec.env, ...input.secrets }, input.gpuUuids, { ...(spec.checkpoint ? { POND_CHECKPOINT_DIR: CHECKPOINT_DIR_IN_CONTAINER } : {}), ...input.network?.env }),
     User: input.user ?? CONTAINER_USER,

@@ -18,9 +18,12 @@ export interface JobSecrets {
 // strings, which a numeric `v` can never be.
 const SealedJobSecrets = z.object({ v: z.literal(2), secrets: SecretValues.optional(), registry_password: RegistryPassword.optional() }).strict();
 
-/** The sealed column for a new job: null when it has neither secret values nor a registry password. */
+/**
+ * The sealed column for a new job: null when it has neither secret values nor a registry password. Without a
+ * password it is written as before registry passwords, so a Worker rolled back to that code still opens it.
+ */
 export async function sealJobSecrets(secretsKey: string, secrets: JobSecrets): Promise<string | null> {
-  if (!secrets.secrets && secrets.registry_password === undefined) return null;
+  if (secrets.registry_password === undefined) return secrets.secrets ? sealSecret(secretsKey, JSON.stringify(secrets.secrets)) : null;
   return sealSecret(secretsKey, JSON.stringify({ v: 2, ...secrets }));
 }
 

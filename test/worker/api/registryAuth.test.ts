@@ -9,7 +9,7 @@ import type { Job } from "../../../protocol/job.ts";
 import { createDb } from "../../../worker/db/client.ts";
 import { jobs } from "../../../worker/db/schema.ts";
 import { openJobSecrets, sealJobSecrets } from "../../../worker/security/jobSecrets.ts";
-import { sealSecret } from "../../../worker/security/secretBox.ts";
+import { openSecret, sealSecret } from "../../../worker/security/secretBox.ts";
 import { ownProvider, specFor } from "../assignedJob.ts";
 import { call, post, signIn, validJob } from "../client.ts";
 
@@ -81,13 +81,17 @@ describe("behavior: registry credentials for a private image", () => {
     expect(templateRun.status).toBe(422);
   });
 
-  it("opens a job sealed before registry passwords (its secrets' values alone) as it opened then", async () => {
+  it("opens a job sealed before registry passwords (its secrets' values alone) as it opened then, and still seals such a job that way", async () => {
     // A binding of vitest.config.mts's (a deployment sets it as a secret), so the generated Env does not declare it.
     const keyB64 = (env as unknown as { SECRETS_KEY: string }).SECRETS_KEY;
     const legacy = await sealSecret(keyB64, JSON.stringify({ HF_TOKEN: "hf_legacy", registry_password: "a variable so named" }));
     expect(await openJobSecrets(keyB64, legacy)).toEqual({ secrets: { HF_TOKEN: "hf_legacy", registry_password: "a variable so named" } });
     expect(await openJobSecrets(keyB64, await sealJobSecrets(keyB64, { registry_password: "token-1" }))).toEqual({ registry_password: "token-1" });
     expect(await sealJobSecrets(keyB64, {})).toBeNull();
+    // Without a registry password, sealed as before it (a Worker rolled back still opens it).
+    const secretsOnly = await sealJobSecrets(keyB64, { secrets: { HF_TOKEN: "hf_only" } });
+    expect(JSON.parse(await openSecret(keyB64, secretsOnly!))).toEqual({ HF_TOKEN: "hf_only" });
+    expect(await openJobSecrets(keyB64, secretsOnly)).toEqual({ secrets: { HF_TOKEN: "hf_only" } });
     expect(await openJobSecrets(keyB64, null)).toEqual({});
   });
 });
