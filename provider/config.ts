@@ -48,6 +48,8 @@ export const ProviderConfig = z.object({
    * stand-in on a private address), named one by one; never any by default.
    */
   egressAllowAddresses: listOf(z.array(z.ipv4().or(z.ipv6())).max(16)),
+  /** Development and tests only: non-public addresses a job's image may be pulled from (a registry on loopback); never any by default. */
+  registryAllowAddresses: listOf(z.array(z.ipv4().or(z.ipv6())).max(16)),
   /** Development and tests only (a machine without DNS): fixed answers, `name=address`, used instead of a lookup for those names. */
   egressResolve: listOf(z.array(z.string().regex(/^[a-z0-9.-]+=[0-9a-f.:]+$/i, "must be name=address, e.g. model-hub.test=10.203.0.2")).max(16)),
 });
@@ -88,6 +90,7 @@ const envNames: Record<keyof ProviderConfig, string> = {
   egressRateMb: "POND_EGRESS_RATE_MB",
   egressAllowAddresses: "POND_EGRESS_ALLOW_ADDRESSES",
   egressResolve: "POND_EGRESS_RESOLVE",
+  registryAllowAddresses: "POND_REGISTRY_ALLOW_ADDRESSES",
 };
 
 function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
@@ -112,6 +115,7 @@ function defaults(dataDir: string): Omit<ProviderConfig, "api"> {
     egressMaxConnections: 32,
     egressAllowAddresses: [],
     egressResolve: [],
+    registryAllowAddresses: [],
   };
 }
 

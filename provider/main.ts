@@ -11,6 +11,7 @@ import { DataPlane } from "./dataplane/dataPlane.ts";
 import { InputCache } from "./dataplane/inputCache.ts";
 import { prepullImages } from "./executor/imagePull.ts";
 import { PrivateImages } from "./executor/privateImages.ts";
+import { registryHostPolicy } from "./executor/registryHost.ts";
 import { DockerExecutor, STOP_GRACE_S } from "./executor/docker.ts";
 import { KeyFileError, loadOrCreateKeyFile } from "../keys/keyFile.ts";
 import { createLogger } from "./log.ts";
@@ -61,7 +62,8 @@ const program = new Command("pond-provider")
   .option("--egress-max-connections <n>", "the most connections one job may hold open through the egress proxy (default 32)")
   .option("--egress-rate-mb <MiB/s>", "the most all jobs' egress together may move a second, in and out (default: no cap)")
   .option("--egress-allow-addresses <ip>", "development and tests only: count this non-public address reachable (repeatable)", repeatable)
-  .option("--egress-resolve <name=ip>", "development and tests only: answer this name with this address instead of a DNS lookup (repeatable)", repeatable);
+  .option("--egress-resolve <name=ip>", "development and tests only: answer this name with this address instead of a DNS lookup (repeatable)", repeatable)
+  .option("--registry-allow-addresses <ip>", "development and tests only: let jobs' images be pulled from this non-public address, e.g. a registry on 127.0.0.1 (repeatable)", repeatable);
 
 async function prepare(flags: Record<string, unknown>) {
   const config = await loadConfig(flags as Partial<Record<keyof ProviderConfig, unknown>> & { config?: string });
@@ -111,6 +113,7 @@ program.action(async (flags: Record<string, unknown>) => {
     maxOutputBytes: config.maxOutputBytes,
     outputVolume: outputs.kind,
     privateImages,
+    registryHosts: registryHostPolicy(config.registryAllowAddresses),
   });
   const outbox = new ResultOutbox(join(config.dataDir, "outbox.json"), log);
   await outbox.load();

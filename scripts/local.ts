@@ -148,7 +148,8 @@ async function main(): Promise<void> {
 
   // Node with tsx's loader, not the tsx wrapper: the wrapper SIGKILLs its child when the child
   // does not acknowledge a signal within ~60 ms (easily missed on a busy machine), skipping the drain.
-  const provider = spawnProcess(process.execPath, ["--import", "tsx", "provider/main.ts", "--api", api, "--data-dir", providerDir], { cwd: root, name: "provider" });
+  // The templates' images come from the registry on loopback, which a provider pulls from only when told.
+  const provider = spawnProcess(process.execPath, ["--import", "tsx", "provider/main.ts", "--api", api, "--data-dir", providerDir, "--registry-allow-addresses", "127.0.0.1"], { cwd: root, name: "provider" });
   children.push(provider);
   pipeOutput("provider", provider);
   await provider.waitFor(/connected to the hub/, 90_000);

@@ -16,6 +16,7 @@ import { holderOf, isHolder, openJobNetwork, removeHolder, strayHolder, type Job
 import { readContainerLogs } from "./containerLogs.ts";
 import { ensureImage, imageAtHand, type ImageReady, type PullPolicy } from "./imagePull.ts";
 import type { PrivateImages, RegistryCredentials } from "./privateImages.ts";
+import { registryHostPolicy, type RegistryHostPolicy } from "./registryHost.ts";
 import { maskSecrets } from "./secretMask.ts";
 import { writeInputs } from "./inputs.ts";
 import { verdictOf, type Ended, type Outcome } from "./outcome.ts";
@@ -101,8 +102,10 @@ export interface DockerExecutorOptions {
   maxOutputBytes: number;
   /** A size-limited filesystem for /outputs, or a plain folder (outputVolume.ts probes which). */
   outputVolume?: OutputVolumeKind;
-  /** The repositories this daemon pulled with a job's credentials: their copies here are not every job's. */
+  /** The images this daemon pulled with a job's credentials: their copies here are not every job's. */
   privateImages: PrivateImages;
+  /** Where a job's pull may go (registryHost.ts); public registries only when omitted. */
+  registryHosts?: RegistryHostPolicy;
 }
 
 export interface OwnContainer {
@@ -215,7 +218,7 @@ export class DockerExecutor {
 
     let ready: ImageReady;
     try {
-      const access = { privateImages: this.options.privateImages, credentials: request.registryCredentials };
+      const access = { privateImages: this.options.privateImages, registryHosts: this.options.registryHosts ?? registryHostPolicy(), credentials: request.registryCredentials };
       ready = await ensureImage(this.docker, request.spec.image, this.options.pullPolicy, hooks.onPhase, signal, access);
     } catch (error) {
       if (signal.aborted) return result("canceled", "canceled while the image was being pulled");

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { ImageArrival } from "../../protocol/transferMetrics.ts";
 import { authConfigFor, heldImage, type HeldImage, type PrivateImages, type RegistryCredentials } from "./privateImages.ts";
 import { PullProgress, type PullEvent } from "./pullProgress.ts";
+import { checkRegistryHost, type RegistryHostPolicy } from "./registryHost.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -16,6 +17,8 @@ const PULL_TIMEOUT_MS = 30 * 60_000;
 
 export interface ImageAccess {
   privateImages: PrivateImages;
+  /** Where a job's pull may go (registryHost.ts). */
+  registryHosts: RegistryHostPolicy;
   /** The job's registry_auth with its password: what the pull, or the check of a private copy, asks with. */
   credentials?: RegistryCredentials | undefined;
 }
@@ -45,6 +48,7 @@ export async function ensureImage(
     if (!held) throw new Error("the image is not on this host and the pull policy is 'never'");
     return ready(held);
   }
+  if (access) await checkRegistryHost(image, access.registryHosts);
   const credentials = access?.credentials;
   const pull = () => pullImage(docker, image, onPhase, jobSignal, credentials);
   // Marked before any byte arrives: a daemon killed mid-pull still knows the copy is private.

@@ -31,13 +31,7 @@ const MAX_OWNER_CHECKS = 4;
 
 /** The repository a reference names, as the engine files it (`busybox` is `docker.io/library/busybox`); undefined for no reference. */
 export function repositoryOf(reference: string): string | undefined {
-  const name = parseImageReference(reference)?.name;
-  if (!name) return undefined;
-  const [first, ...rest] = name.split("/");
-  const isHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost" || first!.startsWith("["));
-  const [host, path] = isHost ? [first!, rest.join("/")] : ["docker.io", name];
-  if (host !== "docker.io" && host !== "index.docker.io") return name;
-  return `docker.io/${path.includes("/") ? "" : "library/"}${path}`;
+  return parseImageReference(reference)?.repository;
 }
 
 /** The X-Registry-Auth the engine pulls or asks with; the engine uses it for the reference's own registry. */

@@ -20,7 +20,7 @@ export interface ProviderProcess {
 
 export async function startProvider(api: string, flags: string[] = [], dataDir?: string): Promise<ProviderProcess> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "pond-provider-")));
-  const handle = spawnProcess(...tsNode("provider/main.ts", ["--api", api, "--data-dir", dir, "--log-level", "debug", ...flags]), {
+  const handle = spawnProcess(...tsNode("provider/main.ts", ["--api", api, "--data-dir", dir, "--log-level", "debug", "--registry-allow-addresses", "127.0.0.1", ...flags]), {
     name: "provider",
   });
   const line = await handle.waitFor(/provider address: (0x[0-9a-fA-F]{40})/, 60_000);

@@ -3,6 +3,7 @@
 // fund a job the same way.
 import type { Context } from "hono";
 import { overlappingInputPaths, secretValueProblems, sourceJobsOf } from "../../protocol/jobSpec.ts";
+import { unreachableRegistry } from "../../protocol/imageReference.ts";
 import { registryPasswordProblems } from "../../protocol/registryAuth.ts";
 import { webhookEventTypes } from "../../protocol/webhookEvents.ts";
 import { checkApiKeyNow, type BatchedKeyCheck } from "../auth/requireApiKey.ts";
@@ -54,6 +55,9 @@ export async function buildNewJob(c: Context<AppEnv>, request: CreateJobBody, ke
   const registryPassword = "registry_password" in request ? request.registry_password : undefined;
   const registryProblems = registryPasswordProblems(spec, registryPassword);
   if (registryProblems.length > 0) throw unprocessable(`registry_auth and registry_password go together: registry_password ${registryProblems[0]!.message}`, registryProblems);
+  // In development a registry on loopback serves the templates' images (npm start); a deployment's providers would refuse it.
+  const unreachable = config.isProduction ? unreachableRegistry(spec.image) : undefined;
+  if (unreachable) throw unprocessable(`image ${spec.image}: ${unreachable}`, [{ path: "image", message: unreachable }]);
   const overlap = overlappingInputPaths(spec);
   if (overlap.length > 0) throw unprocessable(`input_files and inputs must name different paths; both name ${overlap.slice(0, 5).join(", ")}`, overlap.slice(0, 5).map((path) => ({ path: "input_files", message: `${path} is also an inline input` })));
   // Inputs from other jobs' outputs are checked against those jobs, the caller's own only: the account is needed first.

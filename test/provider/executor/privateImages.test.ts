@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DockerExecutor, type RunRequest, type RunResult } from "../../../provider/executor/docker.ts";
 import { PrivateImages, repositoryOf } from "../../../provider/executor/privateImages.ts";
+import { registryHostPolicy } from "../../../provider/executor/registryHost.ts";
 import { docker, imageOfItsOwn, TEST_IMAGE } from "../../helpers/docker.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { startRegistry, type LocalRegistry } from "../../helpers/registry.ts";
@@ -56,7 +57,8 @@ afterAll(async () => {
 });
 
 async function executorWith(ledger: PrivateImages): Promise<DockerExecutor> {
-  return new DockerExecutor(docker, log, { pullPolicy: "missing", privateImages: ledger, provider, maxOutputBytes: 1024 * 1024, outputVolume: "folder" });
+  // The registries are on loopback, which a provider pulls from only when told.
+  return new DockerExecutor(docker, log, { pullPolicy: "missing", privateImages: ledger, registryHosts: registryHostPolicy(["127.0.0.1"]), provider, maxOutputBytes: 1024 * 1024, outputVolume: "folder" });
 }
 
 function requestFor(image: string, credentials?: { username: string; password: string }): RunRequest {

@@ -26,7 +26,7 @@ describe("pulling an image", () => {
       { status: "Downloading", id: "abc", progressDetail: { current: 10, total: 100 } },
       { errorDetail: { message: "unauthorized: authentication required" }, error: "unauthorized: authentication required" },
     ]);
-    const executor = new DockerExecutor(docker, pino({ level: "silent" }), { pullPolicy: "missing", privateImages: PrivateImages.inMemory(), provider: "0xp", maxOutputBytes: 1024 });
+    const executor = new DockerExecutor(docker, pino({ level: "silent" }), { pullPolicy: "missing", privateImages: PrivateImages.inMemory(), registryHosts: { allowAddresses: [], resolve: async () => ["93.184.215.14"] }, provider: "0xp", maxOutputBytes: 1024 });
     const result = await executor.run({ jobId: "job_1", spec, gpuUuids: [], workDir: "/nonexistent/job_1" }, hooks, new AbortController().signal);
     expect(result).toMatchObject({ outcome: "failed", error: "could not get image registry.example/pond/model:1: unauthorized: authentication required" });
   });
