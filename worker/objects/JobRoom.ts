@@ -66,6 +66,9 @@ export class JobRoom extends DurableObject<Env> {
     // A requeued job's next attempt starts its output afresh. Only a requeue reaches the room as
     // `queued` (a new job skips it), so a job's usual start does not open the metrics store.
     if (status === "queued") this.reportedSafely((reported) => reported.lineBreak());
+    // The whole output is in the job's row before anyone hears the job ended (a waiter reads the row next, and one
+    // that comes later is answered at once): after a periodic copy under way, which may have missed the last line.
+    if (isTerminal(status)) await this.persistTail();
     state.status = status;
     await this.save();
     const seq = this.buffer.append("status", status);
@@ -73,7 +76,6 @@ export class JobRoom extends DurableObject<Env> {
     if (!isTerminal(status)) return;
     for (const resolve of this.waiters) resolve(status);
     this.waiters.clear();
-    await this.persistTail();
     this.followers.end(sseEvent("done", { status }, this.buffer.lastSeq));
   }
 

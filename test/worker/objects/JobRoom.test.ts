@@ -24,6 +24,24 @@ describe("the log tail in the job row", () => {
     expect(await tailInRow(job.id)).toBe("line 10\nline 11\n");
   });
 
+  it("has the last line in the row before a waiter hears the job ended (it reads the row next), though a periodic copy was under way", async () => {
+    const job = await insertJob("room_waiter", { status: "processing" });
+    await runInDurableObject(jobRoomOf(env, job.id), async (room: JobRoom) => {
+      await room.appendLogs(job.id, "line 0\n");
+      // The periodic copy has read the tail and waits on D1 when the last line comes.
+      const copying = room.alarm();
+      await scheduler.wait(1);
+      await room.appendLogs(job.id, "line 11\n");
+      const waiting = room.waitForTerminal(10_000).then(async (status) => [status, await tailInRow(job.id)]);
+      const ending = room.statusChanged("succeeded");
+      const seen = await waiting;
+      await Promise.all([ending, copying]);
+      expect(seen).toEqual(["succeeded", "line 0\nline 11\n"]);
+      // And a waiter that comes once the room knows the job ended is answered at once, the row already whole.
+      expect(await room.waitForTerminal(10_000)).toBe("succeeded");
+    });
+  });
+
   it("copies a chunk that arrives after the job ended", async () => {
     const job = await insertJob("room_late", { status: "processing" });
     const room = jobRoomOf(env, job.id);
