@@ -126,7 +126,7 @@ program.action(async (flags: Record<string, unknown>) => {
   });
   await inputCache.load();
   log.info({ budgetMb: Math.round(inputCache.budgetBytes / 1024 / 1024), cachedMb: Math.round(inputCache.usedBytes / 1024 / 1024) }, "input cache");
-  const warm = new WarmAdvertiser({ hub, docker, cache: inputCache, log, prepull: config.prepull, privateImages });
+  const warm = new WarmAdvertiser({ hub, docker, cache: inputCache, log, prepull: config.prepull });
   const dataPlane = new DataPlane({
     api: config.api,
     account,

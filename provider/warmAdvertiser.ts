@@ -8,7 +8,6 @@ import type { Logger } from "pino";
 import { HUB_PROTOCOL_VERSION, warmLimits, type WarmSet } from "../protocol/hubMessages.ts";
 import type { HubClient } from "./connection/hubClient.ts";
 import type { InputCache } from "./dataplane/inputCache.ts";
-import type { PrivateImages } from "./executor/privateImages.ts";
 
 const DEBOUNCE_MS = 1_000;
 /** The engine can change without Pond (an operator's pull or prune): looked at again this often. */
@@ -22,8 +21,6 @@ export interface WarmAdvertiserOptions {
   log: Logger;
   /** Images the operator asked to keep warm (--prepull): advertised first. */
   prepull?: readonly string[];
-  /** Private copies are not advertised: a quote would tell anyone which provider holds a private digest, and its size. */
-  privateImages?: PrivateImages;
 }
 
 export class WarmAdvertiser {
@@ -87,7 +84,6 @@ export class WarmAdvertiser {
     const ranked = images.map((image) => ({ image, order: order(image) })).sort((a, b) => b.order[0]! - a.order[0]! || b.order[1]! - a.order[1]! || b.order[2]! - a.order[2]!);
     const digests = new Map<string, number>();
     for (const { image } of ranked) {
-      if (this.options.privateImages?.isPrivate({ id: image.Id, names: [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])] })) continue;
       for (const reference of image.RepoDigests ?? []) {
         const digest = DIGEST.exec(reference)?.[1];
         if (digest && !digests.has(digest)) digests.set(digest, Math.max(0, image.Size));

@@ -14,7 +14,6 @@ import type { ProviderMessage } from "../../protocol/hubMessages.ts";
 import type { HubClient } from "../../provider/connection/hubClient.ts";
 import { InputCache } from "../../provider/dataplane/inputCache.ts";
 import { prepullImages } from "../../provider/executor/imagePull.ts";
-import { PrivateImages } from "../../provider/executor/privateImages.ts";
 import { WarmAdvertiser } from "../../provider/warmAdvertiser.ts";
 import { TEST_IMAGE } from "../helpers/docker.ts";
 import { eventually } from "../helpers/eventually.ts";
@@ -50,18 +49,6 @@ afterAll(async () => {
 });
 
 describe("the warm set", () => {
-  it("leaves out a private copy (a quote would tell anyone which provider holds it), which it lists when no ledger owns it", async () => {
-    const { Id } = await docker.getImage(TEST_IMAGE).inspect();
-    const digestsOf = async (privateImages?: PrivateImages) => (await new WarmAdvertiser({ hub: fakeHub().hub, docker, log, ...(privateImages ? { privateImages } : {}) }).current()).images.map((image) => image.digest);
-    const everyone = await digestsOf();
-    const imageDigests = (await docker.getImage(TEST_IMAGE).inspect()).RepoDigests.map((name) => name.slice(name.indexOf("@") + 1));
-    expect(everyone).toEqual(expect.arrayContaining(imageDigests.slice(0, 1)));
-    const ledgerDir = dir();
-    await writeFile(join(ledgerDir, "private-images.json"), JSON.stringify({ pending: [], owned: { [Id]: [TEST_IMAGE] } }));
-    const withPrivate = await digestsOf(await PrivateImages.load(join(ledgerDir, "private-images.json"), docker));
-    expect(withPrivate.filter((digest) => imageDigests.includes(digest))).toEqual([]);
-  });
-
   it("pre-pulls an image from a registry, then lists its digest first, with its size", async () => {
     expect(await prepullImages(docker, [pinned, "127.0.0.1:1/pond/none:1"], log)).toEqual([pinned]);
     await docker.getImage(pinned).inspect();
