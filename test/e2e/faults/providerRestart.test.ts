@@ -2,14 +2,17 @@
 // middle of a job. Back within the hub's grace period it re-adopts the running
 // container and the job finishes once, on its first attempt, with one run in
 // its logs; back after it, the job has been requeued and finished on another
-// provider, and the first container is stopped and gone. Real `wrangler dev`,
+// provider, and the first container is stopped and gone (a private image's job too, its
+// password coming again with the next provider's start). Real `wrangler dev`,
 // real daemons, real Docker; asserted on the final state.
+import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PondClient } from "../../../sdk/index.ts";
-import { containersOfJob, docker } from "../../helpers/docker.ts";
+import { containersOfJob, docker, imageOfItsOwn } from "../../helpers/docker.ts";
+import { startRegistry } from "../../helpers/registry.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { shellJob } from "../../helpers/jobs.ts";
 import { startProvider, type ProviderProcess } from "../../helpers/providerProcess.ts";
@@ -127,5 +130,36 @@ describe("a provider killed with kill -9 mid-job", () => {
     // Its folder, outputs and all, goes with it.
     await eventually(async () => (await jobFolders(again)).length === 0, { what: "the first provider's job folder to be removed" });
     expect((await client.getJob(created.id)).status).toBe("succeeded");
+  });
+
+  it("a private image: requeued after the kill, the next provider runs it with the password its start carries; the first, back, still refuses its copy to a job without it", async () => {
+    const password = `reg_${randomUUID()}`;
+    const registry = await startRegistry({ alice: password });
+    const source = await imageOfItsOwn(`restart-${process.pid}`);
+    const image = await registry.push(source, "alice/ticking", "1", { auth: { username: "alice", password }, removeLocal: true });
+    await docker.getImage(source).remove();
+    try {
+      const first = await provider(["--cpu-second-wei", "1"]);
+      const backup = await provider(["--cpu-second-wei", "5"]);
+      const created = await client.createJob({ ...ticking, image, registry_auth: { username: "alice" }, registry_password: password });
+      const running = await client.waitForJob(created.id, { until: (j) => j.status === "processing", timeoutMs: 60_000 });
+      expect(running.provider).toBe(first.address);
+      await first.stop("SIGKILL");
+      const done = await client.waitForJob(created.id, { timeoutMs: 150_000 });
+      expect(done, done.error ?? "").toMatchObject({ status: "succeeded", provider: backup.address, attempt: 1 });
+
+      // Back from the kill, its ledger (on disk before the pull) still owns the copy: a job without the password fails.
+      // The backup goes first: it shares this machine's engine, but not the first daemon's ledger (docs/providers.md).
+      await backup.stop("SIGKILL");
+      const again = await restarted(first);
+      const anonymous = await client.waitForJob((await client.createJob({ ...shellJob("echo should-not-run"), image })).id, { timeoutMs: 60_000 });
+      expect(anonymous.provider).toBe(again.address);
+      expect(anonymous).toMatchObject({ status: "failed", error: `could not get image ${image}: the registry did not let this job read ${image} (asked without registry_auth)` });
+      expect(anonymous.logs ?? "").not.toContain("should-not-run");
+      expect(`${first.process.output()}${again.process.output()}${backup.process.output()}`).not.toContain(password);
+    } finally {
+      await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+      await registry.stop();
+    }
   });
 });
