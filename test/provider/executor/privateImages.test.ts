@@ -51,7 +51,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await docker.getImage(pinned).remove({ force: true }).catch(() => undefined);
+  // By id: removing one of its names would leave the image under the others (the open registry's).
+  const id = (await docker.getImage(pinned).inspect().catch(() => undefined))?.Id;
+  if (id) await docker.getImage(id).remove({ force: true });
   await Promise.all([registry?.stop(), openRegistry?.stop()]);
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
