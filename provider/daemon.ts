@@ -7,8 +7,7 @@ import type { Logger } from "pino";
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { jobAcceptanceTypes, pondDomain } from "../protocol/eip712.ts";
-import { HUB_PROTOCOL_VERSION, type OfferMessage, type ProviderPricing, type ProviderResources } from "../protocol/hubMessages.ts";
-import type { SecretValues } from "../protocol/jobSpec.ts";
+import { HUB_PROTOCOL_VERSION, type OfferMessage, type ProviderPricing, type ProviderResources, type StartMessage } from "../protocol/hubMessages.ts";
 import { hubMessageLimits } from "../protocol/limits.ts";
 import type { HubClient, Welcome } from "./connection/hubClient.ts";
 import type { DataPlane } from "./dataplane/dataPlane.ts";
@@ -246,7 +245,7 @@ export class ProviderDaemon {
     }
   }
 
-  private onStart(jobId: string, on = "the hub's start", start?: { secrets?: SecretValues | undefined; registry_password?: string | undefined }): void {
+  private onStart(jobId: string, on = "the hub's start", start?: Pick<StartMessage, "secrets" | "registry_password">): void {
     const job = this.jobs.get(jobId);
     if (!job || job.done) return;
     if (start?.secrets) job.secrets = start.secrets;

@@ -21,6 +21,7 @@ import { openJobEgress, type EgressEndpoint, type EgressSettings } from "./egres
 import type { SpareJobFolders } from "./executor/spareJobFolders.ts";
 import type { JobExecutor, PreparedContainer, RunHooks, RunResult } from "./executor/docker.ts";
 import { LogForwarder } from "./executor/logForwarder.ts";
+import { registryCredentialsOf } from "./executor/privateImages.ts";
 import { maskSecrets, SecretMask } from "./executor/secretMask.ts";
 import { withoutHostPaths } from "./hostPaths.ts";
 import type { JobRecordFile } from "./jobRecord.ts";
@@ -145,8 +146,7 @@ export class JobRunner {
   }
 
   private runRequest(job: RunningJob) {
-    const { registry_auth: registryAuth } = job.offer.spec;
-    const credentials = registryAuth && job.registryPassword !== undefined ? { username: registryAuth.username, password: job.registryPassword } : undefined;
+    const credentials = registryCredentialsOf(job.offer.spec, job.registryPassword);
     return {
       jobId: job.offer.job_id,
       spec: job.offer.spec,

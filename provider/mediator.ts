@@ -28,6 +28,7 @@ import { judgeTolerant } from "./mediation/tolerantVerdict.ts";
 import { fetchCheckpoint, type RestoredCheckpoint } from "./checkpoints/checkpointRestore.ts";
 import { truncate } from "./truncate.ts";
 import { jobWorkDir } from "./workDir.ts";
+import { registryCredentialsOf } from "./executor/privateImages.ts";
 
 /** How long a mediation waits for free capacity before giving up (the challenge then voids). */
 const MEDIATION_WAIT_MS = 5 * 60_000;
@@ -142,8 +143,7 @@ export class Mediator {
   private async rerun(message: MediateMessage, gpuUuids: string[], workDir: string, onContainer: (id: string) => Promise<void> | void, signal: AbortSignal, checkpoint?: RestoredCheckpoint): Promise<RunResult | undefined> {
     const { executor, egress, log } = this.options;
     const hooks = { onPhase: () => undefined, onLog: () => undefined, onContainer };
-    const { registry_auth: registryAuth } = message.spec;
-    const credentials = registryAuth && message.registry_password !== undefined ? { username: registryAuth.username, password: message.registry_password } : undefined;
+    const credentials = registryCredentialsOf(message.spec, message.registry_password);
     const request = {
       jobId: message.job_id,
       spec: message.spec,

@@ -11,6 +11,7 @@ import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import type Docker from "dockerode";
 import { parseImageReference } from "../../protocol/imageReference.ts";
+import type { JobSpec } from "../../protocol/jobSpec.ts";
 
 export interface RegistryCredentials {
   username: string;
@@ -32,6 +33,11 @@ const MAX_OWNER_CHECKS = 4;
 /** The repository a reference names, as the engine files it (`busybox` is `docker.io/library/busybox`); undefined for no reference. */
 export function repositoryOf(reference: string): string | undefined {
   return parseImageReference(reference)?.repository;
+}
+
+/** A job's registry credentials: its spec's registry_auth with the password the hub sent; none unless both are there. */
+export function registryCredentialsOf(spec: Pick<JobSpec, "registry_auth">, password: string | undefined): RegistryCredentials | undefined {
+  return spec.registry_auth && password !== undefined ? { username: spec.registry_auth.username, password } : undefined;
 }
 
 /** The X-Registry-Auth the engine pulls or asks with; the engine uses it for the reference's own registry. */
